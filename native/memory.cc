@@ -1,0 +1,101 @@
+// Memory helpers: page-aligned allocation, the address of a JavaScript buffer,
+// a view over memory owned elsewhere, and a raw copy between addresses.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "addon.h"
+
+namespace nixl {
+namespace {
+
+uint64_t AddressArg(const Napi::Value& v) {
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  return static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue());
+}
+
+// alloc(bytes) -> Buffer over page-aligned, zeroed memory freed by its finalizer.
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double requested = info[0].As<Napi::Number>().DoubleValue();
+  if (!(requested >= 0) || requested > 1e15) {
+    throw Napi::RangeError::New(env, "alloc: byte count must be a non-negative number");
+  }
+  size_t bytes = static_cast<size_t>(requested);
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t rounded = ((bytes == 0 ? 1 : bytes) + page - 1) / page * page;
+  void* p = nullptr;
+  if (posix_memalign(&p, page, rounded) != 0 || p == nullptr) {
+    throw Napi::Error::New(env, "alloc: out of memory");
+  }
+  std::memset(p, 0, rounded);
+  return Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t*>(p), bytes,
+                                    [](Napi::Env, uint8_t* data) { std::free(data); });
+}
+
+// addressOf(arrayBuffer | view) -> bigint address of its first byte.
+Napi::Value AddressOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[0];
+  void* base = nullptr;
+  if (v.IsArrayBuffer()) {
+    base = v.As<Napi::ArrayBuffer>().Data();
+  } else if (v.IsTypedArray()) {
+    // The C API gives the data pointer directly, also for views over a
+    // SharedArrayBuffer (which node-addon-api's ArrayBuffer() can't wrap).
+    napi_typedarray_type type;
+    size_t length = 0;
+    napi_value ab;
+    size_t offset = 0;
+    if (napi_get_typedarray_info(env, v, &type, &length, &base, &ab, &offset) != napi_ok) {
+      throw Napi::TypeError::New(env, "addressOf: unreadable typed array");
+    }
+  } else if (v.IsDataView()) {
+    size_t length = 0;
+    napi_value ab;
+    size_t offset = 0;
+    if (napi_get_dataview_info(env, v, &length, &base, &ab, &offset) != napi_ok) {
+      throw Napi::TypeError::New(env, "addressOf: unreadable DataView");
+    }
+  } else {
+    throw Napi::TypeError::New(env, "addressOf: expected an ArrayBuffer or an ArrayBuffer view");
+  }
+  return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(base)));
+}
+
+// viewOf(addr, len) -> ArrayBuffer over memory that something else owns.
+// The caller keeps that memory alive for as long as the view is used.
+Napi::Value ViewOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t addr = AddressArg(info[0]);
+  size_t len = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+  if (len == 0) return Napi::ArrayBuffer::New(env, 0);
+  return Napi::ArrayBuffer::New(env, reinterpret_cast<void*>(addr), len);
+}
+
+// copy(dstAddr, srcAddr, len): memmove between two addresses.
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  uint64_t dst = AddressArg(info[0]);
+  uint64_t src = AddressArg(info[1]);
+  size_t len = static_cast<size_t>(info[2].As<Napi::Number>().DoubleValue());
+  if (len) std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<void*>(src), len);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitMemory(Napi::Env env, Napi::Object exports) {
+  exports.Set("alloc", Napi::Function::New(env, Alloc, "alloc"));
+  exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
+  exports.Set("viewOf", Napi::Function::New(env, ViewOf, "viewOf"));
+  exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
+  exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(sysconf(_SC_PAGESIZE))));
+}
+
+}  // namespace nixl

@@ -1,0 +1,167 @@
+/**
+ * The backend plugin interface: what a data-plane transport implements to be
+ * driven by an Agent. It mirrors NIXL's backend engine contract
+ * (docs/BackendGuide.md): capabilities; register/deregister; connection info
+ * and per-region public data; load remote / load local / unload metadata;
+ * connect / disconnect; prepXfer / postXfer / checkXfer / releaseXfer;
+ * notifications; close.
+ *
+ * The agent does all validation (descriptors inside registered regions, equal
+ * lengths, known peers) before it calls a backend; backends receive resolved,
+ * packed descriptor lists and opaque metadata handles they created themselves.
+ */
+import type { MemType } from './descriptors.js';
+import type { NixlError } from './errors.js';
+import type { Logger } from './logger.js';
+
+/** The interface version a plugin declares; the agent refuses any other. */
+export const BACKEND_API_VERSION = 1;
+
+export type XferOp = 'READ' | 'WRITE';
+
+export interface BackendCapabilities {
+  /** Transfers between two regions of the same agent (loopback). */
+  readonly local: boolean;
+  /** Transfers to other agents; requires connection info and public data. */
+  readonly remote: boolean;
+  /** Notifications (required for remote backends, as in NIXL). */
+  readonly notif: boolean;
+  readonly mems: readonly MemType[];
+}
+
+/** Backend parameters are strings, as NIXL's `nixl_b_params_t`. */
+export type BackendParams = Record<string, string>;
+
+/** A local region handed to `registerMem`. */
+export interface LocalRegionDesc {
+  readonly memType: MemType;
+  readonly addr: number;
+  readonly len: number;
+  readonly devId: number;
+  readonly metaInfo?: Uint8Array;
+  /** The region's bytes, where JavaScript can see them (DRAM). */
+  readonly view?: Uint8Array;
+}
+
+/** A peer's region handed to `loadRemoteMD`, with the public data its backend exported. */
+export interface RemoteRegionDesc {
+  readonly memType: MemType;
+  readonly addr: number;
+  readonly len: number;
+  readonly devId: number;
+  readonly publicData: Uint8Array;
+}
+
+/** Opaque per-backend metadata for one region (NIXL's nixlBackendMD). */
+export type BackendMD = object;
+
+/** What the agent knows of a peer when it loads that peer's connection info. */
+export interface PeerIdentity {
+  readonly name: string;
+  /** Random per-start id: a restarted peer has a new one. */
+  readonly agentId: Uint8Array;
+  /** Identity of the host the peer runs on (same value => same host). */
+  readonly hostId: string;
+}
+
+/**
+ * A resolved descriptor list: one memory type, packed addresses and lengths,
+ * and for each descriptor the metadata of the region that covers it (created
+ * by this backend's registerMem, loadRemoteMD or loadLocalMD).
+ */
+export interface XferDescs {
+  readonly memType: MemType;
+  readonly count: number;
+  readonly addrs: Float64Array;
+  readonly lens: Float64Array;
+  readonly devIds: Float64Array;
+  readonly regions: readonly BackendMD[];
+}
+
+/** A backend's transfer handle. The agent wraps it in an XferRequest. */
+export interface BackendXfer {
+  /** The reason the last post failed, once checkXfer reports an error status. */
+  readonly error?: NixlError;
+  /**
+   * Set by the agent. Backends call it once a posted transfer reaches DONE or
+   * an error, from their completion batch (never from inside postXfer).
+   */
+  onSettled?: () => void;
+}
+
+export interface PrepXferOptions {
+  /** Opaque to the agent (NIXL's customParam). */
+  readonly customParam?: Uint8Array;
+}
+
+/** Services and callbacks the agent gives a backend at creation. */
+export interface BackendComponents {
+  readonly agentName: string;
+  readonly agentId: Uint8Array;
+  readonly hostId: string;
+  readonly log: Logger;
+  /** Deliver a batch of received notifications (one call per batch). */
+  onNotifs(batch: ReadonlyArray<{ readonly agent: string; readonly msg: Uint8Array }>): void;
+  /** Report that a peer failed; the agent drops its metadata. */
+  onDisconnect(agent: string, error: NixlError): void;
+}
+
+export interface Backend {
+  /** Plugin name, e.g. 'TCP'. */
+  readonly type: string;
+  readonly capabilities: BackendCapabilities;
+  /** The effective parameters of this instance. */
+  readonly params: Readonly<BackendParams>;
+
+  registerMem(desc: LocalRegionDesc): BackendMD;
+  deregisterMem(md: BackendMD): void;
+  /** Optional: per-descriptor information (FILE backends: size, mode, ...). */
+  queryMem?(descs: readonly LocalRegionDesc[]): (Record<string, string> | undefined)[];
+
+  /** Remote-capable backends: what a peer needs to reach this agent. */
+  getConnInfo?(): Uint8Array;
+  /** Remote-capable backends: what a peer needs to address this region. */
+  getPublicData?(md: BackendMD): Uint8Array;
+  /** Remote-capable backends: remember how to reach a peer (no connection yet). */
+  loadRemoteConnInfo?(peer: PeerIdentity, connInfo: Uint8Array): void;
+  /** Remote-capable backends: a peer's region, from its public data. */
+  loadRemoteMD?(agent: string, desc: RemoteRegionDesc): BackendMD;
+  /** Local-capable backends: the target-side handle of one of our own regions. */
+  loadLocalMD?(md: BackendMD): BackendMD;
+  /** Drops metadata created by loadRemoteMD or loadLocalMD. */
+  unloadMD(md: BackendMD): void;
+
+  connect(agent: string): Promise<void>;
+  /** Forgets the peer: closes connections and fails its transfers in flight. */
+  disconnect(agent: string): Promise<void>;
+
+  prepXfer(op: XferOp, local: XferDescs, remote: XferDescs, agent: string, opts?: PrepXferOptions): BackendXfer;
+  /**
+   * Starts the transfer and never blocks. Returns 0 (SUCCESS) if it finished
+   * already, 1 (IN_PROG) otherwise; throws a NixlError if it cannot start.
+   * The notification, if any, reaches the target after the data.
+   */
+  postXfer(h: BackendXfer, notif: Uint8Array | undefined): number;
+  /** A cheap poll: 1 IN_PROG, 0 SUCCESS, negative = error (see h.error). */
+  checkXfer(h: BackendXfer): number;
+  /** Frees the handle, aborting a transfer in flight; must not block. */
+  releaseXfer(h: BackendXfer): void;
+
+  /** Notification-capable backends: a standalone notification. */
+  genNotif?(agent: string, msg: Uint8Array): void;
+
+  /** Idempotent: fails transfers in flight, frees everything. */
+  close(): Promise<void>;
+}
+
+/** What a plugin module exports (as `default` or `plugin`). */
+export interface BackendPlugin {
+  readonly apiVersion: number;
+  readonly name: string;
+  readonly version: string;
+  readonly mems: readonly MemType[];
+  readonly defaultParams: Readonly<BackendParams>;
+  /** Why the plugin can't run here (e.g. a library missing), or undefined if it can. */
+  unavailableReason?(): string | undefined;
+  create(params: BackendParams, components: BackendComponents): Promise<Backend>;
+}
