@@ -1,0 +1,172 @@
+/**
+ * The discovery wire format (protobuf): the metadata fetch request/response
+ * and the messages gossiped on a cluster's topic. Every message carries the
+ * format version and the cluster name; a peer of another version or cluster
+ * is refused.
+ */
+import protobuf from 'protobufjs';
+
+import { MismatchError } from '../../src/errors.js';
+
+export const DISCOVERY_FORMAT_VERSION = 1;
+/** The request/response protocol that serves an agent's full metadata. */
+export const FETCH_PROTOCOL = '/nixl-ts/discovery/fetch/1.0.0';
+/** Largest fetch message accepted (metadata of many regions, plus the peer list). */
+export const MAX_FETCH_BYTES = 64 * 1024 * 1024;
+
+export function topicFor(cluster: string): string {
+  return `/nixl-ts/discovery/${DISCOVERY_FORMAT_VERSION}/${cluster}`;
+}
+
+const PROTO = `
+syntax = "proto3";
+package nixl_ts.discovery;
+
+message PeerAddrs {
+  string peer_id = 1;
+  repeated string addrs = 2;
+}
+
+message FetchRequest {
+  uint32 version = 1;
+  string cluster = 2;
+}
+
+message FetchResponse {
+  uint32 version = 1;
+  string cluster = 2;
+  string error = 3;
+  uint32 seq = 4;
+  bytes metadata = 5;
+  repeated PeerAddrs peers = 6;
+}
+
+message Hello {
+  repeated string addrs = 1;
+  uint32 seq = 2;
+}
+
+message Update {
+  uint32 seq = 1;
+  bool full = 2;
+  bytes metadata = 3;
+}
+
+message Tombstone {}
+
+message GossipMessage {
+  uint32 version = 1;
+  string cluster = 2;
+  string agent = 3;
+  oneof body {
+    Hello hello = 4;
+    Update update = 5;
+    Tombstone tombstone = 6;
+  }
+}
+`;
+
+const root = protobuf.parse(PROTO).root;
+const FetchRequestType = root.lookupType('nixl_ts.discovery.FetchRequest');
+const FetchResponseType = root.lookupType('nixl_ts.discovery.FetchResponse');
+const GossipMessageType = root.lookupType('nixl_ts.discovery.GossipMessage');
+
+export interface PeerAddrs {
+  peerId: string;
+  addrs: string[];
+}
+
+export interface FetchRequest {
+  version: number;
+  cluster: string;
+}
+
+export interface FetchResponse {
+  version: number;
+  cluster: string;
+  /** Non-empty when the responder refused the request (e.g. another cluster). */
+  error: string;
+  seq: number;
+  metadata: Uint8Array;
+  peers: PeerAddrs[];
+}
+
+export type GossipBody =
+  | { kind: 'hello'; addrs: string[]; seq: number }
+  | { kind: 'update'; seq: number; full: boolean; metadata: Uint8Array }
+  | { kind: 'tombstone' };
+
+export interface GossipMessage {
+  version: number;
+  cluster: string;
+  agent: string;
+  body: GossipBody;
+}
+
+const TO_OBJECT = { defaults: true, arrays: true, bytes: Uint8Array, oneofs: true } as const;
+
+function decodeWith(type: protobuf.Type, bytes: Uint8Array, what: string): any {
+  try {
+    return type.toObject(type.decode(bytes), TO_OBJECT);
+  } catch (err) {
+    throw new MismatchError(`malformed discovery ${what}`, { op: 'discovery', cause: err });
+  }
+}
+
+function checkVersion(version: number, what: string): void {
+  if (version !== DISCOVERY_FORMAT_VERSION) {
+    throw new MismatchError(
+      `discovery ${what} has format version ${version}; this agent speaks version ${DISCOVERY_FORMAT_VERSION}`,
+      { op: 'discovery' },
+    );
+  }
+}
+
+export function encodeFetchRequest(msg: FetchRequest): Uint8Array {
+  return FetchRequestType.encode(FetchRequestType.fromObject(msg)).finish();
+}
+
+export function decodeFetchRequest(bytes: Uint8Array): FetchRequest {
+  const obj = decodeWith(FetchRequestType, bytes, 'fetch request');
+  checkVersion(obj.version, 'fetch request');
+  return { version: obj.version, cluster: obj.cluster };
+}
+
+export function encodeFetchResponse(msg: FetchResponse): Uint8Array {
+  return FetchResponseType.encode(FetchResponseType.fromObject(msg)).finish();
+}
+
+export function decodeFetchResponse(bytes: Uint8Array): FetchResponse {
+  const obj = decodeWith(FetchResponseType, bytes, 'fetch response');
+  checkVersion(obj.version, 'fetch response');
+  return {
+    version: obj.version,
+    cluster: obj.cluster,
+    error: obj.error,
+    seq: obj.seq,
+    metadata: obj.metadata,
+    peers: (obj.peers as any[]).map((p) => ({ peerId: p.peerId, addrs: p.addrs })),
+  };
+}
+
+export function encodeGossip(msg: GossipMessage): Uint8Array {
+  const { body } = msg;
+  const obj: Record<string, unknown> = { version: msg.version, cluster: msg.cluster, agent: msg.agent };
+  if (body.kind === 'hello') obj.hello = { addrs: body.addrs, seq: body.seq };
+  else if (body.kind === 'update') obj.update = { seq: body.seq, full: body.full, metadata: body.metadata };
+  else obj.tombstone = {};
+  return GossipMessageType.encode(GossipMessageType.fromObject(obj)).finish();
+}
+
+export function decodeGossip(bytes: Uint8Array): GossipMessage {
+  const obj = decodeWith(GossipMessageType, bytes, 'gossip message');
+  checkVersion(obj.version, 'gossip message');
+  let body: GossipBody;
+  if (obj.body === 'hello') body = { kind: 'hello', addrs: obj.hello.addrs, seq: obj.hello.seq };
+  else if (obj.body === 'update') {
+    body = { kind: 'update', seq: obj.update.seq, full: obj.update.full, metadata: obj.update.metadata };
+  } else if (obj.body === 'tombstone') body = { kind: 'tombstone' };
+  else throw new MismatchError('discovery gossip message without a body', { op: 'discovery' });
+  if (!obj.agent) throw new MismatchError('discovery gossip message without an agent name', { op: 'discovery' });
+  return { version: obj.version, cluster: obj.cluster, agent: obj.agent, body };
+}

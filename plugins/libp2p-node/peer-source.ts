@@ -1,0 +1,26 @@
+/**
+ * A peer source finds candidate peers for the gossip discovery: mDNS on a LAN,
+ * a static seed list in a datacenter. Sources only find peers; the gossip
+ * discovery dials them, fetches and checks their metadata.
+ */
+import type { Logger } from '../../src/logger.js';
+import type { ControlNode, PeerDiscoveryFactory } from './index.js';
+
+export interface PeerSourceContext {
+  readonly cluster: string;
+  readonly node: ControlNode;
+  readonly log: Logger;
+  /** Aborted when the discovery stops. */
+  readonly signal: AbortSignal;
+}
+
+export interface PeerSource {
+  readonly kind: string;
+  /**
+   * libp2p peer-discovery components to install in the node, created before
+   * the node starts. May throw to refuse starting (the mDNS namespace guard).
+   */
+  peerDiscovery?(cluster: string): Promise<PeerDiscoveryFactory[]>;
+  /** Runs once the node has started; stops when `ctx.signal` aborts. */
+  start?(ctx: PeerSourceContext): void;
+}

@@ -1,0 +1,89 @@
+/**
+ * Static seed list: multiaddrs of a few agents to bootstrap from, for networks
+ * where multicast is off (most datacenters). Each seed is dialed until it
+ * answers and redialed whenever the connection drops; the rest of the cluster
+ * is learned from the seeds (peer lists in fetch responses, gossip hellos).
+ */
+import '../../src/polyfills.js';
+
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+
+import { InvalidParamError } from '../../src/errors.js';
+import type { PeerSource, PeerSourceContext } from '../libp2p-node/peer-source.js';
+
+export interface SeedsOptions {
+  /** First retry delay after a failed dial; doubles up to `maxRetryMs`. */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+export function seeds(addrs: readonly string[], opts: SeedsOptions = {}): PeerSource {
+  if (!Array.isArray(addrs)) {
+    throw new InvalidParamError('seeds() takes an array of multiaddr strings', { op: 'seeds' });
+  }
+  const parsed: Multiaddr[] = addrs.map((a) => {
+    try {
+      return multiaddr(a);
+    } catch (err) {
+      throw new InvalidParamError(`seed '${a}' is not a valid multiaddr`, { op: 'seeds', cause: err });
+    }
+  });
+  const retryMs = opts.retryMs ?? 250;
+  const maxRetryMs = opts.maxRetryMs ?? 5000;
+  if (!(retryMs > 0) || !(maxRetryMs >= retryMs)) {
+    throw new InvalidParamError('seeds: retryMs must be > 0 and maxRetryMs >= retryMs', { op: 'seeds' });
+  }
+  return {
+    kind: 'seeds',
+    start(ctx) {
+      for (const addr of parsed) void keepDialing(ctx, addr, retryMs, maxRetryMs);
+    },
+  };
+}
+
+function isSelf(ctx: PeerSourceContext, addr: Multiaddr): boolean {
+  const s = addr.toString();
+  const self = ctx.node.peerId.toString();
+  if (s.includes(`/p2p/${self}`)) return true;
+  return ctx.node.getMultiaddrs().some((own) => own.decapsulateCode(421).toString() === s);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+/** Keeps one seed connected for the lifetime of the discovery. */
+async function keepDialing(ctx: PeerSourceContext, addr: Multiaddr, retryMs: number, maxRetryMs: number) {
+  let delay = retryMs;
+  let peer: string | undefined;
+  while (!ctx.signal.aborted) {
+    if (isSelf(ctx, addr)) return;
+    const connected = peer !== undefined && ctx.node.getConnections().some((c) => c.remotePeer.toString() === peer);
+    if (!connected) {
+      try {
+        const conn = await ctx.node.dial(addr, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]) });
+        peer = conn.remotePeer.toString();
+        if (peer === ctx.node.peerId.toString()) return;
+        ctx.log('seed %s connected (%s)', addr.toString(), peer);
+        delay = retryMs;
+      } catch (err) {
+        if (ctx.signal.aborted) return;
+        if (/dial self/i.test(String((err as Error)?.message))) return;
+        ctx.log('seed %s not reachable: %s', addr.toString(), (err as Error)?.message);
+        await sleep(delay, ctx.signal);
+        delay = Math.min(delay * 2, maxRetryMs);
+        continue;
+      }
+    }
+    await sleep(retryMs, ctx.signal);
+  }
+}
