@@ -57,7 +57,9 @@ const CLUSTER_RE = /^[A-Za-z0-9._-]{1,64}$/;
 function positive(value: number | undefined, fallback: number, what: string): number {
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v <= 0) {
-    throw new InvalidParamError(`gossip: ${what} must be a positive number, got ${value}`, { op: 'gossip' });
+    throw new InvalidParamError(`gossip: ${what} must be a positive number, got ${value}`, {
+      op: 'gossip',
+    });
   }
   return v;
 }
@@ -98,7 +100,9 @@ export class GossipDiscovery implements Discovery {
     this.sources = opts.sources ?? [];
     this.listen = opts.listen ?? ['/ip4/0.0.0.0/tcp/0'];
     if (!Array.isArray(this.listen) || this.listen.length === 0) {
-      throw new InvalidParamError('gossip: listen must be a non-empty array of multiaddrs', { op: 'gossip' });
+      throw new InvalidParamError('gossip: listen must be a non-empty array of multiaddrs', {
+        op: 'gossip',
+      });
     }
     this.graceMs = positive(opts.graceMs, 5000, 'graceMs');
     this.announceIntervalMs = positive(opts.announceIntervalMs, 2000, 'announceIntervalMs');
@@ -123,13 +127,15 @@ export class GossipDiscovery implements Discovery {
   }
 
   async start(host: DiscoveryHost): Promise<void> {
-    if (this.started) throw new NotAllowedError('gossip discovery already started', { op: 'gossip.start' });
+    if (this.started)
+      throw new NotAllowedError('gossip discovery already started', { op: 'gossip.start' });
     this.started = true;
     this.host = host;
     this.log = host.log.extend('gossip');
 
     const peerDiscovery = [];
-    for (const s of this.sources) if (s.peerDiscovery) peerDiscovery.push(...(await s.peerDiscovery(this.cluster)));
+    for (const s of this.sources)
+      if (s.peerDiscovery) peerDiscovery.push(...(await s.peerDiscovery(this.cluster)));
 
     const { createControlNode } = await import('../libp2p-node/index.js');
     const node = await createControlNode({
@@ -141,7 +147,9 @@ export class GossipDiscovery implements Discovery {
     this.node = node;
 
     // Handlers first, then start: a peer that connects at once finds them in place.
-    await node.handle(FETCH_PROTOCOL, (stream) => this.serveFetch(stream), { maxInboundStreams: 256 });
+    await node.handle(FETCH_PROTOCOL, (stream) => this.serveFetch(stream), {
+      maxInboundStreams: 256,
+    });
     const pubsub = node.services.pubsub;
     this.listen_(node, 'peer:connect', (e: any) => this.onConnect(e.detail.toString()));
     this.listen_(node, 'peer:disconnect', (e: any) => this.onDisconnect(e.detail.toString()));
@@ -164,7 +172,12 @@ export class GossipDiscovery implements Discovery {
     timer.unref();
     this.cleanups.push(() => clearInterval(timer));
     for (const s of this.sources) {
-      s.start?.({ cluster: this.cluster, node, log: this.log.extend(s.kind), signal: this.lifetime.signal });
+      s.start?.({
+        cluster: this.cluster,
+        node,
+        log: this.log.extend(s.kind),
+        signal: this.lifetime.signal,
+      });
     }
     this.log('started %s on %o', node.peerId.toString(), this.getMultiaddrs());
   }
@@ -233,7 +246,11 @@ export class GossipDiscovery implements Discovery {
       const addrs = peer.addrs.map((a) => multiaddr(a));
       if (addrs.length) await node.peerStore.merge(id, { multiaddrs: addrs });
     } catch (err) {
-      this.log?.('ignoring bad peer address record for %s: %s', peer.peerId, (err as Error).message);
+      this.log?.(
+        'ignoring bad peer address record for %s: %s',
+        peer.peerId,
+        (err as Error).message,
+      );
       return;
     }
     if (node.getConnections(id).length > 0 || this.stopping) return;
@@ -264,10 +281,15 @@ export class GossipDiscovery implements Discovery {
       if (this.stopping || st.status !== 'loaded') return;
       if (this.connected(peerId)) return;
       if (Date.now() >= deadline) return this.leave(st, 'connection lost');
-      st.graceTimer = setTimeout(retry, Math.min(deadline - Date.now(), Math.max(100, this.graceMs / 4)));
+      st.graceTimer = setTimeout(
+        retry,
+        Math.min(deadline - Date.now(), Math.max(100, this.graceMs / 4)),
+      );
       st.graceTimer.unref?.();
       try {
-        await this.node!.dial(st.peerId, { signal: AbortSignal.timeout(Math.max(100, this.graceMs / 4)) });
+        await this.node!.dial(st.peerId, {
+          signal: AbortSignal.timeout(Math.max(100, this.graceMs / 4)),
+        });
       } catch {
         // Still away: the timer tries again until the deadline.
       }
@@ -277,7 +299,9 @@ export class GossipDiscovery implements Discovery {
   }
 
   private connected(peerId: string): boolean {
-    return this.node!.getConnections().some((c) => c.remotePeer.toString() === peerId && c.status === 'open');
+    return this.node!.getConnections().some(
+      (c) => c.remotePeer.toString() === peerId && c.status === 'open',
+    );
   }
 
   // ---- the fetch protocol ----
@@ -290,9 +314,15 @@ export class GossipDiscovery implements Discovery {
       const req = decodeFetchRequest((await lp.read({ signal })).subarray());
       let res: FetchResponse;
       if (req.cluster !== this.cluster) {
-        res = this.response({ error: `this agent is in cluster '${this.cluster}', not '${req.cluster}'` });
+        res = this.response({
+          error: `this agent is in cluster '${this.cluster}', not '${req.cluster}'`,
+        });
       } else {
-        res = this.response({ metadata: this.host!.getLocalMD(), seq: this.seq, peers: await this.directory() });
+        res = this.response({
+          metadata: this.host!.getLocalMD(),
+          seq: this.seq,
+          peers: await this.directory(),
+        });
       }
       await lp.write(encodeFetchResponse(res), { signal });
       await stream.close({ signal });
@@ -371,7 +401,10 @@ export class GossipDiscovery implements Discovery {
     const stream = await this.node!.dialProtocol(st.peerId, FETCH_PROTOCOL, { signal });
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_FETCH_BYTES });
-      await lp.write(encodeFetchRequest({ version: DISCOVERY_FORMAT_VERSION, cluster: this.cluster }), { signal });
+      await lp.write(
+        encodeFetchRequest({ version: DISCOVERY_FORMAT_VERSION, cluster: this.cluster }),
+        { signal },
+      );
       const res = decodeFetchResponse((await lp.read({ signal })).subarray());
       await stream.close({ signal }).catch(() => {});
       return res;
@@ -383,25 +416,40 @@ export class GossipDiscovery implements Discovery {
 
   private acceptFetched(st: PeerState, res: FetchResponse): void {
     if (res.error) {
-      return this.refuse(st, undefined, new NotAllowedError(`peer ${st.id} refused us: ${res.error}`, { op: 'discovery' }));
+      return this.refuse(
+        st,
+        undefined,
+        new NotAllowedError(`peer ${st.id} refused us: ${res.error}`, { op: 'discovery' }),
+      );
     }
     if (res.cluster !== this.cluster) {
       return this.refuse(
         st,
         undefined,
-        new NotAllowedError(`peer ${st.id} is in cluster '${res.cluster}', not '${this.cluster}'`, { op: 'discovery' }),
+        new NotAllowedError(`peer ${st.id} is in cluster '${res.cluster}', not '${this.cluster}'`, {
+          op: 'discovery',
+        }),
       );
     }
     const name = this.checkClaim(st, res.metadata, true);
     if (name === undefined) return;
-    if (st.status === 'loaded' && st.name === name && res.seq === st.seq && this.host!.checkRemoteMD(name)) {
+    if (
+      st.status === 'loaded' &&
+      st.name === name &&
+      res.seq === st.seq &&
+      this.host!.checkRemoteMD(name)
+    ) {
       return this.applyPending(st);
     }
     const wasLoaded = st.status === 'loaded' && this.host!.checkRemoteMD(name);
     try {
       this.host!.loadRemoteMD(res.metadata);
     } catch (err) {
-      return this.refuse(st, name, asNixlError(err, `loading metadata of '${name}' from peer ${st.id}`));
+      return this.refuse(
+        st,
+        name,
+        asNixlError(err, `loading metadata of '${name}' from peer ${st.id}`),
+      );
     }
     this.peers.bind(st, name);
     st.status = 'loaded';
@@ -426,14 +474,23 @@ export class GossipDiscovery implements Discovery {
       return undefined;
     }
     if (mustBeFull && partial) {
-      this.refuse(st, name, new MismatchError(`peer ${st.id} served partial metadata for '${name}'`, { op: 'discovery' }));
+      this.refuse(
+        st,
+        name,
+        new MismatchError(`peer ${st.id} served partial metadata for '${name}'`, {
+          op: 'discovery',
+        }),
+      );
       return undefined;
     }
     if (name === this.host!.name) {
       this.refuse(
         st,
         name,
-        new NotAllowedError(`peer ${st.id} claims this agent's own name '${name}'; refused`, { op: 'discovery', agent: name }),
+        new NotAllowedError(`peer ${st.id} claims this agent's own name '${name}'; refused`, {
+          op: 'discovery',
+          agent: name,
+        }),
       );
       return undefined;
     }
@@ -441,10 +498,13 @@ export class GossipDiscovery implements Discovery {
       this.refuse(
         st,
         name,
-        new NotAllowedError(`peer ${st.id} owns agent name '${st.name}' and now claims '${name}'; refused`, {
-          op: 'discovery',
-          agent: name,
-        }),
+        new NotAllowedError(
+          `peer ${st.id} owns agent name '${st.name}' and now claims '${name}'; refused`,
+          {
+            op: 'discovery',
+            agent: name,
+          },
+        ),
       );
       return undefined;
     }
@@ -482,7 +542,12 @@ export class GossipDiscovery implements Discovery {
   }
 
   private async publish(body: GossipBody): Promise<void> {
-    const data = encodeGossip({ version: DISCOVERY_FORMAT_VERSION, cluster: this.cluster, agent: this.host!.name, body });
+    const data = encodeGossip({
+      version: DISCOVERY_FORMAT_VERSION,
+      cluster: this.cluster,
+      agent: this.host!.name,
+      body,
+    });
     await this.node!.services.pubsub.publish(this.topic, data);
   }
 
@@ -553,10 +618,13 @@ export class GossipDiscovery implements Discovery {
     }
     if (st.name !== agent) {
       return this.error(
-        new NotAllowedError(`peer ${from} owns '${st.name}' but gossiped about '${agent}'; ignored`, {
-          op: 'discovery',
-          agent,
-        }),
+        new NotAllowedError(
+          `peer ${from} owns '${st.name}' but gossiped about '${agent}'; ignored`,
+          {
+            op: 'discovery',
+            agent,
+          },
+        ),
       );
     }
     if (body.kind === 'tombstone') return this.leave(st, 'tombstone');
@@ -622,7 +690,10 @@ export class GossipDiscovery implements Discovery {
 
 function asNixlError(err: unknown, what: string): NixlError {
   if (err instanceof NixlError) return err;
-  return new MismatchError(`${what}: ${(err as Error)?.message ?? String(err)}`, { op: 'discovery', cause: err });
+  return new MismatchError(`${what}: ${(err as Error)?.message ?? String(err)}`, {
+    op: 'discovery',
+    cause: err,
+  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

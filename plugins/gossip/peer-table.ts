@@ -45,7 +45,15 @@ export class PeerTable {
   get(id: string): PeerState {
     let st = this.byId.get(id);
     if (!st) {
-      st = { id, peerId: peerIdFromString(id), status: 'new', seq: -1, pending: [], fetching: false, refetch: false };
+      st = {
+        id,
+        peerId: peerIdFromString(id),
+        status: 'new',
+        seq: -1,
+        pending: [],
+        fetching: false,
+        refetch: false,
+      };
       this.byId.set(id, st);
     }
     return st;

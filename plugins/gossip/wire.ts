@@ -151,9 +151,14 @@ export function decodeFetchResponse(bytes: Uint8Array): FetchResponse {
 
 export function encodeGossip(msg: GossipMessage): Uint8Array {
   const { body } = msg;
-  const obj: Record<string, unknown> = { version: msg.version, cluster: msg.cluster, agent: msg.agent };
+  const obj: Record<string, unknown> = {
+    version: msg.version,
+    cluster: msg.cluster,
+    agent: msg.agent,
+  };
   if (body.kind === 'hello') obj.hello = { addrs: body.addrs, seq: body.seq };
-  else if (body.kind === 'update') obj.update = { seq: body.seq, full: body.full, metadata: body.metadata };
+  else if (body.kind === 'update')
+    obj.update = { seq: body.seq, full: body.full, metadata: body.metadata };
   else obj.tombstone = {};
   return GossipMessageType.encode(GossipMessageType.fromObject(obj)).finish();
 }
@@ -164,9 +169,15 @@ export function decodeGossip(bytes: Uint8Array): GossipMessage {
   let body: GossipBody;
   if (obj.body === 'hello') body = { kind: 'hello', addrs: obj.hello.addrs, seq: obj.hello.seq };
   else if (obj.body === 'update') {
-    body = { kind: 'update', seq: obj.update.seq, full: obj.update.full, metadata: obj.update.metadata };
+    body = {
+      kind: 'update',
+      seq: obj.update.seq,
+      full: obj.update.full,
+      metadata: obj.update.metadata,
+    };
   } else if (obj.body === 'tombstone') body = { kind: 'tombstone' };
   else throw new MismatchError('discovery gossip message without a body', { op: 'discovery' });
-  if (!obj.agent) throw new MismatchError('discovery gossip message without an agent name', { op: 'discovery' });
+  if (!obj.agent)
+    throw new MismatchError('discovery gossip message without an agent name', { op: 'discovery' });
   return { version: obj.version, cluster: obj.cluster, agent: obj.agent, body };
 }

@@ -25,13 +25,18 @@ export function seeds(addrs: readonly string[], opts: SeedsOptions = {}): PeerSo
     try {
       return multiaddr(a);
     } catch (err) {
-      throw new InvalidParamError(`seed '${a}' is not a valid multiaddr`, { op: 'seeds', cause: err });
+      throw new InvalidParamError(`seed '${a}' is not a valid multiaddr`, {
+        op: 'seeds',
+        cause: err,
+      });
     }
   });
   const retryMs = opts.retryMs ?? 250;
   const maxRetryMs = opts.maxRetryMs ?? 5000;
   if (!(retryMs > 0) || !(maxRetryMs >= retryMs)) {
-    throw new InvalidParamError('seeds: retryMs must be > 0 and maxRetryMs >= retryMs', { op: 'seeds' });
+    throw new InvalidParamError('seeds: retryMs must be > 0 and maxRetryMs >= retryMs', {
+      op: 'seeds',
+    });
   }
   return {
     kind: 'seeds',
@@ -62,15 +67,23 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Keeps one seed connected for the lifetime of the discovery. */
-async function keepDialing(ctx: PeerSourceContext, addr: Multiaddr, retryMs: number, maxRetryMs: number) {
+async function keepDialing(
+  ctx: PeerSourceContext,
+  addr: Multiaddr,
+  retryMs: number,
+  maxRetryMs: number,
+) {
   let delay = retryMs;
   let peer: string | undefined;
   while (!ctx.signal.aborted) {
     if (isSelf(ctx, addr)) return;
-    const connected = peer !== undefined && ctx.node.getConnections().some((c) => c.remotePeer.toString() === peer);
+    const connected =
+      peer !== undefined && ctx.node.getConnections().some((c) => c.remotePeer.toString() === peer);
     if (!connected) {
       try {
-        const conn = await ctx.node.dial(addr, { signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]) });
+        const conn = await ctx.node.dial(addr, {
+          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
+        });
         peer = conn.remotePeer.toString();
         if (peer === ctx.node.peerId.toString()) return;
         ctx.log('seed %s connected (%s)', addr.toString(), peer);

@@ -67,7 +67,20 @@ export function createHosts(n: number, tag = 'd'): Hosts {
       const addr = `198.18.0.${i + 1}`;
       ip(['netns', 'add', netns]);
       made.push(netns);
-      ip(['-n', sw, 'link', 'add', `veth${i + 1}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+      ip([
+        '-n',
+        sw,
+        'link',
+        'add',
+        `veth${i + 1}`,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        netns,
+      ]);
       ip(['-n', sw, 'link', 'set', `veth${i + 1}`, 'master', 'br0', 'up']);
       ip(['-n', netns, 'link', 'set', 'lo', 'up']);
       ip(['-n', netns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0']);

@@ -1,0 +1,192 @@
+/**
+ * Metadata gossip between agents in this process, found through a static
+ * seed list on 127.0.0.1 (no multicast): joining, updates, tombstones,
+ * trust (name ownership, format version, cluster) and option checks.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { Agent } from '../../src/agent.js';
+import { InvalidParamError, MismatchError, NotAllowedError } from '../../src/errors.js';
+import { gossip } from '../../plugins/gossip/index.js';
+import { seeds } from '../../plugins/seeds/index.js';
+import { mdns } from '../../plugins/mdns/index.js';
+import { closeAll, MDONLY_PLUGIN, seedOf, startAgent, until, type TestAgent } from './helpers.js';
+import { startRogue, type Rogue } from './rogue.js';
+
+const open: (TestAgent | undefined)[] = [];
+const rogues: Rogue[] = [];
+afterEach(async () => {
+  await closeAll(open.splice(0));
+  await Promise.all(rogues.splice(0).map((r) => r.stop()));
+});
+
+async function agent(
+  name: string,
+  opts: Parameters<typeof startAgent>[1] = {},
+): Promise<TestAgent> {
+  const t = await startAgent(name, opts);
+  open.push(t);
+  return t;
+}
+
+const knowsAll = (t: TestAgent, names: string[]) => names.every((n) => t.agent.checkRemoteMD(n));
+
+describe('gossip discovery over a seed list', () => {
+  it('finds every agent through one seed, then a late joiner', async () => {
+    const a = await agent('a');
+    const seed = [seedOf(a)];
+    const b = await agent('b', { seedAddrs: seed });
+    const c = await agent('c', { seedAddrs: seed });
+    const signal = AbortSignal.timeout(20_000);
+    await Promise.all([a.agent.waitForPeer('b', { signal }), a.agent.waitForPeer('c', { signal })]);
+    // b and c only know the seed: they find each other through it.
+    await until(
+      () => knowsAll(b, ['a', 'c']) && knowsAll(c, ['a', 'b']),
+      'b and c to load each other',
+    );
+    expect(a.events).toEqual(expect.arrayContaining(['peer:join b', 'peer:join c']));
+
+    const d = await agent('d', { seedAddrs: seed });
+    await until(
+      () => knowsAll(d, ['a', 'b', 'c']) && [a, b, c].every((t) => t.agent.checkRemoteMD('d')),
+      'everyone to load the late joiner d',
+    );
+    expect(b.events).toContain('peer:join d');
+    expect(a.errors).toEqual([]);
+  });
+
+  it('spreads a registration made after joining as a peer:update, and a deregistration', async () => {
+    const a = await agent('a');
+    const b = await agent('b', { seedAddrs: [seedOf(a)] });
+    await until(() => knowsAll(a, ['b']) && knowsAll(b, ['a']), 'a and b to join');
+
+    const buf = Buffer.alloc(4096, 7);
+    const reg = b.agent.registerMem(buf);
+    await until(() => a.agent.checkRemoteMD('b', reg.descs), "a to see b's new region");
+    expect(a.events).toContain('peer:update b');
+    expect(a.agent.getRemoteRegions('b').length).toBe(1);
+
+    const buf2 = Buffer.alloc(8192, 1);
+    const reg2 = b.agent.registerMem(buf2);
+    await until(() => a.agent.checkRemoteMD('b', reg2.descs), "a to see b's second region");
+
+    reg.close();
+    await until(() => !a.agent.checkRemoteMD('b', reg.descs), "a to drop b's deregistered region");
+    expect(a.agent.checkRemoteMD('b', reg2.descs)).toBe(true);
+  });
+
+  it("a closing agent's tombstone invalidates it at once, long before the grace period", async () => {
+    const a = await agent('a', { graceMs: 60_000 });
+    const b = await agent('b', { seedAddrs: [seedOf(a)], graceMs: 60_000 });
+    const c = await agent('c', { seedAddrs: [seedOf(a)], graceMs: 60_000 });
+    await until(() => knowsAll(a, ['b', 'c']) && knowsAll(c, ['a', 'b']), 'all to join');
+    const t0 = Date.now();
+    await b.agent.close();
+    await until(
+      () => !a.agent.checkRemoteMD('b') && !c.agent.checkRemoteMD('b'),
+      'b to be invalidated',
+    );
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(a.events).toContain('peer:leave b');
+    expect(c.events).toContain('peer:leave b');
+    // The name is free again: a new agent may take it.
+    const b2 = await agent('b', { seedAddrs: [seedOf(a)], graceMs: 60_000 });
+    await until(() => a.agent.checkRemoteMD('b') && knowsAll(b2, ['a', 'c']), 'a new b to join');
+    expect(a.errors).toEqual([]);
+  });
+
+  it('refuses a second agent claiming a taken name, and lets it in once the owner leaves', async () => {
+    const a = await agent('a', { graceMs: 1000 });
+    const x1 = await agent('x', { seedAddrs: [seedOf(a)], graceMs: 1000 });
+    await until(() => knowsAll(a, ['x']), 'the first x to join');
+    const owner = x1.disc.peerId!;
+
+    const x2 = await agent('x', { seedAddrs: [seedOf(a)], graceMs: 1000 });
+    await until(
+      () => a.errors.some((e) => e.message.includes(x2.disc.peerId!)),
+      'a to refuse the second x',
+    );
+    const err = a.errors.find((e) => e.message.includes(x2.disc.peerId!))!;
+    expect(err).toBeInstanceOf(NotAllowedError);
+    expect(err.message).toContain(`agent name 'x' is owned by peer ${owner}`);
+    expect(a.events).not.toContain('peer:update x');
+
+    // The owner leaves; the refused claimant is retried and takes the name.
+    const joinsBefore = a.events.filter((e) => e === 'peer:join x').length;
+    await x1.agent.close();
+    await until(
+      () => a.events.filter((e) => e === 'peer:join x').length > joinsBefore,
+      'the second x to join',
+    );
+    expect(a.agent.checkRemoteMD('x')).toBe(true);
+  });
+
+  it('ignores gossip about an agent from a peer that does not own its name', async () => {
+    const a = await agent('a');
+    const x = await agent('x', { seedAddrs: [seedOf(a)] });
+    await until(() => knowsAll(a, ['x']), 'x to join');
+    const rogue = await startRogue({ seed: seedOf(a) });
+    rogues.push(rogue);
+    await until(() => rogue.topicPeers() > 0, 'the rogue to join the topic');
+    // The rogue claims x's name with a tombstone and with an update.
+    await rogue.publishTombstone('x');
+    await rogue.publishUpdate('x', 1);
+    await until(
+      () => a.errors.filter((e) => e.message.includes(rogue.peerId)).length >= 2,
+      'two refusals',
+    );
+    for (const e of a.errors) expect(e).toBeInstanceOf(NotAllowedError);
+    expect(a.agent.checkRemoteMD('x')).toBe(true);
+    expect(a.events).not.toContain('peer:leave x');
+  });
+
+  it('refuses a peer serving metadata of another format version', async () => {
+    const a = await agent('a');
+    const rogue = await startRogue({ seed: seedOf(a), serve: { name: 'old', formatVersion: 99 } });
+    rogues.push(rogue);
+    await until(() => a.errors.length > 0, 'a to refuse the rogue');
+    expect(a.errors[0]).toBeInstanceOf(MismatchError);
+    expect(a.errors[0]!.message).toMatch(/format version 99/);
+    expect(a.agent.checkRemoteMD('old')).toBe(false);
+  });
+
+  it('refuses a peer of another cluster', async () => {
+    const a = await agent('a');
+    const other = await agent('o', { seedAddrs: [seedOf(a)], cluster: 'other' });
+    await until(() => a.errors.length > 0 && other.errors.length > 0, 'both to refuse');
+    expect(a.errors[0]!.message).toMatch(/cluster 'other'/);
+    expect(a.agent.checkRemoteMD('o')).toBe(false);
+    expect(other.agent.checkRemoteMD('a')).toBe(false);
+  });
+
+  it('refuses a peer claiming our own name', async () => {
+    const a = await agent('a');
+    const a2 = await agent('a', { seedAddrs: [seedOf(a)] });
+    await until(() => a.errors.length > 0 && a2.errors.length > 0, 'both to refuse');
+    expect(a.errors[0]).toBeInstanceOf(NotAllowedError);
+    expect(a.errors[0]!.message).toMatch(/own name 'a'/);
+  });
+});
+
+describe('discovery options', () => {
+  it('rejects bad options with InvalidParamError', () => {
+    expect(() => gossip({ cluster: '' })).toThrow(InvalidParamError);
+    expect(() => gossip({ cluster: 'a b' })).toThrow(/cluster/);
+    expect(() => gossip({ cluster: 'c', graceMs: -1 })).toThrow(/graceMs/);
+    expect(() => gossip({ cluster: 'c', listen: [] })).toThrow(/listen/);
+    expect(() => seeds(['not a multiaddr'])).toThrow(InvalidParamError);
+    expect(() => mdns({ intervalMs: 1 })).toThrow(InvalidParamError);
+  });
+
+  it('refuses mDNS under test in the host network namespace, and the agent is not created', async () => {
+    const disc = gossip({ cluster: 'c', listen: ['/ip4/127.0.0.1/tcp/0'], sources: [mdns()] });
+    await expect(
+      Agent.create({ name: 'm', plugins: [MDONLY_PLUGIN], backends: ['MDONLY'], discovery: disc }),
+    ).rejects.toThrow(/mDNS refused under test in the host's network namespace/);
+  });
+
+  it('a discovery object starts once', async () => {
+    const t = await agent('a');
+    await expect(Agent.create({ name: 'b', discovery: t.disc })).rejects.toThrow(NotAllowedError);
+  });
+});
