@@ -31,7 +31,7 @@ async function agent(
 
 const knowsAll = (t: TestAgent, names: string[]) => names.every((n) => t.agent.checkRemoteMD(n));
 
-describe('gossip discovery over a seed list', () => {
+describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
   it('finds every agent through one seed, then a late joiner', async () => {
     const a = await agent('a');
     const seed = [seedOf(a)];
@@ -168,7 +168,7 @@ describe('gossip discovery over a seed list', () => {
   });
 });
 
-describe('discovery options', () => {
+describe('discovery options', { timeout: 30_000 }, () => {
   it('rejects bad options with InvalidParamError', () => {
     expect(() => gossip({ cluster: '' })).toThrow(InvalidParamError);
     expect(() => gossip({ cluster: 'a b' })).toThrow(/cluster/);
