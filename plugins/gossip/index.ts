@@ -45,7 +45,7 @@ export interface GossipOptions {
   listen?: string[];
   /** How long a lost peer may stay away before it is invalidated everywhere. */
   graceMs?: number;
-  /** Period of the hello that carries our address and update sequence. */
+  /** Period of the hello (our addresses, update sequence and loaded peers): it heals missed messages. */
   announceIntervalMs?: number;
   /** Bound on one metadata fetch. */
   fetchTimeoutMs?: number;
@@ -53,6 +53,7 @@ export interface GossipOptions {
 }
 
 const CLUSTER_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const HELLO_COALESCE_MS = 200;
 
 function positive(value: number | undefined, fallback: number, what: string): number {
   const v = value ?? fallback;
@@ -88,6 +89,9 @@ export class GossipDiscovery implements Discovery {
   private started = false;
   private readonly lifetime = new AbortController();
   private readonly cleanups: (() => void)[] = [];
+  private helloTimer?: ReturnType<typeof setTimeout>;
+  /** Peers being dialed from addresses we learned, so a burst of hellos dials each once. */
+  private readonly dialing = new Set<string>();
 
   constructor(opts: GossipOptions) {
     if (!opts || typeof opts.cluster !== 'string' || !CLUSTER_RE.test(opts.cluster)) {
@@ -105,7 +109,7 @@ export class GossipDiscovery implements Discovery {
       });
     }
     this.graceMs = positive(opts.graceMs, 5000, 'graceMs');
-    this.announceIntervalMs = positive(opts.announceIntervalMs, 2000, 'announceIntervalMs');
+    this.announceIntervalMs = positive(opts.announceIntervalMs, 5000, 'announceIntervalMs');
     this.fetchTimeoutMs = positive(opts.fetchTimeoutMs, 10_000, 'fetchTimeoutMs');
     this.heartbeatIntervalMs = positive(opts.heartbeatIntervalMs, 500, 'heartbeatIntervalMs');
     this.topic = topicFor(this.cluster);
@@ -199,6 +203,7 @@ export class GossipDiscovery implements Discovery {
 
   private async teardown(): Promise<void> {
     this.lifetime.abort();
+    if (this.helloTimer) clearTimeout(this.helloTimer);
     for (const c of this.cleanups.splice(0)) c();
     this.peers.clearTimers();
     const node = this.node;
@@ -237,27 +242,31 @@ export class GossipDiscovery implements Discovery {
   /** Learns addresses (peer lists, hellos) and dials peers we are not connected to. */
   private async dialKnown(peer: PeerAddrs): Promise<void> {
     const node = this.node!;
-    if (peer.peerId === node.peerId.toString() || this.stopping) return;
-    const { peerIdFromString } = await import('@libp2p/peer-id');
-    const { multiaddr } = await import('@multiformats/multiaddr');
-    let id;
-    try {
-      id = peerIdFromString(peer.peerId);
-      const addrs = peer.addrs.map((a) => multiaddr(a));
-      if (addrs.length) await node.peerStore.merge(id, { multiaddrs: addrs });
-    } catch (err) {
-      this.log?.(
-        'ignoring bad peer address record for %s: %s',
-        peer.peerId,
-        (err as Error).message,
-      );
+    if (peer.peerId === node.peerId.toString() || this.stopping || this.dialing.has(peer.peerId))
       return;
-    }
-    if (node.getConnections(id).length > 0 || this.stopping) return;
+    this.dialing.add(peer.peerId);
     try {
+      const { peerIdFromString } = await import('@libp2p/peer-id');
+      const { multiaddr } = await import('@multiformats/multiaddr');
+      let id;
+      try {
+        id = peerIdFromString(peer.peerId);
+        const addrs = peer.addrs.map((a) => multiaddr(a));
+        if (addrs.length) await node.peerStore.merge(id, { multiaddrs: addrs });
+      } catch (err) {
+        this.log?.(
+          'ignoring bad peer address record for %s: %s',
+          peer.peerId,
+          (err as Error).message,
+        );
+        return;
+      }
+      if (node.getConnections(id).length > 0 || this.stopping) return;
       await node.dial(id, { signal: AbortSignal.timeout(this.fetchTimeoutMs) });
     } catch (err) {
       this.log?.('dial of %s failed: %s', peer.peerId, (err as Error).message);
+    } finally {
+      this.dialing.delete(peer.peerId);
     }
   }
 
@@ -456,6 +465,8 @@ export class GossipDiscovery implements Discovery {
     st.seq = res.seq;
     this.log?.('loaded %s from %s (seq %d)', name, st.id, res.seq);
     this.host!.emitPeerEvent(wasLoaded ? 'peer:update' : 'peer:join', name);
+    // Introduce the newcomer to everyone, who may not know it yet.
+    if (!wasLoaded) this.announce();
     this.applyPending(st);
   }
 
@@ -533,12 +544,25 @@ export class GossipDiscovery implements Discovery {
 
   // ---- gossip ----
 
+  /**
+   * Publishes a hello soon: our addresses, our update sequence (a peer that
+   * missed an update refetches) and the peers we have loaded (a peer not
+   * connected to one of them dials it). Calls within the coalescing window
+   * share one message, so a burst of joins costs a few hellos, not one each.
+   */
   private announce(): void {
-    if (this.stopping || !this.node) return;
-    const addrs = this.getMultiaddrs();
-    void this.publish({ kind: 'hello', addrs, seq: this.seq }).catch((err) => {
-      this.log?.('hello not published: %s', err?.message);
-    });
+    if (this.stopping || !this.node || this.helloTimer) return;
+    this.helloTimer = setTimeout(() => {
+      this.helloTimer = undefined;
+      void (async () => {
+        const peers = await this.directory();
+        if (this.stopping) return;
+        await this.publish({ kind: 'hello', addrs: this.getMultiaddrs(), seq: this.seq, peers });
+      })().catch((err) => {
+        this.log?.('hello not published: %s', err?.message);
+      });
+    }, HELLO_COALESCE_MS);
+    this.helloTimer.unref?.();
   }
 
   private async publish(body: GossipBody): Promise<void> {
@@ -595,6 +619,13 @@ export class GossipDiscovery implements Discovery {
     const { body, agent } = decoded;
 
     if (body.kind === 'hello') {
+      for (const p of body.peers) {
+        const known = this.peers.find(p.peerId);
+        if (known?.status === 'left' || known?.status === 'refused' || known?.status === 'foreign')
+          continue;
+        if (p.peerId !== this.node!.peerId.toString() && !this.connected(p.peerId))
+          void this.dialKnown(p);
+      }
       if (!this.connected(from)) void this.dialKnown({ peerId: from, addrs: body.addrs });
       else if (st.status === 'loaded' && body.seq > st.seq) void this.fetch(st);
       else if (st.status === 'new' && !st.fetching) void this.fetch(st);

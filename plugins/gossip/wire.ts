@@ -44,6 +44,7 @@ message FetchResponse {
 message Hello {
   repeated string addrs = 1;
   uint32 seq = 2;
+  repeated PeerAddrs peers = 3;
 }
 
 message Update {
@@ -92,7 +93,7 @@ export interface FetchResponse {
 }
 
 export type GossipBody =
-  | { kind: 'hello'; addrs: string[]; seq: number }
+  | { kind: 'hello'; addrs: string[]; seq: number; peers: PeerAddrs[] }
   | { kind: 'update'; seq: number; full: boolean; metadata: Uint8Array }
   | { kind: 'tombstone' };
 
@@ -156,7 +157,7 @@ export function encodeGossip(msg: GossipMessage): Uint8Array {
     cluster: msg.cluster,
     agent: msg.agent,
   };
-  if (body.kind === 'hello') obj.hello = { addrs: body.addrs, seq: body.seq };
+  if (body.kind === 'hello') obj.hello = { addrs: body.addrs, seq: body.seq, peers: body.peers };
   else if (body.kind === 'update')
     obj.update = { seq: body.seq, full: body.full, metadata: body.metadata };
   else obj.tombstone = {};
@@ -167,8 +168,10 @@ export function decodeGossip(bytes: Uint8Array): GossipMessage {
   const obj = decodeWith(GossipMessageType, bytes, 'gossip message');
   checkVersion(obj.version, 'gossip message');
   let body: GossipBody;
-  if (obj.body === 'hello') body = { kind: 'hello', addrs: obj.hello.addrs, seq: obj.hello.seq };
-  else if (obj.body === 'update') {
+  if (obj.body === 'hello') {
+    const peers = (obj.hello.peers as any[]).map((p) => ({ peerId: p.peerId, addrs: p.addrs }));
+    body = { kind: 'hello', addrs: obj.hello.addrs, seq: obj.hello.seq, peers };
+  } else if (obj.body === 'update') {
     body = {
       kind: 'update',
       seq: obj.update.seq,

@@ -1,0 +1,151 @@
+/**
+ * Discovery scale benchmark: the time from start until every agent has loaded
+ * every other agent's metadata, for 2, 8 and 32 agents spread over emulated
+ * hosts (ip netns on a bridge; needs root). Each host runs one process with
+ * ceil(N / hosts) agents. mDNS by default; `--source seeds` uses a seed list
+ * (the first agent of host 1) with multicast unused.
+ *
+ * Figures: `spawn→all` (process start, imports, agent creation and discovery)
+ * and `ready→all` (from the last agent becoming ready until the last one has
+ * loaded everyone: the discovery convergence). Ratios are against the 2-agent
+ * run of the same invocation.
+ *
+ * Usage: tsx bench/discovery/scale.ts [--sizes 2,8,32] [--hosts 4] [--runs 3] [--source mdns|seeds]
+ */
+import '../../src/polyfills.js';
+
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+
+import { createHosts } from '../../test/netns/netns.js';
+
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+const sizes = arg('sizes', '2,8,32').split(',').map(Number);
+const maxHosts = Number(arg('hosts', '4'));
+const runs = Number(arg('runs', '3'));
+const source = arg('source', 'mdns') as 'mdns' | 'seeds';
+const LIMIT_MS = 120_000;
+
+interface RunResult {
+  spawnToAll: number;
+  readyToAll: number;
+}
+
+async function runOnce(n: number, run: number): Promise<RunResult> {
+  const nHosts = Math.min(n, maxHosts);
+  const hosts = createHosts(nHosts, 'b');
+  const perHost = Math.ceil(n / nHosts);
+  const cluster = `bench-${n}-${run}-${process.pid}`;
+  const seedPort = 40_000 + (process.pid % 10_000);
+  const seedAddrs = [`/ip4/${hosts.hosts[0]!.ip}/tcp/${seedPort}`];
+  let lastReady = 0;
+  let lastLoaded = 0;
+  let loaded = 0;
+  const errors: string[] = [];
+  const t0 = Date.now();
+  try {
+    const children: ChildProcess[] = [];
+    let next = 0;
+    for (let h = 0; h < nHosts; h++) {
+      const names: string[] = [];
+      for (let k = 0; k < perHost && next < n; k++) names.push(`a${next++}`);
+      const cfg = {
+        names,
+        total: n,
+        ip: hosts.hosts[h]!.ip,
+        cluster,
+        source,
+        seeds: seedAddrs,
+        firstPort: h === 0 ? seedPort : 0,
+        limitMs: LIMIT_MS,
+      };
+      const child = hosts.spawn(
+        h,
+        process.execPath,
+        ['--import', 'tsx', WORKER, JSON.stringify(cfg)],
+        {
+          cwd: ROOT,
+          stdio: ['pipe', 'pipe', 'inherit'],
+        },
+      );
+      children.push(child);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${n} agents: not all loaded after ${LIMIT_MS} ms`)),
+        LIMIT_MS,
+      );
+      for (const child of children) {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          let e: any;
+          try {
+            e = JSON.parse(line);
+          } catch {
+            return;
+          }
+          if (e.ev === 'ready') lastReady = Math.max(lastReady, e.t);
+          if (e.ev === 'error') errors.push(`${e.agent}: ${e.message}`);
+          if (e.ev === 'loaded-all') {
+            lastLoaded = Math.max(lastLoaded, e.t);
+            if (++loaded === n) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }
+        });
+        child.once('exit', (code: number | null) => {
+          if (loaded < n) {
+            clearTimeout(timer);
+            reject(new Error(`a worker exited with ${code} before all agents loaded`));
+          }
+        });
+      }
+    });
+    for (const child of children) child.stdin!.end();
+    await Promise.all(
+      children.map((c) => new Promise((r) => (c.exitCode !== null ? r(0) : c.once('exit', r)))),
+    );
+  } finally {
+    hosts.destroy();
+  }
+  if (errors.length) console.error(`  ${errors.length} discovery errors, first: ${errors[0]}`);
+  return { spawnToAll: lastLoaded - t0, readyToAll: Math.max(0, lastLoaded - lastReady) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const results = new Map<number, RunResult[]>();
+for (let r = 0; r < runs; r++) {
+  // Interleave sizes so that machine noise spreads over all of them.
+  for (const n of sizes) {
+    const res = await runOnce(n, r);
+    console.error(
+      `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms`,
+    );
+    (results.get(n) ?? results.set(n, []).get(n)!).push(res);
+  }
+}
+const base = results.get(sizes[0]!)!;
+const baseReady = median(base.map((x) => x.readyToAll)) || 1;
+const baseSpawn = median(base.map((x) => x.spawnToAll));
+console.log(
+  `discovery scale (${source}, up to ${maxHosts} emulated hosts, ${runs} runs, median [min-max])`,
+);
+console.log('agents | hosts x per host | spawn→all ms | ready→all ms | spawn ratio | ready ratio');
+for (const n of sizes) {
+  const rs = results.get(n)!;
+  const s = rs.map((x) => x.spawnToAll);
+  const d = rs.map((x) => x.readyToAll);
+  const h = Math.min(n, maxHosts);
+  console.log(
+    `${n} | ${h} x ${Math.ceil(n / h)} | ${median(s)} [${Math.min(...s)}-${Math.max(...s)}] | ` +
+      `${median(d)} [${Math.min(...d)}-${Math.max(...d)}] | ${(median(s) / baseSpawn).toFixed(2)} | ` +
+      `${(median(d) / baseReady).toFixed(2)}`,
+  );
+}
