@@ -31,7 +31,7 @@ const sizes = arg('sizes', '2,8,32').split(',').map(Number);
 const maxHosts = Number(arg('hosts', '4'));
 const runs = Number(arg('runs', '3'));
 const source = arg('source', 'mdns') as 'mdns' | 'seeds';
-const LIMIT_MS = 120_000;
+const LIMIT_MS = 300_000;
 
 interface RunResult {
   spawnToAll: number;
@@ -90,6 +90,10 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           } catch {
             return;
           }
+          if (e.ev === 'progress' && process.env.BENCH_VERBOSE)
+            console.error(`  ${e.t - t0} ms: ${e.counts}`);
+          if (e.ev === 'timeout')
+            console.error(`  a worker timed out with ${e.complete} agents complete`);
           if (e.ev === 'ready') lastReady = Math.max(lastReady, e.t);
           if (e.ev === 'error') errors.push(`${e.agent}: ${e.message}`);
           if (e.ev === 'loaded-all') {

@@ -43,13 +43,18 @@ const limit = setTimeout(() => {
   void shutdown(1);
 }, cfg.limitMs);
 
+const progress = setInterval(() => {
+  out({ ev: 'progress', counts: agents.map((a) => a.remoteAgents.length) });
+}, 5000);
+progress.unref();
+
 await Promise.all(
   cfg.names.map(async (name, i) => {
     const port = i === 0 && cfg.firstPort ? cfg.firstPort : 0;
     const disc = gossip({
       cluster: cfg.cluster,
       listen: [`/ip4/${cfg.ip}/tcp/${port}`],
-      sources: cfg.source === 'mdns' ? [mdns({ intervalMs: 1000 })] : [seeds(cfg.seeds ?? [])],
+      sources: cfg.source === 'mdns' ? [mdns()] : [seeds(cfg.seeds ?? [])],
       graceMs: 10_000,
     });
     const agent = await Agent.create({

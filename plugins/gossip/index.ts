@@ -53,7 +53,8 @@ export interface GossipOptions {
 }
 
 const CLUSTER_RE = /^[A-Za-z0-9._-]{1,64}$/;
-const HELLO_COALESCE_MS = 200;
+const HELLO_COALESCE_MS = 300;
+const DIAL_DEFER_MS = 2000;
 
 function positive(value: number | undefined, fallback: number, what: string): number {
   const v = value ?? fallback;
@@ -90,6 +91,7 @@ export class GossipDiscovery implements Discovery {
   private readonly lifetime = new AbortController();
   private readonly cleanups: (() => void)[] = [];
   private helloTimer?: ReturnType<typeof setTimeout>;
+  private readonly intros = new Set<PeerState>();
   /** Peers being dialed from addresses we learned, so a burst of hellos dials each once. */
   private readonly dialing = new Set<string>();
 
@@ -110,8 +112,8 @@ export class GossipDiscovery implements Discovery {
     }
     this.graceMs = positive(opts.graceMs, 5000, 'graceMs');
     this.announceIntervalMs = positive(opts.announceIntervalMs, 5000, 'announceIntervalMs');
-    this.fetchTimeoutMs = positive(opts.fetchTimeoutMs, 10_000, 'fetchTimeoutMs');
-    this.heartbeatIntervalMs = positive(opts.heartbeatIntervalMs, 500, 'heartbeatIntervalMs');
+    this.fetchTimeoutMs = positive(opts.fetchTimeoutMs, 30_000, 'fetchTimeoutMs');
+    this.heartbeatIntervalMs = positive(opts.heartbeatIntervalMs, 1000, 'heartbeatIntervalMs');
     this.topic = topicFor(this.cluster);
   }
 
@@ -159,10 +161,6 @@ export class GossipDiscovery implements Discovery {
     this.listen_(node, 'peer:disconnect', (e: any) => this.onDisconnect(e.detail.toString()));
     this.listen_(node, 'peer:discovery', (e: any) => this.onDiscovered(e.detail.id));
     this.listen_(pubsub, 'message', (e: any) => this.onGossip(e.detail));
-    this.listen_(pubsub, 'subscription-change', (e: any) => {
-      const joined = e.detail.subscriptions.some((s: any) => s.topic === this.topic && s.subscribe);
-      if (joined) this.announce();
-    });
     this.cleanups.push(host.onRegistrationChange((c) => this.onLocalChange(c)));
 
     try {
@@ -231,12 +229,27 @@ export class GossipDiscovery implements Discovery {
   // ---- finding and connecting peers ----
 
   private onDiscovered(peerId: { toString(): string }): void {
+    this.dialSoon(peerId.toString(), () =>
+      this.node!.dial(peerId as any, { signal: AbortSignal.timeout(this.fetchTimeoutMs) }),
+    );
+  }
+
+  /**
+   * Two peers that learn of each other at once would both dial, making two
+   * connections (two handshakes) per pair. The one with the smaller peer id
+   * dials now; the other only if no connection has come after a while.
+   */
+  private dialSoon(id: string, dial: () => Promise<unknown>): void {
     const node = this.node!;
-    const id = peerId.toString();
-    if (id === node.peerId.toString() || node.getConnections(peerId as any).length > 0) return;
-    node.dial(peerId as any, { signal: AbortSignal.timeout(this.fetchTimeoutMs) }).catch((err) => {
-      this.log?.('dial of discovered %s failed: %s', id, err?.message);
-    });
+    const self = node.peerId.toString();
+    if (id === self || this.stopping) return;
+    const run = () => {
+      if (this.stopping || this.connected(id)) return;
+      dial().catch((err) => this.log?.('dial of %s failed: %s', id, err?.message));
+    };
+    if (self < id) return run();
+    const timer = setTimeout(run, DIAL_DEFER_MS);
+    timer.unref?.();
   }
 
   /** Learns addresses (peer lists, hellos) and dials peers we are not connected to. */
@@ -262,7 +275,10 @@ export class GossipDiscovery implements Discovery {
         return;
       }
       if (node.getConnections(id).length > 0 || this.stopping) return;
-      await node.dial(id, { signal: AbortSignal.timeout(this.fetchTimeoutMs) });
+      const target = id;
+      this.dialSoon(peer.peerId, () =>
+        node.dial(target, { signal: AbortSignal.timeout(this.fetchTimeoutMs) }),
+      );
     } catch (err) {
       this.log?.('dial of %s failed: %s', peer.peerId, (err as Error).message);
     } finally {
@@ -354,9 +370,9 @@ export class GossipDiscovery implements Discovery {
   }
 
   /** Loaded peers and their listen addresses, so a newcomer can reach all of them. */
-  private async directory(): Promise<PeerAddrs[]> {
+  private async directory(of: PeerState[] = this.peers.loaded()): Promise<PeerAddrs[]> {
     const out: PeerAddrs[] = [];
-    for (const st of this.peers.loaded()) {
+    for (const st of of) {
       try {
         const p = await this.node!.peerStore.get(st.peerId);
         out.push({ peerId: st.id, addrs: p.addresses.map((a) => a.multiaddr.toString()) });
@@ -465,8 +481,10 @@ export class GossipDiscovery implements Discovery {
     st.seq = res.seq;
     this.log?.('loaded %s from %s (seq %d)', name, st.id, res.seq);
     this.host!.emitPeerEvent(wasLoaded ? 'peer:update' : 'peer:join', name);
-    // Introduce the newcomer to everyone, who may not know it yet.
-    if (!wasLoaded) this.announce();
+    // A newcomer that dialed us may know only us (we are its seed): introduce it.
+    if (!wasLoaded && this.node!.getConnections(st.peerId).some((c) => c.direction === 'inbound')) {
+      this.introduce(st);
+    }
     this.applyPending(st);
   }
 
@@ -545,22 +563,36 @@ export class GossipDiscovery implements Discovery {
   // ---- gossip ----
 
   /**
-   * Publishes a hello soon: our addresses, our update sequence (a peer that
-   * missed an update refetches) and the peers we have loaded (a peer not
-   * connected to one of them dials it). Calls within the coalescing window
-   * share one message, so a burst of joins costs a few hellos, not one each.
+   * Publishes a hello: our addresses, our update sequence (a peer that missed
+   * an update refetches) and peers we have loaded (a peer not connected to one
+   * of them dials it). The periodic hello lists every loaded peer; between
+   * them, newcomers that dialed us are introduced, a burst of them in one
+   * message, so a seed spreads a joining cluster in a few small messages.
    */
-  private announce(): void {
-    if (this.stopping || !this.node || this.helloTimer) return;
+  private hello(peers: PeerState[]): void {
+    if (this.stopping || !this.node) return;
+    void (async () => {
+      const list = await this.directory(peers);
+      if (this.stopping) return;
+      await this.publish({
+        kind: 'hello',
+        addrs: this.getMultiaddrs(),
+        seq: this.seq,
+        peers: list,
+      });
+    })().catch((err) => {
+      this.log?.('hello not published: %s', err?.message);
+    });
+  }
+
+  private introduce(st: PeerState): void {
+    this.intros.add(st);
+    if (this.helloTimer || this.stopping) return;
     this.helloTimer = setTimeout(() => {
       this.helloTimer = undefined;
-      void (async () => {
-        const peers = await this.directory();
-        if (this.stopping) return;
-        await this.publish({ kind: 'hello', addrs: this.getMultiaddrs(), seq: this.seq, peers });
-      })().catch((err) => {
-        this.log?.('hello not published: %s', err?.message);
-      });
+      const peers = [...this.intros].filter((p) => p.status === 'loaded');
+      this.intros.clear();
+      if (peers.length) this.hello(peers);
     }, HELLO_COALESCE_MS);
     this.helloTimer.unref?.();
   }
@@ -578,7 +610,7 @@ export class GossipDiscovery implements Discovery {
   /** Periodic: announce ourselves, and reload peers the agent dropped on its own (backend disconnect). */
   private tick(): void {
     if (this.stopping) return;
-    this.announce();
+    this.hello(this.peers.loaded());
     for (const st of this.peers.loaded()) {
       if (!this.host!.checkRemoteMD(st.name!)) {
         this.log?.('agent dropped %s; reloading', st.name);

@@ -44,6 +44,11 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
       // default per-host inbound rate limit (5/s) would refuse a cluster start.
       inboundConnectionThreshold: 10_000,
       maxIncomingPendingConnections: 1024,
+      // A busy host (a cluster starting, a loaded machine) slows handshakes;
+      // a handshake that times out is retried, which loads the host more.
+      dialTimeout: 30_000,
+      addressDialTimeout: 20_000,
+      inboundUpgradeTimeout: 30_000,
     },
     services: {
       identify: identify(),
@@ -51,7 +56,7 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         floodPublish: true,
-        heartbeatInterval: opts.heartbeatIntervalMs ?? 500,
+        heartbeatInterval: opts.heartbeatIntervalMs ?? 1000,
       }),
     },
   }) as Promise<ControlNode>;

@@ -65,7 +65,7 @@ export function assertMdnsAllowed(): void {
 }
 
 export function mdns(opts: MdnsOptions = {}): PeerSource {
-  const intervalMs = opts.intervalMs ?? 1000;
+  const intervalMs = opts.intervalMs ?? 10_000;
   if (!(intervalMs >= 50))
     throw new InvalidParamError('mdns: intervalMs must be >= 50', { op: 'mdns' });
   return {
