@@ -49,6 +49,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
   let lastLoaded = 0;
   let loaded = 0;
   const errors: string[] = [];
+  let leaves = 0;
   const t0 = Date.now();
   try {
     const children: ChildProcess[] = [];
@@ -95,6 +96,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           if (e.ev === 'timeout')
             console.error(`  a worker timed out with ${e.complete} agents complete`);
           if (e.ev === 'ready') lastReady = Math.max(lastReady, e.t);
+          if (e.ev === 'leave') leaves++;
           if (e.ev === 'error') errors.push(`${e.agent}: ${e.message}`);
           if (e.ev === 'loaded-all') {
             lastLoaded = Math.max(lastLoaded, e.t);
@@ -119,6 +121,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
   } finally {
     hosts.destroy();
   }
+  if (leaves) console.error(`  ${leaves} peer:leave events during the start (connections lost)`);
   if (errors.length) console.error(`  ${errors.length} discovery errors, first: ${errors[0]}`);
   return { spawnToAll: lastLoaded - t0, readyToAll: Math.max(0, lastLoaded - lastReady) };
 }

@@ -73,6 +73,7 @@ await Promise.all(
       }
     };
     agent.on('peer:join', check);
+    agent.on('peer:leave', (peer) => out({ ev: 'leave', agent: name, peer }));
     agent.on('discovery:error', (e) => out({ ev: 'error', agent: name, message: e.message }));
     check();
   }),

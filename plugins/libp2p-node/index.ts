@@ -50,6 +50,13 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
       addressDialTimeout: 20_000,
       inboundUpgradeTimeout: 30_000,
     },
+    // Pings find peers that vanished without closing their sockets. On a
+    // starved host a ping can take seconds: a 5 s limit (the default) would
+    // cut healthy connections and make peers leave and rejoin.
+    connectionMonitor: {
+      pingInterval: 10_000,
+      pingTimeout: { minTimeout: 20_000, maxTimeout: 60_000 },
+    },
     services: {
       identify: identify(),
       pubsub: gossipsub({
