@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -215,6 +217,8 @@ Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::functio
   cmdsSpare_->reserve(256);
   xfers_.resize(capacity_);
   zeros_.assign(1 << 20, 0);
+  const char* dbg = getenv("NIXL_TCP_DEBUG");
+  debug_ = dbg != nullptr && dbg[0] == '1';
 }
 
 Engine::~Engine() {
@@ -688,6 +692,11 @@ void Engine::OnConnectWritable(Conn* c) {
 
 void Engine::CloseConn(Conn* c, const char* why) {
   if (c->state == Conn::kClosed) return;
+  if (debug_) {
+    fprintf(stderr, "nixl-tcp[%s]: closing %s connection (state %d, op %d): %s\n",
+            cfg_.name.c_str(), c->outgoing ? "outgoing" : "incoming", int(c->state),
+            int(c->cur.op), why);
+  }
   if (c->outgoing && c->peer && c->peer->state != Peer::kFailed) {
     // A broken stream fails the whole peer: its transfers are striped.
     FailPeer(c->peer, kErrRemoteDisconnect,
@@ -769,9 +778,11 @@ void Engine::Queue(Conn* c, const FrameHeader& h, const uint8_t* payload, uint64
   }
 }
 
+// The header's len is set from the payload here (callers may have moved it away).
 void Engine::QueueOwned(Conn* c, const FrameHeader& h, std::vector<uint8_t> payload) {
   Queue(c, h, nullptr, payload.size());
   TxItem& t = c->txq.back();
+  t.hdr.len = payload.size();
   t.owned = std::move(payload);
   t.payload = t.owned.data();
 }

@@ -196,6 +196,7 @@ class Engine {
   std::vector<Conn*> graveyard_;
   std::vector<uint8_t> zeros_;
   uint64_t lastTimerNs_ = 0;
+  bool debug_ = false;  // NIXL_TCP_DEBUG=1: log why connections close (never per transfer)
 };
 
 uint64_t NowNs();
