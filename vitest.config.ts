@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // libp2p 3 needs Promise.withResolvers (Node 22+): loaded before every test file.
-    setupFiles: ['src/polyfills.ts'],
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Two cores: files that spawn peers and move 64 MiB must not all run at once.
+    maxWorkers: 2,
+    setupFiles: ['./test/setup.ts'],
   },
 });

@@ -1,22 +1,16 @@
 /**
- * Polyfills for Node 20. libp2p 3 (it-queue, mortice, yamux, ...) calls
- * `Promise.withResolvers` (Node 22+). Every module that may load libp2p
- * imports this file first; ESM evaluates imports in order.
+ * Node 20 lacks Promise.withResolvers, which libp2p 3 calls. Imported first
+ * by every module that loads libp2p (and by the test setup).
  */
-if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.defineProperty(Promise, 'withResolvers', {
-    configurable: true,
-    writable: true,
-    value: function withResolvers<T>() {
-      let resolve!: (value: T | PromiseLike<T>) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
+if (typeof (Promise as any).withResolvers !== 'function') {
+  (Promise as any).withResolvers = function withResolvers<T>() {
+    let resolve!: (v: T | PromiseLike<T>) => void;
+    let reject!: (r?: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
 }
-
 export {};
