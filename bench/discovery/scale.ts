@@ -10,7 +10,8 @@
  * loaded everyone: the discovery convergence). Ratios are against the 2-agent
  * run of the same invocation.
  *
- * Usage: tsx bench/discovery/scale.ts [--sizes 2,8,32] [--hosts 4] [--runs 3] [--source mdns|seeds]
+ * Usage (root): tsx bench/discovery/scale.ts [--sizes 2,8,32] [--hosts 4] [--runs 3]
+ *                [--source mdns|seeds] [--limit-s 300]   (BENCH_VERBOSE=1 prints progress)
  */
 import '../../src/polyfills.js';
 
@@ -31,11 +32,13 @@ const sizes = arg('sizes', '2,8,32').split(',').map(Number);
 const maxHosts = Number(arg('hosts', '4'));
 const runs = Number(arg('runs', '3'));
 const source = arg('source', 'mdns') as 'mdns' | 'seeds';
-const LIMIT_MS = 300_000;
+const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
 
 interface RunResult {
   spawnToAll: number;
   readyToAll: number;
+  /** Set when not every agent loaded every other within the limit. */
+  incomplete?: string;
 }
 
 async function runOnce(n: number, run: number): Promise<RunResult> {
@@ -50,6 +53,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
   let loaded = 0;
   const errors: string[] = [];
   let leaves = 0;
+  let incomplete: string | undefined;
+  const lastCounts: number[][] = [];
   const t0 = Date.now();
   try {
     const children: ChildProcess[] = [];
@@ -65,7 +70,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         source,
         seeds: seedAddrs,
         firstPort: h === 0 ? seedPort : 0,
-        limitMs: LIMIT_MS,
+        limitMs: LIMIT_MS + 30_000,
       };
       const child = hosts.spawn(
         h,
@@ -91,12 +96,13 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           } catch {
             return;
           }
+          if (e.ev === 'progress') lastCounts[children.indexOf(child)] = e.counts;
           if (e.ev === 'progress' && process.env.BENCH_VERBOSE)
             console.error(`  ${e.t - t0} ms: ${e.counts}`);
           if (e.ev === 'timeout')
             console.error(`  a worker timed out with ${e.complete} agents complete`);
           if (e.ev === 'ready') lastReady = Math.max(lastReady, e.t);
-          if (e.ev === 'leave') leaves++;
+          if (e.ev === 'leave' && loaded < n) leaves++;
           if (e.ev === 'error') errors.push(`${e.agent}: ${e.message}`);
           if (e.ev === 'loaded-all') {
             lastLoaded = Math.max(lastLoaded, e.t);
@@ -107,7 +113,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           }
         });
         child.once('exit', (code: number | null) => {
-          if (loaded < n) {
+          if (loaded < n && incomplete === undefined) {
             clearTimeout(timer);
             reject(new Error(`a worker exited with ${code} before all agents loaded`));
           }
@@ -123,10 +129,15 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
   }
   if (leaves) console.error(`  ${leaves} peer:leave events during the start (connections lost)`);
   if (errors.length) console.error(`  ${errors.length} discovery errors, first: ${errors[0]}`);
+  if (incomplete) return { spawnToAll: NaN, readyToAll: NaN, incomplete };
   return { spawnToAll: lastLoaded - t0, readyToAll: Math.max(0, lastLoaded - lastReady) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Median of the completed runs (NaN if none completed). */
+const median = (xs: number[]) => {
+  const ok = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return ok.length ? ok[Math.floor(ok.length / 2)]! : NaN;
+};
 const results = new Map<number, RunResult[]>();
 for (let r = 0; r < runs; r++) {
   // Interleave sizes so that machine noise spreads over all of them.
@@ -147,12 +158,14 @@ console.log(
 console.log('agents | hosts x per host | spawn→all ms | ready→all ms | spawn ratio | ready ratio');
 for (const n of sizes) {
   const rs = results.get(n)!;
-  const s = rs.map((x) => x.spawnToAll);
-  const d = rs.map((x) => x.readyToAll);
+  const s = rs.map((x) => x.spawnToAll).filter((x) => !Number.isNaN(x));
+  const d = rs.map((x) => x.readyToAll).filter((x) => !Number.isNaN(x));
+  const failed = rs.length - s.length;
   const h = Math.min(n, maxHosts);
   console.log(
     `${n} | ${h} x ${Math.ceil(n / h)} | ${median(s)} [${Math.min(...s)}-${Math.max(...s)}] | ` +
       `${median(d)} [${Math.min(...d)}-${Math.max(...d)}] | ${(median(s) / baseSpawn).toFixed(2)} | ` +
-      `${(median(d) / baseReady).toFixed(2)}`,
+      `${(median(d) / baseReady).toFixed(2)}` +
+      (failed ? ` | ${failed}/${rs.length} runs incomplete` : ''),
   );
 }

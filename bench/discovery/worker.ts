@@ -35,6 +35,8 @@ const MDONLY = fileURLToPath(
 );
 const cfg = JSON.parse(process.argv[2]!) as WorkerConfig;
 const out = (o: object) => process.stdout.write(JSON.stringify({ ...o, t: Date.now() }) + '\n');
+// The parent gone (it timed out or was stopped): stop too.
+process.stdout.on('error', () => void shutdown(1));
 
 const agents: Agent[] = [];
 let complete = 0;

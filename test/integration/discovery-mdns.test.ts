@@ -18,13 +18,18 @@ afterEach(async () => {
 });
 
 function startIn(hosts: Hosts, i: number, name: string, backend = 'MDONLY'): AgentProcess {
+  const ip = hosts.hosts[i]!.ip;
+  // Over the emulated network: the TCP data plane binds the host's address
+  // and takes the socket path, not the same-machine shortcut.
+  const backendParams = backend === 'TCP' ? { bind_addr: ip, same_host: 'off' } : {};
   const p = spawnAgentIn(hosts, i, {
     name,
     cluster: 'mdns-test',
-    listen: [`/ip4/${hosts.hosts[i]!.ip}/tcp/0`],
+    listen: [`/ip4/${ip}/tcp/0`],
     mdns: { intervalMs: 500 },
     graceMs: GRACE_MS,
     backend,
+    backendParams,
   });
   procs.push(p);
   return p;
