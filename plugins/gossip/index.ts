@@ -55,6 +55,7 @@ export interface GossipOptions {
 const CLUSTER_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const HELLO_COALESCE_MS = 300;
 const DIAL_DEFER_MS = 2000;
+const DIAL_RETRY_MS = 5000;
 
 function positive(value: number | undefined, fallback: number, what: string): number {
   const v = value ?? fallback;
@@ -92,8 +93,8 @@ export class GossipDiscovery implements Discovery {
   private readonly cleanups: (() => void)[] = [];
   private helloTimer?: ReturnType<typeof setTimeout>;
   private readonly intros = new Set<PeerState>();
-  /** Peers being dialed from addresses we learned, so a burst of hellos dials each once. */
-  private readonly dialing = new Set<string>();
+  /** When each learned peer was last dialed (see dialKnown). */
+  private readonly lastDial = new Map<string, number>();
 
   constructor(opts: GossipOptions) {
     if (!opts || typeof opts.cluster !== 'string' || !CLUSTER_RE.test(opts.cluster)) {
@@ -229,7 +230,11 @@ export class GossipDiscovery implements Discovery {
   // ---- finding and connecting peers ----
 
   private onDiscovered(peerId: { toString(): string }): void {
-    this.dialSoon(peerId.toString(), () =>
+    const id = peerId.toString();
+    const last = this.lastDial.get(id) ?? 0;
+    if (Date.now() - last < DIAL_RETRY_MS || this.connected(id)) return;
+    this.lastDial.set(id, Date.now());
+    this.dialSoon(id, () =>
       this.node!.dial(peerId as any, { signal: AbortSignal.timeout(this.fetchTimeoutMs) }),
     );
   }
@@ -255,35 +260,33 @@ export class GossipDiscovery implements Discovery {
   /** Learns addresses (peer lists, hellos) and dials peers we are not connected to. */
   private async dialKnown(peer: PeerAddrs): Promise<void> {
     const node = this.node!;
-    if (peer.peerId === node.peerId.toString() || this.stopping || this.dialing.has(peer.peerId))
-      return;
-    this.dialing.add(peer.peerId);
+    if (peer.peerId === node.peerId.toString() || this.stopping) return;
+    // Every hello lists every peer: attempt each peer at most once per
+    // DIAL_RETRY_MS, and record its addresses once, or a cluster that is still
+    // connecting spends its CPU on repeated dials and peer-store writes.
+    const last = this.lastDial.get(peer.peerId) ?? 0;
+    if (Date.now() - last < DIAL_RETRY_MS || this.connected(peer.peerId)) return;
+    this.lastDial.set(peer.peerId, Date.now());
+    const { peerIdFromString } = await import('@libp2p/peer-id');
+    const { multiaddr } = await import('@multiformats/multiaddr');
+    let id;
     try {
-      const { peerIdFromString } = await import('@libp2p/peer-id');
-      const { multiaddr } = await import('@multiformats/multiaddr');
-      let id;
-      try {
-        id = peerIdFromString(peer.peerId);
-        const addrs = peer.addrs.map((a) => multiaddr(a));
-        if (addrs.length) await node.peerStore.merge(id, { multiaddrs: addrs });
-      } catch (err) {
-        this.log?.(
-          'ignoring bad peer address record for %s: %s',
-          peer.peerId,
-          (err as Error).message,
-        );
-        return;
-      }
-      if (node.getConnections(id).length > 0 || this.stopping) return;
-      const target = id;
-      this.dialSoon(peer.peerId, () =>
-        node.dial(target, { signal: AbortSignal.timeout(this.fetchTimeoutMs) }),
-      );
+      id = peerIdFromString(peer.peerId);
+      const addrs = peer.addrs.map((a) => multiaddr(a));
+      if (addrs.length) await node.peerStore.merge(id, { multiaddrs: addrs });
     } catch (err) {
-      this.log?.('dial of %s failed: %s', peer.peerId, (err as Error).message);
-    } finally {
-      this.dialing.delete(peer.peerId);
+      this.log?.(
+        'ignoring bad peer address record for %s: %s',
+        peer.peerId,
+        (err as Error).message,
+      );
+      return;
     }
+    if (this.stopping) return;
+    const target = id;
+    this.dialSoon(peer.peerId, () =>
+      node.dial(target, { signal: AbortSignal.timeout(this.fetchTimeoutMs) }),
+    );
   }
 
   private onConnect(peerId: string): void {

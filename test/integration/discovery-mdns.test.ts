@@ -9,7 +9,7 @@ import { PluginManager } from '../../src/plugin-manager.js';
 import { createHosts, netnsAvailable, type Hosts } from '../netns/netns.js';
 import { AgentProcess, spawnAgentIn } from './agent-process.js';
 
-const GRACE_MS = 3000;
+const GRACE_MS = 6000;
 const canNetns = netnsAvailable();
 const procs: AgentProcess[] = [];
 
