@@ -151,11 +151,17 @@ async function main(): Promise<void> {
     ? baselines.iperf3.reduce((a, b) => a + b) / baselines.iperf3.length
     : NaN;
   const net = baselines.net.reduce((a, b) => a + b) / baselines.net.length;
-  console.log(`\nBaselines (this run): iperf3 1 stream, 1 MiB writes: ${fmt(ip)} GB/s ` +
-    `(runs: ${baselines.iperf3.map((x) => fmt(x)).join(', ')}); Node net stream, 1 MiB writes: ` +
-    `${fmt(net)} GB/s (${fmt(net / ip)}x iperf3).`);
-  console.log(`Params: streams=${common.streams}, busy_poll_us=${common.busy_poll_us}; ${MS} ms per cell.\n`);
-  console.log('| op | size | batch | path | GB/s | median µs / batch | µs / desc | × iperf3 | × memcpy (same size) |');
+  console.log(
+    `\nBaselines (this run): iperf3 1 stream, 1 MiB writes: ${fmt(ip)} GB/s ` +
+      `(runs: ${baselines.iperf3.map((x) => fmt(x)).join(', ')}); Node net stream, 1 MiB writes: ` +
+      `${fmt(net)} GB/s (${fmt(net / ip)}x iperf3).`,
+  );
+  console.log(
+    `Params: streams=${common.streams}, busy_poll_us=${common.busy_poll_us}; ${MS} ms per cell.\n`,
+  );
+  console.log(
+    '| op | size | batch | path | GB/s | median µs / batch | µs / desc | × iperf3 | × memcpy (same size) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const c of cells) {
     const mc = memcpyGbps.get(`${c.size}/${c.batch}`)!;
@@ -164,8 +170,10 @@ async function main(): Promise<void> {
         `${fmt(c.medianUs / c.batch, 2)} | ${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} |`,
     );
   }
-  console.log('\nmemcpy (single thread, same size and batch) GB/s: ' +
-    [...memcpyGbps].map(([k, v]) => `${k.replace('/', ' x')}: ${fmt(v)}`).join('; '));
+  console.log(
+    '\nmemcpy (single thread, same size and batch) GB/s: ' +
+      [...memcpyGbps].map(([k, v]) => `${k.replace('/', ' x')}: ${fmt(v)}`).join('; '),
+  );
 
   for (const a of Object.values(agents)) await a.close();
   await target.quit();
