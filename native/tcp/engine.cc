@@ -39,7 +39,7 @@ constexpr size_t kRecvBuf = 256 << 10;
 constexpr uint64_t kDirectRecvMin = 64 << 10;
 constexpr uint64_t kMaxRecvCall = 16 << 20;
 constexpr uint64_t kReadBudget = 32 << 20;
-constexpr int kMaxIov = 64;
+constexpr int kMaxIov = 512;
 constexpr size_t kMaxIncoming = 4096;
 // A served connection whose replies pile up (a peer that asks but does not
 // read) is not read from until they drain: backpressure, not unbounded queues.
