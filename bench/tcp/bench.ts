@@ -4,6 +4,7 @@
  * path and the same-host path, against baselines measured in the same run.
  *
  *   npx tsx bench/tcp/bench.ts [--ms 400] [--busy-poll-us 0] [--streams 2] [--quick]
+ *                              [--sizes 4,1024 (KiB)] [--batches 1,256]
  *
  * Prints a Markdown table. Ratios compare cells with baselines from this run:
  * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy.
@@ -21,14 +22,20 @@ const { values: args } = parseArgs({
     'busy-poll-us': { type: 'string', default: '0' },
     streams: { type: 'string', default: '2' },
     quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    batches: { type: 'string' },
   },
 });
 const MS = Number(args.ms);
 const KiB = 1024;
 const MiB = KiB * KiB;
 const REGION = 256 * MiB;
-const SIZES = args.quick ? [4 * KiB, MiB] : [4 * KiB, 64 * KiB, MiB, 16 * MiB];
-const BATCHES = [1, 256];
+const SIZES = args.sizes
+  ? args.sizes.split(',').map((x) => Number(x) * KiB)
+  : args.quick
+    ? [4 * KiB, MiB]
+    : [4 * KiB, 64 * KiB, MiB, 16 * MiB];
+const BATCHES = args.batches ? args.batches.split(',').map(Number) : [1, 256];
 const common = { busy_poll_us: args['busy-poll-us']!, streams: args.streams!, timeout_ms: '60000' };
 
 interface Cell {
