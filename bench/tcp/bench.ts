@@ -4,7 +4,7 @@
  * path and the same-host path, against baselines measured in the same run.
  *
  *   npx tsx bench/tcp/bench.ts [--ms 400] [--busy-poll-us 0] [--streams 2] [--quick]
- *                              [--sizes 4,1024 (KiB)] [--batches 1,256]
+ *                              [--sizes 4,1024 (KiB)] [--batches 1,256] [--target-busy-poll-us N]
  *
  * Prints a Markdown table. Ratios compare cells with baselines from this run:
  * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy.
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
   options: {
     ms: { type: 'string', default: '400' },
     'busy-poll-us': { type: 'string', default: '0' },
+    'target-busy-poll-us': { type: 'string' },
     streams: { type: 'string', default: '2' },
     quick: { type: 'boolean', default: false },
     sizes: { type: 'string' },
@@ -88,6 +89,7 @@ function sizeName(n: number): string {
 async function main(): Promise<void> {
   const target = new TargetProcess(`bench-tgt-${process.pid}`, REGION, {
     ...common,
+    busy_poll_us: args['target-busy-poll-us'] ?? common.busy_poll_us,
     same_host: 'auto',
   });
   const hello = await target.next();
