@@ -1502,12 +1502,14 @@ void Engine::SubmitSocket(Xfer* x, Peer* p) {
     }
   }
   if (x->hasNotif) {
-    // One stream keeps order (the target handles its frames in sequence); with
-    // several, the notification waits until every stream has answered.
-    bool oneStream = true;
-    for (size_t i = 1; i < nstreams; i++) oneStream = oneStream && last[i] == nullptr;
-    if (x->op == XferOp::kRead) oneStream = nstreams == 1;
-    if (oneStream || x->pending == 0) {
+    // A WRITE on one stream keeps order (the target handles its frames in
+    // sequence); over several streams the notification waits until every
+    // stream has answered. A READ's notification always waits for the data:
+    // the target sends READ_DATA from its region lazily, so a notification
+    // that overtook it could let the target reuse memory still being read.
+    bool inline_ = x->op == XferOp::kWrite;
+    for (size_t i = 1; i < nstreams; i++) inline_ = inline_ && last[i] == nullptr;
+    if (inline_ || x->pending == 0) {
       SendNotif(p, x->notif.data(), x->notif.size());
     } else {
       x->notifAfter = true;

@@ -27,6 +27,10 @@ async function handle(c: Cmd): Promise<object> {
         const m = /^peek:(\d+):/.exec(text);
         const peek = m ? buffer!.subarray(Number(m[1]), Number(m[1]) + 8).toString('hex') : null;
         notifs.push([from, text, peek]);
+        // "clobber:<off>:<len>:..." overwrites that range at once, as a target
+        // that reuses memory as soon as a READ's notification tells it so.
+        const k = /^clobber:(\d+):(\d+):/.exec(text);
+        if (k) buffer!.fill(0xee, Number(k[1]), Number(k[1]) + Number(k[2]));
       });
       return { md: Buffer.from(agent.getLocalMD()).toString('base64'), addr: base.toString() };
     }

@@ -144,6 +144,35 @@ describe.each([
     expect((await peer.send({ cmd: 'hash', off: 0, len: SLOTS * SLOT })).hash).toBe(sha256(mirror));
   }, 180_000);
 
+  it("a READ's notification reaches the target only after the data was read", async () => {
+    // One stream, so nothing is striped: the notification shares the READ's
+    // connection. The peer overwrites the range as soon as it is notified.
+    const one = await Agent.create({
+      name: `xfer-one-${sameHost}-${process.pid}`,
+      backends: [{ type: 'TCP', params: { ...params, streams: '1' } }],
+    });
+    try {
+      const dst = one.alloc(64 * MiB).buffer;
+      const dstBase = one.registerMem(dst).descs.at(0).addr;
+      one.loadRemoteMD(peer.mdBytes);
+      for (const size of [4096, MiB, 64 * MiB]) {
+        await peer.send({ cmd: 'fill', off: 0, len: size, seed: size });
+        const want = (await peer.send({ cmd: 'hash', off: 0, len: size })).hash;
+        await one.read(
+          [{ addr: dstBase, len: size }],
+          [{ addr: peer.addr, len: size }],
+          peer.name,
+          {
+            notif: `clobber:0:${size}:${randomBytes(3).toString('hex')}`,
+          },
+        );
+        expect(sha256(dst.subarray(0, size))).toBe(want);
+      }
+    } finally {
+      await one.close();
+    }
+  }, 120_000);
+
   it('notifications arrive in order, each after its data', async () => {
     await peer.send({ cmd: 'notifs' }); // drop earlier ones
     const tag = randomBytes(3).toString('hex');
