@@ -141,6 +141,7 @@ struct Engine::Conn {
   uint32_t remotePid = 0;
   bool cma = false;
   uint64_t createdNs = 0;
+  uint64_t refusedXfer = 0;  // target side: the last transfer with a refused request
 
   std::vector<uint8_t> rbuf;
   size_t rpos = 0;
@@ -499,7 +500,7 @@ void Engine::ExecCmd(Cmd& c) {
       if (it == peers_.end()) break;
       Peer* p = it->second.get();
       if (p->state == Peer::kReady) {
-        SendNotif(p, c.bytes.data(), c.bytes.size());
+        SendNotif(p, c.bytes.data(), c.bytes.size(), 0);
       } else if (p->state != Peer::kFailed) {
         p->waitingNotifs.push_back(std::move(c.bytes));
         if (p->state == Peer::kIdle) StartPeerConnect(p);
@@ -1069,6 +1070,7 @@ bool Engine::OnHeader(Conn* c) {
           FrameHeader r = MakeHeader(kReadData, 0, h.xferId, h.len);
           QueueRegionData(c, r, h.regionId, h.key, reinterpret_cast<const uint8_t*>(h.addr));
         } else {
+          c->refusedXfer = h.xferId;
           FrameHeader r = MakeHeader(kReadData, 0, h.xferId, 0);
           r.status = st;
           Queue(c, r, nullptr, 0);
@@ -1137,6 +1139,7 @@ bool Engine::OnPayloadDone(Conn* c) {
       case kHello:
         return OnHello(c);
       case kWrite:
+        if (c->payStatus != kSuccess) c->refusedXfer = h.xferId;
         if (h.flags & kFlagAckReq) {
           FrameHeader r = MakeHeader(kAck, 0, h.xferId, 0);
           r.status = c->payStatus;
@@ -1148,7 +1151,11 @@ bool Engine::OnPayloadDone(Conn* c) {
         }
         return true;
       case kNotif:
-        staged_.notifs.push_back({c->remoteName, std::move(c->pbuf)});
+        // A notification bound to a transfer this connection refused part of
+        // is dropped: its data is not (all) in memory.
+        if (h.xferId == 0 || h.xferId != c->refusedXfer) {
+          staged_.notifs.push_back({c->remoteName, std::move(c->pbuf)});
+        }
         c->pbuf.clear();
         return true;
       case kCmaWrite:
@@ -1308,6 +1315,7 @@ void Engine::ServeCma(Conn* c, bool write) {
       }
     }
   }
+  if (st != kSuccess) c->refusedXfer = c->cur.xferId;
   FrameHeader r = MakeHeader(kAck, 0, c->cur.xferId, 0);
   r.status = st;
   Queue(c, r, nullptr, 0);
@@ -1348,15 +1356,15 @@ void Engine::ReplyDone(Xfer* x) {
   if (x->status == kSuccess && x->hasNotif && x->notifAfter) {
     auto it = peers_.find(x->peerId);
     if (it != peers_.end() && it->second->state == Peer::kReady) {
-      SendNotif(it->second.get(), x->notif.data(), x->notif.size());
+      SendNotif(it->second.get(), x->notif.data(), x->notif.size(), x->Id());
     }
   }
   Settle(x, x->status, x->err);
 }
 
-void Engine::SendNotif(Peer* p, const uint8_t* msg, size_t len) {
+void Engine::SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId) {
   Conn* c = p->streams[0];
-  QueueOwned(c, MakeHeader(kNotif, 0, 0, len), std::vector<uint8_t>(msg, msg + len));
+  QueueOwned(c, MakeHeader(kNotif, 0, xferId, len), std::vector<uint8_t>(msg, msg + len));
 }
 
 void Engine::Submit(Xfer* x) {
@@ -1400,7 +1408,7 @@ void Engine::OnPeerReady(Peer* p) {
       SubmitSocket(x, p);
     }
   }
-  for (auto& m : p->waitingNotifs) SendNotif(p, m.data(), m.size());
+  for (auto& m : p->waitingNotifs) SendNotif(p, m.data(), m.size(), 0);
   p->waitingNotifs.clear();
 }
 
@@ -1454,7 +1462,7 @@ void Engine::SubmitCma(Xfer* x, Peer* p) {
     } while (off < d.len);
   }
   flush();
-  if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size());
+  if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
   if (x->pending == 0) Settle(x, kSuccess, "");
 }
 
@@ -1510,7 +1518,7 @@ void Engine::SubmitSocket(Xfer* x, Peer* p) {
     bool inline_ = x->op == XferOp::kWrite;
     for (size_t i = 1; i < nstreams; i++) inline_ = inline_ && last[i] == nullptr;
     if (inline_ || x->pending == 0) {
-      SendNotif(p, x->notif.data(), x->notif.size());
+      SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
     } else {
       x->notifAfter = true;
     }
