@@ -383,22 +383,6 @@ void Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t noti
   c.b = gen;
   c.flag = hasNotif;
   if (hasNotif) c.bytes.assign(notif, notif + notifLen);
-  // When the I/O thread is idle, the caller submits the frames itself (never
-  // blocking: sockets are non-blocking, the lock is only tried), which saves
-  // waking the I/O thread on the latency-critical path. Local copies, which
-  // could be long memmoves, always go to the I/O thread.
-  std::unique_lock<std::mutex> lock(loopMu_, std::try_to_lock);
-  if (lock.owns_lock() && started_) {
-    DrainCommands();
-    Xfer* x = slot < capacity_ ? xfers_[slot].get() : nullptr;
-    if (x && x->peerId != 0) {
-      ExecCmd(c);
-      FlushDirty();
-      Publish();
-      return;
-    }
-  }
-  if (lock.owns_lock()) lock.unlock();
   PushCmd(std::move(c));
 }
 
@@ -527,7 +511,6 @@ void Engine::Run() {
     }
     int n = epoll_wait(epollFd_, evs, 64, timeout);
     sleeping_.store(false, std::memory_order_relaxed);
-    std::lock_guard<std::mutex> loopLock(loopMu_);
     bool work = n > 0;
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
@@ -563,7 +546,23 @@ void Engine::Run() {
       DrainCommands();
       work = true;
     }
-    FlushDirty();
+    for (size_t i = 0; i < dirty_.size(); i++) {
+      Conn* c = dirty_[i];
+      c->inDirty = false;
+      if (c->state == Conn::kClosed || c->state == Conn::kConnecting) continue;
+      if (!Flush(c)) {
+        CloseConn(c, "send failed: connection broken");
+        continue;
+      }
+      UpdateInterest(c);
+      // Frames already buffered while backpressure held this connection back
+      // get no new EPOLLIN: resume them here once the replies drained.
+      if (!c->outgoing && c->rend > c->rpos && c->txq.size() <= kMaxQueuedReplies &&
+          !HandleReadable(c)) {
+        CloseConn(c, "connection closed by the peer");
+      }
+    }
+    dirty_.clear();
     now = NowNs();
     if (now - lastTimerNs_ > 20'000'000) {
       lastTimerNs_ = now;
@@ -574,26 +573,6 @@ void Engine::Run() {
     graveyard_.clear();
     if (work) lastWork = NowNs();
   }
-}
-
-void Engine::FlushDirty() {
-  for (size_t i = 0; i < dirty_.size(); i++) {
-    Conn* c = dirty_[i];
-    c->inDirty = false;
-    if (c->state == Conn::kClosed || c->state == Conn::kConnecting) continue;
-    if (!Flush(c)) {
-      CloseConn(c, "send failed: connection broken");
-      continue;
-    }
-    UpdateInterest(c);
-    // Frames already buffered while backpressure held this connection back
-    // get no new EPOLLIN: resume them here once the replies drained.
-    if (!c->outgoing && c->rend > c->rpos && c->txq.size() <= kMaxQueuedReplies &&
-        !HandleReadable(c)) {
-      CloseConn(c, "connection closed by the peer");
-    }
-  }
-  dirty_.clear();
 }
 
 void Engine::Publish() {
