@@ -7,7 +7,8 @@
       "target_name": "nixl_native",
       "sources": [
         "native/addon.cc",
-        "native/memory.cc"
+        "native/memory.cc",
+        "native/bench.cc"
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "native"],
       "dependencies": ["<!(node -p \"require('node-addon-api').gyp\")"],
