@@ -8,7 +8,10 @@
       "sources": [
         "native/addon.cc",
         "native/memory.cc",
-        "native/bench.cc"
+        "native/bench.cc",
+        "native/tcp/engine.cc",
+        "native/tcp/sha256.cc",
+        "native/tcp/tcp_addon.cc"
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "native"],
       "dependencies": ["<!(node -p \"require('node-addon-api').gyp\")"],
