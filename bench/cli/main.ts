@@ -106,10 +106,14 @@ function log(opts: CliOptions, text: string): void {
   (opts.json ? process.stderr : process.stdout).write(text + '\n');
 }
 
-async function runInitiator(opts: CliOptions, host: string, port: number): Promise<number> {
+async function runInitiator(
+  opts: CliOptions,
+  backends: string[],
+  host: string,
+  port: number,
+): Promise<number> {
   const startedAt = new Date().toISOString();
   const sweep = opts.sweep;
-  const backends = await chooseBackends(sweep.backends);
   const control = await connectControl(host, port);
   const notes: string[] = [];
   const cells: CellResult[] = [];
@@ -289,11 +293,12 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.compare.length && opts.mode !== 'local') {
     throw new UsageError('--compare runs nixlbench on this host: use it without --initiator');
   }
-  if (opts.mode === 'initiator') return runInitiator(opts, opts.host, opts.port);
+  const backends = await chooseBackends(opts.sweep.backends);
+  if (opts.mode === 'initiator') return runInitiator(opts, backends, opts.host, opts.port);
 
   const target = new LocalTarget();
   try {
-    return await runInitiator(opts, '127.0.0.1', await target.port);
+    return await runInitiator(opts, backends, '127.0.0.1', await target.port);
   } finally {
     await target.stop();
   }

@@ -20,13 +20,16 @@ function us(v: number): string {
 }
 
 function ratio(r: { ratio: number } | undefined): string {
-  return r && Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}x` : '-';
+  if (!r || !Number.isFinite(r.ratio)) return '-';
+  return `${r.ratio >= 1 ? r.ratio.toFixed(2) : r.ratio.toPrecision(2)}x`;
 }
 
-function render(header: string[], rows: string[][]): string {
+function render(header: string[], rows: string[][], leftColumns = 2): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    cells
+      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -81,23 +84,27 @@ export function cellTable(cells: CellResult[]): string {
   return render(header, rows);
 }
 
-/** The references' own bandwidth per block size (GB/s), so the ratios can be read back. */
+/**
+ * The references' own bandwidth per op and block size (GB/s), so the ratios
+ * can be read back. ucx_perftest and nixlbench differ per op; the others not.
+ */
 export function referenceTable(cells: CellResult[]): string | undefined {
   const refs = referenceColumns(cells);
   if (refs.length === 0) return undefined;
   const seen = new Set<string>();
   const rows: string[][] = [];
   for (const c of cells) {
-    const key = `${c.blockSize}:${c.batch}`;
+    const key = `${c.op}:${c.blockSize}:${c.batch}`;
     if (seen.has(key)) continue;
     seen.add(key);
     rows.push([
+      c.op,
       formatBytes(c.blockSize),
       String(c.batch),
       ...refs.map((r) => num(reference(c, r)?.gbps ?? NaN, 3)),
     ]);
   }
-  return render(['Block', 'Batch', ...refs.map((r) => `${r} GB/s`)], rows);
+  return render(['Op', 'Block', 'Batch', ...refs.map((r) => `${r} GB/s`)], rows, 3);
 }
 
 /** The notes attached to references (what differs from the cell, failures), once each. */

@@ -10,7 +10,7 @@ const MIB = 1024 * 1024;
 
 /** Stream baselines move as many bytes as the cell did, within these bounds. */
 function streamBytes(cell: CellResult): number {
-  return Math.min(1024 * MIB, Math.max(32 * MIB, cell.bytes));
+  return Math.min(1024 * MIB, Math.max(64 * MIB, cell.bytes));
 }
 
 interface Measured {

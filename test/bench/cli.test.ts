@@ -1,0 +1,225 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { hasTool } from '../../bench/cli/tools.js';
+
+import type { BenchReport } from '../../bench/cli/results.js';
+import { LAUNCHER, runCli, TINY } from './cli-run.js';
+
+const dirs: string[] = [];
+function outDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'nixl-ts-bench-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
+  it('runs a tiny sweep with --check and baselines, prints the table, writes JSON and SVG', async () => {
+    const out = outDir();
+    const r = await runCli([
+      ...TINY,
+      '--op',
+      'READ,WRITE',
+      '--check',
+      '--baselines',
+      'memcpy,net',
+      '--json',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+
+    // --json: stdout is the report alone; the tables went to stderr.
+    const report = JSON.parse(r.stdout) as BenchReport;
+    expect(report.tool).toBe('nixl-ts-bench');
+    expect(report.cells.map((c) => `${c.op} ${c.blockSize}`)).toEqual([
+      'READ 4096',
+      'READ 8192',
+      'READ 16384',
+      'WRITE 4096',
+      'WRITE 8192',
+      'WRITE 16384',
+    ]);
+    for (const c of report.cells) {
+      expect(c.backend).toBe('TCP');
+      expect(c.iterations).toBe(20);
+      expect(c.bytes).toBe(20 * c.blockSize);
+      expect(c.gbps).toBeGreaterThan(0);
+      expect(c.tx.avg).toBeGreaterThan(0);
+      expect(c.tx.p99).toBeGreaterThanOrEqual(c.tx.avg * 0.999);
+      expect(c.check).toBe('passed');
+      expect(c.targetElu).toBeGreaterThanOrEqual(0);
+      expect(c.targetElu).toBeLessThanOrEqual(1);
+      // A ratio for every cell that has a baseline, and it is the cell over the reference.
+      for (const name of ['memcpy', 'net'] as const) {
+        const ref = c.baselines[name]!;
+        expect(ref.gbps).toBeGreaterThan(0);
+        expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
+      }
+    }
+    expect(r.stderr).toContain('Block Size (B)');
+    expect(r.stderr).toContain('P99 Tx (us)');
+    expect(r.stderr).toContain('vs memcpy');
+    expect(r.stderr).toContain('vs net');
+    // One table row per cell, each with two ratio columns ("…x").
+    const rows = r.stderr.split('\n').filter((l) => /^(4096|8192|16384)\s/.test(l));
+    expect(rows).toHaveLength(6);
+    for (const row of rows) expect(row.match(/\d\.?\d*x/g)).toHaveLength(2);
+
+    const json = JSON.parse(readFileSync(join(out, 'nixl-ts-bench.json'), 'utf8')) as BenchReport;
+    expect(json.cells).toHaveLength(6);
+    const svg = readFileSync(join(out, 'nixl-ts-bench.svg'), 'utf8');
+    expect(svg.startsWith('<?xml')).toBe(true);
+    expect(svg).toContain('<svg');
+    expect(svg).toContain('TCP READ');
+    expect(svg).toContain('TCP WRITE');
+    expect(svg).toContain('memcpy');
+    expect(svg.match(/<path /g)!.length).toBeGreaterThanOrEqual(4);
+  });
+
+  for (const op of ['WRITE', 'READ'] as const) {
+    it(`the consistency check catches a corrupted ${op} (the target's memory flipped through the hook)`, async () => {
+      const out = outDir();
+      const r = await runCli([
+        ...TINY,
+        '--max-block',
+        '8K',
+        '--op',
+        op,
+        '--check',
+        '--corrupt-target-byte',
+        '100',
+        '--json',
+        '--out',
+        out,
+      ]);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain('consistency check FAILED');
+      const report = JSON.parse(r.stdout) as BenchReport;
+      expect(report.cells).toHaveLength(2);
+      for (const c of report.cells) {
+        expect(c.check).toMatch(
+          /^failed: 1 byte\(s\) differ; first at offset 100: expected 0x[0-9a-f]{2}, found 0x[0-9a-f]{2}$/,
+        );
+      }
+      // The results are still written, marked failed.
+      expect(existsSync(join(out, 'nixl-ts-bench.svg'))).toBe(true);
+    });
+  }
+
+  it('without the hook the same run passes (the failure above is the corruption, not the check)', async () => {
+    const r = await runCli([
+      ...TINY,
+      '--max-block',
+      '8K',
+      '--op',
+      'READ',
+      '--check',
+      '--json',
+      '--out',
+      outDir(),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as BenchReport;
+    expect(report.cells.every((c) => c.check === 'passed')).toBe(true);
+  });
+
+  it('two hosts by address: --target-listen and --initiator --target (on loopback), prepared requests, depth 2, batch 4', async () => {
+    const target = spawn(process.execPath, [LAUNCHER, '--target-listen', '127.0.0.1:0', '--once'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('target did not listen')), 60_000);
+        createInterface({ input: target.stdout }).on('line', (line) => {
+          const msg = JSON.parse(line);
+          if (msg.event === 'listening') {
+            clearTimeout(timer);
+            resolve(msg.port);
+          }
+        });
+      });
+      const r = await runCli([
+        ...TINY,
+        '--initiator',
+        '--target',
+        `127.0.0.1:${port}`,
+        '--prepared',
+        '--depth',
+        '2',
+        '--batch',
+        '4',
+        '--check',
+        '--json',
+        '--out',
+        outDir(),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as BenchReport;
+      expect(report.target.address).toBe(`127.0.0.1:${port}`);
+      for (const c of report.cells) {
+        expect(c.batch).toBe(4);
+        expect(c.depth).toBe(2);
+        expect(c.bytes).toBe(20 * 4 * c.blockSize);
+        expect(c.check).toBe('passed');
+      }
+      // --once: the target exits after its initiator left.
+      const code = await new Promise<number | null>((resolve) => {
+        if (target.exitCode !== null) resolve(target.exitCode);
+        else target.once('exit', (c) => resolve(c));
+      });
+      expect(code).toBe(0);
+    } finally {
+      if (target.exitCode === null) target.kill('SIGKILL');
+    }
+  });
+
+  it.skipIf(!hasTool('iperf3') || !hasTool('ucx_perftest'))(
+    'measures iperf3 and ucx_perftest on loopback and prints their ratios',
+    async () => {
+      const r = await runCli([
+        ...TINY,
+        '--max-block',
+        '8K',
+        '--baselines',
+        'iperf3,ucx_perftest',
+        '--json',
+        '--out',
+        outDir(),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as BenchReport;
+      for (const c of report.cells) {
+        for (const name of ['iperf3', 'ucx_perftest'] as const) {
+          const ref = c.baselines[name]!;
+          expect(ref.gbps, `${name}: ${ref.note}`).toBeGreaterThan(0);
+          expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
+        }
+      }
+      expect(r.stderr).toContain('vs iperf3');
+      expect(r.stderr).toContain('vs ucx_perftest');
+    },
+  );
+
+  it('refuses bad options with a usage error (exit 2) naming the problem', async () => {
+    const bad = await runCli(['--op', 'COPY']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--op: 'COPY' is not READ or WRITE");
+    const sizes = await runCli(['--start-block', '1M', '--max-block', '4K']);
+    expect(sizes.code).toBe(2);
+    expect(sizes.stderr).toContain('--max-block 4K is below --start-block 1M');
+    const backend = await runCli([...TINY, '--backend', 'LOCAL']);
+    expect(backend.code).toBe(2);
+    expect(backend.stderr).toContain(
+      "backend 'LOCAL' is not available as a remote-capable backend",
+    );
+  });
+});
