@@ -4,7 +4,7 @@ import { cpus, hostname } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 import { Agent } from '../../src/index.js';
-import { startNetSink } from './baselines/net-sink.js';
+import { startNetSink } from './baselines/net-stream.js';
 import { serveControl, type ControlRequest } from './control.js';
 import { freePort } from './free-port.js';
 import { regionBytes, type SweepConfig } from './options.js';
@@ -28,7 +28,7 @@ class TargetSession {
   #agent: Agent | undefined;
   #mem: Buffer | undefined;
   #elu: EventLoopUtilization | undefined;
-  #netSink: Server | undefined;
+  #netSink: { port: number; stop: () => void } | undefined;
   #tools: ChildProcess[] = [];
 
   constructor(host: string) {
@@ -132,10 +132,8 @@ class TargetSession {
   }
 
   async #startNetSink(): Promise<number> {
-    if (this.#netSink) return (this.#netSink.address() as { port: number }).port;
-    const { server, port } = await startNetSink(this.#host);
-    this.#netSink = server;
-    return port;
+    this.#netSink ??= await startNetSink(this.#host);
+    return this.#netSink.port;
   }
 
   async #startIperf3(): Promise<number> {
@@ -179,7 +177,7 @@ class TargetSession {
 
   async close(): Promise<void> {
     await this.#closeAgent();
-    this.#netSink?.close();
+    this.#netSink?.stop();
     this.#netSink = undefined;
     await Promise.all(this.#tools.map((t) => stopTool(t)));
     this.#tools = [];
