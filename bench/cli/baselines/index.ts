@@ -137,7 +137,6 @@ export class BaselineRunner {
         );
         return {
           gbps: r.gbps,
-          avgLatUs: r.avgUs,
           note: `UCX_TLS=${this.#ucxTls}, ${op === 'WRITE' ? 'ucp_put_bw' : 'ucp_get'}, no batching`,
         };
       } catch (err) {
