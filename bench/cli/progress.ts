@@ -1,3 +1,8 @@
+/** The terminal's width; 80 when it does not say (0 under some pseudo-terminals). */
+function terminalWidth(): number {
+  return process.stderr.columns || 80;
+}
+
 /** A one-line progress bar on stderr, drawn only when stderr is a terminal. */
 export class ProgressBar {
   readonly #total: number;
@@ -19,7 +24,7 @@ export class ProgressBar {
     const eta = this.#done > 0 ? (elapsed / this.#done) * (this.#total - this.#done) : NaN;
     const etaText = Number.isFinite(eta) ? ` ~${Math.ceil(eta)} s left` : '';
     const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.#done}/${this.#total} ${label}${etaText}`;
-    const cols = process.stderr.columns ?? 100;
+    const cols = terminalWidth();
     process.stderr.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
   }
 
@@ -29,6 +34,6 @@ export class ProgressBar {
 
   clear(): void {
     if (!this.#enabled) return;
-    process.stderr.write(`\r${' '.repeat((process.stderr.columns ?? 100) - 1)}\r`);
+    process.stderr.write(`\r${' '.repeat(terminalWidth() - 1)}\r`);
   }
 }
