@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -208,6 +209,28 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
       expect(r.stderr).toContain('vs ucx_perftest');
     },
   );
+
+  it('--compare nixlbench=PATH runs two ranks over the same sweep and adds a ratio per cell (with a stand-in for nixlbench)', async () => {
+    const standin = fileURLToPath(new URL('../fixtures/nixlbench-standin.mjs', import.meta.url));
+    const r = await runCli([
+      ...TINY,
+      '--compare',
+      `nixlbench=${standin}`,
+      '--json',
+      '--out',
+      outDir(),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as BenchReport;
+    expect(report.cells).toHaveLength(3);
+    for (const c of report.cells) {
+      const ref = c.compare.nixlbench!;
+      expect(ref.gbps).toBe(1);
+      expect(ref.avgLatUs).toBeCloseTo(c.blockSize / 1000, 9);
+      expect(ref.ratio).toBeCloseTo(c.gbps, 9);
+    }
+    expect(r.stderr).toContain('vs nixlbench');
+  });
 
   it('refuses bad options with a usage error (exit 2) naming the problem', async () => {
     const bad = await runCli(['--op', 'COPY']);
