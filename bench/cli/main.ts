@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, hostname, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { Agent } from '../../src/index.js';
@@ -113,6 +114,7 @@ async function runInitiator(
   port: number,
 ): Promise<number> {
   const startedAt = new Date().toISOString();
+  const t0Run = performance.now();
   const sweep = opts.sweep;
   const control = await connectControl(host, port);
   const notes: string[] = [];
@@ -137,16 +139,22 @@ async function runInitiator(
     notes.push(...baselines.notes);
 
     const plan = planCells(sweep);
+    let transferMs = 0;
+    let baselineMs = 0;
     const progress = new ProgressBar(plan.length * backends.length, opts.progress);
     for (const backend of backends) {
       const run = await BackendRun.open(backend, control, sweep);
       try {
         for (const p of plan) {
           progress.show(`${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}`);
+          let t0 = performance.now();
           const cell = await run.runCell(p);
+          transferMs += performance.now() - t0;
           if (baselines.enabled.length) {
             progress.show(`${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}: baselines`);
+            t0 = performance.now();
             await baselines.measure(cell);
+            baselineMs += performance.now() - t0;
           }
           cells.push(cell);
           progress.tick();
@@ -168,6 +176,9 @@ async function runInitiator(
       );
     }
 
+    notes.push(
+      `took ${((performance.now() - t0Run) / 1000).toFixed(0)} s: ${(transferMs / 1000).toFixed(0)} s in the cells (warm-up, timed loop, checks), ${(baselineMs / 1000).toFixed(0)} s measuring references`,
+    );
     const failed = cells.filter((c) => c.check.startsWith('failed'));
     if (failed.length) exitCode = EXIT_CHECK_FAILED;
     for (const c of cells) {

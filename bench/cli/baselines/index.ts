@@ -8,10 +8,16 @@ import { ucxPerftest } from './ucx-perftest.js';
 
 const MIB = 1024 * 1024;
 
-/** Stream baselines move as many bytes as the cell did, within these bounds. */
+/**
+ * Stream baselines move as many bytes as the cell did, within bounds that
+ * keep one measurement to about a second on a slow loopback.
+ */
 function streamBytes(cell: CellResult): number {
-  return Math.min(1024 * MIB, Math.max(64 * MIB, cell.bytes));
+  return Math.min(128 * MIB, Math.max(32 * MIB, cell.bytes));
 }
+
+/** ucx_perftest's puts over tcp collapse at large sizes (UCX 1.13): bound its bytes too. */
+const UCX_MAX_BYTES = 32 * MIB;
 
 interface Measured {
   gbps: number;
@@ -114,8 +120,8 @@ export class BaselineRunner {
 
   async #ucx(op: Op, cell: CellResult): Promise<Measured> {
     const iterations = Math.max(
-      10,
-      Math.min(cell.plannedIterations, Math.floor((1024 * MIB) / cell.blockSize)),
+      4,
+      Math.min(cell.plannedIterations, Math.floor(UCX_MAX_BYTES / cell.blockSize)),
     );
     const warmup = Math.min(100, Math.max(1, Math.floor(iterations / 10)));
     // The server sometimes is not listening yet; one retry with a fresh server.
