@@ -6,12 +6,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { Agent } from '../../src/index.js';
-import { BaselineRunner } from './baselines/index.js';
+import { BaselineRunner, type Measured } from './baselines/index.js';
 import { compareNixlbench } from './compare-nixlbench.js';
 import { ControlClient } from './control.js';
 import { BackendRun, planCells } from './initiator.js';
 import { LocalTarget } from './local-target.js';
-import { HELP, parseCli, UsageError, type CliOptions } from './options.js';
+import { HELP, parseCli, UsageError, type BaselineName, type CliOptions } from './options.js';
 import { ProgressBar } from './progress.js';
 import type { BenchReport, CellResult, MachineInfo } from './results.js';
 import { formatBytes } from './sizes.js';
@@ -102,6 +102,18 @@ async function chooseBackends(wanted: string[]): Promise<string[]> {
   }
 }
 
+/**
+ * The run of a cell with the median bandwidth (the lower middle for an even
+ * count), with every run's GB/s kept; a failed check in any run fails the cell.
+ */
+function medianRun(runs: CellResult[]): CellResult {
+  const sorted = [...runs].sort((a, b) => a.gbps - b.gbps);
+  const cell = sorted[(sorted.length - 1) >> 1]!;
+  if (runs.length > 1) cell.repeats = runs.map((r) => r.gbps);
+  cell.check = runs.find((r) => r.check.startsWith('failed'))?.check ?? cell.check;
+  return cell;
+}
+
 function log(opts: CliOptions, text: string): void {
   // With --json, stdout is for the JSON alone.
   (opts.json ? process.stderr : process.stdout).write(text + '\n');
@@ -146,16 +158,24 @@ async function runInitiator(
       const run = await BackendRun.open(backend, control, sweep);
       try {
         for (const p of plan) {
-          progress.show(`${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}`);
-          let t0 = performance.now();
-          const cell = await run.runCell(p);
-          transferMs += performance.now() - t0;
-          if (baselines.enabled.length) {
-            progress.show(`${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}: baselines`);
-            t0 = performance.now();
-            await baselines.measure(cell);
-            baselineMs += performance.now() - t0;
+          const label = `${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}`;
+          const runs: CellResult[] = [];
+          const refSamples = new Map<BaselineName, Measured[]>();
+          for (let r = 0; r < opts.repeat; r++) {
+            const of = opts.repeat > 1 ? ` (${r + 1}/${opts.repeat})` : '';
+            progress.show(label + of);
+            let t0 = performance.now();
+            runs.push(await run.runCell(p));
+            transferMs += performance.now() - t0;
+            if (baselines.enabled.length) {
+              progress.show(`${label}${of}: baselines`);
+              t0 = performance.now();
+              await baselines.sample(runs[r]!, refSamples);
+              baselineMs += performance.now() - t0;
+            }
           }
+          const cell = medianRun(runs);
+          baselines.attach(cell, refSamples);
           cells.push(cell);
           progress.tick();
         }
@@ -204,6 +224,7 @@ async function runInitiator(
       },
       config: {
         ...sweep,
+        repeat: opts.repeat,
         baselines: baselines.enabled,
         ucxTls: opts.ucxTls,
         compare: opts.compare,

@@ -45,6 +45,8 @@ export interface CliOptions {
   /** Target mode: exit after one initiator session. */
   once: boolean;
   sweep: SweepConfig;
+  /** Runs per cell (each followed by its references); the median is reported. */
+  repeat: number;
   baselines: BaselineName[];
   ucxTls: string;
   compare: { name: 'nixlbench'; path: string }[];
@@ -85,6 +87,7 @@ Sweep:
   --target-param K=V      backend parameter for the target only
   --total-buffer SIZE     most memory one side may register (default 1G)
   --cell-timeout S        a cell that has not finished after S seconds fails (default 120)
+  --repeat N              run every cell (and its references) N times, report the median run
 
 Baselines and comparisons (same run, ratios per cell):
   --baseline              measure every available baseline: memcpy, net, iperf3, ucx_perftest
@@ -181,6 +184,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         'target-param': { type: 'string', multiple: true },
         'total-buffer': { type: 'string' },
         'cell-timeout': { type: 'string' },
+        repeat: { type: 'string' },
         baseline: { type: 'boolean' },
         baselines: { type: 'string' },
         'ucx-tls': { type: 'string' },
@@ -307,6 +311,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       cellTimeoutSeconds: positiveInt('cell-timeout', v['cell-timeout'], 120),
       corruptTargetByte,
     },
+    repeat: positiveInt('repeat', v.repeat, 1),
     baselines,
     ucxTls: v['ucx-tls'] ?? 'tcp',
     compare,

@@ -33,6 +33,8 @@ export interface CellResult {
   targetElu: number;
   check: 'off' | 'passed' | `failed: ${string}`;
   baselines: Partial<Record<BaselineName, Reference>>;
+  /** With --repeat: every run's GB/s; the cell shown is the median run. */
+  repeats?: number[];
   compare: Partial<Record<'nixlbench', Reference>>;
 }
 

@@ -51,6 +51,7 @@ function reference(c: CellResult, name: string) {
 export function cellTable(cells: CellResult[]): string {
   const refs = referenceColumns(cells);
   const check = cells.some((c) => c.check !== 'off');
+  const repeats = cells.some((c) => c.repeats !== undefined);
   const header = [
     'Block Size (B)',
     'Batch Size',
@@ -63,6 +64,7 @@ export function cellTable(cells: CellResult[]): string {
     'Avg Tx (us)',
     'P99 Tx (us)',
     'Target ELU',
+    ...(repeats ? ['B/W of each run'] : []),
     ...(check ? ['Check'] : []),
     ...refs.map((r) => REF_LABEL[r]!),
   ];
@@ -78,6 +80,7 @@ export function cellTable(cells: CellResult[]): string {
     us(c.tx.avg),
     us(c.tx.p99),
     Number.isFinite(c.targetElu) ? `${(c.targetElu * 100).toFixed(1)}%` : '-',
+    ...(repeats ? [(c.repeats ?? [c.gbps]).map((g) => num(g, 2)).join(' ')] : []),
     ...(check ? [c.check === 'passed' ? 'ok' : c.check === 'off' ? '-' : 'FAILED'] : []),
     ...refs.map((r) => ratio(reference(c, r))),
   ]);

@@ -232,6 +232,30 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     expect(r.stderr).toContain('vs nixlbench');
   });
 
+  it('--repeat runs each cell several times and reports the median run', async () => {
+    const r = await runCli([
+      ...TINY,
+      '--max-block',
+      '8K',
+      '--repeat',
+      '3',
+      '--baselines',
+      'memcpy',
+      '--json',
+      '--out',
+      outDir(),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as BenchReport;
+    for (const c of report.cells) {
+      expect(c.repeats).toHaveLength(3);
+      const sorted = [...c.repeats!].sort((a, b) => a - b);
+      expect(c.gbps).toBe(sorted[1]);
+      expect(c.baselines.memcpy!.ratio).toBeCloseTo(c.gbps / c.baselines.memcpy!.gbps, 9);
+    }
+    expect(r.stderr).toContain('B/W of each run');
+  });
+
   it('refuses bad options with a usage error (exit 2) naming the problem', async () => {
     const bad = await runCli(['--op', 'COPY']);
     expect(bad.code).toBe(2);

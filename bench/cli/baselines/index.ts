@@ -19,16 +19,17 @@ function streamBytes(cell: CellResult): number {
 /** ucx_perftest's puts over tcp collapse at large sizes (UCX 1.13): bound its bytes too. */
 const UCX_MAX_BYTES = 32 * MIB;
 
-interface Measured {
+export interface Measured {
   gbps: number;
   note?: string;
   avgLatUs?: number;
 }
 
 /**
- * Measures the machine's references right after each cell (interleaved, so
- * both see the same load) and attaches them with the cell's ratio to each.
- * A reference that depends only on the block size is measured once per size.
+ * Measures the machine's references right after each run of a cell
+ * (interleaved, so both see the same load) and attaches them with the cell's
+ * ratio to each. A reference that depends only on the block size is measured
+ * once per size; with --repeat, its median is kept.
  */
 export class BaselineRunner {
   readonly #control: ControlClient;
@@ -68,16 +69,33 @@ export class BaselineRunner {
     return this.#enabled;
   }
 
-  async measure(cell: CellResult): Promise<void> {
+  /**
+   * Measures each reference once for the cell just run (those already known
+   * for its block size are skipped) and adds the results to samples.
+   */
+  async sample(cell: CellResult, samples: Map<BaselineName, Measured[]>): Promise<void> {
+    for (const name of this.#enabled) {
+      if (this.#cache.has(this.#key(name, cell))) continue;
+      let m: Measured;
+      try {
+        m = await this.#measureOne(name, cell);
+      } catch (err) {
+        m = { gbps: NaN, note: `failed: ${(err as Error).message}` };
+      }
+      samples.set(name, [...(samples.get(name) ?? []), m]);
+    }
+  }
+
+  /** Attaches each reference (the median of its samples) to the cell, with the cell's ratio. */
+  attach(cell: CellResult, samples: Map<BaselineName, Measured[]>): void {
     for (const name of this.#enabled) {
       const key = this.#key(name, cell);
       let m = this.#cache.get(key);
       if (!m) {
-        try {
-          m = await this.#measureOne(name, cell);
-        } catch (err) {
-          m = { gbps: NaN, note: `failed: ${(err as Error).message}` };
-        }
+        const ok = (samples.get(name) ?? []).filter((x) => Number.isFinite(x.gbps));
+        ok.sort((a, b) => a.gbps - b.gbps);
+        m = ok[(ok.length - 1) >> 1] ?? samples.get(name)?.[0];
+        if (!m) continue;
         this.#cache.set(key, m);
       }
       const ref: Reference = { gbps: m.gbps, ratio: cell.gbps / m.gbps };
