@@ -314,6 +314,7 @@ export async function main(argv: string[]): Promise<number> {
       host: opts.host,
       port: opts.port,
       once: opts.once,
+      maxBytes: opts.sweep.totalBuffer,
       onListening: (h, p) => {
         // One JSON line for a parent process; people read stderr.
         process.stdout.write(JSON.stringify({ event: 'listening', host: h, port: p }) + '\n');

@@ -285,32 +285,39 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     }
   }
 
+  const sweep: SweepConfig = {
+    backends: v.backend === undefined ? [] : list(v.backend),
+    ops: ops as Op[],
+    blockSizes: doublings(startBlock, maxBlock),
+    batchSizes,
+    iterations: positiveInt('iters', v.iters, 1000),
+    warmup: positiveInt('warmup', v.warmup, 100, 0),
+    largeBlockFactor: positiveInt('large-block-factor', v['large-block-factor'], 16),
+    maxCellSeconds,
+    prepared: v.prepared ?? false,
+    recreate: v.recreate ?? false,
+    skipDescMerge: v['skip-desc-merge'] ?? false,
+    depth: positiveInt('depth', v.depth, 1),
+    check: v.check ?? false,
+    params: keyValues('param', v.param),
+    initiatorParams: keyValues('initiator-param', v['initiator-param']),
+    targetParams: keyValues('target-param', v['target-param']),
+    totalBuffer: bytesOpt('total-buffer', v['total-buffer'], 1024 ** 3),
+    cellTimeoutSeconds: positiveInt('cell-timeout', v['cell-timeout'], 120),
+    corruptTargetByte,
+  };
+  if (mode !== 'target' && regionBytes(sweep) > sweep.totalBuffer) {
+    throw new UsageError(
+      `the sweep needs ${formatBytes(regionBytes(sweep))} per side (max block × max batch × depth), over --total-buffer ${formatBytes(sweep.totalBuffer)}`,
+    );
+  }
+
   return {
     mode,
     host,
     port,
     once: v.once ?? false,
-    sweep: {
-      backends: v.backend === undefined ? [] : list(v.backend),
-      ops: ops as Op[],
-      blockSizes: doublings(startBlock, maxBlock),
-      batchSizes,
-      iterations: positiveInt('iters', v.iters, 1000),
-      warmup: positiveInt('warmup', v.warmup, 100, 0),
-      largeBlockFactor: positiveInt('large-block-factor', v['large-block-factor'], 16),
-      maxCellSeconds,
-      prepared: v.prepared ?? false,
-      recreate: v.recreate ?? false,
-      skipDescMerge: v['skip-desc-merge'] ?? false,
-      depth: positiveInt('depth', v.depth, 1),
-      check: v.check ?? false,
-      params: keyValues('param', v.param),
-      initiatorParams: keyValues('initiator-param', v['initiator-param']),
-      targetParams: keyValues('target-param', v['target-param']),
-      totalBuffer: bytesOpt('total-buffer', v['total-buffer'], 1024 ** 3),
-      cellTimeoutSeconds: positiveInt('cell-timeout', v['cell-timeout'], 120),
-      corruptTargetByte,
-    },
+    sweep,
     repeat: positiveInt('repeat', v.repeat, 1),
     baselines,
     ucxTls: v['ucx-tls'] ?? 'tcp',

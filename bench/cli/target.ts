@@ -24,6 +24,7 @@ function isLoopback(host: string): boolean {
  */
 class TargetSession {
   readonly #host: string;
+  readonly #maxBytes: number;
   #sweep: SweepConfig | undefined;
   #agent: Agent | undefined;
   #mem: Buffer | undefined;
@@ -31,8 +32,9 @@ class TargetSession {
   #netSink: { port: number; stop: () => void } | undefined;
   #tools: ChildProcess[] = [];
 
-  constructor(host: string) {
+  constructor(host: string, maxBytes: number) {
     this.#host = host;
+    this.#maxBytes = maxBytes;
   }
 
   async handle(req: ControlRequest): Promise<Record<string, unknown>> {
@@ -88,6 +90,11 @@ class TargetSession {
       }
       await agent.createBackend(backend, p);
       const bytes = regionBytes(this.#sweep);
+      if (!(bytes > 0) || bytes > this.#maxBytes) {
+        throw new Error(
+          `the initiator's sweep needs ${bytes} B, over this target's --total-buffer ${this.#maxBytes} B`,
+        );
+      }
       const { buffer, desc } = agent.alloc(bytes);
       agent.registerMem(buffer, { backends: [backend] });
       this.#agent = agent;
@@ -192,6 +199,8 @@ export async function runTarget(opts: {
   host: string;
   port: number;
   once: boolean;
+  /** The most memory an initiator may make this target register. */
+  maxBytes: number;
   onListening: (host: string, port: number) => void;
 }): Promise<void> {
   let busy = false;
@@ -205,7 +214,7 @@ export async function runTarget(opts: {
         return;
       }
       busy = true;
-      const session = new TargetSession(opts.host);
+      const session = new TargetSession(opts.host, opts.maxBytes);
       void serveControl(socket, (req) => session.handle(req))
         .then(() => session.close())
         .catch(() => session.close())

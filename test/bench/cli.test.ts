@@ -263,6 +263,9 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     const sizes = await runCli(['--start-block', '1M', '--max-block', '4K']);
     expect(sizes.code).toBe(2);
     expect(sizes.stderr).toContain('--max-block 4K is below --start-block 1M');
+    const memory = await runCli(['--max-block', '64M', '--batch', '32']);
+    expect(memory.code).toBe(2);
+    expect(memory.stderr).toContain('the sweep needs 2G per side');
     const backend = await runCli([...TINY, '--backend', 'LOCAL']);
     expect(backend.code).toBe(2);
     expect(backend.stderr).toContain(
