@@ -34,7 +34,10 @@ export class ControlClient {
   constructor(socket: Socket) {
     this.#socket = socket;
     socket.setNoDelay(true);
-    createInterface({ input: socket, crlfDelay: Infinity }).on('line', (line) => {
+    const rl = createInterface({ input: socket, crlfDelay: Infinity });
+    // readline re-emits the socket's errors; the socket's own handler below reports them.
+    rl.on('error', () => {});
+    rl.on('line', (line) => {
       let reply: ControlReply;
       try {
         reply = JSON.parse(line);
@@ -99,6 +102,7 @@ export function serveControl(
   return new Promise((resolve) => {
     let chain = Promise.resolve();
     const rl = createInterface({ input: socket, crlfDelay: Infinity });
+    rl.on('error', () => {}); // the socket's error handler below covers it
     rl.on('line', (line) => {
       chain = chain.then(async () => {
         let req: ControlRequest;

@@ -349,7 +349,12 @@ export async function runAsCli(): Promise<void> {
       process.stderr.write(`nixl-ts-bench: ${err.message}\n`);
       process.exitCode = 2;
     } else {
-      process.stderr.write(`nixl-ts-bench: ${(err as Error)?.stack ?? err}\n`);
+      // A transfer or control error says what failed; the stack only with NIXL_TS_BENCH_DEBUG=1.
+      const e = err as Error;
+      const text = process.env.NIXL_TS_BENCH_DEBUG
+        ? (e?.stack ?? String(err))
+        : `${e?.name ?? 'Error'}: ${e?.message ?? err}`;
+      process.stderr.write(`nixl-ts-bench: ${text}\n`);
       process.exitCode = 1;
     }
   }

@@ -99,6 +99,7 @@ class TargetSession {
       agent.registerMem(buffer, { backends: [backend] });
       this.#agent = agent;
       this.#mem = buffer;
+      process.stderr.write(`target: ${backend} backend open, ${bytes} B registered\n`);
       return {
         name: agent.name,
         md: Buffer.from(agent.getLocalMD()).toString('base64'),
@@ -214,11 +215,15 @@ export async function runTarget(opts: {
         return;
       }
       busy = true;
+      process.stderr.write(
+        `target: initiator ${socket.remoteAddress}:${socket.remotePort} connected\n`,
+      );
       const session = new TargetSession(opts.host, opts.maxBytes);
       void serveControl(socket, (req) => session.handle(req))
         .then(() => session.close())
         .catch(() => session.close())
         .then(() => {
+          process.stderr.write('target: initiator session ended\n');
           busy = false;
           if (opts.once) server.close(() => resolve());
         });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,20 @@ function outDir(): string {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** The port a --target-listen process reports on stdout. */
+function listeningPort(target: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('target did not listen')), 60_000);
+    createInterface({ input: target.stdout! }).on('line', (line) => {
+      const msg = JSON.parse(line);
+      if (msg.event === 'listening') {
+        clearTimeout(timer);
+        resolve(msg.port);
+      }
+    });
+  });
+}
 
 describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
   it('runs a tiny sweep with --check and baselines, prints the table, writes JSON and SVG', async () => {
@@ -138,16 +152,7 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('target did not listen')), 60_000);
-        createInterface({ input: target.stdout }).on('line', (line) => {
-          const msg = JSON.parse(line);
-          if (msg.event === 'listening') {
-            clearTimeout(timer);
-            resolve(msg.port);
-          }
-        });
-      });
+      const port = await listeningPort(target);
       const r = await runCli([
         ...TINY,
         '--initiator',
@@ -254,6 +259,48 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
       expect(c.baselines.memcpy!.ratio).toBeCloseTo(c.gbps / c.baselines.memcpy!.gbps, 9);
     }
     expect(r.stderr).toContain('B/W of each run');
+  });
+
+  it('a target that dies mid-sweep ends the run with an error in bounded time', async () => {
+    const target = spawn(process.execPath, [LAUNCHER, '--target-listen', '127.0.0.1:0', '--once'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const port = await listeningPort(target);
+      const started = Date.now();
+      const run = runCli([
+        '--initiator',
+        '--target',
+        `127.0.0.1:${port}`,
+        '--start-block',
+        '4K',
+        '--max-block',
+        '4K',
+        '--iters',
+        '10000000',
+        '--max-cell-seconds',
+        '600',
+        '--no-progress',
+        '--out',
+        outDir(),
+      ]);
+      // Kill once the target has its backend open (transfers start right after).
+      await new Promise<void>((resolve) => {
+        let seen = '';
+        target.stderr!.on('data', (d) => {
+          seen += d;
+          if (seen.includes('backend open')) resolve();
+        });
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      target.kill('SIGKILL');
+      const r = await run;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/RemoteDisconnectError|control connection to the target lost/);
+      expect(Date.now() - started).toBeLessThan(90_000);
+    } finally {
+      if (target.exitCode === null) target.kill('SIGKILL');
+    }
   });
 
   it('refuses bad options with a usage error (exit 2) naming the problem', async () => {
