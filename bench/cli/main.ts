@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { cpus, hostname, release, totalmem, type } from 'node:os';
+import { cpus, hostname, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,7 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-function machine(): MachineInfo {
+function machine(loadAtStart: number[]): MachineInfo {
   return {
     hostname: hostname(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -43,6 +43,7 @@ function machine(): MachineInfo {
     memoryGiB: Math.round(totalmem() / 1024 ** 3),
     os: `${type()} ${release()}`,
     node: process.version,
+    loadAverage: { start: loadAtStart, end: loadavg() },
   };
 }
 
@@ -127,6 +128,7 @@ async function runInitiator(
 ): Promise<number> {
   const startedAt = new Date().toISOString();
   const t0Run = performance.now();
+  const loadAtStart = loadavg();
   const sweep = opts.sweep;
   const control = await connectControl(host, port);
   const notes: string[] = [];
@@ -215,7 +217,7 @@ async function runInitiator(
       startedAt,
       finishedAt: new Date().toISOString(),
       command: `nixl-ts-bench ${process.argv.slice(2).join(' ')}`.trim(),
-      initiator: machine(),
+      initiator: machine(loadAtStart),
       target: {
         hostname: hello.hostname,
         cpus: hello.cpus,
@@ -249,7 +251,7 @@ function printReport(opts: CliOptions, r: BenchReport): void {
   const m = r.initiator;
   log(
     opts,
-    `\nnixl-ts-bench ${r.version} on ${m.hostname} (${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node.slice(1)}); target ${r.target.hostname} at ${r.target.address}`,
+    `\nnixl-ts-bench ${r.version} on ${m.hostname} (${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node.slice(1)}); target ${r.target.hostname} at ${r.target.address}; load average ${m.loadAverage.start[0]!.toFixed(1)} at the start, ${m.loadAverage.end[0]!.toFixed(1)} at the end`,
   );
   const groups = new Map<string, CellResult[]>();
   for (const c of r.cells) {
@@ -288,7 +290,7 @@ function writeOutputs(opts: CliOptions, r: BenchReport): void {
     svg,
     renderChart(
       r.cells,
-      `${m.hostname}: ${m.cpus} x ${m.cpuModel}, ${m.os} · ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC`,
+      `${m.hostname}: ${m.cpus} x ${m.cpuModel}, ${m.os} · load average ${m.loadAverage.start[0]!.toFixed(1)}–${m.loadAverage.end[0]!.toFixed(1)} · ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC`,
     ),
   );
   process.stderr.write(`\nwrote ${json}\nwrote ${svg}\n`);

@@ -45,6 +45,8 @@ export interface MachineInfo {
   memoryGiB: number;
   os: string;
   node: string;
+  /** os.loadavg() (1, 5, 15 min) when the run started and when it ended: how shared the machine was. */
+  loadAverage: { start: number[]; end: number[] };
 }
 
 export interface BenchReport {
