@@ -156,36 +156,39 @@ async function runInitiator(
     let transferMs = 0;
     let baselineMs = 0;
     const progress = new ProgressBar(plan.length * backends.length, opts.progress);
-    for (const backend of backends) {
-      const run = await BackendRun.open(backend, control, sweep);
-      try {
-        for (const p of plan) {
-          const label = `${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}`;
-          const runs: CellResult[] = [];
-          const refSamples = new Map<BaselineName, Measured[]>();
-          for (let r = 0; r < opts.repeat; r++) {
-            const of = opts.repeat > 1 ? ` (${r + 1}/${opts.repeat})` : '';
-            progress.show(label + of);
-            let t0 = performance.now();
-            runs.push(await run.runCell(p));
-            transferMs += performance.now() - t0;
-            if (baselines.enabled.length) {
-              progress.show(`${label}${of}: baselines`);
-              t0 = performance.now();
-              await baselines.sample(runs[r]!, refSamples);
-              baselineMs += performance.now() - t0;
+    try {
+      for (const backend of backends) {
+        const run = await BackendRun.open(backend, control, sweep);
+        try {
+          for (const p of plan) {
+            const label = `${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}`;
+            const runs: CellResult[] = [];
+            const refSamples = new Map<BaselineName, Measured[]>();
+            for (let r = 0; r < opts.repeat; r++) {
+              const of = opts.repeat > 1 ? ` (${r + 1}/${opts.repeat})` : '';
+              progress.show(label + of);
+              let t0 = performance.now();
+              runs.push(await run.runCell(p));
+              transferMs += performance.now() - t0;
+              if (baselines.enabled.length) {
+                progress.show(`${label}${of}: baselines`);
+                t0 = performance.now();
+                await baselines.sample(runs[r]!, refSamples);
+                baselineMs += performance.now() - t0;
+              }
             }
+            const cell = medianRun(runs);
+            baselines.attach(cell, refSamples);
+            cells.push(cell);
+            progress.tick();
           }
-          const cell = medianRun(runs);
-          baselines.attach(cell, refSamples);
-          cells.push(cell);
-          progress.tick();
+        } finally {
+          await run.close();
         }
-      } finally {
-        await run.close();
       }
+    } finally {
+      progress.clear();
     }
-    progress.clear();
     await control.request('bye').catch(() => {});
 
     for (const c of opts.compare) {
