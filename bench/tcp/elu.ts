@@ -11,7 +11,9 @@ import { parseArgs } from 'node:util';
 import { Agent } from '../../src/agent.js';
 import { TargetProcess } from './target-process.js';
 
-const { values: args } = parseArgs({ options: { 'same-host': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { 'same-host': { type: 'boolean', default: false } },
+});
 const MiB = 1024 * 1024;
 const REGION = 512 * MiB;
 const COUNT = 8;
@@ -20,7 +22,10 @@ const params = { same_host: args['same-host'] ? 'auto' : 'off', timeout_ms: '600
 const name = `elu-tgt-${process.pid}`;
 const target = new TargetProcess(name, REGION, params);
 const hello = await target.next();
-const a = await Agent.create({ name: `elu-init-${process.pid}`, backends: [{ type: 'TCP', params }] });
+const a = await Agent.create({
+  name: `elu-init-${process.pid}`,
+  backends: [{ type: 'TCP', params }],
+});
 const { buffer } = a.alloc(REGION);
 buffer.fill(3);
 const base = a.registerMem(buffer).descs.at(0).addr;

@@ -39,8 +39,12 @@ constexpr size_t kRecvBuf = 256 << 10;
 constexpr uint64_t kDirectRecvMin = 64 << 10;
 constexpr uint64_t kMaxRecvCall = 16 << 20;
 constexpr uint64_t kReadBudget = 32 << 20;
-constexpr int kMaxIov = 64;
+constexpr int kMaxIov = 512;
 constexpr size_t kMaxIncoming = 4096;
+// A served connection whose replies pile up (a peer that asks but does not
+// read) is not read from until they drain: backpressure, not unbounded queues.
+// Only target-side connections: an initiator always reads its answers.
+constexpr size_t kMaxQueuedReplies = 4096;
 constexpr char kMacLabel[] = "nixl-tcp-v1";
 
 void FillRandom(void* p, size_t n) {
@@ -378,6 +382,22 @@ void Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t noti
   c.b = gen;
   c.flag = hasNotif;
   if (hasNotif) c.bytes.assign(notif, notif + notifLen);
+  // When the I/O thread is idle, the caller submits the frames itself (never
+  // blocking: sockets are non-blocking, the lock is only tried), which saves
+  // waking the I/O thread on the latency-critical path. Local copies, which
+  // could be long memmoves, always go to the I/O thread.
+  std::unique_lock<std::mutex> lock(loopMu_, std::try_to_lock);
+  if (lock.owns_lock() && started_) {
+    DrainCommands();
+    Xfer* x = slot < capacity_ ? xfers_[slot].get() : nullptr;
+    if (x && x->peerId != 0) {
+      ExecCmd(c);
+      FlushDirty();
+      Publish();
+      return;
+    }
+  }
+  if (lock.owns_lock()) lock.unlock();
   PushCmd(std::move(c));
 }
 
@@ -506,6 +526,7 @@ void Engine::Run() {
     }
     int n = epoll_wait(epollFd_, evs, 64, timeout);
     sleeping_.store(false, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> loopLock(loopMu_);
     bool work = n > 0;
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
@@ -541,17 +562,7 @@ void Engine::Run() {
       DrainCommands();
       work = true;
     }
-    for (size_t i = 0; i < dirty_.size(); i++) {
-      Conn* c = dirty_[i];
-      c->inDirty = false;
-      if (c->state == Conn::kClosed || c->state == Conn::kConnecting) continue;
-      if (!Flush(c)) {
-        CloseConn(c, "send failed: connection broken");
-        continue;
-      }
-      UpdateInterest(c);
-    }
-    dirty_.clear();
+    FlushDirty();
     now = NowNs();
     if (now - lastTimerNs_ > 20'000'000) {
       lastTimerNs_ = now;
@@ -562,6 +573,26 @@ void Engine::Run() {
     graveyard_.clear();
     if (work) lastWork = NowNs();
   }
+}
+
+void Engine::FlushDirty() {
+  for (size_t i = 0; i < dirty_.size(); i++) {
+    Conn* c = dirty_[i];
+    c->inDirty = false;
+    if (c->state == Conn::kClosed || c->state == Conn::kConnecting) continue;
+    if (!Flush(c)) {
+      CloseConn(c, "send failed: connection broken");
+      continue;
+    }
+    UpdateInterest(c);
+    // Frames already buffered while backpressure held this connection back
+    // get no new EPOLLIN: resume them here once the replies drained.
+    if (!c->outgoing && c->rend > c->rpos && c->txq.size() <= kMaxQueuedReplies &&
+        !HandleReadable(c)) {
+      CloseConn(c, "connection closed by the peer");
+    }
+  }
+  dirty_.clear();
 }
 
 void Engine::Publish() {
@@ -603,7 +634,9 @@ void Engine::TakeOutbox(Outbox* out) {
 void Engine::UpdateInterest(Conn* c) {
   if (c->state == Conn::kClosed) return;
   uint32_t want = c->state == Conn::kConnecting ? EPOLLOUT
-                                                : (EPOLLIN | (c->txq.empty() ? 0u : EPOLLOUT));
+                  : c->txq.empty()                   ? EPOLLIN
+                  : (!c->outgoing && c->txq.size() > kMaxQueuedReplies) ? EPOLLOUT
+                                                     : (EPOLLIN | EPOLLOUT);
   if (want == c->interest) return;
   epoll_event ev{};
   ev.events = want;
@@ -880,6 +913,10 @@ bool Engine::Flush(Conn* c) {
 bool Engine::HandleReadable(Conn* c) {
   uint64_t budget = kReadBudget;
   while (c->state != Conn::kClosed) {
+    if (!c->outgoing && c->txq.size() > kMaxQueuedReplies && !c->inPayload) {
+      UpdateInterest(c);  // resumes once Flush drains the replies
+      return true;
+    }
     if (!c->inPayload) {
       size_t avail = c->rend - c->rpos;
       if (avail >= kHeaderSize) {

@@ -157,6 +157,7 @@ class Engine {
   void CheckTimeouts();
 
   void Publish();
+  void FlushDirty();
 
   EngineConfig cfg_;
   int32_t* slots_;
@@ -172,6 +173,9 @@ class Engine {
   std::atomic<bool> sleeping_{false};
   bool started_ = false;
 
+  // Held by the I/O thread while it works (not while it sleeps in epoll), and
+  // tried by Post to submit inline: all connection state is under it.
+  std::mutex loopMu_;
   std::mutex cmdMu_;
   std::vector<Cmd>* cmds_;
   std::vector<Cmd>* cmdsSpare_;
