@@ -7,5 +7,6 @@
 namespace nixl {
 
 void InitMemory(Napi::Env env, Napi::Object exports);
+void InitTcp(Napi::Env env, Napi::Object exports);
 
 }  // namespace nixl
