@@ -74,7 +74,7 @@ export class KvLayout {
       throw new InvalidParamError('KV layout: a spec object is required');
     this.layers = positiveInt(spec.layers, 'layers', 1 << 16);
     this.blocks = positiveInt(spec.blocks, 'blocks', 1 << 26);
-    this.blockBytes = positiveInt(spec.blockBytes, 'blockBytes', 1 << 40);
+    this.blockBytes = positiveInt(spec.blockBytes, 'blockBytes', 2 ** 40);
     this.elementSize = positiveInt(spec.elementSize, 'elementSize', 64);
     const planes = spec.planes ?? 2;
     if (planes !== 1 && planes !== 2)
