@@ -95,8 +95,11 @@ export class PushSession {
     return this.#chunks;
   }
 
-  /** Posts the WRITE of one chunk; returns when it is posted (its completion counts in finish). */
-  chunk(localIds: ArrayLike<number>, remoteIds: ArrayLike<number>): void {
+  /**
+   * Posts the WRITE of one chunk at once. The returned promise settles with
+   * that chunk (awaiting it is optional: finish() collects every chunk).
+   */
+  chunk(localIds: ArrayLike<number>, remoteIds: ArrayLike<number>): Promise<void> {
     if (this.#finished) throw new NotAllowedError(`push of '${this.requestId}' is finished`);
     if (this.#error) throw this.#error;
     const req = this.cache.makeBlockXfer('WRITE', localIds, this.peer, remoteIds, {
@@ -112,15 +115,19 @@ export class PushSession {
     }
     this.#chunks++;
     const done = state === 'DONE' ? Promise.resolve() : req.wait();
-    this.#done.push(
-      done.then(
-        () => {
-          this.#inflight.delete(req);
-          req.release();
-        },
-        (err: NixlError) => this.#fail(err),
-      ),
+    const settled = done.then(
+      () => {
+        this.#inflight.delete(req);
+        req.release();
+      },
+      (err: NixlError) => {
+        this.#fail(err);
+        throw err;
+      },
     );
+    settled.catch(() => {}); // observed through finish() when the caller does not await it
+    this.#done.push(settled.catch(() => {}));
+    return settled;
   }
 
   /** Waits for every chunk, then sends the last notification; returns the chunk count. */
