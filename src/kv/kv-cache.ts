@@ -2,7 +2,7 @@ import type { Agent, XferOptions } from '../agent.js';
 import type { XferOp } from '../backend.js';
 import { DescList } from '../descriptors.js';
 import { InvalidParamError, NotAllowedError, NotFoundError } from '../errors.js';
-import type { RawRegion } from '../memory-input.js';
+import { toRegDescList, type RawRegion } from '../memory-input.js';
 import type { PreppedDlist } from '../prepped-dlist.js';
 import type { Registration } from '../registration.js';
 import type { XferRequest } from '../xfer-request.js';
@@ -82,7 +82,6 @@ export class KvCache {
     const addrs = layout.sliceAddresses(this.bases);
     this.#localDlist = agent.prepXferDlist('', sliceList(layout, addrs), { backends });
     this.#check = new BlockIdChecker(layout.blocks);
-    agent.setLabel(label, encodeLayout(layout, this.bases, kvCompatHash(layout.compatFields())));
     agent.on('metadata:loaded', this.#onLoaded);
     agent.on('peer:disconnect', this.#onLoaded);
   }
@@ -117,15 +116,21 @@ export class KvCache {
         throw new InvalidParamError(`KvCache: ${l.memType} memory must be given in opts.regions`);
       memory = Array.from({ length: l.regionCount }, () => agent.alloc(l.regionBytes).buffer);
     }
-    const registration = agent.registerMem(memory as ArrayBufferView[], {
-      backends: opts.backends,
-      memType: l.memType,
-    });
+    const list = toRegDescList(memory as ArrayBufferView[], l.memType);
+    // Published before the memory is registered, so that any metadata that
+    // carries the regions (e.g. sent by discovery on registration) carries the layout too.
+    agent.setLabel(
+      label,
+      encodeLayout(l, list.addrs.subarray(0, list.length), kvCompatHash(l.compatFields())),
+    );
+    let registration: Registration | undefined;
     let cache: KvCache;
     try {
+      registration = agent.registerMem(list, { backends: opts.backends, memType: l.memType });
       cache = new KvCache(agent, l, label, registration, opts.backends);
     } catch (err) {
-      registration.close();
+      registration?.close();
+      agent.setLabel(label, closedLayoutLabel());
       throw err;
     }
     if (!byLabel) caches.set(agent, (byLabel = new Map()));
@@ -196,9 +201,18 @@ export class KvCache {
     }
     checkCompatible(this.layout, published, name);
     const addrs = published.layout.sliceAddresses(published.bases);
-    const dlist = this.agent.prepXferDlist(name, sliceList(published.layout, addrs), {
-      backends: this.#backends,
-    });
+    let dlist: PreppedDlist;
+    try {
+      dlist = this.agent.prepXferDlist(name, sliceList(published.layout, addrs), {
+        backends: this.#backends,
+      });
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      throw new NotFoundError(
+        `the KV regions of '${name}' are not in its loaded metadata (load the metadata its cache's getMetadata() returns): ${(err as Error).message}`,
+        { ...ctx, cause: err },
+      );
+    }
     this.#dropPeer(name);
     this.#peers.set(name, {
       layout: published.layout,

@@ -29,6 +29,7 @@ export type KvPeerCommand =
   | { id: number; cmd: 'pushChunk'; peer: string; req: string; local: number[]; remote: number[] }
   | { id: number; cmd: 'result'; req: string }
   | { id: number; cmd: 'stats' }
+  | { id: number; cmd: 'labelOnlyMd' }
   | { id: number; cmd: 'close' };
 
 export interface KvPeerReply {
@@ -89,6 +90,12 @@ async function handle(c: KvPeerCommand): Promise<KvPeerReply> {
     }
     case 'result':
       return { id: c.id, ...(await results.get(c.req)!), freeCount: pool.freeCount };
+    case 'labelOnlyMd': {
+      // Connection info, the layout label and another region, but none of the cache's.
+      const other = agent.registerMem(agent.alloc(4096).buffer);
+      const md = agent.getLocalPartialMD(other, { labels: [cache.label], includeConnInfo: true });
+      return { id: c.id, md: Buffer.from(md).toString('base64') };
+    }
     case 'stats':
       return { id: c.id, freeCount: pool.freeCount, pending: tracker.pending };
     case 'close':

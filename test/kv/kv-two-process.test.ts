@@ -211,6 +211,37 @@ describe('push (SGLang): prefill WRITEs into blocks decode allocated', () => {
   }, 60_000);
 });
 
+describe('a sender that dies while decode is connected to it', () => {
+  it('ends the wait at once with RemoteDisconnectError and frees the blocks', async () => {
+    const s = await setUp();
+    cache.loadPeer(s.md);
+    await agent.makeConnection(s.peerName);
+    await peer.send({ cmd: 'load', md: Buffer.from(cache.getMetadata()).toString('base64') });
+    const dst = pool.allocate(4);
+    const started = Date.now();
+    const waited = awaitPushedBlocks(tracker, pool, 'p4', dst, {
+      from: s.peerName,
+      timeoutMs: 120_000,
+    }).then(
+      () => 'done',
+      (e) => e,
+    );
+    await peer.send({
+      cmd: 'pushChunk',
+      peer: agent.name,
+      req: 'p4',
+      local: [0],
+      remote: [dst[0]!],
+    });
+    await peer.kill();
+    const err = await waited;
+    expect(err).toBeInstanceOf(RemoteDisconnectError);
+    expect(String(err.message)).toMatch(/'p4': '.*' disconnected before it finished/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(pool.freeCount).toBe(16);
+  }, 150_000);
+});
+
 describe('compatibility across processes', () => {
   it('refuses a peer whose layout differs in block size, naming the field', async () => {
     const s = await setUp({}, { blockBytes: 8192 });
@@ -222,6 +253,16 @@ describe('compatibility across processes', () => {
   it('refuses a peer of another model or element size', async () => {
     const s = await setUp({}, { elementSize: 4, model: 'other/fp32' });
     expect(() => cache.loadPeer(s.md)).toThrow(/elementSize: local 2, .* 4; model/);
+  });
+
+  it('says so when the metadata carries the layout but not the regions', async () => {
+    const s = await setUp();
+    const { md } = await peer.send<{ md: string }>({ cmd: 'labelOnlyMd' });
+    expect(() => cache.loadPeer(Buffer.from(md, 'base64'))).toThrow(
+      /KV regions of '.*' are not in its loaded metadata/,
+    );
+    // The full partial metadata fixes it.
+    expect(cache.loadPeer(s.md)).toBe(s.peerName);
   });
 
   it('accepts other block counts and arrangements', async () => {
