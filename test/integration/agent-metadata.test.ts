@@ -10,7 +10,7 @@ import { DescList } from '../../src/descriptors.js';
 import { BackendError, InvalidParamError, MismatchError, NotFoundError } from '../../src/errors.js';
 import { decodeMetadata } from '../../src/metadata.js';
 
-const TCP = [{ type: 'TCP', params: { bind_address: '127.0.0.1', port: '0' } }];
+const TCP = [{ type: 'TCP', params: { bind_addr: '127.0.0.1', port: '0' } }];
 let a: Agent;
 let b: Agent;
 
