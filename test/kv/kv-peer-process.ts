@@ -30,6 +30,7 @@ export type KvPeerCommand =
   | { id: number; cmd: 'result'; req: string }
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'labelOnlyMd' }
+  | { id: number; cmd: 'fullMd' }
   | { id: number; cmd: 'close' };
 
 export interface KvPeerReply {
@@ -96,6 +97,9 @@ async function handle(c: KvPeerCommand): Promise<KvPeerReply> {
       const md = agent.getLocalPartialMD(other, { labels: [cache.label], includeConnInfo: true });
       return { id: c.id, md: Buffer.from(md).toString('base64') };
     }
+    case 'fullMd':
+      // What discovery publishes: the agent's whole metadata, labels included.
+      return { id: c.id, md: Buffer.from(agent.getLocalMD()).toString('base64') };
     case 'stats':
       return { id: c.id, freeCount: pool.freeCount, pending: tracker.pending };
     case 'close':

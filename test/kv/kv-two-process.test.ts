@@ -265,6 +265,19 @@ describe('compatibility across processes', () => {
     expect(cache.loadPeer(s.md)).toBe(s.peerName);
   });
 
+  it('finds the layout in full metadata loaded by the agent (as discovery does)', async () => {
+    const s = await setUp();
+    const { md } = await peer.send<{ md: string }>({ cmd: 'fullMd' });
+    expect(agent.loadRemoteMD(Buffer.from(md, 'base64'))).toBe(s.peerName);
+    const { ids } = await peer.send<{ ids: number[] }>({ cmd: 'alloc', n: 2 });
+    await peer.send({ cmd: 'fill', ids, seed: 11 });
+    const local = pool.allocate(2);
+    // No connectPeer: the first transfer reads the layout from the loaded metadata.
+    await cache.transferBlocks('READ', local, s.peerName, ids);
+    expect(cache.peerLayout(s.peerName)?.blocks).toBe(24);
+    expect(checkBlocks(cache, local, 11, ids)).toBeUndefined();
+  });
+
   it('accepts other block counts and arrangements', async () => {
     const s = await setUp({ arrangement: 'layer' }, { blocks: 40, arrangement: 'contiguous' });
     cache.loadPeer(s.md);
