@@ -104,6 +104,8 @@ interface Row {
   descs: number;
   buildMs: number;
   buildMinMs: number;
+  /** CPU time of the build (all threads of this process; the engine is idle then). */
+  buildCpuMs: number;
   /** Median over iterations of KV build time / raw build time, measured back to back. */
   buildRatio: number;
   postMs: number;
@@ -162,6 +164,7 @@ async function runPath(sameHost: string): Promise<Row[]> {
           new Uint32Array(B * layout.slicesPerBlock),
         );
         const build: number[] = [];
+        const buildCpu: number[] = [];
         const buildRatio: number[] = [];
         const post: number[] = [];
         const gbps: number[] = [];
@@ -173,9 +176,11 @@ async function runPath(sameHost: string): Promise<Row[]> {
           const r1 = performance.now();
           rawReq.release();
           const copy = memcpyGBps();
+          const c0 = process.cpuUsage();
           const t0 = performance.now();
           const req = cache.makeBlockXfer(op, local, peer, remote);
           const t1 = performance.now();
+          const c1 = process.cpuUsage(c0);
           agent.postXferReq(req);
           const t2 = performance.now();
           await req.wait();
@@ -185,6 +190,7 @@ async function runPath(sameHost: string): Promise<Row[]> {
             // The first two are warm-up (JIT, connection).
             const rate = req.totalBytes / ((t3 - t1) / 1e3) / GB;
             build.push(t1 - t0);
+            buildCpu.push((c1.user + c1.system) / 1e3);
             buildRatio.push((t1 - t0) / (r1 - r0));
             post.push(t2 - t1);
             gbps.push(rate);
@@ -200,6 +206,7 @@ async function runPath(sameHost: string): Promise<Row[]> {
           descs,
           buildMs: median(build),
           buildMinMs: Math.min(...build),
+          buildCpuMs: median(buildCpu),
           buildRatio: median(buildRatio),
           postMs: median(post),
           gbps: median(gbps),
@@ -231,13 +238,13 @@ console.log(
     'memcpy = Buffer.copy of the same bytes in this process.\n',
 );
 console.log(
-  '| path | op | blocks | descriptors | build ms (median / min) | KV build ÷ raw | post ms | GB/s | ÷ memcpy |',
+  '| path | op | blocks | descriptors | build ms (median / min) | build CPU ms | KV build ÷ raw | post ms | GB/s | ÷ memcpy |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const sh of args['same-host']!.split(',')) {
   for (const r of await runPath(sh)) {
     console.log(
-      `| ${r.path} | ${r.op} | ${r.order} | ${r.descs} | ${fmt(r.buildMs, 1)} / ${fmt(r.buildMinMs, 1)} | ` +
+      `| ${r.path} | ${r.op} | ${r.order} | ${r.descs} | ${fmt(r.buildMs, 1)} / ${fmt(r.buildMinMs, 1)} | ${fmt(r.buildCpuMs, 1)} | ` +
         `${fmt(r.buildRatio)} | ${fmt(r.postMs, 3)} | ${fmt(r.gbps)} | ${fmt(r.copyRatio)} |`,
     );
   }
