@@ -62,8 +62,10 @@ export async function releaseAfterReads(
   blockIds: ArrayLike<number>,
   opts: WaitOptions & { reads?: number },
 ): Promise<ReadsResult> {
+  // Bad options throw here, before the blocks are touched.
+  const reads = tracker.waitReads(requestId, opts);
   try {
-    return await tracker.waitReads(requestId, opts);
+    return await reads;
   } finally {
     pool.free(blockIds);
   }
@@ -199,8 +201,9 @@ export async function awaitPushedBlocks(
   blockIds: ArrayLike<number>,
   opts: WaitOptions,
 ): Promise<ChunksResult> {
+  const chunks = tracker.waitChunks(requestId, opts); // bad options throw before anything is freed
   try {
-    return await tracker.waitChunks(requestId, opts);
+    return await chunks;
   } catch (err) {
     pool.free(blockIds);
     throw err;

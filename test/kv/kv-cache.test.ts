@@ -252,6 +252,20 @@ describe('serving patterns (loopback)', () => {
     tracker.close();
   });
 
+  it('bad wait options are refused before any block is freed', async () => {
+    const tracker = new NotifTracker(agent);
+    const pool = new BlockPool(4);
+    const ids = pool.allocate(2);
+    await expect(releaseAfterReads(tracker, pool, 'r', ids, { timeoutMs: -1 })).rejects.toThrow(
+      InvalidParamError,
+    );
+    await expect(awaitPushedBlocks(tracker, pool, '', ids, { timeoutMs: 10 })).rejects.toThrow(
+      InvalidParamError,
+    );
+    expect(pool.freeCount).toBe(2);
+    tracker.close();
+  });
+
   it('passes other notifications on and refuses a second wait for one request', async () => {
     const tracker = new NotifTracker(agent);
     const other = new Promise<string>((r) =>
