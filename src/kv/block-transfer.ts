@@ -55,7 +55,9 @@ function isIdList(v: unknown): v is ArrayLike<number> {
  * The index pairs of a block transfer over prepared slice lists: for each
  * block pair, every (layer, plane) slice, in the local arrangement's memory
  * order so that runs of consecutive blocks on both sides merge into one
- * descriptor in makeXferReq. Validates the ids first; O(ids × slices per block).
+ * descriptor in makeXferReq. `layers` limits it to layers [start, end), for
+ * engines that move each layer as soon as it is computed. Validates first;
+ * O(ids × layers × planes).
  */
 export function blockPairs(
   op: XferOp,
@@ -65,6 +67,7 @@ export function blockPairs(
   remote: KvLayout,
   remoteIds: ArrayLike<number>,
   remoteCheck: BlockIdChecker,
+  layers?: { start: number; end: number },
 ): { lidx: Uint32Array; ridx: Uint32Array } {
   if (!isIdList(localIds) || !isIdList(remoteIds))
     throw new InvalidParamError('block ids must be arrays or typed arrays of integers', {
@@ -76,11 +79,25 @@ export function blockPairs(
       `block id lists must be non-empty and of equal length (got ${n} local, ${remoteIds.length} remote)`,
       { op: 'kv.transferBlocks' },
     );
+  const start = layers?.start ?? 0;
+  const end = layers?.end ?? local.layers;
+  if (!(
+    Number.isInteger(start) &&
+    Number.isInteger(end) &&
+    0 <= start &&
+    start < end &&
+    end <= local.layers
+  ))
+    throw new InvalidParamError(
+      `layers must be a range start < end within 0..${local.layers}, got ${String(start)}..${String(end)}`,
+      { op: 'kv.transferBlocks' },
+    );
   // The side being written must not get one block twice.
   localCheck.check(localIds, 'local', op === 'READ');
   remoteCheck.check(remoteIds, 'remote', op === 'WRITE');
-  const m = n * local.slicesPerBlock;
-  const lidx = local.sliceIndices(localIds, local.arrangement, new Uint32Array(m));
-  const ridx = remote.sliceIndices(remoteIds, local.arrangement, new Uint32Array(m));
+  const m = n * (end - start) * local.planes;
+  const order = local.arrangement;
+  const lidx = local.sliceIndices(localIds, order, new Uint32Array(m), start, end);
+  const ridx = remote.sliceIndices(remoteIds, order, new Uint32Array(m), start, end);
   return { lidx, ridx };
 }

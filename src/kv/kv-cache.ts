@@ -31,6 +31,8 @@ export interface KvCacheOptions {
 export interface BlockXferOptions {
   /** Delivered to the peer once the blocks' data is visible there. */
   notif?: Uint8Array | string;
+  /** Only these layers, [start, end) (default: all): layer-wise transfers as prefill computes. */
+  layers?: { start: number; end: number };
 }
 
 /** What a cache knows of a peer's cache: its layout and the prepared list of its slices. */
@@ -254,6 +256,7 @@ export class KvCache {
       p.layout,
       remoteIds,
       p.check,
+      opts.layers,
     );
     const xo: XferOptions = { backends: this.#backends };
     if (opts.notif !== undefined) xo.notif = opts.notif;

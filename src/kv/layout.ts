@@ -198,26 +198,35 @@ export class KvLayout {
    * Slice indices for a list of block ids, in this arrangement's memory
    * order, so that runs of consecutive blocks become adjacent, mergeable
    * pairs. `order` picks the arrangement whose order to follow (the local
-   * one); `out` receives slicesPerBlock × ids.length indices.
+   * one); only layers [firstLayer, endLayer) are listed; `out` receives
+   * (endLayer − firstLayer) × planes × ids.length indices.
    */
-  sliceIndices(ids: ArrayLike<number>, order: KvArrangement, out: Uint32Array): Uint32Array {
-    const { layers, planes, blocks } = this;
+  sliceIndices(
+    ids: ArrayLike<number>,
+    order: KvArrangement,
+    out: Uint32Array,
+    firstLayer = 0,
+    endLayer = this.layers,
+  ): Uint32Array {
+    const { planes, blocks } = this;
     const n = ids.length;
+    const r0 = firstLayer * planes;
+    const r1 = endLayer * planes;
     let k = 0;
     if (order === 'layer-kv') {
-      for (let r = 0; r < layers * planes; r++) {
+      for (let r = r0; r < r1; r++) {
         const s0 = r * blocks;
         for (let i = 0; i < n; i++) out[k++] = s0 + ids[i]!;
       }
     } else if (order === 'layer') {
-      for (let l = 0; l < layers; l++) {
+      for (let l = firstLayer; l < endLayer; l++) {
         for (let i = 0; i < n; i++) {
           for (let p = 0; p < planes; p++) out[k++] = (l * planes + p) * blocks + ids[i]!;
         }
       }
     } else {
       for (let i = 0; i < n; i++) {
-        for (let r = 0; r < layers * planes; r++) out[k++] = r * blocks + ids[i]!;
+        for (let r = r0; r < r1; r++) out[k++] = r * blocks + ids[i]!;
       }
     }
     return out;

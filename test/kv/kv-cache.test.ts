@@ -93,6 +93,43 @@ describe('KvCache block transfers (loopback)', () => {
     whole.release();
   });
 
+  it('moves a range of layers only (layer by layer, as prefill computes them)', async () => {
+    for (const arrangement of KV_ARRANGEMENTS) {
+      const p = KvCache.create(agent, { ...spec, arrangement }, { label: `lp-${arrangement}` });
+      const d = KvCache.create(
+        agent,
+        { ...spec, arrangement: 'layer' },
+        { label: `ld-${arrangement}` },
+      );
+      fillBlocks(p, [2, 3, 9], 21);
+      d.connectPeer(agent.name, { label: `lp-${arrangement}` });
+      const req = d.makeBlockXfer('READ', [0, 1, 5], agent.name, [2, 3, 9], {
+        layers: { start: 1, end: 3 },
+      });
+      expect(req.totalBytes).toBe(3 * 2 * 2 * 256);
+      agent.postXferReq(req);
+      await req.wait();
+      req.release();
+      for (let l = 0; l < 4; l++) {
+        const v = d.sliceView(l, 1, 5);
+        if (l === 1 || l === 2) expect(v.some((x) => x !== 0)).toBe(true);
+        else expect(v.every((x) => x === 0)).toBe(true);
+      }
+      await d.transferBlocks('READ', [0, 1, 5], agent.name, [2, 3, 9], {
+        layers: { start: 0, end: 4 },
+      });
+      expect(checkBlocks(d, [0, 1, 5], 21, [2, 3, 9])).toBeUndefined();
+      for (const bad of [
+        { start: 2, end: 2 },
+        { start: -1, end: 2 },
+        { start: 0, end: 5 },
+      ])
+        expect(() => d.makeBlockXfer('READ', [0], agent.name, [2], { layers: bad })).toThrow(
+          /layers must be a range/,
+        );
+    }
+  });
+
   it('refuses bad block lists with InvalidParamError and leaves no request behind', () => {
     const { d } = pair();
     d.connectPeer(agent.name, { label: 'prefill' });
