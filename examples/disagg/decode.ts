@@ -101,7 +101,8 @@ console.log(
     `(including verification, ${cfg.concurrency} requests at once)`,
 );
 console.log(
-  `decode: per-request READ time p50 ${pct(transferMs, 0.5).toFixed(2)} ms, p99 ${pct(transferMs, 0.99).toFixed(2)} ms; ` +
+  `decode: per-request READ time p50 ${pct(transferMs, 0.5).toFixed(2)} ms, p99 ${pct(transferMs, 0.99).toFixed(2)} ms ` +
+    `(p50 ${pct(readGBps, 0.5).toFixed(2)} GB/s per request); ` +
     `published-to-verified latency p50 ${pct(latencies, 0.5).toFixed(1)} ms, p99 ${pct(latencies, 0.99).toFixed(1)} ms`,
 );
 cache.close();
