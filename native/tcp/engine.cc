@@ -41,6 +41,10 @@ constexpr uint64_t kMaxRecvCall = 16 << 20;
 constexpr uint64_t kReadBudget = 32 << 20;
 constexpr int kMaxIov = 64;
 constexpr size_t kMaxIncoming = 4096;
+// A served connection whose replies pile up (a peer that asks but does not
+// read) is not read from until they drain: backpressure, not unbounded queues.
+// Only target-side connections: an initiator always reads its answers.
+constexpr size_t kMaxQueuedReplies = 4096;
 constexpr char kMacLabel[] = "nixl-tcp-v1";
 
 void FillRandom(void* p, size_t n) {
@@ -550,6 +554,12 @@ void Engine::Run() {
         continue;
       }
       UpdateInterest(c);
+      // Frames already buffered while backpressure held this connection back
+      // get no new EPOLLIN: resume them here once the replies drained.
+      if (!c->outgoing && c->rend > c->rpos && c->txq.size() <= kMaxQueuedReplies &&
+          !HandleReadable(c)) {
+        CloseConn(c, "connection closed by the peer");
+      }
     }
     dirty_.clear();
     now = NowNs();
@@ -603,7 +613,9 @@ void Engine::TakeOutbox(Outbox* out) {
 void Engine::UpdateInterest(Conn* c) {
   if (c->state == Conn::kClosed) return;
   uint32_t want = c->state == Conn::kConnecting ? EPOLLOUT
-                                                : (EPOLLIN | (c->txq.empty() ? 0u : EPOLLOUT));
+                  : c->txq.empty()                   ? EPOLLIN
+                  : (!c->outgoing && c->txq.size() > kMaxQueuedReplies) ? EPOLLOUT
+                                                     : (EPOLLIN | EPOLLOUT);
   if (want == c->interest) return;
   epoll_event ev{};
   ev.events = want;
@@ -880,6 +892,10 @@ bool Engine::Flush(Conn* c) {
 bool Engine::HandleReadable(Conn* c) {
   uint64_t budget = kReadBudget;
   while (c->state != Conn::kClosed) {
+    if (!c->outgoing && c->txq.size() > kMaxQueuedReplies && !c->inPayload) {
+      UpdateInterest(c);  // resumes once Flush drains the replies
+      return true;
+    }
     if (!c->inPayload) {
       size_t avail = c->rend - c->rpos;
       if (avail >= kHeaderSize) {

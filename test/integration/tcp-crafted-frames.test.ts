@@ -249,6 +249,40 @@ describe('TCP target refuses crafted frames', () => {
     );
   });
 
+  it('a peer that asks and never reads is held back; others are still served', async () => {
+    const r = region();
+    const greedy = await FrameClient.open(info, 'greedy');
+    try {
+      greedy.socket.pause(); // stop reading: the target's replies pile up
+      const N = 20_000;
+      const frames: Buffer[] = [];
+      for (let i = 0; i < N; i++) {
+        frames.push(
+          header({
+            op: OP.READ,
+            xferId: BigInt(i),
+            regionId: r.regionId,
+            key: r.key,
+            addr: r.addr,
+            len: 4096,
+          }),
+        );
+      }
+      greedy.send(Buffer.concat(frames));
+      // Meanwhile another peer gets its answers promptly.
+      expect(await write(r, r.addr + 8n, Buffer.alloc(8, 9))).toBe(Status.SUCCESS);
+      greedy.socket.resume();
+      for (let i = 0; i < N; i++) {
+        const f = await greedy.next(20_000);
+        expect(f?.op).toBe(OP.READ_DATA);
+        expect(f?.xferId).toBe(BigInt(i));
+        expect(f?.status).toBe(Status.SUCCESS);
+      }
+    } finally {
+      greedy.close();
+    }
+  }, 60_000);
+
   it('canaries around every region are intact', () => {
     expect(canaries()).toBe(canaryHash);
   });
