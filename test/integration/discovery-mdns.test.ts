@@ -21,7 +21,8 @@ function startIn(hosts: Hosts, i: number, name: string, backend = 'MDONLY'): Age
   const ip = hosts.hosts[i]!.ip;
   // Over the emulated network: the TCP data plane binds the host's address
   // and takes the socket path, not the same-machine shortcut.
-  const backendParams = backend === 'TCP' ? { bind_addr: ip, same_host: 'off' } : {};
+  const backendParams: Record<string, string> =
+    backend === 'TCP' ? { bind_addr: ip, same_host: 'off' } : {};
   const p = spawnAgentIn(hosts, i, {
     name,
     cluster: 'mdns-test',

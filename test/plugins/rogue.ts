@@ -108,6 +108,8 @@ export async function startRogue(opts: {
           labels: new Map(),
         }),
       }),
-    stop: () => node.stop(),
+    stop: async () => {
+      await node.stop();
+    },
   };
 }
