@@ -9,8 +9,6 @@
  */
 import '../../src/polyfills.js';
 
-import { fileURLToPath } from 'node:url';
-
 import { Agent } from '../../src/agent.js';
 import { gossip } from '../../plugins/gossip/index.js';
 import { mdns } from '../../plugins/mdns/index.js';
@@ -28,11 +26,6 @@ interface WorkerConfig {
   limitMs: number;
 }
 
-// A remote-capable backend that exchanges metadata only: the benchmark times
-// discovery and metadata loading, not data transfers.
-const MDONLY = fileURLToPath(
-  new URL('../../test/plugins/fixtures/metadata-only-backend.ts', import.meta.url),
-);
 const cfg = JSON.parse(process.argv[2]!) as WorkerConfig;
 const out = (o: object) => process.stdout.write(JSON.stringify({ ...o, t: Date.now() }) + '\n');
 // The parent gone (it timed out or was stopped): stop too.
@@ -61,8 +54,9 @@ await Promise.all(
     });
     const agent = await Agent.create({
       name,
-      plugins: [MDONLY],
-      backends: ['MDONLY'],
+      // The real data plane, bound to this emulated host's address: what a
+      // peer loads is exactly what it would transfer with.
+      backends: [{ type: 'TCP', params: { bind_addr: cfg.ip, port: '0' } }],
       discovery: disc,
     });
     agents.push(agent);

@@ -17,7 +17,7 @@ afterEach(async () => {
   await Promise.all(procs.splice(0).map((p) => p.close()));
 });
 
-function startIn(hosts: Hosts, i: number, name: string, backend = 'MDONLY'): AgentProcess {
+function startIn(hosts: Hosts, i: number, name: string, backend = 'TCP'): AgentProcess {
   const ip = hosts.hosts[i]!.ip;
   // Over the emulated network: the TCP data plane binds the host's address
   // and takes the socket path, not the same-machine shortcut.

@@ -20,7 +20,8 @@ function start(name: string, seeds?: string[], listen = '/ip4/127.0.0.1/tcp/0'):
     listen: [listen],
     seeds,
     graceMs: GRACE_MS,
-    backend: 'MDONLY',
+    backend: 'TCP',
+    backendParams: { bind_addr: '127.0.0.1', port: '0' },
   });
   procs.push(p);
   return p;

@@ -10,7 +10,7 @@ import { InvalidParamError, MismatchError, NotAllowedError } from '../../src/err
 import { gossip } from '../../plugins/gossip/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
 import { mdns } from '../../plugins/mdns/index.js';
-import { closeAll, MDONLY_PLUGIN, seedOf, startAgent, until, type TestAgent } from './helpers.js';
+import { closeAll, seedOf, startAgent, until, type TestAgent } from './helpers.js';
 import { startRogue, type Rogue } from './rogue.js';
 
 const open: (TestAgent | undefined)[] = [];
@@ -181,7 +181,11 @@ describe('discovery options', { timeout: 30_000 }, () => {
   it('refuses mDNS under test in the host network namespace, and the agent is not created', async () => {
     const disc = gossip({ cluster: 'c', listen: ['/ip4/127.0.0.1/tcp/0'], sources: [mdns()] });
     await expect(
-      Agent.create({ name: 'm', plugins: [MDONLY_PLUGIN], backends: ['MDONLY'], discovery: disc }),
+      Agent.create({
+        name: 'm',
+        backends: [{ type: 'TCP', params: { bind_addr: '127.0.0.1' } }],
+        discovery: disc,
+      }),
     ).rejects.toThrow(/mDNS refused under test in the host's network namespace/);
   });
 

@@ -2,16 +2,10 @@
  * Helpers for discovery tests: agents in this process with the gossip
  * discovery on 127.0.0.1, and waits on agent events with generous timeouts.
  */
-import { fileURLToPath } from 'node:url';
-
 import { Agent } from '../../src/agent.js';
 import type { NixlError } from '../../src/errors.js';
 import { gossip, type GossipDiscovery, type GossipOptions } from '../../plugins/gossip/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
-
-export const MDONLY_PLUGIN = fileURLToPath(
-  new URL('./fixtures/metadata-only-backend.ts', import.meta.url),
-);
 
 export interface TestAgent {
   agent: Agent;
@@ -37,8 +31,7 @@ export async function startAgent(
   });
   const agent = await Agent.create({
     name,
-    plugins: [MDONLY_PLUGIN],
-    backends: ['MDONLY'],
+    backends: [{ type: 'TCP', params: { bind_addr: '127.0.0.1', port: '0' } }],
     discovery: disc,
   });
   const t: TestAgent = { agent, disc, events: [], errors: [] };

@@ -42,7 +42,7 @@ export function forgedMetadata(name: string, formatVersion: number): Uint8Array 
         agentName: name,
         agentId: randomBytes(16),
         hostId: 'rogue',
-        conns: [{ backend: 'MDONLY', connInfo: new TextEncoder().encode('mdonly:rogue') }],
+        conns: [{ backend: 'TCP', connInfo: new TextEncoder().encode('rogue') }],
       }),
     )
     .finish();
@@ -103,7 +103,7 @@ export async function startRogue(opts: {
           agentId: randomBytes(16),
           hostId: 'rogue',
           partial: false,
-          conns: [{ backend: 'MDONLY', connInfo: new TextEncoder().encode('mdonly:rogue') }],
+          conns: [{ backend: 'TCP', connInfo: new TextEncoder().encode('rogue') }],
           sections: [],
           labels: new Map(),
         }),
