@@ -42,9 +42,10 @@ export class PreppedDlist {
     this.memType = descs.memType;
     this.count = descs.length;
     // Copies: later changes to the caller's list must not change a prepared one.
-    this.addrs = descs.addrs.slice(0, descs.length);
-    this.lens = descs.lens.slice(0, descs.length);
-    this.devIds = descs.devIds.slice(0, descs.length);
+    // (set() into a new array: several times faster than slice() on Node 20.)
+    this.addrs = copyOf(descs.addrs, descs.length);
+    this.lens = copyOf(descs.lens, descs.length);
+    this.devIds = copyOf(descs.devIds, descs.length);
     this.candidates = candidates;
   }
 
@@ -70,6 +71,12 @@ export class PreppedDlist {
   }
 }
 
+function copyOf(src: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n);
+  out.set(src.subarray(0, n));
+  return out;
+}
+
 /**
  * Finds, for every descriptor, the registered region covering it, and keeps
  * the backends that have a handle for every one of those regions.
@@ -84,12 +91,22 @@ export function resolveDlist<R extends HasMds>(
 ): Map<Backend, BackendMD[]> {
   const n = descs.length;
   if (n === 0) throw new InvalidParamError('prepXferDlist: the descriptor list is empty');
-  const covering: R[] = new Array(n);
+  const addrs = descs.addrs;
+  const lens = descs.lens;
+  const devIds = descs.devIds;
+  // One handle array per backend, filled in the same pass as the lookup; a
+  // backend that lacks a handle for some covering region drops out.
+  const live = backends.map((b) => ({
+    backend: b,
+    mds: new Array<BackendMD>(n),
+    ok: true,
+    current: undefined as BackendMD | undefined,
+  }));
   let prev: R | undefined;
   for (let i = 0; i < n; i++) {
-    const addr = descs.addrs[i]!;
-    const len = descs.lens[i]!;
-    const devId = descs.devIds[i]!;
+    const addr = addrs[i]!;
+    const len = lens[i]!;
+    const devId = devIds[i]!;
     // Block lists mostly stay inside one region: try the last hit before searching.
     const r =
       prev &&
@@ -101,24 +118,23 @@ export function resolveDlist<R extends HasMds>(
         : registry?.findCovering(addr, len, devId);
     if (!r) {
       throw new NotFoundError(
-        `descriptor ${i} [0x${descs.addrs[i]!.toString(16)}, +${descs.lens[i]}) on device ${descs.devIds[i]} ` +
+        `descriptor ${i} [0x${addr.toString(16)}, +${len}) on device ${devId} ` +
           `is not inside any ${descs.memType} region registered ${where}`,
       );
     }
-    covering[i] = r;
-    prev = r;
+    if (r !== prev) {
+      const handles = pick(r);
+      for (const l of live) {
+        const md = l.ok ? handles.get(l.backend) : undefined;
+        if (md === undefined) l.ok = false;
+        else l.current = md;
+      }
+      prev = r;
+    }
+    for (const l of live) if (l.ok) l.mds[i] = l.current!;
   }
   const out = new Map<Backend, BackendMD[]>();
-  for (const b of backends) {
-    const mds: BackendMD[] = new Array(n);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) {
-      const md = pick(covering[i]!).get(b);
-      if (md === undefined) ok = false;
-      else mds[i] = md;
-    }
-    if (ok) out.set(b, mds);
-  }
+  for (const l of live) if (l.ok) out.set(l.backend, l.mds);
   if (out.size === 0) {
     throw new NotFoundError(`no backend has every region covering these descriptors ${where}`);
   }
