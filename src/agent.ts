@@ -1297,7 +1297,9 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
       name: this.name,
       log: this.log.extend('discovery'),
       getLocalMD: () => this.getLocalMD(),
-      getLocalPartialMD: (descs) => this.getLocalPartialMD(descs, { includeConnInfo: true }),
+      getLocalPartialMD: (descs) =>
+        // Labels ride along: a peer that fetched us before a label was set still learns it.
+        this.getLocalPartialMD(descs, { includeConnInfo: true, labels: [...this.#labels.keys()] }),
       loadRemoteMD: (blob) => this.loadRemoteMD(blob),
       invalidateRemoteMD: (name) => this.invalidateRemoteMD(name),
       checkRemoteMD: (name) => !this.#closed && this.#peers.has(name),

@@ -16,6 +16,10 @@ export interface DisaggConfig {
   holdTimeoutMs: number;
   /** TCP backend parameters (loopback by default). */
   params: Record<string, string>;
+  /** Find prefill through the gossip discovery plugin (default) instead of a metadata blob. */
+  discovery: boolean;
+  /** Set by run.ts for decode: prefill's name and the address to seed discovery with. */
+  seed?: { name: string; addr: string };
 }
 
 export const DEFAULT_CONFIG: DisaggConfig = {
@@ -36,6 +40,7 @@ export const DEFAULT_CONFIG: DisaggConfig = {
   concurrency: 4,
   holdTimeoutMs: 30_000,
   params: { bind_addr: '127.0.0.1', port: '0' },
+  discovery: true,
 };
 
 /** Blocks of request r (deterministic, so both sides could compute it). */
@@ -47,6 +52,8 @@ export function blocksOf(cfg: DisaggConfig, r: number): number {
 /** One line of the control channel from prefill to decode (JSON). */
 export type ControlMessage =
   | { type: 'metadata'; md: string }
+  /** With discovery: prefill's name and its libp2p address, the seed decode starts from. */
+  | { type: 'seed'; name: string; addr: string }
   | { type: 'request'; request: number; id: string; blocks: number[]; at: number }
   | { type: 'end' }
   | { type: 'summary'; released: number; failed: number; freeBlocks: number; totalBlocks: number };

@@ -8,14 +8,27 @@
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 
+import { gossip } from '../../plugins/gossip/index.js';
+import { seeds } from '../../plugins/seeds/index.js';
 import { Agent, BlockPool, KvCache, pullBlocks } from '../../src/index.js';
 import { DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
 import { verifyRequest } from './kv-pattern.js';
 
 const cfg: DisaggConfig = { ...DEFAULT_CONFIG, ...JSON.parse(process.argv[2] ?? '{}') };
+// With discovery, run.ts hands us one seed address (prefill's); everything
+// else — prefill's connection info, regions and KV layout — comes through the
+// gossip plugin. Without it, the metadata arrives on the control channel.
+const t0 = performance.now();
 const agent = await Agent.create({
   name: `decode-${process.pid}`,
   backends: [{ type: 'TCP', params: cfg.params }],
+  discovery: cfg.seed
+    ? gossip({
+        cluster: 'disagg-example',
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        sources: [seeds([cfg.seed.addr.replace(/\/p2p\/.*$/, '')])],
+      })
+    : undefined,
 });
 const cache = KvCache.create(agent, {
   ...cfg.layout,
@@ -25,6 +38,31 @@ const cache = KvCache.create(agent, {
 const pool = new BlockPool(cfg.decode.blocks);
 
 let prefill = '';
+function describePeer(): void {
+  const l = cache.peerLayout(prefill)!;
+  console.log(
+    `decode: '${prefill}' publishes ${l.layers} layers × ${l.planes} planes × ${l.blocks} blocks × ${l.blockBytes} B (${l.arrangement}); compatible`,
+  );
+}
+if (cfg.seed) {
+  await agent.waitForPeer(cfg.seed.name, { signal: AbortSignal.timeout(60_000) });
+  prefill = cfg.seed.name;
+  // The regions and the layout label may follow the first metadata in an update.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      cache.connectPeer(prefill);
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  console.log(
+    `decode: found '${prefill}' by discovery in ${(performance.now() - t0).toFixed(0)} ms, from one seed address`,
+  );
+  describePeer();
+}
 const queue: Extract<ControlMessage, { type: 'request' }>[] = [];
 let ended = false;
 // Workers sleep here until a line arrives or blocks are freed.
@@ -46,10 +84,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const m = JSON.parse(line) as ControlMessage;
   if (m.type === 'metadata') {
     prefill = cache.loadPeer(Buffer.from(m.md, 'base64'));
-    const l = cache.peerLayout(prefill)!;
-    console.log(
-      `decode: '${prefill}' publishes ${l.layers} layers × ${l.planes} planes × ${l.blocks} blocks × ${l.blockBytes} B (${l.arrangement}); compatible`,
-    );
+    describePeer();
   } else if (m.type === 'request') queue.push(m);
   else if (m.type === 'end') ended = true;
   wakeAll();

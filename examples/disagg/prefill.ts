@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
+import { gossip } from '../../plugins/gossip/index.js';
 import { Agent, BlockPool, KvCache, NotifTracker, releaseAfterReads } from '../../src/index.js';
 import { blocksOf, DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
 import { fillRequest } from './kv-pattern.js';
@@ -15,15 +16,26 @@ import { fillRequest } from './kv-pattern.js';
 const cfg: DisaggConfig = { ...DEFAULT_CONFIG, ...JSON.parse(process.argv[2] ?? '{}') };
 const send = (m: ControlMessage) => process.stdout.write(JSON.stringify(m) + '\n');
 
+// With discovery (the default), decode finds this agent through the gossip
+// plugin from one seed address; with --side-channel the metadata blob goes
+// over the control channel instead.
+const disc = cfg.discovery
+  ? gossip({ cluster: 'disagg-example', listen: ['/ip4/127.0.0.1/tcp/0'] })
+  : undefined;
 const agent = await Agent.create({
   name: `prefill-${process.pid}`,
   backends: [{ type: 'TCP', params: cfg.params }],
+  discovery: disc,
 });
 const cache = KvCache.create(agent, cfg.layout);
 const pool = new BlockPool(cfg.layout.blocks);
 const tracker = new NotifTracker(agent);
-// Partial metadata: connection info, the cache's regions and its layout label.
-send({ type: 'metadata', md: Buffer.from(cache.getMetadata()).toString('base64') });
+if (disc) {
+  send({ type: 'seed', name: agent.name, addr: disc.getMultiaddrs()[0]! });
+} else {
+  // Partial metadata: connection info, the cache's regions and its layout label.
+  send({ type: 'metadata', md: Buffer.from(cache.getMetadata()).toString('base64') });
+}
 
 let released = 0;
 let failed = 0;
