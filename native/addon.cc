@@ -5,6 +5,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nixl::InitMemory(env, exports);
 #ifdef NIXL_HAVE_UCX
+  nixl::InitUcx(env, exports);
   exports.Set("hasUcx", Napi::Boolean::New(env, true));
 #else
   exports.Set("hasUcx", Napi::Boolean::New(env, false));
