@@ -135,7 +135,13 @@ export interface Backend {
   /** Forgets the peer: closes connections and fails its transfers in flight. */
   disconnect(agent: string): Promise<void>;
 
-  prepXfer(op: XferOp, local: XferDescs, remote: XferDescs, agent: string, opts?: PrepXferOptions): BackendXfer;
+  prepXfer(
+    op: XferOp,
+    local: XferDescs,
+    remote: XferDescs,
+    agent: string,
+    opts?: PrepXferOptions,
+  ): BackendXfer;
   /**
    * Starts the transfer and never blocks. Returns 0 (SUCCESS) if it finished
    * already, 1 (IN_PROG) otherwise; throws a NixlError if it cannot start.

@@ -62,7 +62,9 @@ export class DescList {
 
   constructor(memType: MemType, capacity = 4) {
     if (!isMemType(memType)) {
-      throw new InvalidParamError(`unknown memory type '${String(memType)}'; expected one of ${MEM_TYPES.join(', ')}`);
+      throw new InvalidParamError(
+        `unknown memory type '${String(memType)}'; expected one of ${MEM_TYPES.join(', ')}`,
+      );
     }
     this.memType = memType;
     const cap = Math.max(1, capacity);
@@ -78,7 +80,12 @@ export class DescList {
   }
 
   /** Builds a list from parallel arrays, e.g. a KV-cache layout's block table. */
-  static fromArrays(memType: MemType, addrs: ArrayLike<number>, lens: ArrayLike<number>, devIds?: ArrayLike<number>): DescList {
+  static fromArrays(
+    memType: MemType,
+    addrs: ArrayLike<number>,
+    lens: ArrayLike<number>,
+    devIds?: ArrayLike<number>,
+  ): DescList {
     if (addrs.length !== lens.length || (devIds && devIds.length !== addrs.length)) {
       throw new InvalidParamError('fromArrays: addrs, lens and devIds must have the same length');
     }
@@ -95,7 +102,8 @@ export class DescList {
     const a = toSafeInt(addr, 'addr');
     const l = toSafeInt(len, 'len');
     const d = toSafeInt(devId, 'devId');
-    if (a + l > MAX_SAFE) throw new InvalidParamError(`addr + len overflows 2^53 at descriptor ${this.#count}`);
+    if (a + l > MAX_SAFE)
+      throw new InvalidParamError(`addr + len overflows 2^53 at descriptor ${this.#count}`);
     this.#ensure(this.#count + 1);
     const i = this.#count++;
     this.addrs[i] = a;
@@ -152,7 +160,13 @@ export class RegDescList extends DescList {
     return list;
   }
 
-  addRegion(addr: bigint | number, len: number, devId = 0, metaInfo?: Uint8Array, view?: Uint8Array): this {
+  addRegion(
+    addr: bigint | number,
+    len: number,
+    devId = 0,
+    metaInfo?: Uint8Array,
+    view?: Uint8Array,
+  ): this {
     this.add(addr, len, devId);
     this.metaInfo.push(metaInfo);
     this.views.push(view);

@@ -57,18 +57,50 @@ function defineError(name: string, status: number, code: string): ErrorClass {
 }
 
 // One class per NIXL error status, generated from this table.
-export const NotPostedError = defineError('NotPostedError', Status.ERR_NOT_POSTED, 'NIXL_ERR_NOT_POSTED');
-export const InvalidParamError = defineError('InvalidParamError', Status.ERR_INVALID_PARAM, 'NIXL_ERR_INVALID_PARAM');
+export const NotPostedError = defineError(
+  'NotPostedError',
+  Status.ERR_NOT_POSTED,
+  'NIXL_ERR_NOT_POSTED',
+);
+export const InvalidParamError = defineError(
+  'InvalidParamError',
+  Status.ERR_INVALID_PARAM,
+  'NIXL_ERR_INVALID_PARAM',
+);
 export const BackendError = defineError('BackendError', Status.ERR_BACKEND, 'NIXL_ERR_BACKEND');
-export const NotFoundError = defineError('NotFoundError', Status.ERR_NOT_FOUND, 'NIXL_ERR_NOT_FOUND');
+export const NotFoundError = defineError(
+  'NotFoundError',
+  Status.ERR_NOT_FOUND,
+  'NIXL_ERR_NOT_FOUND',
+);
 export const MismatchError = defineError('MismatchError', Status.ERR_MISMATCH, 'NIXL_ERR_MISMATCH');
-export const NotAllowedError = defineError('NotAllowedError', Status.ERR_NOT_ALLOWED, 'NIXL_ERR_NOT_ALLOWED');
-export const RepostActiveError = defineError('RepostActiveError', Status.ERR_REPOST_ACTIVE, 'NIXL_ERR_REPOST_ACTIVE');
+export const NotAllowedError = defineError(
+  'NotAllowedError',
+  Status.ERR_NOT_ALLOWED,
+  'NIXL_ERR_NOT_ALLOWED',
+);
+export const RepostActiveError = defineError(
+  'RepostActiveError',
+  Status.ERR_REPOST_ACTIVE,
+  'NIXL_ERR_REPOST_ACTIVE',
+);
 export const UnknownError = defineError('UnknownError', Status.ERR_UNKNOWN, 'NIXL_ERR_UNKNOWN');
-export const NotSupportedError = defineError('NotSupportedError', Status.ERR_NOT_SUPPORTED, 'NIXL_ERR_NOT_SUPPORTED');
-export const RemoteDisconnectError = defineError('RemoteDisconnectError', Status.ERR_REMOTE_DISCONNECT, 'NIXL_ERR_REMOTE_DISCONNECT');
+export const NotSupportedError = defineError(
+  'NotSupportedError',
+  Status.ERR_NOT_SUPPORTED,
+  'NIXL_ERR_NOT_SUPPORTED',
+);
+export const RemoteDisconnectError = defineError(
+  'RemoteDisconnectError',
+  Status.ERR_REMOTE_DISCONNECT,
+  'NIXL_ERR_REMOTE_DISCONNECT',
+);
 export const CanceledError = defineError('CanceledError', Status.ERR_CANCELED, 'NIXL_ERR_CANCELED');
-export const NoTelemetryError = defineError('NoTelemetryError', Status.ERR_NO_TELEMETRY, 'NIXL_ERR_NO_TELEMETRY');
+export const NoTelemetryError = defineError(
+  'NoTelemetryError',
+  Status.ERR_NO_TELEMETRY,
+  'NIXL_ERR_NO_TELEMETRY',
+);
 
 export type NotPostedError = NixlError;
 export type InvalidParamError = NixlError;

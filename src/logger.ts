@@ -26,7 +26,8 @@ export function createLogger(namespace: string): Logger {
     enabled: { value: enabled },
     namespace: { value: namespace },
   });
-  log.error = (fmt: string, ...args: unknown[]) => console.error(`${namespace} error: ${fmt}`, ...args);
+  log.error = (fmt: string, ...args: unknown[]) =>
+    console.error(`${namespace} error: ${fmt}`, ...args);
   log.extend = (sub: string) => createLogger(`${namespace}:${sub}`);
   return log;
 }

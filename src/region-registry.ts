@@ -67,7 +67,8 @@ export class RegionRegistry<R extends RegionKey> {
   findOverlapping(addr: number, len: number, devId: number): R | undefined {
     const i = this.#lowerBound(devId, addr);
     const after = this.#items[i];
-    if (after && after.devId === devId && (after.addr < addr + len || after.addr === addr)) return after;
+    if (after && after.devId === devId && (after.addr < addr + len || after.addr === addr))
+      return after;
     const before = this.#items[i - 1];
     if (before && before.devId === devId && before.addr + before.len > addr) return before;
     return undefined;

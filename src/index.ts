@@ -1,0 +1,44 @@
+export {
+  Agent,
+  type AgentOptions,
+  type BackendSpec,
+  type BackendSelection,
+  type XferOptions,
+  type PostOptions,
+  type PartialMDOptions,
+} from './agent.js';
+export {
+  BACKEND_API_VERSION,
+  type Backend,
+  type BackendCapabilities,
+  type BackendComponents,
+  type BackendMD,
+  type BackendParams,
+  type BackendPlugin,
+  type BackendXfer,
+  type LocalRegionDesc,
+  type PeerIdentity,
+  type PrepXferOptions,
+  type RemoteRegionDesc,
+  type XferDescs,
+  type XferOp,
+} from './backend.js';
+export {
+  DescList,
+  RegDescList,
+  MEM_TYPES,
+  MEM_TYPE_CODE,
+  isMemType,
+  type Desc,
+  type DescInput,
+  type MemType,
+} from './descriptors.js';
+export type { Discovery, DiscoveryHost, PeerEventKind, RegistrationChange } from './discovery.js';
+export * from './errors.js';
+export { createLogger, type Logger } from './logger.js';
+export type { MemoryInput, RawRegion } from './memory-input.js';
+export { decodeMetadata, encodeMetadata, type AgentMetadata } from './metadata.js';
+export { PreppedDlist } from './prepped-dlist.js';
+export { Registration } from './registration.js';
+export { Status, type XferState } from './status.js';
+export { XferRequest } from './xfer-request.js';

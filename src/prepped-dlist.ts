@@ -1,0 +1,192 @@
+import type { Backend, BackendMD, XferDescs } from './backend.js';
+import type { DescList, MemType } from './descriptors.js';
+import { InvalidParamError, NotFoundError } from './errors.js';
+import type { RegionRegistry, RegionKey } from './region-registry.js';
+
+/** Where a prepared list points: this agent's own memory as initiator, its own memory as a loopback target, or a peer. */
+export type DlistSide = 'local' | 'loopback' | 'remote';
+
+interface HasMds extends RegionKey {
+  readonly mds: Map<Backend, BackendMD>;
+}
+
+/**
+ * A descriptor list resolved once against registered regions, for every
+ * candidate backend (NIXL's prepXferDlist handle). makeXferReq builds
+ * requests from it by index without looking anything up again.
+ */
+export class PreppedDlist {
+  readonly side: DlistSide;
+  /** '' for the local side, else the target agent's name (own name = loopback). */
+  readonly agent: string;
+  readonly generation: number;
+  readonly memType: MemType;
+  readonly count: number;
+  readonly addrs: Float64Array;
+  readonly lens: Float64Array;
+  readonly devIds: Float64Array;
+  /** For each candidate backend, the covering region's handle per descriptor. */
+  readonly candidates: Map<Backend, BackendMD[]>;
+  #released = false;
+
+  constructor(
+    side: DlistSide,
+    agent: string,
+    generation: number,
+    descs: DescList,
+    candidates: Map<Backend, BackendMD[]>,
+  ) {
+    this.side = side;
+    this.agent = agent;
+    this.generation = generation;
+    this.memType = descs.memType;
+    this.count = descs.length;
+    // Copies: later changes to the caller's list must not change a prepared one.
+    this.addrs = descs.addrs.slice(0, descs.length);
+    this.lens = descs.lens.slice(0, descs.length);
+    this.devIds = descs.devIds.slice(0, descs.length);
+    this.candidates = candidates;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  release(): void {
+    this.#released = true;
+    this.candidates.clear();
+  }
+
+  /** All descriptors, for one backend, as the backend sees them. */
+  whole(backend: Backend): XferDescs {
+    return {
+      memType: this.memType,
+      count: this.count,
+      addrs: this.addrs,
+      lens: this.lens,
+      devIds: this.devIds,
+      regions: this.candidates.get(backend)!,
+    };
+  }
+}
+
+/**
+ * Finds, for every descriptor, the registered region covering it, and keeps
+ * the backends that have a handle for every one of those regions.
+ * `pick` chooses which handle map of a region applies (registration or loopback).
+ */
+export function resolveDlist<R extends HasMds>(
+  descs: DescList,
+  registry: RegionRegistry<R> | undefined,
+  backends: readonly Backend[],
+  pick: (region: R) => Map<Backend, BackendMD>,
+  where: string,
+): Map<Backend, BackendMD[]> {
+  const n = descs.length;
+  if (n === 0) throw new InvalidParamError('prepXferDlist: the descriptor list is empty');
+  const covering: R[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = registry?.findCovering(descs.addrs[i]!, descs.lens[i]!, descs.devIds[i]!);
+    if (!r) {
+      throw new NotFoundError(
+        `descriptor ${i} [0x${descs.addrs[i]!.toString(16)}, +${descs.lens[i]}) on device ${descs.devIds[i]} ` +
+          `is not inside any ${descs.memType} region registered ${where}`,
+      );
+    }
+    covering[i] = r;
+  }
+  const out = new Map<Backend, BackendMD[]>();
+  for (const b of backends) {
+    const mds: BackendMD[] = new Array(n);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) {
+      const md = pick(covering[i]!).get(b);
+      if (md === undefined) ok = false;
+      else mds[i] = md;
+    }
+    if (ok) out.set(b, mds);
+  }
+  if (out.size === 0) {
+    throw new NotFoundError(`no backend has every region covering these descriptors ${where}`);
+  }
+  return out;
+}
+
+/**
+ * Builds the backend's lists for index lists, merging neighbours that are
+ * contiguous in memory, on the same device and in the same region on both
+ * sides (unless merging is turned off).
+ */
+export function selectDescs(
+  backend: Backend,
+  local: PreppedDlist,
+  lidx: ArrayLike<number>,
+  remote: PreppedDlist,
+  ridx: ArrayLike<number>,
+  merge: boolean,
+): { local: XferDescs; remote: XferDescs } {
+  const n = lidx.length;
+  const lmds = local.candidates.get(backend)!;
+  const rmds = remote.candidates.get(backend)!;
+  const la = new Float64Array(n);
+  const ll = new Float64Array(n);
+  const ld = new Float64Array(n);
+  const ra = new Float64Array(n);
+  const rl = new Float64Array(n);
+  const rd = new Float64Array(n);
+  const lr: object[] = [];
+  const rr: object[] = [];
+  let m = -1;
+  for (let k = 0; k < n; k++) {
+    const i = lidx[k]!;
+    const j = ridx[k]!;
+    const len = local.lens[i]!;
+    if (len !== remote.lens[j]!) {
+      throw new InvalidParamError(
+        `makeXferReq: pair ${k} has lengths ${len} (local ${i}) and ${remote.lens[j]} (remote ${j})`,
+      );
+    }
+    if (
+      merge &&
+      m >= 0 &&
+      la[m]! + ll[m]! === local.addrs[i]! &&
+      ra[m]! + rl[m]! === remote.addrs[j]! &&
+      ld[m] === local.devIds[i] &&
+      rd[m] === remote.devIds[j] &&
+      lr[m] === lmds[i] &&
+      rr[m] === rmds[j]
+    ) {
+      ll[m]! += len;
+      rl[m]! += len;
+      continue;
+    }
+    m++;
+    la[m] = local.addrs[i]!;
+    ll[m] = len;
+    ld[m] = local.devIds[i]!;
+    ra[m] = remote.addrs[j]!;
+    rl[m] = len;
+    rd[m] = remote.devIds[j]!;
+    lr.push(lmds[i]!);
+    rr.push(rmds[j]!);
+  }
+  const count = m + 1;
+  return {
+    local: {
+      memType: local.memType,
+      count,
+      addrs: la.subarray(0, count),
+      lens: ll.subarray(0, count),
+      devIds: ld.subarray(0, count),
+      regions: lr,
+    },
+    remote: {
+      memType: remote.memType,
+      count,
+      addrs: ra.subarray(0, count),
+      lens: rl.subarray(0, count),
+      devIds: rd.subarray(0, count),
+      regions: rr,
+    },
+  };
+}

@@ -1,0 +1,195 @@
+import type { Backend, BackendXfer, XferOp } from './backend.js';
+import { CanceledError, NotPostedError, NixlError, UnknownError } from './errors.js';
+import { Status, type XferState } from './status.js';
+
+/** The agent-side hooks a request needs; implemented by Agent. */
+export interface XferOwner {
+  /** Throws if the request can't be posted now (agent closed, peer gone or reloaded). */
+  checkPostable(req: XferRequest): void;
+  /** Called once when a post ends in an error (e.g. to drop a disconnected peer). */
+  onXferError(req: XferRequest, err: NixlError): void;
+  /** Called by release so the agent forgets the request. */
+  forget(req: XferRequest): void;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * A transfer request (NIXL's xfer handle): created once, posted any number of
+ * times (one post active at a time), released when no longer needed.
+ */
+export class XferRequest {
+  readonly op: XferOp;
+  /** The target agent (this agent's own name for loopback). */
+  readonly remoteAgent: string;
+  readonly backend: Backend;
+  /** The remote section generation this request was made against. */
+  readonly generation: number;
+  readonly descCount: number;
+  readonly totalBytes: number;
+  readonly #handle: BackendXfer;
+  readonly #owner: XferOwner;
+  #state: XferState | 'ERROR' = 'NOT_POSTED';
+  #error: NixlError | undefined;
+  #notif: Uint8Array | undefined;
+  #released = false;
+  #waiters: Waiter[] = [];
+
+  constructor(
+    owner: XferOwner,
+    op: XferOp,
+    remoteAgent: string,
+    backend: Backend,
+    handle: BackendXfer,
+    generation: number,
+    descCount: number,
+    totalBytes: number,
+    notif: Uint8Array | undefined,
+  ) {
+    this.#owner = owner;
+    this.op = op;
+    this.remoteAgent = remoteAgent;
+    this.backend = backend;
+    this.#handle = handle;
+    this.generation = generation;
+    this.descCount = descCount;
+    this.totalBytes = totalBytes;
+    this.#notif = notif;
+    handle.onSettled = () => this.#refresh();
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  get notif(): Uint8Array | undefined {
+    return this.#notif;
+  }
+
+  /** Replaces (or with null clears) the notification sent by the next post. */
+  setNotif(notif: Uint8Array | null | undefined): void {
+    if (notif !== undefined) this.#notif = notif ?? undefined;
+  }
+
+  /** Starts the transfer; see Agent.postXferReq. */
+  post(): XferState {
+    this.#owner.checkPostable(this);
+    this.#error = undefined;
+    this.#state = 'IN_PROG';
+    let s: number;
+    try {
+      s = this.backend.postXfer(this.#handle, this.#notif);
+    } catch (err) {
+      this.#state = 'NOT_POSTED';
+      throw err;
+    }
+    if (s === Status.SUCCESS) this.#finish(undefined);
+    else if (s < 0)
+      this.#finish(this.#handle.error ?? new UnknownError(`postXfer returned status ${s}`));
+    const state = this.#state as XferState | 'ERROR';
+    return state === 'ERROR' ? this.#throw() : state;
+  }
+
+  /** The current state; a failed post throws its error. Cheap: no native call. */
+  status(): XferState {
+    if (this.#state === 'IN_PROG') this.#refresh();
+    if (this.#state === 'ERROR') return this.#throw();
+    return this.#state as XferState;
+  }
+
+  /** True while a post is in flight. */
+  get active(): boolean {
+    if (this.#state === 'IN_PROG') this.#refresh();
+    return this.#state === 'IN_PROG';
+  }
+
+  /** Resolves when the current post is DONE; rejects with its error. */
+  get done(): Promise<void> {
+    return this.wait();
+  }
+
+  wait(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#state === 'IN_PROG') this.#refresh();
+    if (this.#state === 'DONE') return Promise.resolve();
+    if (this.#state === 'ERROR') return Promise.reject(this.#error);
+    if (this.#released)
+      return Promise.reject(new CanceledError('the request was released', { op: 'wait' }));
+    if (this.#state === 'NOT_POSTED') {
+      return Promise.reject(
+        new NotPostedError('the request has not been posted', {
+          op: 'wait',
+          backend: this.backend.type,
+        }),
+      );
+    }
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
+      if (signal) {
+        const onAbort = () => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.resolve = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        waiter.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        };
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Frees the request, aborting a post in flight. Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.backend.releaseXfer(this.#handle);
+    if (this.#state === 'IN_PROG')
+      this.#finish(
+        new CanceledError('the request was released while in flight', { op: 'releaseXferReq' }),
+      );
+    this.#owner.forget(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+
+  #refresh(): void {
+    if (this.#state !== 'IN_PROG' || this.#released) return;
+    const s = this.backend.checkXfer(this.#handle);
+    if (s === Status.IN_PROG) return;
+    if (s === Status.SUCCESS) this.#finish(undefined);
+    else this.#finish(this.#handle.error ?? new UnknownError(`checkXfer returned status ${s}`));
+  }
+
+  #finish(err: NixlError | undefined): void {
+    this.#state = err ? 'ERROR' : 'DONE';
+    this.#error = err;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    if (err) {
+      if (!this.#released) this.#owner.onXferError(this, err);
+      for (const w of waiters) w.reject(err);
+    } else {
+      for (const w of waiters) w.resolve();
+    }
+  }
+
+  #throw(): never {
+    throw this.#error;
+  }
+}

@@ -1,0 +1,3 @@
+import { backendConformance } from '../conformance/index.js';
+
+await backendConformance('LOCAL');

@@ -1,0 +1,5 @@
+/** The conformance suite, for built-in and out-of-tree backends (`nixl-ts/testing`). */
+export { backendConformance, type ConformanceOptions } from './backend-suite.js';
+export { fillPattern, sha256 } from './pattern.js';
+export { PeerProcess } from './peer-harness.js';
+export type { TransferPair } from './transfer-pair.js';
