@@ -575,6 +575,7 @@ void UcxEngine::Release(uint32_t xferId) {
     if (x->inFlight) {
       // Its requests still point at it: it is deleted once they complete.
       x->released = true;
+      x->slot = &x->detachedSlot;  // JavaScript may reuse the shared slot at once
       releasedInFlight_.insert(x);
       return;
     }

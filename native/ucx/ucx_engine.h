@@ -113,6 +113,7 @@ struct Xfer {
   std::vector<std::shared_ptr<RemoteRegion>> remotes;
   std::vector<XferOp> ops;
   int32_t* slot = nullptr;
+  int32_t detachedSlot = 0;  // where a released transfer's late status goes
   // Guarded by the worker's mutex:
   bool inFlight = false;
   bool released = false;

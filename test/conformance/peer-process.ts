@@ -9,6 +9,7 @@ import { Agent } from '../../src/agent.js';
 import type { Registration } from '../../src/registration.js';
 import { fillPattern, sha256 } from './pattern.js';
 import type { PeerCommand, PeerReply } from './peer-protocol.js';
+import { NOTIF_WINDOW } from './transfer-pair.js';
 
 let agent: Agent | undefined;
 let region: Registration | undefined;
@@ -22,7 +23,7 @@ function reply(r: PeerReply): void {
 
 function onNotif(from: string, msg: Uint8Array): void {
   const text = Buffer.from(msg).toString();
-  const entry = { from, msg: text, hash: sha256(buffer!) };
+  const entry = { from, msg: text, hash: sha256(buffer!.subarray(0, NOTIF_WINDOW)) };
   const w = waiting.findIndex((x) => x.msg === text);
   if (w >= 0) waiting.splice(w, 1)[0]!.resolve(entry);
   else arrived.push(entry);
