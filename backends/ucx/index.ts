@@ -1,5 +1,6 @@
 import { BACKEND_API_VERSION, type BackendPlugin } from '../../src/backend.js';
 import { NotFoundError } from '../../src/errors.js';
+import { ibDevices, needsIb, noIbMessage } from './ib-devices.js';
 import { ucxUnavailableReason } from './native-ucx.js';
 import { DEFAULT_PARAMS, parseParams } from './params.js';
 import { UcxBackend } from './ucx-backend.js';
@@ -22,7 +23,16 @@ export const plugin: BackendPlugin = {
         op: 'createBackend',
         backend: 'UCX',
       });
-    return new UcxBackend(params, parseParams(params), components);
+    const options = parseParams(params);
+    // Only the verbs-only choice is refused up front; a mixed list (rc,tcp) works without IB.
+    const wanted = options.transports.split(',').filter((t) => !['self', 'sm', 'shm'].includes(t));
+    if (wanted.length && wanted.every((t) => needsIb(t)) && ibDevices().length === 0) {
+      throw new NotFoundError(`UCX backend unavailable: ${noIbMessage()}`, {
+        op: 'createBackend',
+        backend: 'UCX',
+      });
+    }
+    return new UcxBackend(params, options, components);
   },
 };
 

@@ -210,7 +210,12 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     }
     if (s != UCS_OK) {
       CloseEps(*peer);
-      FailUcx("ucp_ep_create to agent '" + name + "'", s);
+      std::string what = "ucp_ep_create to agent '" + name + "'";
+      // Unreachable at creation means no configured transport can reach it.
+      if (s == UCS_ERR_UNREACHABLE) {
+        Fail(kErrNotSupported, UcxMessage(what, s) + "; none of the configured transports reaches it");
+      }
+      FailUcx(what, s);
     }
     peer->eps.push_back(h);
     epCtxs_.push_back(std::move(ctx));
