@@ -129,7 +129,7 @@ export class UcxBackend implements Backend {
     this.#slots = new StatusSlots((chunk) => this.#engine.addStatusChunk(chunk));
     this.#selfPeer = this.#engine.selfPeer();
     components.log(
-      'UCX %s (%s): transports=%s devices=%s workers=%d progress=%s errorHandling=%s config=%o',
+      'UCX %s (%s): transports=%s devices=%s workers=%d progress=%s errorHandling=%s config=%s',
       addon.ucxVersion!(),
       addon.ucxLibraryPath!(),
       options.transports || '(UCX default)',
@@ -137,7 +137,7 @@ export class UcxBackend implements Backend {
       options.numWorkers,
       options.progress,
       options.peerErrorHandling ? 'peer' : 'none',
-      options.config,
+      options.config.map(([k, v]) => `${k}=${v}`).join(' ') || '(none)',
     );
   }
 

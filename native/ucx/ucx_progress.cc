@@ -19,6 +19,8 @@
 namespace nixl::ucx {
 namespace {
 constexpr unsigned kBudget = 64;
+// Idle progress rounds (each ends with a yield) before the thread sleeps.
+constexpr unsigned kSpinRounds = 32;
 }
 
 struct UcxEngine::UvState {
@@ -111,6 +113,13 @@ void UcxEngine::RequestPump() {
 
 void UcxEngine::AfterPost(Worker& w) {
   if (opts_.progress == ProgressMode::kThread) {
+    // One progress pass here pushes what was just posted onto the wire
+    // without waiting for the thread; the thread does the rest.
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      ucp_worker_progress(w.handle);
+      DrainFlushed(w);
+    }
     // The progress thread sets sleeping_ before its last progress-and-arm
     // round, so either it sees this post in that round or we see it asleep.
     if (sleeping_.load(std::memory_order_seq_cst)) ucp_worker_signal(w.handle);
@@ -131,6 +140,7 @@ void UcxEngine::ProgressOnce() {
 void UcxEngine::ThreadMain() {
   std::vector<pollfd> fds;
   for (auto& w : workers_) fds.push_back(pollfd{w->efd, POLLIN, 0});
+  unsigned idleSpins = 0;
   while (!stop_.load()) {
     bool busy = false;
     for (auto& w : workers_) {
@@ -141,7 +151,17 @@ void UcxEngine::ThreadMain() {
       ReapClosing(*w);
       if (n > 0 || !w->closing.empty()) busy = true;
     }
-    if (busy) continue;
+    if (busy) {
+      idleSpins = 0;
+      continue;
+    }
+    // Stay awake a little after activity: a sleep and wake-up costs more than
+    // the next completion usually takes to arrive.
+    if (idleSpins++ < kSpinRounds) {
+      std::this_thread::yield();
+      continue;
+    }
+    idleSpins = 0;
     sleeping_.store(true, std::memory_order_seq_cst);
     bool armed = true;
     for (auto& w : workers_) {

@@ -239,6 +239,46 @@ describe('UCX registrations', () => {
   });
 });
 
+describe('UCX lifetime and modes', () => {
+  it('closing an agent with transfers in flight settles them; the peer keeps working', async () => {
+    const [a, b] = await pair({ profile: 'tcp' });
+    const c = await agent({ profile: 'tcp' }, 'c');
+    const la = a.alloc(64 << 20).buffer;
+    const lb = b.alloc(64 << 20).buffer;
+    const ra = a.registerMem(la).descs.at(0);
+    const rb = b.registerMem(lb).descs.at(0);
+    a.loadRemoteMD(b.getLocalMD());
+    const reqs = [0, 1, 2, 3].map(() => a.createXferReq('WRITE', [ra], [rb], b.name));
+    for (const r of reqs) a.postXferReq(r);
+    const settled = Promise.allSettled(reqs.map((r) => r.done));
+    await a.close();
+    for (const s of await settled) {
+      if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(NixlError);
+    }
+    // b serves another peer as before.
+    const lc = c.alloc(1 << 20).buffer;
+    fillPattern(lc, 4);
+    const rc = c.registerMem(lc).descs.at(0);
+    c.loadRemoteMD(b.getLocalMD());
+    await c.write([rc], [{ addr: rb.addr, len: 1 << 20 }], b.name, { signal: WAIT.signal() });
+    expect(sha256(lb.subarray(0, 1 << 20))).toBe(sha256(lc));
+  });
+
+  it("errorHandling 'none' still moves data and notifications", async () => {
+    const [a, b] = await pair({ profile: 'tcp', errorHandling: 'none' });
+    const la = a.alloc(1 << 20).buffer;
+    const lb = b.alloc(1 << 20).buffer;
+    const ra = a.registerMem(la).descs.at(0);
+    const rb = b.registerMem(lb).descs.at(0);
+    a.loadRemoteMD(b.getLocalMD());
+    fillPattern(la, 12);
+    const got = nextNotif(b, 'plain');
+    await a.write([ra], [rb], b.name, { notif: 'plain', signal: WAIT.signal() });
+    expect(await got).toBe(a.name);
+    expect(sha256(lb)).toBe(sha256(la));
+  });
+});
+
 describe('UCX peer failure', () => {
   it('a peer killed mid-transfer: RemoteDisconnectError in bounded time, a reload reconnects', async () => {
     const params = { profile: 'tcp' };
