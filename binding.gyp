@@ -7,7 +7,10 @@
       "target_name": "nixl_native",
       "sources": [
         "native/addon.cc",
-        "native/memory.cc"
+        "native/memory.cc",
+        "native/tcp/engine.cc",
+        "native/tcp/sha256.cc",
+        "native/tcp/tcp_addon.cc"
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "native"],
       "dependencies": ["<!(node -p \"require('node-addon-api').gyp\")"],

@@ -15,8 +15,10 @@ import {
   InvalidParamError,
   MismatchError,
   NixlError,
+  NoTelemetryError,
   NotAllowedError,
   NotFoundError,
+  NotPostedError,
   NotSupportedError,
   RemoteDisconnectError,
   RepostActiveError,
@@ -39,7 +41,7 @@ import type { LocalRegion, RemoteRegion } from './regions.js';
 import { Registration } from './registration.js';
 import { RemotePeer, sameBytes } from './remote-peer.js';
 import type { XferState } from './status.js';
-import { XferRequest, type XferOwner } from './xfer-request.js';
+import { XferRequest, type XferOwner, type XferTelemetry } from './xfer-request.js';
 
 /** A backend to create at agent creation: its plugin name and parameters. */
 export interface BackendSpec {
@@ -56,6 +58,8 @@ export interface AgentOptions {
   pluginPaths?: readonly string[];
   /** Plugin modules to load by specifier or path. */
   plugins?: readonly string[];
+  /** Capture per-request timings for getXferTelemetry (default: NIXL_TELEMETRY_ENABLE). */
+  captureTelemetry?: boolean;
   /** Discovery services to start once the backends exist. */
   discovery?: Discovery | readonly Discovery[];
 }
@@ -130,6 +134,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
   readonly #registrationListeners = new Set<(c: RegistrationChange) => void>();
   readonly #discovery: Discovery[] = [];
   #generation = 0;
+  #telemetry = false;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -152,6 +157,9 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     const plugins = await PluginManager.create(opts.pluginPaths);
     for (const spec of opts.plugins ?? []) await plugins.load(spec);
     const agent = new Agent(opts.name, plugins);
+    agent.#telemetry =
+      opts.captureTelemetry ??
+      /^(1|y|yes|on|true|enable)$/i.test(process.env.NIXL_TELEMETRY_ENABLE ?? '');
     try {
       for (const b of opts.backends ?? []) {
         const spec = typeof b === 'string' ? { type: b } : b;
@@ -929,6 +937,20 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     return req.status();
   }
 
+  /** Timings of a request's last completed post (NIXL's getXferTelemetry). */
+  getXferTelemetry(req: XferRequest): XferTelemetry {
+    const ctx = { op: 'getXferTelemetry', agent: this.name };
+    this.#checkRequest(req, 'getXferTelemetry');
+    if (!this.#telemetry)
+      throw new NoTelemetryError(
+        'telemetry is off (captureTelemetry or NIXL_TELEMETRY_ENABLE)',
+        ctx,
+      );
+    const t = req.telemetry();
+    if (!t) throw new NotPostedError('the request has no completed post to report', ctx);
+    return t;
+  }
+
   /** Which backend a request uses. */
   queryXferBackend(req: XferRequest): string {
     this.#checkRequest(req, 'queryXferBackend');
@@ -1114,6 +1136,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
       total,
       opts.notif === undefined ? undefined : toBytes(opts.notif),
     );
+    if (this.#telemetry) req.captureTelemetry();
     this.#requests.add(req);
     return req;
   }

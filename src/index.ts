@@ -41,4 +41,4 @@ export { decodeMetadata, encodeMetadata, type AgentMetadata } from './metadata.j
 export { PreppedDlist } from './prepped-dlist.js';
 export { Registration } from './registration.js';
 export { Status, type XferState } from './status.js';
-export { XferRequest } from './xfer-request.js';
+export { XferRequest, type XferTelemetry } from './xfer-request.js';

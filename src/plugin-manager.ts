@@ -13,6 +13,7 @@ import { InvalidParamError, NotFoundError } from './errors.js';
  */
 const BUILTIN_PLUGINS: ReadonlyArray<readonly [string, string]> = [
   ['LOCAL', '../backends/local/index'],
+  ['TCP', '../backends/tcp/index'],
   ['UCX', '../backends/ucx/index'],
 ];
 

@@ -85,8 +85,20 @@ export function resolveDlist<R extends HasMds>(
   const n = descs.length;
   if (n === 0) throw new InvalidParamError('prepXferDlist: the descriptor list is empty');
   const covering: R[] = new Array(n);
+  let prev: R | undefined;
   for (let i = 0; i < n; i++) {
-    const r = registry?.findCovering(descs.addrs[i]!, descs.lens[i]!, descs.devIds[i]!);
+    const addr = descs.addrs[i]!;
+    const len = descs.lens[i]!;
+    const devId = descs.devIds[i]!;
+    // Block lists mostly stay inside one region: try the last hit before searching.
+    const r =
+      prev &&
+      prev.devId === devId &&
+      addr >= prev.addr &&
+      addr + len <= prev.addr + prev.len &&
+      prev.len > 0
+        ? prev
+        : registry?.findCovering(addr, len, devId);
     if (!r) {
       throw new NotFoundError(
         `descriptor ${i} [0x${descs.addrs[i]!.toString(16)}, +${descs.lens[i]}) on device ${descs.devIds[i]} ` +
@@ -94,6 +106,7 @@ export function resolveDlist<R extends HasMds>(
       );
     }
     covering[i] = r;
+    prev = r;
   }
   const out = new Map<Backend, BackendMD[]>();
   for (const b of backends) {

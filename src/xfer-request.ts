@@ -12,6 +12,18 @@ export interface XferOwner {
   forget(req: XferRequest): void;
 }
 
+/** Per-request timings (NIXL's getXferTelemetry), in microseconds. */
+export interface XferTelemetry {
+  /** When the last post started, on the performance.now() clock (µs). */
+  startTime: number;
+  /** Time spent inside postXferReq. */
+  postDuration: number;
+  /** From the start of the post to completion. */
+  xferDuration: number;
+  totalBytes: number;
+  descCount: number;
+}
+
 interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
@@ -37,6 +49,8 @@ export class XferRequest {
   #notif: Uint8Array | undefined;
   #released = false;
   #waiters: Waiter[] = [];
+  /** Set when the agent captures telemetry: [start, end of post, completion] in ms. */
+  #times: Float64Array | undefined;
 
   constructor(
     owner: XferOwner,
@@ -61,6 +75,24 @@ export class XferRequest {
     handle.onSettled = () => this.#refresh();
   }
 
+  /** Turns on timing capture for this request (the agent's captureTelemetry). */
+  captureTelemetry(): void {
+    this.#times ??= new Float64Array(3);
+  }
+
+  /** Timings of the last completed post, or undefined when not captured or not complete. */
+  telemetry(): XferTelemetry | undefined {
+    const t = this.#times;
+    if (!t || this.#state !== 'DONE' || t[2] === 0) return undefined;
+    return {
+      startTime: t[0]! * 1000,
+      postDuration: (t[1]! - t[0]!) * 1000,
+      xferDuration: (t[2]! - t[0]!) * 1000,
+      totalBytes: this.totalBytes,
+      descCount: this.descCount,
+    };
+  }
+
   get released(): boolean {
     return this.#released;
   }
@@ -79,6 +111,11 @@ export class XferRequest {
     this.#owner.checkPostable(this);
     this.#error = undefined;
     this.#state = 'IN_PROG';
+    const t = this.#times;
+    if (t) {
+      t[0] = performance.now();
+      t[2] = 0;
+    }
     let s: number;
     try {
       s = this.backend.postXfer(this.#handle, this.#notif);
@@ -178,6 +215,7 @@ export class XferRequest {
 
   #finish(err: NixlError | undefined): void {
     this.#state = err ? 'ERROR' : 'DONE';
+    if (this.#times) this.#times[2] = performance.now();
     this.#error = err;
     const waiters = this.#waiters;
     this.#waiters = [];

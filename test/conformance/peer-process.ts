@@ -23,6 +23,7 @@ function reply(r: PeerReply): void {
 
 function onNotif(from: string, msg: Uint8Array): void {
   const text = Buffer.from(msg).toString();
+  // The same window the in-process pairs hash (transfer-pair.ts).
   const entry = { from, msg: text, hash: sha256(buffer!.subarray(0, NOTIF_WINDOW)) };
   const w = waiting.findIndex((x) => x.msg === text);
   if (w >= 0) waiting.splice(w, 1)[0]!.resolve(entry);

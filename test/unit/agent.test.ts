@@ -6,8 +6,10 @@ import {
   CanceledError,
   InvalidParamError,
   MismatchError,
+  NoTelemetryError,
   NotAllowedError,
   NotFoundError,
+  NotPostedError,
 } from '../../src/errors.js';
 import { native } from '../../src/native.js';
 
@@ -148,5 +150,32 @@ describe('Agent', () => {
     await other[Symbol.asyncDispose]();
     expect(other.closed).toBe(true);
     await other.close();
+  });
+});
+
+describe('telemetry', () => {
+  it('is NoTelemetryError when off, timings of the last post when on', async () => {
+    const reg = agent.registerMem(agent.alloc(8192).buffer);
+    const half = (o: number) => [{ addr: reg.descs.at(0).addr + BigInt(o), len: 4096 }];
+    const off = agent.createXferReq('WRITE', half(0), half(4096), agent.name);
+    agent.postXferReq(off);
+    await off.done;
+    expect(() => agent.getXferTelemetry(off)).toThrow(NoTelemetryError);
+
+    const t = await Agent.create({ name: 'tele', backends: ['LOCAL'], captureTelemetry: true });
+    try {
+      const r = t.registerMem(t.alloc(8192).buffer);
+      const at = (o: number) => [{ addr: r.descs.at(0).addr + BigInt(o), len: 4096 }];
+      const req = t.createXferReq('WRITE', at(0), at(4096), t.name);
+      expect(() => t.getXferTelemetry(req)).toThrow(NotPostedError);
+      t.postXferReq(req);
+      await req.done;
+      const tel = t.getXferTelemetry(req);
+      expect(tel.totalBytes).toBe(4096);
+      expect(tel.descCount).toBe(1);
+      expect(tel.xferDuration).toBeGreaterThanOrEqual(tel.postDuration);
+    } finally {
+      await t.close();
+    }
   });
 });

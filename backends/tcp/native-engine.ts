@@ -1,0 +1,60 @@
+import { native } from '../../src/native.js';
+
+/** Options of the native engine (native/tcp/tcp_addon.cc). */
+export interface TcpEngineOptions {
+  name: string;
+  bindAddr: string;
+  port: number;
+  streams: number;
+  sameHost: boolean;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  busyPollUs: number;
+  stripeMinBytes: number;
+  slots: number;
+}
+
+export type TcpBatchCallback = (
+  completions: Int32Array | undefined,
+  failures: [number, number, number, string][] | undefined,
+  notifs: [string, Uint8Array][] | undefined,
+  events: [number, number, number, string][] | undefined,
+) => void;
+
+/** The native engine's JavaScript surface. */
+export interface TcpEngine {
+  info(): { port: number; secret: Uint8Array; pid: number };
+  slots(): Int32Array;
+  registerRegion(addr: number, len: number): Uint8Array;
+  deregisterRegion(rid: number): boolean;
+  addPeer(name: string, host: string, port: number, secret: Uint8Array, sameHost: boolean): number;
+  removePeer(id: number): void;
+  connect(id: number, token: number): void;
+  prep(slot: number, op: number, peerId: number, words: Uint32Array): void;
+  post(slot: number, gen: number, notif?: Uint8Array): void;
+  release(slot: number): void;
+  genNotif(peerId: number, msg: Uint8Array): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export type TcpEngineClass = new (opts: TcpEngineOptions, onBatch: TcpBatchCallback) => TcpEngine;
+
+/** The engine class from the addon, or undefined when the addon lacks it. */
+export function loadTcpEngine(): TcpEngineClass {
+  const ctor = native().TcpEngine as TcpEngineClass | undefined;
+  if (typeof ctor !== 'function') {
+    throw new Error('nixl-ts: the native addon was built without the TCP engine');
+  }
+  return ctor;
+}
+
+export function tcpUnavailableReason(): string | undefined {
+  try {
+    loadTcpEngine();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * TCP backend benchmark: two processes (this one initiates, bench/tcp/target.ts
+ * serves), WRITE and READ at 4 KiB..16 MiB, batch 1 and 256, over the socket
+ * path and the same-host path, against baselines measured in the same run.
+ *
+ *   npx tsx bench/tcp/bench.ts [--ms 400] [--busy-poll-us 0] [--streams 2] [--quick]
+ *
+ * Prints a Markdown table. Ratios compare cells with baselines from this run:
+ * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy.
+ */
+import { parseArgs } from 'node:util';
+
+import { Agent } from '../../src/agent.js';
+import type { XferRequest } from '../../src/xfer-request.js';
+import { iperf3, memcpy, nodeNet } from './baselines.js';
+import { TargetProcess } from './target-process.js';
+
+const { values: args } = parseArgs({
+  options: {
+    ms: { type: 'string', default: '400' },
+    'busy-poll-us': { type: 'string', default: '0' },
+    streams: { type: 'string', default: '2' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const MS = Number(args.ms);
+const KiB = 1024;
+const MiB = KiB * KiB;
+const REGION = 256 * MiB;
+const SIZES = args.quick ? [4 * KiB, MiB] : [4 * KiB, 64 * KiB, MiB, 16 * MiB];
+const BATCHES = [1, 256];
+const common = { busy_poll_us: args['busy-poll-us']!, streams: args.streams!, timeout_ms: '60000' };
+
+interface Cell {
+  op: 'WRITE' | 'READ';
+  size: number;
+  batch: number;
+  path: 'socket' | 'same-host';
+  gbps: number;
+  medianUs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+async function measure(agent: Agent, req: XferRequest, bytes: number): Promise<number[]> {
+  // Small transfers poll the status slot (no event-loop round trip, as
+  // nixlbench polls); large ones sleep until the completion batch.
+  const spin = bytes <= 256 * KiB;
+  const once = async () => {
+    agent.postXferReq(req);
+    if (spin) {
+      while (agent.getXferStatus(req) !== 'DONE') {
+        /* the status is read from shared memory */
+      }
+    } else {
+      await req.done;
+    }
+  };
+  for (let i = 0; i < 3; i++) await once();
+  const times: number[] = [];
+  const until = Date.now() + MS;
+  for (let it = 0; it < 3 || (Date.now() < until && it < 200_000); it++) {
+    const t0 = process.hrtime.bigint();
+    await once();
+    times.push(Number(process.hrtime.bigint() - t0));
+  }
+  return times;
+}
+
+function fmt(x: number, d = 2): string {
+  return Number.isFinite(x) ? x.toFixed(d) : '-';
+}
+
+function sizeName(n: number): string {
+  return n >= MiB ? `${n / MiB} MiB` : `${n / KiB} KiB`;
+}
+
+async function main(): Promise<void> {
+  const target = new TargetProcess(`bench-tgt-${process.pid}`, REGION, {
+    ...common,
+    same_host: 'auto',
+  });
+  const hello = await target.next();
+  const remoteBase = BigInt(hello.addr);
+  const agents = {
+    socket: await Agent.create({
+      name: `bench-sock-${process.pid}`,
+      backends: [{ type: 'TCP', params: { ...common, same_host: 'off' } }],
+    }),
+    'same-host': await Agent.create({
+      name: `bench-shm-${process.pid}`,
+      backends: [{ type: 'TCP', params: { ...common, same_host: 'auto' } }],
+    }),
+  };
+  const targetName = `bench-tgt-${process.pid}`;
+  const locals = new Map<Agent, bigint>();
+  for (const a of Object.values(agents)) {
+    const { buffer } = a.alloc(REGION);
+    buffer.fill(1);
+    locals.set(a, a.registerMem(buffer).descs.at(0).addr);
+    a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
+    await target.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
+    await a.makeConnection(targetName);
+  }
+
+  const baselines = { iperf3: [] as number[], net: [] as number[] };
+  const runNetBaselines = async () => {
+    const i = await iperf3(2);
+    if (i !== undefined) baselines.iperf3.push(i);
+    baselines.net.push(await nodeNet(2));
+  };
+  await runNetBaselines();
+
+  const cells: Cell[] = [];
+  const memcpyGbps = new Map<string, number>();
+  for (const size of SIZES) {
+    for (const batch of BATCHES) {
+      const copySrc = locals.get(agents.socket)!;
+      const copyDst = locals.get(agents['same-host'])!;
+      memcpyGbps.set(`${size}/${batch}`, memcpy(copySrc, copyDst, REGION, size, batch, MS));
+      for (const op of ['WRITE', 'READ'] as const) {
+        for (const path of ['socket', 'same-host'] as const) {
+          const a = agents[path];
+          const base = locals.get(a)!;
+          const slots = Math.floor(REGION / size);
+          const local = [];
+          const remote = [];
+          for (let i = 0; i < batch; i++) {
+            const off = BigInt((i % slots) * size);
+            local.push({ addr: base + off, len: size });
+            remote.push({ addr: remoteBase + off, len: size });
+          }
+          const req = a.createXferReq(op, local, remote, targetName);
+          const times = await measure(a, req, size * batch);
+          req.release();
+          const med = median(times);
+          cells.push({ op, size, batch, path, gbps: (size * batch) / med, medianUs: med / 1000 });
+          process.stderr.write(
+            `${op} ${sizeName(size)} x${batch} ${path}: ${fmt((size * batch) / med)} GB/s, ${fmt(med / 1000, 1)} us\n`,
+          );
+        }
+      }
+    }
+  }
+  await runNetBaselines();
+
+  const ip = baselines.iperf3.length
+    ? baselines.iperf3.reduce((a, b) => a + b) / baselines.iperf3.length
+    : NaN;
+  const net = baselines.net.reduce((a, b) => a + b) / baselines.net.length;
+  console.log(`\nBaselines (this run): iperf3 1 stream, 1 MiB writes: ${fmt(ip)} GB/s ` +
+    `(runs: ${baselines.iperf3.map((x) => fmt(x)).join(', ')}); Node net stream, 1 MiB writes: ` +
+    `${fmt(net)} GB/s (${fmt(net / ip)}x iperf3).`);
+  console.log(`Params: streams=${common.streams}, busy_poll_us=${common.busy_poll_us}; ${MS} ms per cell.\n`);
+  console.log('| op | size | batch | path | GB/s | median µs / batch | µs / desc | × iperf3 | × memcpy (same size) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const c of cells) {
+    const mc = memcpyGbps.get(`${c.size}/${c.batch}`)!;
+    console.log(
+      `| ${c.op} | ${sizeName(c.size)} | ${c.batch} | ${c.path} | ${fmt(c.gbps)} | ${fmt(c.medianUs, 1)} | ` +
+        `${fmt(c.medianUs / c.batch, 2)} | ${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} |`,
+    );
+  }
+  console.log('\nmemcpy (single thread, same size and batch) GB/s: ' +
+    [...memcpyGbps].map(([k, v]) => `${k.replace('/', ' x')}: ${fmt(v)}`).join('; '));
+
+  for (const a of Object.values(agents)) await a.close();
+  await target.quit();
+}
+
+await main();

@@ -1,0 +1,204 @@
+// The TCP data-plane engine: one epoll I/O thread per backend instance that
+// serves READ/WRITE requests targeting this agent straight from/to registered
+// memory, and drives the transfers this agent initiates. JavaScript talks to
+// it through a command queue (never blocking) and reads transfer status from a
+// shared Int32Array of slots; results come back in batches (one wake-up each).
+#pragma once
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "tcp/frames.h"
+
+namespace nixl::tcp {
+
+struct EngineConfig {
+  std::string bindAddr = "127.0.0.1";
+  int port = 0;
+  int streams = 2;
+  bool sameHost = true;
+  uint64_t timeoutMs = 10000;
+  uint64_t connectTimeoutMs = 5000;
+  uint64_t busyPollUs = 0;
+  uint64_t stripeMinBytes = 4ull << 20;
+  std::string name;
+};
+
+// A descriptor of a prepared transfer: local address, remote (or own) region.
+struct XferDesc {
+  uint64_t laddr;
+  uint64_t raddr;
+  uint64_t len;
+  uint64_t key;
+  uint32_t regionId;
+};
+
+enum class XferOp { kWrite, kRead };
+
+// Everything the engine hands back to JavaScript in one batch.
+struct Outbox {
+  struct Completion {
+    uint32_t slot;
+    uint32_t gen;
+    int32_t status;
+    std::string message;  // empty on success
+  };
+  struct Notif {
+    std::string agent;
+    std::vector<uint8_t> msg;
+  };
+  struct Event {
+    enum Kind { kConnected = 1, kConnectFailed = 2, kDisconnected = 3 } kind;
+    uint32_t id;  // connect token or peer id
+    int32_t status;
+    std::string message;
+  };
+  std::vector<Completion> completions;
+  std::vector<Notif> notifs;
+  std::vector<Event> events;
+  bool Empty() const { return completions.empty() && notifs.empty() && events.empty(); }
+};
+
+class Engine {
+ public:
+  // `slots` is shared with JavaScript (capacity entries); `wake` is called from
+  // the I/O thread when the outbox went from empty to non-empty.
+  Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::function<void()> wake);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Binds and listens (throws std::runtime_error), then starts the I/O thread.
+  void Start();
+  void Stop();
+
+  int port() const { return port_; }
+  const uint8_t* secret() const { return secret_; }
+
+  // Region table (JavaScript thread, synchronous, locked against the I/O thread).
+  // Returns the region id; *key receives its random key.
+  uint32_t RegisterRegion(uint64_t addr, uint64_t len, uint64_t* key);
+  // Revokes at once: when it returns, the I/O thread no longer touches the region.
+  bool DeregisterRegion(uint32_t regionId);
+
+  // Commands (JavaScript thread, never block on the network).
+  uint32_t AddPeer(const std::string& name, const std::string& host, int port,
+                   const uint8_t secret[32], bool sameHost);
+  void RemovePeer(uint32_t peerId);
+  void Connect(uint32_t peerId, uint32_t token);
+  // peerId 0 means this agent itself (local copies).
+  void Prep(uint32_t slot, XferOp op, uint32_t peerId, std::vector<XferDesc> descs);
+  void Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen, bool hasNotif);
+  void Release(uint32_t slot);
+  void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
+
+  // Takes the pending batch (JavaScript thread).
+  void TakeOutbox(Outbox* out);
+
+  struct Conn;
+  struct Peer;
+  struct Xfer;
+  struct Region {
+    uint64_t addr;
+    uint64_t len;
+    uint64_t key;
+  };
+  struct Cmd;
+
+ private:
+  void Run();
+  void PushCmd(Cmd&& c);
+  void DrainCommands();
+  void ExecCmd(Cmd& c);
+
+  // Connections.
+  void AcceptAll();
+  void StartPeerConnect(Peer* p);
+  void OnConnectWritable(Conn* c);
+  bool HandleReadable(Conn* c);
+  bool OnHeader(Conn* c);
+  bool OnPayloadDone(Conn* c);
+  bool ConsumePayload(Conn* c, const uint8_t* src, size_t n);
+  bool RecvDirect(Conn* c);
+  bool Flush(Conn* c);
+  void Queue(Conn* c, const FrameHeader& h, const uint8_t* payload, uint64_t len);
+  void QueueOwned(Conn* c, const FrameHeader& h, std::vector<uint8_t> payload);
+  void QueueRegionData(Conn* c, const FrameHeader& h, uint32_t rid, uint64_t key,
+                       const uint8_t* src);
+  void CloseConn(Conn* c, const char* why);
+  void UpdateInterest(Conn* c);
+
+  // Target side.
+  int32_t CheckRegion(uint32_t rid, uint64_t key, uint64_t addr, uint64_t len);
+  bool OnHello(Conn* c);
+  void ServeCma(Conn* c, bool write);
+
+  // Initiator side.
+  void Submit(Xfer* x);
+  void SubmitLocal(Xfer* x);
+  void SubmitCma(Xfer* x, Peer* p);
+  void SubmitSocket(Xfer* x, Peer* p);
+  void OnPeerReady(Peer* p);
+  void FailPeer(Peer* p, int32_t status, const std::string& why);
+  void Settle(Xfer* x, int32_t status, const std::string& msg);
+  void ApplyStatus(Xfer* x, int32_t status, const char* what);
+  void ReplyDone(Xfer* x);
+  Xfer* FindXfer(uint64_t xferId);
+  void SendNotif(Peer* p, const uint8_t* msg, size_t len);
+  void CheckTimeouts();
+
+  void Publish();
+
+  EngineConfig cfg_;
+  int32_t* slots_;
+  uint32_t capacity_;
+  std::function<void()> wake_;
+  uint8_t secret_[32];
+  int port_ = 0;
+  int listenFd_ = -1;
+  int epollFd_ = -1;
+  int eventFd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> sleeping_{false};
+  bool started_ = false;
+
+  std::mutex cmdMu_;
+  std::vector<Cmd>* cmds_;
+  std::vector<Cmd>* cmdsSpare_;
+  std::atomic<bool> cmdPending_{false};
+
+  std::mutex regionMu_;
+  std::unordered_map<uint32_t, Region> regions_;
+  uint32_t nextRegionId_ = 1;
+
+  std::mutex outMu_;
+  Outbox outbox_;
+  bool wakePending_ = false;
+  Outbox staged_;  // I/O thread only, moved into outbox_ by Publish
+
+  std::atomic<uint32_t> nextPeerId_{1};
+
+  // I/O thread only.
+  std::unordered_map<uint32_t, std::unique_ptr<Peer>> peers_;
+  std::vector<std::unique_ptr<Xfer>> xfers_;
+  std::vector<Conn*> conns_;
+  std::vector<Conn*> dirty_;
+  std::vector<Conn*> graveyard_;
+  std::vector<uint8_t> zeros_;
+  uint64_t lastTimerNs_ = 0;
+  bool debug_ = false;  // NIXL_TCP_DEBUG=1: log why connections close (never per transfer)
+};
+
+uint64_t NowNs();
+
+}  // namespace nixl::tcp

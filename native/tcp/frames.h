@@ -1,0 +1,89 @@
+// The TCP data plane's wire format (see FRAMES.md next to this file): a fixed
+// 48-byte little-endian header, then `len` payload bytes (READ_DATA adds a
+// 4-byte status trailer after its payload).
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the frame codec copies headers as little-endian structs");
+
+namespace nixl::tcp {
+
+constexpr uint32_t kMagic = 0x3154584e;  // "NXT1"
+constexpr size_t kHeaderSize = 48;
+
+enum Op : uint8_t {
+  kChallenge = 1,  // target -> initiator: 32-byte nonce
+  kHello = 2,      // initiator -> target: MAC, pid, probe address, stream index, name
+  kHelloOk = 3,    // target -> initiator: accepted (flags: kFlagCma)
+  kWrite = 4,      // initiator -> target: payload goes to (regionId, key, addr)
+  kRead = 5,       // initiator -> target: asks for `len` bytes at (regionId, key, addr)
+  kReadData = 6,   // target -> initiator: payload + 4-byte status trailer
+  kAck = 7,        // target -> initiator: status of an acknowledged request
+  kErr = 8,        // target -> initiator: an unacknowledged WRITE was refused
+  kNotif = 9,      // initiator -> target: notification message
+  kCmaWrite = 10,  // initiator -> target: same-host descriptor list, target pulls
+  kCmaRead = 11,   // initiator -> target: same-host descriptor list, target pushes
+};
+
+enum Flags : uint8_t {
+  kFlagAckReq = 1,  // WRITE: answer with ACK once the payload is in memory
+  kFlagCma = 2,     // HELLO: the initiator offers same-host copies; HELLO_OK: accepted
+};
+
+struct FrameHeader {
+  uint32_t magic;
+  uint8_t op;
+  uint8_t flags;
+  uint16_t reserved;
+  int32_t status;
+  uint32_t regionId;
+  uint64_t xferId;
+  uint64_t key;
+  uint64_t addr;
+  uint64_t len;
+};
+static_assert(sizeof(FrameHeader) == kHeaderSize);
+
+// One descriptor of a CMA_WRITE / CMA_READ payload.
+struct CmaEntry {
+  uint64_t initiatorAddr;
+  uint64_t targetAddr;
+  uint64_t len;
+  uint64_t key;
+  uint32_t regionId;
+  uint32_t reserved;
+};
+static_assert(sizeof(CmaEntry) == 40);
+
+// Fixed part of the HELLO payload; the initiator's agent name follows.
+struct HelloFixed {
+  uint8_t mac[32];  // HMAC-SHA256(target secret, "nixl-tcp-v1" | nonce | name)
+  uint64_t probeAddr;
+  uint32_t pid;
+  uint32_t streamIndex;
+  uint32_t nameLen;
+  uint32_t reserved;
+};
+static_assert(sizeof(HelloFixed) == 56);
+
+// Limits a target enforces; a frame beyond them closes the connection.
+constexpr uint64_t kMaxDataFrame = 64ull << 20;     // WRITE/READ bytes per frame
+constexpr uint64_t kMaxNotif = 1ull << 20;          // notification bytes
+constexpr uint64_t kMaxCmaEntries = 1024;           // IOV_MAX
+constexpr uint64_t kMaxHello = sizeof(HelloFixed) + 1024;
+constexpr uint64_t kNonceSize = 32;
+
+inline FrameHeader MakeHeader(Op op, uint8_t flags, uint64_t xferId, uint64_t len) {
+  FrameHeader h;
+  std::memset(&h, 0, sizeof(h));
+  h.magic = kMagic;
+  h.op = op;
+  h.flags = flags;
+  h.xferId = xferId;
+  h.len = len;
+  return h;
+}
+
+}  // namespace nixl::tcp

@@ -1,0 +1,255 @@
+/**
+ * The target is the authority over its memory: a test initiator crafts frames
+ * directly (bypassing every check its own agent would make) and the target's
+ * engine refuses each bad request with an error frame, touching nothing.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { Agent } from '../../src/agent.js';
+import { native } from '../../src/native.js';
+import type { Registration } from '../../src/registration.js';
+import { Status } from '../../src/status.js';
+import {
+  FLAG_ACK_REQ,
+  FrameClient,
+  OP,
+  header,
+  targetInfo,
+  type TargetInfo,
+} from './tcp-frame-client.js';
+
+const CANARY = 4096;
+const LEN = 64 * 1024;
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('TCP target refuses crafted frames', () => {
+  let target: Agent;
+  let buf: Buffer;
+  let reg: Registration;
+  let gone: Registration;
+  let info: TargetInfo;
+  let client: FrameClient;
+  let canaryHash: string;
+  let xfer = 1n;
+
+  beforeAll(async () => {
+    target = await Agent.create({
+      name: `crafted-tgt-${process.pid}`,
+      backends: [{ type: 'TCP', params: { same_host: 'auto' } }],
+    });
+    buf = target.alloc(2 * (LEN + 2 * CANARY)).buffer;
+    buf.fill(0xa5);
+    reg = target.registerMem(buf.subarray(CANARY, CANARY + LEN));
+    gone = target.registerMem(buf.subarray(LEN + 3 * CANARY, 2 * LEN + 3 * CANARY));
+    info = targetInfo(target.getLocalMD());
+    canaryHash = canaries();
+    client = await FrameClient.open(info, 'crafty');
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await target?.close();
+  });
+
+  function canaries(): string {
+    return sha(
+      Buffer.concat([
+        buf.subarray(0, CANARY),
+        buf.subarray(CANARY + LEN, LEN + 3 * CANARY),
+        buf.subarray(2 * LEN + 3 * CANARY),
+      ]),
+    );
+  }
+
+  const region = () => info.regions.find((r) => r.addr === reg.descs.at(0).addr)!;
+  const goneRegion = () => info.regions.find((r) => r.addr === gone.descs.at(0).addr)!;
+
+  async function write(
+    r: { regionId: number; key: bigint; addr: bigint },
+    addr: bigint,
+    payload: Buffer,
+  ): Promise<number> {
+    const id = xfer++;
+    client.send(
+      header({
+        op: OP.WRITE,
+        flags: FLAG_ACK_REQ,
+        xferId: id,
+        regionId: r.regionId,
+        key: r.key,
+        addr,
+        len: payload.length,
+      }),
+      payload,
+    );
+    const f = await client.next();
+    expect(f?.op).toBe(OP.ACK);
+    expect(f?.xferId).toBe(id);
+    return f!.status;
+  }
+
+  async function read(
+    r: { regionId: number; key: bigint },
+    addr: bigint,
+    len: number,
+  ): Promise<{ status: number; trailer?: number; payload: Buffer }> {
+    const id = xfer++;
+    client.send(header({ op: OP.READ, xferId: id, regionId: r.regionId, key: r.key, addr, len }));
+    const f = await client.next();
+    expect(f?.op).toBe(OP.READ_DATA);
+    expect(f?.xferId).toBe(id);
+    return { status: f!.status, trailer: f!.trailer, payload: f!.payload };
+  }
+
+  it('a well-formed WRITE and READ succeed (the client is a real peer)', async () => {
+    const r = region();
+    const data = randomBytes(1000);
+    expect(await write(r, r.addr + 100n, data)).toBe(Status.SUCCESS);
+    expect(buf.subarray(CANARY + 100, CANARY + 1100).equals(data)).toBe(true);
+    const back = await read(r, r.addr + 100n, 1000);
+    expect(back.status).toBe(Status.SUCCESS);
+    expect(back.trailer).toBe(Status.SUCCESS);
+    expect(back.payload.equals(data)).toBe(true);
+  });
+
+  it('a wrong region key is refused (WRITE, READ, unacknowledged WRITE)', async () => {
+    const r = region();
+    const before = sha(buf.subarray(CANARY, CANARY + LEN));
+    const wrong = { ...r, key: r.key ^ 1n };
+    expect(await write(wrong, r.addr, randomBytes(512))).toBe(Status.ERR_NOT_ALLOWED);
+    const rd = await read(wrong, r.addr, 512);
+    expect(rd.status).toBe(Status.ERR_NOT_ALLOWED);
+    expect(rd.payload.length).toBe(0);
+    // Without ACK_REQ, the refusal comes as an ERR frame.
+    const id = xfer++;
+    client.send(
+      header({
+        op: OP.WRITE,
+        xferId: id,
+        regionId: r.regionId,
+        key: wrong.key,
+        addr: r.addr,
+        len: 8,
+      }),
+      Buffer.alloc(8, 1),
+    );
+    const err = await client.next();
+    expect(err?.op).toBe(OP.ERR);
+    expect(err?.xferId).toBe(id);
+    expect(err?.status).toBe(Status.ERR_NOT_ALLOWED);
+    expect(sha(buf.subarray(CANARY, CANARY + LEN))).toBe(before);
+  });
+
+  it('addresses outside the region are refused, at both edges and beyond', async () => {
+    const r = region();
+    const before = sha(buf.subarray(CANARY, CANARY + LEN));
+    const end = r.addr + BigInt(LEN);
+    for (const [addr, len] of [
+      [end - 10n, 20],
+      [r.addr - 1n, 2],
+      [end, 1],
+      [r.addr - 4096n, 4096],
+      [2n ** 63n, 16],
+      [2n ** 64n - 8n, 16], // wraps around
+    ] as const) {
+      expect(await write(r, addr, Buffer.alloc(len, 0x5a))).toBe(Status.ERR_INVALID_PARAM);
+      expect((await read(r, addr, len)).status).toBe(Status.ERR_INVALID_PARAM);
+    }
+    // The whole region at once is fine; one byte more is not.
+    expect((await read(r, r.addr, LEN)).status).toBe(Status.SUCCESS);
+    expect((await read(r, r.addr, LEN + 1)).status).toBe(Status.ERR_INVALID_PARAM);
+    expect(sha(buf.subarray(CANARY, CANARY + LEN))).toBe(before);
+    expect(canaries()).toBe(canaryHash);
+  });
+
+  it('an unknown region id is refused', async () => {
+    const r = region();
+    expect(await write({ ...r, regionId: 0xfffffff0 }, r.addr, Buffer.alloc(4))).toBe(
+      Status.ERR_NOT_FOUND,
+    );
+  });
+
+  it('a deregistered region is refused at once, with its old key', async () => {
+    const g = goneRegion();
+    expect(await write(g, g.addr, Buffer.alloc(16, 1))).toBe(Status.SUCCESS);
+    target.deregisterMem(gone);
+    const before = sha(buf.subarray(LEN + 3 * CANARY, 2 * LEN + 3 * CANARY));
+    expect(await write(g, g.addr, Buffer.alloc(16, 2))).toBe(Status.ERR_NOT_FOUND);
+    expect((await read(g, g.addr, 16)).status).toBe(Status.ERR_NOT_FOUND);
+    expect(sha(buf.subarray(LEN + 3 * CANARY, 2 * LEN + 3 * CANARY))).toBe(before);
+  });
+
+  it('same-host descriptor lists are checked one by one before any byte moves', async () => {
+    const probe = target.alloc(64).buffer;
+    const c = await FrameClient.open(info, 'crafty-cma', {
+      probe: { buffer: probe, addr: native().addressOf(probe) },
+    });
+    try {
+      expect(c.cma).toBe(true);
+      const r = region();
+      const src = target.alloc(4096).buffer;
+      src.fill(0x77);
+      const srcAddr = native().addressOf(src);
+      const before = sha(buf.subarray(CANARY, CANARY + LEN));
+      const entry = (addr: bigint, len: number, key: bigint, regionId: number) => {
+        const e = Buffer.alloc(40);
+        e.writeBigUInt64LE(srcAddr, 0);
+        e.writeBigUInt64LE(addr, 8);
+        e.writeBigUInt64LE(BigInt(len), 16);
+        e.writeBigUInt64LE(key, 24);
+        e.writeUInt32LE(regionId, 32);
+        return e;
+      };
+      const cases: [Buffer, number][] = [
+        // a good entry first, then a bad one: nothing at all is copied
+        [
+          Buffer.concat([
+            entry(r.addr, 64, r.key, r.regionId),
+            entry(r.addr, 64, r.key ^ 2n, r.regionId),
+          ]),
+          Status.ERR_NOT_ALLOWED,
+        ],
+        [entry(r.addr + BigInt(LEN) - 8n, 64, r.key, r.regionId), Status.ERR_INVALID_PARAM],
+        [
+          entry(goneRegion().addr, 64, goneRegion().key, goneRegion().regionId),
+          Status.ERR_NOT_FOUND,
+        ],
+      ];
+      for (const op of [OP.CMA_WRITE, OP.CMA_READ]) {
+        for (const [payload, want] of cases) {
+          const id = xfer++;
+          c.send(header({ op, xferId: id, len: payload.length }), payload);
+          const f = await c.next();
+          expect(f?.op).toBe(OP.ACK);
+          expect(f?.xferId).toBe(id);
+          expect(f?.status).toBe(want);
+        }
+      }
+      expect(sha(buf.subarray(CANARY, CANARY + LEN))).toBe(before);
+      expect(src.every((x) => x === 0x77)).toBe(true);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('same-host frames on a connection that did not negotiate them close it', async () => {
+    const c = await FrameClient.open(info, 'crafty-no-cma');
+    expect(c.cma).toBe(false);
+    c.send(header({ op: OP.CMA_WRITE, xferId: 1n, len: 40 }), Buffer.alloc(40));
+    await c.closed;
+    expect(c.isClosed).toBe(true);
+  });
+
+  it('a wrong secret never gets past the handshake', async () => {
+    await expect(FrameClient.open(info, 'impostor', { secret: randomBytes(32) })).rejects.toThrow(
+      /refused/,
+    );
+  });
+
+  it('canaries around every region are intact', () => {
+    expect(canaries()).toBe(canaryHash);
+  });
+});
