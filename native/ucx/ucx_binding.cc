@@ -185,7 +185,8 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     Napi::Env env = info.Env();
     std::string name = info[0].As<Napi::String>().Utf8Value();
     Napi::Uint8Array ci = info[1].As<Napi::Uint8Array>();
-    uint32_t id = Guard(env, [&] { return engine(env).LoadPeer(name, ci.Data(), ci.ByteLength()); });
+    uint32_t id =
+        Guard(env, [&] { return engine(env).LoadPeer(name, ci.Data(), ci.ByteLength()); });
     return Napi::Number::New(env, id);
   }
 
@@ -278,7 +279,9 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   }
 
   Napi::Value XferError(const Napi::CallbackInfo& info) {
-    if (!shared_ || shared_->closed) return Napi::String::New(info.Env(), "the UCX engine is closed");
+    if (!shared_ || shared_->closed) {
+      return Napi::String::New(info.Env(), "the UCX engine is closed");
+    }
     return Napi::String::New(info.Env(),
                              shared_->engine->XferError(info[0].As<Napi::Number>().Uint32Value()));
   }

@@ -213,7 +213,8 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
       std::string what = "ucp_ep_create to agent '" + name + "'";
       // Unreachable at creation means no configured transport can reach it.
       if (s == UCS_ERR_UNREACHABLE) {
-        Fail(kErrNotSupported, UcxMessage(what, s) + "; none of the configured transports reaches it");
+        Fail(kErrNotSupported,
+             UcxMessage(what, s) + "; none of the configured transports reaches it");
       }
       FailUcx(what, s);
     }
@@ -301,7 +302,9 @@ std::shared_ptr<LocalRegion> UcxEngine::Register(uint64_t addr, uint64_t len) {
 
 void UcxEngine::Deregister(uint32_t handle) {
   auto it = locals_.find(handle);
-  if (it == locals_.end()) Fail(kErrNotFound, "region handle " + std::to_string(handle) + " is not registered");
+  if (it == locals_.end()) {
+    Fail(kErrNotFound, "region handle " + std::to_string(handle) + " is not registered");
+  }
   uint64_t regionId = it->second->regionId;
   locals_.erase(it);
   // Tell every connected peer that its rkey is void, so that its later
@@ -331,7 +334,8 @@ std::shared_ptr<RemoteRegion> UcxEngine::LoadRemote(uint32_t peerId, const uint8
   const uint8_t* rkeyBuf = nullptr;
   size_t rkeyLen = 0;
   if (!DecodePublicData(pub, len, &regionId, &rkeyBuf, &rkeyLen)) {
-    Fail(kErrInvalidParam, "public data of a region of agent '" + peer->name + "' is not a UCX rkey");
+    Fail(kErrInvalidParam,
+         "public data of a region of agent '" + peer->name + "' is not a UCX rkey");
   }
   if (peer->closed.load()) Fail(kErrRemoteDisconnect, "agent '" + peer->name + "' is disconnected");
   auto r = std::make_shared<RemoteRegion>();
@@ -379,7 +383,8 @@ uint32_t UcxEngine::Prep(bool read, uint32_t peerId, size_t count, const double*
   x->slot = slot;
   if (workerHint >= 0) {
     if (static_cast<unsigned>(workerHint) >= workers_.size()) {
-      Fail(kErrInvalidParam, "worker_id " + std::to_string(workerHint) + " is out of range (numWorkers " +
+      Fail(kErrInvalidParam, "worker_id " + std::to_string(workerHint) +
+                                 " is out of range (numWorkers " +
                                  std::to_string(workers_.size()) + ")");
     }
     x->worker = static_cast<unsigned>(workerHint);
@@ -389,10 +394,13 @@ uint32_t UcxEngine::Prep(bool read, uint32_t peerId, size_t count, const double*
   x->ops.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     auto l = locals_.find(lregions[i]);
-    if (l == locals_.end()) Fail(kErrNotFound, "local descriptor " + std::to_string(i) + ": region is not registered with UCX");
+    auto which = [i] { return "descriptor " + std::to_string(i); };
+    if (l == locals_.end()) Fail(kErrNotFound, "local " + which() + ": region not registered");
     auto r = remotes_.find(rregions[i]);
-    if (r == remotes_.end()) Fail(kErrNotFound, "remote descriptor " + std::to_string(i) + ": region metadata is not loaded");
-    if (r->second->peer != x->peer) Fail(kErrInvalidParam, "remote descriptor " + std::to_string(i) + " belongs to another agent");
+    if (r == remotes_.end()) Fail(kErrNotFound, "remote " + which() + ": region not loaded");
+    if (r->second->peer != x->peer) {
+      Fail(kErrInvalidParam, "remote " + which() + " belongs to another agent");
+    }
     if (x->locals.empty() || x->locals.back() != l->second) x->locals.push_back(l->second);
     if (x->remotes.empty() || x->remotes.back() != r->second) x->remotes.push_back(r->second);
     if (lens[i] == 0) continue;
@@ -453,9 +461,9 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
       ucp_request_param_t p{};
       p.op_attr_mask = UCP_OP_ATTR_FIELD_MEMH;
       p.memh = op.memh;
-      ucs_status_ptr_t r =
-          x->read ? ucp_get_nbx(ep, reinterpret_cast<void*>(op.local), op.len, op.remote, op.rkey, &p)
-                  : ucp_put_nbx(ep, reinterpret_cast<void*>(op.local), op.len, op.remote, op.rkey, &p);
+      void* buf = reinterpret_cast<void*>(op.local);
+      ucs_status_ptr_t r = x->read ? ucp_get_nbx(ep, buf, op.len, op.remote, op.rkey, &p)
+                                   : ucp_put_nbx(ep, buf, op.len, op.remote, op.rkey, &p);
       if (UCS_PTR_IS_ERR(r)) {
         failed = UCS_PTR_STATUS(r);
         break;
@@ -464,7 +472,8 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
       if (r != nullptr) ucp_request_free(r);
     }
     if (failed != UCS_OK) {
-      Complete(x, ToNixlStatus(failed), UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
+      Complete(x, ToNixlStatus(failed),
+               UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
     } else {
       ucp_request_param_t fp{};
       fp.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
@@ -474,7 +483,8 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
       if (r == nullptr) {
         FinishFlushed(w, x);
       } else if (UCS_PTR_IS_ERR(r)) {
-        Complete(x, ToNixlStatus(UCS_PTR_STATUS(r)), UcxMessage("ucp_ep_flush_nbx", UCS_PTR_STATUS(r)));
+        ucs_status_t st = UCS_PTR_STATUS(r);
+        Complete(x, ToNixlStatus(st), UcxMessage("ucp_ep_flush_nbx", st));
       }
     }
     result = *x->slot;
@@ -488,7 +498,8 @@ void UcxEngine::OnFlushed(Xfer* x, ucs_status_t status) {
   // Called inside ucp_worker_progress, under the worker's mutex.
   if (closing() || !x->inFlight) return;
   if (status != UCS_OK) {
-    Complete(x, ToNixlStatus(status), UcxMessage("transfer to agent '" + x->peer->name + "' failed", status));
+    Complete(x, ToNixlStatus(status),
+             UcxMessage("transfer to agent '" + x->peer->name + "' failed", status));
     return;
   }
   workers_[x->worker]->flushed.push_back(x);
@@ -502,7 +513,8 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
   }
   // The flush completed, so the data is visible at the target: now the notification.
   ucp_request_param_t p{};
-  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
   p.cb.send = NotifSentCb;
   p.user_data = x;
   p.flags = UCP_AM_SEND_FLAG_EAGER;
@@ -512,7 +524,8 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
   if (r == nullptr) {
     Complete(x, kSuccess, "");
   } else if (UCS_PTR_IS_ERR(r)) {
-    Complete(x, ToNixlStatus(UCS_PTR_STATUS(r)), UcxMessage("sending the notification", UCS_PTR_STATUS(r)));
+    ucs_status_t st = UCS_PTR_STATUS(r);
+    Complete(x, ToNixlStatus(st), UcxMessage("sending the notification", st));
   }
 }
 
@@ -591,7 +604,8 @@ void UcxEngine::Release(uint32_t xferId) {
 void UcxEngine::SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len) {
   auto* buf = new AmBuffer{{opts_.agentName.begin(), opts_.agentName.end()}, {data, data + len}};
   ucp_request_param_t p{};
-  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
   p.cb.send = AmBufferSentCb;
   p.user_data = buf;
   p.flags = UCP_AM_SEND_FLAG_EAGER;
@@ -650,7 +664,9 @@ void UcxEngine::OnRevokeAm(const void* header, size_t headerLen, const void* dat
   auto range = byRegionId_.equal_range(regionId);
   for (auto it = range.first; it != range.second; ++it) {
     // Only the owner of a region can revoke it.
-    if (it->second->peer->name == sender) it->second->revoked.store(true, std::memory_order_release);
+    if (it->second->peer->name == sender) {
+      it->second->revoked.store(true, std::memory_order_release);
+    }
   }
 }
 

@@ -52,8 +52,8 @@ inline int ToNixlStatus(ucs_status_t s) {
 
 // "what: UCX says <status string> (<code>)"
 inline std::string UcxMessage(const std::string& what, ucs_status_t s) {
-  return what + ": UCX says '" + ucs_status_string(s) + "' (" + std::to_string(static_cast<int>(s)) +
-         ")";
+  return what + ": UCX says '" + ucs_status_string(s) + "' (" +
+         std::to_string(static_cast<int>(s)) + ")";
 }
 
 }  // namespace nixl::ucx
