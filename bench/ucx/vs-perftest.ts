@@ -3,7 +3,7 @@
  * same run: put (WRITE) and get (READ), 4 KiB to 16 MiB, each cell run
  * back-to-back with the baseline, over loopback only.
  *
- *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm] [--seconds 1]
+ *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm,shm-noeh,shm-private] [--seconds 1]
  *
  * ucx_perftest: `ucp_put_bw` / `ucp_get` between two processes, its own
  * buffers. nixl-ts: an initiator agent (this process) and a target agent (a
@@ -34,10 +34,30 @@ const REPS = Number(args.reps);
 const SECONDS = Number(args.seconds);
 const SIZES = args.sizes!.split(',').map(Number);
 
-/** What each transport set means for both sides. */
-const TRANSPORTS: Record<string, { ucxTls: string; params: Record<string, string> }> = {
+/**
+ * What each transport set means for both sides. perftest never asks for peer
+ * error handling; `shm` (the nixl-ts default, errorHandling=peer) makes UCX 1.13
+ * carry active messages, and so its emulated RMA, over tcp, because posix/sysv
+ * lack peer-failure detection. `shm-noeh` matches perftest (errorHandling=none).
+ * `shm-private` runs perftest on private memory (UCX_ALLOC_PRIO=mmap), the kind
+ * nixl-ts registers, instead of the posix segments perftest allocates by default.
+ */
+const SHM_TLS = 'posix,sysv,cma,tcp';
+const TRANSPORTS: Record<
+  string,
+  { ucxTls: string; params: Record<string, string>; perfEnv?: Record<string, string> }
+> = {
   tcp: { ucxTls: 'tcp', params: { profile: 'tcp', devices: 'lo' } },
-  shm: { ucxTls: 'posix,sysv,cma,tcp', params: { profile: 'shm', devices: 'lo' } },
+  shm: { ucxTls: SHM_TLS, params: { profile: 'shm', devices: 'lo' } },
+  'shm-noeh': {
+    ucxTls: SHM_TLS,
+    params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
+  },
+  'shm-private': {
+    ucxTls: SHM_TLS,
+    params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
+    perfEnv: { UCX_ALLOC_PRIO: 'mmap' },
+  },
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,12 +65,14 @@ let port = 20000 + (process.pid % 20000);
 
 /** One ucx_perftest cell: GB/s, or NaN when it failed. */
 async function perftest(tls: string, test: string, size: number): Promise<number> {
-  const env = { ...process.env, UCX_TLS: TRANSPORTS[tls]!.ucxTls, UCX_NET_DEVICES: 'lo' };
+  const set = TRANSPORTS[tls]!;
+  const env = { ...process.env, UCX_TLS: set.ucxTls, UCX_NET_DEVICES: 'lo', ...set.perfEnv };
   // Iterations: about SECONDS of work at the rates seen on this machine, bounded both ways.
   let iters = Math.max(20, Math.min(100_000, Math.round((SECONDS * 5e8) / size)));
   // UCX 1.13 emulates get over tcp with active messages that perftest's idle
   // responder serves only from UCX's async thread (~1 ms each): keep it bounded.
-  if (test === 'ucp_get' && tls === 'tcp') iters = Math.min(iters, 300);
+  // The same holds for RMA on private memory over shared memory.
+  if ((test === 'ucp_get' && tls === 'tcp') || set.perfEnv) iters = Math.min(iters, 300);
   const p = ++port;
   const server = spawn('ucx_perftest', ['-p', String(p)], { env, stdio: 'ignore' });
   try {
