@@ -8,6 +8,7 @@
       "sources": [
         "native/addon.cc",
         "native/memory.cc",
+        "native/bench.cc",
         "native/tcp/engine.cc",
         "native/tcp/sha256.cc",
         "native/tcp/tcp_addon.cc"

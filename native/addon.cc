@@ -4,6 +4,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nixl::InitMemory(env, exports);
+  nixl::InitBench(env, exports);
   nixl::InitTcp(env, exports);
 #ifdef NIXL_HAVE_UCX
   nixl::InitUcx(env, exports);

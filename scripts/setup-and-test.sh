@@ -23,4 +23,5 @@ fi
 
 npm ci --no-audit --no-fund
 npm run build
+npm run typecheck
 npm run test:ci

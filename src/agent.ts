@@ -520,7 +520,9 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
       if (!this.#labels.has(l)) throw new NotFoundError(`no label '${l}' is set`, ctx);
     }
     const withConns = !regions || opts.includeConnInfo === true;
-    return encodeMetadata(this.#metadata(remote, regions, withConns, opts.labels ?? [], true));
+    return encodeMetadata(
+      this.#metadata(remote, regions ?? [], withConns, opts.labels ?? [], true),
+    );
   }
 
   /** Publishes an application blob with this agent's metadata under a label (e.g. a KV-cache layout). */
@@ -528,6 +530,12 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     this.#checkOpen('setLabel');
     if (!label) throw new InvalidParamError('setLabel: empty label');
     this.#labels.set(label, toBytes(data));
+  }
+
+  /** Stops publishing a label (peers that loaded it keep their copy until they reload). */
+  deleteLabel(label: string): boolean {
+    this.#checkOpen('deleteLabel');
+    return this.#labels.delete(label);
   }
 
   /** A label a peer published, or undefined. */
@@ -1104,7 +1112,10 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     if (err instanceof RemoteDisconnectError) {
       const peer = this.#peers.get(req.remoteAgent);
       // Only the generation the request was made against is dropped.
-      if (peer && peer.generation === req.generation) this.#dropPeer(peer);
+      if (peer && peer.generation === req.generation) {
+        this.#dropPeer(peer);
+        this.emit('peer:disconnect', peer.name, err);
+      }
     }
   }
 

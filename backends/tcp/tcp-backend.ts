@@ -106,7 +106,8 @@ export class TcpBackend implements Backend {
   >();
   #nextToken = 1;
   #nextGen = 1;
-  #inFlight = 0;
+  /** Transfers in flight plus connects pending: while > 0 the engine keeps the process alive. */
+  #busy = 0;
   #closed = false;
 
   constructor(params: BackendParams, opts: TcpParams, components: BackendComponents) {
@@ -211,7 +212,7 @@ export class TcpBackend implements Backend {
     const token = this.#nextToken++;
     await new Promise<void>((resolve, reject) => {
       this.#connectWaiters.set(token, { resolve, reject, agent });
-      this.#engine.ref();
+      this.#busyUp();
       this.#engine.connect(peer.id, token);
     });
   }
@@ -278,7 +279,7 @@ export class TcpBackend implements Backend {
     this.#slots[h.slot] = Status.IN_PROG;
     if (!h.inFlight) {
       h.inFlight = true;
-      if (this.#inFlight++ === 0) this.#engine.ref();
+      this.#busyUp();
     }
     this.#engine.post(h.slot, h.gen, notif);
     return Status.IN_PROG;
@@ -302,7 +303,7 @@ export class TcpBackend implements Backend {
     if (h.inFlight) {
       h.inFlight = false;
       h.error = new CanceledError('released while in flight', { backend: this.type });
-      this.#settledOne();
+      this.#busyDown();
     }
     this.#handles[h.slot] = undefined;
     if (!this.#closed) {
@@ -335,8 +336,12 @@ export class TcpBackend implements Backend {
     this.#peers.clear();
   }
 
-  #settledOne(): void {
-    if (--this.#inFlight === 0 && !this.#closed) this.#engine.unref();
+  #busyUp(): void {
+    if (this.#busy++ === 0) this.#engine.ref();
+  }
+
+  #busyDown(): void {
+    if (--this.#busy === 0 && !this.#closed) this.#engine.unref();
   }
 
   #onBatch(
@@ -359,7 +364,7 @@ export class TcpBackend implements Backend {
         const h = this.#handles[completions[i]!];
         if (!h || h.gen !== completions[i + 1]! >>> 0 || !h.inFlight) continue;
         h.inFlight = false;
-        this.#settledOne();
+        this.#busyDown();
         h.onSettled?.();
       }
     }
@@ -376,7 +381,7 @@ export class TcpBackend implements Backend {
       const w = this.#connectWaiters.get(id);
       if (!w) return;
       this.#connectWaiters.delete(id);
-      this.#engine.unref();
+      this.#busyDown();
       if (kind === EV_CONNECTED) w.resolve();
       else
         w.reject(statusToError(status, msg, { op: 'connect', backend: this.type, agent: w.agent }));

@@ -28,9 +28,11 @@ export async function iperf3(seconds: number): Promise<number | undefined> {
   try {
     for (let i = 0; ; i++) {
       try {
-        const { stdout } = await run('iperf3', [
-          '-c', '127.0.0.1', '-p', String(port), '-l', '1M', '-t', String(seconds), '-J',
-        ], { timeout: (seconds + 20) * 1000 });
+        const { stdout } = await run(
+          'iperf3',
+          ['-c', '127.0.0.1', '-p', String(port), '-l', '1M', '-t', String(seconds), '-J'],
+          { timeout: (seconds + 20) * 1000 },
+        );
         const j = JSON.parse(stdout);
         return j.end.sum_received.bits_per_second / 8e9;
       } catch (err) {
@@ -93,7 +95,14 @@ export async function nodeNet(seconds: number): Promise<number> {
 }
 
 /** Single-thread memcpy of `batch` blocks of `size` bytes inside a region; GB/s. */
-export function memcpy(src: bigint, dst: bigint, region: number, size: number, batch: number, ms: number): number {
+export function memcpy(
+  src: bigint,
+  dst: bigint,
+  region: number,
+  size: number,
+  batch: number,
+  ms: number,
+): number {
   const { copy } = native();
   const slots = Math.max(1, Math.floor(region / size));
   const times: number[] = [];

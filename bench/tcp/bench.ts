@@ -4,6 +4,7 @@
  * path and the same-host path, against baselines measured in the same run.
  *
  *   npx tsx bench/tcp/bench.ts [--ms 400] [--busy-poll-us 0] [--streams 2] [--quick]
+ *                              [--sizes 4,1024 (KiB)] [--batches 1,256] [--target-busy-poll-us N]
  *
  * Prints a Markdown table. Ratios compare cells with baselines from this run:
  * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy.
@@ -19,16 +20,23 @@ const { values: args } = parseArgs({
   options: {
     ms: { type: 'string', default: '400' },
     'busy-poll-us': { type: 'string', default: '0' },
+    'target-busy-poll-us': { type: 'string' },
     streams: { type: 'string', default: '2' },
     quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    batches: { type: 'string' },
   },
 });
 const MS = Number(args.ms);
 const KiB = 1024;
 const MiB = KiB * KiB;
 const REGION = 256 * MiB;
-const SIZES = args.quick ? [4 * KiB, MiB] : [4 * KiB, 64 * KiB, MiB, 16 * MiB];
-const BATCHES = [1, 256];
+const SIZES = args.sizes
+  ? args.sizes.split(',').map((x) => Number(x) * KiB)
+  : args.quick
+    ? [4 * KiB, MiB]
+    : [4 * KiB, 64 * KiB, MiB, 16 * MiB];
+const BATCHES = args.batches ? args.batches.split(',').map(Number) : [1, 256];
 const common = { busy_poll_us: args['busy-poll-us']!, streams: args.streams!, timeout_ms: '60000' };
 
 interface Cell {
@@ -59,7 +67,7 @@ async function measure(agent: Agent, req: XferRequest, bytes: number): Promise<n
       await req.done;
     }
   };
-  for (let i = 0; i < 3; i++) await once();
+  for (let i = 0; i < (bytes >= 256 * MiB ? 1 : 3); i++) await once();
   const times: number[] = [];
   const until = Date.now() + MS;
   for (let it = 0; it < 3 || (Date.now() < until && it < 200_000); it++) {
@@ -81,6 +89,7 @@ function sizeName(n: number): string {
 async function main(): Promise<void> {
   const target = new TargetProcess(`bench-tgt-${process.pid}`, REGION, {
     ...common,
+    busy_poll_us: args['target-busy-poll-us'] ?? common.busy_poll_us,
     same_host: 'auto',
   });
   const hello = await target.next();
@@ -151,11 +160,17 @@ async function main(): Promise<void> {
     ? baselines.iperf3.reduce((a, b) => a + b) / baselines.iperf3.length
     : NaN;
   const net = baselines.net.reduce((a, b) => a + b) / baselines.net.length;
-  console.log(`\nBaselines (this run): iperf3 1 stream, 1 MiB writes: ${fmt(ip)} GB/s ` +
-    `(runs: ${baselines.iperf3.map((x) => fmt(x)).join(', ')}); Node net stream, 1 MiB writes: ` +
-    `${fmt(net)} GB/s (${fmt(net / ip)}x iperf3).`);
-  console.log(`Params: streams=${common.streams}, busy_poll_us=${common.busy_poll_us}; ${MS} ms per cell.\n`);
-  console.log('| op | size | batch | path | GB/s | median µs / batch | µs / desc | × iperf3 | × memcpy (same size) |');
+  console.log(
+    `\nBaselines (this run): iperf3 1 stream, 1 MiB writes: ${fmt(ip)} GB/s ` +
+      `(runs: ${baselines.iperf3.map((x) => fmt(x)).join(', ')}); Node net stream, 1 MiB writes: ` +
+      `${fmt(net)} GB/s (${fmt(net / ip)}x iperf3).`,
+  );
+  console.log(
+    `Params: streams=${common.streams}, busy_poll_us=${common.busy_poll_us}; ${MS} ms per cell.\n`,
+  );
+  console.log(
+    '| op | size | batch | path | GB/s | median µs / batch | µs / desc | × iperf3 | × memcpy (same size) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const c of cells) {
     const mc = memcpyGbps.get(`${c.size}/${c.batch}`)!;
@@ -164,8 +179,10 @@ async function main(): Promise<void> {
         `${fmt(c.medianUs / c.batch, 2)} | ${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} |`,
     );
   }
-  console.log('\nmemcpy (single thread, same size and batch) GB/s: ' +
-    [...memcpyGbps].map(([k, v]) => `${k.replace('/', ' x')}: ${fmt(v)}`).join('; '));
+  console.log(
+    '\nmemcpy (single thread, same size and batch) GB/s: ' +
+      [...memcpyGbps].map(([k, v]) => `${k.replace('/', ' x')}: ${fmt(v)}`).join('; '),
+  );
 
   for (const a of Object.values(agents)) await a.close();
   await target.quit();

@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const SCRIPT = fileURLToPath(new URL('./target.' + (import.meta.url.endsWith('.ts') ? 'ts' : 'js'), import.meta.url));
+const SCRIPT = fileURLToPath(
+  new URL('./target.' + (import.meta.url.endsWith('.ts') ? 'ts' : 'js'), import.meta.url),
+);
 
 /** A benchmark target agent in a child process (bench/tcp/target.ts). */
 export class TargetProcess {

@@ -13,7 +13,10 @@ const cfg = JSON.parse(process.argv[2] ?? '{}') as {
   size: number;
   params: Record<string, string>;
 };
-const agent = await Agent.create({ name: cfg.name, backends: [{ type: 'TCP', params: cfg.params }] });
+const agent = await Agent.create({
+  name: cfg.name,
+  backends: [{ type: 'TCP', params: cfg.params }],
+});
 const { buffer } = agent.alloc(cfg.size);
 const reg = agent.registerMem(buffer);
 let elu: EventLoopUtilization | undefined;

@@ -39,8 +39,12 @@ constexpr size_t kRecvBuf = 256 << 10;
 constexpr uint64_t kDirectRecvMin = 64 << 10;
 constexpr uint64_t kMaxRecvCall = 16 << 20;
 constexpr uint64_t kReadBudget = 32 << 20;
-constexpr int kMaxIov = 64;
+constexpr int kMaxIov = 512;
 constexpr size_t kMaxIncoming = 4096;
+// A served connection whose replies pile up (a peer that asks but does not
+// read) is not read from until they drain: backpressure, not unbounded queues.
+// Only target-side connections: an initiator always reads its answers.
+constexpr size_t kMaxQueuedReplies = 4096;
 constexpr char kMacLabel[] = "nixl-tcp-v1";
 
 void FillRandom(void* p, size_t n) {
@@ -137,6 +141,7 @@ struct Engine::Conn {
   uint32_t remotePid = 0;
   bool cma = false;
   uint64_t createdNs = 0;
+  uint64_t refusedXfer = 0;  // target side: the last transfer with a refused request
 
   std::vector<uint8_t> rbuf;
   size_t rpos = 0;
@@ -479,7 +484,7 @@ void Engine::ExecCmd(Cmd& c) {
       if (it == peers_.end()) break;
       Peer* p = it->second.get();
       if (p->state == Peer::kReady) {
-        SendNotif(p, c.bytes.data(), c.bytes.size());
+        SendNotif(p, c.bytes.data(), c.bytes.size(), 0);
       } else if (p->state != Peer::kFailed) {
         p->waitingNotifs.push_back(std::move(c.bytes));
         if (p->state == Peer::kIdle) StartPeerConnect(p);
@@ -550,6 +555,12 @@ void Engine::Run() {
         continue;
       }
       UpdateInterest(c);
+      // Frames already buffered while backpressure held this connection back
+      // get no new EPOLLIN: resume them here once the replies drained.
+      if (!c->outgoing && c->rend > c->rpos && c->txq.size() <= kMaxQueuedReplies &&
+          !HandleReadable(c)) {
+        CloseConn(c, "connection closed by the peer");
+      }
     }
     dirty_.clear();
     now = NowNs();
@@ -603,7 +614,9 @@ void Engine::TakeOutbox(Outbox* out) {
 void Engine::UpdateInterest(Conn* c) {
   if (c->state == Conn::kClosed) return;
   uint32_t want = c->state == Conn::kConnecting ? EPOLLOUT
-                                                : (EPOLLIN | (c->txq.empty() ? 0u : EPOLLOUT));
+                  : c->txq.empty()                   ? EPOLLIN
+                  : (!c->outgoing && c->txq.size() > kMaxQueuedReplies) ? EPOLLOUT
+                                                     : (EPOLLIN | EPOLLOUT);
   if (want == c->interest) return;
   epoll_event ev{};
   ev.events = want;
@@ -880,6 +893,10 @@ bool Engine::Flush(Conn* c) {
 bool Engine::HandleReadable(Conn* c) {
   uint64_t budget = kReadBudget;
   while (c->state != Conn::kClosed) {
+    if (!c->outgoing && c->txq.size() > kMaxQueuedReplies && !c->inPayload) {
+      UpdateInterest(c);  // resumes once Flush drains the replies
+      return true;
+    }
     if (!c->inPayload) {
       size_t avail = c->rend - c->rpos;
       if (avail >= kHeaderSize) {
@@ -1032,6 +1049,7 @@ bool Engine::OnHeader(Conn* c) {
           FrameHeader r = MakeHeader(kReadData, 0, h.xferId, h.len);
           QueueRegionData(c, r, h.regionId, h.key, reinterpret_cast<const uint8_t*>(h.addr));
         } else {
+          c->refusedXfer = h.xferId;
           FrameHeader r = MakeHeader(kReadData, 0, h.xferId, 0);
           r.status = st;
           Queue(c, r, nullptr, 0);
@@ -1100,6 +1118,7 @@ bool Engine::OnPayloadDone(Conn* c) {
       case kHello:
         return OnHello(c);
       case kWrite:
+        if (c->payStatus != kSuccess) c->refusedXfer = h.xferId;
         if (h.flags & kFlagAckReq) {
           FrameHeader r = MakeHeader(kAck, 0, h.xferId, 0);
           r.status = c->payStatus;
@@ -1111,7 +1130,11 @@ bool Engine::OnPayloadDone(Conn* c) {
         }
         return true;
       case kNotif:
-        staged_.notifs.push_back({c->remoteName, std::move(c->pbuf)});
+        // A notification bound to a transfer this connection refused part of
+        // is dropped: its data is not (all) in memory.
+        if (h.xferId == 0 || h.xferId != c->refusedXfer) {
+          staged_.notifs.push_back({c->remoteName, std::move(c->pbuf)});
+        }
         c->pbuf.clear();
         return true;
       case kCmaWrite:
@@ -1271,6 +1294,7 @@ void Engine::ServeCma(Conn* c, bool write) {
       }
     }
   }
+  if (st != kSuccess) c->refusedXfer = c->cur.xferId;
   FrameHeader r = MakeHeader(kAck, 0, c->cur.xferId, 0);
   r.status = st;
   Queue(c, r, nullptr, 0);
@@ -1311,15 +1335,15 @@ void Engine::ReplyDone(Xfer* x) {
   if (x->status == kSuccess && x->hasNotif && x->notifAfter) {
     auto it = peers_.find(x->peerId);
     if (it != peers_.end() && it->second->state == Peer::kReady) {
-      SendNotif(it->second.get(), x->notif.data(), x->notif.size());
+      SendNotif(it->second.get(), x->notif.data(), x->notif.size(), x->Id());
     }
   }
   Settle(x, x->status, x->err);
 }
 
-void Engine::SendNotif(Peer* p, const uint8_t* msg, size_t len) {
+void Engine::SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId) {
   Conn* c = p->streams[0];
-  QueueOwned(c, MakeHeader(kNotif, 0, 0, len), std::vector<uint8_t>(msg, msg + len));
+  QueueOwned(c, MakeHeader(kNotif, 0, xferId, len), std::vector<uint8_t>(msg, msg + len));
 }
 
 void Engine::Submit(Xfer* x) {
@@ -1363,7 +1387,7 @@ void Engine::OnPeerReady(Peer* p) {
       SubmitSocket(x, p);
     }
   }
-  for (auto& m : p->waitingNotifs) SendNotif(p, m.data(), m.size());
+  for (auto& m : p->waitingNotifs) SendNotif(p, m.data(), m.size(), 0);
   p->waitingNotifs.clear();
 }
 
@@ -1417,7 +1441,7 @@ void Engine::SubmitCma(Xfer* x, Peer* p) {
     } while (off < d.len);
   }
   flush();
-  if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size());
+  if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
   if (x->pending == 0) Settle(x, kSuccess, "");
 }
 
@@ -1465,13 +1489,15 @@ void Engine::SubmitSocket(Xfer* x, Peer* p) {
     }
   }
   if (x->hasNotif) {
-    // One stream keeps order (the target handles its frames in sequence); with
-    // several, the notification waits until every stream has answered.
-    bool oneStream = true;
-    for (size_t i = 1; i < nstreams; i++) oneStream = oneStream && last[i] == nullptr;
-    if (x->op == XferOp::kRead) oneStream = nstreams == 1;
-    if (oneStream || x->pending == 0) {
-      SendNotif(p, x->notif.data(), x->notif.size());
+    // A WRITE on one stream keeps order (the target handles its frames in
+    // sequence); over several streams the notification waits until every
+    // stream has answered. A READ's notification always waits for the data:
+    // the target sends READ_DATA from its region lazily, so a notification
+    // that overtook it could let the target reuse memory still being read.
+    bool inline_ = x->op == XferOp::kWrite;
+    for (size_t i = 1; i < nstreams; i++) inline_ = inline_ && last[i] == nullptr;
+    if (inline_ || x->pending == 0) {
+      SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
     } else {
       x->notifAfter = true;
     }

@@ -153,7 +153,8 @@ class Engine {
   void ApplyStatus(Xfer* x, int32_t status, const char* what);
   void ReplyDone(Xfer* x);
   Xfer* FindXfer(uint64_t xferId);
-  void SendNotif(Peer* p, const uint8_t* msg, size_t len);
+  // xferId: the transfer the notification is bound to (0 for genNotif).
+  void SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId);
   void CheckTimeouts();
 
   void Publish();

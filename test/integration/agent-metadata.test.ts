@@ -87,10 +87,21 @@ describe('metadata between agents', () => {
     await a.write(local.descs, remote.descs, 'md-b');
   });
 
+  it('partial metadata without descriptors carries connection info only', () => {
+    const r = b.registerMem(b.alloc(4096).buffer);
+    a.invalidateRemoteMD('md-b');
+    a.loadRemoteMD(b.getLocalPartialMD(null));
+    expect(a.checkRemoteMD('md-b')).toBe(true);
+    expect(a.checkRemoteMD('md-b', r.descs)).toBe(false);
+    expect(a.getRemoteRegions('md-b').length).toBe(0);
+  });
+
   it('labels travel with full and partial metadata', () => {
     b.setLabel('kv-layout', 'L32xB800');
     a.loadRemoteMD(b.getLocalPartialMD(null, { labels: ['kv-layout'] }));
     expect(Buffer.from(a.getRemoteLabel('md-b', 'kv-layout')!).toString()).toBe('L32xB800');
+    expect(b.deleteLabel('kv-layout')).toBe(true);
+    expect(() => b.getLocalPartialMD(null, { labels: ['kv-layout'] })).toThrow(NotFoundError);
   });
 
   it('10,000 mutated blobs: each refused with a typed error that loads nothing, or loaded intact', () => {

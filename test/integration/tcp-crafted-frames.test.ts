@@ -165,6 +165,52 @@ describe('TCP target refuses crafted frames', () => {
     expect(canaries()).toBe(canaryHash);
   });
 
+  it('a notification bound to a refused transfer is not delivered', async () => {
+    const r = region();
+    const got: string[] = [];
+    const onNotif = (_from: string, msg: Uint8Array) => got.push(Buffer.from(msg).toString());
+    target.on('notif', onNotif);
+    try {
+      const bad = xfer++;
+      const good = xfer++;
+      const notif = (id: bigint, text: string) =>
+        client.send(header({ op: OP.NOTIF, xferId: id, len: text.length }), Buffer.from(text));
+      client.send(
+        header({
+          op: OP.WRITE,
+          xferId: bad,
+          regionId: r.regionId,
+          key: r.key ^ 4n,
+          addr: r.addr,
+          len: 4,
+        }),
+        Buffer.alloc(4),
+      );
+      notif(bad, 'after-refused');
+      client.send(
+        header({
+          op: OP.WRITE,
+          xferId: good,
+          regionId: r.regionId,
+          key: r.key,
+          addr: r.addr,
+          len: 4,
+        }),
+        Buffer.alloc(4),
+      );
+      notif(good, 'after-good');
+      notif(0n, 'standalone');
+      expect((await client.next())?.op).toBe(OP.ERR); // the refused WRITE
+      const deadline = Date.now() + 10_000;
+      while (!got.includes('standalone') && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      expect(got).toEqual(['after-good', 'standalone']);
+    } finally {
+      target.off('notif', onNotif);
+    }
+  });
+
   it('an unknown region id is refused', async () => {
     const r = region();
     expect(await write({ ...r, regionId: 0xfffffff0 }, r.addr, Buffer.alloc(4))).toBe(
@@ -248,6 +294,40 @@ describe('TCP target refuses crafted frames', () => {
       /refused/,
     );
   });
+
+  it('a peer that asks and never reads is held back; others are still served', async () => {
+    const r = region();
+    const greedy = await FrameClient.open(info, 'greedy');
+    try {
+      greedy.socket.pause(); // stop reading: the target's replies pile up
+      const N = 20_000;
+      const frames: Buffer[] = [];
+      for (let i = 0; i < N; i++) {
+        frames.push(
+          header({
+            op: OP.READ,
+            xferId: BigInt(i),
+            regionId: r.regionId,
+            key: r.key,
+            addr: r.addr,
+            len: 4096,
+          }),
+        );
+      }
+      greedy.send(Buffer.concat(frames));
+      // Meanwhile another peer gets its answers promptly.
+      expect(await write(r, r.addr + 8n, Buffer.alloc(8, 9))).toBe(Status.SUCCESS);
+      greedy.socket.resume();
+      for (let i = 0; i < N; i++) {
+        const f = await greedy.next(20_000);
+        expect(f?.op).toBe(OP.READ_DATA);
+        expect(f?.xferId).toBe(BigInt(i));
+        expect(f?.status).toBe(Status.SUCCESS);
+      }
+    } finally {
+      greedy.close();
+    }
+  }, 60_000);
 
   it('canaries around every region are intact', () => {
     expect(canaries()).toBe(canaryHash);

@@ -1,0 +1,322 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { hasTool } from '../../bench/cli/tools.js';
+
+import type { BenchReport } from '../../bench/cli/results.js';
+import { LAUNCHER, runCli, TINY } from './cli-run.js';
+
+const dirs: string[] = [];
+function outDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'nixl-ts-bench-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** The port a --target-listen process reports on stdout. */
+function listeningPort(target: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('target did not listen')), 60_000);
+    createInterface({ input: target.stdout! }).on('line', (line) => {
+      const msg = JSON.parse(line);
+      if (msg.event === 'listening') {
+        clearTimeout(timer);
+        resolve(msg.port);
+      }
+    });
+  });
+}
+
+describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
+  it('runs a tiny sweep with --check and baselines, prints the table, writes JSON and SVG', async () => {
+    const out = outDir();
+    const r = await runCli([
+      ...TINY,
+      '--op',
+      'READ,WRITE',
+      '--check',
+      '--baselines',
+      'memcpy,net',
+      '--json',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+
+    // --json: stdout is the report alone; the tables went to stderr.
+    const report = JSON.parse(r.stdout) as BenchReport;
+    expect(report.tool).toBe('nixl-ts-bench');
+    expect(report.cells.map((c) => `${c.op} ${c.blockSize}`)).toEqual([
+      'READ 4096',
+      'READ 8192',
+      'READ 16384',
+      'WRITE 4096',
+      'WRITE 8192',
+      'WRITE 16384',
+    ]);
+    for (const c of report.cells) {
+      expect(c.backend).toBe('TCP');
+      expect(c.iterations).toBe(20);
+      expect(c.bytes).toBe(20 * c.blockSize);
+      expect(c.gbps).toBeGreaterThan(0);
+      expect(c.tx.avg).toBeGreaterThan(0);
+      expect(c.tx.p99).toBeGreaterThanOrEqual(c.tx.avg * 0.999);
+      expect(c.check).toBe('passed');
+      expect(c.targetElu).toBeGreaterThanOrEqual(0);
+      expect(c.targetElu).toBeLessThanOrEqual(1);
+      // A ratio for every cell that has a baseline, and it is the cell over the reference.
+      for (const name of ['memcpy', 'net'] as const) {
+        const ref = c.baselines[name]!;
+        expect(ref.gbps).toBeGreaterThan(0);
+        expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
+      }
+    }
+    expect(r.stderr).toContain('Block Size (B)');
+    expect(r.stderr).toContain('P99 Tx (us)');
+    expect(r.stderr).toContain('vs memcpy');
+    expect(r.stderr).toContain('vs net');
+    // One table row per cell, each with two ratio columns ("…x").
+    const rows = r.stderr.split('\n').filter((l) => /^(4096|8192|16384)\s/.test(l));
+    expect(rows).toHaveLength(6);
+    for (const row of rows) expect(row.match(/\d\.?\d*x/g)).toHaveLength(2);
+
+    const json = JSON.parse(readFileSync(join(out, 'nixl-ts-bench.json'), 'utf8')) as BenchReport;
+    expect(json.cells).toHaveLength(6);
+    const svg = readFileSync(join(out, 'nixl-ts-bench.svg'), 'utf8');
+    expect(svg.startsWith('<?xml')).toBe(true);
+    expect(svg).toContain('<svg');
+    expect(svg).toContain('TCP READ');
+    expect(svg).toContain('TCP WRITE');
+    expect(svg).toContain('memcpy');
+    expect(svg.match(/<path /g)!.length).toBeGreaterThanOrEqual(4);
+  });
+
+  for (const op of ['WRITE', 'READ'] as const) {
+    it(`the consistency check catches a corrupted ${op} (the target's memory flipped through the hook)`, async () => {
+      const out = outDir();
+      const r = await runCli([
+        ...TINY,
+        '--max-block',
+        '8K',
+        '--op',
+        op,
+        '--check',
+        '--corrupt-target-byte',
+        '100',
+        '--json',
+        '--out',
+        out,
+      ]);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain('consistency check FAILED');
+      const report = JSON.parse(r.stdout) as BenchReport;
+      expect(report.cells).toHaveLength(2);
+      for (const c of report.cells) {
+        expect(c.check).toMatch(
+          /^failed: 1 byte\(s\) differ; first at offset 100: expected 0x[0-9a-f]{2}, found 0x[0-9a-f]{2}$/,
+        );
+      }
+      // The results are still written, marked failed.
+      expect(existsSync(join(out, 'nixl-ts-bench.svg'))).toBe(true);
+    });
+  }
+
+  it('without the hook the same run passes (the failure above is the corruption, not the check)', async () => {
+    const r = await runCli([
+      ...TINY,
+      '--max-block',
+      '8K',
+      '--op',
+      'READ',
+      '--check',
+      '--json',
+      '--out',
+      outDir(),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as BenchReport;
+    expect(report.cells.every((c) => c.check === 'passed')).toBe(true);
+  });
+
+  it('two hosts by address: --target-listen and --initiator --target (on loopback), prepared requests, depth 2, batch 4', async () => {
+    const target = spawn(process.execPath, [LAUNCHER, '--target-listen', '127.0.0.1:0', '--once'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const port = await listeningPort(target);
+      const r = await runCli([
+        ...TINY,
+        '--initiator',
+        '--target',
+        `127.0.0.1:${port}`,
+        '--prepared',
+        '--depth',
+        '2',
+        '--batch',
+        '4',
+        '--check',
+        '--json',
+        '--out',
+        outDir(),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as BenchReport;
+      expect(report.target.address).toBe(`127.0.0.1:${port}`);
+      for (const c of report.cells) {
+        expect(c.batch).toBe(4);
+        expect(c.depth).toBe(2);
+        expect(c.bytes).toBe(20 * 4 * c.blockSize);
+        expect(c.check).toBe('passed');
+      }
+      // --once: the target exits after its initiator left.
+      const code = await new Promise<number | null>((resolve) => {
+        if (target.exitCode !== null) resolve(target.exitCode);
+        else target.once('exit', (c) => resolve(c));
+      });
+      expect(code).toBe(0);
+    } finally {
+      if (target.exitCode === null) target.kill('SIGKILL');
+    }
+  });
+
+  it.skipIf(!hasTool('iperf3') || !hasTool('ucx_perftest'))(
+    'measures iperf3 and ucx_perftest on loopback and prints their ratios',
+    async () => {
+      const r = await runCli([
+        ...TINY,
+        '--max-block',
+        '8K',
+        '--baselines',
+        'iperf3,ucx_perftest',
+        '--json',
+        '--out',
+        outDir(),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as BenchReport;
+      for (const c of report.cells) {
+        for (const name of ['iperf3', 'ucx_perftest'] as const) {
+          const ref = c.baselines[name]!;
+          expect(ref.gbps, `${name}: ${ref.note}`).toBeGreaterThan(0);
+          expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
+        }
+      }
+      expect(r.stderr).toContain('vs iperf3');
+      expect(r.stderr).toContain('vs ucx_perftest');
+    },
+  );
+
+  it('--compare nixlbench=PATH runs two ranks over the same sweep and adds a ratio per cell (with a stand-in for nixlbench)', async () => {
+    const standin = fileURLToPath(new URL('../fixtures/nixlbench-standin.mjs', import.meta.url));
+    const r = await runCli([
+      ...TINY,
+      '--compare',
+      `nixlbench=${standin}`,
+      '--json',
+      '--out',
+      outDir(),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as BenchReport;
+    expect(report.cells).toHaveLength(3);
+    for (const c of report.cells) {
+      const ref = c.compare.nixlbench!;
+      expect(ref.gbps).toBe(1);
+      expect(ref.avgLatUs).toBeCloseTo(c.blockSize / 1000, 9);
+      expect(ref.ratio).toBeCloseTo(c.gbps, 9);
+    }
+    expect(r.stderr).toContain('vs nixlbench');
+  });
+
+  it('--repeat runs each cell several times and reports the median run', async () => {
+    const r = await runCli([
+      ...TINY,
+      '--max-block',
+      '8K',
+      '--repeat',
+      '3',
+      '--baselines',
+      'memcpy',
+      '--json',
+      '--out',
+      outDir(),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as BenchReport;
+    for (const c of report.cells) {
+      expect(c.repeats).toHaveLength(3);
+      const sorted = [...c.repeats!].sort((a, b) => a - b);
+      expect(c.gbps).toBe(sorted[1]);
+      expect(c.baselines.memcpy!.ratio).toBeCloseTo(c.gbps / c.baselines.memcpy!.gbps, 9);
+    }
+    expect(r.stderr).toContain('B/W of each run');
+  });
+
+  it('a target that dies mid-sweep ends the run with an error in bounded time', async () => {
+    const target = spawn(process.execPath, [LAUNCHER, '--target-listen', '127.0.0.1:0', '--once'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const port = await listeningPort(target);
+      const started = Date.now();
+      const run = runCli([
+        '--initiator',
+        '--target',
+        `127.0.0.1:${port}`,
+        '--start-block',
+        '4K',
+        '--max-block',
+        '4K',
+        '--iters',
+        '10000000',
+        '--max-cell-seconds',
+        '600',
+        '--no-progress',
+        '--out',
+        outDir(),
+      ]);
+      // Kill once the target has its backend open (transfers start right after).
+      await new Promise<void>((resolve) => {
+        let seen = '';
+        target.stderr!.on('data', (d) => {
+          seen += d;
+          if (seen.includes('backend open')) resolve();
+        });
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      target.kill('SIGKILL');
+      const r = await run;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/RemoteDisconnectError|control connection to the target lost/);
+      expect(Date.now() - started).toBeLessThan(90_000);
+    } finally {
+      if (target.exitCode === null) target.kill('SIGKILL');
+    }
+  });
+
+  it('refuses bad options with a usage error (exit 2) naming the problem', async () => {
+    const bad = await runCli(['--op', 'COPY']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--op: 'COPY' is not READ or WRITE");
+    const sizes = await runCli(['--start-block', '1M', '--max-block', '4K']);
+    expect(sizes.code).toBe(2);
+    expect(sizes.stderr).toContain('--max-block 4K is below --start-block 1M');
+    const memory = await runCli(['--max-block', '64M', '--batch', '32']);
+    expect(memory.code).toBe(2);
+    expect(memory.stderr).toContain('the sweep needs 2G per side');
+    const backend = await runCli([...TINY, '--backend', 'LOCAL']);
+    expect(backend.code).toBe(2);
+    expect(backend.stderr).toContain(
+      "backend 'LOCAL' is not available as a remote-capable backend",
+    );
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+
+import { nixlbenchArgs, parseNixlbench } from '../../bench/cli/compare-nixlbench.js';
+import { parseCli, regionBytes, UsageError } from '../../bench/cli/options.js';
+import { fillPattern, verifyPattern } from '../../bench/cli/pattern.js';
+import { parseUcxPerftest } from '../../bench/cli/baselines/ucx-perftest.js';
+import { summarize } from '../../bench/cli/stats.js';
+
+describe('nixl-ts-bench parsing and helpers', () => {
+  it('parses the options of a sweep', () => {
+    const o = parseCli([
+      '--op',
+      'read,write',
+      '--start-block',
+      '4K',
+      '--max-block',
+      '32K',
+      '--start-batch',
+      '2',
+      '--max-batch',
+      '8',
+      '--depth',
+      '3',
+    ]);
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o.mode).toBe('local');
+    expect(o.sweep.ops).toEqual(['READ', 'WRITE']);
+    expect(o.sweep.blockSizes).toEqual([4096, 8192, 16384, 32768]);
+    expect(o.sweep.batchSizes).toEqual([2, 4, 8]);
+    expect(regionBytes(o.sweep)).toBe(32768 * 8 * 3);
+    const t = parseCli(['--target-listen', '[::1]:9000']);
+    if (t === 'help') throw new Error('unexpected help');
+    expect([t.mode, t.host, t.port]).toEqual(['target', '::1', 9000]);
+    expect(() => parseCli(['--batch', '1', '--max-batch', '4'])).toThrow(UsageError);
+    expect(() => parseCli(['--initiator'])).toThrow(/needs both --initiator and --target/);
+    expect(() => parseCli(['--compare', 'perftest=/bin/true'])).toThrow(/nixlbench=PATH/);
+    expect(() => parseCli(['--baselines', 'memcpy,dd'])).toThrow(/unknown 'dd'/);
+    expect(() => parseCli(['--iters', '0'])).toThrow(/--iters must be an integer >= 1/);
+  });
+
+  it("reads ucx_perftest's Final row (MB/s are 2^20 B/s)", () => {
+    const out = [
+      '|    Stage     | # iterations | 50.0%ile | average | overall |  average |  overall |  average  |  overall  |',
+      '+--------------+--------------+----------+---------+---------+----------+----------+-----------+-----------+',
+      'Final:                   200     27.449   474.141   474.141      131.82     131.82        2109        2109',
+    ].join('\n');
+    const r = parseUcxPerftest(out)!;
+    expect(r.gbps).toBeCloseTo((131.82 * 1048576) / 1e9, 9);
+    expect(r.avgUs).toBeCloseTo(474.141, 9);
+    expect(parseUcxPerftest('connection refused')).toBeUndefined();
+  });
+
+  it("reads nixlbench's table, two-rank and wide forms", () => {
+    const pad = (cells: (string | number)[], w: number[]) =>
+      cells.map((c, i) => String(c).padEnd(w[i]!)).join('');
+    const w = [20, 15, 15, 15, 15, 15, 15, 15, 15, 15];
+    const out = [
+      'some log line',
+      pad(
+        [
+          'Block Size (B)',
+          'Batch Size',
+          'B/W (GB/Sec)',
+          'Avg Lat. (us)',
+          'Avg Prep (us)',
+          'P99 Prep (us)',
+          'Avg Post (us)',
+          'P99 Post (us)',
+          'Avg Tx (us)',
+          'P99 Tx (us)',
+        ],
+        w,
+      ),
+      '-'.repeat(160),
+      pad([4096, 1, 0.131, 31.2, 12, 40, 3.1, 9, 30.1, 60], w),
+      pad([1048576, 1, 2.62, 401.0, 12, 40, 3.1, 9, 399.5, 700], w),
+    ].join('\n');
+    expect(parseNixlbench(out)).toEqual([
+      { blockSize: 4096, batch: 1, gbps: 0.131, avgLatUs: 31.2 },
+      { blockSize: 1048576, batch: 1, gbps: 2.62, avgLatUs: 401 },
+    ]);
+    const wide = [
+      'Block Size (B)      Batch Size     B/W (GB/Sec)   Aggregate B/W (GB/Sec)   Network Util (%)    Avg Lat. (us)',
+      '4096 4 0.5 1.5 12.5 8.2 1 2 3 4 5 6',
+    ].join('\n');
+    expect(parseNixlbench(wide)).toEqual([{ blockSize: 4096, batch: 4, gbps: 0.5, avgLatUs: 8.2 }]);
+    const o = parseCli(['--op', 'READ', '--prepared', '--check']);
+    if (o === 'help') throw new Error('unexpected help');
+    const args = nixlbenchArgs(o.sweep, 'READ', 1, 12345, 'UCX');
+    expect(args.join(' ')).toContain(
+      '--runtime_type ASIO --asio_address 127.0.0.1 --asio_port 12345',
+    );
+    expect(args).toContain('--prepared_xfer');
+    expect(args).toContain('--check_consistency');
+  });
+
+  it('the pattern check names the first differing byte', () => {
+    const mem = new Uint8Array(5000);
+    fillPattern(mem, mem.length, 42);
+    expect(verifyPattern(mem, mem.length, 42)).toBeUndefined();
+    // Another cell's seed does not pass for this one.
+    expect(verifyPattern(mem, mem.length, 43)!.count).toBeGreaterThan(4000);
+    mem[1234] ^= 1;
+    mem[4000] ^= 0x80;
+    const m = verifyPattern(mem, mem.length, 42)!;
+    expect([m.count, m.offset, m.actual ^ m.expected]).toEqual([2, 1234, 1]);
+  });
+
+  it('p99 is the nearest-rank percentile', () => {
+    const s = summarize(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(s.avg).toBeCloseTo(100.5, 9);
+    expect(s.p99).toBe(198);
+    expect(summarize([7])).toEqual({ avg: 7, p99: 7 });
+  });
+});
