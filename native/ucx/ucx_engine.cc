@@ -181,8 +181,7 @@ std::vector<uint8_t> UcxEngine::ConnInfo() const {
 }
 
 std::string UcxEngine::TransportsInUse() {
-  // Endpoint configuration is reported by UCX's own print routine; keep this
-  // cheap and informative: the worker's transports as UCX lists them.
+  // UCX's own description of worker 0: its transports, devices and address.
   std::string out;
   char* buf = nullptr;
   size_t size = 0;

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseParams } from '../../backends/ucx/params.js';
+import { UcxBackend } from '../../backends/ucx/ucx-backend.js';
 import { ibDevices } from '../../backends/ucx/ib-devices.js';
 import { Agent } from '../../src/agent.js';
 import type { BackendParams } from '../../src/backend.js';
@@ -150,6 +151,11 @@ describe('UCX event-fd progress and several workers', () => {
       expect(() =>
         a.createXferReq('WRITE', [ra], [rb], b.name, { customParam: Buffer.from('worker_id=3') }),
       ).toThrow(InvalidParamError);
+      // UCX's own description of the worker names the one transport asked for.
+      const ucx = a.backends[0] as UcxBackend;
+      expect(ucx.options.numWorkers).toBe(3);
+      expect(ucx.describeWorker()).toMatch(/tcp/);
+      expect(ucx.describeWorker()).not.toMatch(/posix|sysv|cma/);
     });
   }
 
