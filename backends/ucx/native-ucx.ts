@@ -25,7 +25,6 @@ export interface NativeUcxEngineOptions {
 
 export interface NativeUcxEngine {
   connInfo(): Buffer;
-  transports(): string;
   addStatusChunk(chunk: Int32Array): number;
   register(addr: number, len: number): [handle: number, publicData: Buffer];
   deregister(handle: number): void;

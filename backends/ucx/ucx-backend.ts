@@ -141,12 +141,6 @@ export class UcxBackend implements Backend {
     );
   }
 
-  /** UCX's own description of worker 0 (transports, devices), for diagnostics. */
-  describeWorker(): string {
-    this.#checkOpen('describeWorker');
-    return this.#engine.transports();
-  }
-
   registerMem(desc: LocalRegionDesc): BackendMD {
     this.#checkOpen('registerMem');
     if (desc.memType !== 'DRAM') {

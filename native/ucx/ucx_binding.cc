@@ -36,7 +36,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     return DefineClass(env, "UcxEngine",
                        {
                            InstanceMethod<&UcxEngineWrap::ConnInfo>("connInfo"),
-                           InstanceMethod<&UcxEngineWrap::Transports>("transports"),
                            InstanceMethod<&UcxEngineWrap::AddStatusChunk>("addStatusChunk"),
                            InstanceMethod<&UcxEngineWrap::Register>("register"),
                            InstanceMethod<&UcxEngineWrap::Deregister>("deregister"),
@@ -151,10 +150,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   Napi::Value ConnInfo(const Napi::CallbackInfo& info) {
     auto bytes = engine(info.Env()).ConnInfo();
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
-  }
-
-  Napi::Value Transports(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), engine(info.Env()).TransportsInUse());
   }
 
   Napi::Value AddStatusChunk(const Napi::CallbackInfo& info) {

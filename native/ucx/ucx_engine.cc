@@ -180,25 +180,6 @@ std::vector<uint8_t> UcxEngine::ConnInfo() const {
   return EncodeConnInfo(addrs);
 }
 
-std::string UcxEngine::TransportsInUse() {
-  // UCX's own description of worker 0: its transports, devices and address.
-  std::string out;
-  char* buf = nullptr;
-  size_t size = 0;
-  FILE* f = open_memstream(&buf, &size);
-  if (f == nullptr) return out;
-  {
-    std::lock_guard<std::mutex> lock(workers_[0]->mu);
-    ucp_worker_print_info(workers_[0]->handle, f);
-  }
-  fclose(f);
-  if (buf != nullptr) {
-    out.assign(buf, size);
-    free(buf);
-  }
-  return out;
-}
-
 std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t* connInfo,
                                           size_t len, bool self) {
   std::vector<std::vector<uint8_t>> addrs;

@@ -156,7 +156,6 @@ class UcxEngine {
 
   const EngineOptions& options() const { return opts_; }
   std::vector<uint8_t> ConnInfo() const;
-  std::string TransportsInUse();
 
   // Regions.
   std::shared_ptr<LocalRegion> Register(uint64_t addr, uint64_t len);

@@ -151,11 +151,7 @@ describe('UCX event-fd progress and several workers', () => {
       expect(() =>
         a.createXferReq('WRITE', [ra], [rb], b.name, { customParam: Buffer.from('worker_id=3') }),
       ).toThrow(InvalidParamError);
-      // UCX's own description of the worker names the one transport asked for.
-      const ucx = a.backends[0] as UcxBackend;
-      expect(ucx.options.numWorkers).toBe(3);
-      expect(ucx.describeWorker()).toMatch(/tcp/);
-      expect(ucx.describeWorker()).not.toMatch(/posix|sysv|cma/);
+      expect((a.backends[0] as UcxBackend).options.numWorkers).toBe(3);
     });
   }
 
