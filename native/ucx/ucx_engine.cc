@@ -2,10 +2,7 @@
 // Progress drivers live in ucx_progress.cc; the JavaScript binding in ucx_binding.cc.
 #include "ucx/ucx_engine.h"
 
-#include <ucm/api/ucm.h>
-
 #include <cstring>
-#include <mutex>
 #include <random>
 
 #include "ucx/ucx_status.h"
@@ -57,27 +54,6 @@ ucs_status_t RevokeAmCb(void* arg, const void* header, size_t headerLen, void* d
   return UCS_OK;
 }
 
-// UCX's memory hooks (UCM) patch the code of libc's mmap, munmap, brk and sbrk
-// ("bistro" mode) once a context asks for memory events, and may replace
-// malloc with UCX's own allocator. Inside Node.js peer processes then crashed
-// now and then with V8 faulting on unmapped heap memory. The engine needs
-// none of it: every transfer passes the memory handle of a region mapped with
-// ucp_mem_map, so UCX's registration cache (the events' only user) is never
-// consulted for our data. Memory events and malloc hooks are therefore off.
-// (Changing the hook mode instead made UCM recurse until the stack overflowed.)
-// The hooks are process-wide: this is set once per process, before any context.
-void DisableUcmHooks() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    ucm_global_config_t opts = ucm_global_opts;
-    opts.enable_events = 0;
-    opts.enable_malloc_hooks = 0;
-    opts.enable_malloc_reloc = 0;
-    opts.enable_dynamic_mmap_thresh = 0;
-    ucm_set_global_opts(&opts);
-  });
-}
-
 }  // namespace
 
 LocalRegion::~LocalRegion() {
@@ -111,7 +87,6 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
   std::random_device rd;
   regionIdBase_ = (static_cast<uint64_t>(rd()) << 32 | rd()) & ~0xffffffffull;
 
-  DisableUcmHooks();
   ucp_config_t* config = nullptr;
   ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
   if (s != UCS_OK) FailUcx("ucp_config_read", s);
