@@ -317,12 +317,14 @@ describe('UCX peer failure', () => {
         failure = e;
       }
     }
-    expect(failure).toBeInstanceOf(RemoteDisconnectError);
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(a.checkRemoteMD(name)).toBe(false);
-    // The agent either got the event or dropped the peer from the failed transfer.
-    const ev = await Promise.race([disconnected, new Promise((r) => setTimeout(r, 1000))]);
-    if (ev !== undefined) expect(ev).toBeInstanceOf(RemoteDisconnectError);
+    // Either a transfer failed with RemoteDisconnectError, or the endpoint error
+    // reached the agent first (it dropped the peer, so the repost found no peer).
+    if (!(failure instanceof RemoteDisconnectError)) {
+      const ev = await Promise.race([disconnected, new Promise((r) => setTimeout(r, 5000))]);
+      expect(ev).toBeInstanceOf(RemoteDisconnectError);
+    }
 
     const second = await start();
     try {
