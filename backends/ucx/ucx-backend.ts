@@ -54,6 +54,8 @@ class UcxXfer implements BackendXfer {
 }
 
 const BACKEND = 'UCX';
+/** How long close() lets transfers in flight finish before it cancels them. */
+const CLOSE_DRAIN_MS = 10_000;
 
 /** Reads `worker_id=N` from NIXL's customParam, or -1 (round robin). */
 function workerHint(custom: Uint8Array | undefined, numWorkers: number): number {
@@ -106,6 +108,8 @@ export class UcxBackend implements Backend {
   readonly #peers = new Map<string, number>();
   readonly #xfers = new Map<number, UcxXfer>();
   #closed = false;
+  /** Set by close(): no new work is accepted while transfers in flight drain. */
+  #closing: Promise<void> | undefined;
 
   constructor(params: BackendParams, options: UcxOptions, components: BackendComponents) {
     this.params = params;
@@ -376,7 +380,21 @@ export class UcxBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closing) return this.#closing;
+    this.#closing = this.#drainAndClose();
+    return this.#closing;
+  }
+
+  async #drainAndClose(): Promise<void> {
+    // Let transfers already on the wire finish (bounded) before endpoints go:
+    // tearing a tcp connection down in the middle of a large put has crashed
+    // the receiving side's UCX 1.13 now and then.
+    const deadline = Date.now() + CLOSE_DRAIN_MS;
+    const inFlight = () =>
+      [...this.#xfers.values()].some(
+        (h) => Atomics.load(h.slot.view, h.slot.index) === Status.IN_PROG,
+      );
+    while (inFlight() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     this.#closed = true;
     this.#engine.close();
     // Transfers in flight now read "canceled" from their slots.
@@ -415,6 +433,8 @@ export class UcxBackend implements Backend {
   }
 
   #checkOpen(op: string): void {
-    if (this.#closed) throw new NotAllowedError('the UCX backend is closed', this.#ctx(op));
+    if (this.#closed || this.#closing) {
+      throw new NotAllowedError('the UCX backend is closed', this.#ctx(op));
+    }
   }
 }
