@@ -211,7 +211,7 @@ uint32_t UcxEngine::LoadPeer(const std::string& name, const uint8_t* connInfo, s
   return peer->id;
 }
 
-void UcxEngine::CloseEps(Peer& peer) {
+void UcxEngine::CloseEps(Peer& peer, bool force) {
   peer.closed.store(true, std::memory_order_release);
   for (size_t i = 0; i < peer.eps.size(); ++i) {
     if (peer.eps[i] == nullptr) continue;
@@ -220,7 +220,9 @@ void UcxEngine::CloseEps(Peer& peer) {
     p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
     // A failed endpoint can only be force-closed; a healthy one is flushed
     // first. Force needs peer error handling on both sides (UCX's rule).
-    p.flags = peer.failStatus.load() != 0 && opts_.peerErrorHandling ? UCP_EP_CLOSE_FLAG_FORCE : 0;
+    p.flags = (force || peer.failStatus.load() != 0) && opts_.peerErrorHandling
+                  ? UCP_EP_CLOSE_FLAG_FORCE
+                  : 0;
     {
       std::lock_guard<std::mutex> lock(w.mu);
       ucs_status_ptr_t r = ucp_ep_close_nbx(peer.eps[i], &p);
@@ -702,8 +704,10 @@ void UcxEngine::Close() {
       __atomic_store_n(x->slot, kErrCanceled, __ATOMIC_RELEASE);
     }
   }
+  // Closing: no flush handshake with peers, which may be dead and unnoticed
+  // yet (JavaScript already let the transfers in flight drain).
   for (auto& [id, peer] : peers_) {
-    if (!peer->closed.load()) CloseEps(*peer);
+    if (!peer->closed.load()) CloseEps(*peer, true);
   }
   // Give endpoint closes a bounded time (about 1 s) to complete, then tear down regardless.
   for (int round = 0; round < 2000; ++round) {

@@ -205,7 +205,7 @@ class UcxEngine {
   friend struct RemoteRegion;
   std::shared_ptr<Peer> MakePeer(const std::string& name, const uint8_t* connInfo, size_t len,
                                  bool self);
-  void CloseEps(Peer& peer);
+  void CloseEps(Peer& peer, bool force = false);
   void AfterPost(Worker& w);
   // Under w.mu: sends the notification or completes the transfer.
   void FinishFlushed(Worker& w, Xfer* x);
