@@ -22,6 +22,11 @@
       "conditions": [
         ["has_ucx==1", {
           "defines": ["NIXL_HAVE_UCX=1"],
+          "sources": [
+            "native/ucx/ucx_binding.cc",
+            "native/ucx/ucx_engine.cc",
+            "native/ucx/ucx_progress.cc"
+          ],
           "cflags_cc": ["<!@(pkg-config --cflags ucx)"],
           "libraries": ["<!@(pkg-config --libs ucx)"]
         }]

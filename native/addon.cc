@@ -7,6 +7,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nixl::InitBench(env, exports);
   nixl::InitTcp(env, exports);
 #ifdef NIXL_HAVE_UCX
+  nixl::InitUcx(env, exports);
   exports.Set("hasUcx", Napi::Boolean::New(env, true));
 #else
   exports.Set("hasUcx", Napi::Boolean::New(env, false));

@@ -9,5 +9,8 @@ namespace nixl {
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitBench(Napi::Env env, Napi::Object exports);
 void InitTcp(Napi::Env env, Napi::Object exports);
+#ifdef NIXL_HAVE_UCX
+void InitUcx(Napi::Env env, Napi::Object exports);
+#endif
 
 }  // namespace nixl

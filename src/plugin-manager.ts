@@ -14,6 +14,7 @@ import { InvalidParamError, NotFoundError } from './errors.js';
 const BUILTIN_PLUGINS: ReadonlyArray<readonly [string, string]> = [
   ['LOCAL', '../backends/local/index'],
   ['TCP', '../backends/tcp/index'],
+  ['UCX', '../backends/ucx/index'],
 ];
 
 // Run from TypeScript sources (tsx, vitest) the built-ins are .ts files too.

@@ -1,0 +1,86 @@
+/** The UCX part of the native addon (native/ucx/ucx_binding.cc), typed. */
+import { native } from '../../src/native.js';
+
+export interface UcxDisconnect {
+  readonly peerId: number;
+  readonly agent: string;
+  readonly status: number;
+  readonly message: string;
+}
+
+export interface NativeUcxEngineOptions {
+  agentName: string;
+  /** Flattened UCX config: key, value, key, value, ... */
+  config: string[];
+  numWorkers: number;
+  peerErrorHandling: boolean;
+  progress: 'thread' | 'event';
+  /** One call per batch: settled transfer ids, notifications as (agent, msg) pairs, failed peers. */
+  onEvents(
+    settled: Uint32Array,
+    notifs: (string | Uint8Array)[],
+    disconnects: UcxDisconnect[],
+  ): void;
+}
+
+export interface NativeUcxEngine {
+  connInfo(): Buffer;
+  addStatusChunk(chunk: Int32Array): number;
+  register(addr: number, len: number): [handle: number, publicData: Buffer];
+  deregister(handle: number): void;
+  loadPeer(name: string, connInfo: Uint8Array): number;
+  dropPeer(peerId: number): void;
+  peerStatus(peerId: number): [status: number, message: string];
+  selfPeer(): number;
+  loadRemote(peerId: number, publicData: Uint8Array): number;
+  loadLocal(localHandle: number): number;
+  unload(handle: number): void;
+  prep(
+    read: boolean,
+    peerId: number,
+    count: number,
+    laddrs: Float64Array,
+    lens: Float64Array,
+    lregions: Uint32Array,
+    raddrs: Float64Array,
+    rregions: Uint32Array,
+    chunk: number,
+    slot: number,
+    workerHint: number,
+  ): number;
+  post(xferId: number, notif?: Uint8Array): number;
+  xferError(xferId: number): string;
+  release(xferId: number): void;
+  genNotif(peerId: number, msg: Uint8Array): void;
+  progress(): void;
+  close(): void;
+}
+
+interface UcxAddon {
+  readonly hasUcx: boolean;
+  UcxEngine?: new (opts: NativeUcxEngineOptions) => NativeUcxEngine;
+  ucxVersion?: () => string;
+  ucxLibraryPath?: () => string;
+}
+
+export function ucxAddon(): UcxAddon {
+  return native() as unknown as UcxAddon;
+}
+
+export const INSTALL_HINT =
+  "install UCX's development files (Debian/Ubuntu: apt-get install libucx-dev; Fedora/RHEL: dnf install ucx-devel) " +
+  "so that 'pkg-config --exists ucx' succeeds, then rebuild the addon (npm rebuild nixl-ts, or npx node-gyp rebuild)";
+
+/** Why UCX can't be used in this process, or undefined if it can. */
+export function ucxUnavailableReason(): string | undefined {
+  let addon: UcxAddon;
+  try {
+    addon = ucxAddon();
+  } catch (err) {
+    return `the native addon did not load (${(err as Error).message})`;
+  }
+  if (!addon.hasUcx || !addon.UcxEngine) {
+    return `the native addon was built without UCX: ${INSTALL_HINT}`;
+  }
+  return undefined;
+}

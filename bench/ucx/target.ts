@@ -1,0 +1,33 @@
+/**
+ * The target side of the UCX benchmark, in its own process: an agent with the
+ * UCX backend and one registered region. Prints {md, addr} as a JSON line,
+ * loads the initiator's metadata from one stdin line, and serves until stdin
+ * closes (its progress thread does the serving; this thread only waits).
+ */
+import { createInterface } from 'node:readline';
+
+import '../../src/polyfills.js';
+import { Agent } from '../../src/agent.js';
+
+const [name, paramsJson, bytes] = [process.argv[2]!, process.argv[3]!, Number(process.argv[4])];
+const agent = await Agent.create({
+  name,
+  backends: [{ type: 'UCX', params: JSON.parse(paramsJson) as Record<string, string> }],
+});
+const buf = agent.alloc(bytes).buffer;
+const reg = agent.registerMem(buf);
+process.stdout.write(
+  JSON.stringify({
+    md: Buffer.from(agent.getLocalMD()).toString('base64'),
+    addr: reg.descs.at(0).addr.toString(),
+  }) + '\n',
+);
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  agent.loadRemoteMD(Buffer.from(line, 'base64'));
+  process.stdout.write('{"loaded":true}\n');
+});
+rl.on('close', async () => {
+  await agent.close();
+  process.exit(0);
+});

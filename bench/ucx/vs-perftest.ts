@@ -1,0 +1,259 @@
+/**
+ * UCX backend vs ucx_perftest (Debian package ucx-utils), same transports,
+ * same run: put (WRITE) and get (READ), 4 KiB to 16 MiB, each cell run
+ * back-to-back with the baseline, over loopback only.
+ *
+ *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm,shm-noeh,shm-private] [--seconds 1]
+ *
+ * ucx_perftest: `ucp_put_bw` / `ucp_get` between two processes, its own
+ * buffers. nixl-ts: an initiator agent (this process) and a target agent (a
+ * child process), a window of transfers in flight, each one descriptor of the
+ * given size, each completed as NIXL defines it (put/get + flush). Both get
+ * UCX_NET_DEVICES=lo. Bandwidth is bytes / wall time in GB/s (1e9 B/s); the
+ * ratio is nixl-ts / ucx_perftest for the same cell and round.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import '../../src/polyfills.js';
+import { Agent } from '../../src/agent.js';
+import type { XferRequest } from '../../src/xfer-request.js';
+
+const { values: args } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    tls: { type: 'string', default: 'tcp,shm' },
+    seconds: { type: 'string', default: '1' },
+    sizes: { type: 'string', default: '4096,65536,1048576,16777216' },
+  },
+});
+const REPS = Number(args.reps);
+const SECONDS = Number(args.seconds);
+const SIZES = args.sizes!.split(',').map(Number);
+
+/**
+ * What each transport set means for both sides. perftest never asks for peer
+ * error handling; `shm` (the nixl-ts default, errorHandling=peer) makes UCX 1.13
+ * carry active messages, and so its emulated RMA, over tcp, because posix/sysv
+ * lack peer-failure detection. `shm-noeh` matches perftest (errorHandling=none).
+ * `shm-private` runs perftest on private memory (UCX_ALLOC_PRIO=mmap), the kind
+ * nixl-ts registers, instead of the posix segments perftest allocates by default.
+ */
+const SHM_TLS = 'posix,sysv,cma,tcp';
+const TRANSPORTS: Record<
+  string,
+  { ucxTls: string; params: Record<string, string>; perfEnv?: Record<string, string> }
+> = {
+  tcp: { ucxTls: 'tcp', params: { profile: 'tcp', devices: 'lo' } },
+  shm: { ucxTls: SHM_TLS, params: { profile: 'shm', devices: 'lo' } },
+  'shm-noeh': {
+    ucxTls: SHM_TLS,
+    params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
+  },
+  'shm-private': {
+    ucxTls: SHM_TLS,
+    params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
+    perfEnv: { UCX_ALLOC_PRIO: 'mmap' },
+  },
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let port = 20000 + (process.pid % 20000);
+
+/** One ucx_perftest cell: GB/s, or NaN when it failed. */
+async function perftest(tls: string, test: string, size: number): Promise<number> {
+  const set = TRANSPORTS[tls]!;
+  const env = { ...process.env, UCX_TLS: set.ucxTls, UCX_NET_DEVICES: 'lo', ...set.perfEnv };
+  // Iterations: about SECONDS of work at the rates seen on this machine, bounded both ways.
+  let iters = Math.max(20, Math.min(100_000, Math.round((SECONDS * 5e8) / size)));
+  // UCX 1.13 emulates get over tcp with active messages that perftest's idle
+  // responder serves only from UCX's async thread (~1 ms each): keep it bounded.
+  // The same holds for RMA on private memory over shared memory.
+  if ((test === 'ucp_get' && tls === 'tcp') || set.perfEnv) iters = Math.min(iters, 300);
+  const p = ++port;
+  const server = spawn('ucx_perftest', ['-p', String(p)], { env, stdio: 'ignore' });
+  try {
+    await sleep(300);
+    const client = spawn(
+      'ucx_perftest',
+      [
+        '127.0.0.1',
+        '-p',
+        String(p),
+        '-t',
+        test,
+        '-s',
+        String(size),
+        '-n',
+        String(iters),
+        '-w',
+        String(Math.max(2, iters / 20) | 0),
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    client.stdout!.on('data', (d) => (out += d));
+    const timer = setTimeout(() => client.kill('SIGKILL'), 120_000);
+    await new Promise((r) => client.on('exit', r));
+    clearTimeout(timer);
+    const line = out.split('\n').find((l) => l.startsWith('Final:'));
+    if (!line) return NaN;
+    const f = line.trim().split(/\s+/);
+    return (Number(f[6]) * 1048576) / 1e9; // overall MB/s (2^20) -> GB/s
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+interface Target {
+  name: string;
+  addr: bigint;
+  stop(): Promise<void>;
+}
+
+async function startTarget(
+  a: Agent,
+  params: Record<string, string>,
+  bytes: number,
+): Promise<Target> {
+  const script = fileURLToPath(new URL('./target.ts', import.meta.url));
+  const name = `bench-tgt-${randomBytes(3).toString('hex')}`;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, name, JSON.stringify(params), String(bytes)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const hello = JSON.parse((await lines.next()).value) as { md: string; addr: string };
+  a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
+  child.stdin!.write(Buffer.from(a.getLocalMD()).toString('base64') + '\n');
+  await lines.next();
+  return {
+    name,
+    addr: BigInt(hello.addr),
+    async stop() {
+      a.invalidateRemoteMD(name);
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await new Promise((r) => child.on('exit', r));
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** One nixl-ts cell: a window of requests kept in flight for about SECONDS. */
+async function nixlCell(
+  a: Agent,
+  base: bigint,
+  t: Target,
+  op: 'WRITE' | 'READ',
+  size: number,
+): Promise<number> {
+  const window = Math.max(1, Math.min(16, Math.floor((64 << 20) / size)));
+  const reqs: XferRequest[] = [];
+  for (let i = 0; i < window; i++) {
+    const off = BigInt(i * size);
+    reqs.push(
+      a.createXferReq(
+        op,
+        [{ addr: base + off, len: size }],
+        [{ addr: t.addr + off, len: size }],
+        t.name,
+      ),
+    );
+  }
+  const run = async (ms: number, maxOps: number) => {
+    let ops = 0;
+    const t0 = performance.now();
+    const deadline = t0 + ms;
+    await Promise.all(
+      reqs.map(async (r) => {
+        while (performance.now() < deadline && ops < maxOps) {
+          ops++;
+          a.postXferReq(r);
+          await r.done;
+        }
+      }),
+    );
+    return { ops, secs: (performance.now() - t0) / 1e3 };
+  };
+  await run(100, 50 * window); // warm-up: endpoints wired, caches hot
+  const { ops, secs } = await run(SECONDS * 1000, 1_000_000);
+  for (const r of reqs) r.release();
+  return (ops * size) / secs / 1e9;
+}
+
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  return s.length ? s[(s.length - 1) >> 1]! : NaN;
+};
+
+const rows: {
+  tls: string;
+  op: string;
+  size: number;
+  perf: number[];
+  nixl: number[];
+  ratio: number[];
+}[] = [];
+for (const tls of args.tls!.split(',')) {
+  const params = TRANSPORTS[tls]!.params;
+  const a = await Agent.create({
+    name: `bench-init-${process.pid}`,
+    backends: [{ type: 'UCX', params }],
+  });
+  const local = a.alloc(64 << 20).buffer;
+  const base = a.registerMem(local).descs.at(0).addr;
+  const t = await startTarget(a, params, 64 << 20);
+  for (const [op, test] of [
+    ['WRITE', 'ucp_put_bw'],
+    ['READ', 'ucp_get'],
+  ] as const) {
+    for (const size of SIZES) {
+      const row = {
+        tls,
+        op,
+        size,
+        perf: [] as number[],
+        nixl: [] as number[],
+        ratio: [] as number[],
+      };
+      for (let r = 0; r < REPS; r++) {
+        const perf = await perftest(tls, test, size);
+        const nixl = await nixlCell(a, base, t, op, size);
+        row.perf.push(perf);
+        row.nixl.push(nixl);
+        row.ratio.push(nixl / perf);
+      }
+      rows.push(row);
+      process.stderr.write(
+        `${tls} ${op} ${size}: perftest ${median(row.perf).toFixed(3)} GB/s, nixl-ts ${median(row.nixl).toFixed(3)} GB/s, ratio ${median(row.ratio).toFixed(2)}\n`,
+      );
+    }
+  }
+  await t.stop();
+  await a.close();
+}
+
+const fmtSize = (s: number) => (s >= 1 << 20 ? `${s >> 20} MiB` : `${s >> 10} KiB`);
+const range = (xs: number[], d = 3) => {
+  const f = xs.filter(Number.isFinite);
+  return f.length
+    ? `${median(f).toFixed(d)} [${Math.min(...f).toFixed(d)}–${Math.max(...f).toFixed(d)}]`
+    : 'n/a';
+};
+console.log(
+  `| transports | op (perftest test) | size | ucx_perftest GB/s | nixl-ts UCX GB/s | ratio (median [min–max] of ${REPS}) |`,
+);
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) {
+  const test = r.op === 'WRITE' ? 'ucp_put_bw' : 'ucp_get';
+  console.log(
+    `| ${r.tls} | ${r.op} (${test}) | ${fmtSize(r.size)} | ${range(r.perf)} | ${range(r.nixl)} | ${range(r.ratio, 2)} |`,
+  );
+}

@@ -1,0 +1,328 @@
+// JavaScript binding of the UCX engine: class UcxEngine, ucxVersion(),
+// ucxLibraryPath(). Completions, notifications and peer failures reach
+// JavaScript in batches through a thread-safe function (one call per batch);
+// transfer status is read by JavaScript from shared Int32Array slots.
+#include <dlfcn.h>
+
+#include <memory>
+
+#include "addon.h"
+#include "ucx/ucx_engine.h"
+
+namespace nixl {
+namespace {
+
+using ucx::EngineError;
+using ucx::EngineOptions;
+using ucx::UcxEngine;
+
+Napi::Error ToJsError(Napi::Env env, const EngineError& e) {
+  Napi::Error err = Napi::Error::New(env, e.message);
+  err.Set("status", Napi::Number::New(env, e.status));
+  return err;
+}
+
+// What the thread-safe function's calls share with the wrapper; it outlives
+// the wrapper while calls are queued.
+struct Shared {
+  std::unique_ptr<UcxEngine> engine;
+  Napi::ThreadSafeFunction tsfn;
+  bool closed = false;
+};
+
+class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "UcxEngine",
+                       {
+                           InstanceMethod<&UcxEngineWrap::ConnInfo>("connInfo"),
+                           InstanceMethod<&UcxEngineWrap::AddStatusChunk>("addStatusChunk"),
+                           InstanceMethod<&UcxEngineWrap::Register>("register"),
+                           InstanceMethod<&UcxEngineWrap::Deregister>("deregister"),
+                           InstanceMethod<&UcxEngineWrap::LoadPeer>("loadPeer"),
+                           InstanceMethod<&UcxEngineWrap::DropPeer>("dropPeer"),
+                           InstanceMethod<&UcxEngineWrap::PeerStatus>("peerStatus"),
+                           InstanceMethod<&UcxEngineWrap::SelfPeer>("selfPeer"),
+                           InstanceMethod<&UcxEngineWrap::LoadRemote>("loadRemote"),
+                           InstanceMethod<&UcxEngineWrap::LoadLocal>("loadLocal"),
+                           InstanceMethod<&UcxEngineWrap::Unload>("unload"),
+                           InstanceMethod<&UcxEngineWrap::Prep>("prep"),
+                           InstanceMethod<&UcxEngineWrap::Post>("post"),
+                           InstanceMethod<&UcxEngineWrap::XferError>("xferError"),
+                           InstanceMethod<&UcxEngineWrap::Release>("release"),
+                           InstanceMethod<&UcxEngineWrap::GenNotif>("genNotif"),
+                           InstanceMethod<&UcxEngineWrap::Progress>("progress"),
+                           InstanceMethod<&UcxEngineWrap::Close>("close"),
+                       });
+  }
+
+  // new UcxEngine({ agentName, config: [k, v, k, v, ...], numWorkers,
+  //                 peerErrorHandling, progress: 'thread' | 'event', onEvents })
+  explicit UcxEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UcxEngineWrap>(info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = info[0].As<Napi::Object>();
+    EngineOptions opts;
+    opts.agentName = o.Get("agentName").As<Napi::String>().Utf8Value();
+    Napi::Array cfg = o.Get("config").As<Napi::Array>();
+    for (uint32_t i = 0; i + 1 < cfg.Length(); i += 2) {
+      opts.config.emplace_back(cfg.Get(i).As<Napi::String>().Utf8Value(),
+                               cfg.Get(i + 1).As<Napi::String>().Utf8Value());
+    }
+    opts.numWorkers = o.Get("numWorkers").As<Napi::Number>().Uint32Value();
+    opts.peerErrorHandling = o.Get("peerErrorHandling").As<Napi::Boolean>().Value();
+    std::string mode = o.Get("progress").As<Napi::String>().Utf8Value();
+    opts.progress = mode == "event" ? ucx::ProgressMode::kEventFd : ucx::ProgressMode::kThread;
+
+    shared_ = std::make_shared<Shared>();
+    shared_->tsfn = Napi::ThreadSafeFunction::New(env, o.Get("onEvents").As<Napi::Function>(),
+                                                  "nixl-ucx-events", 0, 1);
+    std::weak_ptr<Shared> weak = shared_;
+    auto wake = [weak]() {
+      auto s = weak.lock();
+      if (!s) return;
+      s->tsfn.NonBlockingCall([weak](Napi::Env env, Napi::Function cb) { Deliver(weak, env, cb); });
+    };
+    try {
+      shared_->engine = std::make_unique<UcxEngine>(std::move(opts), wake);
+    } catch (const EngineError& e) {
+      shared_->tsfn.Release();
+      shared_->closed = true;
+      throw ToJsError(env, e);
+    }
+    uv_loop_s* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    shared_->engine->StartProgress(loop);
+  }
+
+  ~UcxEngineWrap() override { CloseNow(); }
+
+ private:
+  static void Deliver(const std::weak_ptr<Shared>& weak, Napi::Env env, Napi::Function cb) {
+    auto s = weak.lock();
+    if (!s || s->closed || !s->engine) return;
+    ucx::EventBatch b = s->engine->TakeEvents();
+    if (b.settled.empty() && b.notifs.empty() && b.disconnects.empty()) return;
+    Napi::Uint32Array settled = Napi::Uint32Array::New(env, b.settled.size());
+    for (size_t i = 0; i < b.settled.size(); ++i) settled[i] = b.settled[i];
+    Napi::Array notifs = Napi::Array::New(env, b.notifs.size() * 2);
+    for (size_t i = 0; i < b.notifs.size(); ++i) {
+      notifs.Set(2 * i, Napi::String::New(env, b.notifs[i].agent));
+      auto msg = Napi::Buffer<uint8_t>::Copy(env, b.notifs[i].msg.data(), b.notifs[i].msg.size());
+      notifs.Set(2 * i + 1, msg);
+    }
+    Napi::Array disc = Napi::Array::New(env, b.disconnects.size());
+    for (size_t i = 0; i < b.disconnects.size(); ++i) {
+      Napi::Object d = Napi::Object::New(env);
+      d.Set("peerId", b.disconnects[i].peerId);
+      d.Set("agent", b.disconnects[i].peerName);
+      d.Set("status", b.disconnects[i].status);
+      d.Set("message", b.disconnects[i].message);
+      disc.Set(i, d);
+    }
+    cb.Call({settled, notifs, disc});
+  }
+
+  UcxEngine& engine(Napi::Env env) {
+    if (!shared_ || shared_->closed || !shared_->engine) {
+      throw ToJsError(env, EngineError{-6, "the UCX engine is closed"});
+    }
+    return *shared_->engine;
+  }
+
+  template <typename F>
+  auto Guard(Napi::Env env, F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const EngineError& e) {
+      throw ToJsError(env, e);
+    }
+  }
+
+  void CloseNow() {
+    if (!shared_ || shared_->closed) return;
+    shared_->closed = true;
+    if (shared_->engine) shared_->engine->Close();
+    shared_->tsfn.Release();
+    for (auto& r : chunkRefs_) r.Reset();
+    chunkRefs_.clear();
+  }
+
+  Napi::Value ConnInfo(const Napi::CallbackInfo& info) {
+    auto bytes = engine(info.Env()).ConnInfo();
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
+  }
+
+  Napi::Value AddStatusChunk(const Napi::CallbackInfo& info) {
+    Napi::Int32Array a = info[0].As<Napi::Int32Array>();
+    chunks_.push_back({a.Data(), a.ElementLength()});
+    chunkRefs_.push_back(Napi::Persistent(a.As<Napi::Object>()));
+    return Napi::Number::New(info.Env(), static_cast<double>(chunks_.size() - 1));
+  }
+
+  Napi::Value Register(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t addr = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
+    uint64_t len = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    auto r = Guard(env, [&] { return engine(env).Register(addr, len); });
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Number::New(env, r->handle));
+    out.Set(1u, Napi::Buffer<uint8_t>::Copy(env, r->publicData.data(), r->publicData.size()));
+    return out;
+  }
+
+  void Deregister(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+    Guard(env, [&] { engine(env).Deregister(h); });
+  }
+
+  Napi::Value LoadPeer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    Napi::Uint8Array ci = info[1].As<Napi::Uint8Array>();
+    uint32_t id =
+        Guard(env, [&] { return engine(env).LoadPeer(name, ci.Data(), ci.ByteLength()); });
+    return Napi::Number::New(env, id);
+  }
+
+  void DropPeer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    Guard(env, [&] { engine(env).DropPeer(id); });
+  }
+
+  Napi::Value PeerStatus(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string msg;
+    int st = engine(env).PeerStatus(info[0].As<Napi::Number>().Uint32Value(), &msg);
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Number::New(env, st));
+    out.Set(1u, Napi::String::New(env, msg));
+    return out;
+  }
+
+  Napi::Value SelfPeer(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), engine(info.Env()).selfPeerId());
+  }
+
+  Napi::Value LoadRemote(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t peer = info[0].As<Napi::Number>().Uint32Value();
+    Napi::Uint8Array pub = info[1].As<Napi::Uint8Array>();
+    auto r = Guard(env, [&] { return engine(env).LoadRemote(peer, pub.Data(), pub.ByteLength()); });
+    return Napi::Number::New(env, r->handle);
+  }
+
+  Napi::Value LoadLocal(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+    auto r = Guard(env, [&] { return engine(env).LoadLocal(h); });
+    return Napi::Number::New(env, r->handle);
+  }
+
+  void Unload(const Napi::CallbackInfo& info) {
+    if (!shared_ || shared_->closed) return;
+    shared_->engine->Unload(info[0].As<Napi::Number>().Uint32Value());
+  }
+
+  // prep(read, peerId, count, laddrs, lens, lregions, raddrs, rregions, chunk, slot, workerHint)
+  Napi::Value Prep(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    bool read = info[0].As<Napi::Boolean>().Value();
+    uint32_t peer = info[1].As<Napi::Number>().Uint32Value();
+    size_t count = info[2].As<Napi::Number>().Uint32Value();
+    auto laddrs = info[3].As<Napi::Float64Array>();
+    auto lens = info[4].As<Napi::Float64Array>();
+    auto lregions = info[5].As<Napi::Uint32Array>();
+    auto raddrs = info[6].As<Napi::Float64Array>();
+    auto rregions = info[7].As<Napi::Uint32Array>();
+    uint32_t chunk = info[8].As<Napi::Number>().Uint32Value();
+    uint32_t slot = info[9].As<Napi::Number>().Uint32Value();
+    int hint = info[10].As<Napi::Number>().Int32Value();
+    if (laddrs.ElementLength() < count || lens.ElementLength() < count ||
+        lregions.ElementLength() < count || raddrs.ElementLength() < count ||
+        rregions.ElementLength() < count) {
+      throw ToJsError(env, EngineError{-2, "descriptor arrays are shorter than the count"});
+    }
+    if (chunk >= chunks_.size() || slot >= chunks_[chunk].second) {
+      throw ToJsError(env, EngineError{-2, "status slot out of range"});
+    }
+    int32_t* s = chunks_[chunk].first + slot;
+    uint32_t id = Guard(env, [&] {
+      return engine(env).Prep(read, peer, count, laddrs.Data(), lens.Data(), lregions.Data(),
+                              raddrs.Data(), rregions.Data(), s, hint);
+    });
+    return Napi::Number::New(env, id);
+  }
+
+  // post(xferId, notif?) -> 0 | 1; throws an Error with .status on failure.
+  Napi::Value Post(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    const uint8_t* notif = nullptr;
+    size_t len = 0;
+    bool has = info.Length() > 1 && info[1].IsTypedArray();
+    if (has) {
+      auto n = info[1].As<Napi::Uint8Array>();
+      notif = n.Data();
+      len = n.ByteLength();
+    }
+    std::string err;
+    int st = engine(env).Post(id, notif, len, has, &err);
+    if (st < 0) throw ToJsError(env, EngineError{st, err});
+    return Napi::Number::New(env, st);
+  }
+
+  Napi::Value XferError(const Napi::CallbackInfo& info) {
+    if (!shared_ || shared_->closed) {
+      return Napi::String::New(info.Env(), "the UCX engine is closed");
+    }
+    return Napi::String::New(info.Env(),
+                             shared_->engine->XferError(info[0].As<Napi::Number>().Uint32Value()));
+  }
+
+  void Release(const Napi::CallbackInfo& info) {
+    if (!shared_ || shared_->closed) return;
+    shared_->engine->Release(info[0].As<Napi::Number>().Uint32Value());
+  }
+
+  void GenNotif(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t peer = info[0].As<Napi::Number>().Uint32Value();
+    auto msg = info[1].As<Napi::Uint8Array>();
+    Guard(env, [&] { engine(env).GenNotif(peer, msg.Data(), msg.ByteLength()); });
+  }
+
+  void Progress(const Napi::CallbackInfo& info) {
+    if (!shared_ || shared_->closed) return;
+    shared_->engine->ProgressOnce();
+  }
+
+  void Close(const Napi::CallbackInfo&) { CloseNow(); }
+
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::pair<int32_t*, size_t>> chunks_;
+  std::vector<Napi::ObjectReference> chunkRefs_;
+};
+
+Napi::Value UcxVersion(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), ucp_get_version_string());
+}
+
+Napi::Value UcxLibraryPath(const Napi::CallbackInfo& info) {
+  Dl_info dl{};
+  if (dladdr(reinterpret_cast<void*>(&ucp_get_version_string), &dl) != 0 && dl.dli_fname) {
+    return Napi::String::New(info.Env(), dl.dli_fname);
+  }
+  return Napi::String::New(info.Env(), "");
+}
+
+}  // namespace
+
+void InitUcx(Napi::Env env, Napi::Object exports) {
+  exports.Set("UcxEngine", UcxEngineWrap::Define(env));
+  exports.Set("ucxVersion", Napi::Function::New(env, UcxVersion));
+  exports.Set("ucxLibraryPath", Napi::Function::New(env, UcxLibraryPath));
+}
+
+}  // namespace nixl

@@ -1,0 +1,751 @@
+// UCX engine: context, workers, endpoints, regions, transfers, notifications.
+// Progress drivers live in ucx_progress.cc; the JavaScript binding in ucx_binding.cc.
+#include "ucx/ucx_engine.h"
+
+#include <cstring>
+#include <random>
+
+#include "ucx/ucx_status.h"
+#include "ucx/ucx_wire.h"
+
+namespace nixl::ucx {
+namespace {
+
+[[noreturn]] void Fail(int status, const std::string& message) {
+  throw EngineError{status, message};
+}
+
+[[noreturn]] void FailUcx(const std::string& what, ucs_status_t s) {
+  throw EngineError{ToNixlStatus(s), UcxMessage(what, s)};
+}
+
+void FlushCb(void* request, ucs_status_t status, void* userData) {
+  auto* x = static_cast<Xfer*>(userData);
+  ucp_request_free(request);
+  x->engine->OnFlushed(x, status);
+}
+
+void NotifSentCb(void* request, ucs_status_t status, void* userData) {
+  auto* x = static_cast<Xfer*>(userData);
+  ucp_request_free(request);
+  x->engine->OnNotifSent(x, status);
+}
+
+// Standalone active messages (genNotif, revocations) own a copy of their payload.
+struct AmBuffer {
+  std::vector<uint8_t> header;
+  std::vector<uint8_t> data;
+};
+
+void AmBufferSentCb(void* request, ucs_status_t, void* userData) {
+  ucp_request_free(request);
+  delete static_cast<AmBuffer*>(userData);
+}
+
+ucs_status_t NotifAmCb(void* arg, const void* header, size_t headerLen, void* data, size_t len,
+                       const ucp_am_recv_param_t*) {
+  static_cast<UcxEngine*>(arg)->OnNotifAm(header, headerLen, data, len);
+  return UCS_OK;
+}
+
+ucs_status_t RevokeAmCb(void* arg, const void* header, size_t headerLen, void* data, size_t len,
+                        const ucp_am_recv_param_t*) {
+  static_cast<UcxEngine*>(arg)->OnRevokeAm(header, headerLen, data, len);
+  return UCS_OK;
+}
+
+}  // namespace
+
+LocalRegion::~LocalRegion() {
+  if (memh != nullptr) ucp_mem_unmap(engine->context_, memh);
+}
+
+RemoteRegion::~RemoteRegion() {
+  {
+    std::lock_guard<std::mutex> lock(engine->revokeMu_);
+    auto range = engine->byRegionId_.equal_range(regionId);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (it->second == this) {
+        engine->byRegionId_.erase(it);
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < rkeys.size(); ++i) {
+    if (rkeys[i] == nullptr) continue;
+    Worker& w = engine->worker(static_cast<unsigned>(i));
+    std::lock_guard<std::mutex> lock(w.mu);
+    ucp_rkey_destroy(rkeys[i]);
+  }
+}
+
+UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
+    : opts_(std::move(opts)), wake_(std::move(wake)) {
+  if (opts_.numWorkers < 1 || opts_.numWorkers > 64) {
+    Fail(kErrInvalidParam, "numWorkers must be 1..64");
+  }
+  std::random_device rd;
+  regionIdBase_ = (static_cast<uint64_t>(rd()) << 32 | rd()) & ~0xffffffffull;
+
+  ucp_config_t* config = nullptr;
+  ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
+  if (s != UCS_OK) FailUcx("ucp_config_read", s);
+  for (const auto& [key, value] : opts_.config) {
+    s = ucp_config_modify(config, key.c_str(), value.c_str());
+    if (s != UCS_OK) {
+      ucp_config_release(config);
+      throw EngineError{kErrInvalidParam, UcxMessage("UCX config " + key + "=" + value, s)};
+    }
+  }
+  ucp_params_t params{};
+  params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
+                      UCP_PARAM_FIELD_NAME;
+  params.features = UCP_FEATURE_RMA | UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
+  params.mt_workers_shared = 1;
+  params.name = "nixl-ts";
+  s = ucp_init(&params, config, &context_);
+  ucp_config_release(config);
+  if (s != UCS_OK) FailUcx("ucp_init", s);
+
+  try {
+    for (unsigned i = 0; i < opts_.numWorkers; ++i) {
+      auto w = std::make_unique<Worker>();
+      w->index = i;
+      ucp_worker_params_t wp{};
+      wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+      wp.thread_mode = UCS_THREAD_MODE_SERIALIZED;
+      s = ucp_worker_create(context_, &wp, &w->handle);
+      if (s != UCS_OK) FailUcx("ucp_worker_create", s);
+      workers_.push_back(std::move(w));
+      Worker& wr = *workers_.back();
+      s = ucp_worker_get_efd(wr.handle, &wr.efd);
+      if (s != UCS_OK) FailUcx("ucp_worker_get_efd", s);
+      ucp_address_t* addr = nullptr;
+      size_t addrLen = 0;
+      s = ucp_worker_get_address(wr.handle, &addr, &addrLen);
+      if (s != UCS_OK) FailUcx("ucp_worker_get_address", s);
+      auto* bytes = reinterpret_cast<const uint8_t*>(addr);
+      wr.address.assign(bytes, bytes + addrLen);
+      ucp_worker_release_address(wr.handle, addr);
+      for (unsigned id : {kAmNotif, kAmRevoke}) {
+        ucp_am_handler_param_t hp{};
+        hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
+                        UCP_AM_HANDLER_PARAM_FIELD_ARG;
+        hp.id = id;
+        hp.cb = id == kAmNotif ? NotifAmCb : RevokeAmCb;
+        hp.arg = this;
+        s = ucp_worker_set_am_recv_handler(wr.handle, &hp);
+        if (s != UCS_OK) FailUcx("ucp_worker_set_am_recv_handler", s);
+      }
+    }
+    std::vector<uint8_t> self = ConnInfo();
+    selfPeer_ = MakePeer(opts_.agentName, self.data(), self.size(), true);
+    peers_[selfPeer_->id] = selfPeer_;
+  } catch (...) {
+    Close();
+    throw;
+  }
+}
+
+UcxEngine::~UcxEngine() { Close(); }
+
+std::vector<uint8_t> UcxEngine::ConnInfo() const {
+  std::vector<std::vector<uint8_t>> addrs;
+  for (const auto& w : workers_) addrs.push_back(w->address);
+  return EncodeConnInfo(addrs);
+}
+
+std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t* connInfo,
+                                          size_t len, bool self) {
+  std::vector<std::vector<uint8_t>> addrs;
+  if (!DecodeConnInfo(connInfo, len, &addrs)) {
+    Fail(kErrInvalidParam, "connection info of agent '" + name + "' is not UCX worker addresses");
+  }
+  auto peer = std::make_shared<Peer>();
+  peer->id = nextPeer_++;
+  peer->name = name;
+  peer->self = self;
+  for (unsigned i = 0; i < workers_.size(); ++i) {
+    Worker& w = *workers_[i];
+    // Local worker i talks to remote worker i mod n; the remote side does the same.
+    const std::vector<uint8_t>& remote = addrs[i % addrs.size()];
+    auto ctx = std::make_unique<EpCtx>(EpCtx{this, peer});
+    ucp_ep_params_t ep{};
+    ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS;
+    ep.address = reinterpret_cast<const ucp_address_t*>(remote.data());
+    if (opts_.peerErrorHandling) {
+      ep.field_mask |= UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE | UCP_EP_PARAM_FIELD_ERR_HANDLER;
+      ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+      ep.err_handler.cb = [](void* arg, ucp_ep_h, ucs_status_t status) {
+        auto* c = static_cast<EpCtx*>(arg);
+        c->engine->OnPeerError(c->peer, status);
+      };
+      ep.err_handler.arg = ctx.get();
+    }
+    ucp_ep_h h = nullptr;
+    ucs_status_t s;
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      s = ucp_ep_create(w.handle, &ep, &h);
+    }
+    if (s != UCS_OK) {
+      CloseEps(*peer);
+      std::string what = "ucp_ep_create to agent '" + name + "'";
+      // Unreachable at creation means no configured transport can reach it.
+      if (s == UCS_ERR_UNREACHABLE) {
+        Fail(kErrNotSupported,
+             UcxMessage(what, s) + "; none of the configured transports reaches it");
+      }
+      FailUcx(what, s);
+    }
+    peer->eps.push_back(h);
+    epCtxs_.push_back(std::move(ctx));
+    AfterPost(w);
+  }
+  return peer;
+}
+
+uint32_t UcxEngine::LoadPeer(const std::string& name, const uint8_t* connInfo, size_t len) {
+  auto peer = MakePeer(name, connInfo, len, false);
+  peers_[peer->id] = peer;
+  return peer->id;
+}
+
+void UcxEngine::CloseEps(Peer& peer, bool force) {
+  peer.closed.store(true, std::memory_order_release);
+  for (size_t i = 0; i < peer.eps.size(); ++i) {
+    if (peer.eps[i] == nullptr) continue;
+    Worker& w = *workers_[i];
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    // A failed endpoint can only be force-closed; a healthy one is flushed
+    // first. Force needs peer error handling on both sides (UCX's rule).
+    p.flags = (force || peer.failStatus.load() != 0) && opts_.peerErrorHandling
+                  ? UCP_EP_CLOSE_FLAG_FORCE
+                  : 0;
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      ucs_status_ptr_t r = ucp_ep_close_nbx(peer.eps[i], &p);
+      if (r != nullptr && !UCS_PTR_IS_ERR(r)) w.closing.push_back(r);
+    }
+    peer.eps[i] = nullptr;
+    AfterPost(w);
+  }
+}
+
+void UcxEngine::DropPeer(uint32_t peerId) {
+  auto it = peers_.find(peerId);
+  if (it == peers_.end() || it->second->self) return;
+  std::shared_ptr<Peer> peer = it->second;
+  peers_.erase(it);
+  CloseEps(*peer);
+}
+
+int UcxEngine::PeerStatus(uint32_t peerId, std::string* message) {
+  auto it = peers_.find(peerId);
+  if (it == peers_.end()) {
+    if (message) *message = "unknown peer";
+    return kErrNotFound;
+  }
+  int st = it->second->failStatus.load();
+  if (st != 0 && message) {
+    std::lock_guard<std::mutex> lock(it->second->failMu);
+    *message = it->second->failMessage;
+  }
+  return st;
+}
+
+std::shared_ptr<LocalRegion> UcxEngine::Register(uint64_t addr, uint64_t len) {
+  if (len == 0) Fail(kErrInvalidParam, "cannot map a zero-length region with UCX");
+  auto r = std::make_shared<LocalRegion>();
+  r->engine = this;
+  r->addr = addr;
+  r->len = len;
+  ucp_mem_map_params_t mp{};
+  mp.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
+  mp.address = reinterpret_cast<void*>(addr);
+  mp.length = len;
+  ucs_status_t s = ucp_mem_map(context_, &mp, &r->memh);
+  if (s != UCS_OK) {
+    r->memh = nullptr;
+    FailUcx("ucp_mem_map", s);
+  }
+  void* rkey = nullptr;
+  size_t rkeyLen = 0;
+  s = ucp_rkey_pack(context_, r->memh, &rkey, &rkeyLen);
+  if (s != UCS_OK) FailUcx("ucp_rkey_pack", s);
+  r->regionId = regionIdBase_ | (++regionCounter_ & 0xffffffffull);
+  r->publicData = EncodePublicData(r->regionId, static_cast<const uint8_t*>(rkey), rkeyLen);
+  ucp_rkey_buffer_release(rkey);
+  r->handle = nextHandle_++;
+  locals_[r->handle] = r;
+  return r;
+}
+
+void UcxEngine::Deregister(uint32_t handle) {
+  auto it = locals_.find(handle);
+  if (it == locals_.end()) {
+    Fail(kErrNotFound, "region handle " + std::to_string(handle) + " is not registered");
+  }
+  uint64_t regionId = it->second->regionId;
+  locals_.erase(it);
+  // Tell every connected peer that its rkey is void, so that its later
+  // READ/WRITE fails on its side (UCX over tcp/shm does not check rkeys at the
+  // target). The memory is unmapped once no prepared transfer refers to it.
+  std::vector<uint8_t> body(8);
+  std::memcpy(body.data(), &regionId, 8);
+  for (auto& [id, peer] : peers_) {
+    if (peer->self || peer->failStatus.load() != 0 || peer->eps.empty()) continue;
+    Worker& w = *workers_[0];
+    SendAm(w, peer->eps[0], kAmRevoke, body.data(), body.size());
+  }
+  // Our own loopback view of this region (loadLocalMD) is revoked directly.
+  std::lock_guard<std::mutex> lock(revokeMu_);
+  auto range = byRegionId_.equal_range(regionId);
+  for (auto r = range.first; r != range.second; ++r) {
+    if (r->second->peer->self) r->second->revoked.store(true, std::memory_order_release);
+  }
+}
+
+std::shared_ptr<RemoteRegion> UcxEngine::LoadRemote(uint32_t peerId, const uint8_t* pub,
+                                                    size_t len) {
+  auto it = peers_.find(peerId);
+  if (it == peers_.end()) Fail(kErrNotFound, "no connection info loaded for this peer");
+  std::shared_ptr<Peer> peer = it->second;
+  uint64_t regionId = 0;
+  const uint8_t* rkeyBuf = nullptr;
+  size_t rkeyLen = 0;
+  if (!DecodePublicData(pub, len, &regionId, &rkeyBuf, &rkeyLen)) {
+    Fail(kErrInvalidParam,
+         "public data of a region of agent '" + peer->name + "' is not a UCX rkey");
+  }
+  if (peer->closed.load()) Fail(kErrRemoteDisconnect, "agent '" + peer->name + "' is disconnected");
+  auto r = std::make_shared<RemoteRegion>();
+  r->engine = this;
+  r->regionId = regionId;
+  r->peer = peer;
+  r->rkeys.assign(workers_.size(), nullptr);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker& w = *workers_[i];
+    ucs_status_t s;
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      s = ucp_ep_rkey_unpack(peer->eps[i], rkeyBuf, &r->rkeys[i]);
+    }
+    if (s != UCS_OK) {
+      r->rkeys[i] = nullptr;
+      FailUcx("ucp_ep_rkey_unpack for agent '" + peer->name + "'", s);
+    }
+  }
+  r->handle = nextHandle_++;
+  remotes_[r->handle] = r;
+  std::lock_guard<std::mutex> lock(revokeMu_);
+  byRegionId_.emplace(regionId, r.get());
+  return r;
+}
+
+std::shared_ptr<RemoteRegion> UcxEngine::LoadLocal(uint32_t localHandle) {
+  auto it = locals_.find(localHandle);
+  if (it == locals_.end()) Fail(kErrNotFound, "region handle is not registered");
+  const auto& pub = it->second->publicData;
+  return LoadRemote(selfPeer_->id, pub.data(), pub.size());
+}
+
+void UcxEngine::Unload(uint32_t handle) { remotes_.erase(handle); }
+
+uint32_t UcxEngine::Prep(bool read, uint32_t peerId, size_t count, const double* laddrs,
+                         const double* lens, const uint32_t* lregions, const double* raddrs,
+                         const uint32_t* rregions, int32_t* slot, int workerHint) {
+  auto pit = peers_.find(peerId);
+  if (pit == peers_.end()) Fail(kErrNotFound, "no connection to this agent");
+  auto x = std::make_unique<Xfer>();
+  x->engine = this;
+  x->read = read;
+  x->peer = pit->second;
+  x->slot = slot;
+  if (workerHint >= 0) {
+    if (static_cast<unsigned>(workerHint) >= workers_.size()) {
+      Fail(kErrInvalidParam, "worker_id " + std::to_string(workerHint) +
+                                 " is out of range (numWorkers " +
+                                 std::to_string(workers_.size()) + ")");
+    }
+    x->worker = static_cast<unsigned>(workerHint);
+  } else {
+    x->worker = roundRobin_++ % workers_.size();
+  }
+  x->ops.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    auto l = locals_.find(lregions[i]);
+    auto which = [i] { return "descriptor " + std::to_string(i); };
+    if (l == locals_.end()) Fail(kErrNotFound, "local " + which() + ": region not registered");
+    auto r = remotes_.find(rregions[i]);
+    if (r == remotes_.end()) Fail(kErrNotFound, "remote " + which() + ": region not loaded");
+    if (r->second->peer != x->peer) {
+      Fail(kErrInvalidParam, "remote " + which() + " belongs to another agent");
+    }
+    if (x->locals.empty() || x->locals.back() != l->second) x->locals.push_back(l->second);
+    if (x->remotes.empty() || x->remotes.back() != r->second) x->remotes.push_back(r->second);
+    if (lens[i] == 0) continue;
+    XferOp op;
+    op.local = static_cast<uint64_t>(laddrs[i]);
+    op.remote = static_cast<uint64_t>(raddrs[i]);
+    op.len = static_cast<size_t>(lens[i]);
+    op.memh = l->second->memh;
+    op.rkey = r->second->rkeys[x->worker];
+    x->ops.push_back(op);
+  }
+  if (x->locals.empty()) Fail(kErrInvalidParam, "a transfer needs at least one descriptor");
+  x->id = nextXfer_++;
+  if (nextXfer_ == 0) nextXfer_ = 1;
+  __atomic_store_n(slot, 0, __ATOMIC_RELEASE);
+  Xfer* raw = x.release();
+  xfers_[raw->id] = raw;
+  return raw->id;
+}
+
+int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool hasNotif,
+                    std::string* error) {
+  auto it = xfers_.find(xferId);
+  if (it == xfers_.end()) {
+    *error = "unknown or released transfer";
+    return kErrNotFound;
+  }
+  Xfer* x = it->second;
+  Peer& peer = *x->peer;
+  if (peer.closed.load() || peer.failStatus.load() != 0) {
+    std::lock_guard<std::mutex> lock(peer.failMu);
+    *error = "agent '" + peer.name + "' is disconnected" +
+             (peer.failMessage.empty() ? "" : " (" + peer.failMessage + ")");
+    return kErrRemoteDisconnect;
+  }
+  for (const auto& r : x->remotes) {
+    if (r->revoked.load(std::memory_order_acquire)) {
+      *error = "agent '" + peer.name + "' deregistered a region this transfer targets";
+      return kErrNotFound;
+    }
+  }
+  Worker& w = *workers_[x->worker];
+  ucp_ep_h ep = peer.eps[x->worker];
+  int result;
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    if (x->inFlight) {
+      *error = "the transfer is still in progress";
+      return kErrRepostActive;
+    }
+    x->hasNotif = hasNotif;
+    if (hasNotif) x->notif.assign(notif, notif + notifLen);
+    x->error.clear();
+    x->inFlight = true;
+    __atomic_store_n(x->slot, kInProg, __ATOMIC_RELEASE);
+    ucs_status_t failed = UCS_OK;
+    for (const XferOp& op : x->ops) {
+      ucp_request_param_t p{};
+      p.op_attr_mask = UCP_OP_ATTR_FIELD_MEMH;
+      p.memh = op.memh;
+      void* buf = reinterpret_cast<void*>(op.local);
+      ucs_status_ptr_t r = x->read ? ucp_get_nbx(ep, buf, op.len, op.remote, op.rkey, &p)
+                                   : ucp_put_nbx(ep, buf, op.len, op.remote, op.rkey, &p);
+      if (UCS_PTR_IS_ERR(r)) {
+        failed = UCS_PTR_STATUS(r);
+        break;
+      }
+      // The flush below covers completion; the request frees itself when done.
+      if (r != nullptr) ucp_request_free(r);
+    }
+    if (failed != UCS_OK) {
+      Complete(x, ToNixlStatus(failed),
+               UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
+    } else {
+      ucp_request_param_t fp{};
+      fp.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+      fp.cb.send = FlushCb;
+      fp.user_data = x;
+      ucs_status_ptr_t r = ucp_ep_flush_nbx(ep, &fp);
+      if (r == nullptr) {
+        FinishFlushed(w, x);
+      } else if (UCS_PTR_IS_ERR(r)) {
+        ucs_status_t st = UCS_PTR_STATUS(r);
+        Complete(x, ToNixlStatus(st), UcxMessage("ucp_ep_flush_nbx", st));
+      }
+    }
+    result = *x->slot;
+    if (result < 0) *error = x->error;
+  }
+  AfterPost(w);
+  return result;
+}
+
+void UcxEngine::OnFlushed(Xfer* x, ucs_status_t status) {
+  // Called inside ucp_worker_progress, under the worker's mutex.
+  if (closing() || !x->inFlight) return;
+  if (status != UCS_OK) {
+    Complete(x, ToNixlStatus(status),
+             UcxMessage("transfer to agent '" + x->peer->name + "' failed", status));
+    return;
+  }
+  workers_[x->worker]->flushed.push_back(x);
+}
+
+void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
+  if (!x->inFlight) return;
+  if (!x->hasNotif) {
+    Complete(x, kSuccess, "");
+    return;
+  }
+  // The flush completed, so the data is visible at the target: now the notification.
+  ucp_request_param_t p{};
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  p.cb.send = NotifSentCb;
+  p.user_data = x;
+  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  const std::string& name = opts_.agentName;
+  ucs_status_ptr_t r = ucp_am_send_nbx(x->peer->eps[w.index], kAmNotif, name.data(), name.size(),
+                                       x->notif.data(), x->notif.size(), &p);
+  if (r == nullptr) {
+    Complete(x, kSuccess, "");
+  } else if (UCS_PTR_IS_ERR(r)) {
+    ucs_status_t st = UCS_PTR_STATUS(r);
+    Complete(x, ToNixlStatus(st), UcxMessage("sending the notification", st));
+  }
+}
+
+void UcxEngine::OnNotifSent(Xfer* x, ucs_status_t status) {
+  if (closing() || !x->inFlight) return;
+  if (status != UCS_OK) {
+    Complete(x, ToNixlStatus(status), UcxMessage("sending the notification", status));
+  } else {
+    Complete(x, kSuccess, "");
+  }
+}
+
+void UcxEngine::Complete(Xfer* x, int status, const std::string& error) {
+  x->inFlight = false;
+  x->error = error;
+  __atomic_store_n(x->slot, status, __ATOMIC_RELEASE);
+  if (closing()) return;
+  uint32_t id = x->id;
+  bool released = x->released;
+  Emit([&](EventBatch& b) {
+    if (released) {
+      b.graveyard.push_back(x);
+    } else {
+      b.settled.push_back(id);
+    }
+  });
+}
+
+void UcxEngine::DrainFlushed(Worker& w) {
+  while (!w.flushed.empty()) {
+    std::vector<Xfer*> batch;
+    batch.swap(w.flushed);
+    for (Xfer* x : batch) FinishFlushed(w, x);
+  }
+}
+
+void UcxEngine::ReapClosing(Worker& w) {
+  for (size_t i = 0; i < w.closing.size();) {
+    if (ucp_request_check_status(w.closing[i]) != UCS_INPROGRESS) {
+      ucp_request_free(w.closing[i]);
+      w.closing[i] = w.closing.back();
+      w.closing.pop_back();
+    } else {
+      ++i;
+    }
+  }
+}
+
+std::string UcxEngine::XferError(uint32_t xferId) {
+  auto it = xfers_.find(xferId);
+  if (it == xfers_.end()) return "unknown transfer";
+  Worker& w = *workers_[it->second->worker];
+  std::lock_guard<std::mutex> lock(w.mu);
+  return it->second->error;
+}
+
+void UcxEngine::Release(uint32_t xferId) {
+  auto it = xfers_.find(xferId);
+  if (it == xfers_.end()) return;
+  Xfer* x = it->second;
+  xfers_.erase(it);
+  Worker& w = *workers_[x->worker];
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    if (x->inFlight) {
+      // Its requests still point at it: it is deleted once they complete.
+      x->released = true;
+      x->slot = &x->detachedSlot;  // JavaScript may reuse the shared slot at once
+      releasedInFlight_.insert(x);
+      return;
+    }
+  }
+  delete x;
+}
+
+void UcxEngine::SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len) {
+  auto* buf = new AmBuffer{{opts_.agentName.begin(), opts_.agentName.end()}, {data, data + len}};
+  ucp_request_param_t p{};
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  p.cb.send = AmBufferSentCb;
+  p.user_data = buf;
+  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucs_status_ptr_t r;
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    r = ucp_am_send_nbx(ep, id, buf->header.data(), buf->header.size(), buf->data.data(),
+                        buf->data.size(), &p);
+  }
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
+  AfterPost(w);
+  if (UCS_PTR_IS_ERR(r)) FailUcx("ucp_am_send_nbx", UCS_PTR_STATUS(r));
+}
+
+void UcxEngine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
+  auto it = peers_.find(peerId);
+  if (it == peers_.end()) Fail(kErrNotFound, "no connection to this agent");
+  Peer& peer = *it->second;
+  if (peer.closed.load() || peer.failStatus.load() != 0) {
+    Fail(kErrRemoteDisconnect, "agent '" + peer.name + "' is disconnected");
+  }
+  SendAm(*workers_[0], peer.eps[0], kAmNotif, msg, len);
+}
+
+void UcxEngine::OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status) {
+  if (closing()) return;
+  int expected = 0;
+  int nixl = ToNixlStatus(status);
+  if (nixl >= 0) nixl = kErrRemoteDisconnect;
+  std::string msg = UcxMessage("connection to agent '" + peer->name + "' failed", status);
+  {
+    std::lock_guard<std::mutex> lock(peer->failMu);
+    if (peer->failMessage.empty()) peer->failMessage = msg;
+  }
+  peer->failStatus.compare_exchange_strong(expected, kErrRemoteDisconnect);
+  if (peer->closed.load() || peer->failReported.exchange(true)) return;
+  Emit([&](EventBatch& b) {
+    b.disconnects.push_back(Disconnect{peer->id, peer->name, kErrRemoteDisconnect, msg});
+  });
+}
+
+void UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len) {
+  if (closing()) return;
+  Notification n;
+  n.agent.assign(static_cast<const char*>(header), headerLen);
+  n.msg.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + len);
+  Emit([&](EventBatch& b) { b.notifs.push_back(std::move(n)); });
+}
+
+void UcxEngine::OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len) {
+  if (len != 8) return;
+  uint64_t regionId = 0;
+  std::memcpy(&regionId, data, 8);
+  std::string sender(static_cast<const char*>(header), headerLen);
+  std::lock_guard<std::mutex> lock(revokeMu_);
+  auto range = byRegionId_.equal_range(regionId);
+  for (auto it = range.first; it != range.second; ++it) {
+    // Only the owner of a region can revoke it.
+    if (it->second->peer->name == sender) {
+      it->second->revoked.store(true, std::memory_order_release);
+    }
+  }
+}
+
+void UcxEngine::Emit(const std::function<void(EventBatch&)>& add) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(evMu_);
+    add(events_);
+    if (!wakePending_) {
+      wakePending_ = true;
+      wake = true;
+    }
+  }
+  if (wake && wake_) wake_();
+}
+
+EventBatch UcxEngine::SwapEvents() {
+  std::lock_guard<std::mutex> lock(evMu_);
+  EventBatch out;
+  std::swap(out, events_);
+  wakePending_ = false;
+  return out;
+}
+
+EventBatch UcxEngine::TakeEvents() {
+  EventBatch out = SwapEvents();
+  for (Xfer* x : out.graveyard) {
+    releasedInFlight_.erase(x);
+    delete x;
+  }
+  out.graveyard.clear();
+  return out;
+}
+
+void UcxEngine::Close() {
+  if (closed_) return;
+  StopProgress();
+  closing_.store(true, std::memory_order_release);
+  // Every transfer, live or released while in flight: fail what is in flight
+  // (its slot says canceled; late request callbacks see closing() and stop).
+  std::vector<Xfer*> all;
+  for (auto& [id, x] : xfers_) all.push_back(x);
+  for (Xfer* x : releasedInFlight_) all.push_back(x);
+  for (Xfer* x : SwapEvents().graveyard) {
+    if (!releasedInFlight_.count(x)) all.push_back(x);
+  }
+  xfers_.clear();
+  releasedInFlight_.clear();
+  for (Xfer* x : all) {
+    if (x->inFlight) {
+      x->inFlight = false;
+      x->error = "the UCX backend was closed";
+      __atomic_store_n(x->slot, kErrCanceled, __ATOMIC_RELEASE);
+    }
+  }
+  // Closing: no flush handshake with peers, which may be dead and unnoticed
+  // yet (JavaScript already let the transfers in flight drain).
+  for (auto& [id, peer] : peers_) {
+    if (!peer->closed.load()) CloseEps(*peer, true);
+  }
+  // Give endpoint closes a bounded time (about 1 s) to complete, then tear down regardless.
+  for (int round = 0; round < 2000; ++round) {
+    bool pending = false;
+    for (auto& w : workers_) {
+      std::lock_guard<std::mutex> lock(w->mu);
+      while (ucp_worker_progress(w->handle) != 0) {
+      }
+      ReapClosing(*w);
+      pending = pending || !w->closing.empty();
+    }
+    if (!pending) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  for (auto& w : workers_) {
+    for (void* r : w->closing) ucp_request_free(r);
+    w->closing.clear();
+    w->flushed.clear();
+  }
+  // rkeys go before their workers, memory handles before the context.
+  for (Xfer* x : all) {
+    x->remotes.clear();
+    x->locals.clear();
+    x->peer.reset();
+  }
+  remotes_.clear();
+  locals_.clear();
+  peers_.clear();
+  selfPeer_.reset();
+  for (auto& w : workers_) {
+    if (w->handle != nullptr) ucp_worker_destroy(w->handle);
+    w->handle = nullptr;
+  }
+  for (Xfer* x : all) delete x;
+  epCtxs_.clear();
+  if (context_ != nullptr) ucp_cleanup(context_);
+  context_ = nullptr;
+  closed_ = true;
+}
+
+}  // namespace nixl::ucx

@@ -1,0 +1,268 @@
+// The UCX engine of one backend instance: a UCP context (RMA + active
+// messages + wake-up), N workers, endpoints to peers with peer error handling,
+// regions mapped with ucp_mem_map (public data = packed rkey), and transfers
+// (put/get_nbx, then a flush, then the notification as an active message).
+//
+// Threads. Every UCX call on a worker happens under that worker's mutex
+// (workers run in UCS_THREAD_MODE_SERIALIZED; the context is shared by
+// threads, mt_workers_shared=1). The JavaScript thread posts; progress runs
+// either on a dedicated thread (ProgressMode::kThread) or on the libuv loop
+// from the workers' event fds (ProgressMode::kEventFd). Request callbacks only
+// update transfer state; completions, notifications and peer failures are
+// queued and handed to JavaScript in batches through `wake` (one wake-up per
+// batch). A transfer's status also lands in a shared Int32Array slot, so that
+// JavaScript polls it without calling into native code.
+#pragma once
+#include <ucp/api/ucp.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace nixl::ucx {
+
+enum class ProgressMode { kThread, kEventFd };
+
+struct EngineOptions {
+  std::string agentName;
+  std::vector<std::pair<std::string, std::string>> config;  // UCX config key=value, per context
+  unsigned numWorkers = 1;
+  bool peerErrorHandling = true;
+  ProgressMode progress = ProgressMode::kThread;
+};
+
+// An error with the NIXL status it maps to.
+struct EngineError {
+  int status;
+  std::string message;
+};
+
+struct LocalRegion;
+struct Peer;
+struct RemoteRegion;
+struct Xfer;
+class UcxEngine;
+
+struct Worker {
+  unsigned index = 0;
+  ucp_worker_h handle = nullptr;
+  int efd = -1;
+  std::mutex mu;
+  std::vector<uint8_t> address;
+  // Transfers whose flush completed inside a callback; their notification
+  // (or completion) is handled right after ucp_worker_progress returns.
+  std::vector<Xfer*> flushed;
+  std::vector<void*> closing;  // ucp_ep_close_nbx requests not yet complete
+};
+
+struct Peer {
+  uint32_t id = 0;
+  std::string name;
+  bool self = false;
+  std::vector<ucp_ep_h> eps;  // one per local worker
+  std::atomic<int> failStatus{0};
+  std::atomic<bool> failReported{false};
+  std::atomic<bool> closed{false};
+  std::mutex failMu;
+  std::string failMessage;
+};
+
+struct LocalRegion {
+  UcxEngine* engine = nullptr;
+  uint32_t handle = 0;
+  uint64_t regionId = 0;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  ucp_mem_h memh = nullptr;
+  std::vector<uint8_t> publicData;
+  ~LocalRegion();
+};
+
+struct RemoteRegion {
+  UcxEngine* engine = nullptr;
+  uint32_t handle = 0;
+  uint64_t regionId = 0;
+  std::shared_ptr<Peer> peer;
+  std::vector<ucp_rkey_h> rkeys;  // one per local worker (rkeys are per endpoint)
+  std::atomic<bool> revoked{false};
+  ~RemoteRegion();
+};
+
+struct XferOp {
+  uint64_t local = 0;
+  uint64_t remote = 0;
+  size_t len = 0;
+  ucp_mem_h memh = nullptr;
+  ucp_rkey_h rkey = nullptr;
+};
+
+struct Xfer {
+  UcxEngine* engine = nullptr;
+  uint32_t id = 0;
+  bool read = false;
+  unsigned worker = 0;
+  std::shared_ptr<Peer> peer;
+  std::vector<std::shared_ptr<LocalRegion>> locals;
+  std::vector<std::shared_ptr<RemoteRegion>> remotes;
+  std::vector<XferOp> ops;
+  int32_t* slot = nullptr;
+  int32_t detachedSlot = 0;  // where a released transfer's late status goes
+  // Guarded by the worker's mutex:
+  bool inFlight = false;
+  bool released = false;
+  std::vector<uint8_t> notif;
+  bool hasNotif = false;
+  std::string error;
+};
+
+struct Disconnect {
+  uint32_t peerId;
+  std::string peerName;
+  int status;
+  std::string message;
+};
+
+struct Notification {
+  std::string agent;
+  std::vector<uint8_t> msg;
+};
+
+// What the engine hands to JavaScript in one wake-up.
+struct EventBatch {
+  std::vector<uint32_t> settled;
+  std::vector<Notification> notifs;
+  std::vector<Disconnect> disconnects;
+  std::vector<Xfer*> graveyard;  // released while in flight; deleted on the JS thread
+};
+
+class UcxEngine {
+ public:
+  // Throws EngineError.
+  UcxEngine(EngineOptions opts, std::function<void()> wake);
+  ~UcxEngine();
+
+  // Progress on the libuv loop (kEventFd) needs the loop; call once after construction.
+  void StartProgress(void* uvLoop);
+  // Stops progress, fails transfers in flight, frees everything. Idempotent.
+  void Close();
+  bool closed() const { return closed_; }
+
+  const EngineOptions& options() const { return opts_; }
+  std::vector<uint8_t> ConnInfo() const;
+
+  // Regions.
+  std::shared_ptr<LocalRegion> Register(uint64_t addr, uint64_t len);
+  void Deregister(uint32_t handle);
+  std::shared_ptr<RemoteRegion> LoadRemote(uint32_t peerId, const uint8_t* pub, size_t len);
+  std::shared_ptr<RemoteRegion> LoadLocal(uint32_t localHandle);
+  void Unload(uint32_t handle);
+
+  // Peers.
+  uint32_t LoadPeer(const std::string& name, const uint8_t* connInfo, size_t len);
+  void DropPeer(uint32_t peerId);
+  uint32_t selfPeerId() const { return selfPeer_->id; }
+  // 0 if healthy, else the NIXL status it failed with (and its message).
+  int PeerStatus(uint32_t peerId, std::string* message);
+
+  // Transfers.
+  uint32_t Prep(bool read, uint32_t peerId, size_t count, const double* laddrs, const double* lens,
+                const uint32_t* lregions, const double* raddrs, const uint32_t* rregions,
+                int32_t* slot, int workerHint);
+  // Returns the status (1 in progress, 0 done, negative error; message in *error).
+  int Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool hasNotif,
+           std::string* error);
+  std::string XferError(uint32_t xferId);
+  void Release(uint32_t xferId);
+  void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
+  // One bounded round of progress on the calling (JavaScript) thread.
+  void ProgressOnce();
+
+  // Takes the queued events and frees released transfers that settled (JS thread).
+  EventBatch TakeEvents();
+
+  // UCX callbacks (static trampolines call these).
+  void OnFlushed(Xfer* x, ucs_status_t status);
+  void OnNotifSent(Xfer* x, ucs_status_t status);
+  void OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status);
+  void OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
+  void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
+  bool closing() const { return closing_.load(std::memory_order_acquire); }
+
+  // Progress drivers (ucx_progress.cc).
+  void Pump();  // kEventFd: bounded progress + arm on every worker
+  Worker& worker(unsigned i) { return *workers_[i]; }
+  unsigned numWorkers() const { return static_cast<unsigned>(workers_.size()); }
+
+ private:
+  friend struct LocalRegion;
+  friend struct RemoteRegion;
+  std::shared_ptr<Peer> MakePeer(const std::string& name, const uint8_t* connInfo, size_t len,
+                                 bool self);
+  void CloseEps(Peer& peer, bool force = false);
+  void AfterPost(Worker& w);
+  // Under w.mu: sends the notification or completes the transfer.
+  void FinishFlushed(Worker& w, Xfer* x);
+  void Complete(Xfer* x, int status, const std::string& error);
+  void DrainFlushed(Worker& w);
+  void ReapClosing(Worker& w);
+  void SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len);
+  void Emit(const std::function<void(EventBatch&)>& add);
+  EventBatch SwapEvents();
+  void ThreadMain();
+  void StopProgress();
+
+  EngineOptions opts_;
+  std::function<void()> wake_;
+  ucp_context_h context_ = nullptr;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::shared_ptr<Peer> selfPeer_;
+
+  // JS-thread-only maps.
+  std::unordered_map<uint32_t, std::shared_ptr<LocalRegion>> locals_;
+  std::unordered_map<uint32_t, std::shared_ptr<RemoteRegion>> remotes_;
+  std::unordered_map<uint32_t, std::shared_ptr<Peer>> peers_;
+  std::unordered_map<uint32_t, Xfer*> xfers_;
+  std::unordered_set<Xfer*> releasedInFlight_;
+  uint32_t nextHandle_ = 1;
+  uint32_t nextPeer_ = 1;
+  uint32_t nextXfer_ = 1;
+  uint64_t regionIdBase_ = 0;
+  uint64_t regionCounter_ = 0;
+  unsigned roundRobin_ = 0;
+
+  // Remote regions by region id, for revocations arriving on the progress thread.
+  std::mutex revokeMu_;
+  std::unordered_multimap<uint64_t, RemoteRegion*> byRegionId_;
+
+  // Endpoint error-callback contexts; freed when the engine closes.
+  struct EpCtx {
+    UcxEngine* engine;
+    std::shared_ptr<Peer> peer;
+  };
+  std::vector<std::unique_ptr<EpCtx>> epCtxs_;
+
+  std::mutex evMu_;
+  EventBatch events_;
+  bool wakePending_ = false;
+
+  // Progress.
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> sleeping_{false};
+  void* uvLoop_ = nullptr;
+  struct UvState;
+  UvState* uv_ = nullptr;
+  void RequestPump();
+
+  std::atomic<bool> closing_{false};
+  bool closed_ = false;
+};
+
+}  // namespace nixl::ucx

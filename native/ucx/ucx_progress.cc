@@ -1,0 +1,184 @@
+// Progress drivers of the UCX engine.
+//
+// Over tcp and shared-memory emulation UCX's "one-sided" operations are served
+// by the target's progress calls, so every engine keeps its workers
+// progressing, in one of two ways:
+//  - kThread: one thread polls all workers' event fds (ucp_worker_arm, then
+//    poll()); the JavaScript thread never runs per-transfer work. Posts wake it
+//    with ucp_worker_signal when it sleeps.
+//  - kEventFd: a uv_poll on each worker's event fd on the libuv loop, plus a
+//    uv_idle while there is more work than one wake-up's budget.
+// Both do bounded work per wake-up (kBudget progress calls per worker) so that
+// neither the JavaScript thread (posting under the worker's mutex) nor the
+// event loop waits long.
+#include <poll.h>
+#include <uv.h>
+
+#include "ucx/ucx_engine.h"
+
+namespace nixl::ucx {
+namespace {
+constexpr unsigned kBudget = 64;
+// Idle progress rounds (each ends with a yield) before the thread sleeps.
+constexpr unsigned kSpinRounds = 32;
+}
+
+struct UcxEngine::UvState {
+  struct PollHandle {
+    uv_poll_t poll;
+    UcxEngine* engine;
+  };
+  std::vector<PollHandle*> polls;
+  uv_idle_t* idle = nullptr;
+  bool idleActive = false;
+};
+
+void UcxEngine::StartProgress(void* uvLoop) {
+  uvLoop_ = uvLoop;
+  if (opts_.progress == ProgressMode::kThread) {
+    thread_ = std::thread([this] { ThreadMain(); });
+    return;
+  }
+  auto* loop = static_cast<uv_loop_t*>(uvLoop);
+  uv_ = new UvState();
+  for (auto& w : workers_) {
+    auto* h = new UvState::PollHandle();
+    h->engine = this;
+    uv_poll_init(loop, &h->poll, w->efd);
+    h->poll.data = h;
+    uv_poll_start(&h->poll, UV_READABLE, [](uv_poll_t* p, int, int) {
+      static_cast<UvState::PollHandle*>(p->data)->engine->Pump();
+    });
+    uv_->polls.push_back(h);
+  }
+  uv_->idle = new uv_idle_t();
+  uv_idle_init(loop, uv_->idle);
+  uv_->idle->data = this;
+  Pump();
+}
+
+void UcxEngine::StopProgress() {
+  if (thread_.joinable()) {
+    stop_.store(true);
+    for (auto& w : workers_) ucp_worker_signal(w->handle);
+    thread_.join();
+  }
+  if (uv_ != nullptr) {
+    for (auto* h : uv_->polls) {
+      uv_poll_stop(&h->poll);
+      uv_close(reinterpret_cast<uv_handle_t*>(&h->poll),
+               [](uv_handle_t* p) { delete static_cast<UvState::PollHandle*>(p->data); });
+    }
+    uv_idle_stop(uv_->idle);
+    uv_close(reinterpret_cast<uv_handle_t*>(uv_->idle),
+             [](uv_handle_t* p) { delete reinterpret_cast<uv_idle_t*>(p); });
+    delete uv_;
+    uv_ = nullptr;
+  }
+}
+
+// kEventFd: one bounded round on every worker, then arm; keep an idle handle
+// running while a worker has more work or cannot be armed yet.
+void UcxEngine::Pump() {
+  if (closing()) return;
+  bool busy = false;
+  for (auto& w : workers_) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    unsigned n = 0;
+    while (n < kBudget && ucp_worker_progress(w->handle) != 0) ++n;
+    DrainFlushed(*w);
+    ReapClosing(*w);
+    if (n == kBudget || !w->closing.empty() || !w->flushed.empty()) {
+      busy = true;
+      continue;
+    }
+    if (ucp_worker_arm(w->handle) == UCS_ERR_BUSY) busy = true;
+  }
+  if (uv_ == nullptr) return;
+  if (busy && !uv_->idleActive) {
+    uv_->idleActive = true;
+    uv_idle_start(uv_->idle, [](uv_idle_t* h) { static_cast<UcxEngine*>(h->data)->Pump(); });
+  } else if (!busy && uv_->idleActive) {
+    uv_->idleActive = false;
+    uv_idle_stop(uv_->idle);
+  }
+}
+
+void UcxEngine::RequestPump() {
+  if (uv_ != nullptr && !uv_->idleActive) {
+    uv_->idleActive = true;
+    uv_idle_start(uv_->idle, [](uv_idle_t* h) { static_cast<UcxEngine*>(h->data)->Pump(); });
+  }
+}
+
+void UcxEngine::AfterPost(Worker& w) {
+  if (opts_.progress == ProgressMode::kThread) {
+    // One progress pass here pushes what was just posted onto the wire
+    // without waiting for the thread; the thread does the rest.
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      ucp_worker_progress(w.handle);
+      DrainFlushed(w);
+    }
+    // The progress thread sets sleeping_ before its last progress-and-arm
+    // round, so either it sees this post in that round or we see it asleep.
+    if (sleeping_.load(std::memory_order_seq_cst)) ucp_worker_signal(w.handle);
+  } else {
+    RequestPump();
+  }
+}
+
+void UcxEngine::ProgressOnce() {
+  if (closing()) return;
+  if (opts_.progress == ProgressMode::kThread) {
+    // The thread owns progress; a poll from JavaScript only nudges it.
+    return;
+  }
+  Pump();
+}
+
+void UcxEngine::ThreadMain() {
+  std::vector<pollfd> fds;
+  for (auto& w : workers_) fds.push_back(pollfd{w->efd, POLLIN, 0});
+  unsigned idleSpins = 0;
+  while (!stop_.load()) {
+    bool busy = false;
+    for (auto& w : workers_) {
+      std::lock_guard<std::mutex> lock(w->mu);
+      unsigned n = 0;
+      while (n < kBudget && ucp_worker_progress(w->handle) != 0) ++n;
+      DrainFlushed(*w);
+      ReapClosing(*w);
+      if (n > 0 || !w->closing.empty()) busy = true;
+    }
+    if (busy) {
+      idleSpins = 0;
+      continue;
+    }
+    // Stay awake a little after activity: a sleep and wake-up costs more than
+    // the next completion usually takes to arrive.
+    if (idleSpins++ < kSpinRounds) {
+      std::this_thread::yield();
+      continue;
+    }
+    idleSpins = 0;
+    sleeping_.store(true, std::memory_order_seq_cst);
+    bool armed = true;
+    for (auto& w : workers_) {
+      std::lock_guard<std::mutex> lock(w->mu);
+      if (ucp_worker_progress(w->handle) != 0 || !w->flushed.empty()) {
+        DrainFlushed(*w);
+        armed = false;
+        continue;
+      }
+      if (ucp_worker_arm(w->handle) == UCS_ERR_BUSY) armed = false;
+    }
+    if (armed && !stop_.load()) {
+      // The timeout is a safety net only; wake-ups come from the event fds.
+      poll(fds.data(), fds.size(), 1000);
+    }
+    sleeping_.store(false, std::memory_order_seq_cst);
+  }
+}
+
+}  // namespace nixl::ucx

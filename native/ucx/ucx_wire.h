@@ -1,0 +1,72 @@
+// Byte layouts the UCX engine exchanges with peers (all little-endian).
+//
+// Connection info:  "NXUC" | u8 version=1 | u8 workerCount | { u32 len | UCX worker address }*
+// Region public data: "NXUR" | u8 version=1 | 3 bytes zero | u64 regionId | packed UCX rkey
+// Active messages (header = sender agent name, data = body):
+//   kAmNotif   body = the notification bytes
+//   kAmRevoke  body = u64 regionId of a region its owner deregistered
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace nixl::ucx {
+
+constexpr unsigned kAmNotif = 0x4e31;   // 'N1'
+constexpr unsigned kAmRevoke = 0x5231;  // 'R1'
+
+constexpr uint8_t kConnMagic[4] = {'N', 'X', 'U', 'C'};
+constexpr uint8_t kRegionMagic[4] = {'N', 'X', 'U', 'R'};
+constexpr uint8_t kWireVersion = 1;
+
+inline std::vector<uint8_t> EncodeConnInfo(const std::vector<std::vector<uint8_t>>& addrs) {
+  std::vector<uint8_t> out(kConnMagic, kConnMagic + 4);
+  out.push_back(kWireVersion);
+  out.push_back(static_cast<uint8_t>(addrs.size()));
+  for (const auto& a : addrs) {
+    uint32_t len = static_cast<uint32_t>(a.size());
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(len >> (8 * i)));
+    out.insert(out.end(), a.begin(), a.end());
+  }
+  return out;
+}
+
+inline bool DecodeConnInfo(const uint8_t* p, size_t len, std::vector<std::vector<uint8_t>>* addrs) {
+  if (len < 6 || std::memcmp(p, kConnMagic, 4) != 0 || p[4] != kWireVersion || p[5] == 0) {
+    return false;
+  }
+  size_t count = p[5];
+  size_t off = 6;
+  for (size_t i = 0; i < count; ++i) {
+    if (off + 4 > len) return false;
+    uint32_t n = 0;
+    for (int b = 0; b < 4; ++b) n |= static_cast<uint32_t>(p[off + b]) << (8 * b);
+    off += 4;
+    if (n == 0 || off + n > len) return false;
+    addrs->emplace_back(p + off, p + off + n);
+    off += n;
+  }
+  return off == len;
+}
+
+inline std::vector<uint8_t> EncodePublicData(uint64_t regionId, const uint8_t* rkey, size_t n) {
+  std::vector<uint8_t> out(kRegionMagic, kRegionMagic + 4);
+  out.push_back(kWireVersion);
+  out.insert(out.end(), 3, 0);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(regionId >> (8 * i)));
+  out.insert(out.end(), rkey, rkey + n);
+  return out;
+}
+
+inline bool DecodePublicData(const uint8_t* p, size_t len, uint64_t* regionId, const uint8_t** rkey,
+                             size_t* rkeyLen) {
+  if (len <= 16 || std::memcmp(p, kRegionMagic, 4) != 0 || p[4] != kWireVersion) return false;
+  uint64_t id = 0;
+  for (int i = 0; i < 8; ++i) id |= static_cast<uint64_t>(p[8 + i]) << (8 * i);
+  *regionId = id;
+  *rkey = p + 16;
+  *rkeyLen = len - 16;
+  return true;
+}
+
+}  // namespace nixl::ucx

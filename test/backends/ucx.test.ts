@@ -1,0 +1,396 @@
+/**
+ * UCX backend behaviour beyond the conformance suite: parameters, creation
+ * errors, event-fd progress and several workers, 1,000 registrations,
+ * deregistration while a peer holds the rkey, a killed peer and reconnection,
+ * and a target whose event loop is blocked.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { parseParams } from '../../backends/ucx/params.js';
+import { UcxBackend } from '../../backends/ucx/ucx-backend.js';
+import { ibDevices } from '../../backends/ucx/ib-devices.js';
+import { Agent } from '../../src/agent.js';
+import type { BackendParams } from '../../src/backend.js';
+import {
+  InvalidParamError,
+  NixlError,
+  NotFoundError,
+  RemoteDisconnectError,
+} from '../../src/errors.js';
+import { fillPattern, sha256 } from '../conformance/pattern.js';
+import { PeerProcess } from '../conformance/peer-harness.js';
+
+const WAIT = { signal: () => AbortSignal.timeout(30_000) };
+const open: Agent[] = [];
+
+function uniq(prefix: string): string {
+  return `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+async function agent(params: BackendParams, prefix = 'ucx'): Promise<Agent> {
+  const a = await Agent.create({ name: uniq(prefix), backends: [{ type: 'UCX', params }] });
+  open.push(a);
+  return a;
+}
+
+async function pair(params: BackendParams): Promise<[Agent, Agent]> {
+  const a = await agent(params, 'a');
+  const b = await agent(params, 'b');
+  a.loadRemoteMD(b.getLocalMD());
+  b.loadRemoteMD(a.getLocalMD());
+  return [a, b];
+}
+
+function nextNotif(a: Agent, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no notification '${text}'`)), 30_000);
+    const on = (from: string, msg: Uint8Array) => {
+      if (Buffer.from(msg).toString() !== text) return;
+      clearTimeout(timer);
+      a.off('notif', on);
+      resolve(from);
+    };
+    a.on('notif', on);
+  });
+}
+
+afterEach(async () => {
+  for (const a of open.splice(0)) await a.close();
+});
+
+describe('UCX parameters', () => {
+  it('maps profiles, aliases and extra config to UCX keys', () => {
+    expect(parseParams({ profile: 'tcp' }).config).toEqual([['TLS', 'tcp']]);
+    expect(parseParams({ profile: 'ib' }).transports).toBe('rc,dc,ud,self,sm');
+    const o = parseParams({
+      transports: 'tcp, cma',
+      ucx_devices: 'lo',
+      num_workers: '3',
+      ucx_error_handling_mode: 'none',
+      progress: 'event',
+      config: 'RNDV_THRESH=16k,UCX_TLS_EXTRA=a,b',
+      'ucx.keepalive_interval': '1s',
+    });
+    expect(o.numWorkers).toBe(3);
+    expect(o.peerErrorHandling).toBe(false);
+    expect(o.progress).toBe('event');
+    expect(o.config).toEqual([
+      ['TLS', 'tcp,cma'],
+      ['NET_DEVICES', 'lo'],
+      ['RNDV_THRESH', '16k'],
+      ['TLS_EXTRA', 'a,b'],
+      ['KEEPALIVE_INTERVAL', '1s'],
+    ]);
+  });
+
+  it('refuses bad values with InvalidParamError naming the parameter', () => {
+    expect(() => parseParams({ profile: 'tcp', transports: 'tcp' })).toThrow(/either profile/);
+    expect(() => parseParams({ profile: 'carrier-pigeon' })).toThrow(InvalidParamError);
+    expect(() => parseParams({ numWorkers: '0' })).toThrow(/numWorkers/);
+    expect(() => parseParams({ numWorkers: '1.5' })).toThrow(/numWorkers/);
+    expect(() => parseParams({ errorHandling: 'maybe' })).toThrow(/errorHandling/);
+    expect(() => parseParams({ progress: 'sometimes' })).toThrow(/progress/);
+    expect(() => parseParams({ config: 'nokey' })).toThrow(/KEY=VALUE/);
+    expect(() => parseParams({ config: 'bad key=1' })).toThrow(/configuration key/);
+  });
+
+  it('a UCX config value UCX refuses fails creation with UCX status text', async () => {
+    const a = await Agent.create({ name: uniq('cfg') });
+    open.push(a);
+    expect(a.getAvailPlugins()).toContain('UCX');
+    const err = await a.createBackend('UCX', { config: 'RNDV_THRESH=banana' }).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidParamError);
+    expect(String(err.message)).toMatch(/RNDV_THRESH=banana: UCX says '.+'/);
+    const bad = await a.createBackend('UCX', { transports: 'no_such_transport' }).catch((e) => e);
+    expect(bad).toBeInstanceOf(NixlError);
+  });
+
+  it.skipIf(ibDevices().length > 0)(
+    "the 'ib' profile without an IB device says what is missing",
+    async () => {
+      const a = await Agent.create({ name: uniq('ib') });
+      open.push(a);
+      const err = await a.createBackend('UCX', { profile: 'ib' }).catch((e) => e);
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect(String(err.message)).toMatch(/InfiniBand or RoCE device/);
+    },
+  );
+});
+
+describe('UCX event-fd progress and several workers', () => {
+  for (const progress of ['event', 'thread']) {
+    it(`${progress}: WRITE/READ/notifications on each of 3 workers, worker_id honoured`, async () => {
+      const [a, b] = await pair({ profile: 'tcp', progress, numWorkers: '3' });
+      const la = a.alloc(4 << 20).buffer;
+      const lb = b.alloc(4 << 20).buffer;
+      const ra = a.registerMem(la).descs.at(0);
+      const rb = b.registerMem(lb).descs.at(0);
+      a.loadRemoteMD(b.getLocalMD());
+      for (let w = 0; w < 3; w++) {
+        fillPattern(la, 100 + w);
+        const msg = `w${w}-${progress}`;
+        const got = nextNotif(b, msg);
+        const req = a.createXferReq('WRITE', [ra], [rb], b.name, {
+          notif: msg,
+          customParam: Buffer.from(`worker_id=${w}`),
+        });
+        a.postXferReq(req);
+        await req.wait({ signal: WAIT.signal() });
+        expect(await got).toBe(a.name);
+        expect(sha256(lb)).toBe(sha256(la));
+        req.release();
+        fillPattern(lb, 200 + w);
+        await a.read([ra], [rb], b.name, { signal: WAIT.signal() });
+        expect(sha256(la)).toBe(sha256(lb));
+      }
+      expect(() =>
+        a.createXferReq('WRITE', [ra], [rb], b.name, { customParam: Buffer.from('worker_id=3') }),
+      ).toThrow(InvalidParamError);
+      expect((a.backends[0] as UcxBackend).options.numWorkers).toBe(3);
+    });
+  }
+
+  it('event mode: a caller spinning on getXferStatus makes progress itself', async () => {
+    // The target progresses on its own thread; the initiator's loop never turns.
+    const a = await agent({ profile: 'tcp', progress: 'event' }, 'spin');
+    const b = await agent({ profile: 'tcp', progress: 'thread' }, 'tgt');
+    const la = a.alloc(1 << 20).buffer;
+    const lb = b.alloc(1 << 20).buffer;
+    fillPattern(la, 7);
+    const ra = a.registerMem(la).descs.at(0);
+    const rb = b.registerMem(lb).descs.at(0);
+    a.loadRemoteMD(b.getLocalMD());
+    b.loadRemoteMD(a.getLocalMD());
+    const req = a.createXferReq('WRITE', [ra], [rb], b.name);
+    a.postXferReq(req);
+    // No await: only checkXfer's own progress can move this transfer.
+    const deadline = Date.now() + 20_000;
+    let state = a.getXferStatus(req);
+    while (state !== 'DONE' && Date.now() < deadline) state = a.getXferStatus(req);
+    expect(state).toBe('DONE');
+    expect(sha256(lb)).toBe(sha256(la));
+  });
+});
+
+describe('UCX registrations', () => {
+  it('1,000 registrations: all usable by a peer, all deregistered', async () => {
+    const [a, b] = await pair({ profile: 'tcp' });
+    const page = 4096;
+    const N = 1000;
+    const big = b.alloc(N * page).buffer;
+    const regs = [];
+    for (let i = 0; i < N; i++) regs.push(b.registerMem(big.subarray(i * page, (i + 1) * page)));
+    a.loadRemoteMD(b.getLocalMD());
+    expect(a.getRemoteRegions(b.name).length).toBe(N);
+    const src = a.alloc(N * page).buffer;
+    fillPattern(src, 5);
+    const lreg = a.registerMem(src).descs.at(0);
+    // One transfer touching every region.
+    const local = [];
+    const remote = [];
+    for (let i = 0; i < N; i++) {
+      local.push({ addr: lreg.addr + BigInt(i * page), len: page });
+      remote.push(regs[i]!.descs.at(0));
+    }
+    await a.write(local, remote, b.name, { signal: WAIT.signal() });
+    expect(sha256(big)).toBe(sha256(src));
+    for (const r of regs) b.deregisterMem(r);
+    expect(b.getLocalMD().length).toBeLessThan(10_000);
+  }, 120_000);
+
+  it("deregistration while a peer holds the rkey: the peer's READ/WRITE fails cleanly", async () => {
+    const [a, b] = await pair({ profile: 'tcp' });
+    const la = a.alloc(1 << 20).buffer;
+    const lreg = a.registerMem(la).descs.at(0);
+    const doomed = b.alloc(1 << 20).buffer;
+    const kept = b.alloc(1 << 20).buffer;
+    const doomedReg = b.registerMem(doomed);
+    const keptReg = b.registerMem(kept);
+    a.loadRemoteMD(b.getLocalMD());
+    const target = doomedReg.descs.at(0);
+    const prepped = a.createXferReq('WRITE', [lreg], [target], b.name);
+    fillPattern(la, 9);
+    await a.write([lreg], [target], b.name, { signal: WAIT.signal() });
+    expect(sha256(doomed)).toBe(sha256(la));
+
+    b.deregisterMem(doomedReg);
+    // The revocation travels on the same endpoint as this notification, ahead of it.
+    const told = nextNotif(a, 'deregistered');
+    b.genNotif(a.name, 'deregistered');
+    await told;
+    const before = sha256(doomed);
+    fillPattern(la, 10);
+    for (const op of ['WRITE', 'READ'] as const) {
+      const err = await (op === 'WRITE' ? a.write : a.read)
+        .call(a, [lreg], [target], b.name)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect(String((err as Error).message)).toMatch(/deregistered/);
+    }
+    expect(() => a.postXferReq(prepped)).toThrow(NotFoundError);
+    expect(sha256(doomed)).toBe(before);
+    // Both sides keep working.
+    await a.write([lreg], [keptReg.descs.at(0)], b.name, { signal: WAIT.signal() });
+    expect(sha256(kept)).toBe(sha256(la));
+    expect(a.checkRemoteMD(b.name)).toBe(true);
+  });
+});
+
+describe('UCX lifetime and modes', () => {
+  it('closing an agent with transfers in flight settles them; the peer keeps working', async () => {
+    const [a, b] = await pair({ profile: 'tcp' });
+    const c = await agent({ profile: 'tcp' }, 'c');
+    const la = a.alloc(64 << 20).buffer;
+    const lb = b.alloc(64 << 20).buffer;
+    const ra = a.registerMem(la).descs.at(0);
+    const rb = b.registerMem(lb).descs.at(0);
+    a.loadRemoteMD(b.getLocalMD());
+    const reqs = [0, 1, 2, 3].map(() => a.createXferReq('WRITE', [ra], [rb], b.name));
+    for (const r of reqs) a.postXferReq(r);
+    const settled = Promise.allSettled(reqs.map((r) => r.done));
+    await a.close();
+    for (const s of await settled) {
+      if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(NixlError);
+    }
+    // b serves another peer as before.
+    const lc = c.alloc(1 << 20).buffer;
+    fillPattern(lc, 4);
+    const rc = c.registerMem(lc).descs.at(0);
+    c.loadRemoteMD(b.getLocalMD());
+    await c.write([rc], [{ addr: rb.addr, len: 1 << 20 }], b.name, { signal: WAIT.signal() });
+    expect(sha256(lb.subarray(0, 1 << 20))).toBe(sha256(lc));
+  });
+
+  it("errorHandling 'none' still moves data and notifications", async () => {
+    const [a, b] = await pair({ profile: 'tcp', errorHandling: 'none' });
+    const la = a.alloc(1 << 20).buffer;
+    const lb = b.alloc(1 << 20).buffer;
+    const ra = a.registerMem(la).descs.at(0);
+    const rb = b.registerMem(lb).descs.at(0);
+    a.loadRemoteMD(b.getLocalMD());
+    fillPattern(la, 12);
+    const got = nextNotif(b, 'plain');
+    await a.write([ra], [rb], b.name, { notif: 'plain', signal: WAIT.signal() });
+    expect(await got).toBe(a.name);
+    expect(sha256(lb)).toBe(sha256(la));
+  });
+});
+
+describe('UCX peer failure', () => {
+  it('a peer killed mid-transfer: RemoteDisconnectError in bounded time, a reload reconnects', async () => {
+    const params = { profile: 'tcp' };
+    const a = await agent(params, 'init');
+    const la = a.alloc(64 << 20).buffer;
+    const lreg = a.registerMem(la).descs.at(0);
+    const name = uniq('victim');
+    const start = async () => {
+      const peer = new PeerProcess();
+      const init = await peer.send({
+        cmd: 'init',
+        name,
+        backend: 'UCX',
+        params,
+        plugins: [],
+        size: 64 << 20,
+      });
+      a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
+      await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
+      return { peer, remote: { addr: BigInt(init.addr!), len: 64 << 20 } };
+    };
+    const first = await start();
+    const disconnected = new Promise<unknown>((r) => a.once('peer:disconnect', (_n, e) => r(e)));
+    const req = a.createXferReq('WRITE', [lreg], [first.remote], name);
+    a.postXferReq(req);
+    const t0 = Date.now();
+    await first.peer.kill('SIGKILL');
+    let failure: unknown;
+    for (let i = 0; i < 1000 && !failure; i++) {
+      try {
+        await req.wait({ signal: AbortSignal.timeout(20_000) });
+        a.postXferReq(req);
+      } catch (e) {
+        failure = e;
+      }
+    }
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(a.checkRemoteMD(name)).toBe(false);
+    // Either a transfer failed with RemoteDisconnectError, or the endpoint error
+    // reached the agent first (it dropped the peer, so the repost found no peer).
+    if (!(failure instanceof RemoteDisconnectError)) {
+      const ev = await Promise.race([disconnected, new Promise((r) => setTimeout(r, 5000))]);
+      expect(ev).toBeInstanceOf(RemoteDisconnectError);
+    }
+
+    const second = await start();
+    try {
+      fillPattern(la.subarray(0, 1 << 20), 77);
+      await a.write(
+        [{ addr: lreg.addr, len: 1 << 20 }],
+        [{ addr: second.remote.addr, len: 1 << 20 }],
+        name,
+        {
+          notif: 'back',
+          signal: WAIT.signal(),
+        },
+      );
+      const r = await second.peer.send({ cmd: 'notif', msg: 'back', timeoutMs: 30_000 });
+      expect(r.from).toBe(a.name);
+      expect((await second.peer.send({ cmd: 'hash', off: 0, len: 1 << 20 })).hash).toBe(
+        sha256(la.subarray(0, 1 << 20)),
+      );
+    } finally {
+      await second.peer.close();
+    }
+  }, 120_000);
+});
+
+describe('UCX progress thread keeps a blocked target serving', () => {
+  it("WRITEs complete while the target's JavaScript thread is blocked", async () => {
+    const a = await agent({ profile: 'tcp' }, 'writer');
+    const la = a.alloc(16 << 20).buffer;
+    fillPattern(la, 3);
+    const lreg = a.registerMem(la).descs.at(0);
+    const script = fileURLToPath(new URL('./fixtures/ucx-busy-peer.ts', import.meta.url));
+    const name = uniq('busy');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, name, 'thread', String(16 << 20)],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+      const hello = JSON.parse((await lines.next()).value) as { md: string; addr: string };
+      a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
+      const blockMs = 8000;
+      child.stdin!.write(
+        JSON.stringify({ md: Buffer.from(a.getLocalMD()).toString('base64'), blockMs }) + '\n',
+      );
+      expect(JSON.parse((await lines.next()).value)).toEqual({ blocked: true });
+      const t0 = Date.now();
+      // 16 writes of 1 MiB, each with a notification, all while the target is blocked.
+      for (let i = 0; i < 16; i++) {
+        await a.write(
+          [{ addr: lreg.addr + BigInt(i << 20), len: 1 << 20 }],
+          [{ addr: BigInt(hello.addr) + BigInt(i << 20), len: 1 << 20 }],
+          name,
+          { notif: `n${i}` },
+        );
+      }
+      const elapsed = Date.now() - t0;
+      const done = JSON.parse((await lines.next()).value) as { hash: string; notifs: string[] };
+      // The writes finished before the target's thread woke up.
+      expect(elapsed).toBeLessThan(blockMs);
+      expect(done.hash).toBe(createHash('sha256').update(la).digest('hex'));
+      expect(done.notifs).toEqual(Array.from({ length: 16 }, (_, i) => `n${i}`));
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
