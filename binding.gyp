@@ -2,6 +2,14 @@
   "variables": {
     "has_ucx%": "<!(pkg-config --exists ucx && echo 1 || echo 0)"
   },
+  "target_defaults": {
+    "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "native"],
+    "dependencies": ["<!(node -p \"require('node-addon-api').gyp\")"],
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+    "cflags_cc": ["-std=c++20", "-O2", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"]
+  },
   "targets": [
     {
       "target_name": "nixl_native",
@@ -12,25 +20,26 @@
         "native/tcp/engine.cc",
         "native/tcp/sha256.cc",
         "native/tcp/tcp_addon.cc"
-      ],
-      "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "native"],
-      "dependencies": ["<!(node -p \"require('node-addon-api').gyp\")"],
-      "cflags!": ["-fno-exceptions"],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++20", "-O2", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
-      "conditions": [
-        ["has_ucx==1", {
-          "defines": ["NIXL_HAVE_UCX=1"],
+      ]
+    }
+  ],
+  "conditions": [
+    ["has_ucx==1", {
+      "targets": [
+        {
+          # UCX lives in its own addon: libucm installs process-wide memory hooks
+          # when it loads, so only processes that create a UCX backend load it.
+          "target_name": "nixl_ucx",
           "sources": [
+            "native/ucx/ucx_addon.cc",
             "native/ucx/ucx_binding.cc",
             "native/ucx/ucx_engine.cc",
             "native/ucx/ucx_progress.cc"
           ],
           "cflags_cc": ["<!@(pkg-config --cflags ucx)"],
           "libraries": ["<!@(pkg-config --libs ucx)"]
-        }]
+        }
       ]
-    }
+    }]
   ]
 }

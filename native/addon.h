@@ -1,6 +1,7 @@
-// Per-environment state of the addon. Each module (memory, tcp, ucx) adds its
-// exports in its own Init function; nothing lives in C++ globals, so the addon
-// loads into worker threads and vitest's thread pools alike.
+// Per-environment state of the addons. Each module (memory, bench, tcp; ucx in
+// its own nixl_ucx addon) adds its exports in its own Init function; nothing
+// lives in C++ globals, so the addons load into worker threads and vitest's
+// thread pools alike.
 #pragma once
 #include <napi.h>
 
@@ -9,8 +10,6 @@ namespace nixl {
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitBench(Napi::Env env, Napi::Object exports);
 void InitTcp(Napi::Env env, Napi::Object exports);
-#ifdef NIXL_HAVE_UCX
 void InitUcx(Napi::Env env, Napi::Object exports);
-#endif
 
 }  // namespace nixl

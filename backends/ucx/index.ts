@@ -1,7 +1,7 @@
 import { BACKEND_API_VERSION, type BackendPlugin } from '../../src/backend.js';
 import { NotFoundError } from '../../src/errors.js';
 import { ibDevices, needsIb, noIbMessage } from './ib-devices.js';
-import { ucxUnavailableReason } from './native-ucx.js';
+import { ucxUnavailableReason, ucxLoadFailure } from './native-ucx.js';
 import { DEFAULT_PARAMS, parseParams } from './params.js';
 import { UcxBackend } from './ucx-backend.js';
 
@@ -17,7 +17,7 @@ export const plugin: BackendPlugin = {
   defaultParams: DEFAULT_PARAMS,
   unavailableReason: ucxUnavailableReason,
   async create(params, components) {
-    const reason = ucxUnavailableReason();
+    const reason = ucxLoadFailure();
     if (reason)
       throw new NotFoundError(`UCX backend unavailable: ${reason}`, {
         op: 'createBackend',

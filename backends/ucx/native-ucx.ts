@@ -1,5 +1,5 @@
-/** The UCX part of the native addon (native/ucx/ucx_binding.cc), typed. */
-import { native } from '../../src/native.js';
+/** The UCX addon (nixl_ucx.node: native/ucx/*), typed. */
+import { hasAddon, loadAddon } from '../../src/native.js';
 
 export interface UcxDisconnect {
   readonly peerId: number;
@@ -63,24 +63,35 @@ interface UcxAddon {
   ucxLibraryPath?: () => string;
 }
 
+/** The separate nixl_ucx addon (only built where UCX is installed; loaded on first use). */
 export function ucxAddon(): UcxAddon {
-  return native() as unknown as UcxAddon;
+  return loadAddon('nixl_ucx') as unknown as UcxAddon;
 }
 
 export const INSTALL_HINT =
   "install UCX's development files (Debian/Ubuntu: apt-get install libucx-dev; Fedora/RHEL: dnf install ucx-devel) " +
   "so that 'pkg-config --exists ucx' succeeds, then rebuild the addon (npm rebuild nixl-ts, or npx node-gyp rebuild)";
 
-/** Why UCX can't be used in this process, or undefined if it can. */
+/**
+ * Why UCX can't be used here, or undefined if its addon was built. Cheap and
+ * side-effect free: it does not load UCX (the plugin manager asks every
+ * process, and loading UCX installs libucm's memory hooks).
+ */
 export function ucxUnavailableReason(): string | undefined {
+  if (!hasAddon('nixl_ucx')) return `the UCX addon was not built: ${INSTALL_HINT}`;
+  return undefined;
+}
+
+/** Loads the UCX addon; why it can't be used, or undefined. */
+export function ucxLoadFailure(): string | undefined {
+  const reason = ucxUnavailableReason();
+  if (reason) return reason;
   let addon: UcxAddon;
   try {
     addon = ucxAddon();
   } catch (err) {
-    return `the native addon did not load (${(err as Error).message})`;
+    return `the UCX addon did not load (${(err as Error).message})`;
   }
-  if (!addon.hasUcx || !addon.UcxEngine) {
-    return `the native addon was built without UCX: ${INSTALL_HINT}`;
-  }
+  if (!addon.hasUcx || !addon.UcxEngine) return `the UCX addon is incomplete: ${INSTALL_HINT}`;
   return undefined;
 }
