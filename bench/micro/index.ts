@@ -57,7 +57,12 @@ const rows = bench.tasks.map((t) => {
   const r = t.result as any;
   const mean = r?.latency?.mean ?? r?.mean;
   const p99 = r?.latency?.p99 ?? r?.p99;
-  return { task: t.name, 'mean (µs)': +(mean * 1000).toFixed(3), 'p99 (µs)': +(p99 * 1000).toFixed(3), samples: r?.latency?.samplesCount ?? r?.samples?.length };
+  return {
+    task: t.name,
+    'mean (µs)': +(mean * 1000).toFixed(3),
+    'p99 (µs)': +(p99 * 1000).toFixed(3),
+    samples: r?.latency?.samplesCount ?? r?.samples?.length,
+  };
 });
 if (json) console.log(JSON.stringify(rows, null, 2));
 else console.table(rows);
