@@ -246,8 +246,8 @@ void Engine::Start() {
     std::string err = strerror(errno);
     close(listenFd_);
     listenFd_ = -1;
-    throw std::runtime_error("cannot listen on " + cfg_.bindAddr + ":" +
-                             std::to_string(cfg_.port) + ": " + err);
+    throw std::runtime_error("cannot listen on " + cfg_.bindAddr + ":" + std::to_string(cfg_.port) +
+                             ": " + err);
   }
   sockaddr_storage bound;
   socklen_t bl = sizeof(bound);
@@ -468,8 +468,9 @@ void Engine::ExecCmd(Cmd& c) {
         if (it != peers_.end()) {
           Peer* p = it->second.get();
           if (p->inflight > 0) p->inflight--;
-          if (x->waiting) p->waiting.erase(std::remove(p->waiting.begin(), p->waiting.end(), x),
-                                           p->waiting.end());
+          if (x->waiting)
+            p->waiting.erase(std::remove(p->waiting.begin(), p->waiting.end(), x),
+                             p->waiting.end());
         }
       }
       xfers_[c.a].reset();
@@ -613,10 +614,10 @@ void Engine::TakeOutbox(Outbox* out) {
 
 void Engine::UpdateInterest(Conn* c) {
   if (c->state == Conn::kClosed) return;
-  uint32_t want = c->state == Conn::kConnecting ? EPOLLOUT
-                  : c->txq.empty()                   ? EPOLLIN
+  uint32_t want = c->state == Conn::kConnecting                         ? EPOLLOUT
+                  : c->txq.empty()                                      ? EPOLLIN
                   : (!c->outgoing && c->txq.size() > kMaxQueuedReplies) ? EPOLLOUT
-                                                     : (EPOLLIN | EPOLLOUT);
+                                                                        : (EPOLLIN | EPOLLOUT);
   if (want == c->interest) return;
   epoll_event ev{};
   ev.events = want;
@@ -678,9 +679,9 @@ void Engine::StartPeerConnect(Peer* p) {
     p->streams.push_back(c);
     int r = connect(fd, reinterpret_cast<sockaddr*>(&ss), sl);
     if (r != 0 && errno != EINPROGRESS) {
-      FailPeer(p, kErrRemoteDisconnect,
-               "connect to " + p->host + ":" + std::to_string(p->port) + " failed: " +
-                   strerror(errno));
+      FailPeer(
+          p, kErrRemoteDisconnect,
+          "connect to " + p->host + ":" + std::to_string(p->port) + " failed: " + strerror(errno));
       return;
     }
     c->state = Conn::kConnecting;
@@ -695,8 +696,7 @@ void Engine::OnConnectWritable(Conn* c) {
   if (err != 0) {
     Peer* p = c->peer;
     FailPeer(p, kErrRemoteDisconnect,
-             "connect to " + p->host + ":" + std::to_string(p->port) + " failed: " +
-                 strerror(err));
+             "connect to " + p->host + ":" + std::to_string(p->port) + " failed: " + strerror(err));
     return;
   }
   c->state = Conn::kWaitChallenge;
@@ -707,8 +707,8 @@ void Engine::CloseConn(Conn* c, const char* why) {
   if (c->state == Conn::kClosed) return;
   if (debug_) {
     fprintf(stderr, "nixl-tcp[%s]: closing %s connection (state %d, op %d): %s\n",
-            cfg_.name.c_str(), c->outgoing ? "outgoing" : "incoming", int(c->state),
-            int(c->cur.op), why);
+            cfg_.name.c_str(), c->outgoing ? "outgoing" : "incoming", int(c->state), int(c->cur.op),
+            why);
   }
   if (c->outgoing && c->peer && c->peer->state != Peer::kFailed) {
     // A broken stream fails the whole peer: its transfers are striped.
@@ -1064,8 +1064,7 @@ bool Engine::OnHeader(Conn* c) {
         break;
       case kCmaWrite:
       case kCmaRead:
-        if (!c->cma || h.len % sizeof(CmaEntry) != 0 ||
-            h.len / sizeof(CmaEntry) > kMaxCmaEntries) {
+        if (!c->cma || h.len % sizeof(CmaEntry) != 0 || h.len / sizeof(CmaEntry) > kMaxCmaEntries) {
           return false;
         }
         begin(Conn::kBuf, h.len);
@@ -1269,8 +1268,8 @@ void Engine::ServeCma(Conn* c, bool write) {
     while (st == kSuccess && total > 0) {
       ssize_t r = write ? process_vm_readv(static_cast<pid_t>(c->remotePid), local + li, k - li,
                                            remote + ri, k - ri, 0)
-                        : process_vm_writev(static_cast<pid_t>(c->remotePid), local + li,
-                                            k - li, remote + ri, k - ri, 0);
+                        : process_vm_writev(static_cast<pid_t>(c->remotePid), local + li, k - li,
+                                            remote + ri, k - ri, 0);
       if (r <= 0) {
         st = kErrBackend;
         break;
@@ -1403,8 +1402,8 @@ void Engine::SubmitLocal(Xfer* x) {
       for (const XferDesc& d : x->descs) {
         if (d.len == 0) continue;
         void* to = reinterpret_cast<void*>(x->op == XferOp::kWrite ? d.raddr : d.laddr);
-        const void* from = reinterpret_cast<const void*>(x->op == XferOp::kWrite ? d.laddr
-                                                                                : d.raddr);
+        const void* from =
+            reinterpret_cast<const void*>(x->op == XferOp::kWrite ? d.laddr : d.raddr);
         std::memmove(to, from, d.len);
       }
     }

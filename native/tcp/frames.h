@@ -69,9 +69,9 @@ struct HelloFixed {
 static_assert(sizeof(HelloFixed) == 56);
 
 // Limits a target enforces; a frame beyond them closes the connection.
-constexpr uint64_t kMaxDataFrame = 64ull << 20;     // WRITE/READ bytes per frame
-constexpr uint64_t kMaxNotif = 1ull << 20;          // notification bytes
-constexpr uint64_t kMaxCmaEntries = 1024;           // IOV_MAX
+constexpr uint64_t kMaxDataFrame = 64ull << 20;  // WRITE/READ bytes per frame
+constexpr uint64_t kMaxNotif = 1ull << 20;       // notification bytes
+constexpr uint64_t kMaxCmaEntries = 1024;        // IOV_MAX
 constexpr uint64_t kMaxHello = sizeof(HelloFixed) + 1024;
 constexpr uint64_t kNonceSize = 32;
 

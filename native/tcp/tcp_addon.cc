@@ -227,8 +227,8 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
       const uint32_t* d = w + i * kDescWords;
       descs[i] = XferDesc{u64(d), u64(d + 2), u64(d + 4), u64(d + 6), d[8]};
     }
-    Live(env).Prep(slot, info[1].As<Napi::Number>().Uint32Value() == 0 ? XferOp::kWrite
-                                                                        : XferOp::kRead,
+    Live(env).Prep(slot,
+                   info[1].As<Napi::Number>().Uint32Value() == 0 ? XferOp::kWrite : XferOp::kRead,
                    info[2].As<Napi::Number>().Uint32Value(), std::move(descs));
     return env.Undefined();
   }

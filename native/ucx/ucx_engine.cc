@@ -98,8 +98,8 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
     }
   }
   ucp_params_t params{};
-  params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
-                      UCP_PARAM_FIELD_NAME;
+  params.field_mask =
+      UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED | UCP_PARAM_FIELD_NAME;
   params.features = UCP_FEATURE_RMA | UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
   params.mt_workers_shared = 1;
   params.name = "nixl-ts";
@@ -366,8 +366,8 @@ uint32_t UcxEngine::Prep(bool read, uint32_t peerId, size_t count, const double*
   if (workerHint >= 0) {
     if (static_cast<unsigned>(workerHint) >= workers_.size()) {
       Fail(kErrInvalidParam, "worker_id " + std::to_string(workerHint) +
-                                 " is out of range (numWorkers " +
-                                 std::to_string(workers_.size()) + ")");
+                                 " is out of range (numWorkers " + std::to_string(workers_.size()) +
+                                 ")");
     }
     x->worker = static_cast<unsigned>(workerHint);
   } else {

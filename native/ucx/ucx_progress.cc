@@ -21,7 +21,7 @@ namespace {
 constexpr unsigned kBudget = 64;
 // Idle progress rounds (each ends with a yield) before the thread sleeps.
 constexpr unsigned kSpinRounds = 32;
-}
+}  // namespace
 
 struct UcxEngine::UvState {
   struct PollHandle {
