@@ -72,15 +72,7 @@ async function loopbackPair(type: string, opts: ConformanceOptions): Promise<Tra
   const target = a.alloc(REGION).buffer;
   const localReg = a.registerMem(local);
   const targetReg = a.registerMem(target);
-  const arrivals: { from: string; msg: string; hash: string }[] = [];
-  a.on('notif', (from, msg) =>
-    arrivals.push({
-      from,
-      msg: Buffer.from(msg).toString(),
-      hash: sha256(target.subarray(0, NOTIF_WINDOW)),
-    }),
-  );
-  return inProcessTarget(a, a.name, local, localReg, target, targetReg, arrivals, async () => {
+  return inProcessTarget(a, a, local, localReg, target, targetReg, async () => {
     await a.close();
   });
 }
@@ -94,15 +86,7 @@ async function remotePair(type: string, opts: ConformanceOptions): Promise<Trans
   const targetReg = b.registerMem(target);
   expect(a.loadRemoteMD(b.getLocalMD())).toBe(b.name);
   expect(b.loadRemoteMD(a.getLocalMD())).toBe(a.name);
-  const arrivals: { from: string; msg: string; hash: string }[] = [];
-  b.on('notif', (from, msg) =>
-    arrivals.push({
-      from,
-      msg: Buffer.from(msg).toString(),
-      hash: sha256(target.subarray(0, NOTIF_WINDOW)),
-    }),
-  );
-  return inProcessTarget(a, b.name, local, localReg, target, targetReg, arrivals, async () => {
+  return inProcessTarget(a, b, local, localReg, target, targetReg, async () => {
     await a.close();
     await b.close();
   });
@@ -110,17 +94,25 @@ async function remotePair(type: string, opts: ConformanceOptions): Promise<Trans
 
 function inProcessTarget(
   a: Agent,
-  targetName: string,
+  targetAgent: Agent,
   local: Buffer,
   localReg: Registration,
   target: Buffer,
   targetReg: Registration,
-  arrivals: { from: string; msg: string; hash: string }[],
   close: () => Promise<void>,
 ): TransferPair {
+  // The target hashes its window as each notification arrives: proof of order.
+  const arrivals: { from: string; msg: string; hash: string }[] = [];
+  targetAgent.on('notif', (from, msg) =>
+    arrivals.push({
+      from,
+      msg: Buffer.from(msg).toString(),
+      hash: sha256(target.subarray(0, NOTIF_WINDOW)),
+    }),
+  );
   return {
     a,
-    target: targetName,
+    target: targetAgent.name,
     local,
     localBase: localReg.descs.at(0).addr,
     remoteBase: targetReg.descs.at(0).addr,
