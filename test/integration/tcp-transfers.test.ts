@@ -158,15 +158,26 @@ describe.each([
       for (const size of [4096, MiB, 64 * MiB]) {
         await peer.send({ cmd: 'fill', off: 0, len: size, seed: size });
         const want = (await peer.send({ cmd: 'hash', off: 0, len: size })).hash;
+        const notif = `clobber:0:${size}:${randomBytes(3).toString('hex')}`;
         await one.read(
           [{ addr: dstBase, len: size }],
           [{ addr: peer.addr, len: size }],
           peer.name,
           {
-            notif: `clobber:0:${size}:${randomBytes(3).toString('hex')}`,
+            notif,
           },
         );
         expect(sha256(dst.subarray(0, size))).toBe(want);
+        // The notification and the next 'fill' travel on different channels:
+        // wait until the peer has clobbered, so it can't land after that fill.
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const { list } = await peer.send({ cmd: 'notifs' });
+          if (list.some((n: [string, string]) => n[1] === notif)) break;
+          if (Date.now() > deadline)
+            throw new Error(`notification ${notif} never reached the peer`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
       }
     } finally {
       await one.close();
