@@ -18,6 +18,7 @@
         "native/memory.cc",
         "native/bench.cc",
         "native/tcp/engine.cc",
+        "native/tcp/vm_copy.cc",
         "native/tcp/sha256.cc",
         "native/tcp/tcp_addon.cc"
       ]

@@ -20,7 +20,13 @@ uint64_t AddressArg(const Napi::Value& v) {
   return static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue());
 }
 
+constexpr size_t kHugePage = 2u << 20;
+
 // alloc(bytes) -> Buffer over page-aligned, zeroed memory freed by its finalizer.
+// From 2 MiB up the memory is 2 MiB-aligned and asks for transparent huge
+// pages: a kernel that pins pages for process_vm_readv/writev (the TCP
+// backend's same-host path) or for RDMA then walks one entry per 2 MiB instead
+// of one per 4 KiB, which about doubles cross-process copy bandwidth.
 Napi::Value Alloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double requested = info[0].As<Napi::Number>().DoubleValue();
@@ -29,11 +35,15 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   }
   size_t bytes = static_cast<size_t>(requested);
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  size_t rounded = ((bytes == 0 ? 1 : bytes) + page - 1) / page * page;
+  bool huge = bytes >= kHugePage;
+  size_t align = huge ? kHugePage : page;
+  size_t rounded = ((bytes == 0 ? 1 : bytes) + align - 1) / align * align;
   void* p = nullptr;
-  if (posix_memalign(&p, page, rounded) != 0 || p == nullptr) {
+  if (posix_memalign(&p, align, rounded) != 0 || p == nullptr) {
     throw Napi::Error::New(env, "alloc: out of memory");
   }
+  // Advice only: where THP is off ("never") this fails and pages stay 4 KiB.
+  if (huge) (void)madvise(p, rounded, MADV_HUGEPAGE);
   std::memset(p, 0, rounded);
   return Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t*>(p), bytes,
                                     [](Napi::Env, uint8_t* data) { std::free(data); });

@@ -11,6 +11,7 @@ export interface TcpEngineOptions {
   connectTimeoutMs: number;
   busyPollUs: number;
   stripeMinBytes: number;
+  copyThreads: number;
   slots: number;
 }
 

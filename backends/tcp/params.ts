@@ -16,6 +16,8 @@ export interface TcpParams {
   connectTimeoutMs: number;
   busyPollUs: number;
   stripeMinBytes: number;
+  /** Threads that share one large same-host copy on the target (1 = its I/O thread alone). */
+  copyThreads: number;
   slots: number;
 }
 
@@ -29,6 +31,7 @@ export const DEFAULT_PARAMS: Readonly<BackendParams> = {
   connect_timeout_ms: '5000',
   busy_poll_us: '0',
   stripe_min_bytes: String(4 * 1024 * 1024),
+  copy_threads: '2',
   slots: '65536',
 };
 
@@ -87,6 +90,7 @@ export function parseParams(p: BackendParams): TcpParams {
     connectTimeoutMs: int(p, 'connect_timeout_ms', 100, 3_600_000),
     busyPollUs: int(p, 'busy_poll_us', 0, 1_000_000),
     stripeMinBytes: int(p, 'stripe_min_bytes', 0, 2 ** 40),
+    copyThreads: int(p, 'copy_threads', 1, 16),
     slots: int(p, 'slots', 16, 1 << 22),
   };
 }

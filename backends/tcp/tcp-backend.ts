@@ -125,6 +125,7 @@ export class TcpBackend implements Backend {
       connectTimeoutMs: opts.connectTimeoutMs,
       busyPollUs: opts.busyPollUs,
       stripeMinBytes: opts.stripeMinBytes,
+      copyThreads: opts.copyThreads,
       slots: opts.slots,
     };
     try {

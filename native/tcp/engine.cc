@@ -214,7 +214,11 @@ struct Engine::Cmd {
 // Lifetime.
 
 Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::function<void()> wake)
-    : cfg_(std::move(cfg)), slots_(slots), capacity_(capacity), wake_(std::move(wake)) {
+    : cfg_(std::move(cfg)),
+      slots_(slots),
+      capacity_(capacity),
+      wake_(std::move(wake)),
+      copyPool_(std::make_unique<VmCopyPool>(cfg_.copyThreads)) {
   FillRandom(secret_, sizeof(secret_));
   cmds_ = new std::vector<Cmd>();
   cmdsSpare_ = new std::vector<Cmd>();
@@ -383,7 +387,47 @@ void Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t noti
   c.b = gen;
   c.flag = hasNotif;
   if (hasNotif) c.bytes.assign(notif, notif + notifLen);
+  if (TryRunInline(c)) return;
   PushCmd(std::move(c));
+}
+
+// A small post runs on the calling thread when the I/O thread is idle (waiting
+// in epoll, so not holding ioMu_) and no earlier command is queued: the frames
+// go out now instead of after a wake-up of the I/O thread, which on a small
+// machine costs about as much as the network round trip itself.
+bool Engine::TryRunInline(Cmd& c) {
+  if (!started_ || stop_.load(std::memory_order_relaxed)) return false;
+  std::unique_lock<std::mutex> io(ioMu_, std::try_to_lock);
+  if (!io.owns_lock()) return false;
+  {
+    std::lock_guard<std::mutex> lock(cmdMu_);
+    if (!cmds_->empty()) return false;  // keep the order of commands
+  }
+  if (!InlineEligible(c)) return false;
+  ExecCmd(c);
+  FlushDirty();
+  Publish();
+  return true;
+}
+
+bool Engine::InlineEligible(const Cmd& c) {
+  if (c.kind != Cmd::kPost || c.a >= capacity_) return false;
+  const Xfer* x = xfers_[c.a].get();
+  if (!x || x->active) return false;
+  uint64_t bytes = 0;
+  for (const XferDesc& d : x->descs) bytes += d.len;
+  if (x->peerId == 0) return bytes <= kInlineMaxBytes;  // a local copy
+  auto it = peers_.find(x->peerId);
+  if (it == peers_.end() || it->second->state != Peer::kReady) return false;
+  const Peer* p = it->second.get();
+  // Same-host requests and socket READs send descriptors only; a socket WRITE
+  // sends its payload, so only small ones, and only onto an idle connection.
+  if (p->cma || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
+  if (bytes > kInlineMaxBytes) return false;
+  for (const Conn* s : p->streams) {
+    if (!s->txq.empty()) return false;
+  }
+  return true;
 }
 
 void Engine::Release(uint32_t slot) {
@@ -511,6 +555,9 @@ void Engine::Run() {
       timeout = cmdPending_.load() ? 0 : 20;
     }
     int n = epoll_wait(epollFd_, evs, 64, timeout);
+    // Everything below owns the engine's state; a post from JavaScript that
+    // finds this lock free runs inline (TryRunInline).
+    std::lock_guard<std::mutex> io(ioMu_);
     sleeping_.store(false, std::memory_order_relaxed);
     bool work = n > 0;
     for (int i = 0; i < n; i++) {
@@ -547,23 +594,7 @@ void Engine::Run() {
       DrainCommands();
       work = true;
     }
-    for (size_t i = 0; i < dirty_.size(); i++) {
-      Conn* c = dirty_[i];
-      c->inDirty = false;
-      if (c->state == Conn::kClosed || c->state == Conn::kConnecting) continue;
-      if (!Flush(c)) {
-        CloseConn(c, "send failed: connection broken");
-        continue;
-      }
-      UpdateInterest(c);
-      // Frames already buffered while backpressure held this connection back
-      // get no new EPOLLIN: resume them here once the replies drained.
-      if (!c->outgoing && c->rend > c->rpos && c->txq.size() <= kMaxQueuedReplies &&
-          !HandleReadable(c)) {
-        CloseConn(c, "connection closed by the peer");
-      }
-    }
-    dirty_.clear();
+    FlushDirty();
     now = NowNs();
     if (now - lastTimerNs_ > 20'000'000) {
       lastTimerNs_ = now;
@@ -574,6 +605,26 @@ void Engine::Run() {
     graveyard_.clear();
     if (work) lastWork = NowNs();
   }
+}
+
+void Engine::FlushDirty() {
+  for (size_t i = 0; i < dirty_.size(); i++) {
+    Conn* c = dirty_[i];
+    c->inDirty = false;
+    if (c->state == Conn::kClosed || c->state == Conn::kConnecting) continue;
+    if (!Flush(c)) {
+      CloseConn(c, "send failed: connection broken");
+      continue;
+    }
+    UpdateInterest(c);
+    // Frames already buffered while backpressure held this connection back
+    // get no new EPOLLIN: resume them here once the replies drained.
+    if (!c->outgoing && c->rend > c->rpos && c->txq.size() <= kMaxQueuedReplies &&
+        !HandleReadable(c)) {
+      CloseConn(c, "connection closed by the peer");
+    }
+  }
+  dirty_.clear();
 }
 
 void Engine::Publish() {
@@ -1264,33 +1315,9 @@ void Engine::ServeCma(Conn* c, bool write) {
       k++;
     }
     // Everything validated before the first byte moves.
-    size_t li = 0, ri = 0;
-    while (st == kSuccess && total > 0) {
-      ssize_t r = write ? process_vm_readv(static_cast<pid_t>(c->remotePid), local + li, k - li,
-                                           remote + ri, k - ri, 0)
-                        : process_vm_writev(static_cast<pid_t>(c->remotePid), local + li, k - li,
-                                            remote + ri, k - ri, 0);
-      if (r <= 0) {
-        st = kErrBackend;
-        break;
-      }
-      total -= static_cast<uint64_t>(r);
-      // Advance both vectors past the bytes copied.
-      uint64_t adv = static_cast<uint64_t>(r);
-      for (uint64_t a = adv; a > 0 && li < k;) {
-        uint64_t step = std::min<uint64_t>(a, local[li].iov_len);
-        local[li].iov_base = static_cast<uint8_t*>(local[li].iov_base) + step;
-        local[li].iov_len -= step;
-        a -= step;
-        if (local[li].iov_len == 0) li++;
-      }
-      for (uint64_t a = adv; a > 0 && ri < k;) {
-        uint64_t step = std::min<uint64_t>(a, remote[ri].iov_len);
-        remote[ri].iov_base = static_cast<uint8_t*>(remote[ri].iov_base) + step;
-        remote[ri].iov_len -= step;
-        a -= step;
-        if (remote[ri].iov_len == 0) ri++;
-      }
+    if (st == kSuccess && total > 0 &&
+        !copyPool_->Copy(static_cast<pid_t>(c->remotePid), write, local, remote, k, total)) {
+      st = kErrBackend;
     }
   }
   if (st != kSuccess) c->refusedXfer = c->cur.xferId;

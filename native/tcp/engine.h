@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tcp/frames.h"
+#include "tcp/vm_copy.h"
 
 namespace nixl::tcp {
 
@@ -30,6 +31,7 @@ struct EngineConfig {
   uint64_t connectTimeoutMs = 5000;
   uint64_t busyPollUs = 0;
   uint64_t stripeMinBytes = 4ull << 20;
+  unsigned copyThreads = 2;  // threads for one large same-host copy
   std::string name;
 };
 
@@ -117,6 +119,9 @@ class Engine {
  private:
   void Run();
   void PushCmd(Cmd&& c);
+  bool TryRunInline(Cmd& c);
+  bool InlineEligible(const Cmd& c);
+  void FlushDirty();
   void DrainCommands();
   void ExecCmd(Cmd& c);
 
@@ -173,6 +178,12 @@ class Engine {
   std::atomic<bool> sleeping_{false};
   bool started_ = false;
 
+  // Held by the I/O thread while it handles events (not while it waits in
+  // epoll); a JavaScript-thread post that gets it runs inline.
+  std::mutex ioMu_;
+  static constexpr uint64_t kInlineMaxBytes = 64 << 10;
+  static constexpr size_t kInlineMaxDescs = 1024;
+
   std::mutex cmdMu_;
   std::vector<Cmd>* cmds_;
   std::vector<Cmd>* cmdsSpare_;
@@ -197,6 +208,7 @@ class Engine {
   std::vector<Conn*> graveyard_;
   std::vector<uint8_t> zeros_;
   uint64_t lastTimerNs_ = 0;
+  std::unique_ptr<VmCopyPool> copyPool_;  // I/O thread only
   bool debug_ = false;  // NIXL_TCP_DEBUG=1: log why connections close (never per transfer)
 };
 

@@ -68,6 +68,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     cfg.busyPollUs = static_cast<uint64_t>(o.Get("busyPollUs").As<Napi::Number>().Int64Value());
     cfg.stripeMinBytes =
         static_cast<uint64_t>(o.Get("stripeMinBytes").As<Napi::Number>().Int64Value());
+    cfg.copyThreads = o.Get("copyThreads").As<Napi::Number>().Uint32Value();
     cfg.name = o.Get("name").As<Napi::String>().Utf8Value();
     capacity_ = o.Get("slots").As<Napi::Number>().Uint32Value();
 

@@ -22,6 +22,7 @@ describe('TCP params', () => {
       streams: 2,
       sameHost: true,
       busyPollUs: 0,
+      copyThreads: 2,
     });
   });
 
@@ -34,6 +35,7 @@ describe('TCP params', () => {
     [{ same_host: 'yes' }, /same_host must be 'auto' or 'off'/],
     [{ timeout_ms: '-1' }, /timeout_ms/],
     [{ busy_poll_us: '1.5' }, /busy_poll_us/],
+    [{ copy_threads: '0' }, /copy_threads must be an integer in 1..16/],
     [{ colour: 'blue' }, /unknown parameter 'colour'/],
   ])('refuses %o', (bad, msg) => {
     expect(() => parseParams({ ...DEFAULT_PARAMS, ...bad })).toThrow(InvalidParamError);

@@ -29,10 +29,11 @@ function prng(seed: number) {
 }
 
 describe.each([
-  ['socket', 'off'],
-  ['same-host', 'auto'],
-])('TCP across two processes, %s path', (_path, sameHost) => {
-  const params = { same_host: sameHost, timeout_ms: '10000' };
+  ['socket', 'off', '2'],
+  ['same-host', 'auto', '2'],
+  ['same-host (3 copy threads)', 'auto', '3'],
+])('TCP across two processes, %s path', (_path, sameHost, copyThreads) => {
+  const params = { same_host: sameHost, timeout_ms: '10000', copy_threads: copyThreads };
   let a: Agent;
   let peer: TcpPeer;
   let local: Buffer;
@@ -40,12 +41,16 @@ describe.each([
 
   beforeAll(async () => {
     a = await Agent.create({
-      name: `xfer-${sameHost}-${process.pid}`,
+      name: `xfer-${sameHost}-${copyThreads}-${process.pid}`,
       backends: [{ type: 'TCP', params }],
     });
     local = a.alloc(REGION).buffer;
     localBase = a.registerMem(local).descs.at(0).addr;
-    peer = await TcpPeer.start(`xfer-peer-${sameHost}-${process.pid}`, REGION, params);
+    peer = await TcpPeer.start(
+      `xfer-peer-${sameHost}-${copyThreads}-${process.pid}`,
+      REGION,
+      params,
+    );
     a.loadRemoteMD(peer.mdBytes);
     await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
   }, 120_000);
@@ -85,6 +90,39 @@ describe.each([
       );
     }
   }, 180_000);
+
+  it('a batch of odd-sized descriptors, split across copy threads mid-descriptor', async () => {
+    // Over 2 MiB in total, so the target shares one same-host copy between
+    // threads; the cut points fall inside descriptors.
+    const lens = [MiB + 1, 3, 0, 2 * MiB + 5, 4097, 3 * MiB - 11];
+    const rand = prng(Number(copyThreads) * 7 + (sameHost === 'off' ? 1 : 0));
+    fillPattern(local, 41);
+    const locals: { addr: bigint; len: number }[] = [];
+    const remotes: { addr: bigint; len: number }[] = [];
+    let at = 0;
+    for (const len of lens) {
+      at += rand(4096);
+      locals.push({ addr: localBase + BigInt(at), len });
+      remotes.push({ addr: peer.addr + BigInt(at + 12_345), len });
+      at += len;
+    }
+    await a.write(locals, remotes, peer.name, WAIT);
+    for (const l of locals) {
+      const off = Number(l.addr - localBase);
+      expect((await peer.send({ cmd: 'hash', off: off + 12_345, len: l.len })).hash).toBe(
+        sha256(local.subarray(off, off + l.len)),
+      );
+    }
+    await peer.send({ cmd: 'fill', off: 0, len: at + 12_345, seed: 43 });
+    local.fill(0, 0, at);
+    await a.read(locals, remotes, peer.name, WAIT);
+    for (const l of locals) {
+      const off = Number(l.addr - localBase);
+      expect(sha256(local.subarray(off, off + l.len))).toBe(
+        (await peer.send({ cmd: 'hash', off: off + 12_345, len: l.len })).hash,
+      );
+    }
+  }, 60_000);
 
   it('10,000 mixed small transfers agree with a mirror of the target', async () => {
     const rand = prng(sameHost === 'off' ? 101 : 202);
