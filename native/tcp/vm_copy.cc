@@ -6,8 +6,8 @@ namespace nixl::tcp {
 namespace {
 
 // Below this a second thread costs more (a wake-up, ~10-20 us) than it saves.
-constexpr uint64_t kParallelMinBytes = 2ull << 20;
-constexpr uint64_t kMinShareBytes = 1ull << 20;
+constexpr uint64_t kParallelMinBytes = 1ull << 20;
+constexpr uint64_t kMinShareBytes = 512ull << 10;
 
 void Advance(iovec* v, size_t count, size_t* at, uint64_t bytes) {
   while (bytes > 0 && *at < count) {
