@@ -283,7 +283,8 @@ export class TcpBackend implements Backend {
       this.#busyUp();
     }
     this.#engine.post(h.slot, h.gen, notif);
-    return Status.IN_PROG;
+    // With busy_poll_us a small transfer may have completed inside post().
+    return this.#slots[h.slot] === Status.SUCCESS ? Status.SUCCESS : Status.IN_PROG;
   }
 
   checkXfer(handle: BackendXfer): number {

@@ -121,6 +121,7 @@ class Engine {
   void PushCmd(Cmd&& c);
   bool TryRunInline(Cmd& c);
   bool InlineEligible(const Cmd& c);
+  void PollForCompletion(uint32_t slot, uint32_t gen);
   void FlushDirty();
   void DrainCommands();
   void ExecCmd(Cmd& c);

@@ -38,6 +38,8 @@ export interface ConformanceOptions {
   disconnectBoundMs?: number;
   /** Environment for the peer process (e.g. transport selection). */
   peerEnv?: NodeJS.ProcessEnv;
+  /** The outer describe's title (default: "<type> conformance"), to tell variants apart. */
+  title?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -436,7 +438,7 @@ export async function backendConformance(
   const caps = await probeCapabilities(type, opts);
   const bound = opts.disconnectBoundMs ?? 20_000;
 
-  describe(`${type} conformance`, () => {
+  describe(opts.title ?? `${type} conformance`, () => {
     describe('registration', () => {
       it('registers, refuses duplicates and overlaps, deregisters exactly', async () => {
         const a = await newAgent(type, opts, 'reg');
