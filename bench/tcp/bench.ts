@@ -5,9 +5,12 @@
  *
  *   npx tsx bench/tcp/bench.ts [--ms 400] [--busy-poll-us 0] [--streams 2] [--quick]
  *                              [--sizes 4,1024 (KiB)] [--batches 1,256] [--target-busy-poll-us N]
+ *                              [--latency-busy-poll-us 50]
  *
  * Prints a Markdown table. Ratios compare cells with baselines from this run:
  * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy.
+ * A second table repeats the 4 KiB batch-1 cells with busy polling on both
+ * sides (busy_poll_us, the latency setting), unless --latency-busy-poll-us 0.
  */
 import { parseArgs } from 'node:util';
 
@@ -25,6 +28,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     sizes: { type: 'string' },
     batches: { type: 'string' },
+    'latency-busy-poll-us': { type: 'string', default: '50' },
   },
 });
 const MS = Number(args.ms);
@@ -86,34 +90,85 @@ function sizeName(n: number): string {
   return n >= MiB ? `${n / MiB} MiB` : `${n / KiB} KiB`;
 }
 
-async function main(): Promise<void> {
-  const target = new TargetProcess(`bench-tgt-${process.pid}`, REGION, {
-    ...common,
-    busy_poll_us: args['target-busy-poll-us'] ?? common.busy_poll_us,
-    same_host: 'auto',
-  });
+interface Setup {
+  target: TargetProcess;
+  targetName: string;
+  remoteBase: bigint;
+  agents: { socket: Agent; 'same-host': Agent };
+  locals: Map<Agent, bigint>;
+}
+
+/** A target process and one initiator agent per path, connected, with `region` bytes each. */
+async function setUp(
+  tag: string,
+  params: Record<string, string>,
+  targetParams: Record<string, string>,
+  region: number,
+): Promise<Setup> {
+  const targetName = `bench-tgt-${tag}-${process.pid}`;
+  const target = new TargetProcess(targetName, region, { ...targetParams, same_host: 'auto' });
   const hello = await target.next();
-  const remoteBase = BigInt(hello.addr);
   const agents = {
     socket: await Agent.create({
-      name: `bench-sock-${process.pid}`,
-      backends: [{ type: 'TCP', params: { ...common, same_host: 'off' } }],
+      name: `bench-sock-${tag}-${process.pid}`,
+      backends: [{ type: 'TCP', params: { ...params, same_host: 'off' } }],
     }),
     'same-host': await Agent.create({
-      name: `bench-shm-${process.pid}`,
-      backends: [{ type: 'TCP', params: { ...common, same_host: 'auto' } }],
+      name: `bench-shm-${tag}-${process.pid}`,
+      backends: [{ type: 'TCP', params: { ...params, same_host: 'auto' } }],
     }),
   };
-  const targetName = `bench-tgt-${process.pid}`;
   const locals = new Map<Agent, bigint>();
   for (const a of Object.values(agents)) {
-    const { buffer } = a.alloc(REGION);
+    const { buffer } = a.alloc(region);
     buffer.fill(1);
     locals.set(a, a.registerMem(buffer).descs.at(0).addr);
     a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
     await target.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
     await a.makeConnection(targetName);
   }
+  return { target, targetName, remoteBase: BigInt(hello.addr), agents, locals };
+}
+
+async function tearDown(s: Setup): Promise<void> {
+  for (const a of Object.values(s.agents)) await a.close();
+  await s.target.quit();
+}
+
+/** One cell: `batch` descriptors of `size` bytes, consecutive from each base. */
+async function runCell(
+  s: Setup,
+  op: 'WRITE' | 'READ',
+  path: Cell['path'],
+  size: number,
+  batch: number,
+  region: number,
+): Promise<Cell> {
+  const a = s.agents[path];
+  const base = s.locals.get(a)!;
+  const slots = Math.floor(region / size);
+  const local = [];
+  const remote = [];
+  for (let i = 0; i < batch; i++) {
+    const off = BigInt((i % slots) * size);
+    local.push({ addr: base + off, len: size });
+    remote.push({ addr: s.remoteBase + off, len: size });
+  }
+  const req = a.createXferReq(op, local, remote, s.targetName);
+  const times = await measure(a, req, size * batch);
+  req.release();
+  const med = median(times);
+  return { op, size, batch, path, gbps: (size * batch) / med, medianUs: med / 1000 };
+}
+
+async function main(): Promise<void> {
+  const setup = await setUp(
+    'main',
+    common,
+    { ...common, busy_poll_us: args['target-busy-poll-us'] ?? common.busy_poll_us },
+    REGION,
+  );
+  const { agents, locals } = setup;
 
   const baselines = { iperf3: [] as number[], net: [] as number[] };
   const runNetBaselines = async () => {
@@ -132,23 +187,10 @@ async function main(): Promise<void> {
       memcpyGbps.set(`${size}/${batch}`, memcpy(copySrc, copyDst, REGION, size, batch, MS));
       for (const op of ['WRITE', 'READ'] as const) {
         for (const path of ['socket', 'same-host'] as const) {
-          const a = agents[path];
-          const base = locals.get(a)!;
-          const slots = Math.floor(REGION / size);
-          const local = [];
-          const remote = [];
-          for (let i = 0; i < batch; i++) {
-            const off = BigInt((i % slots) * size);
-            local.push({ addr: base + off, len: size });
-            remote.push({ addr: remoteBase + off, len: size });
-          }
-          const req = a.createXferReq(op, local, remote, targetName);
-          const times = await measure(a, req, size * batch);
-          req.release();
-          const med = median(times);
-          cells.push({ op, size, batch, path, gbps: (size * batch) / med, medianUs: med / 1000 });
+          const c = await runCell(setup, op, path, size, batch, REGION);
+          cells.push(c);
           process.stderr.write(
-            `${op} ${sizeName(size)} x${batch} ${path}: ${fmt((size * batch) / med)} GB/s, ${fmt(med / 1000, 1)} us\n`,
+            `${op} ${sizeName(size)} x${batch} ${path}: ${fmt(c.gbps)} GB/s, ${fmt(c.medianUs, 1)} us\n`,
           );
         }
       }
@@ -184,8 +226,30 @@ async function main(): Promise<void> {
       [...memcpyGbps].map(([k, v]) => `${k.replace('/', ' x')}: ${fmt(v)}`).join('; '),
   );
 
-  for (const a of Object.values(agents)) await a.close();
-  await target.quit();
+  await tearDown(setup);
+
+  const bp = args['latency-busy-poll-us']!;
+  if (bp !== '0') {
+    // The latency setting: both sides poll instead of sleeping.
+    const lat = await setUp(
+      'lat',
+      { ...common, busy_poll_us: bp },
+      { ...common, busy_poll_us: bp },
+      64 * MiB,
+    );
+    console.log(
+      `\nLatency, 4 KiB batch 1, busy_poll_us=${bp} on both sides (median of the cell):\n`,
+    );
+    console.log('| op | path | median µs |');
+    console.log('|---|---|---|');
+    for (const op of ['WRITE', 'READ'] as const) {
+      for (const path of ['socket', 'same-host'] as const) {
+        const c = await runCell(lat, op, path, 4 * KiB, 1, 64 * MiB);
+        console.log(`| ${op} | ${path} | ${fmt(c.medianUs, 1)} |`);
+      }
+    }
+    await tearDown(lat);
+  }
 }
 
 await main();
