@@ -159,6 +159,10 @@ struct Engine::Conn {
   std::deque<PendingRead> reads;
   std::deque<TxItem> txq;
   bool inDirty = false;
+  bool registered = false;  // in the epoll set
+  // A posting thread reads this connection itself (busy_poll_us), so the I/O
+  // thread must not be woken for its input meanwhile.
+  bool quiet = false;
 };
 
 struct Engine::Peer {
@@ -404,11 +408,30 @@ bool Engine::TryRunInline(Cmd& c) {
     if (!cmds_->empty()) return false;  // keep the order of commands
   }
   if (!InlineEligible(c)) return false;
+  Peer* polled = cfg_.busyPollUs > 0 ? PeerOf(c.a) : nullptr;
+  if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
   ExecCmd(c);
   FlushDirty();
-  if (cfg_.busyPollUs > 0) PollForCompletion(c.a, c.b);
+  if (polled) {
+    PollForCompletion(c.a, c.b);
+    SetQuiet(polled, false);
+  }
   Publish();
   return true;
+}
+
+Engine::Peer* Engine::PeerOf(uint32_t slot) {
+  const Xfer* x = slot < capacity_ ? xfers_[slot].get() : nullptr;
+  if (!x || x->peerId == 0) return nullptr;
+  auto it = peers_.find(x->peerId);
+  return it == peers_.end() ? nullptr : it->second.get();
+}
+
+void Engine::SetQuiet(Peer* p, bool quiet) {
+  for (Conn* c : p->streams) {
+    c->quiet = quiet;
+    UpdateInterest(c);
+  }
 }
 
 // busy_poll_us: the posting thread reads its peer's connections for up to that
@@ -416,10 +439,8 @@ bool Engine::TryRunInline(Cmd& c) {
 // thread and without a second thread between the answer and the status slot.
 void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
   Xfer* x = xfers_[slot].get();
-  if (!x || x->peerId == 0) return;
-  auto it = peers_.find(x->peerId);
-  if (it == peers_.end()) return;
-  Peer* p = it->second.get();
+  Peer* p = PeerOf(slot);
+  if (!x || !p) return;
   const uint64_t until = NowNs() + cfg_.busyPollUs * 1000;
   while (x->active && x->gen == gen && p->state == Peer::kReady) {
     for (Conn* c : p->streams) {
@@ -696,11 +717,13 @@ void Engine::UpdateInterest(Conn* c) {
                   : c->txq.empty()                                      ? EPOLLIN
                   : (!c->outgoing && c->txq.size() > kMaxQueuedReplies) ? EPOLLOUT
                                                                         : (EPOLLIN | EPOLLOUT);
-  if (want == c->interest) return;
+  if (c->quiet) want &= ~uint32_t(EPOLLIN);
+  if (c->registered && want == c->interest) return;
   epoll_event ev{};
   ev.events = want;
   ev.data.ptr = c;
-  epoll_ctl(epollFd_, c->interest == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd, &ev);
+  epoll_ctl(epollFd_, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
+  c->registered = true;
   c->interest = want;
 }
 

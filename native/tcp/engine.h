@@ -122,6 +122,8 @@ class Engine {
   bool TryRunInline(Cmd& c);
   bool InlineEligible(const Cmd& c);
   void PollForCompletion(uint32_t slot, uint32_t gen);
+  Peer* PeerOf(uint32_t slot);
+  void SetQuiet(Peer* p, bool quiet);
   void FlushDirty();
   void DrainCommands();
   void ExecCmd(Cmd& c);
