@@ -270,6 +270,54 @@ describe.skipIf(!UCX_TESTS_ENABLED)('UCX lifetime and modes', () => {
     expect(sha256(lb.subarray(0, 1 << 20))).toBe(sha256(lc));
   });
 
+  // UCX 1.13's tcp transport crashed the target when a wireup request it could
+  // not match to an endpoint of its own shared a socket read with the data
+  // behind it (see UcxEngine::MakePeer). Remade endpoints (a reload of full
+  // metadata) and a target that never loads the initiator are such requests;
+  // transfers posted right after loading are the data behind them.
+  it('transfers posted at once on remade and one-way endpoints', async () => {
+    for (let round = 0; round < 8; round++) {
+      // With errorHandling 'none' the wireup lane is one that carries data.
+      const params = { profile: 'tcp', errorHandling: round % 2 ? 'none' : 'peer' };
+      const [a, b] = await pair(params);
+      const c = await agent(params, 'c');
+      const lb = b.alloc(1 << 20).buffer;
+      const rb = b.registerMem(lb).descs.at(0);
+      const la = a.alloc(1 << 20).buffer;
+      const ra = a.registerMem(la).descs.at(0);
+      const lc = c.alloc(1 << 20).buffer;
+      const rc = c.registerMem(lc).descs.at(0);
+      fillPattern(la, round);
+      fillPattern(lc, round + 100);
+      a.loadRemoteMD(b.getLocalMD());
+      c.loadRemoteMD(b.getLocalMD());
+      const half = 1 << 19;
+      const notifs = [nextNotif(b, `a${round}`), nextNotif(b, `c${round}`)];
+      const signal = WAIT.signal();
+      await Promise.all([
+        a.write([{ addr: ra.addr, len: half }], [{ addr: rb.addr, len: half }], b.name, {
+          notif: `a${round}`,
+          signal,
+        }),
+        c.write(
+          [{ addr: rc.addr + BigInt(half), len: half }],
+          [{ addr: rb.addr + BigInt(half), len: half }],
+          b.name,
+          { notif: `c${round}`, signal },
+        ),
+      ]);
+      expect(await Promise.all(notifs)).toEqual([a.name, c.name]);
+      expect(sha256(lb.subarray(0, half))).toBe(sha256(la.subarray(0, half)));
+      expect(sha256(lb.subarray(half))).toBe(sha256(lc.subarray(half)));
+      // READ back (software RMA over tcp) on the same endpoints.
+      await c.read([{ addr: rc.addr, len: half }], [{ addr: rb.addr, len: half }], b.name, {
+        signal,
+      });
+      expect(sha256(lc.subarray(0, half))).toBe(sha256(la.subarray(0, half)));
+      for (const x of open.splice(0)) await x.close();
+    }
+  }, 120_000);
+
   it("errorHandling 'none' still moves data and notifications", async () => {
     const [a, b] = await pair({ profile: 'tcp', errorHandling: 'none' });
     const la = a.alloc(1 << 20).buffer;
