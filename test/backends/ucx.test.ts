@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseParams } from '../../backends/ucx/params.js';
-import { reportUcxSkipped, UCX_TESTS_ENABLED } from './ucx-gate.js';
+import { reportUcxUnavailable, UCX_AVAILABLE } from './ucx-gate.js';
 import { UcxBackend } from '../../backends/ucx/ucx-backend.js';
 import { ibDevices } from '../../backends/ucx/ib-devices.js';
 import { Agent } from '../../src/agent.js';
@@ -100,7 +100,7 @@ describe('UCX parameters', () => {
     expect(() => parseParams({ config: 'bad key=1' })).toThrow(/configuration key/);
   });
 
-  it.skipIf(!UCX_TESTS_ENABLED)(
+  it.skipIf(!UCX_AVAILABLE)(
     'a UCX config value UCX refuses fails creation with UCX status text',
     async () => {
       const a = await Agent.create({ name: uniq('cfg') });
@@ -126,7 +126,7 @@ describe('UCX parameters', () => {
   );
 });
 
-describe.skipIf(!UCX_TESTS_ENABLED)('UCX event-fd progress and several workers', () => {
+describe.skipIf(!UCX_AVAILABLE)('UCX event-fd progress and several workers', () => {
   for (const progress of ['event', 'thread']) {
     it(`${progress}: WRITE/READ/notifications on each of 3 workers, worker_id honoured`, async () => {
       const [a, b] = await pair({ profile: 'tcp', progress, numWorkers: '3' });
@@ -181,7 +181,7 @@ describe.skipIf(!UCX_TESTS_ENABLED)('UCX event-fd progress and several workers',
   });
 });
 
-describe.skipIf(!UCX_TESTS_ENABLED)('UCX registrations', () => {
+describe.skipIf(!UCX_AVAILABLE)('UCX registrations', () => {
   it('1,000 registrations: all usable by a peer, all deregistered', async () => {
     const [a, b] = await pair({ profile: 'tcp' });
     const page = 4096;
@@ -245,7 +245,7 @@ describe.skipIf(!UCX_TESTS_ENABLED)('UCX registrations', () => {
   });
 });
 
-describe.skipIf(!UCX_TESTS_ENABLED)('UCX lifetime and modes', () => {
+describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
   it('closing an agent with transfers in flight settles them; the peer keeps working', async () => {
     const [a, b] = await pair({ profile: 'tcp' });
     const c = await agent({ profile: 'tcp' }, 'c');
@@ -333,7 +333,7 @@ describe.skipIf(!UCX_TESTS_ENABLED)('UCX lifetime and modes', () => {
   });
 });
 
-describe.skipIf(!UCX_TESTS_ENABLED)('UCX peer failure', () => {
+describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
   it('a peer killed mid-transfer: RemoteDisconnectError in bounded time, a reload reconnects', async () => {
     const params = { profile: 'tcp' };
     const a = await agent(params, 'init');
@@ -401,7 +401,7 @@ describe.skipIf(!UCX_TESTS_ENABLED)('UCX peer failure', () => {
   }, 120_000);
 });
 
-describe.skipIf(!UCX_TESTS_ENABLED)('UCX progress thread keeps a blocked target serving', () => {
+describe.skipIf(!UCX_AVAILABLE)('UCX progress thread keeps a blocked target serving', () => {
   it("WRITEs complete while the target's JavaScript thread is blocked", async () => {
     const a = await agent({ profile: 'tcp' }, 'writer');
     const la = a.alloc(16 << 20).buffer;
@@ -447,4 +447,4 @@ describe.skipIf(!UCX_TESTS_ENABLED)('UCX progress thread keeps a blocked target 
   }, 60_000);
 });
 
-if (!UCX_TESTS_ENABLED) reportUcxSkipped('UCX backend tests that create UCX contexts');
+if (!UCX_AVAILABLE) reportUcxUnavailable('UCX backend tests that create UCX contexts');
