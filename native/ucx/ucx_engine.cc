@@ -95,6 +95,22 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
   ucp_config_t* config = nullptr;
   ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
   if (s != UCS_OK) FailUcx("ucp_config_read", s);
+  // No UCP registration cache (the backend's own parameters can turn it back
+  // on). NIXL registers explicitly and every operation carries its memory
+  // handle, so the cache buys nothing here, while creating it installs UCX's
+  // memory hooks, whose self-test (ucm_mmap_test_events_nolock ->
+  // ucm_fire_mmap_events_internal, src/ucm/mmap/install.c) calls brk(NULL)
+  // through ucm_orig_brk (src/ucm/util/replace.c), which stores the result in
+  // glibc's __curbrk without malloc's lock. When another thread grows the brk
+  // heap at that moment, __curbrk goes stale, the next sbrk lowers the break
+  // under live heap memory, and the process faults later (seen in V8's GC, or
+  // glibc's "break adjusted to free malloc space"). Every context creation runs
+  // that self-test.
+  s = ucp_config_modify(config, "RCACHE_ENABLE", "n");
+  if (s != UCS_OK) {
+    ucp_config_release(config);
+    FailUcx("ucp_config_modify RCACHE_ENABLE", s);
+  }
   for (const auto& [key, value] : opts_.config) {
     s = ucp_config_modify(config, key.c_str(), value.c_str());
     if (s != UCS_OK) {
