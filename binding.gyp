@@ -38,6 +38,15 @@
           ],
           "cflags_cc": ["<!@(pkg-config --cflags ucx)"],
           "libraries": ["<!@(pkg-config --libs ucx)"]
+        },
+        {
+          # Loaded just before nixl_ucx: initializes libucm alone, with memory
+          # events off, so that libucs's constructor does not run UCX's
+          # heap-shrinking hook self-test (see native/ucx/ucm_preload.cc).
+          "target_name": "nixl_ucm_preload",
+          "sources": ["native/ucx/ucm_preload.cc"],
+          "cflags_cc": ["<!@(pkg-config --cflags ucx)"],
+          "libraries": ["-lucm"]
         }
       ]
     }]

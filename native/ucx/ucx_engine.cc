@@ -262,8 +262,7 @@ void UcxEngine::SendHello(Worker& w, Peer& peer, EpCtx* ctx) {
   };
   p.user_data = ctx;
   p.flags = UCP_AM_SEND_FLAG_EAGER;
-  ucs_status_ptr_t r =
-      ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, nullptr, 0, &p);
+  ucs_status_ptr_t r = ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, nullptr, 0, &p);
   if (r == nullptr || UCS_PTR_IS_ERR(r)) gate.ready = true;
 }
 
