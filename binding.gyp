@@ -27,8 +27,8 @@
     ["has_ucx==1", {
       "targets": [
         {
-          # UCX lives in its own addon: libucm installs process-wide memory hooks
-          # when it loads, so only processes that create a UCX backend load it.
+          # UCX lives in its own addon: loading UCX has process-wide effects
+          # (libucm's memory hooks), so only processes that create a UCX backend load it.
           "target_name": "nixl_ucx",
           "sources": [
             "native/ucx/ucx_addon.cc",
