@@ -28,8 +28,8 @@
     ["has_ucx==1", {
       "targets": [
         {
-          # UCX lives in its own addon: libucm installs process-wide memory hooks
-          # when it loads, so only processes that create a UCX backend load it.
+          # UCX lives in its own addon: loading UCX has process-wide effects
+          # (libucm's memory hooks), so only processes that create a UCX backend load it.
           "target_name": "nixl_ucx",
           "sources": [
             "native/ucx/ucx_addon.cc",
@@ -39,6 +39,15 @@
           ],
           "cflags_cc": ["<!@(pkg-config --cflags ucx)"],
           "libraries": ["<!@(pkg-config --libs ucx)"]
+        },
+        {
+          # Loaded just before nixl_ucx: initializes libucm alone, with memory
+          # events off, so that libucs's constructor does not run UCX's
+          # heap-shrinking hook self-test (see native/ucx/ucm_preload.cc).
+          "target_name": "nixl_ucm_preload",
+          "sources": ["native/ucx/ucm_preload.cc"],
+          "cflags_cc": ["<!@(pkg-config --cflags ucx)"],
+          "libraries": ["-lucm"]
         }
       ]
     }]

@@ -63,8 +63,14 @@ interface UcxAddon {
   ucxLibraryPath?: () => string;
 }
 
-/** The separate nixl_ucx addon (only built where UCX is installed; loaded on first use). */
+/**
+ * The separate nixl_ucx addon (only built where UCX is installed; loaded on
+ * first use). nixl_ucm_preload goes first: it initializes libucm without the
+ * memory-hook self-test that libucs's constructor would otherwise run, which
+ * can unmap the top page of the malloc heap (native/ucx/ucm_preload.cc).
+ */
 export function ucxAddon(): UcxAddon {
+  if (hasAddon('nixl_ucm_preload')) loadAddon('nixl_ucm_preload');
   return loadAddon('nixl_ucx') as unknown as UcxAddon;
 }
 

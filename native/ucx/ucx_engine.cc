@@ -54,6 +54,11 @@ ucs_status_t RevokeAmCb(void* arg, const void* header, size_t headerLen, void* d
   return UCS_OK;
 }
 
+// The handshake message carries nothing; receiving it is all it is for.
+ucs_status_t HelloAmCb(void*, const void*, size_t, void*, size_t, const ucp_am_recv_param_t*) {
+  return UCS_OK;
+}
+
 }  // namespace
 
 LocalRegion::~LocalRegion() {
@@ -90,6 +95,22 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
   ucp_config_t* config = nullptr;
   ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
   if (s != UCS_OK) FailUcx("ucp_config_read", s);
+  // No UCP registration cache (the backend's own parameters can turn it back
+  // on). NIXL registers explicitly and every operation carries its memory
+  // handle, so the cache buys nothing here, while creating it installs UCX's
+  // memory hooks, whose self-test (ucm_mmap_test_events_nolock ->
+  // ucm_fire_mmap_events_internal, src/ucm/mmap/install.c) calls brk(NULL)
+  // through ucm_orig_brk (src/ucm/util/replace.c), which stores the result in
+  // glibc's __curbrk without malloc's lock. When another thread grows the brk
+  // heap at that moment, __curbrk goes stale, the next sbrk lowers the break
+  // under live heap memory, and the process faults later (seen in V8's GC, or
+  // glibc's "break adjusted to free malloc space"). Every context creation runs
+  // that self-test.
+  s = ucp_config_modify(config, "RCACHE_ENABLE", "n");
+  if (s != UCS_OK) {
+    ucp_config_release(config);
+    FailUcx("ucp_config_modify RCACHE_ENABLE", s);
+  }
   for (const auto& [key, value] : opts_.config) {
     s = ucp_config_modify(config, key.c_str(), value.c_str());
     if (s != UCS_OK) {
@@ -127,12 +148,12 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
       auto* bytes = reinterpret_cast<const uint8_t*>(addr);
       wr.address.assign(bytes, bytes + addrLen);
       ucp_worker_release_address(wr.handle, addr);
-      for (unsigned id : {kAmNotif, kAmRevoke}) {
+      for (unsigned id : {kAmNotif, kAmRevoke, kAmHello}) {
         ucp_am_handler_param_t hp{};
         hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                         UCP_AM_HANDLER_PARAM_FIELD_ARG;
         hp.id = id;
-        hp.cb = id == kAmNotif ? NotifAmCb : RevokeAmCb;
+        hp.cb = id == kAmNotif ? NotifAmCb : id == kAmRevoke ? RevokeAmCb : HelloAmCb;
         hp.arg = this;
         s = ucp_worker_set_am_recv_handler(wr.handle, &hp);
         if (s != UCS_OK) FailUcx("ucp_worker_set_am_recv_handler", s);
@@ -165,11 +186,12 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
   peer->id = nextPeer_++;
   peer->name = name;
   peer->self = self;
+  peer->gates.resize(workers_.size());
   for (unsigned i = 0; i < workers_.size(); ++i) {
     Worker& w = *workers_[i];
     // Local worker i talks to remote worker i mod n; the remote side does the same.
     const std::vector<uint8_t>& remote = addrs[i % addrs.size()];
-    auto ctx = std::make_unique<EpCtx>(EpCtx{this, peer});
+    auto ctx = std::make_unique<EpCtx>(EpCtx{this, peer, i});
     ucp_ep_params_t ep{};
     ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS;
     ep.address = reinterpret_cast<const ucp_address_t*>(remote.data());
@@ -187,6 +209,10 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     {
       std::lock_guard<std::mutex> lock(w.mu);
       s = ucp_ep_create(w.handle, &ep, &h);
+      if (s == UCS_OK) {
+        peer->eps.push_back(h);
+        SendHello(w, *peer, ctx.get());
+      }
     }
     if (s != UCS_OK) {
       CloseEps(*peer);
@@ -198,11 +224,56 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
       }
       FailUcx(what, s);
     }
-    peer->eps.push_back(h);
     epCtxs_.push_back(std::move(ctx));
     AfterPost(w);
   }
   return peer;
+}
+
+// Why every endpoint starts with a handshake. UCX 1.13's tcp transport crashes
+// (SIGSEGV at 0xfffffffffffffff8 on the receiving side) when the first
+// wireup request of an endpoint its receiver cannot match to one of its own
+// arrives in the same socket read as more data of that endpoint:
+// uct_tcp_ep_progress_am_rx (src/uct/tcp/tcp_ep.c) hands the request to
+// ucp_wireup_process_request (src/ucp/wireup/wireup.c), which creates an
+// internal endpoint ("remote-request") whose uct_tcp_ep_connect
+// (tcp_ep.c) takes over the very socket being read with
+// uct_tcp_ep_replace_ep, moving its unread data away; back in the receive
+// loop, uct_tcp_ep_ctx_reset (tcp_ep.c:1451) returns the now NULL buffer to
+// its memory pool. A peer that never loaded our metadata, or one whose
+// endpoints were made before ours were remade (metadata reloaded, peer
+// restarted), cannot match ours. The request goes out with the first active
+// message or software RMA on an endpoint, and puts/gets on other lanes follow
+// it at once. So the first message on every endpoint is an empty active
+// message, which UCX holds until the wireup reply is back, and transfers on
+// that endpoint wait until it has been sent: by then the peer has processed
+// the request and nothing of ours can be behind it in its socket.
+void UcxEngine::SendHello(Worker& w, Peer& peer, EpCtx* ctx) {
+  EpGate& gate = peer.gates[w.index];
+  ucp_request_param_t p{};
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  p.cb.send = [](void* request, ucs_status_t, void* userData) {
+    ucp_request_free(request);
+    auto* c = static_cast<EpCtx*>(userData);
+    // A failed handshake leaves the endpoint to its error callback; the
+    // transfers it held fail on their own.
+    c->engine->OnHelloSent(c->peer, c->worker);
+  };
+  p.user_data = ctx;
+  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucs_status_ptr_t r = ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, nullptr, 0, &p);
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) gate.ready = true;
+}
+
+void UcxEngine::OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker) {
+  // Called inside ucp_worker_progress (or ucp_ep_close_nbx), under the worker's mutex.
+  if (closing()) return;
+  EpGate& gate = peer->gates[worker];
+  gate.ready = true;
+  Worker& w = *workers_[worker];
+  w.unblocked.insert(w.unblocked.end(), gate.waiting.begin(), gate.waiting.end());
+  gate.waiting.clear();
 }
 
 uint32_t UcxEngine::LoadPeer(const std::string& name, const uint8_t* connInfo, size_t len) {
@@ -227,8 +298,18 @@ void UcxEngine::CloseEps(Peer& peer, bool force) {
       std::lock_guard<std::mutex> lock(w.mu);
       ucs_status_ptr_t r = ucp_ep_close_nbx(peer.eps[i], &p);
       if (r != nullptr && !UCS_PTR_IS_ERR(r)) w.closing.push_back(r);
+      peer.eps[i] = nullptr;
+      // Transfers still waiting for the handshake never reach the wire.
+      EpGate& gate = peer.gates[i];
+      gate.ready = true;
+      for (Xfer* x : gate.waiting) {
+        if (x->inFlight) {
+          Complete(x, kErrRemoteDisconnect,
+                   "the connection to agent '" + peer.name + "' was closed");
+        }
+      }
+      gate.waiting.clear();
     }
-    peer.eps[i] = nullptr;
     AfterPost(w);
   }
 }
@@ -425,7 +506,6 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
     }
   }
   Worker& w = *workers_[x->worker];
-  ucp_ep_h ep = peer.eps[x->worker];
   int result;
   {
     std::lock_guard<std::mutex> lock(w.mu);
@@ -438,6 +518,22 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
     x->error.clear();
     x->inFlight = true;
     __atomic_store_n(x->slot, kInProg, __ATOMIC_RELEASE);
+    EpGate& gate = peer.gates[x->worker];
+    if (gate.ready) {
+      Start(w, x);
+    } else {
+      gate.waiting.push_back(x);
+    }
+    result = *x->slot;
+    if (result < 0) *error = x->error;
+  }
+  AfterPost(w);
+  return result;
+}
+
+void UcxEngine::Start(Worker& w, Xfer* x) {
+  ucp_ep_h ep = x->peer->eps[w.index];
+  {
     ucs_status_t failed = UCS_OK;
     for (const XferOp& op : x->ops) {
       ucp_request_param_t p{};
@@ -469,11 +565,7 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
         Complete(x, ToNixlStatus(st), UcxMessage("ucp_ep_flush_nbx", st));
       }
     }
-    result = *x->slot;
-    if (result < 0) *error = x->error;
   }
-  AfterPost(w);
-  return result;
 }
 
 void UcxEngine::OnFlushed(Xfer* x, ucs_status_t status) {
@@ -491,6 +583,12 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
   if (!x->inFlight) return;
   if (!x->hasNotif) {
     Complete(x, kSuccess, "");
+    return;
+  }
+  if (x->peer->eps[w.index] == nullptr) {
+    // Closed (dropped) since the post: the data arrived, the notification cannot follow.
+    Complete(x, kErrRemoteDisconnect,
+             "the connection to agent '" + x->peer->name + "' was closed before the notification");
     return;
   }
   // The flush completed, so the data is visible at the target: now the notification.
@@ -537,8 +635,22 @@ void UcxEngine::Complete(Xfer* x, int status, const std::string& error) {
 }
 
 void UcxEngine::DrainFlushed(Worker& w) {
-  while (!w.flushed.empty()) {
+  while (w.hasDeferred()) {
     std::vector<Xfer*> batch;
+    batch.swap(w.unblocked);
+    for (Xfer* x : batch) {
+      if (!x->inFlight) continue;
+      Peer& peer = *x->peer;
+      if (peer.eps[w.index] == nullptr || peer.failStatus.load() != 0) {
+        std::lock_guard<std::mutex> lock(peer.failMu);
+        Complete(x, kErrRemoteDisconnect,
+                 "agent '" + peer.name + "' is disconnected" +
+                     (peer.failMessage.empty() ? "" : " (" + peer.failMessage + ")"));
+        continue;
+      }
+      Start(w, x);
+    }
+    batch.clear();
     batch.swap(w.flushed);
     for (Xfer* x : batch) FinishFlushed(w, x);
   }
@@ -726,6 +838,7 @@ void UcxEngine::Close() {
     for (void* r : w->closing) ucp_request_free(r);
     w->closing.clear();
     w->flushed.clear();
+    w->unblocked.clear();
   }
   // rkeys go before their workers, memory handles before the context.
   for (Xfer* x : all) {

@@ -59,14 +59,27 @@ struct Worker {
   // Transfers whose flush completed inside a callback; their notification
   // (or completion) is handled right after ucp_worker_progress returns.
   std::vector<Xfer*> flushed;
+  // Transfers whose endpoint finished its handshake inside a callback; they
+  // are started right after ucp_worker_progress returns.
+  std::vector<Xfer*> unblocked;
   std::vector<void*> closing;  // ucp_ep_close_nbx requests not yet complete
+  bool hasDeferred() const { return !flushed.empty() || !unblocked.empty(); }
+};
+
+// One endpoint's handshake state (guarded by its worker's mutex). Data waits
+// until the endpoint's first active message (kAmHello) has been sent: see
+// UcxEngine::MakePeer for why.
+struct EpGate {
+  bool ready = false;
+  std::vector<Xfer*> waiting;  // posted before the handshake finished
 };
 
 struct Peer {
   uint32_t id = 0;
   std::string name;
   bool self = false;
-  std::vector<ucp_ep_h> eps;  // one per local worker
+  std::vector<ucp_ep_h> eps;  // one per local worker; written under that worker's mutex
+  std::vector<EpGate> gates;  // one per local worker
   std::atomic<int> failStatus{0};
   std::atomic<bool> failReported{false};
   std::atomic<bool> closed{false};
@@ -190,6 +203,7 @@ class UcxEngine {
   // UCX callbacks (static trampolines call these).
   void OnFlushed(Xfer* x, ucs_status_t status);
   void OnNotifSent(Xfer* x, ucs_status_t status);
+  void OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker);
   void OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status);
   void OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
@@ -207,6 +221,8 @@ class UcxEngine {
                                  bool self);
   void CloseEps(Peer& peer, bool force = false);
   void AfterPost(Worker& w);
+  // Under w.mu: puts or gets every op of x, then the flush.
+  void Start(Worker& w, Xfer* x);
   // Under w.mu: sends the notification or completes the transfer.
   void FinishFlushed(Worker& w, Xfer* x);
   void Complete(Xfer* x, int status, const std::string& error);
@@ -245,8 +261,11 @@ class UcxEngine {
   struct EpCtx {
     UcxEngine* engine;
     std::shared_ptr<Peer> peer;
+    unsigned worker;
   };
   std::vector<std::unique_ptr<EpCtx>> epCtxs_;
+  // Under w.mu: the endpoint's handshake message (see MakePeer in ucx_engine.cc).
+  void SendHello(Worker& w, Peer& peer, EpCtx* ctx);
 
   std::mutex evMu_;
   EventBatch events_;

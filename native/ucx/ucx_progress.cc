@@ -88,7 +88,7 @@ void UcxEngine::Pump() {
     while (n < kBudget && ucp_worker_progress(w->handle) != 0) ++n;
     DrainFlushed(*w);
     ReapClosing(*w);
-    if (n == kBudget || !w->closing.empty() || !w->flushed.empty()) {
+    if (n == kBudget || !w->closing.empty() || w->hasDeferred()) {
       busy = true;
       continue;
     }
@@ -166,7 +166,7 @@ void UcxEngine::ThreadMain() {
     bool armed = true;
     for (auto& w : workers_) {
       std::lock_guard<std::mutex> lock(w->mu);
-      if (ucp_worker_progress(w->handle) != 0 || !w->flushed.empty()) {
+      if (ucp_worker_progress(w->handle) != 0 || w->hasDeferred()) {
         DrainFlushed(*w);
         armed = false;
         continue;

@@ -5,6 +5,7 @@
 // Active messages (header = sender agent name, data = body):
 //   kAmNotif   body = the notification bytes
 //   kAmRevoke  body = u64 regionId of a region its owner deregistered
+//   kAmHello   empty; the first message on every new endpoint (see UcxEngine::MakePeer)
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -14,6 +15,7 @@ namespace nixl::ucx {
 
 constexpr unsigned kAmNotif = 0x4e31;   // 'N1'
 constexpr unsigned kAmRevoke = 0x5231;  // 'R1'
+constexpr unsigned kAmHello = 0x4831;   // 'H1'
 
 constexpr uint8_t kConnMagic[4] = {'N', 'X', 'U', 'C'};
 constexpr uint8_t kRegionMagic[4] = {'N', 'X', 'U', 'R'};
