@@ -37,7 +37,9 @@ const notified = new Promise<string>((resolve) =>
 );
 let t0 = performance.now();
 await initiator.makeConnection(target.name);
-console.log(`connected to '${target.name}' in ${(performance.now() - t0).toFixed(1)} ms (makeConnection)`);
+console.log(
+  `connected to '${target.name}' in ${(performance.now() - t0).toFixed(1)} ms (makeConnection)`,
+);
 t0 = performance.now();
 await initiator.write(srcReg.descs, dstReg.descs, target.name, { notif: 'req-1:done' });
 let ms = performance.now() - t0;
