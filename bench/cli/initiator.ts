@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 import { Agent, DescList, type XferRequest } from '../../src/index.js';
 import type { ControlClient } from './control.js';
+import { withLoopbackDevices } from './loopback-params.js';
 import { cellIterations, cellWarmup, regionBytes, type Op, type SweepConfig } from './options.js';
 import { describeMismatch, fillPattern, verifyPattern, type PatternMismatch } from './pattern.js';
 import type { CellResult } from './results.js';
@@ -60,12 +61,15 @@ export class BackendRun {
     backend: string,
     control: ControlClient,
     sweep: SweepConfig,
+    loopback: boolean,
   ): Promise<BackendRun> {
     const run = new BackendRun(backend, control, sweep);
     const agent = await Agent.create({ name: INITIATOR_AGENT });
     run.#agent = agent;
     try {
-      await agent.createBackend(backend, { ...sweep.params, ...sweep.initiatorParams });
+      const defaults = agent.getPluginParams(backend).params;
+      const params = { ...sweep.params, ...sweep.initiatorParams };
+      await agent.createBackend(backend, withLoopbackDevices(defaults, params, loopback));
       const { buffer, desc } = agent.alloc(regionBytes(sweep));
       agent.registerMem(buffer, { backends: [backend] });
       run.#mem = buffer;

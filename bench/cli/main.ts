@@ -158,7 +158,7 @@ async function runInitiator(
     const progress = new ProgressBar(plan.length * backends.length, opts.progress);
     try {
       for (const backend of backends) {
-        const run = await BackendRun.open(backend, control, sweep);
+        const run = await BackendRun.open(backend, control, sweep, isLoopback(host));
         try {
           for (const p of plan) {
             const label = `${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}`;

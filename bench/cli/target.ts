@@ -4,6 +4,7 @@ import { cpus, hostname } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 import { Agent } from '../../src/index.js';
+import { withLoopbackDevices } from './loopback-params.js';
 import { startNetSink } from './baselines/net-stream.js';
 import { serveControl, type ControlRequest } from './control.js';
 import { freePort } from './free-port.js';
@@ -82,9 +83,9 @@ class TargetSession {
     await this.#closeAgent();
     const agent = await Agent.create({ name: TARGET_AGENT });
     try {
-      const p = { ...params };
-      // Two hosts: the backend listens where the control socket does, unless told otherwise.
       const defaults = agent.getPluginParams(backend).params;
+      const p = withLoopbackDevices(defaults, { ...params }, isLoopback(this.#host));
+      // Two hosts: the backend listens where the control socket does, unless told otherwise.
       if ('bind_addr' in defaults && p.bind_addr === undefined && !isLoopback(this.#host)) {
         p.bind_addr = this.#host;
       }

@@ -3,5 +3,5 @@
 import { backendConformance } from '../conformance/index.js';
 import { reportUcxUnavailable, UCX_AVAILABLE } from './ucx-gate.js';
 
-if (UCX_AVAILABLE) await backendConformance('UCX', { params: { profile: 'shm' } });
+if (UCX_AVAILABLE) await backendConformance('UCX', { params: { profile: 'shm', devices: 'lo' } });
 else reportUcxUnavailable('UCX conformance (shared memory)');

@@ -2,5 +2,5 @@
 import { backendConformance } from '../conformance/index.js';
 import { reportUcxUnavailable, UCX_AVAILABLE } from './ucx-gate.js';
 
-if (UCX_AVAILABLE) await backendConformance('UCX', { params: { profile: 'tcp' } });
+if (UCX_AVAILABLE) await backendConformance('UCX', { params: { profile: 'tcp', devices: 'lo' } });
 else reportUcxUnavailable('UCX conformance (tcp)');

@@ -129,7 +129,7 @@ describe('UCX parameters', () => {
 describe.skipIf(!UCX_AVAILABLE)('UCX event-fd progress and several workers', () => {
   for (const progress of ['event', 'thread']) {
     it(`${progress}: WRITE/READ/notifications on each of 3 workers, worker_id honoured`, async () => {
-      const [a, b] = await pair({ profile: 'tcp', progress, numWorkers: '3' });
+      const [a, b] = await pair({ profile: 'tcp', devices: 'lo', progress, numWorkers: '3' });
       const la = a.alloc(4 << 20).buffer;
       const lb = b.alloc(4 << 20).buffer;
       const ra = a.registerMem(la).descs.at(0);
@@ -161,8 +161,8 @@ describe.skipIf(!UCX_AVAILABLE)('UCX event-fd progress and several workers', () 
 
   it('event mode: a caller spinning on getXferStatus makes progress itself', async () => {
     // The target progresses on its own thread; the initiator's loop never turns.
-    const a = await agent({ profile: 'tcp', progress: 'event' }, 'spin');
-    const b = await agent({ profile: 'tcp', progress: 'thread' }, 'tgt');
+    const a = await agent({ profile: 'tcp', devices: 'lo', progress: 'event' }, 'spin');
+    const b = await agent({ profile: 'tcp', devices: 'lo', progress: 'thread' }, 'tgt');
     const la = a.alloc(1 << 20).buffer;
     const lb = b.alloc(1 << 20).buffer;
     fillPattern(la, 7);
@@ -183,7 +183,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX event-fd progress and several workers', () 
 
 describe.skipIf(!UCX_AVAILABLE)('UCX registrations', () => {
   it('1,000 registrations: all usable by a peer, all deregistered', async () => {
-    const [a, b] = await pair({ profile: 'tcp' });
+    const [a, b] = await pair({ profile: 'tcp', devices: 'lo' });
     const page = 4096;
     const N = 1000;
     const big = b.alloc(N * page).buffer;
@@ -208,7 +208,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX registrations', () => {
   }, 120_000);
 
   it("deregistration while a peer holds the rkey: the peer's READ/WRITE fails cleanly", async () => {
-    const [a, b] = await pair({ profile: 'tcp' });
+    const [a, b] = await pair({ profile: 'tcp', devices: 'lo' });
     const la = a.alloc(1 << 20).buffer;
     const lreg = a.registerMem(la).descs.at(0);
     const doomed = b.alloc(1 << 20).buffer;
@@ -247,8 +247,8 @@ describe.skipIf(!UCX_AVAILABLE)('UCX registrations', () => {
 
 describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
   it('closing an agent with transfers in flight settles them; the peer keeps working', async () => {
-    const [a, b] = await pair({ profile: 'tcp' });
-    const c = await agent({ profile: 'tcp' }, 'c');
+    const [a, b] = await pair({ profile: 'tcp', devices: 'lo' });
+    const c = await agent({ profile: 'tcp', devices: 'lo' }, 'c');
     const la = a.alloc(64 << 20).buffer;
     const lb = b.alloc(64 << 20).buffer;
     const ra = a.registerMem(la).descs.at(0);
@@ -274,11 +274,14 @@ describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
   // not match to an endpoint of its own shared a socket read with the data
   // behind it (see UcxEngine::MakePeer). Remade endpoints (a reload of full
   // metadata) and a target that never loads the initiator are such requests;
-  // transfers posted right after loading are the data behind them.
+  // transfers posted right after loading are the data behind them. Before the
+  // fix this crashed 7 runs in 10, but only with a second interface beside lo
+  // (UCX then also dialled the host's own address); tests stay on loopback, so
+  // here it checks that these endpoints work, and rarely the crash itself.
   it('transfers posted at once on remade and one-way endpoints', async () => {
     for (let round = 0; round < 8; round++) {
       // With errorHandling 'none' the wireup lane is one that carries data.
-      const params = { profile: 'tcp', errorHandling: round % 2 ? 'none' : 'peer' };
+      const params = { profile: 'tcp', devices: 'lo', errorHandling: round % 2 ? 'none' : 'peer' };
       const [a, b] = await pair(params);
       const c = await agent(params, 'c');
       const lb = b.alloc(1 << 20).buffer;
@@ -319,7 +322,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
   }, 120_000);
 
   it("errorHandling 'none' still moves data and notifications", async () => {
-    const [a, b] = await pair({ profile: 'tcp', errorHandling: 'none' });
+    const [a, b] = await pair({ profile: 'tcp', devices: 'lo', errorHandling: 'none' });
     const la = a.alloc(1 << 20).buffer;
     const lb = b.alloc(1 << 20).buffer;
     const ra = a.registerMem(la).descs.at(0);
@@ -335,7 +338,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
 
 describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
   it('a peer killed mid-transfer: RemoteDisconnectError in bounded time, a reload reconnects', async () => {
-    const params = { profile: 'tcp' };
+    const params = { profile: 'tcp', devices: 'lo' };
     const a = await agent(params, 'init');
     const la = a.alloc(64 << 20).buffer;
     const lreg = a.registerMem(la).descs.at(0);
@@ -403,7 +406,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
 
 describe.skipIf(!UCX_AVAILABLE)('UCX progress thread keeps a blocked target serving', () => {
   it("WRITEs complete while the target's JavaScript thread is blocked", async () => {
-    const a = await agent({ profile: 'tcp' }, 'writer');
+    const a = await agent({ profile: 'tcp', devices: 'lo' }, 'writer');
     const la = a.alloc(16 << 20).buffer;
     fillPattern(la, 3);
     const lreg = a.registerMem(la).descs.at(0);
