@@ -467,7 +467,7 @@ bool Engine::InlineEligible(const Cmd& c) {
   const Peer* p = it->second.get();
   // Same-host requests and socket READs send descriptors only; a socket WRITE
   // sends its payload, so only small ones, and only onto an idle connection.
-  if (p->cma || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
+  if (UsesCma(x, p) || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
   if (bytes > kInlineMaxBytes) return false;
   for (const Conn* s : p->streams) {
     if (!s->txq.empty()) return false;
@@ -1441,11 +1441,23 @@ void Engine::Submit(Xfer* x) {
     if (p->state == Peer::kIdle) StartPeerConnect(p);
     return;
   }
-  if (p->cma) {
+  if (UsesCma(x, p)) {
     SubmitCma(x, p);
   } else {
     SubmitSocket(x, p);
   }
+}
+
+// Below kCmaMinBytes the payload rides in the frame: pinning a page of the
+// peer's memory costs more than copying a few KiB through the socket.
+bool Engine::UsesCma(const Xfer* x, const Peer* p) {
+  if (!p->cma) return false;
+  uint64_t bytes = 0;
+  for (const XferDesc& d : x->descs) {
+    bytes += d.len;
+    if (bytes >= kCmaMinBytes) return true;
+  }
+  return false;
 }
 
 void Engine::OnPeerReady(Peer* p) {
@@ -1457,7 +1469,7 @@ void Engine::OnPeerReady(Peer* p) {
   waiting.swap(p->waiting);
   for (Xfer* x : waiting) {
     x->waiting = false;
-    if (p->cma) {
+    if (UsesCma(x, p)) {
       SubmitCma(x, p);
     } else {
       SubmitSocket(x, p);

@@ -124,6 +124,7 @@ class Engine {
   void PollForCompletion(uint32_t slot, uint32_t gen);
   Peer* PeerOf(uint32_t slot);
   void SetQuiet(Peer* p, bool quiet);
+  static bool UsesCma(const Xfer* x, const Peer* p);
   void FlushDirty();
   void DrainCommands();
   void ExecCmd(Cmd& c);
@@ -186,6 +187,7 @@ class Engine {
   std::mutex ioMu_;
   static constexpr uint64_t kInlineMaxBytes = 64 << 10;
   static constexpr size_t kInlineMaxDescs = 1024;
+  static constexpr uint64_t kCmaMinBytes = 16 << 10;  // smaller same-host transfers use the socket
 
   std::mutex cmdMu_;
   std::vector<Cmd>* cmds_;
