@@ -20,9 +20,9 @@ namespace {
 }
 
 void FlushCb(void* request, ucs_status_t status, void* userData) {
-  auto* x = static_cast<Xfer*>(userData);
+  auto* g = static_cast<FlushGroup*>(userData);
   ucp_request_free(request);
-  x->engine->OnFlushed(x, status);
+  g->engine->OnGroupFlushed(g, status);
 }
 
 void NotifSentCb(void* request, ucs_status_t status, void* userData) {
@@ -187,6 +187,7 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
   peer->name = name;
   peer->self = self;
   peer->gates.resize(workers_.size());
+  peer->flushes.resize(workers_.size());
   for (unsigned i = 0; i < workers_.size(); ++i) {
     Worker& w = *workers_[i];
     // Local worker i talks to remote worker i mod n; the remote side does the same.
@@ -553,19 +554,59 @@ void UcxEngine::Start(Worker& w, Xfer* x) {
       Complete(x, ToNixlStatus(failed),
                UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
     } else {
-      ucp_request_param_t fp{};
-      fp.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
-      fp.cb.send = FlushCb;
-      fp.user_data = x;
-      ucs_status_ptr_t r = ucp_ep_flush_nbx(ep, &fp);
-      if (r == nullptr) {
-        FinishFlushed(w, x);
-      } else if (UCS_PTR_IS_ERR(r)) {
-        ucs_status_t st = UCS_PTR_STATUS(r);
-        Complete(x, ToNixlStatus(st), UcxMessage("ucp_ep_flush_nbx", st));
-      }
+      RequestFlush(w, x);
     }
   }
+}
+
+void UcxEngine::RequestFlush(Worker& w, Xfer* x) {
+  EpFlush& f = x->peer->flushes[w.index];
+  if (f.inFlight) {
+    f.next.push_back(x);
+    return;
+  }
+  IssueFlush(w, x->peer, {x});
+}
+
+void UcxEngine::IssueFlush(Worker& w, const std::shared_ptr<Peer>& peer, std::vector<Xfer*> xfers) {
+  ucp_ep_h ep = peer->eps[w.index];
+  if (ep == nullptr) {
+    for (Xfer* x : xfers) {
+      if (!x->inFlight) continue;
+      Complete(x, kErrRemoteDisconnect,
+               "the connection to agent '" + peer->name + "' was closed before the flush");
+    }
+    return;
+  }
+  auto* g = new FlushGroup{this, peer, w.index, std::move(xfers)};
+  ucp_request_param_t fp{};
+  fp.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+  fp.cb.send = FlushCb;
+  fp.user_data = g;
+  ucs_status_ptr_t r = ucp_ep_flush_nbx(ep, &fp);
+  if (r == nullptr) {
+    for (Xfer* x : g->xfers) FinishFlushed(w, x);
+    delete g;
+  } else if (UCS_PTR_IS_ERR(r)) {
+    ucs_status_t st = UCS_PTR_STATUS(r);
+    for (Xfer* x : g->xfers) {
+      if (x->inFlight) Complete(x, ToNixlStatus(st), UcxMessage("ucp_ep_flush_nbx", st));
+    }
+    delete g;
+  } else {
+    peer->flushes[w.index].inFlight = true;
+  }
+}
+
+void UcxEngine::OnGroupFlushed(FlushGroup* g, ucs_status_t status) {
+  // Called inside ucp_worker_progress, under the worker's mutex.
+  std::unique_ptr<FlushGroup> group(g);
+  EpFlush& f = g->peer->flushes[g->worker];
+  f.inFlight = false;
+  if (closing()) return;
+  for (Xfer* x : g->xfers) OnFlushed(x, status);
+  // The next flush is issued after progress returns (DrainFlushed).
+  if (!f.next.empty()) workers_[g->worker]->flushReady.push_back(g->peer);
 }
 
 void UcxEngine::OnFlushed(Xfer* x, ucs_status_t status) {
@@ -653,6 +694,15 @@ void UcxEngine::DrainFlushed(Worker& w) {
     batch.clear();
     batch.swap(w.flushed);
     for (Xfer* x : batch) FinishFlushed(w, x);
+    std::vector<std::shared_ptr<Peer>> ready;
+    ready.swap(w.flushReady);
+    for (auto& peer : ready) {
+      EpFlush& f = peer->flushes[w.index];
+      if (f.inFlight || f.next.empty()) continue;
+      std::vector<Xfer*> next;
+      next.swap(f.next);
+      IssueFlush(w, peer, std::move(next));
+    }
   }
 }
 
@@ -839,6 +889,10 @@ void UcxEngine::Close() {
     w->closing.clear();
     w->flushed.clear();
     w->unblocked.clear();
+    w->flushReady.clear();
+  }
+  for (auto& [id, peer] : peers_) {
+    for (EpFlush& f : peer->flushes) f.next.clear();
   }
   // rkeys go before their workers, memory handles before the context.
   for (Xfer* x : all) {

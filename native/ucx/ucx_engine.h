@@ -63,7 +63,9 @@ struct Worker {
   // are started right after ucp_worker_progress returns.
   std::vector<Xfer*> unblocked;
   std::vector<void*> closing;  // ucp_ep_close_nbx requests not yet complete
-  bool hasDeferred() const { return !flushed.empty() || !unblocked.empty(); }
+  // Peers whose endpoint finished a flush while transfers wait for the next one.
+  std::vector<std::shared_ptr<Peer>> flushReady;
+  bool hasDeferred() const { return !flushed.empty() || !unblocked.empty() || !flushReady.empty(); }
 };
 
 // One endpoint's handshake state (guarded by its worker's mutex). Data waits
@@ -74,12 +76,30 @@ struct EpGate {
   std::vector<Xfer*> waiting;  // posted before the handshake finished
 };
 
+// One endpoint's flushes (guarded by its worker's mutex). At most one flush is
+// in flight; transfers posted meanwhile wait and share the next one, since a
+// flush completes every operation issued on the endpoint before it. Small
+// transfers posted back to back thus cost one flush per round trip, not each.
+struct EpFlush {
+  bool inFlight = false;
+  std::vector<Xfer*> next;
+};
+
+// The transfers one ucp_ep_flush_nbx request covers.
+struct FlushGroup {
+  UcxEngine* engine;
+  std::shared_ptr<Peer> peer;
+  unsigned worker;
+  std::vector<Xfer*> xfers;
+};
+
 struct Peer {
   uint32_t id = 0;
   std::string name;
   bool self = false;
-  std::vector<ucp_ep_h> eps;  // one per local worker; written under that worker's mutex
-  std::vector<EpGate> gates;  // one per local worker
+  std::vector<ucp_ep_h> eps;     // one per local worker; written under that worker's mutex
+  std::vector<EpGate> gates;     // one per local worker
+  std::vector<EpFlush> flushes;  // one per local worker
   std::atomic<int> failStatus{0};
   std::atomic<bool> failReported{false};
   std::atomic<bool> closed{false};
@@ -202,6 +222,7 @@ class UcxEngine {
 
   // UCX callbacks (static trampolines call these).
   void OnFlushed(Xfer* x, ucs_status_t status);
+  void OnGroupFlushed(FlushGroup* g, ucs_status_t status);
   void OnNotifSent(Xfer* x, ucs_status_t status);
   void OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker);
   void OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status);
@@ -223,6 +244,9 @@ class UcxEngine {
   void AfterPost(Worker& w);
   // Under w.mu: puts or gets every op of x, then the flush.
   void Start(Worker& w, Xfer* x);
+  // Under w.mu: flushes x's operations now, or with the next flush of its endpoint.
+  void RequestFlush(Worker& w, Xfer* x);
+  void IssueFlush(Worker& w, const std::shared_ptr<Peer>& peer, std::vector<Xfer*> xfers);
   // Under w.mu: sends the notification or completes the transfer.
   void FinishFlushed(Worker& w, Xfer* x);
   void Complete(Xfer* x, int status, const std::string& error);

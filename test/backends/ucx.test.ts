@@ -207,6 +207,57 @@ describe.skipIf(!UCX_AVAILABLE)('UCX registrations', () => {
     expect(b.getLocalMD().length).toBeLessThan(10_000);
   }, 120_000);
 
+  it('many small transfers posted at once share flushes; each notification follows its data', async () => {
+    // Posted back to back, they wait for their endpoint's flush in flight and
+    // then share the next one (EpFlush); a notification still follows its data.
+    const [a, b] = await pair({ profile: 'tcp', devices: 'lo' });
+    const N = 64;
+    const page = 4096;
+    const la = a.alloc(N * page).buffer;
+    const ra = a.registerMem(la).descs.at(0);
+    const lb = b.alloc(N * page).buffer;
+    const rb = b.registerMem(lb).descs.at(0);
+    a.loadRemoteMD(b.getLocalMD());
+    for (let round = 0; round < 3; round++) {
+      fillPattern(la, 50 + round);
+      const seen: string[] = [];
+      const hashes = new Map<string, string>();
+      const all = new Promise<void>((resolve) => {
+        const on = (_from: string, msg: Uint8Array) => {
+          const text = Buffer.from(msg).toString();
+          if (!text.startsWith(`r${round}-`)) return;
+          const i = Number(text.split('-')[1]);
+          hashes.set(text, sha256(lb.subarray(i * page, (i + 1) * page)));
+          seen.push(text);
+          if (seen.length === N) {
+            b.off('notif', on);
+            resolve();
+          }
+        };
+        b.on('notif', on);
+      });
+      const reqs = [];
+      for (let i = 0; i < N; i++) {
+        const req = a.createXferReq(
+          'WRITE',
+          [{ addr: ra.addr + BigInt(i * page), len: page }],
+          [{ addr: rb.addr + BigInt(i * page), len: page }],
+          b.name,
+          { notif: `r${round}-${i}` },
+        );
+        a.postXferReq(req);
+        reqs.push(req);
+      }
+      await Promise.all(reqs.map((r) => r.wait({ signal: WAIT.signal() })));
+      await all;
+      for (const r of reqs) r.release();
+      // Each notification found its own page already written.
+      for (let i = 0; i < N; i++) {
+        expect(hashes.get(`r${round}-${i}`)).toBe(sha256(la.subarray(i * page, (i + 1) * page)));
+      }
+    }
+  }, 120_000);
+
   it("deregistration while a peer holds the rkey: the peer's READ/WRITE fails cleanly", async () => {
     const [a, b] = await pair({ profile: 'tcp', devices: 'lo' });
     const la = a.alloc(1 << 20).buffer;
