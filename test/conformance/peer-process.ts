@@ -83,4 +83,11 @@ rl.on('line', (line) => {
   const c = JSON.parse(line) as PeerCommand;
   handle(c).then(reply, (err: Error) => reply({ id: c.id, error: `${err.name}: ${err.message}` }));
 });
-rl.on('close', () => process.exit(0));
+// The parent is gone: close the agent (stopping its backends' threads) and
+// exit; if closing hangs, the timer ends the process, so no peer outlives its test.
+rl.on('close', () => {
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), 5_000);
+  Promise.resolve(agent?.close())
+    .catch(() => {})
+    .finally(() => process.exit(0));
+});
