@@ -25,6 +25,7 @@ import {
 } from '../../src/errors.js';
 import { fillPattern, sha256 } from '../conformance/pattern.js';
 import { PeerProcess } from '../conformance/peer-harness.js';
+import { createHosts, netnsAvailable } from '../netns/netns.js';
 
 const WAIT = { signal: () => AbortSignal.timeout(30_000) };
 const open: Agent[] = [];
@@ -371,6 +372,35 @@ describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
       for (const x of open.splice(0)) await x.close();
     }
   }, 120_000);
+
+  it.skipIf(!netnsAvailable())(
+    'the same rounds inside a private network namespace with a second interface beside lo',
+    async () => {
+      // The condition under which the wireup crash reproduced (7 runs in 10
+      // before the fix): UCX's default devices, here lo and the namespace's
+      // own eth0, all inside a namespace this test made.
+      const hosts = createHosts(1, 'u');
+      try {
+        const script = fileURLToPath(new URL('./fixtures/ucx-wireup-rounds.ts', import.meta.url));
+        const child = hosts.spawn(0, process.execPath, ['--import', 'tsx', script, '8'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (out += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+        const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+          child.on('exit', (c, s) => resolve([c, s])),
+        );
+        clearTimeout(timer);
+        expect({ code, signal, out: out.slice(-2000) }).toMatchObject({ code: 0, signal: null });
+        expect(out).toContain('ok');
+      } finally {
+        hosts.destroy();
+      }
+    },
+    120_000,
+  );
 
   it("errorHandling 'none' still moves data and notifications", async () => {
     const [a, b] = await pair({ profile: 'tcp', devices: 'lo', errorHandling: 'none' });
