@@ -459,15 +459,13 @@ bool Engine::InlineEligible(const Cmd& c) {
   if (c.kind != Cmd::kPost || c.a >= capacity_) return false;
   const Xfer* x = xfers_[c.a].get();
   if (!x || x->active) return false;
-  uint64_t bytes = 0;
-  for (const XferDesc& d : x->descs) bytes += d.len;
+  uint64_t bytes = TotalBytes(x);
   if (x->peerId == 0) return bytes <= kInlineMaxBytes;  // a local copy
-  auto it = peers_.find(x->peerId);
-  if (it == peers_.end() || it->second->state != Peer::kReady) return false;
-  const Peer* p = it->second.get();
+  const Peer* p = PeerOf(c.a);
+  if (!p || p->state != Peer::kReady) return false;
   // Same-host requests and socket READs send descriptors only; a socket WRITE
   // sends its payload, so only small ones, and only onto an idle connection.
-  if (UsesCma(x, p) || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
+  if (UsesCma(p, bytes) || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
   if (bytes > kInlineMaxBytes) return false;
   for (const Conn* s : p->streams) {
     if (!s->txq.empty()) return false;
@@ -1441,24 +1439,22 @@ void Engine::Submit(Xfer* x) {
     if (p->state == Peer::kIdle) StartPeerConnect(p);
     return;
   }
-  if (UsesCma(x, p)) {
+  if (UsesCma(p, TotalBytes(x))) {
     SubmitCma(x, p);
   } else {
     SubmitSocket(x, p);
   }
 }
 
+uint64_t Engine::TotalBytes(const Xfer* x) {
+  uint64_t bytes = 0;
+  for (const XferDesc& d : x->descs) bytes += d.len;
+  return bytes;
+}
+
 // Below kCmaMinBytes the payload rides in the frame: pinning a page of the
 // peer's memory costs more than copying a few KiB through the socket.
-bool Engine::UsesCma(const Xfer* x, const Peer* p) {
-  if (!p->cma) return false;
-  uint64_t bytes = 0;
-  for (const XferDesc& d : x->descs) {
-    bytes += d.len;
-    if (bytes >= kCmaMinBytes) return true;
-  }
-  return false;
-}
+bool Engine::UsesCma(const Peer* p, uint64_t bytes) { return p->cma && bytes >= kCmaMinBytes; }
 
 void Engine::OnPeerReady(Peer* p) {
   p->state = Peer::kReady;
@@ -1469,7 +1465,7 @@ void Engine::OnPeerReady(Peer* p) {
   waiting.swap(p->waiting);
   for (Xfer* x : waiting) {
     x->waiting = false;
-    if (UsesCma(x, p)) {
+    if (UsesCma(p, TotalBytes(x))) {
       SubmitCma(x, p);
     } else {
       SubmitSocket(x, p);
@@ -1534,8 +1530,7 @@ void Engine::SubmitCma(Xfer* x, Peer* p) {
 }
 
 void Engine::SubmitSocket(Xfer* x, Peer* p) {
-  uint64_t total = 0;
-  for (const XferDesc& d : x->descs) total += d.len;
+  uint64_t total = TotalBytes(x);
   size_t nstreams = p->streams.size();
   if (total < cfg_.stripeMinBytes || nstreams < 2) nstreams = 1;
   uint64_t pieceMax = kMaxDataFrame / 4;  // 16 MiB frames keep streams interleaved

@@ -124,7 +124,8 @@ class Engine {
   void PollForCompletion(uint32_t slot, uint32_t gen);
   Peer* PeerOf(uint32_t slot);
   void SetQuiet(Peer* p, bool quiet);
-  static bool UsesCma(const Xfer* x, const Peer* p);
+  static uint64_t TotalBytes(const Xfer* x);
+  static bool UsesCma(const Peer* p, uint64_t bytes);
   void FlushDirty();
   void DrainCommands();
   void ExecCmd(Cmd& c);
