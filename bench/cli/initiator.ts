@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 import { Agent, DescList, type XferRequest } from '../../src/index.js';
 import type { ControlClient } from './control.js';
-import { withLoopbackDevices } from './loopback-params.js';
+import { withLoopbackDevices } from './loopback.js';
 import { cellIterations, cellWarmup, regionBytes, type Op, type SweepConfig } from './options.js';
 import { describeMismatch, fillPattern, verifyPattern, type PatternMismatch } from './pattern.js';
 import type { CellResult } from './results.js';

@@ -11,6 +11,7 @@ import { compareNixlbench } from './compare-nixlbench.js';
 import { ControlClient } from './control.js';
 import { BackendRun, planCells } from './initiator.js';
 import { LocalTarget } from './local-target.js';
+import { isLoopback } from './loopback.js';
 import { HELP, parseCli, UsageError, type BaselineName, type CliOptions } from './options.js';
 import { ProgressBar } from './progress.js';
 import type { BenchReport, CellResult, MachineInfo } from './results.js';
@@ -45,10 +46,6 @@ function machine(loadAtStart: number[]): MachineInfo {
     node: process.version,
     loadAverage: { start: loadAtStart, end: loadavg() },
   };
-}
-
-function isLoopback(host: string): boolean {
-  return host === '::1' || host === 'localhost' || host.startsWith('127.');
 }
 
 function connectControl(host: string, port: number): Promise<ControlClient> {

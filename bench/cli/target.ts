@@ -4,7 +4,7 @@ import { cpus, hostname } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 import { Agent } from '../../src/index.js';
-import { withLoopbackDevices } from './loopback-params.js';
+import { isLoopback, withLoopbackDevices } from './loopback.js';
 import { startNetSink } from './baselines/net-stream.js';
 import { serveControl, type ControlRequest } from './control.js';
 import { freePort } from './free-port.js';
@@ -13,11 +13,6 @@ import { fillPattern, verifyPattern } from './pattern.js';
 import { hasTool, startTool, stopTool, waitForOutput } from './tools.js';
 
 export const TARGET_AGENT = 'nixl-ts-bench-target';
-
-/** Loopback hosts get UCX_NET_DEVICES=lo so ucx_perftest never leaves the host. */
-function isLoopback(host: string): boolean {
-  return host === '::1' || host === 'localhost' || host.startsWith('127.');
-}
 
 /**
  * One initiator's session on the target: the agent with its registered area,
@@ -168,6 +163,7 @@ class TargetSession {
       throw new Error('ucx_perftest is not installed on the target host');
     const port = await freePort(this.#host);
     const env: NodeJS.ProcessEnv = { UCX_TLS: tls };
+    // On one host ucx_perftest stays on loopback.
     if (isLoopback(this.#host)) env.UCX_NET_DEVICES = 'lo';
     const child = startTool('ucx_perftest', ['-p', String(port)], env);
     this.#tools.push(child);

@@ -1,3 +1,8 @@
+/** True for a host name or address that stays on this machine. */
+export function isLoopback(host: string): boolean {
+  return host === '::1' || host === 'localhost' || host.startsWith('127.');
+}
+
 /**
  * Between two processes on one host the benchmark stays on loopback: a backend
  * with a `devices` parameter (UCX) would otherwise also use the machine's other
