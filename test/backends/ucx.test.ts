@@ -26,6 +26,7 @@ import {
 import { fillPattern, sha256 } from '../conformance/pattern.js';
 import { PeerProcess } from '../conformance/peer-harness.js';
 import { createHosts, netnsAvailable } from '../netns/netns.js';
+import { notified, runWireupRounds } from './ucx-wireup-rounds.js';
 
 const WAIT = { signal: () => AbortSignal.timeout(30_000) };
 const open: Agent[] = [];
@@ -46,19 +47,6 @@ async function pair(params: BackendParams): Promise<[Agent, Agent]> {
   a.loadRemoteMD(b.getLocalMD());
   b.loadRemoteMD(a.getLocalMD());
   return [a, b];
-}
-
-function nextNotif(a: Agent, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no notification '${text}'`)), 30_000);
-    const on = (from: string, msg: Uint8Array) => {
-      if (Buffer.from(msg).toString() !== text) return;
-      clearTimeout(timer);
-      a.off('notif', on);
-      resolve(from);
-    };
-    a.on('notif', on);
-  });
 }
 
 afterEach(async () => {
@@ -139,7 +127,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX event-fd progress and several workers', () 
       for (let w = 0; w < 3; w++) {
         fillPattern(la, 100 + w);
         const msg = `w${w}-${progress}`;
-        const got = nextNotif(b, msg);
+        const got = notified(b, msg);
         const req = a.createXferReq('WRITE', [ra], [rb], b.name, {
           notif: msg,
           customParam: Buffer.from(`worker_id=${w}`),
@@ -276,7 +264,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX registrations', () => {
 
     b.deregisterMem(doomedReg);
     // The revocation travels on the same endpoint as this notification, ahead of it.
-    const told = nextNotif(a, 'deregistered');
+    const told = notified(a, 'deregistered');
     b.genNotif(a.name, 'deregistered');
     await told;
     const before = sha256(doomed);
@@ -331,46 +319,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
   // (UCX then also dialled the host's own address); tests stay on loopback, so
   // here it checks that these endpoints work, and rarely the crash itself.
   it('transfers posted at once on remade and one-way endpoints', async () => {
-    for (let round = 0; round < 8; round++) {
-      // With errorHandling 'none' the wireup lane is one that carries data.
-      const params = { profile: 'tcp', devices: 'lo', errorHandling: round % 2 ? 'none' : 'peer' };
-      const [a, b] = await pair(params);
-      const c = await agent(params, 'c');
-      const lb = b.alloc(1 << 20).buffer;
-      const rb = b.registerMem(lb).descs.at(0);
-      const la = a.alloc(1 << 20).buffer;
-      const ra = a.registerMem(la).descs.at(0);
-      const lc = c.alloc(1 << 20).buffer;
-      const rc = c.registerMem(lc).descs.at(0);
-      fillPattern(la, round);
-      fillPattern(lc, round + 100);
-      a.loadRemoteMD(b.getLocalMD());
-      c.loadRemoteMD(b.getLocalMD());
-      const half = 1 << 19;
-      const notifs = [nextNotif(b, `a${round}`), nextNotif(b, `c${round}`)];
-      const signal = WAIT.signal();
-      await Promise.all([
-        a.write([{ addr: ra.addr, len: half }], [{ addr: rb.addr, len: half }], b.name, {
-          notif: `a${round}`,
-          signal,
-        }),
-        c.write(
-          [{ addr: rc.addr + BigInt(half), len: half }],
-          [{ addr: rb.addr + BigInt(half), len: half }],
-          b.name,
-          { notif: `c${round}`, signal },
-        ),
-      ]);
-      expect(await Promise.all(notifs)).toEqual([a.name, c.name]);
-      expect(sha256(lb.subarray(0, half))).toBe(sha256(la.subarray(0, half)));
-      expect(sha256(lb.subarray(half))).toBe(sha256(lc.subarray(half)));
-      // READ back (software RMA over tcp) on the same endpoints.
-      await c.read([{ addr: rc.addr, len: half }], [{ addr: rb.addr, len: half }], b.name, {
-        signal,
-      });
-      expect(sha256(lc.subarray(0, half))).toBe(sha256(la.subarray(0, half)));
-      for (const x of open.splice(0)) await x.close();
-    }
+    await runWireupRounds(8, 'lo');
   }, 120_000);
 
   it.skipIf(!netnsAvailable())(
@@ -410,7 +359,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
     const rb = b.registerMem(lb).descs.at(0);
     a.loadRemoteMD(b.getLocalMD());
     fillPattern(la, 12);
-    const got = nextNotif(b, 'plain');
+    const got = notified(b, 'plain');
     await a.write([ra], [rb], b.name, { notif: 'plain', signal: WAIT.signal() });
     expect(await got).toBe(a.name);
     expect(sha256(lb)).toBe(sha256(la));
