@@ -16,22 +16,31 @@ function words(v: Uint8Array): Uint32Array {
   return new Uint32Array(v.buffer, v.byteOffset, v.byteLength >>> 2);
 }
 
-/** Writes request `request`'s KV into the given blocks (block k holds the request's k-th block). */
-export function fillRequest(cache: KvCache, request: number, blocks: ArrayLike<number>): void {
+/** xorshift32: cheap, and every word differs. */
+function nextWord(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x >>> 0;
+}
+
+/** Every (block #k, layer, plane) slice of a request's blocks, with its words and seed. */
+function* slices(cache: KvCache, request: number, blocks: ArrayLike<number>) {
   const { layers, planes } = cache.layout;
   for (let k = 0; k < blocks.length; k++)
     for (let l = 0; l < layers; l++)
       for (let p = 0; p < planes; p++) {
         const w = words(cache.sliceView(l, p, blocks[k]!));
-        let x = seedOf(request, k, l, p);
-        for (let i = 0; i < w.length; i++) {
-          // xorshift32: cheap, and every word differs.
-          x ^= x << 13;
-          x ^= x >>> 17;
-          x ^= x << 5;
-          w[i] = x;
-        }
+        yield { w, seed: seedOf(request, k, l, p), k, l, p };
       }
+}
+
+/** Writes request `request`'s KV into the given blocks (block k holds the request's k-th block). */
+export function fillRequest(cache: KvCache, request: number, blocks: ArrayLike<number>): void {
+  for (const { w, seed } of slices(cache, request, blocks)) {
+    let x = seed;
+    for (let i = 0; i < w.length; i++) w[i] = x = nextWord(x);
+  }
 }
 
 /** Checks every byte of a request's blocks; returns where the first difference is, or undefined. */
@@ -40,19 +49,12 @@ export function verifyRequest(
   request: number,
   blocks: ArrayLike<number>,
 ): string | undefined {
-  const { layers, planes } = cache.layout;
-  for (let k = 0; k < blocks.length; k++)
-    for (let l = 0; l < layers; l++)
-      for (let p = 0; p < planes; p++) {
-        const w = words(cache.sliceView(l, p, blocks[k]!));
-        let x = seedOf(request, k, l, p);
-        for (let i = 0; i < w.length; i++) {
-          x ^= x << 13;
-          x ^= x >>> 17;
-          x ^= x << 5;
-          if (w[i] !== x >>> 0)
-            return `request ${request} block #${k} layer ${l} plane ${p} byte ${i * 4}`;
-        }
-      }
+  for (const { w, seed, k, l, p } of slices(cache, request, blocks)) {
+    let x = seed;
+    for (let i = 0; i < w.length; i++) {
+      x = nextWord(x);
+      if (w[i] !== x) return `request ${request} block #${k} layer ${l} plane ${p} byte ${i * 4}`;
+    }
+  }
   return undefined;
 }
