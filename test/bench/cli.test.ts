@@ -22,6 +22,13 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** Runs the CLI over TINY plus `args`, with --json into a fresh --out; expects exit 0. */
+async function runReport(args: string[]): Promise<{ report: BenchReport; stderr: string }> {
+  const r = await runCli([...TINY, ...args, '--json', '--out', outDir()]);
+  expect(r.code, r.stderr).toBe(0);
+  return { report: JSON.parse(r.stdout) as BenchReport, stderr: r.stderr };
+}
+
 /** The port a --target-listen process reports on stdout. */
 function listeningPort(target: ChildProcess): Promise<number> {
   return new Promise<number>((resolve, reject) => {
@@ -131,19 +138,7 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
   }
 
   it('without the hook the same run passes (the failure above is the corruption, not the check)', async () => {
-    const r = await runCli([
-      ...TINY,
-      '--max-block',
-      '8K',
-      '--op',
-      'READ',
-      '--check',
-      '--json',
-      '--out',
-      outDir(),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as BenchReport;
+    const { report } = await runReport(['--max-block', '8K', '--op', 'READ', '--check']);
     expect(report.cells.every((c) => c.check === 'passed')).toBe(true);
   });
 
@@ -153,8 +148,7 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     });
     try {
       const port = await listeningPort(target);
-      const r = await runCli([
-        ...TINY,
+      const { report } = await runReport([
         '--initiator',
         '--target',
         `127.0.0.1:${port}`,
@@ -164,12 +158,7 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
         '--batch',
         '4',
         '--check',
-        '--json',
-        '--out',
-        outDir(),
       ]);
-      expect(r.code, r.stderr).toBe(0);
-      const report = JSON.parse(r.stdout) as BenchReport;
       expect(report.target.address).toBe(`127.0.0.1:${port}`);
       for (const c of report.cells) {
         expect(c.batch).toBe(4);
@@ -191,18 +180,12 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
   it.skipIf(!hasTool('iperf3') || !hasTool('ucx_perftest'))(
     'measures iperf3 and ucx_perftest on loopback and prints their ratios',
     async () => {
-      const r = await runCli([
-        ...TINY,
+      const { report, stderr } = await runReport([
         '--max-block',
         '8K',
         '--baselines',
         'iperf3,ucx_perftest',
-        '--json',
-        '--out',
-        outDir(),
       ]);
-      expect(r.code, r.stderr).toBe(0);
-      const report = JSON.parse(r.stdout) as BenchReport;
       for (const c of report.cells) {
         for (const name of ['iperf3', 'ucx_perftest'] as const) {
           const ref = c.baselines[name]!;
@@ -210,23 +193,14 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
           expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
         }
       }
-      expect(r.stderr).toContain('vs iperf3');
-      expect(r.stderr).toContain('vs ucx_perftest');
+      expect(stderr).toContain('vs iperf3');
+      expect(stderr).toContain('vs ucx_perftest');
     },
   );
 
   it('--compare nixlbench=PATH runs two ranks over the same sweep and adds a ratio per cell (with a stand-in for nixlbench)', async () => {
     const standin = fileURLToPath(new URL('../fixtures/nixlbench-standin.mjs', import.meta.url));
-    const r = await runCli([
-      ...TINY,
-      '--compare',
-      `nixlbench=${standin}`,
-      '--json',
-      '--out',
-      outDir(),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as BenchReport;
+    const { report, stderr } = await runReport(['--compare', `nixlbench=${standin}`]);
     expect(report.cells).toHaveLength(3);
     for (const c of report.cells) {
       const ref = c.compare.nixlbench!;
@@ -234,31 +208,25 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
       expect(ref.avgLatUs).toBeCloseTo(c.blockSize / 1000, 9);
       expect(ref.ratio).toBeCloseTo(c.gbps, 9);
     }
-    expect(r.stderr).toContain('vs nixlbench');
+    expect(stderr).toContain('vs nixlbench');
   });
 
   it('--repeat runs each cell several times and reports the median run', async () => {
-    const r = await runCli([
-      ...TINY,
+    const { report, stderr } = await runReport([
       '--max-block',
       '8K',
       '--repeat',
       '3',
       '--baselines',
       'memcpy',
-      '--json',
-      '--out',
-      outDir(),
     ]);
-    expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as BenchReport;
     for (const c of report.cells) {
       expect(c.repeats).toHaveLength(3);
       const sorted = [...c.repeats!].sort((a, b) => a - b);
       expect(c.gbps).toBe(sorted[1]);
       expect(c.baselines.memcpy!.ratio).toBeCloseTo(c.gbps / c.baselines.memcpy!.gbps, 9);
     }
-    expect(r.stderr).toContain('B/W of each run');
+    expect(stderr).toContain('B/W of each run');
   });
 
   it('a target that dies mid-sweep ends the run with an error in bounded time', async () => {
