@@ -5,12 +5,12 @@
  *
  *   npx tsx bench/tcp/bench.ts [--ms 400] [--busy-poll-us 0] [--streams 2] [--quick]
  *                              [--sizes 4,1024 (KiB)] [--batches 1,256] [--target-busy-poll-us N]
- *                              [--latency-busy-poll-us 50]
+ *                              [--latency-busy-poll-us 400]
  *
  * Prints a Markdown table. Ratios compare cells with baselines from this run:
  * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy.
- * A second table repeats the 4 KiB batch-1 cells with busy polling on both
- * sides (busy_poll_us, the latency setting), unless --latency-busy-poll-us 0.
+ * A second table repeats the batch-1 cells up to 1 MiB with busy polling on
+ * both sides (busy_poll_us, the latency setting), unless --latency-busy-poll-us 0.
  */
 import { parseArgs } from 'node:util';
 
@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     sizes: { type: 'string' },
     batches: { type: 'string' },
-    'latency-busy-poll-us': { type: 'string', default: '50' },
+    'latency-busy-poll-us': { type: 'string', default: '400' },
   },
 });
 const MS = Number(args.ms);
@@ -230,22 +230,28 @@ async function main(): Promise<void> {
 
   const bp = args['latency-busy-poll-us']!;
   if (bp !== '0') {
-    // The latency setting: both sides poll instead of sleeping.
+    // The latency setting: both sides poll instead of sleeping, and the
+    // posting thread sends WRITEs the window can carry itself (up to about
+    // 4 KiB per µs of busy_poll_us), then reads its answer.
     const lat = await setUp(
       'lat',
       { ...common, busy_poll_us: bp },
       { ...common, busy_poll_us: bp },
       64 * MiB,
     );
-    console.log(
-      `\nLatency, 4 KiB batch 1, busy_poll_us=${bp} on both sides (median of the cell):\n`,
-    );
-    console.log('| op | path | median µs |');
-    console.log('|---|---|---|');
-    for (const op of ['WRITE', 'READ'] as const) {
-      for (const path of ['socket', 'same-host'] as const) {
-        const c = await runCell(lat, op, path, 4 * KiB, 1, 64 * MiB);
-        console.log(`| ${op} | ${path} | ${fmt(c.medianUs, 1)} |`);
+    console.log(`\nBatch 1 with busy_poll_us=${bp} on both sides (median of the cell):\n`);
+    console.log('| op | size | path | GB/s | median µs | × iperf3 | × memcpy (same size) |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const size of SIZES.filter((x) => x <= MiB)) {
+      const mc = memcpyGbps.get(`${size}/1`) ?? NaN;
+      for (const op of ['WRITE', 'READ'] as const) {
+        for (const path of ['socket', 'same-host'] as const) {
+          const c = await runCell(lat, op, path, size, 1, 64 * MiB);
+          console.log(
+            `| ${op} | ${sizeName(size)} | ${path} | ${fmt(c.gbps)} | ${fmt(c.medianUs, 1)} | ` +
+              `${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} |`,
+          );
+        }
       }
     }
     await tearDown(lat);

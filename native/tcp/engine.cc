@@ -449,6 +449,12 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
         CloseConn(c, "connection closed by the peer");
         return;  // the peer's streams changed under us
       }
+      // The I/O thread cannot serve EPOLLOUT while this thread holds ioMu_:
+      // keep sending what an inline WRITE left queued.
+      if (!c->txq.empty() && !c->inDirty) {
+        c->inDirty = true;
+        dirty_.push_back(c);
+      }
     }
     FlushDirty();
     if (!x->active || x->gen != gen || NowNs() > until) break;
@@ -466,7 +472,10 @@ bool Engine::InlineEligible(const Cmd& c) {
   // Same-host requests and socket READs send descriptors only; a socket WRITE
   // sends its payload, so only small ones, and only onto an idle connection.
   if (UsesCma(p, bytes) || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
-  if (bytes > kInlineMaxBytes) return false;
+  // With busy_poll_us the caller has offered that long of its thread: it also
+  // sends a WRITE whose payload the socket moves within the window.
+  uint64_t maxBytes = std::max(kInlineMaxBytes, cfg_.busyPollUs * kInlineBytesPerUs);
+  if (bytes > maxBytes) return false;
   for (const Conn* s : p->streams) {
     if (!s->txq.empty()) return false;
   }
@@ -715,7 +724,9 @@ void Engine::UpdateInterest(Conn* c) {
                   : c->txq.empty()                                      ? EPOLLIN
                   : (!c->outgoing && c->txq.size() > kMaxQueuedReplies) ? EPOLLOUT
                                                                         : (EPOLLIN | EPOLLOUT);
-  if (c->quiet) want &= ~uint32_t(EPOLLIN);
+  // A quiet connection is read and written by a polling caller, which holds
+  // ioMu_: waking the I/O thread for it would only park a third thread on it.
+  if (c->quiet) want &= ~uint32_t(EPOLLIN | EPOLLOUT);
   if (c->registered && want == c->interest) return;
   epoll_event ev{};
   ev.events = want;

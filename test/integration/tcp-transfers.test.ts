@@ -29,11 +29,19 @@ function prng(seed: number) {
 }
 
 describe.each([
-  ['socket', 'off', '2'],
-  ['same-host', 'auto', '2'],
-  ['same-host (3 copy threads)', 'auto', '3'],
-])('TCP across two processes, %s path', (_path, sameHost, copyThreads) => {
-  const params = { same_host: sameHost, timeout_ms: '10000', copy_threads: copyThreads };
+  ['socket', 'off', '2', '0'],
+  // busy_poll_us=300: WRITEs up to ~1.2 MB are sent by the posting thread,
+  // which keeps sending while it polls; larger ones go to the I/O thread.
+  ['socket (busy_poll_us=300)', 'off', '2', '300'],
+  ['same-host', 'auto', '2', '0'],
+  ['same-host (3 copy threads)', 'auto', '3', '0'],
+])('TCP across two processes, %s path', (_path, sameHost, copyThreads, busyPollUs) => {
+  const params = {
+    same_host: sameHost,
+    timeout_ms: '10000',
+    copy_threads: copyThreads,
+    busy_poll_us: busyPollUs,
+  };
   let a: Agent;
   let peer: TcpPeer;
   let local: Buffer;
@@ -41,13 +49,13 @@ describe.each([
 
   beforeAll(async () => {
     a = await Agent.create({
-      name: `xfer-${sameHost}-${copyThreads}-${process.pid}`,
+      name: `xfer-${sameHost}-${copyThreads}-${busyPollUs}-${process.pid}`,
       backends: [{ type: 'TCP', params }],
     });
     local = a.alloc(REGION).buffer;
     localBase = a.registerMem(local).descs.at(0).addr;
     peer = await TcpPeer.start(
-      `xfer-peer-${sameHost}-${copyThreads}-${process.pid}`,
+      `xfer-peer-${sameHost}-${copyThreads}-${busyPollUs}-${process.pid}`,
       REGION,
       params,
     );
