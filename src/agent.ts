@@ -269,12 +269,27 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
   /**
    * Page-aligned native memory, zeroed, freed when the Buffer is collected.
    * Returns the buffer and its descriptor; register it to transfer it.
+   * With `backend`, that backend allocates it, for a path only its own memory
+   * gets (UCX: shared memory that peers on this host map, so put and get are
+   * plain copies; see backends/ucx/README.md).
    */
-  alloc(bytes: number): { buffer: Buffer; desc: { addr: bigint; len: number; devId: number } } {
+  alloc(
+    bytes: number,
+    opts: { backend?: string } = {},
+  ): { buffer: Buffer; desc: { addr: bigint; len: number; devId: number } } {
+    const ctx = { op: 'alloc', agent: this.name };
     this.#checkOpen('alloc');
     if (!Number.isSafeInteger(bytes) || bytes < 0)
-      throw new InvalidParamError(`alloc: bad byte count ${bytes}`);
-    const buffer = native().alloc(bytes);
+      throw new InvalidParamError(`alloc: bad byte count ${bytes}`, ctx);
+    let buffer: Buffer;
+    if (opts.backend === undefined) {
+      buffer = native().alloc(bytes);
+    } else {
+      const [b] = this.#selectBackends([opts.backend], ctx);
+      if (!b!.alloc)
+        throw new NotSupportedError(`the ${b!.type} backend does not allocate memory`, ctx);
+      buffer = b!.alloc(bytes);
+    }
     return { buffer, desc: { addr: native().addressOf(buffer), len: bytes, devId: 0 } };
   }
 

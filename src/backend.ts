@@ -113,6 +113,14 @@ export interface Backend {
   /** The effective parameters of this instance. */
   readonly params: Readonly<BackendParams>;
 
+  /**
+   * Optional: memory the backend allocates itself because its fastest path
+   * needs it (UCX: memory that shared-memory transports map in a peer on this
+   * host). Zeroed; stays valid until the Buffer is collected, also after the
+   * backend closed.
+   */
+  alloc?(bytes: number): Buffer;
+
   registerMem(desc: LocalRegionDesc): BackendMD;
   deregisterMem(md: BackendMD): void;
   /** Optional: per-descriptor information (FILE backends: size, mode, ...). */

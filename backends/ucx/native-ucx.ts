@@ -26,6 +26,8 @@ export interface NativeUcxEngineOptions {
 export interface NativeUcxEngine {
   connInfo(): Buffer;
   addStatusChunk(chunk: Int32Array): number;
+  /** Memory UCX allocates (ucp_mem_map ALLOCATE), zeroed; the Buffer owns it. */
+  alloc(bytes: number): Buffer;
   register(addr: number, len: number): [handle: number, publicData: Buffer];
   deregister(handle: number): void;
   loadPeer(name: string, connInfo: Uint8Array): number;

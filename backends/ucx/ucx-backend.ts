@@ -145,6 +145,21 @@ export class UcxBackend implements Backend {
     );
   }
 
+  /**
+   * Memory from ucp_mem_map with UCP_MEM_MAP_ALLOCATE: UCX picks System V or
+   * POSIX shared memory first (UCX_ALLOC_PRIO), which its shared-memory
+   * transports map in a peer, so RMA on it is a copy instead of being
+   * emulated with active messages. Registering it reuses that mapping.
+   */
+  alloc(bytes: number): Buffer {
+    this.#checkOpen('alloc');
+    try {
+      return this.#engine.alloc(bytes);
+    } catch (err) {
+      throw fromNative(err, this.#ctx('alloc'));
+    }
+  }
+
   registerMem(desc: LocalRegionDesc): BackendMD {
     this.#checkOpen('registerMem');
     if (desc.memType !== 'DRAM') {

@@ -1,20 +1,26 @@
 /**
  * The target side of the UCX benchmark, in its own process: an agent with the
- * UCX backend and one registered region. Prints {md, addr} as a JSON line,
- * loads the initiator's metadata from one stdin line, and serves until stdin
- * closes (its progress thread does the serving; this thread only waits).
+ * UCX backend and one registered region (allocated by UCX when argv[5] is
+ * 'true'). Prints {md, addr} as a JSON line, loads the initiator's metadata
+ * from one stdin line, and serves until stdin closes (its progress thread
+ * does the serving; this thread only waits).
  */
 import { createInterface } from 'node:readline';
 
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
 
-const [name, paramsJson, bytes] = [process.argv[2]!, process.argv[3]!, Number(process.argv[4])];
+const [name, paramsJson, bytes, ucxAlloc] = [
+  process.argv[2]!,
+  process.argv[3]!,
+  Number(process.argv[4]),
+  process.argv[5] === 'true',
+];
 const agent = await Agent.create({
   name,
   backends: [{ type: 'UCX', params: JSON.parse(paramsJson) as Record<string, string> }],
 });
-const buf = agent.alloc(bytes).buffer;
+const buf = agent.alloc(bytes, ucxAlloc ? { backend: 'UCX' } : {}).buffer;
 const reg = agent.registerMem(buf);
 process.stdout.write(
   JSON.stringify({

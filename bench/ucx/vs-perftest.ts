@@ -28,11 +28,14 @@ const { values: args } = parseArgs({
     tls: { type: 'string', default: 'tcp,shm' },
     seconds: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '4096,65536,1048576,16777216' },
+    batches: { type: 'string', default: '1,64' },
   },
 });
 const REPS = Number(args.reps);
 const SECONDS = Number(args.seconds);
 const SIZES = args.sizes!.split(',').map(Number);
+const BATCHES = args.batches!.split(',').map(Number);
+const REGION = 64 << 20;
 
 /**
  * What each transport set means for both sides. perftest never asks for peer
@@ -45,13 +48,24 @@ const SIZES = args.sizes!.split(',').map(Number);
 const SHM_TLS = 'posix,sysv,cma,tcp';
 const TRANSPORTS: Record<
   string,
-  { ucxTls: string; params: Record<string, string>; perfEnv?: Record<string, string> }
+  {
+    ucxTls: string;
+    params: Record<string, string>;
+    perfEnv?: Record<string, string>;
+    /** nixl-ts memory from agent.alloc(n, { backend: 'UCX' }) on both sides, as perftest's. */
+    ucxAlloc?: boolean;
+  }
 > = {
   tcp: { ucxTls: 'tcp', params: { profile: 'tcp', devices: 'lo' } },
   shm: { ucxTls: SHM_TLS, params: { profile: 'shm', devices: 'lo' } },
   'shm-noeh': {
     ucxTls: SHM_TLS,
     params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
+  },
+  'shm-alloc': {
+    ucxTls: SHM_TLS,
+    params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
+    ucxAlloc: true,
   },
   'shm-private': {
     ucxTls: SHM_TLS,
@@ -118,12 +132,13 @@ async function startTarget(
   a: Agent,
   params: Record<string, string>,
   bytes: number,
+  ucxAlloc: boolean,
 ): Promise<Target> {
   const script = fileURLToPath(new URL('./target.ts', import.meta.url));
   const name = `bench-tgt-${randomBytes(3).toString('hex')}`;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', script, name, JSON.stringify(params), String(bytes)],
+    ['--import', 'tsx', script, name, JSON.stringify(params), String(bytes), String(ucxAlloc)],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
@@ -153,19 +168,17 @@ async function nixlCell(
   t: Target,
   op: 'WRITE' | 'READ',
   size: number,
+  batch: number,
 ): Promise<number> {
-  const window = Math.max(1, Math.min(16, Math.floor((64 << 20) / size)));
+  const window = Math.max(1, Math.min(16, Math.floor(REGION / (size * batch))));
+  // Every descriptor moves the same `size` bytes at the start of each region,
+  // as ucx_perftest moves one buffer of the message size over and over: the
+  // same cache footprint on both sides.
   const reqs: XferRequest[] = [];
   for (let i = 0; i < window; i++) {
-    const off = BigInt(i * size);
-    reqs.push(
-      a.createXferReq(
-        op,
-        [{ addr: base + off, len: size }],
-        [{ addr: t.addr + off, len: size }],
-        t.name,
-      ),
-    );
+    const local = Array.from({ length: batch }, () => ({ addr: base, len: size }));
+    const remote = Array.from({ length: batch }, () => ({ addr: t.addr, len: size }));
+    reqs.push(a.createXferReq(op, local, remote, t.name));
   }
   const run = async (ms: number, maxOps: number) => {
     let ops = 0;
@@ -185,7 +198,7 @@ async function nixlCell(
   await run(100, 50 * window); // warm-up: endpoints wired, caches hot
   const { ops, secs } = await run(SECONDS * 1000, 1_000_000);
   for (const r of reqs) r.release();
-  return (ops * size) / secs / 1e9;
+  return (ops * size * batch) / secs / 1e9;
 }
 
 const median = (xs: number[]) => {
@@ -197,6 +210,7 @@ const rows: {
   tls: string;
   op: string;
   size: number;
+  batch: number;
   perf: number[];
   nixl: number[];
   ratio: number[];
@@ -207,33 +221,39 @@ for (const tls of args.tls!.split(',')) {
     name: `bench-init-${process.pid}`,
     backends: [{ type: 'UCX', params }],
   });
-  const local = a.alloc(64 << 20).buffer;
+  const ucxAlloc = TRANSPORTS[tls]!.ucxAlloc ?? false;
+  const local = a.alloc(REGION, ucxAlloc ? { backend: 'UCX' } : {}).buffer;
   const base = a.registerMem(local).descs.at(0).addr;
-  const t = await startTarget(a, params, 64 << 20);
+  const t = await startTarget(a, params, REGION, ucxAlloc);
   for (const [op, test] of [
     ['WRITE', 'ucp_put_bw'],
     ['READ', 'ucp_get'],
   ] as const) {
     for (const size of SIZES) {
-      const row = {
+      const cells = BATCHES.map((batch) => ({
         tls,
         op,
         size,
+        batch,
         perf: [] as number[],
         nixl: [] as number[],
         ratio: [] as number[],
-      };
+      }));
       for (let r = 0; r < REPS; r++) {
         const perf = await perftest(tls, test, size);
-        const nixl = await nixlCell(a, base, t, op, size);
-        row.perf.push(perf);
-        row.nixl.push(nixl);
-        row.ratio.push(nixl / perf);
+        for (const row of cells) {
+          const nixl = await nixlCell(a, base, t, op, size, row.batch);
+          row.perf.push(perf);
+          row.nixl.push(nixl);
+          row.ratio.push(nixl / perf);
+        }
       }
-      rows.push(row);
-      process.stderr.write(
-        `${tls} ${op} ${size}: perftest ${median(row.perf).toFixed(3)} GB/s, nixl-ts ${median(row.nixl).toFixed(3)} GB/s, ratio ${median(row.ratio).toFixed(2)}\n`,
-      );
+      for (const row of cells) {
+        rows.push(row);
+        process.stderr.write(
+          `${tls} ${op} ${size} x${row.batch}: perftest ${median(row.perf).toFixed(3)} GB/s, nixl-ts ${median(row.nixl).toFixed(3)} GB/s, ratio ${median(row.ratio).toFixed(2)}\n`,
+        );
+      }
     }
   }
   await t.stop();
@@ -248,12 +268,12 @@ const range = (xs: number[], d = 3) => {
     : 'n/a';
 };
 console.log(
-  `| transports | op (perftest test) | size | ucx_perftest GB/s | nixl-ts UCX GB/s | ratio (median [min–max] of ${REPS}) |`,
+  `| transports | op (perftest test) | size | nixl-ts batch | ucx_perftest GB/s | nixl-ts UCX GB/s | ratio (median [min–max] of ${REPS}) |`,
 );
-console.log('|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const test = r.op === 'WRITE' ? 'ucp_put_bw' : 'ucp_get';
   console.log(
-    `| ${r.tls} | ${r.op} (${test}) | ${fmtSize(r.size)} | ${range(r.perf)} | ${range(r.nixl)} | ${range(r.ratio, 2)} |`,
+    `| ${r.tls} | ${r.op} (${test}) | ${fmtSize(r.size)} | ${r.batch} | ${range(r.perf)} | ${range(r.nixl)} | ${range(r.ratio, 2)} |`,
   );
 }

@@ -37,6 +37,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                        {
                            InstanceMethod<&UcxEngineWrap::ConnInfo>("connInfo"),
                            InstanceMethod<&UcxEngineWrap::AddStatusChunk>("addStatusChunk"),
+                           InstanceMethod<&UcxEngineWrap::Alloc>("alloc"),
                            InstanceMethod<&UcxEngineWrap::Register>("register"),
                            InstanceMethod<&UcxEngineWrap::Deregister>("deregister"),
                            InstanceMethod<&UcxEngineWrap::LoadPeer>("loadPeer"),
@@ -157,6 +158,19 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     chunks_.push_back({a.Data(), a.ElementLength()});
     chunkRefs_.push_back(Napi::Persistent(a.As<Napi::Object>()));
     return Napi::Number::New(info.Env(), static_cast<double>(chunks_.size() - 1));
+  }
+
+  // alloc(bytes) -> Buffer over memory UCX allocated (zeroed). The Buffer owns
+  // the allocation (and through it the UCP context): it stays valid after the
+  // engine closed, and is unmapped when collected.
+  Napi::Value Alloc(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t len = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
+    auto a = Guard(env, [&] { return engine(env).Allocate(len); });
+    auto* owner = new std::shared_ptr<ucx::Allocation>(std::move(a));
+    return Napi::Buffer<uint8_t>::New(
+        env, reinterpret_cast<uint8_t*>((*owner)->addr), static_cast<size_t>(len),
+        [](Napi::Env, uint8_t*, std::shared_ptr<ucx::Allocation>* o) { delete o; }, owner);
   }
 
   Napi::Value Register(const Napi::CallbackInfo& info) {

@@ -61,8 +61,16 @@ ucs_status_t HelloAmCb(void*, const void*, size_t, void*, size_t, const ucp_am_r
 
 }  // namespace
 
+Context::~Context() {
+  if (handle != nullptr) ucp_cleanup(handle);
+}
+
+Allocation::~Allocation() {
+  if (memh != nullptr) ucp_mem_unmap(ctx->handle, memh);
+}
+
 LocalRegion::~LocalRegion() {
-  if (memh != nullptr) ucp_mem_unmap(engine->context_, memh);
+  if (memh != nullptr && !allocation) ucp_mem_unmap(engine->context_, memh);
 }
 
 RemoteRegion::~RemoteRegion() {
@@ -124,7 +132,9 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
   params.features = UCP_FEATURE_RMA | UCP_FEATURE_AM | UCP_FEATURE_WAKEUP;
   params.mt_workers_shared = 1;
   params.name = "nixl-ts";
-  s = ucp_init(&params, config, &context_);
+  ctx_ = std::make_shared<Context>();
+  s = ucp_init(&params, config, &ctx_->handle);
+  context_ = ctx_->handle;
   ucp_config_release(config);
   if (s != UCS_OK) FailUcx("ucp_init", s);
 
@@ -337,21 +347,59 @@ int UcxEngine::PeerStatus(uint32_t peerId, std::string* message) {
   return st;
 }
 
+std::shared_ptr<Allocation> UcxEngine::Allocate(uint64_t len) {
+  if (len == 0) Fail(kErrInvalidParam, "cannot allocate zero bytes with UCX");
+  auto a = std::make_shared<Allocation>();
+  a->ctx = ctx_;
+  ucp_mem_map_params_t mp{};
+  mp.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH |
+                  UCP_MEM_MAP_PARAM_FIELD_FLAGS;
+  mp.address = nullptr;
+  mp.length = len;
+  mp.flags = UCP_MEM_MAP_ALLOCATE;
+  ucs_status_t s = ucp_mem_map(context_, &mp, &a->memh);
+  if (s != UCS_OK) {
+    a->memh = nullptr;
+    FailUcx("ucp_mem_map (allocate " + std::to_string(len) + " bytes)", s);
+  }
+  ucp_mem_attr_t attr{};
+  attr.field_mask = UCP_MEM_ATTR_FIELD_ADDRESS | UCP_MEM_ATTR_FIELD_LENGTH;
+  s = ucp_mem_query(a->memh, &attr);
+  if (s != UCS_OK) FailUcx("ucp_mem_query", s);
+  a->addr = reinterpret_cast<uint64_t>(attr.address);
+  a->len = len;
+  std::memset(attr.address, 0, len);
+  std::erase_if(allocations_, [](const std::weak_ptr<Allocation>& w) { return w.expired(); });
+  allocations_.push_back(a);
+  return a;
+}
+
 std::shared_ptr<LocalRegion> UcxEngine::Register(uint64_t addr, uint64_t len) {
   if (len == 0) Fail(kErrInvalidParam, "cannot map a zero-length region with UCX");
   auto r = std::make_shared<LocalRegion>();
   r->engine = this;
   r->addr = addr;
   r->len = len;
-  ucp_mem_map_params_t mp{};
-  mp.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
-  mp.address = reinterpret_cast<void*>(addr);
-  mp.length = len;
-  ucs_status_t s = ucp_mem_map(context_, &mp, &r->memh);
-  if (s != UCS_OK) {
-    r->memh = nullptr;
-    FailUcx("ucp_mem_map", s);
+  for (const auto& weak : allocations_) {
+    auto a = weak.lock();
+    if (a && addr >= a->addr && addr + len <= a->addr + a->len) {
+      r->allocation = a;
+      r->memh = a->memh;
+      break;
+    }
   }
+  if (!r->allocation) {
+    ucp_mem_map_params_t mp{};
+    mp.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
+    mp.address = reinterpret_cast<void*>(addr);
+    mp.length = len;
+    ucs_status_t s = ucp_mem_map(context_, &mp, &r->memh);
+    if (s != UCS_OK) {
+      r->memh = nullptr;
+      FailUcx("ucp_mem_map", s);
+    }
+  }
+  ucs_status_t s;
   void* rkey = nullptr;
   size_t rkeyLen = 0;
   s = ucp_rkey_pack(context_, r->memh, &rkey, &rkeyLen);
@@ -527,8 +575,9 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
     }
     result = *x->slot;
     if (result < 0) *error = x->error;
+    PushPosted(w);
   }
-  AfterPost(w);
+  KickProgress(w);
   return result;
 }
 
@@ -910,7 +959,8 @@ void UcxEngine::Close() {
   }
   for (Xfer* x : all) delete x;
   epCtxs_.clear();
-  if (context_ != nullptr) ucp_cleanup(context_);
+  allocations_.clear();
+  ctx_.reset();  // the context goes with the last allocation still in use
   context_ = nullptr;
   closed_ = true;
 }

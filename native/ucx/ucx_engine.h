@@ -107,8 +107,35 @@ struct Peer {
   std::string failMessage;
 };
 
+// The UCP context, shared by the engine and by the memory it allocated: a
+// Buffer over UCX-allocated memory may outlive the engine, and unmapping that
+// memory needs the context. ucp_cleanup runs when the last owner lets go.
+struct Context {
+  ucp_context_h handle = nullptr;
+  Context() = default;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  ~Context();
+};
+
+// Memory that UCX allocated itself (ucp_mem_map with UCP_MEM_MAP_ALLOCATE).
+// UCX picks its kind by UCX_ALLOC_PRIO, System V or POSIX shared memory first,
+// which its shared-memory transports can map in a peer on this host, so a
+// put or get there is a plain copy. Memory the user allocated cannot get that
+// on UCX 1.13: RMA on it is emulated with active messages.
+struct Allocation {
+  std::shared_ptr<Context> ctx;
+  ucp_mem_h memh = nullptr;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  ~Allocation();
+};
+
 struct LocalRegion {
   UcxEngine* engine = nullptr;
+  // Set when the region lies in UCX-allocated memory: its memory handle is the
+  // allocation's, which outlives the region.
+  std::shared_ptr<Allocation> allocation;
   uint32_t handle = 0;
   uint64_t regionId = 0;
   uint64_t addr = 0;
@@ -190,7 +217,10 @@ class UcxEngine {
   const EngineOptions& options() const { return opts_; }
   std::vector<uint8_t> ConnInfo() const;
 
-  // Regions.
+  // Memory allocated by UCX (see Allocation), zeroed. Throws EngineError.
+  std::shared_ptr<Allocation> Allocate(uint64_t len);
+
+  // Regions. A region inside an Allocation uses its memory handle.
   std::shared_ptr<LocalRegion> Register(uint64_t addr, uint64_t len);
   void Deregister(uint32_t handle);
   std::shared_ptr<RemoteRegion> LoadRemote(uint32_t peerId, const uint8_t* pub, size_t len);
@@ -242,6 +272,11 @@ class UcxEngine {
                                  bool self);
   void CloseEps(Peer& peer, bool force = false);
   void AfterPost(Worker& w);
+  // Under w.mu, kThread only: one progress pass that puts what was just posted
+  // on the wire without waiting for the thread.
+  void PushPosted(Worker& w);
+  // After w.mu is released: wakes the progress thread or schedules a pump.
+  void KickProgress(Worker& w);
   // Under w.mu: puts or gets every op of x, then the flush.
   void Start(Worker& w, Xfer* x);
   // Under w.mu: flushes x's operations now, or with the next flush of its endpoint.
@@ -260,7 +295,9 @@ class UcxEngine {
 
   EngineOptions opts_;
   std::function<void()> wake_;
-  ucp_context_h context_ = nullptr;
+  std::shared_ptr<Context> ctx_;
+  ucp_context_h context_ = nullptr;                     // ctx_->handle while open
+  std::vector<std::weak_ptr<Allocation>> allocations_;  // JS thread only
   std::vector<std::unique_ptr<Worker>> workers_;
   std::shared_ptr<Peer> selfPeer_;
 

@@ -113,13 +113,20 @@ void UcxEngine::RequestPump() {
 
 void UcxEngine::AfterPost(Worker& w) {
   if (opts_.progress == ProgressMode::kThread) {
-    // One progress pass here pushes what was just posted onto the wire
-    // without waiting for the thread; the thread does the rest.
-    {
-      std::lock_guard<std::mutex> lock(w.mu);
-      ucp_worker_progress(w.handle);
-      DrainFlushed(w);
-    }
+    std::lock_guard<std::mutex> lock(w.mu);
+    PushPosted(w);
+  }
+  KickProgress(w);
+}
+
+void UcxEngine::PushPosted(Worker& w) {
+  if (opts_.progress != ProgressMode::kThread) return;
+  ucp_worker_progress(w.handle);
+  DrainFlushed(w);
+}
+
+void UcxEngine::KickProgress(Worker& w) {
+  if (opts_.progress == ProgressMode::kThread) {
     // The progress thread sets sleeping_ before its last progress-and-arm
     // round, so either it sees this post in that round or we see it asleep.
     if (sleeping_.load(std::memory_order_seq_cst)) ucp_worker_signal(w.handle);

@@ -21,6 +21,7 @@ import {
   InvalidParamError,
   NixlError,
   NotFoundError,
+  NotSupportedError,
   RemoteDisconnectError,
 } from '../../src/errors.js';
 import { fillPattern, sha256 } from '../conformance/pattern.js';
@@ -363,6 +364,50 @@ describe.skipIf(!UCX_AVAILABLE)('UCX lifetime and modes', () => {
     await a.write([ra], [rb], b.name, { notif: 'plain', signal: WAIT.signal() });
     expect(await got).toBe(a.name);
     expect(sha256(lb)).toBe(sha256(la));
+  });
+});
+
+describe.skipIf(!UCX_AVAILABLE)('UCX-allocated memory (agent.alloc with backend UCX)', () => {
+  it('is zeroed, registers with its own mapping, and moves data over shared memory', async () => {
+    const [a, b] = await pair({ profile: 'shm', devices: 'lo', errorHandling: 'none' });
+    const { buffer: la, desc } = a.alloc(3 << 20, { backend: 'UCX' });
+    const lb = b.alloc(3 << 20, { backend: 'UCX' }).buffer;
+    expect(la.length).toBe(3 << 20);
+    expect(la.every((x) => x === 0)).toBe(true);
+    const ra = a.registerMem(la).descs.at(0);
+    expect(ra.addr).toBe(desc.addr);
+    // A region inside the allocation (not its start) uses the allocation's mapping too.
+    const inner = b.registerMem(lb.subarray(4096, 4096 + (2 << 20))).descs.at(0);
+    a.loadRemoteMD(b.getLocalMD());
+    fillPattern(la, 21);
+    const got = notified(b, 'shm-alloc');
+    await a.write([{ ...ra, len: 2 << 20 }], [inner], b.name, {
+      notif: 'shm-alloc',
+      signal: WAIT.signal(),
+    });
+    expect(await got).toBe(a.name);
+    expect(sha256(lb.subarray(4096, 4096 + (2 << 20)))).toBe(sha256(la.subarray(0, 2 << 20)));
+    fillPattern(lb, 22);
+    await a.read([{ ...ra, len: 2 << 20 }], [inner], b.name, { signal: WAIT.signal() });
+    expect(sha256(la.subarray(0, 2 << 20))).toBe(sha256(lb.subarray(4096, 4096 + (2 << 20))));
+  });
+
+  it('stays valid after the agent closed', async () => {
+    const a = await agent({ profile: 'shm', devices: 'lo' });
+    const { buffer } = a.alloc(1 << 20, { backend: 'UCX' });
+    a.registerMem(buffer);
+    await a.close();
+    buffer.fill(7);
+    expect(buffer[(1 << 20) - 1]).toBe(7);
+  });
+
+  it('bad requests get typed errors', async () => {
+    const a = await agent({ profile: 'tcp', devices: 'lo' });
+    expect(() => a.alloc(0, { backend: 'UCX' })).toThrow(InvalidParamError);
+    expect(() => a.alloc(4096, { backend: 'TCP' })).toThrow(NotFoundError);
+    const l = await Agent.create({ name: uniq('local'), backends: [{ type: 'LOCAL' }] });
+    open.push(l);
+    expect(() => l.alloc(4096, { backend: 'LOCAL' })).toThrow(NotSupportedError);
   });
 });
 

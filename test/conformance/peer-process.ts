@@ -39,7 +39,7 @@ async function handle(c: PeerCommand): Promise<PeerReply> {
         backends: [{ type: c.backend, params: c.params }],
       });
       agent.on('notif', onNotif);
-      buffer = agent.alloc(c.size).buffer;
+      buffer = agent.alloc(c.size, { backend: c.allocBackend }).buffer;
       region = agent.registerMem(buffer);
       const d = region.descs.at(0);
       return {

@@ -11,6 +11,8 @@ export type PeerCommand =
       plugins: string[];
       size: number;
       name: string;
+      /** Allocate the region with this backend (agent.alloc's `backend`). */
+      allocBackend?: string;
     }
   | { id: number; cmd: 'load'; md: string }
   | { id: number; cmd: 'fill'; off: number; len: number; seed: number }
