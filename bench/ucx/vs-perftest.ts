@@ -3,14 +3,17 @@
  * same run: put (WRITE) and get (READ), 4 KiB to 16 MiB, each cell run
  * back-to-back with the baseline, over loopback only.
  *
- *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm,shm-noeh,shm-private] [--seconds 1]
+ *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm,shm-noeh,shm-alloc,shm-private]
+ *                                    [--seconds 1] [--sizes 4096,...] [--batches 1,256]
  *
- * ucx_perftest: `ucp_put_bw` / `ucp_get` between two processes, its own
- * buffers. nixl-ts: an initiator agent (this process) and a target agent (a
- * child process), a window of transfers in flight, each one descriptor of the
- * given size, each completed as NIXL defines it (put/get + flush). Both get
- * UCX_NET_DEVICES=lo. Bandwidth is bytes / wall time in GB/s (1e9 B/s); the
- * ratio is nixl-ts / ucx_perftest for the same cell and round.
+ * ucx_perftest: `ucp_put_bw` / `ucp_get` between two processes, streaming
+ * messages of the given size from one buffer of that size. nixl-ts: an
+ * initiator agent (this process) and a target agent (a child process), a
+ * window of requests in flight, each of `batch` descriptors of the given size
+ * (NIXL's batch; at most 64 MiB per request), all on the same bytes as
+ * perftest's buffer, each completed as NIXL defines it (put/get + flush).
+ * Both get UCX_NET_DEVICES=lo. Bandwidth is bytes / wall time in GB/s
+ * (1e9 B/s); the ratio is nixl-ts / ucx_perftest for the same cell and round.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +31,7 @@ const { values: args } = parseArgs({
     tls: { type: 'string', default: 'tcp,shm' },
     seconds: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '4096,65536,1048576,16777216' },
-    batches: { type: 'string', default: '1,64' },
+    batches: { type: 'string', default: '1,256' },
   },
 });
 const REPS = Number(args.reps);
@@ -230,7 +233,9 @@ for (const tls of args.tls!.split(',')) {
     ['READ', 'ucp_get'],
   ] as const) {
     for (const size of SIZES) {
-      const cells = BATCHES.map((batch) => ({
+      // A request holds at most 64 MiB: larger batches shrink to that.
+      const batches = [...new Set(BATCHES.map((b) => Math.max(1, Math.min(b, REGION / size))))];
+      const cells = batches.map((batch) => ({
         tls,
         op,
         size,
