@@ -34,6 +34,8 @@ export interface TcpEngine {
   prep(slot: number, op: number, peerId: number, words: Uint32Array): void;
   post(slot: number, gen: number, notif?: Uint8Array): void;
   release(slot: number): void;
+  /** Runs the queued commands now (blocks for the I/O thread's current round at most). */
+  runQueuedCommands(): void;
   genNotif(peerId: number, msg: Uint8Array): void;
   ref(): void;
   unref(): void;

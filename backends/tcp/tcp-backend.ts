@@ -53,6 +53,12 @@ interface PeerEntry {
 
 const DESC_WORDS = 9;
 const TWO32 = 2 ** 32;
+/**
+ * A slot no request holds (native/tcp/engine.h, kSlotFree): the engine writes
+ * it when it runs a release, after which nothing of the released request
+ * touches the slot. Only then may the slot go to a new request.
+ */
+const SLOT_FREE = -1000;
 
 // Batch event kinds (native/tcp/engine.h, Outbox::Event).
 const EV_CONNECTED = 1;
@@ -100,6 +106,8 @@ export class TcpBackend implements Backend {
   readonly #peers = new Map<string, PeerEntry>();
   readonly #handles: (TcpXfer | undefined)[];
   readonly #freeSlots: number[] = [];
+  /** Released slots the engine had not freed yet when prepXfer came by. */
+  #releasing: number[] = [];
   readonly #connectWaiters = new Map<
     number,
     { resolve(): void; reject(e: unknown): void; agent: string }
@@ -234,7 +242,7 @@ export class TcpBackend implements Backend {
       );
     }
     const peerId = agent === this.#components.agentName ? 0 : this.#peer(agent, 'prepXfer').id;
-    const slot = this.#freeSlots.pop();
+    const slot = this.#takeSlot();
     if (slot === undefined) {
       throw new NotAllowedError(
         `all ${this.#opts.slots} transfer slots are in use; release requests or raise 'slots'`,
@@ -282,13 +290,10 @@ export class TcpBackend implements Backend {
       h.inFlight = true;
       this.#busyUp();
     }
-    // Always IN_PROG, also when busy_poll_us completed the transfer inside
-    // post(): answering DONE from the slot here made a reposted prepared
-    // request report DONE for a transfer that never moved its bytes (1 run in
-    // 6 of the two-host CLI check under load; cause not found). The next
-    // getXferStatus reads the slot anyway.
     this.#engine.post(h.slot, h.gen, notif);
-    return Status.IN_PROG;
+    // SUCCESS here is this post's own completion (busy_poll_us ran it inside
+    // post()): the slot was IN_PROG above and belongs to this request alone.
+    return this.#slots[h.slot] === Status.SUCCESS ? Status.SUCCESS : Status.IN_PROG;
   }
 
   checkXfer(handle: BackendXfer): number {
@@ -340,6 +345,27 @@ export class TcpBackend implements Backend {
     }
     this.#connectWaiters.clear();
     this.#peers.clear();
+  }
+
+  /**
+   * A slot for a new request: one the engine has freed (its release ran, see
+   * SLOT_FREE). A released slot whose release is still queued waits aside;
+   * when nothing else is left, the queued commands run now to free them.
+   */
+  #takeSlot(): number | undefined {
+    for (let i = 0; i < 2; i++) {
+      for (let slot = this.#freeSlots.pop(); slot !== undefined; slot = this.#freeSlots.pop()) {
+        if (this.#slots[slot] === SLOT_FREE) return slot;
+        this.#releasing.push(slot);
+      }
+      if (this.#releasing.length === 0) return undefined;
+      if (i === 0) this.#engine.runQueuedCommands();
+      // Back in their LIFO order.
+      for (let k = this.#releasing.length - 1; k >= 0; k--)
+        this.#freeSlots.push(this.#releasing[k]!);
+      this.#releasing = [];
+    }
+    return undefined;
   }
 
   #busyUp(): void {

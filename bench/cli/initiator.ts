@@ -286,6 +286,10 @@ export class BackendRun {
         }
         if (s.recreate) req.release();
         else slots[k] = req;
+        // A post that completed inside post() (DONE) awaited nothing: yield so
+        // the other depth slots post too, or this one would run the whole cell
+        // while theirs never move their bytes.
+        if (state === 'DONE') await Promise.resolve();
       }
     };
     await Promise.all(

@@ -229,6 +229,7 @@ Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::functio
   cmds_->reserve(256);
   cmdsSpare_->reserve(256);
   xfers_.resize(capacity_);
+  for (uint32_t i = 0; i < capacity_; i++) StoreSlot(slots_, i, kSlotFree);
   zeros_.assign(1 << 20, 0);
   const char* dbg = getenv("NIXL_TCP_DEBUG");
   debug_ = dbg != nullptr && dbg[0] == '1';
@@ -497,6 +498,14 @@ void Engine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
   PushCmd(std::move(c));
 }
 
+void Engine::RunQueuedCommands() {
+  if (!started_ || stop_.load(std::memory_order_relaxed)) return;
+  std::lock_guard<std::mutex> io(ioMu_);
+  DrainCommands();
+  FlushDirty();
+  Publish();
+}
+
 void Engine::DrainCommands() {
   {
     std::lock_guard<std::mutex> lock(cmdMu_);
@@ -557,9 +566,9 @@ void Engine::ExecCmd(Cmd& c) {
       break;
     }
     case Cmd::kRelease: {
-      if (c.a >= capacity_ || !xfers_[c.a]) break;
+      if (c.a >= capacity_) break;
       Xfer* x = xfers_[c.a].get();
-      if (x->active && x->peerId != 0) {
+      if (x && x->active && x->peerId != 0) {
         auto it = peers_.find(x->peerId);
         if (it != peers_.end()) {
           Peer* p = it->second.get();
@@ -570,6 +579,9 @@ void Engine::ExecCmd(Cmd& c) {
         }
       }
       xfers_[c.a].reset();
+      // After this nothing of the released request writes the slot: it may
+      // be handed to the next request (see kSlotFree).
+      StoreSlot(slots_, c.a, kSlotFree);
       break;
     }
     case Cmd::kGenNotif: {

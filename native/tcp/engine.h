@@ -46,6 +46,12 @@ struct XferDesc {
 
 enum class XferOp { kWrite, kRead };
 
+// The value of a status slot that no request holds: written when the engine
+// starts and when it runs a Release. JavaScript hands a slot to a new request
+// only when it reads this value, so a transfer released in flight can never
+// settle into the slot of the request that came after it.
+constexpr int32_t kSlotFree = -1000;
+
 // Everything the engine hands back to JavaScript in one batch.
 struct Outbox {
   struct Completion {
@@ -102,6 +108,9 @@ class Engine {
   void Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen, bool hasNotif);
   void Release(uint32_t slot);
   void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
+  // Runs the queued commands on the calling thread now, waiting for the I/O
+  // thread's current round at most (so queued releases free their slots).
+  void RunQueuedCommands();
 
   // Takes the pending batch (JavaScript thread).
   void TakeOutbox(Outbox* out);

@@ -43,6 +43,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
                            InstanceMethod("prep", &TcpEngine::Prep),
                            InstanceMethod("post", &TcpEngine::Post),
                            InstanceMethod("release", &TcpEngine::Release),
+                           InstanceMethod("runQueuedCommands", &TcpEngine::RunQueuedCommands),
                            InstanceMethod("genNotif", &TcpEngine::GenNotif),
                            InstanceMethod("ref", &TcpEngine::Ref),
                            InstanceMethod("unref", &TcpEngine::Unref),
@@ -250,6 +251,11 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
 
   Napi::Value Release(const Napi::CallbackInfo& info) {
     if (engine_) engine_->Release(info[0].As<Napi::Number>().Uint32Value());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RunQueuedCommands(const Napi::CallbackInfo& info) {
+    if (engine_) engine_->RunQueuedCommands();
     return info.Env().Undefined();
   }
 

@@ -177,6 +177,22 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     }
   });
 
+  it('posts that complete inside post() (busy_poll_us) still use every depth slot: prepared, depth 2, --check passes', async () => {
+    // With busy polling, postXferReq answers DONE; the loop must still let
+    // depth slot 1 post, or its part of the checked area is never written.
+    const { report } = await runReport([
+      '--prepared',
+      '--depth',
+      '2',
+      '--batch',
+      '4',
+      '--check',
+      '--initiator-param',
+      'busy_poll_us=1000000',
+    ]);
+    for (const c of report.cells) expect(c.check).toBe('passed');
+  });
+
   it.skipIf(!hasTool('iperf3') || !hasTool('ucx_perftest'))(
     'measures iperf3 and ucx_perftest on loopback and prints their ratios',
     async () => {
