@@ -35,7 +35,9 @@
             "native/ucx/ucx_addon.cc",
             "native/ucx/ucx_binding.cc",
             "native/ucx/ucx_engine.cc",
-            "native/ucx/ucx_progress.cc"
+            "native/ucx/ucx_progress.cc",
+            "native/ucx/ucx_process_watch.cc",
+            "native/ucx/process_identity.cc"
           ],
           "cflags_cc": ["<!@(pkg-config --cflags ucx)"],
           "libraries": ["<!@(pkg-config --libs ucx)"]

@@ -13,7 +13,7 @@ export interface NativeUcxEngineOptions {
   /** Flattened UCX config: key, value, key, value, ... */
   config: string[];
   numWorkers: number;
-  peerErrorHandling: boolean;
+  errorMode: 'peer' | 'none' | 'process';
   progress: 'thread' | 'event';
   /** One call per batch: settled transfer ids, notifications as (agent, msg) pairs, failed peers. */
   onEvents(

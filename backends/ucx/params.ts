@@ -7,6 +7,13 @@ import type { BackendParams } from '../../src/backend.js';
 import { InvalidParamError } from '../../src/errors.js';
 
 export type ProgressMode = 'thread' | 'event';
+/**
+ * How a failed peer is noticed: 'peer' (UCX's peer error handling), 'none',
+ * or 'process': a peer on this host is watched through its process and its
+ * endpoints go without UCX error handling (on UCX 1.13 that is what lets
+ * shared memory carry RMA); a peer elsewhere gets 'peer'.
+ */
+export type ErrorMode = 'peer' | 'none' | 'process';
 export type UcxProfile = '' | 'ib' | 'tcp' | 'shm';
 
 /** Transport lists (UCX_TLS) of the named profiles. */
@@ -15,7 +22,7 @@ export const PROFILES: Readonly<Record<Exclude<UcxProfile, ''>, string>> = {
   ib: 'rc,dc,ud,self,sm',
   // TCP only (also between processes of one host, where UCX would pick shared memory).
   tcp: 'tcp',
-  // Shared memory for RMA (CMA) and tcp for what needs peer failure detection.
+  // Shared memory and CMA, tcp for peers on other hosts.
   shm: 'posix,sysv,cma,tcp',
 };
 
@@ -24,7 +31,8 @@ export const DEFAULT_PARAMS: Readonly<BackendParams> = {
   transports: '',
   devices: '',
   numWorkers: '1',
-  errorHandling: 'peer',
+  // 'peer', or 'process' with the shm profile.
+  errorHandling: '',
   progress: 'thread',
   config: '',
 };
@@ -36,7 +44,7 @@ export interface UcxOptions {
   /** UCX_NET_DEVICES equivalent; '' means all. */
   readonly devices: string;
   readonly numWorkers: number;
-  readonly peerErrorHandling: boolean;
+  readonly errorHandling: ErrorMode;
   readonly progress: ProgressMode;
   /** UCX configuration, in order: key (without the UCX_ prefix) and value. */
   readonly config: ReadonlyArray<readonly [string, string]>;
@@ -105,9 +113,11 @@ export function parseParams(params: BackendParams): UcxOptions {
   if (!Number.isInteger(numWorkers) || numWorkers < 1 || numWorkers > 64) {
     invalid(`numWorkers must be an integer 1..64, got '${nw}'`);
   }
-  const eh = pick(params, 'errorHandling', 'ucx_error_handling_mode') ?? 'peer';
-  if (eh !== 'peer' && eh !== 'none')
-    invalid(`errorHandling must be 'peer' or 'none', got '${eh}'`);
+  const eh =
+    pick(params, 'errorHandling', 'ucx_error_handling_mode') ??
+    (profile === 'shm' ? 'process' : 'peer');
+  if (eh !== 'peer' && eh !== 'none' && eh !== 'process')
+    invalid(`errorHandling must be 'peer', 'none' or 'process', got '${eh}'`);
   const progress = pick(params, 'progress') ?? 'thread';
   if (progress !== 'thread' && progress !== 'event') {
     invalid(`progress must be 'thread' or 'event', got '${progress}'`);
@@ -127,7 +137,7 @@ export function parseParams(params: BackendParams): UcxOptions {
     transports,
     devices,
     numWorkers,
-    peerErrorHandling: eh === 'peer',
+    errorHandling: eh,
     progress,
     config,
   };

@@ -123,7 +123,7 @@ export class UcxBackend implements Backend {
         agentName: components.agentName,
         config,
         numWorkers: options.numWorkers,
-        peerErrorHandling: options.peerErrorHandling,
+        errorMode: options.errorHandling,
         progress: options.progress,
         onEvents: (settled, notifs, disconnects) => this.#onEvents(settled, notifs, disconnects),
       });
@@ -140,7 +140,7 @@ export class UcxBackend implements Backend {
       options.devices || '(all)',
       options.numWorkers,
       options.progress,
-      options.peerErrorHandling ? 'peer' : 'none',
+      options.errorHandling,
       options.config.map(([k, v]) => `${k}=${v}`).join(' ') || '(none)',
     );
   }

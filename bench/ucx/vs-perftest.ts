@@ -3,7 +3,7 @@
  * same run: put (WRITE) and get (READ), 4 KiB to 16 MiB, each cell run
  * back-to-back with the baseline, over loopback only.
  *
- *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm,shm-noeh,shm-alloc,shm-private]
+ *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm,shm-alloc,shm-peer,shm-private]
  *                                    [--seconds 1] [--sizes 4096,...] [--batches 1,256]
  *
  * ucx_perftest: `ucp_put_bw` / `ucp_get` between two processes, streaming
@@ -28,7 +28,7 @@ import type { XferRequest } from '../../src/xfer-request.js';
 const { values: args } = parseArgs({
   options: {
     reps: { type: 'string', default: '3' },
-    tls: { type: 'string', default: 'tcp,shm' },
+    tls: { type: 'string', default: 'tcp,shm,shm-alloc' },
     seconds: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '4096,65536,1048576,16777216' },
     batches: { type: 'string', default: '1,256' },
@@ -42,11 +42,17 @@ const REGION = 64 << 20;
 
 /**
  * What each transport set means for both sides. perftest never asks for peer
- * error handling; `shm` (the nixl-ts default, errorHandling=peer) makes UCX 1.13
- * carry active messages, and so its emulated RMA, over tcp, because posix/sysv
- * lack peer-failure detection. `shm-noeh` matches perftest (errorHandling=none).
- * `shm-private` runs perftest on private memory (UCX_ALLOC_PRIO=mmap), the kind
- * nixl-ts registers, instead of the posix segments perftest allocates by default.
+ * error handling and allocates its buffers through UCX (System V/POSIX shared
+ * memory, which the peer maps).
+ * - `shm`: the nixl-ts `shm` profile (errorHandling 'process': a same-host peer
+ *   is watched through its process, endpoints without UCX error handling) on
+ *   memory nixl-ts allocates itself (private): UCX 1.13 emulates RMA on it
+ *   with shared-memory active messages.
+ * - `shm-alloc`: the same, on memory from agent.alloc(n, { backend: 'UCX' }) on
+ *   both sides, as perftest's: put/get are copies through the mapped segment.
+ * - `shm-peer`: the shm profile with errorHandling 'peer', where UCX 1.13 moves
+ *   everything over tcp (posix/sysv lack peer failure detection).
+ * - `shm-private`: perftest on private memory too (UCX_ALLOC_PRIO=mmap).
  */
 const SHM_TLS = 'posix,sysv,cma,tcp';
 const TRANSPORTS: Record<
@@ -61,18 +67,14 @@ const TRANSPORTS: Record<
 > = {
   tcp: { ucxTls: 'tcp', params: { profile: 'tcp', devices: 'lo' } },
   shm: { ucxTls: SHM_TLS, params: { profile: 'shm', devices: 'lo' } },
-  'shm-noeh': {
+  'shm-alloc': { ucxTls: SHM_TLS, params: { profile: 'shm', devices: 'lo' }, ucxAlloc: true },
+  'shm-peer': {
     ucxTls: SHM_TLS,
-    params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
-  },
-  'shm-alloc': {
-    ucxTls: SHM_TLS,
-    params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
-    ucxAlloc: true,
+    params: { profile: 'shm', devices: 'lo', errorHandling: 'peer' },
   },
   'shm-private': {
     ucxTls: SHM_TLS,
-    params: { profile: 'shm', devices: 'lo', errorHandling: 'none' },
+    params: { profile: 'shm', devices: 'lo' },
     perfEnv: { UCX_ALLOC_PRIO: 'mmap' },
   },
 };

@@ -58,7 +58,8 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   }
 
   // new UcxEngine({ agentName, config: [k, v, k, v, ...], numWorkers,
-  //                 peerErrorHandling, progress: 'thread' | 'event', onEvents })
+  //                 errorMode: 'peer' | 'none' | 'process', progress: 'thread' | 'event',
+  //                 onEvents })
   explicit UcxEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UcxEngineWrap>(info) {
     Napi::Env env = info.Env();
     Napi::Object o = info[0].As<Napi::Object>();
@@ -70,7 +71,10 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                                cfg.Get(i + 1).As<Napi::String>().Utf8Value());
     }
     opts.numWorkers = o.Get("numWorkers").As<Napi::Number>().Uint32Value();
-    opts.peerErrorHandling = o.Get("peerErrorHandling").As<Napi::Boolean>().Value();
+    std::string errorMode = o.Get("errorMode").As<Napi::String>().Utf8Value();
+    opts.errorMode = errorMode == "none"      ? ucx::ErrorMode::kNone
+                     : errorMode == "process" ? ucx::ErrorMode::kProcess
+                                              : ucx::ErrorMode::kPeer;
     std::string mode = o.Get("progress").As<Napi::String>().Utf8Value();
     opts.progress = mode == "event" ? ucx::ProgressMode::kEventFd : ucx::ProgressMode::kThread;
 

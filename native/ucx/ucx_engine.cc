@@ -183,19 +183,31 @@ UcxEngine::~UcxEngine() { Close(); }
 std::vector<uint8_t> UcxEngine::ConnInfo() const {
   std::vector<std::vector<uint8_t>> addrs;
   for (const auto& w : workers_) addrs.push_back(w->address);
-  return EncodeConnInfo(addrs);
+  return EncodeConnInfo(addrs, self_);
 }
 
 std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t* connInfo,
                                           size_t len, bool self) {
   std::vector<std::vector<uint8_t>> addrs;
-  if (!DecodeConnInfo(connInfo, len, &addrs)) {
+  ProcessIdentity who;
+  if (!DecodeConnInfo(connInfo, len, &addrs, &who)) {
     Fail(kErrInvalidParam, "connection info of agent '" + name + "' is not UCX worker addresses");
   }
   auto peer = std::make_shared<Peer>();
   peer->id = nextPeer_++;
   peer->name = name;
   peer->self = self;
+  if (!self && opts_.errorMode == ErrorMode::kProcess && who.SameNamespaceAs(self_)) {
+    int fd = OpenProcessWatch(who);
+    if (fd == -1) {
+      Fail(kErrRemoteDisconnect, "agent '" + name + "' (process " + std::to_string(who.pid) +
+                                     " on this host) has exited");
+    }
+    peer->pidfd = fd;  // -2: no pidfds here, so UCX's error handling instead
+    peer->pid = who.pid;
+  }
+  peer->errHandling = opts_.errorMode == ErrorMode::kPeer ||
+                      (opts_.errorMode == ErrorMode::kProcess && !self && peer->pidfd < 0);
   peer->gates.resize(workers_.size());
   peer->flushes.resize(workers_.size());
   for (unsigned i = 0; i < workers_.size(); ++i) {
@@ -206,7 +218,7 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     ucp_ep_params_t ep{};
     ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS;
     ep.address = reinterpret_cast<const ucp_address_t*>(remote.data());
-    if (opts_.peerErrorHandling) {
+    if (peer->errHandling) {
       ep.field_mask |= UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE | UCP_EP_PARAM_FIELD_ERR_HANDLER;
       ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
       ep.err_handler.cb = [](void* arg, ucp_ep_h, ucs_status_t status) {
@@ -290,6 +302,7 @@ void UcxEngine::OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker) 
 uint32_t UcxEngine::LoadPeer(const std::string& name, const uint8_t* connInfo, size_t len) {
   auto peer = MakePeer(name, connInfo, len, false);
   peers_[peer->id] = peer;
+  if (peer->pidfd >= 0) WatchProcess(*peer);
   return peer->id;
 }
 
@@ -302,9 +315,8 @@ void UcxEngine::CloseEps(Peer& peer, bool force) {
     p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
     // A failed endpoint can only be force-closed; a healthy one is flushed
     // first. Force needs peer error handling on both sides (UCX's rule).
-    p.flags = (force || peer.failStatus.load() != 0) && opts_.peerErrorHandling
-                  ? UCP_EP_CLOSE_FLAG_FORCE
-                  : 0;
+    p.flags =
+        (force || peer.failStatus.load() != 0) && peer.errHandling ? UCP_EP_CLOSE_FLAG_FORCE : 0;
     {
       std::lock_guard<std::mutex> lock(w.mu);
       ucs_status_ptr_t r = ucp_ep_close_nbx(peer.eps[i], &p);
@@ -330,6 +342,7 @@ void UcxEngine::DropPeer(uint32_t peerId) {
   if (it == peers_.end() || it->second->self) return;
   std::shared_ptr<Peer> peer = it->second;
   peers_.erase(it);
+  UnwatchProcess(*peer);
   CloseEps(*peer);
 }
 
@@ -783,7 +796,7 @@ void UcxEngine::Release(uint32_t xferId) {
   Worker& w = *workers_[x->worker];
   {
     std::lock_guard<std::mutex> lock(w.mu);
-    if (x->inFlight) {
+    if (x->inFlight || x->orphan) {
       // Its requests still point at it: it is deleted once they complete.
       x->released = true;
       x->slot = &x->detachedSlot;  // JavaScript may reuse the shared slot at once
@@ -825,19 +838,47 @@ void UcxEngine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
 
 void UcxEngine::OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status) {
   if (closing()) return;
-  int expected = 0;
-  int nixl = ToNixlStatus(status);
-  if (nixl >= 0) nixl = kErrRemoteDisconnect;
-  std::string msg = UcxMessage("connection to agent '" + peer->name + "' failed", status);
+  MarkFailed(peer, UcxMessage("connection to agent '" + peer->name + "' failed", status));
+}
+
+void UcxEngine::MarkFailed(const std::shared_ptr<Peer>& peer, const std::string& msg) {
   {
     std::lock_guard<std::mutex> lock(peer->failMu);
     if (peer->failMessage.empty()) peer->failMessage = msg;
   }
+  int expected = 0;
   peer->failStatus.compare_exchange_strong(expected, kErrRemoteDisconnect);
   if (peer->closed.load() || peer->failReported.exchange(true)) return;
   Emit([&](EventBatch& b) {
     b.disconnects.push_back(Disconnect{peer->id, peer->name, kErrRemoteDisconnect, msg});
   });
+}
+
+// Without UCX error handling nothing fails the transfers in flight to a dead
+// process (their flushes may never complete), so they fail here. UCX may
+// still hold requests that point at them: they become orphans, kept until
+// the engine closes, and every callback skips a transfer no longer in flight.
+void UcxEngine::OnPeerExited(uint32_t peerId) {
+  auto it = peers_.find(peerId);
+  if (it == peers_.end() || closing()) return;
+  std::shared_ptr<Peer> peer = it->second;
+  UnwatchProcess(*peer);
+  std::string msg =
+      "agent '" + peer->name + "' (process " + std::to_string(peer->pid) + " on this host) exited";
+  MarkFailed(peer, msg);
+  auto fail = [&](Xfer* x) {
+    if (x->peer != peer) return;
+    std::lock_guard<std::mutex> lock(workers_[x->worker]->mu);
+    if (!x->inFlight) return;
+    x->orphan = true;
+    if (x->released) {
+      x->inFlight = false;  // stays in releasedInFlight_ until Close
+    } else {
+      Complete(x, kErrRemoteDisconnect, msg);
+    }
+  };
+  for (auto& [id, x] : xfers_) fail(x);
+  for (Xfer* x : releasedInFlight_) fail(x);
 }
 
 void UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len) {
@@ -896,6 +937,7 @@ EventBatch UcxEngine::TakeEvents() {
 
 void UcxEngine::Close() {
   if (closed_) return;
+  for (auto& [id, peer] : peers_) UnwatchProcess(*peer);
   StopProgress();
   closing_.store(true, std::memory_order_release);
   // Every transfer, live or released while in flight: fail what is in flight

@@ -26,15 +26,24 @@
 #include <unordered_set>
 #include <vector>
 
+#include "ucx/process_identity.h"
+
 namespace nixl::ucx {
 
 enum class ProgressMode { kThread, kEventFd };
+
+// How a peer's failure is noticed. kPeer: UCX's peer error handling on every
+// endpoint. kNone: not at all. kProcess: a peer on this host (same kernel and
+// pid namespace) is watched through its process (a pidfd on the libuv loop)
+// and its endpoints go without UCX error handling, which on UCX 1.13 is what
+// lets posix/sysv shared memory carry its RMA; any other peer gets kPeer.
+enum class ErrorMode { kPeer, kNone, kProcess };
 
 struct EngineOptions {
   std::string agentName;
   std::vector<std::pair<std::string, std::string>> config;  // UCX config key=value, per context
   unsigned numWorkers = 1;
-  bool peerErrorHandling = true;
+  ErrorMode errorMode = ErrorMode::kPeer;
   ProgressMode progress = ProgressMode::kThread;
 };
 
@@ -105,6 +114,12 @@ struct Peer {
   std::atomic<bool> closed{false};
   std::mutex failMu;
   std::string failMessage;
+  bool errHandling = false;  // its endpoints use UCP_ERR_HANDLING_MODE_PEER
+  // kProcess: the peer's process, watched on the libuv loop (JS thread only).
+  uint32_t pid = 0;
+  int pidfd = -1;
+  void* watch = nullptr;
+  ~Peer();
 };
 
 // The UCP context, shared by the engine and by the memory it allocated: a
@@ -177,6 +192,9 @@ struct Xfer {
   // Guarded by the worker's mutex:
   bool inFlight = false;
   bool released = false;
+  // Failed because its peer's process exited, while UCX may still hold
+  // requests that point at it: kept until the engine closes.
+  bool orphan = false;
   std::vector<uint8_t> notif;
   bool hasNotif = false;
   std::string error;
@@ -256,6 +274,8 @@ class UcxEngine {
   void OnNotifSent(Xfer* x, ucs_status_t status);
   void OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker);
   void OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status);
+  // kProcess: the watched process of peerId exited (JS thread).
+  void OnPeerExited(uint32_t peerId);
   void OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
   bool closing() const { return closing_.load(std::memory_order_acquire); }
@@ -271,6 +291,10 @@ class UcxEngine {
   std::shared_ptr<Peer> MakePeer(const std::string& name, const uint8_t* connInfo, size_t len,
                                  bool self);
   void CloseEps(Peer& peer, bool force = false);
+  // Marks the peer failed and tells JavaScript once.
+  void MarkFailed(const std::shared_ptr<Peer>& peer, const std::string& msg);
+  void WatchProcess(Peer& peer);
+  void UnwatchProcess(Peer& peer);
   void AfterPost(Worker& w);
   // Under w.mu, kThread only: one progress pass that puts what was just posted
   // on the wire without waiting for the thread.
@@ -300,6 +324,7 @@ class UcxEngine {
   std::vector<std::weak_ptr<Allocation>> allocations_;  // JS thread only
   std::vector<std::unique_ptr<Worker>> workers_;
   std::shared_ptr<Peer> selfPeer_;
+  ProcessIdentity self_ = ProcessIdentity::Self();
 
   // JS-thread-only maps.
   std::unordered_map<uint32_t, std::shared_ptr<LocalRegion>> locals_;

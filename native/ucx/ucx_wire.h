@@ -1,6 +1,7 @@
 // Byte layouts the UCX engine exchanges with peers (all little-endian).
 //
-// Connection info:  "NXUC" | u8 version=1 | u8 workerCount | { u32 len | UCX worker address }*
+// Connection info:  "NXUC" | u8 version=2 | u8 workerCount | { u32 len | UCX worker address }*
+//                   | u8 identityLen | process identity (process_identity.h; version 1 had none)
 // Region public data: "NXUR" | u8 version=1 | 3 bytes zero | u64 regionId | packed UCX rkey
 // Active messages (header = sender agent name, data = body):
 //   kAmNotif   body = the notification bytes
@@ -11,6 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include "ucx/process_identity.h"
+
 namespace nixl::ucx {
 
 constexpr unsigned kAmNotif = 0x4e31;   // 'N1'
@@ -19,24 +22,32 @@ constexpr unsigned kAmHello = 0x4831;   // 'H1'
 
 constexpr uint8_t kConnMagic[4] = {'N', 'X', 'U', 'C'};
 constexpr uint8_t kRegionMagic[4] = {'N', 'X', 'U', 'R'};
-constexpr uint8_t kWireVersion = 1;
+constexpr uint8_t kWireVersion = 1;  // region public data
+constexpr uint8_t kConnVersion = 2;
 
-inline std::vector<uint8_t> EncodeConnInfo(const std::vector<std::vector<uint8_t>>& addrs) {
+inline std::vector<uint8_t> EncodeConnInfo(const std::vector<std::vector<uint8_t>>& addrs,
+                                           const ProcessIdentity& self) {
   std::vector<uint8_t> out(kConnMagic, kConnMagic + 4);
-  out.push_back(kWireVersion);
+  out.push_back(kConnVersion);
   out.push_back(static_cast<uint8_t>(addrs.size()));
   for (const auto& a : addrs) {
     uint32_t len = static_cast<uint32_t>(a.size());
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(len >> (8 * i)));
     out.insert(out.end(), a.begin(), a.end());
   }
+  std::vector<uint8_t> identity;
+  self.Encode(&identity);
+  out.push_back(static_cast<uint8_t>(identity.size()));
+  out.insert(out.end(), identity.begin(), identity.end());
   return out;
 }
 
-inline bool DecodeConnInfo(const uint8_t* p, size_t len, std::vector<std::vector<uint8_t>>* addrs) {
-  if (len < 6 || std::memcmp(p, kConnMagic, 4) != 0 || p[4] != kWireVersion || p[5] == 0) {
-    return false;
-  }
+// `who` stays unknown for version 1, which carried no identity.
+inline bool DecodeConnInfo(const uint8_t* p, size_t len, std::vector<std::vector<uint8_t>>* addrs,
+                           ProcessIdentity* who) {
+  if (len < 6 || std::memcmp(p, kConnMagic, 4) != 0 || p[5] == 0) return false;
+  uint8_t version = p[4];
+  if (version != 1 && version != kConnVersion) return false;
   size_t count = p[5];
   size_t off = 6;
   for (size_t i = 0; i < count; ++i) {
@@ -48,7 +59,10 @@ inline bool DecodeConnInfo(const uint8_t* p, size_t len, std::vector<std::vector
     addrs->emplace_back(p + off, p + off + n);
     off += n;
   }
-  return off == len;
+  if (version == 1) return off == len;
+  if (off + 1 > len) return false;
+  size_t n = p[off++];
+  return off + n == len && who->Decode(p + off, n);
 }
 
 inline std::vector<uint8_t> EncodePublicData(uint64_t regionId, const uint8_t* rkey, size_t n) {

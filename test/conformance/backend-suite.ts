@@ -42,11 +42,6 @@ export interface ConformanceOptions {
   title?: string;
   /** Allocate the transfer regions with this backend (agent.alloc's `backend`). */
   allocBackend?: string;
-  /**
-   * Why the peer-death case does not apply (e.g. no peer failure detection
-   * configured); it is then reported as skipped with this reason.
-   */
-  noPeerDeath?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -523,46 +518,41 @@ export async function backendConformance(
     describe.skipIf(!caps.remote || opts.twoProcess === false)('remote, two processes', () => {
       transferCases(type, () => twoProcessPair(type, opts));
 
-      it.skipIf(opts.noPeerDeath !== undefined)(
-        `a peer killed mid-transfer fails it with RemoteDisconnectError within ${bound} ms` +
-          (opts.noPeerDeath ? ` (skipped: ${opts.noPeerDeath})` : ''),
-        async () => {
-          const p = await twoProcessPair(type, opts);
-          try {
-            const req = p.a.createXferReq(
-              'WRITE',
-              [range(p.localBase, 0, REGION)],
-              [range(p.remoteBase, 0, REGION)],
-              p.target,
-            );
-            let disconnectEvent: unknown;
-            p.a.on('peer:disconnect', (_name, err) => (disconnectEvent ??= err));
-            p.a.postXferReq(req);
-            const started = Date.now();
-            await p.peer.kill('SIGKILL');
-            let failure: unknown;
-            // Repost until the dead peer is noticed, within the bound as a whole.
-            const deadline = started + bound;
-            while (!failure && Date.now() < deadline) {
-              try {
-                await req.wait({ signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
-                p.a.postXferReq(req);
-              } catch (err) {
-                failure = err;
-              }
+      it(`a peer killed mid-transfer fails it with RemoteDisconnectError within ${bound} ms`, async () => {
+        const p = await twoProcessPair(type, opts);
+        try {
+          const req = p.a.createXferReq(
+            'WRITE',
+            [range(p.localBase, 0, REGION)],
+            [range(p.remoteBase, 0, REGION)],
+            p.target,
+          );
+          let disconnectEvent: unknown;
+          p.a.on('peer:disconnect', (_name, err) => (disconnectEvent ??= err));
+          p.a.postXferReq(req);
+          const started = Date.now();
+          await p.peer.kill('SIGKILL');
+          let failure: unknown;
+          // Repost until the dead peer is noticed, within the bound as a whole.
+          const deadline = started + bound;
+          while (!failure && Date.now() < deadline) {
+            try {
+              await req.wait({ signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+              p.a.postXferReq(req);
+            } catch (err) {
+              failure = err;
             }
-            // Either a transfer failed with it, or the peer was dropped with it first.
-            expect(
-              failure instanceof RemoteDisconnectError ? failure : disconnectEvent,
-            ).toBeInstanceOf(RemoteDisconnectError);
-            expect(Date.now() - started).toBeLessThan(bound);
-            expect(p.a.checkRemoteMD(p.target)).toBe(false);
-          } finally {
-            await p.close();
           }
-        },
-        120_000,
-      );
+          // Either a transfer failed with it, or the peer was dropped with it first.
+          expect(
+            failure instanceof RemoteDisconnectError ? failure : disconnectEvent,
+          ).toBeInstanceOf(RemoteDisconnectError);
+          expect(Date.now() - started).toBeLessThan(bound);
+          expect(p.a.checkRemoteMD(p.target)).toBe(false);
+        } finally {
+          await p.close();
+        }
+      }, 120_000);
     });
   });
 }
