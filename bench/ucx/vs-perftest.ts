@@ -4,7 +4,7 @@
  * back-to-back with the baseline, over loopback only.
  *
  *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm,shm-alloc,shm-peer,shm-private]
- *                                    [--seconds 1] [--sizes 4096,...] [--batches 1,256]
+ *                                    [--seconds 1] [--sizes 4096,...] [--batches 1,1024]
  *
  * ucx_perftest: `ucp_put_bw` / `ucp_get` between two processes, streaming
  * messages of the given size from one buffer of that size. nixl-ts: an
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     tls: { type: 'string', default: 'tcp,shm,shm-alloc' },
     seconds: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '4096,65536,1048576,16777216' },
-    batches: { type: 'string', default: '1,256' },
+    batches: { type: 'string', default: '1,1024' },
   },
 });
 const REPS = Number(args.reps);
