@@ -320,7 +320,16 @@ void UcxEngine::CloseEps(Peer& peer, bool force) {
     {
       std::lock_guard<std::mutex> lock(w.mu);
       ucs_status_ptr_t r = ucp_ep_close_nbx(peer.eps[i], &p);
-      if (r != nullptr && !UCS_PTR_IS_ERR(r)) w.closing.push_back(r);
+      if (r != nullptr && !UCS_PTR_IS_ERR(r)) {
+        // Closing toward an exited process (no UCX error handling, so no
+        // force) may never finish: let UCX free it if it does, and do not
+        // keep progress spinning for it.
+        if (peer.exited) {
+          ucp_request_free(r);
+        } else {
+          w.closing.push_back(r);
+        }
+      }
       peer.eps[i] = nullptr;
       // Transfers still waiting for the handshake never reach the wire.
       EpGate& gate = peer.gates[i];
@@ -863,6 +872,7 @@ void UcxEngine::OnPeerExited(uint32_t peerId) {
   if (it == peers_.end() || closing()) return;
   std::shared_ptr<Peer> peer = it->second;
   UnwatchProcess(*peer);
+  peer->exited = true;
   std::string msg =
       "agent '" + peer->name + "' (process " + std::to_string(peer->pid) + " on this host) exited";
   MarkFailed(peer, msg);

@@ -119,6 +119,7 @@ struct Peer {
   uint32_t pid = 0;
   int pidfd = -1;
   void* watch = nullptr;
+  bool exited = false;
   ~Peer();
 };
 

@@ -14,6 +14,8 @@
 #include <poll.h>
 #include <uv.h>
 
+#include <chrono>
+
 #include "ucx/ucx_engine.h"
 
 namespace nixl::ucx {
@@ -21,6 +23,9 @@ namespace {
 constexpr unsigned kBudget = 64;
 // Idle progress rounds (each ends with a yield) before the thread sleeps.
 constexpr unsigned kSpinRounds = 32;
+// How long UCX may be neither armable nor progressing before the thread
+// sleeps 1 ms per round (see ThreadMain).
+constexpr auto kStuckFor = std::chrono::milliseconds(20);
 }  // namespace
 
 struct UcxEngine::UvState {
@@ -148,6 +153,7 @@ void UcxEngine::ThreadMain() {
   std::vector<pollfd> fds;
   for (auto& w : workers_) fds.push_back(pollfd{w->efd, POLLIN, 0});
   unsigned idleSpins = 0;
+  std::chrono::steady_clock::time_point stuckSince{};
   while (!stop_.load()) {
     bool busy = false;
     for (auto& w : workers_) {
@@ -160,6 +166,7 @@ void UcxEngine::ThreadMain() {
     }
     if (busy) {
       idleSpins = 0;
+      stuckSince = {};
       continue;
     }
     // Stay awake a little after activity: a sleep and wake-up costs more than
@@ -171,11 +178,13 @@ void UcxEngine::ThreadMain() {
     idleSpins = 0;
     sleeping_.store(true, std::memory_order_seq_cst);
     bool armed = true;
+    bool progressed = false;
     for (auto& w : workers_) {
       std::lock_guard<std::mutex> lock(w->mu);
       if (ucp_worker_progress(w->handle) != 0 || w->hasDeferred()) {
         DrainFlushed(*w);
         armed = false;
+        progressed = true;
         continue;
       }
       if (ucp_worker_arm(w->handle) == UCS_ERR_BUSY) armed = false;
@@ -183,6 +192,17 @@ void UcxEngine::ThreadMain() {
     if (armed && !stop_.load()) {
       // The timeout is a safety net only; wake-ups come from the event fds.
       poll(fds.data(), fds.size(), 1000);
+      stuckSince = {};
+    } else if (progressed) {
+      stuckSince = {};
+    } else {
+      // UCX cannot be armed, yet nothing has moved for a while: sends queued
+      // toward a process that exited (shared memory without error handling)
+      // stay pending forever, and the event fds stay readable. Sleep instead
+      // of spinning on them; a live peer never stalls this long.
+      auto now = std::chrono::steady_clock::now();
+      if (stuckSince == std::chrono::steady_clock::time_point{}) stuckSince = now;
+      if (now - stuckSince >= kStuckFor) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     sleeping_.store(false, std::memory_order_seq_cst);
   }

@@ -494,6 +494,43 @@ describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
 });
 
 describe.skipIf(!UCX_AVAILABLE)("errorHandling 'process'", () => {
+  it('a peer that exits mid-transfer: the transfer fails, and sends stuck toward it do not keep progress spinning', async () => {
+    const params = { profile: 'shm', devices: 'lo' };
+    const a = await agent(params, 'survivor');
+    const la = a.alloc(64 << 20).buffer;
+    const lr = a.registerMem(la).descs.at(0);
+    const peer = new PeerProcess();
+    const name = uniq('exits');
+    const init = await peer.send({
+      cmd: 'init',
+      name,
+      backend: 'UCX',
+      params,
+      plugins: [],
+      size: 64 << 20,
+    });
+    a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
+    await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
+    const gone = new Promise((r) => a.once('peer:disconnect', r));
+    // Private memory: UCX emulates the put with active messages the target
+    // must take from its shared-memory queue, so some are still queued when
+    // it dies.
+    const req = a.createXferReq('WRITE', [lr], [{ addr: BigInt(init.addr!), len: 64 << 20 }], name);
+    a.postXferReq(req);
+    await peer.kill('SIGKILL');
+    await expect(req.wait({ signal: AbortSignal.timeout(20_000) })).rejects.toBeInstanceOf(
+      RemoteDisconnectError,
+    );
+    await gone;
+    // A spinning progress thread would use a whole core; idle is near zero.
+    const before = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 2000));
+    const used = process.cpuUsage(before);
+    const share = (used.user + used.system) / 1000 / (performance.now() - t0);
+    expect(share).toBeLessThan(0.5);
+  }, 60_000);
+
   it('metadata of a same-host agent whose process has exited is refused', async () => {
     const a = await agent({ profile: 'shm', devices: 'lo' }, 'loader');
     const peer = new PeerProcess();
