@@ -11,7 +11,8 @@ export type ProgressMode = 'thread' | 'event';
  * How a failed peer is noticed: 'peer' (UCX's peer error handling), 'none',
  * or 'process': a peer on this host is watched through its process and its
  * endpoints go without UCX error handling (on UCX 1.13 that is what lets
- * shared memory carry RMA); a peer elsewhere gets 'peer'.
+ * shared memory carry RMA); a peer elsewhere gets 'peer'. See
+ * backends/ucx/README.md for what a peer dying mid-transfer can leave behind.
  */
 export type ErrorMode = 'peer' | 'none' | 'process';
 export type UcxProfile = '' | 'ib' | 'tcp' | 'shm';
@@ -22,7 +23,7 @@ export const PROFILES: Readonly<Record<Exclude<UcxProfile, ''>, string>> = {
   ib: 'rc,dc,ud,self,sm',
   // TCP only (also between processes of one host, where UCX would pick shared memory).
   tcp: 'tcp',
-  // Shared memory and CMA, tcp for peers on other hosts.
+  // Shared memory and CMA, tcp for what needs peer failure detection.
   shm: 'posix,sysv,cma,tcp',
 };
 
@@ -31,8 +32,7 @@ export const DEFAULT_PARAMS: Readonly<BackendParams> = {
   transports: '',
   devices: '',
   numWorkers: '1',
-  // 'peer', or 'process' with the shm profile.
-  errorHandling: '',
+  errorHandling: 'peer',
   progress: 'thread',
   config: '',
 };
@@ -113,9 +113,7 @@ export function parseParams(params: BackendParams): UcxOptions {
   if (!Number.isInteger(numWorkers) || numWorkers < 1 || numWorkers > 64) {
     invalid(`numWorkers must be an integer 1..64, got '${nw}'`);
   }
-  const eh =
-    pick(params, 'errorHandling', 'ucx_error_handling_mode') ??
-    (profile === 'shm' ? 'process' : 'peer');
+  const eh = pick(params, 'errorHandling', 'ucx_error_handling_mode') ?? 'peer';
   if (eh !== 'peer' && eh !== 'none' && eh !== 'process')
     invalid(`errorHandling must be 'peer', 'none' or 'process', got '${eh}'`);
   const progress = pick(params, 'progress') ?? 'thread';

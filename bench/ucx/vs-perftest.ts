@@ -44,17 +44,18 @@ const REGION = 64 << 20;
  * What each transport set means for both sides. perftest never asks for peer
  * error handling and allocates its buffers through UCX (System V/POSIX shared
  * memory, which the peer maps).
- * - `shm`: the nixl-ts `shm` profile (errorHandling 'process': a same-host peer
- *   is watched through its process, endpoints without UCX error handling) on
- *   memory nixl-ts allocates itself (private): UCX 1.13 emulates RMA on it
- *   with shared-memory active messages.
+ * - `shm`: the nixl-ts `shm` profile with errorHandling 'process' (a same-host
+ *   peer is watched through its process, endpoints without UCX error
+ *   handling) on memory nixl-ts allocates itself (private): UCX 1.13 emulates
+ *   RMA on it with shared-memory active messages.
  * - `shm-alloc`: the same, on memory from agent.alloc(n, { backend: 'UCX' }) on
  *   both sides, as perftest's: put/get are copies through the mapped segment.
- * - `shm-peer`: the shm profile with errorHandling 'peer', where UCX 1.13 moves
- *   everything over tcp (posix/sysv lack peer failure detection).
+ * - `shm-peer`: the shm profile with its default errorHandling 'peer', where
+ *   UCX 1.13 moves everything over tcp (posix/sysv lack peer failure detection).
  * - `shm-private`: perftest on private memory too (UCX_ALLOC_PRIO=mmap).
  */
 const SHM_TLS = 'posix,sysv,cma,tcp';
+const SHM_PROCESS = { profile: 'shm', devices: 'lo', errorHandling: 'process' };
 const TRANSPORTS: Record<
   string,
   {
@@ -66,15 +67,15 @@ const TRANSPORTS: Record<
   }
 > = {
   tcp: { ucxTls: 'tcp', params: { profile: 'tcp', devices: 'lo' } },
-  shm: { ucxTls: SHM_TLS, params: { profile: 'shm', devices: 'lo' } },
-  'shm-alloc': { ucxTls: SHM_TLS, params: { profile: 'shm', devices: 'lo' }, ucxAlloc: true },
+  shm: { ucxTls: SHM_TLS, params: SHM_PROCESS },
+  'shm-alloc': { ucxTls: SHM_TLS, params: SHM_PROCESS, ucxAlloc: true },
   'shm-peer': {
     ucxTls: SHM_TLS,
     params: { profile: 'shm', devices: 'lo', errorHandling: 'peer' },
   },
   'shm-private': {
     ucxTls: SHM_TLS,
-    params: { profile: 'shm', devices: 'lo' },
+    params: SHM_PROCESS,
     perfEnv: { UCX_ALLOC_PRIO: 'mmap' },
   },
 };

@@ -282,7 +282,8 @@ class UcxEngine {
   bool closing() const { return closing_.load(std::memory_order_acquire); }
 
   // Progress drivers (ucx_progress.cc).
-  void Pump();  // kEventFd: bounded progress + arm on every worker
+  void Pump();                  // kEventFd: bounded progress + arm on every worker
+  void WatchEventFds(bool on);  // kEventFd: the uv_polls on the workers' event fds
   Worker& worker(unsigned i) { return *workers_[i]; }
   unsigned numWorkers() const { return static_cast<unsigned>(workers_.size()); }
 

@@ -36,6 +36,9 @@ struct UcxEngine::UvState {
   std::vector<PollHandle*> polls;
   uv_idle_t* idle = nullptr;
   bool idleActive = false;
+  // Pumps again 1 ms later instead of at once when UCX is stuck (see Pump).
+  uv_timer_t* timer = nullptr;
+  std::chrono::steady_clock::time_point stuckSince{};
 };
 
 void UcxEngine::StartProgress(void* uvLoop) {
@@ -51,14 +54,16 @@ void UcxEngine::StartProgress(void* uvLoop) {
     h->engine = this;
     uv_poll_init(loop, &h->poll, w->efd);
     h->poll.data = h;
-    uv_poll_start(&h->poll, UV_READABLE, [](uv_poll_t* p, int, int) {
-      static_cast<UvState::PollHandle*>(p->data)->engine->Pump();
-    });
     uv_->polls.push_back(h);
   }
+  WatchEventFds(true);
   uv_->idle = new uv_idle_t();
   uv_idle_init(loop, uv_->idle);
   uv_->idle->data = this;
+  uv_->timer = new uv_timer_t();
+  uv_timer_init(loop, uv_->timer);
+  uv_->timer->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(uv_->timer));
   Pump();
 }
 
@@ -77,8 +82,23 @@ void UcxEngine::StopProgress() {
     uv_idle_stop(uv_->idle);
     uv_close(reinterpret_cast<uv_handle_t*>(uv_->idle),
              [](uv_handle_t* p) { delete reinterpret_cast<uv_idle_t*>(p); });
+    uv_timer_stop(uv_->timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(uv_->timer),
+             [](uv_handle_t* p) { delete reinterpret_cast<uv_timer_t*>(p); });
     delete uv_;
     uv_ = nullptr;
+  }
+}
+
+void UcxEngine::WatchEventFds(bool on) {
+  for (auto* h : uv_->polls) {
+    if (!on) {
+      uv_poll_stop(&h->poll);
+      continue;
+    }
+    uv_poll_start(&h->poll, UV_READABLE, [](uv_poll_t* p, int, int) {
+      static_cast<UvState::PollHandle*>(p->data)->engine->Pump();
+    });
   }
 }
 
@@ -87,12 +107,15 @@ void UcxEngine::StopProgress() {
 void UcxEngine::Pump() {
   if (closing()) return;
   bool busy = false;
+  bool moved = false;
   for (auto& w : workers_) {
     std::lock_guard<std::mutex> lock(w->mu);
     unsigned n = 0;
     while (n < kBudget && ucp_worker_progress(w->handle) != 0) ++n;
+    bool deferred = w->hasDeferred();
     DrainFlushed(*w);
     ReapClosing(*w);
+    moved = moved || n > 0 || deferred;
     if (n == kBudget || !w->closing.empty() || w->hasDeferred()) {
       busy = true;
       continue;
@@ -100,6 +123,32 @@ void UcxEngine::Pump() {
     if (ucp_worker_arm(w->handle) == UCS_ERR_BUSY) busy = true;
   }
   if (uv_ == nullptr) return;
+  // As in ThreadMain: UCX busy yet nothing moving for kStuckFor (sends queued
+  // toward an exited process) pumps every 1 ms instead of spinning the loop.
+  if (!busy || moved) {
+    uv_->stuckSince = {};
+  } else {
+    auto now = std::chrono::steady_clock::now();
+    if (uv_->stuckSince == std::chrono::steady_clock::time_point{}) uv_->stuckSince = now;
+    if (now - uv_->stuckSince >= kStuckFor) {
+      if (uv_->idleActive) {
+        uv_->idleActive = false;
+        uv_idle_stop(uv_->idle);
+      }
+      // The event fds stay readable while UCX cannot be armed: stop watching
+      // them until the timer.
+      WatchEventFds(false);
+      uv_timer_start(
+          uv_->timer,
+          [](uv_timer_t* t) {
+            auto* e = static_cast<UcxEngine*>(t->data);
+            e->WatchEventFds(true);
+            e->Pump();
+          },
+          1, 0);
+      return;
+    }
+  }
   if (busy && !uv_->idleActive) {
     uv_->idleActive = true;
     uv_idle_start(uv_->idle, [](uv_idle_t* h) { static_cast<UcxEngine*>(h->data)->Pump(); });

@@ -69,11 +69,8 @@ describe('UCX parameters', () => {
     });
     expect(o.numWorkers).toBe(3);
     expect(o.errorHandling).toBe('none');
-    // Error handling follows the profile unless given.
-    expect(parseParams({ profile: 'shm' }).errorHandling).toBe('process');
-    expect(parseParams({ profile: 'tcp' }).errorHandling).toBe('peer');
-    expect(parseParams({}).errorHandling).toBe('peer');
-    expect(parseParams({ profile: 'shm', errorHandling: 'peer' }).errorHandling).toBe('peer');
+    expect(parseParams({ profile: 'shm' }).errorHandling).toBe('peer');
+    expect(parseParams({ profile: 'shm', errorHandling: 'process' }).errorHandling).toBe('process');
     expect(o.progress).toBe('event');
     expect(o.config).toEqual([
       ['TLS', 'tcp,cma'],
@@ -417,128 +414,129 @@ describe.skipIf(!UCX_AVAILABLE)('UCX-allocated memory (agent.alloc with backend 
 });
 
 describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
-  it.each([
-    ['tcp', 'peer'],
-    ['shm', 'process'],
-  ])(
-    '%s (errorHandling %s): a peer killed mid-transfer: RemoteDisconnectError in bounded time, a reload reconnects',
-    async (profile, mode) => {
-      const params = { profile, devices: 'lo' };
-      const a = await agent(params, 'init');
-      const la = a.alloc(64 << 20).buffer;
-      const lreg = a.registerMem(la).descs.at(0);
-      const name = uniq('victim');
-      const start = async () => {
-        const peer = new PeerProcess();
-        const init = await peer.send({
-          cmd: 'init',
-          name,
-          backend: 'UCX',
-          params,
-          plugins: [],
-          size: 64 << 20,
-        });
-        a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-        await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
-        return { peer, remote: { addr: BigInt(init.addr!), len: 64 << 20 } };
-      };
-      const first = await start();
-      const disconnected = new Promise<unknown>((r) => a.once('peer:disconnect', (_n, e) => r(e)));
-      const req = a.createXferReq('WRITE', [lreg], [first.remote], name);
-      a.postXferReq(req);
-      const t0 = Date.now();
-      await first.peer.kill('SIGKILL');
-      let failure: unknown;
-      for (let i = 0; i < 1000 && !failure; i++) {
-        try {
-          await req.wait({ signal: AbortSignal.timeout(20_000) });
-          a.postXferReq(req);
-        } catch (e) {
-          failure = e;
-        }
-      }
-      expect(Date.now() - t0).toBeLessThan(20_000);
-      expect(a.checkRemoteMD(name)).toBe(false);
-      // Either a transfer failed with RemoteDisconnectError, or the endpoint error
-      // reached the agent first (it dropped the peer, so the repost found no peer).
-      const ev = await Promise.race([disconnected, new Promise((r) => setTimeout(r, 5000))]);
-      if (!(failure instanceof RemoteDisconnectError))
-        expect(ev).toBeInstanceOf(RemoteDisconnectError);
-      // 'process': noticed through the peer's process, not through UCX.
-      if (mode === 'process')
-        expect(String((ev as Error).message)).toMatch(/on this host\) exited/);
-
-      const second = await start();
+  it('a peer killed mid-transfer: RemoteDisconnectError in bounded time, a reload reconnects', async () => {
+    const params = { profile: 'tcp', devices: 'lo' };
+    const a = await agent(params, 'init');
+    const la = a.alloc(64 << 20).buffer;
+    const lreg = a.registerMem(la).descs.at(0);
+    const name = uniq('victim');
+    const start = async () => {
+      const peer = new PeerProcess();
+      const init = await peer.send({
+        cmd: 'init',
+        name,
+        backend: 'UCX',
+        params,
+        plugins: [],
+        size: 64 << 20,
+      });
+      a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
+      await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
+      return { peer, remote: { addr: BigInt(init.addr!), len: 64 << 20 } };
+    };
+    const first = await start();
+    const disconnected = new Promise<unknown>((r) => a.once('peer:disconnect', (_n, e) => r(e)));
+    const req = a.createXferReq('WRITE', [lreg], [first.remote], name);
+    a.postXferReq(req);
+    const t0 = Date.now();
+    await first.peer.kill('SIGKILL');
+    let failure: unknown;
+    for (let i = 0; i < 1000 && !failure; i++) {
       try {
-        fillPattern(la.subarray(0, 1 << 20), 77);
-        await a.write(
-          [{ addr: lreg.addr, len: 1 << 20 }],
-          [{ addr: second.remote.addr, len: 1 << 20 }],
-          name,
-          {
-            notif: 'back',
-            signal: WAIT.signal(),
-          },
-        );
-        const r = await second.peer.send({ cmd: 'notif', msg: 'back', timeoutMs: 30_000 });
-        expect(r.from).toBe(a.name);
-        expect((await second.peer.send({ cmd: 'hash', off: 0, len: 1 << 20 })).hash).toBe(
-          sha256(la.subarray(0, 1 << 20)),
-        );
-      } finally {
-        await second.peer.close();
+        await req.wait({ signal: AbortSignal.timeout(20_000) });
+        a.postXferReq(req);
+      } catch (e) {
+        failure = e;
       }
-    },
-    120_000,
-  );
+    }
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(a.checkRemoteMD(name)).toBe(false);
+    // Either a transfer failed with RemoteDisconnectError, or the endpoint error
+    // reached the agent first (it dropped the peer, so the repost found no peer).
+    if (!(failure instanceof RemoteDisconnectError)) {
+      const ev = await Promise.race([disconnected, new Promise((r) => setTimeout(r, 5000))]);
+      expect(ev).toBeInstanceOf(RemoteDisconnectError);
+    }
+
+    const second = await start();
+    try {
+      fillPattern(la.subarray(0, 1 << 20), 77);
+      await a.write(
+        [{ addr: lreg.addr, len: 1 << 20 }],
+        [{ addr: second.remote.addr, len: 1 << 20 }],
+        name,
+        {
+          notif: 'back',
+          signal: WAIT.signal(),
+        },
+      );
+      const r = await second.peer.send({ cmd: 'notif', msg: 'back', timeoutMs: 30_000 });
+      expect(r.from).toBe(a.name);
+      expect((await second.peer.send({ cmd: 'hash', off: 0, len: 1 << 20 })).hash).toBe(
+        sha256(la.subarray(0, 1 << 20)),
+      );
+    } finally {
+      await second.peer.close();
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!UCX_AVAILABLE)("errorHandling 'process'", () => {
-  it('a peer that exits mid-transfer: the transfer fails, and sends stuck toward it do not keep progress spinning', async () => {
-    const params = { profile: 'shm', devices: 'lo' };
-    const a = await agent(params, 'survivor');
-    const la = a.alloc(64 << 20).buffer;
-    const lr = a.registerMem(la).descs.at(0);
-    const peer = new PeerProcess();
-    const name = uniq('exits');
-    const init = await peer.send({
-      cmd: 'init',
-      name,
-      backend: 'UCX',
-      params,
-      plugins: [],
-      size: 64 << 20,
-    });
-    a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-    await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
-    const gone = new Promise((r) => a.once('peer:disconnect', r));
-    // Private memory: UCX emulates the put with active messages the target
-    // must take from its shared-memory queue, so some are still queued when
-    // it dies.
-    const req = a.createXferReq('WRITE', [lr], [{ addr: BigInt(init.addr!), len: 64 << 20 }], name);
-    a.postXferReq(req);
-    await peer.kill('SIGKILL');
-    await expect(req.wait({ signal: AbortSignal.timeout(20_000) })).rejects.toBeInstanceOf(
-      RemoteDisconnectError,
-    );
-    await gone;
-    // A spinning progress thread would use a whole core; idle is near zero.
-    const before = process.cpuUsage();
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, 2000));
-    const used = process.cpuUsage(before);
-    const share = (used.user + used.system) / 1000 / (performance.now() - t0);
-    expect(share).toBeLessThan(0.5);
-  }, 60_000);
+  it.each(['thread', 'event'])(
+    'progress %s: a peer that exits mid-transfer: the transfer fails, and sends stuck toward it do not keep progress spinning',
+    async (progress) => {
+      const params = { profile: 'shm', devices: 'lo', errorHandling: 'process', progress };
+      const a = await agent(params, 'survivor');
+      const la = a.alloc(64 << 20).buffer;
+      const lr = a.registerMem(la).descs.at(0);
+      const peer = new PeerProcess();
+      const name = uniq('exits');
+      const init = await peer.send({
+        cmd: 'init',
+        name,
+        backend: 'UCX',
+        params,
+        plugins: [],
+        size: 64 << 20,
+      });
+      a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
+      await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
+      const gone = new Promise((r) => a.once('peer:disconnect', r));
+      // Private memory: UCX emulates the put with active messages the target
+      // must take from its shared-memory queue, so some are still queued when
+      // it dies.
+      const req = a.createXferReq(
+        'WRITE',
+        [lr],
+        [{ addr: BigInt(init.addr!), len: 64 << 20 }],
+        name,
+      );
+      a.postXferReq(req);
+      await peer.kill('SIGKILL');
+      // Noticed through the peer's process, not through UCX.
+      const err = await req.wait({ signal: AbortSignal.timeout(20_000) }).catch((e) => e);
+      expect(err).toBeInstanceOf(RemoteDisconnectError);
+      expect(String(err.message)).toMatch(/on this host\) exited/);
+      await gone;
+      // A spinning progress thread would use a whole core; idle is near zero.
+      const before = process.cpuUsage();
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 2000));
+      const used = process.cpuUsage(before);
+      const share = (used.user + used.system) / 1000 / (performance.now() - t0);
+      expect(share).toBeLessThan(0.5);
+    },
+    60_000,
+  );
 
   it('metadata of a same-host agent whose process has exited is refused', async () => {
-    const a = await agent({ profile: 'shm', devices: 'lo' }, 'loader');
+    const a = await agent({ profile: 'shm', devices: 'lo', errorHandling: 'process' }, 'loader');
     const peer = new PeerProcess();
     const init = await peer.send({
       cmd: 'init',
       name: uniq('gone'),
       backend: 'UCX',
-      params: { profile: 'shm', devices: 'lo' },
+      params: { profile: 'shm', devices: 'lo', errorHandling: 'process' },
       plugins: [],
       size: 1 << 20,
     });
