@@ -54,6 +54,25 @@ afterEach(async () => {
   for (const a of open.splice(0)) await a.close();
 });
 
+/** A UCX agent in a child process (the conformance peer) serving one region of `size` bytes. */
+async function spawnPeer(name: string, params: BackendParams, size: number) {
+  const peer = new PeerProcess();
+  const init = await peer.send({ cmd: 'init', name, backend: 'UCX', params, plugins: [], size });
+  return {
+    peer,
+    md: Buffer.from(init.md!, 'base64'),
+    remote: { addr: BigInt(init.addr!), len: size },
+  };
+}
+
+/** spawnPeer, with metadata loaded both ways between it and `a`. */
+async function connectedPeer(a: Agent, name: string, params: BackendParams, size: number) {
+  const p = await spawnPeer(name, params, size);
+  a.loadRemoteMD(p.md);
+  await p.peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
+  return p;
+}
+
 describe('UCX parameters', () => {
   it('maps profiles, aliases and extra config to UCX keys', () => {
     expect(parseParams({ profile: 'tcp' }).config).toEqual([['TLS', 'tcp']]);
@@ -420,20 +439,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
     const la = a.alloc(64 << 20).buffer;
     const lreg = a.registerMem(la).descs.at(0);
     const name = uniq('victim');
-    const start = async () => {
-      const peer = new PeerProcess();
-      const init = await peer.send({
-        cmd: 'init',
-        name,
-        backend: 'UCX',
-        params,
-        plugins: [],
-        size: 64 << 20,
-      });
-      a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-      await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
-      return { peer, remote: { addr: BigInt(init.addr!), len: 64 << 20 } };
-    };
+    const start = () => connectedPeer(a, name, params, 64 << 20);
     const first = await start();
     const disconnected = new Promise<unknown>((r) => a.once('peer:disconnect', (_n, e) => r(e)));
     const req = a.createXferReq('WRITE', [lreg], [first.remote], name);
@@ -489,28 +495,13 @@ describe.skipIf(!UCX_AVAILABLE)("errorHandling 'process'", () => {
       const a = await agent(params, 'survivor');
       const la = a.alloc(64 << 20).buffer;
       const lr = a.registerMem(la).descs.at(0);
-      const peer = new PeerProcess();
       const name = uniq('exits');
-      const init = await peer.send({
-        cmd: 'init',
-        name,
-        backend: 'UCX',
-        params,
-        plugins: [],
-        size: 64 << 20,
-      });
-      a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-      await peer.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
+      const { peer, remote } = await connectedPeer(a, name, params, 64 << 20);
       const gone = new Promise((r) => a.once('peer:disconnect', r));
       // Private memory: UCX emulates the put with active messages the target
       // must take from its shared-memory queue, so some are still queued when
       // it dies.
-      const req = a.createXferReq(
-        'WRITE',
-        [lr],
-        [{ addr: BigInt(init.addr!), len: 64 << 20 }],
-        name,
-      );
+      const req = a.createXferReq('WRITE', [lr], [remote], name);
       a.postXferReq(req);
       await peer.kill('SIGKILL');
       // Noticed through the peer's process, not through UCX.
@@ -530,20 +521,13 @@ describe.skipIf(!UCX_AVAILABLE)("errorHandling 'process'", () => {
   );
 
   it('metadata of a same-host agent whose process has exited is refused', async () => {
-    const a = await agent({ profile: 'shm', devices: 'lo', errorHandling: 'process' }, 'loader');
-    const peer = new PeerProcess();
-    const init = await peer.send({
-      cmd: 'init',
-      name: uniq('gone'),
-      backend: 'UCX',
-      params: { profile: 'shm', devices: 'lo', errorHandling: 'process' },
-      plugins: [],
-      size: 1 << 20,
-    });
+    const params = { profile: 'shm', devices: 'lo', errorHandling: 'process' };
+    const a = await agent(params, 'loader');
+    const { peer, md } = await spawnPeer(uniq('gone'), params, 1 << 20);
     await peer.kill('SIGKILL');
     const err = (() => {
       try {
-        a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
+        a.loadRemoteMD(md);
       } catch (e) {
         return e;
       }
