@@ -605,28 +605,25 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
 
 void UcxEngine::Start(Worker& w, Xfer* x) {
   ucp_ep_h ep = x->peer->eps[w.index];
-  {
-    ucs_status_t failed = UCS_OK;
-    for (const XferOp& op : x->ops) {
-      ucp_request_param_t p{};
-      p.op_attr_mask = UCP_OP_ATTR_FIELD_MEMH;
-      p.memh = op.memh;
-      void* buf = reinterpret_cast<void*>(op.local);
-      ucs_status_ptr_t r = x->read ? ucp_get_nbx(ep, buf, op.len, op.remote, op.rkey, &p)
-                                   : ucp_put_nbx(ep, buf, op.len, op.remote, op.rkey, &p);
-      if (UCS_PTR_IS_ERR(r)) {
-        failed = UCS_PTR_STATUS(r);
-        break;
-      }
-      // The flush below covers completion; the request frees itself when done.
-      if (r != nullptr) ucp_request_free(r);
+  ucs_status_t failed = UCS_OK;
+  for (const XferOp& op : x->ops) {
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_MEMH;
+    p.memh = op.memh;
+    void* buf = reinterpret_cast<void*>(op.local);
+    ucs_status_ptr_t r = x->read ? ucp_get_nbx(ep, buf, op.len, op.remote, op.rkey, &p)
+                                 : ucp_put_nbx(ep, buf, op.len, op.remote, op.rkey, &p);
+    if (UCS_PTR_IS_ERR(r)) {
+      failed = UCS_PTR_STATUS(r);
+      break;
     }
-    if (failed != UCS_OK) {
-      Complete(x, ToNixlStatus(failed),
-               UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
-    } else {
-      RequestFlush(w, x);
-    }
+    // The flush below covers completion; the request frees itself when done.
+    if (r != nullptr) ucp_request_free(r);
+  }
+  if (failed != UCS_OK) {
+    Complete(x, ToNixlStatus(failed), UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
+  } else {
+    RequestFlush(w, x);
   }
 }
 
