@@ -1,10 +1,14 @@
 /**
  * Baselines measured in the same run as the TCP cells: iperf3 over loopback
- * with 1 MiB writes, a raw Node `net` stream between two processes, and a
- * single-thread memcpy of the same size.
+ * with 1 MiB writes, a raw Node `net` stream between two processes, a
+ * single-thread memcpy of the same size, and a C request/response loop (the
+ * floor of a one-at-a-time transfer on this machine).
  */
 import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { native } from '../../src/native.js';
@@ -117,4 +121,39 @@ export function memcpy(
   }
   times.sort((a, b) => a - b);
   return (size * batch) / times[times.length >> 1]!;
+}
+
+let requestResponseBinary: Promise<string | undefined> | undefined;
+
+/** Compiles bench/tcp/request-response.c once per run; undefined without a C compiler. */
+function compileRequestResponse(): Promise<string | undefined> {
+  requestResponseBinary ??= (async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'nixl-bench-')), 'request-response');
+    const src = new URL('./request-response.c', import.meta.url).pathname;
+    try {
+      await run('cc', ['-O2', '-o', out, src]);
+      return out;
+    } catch {
+      return undefined;
+    }
+  })();
+  return requestResponseBinary;
+}
+
+/**
+ * Median µs of one request of `size` bytes answered by 8 bytes, one at a time
+ * over a loopback TCP connection, from a C program (bench/tcp/request-response.c).
+ * `spin` retries non-blocking calls instead of sleeping. Undefined without cc.
+ */
+export async function requestResponse(
+  size: number,
+  ms: number,
+  spin: boolean,
+): Promise<number | undefined> {
+  const bin = await compileRequestResponse();
+  if (!bin) return undefined;
+  const { stdout } = await run(bin, [String(size), String(ms), spin ? '1' : '0'], {
+    timeout: ms + 30_000,
+  });
+  return (JSON.parse(stdout) as { p50: number }).p50;
 }

@@ -8,7 +8,10 @@
  *                              [--latency-busy-poll-us 400]
  *
  * Prints a Markdown table. Ratios compare cells with baselines from this run:
- * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy.
+ * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy,
+ * and batch-1 socket cells also against a C program doing the same one
+ * request at a time over loopback TCP (bench/tcp/request-response.c): blocking
+ * for the default params, spinning for the busy-poll table.
  * A second table repeats the batch-1 cells up to 1 MiB with busy polling on
  * both sides (busy_poll_us, the latency setting), unless --latency-busy-poll-us 0.
  */
@@ -16,7 +19,7 @@ import { parseArgs } from 'node:util';
 
 import { Agent } from '../../src/agent.js';
 import type { XferRequest } from '../../src/xfer-request.js';
-import { iperf3, memcpy, nodeNet } from './baselines.js';
+import { iperf3, memcpy, nodeNet, requestResponse } from './baselines.js';
 import { TargetProcess } from './target-process.js';
 
 const { values: args } = parseArgs({
@@ -84,6 +87,13 @@ async function measure(agent: Agent, req: XferRequest, bytes: number): Promise<n
 
 function fmt(x: number, d = 2): string {
   return Number.isFinite(x) ? x.toFixed(d) : '-';
+}
+
+/** The C request/response time over the cell's: only batch-1 socket cells have one. */
+function floorRatio(c: Cell, floorUs: Map<number, number | undefined>): string {
+  const f = floorUs.get(c.size);
+  if (c.batch !== 1 || c.path !== 'socket' || f === undefined) return '-';
+  return fmt(f / c.medianUs);
 }
 
 function sizeName(n: number): string {
@@ -180,8 +190,11 @@ async function main(): Promise<void> {
 
   const cells: Cell[] = [];
   const memcpyGbps = new Map<string, number>();
+  // µs of the C request/response loop, by size: the batch-1 floor.
+  const floorUs = new Map<number, number | undefined>();
   for (const size of SIZES) {
     for (const batch of BATCHES) {
+      if (batch === 1) floorUs.set(size, await requestResponse(size, MS, false));
       const copySrc = locals.get(agents.socket)!;
       const copyDst = locals.get(agents['same-host'])!;
       memcpyGbps.set(`${size}/${batch}`, memcpy(copySrc, copyDst, REGION, size, batch, MS));
@@ -211,16 +224,21 @@ async function main(): Promise<void> {
     `Params: streams=${common.streams}, busy_poll_us=${common.busy_poll_us}; ${MS} ms per cell.\n`,
   );
   console.log(
-    '| op | size | batch | path | GB/s | median µs / batch | µs / desc | × iperf3 | × memcpy (same size) |',
+    '| op | size | batch | path | GB/s | median µs / batch | µs / desc | × iperf3 | × memcpy (same size) | × C req/resp |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const c of cells) {
     const mc = memcpyGbps.get(`${c.size}/${c.batch}`)!;
     console.log(
       `| ${c.op} | ${sizeName(c.size)} | ${c.batch} | ${c.path} | ${fmt(c.gbps)} | ${fmt(c.medianUs, 1)} | ` +
-        `${fmt(c.medianUs / c.batch, 2)} | ${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} |`,
+        `${fmt(c.medianUs / c.batch, 2)} | ${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} | ` +
+        `${floorRatio(c, floorUs)} |`,
     );
   }
+  console.log(
+    "\nC req/resp (one request at a time over loopback TCP, blocking; × = its time / the cell's) µs: " +
+      [...floorUs].map(([k, v]) => `${sizeName(k)}: ${fmt(v ?? NaN, 1)}`).join('; '),
+  );
   console.log(
     '\nmemcpy (single thread, same size and batch) GB/s: ' +
       [...memcpyGbps].map(([k, v]) => `${k.replace('/', ' x')}: ${fmt(v)}`).join('; '),
@@ -240,20 +258,28 @@ async function main(): Promise<void> {
       64 * MiB,
     );
     console.log(`\nBatch 1 with busy_poll_us=${bp} on both sides (median of the cell):\n`);
-    console.log('| op | size | path | GB/s | median µs | × iperf3 | × memcpy (same size) |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log(
+      '| op | size | path | GB/s | median µs | × iperf3 | × memcpy (same size) | × C req/resp (spinning) |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|');
+    const spinFloorUs = new Map<number, number | undefined>();
     for (const size of SIZES.filter((x) => x <= MiB)) {
       const mc = memcpyGbps.get(`${size}/1`) ?? NaN;
+      spinFloorUs.set(size, await requestResponse(size, MS, true));
       for (const op of ['WRITE', 'READ'] as const) {
         for (const path of ['socket', 'same-host'] as const) {
           const c = await runCell(lat, op, path, size, 1, 64 * MiB);
           console.log(
             `| ${op} | ${sizeName(size)} | ${path} | ${fmt(c.gbps)} | ${fmt(c.medianUs, 1)} | ` +
-              `${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} |`,
+              `${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} | ${floorRatio(c, spinFloorUs)} |`,
           );
         }
       }
     }
+    console.log(
+      '\nC req/resp spinning (non-blocking calls retried) µs: ' +
+        [...spinFloorUs].map(([k, v]) => `${sizeName(k)}: ${fmt(v ?? NaN, 1)}`).join('; '),
+    );
     await tearDown(lat);
   }
 }
