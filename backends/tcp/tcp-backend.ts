@@ -291,9 +291,14 @@ export class TcpBackend implements Backend {
       this.#busyUp();
     }
     this.#engine.post(h.slot, h.gen, notif);
-    // SUCCESS here is this post's own completion (busy_poll_us ran it inside
-    // post()): the slot was IN_PROG above and belongs to this request alone.
-    return this.#slots[h.slot] === Status.SUCCESS ? Status.SUCCESS : Status.IN_PROG;
+    // SUCCESS here is this post's own completion (it ran inside post(): a
+    // small local copy, or busy_poll_us): the slot was IN_PROG above and
+    // belongs to this request alone. The engine sends no completion batch
+    // for it, so it is settled here.
+    if (this.#slots[h.slot] !== Status.SUCCESS) return Status.IN_PROG;
+    h.inFlight = false;
+    this.#busyDown();
+    return Status.SUCCESS;
   }
 
   checkXfer(handle: BackendXfer): number {

@@ -181,6 +181,9 @@ struct Engine::Peer {
   std::vector<std::vector<uint8_t>> waitingNotifs;
   uint32_t inflight = 0;
   uint64_t lastProgressNs = 0;
+  // Set while its connections stay masked after a busy-poll post (see
+  // TryRunInline); 0 when the I/O thread watches them.
+  uint64_t quietSinceNs = 0;
   uint64_t connectStartNs = 0;
   bool cma = false;
   uint32_t rr = 0;
@@ -411,14 +414,43 @@ bool Engine::TryRunInline(Cmd& c) {
   if (!InlineEligible(c)) return false;
   Peer* polled = cfg_.busyPollUs > 0 ? PeerOf(c.a) : nullptr;
   if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
+  inlineRun_ = true;
   ExecCmd(c);
+  inlineRun_ = false;
   FlushDirty();
   if (polled) {
     PollForCompletion(c.a, c.b);
-    SetQuiet(polled, false);
+    // With nothing else in flight to this peer its connections stay masked:
+    // the next busy post would mask them again, and each change costs a
+    // system call per stream. The I/O thread unmasks them once it needs them
+    // (a queued post or notification, or CheckTimeouts after kQuietWatchNs).
+    if (polled->state == Peer::kReady && polled->inflight == 0 && !HasUnsent(polled)) {
+      polled->quietSinceNs = NowNs();
+    } else {
+      Unquiet(polled);
+    }
+  }
+  // A post that completed here answers SUCCESS to its caller, which settles
+  // it: no completion batch, so no wake-up of the JavaScript thread for it.
+  auto& done = staged_.completions;
+  if (!done.empty() && done.back().slot == c.a && done.back().gen == c.b &&
+      done.back().status == kSuccess) {
+    done.pop_back();
   }
   Publish();
   return true;
+}
+
+bool Engine::HasUnsent(const Peer* p) {
+  for (const Conn* s : p->streams) {
+    if (!s->txq.empty()) return true;
+  }
+  return false;
+}
+
+void Engine::Unquiet(Peer* p) {
+  p->quietSinceNs = 0;
+  SetQuiet(p, false);
 }
 
 Engine::Peer* Engine::PeerOf(uint32_t slot) {
@@ -442,7 +474,13 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
   Xfer* x = xfers_[slot].get();
   Peer* p = PeerOf(slot);
   if (!x || !p) return;
-  const uint64_t until = NowNs() + cfg_.busyPollUs * 1000;
+  // A READ's payload arrives inside the window: lengthen it by the time the
+  // socket takes to carry that much (as much as a busy WRITE may send inline).
+  uint64_t windowUs = cfg_.busyPollUs;
+  if (x->op == XferOp::kRead) {
+    windowUs += std::min(TotalBytes(x), cfg_.busyPollUs * kInlineBytesPerUs) / kInlineBytesPerUs;
+  }
+  const uint64_t until = NowNs() + windowUs * 1000;
   while (x->active && x->gen == gen && p->state == Peer::kReady) {
     for (Conn* c : p->streams) {
       if (c->state != Conn::kReady) continue;
@@ -553,6 +591,10 @@ void Engine::ExecCmd(Cmd& c) {
     case Cmd::kPost: {
       Xfer* x = c.a < capacity_ ? xfers_[c.a].get() : nullptr;
       if (!x || x->active) break;
+      if (!inlineRun_) {
+        // This thread will read the answers: watch the connections again.
+        if (Peer* p = PeerOf(c.a); p && p->quietSinceNs != 0) Unquiet(p);
+      }
       x->gen = c.b;
       x->active = true;
       x->pending = 0;
@@ -592,6 +634,7 @@ void Engine::ExecCmd(Cmd& c) {
       auto it = peers_.find(c.a);
       if (it == peers_.end()) break;
       Peer* p = it->second.get();
+      if (p->quietSinceNs != 0) Unquiet(p);
       if (p->state == Peer::kReady) {
         SendNotif(p, c.bytes.data(), c.bytes.size(), 0);
       } else if (p->state != Peer::kFailed) {
@@ -875,6 +918,9 @@ void Engine::CheckTimeouts() {
   uint64_t now = NowNs();
   for (auto& [id, pp] : peers_) {
     Peer* p = pp.get();
+    // Connections left masked by a busy-poll post are watched again once
+    // the posts pause, so a peer that closes them is noticed.
+    if (p->quietSinceNs != 0 && now - p->quietSinceNs > kQuietWatchNs) Unquiet(p);
     if (p->state == Peer::kConnecting &&
         now - p->connectStartNs > cfg_.connectTimeoutMs * 1000000ull) {
       FailPeer(p, kErrRemoteDisconnect,
@@ -1012,6 +1058,11 @@ bool Engine::Flush(Conn* c) {
 // ---------------------------------------------------------------------------
 // Receiving.
 
+// Reads and handles frames. Once a frame that needs an answer is complete and
+// nothing more is buffered, it returns instead of trying another recv: the
+// caller flushes the answer now, rather than after a recv that would most
+// likely say EAGAIN (a system call costs over 1 µs on a VM). The socket is
+// level-triggered, so whatever arrives meanwhile is read on the next round.
 bool Engine::HandleReadable(Conn* c) {
   uint64_t budget = kReadBudget;
   while (c->state != Conn::kClosed) {
@@ -1025,6 +1076,7 @@ bool Engine::HandleReadable(Conn* c) {
         std::memcpy(&c->cur, c->rbuf.data() + c->rpos, kHeaderSize);
         c->rpos += kHeaderSize;
         if (!OnHeader(c)) return false;
+        if (!c->inPayload && c->rpos == c->rend && !c->txq.empty()) return true;  // answer now
         continue;
       }
       if (budget == 0) return true;
@@ -1040,7 +1092,10 @@ bool Engine::HandleReadable(Conn* c) {
         if (!ConsumePayload(c, c->rbuf.data() + c->rpos, take)) return false;
         c->rpos += take;
         c->remaining -= take;
-        if (c->remaining == 0 && !OnPayloadDone(c)) return false;
+        if (c->remaining == 0) {
+          if (!OnPayloadDone(c)) return false;
+          if (c->rpos == c->rend && !c->txq.empty()) return true;  // answer now
+        }
         continue;
       }
       if (budget == 0) return true;
@@ -1052,7 +1107,10 @@ bool Engine::HandleReadable(Conn* c) {
         int64_t got = before - static_cast<int64_t>(c->remaining);
         if (got == 0 && c->sink != Conn::kDiscard) return true;  // would block
         budget = budget > uint64_t(got) ? budget - uint64_t(got) : 0;
-        if (c->remaining == 0 && !OnPayloadDone(c)) return false;
+        if (c->remaining == 0) {
+          if (!OnPayloadDone(c)) return false;
+          if (!c->txq.empty()) return true;  // answer now
+        }
         continue;
       }
     }

@@ -133,6 +133,8 @@ class Engine {
   void PollForCompletion(uint32_t slot, uint32_t gen);
   Peer* PeerOf(uint32_t slot);
   void SetQuiet(Peer* p, bool quiet);
+  void Unquiet(Peer* p);
+  static bool HasUnsent(const Peer* p);
   static uint64_t TotalBytes(const Xfer* x);
   static bool UsesCma(const Peer* p, uint64_t bytes);
   void FlushDirty();
@@ -200,6 +202,9 @@ class Engine {
   // About what loopback TCP moves per µs here (iperf3: 3.5-4 GB/s).
   static constexpr uint64_t kInlineBytesPerUs = 4 << 10;
   static constexpr uint64_t kCmaMinBytes = 16 << 10;  // smaller same-host transfers use the socket
+  // How long a peer's connections may stay masked after a busy-poll post.
+  static constexpr uint64_t kQuietWatchNs = 20'000'000;
+  bool inlineRun_ = false;  // ExecCmd runs on the posting thread (TryRunInline)
 
   std::mutex cmdMu_;
   std::vector<Cmd>* cmds_;
