@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/tcp/bench.ts [--ms 400] [--busy-poll-us 0] [--streams 2] [--quick]
  *                              [--sizes 4,1024 (KiB)] [--batches 1,256] [--target-busy-poll-us N]
- *                              [--latency-busy-poll-us 400]
+ *                              [--latency-busy-poll-us 400] [--layout same|spread]
  *
  * Prints a Markdown table. Ratios compare cells with baselines from this run:
  * socket cells against iperf3 (1 MiB writes), same-host cells against memcpy,
@@ -14,6 +14,8 @@
  * for the default params, spinning for the busy-poll table.
  * A second table repeats the batch-1 cells up to 1 MiB with busy polling on
  * both sides (busy_poll_us, the latency setting), unless --latency-busy-poll-us 0.
+ * By default every descriptor of a cell moves the same bytes, as the
+ * baselines do (--layout spread walks the region instead).
  */
 import { parseArgs } from 'node:util';
 
@@ -32,8 +34,17 @@ const { values: args } = parseArgs({
     sizes: { type: 'string' },
     batches: { type: 'string' },
     'latency-busy-poll-us': { type: 'string', default: '400' },
+    layout: { type: 'string', default: 'same' },
   },
 });
+// 'same': every descriptor of a cell moves the same `size` bytes, as iperf3
+// and memcpy move one buffer over and over (the same cache footprint as the
+// baselines). 'spread': consecutive blocks through the 256 MiB region (cold
+// memory, as a KV cache is; memcpy is then spread the same way).
+if (args.layout !== 'same' && args.layout !== 'spread') {
+  throw new Error(`--layout must be 'same' or 'spread', got '${args.layout}'`);
+}
+const SPREAD = args.layout === 'spread';
 const MS = Number(args.ms);
 const KiB = 1024;
 const MiB = KiB * KiB;
@@ -53,6 +64,12 @@ interface Cell {
   path: 'socket' | 'same-host';
   gbps: number;
   medianUs: number;
+}
+
+/** Mean of the finite values; NaN when there are none. */
+function meanOf(xs: number[]): number {
+  const f = xs.filter(Number.isFinite);
+  return f.length ? f.reduce((a, b) => a + b) / f.length : NaN;
 }
 
 function median(xs: number[]): number {
@@ -156,7 +173,7 @@ async function runCell(
 ): Promise<Cell> {
   const a = s.agents[path];
   const base = s.locals.get(a)!;
-  const slots = Math.floor(region / size);
+  const slots = SPREAD ? Math.floor(region / size) : 1;
   const local = [];
   const remote = [];
   for (let i = 0; i < batch; i++) {
@@ -180,24 +197,26 @@ async function main(): Promise<void> {
   );
   const { agents, locals } = setup;
 
-  const baselines = { iperf3: [] as number[], net: [] as number[] };
-  const runNetBaselines = async () => {
-    const i = await iperf3(2);
-    if (i !== undefined) baselines.iperf3.push(i);
-    baselines.net.push(await nodeNet(2));
-  };
-  await runNetBaselines();
+  // iperf3 runs before each size's cells and once after the last: a cell is
+  // compared with the mean of the runs on either side of it, since this VM's
+  // speed drifts over minutes.
+  const iperfRuns: number[] = [];
+  const runIperf = async () => iperfRuns.push((await iperf3(1)) ?? NaN);
+  const iperfNear = new Map<number, number>(); // size -> mean of the runs around its cells
+  const net: number[] = [await nodeNet(2)];
 
   const cells: Cell[] = [];
   const memcpyGbps = new Map<string, number>();
   // µs of the C request/response loop, by size: the batch-1 floor.
   const floorUs = new Map<number, number | undefined>();
   for (const size of SIZES) {
+    await runIperf();
     for (const batch of BATCHES) {
       if (batch === 1) floorUs.set(size, await requestResponse(size, MS, false));
       const copySrc = locals.get(agents.socket)!;
       const copyDst = locals.get(agents['same-host'])!;
-      memcpyGbps.set(`${size}/${batch}`, memcpy(copySrc, copyDst, REGION, size, batch, MS));
+      const copyRegion = SPREAD ? REGION : size;
+      memcpyGbps.set(`${size}/${batch}`, memcpy(copySrc, copyDst, copyRegion, size, batch, MS));
       for (const op of ['WRITE', 'READ'] as const) {
         for (const path of ['socket', 'same-host'] as const) {
           const c = await runCell(setup, op, path, size, batch, REGION);
@@ -209,19 +228,21 @@ async function main(): Promise<void> {
       }
     }
   }
-  await runNetBaselines();
+  await runIperf();
+  net.push(await nodeNet(2));
+  SIZES.forEach((size, k) => iperfNear.set(size, meanOf([iperfRuns[k]!, iperfRuns[k + 1]!])));
 
-  const ip = baselines.iperf3.length
-    ? baselines.iperf3.reduce((a, b) => a + b) / baselines.iperf3.length
-    : NaN;
-  const net = baselines.net.reduce((a, b) => a + b) / baselines.net.length;
+  const ip = meanOf(iperfRuns);
+  const netMean = meanOf(net);
   console.log(
-    `\nBaselines (this run): iperf3 1 stream, 1 MiB writes: ${fmt(ip)} GB/s ` +
-      `(runs: ${baselines.iperf3.map((x) => fmt(x)).join(', ')}); Node net stream, 1 MiB writes: ` +
-      `${fmt(net)} GB/s (${fmt(net / ip)}x iperf3).`,
+    `\nBaselines (this run): iperf3 1 stream, 1 MiB writes, before each size and after the last: ` +
+      `${iperfRuns.map((x) => fmt(x)).join(', ')} GB/s (mean ${fmt(ip)}); each cell's × iperf3 uses ` +
+      `the runs on either side of its size. Node net stream, 1 MiB writes: ${fmt(netMean)} GB/s ` +
+      `(${fmt(netMean / ip)}x iperf3).`,
   );
   console.log(
-    `Params: streams=${common.streams}, busy_poll_us=${common.busy_poll_us}; ${MS} ms per cell.\n`,
+    `Params: streams=${common.streams}, busy_poll_us=${common.busy_poll_us}; ${MS} ms per cell; ` +
+      `layout ${args.layout}.\n`,
   );
   console.log(
     '| op | size | batch | path | GB/s | median µs / batch | µs / desc | × iperf3 | × memcpy (same size) | × C req/resp |',
@@ -231,7 +252,7 @@ async function main(): Promise<void> {
     const mc = memcpyGbps.get(`${c.size}/${c.batch}`)!;
     console.log(
       `| ${c.op} | ${sizeName(c.size)} | ${c.batch} | ${c.path} | ${fmt(c.gbps)} | ${fmt(c.medianUs, 1)} | ` +
-        `${fmt(c.medianUs / c.batch, 2)} | ${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} | ` +
+        `${fmt(c.medianUs / c.batch, 2)} | ${fmt(c.gbps / iperfNear.get(c.size)!)} | ${fmt(c.gbps / mc)} | ` +
         `${floorRatio(c, floorUs)} |`,
     );
   }
@@ -266,12 +287,13 @@ async function main(): Promise<void> {
     for (const size of SIZES.filter((x) => x <= MiB)) {
       const mc = memcpyGbps.get(`${size}/1`) ?? NaN;
       spinFloorUs.set(size, await requestResponse(size, MS, true));
+      const ipNow = (await iperf3(1)) ?? NaN;
       for (const op of ['WRITE', 'READ'] as const) {
         for (const path of ['socket', 'same-host'] as const) {
           const c = await runCell(lat, op, path, size, 1, 64 * MiB);
           console.log(
             `| ${op} | ${sizeName(size)} | ${path} | ${fmt(c.gbps)} | ${fmt(c.medianUs, 1)} | ` +
-              `${fmt(c.gbps / ip)} | ${fmt(c.gbps / mc)} | ${floorRatio(c, spinFloorUs)} |`,
+              `${fmt(c.gbps / ipNow)} | ${fmt(c.gbps / mc)} | ${floorRatio(c, spinFloorUs)} |`,
           );
         }
       }
