@@ -3,7 +3,8 @@
  * same run: put (WRITE) and get (READ), 4 KiB to 16 MiB, each cell run
  * back-to-back with the baseline, over loopback only.
  *
- *   npx tsx bench/ucx/vs-perftest.ts [--reps 3] [--tls tcp,shm,shm-alloc,shm-peer,shm-private]
+ *   npx tsx bench/ucx/vs-perftest.ts [--reps 3]
+ *     [--tls tcp,shm,shm-mm,shm-mm-alloc,shm-process,shm-process-alloc,shm-private]
  *                                    [--seconds 1] [--sizes 4096,...] [--batches 1,1024]
  *
  * ucx_perftest: `ucp_put_bw` / `ucp_get` between two processes, streaming
@@ -28,7 +29,7 @@ import type { XferRequest } from '../../src/xfer-request.js';
 const { values: args } = parseArgs({
   options: {
     reps: { type: 'string', default: '3' },
-    tls: { type: 'string', default: 'tcp,shm,shm-alloc' },
+    tls: { type: 'string', default: 'tcp,shm-mm-alloc,shm-process-alloc' },
     seconds: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '4096,65536,1048576,16777216' },
     batches: { type: 'string', default: '1,1024' },
@@ -43,19 +44,26 @@ const REGION = 64 << 20;
 /**
  * What each transport set means for both sides. perftest never asks for peer
  * error handling and allocates its buffers through UCX (System V/POSIX shared
- * memory, which the peer maps).
- * - `shm`: the nixl-ts `shm` profile with errorHandling 'process' (a same-host
- *   peer is watched through its process, endpoints without UCX error
- *   handling) on memory nixl-ts allocates itself (private): UCX 1.13 emulates
- *   RMA on it with shared-memory active messages.
- * - `shm-alloc`: the same, on memory from agent.alloc(n, { backend: 'UCX' }) on
- *   both sides, as perftest's: put/get are copies through the mapped segment.
- * - `shm-peer`: the shm profile with its default errorHandling 'peer', where
- *   UCX 1.13 moves everything over tcp (posix/sysv lack peer failure detection).
- * - `shm-private`: perftest on private memory too (UCX_ALLOC_PRIO=mmap).
+ * memory, which the peer maps). Sets ending in `-alloc` use memory from
+ * agent.alloc(n, { backend: 'UCX' }) on both sides, as perftest's: put/get are
+ * then copies through the mapped segment; the others use memory nixl-ts
+ * allocates itself (private), on which UCX 1.13 emulates RMA with active
+ * messages.
+ * - `shm`: the nixl-ts `shm` profile as it comes (errorHandling 'peer'): UCX
+ *   1.13 keeps posix/sysv away from peer-error-handling endpoints, so the data
+ *   goes over tcp.
+ * - `shm-mm`, `shm-mm-alloc`: the same with UCX's MM_ERROR_HANDLING on, so
+ *   posix/sysv serve those endpoints (keepalive every 250 ms notices a dead
+ *   peer); see backends/ucx/README.md for what a dying peer can leave behind.
+ * - `shm-process`, `shm-process-alloc`: errorHandling 'process' (same-host
+ *   endpoints without UCX error handling, the peer's process watched instead).
+ * - `shm-private`: `shm-mm` against perftest on private memory too
+ *   (UCX_ALLOC_PRIO=mmap).
  */
 const SHM_TLS = 'posix,sysv,cma,tcp';
-const SHM_PROCESS = { profile: 'shm', devices: 'lo', errorHandling: 'process' };
+const SHM = { profile: 'shm', devices: 'lo' };
+const SHM_MM = { ...SHM, config: 'MM_ERROR_HANDLING=y,KEEPALIVE_INTERVAL=250ms' };
+const SHM_PROCESS = { ...SHM, errorHandling: 'process' };
 const TRANSPORTS: Record<
   string,
   {
@@ -67,17 +75,12 @@ const TRANSPORTS: Record<
   }
 > = {
   tcp: { ucxTls: 'tcp', params: { profile: 'tcp', devices: 'lo' } },
-  shm: { ucxTls: SHM_TLS, params: SHM_PROCESS },
-  'shm-alloc': { ucxTls: SHM_TLS, params: SHM_PROCESS, ucxAlloc: true },
-  'shm-peer': {
-    ucxTls: SHM_TLS,
-    params: { profile: 'shm', devices: 'lo', errorHandling: 'peer' },
-  },
-  'shm-private': {
-    ucxTls: SHM_TLS,
-    params: SHM_PROCESS,
-    perfEnv: { UCX_ALLOC_PRIO: 'mmap' },
-  },
+  shm: { ucxTls: SHM_TLS, params: SHM },
+  'shm-mm': { ucxTls: SHM_TLS, params: SHM_MM },
+  'shm-mm-alloc': { ucxTls: SHM_TLS, params: SHM_MM, ucxAlloc: true },
+  'shm-process': { ucxTls: SHM_TLS, params: SHM_PROCESS },
+  'shm-process-alloc': { ucxTls: SHM_TLS, params: SHM_PROCESS, ucxAlloc: true },
+  'shm-private': { ucxTls: SHM_TLS, params: SHM_MM, perfEnv: { UCX_ALLOC_PRIO: 'mmap' } },
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

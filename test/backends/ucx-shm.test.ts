@@ -13,4 +13,16 @@ if (UCX_AVAILABLE) {
     allocBackend: 'UCX',
     title: 'UCX conformance, shared memory on UCX-allocated memory',
   });
+  // UCX's MM_ERROR_HANDLING on: posix/sysv serve peer-error-handling
+  // endpoints. No tcp at all, so shared memory carries everything (without the
+  // setting UCX finds no transport for such an endpoint), and a killed peer is
+  // found by UCX's keepalive.
+  await backendConformance('UCX', {
+    params: {
+      transports: 'posix,sysv,cma',
+      devices: 'lo',
+      config: 'MM_ERROR_HANDLING=y,KEEPALIVE_INTERVAL=250ms',
+    },
+    title: 'UCX conformance, shared memory only, with UCX peer error handling',
+  });
 } else reportUcxUnavailable('UCX conformance (shared memory)');
