@@ -15,6 +15,8 @@ export interface NativeUcxEngineOptions {
   numWorkers: number;
   errorMode: 'peer' | 'none' | 'process';
   progress: 'thread' | 'event';
+  /** timeout_ms (see EngineOptions in native/ucx/ucx_engine.h); 0 or absent: never. */
+  timeoutMs?: number;
   /** One call per batch: settled transfer ids, notifications as (agent, msg) pairs, failed peers. */
   onEvents(
     settled: Uint32Array,

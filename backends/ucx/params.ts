@@ -34,6 +34,7 @@ export const DEFAULT_PARAMS: Readonly<BackendParams> = {
   numWorkers: '1',
   errorHandling: 'peer',
   progress: 'thread',
+  timeout_ms: '10000',
   config: '',
 };
 
@@ -46,6 +47,8 @@ export interface UcxOptions {
   readonly numWorkers: number;
   readonly errorHandling: ErrorMode;
   readonly progress: ProgressMode;
+  /** A peer with transfers in flight that completes nothing for this long fails; 0: never. */
+  readonly timeoutMs: number;
   /** UCX configuration, in order: key (without the UCX_ prefix) and value. */
   readonly config: ReadonlyArray<readonly [string, string]>;
 }
@@ -120,6 +123,11 @@ export function parseParams(params: BackendParams): UcxOptions {
   if (progress !== 'thread' && progress !== 'event') {
     invalid(`progress must be 'thread' or 'event', got '${progress}'`);
   }
+  const tm = pick(params, 'timeout_ms', 'timeoutMs') ?? '10000';
+  const timeoutMs = Number(tm);
+  if (!/^\d+$/.test(tm) || timeoutMs > 86_400_000) {
+    invalid(`timeout_ms must be an integer 0..86400000 (0: never), got '${tm}'`);
+  }
 
   const config: [string, string][] = [];
   if (transports) config.push(['TLS', transports]);
@@ -137,6 +145,7 @@ export function parseParams(params: BackendParams): UcxOptions {
     numWorkers,
     errorHandling: eh,
     progress,
+    timeoutMs,
     config,
   };
 }

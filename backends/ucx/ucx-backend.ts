@@ -125,6 +125,7 @@ export class UcxBackend implements Backend {
         numWorkers: options.numWorkers,
         errorMode: options.errorHandling,
         progress: options.progress,
+        timeoutMs: options.timeoutMs,
         onEvents: (settled, notifs, disconnects) => this.#onEvents(settled, notifs, disconnects),
       });
     } catch (err) {
@@ -133,7 +134,7 @@ export class UcxBackend implements Backend {
     this.#slots = new StatusSlots((chunk) => this.#engine.addStatusChunk(chunk));
     this.#selfPeer = this.#engine.selfPeer();
     components.log(
-      'UCX %s (%s): transports=%s devices=%s workers=%d progress=%s errorHandling=%s config=%s',
+      'UCX %s (%s): transports=%s devices=%s workers=%d progress=%s errorHandling=%s timeout_ms=%d config=%s',
       addon.ucxVersion!(),
       addon.ucxLibraryPath!(),
       options.transports || '(UCX default)',
@@ -141,6 +142,7 @@ export class UcxBackend implements Backend {
       options.numWorkers,
       options.progress,
       options.errorHandling,
+      options.timeoutMs,
       options.config.map(([k, v]) => `${k}=${v}`).join(' ') || '(none)',
     );
   }

@@ -59,7 +59,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
 
   // new UcxEngine({ agentName, config: [k, v, k, v, ...], numWorkers,
   //                 errorMode: 'peer' | 'none' | 'process', progress: 'thread' | 'event',
-  //                 onEvents })
+  //                 timeoutMs, onEvents })
   explicit UcxEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UcxEngineWrap>(info) {
     Napi::Env env = info.Env();
     Napi::Object o = info[0].As<Napi::Object>();
@@ -77,6 +77,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                                               : ucx::ErrorMode::kPeer;
     std::string mode = o.Get("progress").As<Napi::String>().Utf8Value();
     opts.progress = mode == "event" ? ucx::ProgressMode::kEventFd : ucx::ProgressMode::kThread;
+    if (o.Has("timeoutMs")) opts.timeoutMs = o.Get("timeoutMs").As<Napi::Number>().Uint32Value();
 
     shared_ = std::make_shared<Shared>();
     shared_->tsfn = Napi::ThreadSafeFunction::New(env, o.Get("onEvents").As<Napi::Function>(),

@@ -22,13 +22,30 @@ namespace {
 void FlushCb(void* request, ucs_status_t status, void* userData) {
   auto* g = static_cast<FlushGroup*>(userData);
   ucp_request_free(request);
+  g->peer->clock->Touch();
   g->engine->OnGroupFlushed(g, status);
 }
 
 void NotifSentCb(void* request, ucs_status_t status, void* userData) {
   auto* x = static_cast<Xfer*>(userData);
   ucp_request_free(request);
+  x->peer->clock->Touch();
   x->engine->OnNotifSent(x, status);
+}
+
+// A put or get UCX could not finish at once completed (or failed): the peer
+// is moving data.
+void RmaDoneCb(void* request, ucs_status_t, void* userData) {
+  ucp_request_free(request);
+  static_cast<PeerClock*>(userData)->Touch();
+}
+
+constexpr uint64_t kMaxOpBytes = 64ull << 20;
+
+uint64_t SteadyNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
 }
 
 // Standalone active messages (genNotif, revocations) own a copy of their payload.
@@ -195,6 +212,8 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
   }
   auto peer = std::make_shared<Peer>();
   peer->id = nextPeer_++;
+  clocks_.push_back(std::make_unique<PeerClock>());
+  peer->clock = clocks_.back().get();
   peer->name = name;
   peer->self = self;
   if (!self && opts_.errorMode == ErrorMode::kProcess && who.SameNamespaceAs(self_)) {
@@ -538,13 +557,18 @@ uint32_t UcxEngine::Prep(bool read, uint32_t peerId, size_t count, const double*
     if (x->locals.empty() || x->locals.back() != l->second) x->locals.push_back(l->second);
     if (x->remotes.empty() || x->remotes.back() != r->second) x->remotes.push_back(r->second);
     if (lens[i] == 0) continue;
-    XferOp op;
-    op.local = static_cast<uint64_t>(laddrs[i]);
-    op.remote = static_cast<uint64_t>(raddrs[i]);
-    op.len = static_cast<size_t>(lens[i]);
-    op.memh = l->second->memh;
-    op.rkey = r->second->rkeys[x->worker];
-    x->ops.push_back(op);
+    // Pieces of at most kMaxOpBytes: each completion tells timeout_ms that
+    // the peer is moving data.
+    const uint64_t total = static_cast<uint64_t>(lens[i]);
+    for (uint64_t off = 0; off < total; off += kMaxOpBytes) {
+      XferOp op;
+      op.local = static_cast<uint64_t>(laddrs[i]) + off;
+      op.remote = static_cast<uint64_t>(raddrs[i]) + off;
+      op.len = static_cast<size_t>(std::min(total - off, kMaxOpBytes));
+      op.memh = l->second->memh;
+      op.rkey = r->second->rkeys[x->worker];
+      x->ops.push_back(op);
+    }
   }
   if (x->locals.empty()) Fail(kErrInvalidParam, "a transfer needs at least one descriptor");
   x->id = nextXfer_++;
@@ -588,6 +612,7 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
     if (hasNotif) x->notif.assign(notif, notif + notifLen);
     x->error.clear();
     x->inFlight = true;
+    if (peer.clock->inflight.fetch_add(1) == 0) peer.clock->Touch();
     __atomic_store_n(x->slot, kInProg, __ATOMIC_RELEASE);
     EpGate& gate = peer.gates[x->worker];
     if (gate.ready) {
@@ -608,8 +633,11 @@ void UcxEngine::Start(Worker& w, Xfer* x) {
   ucs_status_t failed = UCS_OK;
   for (const XferOp& op : x->ops) {
     ucp_request_param_t p{};
-    p.op_attr_mask = UCP_OP_ATTR_FIELD_MEMH;
+    p.op_attr_mask =
+        UCP_OP_ATTR_FIELD_MEMH | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     p.memh = op.memh;
+    p.cb.send = RmaDoneCb;
+    p.user_data = x->peer->clock;
     void* buf = reinterpret_cast<void*>(op.local);
     ucs_status_ptr_t r = x->read ? ucp_get_nbx(ep, buf, op.len, op.remote, op.rkey, &p)
                                  : ucp_put_nbx(ep, buf, op.len, op.remote, op.rkey, &p);
@@ -617,8 +645,8 @@ void UcxEngine::Start(Worker& w, Xfer* x) {
       failed = UCS_PTR_STATUS(r);
       break;
     }
-    // The flush below covers completion; the request frees itself when done.
-    if (r != nullptr) ucp_request_free(r);
+    // The flush below covers completion; RmaDoneCb frees the request.
+    if (r == nullptr) x->peer->clock->Touch();
   }
   if (failed != UCS_OK) {
     Complete(x, ToNixlStatus(failed), UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
@@ -728,6 +756,7 @@ void UcxEngine::OnNotifSent(Xfer* x, ucs_status_t status) {
 }
 
 void UcxEngine::Complete(Xfer* x, int status, const std::string& error) {
+  if (x->inFlight) x->peer->clock->inflight.fetch_sub(1);
   x->inFlight = false;
   x->error = error;
   __atomic_store_n(x->slot, status, __ATOMIC_RELEASE);
@@ -860,18 +889,38 @@ void UcxEngine::MarkFailed(const std::shared_ptr<Peer>& peer, const std::string&
   });
 }
 
-// Without UCX error handling nothing fails the transfers in flight to a dead
-// process (their flushes may never complete), so they fail here. UCX may
-// still hold requests that point at them: they become orphans, kept until
-// the engine closes, and every callback skips a transfer no longer in flight.
 void UcxEngine::OnPeerExited(uint32_t peerId) {
   auto it = peers_.find(peerId);
   if (it == peers_.end() || closing()) return;
   std::shared_ptr<Peer> peer = it->second;
   UnwatchProcess(*peer);
   peer->exited = true;
-  std::string msg =
-      "agent '" + peer->name + "' (process " + std::to_string(peer->pid) + " on this host) exited";
+  FailPeerTransfers(peer, "agent '" + peer->name + "' (process " + std::to_string(peer->pid) +
+                              " on this host) exited");
+}
+
+void UcxEngine::CheckTimeouts() {
+  if (opts_.timeoutMs == 0 || closing()) return;
+  const uint64_t now = SteadyNs();
+  const uint64_t limit = uint64_t(opts_.timeoutMs) * 1000000;
+  std::vector<std::shared_ptr<Peer>> late;
+  for (auto& [id, peer] : peers_) {
+    if (peer->self || peer->failStatus.load() != 0) continue;
+    const PeerClock& c = *peer->clock;
+    if (c.inflight.load() > 0 && now - c.lastNs.load() > limit) late.push_back(peer);
+  }
+  for (auto& peer : late) {
+    FailPeerTransfers(peer, "agent '" + peer->name + "' made no progress for " +
+                                std::to_string(opts_.timeoutMs) + " ms (timed out)");
+  }
+}
+
+// UCX fails nothing for a dead process without error handling, nor for a
+// frozen or stuck peer at all (their flushes may never complete), so the
+// transfers in flight fail here. UCX may still hold requests that point at
+// them: they become orphans, kept until the engine closes, and every callback
+// skips a transfer no longer in flight.
+void UcxEngine::FailPeerTransfers(const std::shared_ptr<Peer>& peer, const std::string& msg) {
   MarkFailed(peer, msg);
   auto fail = [&](Xfer* x) {
     if (x->peer != peer) return;
@@ -879,6 +928,7 @@ void UcxEngine::OnPeerExited(uint32_t peerId) {
     if (!x->inFlight) return;
     x->orphan = true;
     if (x->released) {
+      x->peer->clock->inflight.fetch_sub(1);
       x->inFlight = false;  // stays in releasedInFlight_ until Close
     } else {
       Complete(x, kErrRemoteDisconnect, msg);
@@ -887,6 +937,8 @@ void UcxEngine::OnPeerExited(uint32_t peerId) {
   for (auto& [id, x] : xfers_) fail(x);
   for (Xfer* x : releasedInFlight_) fail(x);
 }
+
+void PeerClock::Touch() { lastNs.store(SteadyNs(), std::memory_order_relaxed); }
 
 void UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len) {
   if (closing()) return;
@@ -945,6 +997,7 @@ EventBatch UcxEngine::TakeEvents() {
 void UcxEngine::Close() {
   if (closed_) return;
   for (auto& [id, peer] : peers_) UnwatchProcess(*peer);
+  StopTimeoutTimer();
   StopProgress();
   closing_.store(true, std::memory_order_release);
   // Every transfer, live or released while in flight: fail what is in flight

@@ -45,6 +45,10 @@ struct EngineOptions {
   unsigned numWorkers = 1;
   ErrorMode errorMode = ErrorMode::kPeer;
   ProgressMode progress = ProgressMode::kThread;
+  // A peer with transfers in flight that completes nothing for this long is
+  // failed (RemoteDisconnectError, "timed out"): UCX notices neither a frozen
+  // peer over tcp nor a stuck shared-memory queue. 0: never.
+  unsigned timeoutMs = 0;
 };
 
 // An error with the NIXL status it maps to.
@@ -102,8 +106,17 @@ struct FlushGroup {
   std::vector<Xfer*> xfers;
 };
 
+// When a peer last moved anything, for timeout_ms. Owned by the engine until
+// it is destroyed, so UCX request callbacks may touch it at any time.
+struct PeerClock {
+  std::atomic<uint64_t> lastNs{0};
+  std::atomic<int> inflight{0};  // transfers to the peer in flight
+  void Touch();
+};
+
 struct Peer {
   uint32_t id = 0;
+  PeerClock* clock = nullptr;
   std::string name;
   bool self = false;
   std::vector<ucp_ep_h> eps;     // one per local worker; written under that worker's mutex
@@ -277,6 +290,8 @@ class UcxEngine {
   void OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status);
   // kProcess: the watched process of peerId exited (JS thread).
   void OnPeerExited(uint32_t peerId);
+  // timeout_ms: fails peers whose transfers stopped moving (JS thread, on a timer).
+  void CheckTimeouts();
   void OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
   bool closing() const { return closing_.load(std::memory_order_acquire); }
@@ -297,6 +312,10 @@ class UcxEngine {
   void MarkFailed(const std::shared_ptr<Peer>& peer, const std::string& msg);
   void WatchProcess(Peer& peer);
   void UnwatchProcess(Peer& peer);
+  // JS thread: fails every transfer in flight to the peer and reports it gone.
+  void FailPeerTransfers(const std::shared_ptr<Peer>& peer, const std::string& msg);
+  void StartTimeoutTimer(void* uvLoop);
+  void StopTimeoutTimer();
   void AfterPost(Worker& w);
   // Under w.mu, kThread only: one progress pass that puts what was just posted
   // on the wire without waiting for the thread.
@@ -352,6 +371,8 @@ class UcxEngine {
     unsigned worker;
   };
   std::vector<std::unique_ptr<EpCtx>> epCtxs_;
+  std::vector<std::unique_ptr<PeerClock>> clocks_;
+  void* timeoutTimer_ = nullptr;  // uv_timer_t, timeout_ms only
   // Under w.mu: the endpoint's handshake message (see MakePeer in ucx_engine.cc).
   void SendHello(Worker& w, Peer& peer, EpCtx* ctx);
 

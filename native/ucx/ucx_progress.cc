@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "ucx/ucx_engine.h"
@@ -41,8 +42,32 @@ struct UcxEngine::UvState {
   std::chrono::steady_clock::time_point stuckSince{};
 };
 
+void UcxEngine::StartTimeoutTimer(void* uvLoop) {
+  if (opts_.timeoutMs == 0) return;
+  auto* timer = new uv_timer_t();
+  uv_timer_init(static_cast<uv_loop_t*>(uvLoop), timer);
+  timer->data = this;
+  // A few checks per timeout: a stalled peer fails within about 1.25x of it.
+  uint64_t every = std::clamp<uint64_t>(opts_.timeoutMs / 4, 10, 250);
+  uv_timer_start(
+      timer, [](uv_timer_t* t) { static_cast<UcxEngine*>(t->data)->CheckTimeouts(); }, every,
+      every);
+  uv_unref(reinterpret_cast<uv_handle_t*>(timer));  // never keeps the process alive
+  timeoutTimer_ = timer;
+}
+
+void UcxEngine::StopTimeoutTimer() {
+  if (timeoutTimer_ == nullptr) return;
+  auto* timer = static_cast<uv_timer_t*>(timeoutTimer_);
+  timeoutTimer_ = nullptr;
+  uv_timer_stop(timer);
+  uv_close(reinterpret_cast<uv_handle_t*>(timer),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+}
+
 void UcxEngine::StartProgress(void* uvLoop) {
   uvLoop_ = uvLoop;
+  StartTimeoutTimer(uvLoop);
   if (opts_.progress == ProgressMode::kThread) {
     thread_ = std::thread([this] { ThreadMain(); });
     return;

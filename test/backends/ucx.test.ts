@@ -107,6 +107,10 @@ describe('UCX parameters', () => {
     expect(() => parseParams({ numWorkers: '1.5' })).toThrow(/numWorkers/);
     expect(() => parseParams({ errorHandling: 'maybe' })).toThrow(/errorHandling/);
     expect(() => parseParams({ progress: 'sometimes' })).toThrow(/progress/);
+    expect(() => parseParams({ timeout_ms: '-1' })).toThrow(/timeout_ms/);
+    expect(() => parseParams({ timeout_ms: '1e3' })).toThrow(/timeout_ms/);
+    expect(parseParams({}).timeoutMs).toBe(10_000);
+    expect(parseParams({ timeoutMs: '0' }).timeoutMs).toBe(0);
     expect(() => parseParams({ config: 'nokey' })).toThrow(/KEY=VALUE/);
     expect(() => parseParams({ config: 'bad key=1' })).toThrow(/configuration key/);
   });
@@ -485,6 +489,62 @@ describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
       await second.peer.close();
     }
   }, 120_000);
+
+  it.each(['tcp', 'shm'])(
+    '%s: a peer frozen with SIGSTOP mid-transfer times out (timeout_ms) and is dropped; a restarted peer works',
+    async (profile) => {
+      // UCX notices neither: a stopped process keeps its sockets open and its
+      // shared-memory segments mapped, so without timeout_ms this WRITE waits forever.
+      const params = { profile, devices: 'lo', timeout_ms: '1500' };
+      const a = await agent(params, 'init');
+      const la = a.alloc(64 << 20).buffer;
+      const lreg = a.registerMem(la).descs.at(0);
+      const name = uniq('frozen');
+      const first = await connectedPeer(a, name, params, 64 << 20);
+      const disconnected = new Promise<unknown>((r) => a.once('peer:disconnect', (_n, e) => r(e)));
+      const req = a.createXferReq('WRITE', [lreg], [first.remote], name);
+      try {
+        a.postXferReq(req);
+        first.peer.signal('SIGSTOP');
+        const t0 = Date.now();
+        let failure: unknown;
+        // Repost until the freeze shows (a transfer may finish before it lands).
+        for (let i = 0; i < 1000 && !failure; i++) {
+          try {
+            await req.wait({ signal: AbortSignal.timeout(20_000) });
+            a.postXferReq(req);
+          } catch (e) {
+            failure = e;
+          }
+        }
+        expect(Date.now() - t0).toBeLessThan(10_000);
+        expect(failure).toBeInstanceOf(RemoteDisconnectError);
+        expect(String((failure as Error).message)).toContain('timed out');
+        expect(await disconnected).toBeInstanceOf(RemoteDisconnectError);
+        expect(a.checkRemoteMD(name)).toBe(false);
+      } finally {
+        req.release();
+        await first.peer.kill('SIGKILL');
+      }
+
+      const second = await connectedPeer(a, name, params, 64 << 20);
+      try {
+        fillPattern(la.subarray(0, 1 << 20), 78);
+        await a.write(
+          [{ addr: lreg.addr, len: 1 << 20 }],
+          [{ addr: second.remote.addr, len: 1 << 20 }],
+          name,
+          { signal: WAIT.signal() },
+        );
+        expect((await second.peer.send({ cmd: 'hash', off: 0, len: 1 << 20 })).hash).toBe(
+          sha256(la.subarray(0, 1 << 20)),
+        );
+      } finally {
+        await second.peer.close();
+      }
+    },
+    120_000,
+  );
 });
 
 describe.skipIf(!UCX_AVAILABLE)("errorHandling 'process'", () => {
