@@ -41,6 +41,8 @@ void RmaDoneCb(void* request, ucs_status_t, void* userData) {
 }
 
 constexpr uint64_t kMaxOpBytes = 64ull << 20;
+// Ops at least this large complete through RmaDoneCb (see Start).
+constexpr uint64_t kWatchedOpBytes = 256ull << 10;
 
 uint64_t SteadyNs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -633,11 +635,17 @@ void UcxEngine::Start(Worker& w, Xfer* x) {
   ucs_status_t failed = UCS_OK;
   for (const XferOp& op : x->ops) {
     ucp_request_param_t p{};
-    p.op_attr_mask =
-        UCP_OP_ATTR_FIELD_MEMH | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_MEMH;
     p.memh = op.memh;
-    p.cb.send = RmaDoneCb;
-    p.user_data = x->peer->clock;
+    // A large op reports its completion, which shows timeout_ms that the peer
+    // is moving data; small ones are covered by the flush (a callback each
+    // would slow batches of small descriptors measurably).
+    const bool watched = op.len >= kWatchedOpBytes;
+    if (watched) {
+      p.op_attr_mask |= UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+      p.cb.send = RmaDoneCb;
+      p.user_data = x->peer->clock;
+    }
     void* buf = reinterpret_cast<void*>(op.local);
     ucs_status_ptr_t r = x->read ? ucp_get_nbx(ep, buf, op.len, op.remote, op.rkey, &p)
                                  : ucp_put_nbx(ep, buf, op.len, op.remote, op.rkey, &p);
@@ -645,8 +653,13 @@ void UcxEngine::Start(Worker& w, Xfer* x) {
       failed = UCS_PTR_STATUS(r);
       break;
     }
-    // The flush below covers completion; RmaDoneCb frees the request.
-    if (r == nullptr) x->peer->clock->Touch();
+    // The flush below covers completion. A watched request is freed by
+    // RmaDoneCb; any other frees itself when done.
+    if (r == nullptr) {
+      if (watched) x->peer->clock->Touch();
+    } else if (!watched) {
+      ucp_request_free(r);
+    }
   }
   if (failed != UCS_OK) {
     Complete(x, ToNixlStatus(failed), UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
