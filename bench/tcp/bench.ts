@@ -14,8 +14,8 @@
  * for the default params, spinning for the busy-poll table.
  * A second table repeats the batch-1 cells up to 1 MiB with busy polling on
  * both sides (busy_poll_us, the latency setting), unless --latency-busy-poll-us 0.
- * By default every descriptor of a cell moves the same bytes, as the
- * baselines do (--layout spread walks the region instead).
+ * By default a batch walks the region (cold memory); --layout same moves the
+ * same bytes for every descriptor, as iperf3 does with its one buffer.
  */
 import { parseArgs } from 'node:util';
 
@@ -34,13 +34,14 @@ const { values: args } = parseArgs({
     sizes: { type: 'string' },
     batches: { type: 'string' },
     'latency-busy-poll-us': { type: 'string', default: '400' },
-    layout: { type: 'string', default: 'same' },
+    layout: { type: 'string', default: 'spread' },
   },
 });
-// 'same': every descriptor of a cell moves the same `size` bytes, as iperf3
-// and memcpy move one buffer over and over (the same cache footprint as the
-// baselines). 'spread': consecutive blocks through the 256 MiB region (cold
-// memory, as a KV cache is; memcpy is then spread the same way).
+// 'spread' (default): consecutive blocks through the 256 MiB region, so
+// batches touch cold memory, as a KV cache does; memcpy is spread the same
+// way. 'same': every descriptor of a cell moves the same `size` bytes, as
+// iperf3 moves one 1 MiB buffer over and over (its cache footprint; memcpy
+// then copies one hot buffer too).
 if (args.layout !== 'same' && args.layout !== 'spread') {
   throw new Error(`--layout must be 'same' or 'spread', got '${args.layout}'`);
 }
