@@ -1,0 +1,96 @@
+/**
+ * What one request costs the UCX backend: single requests of one descriptor,
+ * a window of them in flight, reposted as soon as each is DONE. Prints the
+ * request rate and the CPU time per request, of the JavaScript thread and of
+ * the whole initiator process (progress thread included). CPU per request is
+ * much steadier than the rate on this shared VM, so compare builds by it.
+ *
+ *   npx tsx bench/ucx/request-cost.ts [--size 4096] [--window 16] [--op WRITE]
+ *                                     [--seconds 2] [--params '{"profile":"tcp","devices":"lo"}']
+ *
+ * The target is a child process (bench/ucx/target.ts); traffic stays on this host.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import '../../src/polyfills.js';
+import { Agent } from '../../src/agent.js';
+
+const { values: args } = parseArgs({
+  options: {
+    size: { type: 'string', default: '4096' },
+    window: { type: 'string', default: '16' },
+    op: { type: 'string', default: 'WRITE' },
+    seconds: { type: 'string', default: '2' },
+    params: { type: 'string', default: '{"profile":"tcp","devices":"lo"}' },
+  },
+});
+const SIZE = Number(args.size);
+const WINDOW = Number(args.window);
+const OP = args.op === 'READ' ? 'READ' : 'WRITE';
+const REGION = 64 << 20;
+const params = JSON.parse(args.params!) as Record<string, string>;
+
+/** CPU time (user + system) of one thread of this process, in µs (10 ms ticks). */
+function threadCpuUs(tid: number): number {
+  const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+const a = await Agent.create({ name: `cost-${process.pid}`, backends: [{ type: 'UCX', params }] });
+const local = a.registerMem(a.alloc(REGION).buffer).descs.at(0);
+const name = `cost-target-${process.pid}`;
+const script = fileURLToPath(new URL('./target.ts', import.meta.url));
+const target = spawn(
+  process.execPath,
+  ['--import', 'tsx', script, name, JSON.stringify(params), String(REGION), 'false'],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+);
+const lines = createInterface({ input: target.stdout! })[Symbol.asyncIterator]();
+const hello = JSON.parse((await lines.next()).value) as { md: string; addr: string };
+a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
+target.stdin!.write(Buffer.from(a.getLocalMD()).toString('base64') + '\n');
+await lines.next();
+
+const reqs = Array.from({ length: WINDOW }, () =>
+  a.createXferReq(
+    OP,
+    [{ addr: local.addr, len: SIZE }],
+    [{ addr: BigInt(hello.addr), len: SIZE }],
+    name,
+  ),
+);
+async function run(ms: number): Promise<number> {
+  let done = 0;
+  const deadline = performance.now() + ms;
+  await Promise.all(
+    reqs.map(async (r) => {
+      while (performance.now() < deadline) {
+        if (r.post() !== 'DONE') await r.done;
+        done++;
+      }
+    }),
+  );
+  return done;
+}
+
+await run(200); // warm-up: endpoints wired
+const js0 = threadCpuUs(process.pid);
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const n = await run(Number(args.seconds) * 1000);
+const secs = (performance.now() - t0) / 1e3;
+const jsUs = (threadCpuUs(process.pid) - js0) / n;
+const cpu = process.cpuUsage(cpu0);
+console.log(
+  `${OP} ${SIZE} B x1, ${WINDOW} in flight, ${args.params}: ${(n / secs).toFixed(0)} requests/s; ` +
+    `CPU per request: JavaScript thread ${jsUs.toFixed(1)} µs, process ${((cpu.user + cpu.system) / n).toFixed(1)} µs`,
+);
+for (const r of reqs) r.release();
+a.invalidateRemoteMD(name);
+target.stdin!.end();
+await new Promise((r) => target.on('exit', r));
+await a.close();
