@@ -920,7 +920,10 @@ void UcxEngine::CheckTimeouts() {
   for (auto& [id, peer] : peers_) {
     if (peer->self || peer->failStatus.load() != 0) continue;
     const PeerClock& c = *peer->clock;
-    if (c.inflight.load() > 0 && now - c.lastNs.load() > limit) late.push_back(peer);
+    // The progress thread may stamp the clock after `now` was read: a stamp
+    // from the future is fresh, not a wrapped-around age.
+    const uint64_t last = c.lastNs.load();
+    if (c.inflight.load() > 0 && now > last && now - last > limit) late.push_back(peer);
   }
   for (auto& peer : late) {
     FailPeerTransfers(peer, "agent '" + peer->name + "' made no progress for " +

@@ -547,6 +547,44 @@ describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
   );
 });
 
+describe.skipIf(!UCX_AVAILABLE)('timeout_ms', () => {
+  it('a busy, healthy peer is never timed out, even with a short timeout_ms', async () => {
+    // Completions stamp the peer's clock from the progress thread while the
+    // check runs on the JavaScript thread: a stamp newer than the check's own
+    // clock read must count as fresh (it once read as an age of ~2^64 ns).
+    const params = { profile: 'shm', devices: 'lo', errorHandling: 'process', timeout_ms: '100' };
+    const a = await agent(params, 'busy');
+    const lreg = a.registerMem(a.alloc(1 << 20).buffer).descs.at(0);
+    const name = uniq('busy-peer');
+    const { peer, remote } = await connectedPeer(a, name, params, 1 << 20);
+    const reqs = Array.from({ length: 16 }, (_, i) =>
+      a.createXferReq(
+        'WRITE',
+        [{ addr: lreg.addr + BigInt(i * 4096), len: 4096 }],
+        [{ addr: remote.addr + BigInt(i * 4096), len: 4096 }],
+        name,
+      ),
+    );
+    try {
+      let done = 0;
+      const deadline = Date.now() + 3000;
+      await Promise.all(
+        reqs.map(async (r) => {
+          while (Date.now() < deadline) {
+            if (r.post() !== 'DONE') await r.wait({ signal: WAIT.signal() });
+            done++;
+          }
+        }),
+      );
+      expect(done).toBeGreaterThan(1000);
+      expect(a.checkRemoteMD(name)).toBe(true);
+    } finally {
+      for (const r of reqs) r.release();
+      await peer.close();
+    }
+  }, 60_000);
+});
+
 describe.skipIf(!UCX_AVAILABLE)("errorHandling 'process'", () => {
   it.each(['thread', 'event'])(
     'progress %s: a peer that exits mid-transfer: the transfer fails, and sends stuck toward it do not keep progress spinning',
