@@ -769,7 +769,12 @@ void UcxEngine::OnNotifSent(Xfer* x, ucs_status_t status) {
 }
 
 void UcxEngine::Complete(Xfer* x, int status, const std::string& error) {
-  if (x->inFlight) x->peer->clock->inflight.fetch_sub(1);
+  if (x->inFlight) {
+    // A finished transfer is progress too (flushes that complete at once,
+    // as on mapped shared memory, run no callback).
+    if (status == kSuccess) x->peer->clock->Touch();
+    x->peer->clock->inflight.fetch_sub(1);
+  }
   x->inFlight = false;
   x->error = error;
   __atomic_store_n(x->slot, status, __ATOMIC_RELEASE);
