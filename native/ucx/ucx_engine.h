@@ -384,6 +384,8 @@ class UcxEngine {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> sleeping_{false};
+  // kThread: whether a post also runs one progress pass (PushPosted).
+  bool postProgress_ = true;
   void* uvLoop_ = nullptr;
   struct UvState;
   UvState* uv_ = nullptr;

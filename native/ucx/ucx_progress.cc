@@ -199,7 +199,7 @@ void UcxEngine::AfterPost(Worker& w) {
 }
 
 void UcxEngine::PushPosted(Worker& w) {
-  if (opts_.progress != ProgressMode::kThread) return;
+  if (opts_.progress != ProgressMode::kThread || !postProgress_) return;
   ucp_worker_progress(w.handle);
   DrainFlushed(w);
 }
