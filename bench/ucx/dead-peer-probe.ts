@@ -14,12 +14,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
+import { startTarget } from './target-process.js';
 
 const SETS: Record<string, Record<string, string>> = {
   tcp: { profile: 'tcp', devices: 'lo' },
@@ -55,25 +55,9 @@ async function oneRound(params: Record<string, string>): Promise<void> {
     backends: [{ type: 'UCX', params }],
   });
   const local = s.registerMem(s.alloc(REGION).buffer).descs.at(0);
-  const script = fileURLToPath(new URL('./target.ts', import.meta.url));
-  const victimName = `victim-${randomBytes(3).toString('hex')}`;
-  const victim = spawn(
-    process.execPath,
-    ['--import', 'tsx', script, victimName, JSON.stringify(params), String(REGION), 'false'],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: victim.stdout! })[Symbol.asyncIterator]();
-  const hello = JSON.parse((await lines.next()).value) as { md: string; addr: string };
-  s.loadRemoteMD(Buffer.from(hello.md, 'base64'));
-  victim.stdin!.write(Buffer.from(s.getLocalMD()).toString('base64') + '\n');
-  await lines.next();
+  const victim = await startTarget(s, params, REGION, false, 'victim');
 
-  const req = s.createXferReq(
-    'WRITE',
-    [local],
-    [{ addr: BigInt(hello.addr), len: REGION }],
-    victimName,
-  );
+  const req = s.createXferReq('WRITE', [local], [{ addr: victim.addr, len: REGION }], victim.name);
   s.postXferReq(req);
   victim.kill('SIGKILL');
   const killedAt = performance.now();

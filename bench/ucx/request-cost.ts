@@ -10,14 +10,12 @@
  *
  * The target is a child process (bench/ucx/target.ts); traffic stays on this host.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
+import { startTarget } from './target-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,25 +40,14 @@ function threadCpuUs(tid: number): number {
 
 const a = await Agent.create({ name: `cost-${process.pid}`, backends: [{ type: 'UCX', params }] });
 const local = a.registerMem(a.alloc(REGION).buffer).descs.at(0);
-const name = `cost-target-${process.pid}`;
-const script = fileURLToPath(new URL('./target.ts', import.meta.url));
-const target = spawn(
-  process.execPath,
-  ['--import', 'tsx', script, name, JSON.stringify(params), String(REGION), 'false'],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-);
-const lines = createInterface({ input: target.stdout! })[Symbol.asyncIterator]();
-const hello = JSON.parse((await lines.next()).value) as { md: string; addr: string };
-a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
-target.stdin!.write(Buffer.from(a.getLocalMD()).toString('base64') + '\n');
-await lines.next();
+const target = await startTarget(a, params, REGION);
 
 const reqs = Array.from({ length: WINDOW }, () =>
   a.createXferReq(
     OP,
     [{ addr: local.addr, len: SIZE }],
-    [{ addr: BigInt(hello.addr), len: SIZE }],
-    name,
+    [{ addr: target.addr, len: SIZE }],
+    target.name,
   ),
 );
 async function run(ms: number): Promise<number> {
@@ -90,7 +77,5 @@ console.log(
     `CPU per request: JavaScript thread ${jsUs.toFixed(1)} µs, process ${((cpu.user + cpu.system) / n).toFixed(1)} µs`,
 );
 for (const r of reqs) r.release();
-a.invalidateRemoteMD(name);
-target.stdin!.end();
-await new Promise((r) => target.on('exit', r));
+await target.stop();
 await a.close();

@@ -17,13 +17,11 @@
  * (1e9 B/s); the ratio is nixl-ts / ucx_perftest for the same cell and round.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
+import { startTarget, type Target } from './target-process.js';
 import type { XferRequest } from '../../src/xfer-request.js';
 
 const { values: args } = parseArgs({
@@ -129,45 +127,6 @@ async function perftest(tls: string, test: string, size: number): Promise<number
   } finally {
     server.kill('SIGKILL');
   }
-}
-
-interface Target {
-  name: string;
-  addr: bigint;
-  stop(): Promise<void>;
-}
-
-async function startTarget(
-  a: Agent,
-  params: Record<string, string>,
-  bytes: number,
-  ucxAlloc: boolean,
-): Promise<Target> {
-  const script = fileURLToPath(new URL('./target.ts', import.meta.url));
-  const name = `bench-tgt-${randomBytes(3).toString('hex')}`;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', script, name, JSON.stringify(params), String(bytes), String(ucxAlloc)],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const hello = JSON.parse((await lines.next()).value) as { md: string; addr: string };
-  a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
-  child.stdin!.write(Buffer.from(a.getLocalMD()).toString('base64') + '\n');
-  await lines.next();
-  return {
-    name,
-    addr: BigInt(hello.addr),
-    async stop() {
-      a.invalidateRemoteMD(name);
-      child.stdin!.end();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await new Promise((r) => child.on('exit', r));
-      clearTimeout(timer);
-    },
-  };
 }
 
 /** One nixl-ts cell: a window of requests kept in flight for about SECONDS. */
