@@ -16,6 +16,7 @@ import { reportUcxUnavailable, UCX_AVAILABLE } from './ucx-gate.js';
 import { UcxBackend } from '../../backends/ucx/ucx-backend.js';
 import { ibDevices } from '../../backends/ucx/ib-devices.js';
 import { Agent } from '../../src/agent.js';
+import type { XferRequest } from '../../src/xfer-request.js';
 import type { BackendParams } from '../../src/backend.js';
 import {
   InvalidParamError,
@@ -63,6 +64,22 @@ async function spawnPeer(name: string, params: BackendParams, size: number) {
     md: Buffer.from(init.md!, 'base64'),
     remote: { addr: BigInt(init.addr!), len: size },
   };
+}
+
+/**
+ * Reposts `req` until a wait fails, since a transfer may finish before a fault
+ * aimed at its peer lands; returns that error (undefined after 1000 clean rounds).
+ */
+async function repostUntilFailure(a: Agent, req: XferRequest): Promise<unknown> {
+  for (let i = 0; i < 1000; i++) {
+    try {
+      await req.wait({ signal: AbortSignal.timeout(20_000) });
+      a.postXferReq(req);
+    } catch (e) {
+      return e;
+    }
+  }
+  return undefined;
 }
 
 /** spawnPeer, with metadata loaded both ways between it and `a`. */
@@ -450,15 +467,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
     a.postXferReq(req);
     const t0 = Date.now();
     await first.peer.kill('SIGKILL');
-    let failure: unknown;
-    for (let i = 0; i < 1000 && !failure; i++) {
-      try {
-        await req.wait({ signal: AbortSignal.timeout(20_000) });
-        a.postXferReq(req);
-      } catch (e) {
-        failure = e;
-      }
-    }
+    const failure = await repostUntilFailure(a, req);
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(a.checkRemoteMD(name)).toBe(false);
     // Either a transfer failed with RemoteDisconnectError, or the endpoint error
@@ -507,16 +516,7 @@ describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
         a.postXferReq(req);
         first.peer.signal('SIGSTOP');
         const t0 = Date.now();
-        let failure: unknown;
-        // Repost until the freeze shows (a transfer may finish before it lands).
-        for (let i = 0; i < 1000 && !failure; i++) {
-          try {
-            await req.wait({ signal: AbortSignal.timeout(20_000) });
-            a.postXferReq(req);
-          } catch (e) {
-            failure = e;
-          }
-        }
+        const failure = await repostUntilFailure(a, req);
         expect(Date.now() - t0).toBeLessThan(10_000);
         expect(failure).toBeInstanceOf(RemoteDisconnectError);
         expect(String((failure as Error).message)).toContain('timed out');
