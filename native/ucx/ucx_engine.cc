@@ -22,14 +22,12 @@ namespace {
 void FlushCb(void* request, ucs_status_t status, void* userData) {
   auto* g = static_cast<FlushGroup*>(userData);
   ucp_request_free(request);
-  g->peer->clock->Touch();
   g->engine->OnGroupFlushed(g, status);
 }
 
 void NotifSentCb(void* request, ucs_status_t status, void* userData) {
   auto* x = static_cast<Xfer*>(userData);
   ucp_request_free(request);
-  x->peer->clock->Touch();
   x->engine->OnNotifSent(x, status);
 }
 
@@ -778,8 +776,9 @@ void UcxEngine::OnNotifSent(Xfer* x, ucs_status_t status) {
 
 void UcxEngine::Complete(Xfer* x, int status, const std::string& error) {
   if (x->inFlight) {
-    // A finished transfer is progress too (flushes that complete at once,
-    // as on mapped shared memory, run no callback).
+    // Progress for timeout_ms: every finished transfer (whether its flush or
+    // notification completed in a callback or at once), besides large ops
+    // (RmaDoneCb) and a post to an idle peer (Post).
     if (status == kSuccess) x->peer->clock->Touch();
     x->peer->clock->inflight.fetch_sub(1);
   }
