@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/ucx/request-cost.ts [--size 4096] [--window 16] [--op WRITE]
  *                                     [--seconds 2] [--params '{"profile":"tcp","devices":"lo"}']
+ *                                     [--alloc]   (memory from agent.alloc(n, { backend: 'UCX' }) on both sides)
  *
  * The target is a child process (bench/ucx/target.ts); traffic stays on this host.
  */
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     op: { type: 'string', default: 'WRITE' },
     seconds: { type: 'string', default: '2' },
     params: { type: 'string', default: '{"profile":"tcp","devices":"lo"}' },
+    alloc: { type: 'boolean', default: false },
   },
 });
 const SIZE = Number(args.size);
@@ -39,8 +41,9 @@ function threadCpuUs(tid: number): number {
 }
 
 const a = await Agent.create({ name: `cost-${process.pid}`, backends: [{ type: 'UCX', params }] });
-const local = a.registerMem(a.alloc(REGION).buffer).descs.at(0);
-const target = await startTarget(a, params, REGION);
+const memory = a.alloc(REGION, args.alloc ? { backend: 'UCX' } : {}).buffer;
+const local = a.registerMem(memory).descs.at(0);
+const target = await startTarget(a, params, REGION, args.alloc);
 
 const reqs = Array.from({ length: WINDOW }, () =>
   a.createXferReq(

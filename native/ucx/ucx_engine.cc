@@ -623,16 +623,20 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
     if (peer.clock->inflight.fetch_add(1) == 0) peer.clock->Touch();
     __atomic_store_n(x->slot, kInProg, __ATOMIC_RELEASE);
     EpGate& gate = peer.gates[x->worker];
+    x->posting = true;
     if (gate.ready) {
       Start(w, x);
     } else {
       gate.waiting.push_back(x);
     }
+    PushPosted(w);
+    x->posting = false;
     result = *x->slot;
     if (result < 0) *error = x->error;
-    PushPosted(w);
   }
-  KickProgress(w);
+  // A transfer that completed inside this call (shared-memory copies) left
+  // nothing for the progress thread; waking it would only cost a system call.
+  if (result != kSuccess) KickProgress(w);
   return result;
 }
 
@@ -785,7 +789,7 @@ void UcxEngine::Complete(Xfer* x, int status, const std::string& error) {
   x->inFlight = false;
   x->error = error;
   __atomic_store_n(x->slot, status, __ATOMIC_RELEASE);
-  if (closing()) return;
+  if (closing() || x->posting) return;
   uint32_t id = x->id;
   bool released = x->released;
   Emit([&](EventBatch& b) {

@@ -209,6 +209,9 @@ struct Xfer {
   // Failed because its peer's process exited, while UCX may still hold
   // requests that point at it: kept until the engine closes.
   bool orphan = false;
+  // Post is running for it on the JavaScript thread: a completion meanwhile is
+  // returned by Post itself, so it queues no event (and no wake-up).
+  bool posting = false;
   std::vector<uint8_t> notif;
   bool hasNotif = false;
   std::string error;
