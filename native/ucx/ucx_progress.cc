@@ -231,11 +231,7 @@ void UcxEngine::ThreadMain() {
   while (!stop_.load()) {
     bool busy = false;
     for (auto& w : workers_) {
-      // A worker the JavaScript thread holds is posting (and, but over tcp,
-      // progressing) right now: skip it this round rather than sleep on the
-      // mutex, since a futex wait here costs both threads a system call.
-      std::unique_lock<std::mutex> lock(w->mu, std::try_to_lock);
-      if (!lock.owns_lock()) continue;
+      std::lock_guard<std::mutex> lock(w->mu);
       unsigned n = 0;
       while (n < kBudget && ucp_worker_progress(w->handle) != 0) ++n;
       DrainFlushed(*w);
