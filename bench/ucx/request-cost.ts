@@ -1,8 +1,9 @@
 /**
  * What one request costs the UCX backend: single requests of one descriptor,
  * a window of them in flight, reposted as soon as each is DONE. Prints the
- * request rate and the CPU time per request, of the JavaScript thread and of
- * the whole initiator process (progress thread included). CPU per request is
+ * request rate and the CPU time per request, of the JavaScript thread, of
+ * the whole initiator process (progress thread included) and of the target
+ * process (over tcp it serves every put; on two cores the three compete). CPU per request is
  * much steadier than the rate on this shared VM, so compare builds by it.
  *
  *   npx tsx bench/ucx/request-cost.ts [--size 4096] [--window 16] [--op WRITE]
@@ -34,11 +35,12 @@ const OP = args.op === 'READ' ? 'READ' : 'WRITE';
 const REGION = 64 << 20;
 const params = JSON.parse(args.params!) as Record<string, string>;
 
-/** CPU time (user + system) of one thread of this process, in µs (10 ms ticks). */
-function threadCpuUs(tid: number): number {
-  const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU time (user + system) of a thread or process, in µs (10 ms ticks). */
+function cpuUs(statPath: string): number {
+  const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
+const jsThreadCpuUs = () => cpuUs(`/proc/self/task/${process.pid}/stat`);
 
 const a = await Agent.create({ name: `cost-${process.pid}`, backends: [{ type: 'UCX', params }] });
 const memory = a.alloc(REGION, args.alloc ? { backend: 'UCX' } : {}).buffer;
@@ -68,16 +70,19 @@ async function run(ms: number): Promise<number> {
 }
 
 await run(200); // warm-up: endpoints wired
-const js0 = threadCpuUs(process.pid);
+const js0 = jsThreadCpuUs();
+const target0 = cpuUs(`/proc/${target.pid}/stat`);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const n = await run(Number(args.seconds) * 1000);
 const secs = (performance.now() - t0) / 1e3;
-const jsUs = (threadCpuUs(process.pid) - js0) / n;
+const jsUs = (jsThreadCpuUs() - js0) / n;
+const targetUs = (cpuUs(`/proc/${target.pid}/stat`) - target0) / n;
 const cpu = process.cpuUsage(cpu0);
 console.log(
   `${OP} ${SIZE} B x1, ${WINDOW} in flight, ${args.params}: ${(n / secs).toFixed(0)} requests/s; ` +
-    `CPU per request: JavaScript thread ${jsUs.toFixed(1)} µs, process ${((cpu.user + cpu.system) / n).toFixed(1)} µs`,
+    `CPU per request: JavaScript thread ${jsUs.toFixed(1)} µs, process ${((cpu.user + cpu.system) / n).toFixed(1)} µs, ` +
+    `target process ${targetUs.toFixed(1)} µs`,
 );
 for (const r of reqs) r.release();
 await target.stop();

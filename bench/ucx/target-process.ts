@@ -12,6 +12,8 @@ import type { Agent } from '../../src/agent.js';
 
 export interface Target {
   name: string;
+  /** The target's process id. */
+  pid: number;
   /** Start of the target's registered region. */
   addr: bigint;
   /** Signals the target process (by its PID) while it runs. */
@@ -41,6 +43,7 @@ export async function startTarget(
   await lines.next();
   return {
     name,
+    pid: child.pid!,
     addr: BigInt(hello.addr),
     kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
