@@ -15,12 +15,16 @@
  * perftest's buffer, each completed as NIXL defines it (put/get + flush).
  * Both get UCX_NET_DEVICES=lo. Bandwidth is bytes / wall time in GB/s
  * (1e9 B/s); the ratio is nixl-ts / ucx_perftest for the same cell and round.
+ * Batch-1 cells also run bench/ucx/put-flush.c, a C program doing the same
+ * per-request work on UCX (put or get, then a flush, same window), and give
+ * nixl-ts / that floor: perftest streams and completes nothing per message.
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
+import { putFlush } from './put-flush.js';
 import { startTarget, type Target } from './target-process.js';
 import type { XferRequest } from '../../src/xfer-request.js';
 
@@ -129,6 +133,26 @@ async function perftest(tls: string, test: string, size: number): Promise<number
   }
 }
 
+/** Requests kept in flight: 16, or fewer so that the window fits the region. */
+const windowFor = (size: number, batch: number) =>
+  Math.max(1, Math.min(16, Math.floor(REGION / (size * batch))));
+
+/** The C floor of a batch-1 cell (bench/ucx/put-flush.c), same transports and settings. */
+function cFloor(tls: string, op: 'WRITE' | 'READ', size: number) {
+  const set = TRANSPORTS[tls]!;
+  return putFlush({
+    op,
+    size,
+    window: windowFor(size, 1),
+    ms: SECONDS * 1000,
+    ucxAlloc: set.ucxAlloc ?? false,
+    // nixl-ts's 'process' mode and 'none' both create endpoints without UCX error handling.
+    peerErrors: (set.params.errorHandling ?? 'peer') === 'peer',
+    tls: set.ucxTls,
+    config: set.params.config?.split(',') ?? [],
+  });
+}
+
 /** One nixl-ts cell: a window of requests kept in flight for about SECONDS. */
 async function nixlCell(
   a: Agent,
@@ -138,7 +162,7 @@ async function nixlCell(
   size: number,
   batch: number,
 ): Promise<number> {
-  const window = Math.max(1, Math.min(16, Math.floor(REGION / (size * batch))));
+  const window = windowFor(size, batch);
   // Every descriptor moves the same `size` bytes at the start of each region,
   // as ucx_perftest moves one buffer of the message size over and over: the
   // same cache footprint on both sides.
@@ -156,8 +180,7 @@ async function nixlCell(
       reqs.map(async (r) => {
         while (performance.now() < deadline && ops < maxOps) {
           ops++;
-          a.postXferReq(r);
-          await r.done;
+          if (a.postXferReq(r) !== 'DONE') await r.done;
         }
       }),
     );
@@ -182,6 +205,9 @@ const rows: {
   perf: number[];
   nixl: number[];
   ratio: number[];
+  /** Batch 1 only: the C put+flush floor and nixl-ts / that floor. */
+  floor: number[];
+  floorRatio: number[];
 }[] = [];
 for (const tls of args.tls!.split(',')) {
   const params = TRANSPORTS[tls]!.params;
@@ -208,20 +234,30 @@ for (const tls of args.tls!.split(',')) {
         perf: [] as number[],
         nixl: [] as number[],
         ratio: [] as number[],
+        floor: [] as number[],
+        floorRatio: [] as number[],
       }));
       for (let r = 0; r < REPS; r++) {
         const perf = await perftest(tls, test, size);
         for (const row of cells) {
+          if (row.batch === 1) {
+            const floor = await cFloor(tls, op, size);
+            if (floor !== undefined) row.floor.push(floor);
+          }
           const nixl = await nixlCell(a, base, t, op, size, row.batch);
           row.perf.push(perf);
           row.nixl.push(nixl);
           row.ratio.push(nixl / perf);
+          if (row.batch === 1 && row.floor.length) row.floorRatio.push(nixl / row.floor.at(-1)!);
         }
       }
       for (const row of cells) {
         rows.push(row);
+        const floor = row.floor.length
+          ? `, C put+flush ${median(row.floor).toFixed(3)} GB/s (${median(row.floorRatio).toFixed(2)}x)`
+          : '';
         process.stderr.write(
-          `${tls} ${op} ${size} x${row.batch}: perftest ${median(row.perf).toFixed(3)} GB/s, nixl-ts ${median(row.nixl).toFixed(3)} GB/s, ratio ${median(row.ratio).toFixed(2)}\n`,
+          `${tls} ${op} ${size} x${row.batch}: perftest ${median(row.perf).toFixed(3)} GB/s, nixl-ts ${median(row.nixl).toFixed(3)} GB/s, ratio ${median(row.ratio).toFixed(2)}${floor}\n`,
         );
       }
     }
@@ -238,12 +274,13 @@ const range = (xs: number[], d = 3) => {
     : 'n/a';
 };
 console.log(
-  `| transports | op (perftest test) | size | nixl-ts batch | ucx_perftest GB/s | nixl-ts UCX GB/s | ratio (median [min–max] of ${REPS}) |`,
+  `| transports | op (perftest test) | size | nixl-ts batch | ucx_perftest GB/s | nixl-ts UCX GB/s | ratio (median [min–max] of ${REPS}) | C put+flush GB/s (batch 1) | nixl-ts / C put+flush |`,
 );
-console.log('|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const test = r.op === 'WRITE' ? 'ucp_put_bw' : 'ucp_get';
+  const floor = r.floor.length ? `${range(r.floor)} | ${range(r.floorRatio, 2)}` : '— | —';
   console.log(
-    `| ${r.tls} | ${r.op} (${test}) | ${fmtSize(r.size)} | ${r.batch} | ${range(r.perf)} | ${range(r.nixl)} | ${range(r.ratio, 2)} |`,
+    `| ${r.tls} | ${r.op} (${test}) | ${fmtSize(r.size)} | ${r.batch} | ${range(r.perf)} | ${range(r.nixl)} | ${range(r.ratio, 2)} | ${floor} |`,
   );
 }
