@@ -935,11 +935,15 @@ void UcxEngine::CheckTimeouts() {
   std::vector<std::shared_ptr<Peer>> late;
   for (auto& [id, peer] : peers_) {
     if (peer->self || peer->failStatus.load() != 0) continue;
-    const PeerClock& c = *peer->clock;
-    // The progress thread may stamp the clock after `now` was read: a stamp
-    // from the future is fresh, not a wrapped-around age.
-    const uint64_t last = c.lastNs.load();
-    if (c.inflight.load() > 0 && now > last && now - last > limit) late.push_back(peer);
+    PeerClock& c = *peer->clock;
+    const uint64_t moves = c.moves.load(std::memory_order_relaxed);
+    // Idle, or moved since the last check: the stall clock starts over.
+    if (moves != c.seenMoves || c.inflight.load() == 0) {
+      c.seenMoves = moves;
+      c.seenAtNs = now;
+      continue;
+    }
+    if (now - c.seenAtNs > limit) late.push_back(peer);
   }
   for (auto& peer : late) {
     FailPeerTransfers(peer, "agent '" + peer->name + "' made no progress for " +
@@ -969,8 +973,6 @@ void UcxEngine::FailPeerTransfers(const std::shared_ptr<Peer>& peer, const std::
   for (auto& [id, x] : xfers_) fail(x);
   for (Xfer* x : releasedInFlight_) fail(x);
 }
-
-void PeerClock::Touch() { lastNs.store(SteadyNs(), std::memory_order_relaxed); }
 
 void UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len) {
   if (closing()) return;

@@ -106,12 +106,17 @@ struct FlushGroup {
   std::vector<Xfer*> xfers;
 };
 
-// When a peer last moved anything, for timeout_ms. Owned by the engine until
-// it is destroyed, so UCX request callbacks may touch it at any time.
+// Whether a peer moves anything, for timeout_ms. Owned by the engine until
+// it is destroyed, so UCX request callbacks may touch it at any time. A
+// counter, not a time: the hot path pays an increment, not a clock read; the
+// timeout check notes when it last saw the counter change.
 struct PeerClock {
-  std::atomic<uint64_t> lastNs{0};
+  std::atomic<uint64_t> moves{0};
   std::atomic<int> inflight{0};  // transfers to the peer in flight
-  void Touch();
+  void Touch() { moves.fetch_add(1, std::memory_order_relaxed); }
+  // JS thread only (CheckTimeouts): the count it last saw, and when.
+  uint64_t seenMoves = 0;
+  uint64_t seenAtNs = 0;
 };
 
 struct Peer {

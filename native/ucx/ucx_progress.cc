@@ -47,8 +47,9 @@ void UcxEngine::StartTimeoutTimer(void* uvLoop) {
   auto* timer = new uv_timer_t();
   uv_timer_init(static_cast<uv_loop_t*>(uvLoop), timer);
   timer->data = this;
-  // A few checks per timeout: a stalled peer fails within about 1.25x of it.
-  uint64_t every = std::clamp<uint64_t>(opts_.timeoutMs / 4, 10, 250);
+  // Several checks per timeout: a stall is seen at the first check after the
+  // last move, so a stalled peer fails within the timeout plus two intervals.
+  uint64_t every = std::clamp<uint64_t>(opts_.timeoutMs / 8, 10, 250);
   uv_timer_start(
       timer, [](uv_timer_t* t) { static_cast<UcxEngine*>(t->data)->CheckTimeouts(); }, every,
       every);

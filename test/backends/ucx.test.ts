@@ -634,9 +634,9 @@ describe.skipIf(!UCX_AVAILABLE)('UCX peer failure', () => {
 
 describe.skipIf(!UCX_AVAILABLE)('timeout_ms', () => {
   it('a busy, healthy peer is never timed out, even with a short timeout_ms', async () => {
-    // Completions stamp the peer's clock from the progress thread while the
-    // check runs on the JavaScript thread: a stamp newer than the check's own
-    // clock read must count as fresh (it once read as an age of ~2^64 ns).
+    // Completions count on the progress thread (or inside a post) while the
+    // check runs on a JavaScript timer: a peer that keeps completing must
+    // never read as stalled, whichever side of a check its completions land.
     const params = { profile: 'shm', devices: 'lo', errorHandling: 'process', timeout_ms: '100' };
     const a = await agent(params, 'busy');
     const lreg = a.registerMem(a.alloc(1 << 20).buffer).descs.at(0);
