@@ -81,7 +81,7 @@ const targetUs = (cpuUs(`/proc/${target.pid}/stat`) - target0) / n;
 const cpu = process.cpuUsage(cpu0);
 console.log(
   `${OP} ${SIZE} B x1, ${WINDOW} in flight, ${args.params}: ${(n / secs).toFixed(0)} requests/s; ` +
-    `CPU per request: JavaScript thread ${jsUs.toFixed(1)} µs, process ${((cpu.user + cpu.system) / n).toFixed(1)} µs, ` +
+    `CPU per request: JavaScript thread ${jsUs.toFixed(2)} µs, process ${((cpu.user + cpu.system) / n).toFixed(2)} µs, ` +
     `target process ${targetUs.toFixed(1)} µs`,
 );
 for (const r of reqs) r.release();
