@@ -5,13 +5,11 @@
  * floor of a one-at-a-time transfer on this machine).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { native } from '../../src/native.js';
+import { compileC } from '../compile-c.js';
 
 const run = promisify(execFile);
 
@@ -123,23 +121,6 @@ export function memcpy(
   return (size * batch) / times[times.length >> 1]!;
 }
 
-let requestResponseBinary: Promise<string | undefined> | undefined;
-
-/** Compiles bench/tcp/request-response.c once per run; undefined without a C compiler. */
-function compileRequestResponse(): Promise<string | undefined> {
-  requestResponseBinary ??= (async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'nixl-bench-')), 'request-response');
-    const src = new URL('./request-response.c', import.meta.url).pathname;
-    try {
-      await run('cc', ['-O2', '-o', out, src]);
-      return out;
-    } catch {
-      return undefined;
-    }
-  })();
-  return requestResponseBinary;
-}
-
 /**
  * Median µs of one request of `size` bytes answered by 8 bytes, one at a time
  * over a loopback TCP connection, from a C program (bench/tcp/request-response.c).
@@ -150,7 +131,7 @@ export async function requestResponse(
   ms: number,
   spin: boolean,
 ): Promise<number | undefined> {
-  const bin = await compileRequestResponse();
+  const bin = await compileC(new URL('./request-response.c', import.meta.url));
   if (!bin) return undefined;
   const { stdout } = await run(bin, [String(size), String(ms), spin ? '1' : '0'], {
     timeout: ms + 30_000,

@@ -4,28 +4,11 @@
  * Compiled with `cc` once per run; undefined when no compiler or UCX headers.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const run = promisify(execFile);
-let binary: Promise<string | undefined> | undefined;
+import { compileC } from '../compile-c.js';
 
-function compile(): Promise<string | undefined> {
-  binary ??= (async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'nixl-bench-')), 'put-flush');
-    const src = new URL('./put-flush.c', import.meta.url).pathname;
-    try {
-      await run('cc', ['-O2', '-o', out, src, '-lucp', '-lucs']);
-      return out;
-    } catch (err) {
-      process.stderr.write(`put-flush.c did not compile: ${(err as Error).message}\n`);
-      return undefined;
-    }
-  })();
-  return binary;
-}
+const run = promisify(execFile);
 
 export interface PutFlushCell {
   op: 'WRITE' | 'READ';
@@ -44,7 +27,7 @@ export interface PutFlushCell {
 
 /** GB/s (1e9 B/s) of the C program for one cell, NaN if it failed, undefined without cc. */
 export async function putFlush(c: PutFlushCell): Promise<number | undefined> {
-  const bin = await compile();
+  const bin = await compileC(new URL('./put-flush.c', import.meta.url), ['-lucp', '-lucs']);
   if (!bin) return undefined;
   const argv = [
     c.op === 'READ' ? 'get' : 'put',

@@ -3,8 +3,9 @@
  * a window of them in flight, reposted as soon as each is DONE. Prints the
  * request rate and the CPU time per request, of the JavaScript thread, of
  * the whole initiator process (progress thread included) and of the target
- * process (over tcp it serves every put; on two cores the three compete). CPU per request is
- * much steadier than the rate on this shared VM, so compare builds by it.
+ * process (over tcp it serves every put; on two cores the three compete).
+ * CPU per request is much steadier than the rate on this shared VM, so
+ * compare builds by it.
  *
  *   npx tsx bench/ucx/request-cost.ts [--size 4096] [--window 16] [--op WRITE]
  *                                     [--seconds 2] [--params '{"profile":"tcp","devices":"lo"}']
