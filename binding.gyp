@@ -15,6 +15,8 @@
       "target_name": "nixl_native",
       "sources": [
         "native/addon.cc",
+        "native/common/js_call.cc",
+        "native/common/teardown_guard.cc",
         "native/memory.cc",
         "native/bench.cc",
         "native/tcp/engine.cc",
@@ -33,6 +35,8 @@
           "target_name": "nixl_ucx",
           "sources": [
             "native/ucx/ucx_addon.cc",
+            "native/common/js_call.cc",
+            "native/common/teardown_guard.cc",
             "native/ucx/ucx_binding.cc",
             "native/ucx/ucx_engine.cc",
             "native/ucx/ucx_progress.cc",

@@ -27,6 +27,14 @@ constexpr size_t kHugePage = 2u << 20;
 // pages: a kernel that pins pages for process_vm_readv/writev (the TCP
 // backend's same-host path) or for RDMA then walks one entry per 2 MiB instead
 // of one per 4 KiB, which about doubles cross-process copy bandwidth.
+// The memory is mapped (never from malloc): freeing it returns it to the
+// kernel at once, so agents that come and go do not leave the heap bloated
+// (glibc raises its mmap threshold after large frees and then keeps them).
+struct Mapping {
+  void* base;
+  size_t len;
+};
+
 Napi::Value Alloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double requested = info[0].As<Napi::Number>().DoubleValue();
@@ -38,15 +46,27 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   bool huge = bytes >= kHugePage;
   size_t align = huge ? kHugePage : page;
   size_t rounded = ((bytes == 0 ? 1 : bytes) + align - 1) / align * align;
-  void* p = nullptr;
-  if (posix_memalign(&p, align, rounded) != 0 || p == nullptr) {
-    throw Napi::Error::New(env, "alloc: out of memory");
-  }
+  // Over-map by the alignment, then unmap the unaligned head and the tail.
+  size_t span = rounded + (huge ? kHugePage : 0);
+  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw Napi::Error::New(env, "alloc: out of memory");
+  uintptr_t start = (reinterpret_cast<uintptr_t>(raw) + align - 1) / align * align;
+  size_t head = start - reinterpret_cast<uintptr_t>(raw);
+  if (head > 0) munmap(raw, head);
+  size_t tail = span - head - rounded;
+  if (tail > 0) munmap(reinterpret_cast<void*>(start + rounded), tail);
+  void* p = reinterpret_cast<void*>(start);
   // Advice only: where THP is off ("never") this fails and pages stay 4 KiB.
   if (huge) (void)madvise(p, rounded, MADV_HUGEPAGE);
-  std::memset(p, 0, rounded);
-  return Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t*>(p), bytes,
-                                    [](Napi::Env, uint8_t* data) { std::free(data); });
+  // Anonymous mappings are zero-filled by the kernel.
+  auto* m = new Mapping{p, rounded};
+  return Napi::Buffer<uint8_t>::New(
+      env, static_cast<uint8_t*>(p), bytes,
+      [](Napi::Env, uint8_t*, Mapping* m) {
+        munmap(m->base, m->len);
+        delete m;
+      },
+      m);
 }
 
 // addressOf(arrayBuffer | view) -> bigint address of its first byte.

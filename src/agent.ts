@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
-import type {
-  Backend,
-  BackendComponents,
-  BackendParams,
-  BackendPlugin,
-  XferOp,
+import {
+  checkNotifSize,
+  maxNotifBytes,
+  type Backend,
+  type BackendComponents,
+  type BackendParams,
+  type BackendPlugin,
+  type XferOp,
 } from './backend.js';
 import { DescList, MEM_TYPES, RegDescList, type DescInput, type MemType } from './descriptors.js';
 import type { Discovery, DiscoveryHost, PeerEventKind, RegistrationChange } from './discovery.js';
 import {
   BackendError,
+  CanceledError,
   InvalidParamError,
   MismatchError,
   NixlError,
@@ -242,6 +245,14 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     if (backend.capabilities.remote && !backend.capabilities.notif) {
       await backend.close();
       throw new BackendError('a remote-capable backend must support notifications', {
+        op: 'createBackend',
+        backend: type,
+      });
+    }
+    const limit = backend.maxNotifBytes;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      await backend.close();
+      throw new BackendError(`maxNotifBytes must be a non-negative integer, got ${limit}`, {
         op: 'createBackend',
         backend: type,
       });
@@ -746,12 +757,31 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     return list;
   }
 
-  /** Waits until metadata for `name` is loaded. */
+  /**
+   * Waits until metadata for `name` is loaded. When the signal aborts, ends
+   * with NotFoundError if its reason is a TimeoutError (AbortSignal.timeout:
+   * the peer was not found in time; NIXL has no timeout status), else with
+   * CanceledError. Either names the peer and how long it waited, with the
+   * abort reason as `cause`.
+   */
   waitForPeer(name: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     this.#checkOpen('waitForPeer');
     if (this.#peers.has(name)) return Promise.resolve();
     const { signal } = opts;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const start = performance.now();
+    const aborted = (): NixlError => {
+      const reason: unknown = signal!.reason;
+      const ms = Math.round(performance.now() - start);
+      const ctx = { op: 'waitForPeer', agent: this.name, cause: reason };
+      const timedOut =
+        typeof reason === 'object' &&
+        reason !== null &&
+        (reason as { name?: unknown }).name === 'TimeoutError';
+      return timedOut
+        ? new NotFoundError(`peer '${name}' did not appear within ${ms} ms (timed out)`, ctx)
+        : new CanceledError(`waiting for peer '${name}' was aborted after ${ms} ms`, ctx);
+    };
+    if (signal?.aborted) return Promise.reject(aborted());
     return new Promise<void>((resolve, reject) => {
       const onLoaded = (n: string) => {
         if (n !== name) return;
@@ -760,7 +790,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
       };
       const onAbort = () => {
         cleanup();
-        reject(signal!.reason);
+        reject(aborted());
       };
       const cleanup = () => {
         this.off('metadata:loaded', onLoaded);
@@ -855,8 +885,20 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     remoteIndices: ArrayLike<number>,
     opts: XferOptions = {},
   ): XferRequest {
-    const ctx = { op: 'makeXferReq', agent: this.name };
-    this.#checkOpen('makeXferReq');
+    return this.#makeXferReq(op, local, localIndices, remote, remoteIndices, opts, 'makeXferReq');
+  }
+
+  #makeXferReq(
+    op: XferOp,
+    local: PreppedDlist,
+    localIndices: ArrayLike<number>,
+    remote: PreppedDlist,
+    remoteIndices: ArrayLike<number>,
+    opts: XferOptions,
+    opName: string,
+  ): XferRequest {
+    const ctx = { op: opName, agent: this.name };
+    this.#checkOpen(opName);
     if (op !== 'READ' && op !== 'WRITE')
       throw new InvalidParamError(`op must be 'READ' or 'WRITE', got '${String(op)}'`, ctx);
     if (!(local instanceof PreppedDlist) || !(remote instanceof PreppedDlist))
@@ -891,9 +933,11 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
           ctx,
         );
     }
-    if (remote.side === 'remote')
-      this.#checkGeneration(remote.agent, remote.generation, 'makeXferReq');
+    if (remote.side === 'remote') this.#checkGeneration(remote.agent, remote.generation, opName);
     const backend = this.#chooseBackend(local, remote, opts.backends, ctx);
+    // Refused before the backend prepares anything: no handle, no request.
+    const notif = opts.notif === undefined ? undefined : toBytes(opts.notif);
+    if (notif) checkNotifSize(notif, maxNotifBytes(backend), { ...ctx, backend: backend.type });
     const { local: l, remote: r } = selectDescs(
       backend,
       local,
@@ -902,7 +946,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
       remoteIndices,
       !opts.skipDescMerge,
     );
-    return this.#newRequest(op, backend, l, r, remote, opts);
+    return this.#newRequest(op, backend, l, r, remote, opts, notif);
   }
 
   /**
@@ -916,8 +960,19 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     remoteAgent: string,
     opts: XferOptions = {},
   ): XferRequest {
-    const ctx = { op: 'createXferReq', agent: this.name };
-    this.#checkOpen('createXferReq');
+    return this.#createXferReq(op, local, remote, remoteAgent, opts, 'createXferReq');
+  }
+
+  #createXferReq(
+    op: XferOp,
+    local: DescsInput,
+    remote: DescsInput,
+    remoteAgent: string,
+    opts: XferOptions,
+    opName: string,
+  ): XferRequest {
+    const ctx = { op: opName, agent: this.name };
+    this.#checkOpen(opName);
     if (typeof remoteAgent !== 'string' || remoteAgent === LOCAL_AGENT)
       throw new InvalidParamError('a target agent name is required', ctx);
     const l = toDescList(local);
@@ -935,10 +990,15 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     const rp = this.prepXferDlist(remoteAgent, r, opts);
     const idx = new Uint32Array(l.length);
     for (let i = 0; i < idx.length; i++) idx[i] = i;
-    return this.makeXferReq(op, lp, idx, rp, idx, {
-      ...opts,
-      skipDescMerge: opts.skipDescMerge ?? true,
-    });
+    return this.#makeXferReq(
+      op,
+      lp,
+      idx,
+      rp,
+      idx,
+      { ...opts, skipDescMerge: opts.skipDescMerge ?? true },
+      opName,
+    );
   }
 
   /**
@@ -947,10 +1007,16 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
    */
   postXferReq(req: XferRequest, opts?: PostOptions): XferState {
     this.#checkRequest(req, 'postXferReq');
-    if (opts && 'notif' in opts)
-      req.setNotif(
-        opts.notif === null ? null : opts.notif === undefined ? undefined : toBytes(opts.notif),
-      );
+    if (opts && 'notif' in opts && opts.notif != null) {
+      const notif = toBytes(opts.notif);
+      // Refused before the request changes: it keeps its notification and stays postable.
+      checkNotifSize(notif, maxNotifBytes(req.backend), {
+        op: 'postXferReq',
+        agent: this.name,
+        backend: req.backend.type,
+      });
+      req.setNotif(notif);
+    } else if (opts?.notif === null) req.setNotif(null);
     return req.post();
   }
 
@@ -1015,7 +1081,14 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     opts: XferOptions & { signal?: AbortSignal },
   ): Promise<void> {
     opts.signal?.throwIfAborted();
-    const req = this.createXferReq(op, local, remote, remoteAgent, opts);
+    const req = this.#createXferReq(
+      op,
+      local,
+      remote,
+      remoteAgent,
+      opts,
+      op === 'WRITE' ? 'write' : 'read',
+    );
     try {
       if (req.post() === 'DONE') return;
       await req.wait({ signal: opts.signal });
@@ -1043,6 +1116,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     }
     if (!chosen)
       throw new NotFoundError(`no notification-capable backend reaches '${remoteAgent}'`, ctx);
+    checkNotifSize(bytes, maxNotifBytes(chosen), { ...ctx, backend: chosen.type });
     chosen.genNotif!(remoteAgent, bytes);
   }
 
@@ -1147,6 +1221,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     r: ReturnType<typeof selectDescs>['remote'],
     remote: PreppedDlist,
     opts: XferOptions,
+    notif: Uint8Array | undefined,
   ): XferRequest {
     let total = 0;
     for (let i = 0; i < l.count; i++) total += l.lens[i]!;
@@ -1160,7 +1235,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
       remote.generation,
       l.count,
       total,
-      opts.notif === undefined ? undefined : toBytes(opts.notif),
+      notif,
     );
     if (this.#telemetry) req.captureTelemetry();
     this.#requests.add(req);

@@ -11,11 +11,37 @@
  * packed descriptor lists and opaque metadata handles they created themselves.
  */
 import type { MemType } from './descriptors.js';
-import type { NixlError } from './errors.js';
+import { InvalidParamError, type ErrorContext, type NixlError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** The interface version a plugin declares; the agent refuses any other. */
 export const BACKEND_API_VERSION = 1;
+
+/**
+ * The notification limit assumed for a backend that does not declare
+ * `maxNotifBytes` (out-of-tree plugins written before it existed): 1 MiB, the
+ * TCP engine's limit.
+ */
+export const DEFAULT_MAX_NOTIF_BYTES = 1 << 20;
+
+/** The largest notification, in bytes, that a backend carries. */
+export function maxNotifBytes(backend: Pick<Backend, 'maxNotifBytes'>): number {
+  return backend.maxNotifBytes ?? DEFAULT_MAX_NOTIF_BYTES;
+}
+
+/**
+ * Throws InvalidParamError, naming the limit and the size, if `msg` is larger
+ * than `limit` bytes. Callers check before anything is sent or changed.
+ */
+export function checkNotifSize(msg: Uint8Array, limit: number, ctx: ErrorContext): void {
+  if (msg.byteLength > limit) {
+    throw new InvalidParamError(
+      `the notification is ${msg.byteLength} bytes, over the limit of ${limit} bytes` +
+        (ctx.backend ? ` (maxNotifBytes of the ${ctx.backend} backend)` : ''),
+      ctx,
+    );
+  }
+}
 
 export type XferOp = 'READ' | 'WRITE';
 
@@ -112,6 +138,13 @@ export interface Backend {
   readonly capabilities: BackendCapabilities;
   /** The effective parameters of this instance. */
   readonly params: Readonly<BackendParams>;
+  /**
+   * The largest notification, in bytes, this backend carries (bound to a
+   * transfer or standalone). The agent refuses a larger one with
+   * InvalidParamError before anything is sent. Optional for backward
+   * compatibility: DEFAULT_MAX_NOTIF_BYTES (1 MiB) when absent.
+   */
+  readonly maxNotifBytes?: number;
 
   /**
    * Optional: memory the backend allocates itself because its fastest path

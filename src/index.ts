@@ -9,6 +9,8 @@ export {
 } from './agent.js';
 export {
   BACKEND_API_VERSION,
+  DEFAULT_MAX_NOTIF_BYTES,
+  checkNotifSize,
   type Backend,
   type BackendCapabilities,
   type BackendComponents,

@@ -1,3 +1,4 @@
+import { checkNotifSize, maxNotifBytes } from './backend.js';
 import type { Backend, BackendXfer, XferOp } from './backend.js';
 import { CanceledError, NotPostedError, NixlError, UnknownError } from './errors.js';
 import { Status, type XferState } from './status.js';
@@ -101,8 +102,17 @@ export class XferRequest {
     return this.#notif;
   }
 
-  /** Replaces (or with null clears) the notification sent by the next post. */
+  /**
+   * Replaces (or with null clears) the notification sent by the next post.
+   * One over the backend's maxNotifBytes is refused (InvalidParamError) and
+   * the request keeps its notification.
+   */
   setNotif(notif: Uint8Array | null | undefined): void {
+    if (notif)
+      checkNotifSize(notif, maxNotifBytes(this.backend), {
+        op: 'setNotif',
+        backend: this.backend.type,
+      });
     if (notif !== undefined) this.#notif = notif ?? undefined;
   }
 

@@ -9,6 +9,7 @@ import type {
   XferDescs,
   XferOp,
 } from '../../src/backend.js';
+import { checkNotifSize, DEFAULT_MAX_NOTIF_BYTES } from '../../src/backend.js';
 import {
   CanceledError,
   NixlError,
@@ -36,6 +37,13 @@ interface LocalXfer extends BackendXfer {
   epoch: number;
 }
 
+/**
+ * The largest notification LOCAL carries: 1 MiB. In-process nothing limits
+ * it; this is the bound the TCP and UCX backends have, so that an application
+ * tested on LOCAL does not break on a remote backend.
+ */
+export const LOCAL_MAX_NOTIF_BYTES = DEFAULT_MAX_NOTIF_BYTES;
+
 export interface LocalParams {
   /** Transfers up to this many bytes are copied inside postXfer. */
   inlineBytes: number;
@@ -57,6 +65,7 @@ export class LocalBackend implements Backend {
     mems: ['DRAM'],
   };
   readonly params: Readonly<BackendParams>;
+  readonly maxNotifBytes = LOCAL_MAX_NOTIF_BYTES;
   readonly #opts: LocalParams;
   readonly #components: BackendComponents;
   readonly #inFlight = new Set<LocalXfer>();
@@ -110,6 +119,8 @@ export class LocalBackend implements Backend {
 
   postXfer(handle: BackendXfer, notif: Uint8Array | undefined): number {
     this.#checkOpen('postXfer');
+    // The agent checks this too; a backend refuses on its own for direct callers.
+    if (notif) checkNotifSize(notif, this.maxNotifBytes, { op: 'postXfer', backend: this.type });
     const h = handle as LocalXfer;
     h.error = undefined;
     h.status = Status.IN_PROG;
@@ -149,6 +160,7 @@ export class LocalBackend implements Backend {
   genNotif(agent: string, msg: Uint8Array): void {
     this.#checkOpen('genNotif');
     this.#checkAgent(agent, 'genNotif');
+    checkNotifSize(msg, this.maxNotifBytes, { op: 'genNotif', backend: this.type });
     this.#queueNotif(msg);
   }
 

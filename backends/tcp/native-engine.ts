@@ -1,5 +1,13 @@
 import { native } from '../../src/native.js';
 
+/**
+ * The largest notification the engine carries: 1 MiB, `kMaxNotif` in
+ * native/tcp/frames.h. A target closes the connection on a NOTIF frame over
+ * it (native/tcp/engine.cc), so the backend refuses a larger one up front.
+ * Keep the two equal.
+ */
+export const TCP_MAX_NOTIF_BYTES = 1 << 20;
+
 /** Options of the native engine (native/tcp/tcp_addon.cc). */
 export interface TcpEngineOptions {
   name: string;
@@ -26,7 +34,8 @@ export type TcpBatchCallback = (
 export interface TcpEngine {
   info(): { port: number; secret: Uint8Array; pid: number };
   slots(): Int32Array;
-  registerRegion(addr: number, len: number): Uint8Array;
+  /** `owner`: the buffer the region lies in, kept alive until deregistration. */
+  registerRegion(addr: number, len: number, owner?: object): Uint8Array;
   deregisterRegion(rid: number): boolean;
   addPeer(name: string, host: string, port: number, secret: Uint8Array, sameHost: boolean): number;
   removePeer(id: number): void;

@@ -11,6 +11,7 @@ import type {
   XferDescs,
   XferOp,
 } from '../../src/backend.js';
+import { checkNotifSize } from '../../src/backend.js';
 import {
   CanceledError,
   InvalidParamError,
@@ -24,8 +25,9 @@ import {
 } from '../../src/errors.js';
 import { Status } from '../../src/status.js';
 import { decodeConnInfo, encodeConnInfo } from './conn-info.js';
-import type { TcpEngine, TcpEngineOptions } from './native-engine.js';
-import { loadTcpEngine } from './native-engine.js';
+import { NotifLinger } from '../common/notif-linger.js';
+import type { TcpBatchCallback, TcpEngine, TcpEngineOptions } from './native-engine.js';
+import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
 
 /** A region as the engine knows it: id and key (the public data, 12 bytes). */
@@ -43,6 +45,8 @@ interface TcpXfer extends BackendXfer {
   gen: number;
   inFlight: boolean;
   released: boolean;
+  /** The current post carries a notification. */
+  notif: boolean;
   error?: NixlError;
 }
 
@@ -88,6 +92,13 @@ function parsePublicData(data: Uint8Array, agent: string): RegionMD {
  * this class maps agents to engine peers, handles to status slots, and turns
  * each completion batch into onSettled calls and one onNotifs call.
  */
+/**
+ * Backends with transfers in flight. While it moves data a backend stays
+ * reachable (and its engine keeps the event loop alive), even if the user
+ * holds nothing but the request's promise; an idle one can be collected.
+ */
+const busyBackends = new Set<TcpBackend>();
+
 export class TcpBackend implements Backend {
   readonly type = 'TCP';
   readonly capabilities: BackendCapabilities = {
@@ -97,8 +108,11 @@ export class TcpBackend implements Backend {
     mems: ['DRAM'],
   };
   readonly params: Readonly<BackendParams>;
+  /** The engine's kMaxNotif (native/tcp/frames.h): a target drops the connection beyond it. */
+  readonly maxNotifBytes = TCP_MAX_NOTIF_BYTES;
   readonly #opts: TcpParams;
   readonly #components: BackendComponents;
+  readonly #linger = new NotifLinger();
   readonly #engine: TcpEngine;
   readonly #slots: Int32Array;
   readonly #secret: Uint8Array;
@@ -137,7 +151,7 @@ export class TcpBackend implements Backend {
       slots: opts.slots,
     };
     try {
-      this.#engine = new Engine(engineOpts, (c, f, n, e) => this.#onBatch(c, f, n, e));
+      this.#engine = new Engine(engineOpts, TcpBackend.#batchesOf(new WeakRef(this)));
     } catch (err) {
       throw new InvalidParamError((err as Error).message, { backend: 'TCP', cause: err });
     }
@@ -162,7 +176,8 @@ export class TcpBackend implements Backend {
         backend: this.type,
       });
     }
-    const pub = this.#engine.registerRegion(desc.addr, desc.len);
+    // The engine keeps the region's buffer alive until it is deregistered.
+    const pub = this.#engine.registerRegion(desc.addr, desc.len, desc.view);
     return parsePublicData(new Uint8Array(pub), this.#components.agentName);
   }
 
@@ -268,7 +283,7 @@ export class TcpBackend implements Backend {
     }
     this.#engine.prep(slot, op === 'WRITE' ? 0 : 1, peerId, words);
     this.#slots[slot] = Status.ERR_NOT_POSTED;
-    const h: TcpXfer = { slot, agent, gen: 0, inFlight: false, released: false };
+    const h: TcpXfer = { slot, agent, gen: 0, inFlight: false, released: false, notif: false };
     this.#handles[slot] = h;
     return h;
   }
@@ -282,7 +297,9 @@ export class TcpBackend implements Backend {
         backend: this.type,
       });
     }
+    if (notif) checkNotifSize(notif, this.maxNotifBytes, { op: 'postXfer', backend: this.type });
     h.error = undefined;
+    h.notif = notif !== undefined;
     h.gen = this.#nextGen;
     this.#nextGen = (this.#nextGen + 1) >>> 0 || 1;
     this.#slots[h.slot] = Status.IN_PROG;
@@ -298,6 +315,7 @@ export class TcpBackend implements Backend {
     if (this.#slots[h.slot] !== Status.SUCCESS) return Status.IN_PROG;
     h.inFlight = false;
     this.#busyDown();
+    if (h.notif) this.#linger.extend();
     return Status.SUCCESS;
   }
 
@@ -330,13 +348,17 @@ export class TcpBackend implements Backend {
 
   genNotif(agent: string, msg: Uint8Array): void {
     this.#checkOpen('genNotif');
+    checkNotifSize(msg, this.maxNotifBytes, { op: 'genNotif', backend: this.type });
     const id = agent === this.#components.agentName ? 0 : this.#peer(agent, 'genNotif').id;
     this.#engine.genNotif(id, msg);
+    this.#linger.extend();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    busyBackends.delete(this);
+    this.#linger.stop();
     this.#engine.close();
     for (const h of this.#handles) {
       if (!h || !h.inFlight) continue;
@@ -373,12 +395,31 @@ export class TcpBackend implements Backend {
     return undefined;
   }
 
+  /**
+   * The engine's batch callback. It reaches the backend through a weak
+   * reference, so a backend nobody holds is collected (and its engine stopped)
+   * although the native side keeps the callback (native/LIFETIME.md); and it is
+   * made here, not in the constructor, so that its closure captures nothing else.
+   */
+  static #batchesOf(self: WeakRef<TcpBackend>): TcpBatchCallback {
+    return (c, f, n, e) => {
+      const backend = self.deref();
+      if (backend) backend.#onBatch(c, f, n, e);
+    };
+  }
+
   #busyUp(): void {
-    if (this.#busy++ === 0) this.#engine.ref();
+    if (this.#busy++ === 0) {
+      this.#engine.ref();
+      busyBackends.add(this);
+    }
   }
 
   #busyDown(): void {
-    if (--this.#busy === 0 && !this.#closed) this.#engine.unref();
+    if (--this.#busy === 0) {
+      busyBackends.delete(this);
+      if (!this.#closed) this.#engine.unref();
+    }
   }
 
   #onBatch(
@@ -402,6 +443,7 @@ export class TcpBackend implements Backend {
         if (!h || h.gen !== completions[i + 1]! >>> 0 || !h.inFlight) continue;
         h.inFlight = false;
         this.#busyDown();
+        if (h.notif) this.#linger.extend();
         h.onSettled?.();
       }
     }

@@ -1,6 +1,15 @@
 /** The UCX addon (nixl_ucx.node: native/ucx/*), typed. */
 import { hasAddon, loadAddon } from '../../src/native.js';
 
+/**
+ * The largest notification the UCX backend sends: 1 MiB. The engine sends a
+ * notification as one eager active message (kAmNotif, native/ucx/ucx_engine.cc)
+ * and neither UCX nor the engine bounds its size, so this is a chosen bound:
+ * the TCP engine's limit, so that an application behaves the same on either
+ * backend, and small enough that the receiver's copy of it stays cheap.
+ */
+export const UCX_MAX_NOTIF_BYTES = 1 << 20;
+
 export interface UcxDisconnect {
   readonly peerId: number;
   readonly agent: string;
@@ -18,19 +27,22 @@ export interface NativeUcxEngineOptions {
   /** timeout_ms (see EngineOptions in native/ucx/ucx_engine.h); 0 or absent: never. */
   timeoutMs?: number;
   /** One call per batch: settled transfer ids, notifications as (agent, msg) pairs, failed peers. */
-  onEvents(
-    settled: Uint32Array,
-    notifs: (string | Uint8Array)[],
-    disconnects: UcxDisconnect[],
-  ): void;
+  onEvents: NativeUcxEvents;
 }
+
+export type NativeUcxEvents = (
+  settled: Uint32Array,
+  notifs: (string | Uint8Array)[],
+  disconnects: UcxDisconnect[],
+) => void;
 
 export interface NativeUcxEngine {
   connInfo(): Buffer;
   addStatusChunk(chunk: Int32Array): number;
   /** Memory UCX allocates (ucp_mem_map ALLOCATE), zeroed; the Buffer owns it. */
   alloc(bytes: number): Buffer;
-  register(addr: number, len: number): [handle: number, publicData: Buffer];
+  /** `owner`: the buffer the region lies in, kept alive until deregistration. */
+  register(addr: number, len: number, owner?: object): [handle: number, publicData: Buffer];
   deregister(handle: number): void;
   loadPeer(name: string, connInfo: Uint8Array): number;
   dropPeer(peerId: number): void;
@@ -57,6 +69,9 @@ export interface NativeUcxEngine {
   release(xferId: number): void;
   genNotif(peerId: number, msg: Uint8Array): void;
   progress(): void;
+  /** Holds the event loop open (transfers in flight) / lets it go (idle). */
+  ref(): void;
+  unref(): void;
   close(): void;
 }
 

@@ -12,6 +12,7 @@ import type {
   XferDescs,
   XferOp,
 } from '../../src/backend.js';
+import { checkNotifSize } from '../../src/backend.js';
 import {
   InvalidParamError,
   NixlError,
@@ -22,8 +23,9 @@ import {
   type ErrorContext,
 } from '../../src/errors.js';
 import { Status } from '../../src/status.js';
-import type { NativeUcxEngine, UcxDisconnect } from './native-ucx.js';
-import { ucxAddon } from './native-ucx.js';
+import { NotifLinger } from '../common/notif-linger.js';
+import type { NativeUcxEngine, NativeUcxEvents, UcxDisconnect } from './native-ucx.js';
+import { ucxAddon, UCX_MAX_NOTIF_BYTES } from './native-ucx.js';
 import type { UcxOptions } from './params.js';
 import { StatusSlots, type Slot } from './status-slots.js';
 
@@ -46,6 +48,10 @@ interface RemoteMD {
 class UcxXfer implements BackendXfer {
   error?: NixlError;
   onSettled?: () => void;
+  /** Posted and not settled yet: the backend holds the event loop for it. */
+  busy = false;
+  /** The current post carries a notification. */
+  notif = false;
   constructor(
     readonly id: number,
     readonly slot: Slot,
@@ -91,6 +97,12 @@ function fromNative(err: unknown, ctx: ErrorContext): NixlError {
  * flush, notifications as active messages sent after the flush completes.
  * Connection info is the workers' UCX addresses, public data a packed rkey.
  */
+/**
+ * Backends with transfers in flight: kept reachable while they move data (the
+ * user may hold nothing but a request's promise); an idle one can be collected.
+ */
+const busyBackends = new Set<UcxBackend>();
+
 export class UcxBackend implements Backend {
   readonly type = BACKEND;
   readonly capabilities: BackendCapabilities = {
@@ -100,14 +112,19 @@ export class UcxBackend implements Backend {
     mems: ['DRAM'],
   };
   readonly params: Readonly<BackendParams>;
+  /** A chosen bound (UCX itself has none for an active message): see UCX_MAX_NOTIF_BYTES. */
+  readonly maxNotifBytes = UCX_MAX_NOTIF_BYTES;
   readonly options: UcxOptions;
   readonly #components: BackendComponents;
+  readonly #linger = new NotifLinger();
   readonly #engine: NativeUcxEngine;
   readonly #slots: StatusSlots;
   readonly #selfPeer: number;
   readonly #peers = new Map<string, number>();
   readonly #xfers = new Map<number, UcxXfer>();
   #closed = false;
+  /** Transfers posted and not settled: while there are any, the engine holds the event loop. */
+  #busy = 0;
   /** Set by close(): no new work is accepted while transfers in flight drain. */
   #closing: Promise<void> | undefined;
 
@@ -126,7 +143,7 @@ export class UcxBackend implements Backend {
         errorMode: options.errorHandling,
         progress: options.progress,
         timeoutMs: options.timeoutMs,
-        onEvents: (settled, notifs, disconnects) => this.#onEvents(settled, notifs, disconnects),
+        onEvents: UcxBackend.#eventsOf(new WeakRef(this)),
       });
     } catch (err) {
       throw fromNative(err, { op: 'createBackend', agent: components.agentName });
@@ -171,7 +188,8 @@ export class UcxBackend implements Backend {
       );
     }
     try {
-      const [handle, publicData] = this.#engine.register(desc.addr, desc.len);
+      // The engine keeps the region's buffer alive until it is deregistered.
+      const [handle, publicData] = this.#engine.register(desc.addr, desc.len, desc.view);
       const md: LocalMD = { kind: 'local', handle, publicData, registered: true };
       return md;
     } catch (err) {
@@ -347,10 +365,15 @@ export class UcxBackend implements Backend {
 
   postXfer(handle: BackendXfer, notif: Uint8Array | undefined): number {
     this.#checkOpen('postXfer');
+    if (notif) checkNotifSize(notif, this.maxNotifBytes, this.#ctx('postXfer'));
     const h = handle as UcxXfer;
     h.error = undefined;
     try {
-      return this.#engine.post(h.id, notif);
+      h.notif = notif !== undefined;
+      const status = this.#engine.post(h.id, notif);
+      if (status === Status.IN_PROG) this.#busyUp(h);
+      else if (h.notif) this.#linger.extend();
+      return status;
     } catch (err) {
       const e = fromNative(err, { op: 'postXfer', agent: h.agent });
       h.error = e;
@@ -380,17 +403,20 @@ export class UcxBackend implements Backend {
   releaseXfer(handle: BackendXfer): void {
     const h = handle as UcxXfer;
     if (!this.#xfers.delete(h.id)) return;
+    this.#busyDown(h);
     if (!this.#closed) this.#engine.release(h.id);
     this.#slots.free(h.slot);
   }
 
   genNotif(agent: string, msg: Uint8Array): void {
     this.#checkOpen('genNotif');
+    checkNotifSize(msg, this.maxNotifBytes, this.#ctx('genNotif'));
     const peerId = agent === this.#components.agentName ? this.#selfPeer : this.#peers.get(agent);
     if (peerId === undefined)
       throw new NotFoundError(`no UCX connection to '${agent}'`, this.#ctx('genNotif'));
     try {
       this.#engine.genNotif(peerId, msg);
+      this.#linger.extend();
     } catch (err) {
       throw fromNative(err, { ...this.#ctx('genNotif'), agent });
     }
@@ -414,8 +440,12 @@ export class UcxBackend implements Backend {
     while (inFlight() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     this.#closed = true;
     this.#engine.close();
+    busyBackends.delete(this);
+    this.#linger.stop();
+    this.#busy = 0;
     // Transfers in flight now read "canceled" from their slots.
     for (const h of this.#xfers.values()) {
+      h.busy = false;
       if (Atomics.load(h.slot.view, h.slot.index) < 0) h.onSettled?.();
     }
     this.#peers.clear();
@@ -427,7 +457,13 @@ export class UcxBackend implements Backend {
     disconnects: UcxDisconnect[],
   ): void {
     if (this.#closed) return;
-    for (let i = 0; i < settled.length; i++) this.#xfers.get(settled[i]!)?.onSettled?.();
+    for (let i = 0; i < settled.length; i++) {
+      const h = this.#xfers.get(settled[i]!);
+      if (!h) continue;
+      this.#busyDown(h);
+      if (h.notif) this.#linger.extend();
+      h.onSettled?.();
+    }
     if (notifs.length) {
       const batch: { agent: string; msg: Uint8Array }[] = [];
       for (let i = 0; i < notifs.length; i += 2) {
@@ -442,6 +478,37 @@ export class UcxBackend implements Backend {
         d.agent,
         statusToError(d.status, d.message, { op: 'progress', agent: d.agent, backend: BACKEND }),
       );
+    }
+  }
+
+  /**
+   * The engine's event callback. It reaches the backend through a weak
+   * reference, so a backend nobody holds is collected (and its engine closed)
+   * although the native side keeps the callback; and it is made here, not in
+   * the constructor, so that its closure captures nothing else of it.
+   */
+  static #eventsOf(self: WeakRef<UcxBackend>): NativeUcxEvents {
+    return (settled, notifs, disconnects) => {
+      const backend = self.deref();
+      if (backend) backend.#onEvents(settled, notifs, disconnects);
+    };
+  }
+
+  #busyUp(h: UcxXfer): void {
+    if (h.busy) return;
+    h.busy = true;
+    if (this.#busy++ === 0) {
+      this.#engine.ref();
+      busyBackends.add(this);
+    }
+  }
+
+  #busyDown(h: UcxXfer): void {
+    if (!h.busy) return;
+    h.busy = false;
+    if (--this.#busy === 0) {
+      busyBackends.delete(this);
+      if (!this.#closed) this.#engine.unref();
     }
   }
 

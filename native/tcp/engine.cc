@@ -220,11 +220,17 @@ struct Engine::Cmd {
 // ---------------------------------------------------------------------------
 // Lifetime.
 
-Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::function<void()> wake)
+// What a payload the engine must send but has no bytes for is filled with
+// (read-only, shared by every engine: constant data, not state).
+const uint8_t kZeroPayload[64 << 10] = {};
+
+Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::function<void()> wake,
+               std::function<void()> onExit)
     : cfg_(std::move(cfg)),
       slots_(slots),
       capacity_(capacity),
       wake_(std::move(wake)),
+      onExit_(std::move(onExit)),
       copyPool_(std::make_unique<VmCopyPool>(cfg_.copyThreads)) {
   FillRandom(secret_, sizeof(secret_));
   cmds_ = new std::vector<Cmd>();
@@ -233,7 +239,6 @@ Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::functio
   cmdsSpare_->reserve(256);
   xfers_.resize(capacity_);
   for (uint32_t i = 0; i < capacity_; i++) StoreSlot(slots_, i, kSlotFree);
-  zeros_.assign(1 << 20, 0);
   const char* dbg = getenv("NIXL_TCP_DEBUG");
   debug_ = dbg != nullptr && dbg[0] == '1';
 }
@@ -278,13 +283,24 @@ void Engine::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Engine::Stop() {
-  if (!started_) return;
-  started_ = false;
+void Engine::RequestStop() {
+  if (!started_ || stopRequested_) return;
+  stopRequested_ = true;
   stop_ = true;
   uint64_t one = 1;
   ssize_t ignored = write(eventFd_, &one, sizeof(one));
   (void)ignored;
+}
+
+void Engine::RevokeAllRegions() {
+  std::lock_guard<std::mutex> lock(regionMu_);
+  regions_.clear();
+}
+
+void Engine::Join() {
+  if (!started_) return;
+  RequestStop();
+  started_ = false;
   thread_.join();
   for (Conn* c : conns_) {
     if (c->fd >= 0) close(c->fd);
@@ -715,6 +731,7 @@ void Engine::Run() {
     graveyard_.clear();
     if (served) lastServed = NowNs();
   }
+  if (onExit_) onExit_();
 }
 
 void Engine::FlushDirty() {
@@ -1017,7 +1034,8 @@ bool Engine::Flush(Conn* c) {
         if (t.payload) {
           iov[n++] = {const_cast<uint8_t*>(t.payload) + (off - kHeaderSize), rem};
         } else {
-          iov[n++] = {zeros_.data(), std::min<uint64_t>(rem, zeros_.size())};
+          iov[n++] = {const_cast<uint8_t*>(kZeroPayload),
+                      std::min<uint64_t>(rem, sizeof(kZeroPayload))};
           break;  // the rest of this item goes in the next round
         }
         off = pend;

@@ -79,15 +79,27 @@ struct Outbox {
 class Engine {
  public:
   // `slots` is shared with JavaScript (capacity entries); `wake` is called from
-  // the I/O thread when the outbox went from empty to non-empty.
-  Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::function<void()> wake);
+  // the I/O thread when the outbox went from empty to non-empty; `onExit` is
+  // the I/O thread's last call (after its last `wake`).
+  Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::function<void()> wake,
+         std::function<void()> onExit = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
   // Binds and listens (throws std::runtime_error), then starts the I/O thread.
   void Start();
-  void Stop();
+  // Tells the I/O thread to stop and returns at once (no join).
+  void RequestStop();
+  // Waits for the I/O thread to end and closes every socket. Idempotent.
+  void Join();
+  void Stop() {
+    RequestStop();
+    Join();
+  }
+  // Revokes every region: when it returns the I/O thread touches none of them
+  // (it waits for a copy in progress at most, never for the network).
+  void RevokeAllRegions();
 
   int port() const { return port_; }
   const uint8_t* secret() const { return secret_; }
@@ -184,6 +196,7 @@ class Engine {
   int32_t* slots_;
   uint32_t capacity_;
   std::function<void()> wake_;
+  std::function<void()> onExit_;
   uint8_t secret_[32];
   int port_ = 0;
   int listenFd_ = -1;
@@ -192,7 +205,8 @@ class Engine {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> sleeping_{false};
-  bool started_ = false;
+  bool started_ = false;  // listening and the thread started, until Join
+  bool stopRequested_ = false;
 
   // Held by the I/O thread while it handles events (not while it waits in
   // epoll); a JavaScript-thread post that gets it runs inline.
@@ -228,7 +242,6 @@ class Engine {
   std::vector<Conn*> conns_;
   std::vector<Conn*> dirty_;
   std::vector<Conn*> graveyard_;
-  std::vector<uint8_t> zeros_;
   uint64_t lastTimerNs_ = 0;
   std::unique_ptr<VmCopyPool> copyPool_;  // I/O thread only
   bool debug_ = false;  // NIXL_TCP_DEBUG=1: log why connections close (never per transfer)

@@ -5,8 +5,11 @@
 
 #include <memory>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "addon.h"
+#include "common/js_call.h"
+#include "common/teardown_guard.h"
 #include "tcp/engine.h"
 
 namespace nixl {
@@ -27,6 +30,19 @@ uint64_t U64Arg(const Napi::Value& v) {
   }
   return static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue());
 }
+
+// What the thread-safe function shares with the wrapper: it outlives the
+// wrapper and is deleted by the thread-safe function's finalizer, which runs on
+// the JavaScript thread once both the wrapper and the I/O thread released it
+// (see native/LIFETIME.md).
+struct Host {
+  std::unique_ptr<Engine> engine;
+  napi_threadsafe_function tsfn = nullptr;
+  // Set on the JavaScript thread when the wrapper closes: batches still queued
+  // are dropped from then on.
+  bool closed = false;
+  Outbox box;  // JavaScript thread only
+};
 
 class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
  public:
@@ -77,38 +93,110 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     slotsRef_ = Napi::Persistent(Napi::Int32Array::New(env, capacity_, ab, 0));
     int32_t* slots = static_cast<int32_t*>(ab.Data());
 
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "nixl-tcp", 0, 1);
-    tsfn_.Unref(env);
-    engine_ = std::make_unique<Engine>(cfg, slots, capacity_, [this] {
-      tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function cb) { Deliver(env, cb); });
-    });
+    auto* host = new Host();
+    Napi::String name = Napi::String::New(env, "nixl-tcp");
+    // Two holders: this wrapper and the I/O thread, which releases its hold as
+    // its last act. The finalizer (FreeHost) thus runs after the thread's last wake.
+    napi_status st = napi_create_threadsafe_function(env, info[1], nullptr, name, 0, 2, nullptr,
+                                                     FreeHost, host, CallJs, &host->tsfn);
+    if (st != napi_ok) {
+      delete host;
+      throw Napi::Error::New(env, "TcpEngine: cannot create its thread-safe function");
+    }
+    napi_unref_threadsafe_function(env, host->tsfn);  // idle: never keeps the loop alive
+    host->engine = std::make_unique<Engine>(
+        cfg, slots, capacity_,
+        [host] { napi_call_threadsafe_function(host->tsfn, nullptr, napi_tsfn_nonblocking); },
+        [host] { napi_release_threadsafe_function(host->tsfn, napi_tsfn_release); });
+    host_ = host;
     try {
-      engine_->Start();
+      host->engine->Start();
     } catch (const std::exception& e) {
-      engine_.reset();
-      tsfn_.Release();
+      // No thread started: release its hold as well as ours.
+      host->closed = true;
+      napi_release_threadsafe_function(host->tsfn, napi_tsfn_release);
+      napi_release_threadsafe_function(host->tsfn, napi_tsfn_release);
+      host_ = nullptr;
       throw Napi::Error::New(env, e.what());
     }
+    ArmHook(env);
   }
 
+  // The finalizer: revoke every region (so no peer reaches memory that is
+  // being collected with this engine), tell the I/O thread to stop, and let
+  // go. It never joins the thread: FreeHost does, once the thread is done.
   ~TcpEngine() override {
-    if (engine_) {
-      engine_->Stop();
-      engine_.reset();
-      tsfn_.Release();
-    }
+    if (host_ == nullptr) return;
+    host_->closed = true;
+    RemoveHook();
+    guard_.Disarm();
+    host_->engine->RevokeAllRegions();
+    host_->engine->RequestStop();
+    napi_release_threadsafe_function(host_->tsfn, napi_tsfn_release);
+    host_ = nullptr;
   }
 
  private:
-  Engine& Live(Napi::Env env) {
-    if (!engine_) throw Napi::Error::New(env, "TCP engine is closed");
-    return *engine_;
+  // The environment is going away (process exit, worker ending or
+  // terminated): stop the I/O thread now, while the environment still exists.
+  static void OnEnvCleanup(void* arg) {
+    auto* self = static_cast<TcpEngine*>(arg);
+    self->hookEnv_ = nullptr;
+    self->Shutdown();
   }
 
-  void Deliver(Napi::Env env, Napi::Function cb) {
-    if (!engine_) return;
-    engine_->TakeOutbox(&box_);
+  // Stops and joins the I/O thread, then lets go of the thread-safe function
+  // (after which FreeHost may free the host at any time: host_ is cleared).
+  void Shutdown() {
+    if (host_ == nullptr) return;
+    host_->closed = true;
+    RemoveHook();
+    guard_.Disarm();
+    host_->engine->Stop();
+    napi_release_threadsafe_function(host_->tsfn, napi_tsfn_release);
+    host_ = nullptr;
+  }
+
+  // (Re)registers the environment cleanup hook. Hooks run newest first, and
+  // Node frees an external buffer (agent.alloc's memory) in a hook of its own,
+  // created with the buffer: re-arming on every registration makes this
+  // engine stop before any memory registered with it is freed.
+  void ArmHook(napi_env env) {
+    guard_.Arm(env);
+    RemoveHook();
+    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
+    hookEnv_ = env;
+  }
+
+  void RemoveHook() {
+    if (hookEnv_ == nullptr) return;
+    napi_remove_env_cleanup_hook(hookEnv_, OnEnvCleanup, this);
+    hookEnv_ = nullptr;
+  }
+
+  static void FreeHost(napi_env, void*, void* hint) {
+    auto* host = static_cast<Host*>(hint);
+    host->engine->Join();
+    delete host;
+  }
+
+  Engine& Live(Napi::Env env) {
+    if (host_ == nullptr) throw Napi::Error::New(env, "TCP engine is closed");
+    return *host_->engine;
+  }
+  bool live() const { return host_ != nullptr; }
+
+  static void CallJs(napi_env env, napi_value cb, void* context, void*) {
+    auto* host = static_cast<Host*>(context);
+    if (env == nullptr || host->closed) return;
+    DeliverQuietly(env, [&] { Deliver(Napi::Env(env), cb, host); });
+  }
+
+  static void Deliver(Napi::Env env, napi_value cb, Host* host) {
+    Outbox& box_ = host->box;
+    host->engine->TakeOutbox(&box_);
     if (box_.Empty()) return;
+    Napi::HandleScope scope(env);
     Napi::Value completions = env.Undefined();
     Napi::Value failures = env.Undefined();
     Napi::Value notifs = env.Undefined();
@@ -158,7 +246,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
       }
       events = arr;
     }
-    cb.Call({completions, failures, notifs, events});
+    CallQuietly(env, cb, {completions, failures, notifs, events});
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -173,11 +261,18 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
 
   Napi::Value Slots(const Napi::CallbackInfo& info) { return slotsRef_.Value(); }
 
-  // registerRegion(addr, len) -> 12-byte public data: regionId u32 LE, key u64 LE.
+  // registerRegion(addr, len, owner?) -> 12-byte public data: regionId u32
+  // LE, key u64 LE. `owner` (the buffer the region lies in) is kept alive
+  // until the region is deregistered or the engine is gone, so a peer can
+  // never reach memory that was collected while still registered.
   Napi::Value RegisterRegion(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint64_t key = 0;
     uint32_t id = Live(env).RegisterRegion(U64Arg(info[0]), U64Arg(info[1]), &key);
+    if (info.Length() > 2 && info[2].IsObject()) {
+      owners_[id] = Napi::Persistent(info[2].As<Napi::Object>());
+    }
+    ArmHook(env);  // even without an owner: the memory may still be freed in a hook
     auto buf = Napi::Buffer<uint8_t>::New(env, 12);
     std::memcpy(buf.Data(), &id, 4);
     std::memcpy(buf.Data() + 4, &key, 8);
@@ -186,9 +281,11 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
 
   Napi::Value DeregisterRegion(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!engine_) return Napi::Boolean::New(env, false);
-    return Napi::Boolean::New(env,
-                              engine_->DeregisterRegion(info[0].As<Napi::Number>().Uint32Value()));
+    if (!live()) return Napi::Boolean::New(env, false);
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    bool found = host_->engine->DeregisterRegion(id);
+    owners_.erase(id);  // after the revocation: the engine no longer touches it
+    return Napi::Boolean::New(env, found);
   }
 
   // addPeer(name, host, port, secret, sameHost) -> peer id
@@ -204,7 +301,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   }
 
   Napi::Value RemovePeer(const Napi::CallbackInfo& info) {
-    if (engine_) engine_->RemovePeer(info[0].As<Napi::Number>().Uint32Value());
+    if (live()) host_->engine->RemovePeer(info[0].As<Napi::Number>().Uint32Value());
     return info.Env().Undefined();
   }
 
@@ -250,12 +347,12 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   }
 
   Napi::Value Release(const Napi::CallbackInfo& info) {
-    if (engine_) engine_->Release(info[0].As<Napi::Number>().Uint32Value());
+    if (live()) host_->engine->Release(info[0].As<Napi::Number>().Uint32Value());
     return info.Env().Undefined();
   }
 
   Napi::Value RunQueuedCommands(const Napi::CallbackInfo& info) {
-    if (engine_) engine_->RunQueuedCommands();
+    if (live()) host_->engine->RunQueuedCommands();
     return info.Env().Undefined();
   }
 
@@ -267,29 +364,27 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (engine_) tsfn_.Ref(info.Env());
+    if (live()) napi_ref_threadsafe_function(info.Env(), host_->tsfn);
     return info.Env().Undefined();
   }
 
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (engine_) tsfn_.Unref(info.Env());
+    if (live()) napi_unref_threadsafe_function(info.Env(), host_->tsfn);
     return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (engine_) {
-      engine_->Stop();
-      engine_.reset();
-      tsfn_.Release();
-    }
+    Shutdown();
+    owners_.clear();
     return info.Env().Undefined();
   }
 
-  std::unique_ptr<Engine> engine_;
-  Napi::ThreadSafeFunction tsfn_;
+  Host* host_ = nullptr;  // freed by FreeHost, never by this wrapper; null once let go
+  TeardownGuard guard_{[this] { Shutdown(); }};
+  napi_env hookEnv_ = nullptr;  // set while the environment cleanup hook is registered
+  std::unordered_map<uint32_t, Napi::Reference<Napi::Object>> owners_;
   Napi::Reference<Napi::Int32Array> slotsRef_;
   uint32_t capacity_ = 0;
-  Outbox box_;
 };
 
 }  // namespace

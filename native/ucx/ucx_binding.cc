@@ -5,8 +5,12 @@
 #include <dlfcn.h>
 
 #include <memory>
+#include <thread>
+#include <unordered_map>
 
 #include "addon.h"
+#include "common/js_call.h"
+#include "common/teardown_guard.h"
 #include "ucx/ucx_engine.h"
 
 namespace nixl {
@@ -22,12 +26,24 @@ Napi::Error ToJsError(Napi::Env env, const EngineError& e) {
   return err;
 }
 
-// What the thread-safe function's calls share with the wrapper; it outlives
-// the wrapper while calls are queued.
+// What the wrapper, its `post` function and the thread-safe function share.
+// Owned through shared_ptrs that live on the JavaScript thread only (the
+// wrapper, `post`'s data, the thread-safe function's context), so it is always
+// freed there; UCX's threads reach the thread-safe function through a raw
+// handle that stays valid until the engine is closed (native/LIFETIME.md).
 struct Shared {
   std::unique_ptr<UcxEngine> engine;
-  Napi::ThreadSafeFunction tsfn;
-  bool closed = false;
+  napi_threadsafe_function tsfn = nullptr;
+  bool closed = false;  // JavaScript thread
+  // A finalized wrapper's engine is closed here, off the event loop; the
+  // thread-safe function's finalizer joins it.
+  std::thread closer;
+  // The status slot arrays the engine writes into: kept until the engine is
+  // closed, whichever thread closes it.
+  std::vector<Napi::ObjectReference> chunkRefs;
+  // The buffers registered regions lie in (register's `owner`), kept alive
+  // until deregistration or the engine's end.
+  std::unordered_map<uint32_t, Napi::ObjectReference> owners;
 };
 
 class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
@@ -52,6 +68,8 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                            InstanceMethod<&UcxEngineWrap::Release>("release"),
                            InstanceMethod<&UcxEngineWrap::GenNotif>("genNotif"),
                            InstanceMethod<&UcxEngineWrap::Progress>("progress"),
+                           InstanceMethod<&UcxEngineWrap::Ref>("ref"),
+                           InstanceMethod<&UcxEngineWrap::Unref>("unref"),
                            InstanceMethod<&UcxEngineWrap::Close>("close"),
                        });
   }
@@ -79,24 +97,33 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     if (o.Has("timeoutMs")) opts.timeoutMs = o.Get("timeoutMs").As<Napi::Number>().Uint32Value();
 
     shared_ = std::make_shared<Shared>();
-    shared_->tsfn = Napi::ThreadSafeFunction::New(env, o.Get("onEvents").As<Napi::Function>(),
-                                                  "nixl-ucx-events", 0, 1);
-    std::weak_ptr<Shared> weak = shared_;
-    auto wake = [weak]() {
-      auto s = weak.lock();
-      if (!s) return;
-      s->tsfn.NonBlockingCall([weak](Napi::Env env, Napi::Function cb) { Deliver(weak, env, cb); });
+    Shared* raw = shared_.get();
+    auto* context = new std::shared_ptr<Shared>(shared_);
+    Napi::String name = Napi::String::New(env, "nixl-ucx-events");
+    napi_status st =
+        napi_create_threadsafe_function(env, o.Get("onEvents"), nullptr, name, 0, 1, context,
+                                        FreeContext, context, CallJs, &shared_->tsfn);
+    if (st != napi_ok) {
+      delete context;
+      throw ToJsError(env, EngineError{-1, "cannot create the UCX event function"});
+    }
+    napi_unref_threadsafe_function(env, shared_->tsfn);  // idle: never keeps the loop alive
+    // Called from UCX callbacks on any thread while the engine is open; the
+    // handle outlives the engine (it is released only after Close).
+    auto wake = [raw]() {
+      napi_call_threadsafe_function(raw->tsfn, nullptr, napi_tsfn_nonblocking);
     };
     try {
       shared_->engine = std::make_unique<UcxEngine>(std::move(opts), wake);
     } catch (const EngineError& e) {
-      shared_->tsfn.Release();
       shared_->closed = true;
+      napi_release_threadsafe_function(shared_->tsfn, napi_tsfn_release);
       throw ToJsError(env, e);
     }
     uv_loop_s* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     shared_->engine->StartProgress(loop);
+    ArmHook(env);
     // post() is the per-request call: an own function that finds the engine
     // through its data pointer, not a method that unwraps `this` (a private
     // property lookup that cost about a tenth of a 4 KiB shared-memory request).
@@ -107,12 +134,63 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
         Napi::PropertyDescriptor::Value("post", post, napi_default));
   }
 
-  ~UcxEngineWrap() override { CloseNow(); }
+  // The finalizer: everything that touches the event loop is closed here; the
+  // rest of the teardown (joining the progress thread, closing endpoints,
+  // which may wait on the network for a bounded time) runs on a thread of its
+  // own, so a collected engine never blocks the event loop.
+  ~UcxEngineWrap() override {
+    if (!shared_ || shared_->closed) return;
+    shared_->closed = true;
+    RemoveHook();
+    guard_.Disarm();
+    shared_->engine->DetachFromLoop();
+    Shared* s = shared_.get();
+    s->closer = std::thread([s] {
+      s->engine->Close();
+      napi_release_threadsafe_function(s->tsfn, napi_tsfn_release);
+    });
+  }
 
  private:
-  static void Deliver(const std::weak_ptr<Shared>& weak, Napi::Env env, Napi::Function cb) {
-    auto s = weak.lock();
-    if (!s || s->closed || !s->engine) return;
+  // The environment is going away: close the engine now, while it exists.
+  static void OnEnvCleanup(void* arg) {
+    auto* self = static_cast<UcxEngineWrap*>(arg);
+    self->hookEnv_ = nullptr;
+    self->CloseNow();
+  }
+
+  // (Re)registers the environment cleanup hook. Hooks run newest first, and
+  // Node frees an external buffer (agent.alloc's memory) in a hook of its own,
+  // created with the buffer: re-arming on every registration makes this
+  // engine stop before any memory registered with it is freed.
+  void ArmHook(napi_env env) {
+    guard_.Arm(env);
+    RemoveHook();
+    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
+    hookEnv_ = env;
+  }
+
+  void RemoveHook() {
+    if (hookEnv_ == nullptr) return;
+    napi_remove_env_cleanup_hook(hookEnv_, OnEnvCleanup, this);
+    hookEnv_ = nullptr;
+  }
+
+  // The thread-safe function's finalizer (JavaScript thread): every holder let go.
+  static void FreeContext(napi_env, void* data, void*) {
+    auto* context = static_cast<std::shared_ptr<Shared>*>(data);
+    if ((*context)->closer.joinable()) (*context)->closer.join();
+    delete context;
+  }
+
+  static void CallJs(napi_env env, napi_value cb, void* context, void*) {
+    const auto& s = *static_cast<std::shared_ptr<Shared>*>(context);
+    if (env == nullptr || s->closed || !s->engine) return;
+    DeliverQuietly(env, [&] { Deliver(s.get(), Napi::Env(env), cb); });
+  }
+
+  static void Deliver(Shared* s, Napi::Env env, napi_value cb) {
+    Napi::HandleScope scope(env);
     ucx::EventBatch b = s->engine->TakeEvents();
     if (b.settled.empty() && b.notifs.empty() && b.disconnects.empty()) return;
     Napi::Uint32Array settled = Napi::Uint32Array::New(env, b.settled.size());
@@ -132,7 +210,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
       d.Set("message", b.disconnects[i].message);
       disc.Set(i, d);
     }
-    cb.Call({settled, notifs, disc});
+    CallQuietly(env, cb, {settled, notifs, disc});
   }
 
   UcxEngine& engine(Napi::Env env) {
@@ -154,10 +232,21 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   void CloseNow() {
     if (!shared_ || shared_->closed) return;
     shared_->closed = true;
+    RemoveHook();
+    guard_.Disarm();
     if (shared_->engine) shared_->engine->Close();
-    shared_->tsfn.Release();
-    for (auto& r : chunkRefs_) r.Reset();
-    chunkRefs_.clear();
+    napi_release_threadsafe_function(shared_->tsfn, napi_tsfn_release);
+    for (auto& r : shared_->chunkRefs) r.Reset();
+    shared_->chunkRefs.clear();
+    shared_->owners.clear();
+  }
+
+  // ref()/unref(): the backend holds the event loop open while transfers are in flight.
+  void Ref(const Napi::CallbackInfo& info) {
+    if (shared_ && !shared_->closed) napi_ref_threadsafe_function(info.Env(), shared_->tsfn);
+  }
+  void Unref(const Napi::CallbackInfo& info) {
+    if (shared_ && !shared_->closed) napi_unref_threadsafe_function(info.Env(), shared_->tsfn);
   }
 
   Napi::Value ConnInfo(const Napi::CallbackInfo& info) {
@@ -168,7 +257,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   Napi::Value AddStatusChunk(const Napi::CallbackInfo& info) {
     Napi::Int32Array a = info[0].As<Napi::Int32Array>();
     chunks_.push_back({a.Data(), a.ElementLength()});
-    chunkRefs_.push_back(Napi::Persistent(a.As<Napi::Object>()));
+    shared_->chunkRefs.push_back(Napi::Persistent(a.As<Napi::Object>()));
     return Napi::Number::New(info.Env(), static_cast<double>(chunks_.size() - 1));
   }
 
@@ -190,6 +279,10 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     uint64_t addr = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
     uint64_t len = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
     auto r = Guard(env, [&] { return engine(env).Register(addr, len); });
+    if (info.Length() > 2 && info[2].IsObject()) {
+      shared_->owners[r->handle] = Napi::Persistent(info[2].As<Napi::Object>());
+    }
+    ArmHook(env);  // even without an owner: the memory may still be freed in a hook
     Napi::Array out = Napi::Array::New(env, 2);
     out.Set(0u, Napi::Number::New(env, r->handle));
     out.Set(1u, Napi::Buffer<uint8_t>::Copy(env, r->publicData.data(), r->publicData.size()));
@@ -200,6 +293,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     Napi::Env env = info.Env();
     uint32_t h = info[0].As<Napi::Number>().Uint32Value();
     Guard(env, [&] { engine(env).Deregister(h); });
+    shared_->owners.erase(h);
   }
 
   Napi::Value LoadPeer(const Napi::CallbackInfo& info) {
@@ -331,8 +425,9 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   void Close(const Napi::CallbackInfo&) { CloseNow(); }
 
   std::shared_ptr<Shared> shared_;
+  napi_env hookEnv_ = nullptr;  // set while the environment cleanup hook is registered
+  TeardownGuard guard_{[this] { CloseNow(); }};
   std::vector<std::pair<int32_t*, size_t>> chunks_;
-  std::vector<Napi::ObjectReference> chunkRefs_;
 };
 
 Napi::Value UcxVersion(const Napi::CallbackInfo& info) {

@@ -2,8 +2,10 @@
 // Progress drivers live in ucx_progress.cc; the JavaScript binding in ucx_binding.cc.
 #include "ucx/ucx_engine.h"
 
+#include <chrono>
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include "ucx/ucx_status.h"
 #include "ucx/ucx_wire.h"
@@ -31,15 +33,15 @@ void NotifSentCb(void* request, ucs_status_t status, void* userData) {
   x->engine->OnNotifSent(x, status);
 }
 
-// A put or get UCX could not finish at once completed (or failed): the peer
-// is moving data.
-void RmaDoneCb(void* request, ucs_status_t, void* userData) {
+// A put or get UCX could not finish at once completed (or failed).
+void RmaDoneCb(void* request, ucs_status_t status, void* userData) {
   ucp_request_free(request);
-  static_cast<PeerClock*>(userData)->Touch();
+  auto* x = static_cast<Xfer*>(userData);
+  x->engine->OnOpDone(x, status);
 }
 
 constexpr uint64_t kMaxOpBytes = 64ull << 20;
-// Ops at least this large complete through RmaDoneCb (see Start).
+// A completed op at least this large shows timeout_ms that the peer moves data.
 constexpr uint64_t kWatchedOpBytes = 256ull << 10;
 
 uint64_t SteadyNs() {
@@ -642,37 +644,40 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
 
 void UcxEngine::Start(Worker& w, Xfer* x) {
   ucp_ep_h ep = x->peer->eps[w.index];
-  ucs_status_t failed = UCS_OK;
+  x->opsPending = 0;
+  x->flushDone = false;
+  x->failStatus = 0;
+  bool failed = false;
   for (const XferOp& op : x->ops) {
+    // Every op that UCX cannot finish at once reports its status (RmaDoneCb):
+    // the flush alone does not say whether each op succeeded. An op finished
+    // at once (shared memory) returns no request and costs no callback.
     ucp_request_param_t p{};
-    p.op_attr_mask = UCP_OP_ATTR_FIELD_MEMH;
+    p.op_attr_mask =
+        UCP_OP_ATTR_FIELD_MEMH | UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     p.memh = op.memh;
-    // A large op reports its completion, which shows timeout_ms that the peer
-    // is moving data; small ones are covered by the flush (a callback each
-    // would slow batches of small descriptors measurably).
-    const bool watched = op.len >= kWatchedOpBytes;
-    if (watched) {
-      p.op_attr_mask |= UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
-      p.cb.send = RmaDoneCb;
-      p.user_data = x->peer->clock;
-    }
+    p.cb.send = RmaDoneCb;
+    p.user_data = x;
     void* buf = reinterpret_cast<void*>(op.local);
     ucs_status_ptr_t r = x->read ? ucp_get_nbx(ep, buf, op.len, op.remote, op.rkey, &p)
                                  : ucp_put_nbx(ep, buf, op.len, op.remote, op.rkey, &p);
     if (UCS_PTR_IS_ERR(r)) {
-      failed = UCS_PTR_STATUS(r);
+      ucs_status_t st = UCS_PTR_STATUS(r);
+      NoteFailure(x, ToNixlStatus(st), UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", st));
+      failed = true;
       break;
     }
-    // The flush below covers completion. A watched request is freed by
-    // RmaDoneCb; any other frees itself when done.
     if (r == nullptr) {
-      if (watched) x->peer->clock->Touch();
-    } else if (!watched) {
-      ucp_request_free(r);
+      if (op.len >= kWatchedOpBytes) x->peer->clock->Touch();
+    } else {
+      x->opsPending++;
     }
   }
-  if (failed != UCS_OK) {
-    Complete(x, ToNixlStatus(failed), UcxMessage(x->read ? "ucp_get_nbx" : "ucp_put_nbx", failed));
+  if (failed) {
+    // No flush: the transfer settles with the op's error once the ops already
+    // issued have called back (they point at it until then).
+    x->flushDone = true;
+    MaybeSettle(w, x);
   } else {
     RequestFlush(w, x);
   }
@@ -692,8 +697,10 @@ void UcxEngine::IssueFlush(Worker& w, const std::shared_ptr<Peer>& peer, std::ve
   if (ep == nullptr) {
     for (Xfer* x : xfers) {
       if (!x->inFlight) continue;
-      Complete(x, kErrRemoteDisconnect,
-               "the connection to agent '" + peer->name + "' was closed before the flush");
+      NoteFailure(x, kErrRemoteDisconnect,
+                  "the connection to agent '" + peer->name + "' was closed before the flush");
+      x->flushDone = true;
+      MaybeSettle(w, x);
     }
     return;
   }
@@ -704,12 +711,24 @@ void UcxEngine::IssueFlush(Worker& w, const std::shared_ptr<Peer>& peer, std::ve
   fp.user_data = g;
   ucs_status_ptr_t r = ucp_ep_flush_nbx(ep, &fp);
   if (r == nullptr) {
-    for (Xfer* x : g->xfers) FinishFlushed(w, x);
+    for (Xfer* x : g->xfers) {
+      if (!x->inFlight) continue;
+      x->flushDone = true;
+      // Usually every op finished at once too: go on inside this call.
+      if (x->opsPending == 0 && x->failStatus == 0) {
+        FinishFlushed(w, x);
+      } else {
+        MaybeSettle(w, x);
+      }
+    }
     delete g;
   } else if (UCS_PTR_IS_ERR(r)) {
     ucs_status_t st = UCS_PTR_STATUS(r);
     for (Xfer* x : g->xfers) {
-      if (x->inFlight) Complete(x, ToNixlStatus(st), UcxMessage("ucp_ep_flush_nbx", st));
+      if (!x->inFlight) continue;
+      NoteFailure(x, ToNixlStatus(st), UcxMessage("ucp_ep_flush_nbx", st));
+      x->flushDone = true;
+      MaybeSettle(w, x);
     }
     delete g;
   } else {
@@ -729,14 +748,44 @@ void UcxEngine::OnGroupFlushed(FlushGroup* g, ucs_status_t status) {
 }
 
 void UcxEngine::OnFlushed(Xfer* x, ucs_status_t status) {
-  // Called inside ucp_worker_progress, under the worker's mutex.
+  // Called inside ucp_worker_progress (or at once from IssueFlush), under the worker's mutex.
   if (closing() || !x->inFlight) return;
   if (status != UCS_OK) {
-    Complete(x, ToNixlStatus(status),
-             UcxMessage("transfer to agent '" + x->peer->name + "' failed", status));
-    return;
+    NoteFailure(x, ToNixlStatus(status),
+                UcxMessage("transfer to agent '" + x->peer->name + "' failed", status));
   }
-  workers_[x->worker]->flushed.push_back(x);
+  x->flushDone = true;
+  MaybeSettle(*workers_[x->worker], x);
+}
+
+void UcxEngine::OnOpDone(Xfer* x, ucs_status_t status) {
+  // Called inside ucp_worker_progress, under the worker's mutex.
+  if (x->opsPending > 0) x->opsPending--;
+  if (closing()) return;
+  if (status != UCS_OK) {
+    NoteFailure(x, ToNixlStatus(status),
+                UcxMessage(std::string(x->read ? "a get from" : "a put to") + " agent '" +
+                               x->peer->name + "' failed",
+                           status));
+  }
+  if (status == UCS_OK) x->peer->clock->Touch();
+  if (x->inFlight && x->flushDone) MaybeSettle(*workers_[x->worker], x);
+}
+
+void UcxEngine::NoteFailure(Xfer* x, int status, const std::string& message) {
+  if (x->failStatus != 0) return;
+  x->failStatus = status;
+  x->error = message;
+}
+
+void UcxEngine::MaybeSettle(Worker& w, Xfer* x) {
+  if (!x->inFlight || !x->flushDone || x->opsPending > 0) return;
+  if (x->failStatus != 0) {
+    std::string msg = x->error;
+    Complete(x, x->failStatus, msg);
+  } else {
+    w.flushed.push_back(x);  // the notification (or completion) follows after progress
+  }
 }
 
 void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
@@ -1028,10 +1077,47 @@ EventBatch UcxEngine::TakeEvents() {
   return out;
 }
 
-void UcxEngine::Close() {
-  if (closed_) return;
+void UcxEngine::DetachFromLoop() {
   for (auto& [id, peer] : peers_) UnwatchProcess(*peer);
   StopTimeoutTimer();
+  StopLoopProgress();
+}
+
+// Progress until no transfer is in flight, for at most `limit`. UCX 1.13
+// aborts a process whose endpoint is torn down while it serves a peer's get
+// over tcp, so endpoints go only after what is on the wire finished (or the
+// bound passed). The progress thread, if any, is still running here.
+void UcxEngine::DrainInFlight(std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  auto anyInFlight = [this] {
+    for (auto& [id, x] : xfers_) {
+      std::lock_guard<std::mutex> lock(workers_[x->worker]->mu);
+      if (x->inFlight && !x->orphan) return true;
+    }
+    for (Xfer* x : releasedInFlight_) {
+      std::lock_guard<std::mutex> lock(workers_[x->worker]->mu);
+      if (x->inFlight && !x->orphan) return true;
+    }
+    return false;
+  };
+  while (anyInFlight() && std::chrono::steady_clock::now() < deadline) {
+    if (opts_.progress == ProgressMode::kThread) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    for (auto& w : workers_) {
+      std::lock_guard<std::mutex> lock(w->mu);
+      while (ucp_worker_progress(w->handle) != 0) {
+      }
+      DrainFlushed(*w);
+    }
+  }
+}
+
+void UcxEngine::Close() {
+  if (closed_) return;
+  DetachFromLoop();
+  DrainInFlight(std::chrono::milliseconds(2000));
   StopProgress();
   closing_.store(true, std::memory_order_release);
   // Every transfer, live or released while in flight: fail what is in flight

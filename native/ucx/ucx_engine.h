@@ -16,6 +16,7 @@
 #include <ucp/api/ucp.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -220,6 +221,12 @@ struct Xfer {
   std::vector<uint8_t> notif;
   bool hasNotif = false;
   std::string error;
+  // Guarded by the worker's mutex. A transfer settles only when its flush and
+  // every put/get UCX could not finish at once have called back, and succeeds
+  // only if all of them did: a flush can complete while an op failed.
+  unsigned opsPending = 0;
+  bool flushDone = false;
+  int failStatus = 0;  // NIXL status of the first failure (its message in `error`)
 };
 
 struct Disconnect {
@@ -251,7 +258,13 @@ class UcxEngine {
   // Progress on the libuv loop (kEventFd) needs the loop; call once after construction.
   void StartProgress(void* uvLoop);
   // Stops progress, fails transfers in flight, frees everything. Idempotent.
+  // Call it on the JavaScript thread, or call DetachFromLoop there first and
+  // then Close on any thread.
   void Close();
+  // JavaScript thread: closes every libuv handle of the engine (process
+  // watches, timers, event-fd polls). What is left of Close then touches no
+  // libuv state and may run on another thread. Idempotent.
+  void DetachFromLoop();
   bool closed() const { return closed_; }
 
   const EngineOptions& options() const { return opts_; }
@@ -292,6 +305,11 @@ class UcxEngine {
 
   // UCX callbacks (static trampolines call these).
   void OnFlushed(Xfer* x, ucs_status_t status);
+  void OnOpDone(Xfer* x, ucs_status_t status);
+  // Under the worker's mutex: the first failure of a transfer is the one it reports.
+  static void NoteFailure(Xfer* x, int status, const std::string& message);
+  // Under the worker's mutex: settles x once its flush and all its ops called back.
+  void MaybeSettle(Worker& w, Xfer* x);
   void OnGroupFlushed(FlushGroup* g, ucs_status_t status);
   void OnNotifSent(Xfer* x, ucs_status_t status);
   void OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker);
@@ -345,6 +363,8 @@ class UcxEngine {
   EventBatch SwapEvents();
   void ThreadMain();
   void StopProgress();
+  void StopLoopProgress();  // the kEventFd handles (JavaScript thread)
+  void DrainInFlight(std::chrono::milliseconds limit);
 
   EngineOptions opts_;
   std::function<void()> wake_;

@@ -79,6 +79,7 @@ void UcxEngine::StartProgress(void* uvLoop) {
     auto* h = new UvState::PollHandle();
     h->engine = this;
     uv_poll_init(loop, &h->poll, w->efd);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&h->poll));
     h->poll.data = h;
     uv_->polls.push_back(h);
   }
@@ -86,6 +87,9 @@ void UcxEngine::StartProgress(void* uvLoop) {
   uv_->idle = new uv_idle_t();
   uv_idle_init(loop, uv_->idle);
   uv_->idle->data = this;
+  // None of these handles keeps the process alive: the binding refs its
+  // thread-safe function while transfers are in flight (native/LIFETIME.md).
+  uv_unref(reinterpret_cast<uv_handle_t*>(uv_->idle));
   uv_->timer = new uv_timer_t();
   uv_timer_init(loop, uv_->timer);
   uv_->timer->data = this;
@@ -99,6 +103,10 @@ void UcxEngine::StopProgress() {
     for (auto& w : workers_) ucp_worker_signal(w->handle);
     thread_.join();
   }
+  StopLoopProgress();
+}
+
+void UcxEngine::StopLoopProgress() {
   if (uv_ != nullptr) {
     for (auto* h : uv_->polls) {
       uv_poll_stop(&h->poll);

@@ -19,6 +19,7 @@ export {
   type PublishedKvLayout,
 } from './layout.js';
 export {
+  MAX_KV_REQUEST_ID_BYTES,
   NotifTracker,
   chunkNotif,
   lastChunkNotif,

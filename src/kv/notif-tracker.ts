@@ -47,9 +47,22 @@ export function parseKvNotif(msg: string): KvNotif | undefined {
   return undefined;
 }
 
+/**
+ * The longest KV request id, in UTF-8 bytes. Every KV notification (at most
+ * the id and 15 bytes) then stays far below the built-in backends' 1 MiB
+ * maxNotifBytes (and the default), so a push cannot write its chunks and then
+ * fail on its last notification.
+ */
+export const MAX_KV_REQUEST_ID_BYTES = 4096;
+
 function checkRequestId(id: string): void {
   if (typeof id !== 'string' || id.length === 0)
     throw new InvalidParamError('a KV request id must be a non-empty string');
+  const bytes = Buffer.byteLength(id);
+  if (bytes > MAX_KV_REQUEST_ID_BYTES)
+    throw new InvalidParamError(
+      `a KV request id is at most ${MAX_KV_REQUEST_ID_BYTES} bytes, got ${bytes}`,
+    );
 }
 
 export interface WaitOptions {
