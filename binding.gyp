@@ -17,11 +17,11 @@
         "native/addon.cc",
         "native/common/js_call.cc",
         "native/common/teardown_guard.cc",
+        "native/common/crypto.cc",
         "native/memory.cc",
         "native/bench.cc",
         "native/tcp/engine.cc",
         "native/tcp/vm_copy.cc",
-        "native/tcp/sha256.cc",
         "native/tcp/tcp_addon.cc"
       ]
     }

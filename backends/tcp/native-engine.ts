@@ -21,6 +21,10 @@ export interface TcpEngineOptions {
   stripeMinBytes: number;
   copyThreads: number;
   slots: number;
+  /** The agent's identity key: an Ed25519 private seed (32 bytes). */
+  identitySeed: Uint8Array;
+  /** Abstract Unix socket name for same-host peers ('' for none). */
+  unixName: string;
 }
 
 export type TcpBatchCallback = (
@@ -32,12 +36,20 @@ export type TcpBatchCallback = (
 
 /** The native engine's JavaScript surface. */
 export interface TcpEngine {
-  info(): { port: number; secret: Uint8Array; pid: number };
+  info(): { port: number; secret: Uint8Array; publicKey: Uint8Array; pid: number };
   slots(): Int32Array;
   /** `owner`: the buffer the region lies in, kept alive until deregistration. */
   registerRegion(addr: number, len: number, owner?: object): Uint8Array;
   deregisterRegion(rid: number): boolean;
-  addPeer(name: string, host: string, port: number, secret: Uint8Array, sameHost: boolean): number;
+  addPeer(
+    name: string,
+    host: string,
+    port: number,
+    secret: Uint8Array,
+    publicKey: Uint8Array,
+    sameHost: boolean,
+    unixName: string,
+  ): number;
   removePeer(id: number): void;
   connect(id: number, token: number): void;
   prep(slot: number, op: number, peerId: number, words: Uint32Array): void;

@@ -1,3 +1,5 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+
 import type {
   Backend,
   BackendCapabilities,
@@ -93,6 +95,15 @@ function parsePublicData(data: Uint8Array, agent: string): RegionMD {
  * each completion batch into onSettled calls and one onNotifs call.
  */
 /**
+ * A fresh identity key (the Ed25519 private seed) for an engine: its public
+ * half goes into the connection info, which binds the agent's name to it.
+ */
+function newIdentitySeed(): Uint8Array {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return new Uint8Array(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
+}
+
+/**
  * Backends with transfers in flight. While it moves data a backend stays
  * reachable (and its engine keeps the event loop alive), even if the user
  * holds nothing but the request's promise; an idle one can be collected.
@@ -116,6 +127,8 @@ export class TcpBackend implements Backend {
   readonly #engine: TcpEngine;
   readonly #slots: Int32Array;
   readonly #secret: Uint8Array;
+  readonly #publicKey: Uint8Array;
+  readonly #unixName: string;
   readonly #port: number;
   readonly #peers = new Map<string, PeerEntry>();
   readonly #handles: (TcpXfer | undefined)[];
@@ -149,6 +162,9 @@ export class TcpBackend implements Backend {
       stripeMinBytes: opts.stripeMinBytes,
       copyThreads: opts.copyThreads,
       slots: opts.slots,
+      identitySeed: newIdentitySeed(),
+      // Random, so that no other process can squat it in advance.
+      unixName: opts.sameHost ? `nixl-tcp-${process.pid}-${randomBytes(8).toString('hex')}` : '',
     };
     try {
       this.#engine = new Engine(engineOpts, TcpBackend.#batchesOf(new WeakRef(this)));
@@ -158,6 +174,8 @@ export class TcpBackend implements Backend {
     this.#slots = this.#engine.slots();
     const info = this.#engine.info();
     this.#secret = info.secret;
+    this.#publicKey = info.publicKey;
+    this.#unixName = engineOpts.unixName;
     this.#port = info.port;
     this.#handles = new Array(opts.slots);
     for (let i = opts.slots - 1; i >= 0; i--) this.#freeSlots.push(i);
@@ -195,6 +213,8 @@ export class TcpBackend implements Backend {
       host: this.#opts.advertiseAddr,
       port: this.#port,
       secret: this.#secret,
+      publicKey: this.#publicKey,
+      unixName: this.#unixName,
     });
   }
 
@@ -208,7 +228,15 @@ export class TcpBackend implements Backend {
     const old = this.#peers.get(peer.name);
     if (old) this.#engine.removePeer(old.id);
     const sameHost = peer.hostId === this.#components.hostId;
-    const id = this.#engine.addPeer(peer.name, ci.host, ci.port, ci.secret, sameHost);
+    const id = this.#engine.addPeer(
+      peer.name,
+      ci.host,
+      ci.port,
+      ci.secret,
+      ci.publicKey,
+      sameHost,
+      ci.unixName,
+    );
     this.#peers.set(peer.name, { id, identity: peer });
   }
 

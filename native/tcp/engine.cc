@@ -6,9 +6,9 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,7 +19,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "tcp/sha256.h"
+#include "common/crypto.h"
 
 namespace nixl::tcp {
 namespace {
@@ -35,7 +35,18 @@ constexpr int32_t kErrRemoteDisconnect = -10;
 
 constexpr uint64_t kListenTag = 1;
 constexpr uint64_t kEventTag = 2;
+constexpr uint64_t kUnixListenTag = 3;
 constexpr size_t kRecvBuf = 256 << 10;
+// Until its HELLO verifies, a connection reads into this much (a HELLO is at
+// most kMaxHello + a header, read in a few calls): an unauthenticated peer
+// costs a few KiB, not a receive buffer.
+constexpr size_t kPreAuthRecvBuf = 2 << 10;
+// Unauthenticated incoming connections at once; past it the oldest is dropped
+// for the newcomer, so a flood cannot keep a legitimate peer out for longer
+// than its own handshake takes.
+constexpr size_t kMaxUnauthenticated = 1024;
+// After accept() fails for lack of descriptors or memory, accepting pauses this long.
+constexpr uint64_t kAcceptPauseNs = 100'000'000;
 constexpr uint64_t kDirectRecvMin = 64 << 10;
 constexpr uint64_t kMaxRecvCall = 16 << 20;
 constexpr uint64_t kReadBudget = 32 << 20;
@@ -45,29 +56,22 @@ constexpr size_t kMaxIncoming = 4096;
 // read) is not read from until they drain: backpressure, not unbounded queues.
 // Only target-side connections: an initiator always reads its answers.
 constexpr size_t kMaxQueuedReplies = 4096;
-constexpr char kMacLabel[] = "nixl-tcp-v1";
+void FillRandom(void* p, size_t n) { crypto::RandomBytes(p, n); }
 
-void FillRandom(void* p, size_t n) {
-  uint8_t* b = static_cast<uint8_t*>(p);
-  while (n > 0) {
-    ssize_t r = getrandom(b, n, 0);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error(std::string("getrandom: ") + strerror(errno));
-    }
-    b += r;
-    n -= static_cast<size_t>(r);
+// The bytes a handshake MAC or signature covers: a label, then the parts.
+struct Transcript {
+  std::vector<uint8_t> bytes;
+  explicit Transcript(const char* label) { Add(label, std::strlen(label)); }
+  Transcript& Add(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    bytes.insert(bytes.end(), b, b + n);
+    return *this;
   }
-}
-
-void ComputeMac(const uint8_t secret[32], const uint8_t nonce[32], const std::string& name,
-                uint8_t out[32]) {
-  std::vector<uint8_t> msg(sizeof(kMacLabel) - 1 + 32 + name.size());
-  std::memcpy(msg.data(), kMacLabel, sizeof(kMacLabel) - 1);
-  std::memcpy(msg.data() + sizeof(kMacLabel) - 1, nonce, 32);
-  std::memcpy(msg.data() + sizeof(kMacLabel) - 1 + 32, name.data(), name.size());
-  HmacSha256(secret, 32, msg.data(), msg.size(), out);
-}
+  Transcript& Add(const std::string& s) { return Add(s.data(), s.size()); }
+  void Mac(const uint8_t secret[32], uint8_t out[32]) const {
+    crypto::HmacSha256(secret, 32, bytes.data(), bytes.size(), out);
+  }
+};
 
 void SetSocketOptions(int fd) {
   int one = 1;
@@ -136,9 +140,14 @@ struct Engine::Conn {
   uint32_t streamIndex = 0;
   State state = kConnecting;
   uint32_t interest = 0;
-  uint8_t nonce[32];  // incoming: our challenge; outgoing: the probe the target reads back
+  uint8_t nonce[32];    // the target's challenge (nonceT), on both sides
+  uint8_t myNonce[32];  // outgoing: the initiator's challenge to the target (nonceI)
   std::string remoteName;
-  uint32_t remotePid = 0;
+  uint8_t remoteKey[32];   // incoming: the initiator's identity key, once verified
+  bool bound = false;      // incoming: holds a reference on bindings_[remoteName]
+  bool viaUnix = false;    // a same-host Unix socket: the kernel vouches for the peer
+  uint32_t remotePid = 0;  // incoming via Unix: from SO_PEERCRED, never from the peer
+  uint32_t remoteUid = 0;
   bool cma = false;
   uint64_t createdNs = 0;
   uint64_t refusedXfer = 0;  // target side: the last transfer with a refused request
@@ -172,6 +181,8 @@ struct Engine::Peer {
   std::string host;
   int port = 0;
   uint8_t secret[32];
+  uint8_t publicKey[32];  // its identity key, from its metadata
+  std::string unixName;
   bool sameHost = false;
   State state = kIdle;
   std::vector<Conn*> streams;
@@ -233,6 +244,9 @@ Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::functio
       onExit_(std::move(onExit)),
       copyPool_(std::make_unique<VmCopyPool>(cfg_.copyThreads)) {
   FillRandom(secret_, sizeof(secret_));
+  if (!crypto::Ed25519PublicKey(cfg_.identitySeed, publicKey_)) {
+    throw std::runtime_error("the identity key is not a valid Ed25519 seed");
+  }
   cmds_ = new std::vector<Cmd>();
   cmdsSpare_ = new std::vector<Cmd>();
   cmds_->reserve(256);
@@ -279,6 +293,25 @@ void Engine::Start() {
   epoll_ctl(epollFd_, EPOLL_CTL_ADD, listenFd_, &ev);
   ev.data.u64 = kEventTag;
   epoll_ctl(epollFd_, EPOLL_CTL_ADD, eventFd_, &ev);
+  if (!cfg_.unixName.empty()) {
+    // Abstract namespace: nothing on the filesystem, gone with the process.
+    sockaddr_un ua{};
+    ua.sun_family = AF_UNIX;
+    size_t n = std::min(cfg_.unixName.size(), sizeof(ua.sun_path) - 1);
+    std::memcpy(ua.sun_path + 1, cfg_.unixName.data(), n);
+    // The whole sun_path, NUL-padded, as libuv (Node's net) addresses abstract sockets.
+    socklen_t ul = sizeof(ua);
+    unixFd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (unixFd_ < 0 || bind(unixFd_, reinterpret_cast<sockaddr*>(&ua), ul) != 0 ||
+        listen(unixFd_, 512) != 0) {
+      // Same-host copies are then refused; everything else works over TCP.
+      if (unixFd_ >= 0) close(unixFd_);
+      unixFd_ = -1;
+    } else {
+      ev.data.u64 = kUnixListenTag;
+      epoll_ctl(epollFd_, EPOLL_CTL_ADD, unixFd_, &ev);
+    }
+  }
   started_ = true;
   thread_ = std::thread([this] { Run(); });
 }
@@ -311,6 +344,7 @@ void Engine::Join() {
   graveyard_.clear();
   peers_.clear();
   close(listenFd_);
+  if (unixFd_ >= 0) close(unixFd_);
   close(epollFd_);
   close(eventFd_);
 }
@@ -359,13 +393,16 @@ void Engine::PushCmd(Cmd&& c) {
 }
 
 uint32_t Engine::AddPeer(const std::string& name, const std::string& host, int port,
-                         const uint8_t secret[32], bool sameHost) {
+                         const uint8_t secret[32], const uint8_t publicKey[32], bool sameHost,
+                         const std::string& unixName) {
   auto p = std::make_unique<Peer>();
   p->id = nextPeerId_++;
   p->name = name;
   p->host = host;
   p->port = port;
   std::memcpy(p->secret, secret, 32);
+  std::memcpy(p->publicKey, publicKey, 32);
+  p->unixName = unixName;
   p->sameHost = sameHost && cfg_.sameHost;
   uint32_t id = p->id;
   Cmd c;
@@ -573,6 +610,10 @@ void Engine::ExecCmd(Cmd& c) {
   switch (c.kind) {
     case Cmd::kAddPeer: {
       uint32_t id = c.peer->id;
+      // Its metadata binds its name to its key from now on.
+      Binding& b = bindings_[c.peer->name];
+      std::memcpy(b.key, c.peer->publicKey, 32);
+      b.fromMetadata = true;
       peers_[id] = std::move(c.peer);
       break;
     }
@@ -580,6 +621,11 @@ void Engine::ExecCmd(Cmd& c) {
       auto it = peers_.find(c.a);
       if (it == peers_.end()) break;
       Peer* p = it->second.get();
+      auto bit = bindings_.find(p->name);
+      if (bit != bindings_.end()) {
+        bit->second.fromMetadata = false;
+        if (bit->second.liveConns == 0) bindings_.erase(bit);
+      }
       p->tokens.clear();
       FailPeer(p, kErrRemoteDisconnect, "peer '" + p->name + "' was disconnected");
       peers_.erase(it);
@@ -696,8 +742,8 @@ void Engine::Run() {
         (void)ignored;
         continue;
       }
-      if (tag == kListenTag) {
-        AcceptAll();
+      if (tag == kListenTag || tag == kUnixListenTag) {
+        AcceptAll(tag == kListenTag ? listenFd_ : unixFd_, tag == kUnixListenTag);
         continue;
       }
       Conn* c = reinterpret_cast<Conn*>(evs[i].data.ptr);
@@ -808,26 +854,77 @@ void Engine::UpdateInterest(Conn* c) {
   c->interest = want;
 }
 
-void Engine::AcceptAll() {
+void Engine::AcceptAll(int listenFd, bool viaUnix) {
   for (;;) {
-    int fd = accept4(listenFd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    if (conns_.size() >= kMaxIncoming) {
+    int fd = accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      // Out of descriptors or memory: retrying at once would spin a core for
+      // as long as that lasts, so accepting pauses instead.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        PauseAccepting();
+      }
+      return;
+    }
+    if (authIncoming_ + unauthIncoming_ >= kMaxIncoming) {
       close(fd);
       continue;
     }
-    SetSocketOptions(fd);
+    if (unauthIncoming_ >= kMaxUnauthenticated) {
+      // Make room: the oldest connection that has not authenticated goes.
+      Conn* oldest = nullptr;
+      for (Conn* o : conns_) {
+        if (!o->outgoing && o->state == Conn::kWaitHello &&
+            (oldest == nullptr || o->createdNs < oldest->createdNs)) {
+          oldest = o;
+        }
+      }
+      if (oldest != nullptr) CloseConn(oldest, "unauthenticated connections over the cap");
+    }
     Conn* c = new Conn();
     c->fd = fd;
     c->outgoing = false;
+    c->viaUnix = viaUnix;
+    if (viaUnix) {
+      ucred cred{};
+      socklen_t cl = sizeof(cred);
+      if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+        c->remotePid = static_cast<uint32_t>(cred.pid);
+        c->remoteUid = static_cast<uint32_t>(cred.uid);
+      }
+    } else {
+      SetSocketOptions(fd);
+    }
     c->state = Conn::kWaitHello;
     c->createdNs = NowNs();
-    c->rbuf.resize(kRecvBuf);
+    c->rbuf.resize(kPreAuthRecvBuf);
     FillRandom(c->nonce, sizeof(c->nonce));
     conns_.push_back(c);
+    unauthIncoming_++;
     FrameHeader h = MakeHeader(kChallenge, 0, 0, kNonceSize);
     QueueOwned(c, h, std::vector<uint8_t>(c->nonce, c->nonce + kNonceSize));
     UpdateInterest(c);
+  }
+}
+
+void Engine::PauseAccepting() {
+  acceptPausedUntilNs_ = NowNs() + kAcceptPauseNs;
+  for (int fd : {listenFd_, unixFd_}) {
+    if (fd < 0) continue;
+    epoll_event ev{};
+    ev.events = 0;
+    ev.data.u64 = fd == listenFd_ ? kListenTag : kUnixListenTag;
+    epoll_ctl(epollFd_, EPOLL_CTL_MOD, fd, &ev);
+  }
+}
+
+void Engine::ResumeAccepting() {
+  acceptPausedUntilNs_ = 0;
+  for (int fd : {listenFd_, unixFd_}) {
+    if (fd < 0) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = fd == listenFd_ ? kListenTag : kUnixListenTag;
+    epoll_ctl(epollFd_, EPOLL_CTL_MOD, fd, &ev);
   }
 }
 
@@ -844,22 +941,42 @@ void Engine::StartPeerConnect(Peer* p) {
   }
   int n = std::max(1, cfg_.streams);
   for (int i = 0; i < n; i++) {
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // A peer on this host is reached through its Unix socket when that is
+    // reachable (same network namespace); the kernel then vouches for our pid
+    // to it, which same-host copies need. Else TCP, without same-host copies.
+    int fd = -1;
+    bool viaUnix = false;
+    if (p->sameHost && !p->unixName.empty()) {
+      sockaddr_un ua{};
+      ua.sun_family = AF_UNIX;
+      size_t nl = std::min(p->unixName.size(), sizeof(ua.sun_path) - 1);
+      std::memcpy(ua.sun_path + 1, p->unixName.data(), nl);
+      socklen_t ul = sizeof(ua);  // NUL-padded, as at bind
+      fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&ua), ul) != 0 &&
+          errno != EINPROGRESS && errno != EAGAIN) {
+        close(fd);
+        fd = -1;
+      }
+      viaUnix = fd >= 0;
+    }
+    if (fd < 0) fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       FailPeer(p, kErrRemoteDisconnect, std::string("socket: ") + strerror(errno));
       return;
     }
-    SetSocketOptions(fd);
+    if (!viaUnix) SetSocketOptions(fd);
     Conn* c = new Conn();
     c->fd = fd;
     c->outgoing = true;
+    c->viaUnix = viaUnix;
     c->peer = p;
     c->streamIndex = static_cast<uint32_t>(i);
     c->createdNs = NowNs();
     c->rbuf.resize(kRecvBuf);
     conns_.push_back(c);
     p->streams.push_back(c);
-    int r = connect(fd, reinterpret_cast<sockaddr*>(&ss), sl);
+    int r = viaUnix ? 0 : connect(fd, reinterpret_cast<sockaddr*>(&ss), sl);
     if (r != 0 && errno != EINPROGRESS) {
       FailPeer(
           p, kErrRemoteDisconnect,
@@ -898,6 +1015,12 @@ void Engine::CloseConn(Conn* c, const char* why) {
              std::string("connection to peer '") + c->peer->name + "' lost: " + why);
     return;
   }
+  if (!c->outgoing) {
+    if (c->state == Conn::kWaitHello) unauthIncoming_--;
+    if (c->state == Conn::kReady) authIncoming_--;
+    if (c->bound) UnbindName(c->remoteName);
+    c->bound = false;
+  }
   c->state = Conn::kClosed;
   epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
   close(c->fd);
@@ -933,6 +1056,7 @@ void Engine::FailPeer(Peer* p, int32_t status, const std::string& why) {
 
 void Engine::CheckTimeouts() {
   uint64_t now = NowNs();
+  if (acceptPausedUntilNs_ != 0 && now >= acceptPausedUntilNs_) ResumeAccepting();
   for (auto& [id, pp] : peers_) {
     Peer* p = pp.get();
     // Connections left masked by a busy-poll post are watched again once
@@ -1276,8 +1400,8 @@ bool Engine::OnHeader(Conn* c) {
       if (h.op != kChallenge || h.len != kNonceSize) return false;
       begin(Conn::kBuf, h.len);
     } else if (c->state == Conn::kWaitHelloOk) {
-      if (h.op != kHelloOk || h.len != 0) return false;
-      begin(Conn::kBuf, 0);
+      if (h.op != kHelloOk || h.len != sizeof(HelloOk)) return false;
+      begin(Conn::kBuf, h.len);
     } else if (c->state == Conn::kReady) {
       switch (h.op) {
         case kAck:
@@ -1344,32 +1468,13 @@ bool Engine::OnPayloadDone(Conn* c) {
   }
   // Initiator side.
   switch (h.op) {
-    case kChallenge: {
-      Peer* p = c->peer;
-      if (!p) return false;
+    case kChallenge:
+      if (!c->peer) return false;
       std::memcpy(c->nonce, c->pbuf.data(), kNonceSize);
-      std::vector<uint8_t> hello(sizeof(HelloFixed) + cfg_.name.size());
-      HelloFixed f{};
-      ComputeMac(p->secret, c->nonce, cfg_.name, f.mac);
-      f.probeAddr = reinterpret_cast<uint64_t>(c->nonce);
-      f.pid = static_cast<uint32_t>(getpid());
-      f.streamIndex = c->streamIndex;
-      f.nameLen = static_cast<uint32_t>(cfg_.name.size());
-      std::memcpy(hello.data(), &f, sizeof(f));
-      std::memcpy(hello.data() + sizeof(f), cfg_.name.data(), cfg_.name.size());
-      uint8_t flags = (p->sameHost && c->streamIndex == 0) ? kFlagCma : 0;
-      QueueOwned(c, MakeHeader(kHello, flags, 0, hello.size()), std::move(hello));
-      c->state = Conn::kWaitHelloOk;
+      SendHello(c);
       return true;
-    }
-    case kHelloOk: {
-      Peer* p = c->peer;
-      if (!p) return false;
-      c->state = Conn::kReady;
-      if (c->streamIndex == 0) p->cma = (h.flags & kFlagCma) != 0;
-      if (++p->authed == p->streams.size()) OnPeerReady(p);
-      return true;
-    }
+    case kHelloOk:
+      return OnHelloOk(c);
     case kAck: {
       Xfer* x = FindXfer(h.xferId);
       if (x) {
@@ -1407,6 +1512,11 @@ bool Engine::OnPayloadDone(Conn* c) {
   }
 }
 
+// Target side: the HELLO proves the secret (MAC) and the identity key
+// (signature over both nonces, so it cannot be replayed); the name must be
+// free or bound to that key. Same-host copies only where the kernel vouches
+// for the peer's process: a Unix socket's SO_PEERCRED, another process, same
+// user (or we are root).
 bool Engine::OnHello(Conn* c) {
   HelloFixed f;
   if (c->pbuf.size() < sizeof(f)) return false;
@@ -1414,26 +1524,135 @@ bool Engine::OnHello(Conn* c) {
   if (f.nameLen > 1024 || c->pbuf.size() != sizeof(f) + f.nameLen) return false;
   std::string name(reinterpret_cast<const char*>(c->pbuf.data() + sizeof(f)), f.nameLen);
   uint8_t mac[32];
-  ComputeMac(secret_, c->nonce, name, mac);
-  if (!DigestEqual(mac, f.mac)) return false;
-  c->remoteName = std::move(name);
-  c->remotePid = f.pid;
-  c->state = Conn::kReady;
-  uint8_t flags = 0;
-  if ((c->cur.flags & kFlagCma) && cfg_.sameHost) {
-    // The initiator proves the pid is its own: our fresh nonce sits at probeAddr.
-    uint8_t probe[32];
-    iovec local{probe, sizeof(probe)};
-    iovec remote{reinterpret_cast<void*>(f.probeAddr), sizeof(probe)};
-    if (process_vm_readv(static_cast<pid_t>(f.pid), &local, 1, &remote, 1, 0) ==
-            static_cast<ssize_t>(sizeof(probe)) &&
-        DigestEqual(probe, c->nonce)) {
-      c->cma = true;
-      flags = kFlagCma;
-    }
+  Transcript("nixl-tcp-v2 hello")
+      .Add(c->nonce, 32)
+      .Add(f.nonce, 32)
+      .Add(f.publicKey, 32)
+      .Add(name)
+      .Mac(secret_, mac);
+  if (!crypto::ConstantTimeEqual(mac, f.mac, 32)) return false;
+  Transcript signed_("nixl-tcp-v2 hello-sig");
+  signed_.Add(c->nonce, 32).Add(f.nonce, 32).Add(publicKey_, 32).Add(name);
+  if (!crypto::Ed25519Verify(f.publicKey, signed_.bytes.data(), signed_.bytes.size(),
+                             f.signature)) {
+    return false;
   }
-  Queue(c, MakeHeader(kHelloOk, flags, 0, 0), nullptr, 0);
+  if (!BindName(name, f.publicKey)) return false;  // another agent's name
+  c->bound = true;
+  c->remoteName = std::move(name);
+  std::memcpy(c->remoteKey, f.publicKey, 32);
+  Authenticated(c);
+  uint8_t flags = 0;
+  if ((c->cur.flags & kFlagCma) && cfg_.sameHost && c->viaUnix && c->remotePid != 0 &&
+      c->remotePid != static_cast<uint32_t>(getpid()) &&
+      (c->remoteUid == geteuid() || geteuid() == 0)) {
+    c->cma = true;
+    flags = kFlagCma;
+  }
+  HelloOk ok;
+  Transcript("nixl-tcp-v2 ok")
+      .Add(f.nonce, 32)
+      .Add(c->nonce, 32)
+      .Add(&flags, 1)
+      .Mac(secret_, ok.mac);
+  Transcript proof("nixl-tcp-v2 ok-sig");
+  proof.Add(f.nonce, 32).Add(c->nonce, 32).Add(f.publicKey, 32).Add(&flags, 1);
+  if (!crypto::Ed25519Sign(cfg_.identitySeed, proof.bytes.data(), proof.bytes.size(),
+                           ok.signature)) {
+    return false;
+  }
+  QueueOwned(c, MakeHeader(kHelloOk, flags, 0, sizeof(ok)),
+             std::vector<uint8_t>(reinterpret_cast<uint8_t*>(&ok),
+                                  reinterpret_cast<uint8_t*>(&ok) + sizeof(ok)));
   return true;
+}
+
+void Engine::Authenticated(Conn* c) {
+  unauthIncoming_--;
+  authIncoming_++;
+  c->state = Conn::kReady;
+  // Keep what was read past the HELLO (nothing should be) in the full buffer.
+  c->rbuf.resize(kRecvBuf);
+}
+
+// Initiator side, on the target's CHALLENGE.
+void Engine::SendHello(Conn* c) {
+  Peer* p = c->peer;
+  FillRandom(c->myNonce, sizeof(c->myNonce));
+  HelloFixed f{};
+  std::memcpy(f.nonce, c->myNonce, 32);
+  std::memcpy(f.publicKey, publicKey_, 32);
+  Transcript("nixl-tcp-v2 hello")
+      .Add(c->nonce, 32)
+      .Add(f.nonce, 32)
+      .Add(f.publicKey, 32)
+      .Add(cfg_.name)
+      .Mac(p->secret, f.mac);
+  Transcript signed_("nixl-tcp-v2 hello-sig");
+  signed_.Add(c->nonce, 32).Add(f.nonce, 32).Add(p->publicKey, 32).Add(cfg_.name);
+  crypto::Ed25519Sign(cfg_.identitySeed, signed_.bytes.data(), signed_.bytes.size(), f.signature);
+  f.streamIndex = c->streamIndex;
+  f.nameLen = static_cast<uint32_t>(cfg_.name.size());
+  std::vector<uint8_t> hello(sizeof(HelloFixed) + cfg_.name.size());
+  std::memcpy(hello.data(), &f, sizeof(f));
+  std::memcpy(hello.data() + sizeof(f), cfg_.name.data(), cfg_.name.size());
+  uint8_t flags = (p->sameHost && c->viaUnix && c->streamIndex == 0) ? kFlagCma : 0;
+  QueueOwned(c, MakeHeader(kHello, flags, 0, hello.size()), std::move(hello));
+  c->state = Conn::kWaitHelloOk;
+}
+
+// Initiator side: the target proves it holds its secret and its identity key
+// before a byte of payload goes to it.
+bool Engine::OnHelloOk(Conn* c) {
+  Peer* p = c->peer;
+  if (!p || c->pbuf.size() != sizeof(HelloOk)) return false;
+  HelloOk ok;
+  std::memcpy(&ok, c->pbuf.data(), sizeof(ok));
+  uint8_t flags = c->cur.flags & kFlagCma;
+  uint8_t mac[32];
+  Transcript("nixl-tcp-v2 ok")
+      .Add(c->myNonce, 32)
+      .Add(c->nonce, 32)
+      .Add(&flags, 1)
+      .Mac(p->secret, mac);
+  Transcript proof("nixl-tcp-v2 ok-sig");
+  proof.Add(c->myNonce, 32).Add(c->nonce, 32).Add(publicKey_, 32).Add(&flags, 1);
+  if (!crypto::ConstantTimeEqual(mac, ok.mac, 32) ||
+      !crypto::Ed25519Verify(p->publicKey, proof.bytes.data(), proof.bytes.size(), ok.signature)) {
+    FailPeer(p, kErrRemoteDisconnect,
+             "the agent at " + p->host + ":" + std::to_string(p->port) + " did not prove it is '" +
+                 p->name + "' (its secret or identity key differs from the loaded metadata)");
+    return false;
+  }
+  c->state = Conn::kReady;
+  if (c->streamIndex == 0) p->cma = flags != 0;
+  if (++p->authed == p->streams.size()) OnPeerReady(p);
+  return true;
+}
+
+bool Engine::BindName(const std::string& name, const uint8_t key[32]) {
+  auto it = bindings_.find(name);
+  if (it == bindings_.end()) {
+    Binding b;
+    std::memcpy(b.key, key, 32);
+    b.liveConns = 1;
+    bindings_.emplace(name, b);
+    return true;
+  }
+  Binding& b = it->second;
+  if (!crypto::ConstantTimeEqual(b.key, key, 32)) {
+    if (b.fromMetadata || b.liveConns > 0) return false;
+    std::memcpy(b.key, key, 32);
+  }
+  b.liveConns++;
+  return true;
+}
+
+void Engine::UnbindName(const std::string& name) {
+  auto it = bindings_.find(name);
+  if (it == bindings_.end()) return;
+  if (it->second.liveConns > 0) it->second.liveConns--;
+  if (it->second.liveConns == 0 && !it->second.fromMetadata) bindings_.erase(it);
 }
 
 void Engine::ServeCma(Conn* c, bool write) {

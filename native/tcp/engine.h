@@ -33,6 +33,12 @@ struct EngineConfig {
   uint64_t stripeMinBytes = 4ull << 20;
   unsigned copyThreads = 2;  // threads for one large same-host copy
   std::string name;
+  // The agent's identity key (Ed25519 private seed): the handshake binds the
+  // agent's name to it, in both directions.
+  uint8_t identitySeed[32] = {};
+  // Abstract Unix socket name for peers on this host ("" without same_host):
+  // the kernel vouches for the pid at its other end (SO_PEERCRED).
+  std::string unixName;
 };
 
 // A descriptor of a prepared transfer: local address, remote (or own) region.
@@ -103,6 +109,7 @@ class Engine {
 
   int port() const { return port_; }
   const uint8_t* secret() const { return secret_; }
+  const uint8_t* publicKey() const { return publicKey_; }
 
   // Region table (JavaScript thread, synchronous, locked against the I/O thread).
   // Returns the region id; *key receives its random key.
@@ -111,8 +118,11 @@ class Engine {
   bool DeregisterRegion(uint32_t regionId);
 
   // Commands (JavaScript thread, never block on the network).
+  // `publicKey`: the peer's identity key from its metadata; `unixName`: its
+  // same-host socket (used when sameHost and reachable, else TCP).
   uint32_t AddPeer(const std::string& name, const std::string& host, int port,
-                   const uint8_t secret[32], bool sameHost);
+                   const uint8_t secret[32], const uint8_t publicKey[32], bool sameHost,
+                   const std::string& unixName);
   void RemovePeer(uint32_t peerId);
   void Connect(uint32_t peerId, uint32_t token);
   // peerId 0 means this agent itself (local copies).
@@ -154,7 +164,10 @@ class Engine {
   void ExecCmd(Cmd& c);
 
   // Connections.
-  void AcceptAll();
+  void AcceptAll(int listenFd, bool viaUnix);
+  void PauseAccepting();
+  void ResumeAccepting();
+  int ConnectStream(Peer* p, Conn* c);
   void StartPeerConnect(Peer* p);
   void OnConnectWritable(Conn* c);
   bool HandleReadable(Conn* c);
@@ -173,6 +186,14 @@ class Engine {
   // Target side.
   int32_t CheckRegion(uint32_t rid, uint64_t key, uint64_t addr, uint64_t len);
   bool OnHello(Conn* c);
+  bool OnHelloOk(Conn* c);
+  void SendHello(Conn* c);
+  void Authenticated(Conn* c);
+  // Name bindings: an agent name is bound to the identity key of its
+  // metadata, or, for a name whose metadata was not loaded here, to the key
+  // of its open connections (released when the last one closes).
+  bool BindName(const std::string& name, const uint8_t key[32]);
+  void UnbindName(const std::string& name);
   void ServeCma(Conn* c, bool write);
 
   // Initiator side.
@@ -198,8 +219,19 @@ class Engine {
   std::function<void()> wake_;
   std::function<void()> onExit_;
   uint8_t secret_[32];
+  uint8_t publicKey_[32];
   int port_ = 0;
   int listenFd_ = -1;
+  int unixFd_ = -1;
+  uint64_t acceptPausedUntilNs_ = 0;  // EMFILE/ENFILE: accepting resumes then
+  size_t unauthIncoming_ = 0;         // accepted, HELLO not verified yet
+  size_t authIncoming_ = 0;
+  struct Binding {
+    uint8_t key[32];
+    bool fromMetadata = false;
+    uint32_t liveConns = 0;
+  };
+  std::unordered_map<std::string, Binding> bindings_;  // I/O thread only
   int epollFd_ = -1;
   int eventFd_ = -1;
   std::thread thread_;

@@ -10,13 +10,13 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 namespace nixl::tcp {
 
-constexpr uint32_t kMagic = 0x3154584e;  // "NXT1"
+constexpr uint32_t kMagic = 0x3254584e;  // "NXT2"
 constexpr size_t kHeaderSize = 48;
 
 enum Op : uint8_t {
   kChallenge = 1,  // target -> initiator: 32-byte nonce
-  kHello = 2,      // initiator -> target: MAC, pid, probe address, stream index, name
-  kHelloOk = 3,    // target -> initiator: accepted (flags: kFlagCma)
+  kHello = 2,      // initiator -> target: MAC, nonce, identity key and signature, stream, name
+  kHelloOk = 3,    // target -> initiator: accepted (flags: kFlagCma); MAC and signature
   kWrite = 4,      // initiator -> target: payload goes to (regionId, key, addr)
   kRead = 5,       // initiator -> target: asks for `len` bytes at (regionId, key, addr)
   kReadData = 6,   // target -> initiator: payload + 4-byte status trailer
@@ -29,7 +29,7 @@ enum Op : uint8_t {
 
 enum Flags : uint8_t {
   kFlagAckReq = 1,  // WRITE: answer with ACK once the payload is in memory
-  kFlagCma = 2,     // HELLO: the initiator offers same-host copies; HELLO_OK: accepted
+  kFlagCma = 2,     // HELLO: the initiator asks for same-host copies; HELLO_OK: granted
 };
 
 struct FrameHeader {
@@ -57,16 +57,27 @@ struct CmaEntry {
 };
 static_assert(sizeof(CmaEntry) == 40);
 
-// Fixed part of the HELLO payload; the initiator's agent name follows.
+// Fixed part of the HELLO payload; the initiator's agent name follows. See
+// FRAMES.md for what each field covers.
 struct HelloFixed {
-  uint8_t mac[32];  // HMAC-SHA256(target secret, "nixl-tcp-v1" | nonce | name)
-  uint64_t probeAddr;
-  uint32_t pid;
+  uint8_t mac[32];  // HMAC-SHA256(target secret, "nixl-tcp-v2 hello" | nonceT | nonceI | publicKey
+                    // | name)
+  uint8_t nonce[32];      // nonceI: the initiator's challenge to the target
+  uint8_t publicKey[32];  // the initiator's identity key (Ed25519)
+  uint8_t signature[64];  // Ed25519 by publicKey over "nixl-tcp-v2 hello-sig" | nonceT | nonceI |
+                          // target key | name
   uint32_t streamIndex;
   uint32_t nameLen;
-  uint32_t reserved;
 };
-static_assert(sizeof(HelloFixed) == 56);
+static_assert(sizeof(HelloFixed) == 168);
+
+// The HELLO_OK payload: the target proves its secret and its identity key.
+struct HelloOk {
+  uint8_t mac[32];        // HMAC-SHA256(target secret, "nixl-tcp-v2 ok" | nonceI | nonceT | flags)
+  uint8_t signature[64];  // Ed25519 by the target's key over "nixl-tcp-v2 ok-sig" | nonceI | nonceT
+                          // | initiator key | flags
+};
+static_assert(sizeof(HelloOk) == 96);
 
 // Limits a target enforces; a frame beyond them closes the connection.
 constexpr uint64_t kMaxDataFrame = 64ull << 20;  // WRITE/READ bytes per frame

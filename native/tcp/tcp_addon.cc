@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "addon.h"
+#include "common/crypto.h"
 #include "common/js_call.h"
 #include "common/teardown_guard.h"
 #include "tcp/engine.h"
@@ -87,6 +88,13 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
         static_cast<uint64_t>(o.Get("stripeMinBytes").As<Napi::Number>().Int64Value());
     cfg.copyThreads = o.Get("copyThreads").As<Napi::Number>().Uint32Value();
     cfg.name = o.Get("name").As<Napi::String>().Utf8Value();
+    Napi::Value seed = o.Get("identitySeed");
+    if (!seed.IsTypedArray() || seed.As<Napi::Uint8Array>().ByteLength() != 32) {
+      throw Napi::TypeError::New(env, "TcpEngine: identitySeed must be 32 bytes");
+    }
+    std::memcpy(cfg.identitySeed, seed.As<Napi::Uint8Array>().Data(), 32);
+    if (o.Get("unixName").IsString())
+      cfg.unixName = o.Get("unixName").As<Napi::String>().Utf8Value();
     capacity_ = o.Get("slots").As<Napi::Number>().Uint32Value();
 
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, size_t(capacity_) * 4);
@@ -255,6 +263,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("port", e.port());
     o.Set("secret", Napi::Buffer<uint8_t>::Copy(env, e.secret(), 32));
+    o.Set("publicKey", Napi::Buffer<uint8_t>::Copy(env, e.publicKey(), 32));
     o.Set("pid", Napi::Number::New(env, getpid()));
     return o;
   }
@@ -288,15 +297,19 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
     return Napi::Boolean::New(env, found);
   }
 
-  // addPeer(name, host, port, secret, sameHost) -> peer id
+  // addPeer(name, host, port, secret, publicKey, sameHost, unixName) -> peer id
   Napi::Value AddPeer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto secret = info[3].As<Napi::Uint8Array>();
+    auto publicKey = info[4].As<Napi::Uint8Array>();
     if (secret.ByteLength() != 32) throw Napi::TypeError::New(env, "secret must be 32 bytes");
-    uint32_t id = Live(env).AddPeer(info[0].As<Napi::String>().Utf8Value(),
-                                    info[1].As<Napi::String>().Utf8Value(),
-                                    info[2].As<Napi::Number>().Int32Value(), secret.Data(),
-                                    info[4].As<Napi::Boolean>().Value());
+    if (publicKey.ByteLength() != 32) {
+      throw Napi::TypeError::New(env, "publicKey must be 32 bytes");
+    }
+    uint32_t id = Live(env).AddPeer(
+        info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
+        info[2].As<Napi::Number>().Int32Value(), secret.Data(), publicKey.Data(),
+        info[5].As<Napi::Boolean>().Value(), info[6].As<Napi::String>().Utf8Value());
     return Napi::Number::New(env, id);
   }
 
@@ -387,10 +400,29 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   uint32_t capacity_ = 0;
 };
 
+// hmacSha256(key, msg) and sha256(msg): the handshake's primitives, exposed
+// so that tests check them against published vectors (RFC 4231).
+Napi::Value HmacSha256Js(const Napi::CallbackInfo& info) {
+  auto key = info[0].As<Napi::Uint8Array>();
+  auto msg = info[1].As<Napi::Uint8Array>();
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), 32);
+  crypto::HmacSha256(key.Data(), key.ByteLength(), msg.Data(), msg.ByteLength(), out.Data());
+  return out;
+}
+
+Napi::Value Sha256Js(const Napi::CallbackInfo& info) {
+  auto msg = info[0].As<Napi::Uint8Array>();
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), 32);
+  crypto::Sha256(msg.Data(), msg.ByteLength(), out.Data());
+  return out;
+}
+
 }  // namespace
 
 void InitTcp(Napi::Env env, Napi::Object exports) {
   exports.Set("TcpEngine", TcpEngine::Define(env));
+  exports.Set("hmacSha256", Napi::Function::New(env, HmacSha256Js));
+  exports.Set("sha256", Napi::Function::New(env, Sha256Js));
 }
 
 }  // namespace nixl

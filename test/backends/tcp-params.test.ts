@@ -74,7 +74,15 @@ describe('TCP params', () => {
 });
 
 describe('TCP connection info', () => {
-  const good = { host: '127.0.0.1', port: 4242, secret: new Uint8Array(32).fill(7) };
+  const good = {
+    host: '127.0.0.1',
+    port: 4242,
+    secret: new Uint8Array(32).fill(7),
+    publicKey: new Uint8Array(32).fill(9),
+    unixName: 'nixl-tcp-1-abc',
+  };
+  // Offsets in the layout of backends/tcp/conn-info.ts: the unix name length at 67.
+  const hostLenAt = 67 + 1 + good.unixName.length;
 
   it('round-trips', () => {
     expect(decodeConnInfo(encodeConnInfo(good), 'x')).toEqual(good);
@@ -83,11 +91,14 @@ describe('TCP connection info', () => {
   it.each([
     ['truncated', (b: Buffer) => b.subarray(0, 20)],
     ['another version', (b: Buffer) => (b.writeUInt8(9, 0), b)],
-    ['host length mismatch', (b: Buffer) => (b.writeUInt8(200, 35), b)],
+    ['version 1 (no identity key)', (b: Buffer) => (b.writeUInt8(1, 0), b)],
+    ['host length mismatch', (b: Buffer) => (b.writeUInt8(200, hostLenAt), b)],
+    ['unix name length mismatch', (b: Buffer) => (b.writeUInt8(250, 67), b)],
     ['port 0', (b: Buffer) => (b.writeUInt16LE(0, 1), b)],
     [
       'a host that is not an IP',
-      (b: Buffer) => Buffer.concat([b.subarray(0, 35), Buffer.from([4]), Buffer.from('evil')]),
+      (b: Buffer) =>
+        Buffer.concat([b.subarray(0, hostLenAt), Buffer.from([4]), Buffer.from('evil')]),
     ],
   ])('refuses %s with MismatchError', (_what, mutate) => {
     const b = mutate(Buffer.from(encodeConnInfo(good)));

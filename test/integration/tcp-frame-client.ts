@@ -3,7 +3,7 @@
  * directly, so a test can craft any frame, bypassing every check an agent
  * makes before it sends one. Loopback only.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 
 import { decodeConnInfo } from '../../backends/tcp/conn-info.js';
@@ -24,7 +24,7 @@ export const OP = {
 } as const;
 export const FLAG_ACK_REQ = 1;
 export const FLAG_CMA = 2;
-export const MAGIC = 0x3154584e;
+export const MAGIC = 0x3254584e;
 export const HEADER = 48;
 
 export interface FrameFields {
@@ -68,6 +68,8 @@ export interface TargetInfo {
   host: string;
   port: number;
   secret: Uint8Array;
+  publicKey: Uint8Array;
+  unixName: string;
   regions: { addr: bigint; len: number; regionId: number; key: bigint }[];
 }
 
@@ -88,7 +90,14 @@ export function targetInfo(md: Uint8Array): TargetInfo {
         key: pd.readBigUInt64LE(4),
       };
     });
-  return { host: ci.host, port: ci.port, secret: ci.secret, regions };
+  return {
+    host: ci.host,
+    port: ci.port,
+    secret: ci.secret,
+    publicKey: ci.publicKey,
+    unixName: ci.unixName,
+    regions,
+  };
 }
 
 export class FrameClient {
@@ -142,41 +151,36 @@ export class FrameClient {
     return new FrameClient(s);
   }
 
+  /** A connection to the target's same-host Unix socket (abstract namespace), unauthenticated. */
+  static async rawUnix(unixName: string): Promise<FrameClient> {
+    const s = connect({ path: `\0${unixName}` });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    return new FrameClient(s);
+  }
+
   /**
-   * Connects and authenticates with the target's secret. `probe`, a buffer of
-   * this process at `probeAddr`, offers same-host copies (the target reads the
-   * nonce back from it).
+   * Connects and authenticates as `name`: a MAC with the target's secret and
+   * a signature with an identity key (a fresh one unless given). `cma` asks
+   * for same-host copies (granted only over the Unix socket, `unix`, to
+   * another process than the target's).
    */
   static async open(
     t: TargetInfo,
     name: string,
-    opts: { probe?: { buffer: Buffer; addr: bigint }; secret?: Uint8Array } = {},
+    opts: { cma?: boolean; unix?: boolean; secret?: Uint8Array; identity?: KeyObject } = {},
   ): Promise<FrameClient> {
-    const c = await FrameClient.raw(t.host, t.port);
+    const c = opts.unix
+      ? await FrameClient.rawUnix(t.unixName)
+      : await FrameClient.raw(t.host, t.port);
     const ch = await c.next(10_000);
     if (!ch || ch.op !== OP.CHALLENGE || ch.payload.length !== 32) {
       throw new Error('no challenge from the target');
     }
-    const nonce = ch.payload;
-    const mac = createHmac('sha256', opts.secret ?? t.secret)
-      .update('nixl-tcp-v1')
-      .update(nonce)
-      .update(name)
-      .digest();
-    const fixed = Buffer.alloc(56);
-    mac.copy(fixed, 0);
-    if (opts.probe) {
-      nonce.copy(opts.probe.buffer, 0);
-      fixed.writeBigUInt64LE(opts.probe.addr, 32);
-    }
-    fixed.writeUInt32LE(process.pid, 40);
-    fixed.writeUInt32LE(0, 44);
-    fixed.writeUInt32LE(Buffer.byteLength(name), 48);
-    const payload = Buffer.concat([fixed, Buffer.from(name)]);
-    c.send(
-      header({ op: OP.HELLO, flags: opts.probe ? FLAG_CMA : 0, len: payload.length }),
-      payload,
-    );
+    const payload = helloPayload(t, name, ch.payload, opts);
+    c.send(header({ op: OP.HELLO, flags: opts.cma ? FLAG_CMA : 0, len: payload.length }), payload);
     const ok = await c.next(10_000);
     if (!ok || ok.op !== OP.HELLO_OK) {
       c.socket.destroy();
@@ -230,4 +234,47 @@ export class FrameClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** The raw 32-byte public key of an Ed25519 key. */
+export function rawPublicKey(key: KeyObject): Buffer {
+  return Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
+}
+
+/** A HELLO payload (FRAMES.md, handshake v2) answering challenge `nonceT`. */
+export function helloPayload(
+  t: TargetInfo,
+  name: string,
+  nonceT: Buffer,
+  opts: { secret?: Uint8Array; identity?: KeyObject; nonceI?: Buffer; streamIndex?: number } = {},
+): Buffer {
+  const identity = opts.identity ?? generateKeyPairSync('ed25519').privateKey;
+  const publicKey = rawPublicKey(identity);
+  const nonceI = opts.nonceI ?? Buffer.alloc(32, 7);
+  const mac = createHmac('sha256', opts.secret ?? t.secret)
+    .update('nixl-tcp-v2 hello')
+    .update(nonceT)
+    .update(nonceI)
+    .update(publicKey)
+    .update(name)
+    .digest();
+  const signature = sign(
+    null,
+    Buffer.concat([
+      Buffer.from('nixl-tcp-v2 hello-sig'),
+      nonceT,
+      nonceI,
+      Buffer.from(t.publicKey),
+      Buffer.from(name),
+    ]),
+    identity,
+  );
+  const fixed = Buffer.alloc(168);
+  mac.copy(fixed, 0);
+  nonceI.copy(fixed, 32);
+  publicKey.copy(fixed, 64);
+  signature.copy(fixed, 96);
+  fixed.writeUInt32LE(opts.streamIndex ?? 0, 160);
+  fixed.writeUInt32LE(Buffer.byteLength(name), 164);
+  return Buffer.concat([fixed, Buffer.from(name)]);
 }
