@@ -4,7 +4,6 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nixl::InitMemory(env, exports);
-  nixl::InitBench(env, exports);
   nixl::InitTcp(env, exports);
   return exports;
 }

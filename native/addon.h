@@ -1,4 +1,4 @@
-// Per-environment state of the addons. Each module (memory, bench, tcp; ucx in
+// Per-environment state of the addons. Each module (memory, tcp; ucx in
 // its own nixl_ucx addon) adds its exports in its own Init function; nothing
 // lives in C++ globals, so the addons load into worker threads and vitest's
 // thread pools alike.
@@ -8,7 +8,6 @@
 namespace nixl {
 
 void InitMemory(Napi::Env env, Napi::Object exports);
-void InitBench(Napi::Env env, Napi::Object exports);
 void InitTcp(Napi::Env env, Napi::Object exports);
 void InitUcx(Napi::Env env, Napi::Object exports);
 

@@ -1,5 +1,5 @@
 /**
- * The only module that loads native addons: nixl_native.node (memory, bench,
+ * The only module that loads native addons: nixl_native.node (memory,
  * TCP engine) and, on demand, nixl_ucx.node (built only where UCX is
  * installed). Modules add their own fields to the objects these return.
  */

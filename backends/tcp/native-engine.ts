@@ -8,7 +8,7 @@ import { native } from '../../src/native.js';
  */
 export const TCP_MAX_NOTIF_BYTES = 1 << 20;
 
-/** Options of the native engine (native/tcp/tcp_addon.cc). */
+/** Options of the native engine (native/tcp/binding.cc). */
 export interface TcpEngineOptions {
   name: string;
   bindAddr: string;

@@ -3,7 +3,7 @@ import { hasAddon, loadAddon } from '../../src/native.js';
 
 /**
  * The largest notification the UCX backend sends: 1 MiB. The engine sends a
- * notification as one eager active message (kAmNotif, native/ucx/ucx_engine.cc)
+ * notification as one eager active message (kAmNotif, native/ucx/engine.cc)
  * and neither UCX nor the engine bounds its size, so this is a chosen bound:
  * the TCP engine's limit, so that an application behaves the same on either
  * backend, and small enough that the receiver's copy of it stays cheap.
@@ -24,7 +24,7 @@ export interface NativeUcxEngineOptions {
   numWorkers: number;
   errorMode: 'peer' | 'none' | 'process';
   progress: 'thread' | 'event';
-  /** timeout_ms (see EngineOptions in native/ucx/ucx_engine.h); 0 or absent: never. */
+  /** timeout_ms (see EngineOptions in native/ucx/engine.h); 0 or absent: never. */
   timeoutMs?: number;
   /** One call per batch: settled transfer ids, notifications as (agent, msg) pairs, failed peers. */
   onEvents: NativeUcxEvents;

@@ -9,7 +9,7 @@ import { ucxUnavailableReason } from '../../backends/ucx/native-ucx.js';
  *
  * They used to be opt-in because of a crash in UCX 1.13's tcp receive path on
  * the target; the engine now avoids its trigger (see UcxEngine::MakePeer in
- * native/ucx/ucx_engine.cc), and test/backends/ucx.test.ts checks that.
+ * native/ucx/engine.cc), and test/backends/ucx.test.ts checks that.
  */
 const reason = ucxUnavailableReason();
 export const UCX_AVAILABLE = reason === undefined;

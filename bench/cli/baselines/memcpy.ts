@@ -1,4 +1,4 @@
-import { native } from '../../../src/native.js';
+import { loadAddon, native } from '../../../src/native.js';
 
 interface MemcpyBench {
   memcpyBench(dst: Buffer, src: Buffer, block: number, blocks: number, rounds: number): number;
@@ -12,7 +12,7 @@ const MAX_AREA = 256 * 1024 * 1024;
  * as the transfer lays them out), repeated for about targetMs. GB/s (1e9 B/s).
  */
 export function memcpyGbps(blockSize: number, batch: number, targetMs = 80): number {
-  const bench = native() as unknown as MemcpyBench;
+  const bench = loadAddon('nixl_bench') as unknown as MemcpyBench;
   const blocks = Math.max(1, Math.min(batch, Math.floor(MAX_AREA / blockSize)));
   const area = blocks * blockSize;
   const src = native().alloc(area);

@@ -45,31 +45,31 @@ struct Host {
   Outbox box;  // JavaScript thread only
 };
 
-class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
+class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "TcpEngine",
                        {
-                           InstanceMethod("info", &TcpEngine::Info),
-                           InstanceMethod("slots", &TcpEngine::Slots),
-                           InstanceMethod("registerRegion", &TcpEngine::RegisterRegion),
-                           InstanceMethod("deregisterRegion", &TcpEngine::DeregisterRegion),
-                           InstanceMethod("addPeer", &TcpEngine::AddPeer),
-                           InstanceMethod("removePeer", &TcpEngine::RemovePeer),
-                           InstanceMethod("connect", &TcpEngine::Connect),
-                           InstanceMethod("prep", &TcpEngine::Prep),
-                           InstanceMethod("post", &TcpEngine::Post),
-                           InstanceMethod("release", &TcpEngine::Release),
-                           InstanceMethod("runQueuedCommands", &TcpEngine::RunQueuedCommands),
-                           InstanceMethod("genNotif", &TcpEngine::GenNotif),
-                           InstanceMethod("ref", &TcpEngine::Ref),
-                           InstanceMethod("unref", &TcpEngine::Unref),
-                           InstanceMethod("close", &TcpEngine::Close),
+                           InstanceMethod("info", &TcpEngineWrap::Info),
+                           InstanceMethod("slots", &TcpEngineWrap::Slots),
+                           InstanceMethod("registerRegion", &TcpEngineWrap::RegisterRegion),
+                           InstanceMethod("deregisterRegion", &TcpEngineWrap::DeregisterRegion),
+                           InstanceMethod("addPeer", &TcpEngineWrap::AddPeer),
+                           InstanceMethod("removePeer", &TcpEngineWrap::RemovePeer),
+                           InstanceMethod("connect", &TcpEngineWrap::Connect),
+                           InstanceMethod("prep", &TcpEngineWrap::Prep),
+                           InstanceMethod("post", &TcpEngineWrap::Post),
+                           InstanceMethod("release", &TcpEngineWrap::Release),
+                           InstanceMethod("runQueuedCommands", &TcpEngineWrap::RunQueuedCommands),
+                           InstanceMethod("genNotif", &TcpEngineWrap::GenNotif),
+                           InstanceMethod("ref", &TcpEngineWrap::Ref),
+                           InstanceMethod("unref", &TcpEngineWrap::Unref),
+                           InstanceMethod("close", &TcpEngineWrap::Close),
                        });
   }
 
   // new TcpEngine(options, onBatch)
-  explicit TcpEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TcpEngine>(info) {
+  explicit TcpEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TcpEngineWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject() || !info[1].IsFunction()) {
       throw Napi::TypeError::New(env, "TcpEngine(options, onBatch)");
@@ -133,7 +133,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   // The finalizer: revoke every region (so no peer reaches memory that is
   // being collected with this engine), tell the I/O thread to stop, and let
   // go. It never joins the thread: FreeHost does, once the thread is done.
-  ~TcpEngine() override {
+  ~TcpEngineWrap() override {
     if (host_ == nullptr) return;
     host_->closed = true;
     RemoveHook();
@@ -148,7 +148,7 @@ class TcpEngine : public Napi::ObjectWrap<TcpEngine> {
   // The environment is going away (process exit, worker ending or
   // terminated): stop the I/O thread now, while the environment still exists.
   static void OnEnvCleanup(void* arg) {
-    auto* self = static_cast<TcpEngine*>(arg);
+    auto* self = static_cast<TcpEngineWrap*>(arg);
     self->hookEnv_ = nullptr;
     self->Shutdown();
   }
@@ -420,7 +420,7 @@ Napi::Value Sha256Js(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitTcp(Napi::Env env, Napi::Object exports) {
-  exports.Set("TcpEngine", TcpEngine::Define(env));
+  exports.Set("TcpEngine", TcpEngineWrap::Define(env));
   exports.Set("hmacSha256", Napi::Function::New(env, HmacSha256Js));
   exports.Set("sha256", Napi::Function::New(env, Sha256Js));
 }

@@ -322,7 +322,7 @@ class UcxEngine {
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
   bool closing() const { return closing_.load(std::memory_order_acquire); }
 
-  // Progress drivers (ucx_progress.cc).
+  // Progress drivers (progress.cc).
   void Pump();                  // kEventFd: bounded progress + arm on every worker
   void WatchEventFds(bool on);  // kEventFd: the uv_polls on the workers' event fds
   Worker& worker(unsigned i) { return *workers_[i]; }
@@ -401,7 +401,7 @@ class UcxEngine {
   std::vector<std::unique_ptr<EpCtx>> epCtxs_;
   std::vector<std::unique_ptr<PeerClock>> clocks_;
   void* timeoutTimer_ = nullptr;  // uv_timer_t, timeout_ms only
-  // Under w.mu: the endpoint's handshake message (see MakePeer in ucx_engine.cc).
+  // Under w.mu: the endpoint's handshake message (see MakePeer in engine.cc).
   void SendHello(Worker& w, Peer& peer, EpCtx* ctx);
 
   std::mutex evMu_;

@@ -1,14 +1,14 @@
 // UCX engine: context, workers, endpoints, regions, transfers, notifications.
-// Progress drivers live in ucx_progress.cc; the JavaScript binding in ucx_binding.cc.
-#include "ucx/ucx_engine.h"
+// Progress drivers live in progress.cc; the JavaScript binding in binding.cc.
+#include "ucx/engine.h"
 
 #include <chrono>
 #include <cstring>
 #include <random>
 #include <thread>
 
-#include "ucx/ucx_status.h"
-#include "ucx/ucx_wire.h"
+#include "ucx/status.h"
+#include "ucx/wire.h"
 
 namespace nixl::ucx {
 namespace {

@@ -17,7 +17,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "ucx/ucx_engine.h"
+#include "ucx/engine.h"
 
 namespace nixl::ucx {
 namespace {

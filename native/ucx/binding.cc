@@ -11,7 +11,7 @@
 #include "addon.h"
 #include "common/js_call.h"
 #include "common/teardown_guard.h"
-#include "ucx/ucx_engine.h"
+#include "ucx/engine.h"
 
 namespace nixl {
 namespace {

@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "ucx/ucx_engine.h"
+#include "ucx/engine.h"
 
 namespace nixl::ucx {
 namespace {

@@ -1,0 +1,371 @@
+// Connections: accepting (with the costs bounded before authentication),
+// connecting, closing, failing a peer, timeouts, and queueing frames to send.
+#include "tcp/engine_internal.h"
+
+namespace nixl::tcp {
+
+// ---------------------------------------------------------------------------
+// Connections.
+
+void Engine::UpdateInterest(Conn* c) {
+  if (c->state == Conn::kClosed) return;
+  uint32_t want = c->state == Conn::kConnecting                         ? EPOLLOUT
+                  : c->txq.empty()                                      ? EPOLLIN
+                  : (!c->outgoing && c->txq.size() > kMaxQueuedReplies) ? EPOLLOUT
+                                                                        : (EPOLLIN | EPOLLOUT);
+  // A quiet connection is read and written by a polling caller, which holds
+  // ioMu_: waking the I/O thread for it would only park a third thread on it.
+  if (c->quiet) want &= ~uint32_t(EPOLLIN | EPOLLOUT);
+  if (c->registered && want == c->interest) return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.ptr = c;
+  epoll_ctl(epollFd_, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
+  c->registered = true;
+  c->interest = want;
+}
+
+void Engine::AcceptAll(int listenFd, bool viaUnix) {
+  for (;;) {
+    int fd = accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      // Out of descriptors or memory: retrying at once would spin a core for
+      // as long as that lasts, so accepting pauses instead.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        PauseAccepting();
+      }
+      return;
+    }
+    if (authIncoming_ + unauthIncoming_ >= kMaxIncoming) {
+      close(fd);
+      continue;
+    }
+    if (unauthIncoming_ >= kMaxUnauthenticated) {
+      // Make room: the oldest connection that has not authenticated goes.
+      Conn* oldest = nullptr;
+      for (Conn* o : conns_) {
+        if (!o->outgoing && o->state == Conn::kWaitHello &&
+            (oldest == nullptr || o->createdNs < oldest->createdNs)) {
+          oldest = o;
+        }
+      }
+      if (oldest != nullptr) CloseConn(oldest, "unauthenticated connections over the cap");
+    }
+    Conn* c = new Conn();
+    c->fd = fd;
+    c->outgoing = false;
+    c->viaUnix = viaUnix;
+    if (viaUnix) {
+      ucred cred{};
+      socklen_t cl = sizeof(cred);
+      if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+        c->remotePid = static_cast<uint32_t>(cred.pid);
+        c->remoteUid = static_cast<uint32_t>(cred.uid);
+      }
+    } else {
+      SetSocketOptions(fd);
+    }
+    c->state = Conn::kWaitHello;
+    c->createdNs = NowNs();
+    c->rbuf.resize(kPreAuthRecvBuf);
+    FillRandom(c->nonce, sizeof(c->nonce));
+    conns_.push_back(c);
+    unauthIncoming_++;
+    FrameHeader h = MakeHeader(kChallenge, 0, 0, kNonceSize);
+    QueueOwned(c, h, std::vector<uint8_t>(c->nonce, c->nonce + kNonceSize));
+    UpdateInterest(c);
+  }
+}
+
+void Engine::PauseAccepting() {
+  acceptPausedUntilNs_ = NowNs() + kAcceptPauseNs;
+  for (int fd : {listenFd_, unixFd_}) {
+    if (fd < 0) continue;
+    epoll_event ev{};
+    ev.events = 0;
+    ev.data.u64 = fd == listenFd_ ? kListenTag : kUnixListenTag;
+    epoll_ctl(epollFd_, EPOLL_CTL_MOD, fd, &ev);
+  }
+}
+
+void Engine::ResumeAccepting() {
+  acceptPausedUntilNs_ = 0;
+  for (int fd : {listenFd_, unixFd_}) {
+    if (fd < 0) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = fd == listenFd_ ? kListenTag : kUnixListenTag;
+    epoll_ctl(epollFd_, EPOLL_CTL_MOD, fd, &ev);
+  }
+}
+
+void Engine::StartPeerConnect(Peer* p) {
+  p->state = Peer::kConnecting;
+  p->connectStartNs = NowNs();
+  p->authed = 0;
+  p->cma = false;
+  sockaddr_storage ss;
+  socklen_t sl;
+  if (!ParseAddr(p->host, p->port, &ss, &sl)) {
+    FailPeer(p, kErrRemoteDisconnect, "peer address '" + p->host + "' is not a numeric IP");
+    return;
+  }
+  int n = std::max(1, cfg_.streams);
+  for (int i = 0; i < n; i++) {
+    // A peer on this host is reached through its Unix socket when that is
+    // reachable (same network namespace); the kernel then vouches for our pid
+    // to it, which same-host copies need. Else TCP, without same-host copies.
+    int fd = -1;
+    bool viaUnix = false;
+    if (p->sameHost && !p->unixName.empty()) {
+      sockaddr_un ua{};
+      ua.sun_family = AF_UNIX;
+      size_t nl = std::min(p->unixName.size(), sizeof(ua.sun_path) - 1);
+      std::memcpy(ua.sun_path + 1, p->unixName.data(), nl);
+      socklen_t ul = sizeof(ua);  // NUL-padded, as at bind
+      fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&ua), ul) != 0 &&
+          errno != EINPROGRESS && errno != EAGAIN) {
+        close(fd);
+        fd = -1;
+      }
+      viaUnix = fd >= 0;
+    }
+    if (fd < 0) fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      FailPeer(p, kErrRemoteDisconnect, std::string("socket: ") + strerror(errno));
+      return;
+    }
+    if (!viaUnix) SetSocketOptions(fd);
+    Conn* c = new Conn();
+    c->fd = fd;
+    c->outgoing = true;
+    c->viaUnix = viaUnix;
+    c->peer = p;
+    c->streamIndex = static_cast<uint32_t>(i);
+    c->createdNs = NowNs();
+    c->rbuf.resize(kRecvBuf);
+    conns_.push_back(c);
+    p->streams.push_back(c);
+    int r = viaUnix ? 0 : connect(fd, reinterpret_cast<sockaddr*>(&ss), sl);
+    if (r != 0 && errno != EINPROGRESS) {
+      FailPeer(
+          p, kErrRemoteDisconnect,
+          "connect to " + p->host + ":" + std::to_string(p->port) + " failed: " + strerror(errno));
+      return;
+    }
+    c->state = Conn::kConnecting;
+    UpdateInterest(c);
+  }
+}
+
+void Engine::OnConnectWritable(Conn* c) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) {
+    Peer* p = c->peer;
+    FailPeer(p, kErrRemoteDisconnect,
+             "connect to " + p->host + ":" + std::to_string(p->port) + " failed: " + strerror(err));
+    return;
+  }
+  c->state = Conn::kWaitChallenge;
+  UpdateInterest(c);
+}
+
+void Engine::CloseConn(Conn* c, const char* why) {
+  if (c->state == Conn::kClosed) return;
+  if (debug_) {
+    fprintf(stderr, "nixl-tcp[%s]: closing %s connection (state %d, op %d): %s\n",
+            cfg_.name.c_str(), c->outgoing ? "outgoing" : "incoming", int(c->state), int(c->cur.op),
+            why);
+  }
+  if (c->outgoing && c->peer && c->peer->state != Peer::kFailed) {
+    // A broken stream fails the whole peer: its transfers are striped.
+    FailPeer(c->peer, kErrRemoteDisconnect,
+             std::string("connection to peer '") + c->peer->name + "' lost: " + why);
+    return;
+  }
+  if (!c->outgoing) {
+    if (c->state == Conn::kWaitHello) unauthIncoming_--;
+    if (c->state == Conn::kReady) authIncoming_--;
+    if (c->bound) UnbindName(c->remoteName);
+    c->bound = false;
+  }
+  c->state = Conn::kClosed;
+  epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  close(c->fd);
+  c->fd = -1;
+  c->peer = nullptr;
+  conns_.erase(std::remove(conns_.begin(), conns_.end(), c), conns_.end());
+  graveyard_.push_back(c);
+}
+
+void Engine::FailPeer(Peer* p, int32_t status, const std::string& why) {
+  bool wasFailed = p->state == Peer::kFailed;
+  p->state = Peer::kFailed;
+  for (Conn* c : p->streams) {
+    c->peer = nullptr;
+    CloseConn(c, why.c_str());
+  }
+  p->streams.clear();
+  p->waiting.clear();
+  p->waitingNotifs.clear();
+  for (auto& x : xfers_) {
+    if (x && x->active && x->peerId == p->id) {
+      x->waiting = false;
+      Settle(x.get(), status, why);
+    }
+  }
+  p->inflight = 0;
+  for (uint32_t t : p->tokens) {
+    staged_.events.push_back({Outbox::Event::kConnectFailed, t, status, why});
+  }
+  p->tokens.clear();
+  if (!wasFailed) staged_.events.push_back({Outbox::Event::kDisconnected, p->id, status, why});
+}
+
+void Engine::CheckTimeouts() {
+  uint64_t now = NowNs();
+  if (acceptPausedUntilNs_ != 0 && now >= acceptPausedUntilNs_) ResumeAccepting();
+  for (auto& [id, pp] : peers_) {
+    Peer* p = pp.get();
+    // Connections left masked by a busy-poll post are watched again once
+    // the posts pause, so a peer that closes them is noticed.
+    if (p->quietSinceNs != 0 && now - p->quietSinceNs > kQuietWatchNs) Unquiet(p);
+    if (p->state == Peer::kConnecting &&
+        now - p->connectStartNs > cfg_.connectTimeoutMs * 1000000ull) {
+      FailPeer(p, kErrRemoteDisconnect,
+               "connecting to peer '" + p->name + "' timed out after " +
+                   std::to_string(cfg_.connectTimeoutMs) + " ms");
+    } else if (p->state == Peer::kReady && p->inflight > 0 &&
+               now - p->lastProgressNs > cfg_.timeoutMs * 1000000ull) {
+      FailPeer(p, kErrRemoteDisconnect,
+               "peer '" + p->name + "' made no progress for " + std::to_string(cfg_.timeoutMs) +
+                   " ms (timed out)");
+    }
+  }
+  // Incoming connections that never authenticate are dropped.
+  std::vector<Conn*> stale;
+  for (Conn* c : conns_) {
+    if (!c->outgoing && c->state == Conn::kWaitHello &&
+        now - c->createdNs > cfg_.connectTimeoutMs * 1000000ull) {
+      stale.push_back(c);
+    }
+  }
+  for (Conn* c : stale) CloseConn(c, "handshake timed out");
+}
+
+// ---------------------------------------------------------------------------
+// Sending.
+
+void Engine::Queue(Conn* c, const FrameHeader& h, const uint8_t* payload, uint64_t len) {
+  c->txq.emplace_back();
+  TxItem& t = c->txq.back();
+  t.hdr = h;
+  t.payload = payload;
+  t.len = len;
+  if (!c->inDirty) {
+    c->inDirty = true;
+    dirty_.push_back(c);
+  }
+}
+
+// The header's len is set from the payload here (callers may have moved it away).
+void Engine::QueueOwned(Conn* c, const FrameHeader& h, std::vector<uint8_t> payload) {
+  Queue(c, h, nullptr, payload.size());
+  TxItem& t = c->txq.back();
+  t.hdr.len = payload.size();
+  t.owned = std::move(payload);
+  t.payload = t.owned.data();
+}
+
+void Engine::QueueRegionData(Conn* c, const FrameHeader& h, uint32_t rid, uint64_t key,
+                             const uint8_t* src) {
+  Queue(c, h, src, h.len);
+  TxItem& t = c->txq.back();
+  t.srcRegion = rid;
+  t.srcKey = key;
+  t.trailer = true;
+  t.trailerStatus = kSuccess;
+}
+
+bool Engine::Flush(Conn* c) {
+  while (!c->txq.empty()) {
+    iovec iov[kMaxIov];
+    int n = 0;
+    bool needLock = false;
+    for (auto& t : c->txq) {
+      if (t.srcRegion != 0 && t.sent < kHeaderSize + t.len) needLock = true;
+      if (++n >= kMaxIov / 3) break;
+    }
+    std::unique_lock<std::mutex> lock(regionMu_, std::defer_lock);
+    if (needLock) {
+      lock.lock();
+      int k = 0;
+      for (auto& t : c->txq) {
+        if (t.srcRegion != 0 && t.payload != nullptr) {
+          auto it = regions_.find(t.srcRegion);
+          if (it == regions_.end() || it->second.key != t.srcKey) {
+            // Revoked while queued or half sent: finish the frame with zeros
+            // and report the failure in its trailer.
+            t.payload = nullptr;
+            t.trailerStatus = kErrNotFound;
+          }
+        }
+        if (++k >= kMaxIov / 3) break;
+      }
+    }
+    n = 0;
+    for (auto& t : c->txq) {
+      uint64_t off = t.sent;
+      if (off < kHeaderSize) {
+        iov[n++] = {reinterpret_cast<uint8_t*>(&t.hdr) + off, kHeaderSize - off};
+        off = kHeaderSize;
+      }
+      uint64_t pend = kHeaderSize + t.len;
+      if (off < pend) {
+        uint64_t rem = pend - off;
+        if (t.payload) {
+          iov[n++] = {const_cast<uint8_t*>(t.payload) + (off - kHeaderSize), rem};
+        } else {
+          iov[n++] = {const_cast<uint8_t*>(kZeroPayload),
+                      std::min<uint64_t>(rem, sizeof(kZeroPayload))};
+          break;  // the rest of this item goes in the next round
+        }
+        off = pend;
+      }
+      if (t.trailer) {
+        uint64_t toff = off - pend;
+        iov[n++] = {reinterpret_cast<uint8_t*>(&t.trailerStatus) + toff, 4 - toff};
+      }
+      if (n >= kMaxIov - 3) break;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (lock.owns_lock()) lock.unlock();
+    if (sent < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (c->peer) c->peer->lastProgressNs = NowNs();
+    uint64_t left = static_cast<uint64_t>(sent);
+    while (left > 0 && !c->txq.empty()) {
+      TxItem& t = c->txq.front();
+      uint64_t rem = t.Total() - t.sent;
+      if (left >= rem) {
+        left -= rem;
+        c->txq.pop_front();
+      } else {
+        t.sent += left;
+        left = 0;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace nixl::tcp

@@ -1,0 +1,230 @@
+// What the TCP engine's source files share (engine.cc, posting.cc,
+// connections.cc, receiving.cc, handshake.cc, initiating.cc): the status and
+// size constants, small socket helpers, and the state the I/O thread keeps.
+// Not part of the engine's interface (that is engine.h).
+#pragma once
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "common/crypto.h"
+#include "tcp/engine.h"
+
+namespace nixl::tcp {
+
+// NIXL status values used on the wire and in the slots.
+inline constexpr int32_t kInProg = 1;
+inline constexpr int32_t kSuccess = 0;
+inline constexpr int32_t kErrInvalidParam = -2;
+inline constexpr int32_t kErrBackend = -3;
+inline constexpr int32_t kErrNotFound = -4;
+inline constexpr int32_t kErrNotAllowed = -6;
+inline constexpr int32_t kErrRemoteDisconnect = -10;
+
+// What a payload the engine must send but has no bytes for is filled with
+// (read-only, shared by every engine: constant data, not state).
+inline constexpr uint8_t kZeroPayload[64 << 10] = {};
+
+inline constexpr uint64_t kListenTag = 1;
+inline constexpr uint64_t kEventTag = 2;
+inline constexpr uint64_t kUnixListenTag = 3;
+inline constexpr size_t kRecvBuf = 256 << 10;
+// Until its HELLO verifies, a connection reads into this much (a HELLO is at
+// most kMaxHello + a header, read in a few calls): an unauthenticated peer
+// costs a few KiB, not a receive buffer.
+inline constexpr size_t kPreAuthRecvBuf = 2 << 10;
+// Unauthenticated incoming connections at once; past it the oldest is dropped
+// for the newcomer, so a flood cannot keep a legitimate peer out for longer
+// than its own handshake takes.
+inline constexpr size_t kMaxUnauthenticated = 1024;
+// After accept() fails for lack of descriptors or memory, accepting pauses this long.
+inline constexpr uint64_t kAcceptPauseNs = 100'000'000;
+inline constexpr uint64_t kDirectRecvMin = 64 << 10;
+inline constexpr uint64_t kMaxRecvCall = 16 << 20;
+inline constexpr uint64_t kReadBudget = 32 << 20;
+inline constexpr int kMaxIov = 512;
+inline constexpr size_t kMaxIncoming = 4096;
+// A served connection whose replies pile up (a peer that asks but does not
+// read) is not read from until they drain: backpressure, not unbounded queues.
+// Only target-side connections: an initiator always reads its answers.
+inline constexpr size_t kMaxQueuedReplies = 4096;
+inline void FillRandom(void* p, size_t n) { crypto::RandomBytes(p, n); }
+
+// The bytes a handshake MAC or signature covers: a label, then the parts.
+struct Transcript {
+  std::vector<uint8_t> bytes;
+  explicit Transcript(const char* label) { Add(label, std::strlen(label)); }
+  Transcript& Add(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    bytes.insert(bytes.end(), b, b + n);
+    return *this;
+  }
+  Transcript& Add(const std::string& s) { return Add(s.data(), s.size()); }
+  void Mac(const uint8_t secret[32], uint8_t out[32]) const {
+    crypto::HmacSha256(secret, 32, bytes.data(), bytes.size(), out);
+  }
+};
+
+inline void SetSocketOptions(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+inline bool ParseAddr(const std::string& host, int port, sockaddr_storage* ss, socklen_t* len) {
+  std::memset(ss, 0, sizeof(*ss));
+  auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof(sockaddr_in);
+    return true;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(ss);
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof(sockaddr_in6);
+    return true;
+  }
+  return false;
+}
+
+inline void StoreSlot(int32_t* slots, uint32_t slot, int32_t v) {
+  __atomic_store_n(&slots[slot], v, __ATOMIC_RELEASE);
+}
+
+// ---------------------------------------------------------------------------
+// State kept by the I/O thread.
+
+struct TxItem {
+  FrameHeader hdr;
+  const uint8_t* payload = nullptr;  // nullptr with len > 0: send zeros (revoked region)
+  uint64_t len = 0;
+  uint64_t sent = 0;
+  std::vector<uint8_t> owned;
+  uint32_t srcRegion = 0;  // target READ_DATA: re-checked before every send
+  uint64_t srcKey = 0;
+  bool trailer = false;
+  int32_t trailerStatus = 0;
+  uint64_t Total() const { return kHeaderSize + len + (trailer ? 4 : 0); }
+};
+
+struct Engine::Conn {
+  enum State { kConnecting, kWaitChallenge, kWaitHelloOk, kWaitHello, kReady, kClosed };
+  enum Sink { kRegionSink, kMemSink, kDiscard, kBuf, kTrailer };
+  struct PendingRead {
+    uint64_t xferId;
+    uint64_t laddr;
+    uint64_t len;
+  };
+
+  int fd = -1;
+  bool outgoing = false;
+  Peer* peer = nullptr;
+  uint32_t streamIndex = 0;
+  State state = kConnecting;
+  uint32_t interest = 0;
+  uint8_t nonce[32];    // the target's challenge (nonceT), on both sides
+  uint8_t myNonce[32];  // outgoing: the initiator's challenge to the target (nonceI)
+  std::string remoteName;
+  uint8_t remoteKey[32];   // incoming: the initiator's identity key, once verified
+  bool bound = false;      // incoming: holds a reference on bindings_[remoteName]
+  bool viaUnix = false;    // a same-host Unix socket: the kernel vouches for the peer
+  uint32_t remotePid = 0;  // incoming via Unix: from SO_PEERCRED, never from the peer
+  uint32_t remoteUid = 0;
+  bool cma = false;
+  uint64_t createdNs = 0;
+  uint64_t refusedXfer = 0;  // target side: the last transfer with a refused request
+
+  std::vector<uint8_t> rbuf;
+  size_t rpos = 0;
+  size_t rend = 0;
+  bool inPayload = false;
+  FrameHeader cur;
+  Sink sink = kDiscard;
+  uint8_t* dst = nullptr;
+  uint64_t remaining = 0;
+  int32_t payStatus = 0;
+  std::vector<uint8_t> pbuf;
+  uint8_t trailer[4];
+  size_t trailerGot = 0;
+
+  std::deque<PendingRead> reads;
+  std::deque<TxItem> txq;
+  bool inDirty = false;
+  bool registered = false;  // in the epoll set
+  // A posting thread reads this connection itself (busy_poll_us), so the I/O
+  // thread must not be woken for its input meanwhile.
+  bool quiet = false;
+};
+
+struct Engine::Peer {
+  enum State { kIdle, kConnecting, kReady, kFailed };
+  uint32_t id = 0;
+  std::string name;
+  std::string host;
+  int port = 0;
+  uint8_t secret[32];
+  uint8_t publicKey[32];  // its identity key, from its metadata
+  std::string unixName;
+  bool sameHost = false;
+  State state = kIdle;
+  std::vector<Conn*> streams;
+  size_t authed = 0;
+  std::vector<Xfer*> waiting;
+  std::vector<uint32_t> tokens;
+  std::vector<std::vector<uint8_t>> waitingNotifs;
+  uint32_t inflight = 0;
+  uint64_t lastProgressNs = 0;
+  // Set while its connections stay masked after a busy-poll post (see
+  // TryRunInline); 0 when the I/O thread watches them.
+  uint64_t quietSinceNs = 0;
+  uint64_t connectStartNs = 0;
+  bool cma = false;
+  uint32_t rr = 0;
+};
+
+struct Engine::Xfer {
+  uint32_t slot = 0;
+  XferOp op = XferOp::kWrite;
+  uint32_t peerId = 0;
+  std::vector<XferDesc> descs;
+  uint32_t gen = 0;
+  bool active = false;
+  bool waiting = false;
+  int pending = 0;
+  int32_t status = 0;
+  std::string err;
+  bool hasNotif = false;
+  bool notifAfter = false;
+  std::vector<uint8_t> notif;
+  uint64_t Id() const { return (uint64_t(slot) << 32) | gen; }
+};
+
+struct Engine::Cmd {
+  enum Kind { kAddPeer, kRemovePeer, kConnect, kPrep, kPost, kRelease, kGenNotif };
+  Kind kind = kPost;
+  uint32_t a = 0;
+  uint32_t b = 0;
+  bool flag = false;
+  std::unique_ptr<Peer> peer;
+  std::unique_ptr<Xfer> xfer;
+  std::vector<uint8_t> bytes;
+};
+
+}  // namespace nixl::tcp

@@ -1,0 +1,221 @@
+// The initiator side: submitting transfers (local copies, same-host copy
+// lists, socket frames), settling them, and notifications.
+#include "tcp/engine_internal.h"
+
+namespace nixl::tcp {
+
+// ---------------------------------------------------------------------------
+// Initiator side.
+
+Engine::Xfer* Engine::FindXfer(uint64_t xferId) {
+  uint32_t slot = static_cast<uint32_t>(xferId >> 32);
+  uint32_t gen = static_cast<uint32_t>(xferId);
+  if (slot >= capacity_) return nullptr;
+  Xfer* x = xfers_[slot].get();
+  if (!x || !x->active || x->gen != gen) return nullptr;
+  return x;
+}
+
+void Engine::Settle(Xfer* x, int32_t status, const std::string& msg) {
+  if (!x->active) return;
+  x->active = false;
+  if (x->peerId != 0) {
+    auto it = peers_.find(x->peerId);
+    if (it != peers_.end() && it->second->inflight > 0) it->second->inflight--;
+  }
+  StoreSlot(slots_, x->slot, status);
+  staged_.completions.push_back({x->slot, x->gen, status, status == kSuccess ? "" : msg});
+}
+
+void Engine::ApplyStatus(Xfer* x, int32_t status, const char* what) {
+  if (status != kSuccess && x->status == kSuccess) {
+    x->status = status;
+    x->err = what;
+  }
+}
+
+void Engine::ReplyDone(Xfer* x) {
+  if (--x->pending > 0) return;
+  if (x->status == kSuccess && x->hasNotif && x->notifAfter) {
+    auto it = peers_.find(x->peerId);
+    if (it != peers_.end() && it->second->state == Peer::kReady) {
+      SendNotif(it->second.get(), x->notif.data(), x->notif.size(), x->Id());
+    }
+  }
+  Settle(x, x->status, x->err);
+}
+
+void Engine::SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId) {
+  Conn* c = p->streams[0];
+  QueueOwned(c, MakeHeader(kNotif, 0, xferId, len), std::vector<uint8_t>(msg, msg + len));
+}
+
+void Engine::Submit(Xfer* x) {
+  if (x->peerId == 0) {
+    SubmitLocal(x);
+    return;
+  }
+  auto it = peers_.find(x->peerId);
+  Peer* p = it == peers_.end() ? nullptr : it->second.get();
+  if (!p || p->state == Peer::kFailed) {
+    x->active = true;
+    Settle(x, kErrRemoteDisconnect, "peer is not connected (its connection failed)");
+    return;
+  }
+  if (p->inflight++ == 0) p->lastProgressNs = NowNs();
+  if (p->state != Peer::kReady) {
+    x->waiting = true;
+    p->waiting.push_back(x);
+    if (p->state == Peer::kIdle) StartPeerConnect(p);
+    return;
+  }
+  if (UsesCma(p, TotalBytes(x))) {
+    SubmitCma(x, p);
+  } else {
+    SubmitSocket(x, p);
+  }
+}
+
+uint64_t Engine::TotalBytes(const Xfer* x) {
+  uint64_t bytes = 0;
+  for (const XferDesc& d : x->descs) bytes += d.len;
+  return bytes;
+}
+
+// Below kCmaMinBytes the payload rides in the frame: pinning a page of the
+// peer's memory costs more than copying a few KiB through the socket.
+bool Engine::UsesCma(const Peer* p, uint64_t bytes) { return p->cma && bytes >= kCmaMinBytes; }
+
+void Engine::OnPeerReady(Peer* p) {
+  p->state = Peer::kReady;
+  p->lastProgressNs = NowNs();
+  for (uint32_t t : p->tokens) staged_.events.push_back({Outbox::Event::kConnected, t, 0, ""});
+  p->tokens.clear();
+  std::vector<Xfer*> waiting;
+  waiting.swap(p->waiting);
+  for (Xfer* x : waiting) {
+    x->waiting = false;
+    if (UsesCma(p, TotalBytes(x))) {
+      SubmitCma(x, p);
+    } else {
+      SubmitSocket(x, p);
+    }
+  }
+  for (auto& m : p->waitingNotifs) SendNotif(p, m.data(), m.size(), 0);
+  p->waitingNotifs.clear();
+}
+
+void Engine::SubmitLocal(Xfer* x) {
+  int32_t st = kSuccess;
+  {
+    std::lock_guard<std::mutex> lock(regionMu_);
+    for (const XferDesc& d : x->descs) {
+      st = CheckRegion(d.regionId, d.key, d.raddr, d.len);
+      if (st != kSuccess) break;
+    }
+    if (st == kSuccess) {
+      for (const XferDesc& d : x->descs) {
+        if (d.len == 0) continue;
+        void* to = reinterpret_cast<void*>(x->op == XferOp::kWrite ? d.raddr : d.laddr);
+        const void* from =
+            reinterpret_cast<const void*>(x->op == XferOp::kWrite ? d.laddr : d.raddr);
+        std::memmove(to, from, d.len);
+      }
+    }
+  }
+  if (st == kSuccess && x->hasNotif) staged_.notifs.push_back({cfg_.name, x->notif});
+  Settle(x, st, "a descriptor is outside this agent's registered regions");
+}
+
+void Engine::SubmitCma(Xfer* x, Peer* p) {
+  Conn* c = p->streams[0];
+  Op op = x->op == XferOp::kWrite ? kCmaWrite : kCmaRead;
+  std::vector<uint8_t> entries;
+  uint64_t frameBytes = 0;
+  auto flush = [&] {
+    if (entries.empty()) return;
+    QueueOwned(c, MakeHeader(op, 0, x->Id(), entries.size()), std::move(entries));
+    entries = {};
+    frameBytes = 0;
+    x->pending++;
+  };
+  for (const XferDesc& d : x->descs) {
+    uint64_t off = 0;
+    do {
+      uint64_t piece = std::min<uint64_t>(d.len - off, kMaxDataFrame);
+      CmaEntry e{d.laddr + off, d.raddr + off, piece, d.key, d.regionId, 0};
+      size_t at = entries.size();
+      entries.resize(at + sizeof(e));
+      std::memcpy(entries.data() + at, &e, sizeof(e));
+      frameBytes += piece;
+      off += piece;
+      if (entries.size() / sizeof(CmaEntry) == kMaxCmaEntries || frameBytes >= kMaxDataFrame) {
+        flush();
+      }
+    } while (off < d.len);
+  }
+  flush();
+  if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
+  if (x->pending == 0) Settle(x, kSuccess, "");
+}
+
+void Engine::SubmitSocket(Xfer* x, Peer* p) {
+  uint64_t total = TotalBytes(x);
+  size_t nstreams = p->streams.size();
+  if (total < cfg_.stripeMinBytes || nstreams < 2) nstreams = 1;
+  uint64_t pieceMax = kMaxDataFrame / 4;  // 16 MiB frames keep streams interleaved
+  if (nstreams > 1) {
+    uint64_t share = (total + nstreams * 2 - 1) / (nstreams * 2);
+    pieceMax = std::clamp<uint64_t>(share, 256 << 10, pieceMax);
+  }
+  TxItem* last[64] = {nullptr};
+  if (nstreams > 64) nstreams = 64;
+  uint32_t s = nstreams > 1 ? p->rr++ % nstreams : 0;
+  uint64_t id = x->Id();
+  for (const XferDesc& d : x->descs) {
+    uint64_t off = 0;
+    do {
+      uint64_t piece = std::min<uint64_t>(d.len - off, pieceMax);
+      Conn* c = p->streams[s];
+      FrameHeader h = MakeHeader(x->op == XferOp::kWrite ? kWrite : kRead, 0, id, piece);
+      h.regionId = d.regionId;
+      h.key = d.key;
+      h.addr = d.raddr + off;
+      if (x->op == XferOp::kWrite) {
+        Queue(c, h, reinterpret_cast<const uint8_t*>(d.laddr + off), piece);
+        last[s] = &c->txq.back();
+      } else {
+        Queue(c, h, nullptr, 0);
+        c->reads.push_back({id, d.laddr + off, piece});
+        x->pending++;
+      }
+      off += piece;
+      if (nstreams > 1 && piece >= pieceMax) s = (s + 1) % nstreams;
+    } while (off < d.len);
+  }
+  if (x->op == XferOp::kWrite) {
+    for (size_t i = 0; i < nstreams; i++) {
+      if (last[i]) {
+        last[i]->hdr.flags |= kFlagAckReq;
+        x->pending++;
+      }
+    }
+  }
+  if (x->hasNotif) {
+    // A WRITE on one stream keeps order (the target handles its frames in
+    // sequence); over several streams the notification waits until every
+    // stream has answered. A READ's notification always waits for the data:
+    // the target sends READ_DATA from its region lazily, so a notification
+    // that overtook it could let the target reuse memory still being read.
+    bool inline_ = x->op == XferOp::kWrite;
+    for (size_t i = 1; i < nstreams; i++) inline_ = inline_ && last[i] == nullptr;
+    if (inline_ || x->pending == 0) {
+      SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
+    } else {
+      x->notifAfter = true;
+    }
+  }
+  if (x->pending == 0) Settle(x, kSuccess, "");
+}
+
+}  // namespace nixl::tcp

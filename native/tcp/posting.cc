@@ -1,0 +1,340 @@
+// Commands from JavaScript: peers, prepared transfers, posts, releases and
+// notifications, queued for the I/O thread or run inline on the posting
+// thread when it is idle (small posts, busy_poll_us).
+#include "tcp/engine_internal.h"
+
+namespace nixl::tcp {
+
+// ---------------------------------------------------------------------------
+// Commands from JavaScript.
+
+void Engine::PushCmd(Cmd&& c) {
+  {
+    std::lock_guard<std::mutex> lock(cmdMu_);
+    cmds_->push_back(std::move(c));
+  }
+  cmdPending_.store(true);
+  if (sleeping_.load()) {
+    uint64_t one = 1;
+    ssize_t ignored = write(eventFd_, &one, sizeof(one));
+    (void)ignored;
+  }
+}
+
+uint32_t Engine::AddPeer(const std::string& name, const std::string& host, int port,
+                         const uint8_t secret[32], const uint8_t publicKey[32], bool sameHost,
+                         const std::string& unixName) {
+  auto p = std::make_unique<Peer>();
+  p->id = nextPeerId_++;
+  p->name = name;
+  p->host = host;
+  p->port = port;
+  std::memcpy(p->secret, secret, 32);
+  std::memcpy(p->publicKey, publicKey, 32);
+  p->unixName = unixName;
+  p->sameHost = sameHost && cfg_.sameHost;
+  uint32_t id = p->id;
+  Cmd c;
+  c.kind = Cmd::kAddPeer;
+  c.peer = std::move(p);
+  PushCmd(std::move(c));
+  return id;
+}
+
+void Engine::RemovePeer(uint32_t peerId) {
+  Cmd c;
+  c.kind = Cmd::kRemovePeer;
+  c.a = peerId;
+  PushCmd(std::move(c));
+}
+
+void Engine::Connect(uint32_t peerId, uint32_t token) {
+  Cmd c;
+  c.kind = Cmd::kConnect;
+  c.a = peerId;
+  c.b = token;
+  PushCmd(std::move(c));
+}
+
+void Engine::Prep(uint32_t slot, XferOp op, uint32_t peerId, std::vector<XferDesc> descs) {
+  auto x = std::make_unique<Xfer>();
+  x->slot = slot;
+  x->op = op;
+  x->peerId = peerId;
+  x->descs = std::move(descs);
+  Cmd c;
+  c.kind = Cmd::kPrep;
+  c.a = slot;
+  c.xfer = std::move(x);
+  PushCmd(std::move(c));
+}
+
+void Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen,
+                  bool hasNotif) {
+  Cmd c;
+  c.kind = Cmd::kPost;
+  c.a = slot;
+  c.b = gen;
+  c.flag = hasNotif;
+  if (hasNotif) c.bytes.assign(notif, notif + notifLen);
+  if (TryRunInline(c)) return;
+  PushCmd(std::move(c));
+}
+
+// A small post runs on the calling thread when the I/O thread is idle (waiting
+// in epoll, so not holding ioMu_) and no earlier command is queued: the frames
+// go out now instead of after a wake-up of the I/O thread, which on a small
+// machine costs about as much as the network round trip itself.
+bool Engine::TryRunInline(Cmd& c) {
+  if (!started_ || stop_.load(std::memory_order_relaxed)) return false;
+  std::unique_lock<std::mutex> io(ioMu_, std::try_to_lock);
+  if (!io.owns_lock()) return false;
+  {
+    std::lock_guard<std::mutex> lock(cmdMu_);
+    if (!cmds_->empty()) return false;  // keep the order of commands
+  }
+  if (!InlineEligible(c)) return false;
+  Peer* polled = cfg_.busyPollUs > 0 ? PeerOf(c.a) : nullptr;
+  if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
+  inlineRun_ = true;
+  ExecCmd(c);
+  inlineRun_ = false;
+  FlushDirty();
+  if (polled) {
+    PollForCompletion(c.a, c.b);
+    // With nothing else in flight to this peer its connections stay masked:
+    // the next busy post would mask them again, and each change costs a
+    // system call per stream. The I/O thread unmasks them once it needs them
+    // (a queued post or notification, or CheckTimeouts after kQuietWatchNs).
+    if (polled->state == Peer::kReady && polled->inflight == 0 && !HasUnsent(polled)) {
+      polled->quietSinceNs = NowNs();
+    } else {
+      Unquiet(polled);
+    }
+  }
+  // A post that completed here answers SUCCESS to its caller, which settles
+  // it: no completion batch, so no wake-up of the JavaScript thread for it.
+  auto& done = staged_.completions;
+  if (!done.empty() && done.back().slot == c.a && done.back().gen == c.b &&
+      done.back().status == kSuccess) {
+    done.pop_back();
+  }
+  Publish();
+  return true;
+}
+
+bool Engine::HasUnsent(const Peer* p) {
+  for (const Conn* s : p->streams) {
+    if (!s->txq.empty()) return true;
+  }
+  return false;
+}
+
+void Engine::Unquiet(Peer* p) {
+  p->quietSinceNs = 0;
+  SetQuiet(p, false);
+}
+
+Engine::Peer* Engine::PeerOf(uint32_t slot) {
+  const Xfer* x = slot < capacity_ ? xfers_[slot].get() : nullptr;
+  if (!x || x->peerId == 0) return nullptr;
+  auto it = peers_.find(x->peerId);
+  return it == peers_.end() ? nullptr : it->second.get();
+}
+
+void Engine::SetQuiet(Peer* p, bool quiet) {
+  for (Conn* c : p->streams) {
+    c->quiet = quiet;
+    UpdateInterest(c);
+  }
+}
+
+// busy_poll_us: the posting thread reads its peer's connections for up to that
+// long, so a small transfer's answer is handled here, without waking the I/O
+// thread and without a second thread between the answer and the status slot.
+void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
+  Xfer* x = xfers_[slot].get();
+  Peer* p = PeerOf(slot);
+  if (!x || !p) return;
+  // A READ's payload arrives inside the window: lengthen it by the time the
+  // socket takes to carry that much (as much as a busy WRITE may send inline).
+  uint64_t windowUs = cfg_.busyPollUs;
+  if (x->op == XferOp::kRead) {
+    windowUs += std::min(TotalBytes(x), cfg_.busyPollUs * kInlineBytesPerUs) / kInlineBytesPerUs;
+  }
+  const uint64_t until = NowNs() + windowUs * 1000;
+  while (x->active && x->gen == gen && p->state == Peer::kReady) {
+    for (Conn* c : p->streams) {
+      if (c->state != Conn::kReady) continue;
+      if (!HandleReadable(c)) {
+        CloseConn(c, "connection closed by the peer");
+        return;  // the peer's streams changed under us
+      }
+      // The I/O thread cannot serve EPOLLOUT while this thread holds ioMu_:
+      // keep sending what an inline WRITE left queued.
+      if (!c->txq.empty() && !c->inDirty) {
+        c->inDirty = true;
+        dirty_.push_back(c);
+      }
+    }
+    FlushDirty();
+    if (!x->active || x->gen != gen || NowNs() > until) break;
+  }
+}
+
+bool Engine::InlineEligible(const Cmd& c) {
+  if (c.kind != Cmd::kPost || c.a >= capacity_) return false;
+  const Xfer* x = xfers_[c.a].get();
+  if (!x || x->active) return false;
+  uint64_t bytes = TotalBytes(x);
+  if (x->peerId == 0) return bytes <= kInlineMaxBytes;  // a local copy
+  const Peer* p = PeerOf(c.a);
+  if (!p || p->state != Peer::kReady) return false;
+  // Same-host requests and socket READs send descriptors only; a socket WRITE
+  // sends its payload, so only small ones, and only onto an idle connection.
+  if (UsesCma(p, bytes) || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
+  // With busy_poll_us the caller has offered that long of its thread: it also
+  // sends a WRITE whose payload the socket moves within the window.
+  uint64_t maxBytes = std::max(kInlineMaxBytes, cfg_.busyPollUs * kInlineBytesPerUs);
+  if (bytes > maxBytes) return false;
+  for (const Conn* s : p->streams) {
+    if (!s->txq.empty()) return false;
+  }
+  return true;
+}
+
+void Engine::Release(uint32_t slot) {
+  Cmd c;
+  c.kind = Cmd::kRelease;
+  c.a = slot;
+  PushCmd(std::move(c));
+}
+
+void Engine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
+  Cmd c;
+  c.kind = Cmd::kGenNotif;
+  c.a = peerId;
+  c.bytes.assign(msg, msg + len);
+  PushCmd(std::move(c));
+}
+
+void Engine::RunQueuedCommands() {
+  if (!started_ || stop_.load(std::memory_order_relaxed)) return;
+  std::lock_guard<std::mutex> io(ioMu_);
+  DrainCommands();
+  FlushDirty();
+  Publish();
+}
+
+void Engine::DrainCommands() {
+  {
+    std::lock_guard<std::mutex> lock(cmdMu_);
+    std::swap(cmds_, cmdsSpare_);
+  }
+  for (Cmd& c : *cmdsSpare_) ExecCmd(c);
+  cmdsSpare_->clear();
+}
+
+void Engine::ExecCmd(Cmd& c) {
+  switch (c.kind) {
+    case Cmd::kAddPeer: {
+      uint32_t id = c.peer->id;
+      // Its metadata binds its name to its key from now on.
+      Binding& b = bindings_[c.peer->name];
+      std::memcpy(b.key, c.peer->publicKey, 32);
+      b.fromMetadata = true;
+      peers_[id] = std::move(c.peer);
+      break;
+    }
+    case Cmd::kRemovePeer: {
+      auto it = peers_.find(c.a);
+      if (it == peers_.end()) break;
+      Peer* p = it->second.get();
+      auto bit = bindings_.find(p->name);
+      if (bit != bindings_.end()) {
+        bit->second.fromMetadata = false;
+        if (bit->second.liveConns == 0) bindings_.erase(bit);
+      }
+      p->tokens.clear();
+      FailPeer(p, kErrRemoteDisconnect, "peer '" + p->name + "' was disconnected");
+      peers_.erase(it);
+      break;
+    }
+    case Cmd::kConnect: {
+      auto it = peers_.find(c.a);
+      Peer* p = it == peers_.end() ? nullptr : it->second.get();
+      if (!p || p->state == Peer::kFailed) {
+        staged_.events.push_back({Outbox::Event::kConnectFailed, c.b, kErrRemoteDisconnect,
+                                  "peer is not reachable (its connection failed)"});
+        break;
+      }
+      if (p->state == Peer::kReady) {
+        staged_.events.push_back({Outbox::Event::kConnected, c.b, 0, ""});
+        break;
+      }
+      p->tokens.push_back(c.b);
+      if (p->state == Peer::kIdle) StartPeerConnect(p);
+      break;
+    }
+    case Cmd::kPrep:
+      if (c.a < capacity_) xfers_[c.a] = std::move(c.xfer);
+      break;
+    case Cmd::kPost: {
+      Xfer* x = c.a < capacity_ ? xfers_[c.a].get() : nullptr;
+      if (!x || x->active) break;
+      if (!inlineRun_) {
+        // This thread will read the answers: watch the connections again.
+        if (Peer* p = PeerOf(c.a); p && p->quietSinceNs != 0) Unquiet(p);
+      }
+      x->gen = c.b;
+      x->active = true;
+      x->pending = 0;
+      x->status = 0;
+      x->err.clear();
+      x->hasNotif = c.flag;
+      x->notifAfter = false;
+      x->notif = std::move(c.bytes);
+      StoreSlot(slots_, x->slot, kInProg);
+      Submit(x);
+      break;
+    }
+    case Cmd::kRelease: {
+      if (c.a >= capacity_) break;
+      Xfer* x = xfers_[c.a].get();
+      if (x && x->active && x->peerId != 0) {
+        auto it = peers_.find(x->peerId);
+        if (it != peers_.end()) {
+          Peer* p = it->second.get();
+          if (p->inflight > 0) p->inflight--;
+          if (x->waiting)
+            p->waiting.erase(std::remove(p->waiting.begin(), p->waiting.end(), x),
+                             p->waiting.end());
+        }
+      }
+      xfers_[c.a].reset();
+      // After this nothing of the released request writes the slot: it may
+      // be handed to the next request (see kSlotFree).
+      StoreSlot(slots_, c.a, kSlotFree);
+      break;
+    }
+    case Cmd::kGenNotif: {
+      if (c.a == 0) {
+        staged_.notifs.push_back({cfg_.name, std::move(c.bytes)});
+        break;
+      }
+      auto it = peers_.find(c.a);
+      if (it == peers_.end()) break;
+      Peer* p = it->second.get();
+      if (p->quietSinceNs != 0) Unquiet(p);
+      if (p->state == Peer::kReady) {
+        SendNotif(p, c.bytes.data(), c.bytes.size(), 0);
+      } else if (p->state != Peer::kFailed) {
+        p->waitingNotifs.push_back(std::move(c.bytes));
+        if (p->state == Peer::kIdle) StartPeerConnect(p);
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace nixl::tcp
