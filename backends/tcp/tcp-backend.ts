@@ -27,6 +27,7 @@ import {
 } from '../../src/errors.js';
 import { Status } from '../../src/status.js';
 import { decodeConnInfo, encodeConnInfo } from './conn-info.js';
+import { fromNative } from '../common/native-error.js';
 import { NotifLinger } from '../common/notif-linger.js';
 import type { TcpBatchCallback, TcpEngine, TcpEngineOptions } from './native-engine.js';
 import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
@@ -169,7 +170,7 @@ export class TcpBackend implements Backend {
     try {
       this.#engine = new Engine(engineOpts, TcpBackend.#batchesOf(new WeakRef(this)));
     } catch (err) {
-      throw new InvalidParamError((err as Error).message, { backend: 'TCP', cause: err });
+      throw fromNative(err, { op: 'createBackend', backend: 'TCP' });
     }
     this.#slots = this.#engine.slots();
     const info = this.#engine.info();

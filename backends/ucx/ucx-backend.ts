@@ -23,6 +23,7 @@ import {
   type ErrorContext,
 } from '../../src/errors.js';
 import { Status } from '../../src/status.js';
+import { fromNative as fromNativeError } from '../common/native-error.js';
 import { NotifLinger } from '../common/notif-linger.js';
 import type { NativeUcxEngine, NativeUcxEvents, UcxDisconnect } from './native-ucx.js';
 import { ucxAddon, UCX_MAX_NOTIF_BYTES } from './native-ucx.js';
@@ -83,26 +84,20 @@ function workerHint(custom: Uint8Array | undefined, numWorkers: number): number 
 
 /** Turns an error thrown by the native engine (with .status) into a typed NixlError. */
 function fromNative(err: unknown, ctx: ErrorContext): NixlError {
-  if (err instanceof NixlError) return err;
-  const status =
-    typeof (err as any)?.status === 'number' ? (err as any).status : Status.ERR_BACKEND;
-  return statusToError(status, (err as Error)?.message ?? String(err), {
-    ...ctx,
-    backend: BACKEND,
-  });
+  return fromNativeError(err, { ...ctx, backend: BACKEND });
 }
 
-/**
- * The UCX backend: one-sided READ/WRITE with ucp_put_nbx / ucp_get_nbx and a
- * flush, notifications as active messages sent after the flush completes.
- * Connection info is the workers' UCX addresses, public data a packed rkey.
- */
 /**
  * Backends with transfers in flight: kept reachable while they move data (the
  * user may hold nothing but a request's promise); an idle one can be collected.
  */
 const busyBackends = new Set<UcxBackend>();
 
+/**
+ * The UCX backend: one-sided READ/WRITE with ucp_put_nbx / ucp_get_nbx and a
+ * flush, notifications as active messages sent after the flush completes.
+ * Connection info is the workers' UCX addresses, public data a packed rkey.
+ */
 export class UcxBackend implements Backend {
   readonly type = BACKEND;
   readonly capabilities: BackendCapabilities = {

@@ -10,6 +10,7 @@
 #include "addon.h"
 #include "common/crypto.h"
 #include "common/js_call.h"
+#include "common/native_error.h"
 #include "common/teardown_guard.h"
 #include "tcp/engine.h"
 
@@ -72,7 +73,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   explicit TcpEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TcpEngineWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject() || !info[1].IsFunction()) {
-      throw Napi::TypeError::New(env, "TcpEngine(options, onBatch)");
+      throw ToJsError(env, NativeError{kStatusInvalidParam, "TcpEngine(options, onBatch)"});
     }
     Napi::Object o = info[0].As<Napi::Object>();
     EngineConfig cfg;
@@ -90,7 +91,8 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     cfg.name = o.Get("name").As<Napi::String>().Utf8Value();
     Napi::Value seed = o.Get("identitySeed");
     if (!seed.IsTypedArray() || seed.As<Napi::Uint8Array>().ByteLength() != 32) {
-      throw Napi::TypeError::New(env, "TcpEngine: identitySeed must be 32 bytes");
+      throw ToJsError(env,
+                      NativeError{kStatusInvalidParam, "TcpEngine: identitySeed must be 32 bytes"});
     }
     std::memcpy(cfg.identitySeed, seed.As<Napi::Uint8Array>().Data(), 32);
     if (o.Get("unixName").IsString())
@@ -109,7 +111,8 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                                                      FreeHost, host, CallJs, &host->tsfn);
     if (st != napi_ok) {
       delete host;
-      throw Napi::Error::New(env, "TcpEngine: cannot create its thread-safe function");
+      throw ToJsError(
+          env, NativeError{kStatusBackend, "TcpEngine: cannot create its thread-safe function"});
     }
     napi_unref_threadsafe_function(env, host->tsfn);  // idle: never keeps the loop alive
     host->engine = std::make_unique<Engine>(
@@ -125,7 +128,8 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
       napi_release_threadsafe_function(host->tsfn, napi_tsfn_release);
       napi_release_threadsafe_function(host->tsfn, napi_tsfn_release);
       host_ = nullptr;
-      throw Napi::Error::New(env, e.what());
+      // Binding or listening failed: the parameters (address, port) are the cause.
+      throw ToJsError(env, NativeError{kStatusInvalidParam, e.what()});
     }
     ArmHook(env);
   }
@@ -189,7 +193,8 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   }
 
   Engine& Live(Napi::Env env) {
-    if (host_ == nullptr) throw Napi::Error::New(env, "TCP engine is closed");
+    if (host_ == nullptr)
+      throw ToJsError(env, NativeError{kStatusNotAllowed, "the TCP engine is closed"});
     return *host_->engine;
   }
   bool live() const { return host_ != nullptr; }
@@ -302,9 +307,11 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     Napi::Env env = info.Env();
     auto secret = info[3].As<Napi::Uint8Array>();
     auto publicKey = info[4].As<Napi::Uint8Array>();
-    if (secret.ByteLength() != 32) throw Napi::TypeError::New(env, "secret must be 32 bytes");
+    if (secret.ByteLength() != 32) {
+      throw ToJsError(env, NativeError{kStatusInvalidParam, "secret must be 32 bytes"});
+    }
     if (publicKey.ByteLength() != 32) {
-      throw Napi::TypeError::New(env, "publicKey must be 32 bytes");
+      throw ToJsError(env, NativeError{kStatusInvalidParam, "publicKey must be 32 bytes"});
     }
     uint32_t id = Live(env).AddPeer(
         info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
@@ -329,7 +336,9 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   Napi::Value Prep(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
-    if (slot >= capacity_) throw Napi::RangeError::New(env, "slot out of range");
+    if (slot >= capacity_) {
+      throw ToJsError(env, NativeError{kStatusInvalidParam, "status slot out of range"});
+    }
     auto words = info[3].As<Napi::Uint32Array>();
     size_t n = words.ElementLength() / kDescWords;
     std::vector<XferDesc> descs(n);

@@ -10,6 +10,7 @@
 
 #include "addon.h"
 #include "common/js_call.h"
+#include "common/native_error.h"
 #include "common/teardown_guard.h"
 #include "ucx/engine.h"
 
@@ -19,12 +20,6 @@ namespace {
 using ucx::EngineError;
 using ucx::EngineOptions;
 using ucx::UcxEngine;
-
-Napi::Error ToJsError(Napi::Env env, const EngineError& e) {
-  Napi::Error err = Napi::Error::New(env, e.message);
-  err.Set("status", Napi::Number::New(env, e.status));
-  return err;
-}
 
 // What the wrapper, its `post` function and the thread-safe function share.
 // Owned through shared_ptrs that live on the JavaScript thread only (the
@@ -218,15 +213,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
       throw ToJsError(env, EngineError{-6, "the UCX engine is closed"});
     }
     return *shared_->engine;
-  }
-
-  template <typename F>
-  auto Guard(Napi::Env env, F&& f) -> decltype(f()) {
-    try {
-      return f();
-    } catch (const EngineError& e) {
-      throw ToJsError(env, e);
-    }
   }
 
   void CloseNow() {

@@ -27,6 +27,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/native_error.h"
 #include "ucx/process_identity.h"
 
 namespace nixl::ucx {
@@ -53,10 +54,7 @@ struct EngineOptions {
 };
 
 // An error with the NIXL status it maps to.
-struct EngineError {
-  int status;
-  std::string message;
-};
+using EngineError = nixl::NativeError;
 
 struct LocalRegion;
 struct Peer;
