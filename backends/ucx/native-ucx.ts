@@ -72,7 +72,8 @@ export interface NativeUcxEngine {
   /** Holds the event loop open (transfers in flight) / lets it go (idle). */
   ref(): void;
   unref(): void;
-  close(): void;
+  /** Closes; `drainMs` (default 2000) lets transfers on the wire finish first. */
+  close(drainMs?: number): void;
 }
 
 interface UcxAddon {

@@ -169,6 +169,15 @@ void Engine::OnConnectWritable(Conn* c) {
              "connect to " + p->host + ":" + std::to_string(p->port) + " failed: " + strerror(err));
     return;
   }
+  if (c->viaUnix) {
+    // The kernel's word on the target's process: a same-host READ pulls from it.
+    ucred cred{};
+    socklen_t cl = sizeof(cred);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+      c->remotePid = static_cast<uint32_t>(cred.pid);
+      c->remoteUid = static_cast<uint32_t>(cred.uid);
+    }
+  }
   c->state = Conn::kWaitChallenge;
   UpdateInterest(c);
 }

@@ -194,7 +194,15 @@ class Engine {
   // of its open connections (released when the last one closes).
   bool BindName(const std::string& name, const uint8_t key[32]);
   void UnbindName(const std::string& name);
-  void ServeCma(Conn* c, bool write);
+  // Same host. The target validates every list before a byte moves; each
+  // side writes only its own memory (the target pulls a WRITE, the
+  // initiator a READ), so no peer can write into this process's memory,
+  // even late (a peer frozen mid-copy and resumed after close()).
+  int32_t CheckCmaList(Conn* c, iovec* local, iovec* remote, size_t* count, uint64_t* total);
+  void ServeCmaWrite(Conn* c);
+  void GrantCmaRead(Conn* c);
+  void FinishCmaRead(Conn* c);
+  void PullCmaRead(Conn* c);
 
   // Initiator side.
   void Submit(Xfer* x);

@@ -165,6 +165,12 @@ struct Engine::Conn {
   size_t trailerGot = 0;
 
   std::deque<PendingRead> reads;
+  // Initiator, same host: the lists of CMA_READs sent and not granted yet.
+  struct PendingCmaRead {
+    uint64_t xferId;
+    std::vector<uint8_t> entries;
+  };
+  std::deque<PendingCmaRead> cmaReads;
   std::deque<TxItem> txq;
   bool inDirty = false;
   bool registered = false;  // in the epoll set
@@ -212,6 +218,7 @@ struct Engine::Xfer {
   std::string err;
   bool hasNotif = false;
   bool notifAfter = false;
+  bool pullFailed = false;  // a same-host READ's pull failed (see PullCmaRead)
   std::vector<uint8_t> notif;
   uint64_t Id() const { return (uint64_t(slot) << 32) | gen; }
 };

@@ -24,7 +24,9 @@ enum Op : uint8_t {
   kErr = 8,        // target -> initiator: an unacknowledged WRITE was refused
   kNotif = 9,      // initiator -> target: notification message
   kCmaWrite = 10,  // initiator -> target: same-host descriptor list, target pulls
-  kCmaRead = 11,   // initiator -> target: same-host descriptor list, target pushes
+  kCmaRead = 11,   // initiator -> target: same-host descriptor list, the initiator will pull
+  kCmaGrant = 12,  // target -> initiator: the CMA_READ list is valid (status): pull now
+  kCmaDone = 13,   // initiator -> target: pulled; the same list, answered by ACK
 };
 
 enum Flags : uint8_t {

@@ -117,7 +117,11 @@ bool Engine::OnHelloOk(Conn* c) {
     return false;
   }
   c->state = Conn::kReady;
-  if (c->streamIndex == 0) p->cma = flags != 0;
+  // Same-host copies need the kernel's word on the target's process too.
+  bool cma = flags != 0 && c->viaUnix && c->remotePid != 0 &&
+             c->remotePid != static_cast<uint32_t>(getpid());
+  c->cma = cma;
+  if (c->streamIndex == 0) p->cma = cma;
   if (++p->authed == p->streams.size()) OnPeerReady(p);
   return true;
 }

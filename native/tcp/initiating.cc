@@ -134,6 +134,7 @@ void Engine::SubmitCma(Xfer* x, Peer* p) {
   uint64_t frameBytes = 0;
   auto flush = [&] {
     if (entries.empty()) return;
+    if (op == kCmaRead) c->cmaReads.push_back({x->Id(), entries});
     QueueOwned(c, MakeHeader(op, 0, x->Id(), entries.size()), std::move(entries));
     entries = {};
     frameBytes = 0;
@@ -155,7 +156,16 @@ void Engine::SubmitCma(Xfer* x, Peer* p) {
     } while (off < d.len);
   }
   flush();
-  if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
+  // A WRITE's data is in the target's memory once it served the frames, so
+  // the notification follows them; a READ's only once this side pulled it,
+  // so it goes after the last ACK (ReplyDone).
+  if (x->hasNotif) {
+    if (op == kCmaRead) {
+      x->notifAfter = true;
+    } else {
+      SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
+    }
+  }
   if (x->pending == 0) Settle(x, kSuccess, "");
 }
 

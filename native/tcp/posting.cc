@@ -293,6 +293,7 @@ void Engine::ExecCmd(Cmd& c) {
       x->err.clear();
       x->hasNotif = c.flag;
       x->notifAfter = false;
+      x->pullFailed = false;
       x->notif = std::move(c.bytes);
       StoreSlot(slots_, x->slot, kInProg);
       Submit(x);

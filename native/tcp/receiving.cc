@@ -194,6 +194,7 @@ bool Engine::OnHeader(Conn* c) {
         break;
       case kCmaWrite:
       case kCmaRead:
+      case kCmaDone:
         if (!c->cma || h.len % sizeof(CmaEntry) != 0 || h.len / sizeof(CmaEntry) > kMaxCmaEntries) {
           return false;
         }
@@ -215,6 +216,12 @@ bool Engine::OnHeader(Conn* c) {
         case kAck:
         case kErr:
           if (h.len != 0) return false;
+          begin(Conn::kBuf, 0);
+          break;
+        case kCmaGrant:
+          if (h.len != 0 || c->cmaReads.empty() || c->cmaReads.front().xferId != h.xferId) {
+            return false;
+          }
           begin(Conn::kBuf, 0);
           break;
         case kReadData: {
@@ -267,8 +274,13 @@ bool Engine::OnPayloadDone(Conn* c) {
         c->pbuf.clear();
         return true;
       case kCmaWrite:
+        ServeCmaWrite(c);
+        return true;
       case kCmaRead:
-        ServeCma(c, h.op == kCmaWrite);
+        GrantCmaRead(c);
+        return true;
+      case kCmaDone:
+        FinishCmaRead(c);
         return true;
       default:
         return false;
@@ -287,10 +299,16 @@ bool Engine::OnPayloadDone(Conn* c) {
       Xfer* x = FindXfer(h.xferId);
       if (x) {
         ApplyStatus(x, h.status, "the target refused a request");
+        if (x->pullFailed) {
+          ApplyStatus(x, kErrBackend, "reading the target's memory failed (process_vm_readv)");
+        }
         ReplyDone(x);
       }
       return true;
     }
+    case kCmaGrant:
+      PullCmaRead(c);
+      return true;
     case kErr: {
       Xfer* x = FindXfer(h.xferId);
       if (x) ApplyStatus(x, h.status, "the target refused a request");
@@ -320,34 +338,41 @@ bool Engine::OnPayloadDone(Conn* c) {
   }
 }
 
-void Engine::ServeCma(Conn* c, bool write) {
+// Target: checks a CMA list whole against the region table (under regionMu_,
+// held by the caller). The iovecs: this process's side in `local`, the
+// peer's in `remote`.
+int32_t Engine::CheckCmaList(Conn* c, iovec* local, iovec* remote, size_t* count, uint64_t* total) {
   size_t n = c->pbuf.size() / sizeof(CmaEntry);
   const CmaEntry* e = reinterpret_cast<const CmaEntry*>(c->pbuf.data());
-  int32_t st = kSuccess;
-  std::string why;
-  iovec local[kMaxCmaEntries];
-  iovec remote[kMaxCmaEntries];
+  *count = 0;
+  *total = 0;
+  for (size_t i = 0; i < n; i++) {
+    CmaEntry d;
+    std::memcpy(&d, e + i, sizeof(d));
+    int32_t s = CheckRegion(d.regionId, d.key, d.targetAddr, d.len);
+    if (s != kSuccess) return s;
+    if (d.len == 0) continue;
+    local[*count] = {reinterpret_cast<void*>(d.targetAddr), d.len};
+    remote[*count] = {reinterpret_cast<void*>(d.initiatorAddr), d.len};
+    *total += d.len;
+    (*count)++;
+  }
+  return kSuccess;
+}
+
+// Target, CMA_WRITE: pulls the initiator's bytes into its own region, after
+// checking the whole list, under the region lock (a deregistration waits).
+void Engine::ServeCmaWrite(Conn* c) {
+  int32_t st;
   {
-    std::lock_guard<std::mutex> lock(regionMu_);
-    uint64_t total = 0;
+    iovec local[kMaxCmaEntries];
+    iovec remote[kMaxCmaEntries];
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-      CmaEntry d;
-      std::memcpy(&d, e + i, sizeof(d));
-      int32_t s = CheckRegion(d.regionId, d.key, d.targetAddr, d.len);
-      if (s != kSuccess) {
-        st = s;
-        break;
-      }
-      if (d.len == 0) continue;
-      local[k] = {reinterpret_cast<void*>(d.targetAddr), d.len};
-      remote[k] = {reinterpret_cast<void*>(d.initiatorAddr), d.len};
-      total += d.len;
-      k++;
-    }
-    // Everything validated before the first byte moves.
+    uint64_t total = 0;
+    std::lock_guard<std::mutex> lock(regionMu_);
+    st = CheckCmaList(c, local, remote, &k, &total);
     if (st == kSuccess && total > 0 &&
-        !copyPool_->Copy(static_cast<pid_t>(c->remotePid), write, local, remote, k, total)) {
+        !copyPool_->Copy(static_cast<pid_t>(c->remotePid), true, local, remote, k, total)) {
       st = kErrBackend;
     }
   }
@@ -355,6 +380,79 @@ void Engine::ServeCma(Conn* c, bool write) {
   FrameHeader r = MakeHeader(kAck, 0, c->cur.xferId, 0);
   r.status = st;
   Queue(c, r, nullptr, 0);
+}
+
+// Target, CMA_READ: grants the initiator a pull of a valid list.
+void Engine::GrantCmaRead(Conn* c) {
+  int32_t st;
+  {
+    iovec local[kMaxCmaEntries];
+    iovec remote[kMaxCmaEntries];
+    size_t k = 0;
+    uint64_t total = 0;
+    std::lock_guard<std::mutex> lock(regionMu_);
+    st = CheckCmaList(c, local, remote, &k, &total);
+  }
+  if (st != kSuccess) c->refusedXfer = c->cur.xferId;
+  FrameHeader r = MakeHeader(kCmaGrant, 0, c->cur.xferId, 0);
+  r.status = st;
+  Queue(c, r, nullptr, 0);
+}
+
+// Target, CMA_DONE: the initiator pulled. Region ids are never reused, so if
+// every region of the list is still registered now, it was throughout the
+// pull and the bytes the initiator read were the region's: ACK says so.
+void Engine::FinishCmaRead(Conn* c) {
+  int32_t st;
+  {
+    iovec local[kMaxCmaEntries];
+    iovec remote[kMaxCmaEntries];
+    size_t k = 0;
+    uint64_t total = 0;
+    std::lock_guard<std::mutex> lock(regionMu_);
+    st = CheckCmaList(c, local, remote, &k, &total);
+  }
+  if (st != kSuccess) c->refusedXfer = c->cur.xferId;
+  FrameHeader r = MakeHeader(kAck, 0, c->cur.xferId, 0);
+  r.status = st;
+  Queue(c, r, nullptr, 0);
+}
+
+// Initiator, CMA_GRANT: pulls the target's bytes into its own memory (this
+// thread, so a closed engine never writes again), then says so (CMA_DONE).
+void Engine::PullCmaRead(Conn* c) {
+  Conn::PendingCmaRead pending = std::move(c->cmaReads.front());
+  c->cmaReads.pop_front();
+  Xfer* x = FindXfer(pending.xferId);
+  if (!x) return;  // released meanwhile: nothing to pull into
+  if (c->cur.status != kSuccess) {
+    ApplyStatus(x, c->cur.status, "the target refused a same-host READ");
+    ReplyDone(x);
+    return;
+  }
+  size_t n = pending.entries.size() / sizeof(CmaEntry);
+  iovec local[kMaxCmaEntries];
+  iovec remote[kMaxCmaEntries];
+  size_t k = 0;
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    CmaEntry d;
+    std::memcpy(&d, pending.entries.data() + i * sizeof(CmaEntry), sizeof(d));
+    if (d.len == 0) continue;
+    local[k] = {reinterpret_cast<void*>(d.initiatorAddr), d.len};
+    remote[k] = {reinterpret_cast<void*>(d.targetAddr), d.len};
+    total += d.len;
+    k++;
+  }
+  if (total > 0 &&
+      !copyPool_->Copy(static_cast<pid_t>(c->remotePid), true, local, remote, k, total)) {
+    // The target unmapped the memory, or its process is exiting: CMA_DONE
+    // still goes, and its answer (NOT_FOUND for a deregistered region), or
+    // the connection breaking (RemoteDisconnectError), says which.
+    x->pullFailed = true;
+  }
+  QueueOwned(c, MakeHeader(kCmaDone, 0, pending.xferId, pending.entries.size()),
+             std::move(pending.entries));
 }
 
 }  // namespace nixl::tcp

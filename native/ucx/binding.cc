@@ -4,6 +4,8 @@
 // transfer status is read by JavaScript from shared Int32Array slots.
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -215,12 +217,12 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     return *shared_->engine;
   }
 
-  void CloseNow() {
+  void CloseNow(std::chrono::milliseconds drain = std::chrono::milliseconds(2000)) {
     if (!shared_ || shared_->closed) return;
     shared_->closed = true;
     RemoveHook();
     guard_.Disarm();
-    if (shared_->engine) shared_->engine->Close();
+    if (shared_->engine) shared_->engine->Close(drain);
     napi_release_threadsafe_function(shared_->tsfn, napi_tsfn_release);
     for (auto& r : shared_->chunkRefs) r.Reset();
     shared_->chunkRefs.clear();
@@ -408,7 +410,12 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     shared_->engine->ProgressOnce();
   }
 
-  void Close(const Napi::CallbackInfo&) { CloseNow(); }
+  // close(drainMs = 2000)
+  void Close(const Napi::CallbackInfo& info) {
+    int64_t drain =
+        info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : 2000;
+    CloseNow(std::chrono::milliseconds(std::max<int64_t>(0, drain)));
+  }
 
   std::shared_ptr<Shared> shared_;
   napi_env hookEnv_ = nullptr;  // set while the environment cleanup hook is registered

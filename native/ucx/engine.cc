@@ -3,6 +3,7 @@
 #include "ucx/engine.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -43,6 +44,12 @@ void RmaDoneCb(void* request, ucs_status_t status, void* userData) {
 constexpr uint64_t kMaxOpBytes = 64ull << 20;
 // A completed op at least this large shows timeout_ms that the peer moves data.
 constexpr uint64_t kWatchedOpBytes = 256ull << 10;
+
+// Moves `v` to the heap for good: its destructor never runs.
+template <typename T>
+void Leak(T& v) {
+  new T(std::move(v));
+}
 
 uint64_t SteadyNs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -733,12 +740,14 @@ void UcxEngine::IssueFlush(Worker& w, const std::shared_ptr<Peer>& peer, std::ve
     delete g;
   } else {
     peer->flushes[w.index].inFlight = true;
+    flushesInFlight_.fetch_add(1);
   }
 }
 
 void UcxEngine::OnGroupFlushed(FlushGroup* g, ucs_status_t status) {
   // Called inside ucp_worker_progress, under the worker's mutex.
   std::unique_ptr<FlushGroup> group(g);
+  flushesInFlight_.fetch_sub(1);
   EpFlush& f = g->peer->flushes[g->worker];
   f.inFlight = false;
   if (closing()) return;
@@ -1114,10 +1123,10 @@ void UcxEngine::DrainInFlight(std::chrono::milliseconds limit) {
   }
 }
 
-void UcxEngine::Close() {
+void UcxEngine::Close(std::chrono::milliseconds drain) {
   if (closed_) return;
   DetachFromLoop();
-  DrainInFlight(std::chrono::milliseconds(2000));
+  DrainInFlight(drain);
   StopProgress();
   closing_.store(true, std::memory_order_release);
   // Every transfer, live or released while in flight: fail what is in flight
@@ -1142,9 +1151,14 @@ void UcxEngine::Close() {
   for (auto& [id, peer] : peers_) {
     if (!peer->closed.load()) CloseEps(*peer, true);
   }
-  // Give endpoint closes a bounded time (about 1 s) to complete, then tear down regardless.
+  // Give endpoint closes, and the puts, gets and flushes they complete (with
+  // an error when forced), a bounded time (about 1 s). UCX 1.13 asserts, and
+  // aborts the process, if a worker is destroyed while an endpoint still
+  // holds requests: what is still pending after the bound is left to the
+  // process (leaked), never destroyed under UCX.
+  bool pending = false;
   for (int round = 0; round < 2000; ++round) {
-    bool pending = false;
+    pending = false;
     for (auto& w : workers_) {
       std::lock_guard<std::mutex> lock(w->mu);
       while (ucp_worker_progress(w->handle) != 0) {
@@ -1152,8 +1166,29 @@ void UcxEngine::Close() {
       ReapClosing(*w);
       pending = pending || !w->closing.empty();
     }
+    pending = pending || flushesInFlight_.load() > 0;
+    for (Xfer* x : all) pending = pending || x->opsPending > 0;
     if (!pending) break;
     std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  if (pending) {
+    fprintf(stderr,
+            "nixl-ts UCX: requests still pending 1 s after closing agent '%s' (a peer that "
+            "stopped answering); its UCX workers are left to the process instead of destroyed\n",
+            opts_.agentName.c_str());
+    for (Xfer* x : all) x->slot = &x->detachedSlot;  // JavaScript's slots may be freed
+    // Nothing UCX may still reach is freed: no rkey destroyed, no memory
+    // unmapped, no worker destroyed, no ucp_cleanup. Nothing progresses the
+    // workers any more, so no callback runs into this engine.
+    Leak(ctx_);
+    Leak(remotes_);
+    Leak(locals_);
+    Leak(peers_);
+    Leak(allocations_);
+    for (auto& w : workers_) w->handle = nullptr;
+    leaked_ = std::move(all);
+    closed_ = true;
+    return;
   }
   for (auto& w : workers_) {
     for (void* r : w->closing) ucp_request_free(r);

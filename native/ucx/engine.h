@@ -258,7 +258,8 @@ class UcxEngine {
   // Stops progress, fails transfers in flight, frees everything. Idempotent.
   // Call it on the JavaScript thread, or call DetachFromLoop there first and
   // then Close on any thread.
-  void Close();
+  // `drain`: how long transfers on the wire may finish first.
+  void Close(std::chrono::milliseconds drain = std::chrono::milliseconds(2000));
   // JavaScript thread: closes every libuv handle of the engine (process
   // watches, timers, event-fd polls). What is left of Close then touches no
   // libuv state and may run on another thread. Idempotent.
@@ -363,6 +364,11 @@ class UcxEngine {
   void StopProgress();
   void StopLoopProgress();  // the kEventFd handles (JavaScript thread)
   void DrainInFlight(std::chrono::milliseconds limit);
+  // ucp_ep_flush_nbx requests not yet called back (Close waits for them).
+  std::atomic<int> flushesInFlight_{0};
+  // Transfers whose requests UCX still held when Close gave up waiting: kept,
+  // with their workers, for the rest of the process.
+  std::vector<Xfer*> leaked_;
 
   EngineOptions opts_;
   std::function<void()> wake_;

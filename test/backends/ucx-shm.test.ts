@@ -4,7 +4,12 @@ import { backendConformance } from '../conformance/index.js';
 import { reportUcxUnavailable, UCX_AVAILABLE } from './ucx-gate.js';
 
 if (UCX_AVAILABLE) {
-  await backendConformance('UCX', { params: { profile: 'shm', devices: 'lo' } });
+  // With the default errorHandling 'peer', UCX 1.13 carries this over tcp
+  // (ucx-tcp.test.ts runs the full peer-kill count for that): a few kills.
+  await backendConformance('UCX', {
+    params: { profile: 'shm', devices: 'lo' },
+    peerKill: { runs: 5 },
+  });
   // errorHandling 'process' on memory UCX allocated (agent.alloc with backend
   // UCX): posix/sysv map the peer's region and put/get are plain copies; a
   // dead peer is noticed through its process.
@@ -12,6 +17,7 @@ if (UCX_AVAILABLE) {
     params: { profile: 'shm', devices: 'lo', errorHandling: 'process' },
     allocBackend: 'UCX',
     title: 'UCX conformance, shared memory on UCX-allocated memory',
+    peerKill: false, // in ucx-shm-peer-kill.test.ts (a file of its own: it runs for minutes)
   });
   // UCX's MM_ERROR_HANDLING on: posix/sysv serve peer-error-handling
   // endpoints. No tcp at all, so shared memory carries everything (without the
@@ -24,5 +30,6 @@ if (UCX_AVAILABLE) {
       config: 'MM_ERROR_HANDLING=y,KEEPALIVE_INTERVAL=250ms',
     },
     title: 'UCX conformance, shared memory only, with UCX peer error handling',
+    peerKill: false, // in ucx-shm-peer-kill.test.ts
   });
 } else reportUcxUnavailable('UCX conformance (shared memory)');

@@ -25,6 +25,7 @@ import {
 import type { Registration } from '../../src/registration.js';
 import { fillPattern, sha256 } from './pattern.js';
 import { PeerProcess } from './peer-harness.js';
+import { closeInFlightCases, peerKillCases, type PeerKillOptions } from './peer-kill.js';
 import { NOTIF_WINDOW, type TransferPair } from './transfer-pair.js';
 
 export interface ConformanceOptions {
@@ -42,6 +43,14 @@ export interface ConformanceOptions {
   title?: string;
   /** Allocate the transfer regions with this backend (agent.alloc's `backend`). */
   allocBackend?: string;
+  /**
+   * The "peer killed mid-transfer" and "close() with transfers in flight"
+   * groups (remote backends, two processes; see peer-kill.ts): how many runs,
+   * their bounds, and whether this configuration copies a whole request
+   * inside postXferReq. `false` leaves both groups out. Default: 30 runs each
+   * of READ and WRITE of 256 MiB.
+   */
+  peerKill?: PeerKillOptions | false;
 }
 
 const MiB = 1024 * 1024;
@@ -552,5 +561,50 @@ export async function backendConformance(
         }
       }, 120_000);
     });
+
+    peerFailureGroups(type, opts, caps);
+  });
+}
+
+/**
+ * The "peer killed mid-transfer" and "close() with transfers in flight"
+ * groups (peer-kill.ts), for a remote backend across processes.
+ */
+function peerFailureGroups(
+  type: string,
+  opts: ConformanceOptions,
+  caps: BackendCapabilities,
+): void {
+  const ctx = {
+    type,
+    params: opts.params ?? {},
+    plugins: opts.plugins ?? [],
+    peerEnv: opts.peerEnv,
+    allocBackend: opts.allocBackend,
+    newAgent: (prefix: string) => newAgent(type, opts, prefix),
+    uniqueName,
+  };
+  const killOpts = opts.peerKill === false ? {} : opts.peerKill;
+  const enabled = caps.remote && opts.twoProcess !== false && opts.peerKill !== false;
+  describe.skipIf(!enabled)('peer killed mid-transfer (a fresh target process per run)', () => {
+    peerKillCases(ctx, killOpts);
+  });
+  describe.skipIf(!enabled)('close() with transfers in flight to another process', () => {
+    closeInFlightCases(ctx, killOpts);
+  });
+}
+
+/**
+ * Only the peer-failure groups of the suite (which `backendConformance`
+ * includes unless `peerKill` is false): for a configuration whose file would
+ * otherwise run too long, or to run them on their own.
+ */
+export async function peerFailureConformance(
+  type: string,
+  opts: ConformanceOptions = {},
+): Promise<void> {
+  const caps = await probeCapabilities(type, opts);
+  describe(opts.title ?? `${type} peer failure`, () => {
+    peerFailureGroups(type, opts, caps);
   });
 }

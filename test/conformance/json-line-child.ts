@@ -7,11 +7,18 @@ export interface JsonLineReply {
   error?: string;
 }
 
+/** A line the child sends on its own, not as a reply: it carries `event` instead of a pending id. */
+export interface JsonLineEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
 /**
  * A child process driven over stdin/stdout with one JSON object per line each
  * way, replies matched to commands by `id`. The conformance peer, the TCP
  * integration peer and the KV peer all speak this. A `.ts` script runs
- * through tsx; a `.js` one (from dist/) runs as is.
+ * through tsx; a `.js` one (from dist/) runs as is. A line with an `event`
+ * field is not a reply: it goes to the `onEvent` listeners.
  */
 export class JsonLineChild<Reply extends JsonLineReply> {
   readonly child: ChildProcess;
@@ -20,6 +27,7 @@ export class JsonLineChild<Reply extends JsonLineReply> {
   stderr = '';
   readonly #label: string;
   #next = 1;
+  readonly #eventListeners: ((e: JsonLineEvent) => void)[] = [];
   readonly #pending = new Map<
     number,
     { resolve: (r: Reply) => void; reject: (e: Error) => void }
@@ -42,6 +50,10 @@ export class JsonLineChild<Reply extends JsonLineReply> {
       } catch {
         return; // not ours (a stray log line)
       }
+      if (typeof (r as { event?: unknown }).event === 'string') {
+        for (const l of this.#eventListeners) l(r as unknown as JsonLineEvent);
+        return;
+      }
       const p = this.#pending.get(r.id);
       if (!p) return;
       this.#pending.delete(r.id);
@@ -49,14 +61,36 @@ export class JsonLineChild<Reply extends JsonLineReply> {
       else p.resolve(r);
     });
     this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code) => {
-        for (const p of this.#pending.values()) {
-          p.reject(new Error(`${this.#label} exited (${code}); stderr: ${this.stderr}`));
-        }
-        this.#pending.clear();
+      this.child.on('exit', (code, signal) => {
         resolve(code);
+        // Replies the child wrote just before it died may still be in the
+        // pipe: fail what is pending only once stdout is drained ('close'),
+        // or after a grace period if something else holds the pipe open.
+        const rejectAll = () => {
+          for (const p of this.#pending.values()) {
+            p.reject(
+              new Error(`${this.#label} exited (${code ?? signal}); stderr: ${this.stderr}`),
+            );
+          }
+          this.#pending.clear();
+        };
+        const grace = setTimeout(rejectAll, 2_000);
+        grace.unref();
+        this.child.once('close', () => {
+          clearTimeout(grace);
+          rejectAll();
+        });
       }),
     );
+  }
+
+  /** Calls `listener` for every event line (see JsonLineEvent); returns a function that removes it. */
+  onEvent(listener: (e: JsonLineEvent) => void): () => void {
+    this.#eventListeners.push(listener);
+    return () => {
+      const i = this.#eventListeners.indexOf(listener);
+      if (i >= 0) this.#eventListeners.splice(i, 1);
+    };
   }
 
   get pid(): number {

@@ -21,7 +21,8 @@ export class PeerProcess extends JsonLineChild<PeerReply> {
     );
   }
 
-  override send(c: Command): Promise<PeerReply> {
-    return super.send(c);
+  /** Sends a command; with timeoutMs, rejects if no reply comes in time. */
+  override send(c: Command, timeoutMs?: number): Promise<PeerReply> {
+    return super.send(c, timeoutMs);
   }
 }

@@ -49,7 +49,9 @@ async function cmaRequest(c: FrameClient, op: number, entries: Buffer[], xferId:
   c.send(header({ op, xferId, len: payload.length }), payload);
   const f = await c.next(5_000);
   if (!f) return 'closed';
-  return f.op === OP.ACK ? f.status : `op ${f.op}`;
+  // A CMA_READ is answered by a grant (the initiator pulls itself), a CMA_WRITE by an ACK.
+  const answer = op === OP.CMA_READ ? OP.CMA_GRANT : OP.ACK;
+  return f.op === answer ? f.status : `op ${f.op}`;
 }
 
 async function handle(c: Cmd): Promise<object> {
@@ -118,7 +120,8 @@ async function handle(c: Cmd): Promise<object> {
         [cmaEntry(r.addr - 64n, r.addr, 64, r.key, r.regionId)],
         id++,
       );
-      // 5. and pushes region bytes to this process at the target's canary address.
+      // 5. a READ of the region toward the target's canary address: the target
+      // only grants it (this process would pull into its own memory).
       results.pushToTargetAddr = await cmaRequest(
         conn,
         OP.CMA_READ,

@@ -21,6 +21,8 @@ export const OP = {
   NOTIF: 9,
   CMA_WRITE: 10,
   CMA_READ: 11,
+  CMA_GRANT: 12,
+  CMA_DONE: 13,
 } as const;
 export const FLAG_ACK_REQ = 1;
 export const FLAG_CMA = 2;
