@@ -1,4 +1,5 @@
 import { native } from '../../src/native.js';
+import type { TcpParams } from './params.js';
 
 /**
  * The largest notification the engine carries: 1 MiB, `kMaxNotif` in
@@ -8,24 +9,17 @@ import { native } from '../../src/native.js';
  */
 export const TCP_MAX_NOTIF_BYTES = 1 << 20;
 
-/** Options of the native engine (native/tcp/binding.cc). */
-export interface TcpEngineOptions {
+/**
+ * Options of the native engine (native/tcp/binding.cc): the parsed parameters
+ * (params.ts, one field per parameter), and what the backend adds.
+ */
+export type TcpEngineOptions = TcpParams & {
   name: string;
-  bindAddr: string;
-  port: number;
-  streams: number;
-  sameHost: boolean;
-  timeoutMs: number;
-  connectTimeoutMs: number;
-  busyPollUs: number;
-  stripeMinBytes: number;
-  copyThreads: number;
-  slots: number;
   /** The agent's identity key: an Ed25519 private seed (32 bytes). */
   identitySeed: Uint8Array;
   /** Abstract Unix socket name for same-host peers ('' for none). */
   unixName: string;
-}
+};
 
 export type TcpBatchCallback = (
   completions: Int32Array | undefined,

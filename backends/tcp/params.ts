@@ -1,54 +1,102 @@
+/**
+ * The TCP backend's parameters: one table (see backends/common/param-table.ts)
+ * from which the parser, the README table and the native engine's options
+ * come.
+ */
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 import type { BackendParams } from '../../src/backend.js';
-import { InvalidParamError } from '../../src/errors.js';
+import {
+  integer,
+  paramDefaults,
+  parseParamTable,
+  type ParsedParams,
+} from '../common/param-table.js';
 
-/** The TCP backend's parameters, parsed. See README.md for the table. */
-export interface TcpParams {
-  bindAddr: string;
-  port: number;
-  /** The address peers dial (conn info); defaults to the bind address. */
-  advertiseAddr: string;
-  streams: number;
-  sameHost: boolean;
-  timeoutMs: number;
-  connectTimeoutMs: number;
-  busyPollUs: number;
-  stripeMinBytes: number;
-  /** Threads that share one large same-host copy on the target (1 = its I/O thread alone). */
-  copyThreads: number;
-  slots: number;
-}
-
-export const DEFAULT_PARAMS: Readonly<BackendParams> = {
-  bind_addr: '127.0.0.1',
-  port: '0',
-  advertise_addr: '',
-  streams: '2',
-  same_host: 'auto',
-  timeout_ms: '10000',
-  connect_timeout_ms: '5000',
-  busy_poll_us: '0',
-  stripe_min_bytes: String(4 * 1024 * 1024),
-  copy_threads: '2',
-  slots: '65536',
+const address = (raw: string, fail: (want: string) => never): string => {
+  if (isIP(raw) === 0) fail('a numeric IPv4 or IPv6 address');
+  return raw;
 };
 
-function fail(key: string, value: string | undefined, want: string): never {
-  throw new InvalidParamError(`parameter ${key} must be ${want}, got '${value}'`, {
-    backend: 'TCP',
-  });
-}
+export const TCP_PARAM_TABLE = {
+  bind_addr: {
+    field: 'bindAddr',
+    default: '127.0.0.1',
+    doc: 'numeric IPv4/IPv6 address the listener binds. The default accepts only local peers; use `0.0.0.0` (or a NIC address) to serve other hosts.',
+    parse: address,
+  },
+  port: {
+    field: 'port',
+    default: '0',
+    doc: 'listening port; `0` picks a free one.',
+    parse: integer(0, 65535),
+  },
+  advertise_addr: {
+    field: 'advertiseAddr',
+    default: '',
+    defaultDoc: '(empty)',
+    doc: 'address peers dial, put in the connection info. Empty: the bind address, or for a wildcard bind the first non-internal address of that family.',
+    parse: (raw: string, fail: (want: string) => never): string =>
+      raw === '' ? '' : address(raw, () => fail('a numeric IP address or empty')),
+  },
+  streams: {
+    field: 'streams',
+    default: '2',
+    doc: 'TCP connections per peer. Transfers of at least `stripe_min_bytes` are striped over all of them.',
+    parse: integer(1, 16),
+  },
+  stripe_min_bytes: {
+    field: 'stripeMinBytes',
+    default: String(4 * 1024 * 1024),
+    doc: 'smallest transfer (total bytes) that is striped.',
+    parse: integer(0, 2 ** 40),
+  },
+  copy_threads: {
+    field: 'copyThreads',
+    default: '2',
+    doc: 'threads that share one same-host copy of 1 MiB or more (the I/O thread plus `copy_threads - 1` helpers, started on first use); `1` copies on the I/O thread alone.',
+    parse: integer(1, 16),
+  },
+  same_host: {
+    field: 'sameHost',
+    default: 'auto',
+    doc: '`auto`: peers on this host connect over its Unix socket, and the kernel vouching for their process, payload moves with `process_vm_readv` (each side writes only its own memory); `off`: always the TCP socket.',
+    parse: (raw: string, fail: (want: string) => never): boolean => {
+      if (raw !== 'auto' && raw !== 'off') fail("'auto' or 'off'");
+      return raw === 'auto';
+    },
+  },
+  timeout_ms: {
+    field: 'timeoutMs',
+    default: '10000',
+    doc: 'a peer with transfers in flight that makes no progress (no byte sent or received) for this long is failed (`RemoteDisconnectError`, message says "timed out").',
+    parse: integer(100, 3_600_000),
+  },
+  connect_timeout_ms: {
+    field: 'connectTimeoutMs',
+    default: '5000',
+    doc: 'bound on connecting plus the handshake, both directions.',
+    parse: integer(100, 3_600_000),
+  },
+  busy_poll_us: {
+    field: 'busyPollUs',
+    default: '0',
+    doc: "latency at the cost of spinning: a posting thread that sent a request itself (see Posting) reads the answer for up to this many µs before `postXferReq` returns (which then answers `DONE`), and the I/O thread polls this long after serving a peer's request before it sleeps in epoll.",
+    parse: integer(0, 1_000_000),
+  },
+  slots: {
+    field: 'slots',
+    default: '65536',
+    doc: 'transfer handles this backend can have prepared at once (4 bytes of shared status each).',
+    parse: integer(16, 1 << 22),
+  },
+} as const;
 
-function int(p: BackendParams, key: string, min: number, max: number): number {
-  const raw = p[key] ?? DEFAULT_PARAMS[key]!;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(v) || v < min || v > max) {
-    fail(key, raw, `an integer in ${min}..${max}`);
-  }
-  return v;
-}
+/** The TCP backend's parameters, parsed (also the native engine's options, less its own). */
+export type TcpParams = ParsedParams<typeof TCP_PARAM_TABLE>;
+
+export const DEFAULT_PARAMS: Readonly<BackendParams> = paramDefaults(TCP_PARAM_TABLE);
 
 /** The first non-internal address of the family, for a wildcard bind. */
 function firstExternal(family: 'IPv4' | 'IPv6'): string | undefined {
@@ -59,38 +107,15 @@ function firstExternal(family: 'IPv4' | 'IPv6'): string | undefined {
 }
 
 export function parseParams(p: BackendParams): TcpParams {
-  const known = new Set(Object.keys(DEFAULT_PARAMS));
-  for (const k of Object.keys(p)) {
-    if (!known.has(k)) {
-      throw new InvalidParamError(`unknown parameter '${k}'; known: ${[...known].join(', ')}`, {
-        backend: 'TCP',
-      });
-    }
+  const parsed = parseParamTable(TCP_PARAM_TABLE, p, 'TCP');
+  if (parsed.advertiseAddr === '') {
+    const bind = parsed.bindAddr;
+    parsed.advertiseAddr =
+      bind === '0.0.0.0'
+        ? (firstExternal('IPv4') ?? '127.0.0.1')
+        : bind === '::'
+          ? (firstExternal('IPv6') ?? '::1')
+          : bind;
   }
-  const bindAddr = p.bind_addr ?? DEFAULT_PARAMS.bind_addr!;
-  if (isIP(bindAddr) === 0) fail('bind_addr', bindAddr, 'a numeric IPv4 or IPv6 address');
-  let advertiseAddr = p.advertise_addr ?? '';
-  if (advertiseAddr !== '' && isIP(advertiseAddr) === 0) {
-    fail('advertise_addr', advertiseAddr, 'a numeric IP address or empty');
-  }
-  if (advertiseAddr === '') {
-    if (bindAddr === '0.0.0.0') advertiseAddr = firstExternal('IPv4') ?? '127.0.0.1';
-    else if (bindAddr === '::') advertiseAddr = firstExternal('IPv6') ?? '::1';
-    else advertiseAddr = bindAddr;
-  }
-  const sameHost = p.same_host ?? DEFAULT_PARAMS.same_host!;
-  if (sameHost !== 'auto' && sameHost !== 'off') fail('same_host', sameHost, "'auto' or 'off'");
-  return {
-    bindAddr,
-    port: int(p, 'port', 0, 65535),
-    advertiseAddr,
-    streams: int(p, 'streams', 1, 16),
-    sameHost: sameHost === 'auto',
-    timeoutMs: int(p, 'timeout_ms', 100, 3_600_000),
-    connectTimeoutMs: int(p, 'connect_timeout_ms', 100, 3_600_000),
-    busyPollUs: int(p, 'busy_poll_us', 0, 1_000_000),
-    stripeMinBytes: int(p, 'stripe_min_bytes', 0, 2 ** 40),
-    copyThreads: int(p, 'copy_threads', 1, 16),
-    slots: int(p, 'slots', 16, 1 << 22),
-  };
+  return parsed;
 }

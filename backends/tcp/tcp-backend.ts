@@ -152,17 +152,8 @@ export class TcpBackend implements Backend {
     this.#components = components;
     const Engine = loadTcpEngine();
     const engineOpts: TcpEngineOptions = {
+      ...opts,
       name: components.agentName,
-      bindAddr: opts.bindAddr,
-      port: opts.port,
-      streams: opts.streams,
-      sameHost: opts.sameHost,
-      timeoutMs: opts.timeoutMs,
-      connectTimeoutMs: opts.connectTimeoutMs,
-      busyPollUs: opts.busyPollUs,
-      stripeMinBytes: opts.stripeMinBytes,
-      copyThreads: opts.copyThreads,
-      slots: opts.slots,
       identitySeed: newIdentitySeed(),
       // Random, so that no other process can squat it in advance.
       unixName: opts.sameHost ? `nixl-tcp-${process.pid}-${randomBytes(8).toString('hex')}` : '',

@@ -5,6 +5,7 @@
  */
 import type { BackendParams } from '../../src/backend.js';
 import { InvalidParamError } from '../../src/errors.js';
+import { integer, oneOf, paramDefaults, parseParamTable, text } from '../common/param-table.js';
 
 export type ProgressMode = 'thread' | 'event';
 /**
@@ -27,16 +28,87 @@ export const PROFILES: Readonly<Record<Exclude<UcxProfile, ''>, string>> = {
   shm: 'posix,sysv,cma,tcp',
 };
 
-export const DEFAULT_PARAMS: Readonly<BackendParams> = {
-  profile: '',
-  transports: '',
-  devices: '',
-  numWorkers: '1',
-  errorHandling: 'peer',
-  progress: 'thread',
-  timeout_ms: '10000',
-  config: '',
-};
+const list = (v: string): string =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .join(',');
+
+/** The UCX backend's parameters (see backends/common/param-table.ts), NIXL's names first. */
+export const UCX_PARAM_TABLE = {
+  profile: {
+    field: 'profile',
+    default: '',
+    defaultDoc: "`''`",
+    doc: 'a named transport set, see below; exclusive with `transports`',
+    parse: (raw: string, fail: (want: string) => never): UcxProfile => {
+      if (raw !== '' && !(raw in PROFILES)) fail(`one of ${Object.keys(PROFILES).join(', ')}`);
+      return raw as UcxProfile;
+    },
+  },
+  transports: {
+    field: 'transports',
+    aliases: ['ucx_tls'],
+    default: '',
+    defaultDoc: "`''` (UCX chooses)",
+    doc: 'comma list, the `UCX_TLS` equivalent, e.g. `tcp`, `posix,sysv,cma,tcp`, `rc,ud`',
+    parse: list,
+  },
+  devices: {
+    field: 'devices',
+    aliases: ['ucx_devices', 'device_list'],
+    default: '',
+    defaultDoc: "`''` (all)",
+    doc: 'comma list, the `UCX_NET_DEVICES` equivalent, e.g. `lo`, `mlx5_0:1`',
+    parse: list,
+  },
+  num_workers: {
+    field: 'numWorkers',
+    aliases: ['numWorkers'],
+    default: '1',
+    doc: "UCP workers, 1..64. Transfers are spread round-robin, or pinned with `customParam` `worker_id=N` (NIXL's syntax)",
+    parse: integer(1, 64),
+  },
+  error_handling: {
+    field: 'errorHandling',
+    aliases: ['errorHandling', 'ucx_error_handling_mode'],
+    default: 'peer',
+    doc: '`peer`: endpoints use `UCP_ERR_HANDLING_MODE_PEER`, so a dead peer fails its transfers with `RemoteDisconnectError`. `none`: no failure detection (a dead peer may go unnoticed). `process`: a peer on this host is watched through its process (below) and its endpoints go without UCX error handling; a peer elsewhere gets `peer`',
+    parse: oneOf<ErrorMode>('peer', 'none', 'process'),
+  },
+  progress: {
+    field: 'progress',
+    default: 'thread',
+    doc: '`thread` or `event`, see below',
+    parse: oneOf<ProgressMode>('thread', 'event'),
+  },
+  timeout_ms: {
+    field: 'timeoutMs',
+    aliases: ['timeoutMs'],
+    default: '10000',
+    doc: 'a peer with transfers in flight that finishes no transfer and no put or get of 256 KiB or more for this long is failed: `RemoteDisconnectError` "made no progress for N ms (timed out)", and the agent drops it. UCX itself notices neither a frozen peer (SIGSTOP) nor a stuck shared-memory queue. `0`: never',
+    parse: integer(0, 86_400_000),
+  },
+  config: {
+    field: 'configText',
+    aliases: ['engine_config'],
+    default: '',
+    defaultDoc: "`''`",
+    doc: 'extra UCX configuration, `KEY=VALUE,KEY=VALUE` (keys with or without `UCX_`); a piece without `=` continues the previous value, so `TLS=tcp,cma` works',
+    parse: text,
+  },
+  'ucx.KEY': {
+    field: 'ucxKeyDoc',
+    default: '',
+    defaultDoc: '—',
+    docOnly: true,
+    doc: "one more UCX setting per parameter, e.g. `{ 'ucx.KEEPALIVE_INTERVAL': '1s' }`",
+    parse: text,
+  },
+} as const;
+
+export const DEFAULT_PARAMS: Readonly<BackendParams> = paramDefaults(UCX_PARAM_TABLE);
 
 export interface UcxOptions {
   readonly profile: UcxProfile;
@@ -55,15 +127,6 @@ export interface UcxOptions {
 
 function invalid(message: string): never {
   throw new InvalidParamError(message, { op: 'createBackend', backend: 'UCX' });
-}
-
-/** The first of several names a parameter may go by (NIXL's names are accepted too). */
-function pick(params: BackendParams, ...keys: string[]): string | undefined {
-  for (const k of keys) {
-    const v = params[k];
-    if (v !== undefined && v !== '') return v;
-  }
-  return undefined;
 }
 
 const KEY = /^[A-Z][A-Z0-9_]*$/;
@@ -91,61 +154,27 @@ function normalizeKey(raw: string): string {
   return k;
 }
 
-function list(v: string): string {
-  return v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .join(',');
-}
-
 export function parseParams(params: BackendParams): UcxOptions {
-  const profile = (pick(params, 'profile') ?? '') as UcxProfile;
-  if (profile !== '' && !(profile in PROFILES)) {
-    invalid(`profile must be one of ${Object.keys(PROFILES).join(', ')}, got '${profile}'`);
+  const p = parseParamTable(UCX_PARAM_TABLE, params, 'UCX', (k) => k.startsWith('ucx.'));
+  if (p.profile && p.transports) {
+    invalid(`give either profile ('${p.profile}') or transports ('${p.transports}'), not both`);
   }
-  const explicitTls = list(pick(params, 'transports', 'ucx_tls') ?? '');
-  if (profile && explicitTls) {
-    invalid(`give either profile ('${profile}') or transports ('${explicitTls}'), not both`);
-  }
-  const transports = explicitTls || (profile ? PROFILES[profile] : '');
-  const devices = list(pick(params, 'devices', 'ucx_devices', 'device_list') ?? '');
-
-  const nw = pick(params, 'numWorkers', 'num_workers') ?? '1';
-  const numWorkers = Number(nw);
-  if (!Number.isInteger(numWorkers) || numWorkers < 1 || numWorkers > 64) {
-    invalid(`numWorkers must be an integer 1..64, got '${nw}'`);
-  }
-  const eh = pick(params, 'errorHandling', 'ucx_error_handling_mode') ?? 'peer';
-  if (eh !== 'peer' && eh !== 'none' && eh !== 'process')
-    invalid(`errorHandling must be 'peer', 'none' or 'process', got '${eh}'`);
-  const progress = pick(params, 'progress') ?? 'thread';
-  if (progress !== 'thread' && progress !== 'event') {
-    invalid(`progress must be 'thread' or 'event', got '${progress}'`);
-  }
-  const tm = pick(params, 'timeout_ms', 'timeoutMs') ?? '10000';
-  const timeoutMs = Number(tm);
-  if (!/^\d+$/.test(tm) || timeoutMs > 86_400_000) {
-    invalid(`timeout_ms must be an integer 0..86400000 (0: never), got '${tm}'`);
-  }
-
+  const transports = p.transports || (p.profile ? PROFILES[p.profile] : '');
   const config: [string, string][] = [];
   if (transports) config.push(['TLS', transports]);
-  if (devices) config.push(['NET_DEVICES', devices]);
-  for (const [k, v] of parseConfigList(pick(params, 'config', 'engine_config') ?? '')) {
-    config.push([normalizeKey(k), v]);
-  }
+  if (p.devices) config.push(['NET_DEVICES', p.devices]);
+  for (const [k, v] of parseConfigList(p.configText)) config.push([normalizeKey(k), v]);
   for (const [k, v] of Object.entries(params)) {
     if (k.startsWith('ucx.')) config.push([normalizeKey(k.slice(4)), v]);
   }
   return {
-    profile,
+    profile: p.profile,
     transports,
-    devices,
-    numWorkers,
-    errorHandling: eh,
-    progress,
-    timeoutMs,
+    devices: p.devices,
+    numWorkers: p.numWorkers,
+    errorHandling: p.errorHandling,
+    progress: p.progress,
+    timeoutMs: p.timeoutMs,
     config,
   };
 }
