@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 
+import { generateClusterKey } from '../../plugins/gossip/cluster-key.js';
 import { createHosts } from '../../test/netns/netns.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -46,6 +47,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
   const hosts = createHosts(nHosts, 'b');
   const perHost = Math.ceil(n / nHosts);
   const cluster = `bench-${n}-${run}-${process.pid}`;
+  const clusterKey = generateClusterKey();
   const seedPort = 40_000 + (process.pid % 10_000);
   const seedAddrs = [`/ip4/${hosts.hosts[0]!.ip}/tcp/${seedPort}`];
   let lastReady = 0;
@@ -67,6 +69,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         total: n,
         ip: hosts.hosts[h]!.ip,
         cluster,
+        clusterKey,
         source,
         seeds: seedAddrs,
         firstPort: h === 0 ? seedPort : 0,

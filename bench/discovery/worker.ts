@@ -4,7 +4,7 @@
  * as JSON lines when each agent is ready and when it has loaded every other
  * agent of the cluster. Exits after all are loaded or after the time limit.
  *
- * argv: JSON { names: string[], total: number, ip: string, cluster: string,
+ * argv: JSON { names: string[], total: number, ip: string, cluster: string, clusterKey: string,
  *              source: 'mdns' | 'seeds', seeds?: string[], limitMs: number }
  */
 import '../../src/polyfills.js';
@@ -19,6 +19,8 @@ interface WorkerConfig {
   total: number;
   ip: string;
   cluster: string;
+  /** The cluster key all agents of the run share. */
+  clusterKey: string;
   source: 'mdns' | 'seeds';
   seeds?: string[];
   /** Listen port of the first agent (the seed), 0 for any. */
@@ -48,6 +50,7 @@ await Promise.all(
     const port = i === 0 && cfg.firstPort ? cfg.firstPort : 0;
     const disc = gossip({
       cluster: cfg.cluster,
+      clusterKey: cfg.clusterKey,
       listen: [`/ip4/${cfg.ip}/tcp/${port}`],
       sources: cfg.source === 'mdns' ? [mdns()] : [seeds(cfg.seeds ?? [])],
       graceMs: 10_000,

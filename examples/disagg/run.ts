@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { CLUSTER_KEY_ENV, generateClusterKey } from '../../plugins/gossip/cluster-key.js';
 import { DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
 
 const { values: args } = parseArgs({
@@ -35,10 +36,18 @@ const cfg: DisaggConfig = {
   },
 };
 
+// The discovery's cluster key: both sides take it from the environment
+// (NIXL_TS_CLUSTER_KEY); a fresh one for this run unless one is set already.
+const env = {
+  ...process.env,
+  [CLUSTER_KEY_ENV]: process.env[CLUSTER_KEY_ENV] || generateClusterKey(),
+};
+
 function start(script: string, stdin: 'pipe' | 'ignore', config: DisaggConfig = cfg): ChildProcess {
   const path = fileURLToPath(new URL(script, import.meta.url));
   return spawn(process.execPath, ['--import', 'tsx', path, JSON.stringify(config)], {
     stdio: [stdin, 'pipe', 'inherit'],
+    env,
   });
 }
 

@@ -28,10 +28,17 @@ export interface PeerState {
   claimed?: string;
   /** Sequence number of the last metadata loaded from it; -1 before the first. */
   seq: number;
-  pending: PendingUpdate[];
+  /**
+   * The newest update not applied yet (one at most: an older one is
+   * superseded, a gap is healed by a refetch). Its bytes count against the
+   * discovery's pending-bytes bound.
+   */
+  pending?: PendingUpdate;
   fetching: boolean;
   refetch: boolean;
   graceTimer?: ReturnType<typeof setTimeout>;
+  /** A fetch deferred by the fetch rate limit. */
+  fetchTimer?: ReturnType<typeof setTimeout>;
 }
 
 export class PeerTable {
@@ -50,13 +57,26 @@ export class PeerTable {
         peerId: peerIdFromString(id),
         status: 'new',
         seq: -1,
-        pending: [],
         fetching: false,
         refetch: false,
       };
       this.byId.set(id, st);
     }
     return st;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Forgets a peer that owns no name and has no timers (it is recreated if it comes back). */
+  delete(st: PeerState): void {
+    if (st.name !== undefined || st.graceTimer || st.fetchTimer) return;
+    this.byId.delete(st.id);
+  }
+
+  all(): IterableIterator<PeerState> {
+    return this.byId.values();
   }
 
   ownerOf(name: string): PeerState | undefined {
@@ -89,7 +109,9 @@ export class PeerTable {
   clearTimers(): void {
     for (const st of this.byId.values()) {
       if (st.graceTimer) clearTimeout(st.graceTimer);
+      if (st.fetchTimer) clearTimeout(st.fetchTimer);
       st.graceTimer = undefined;
+      st.fetchTimer = undefined;
     }
   }
 }

@@ -2,8 +2,10 @@
  * The discovery wire format (protobuf): the metadata fetch request/response
  * and the messages gossiped on a cluster's topic. Every message carries the
  * format version and the cluster name; a peer of another version or cluster
- * is refused.
+ * is refused (and is never told the name of ours).
  */
+import { createHash } from 'node:crypto';
+
 import protobuf from 'protobufjs';
 
 import { MismatchError } from '../../src/errors.js';
@@ -14,8 +16,13 @@ export const FETCH_PROTOCOL = '/nixl-ts/discovery/fetch/1.0.0';
 /** Largest fetch message accepted (metadata of many regions, plus the peer list). */
 export const MAX_FETCH_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The cluster's gossip topic. Subscriptions are announced to every connected
+ * peer, so the topic names a digest of the cluster, not the cluster itself.
+ */
 export function topicFor(cluster: string): string {
-  return `/nixl-ts/discovery/${DISCOVERY_FORMAT_VERSION}/${cluster}`;
+  const digest = createHash('sha256').update(`nixl-ts/cluster/${cluster}`, 'utf8').digest('hex');
+  return `/nixl-ts/discovery/${DISCOVERY_FORMAT_VERSION}/${digest.slice(0, 32)}`;
 }
 
 const PROTO = `
@@ -85,7 +92,7 @@ export interface FetchRequest {
 export interface FetchResponse {
   version: number;
   cluster: string;
-  /** Non-empty when the responder refused the request (e.g. another cluster). */
+  /** Non-empty when the responder refused the request (e.g. another cluster); never names a cluster. */
   error: string;
   seq: number;
   metadata: Uint8Array;

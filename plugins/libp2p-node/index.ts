@@ -1,7 +1,8 @@
 /**
- * The shared libp2p node factory for the control plane: tcp, noise, yamux,
- * identify and gossipsub. Data never flows through it; only metadata and
- * discovery messages do. Loaded only when an agent configures discovery.
+ * The shared libp2p node factory for the control plane: tcp, a private
+ * network (pre-shared cluster key), noise, yamux, identify and gossipsub. Data
+ * never flows through it; only metadata and discovery messages do. Loaded
+ * only when an agent configures discovery.
  */
 import '../../src/polyfills.js';
 
@@ -13,31 +14,72 @@ import { identify, type Identify } from '@libp2p/identify';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import type { PeerDiscovery } from '@libp2p/interface';
 
+import { DEFAULT_READ_LIMITS, privateNetwork, type ReadLimits } from './private-network.js';
+
 export type ControlServices = { identify: Identify; pubsub: GossipSub };
+/** A message as it arrives in a gossipsub RPC: unverified, undecoded. */
+export interface GossipRpcMessage {
+  from?: Uint8Array;
+  data?: Uint8Array;
+  topic: string;
+}
+/** Longest stretch of gossip RPC handling before it yields to the event loop. */
+const RPC_SLICE_MS = 5;
 export type ControlNode = Libp2p<ControlServices>;
 /** A libp2p peer-discovery component factory (e.g. `mdns(...)`). */
 export type PeerDiscoveryFactory = (components: any) => PeerDiscovery;
 
 export interface ControlNodeOptions {
-  /** Multiaddrs to listen on, e.g. `/ip4/0.0.0.0/tcp/0`. */
+  /** Multiaddrs to listen on, e.g. `/ip4/127.0.0.1/tcp/0`. */
   listen: string[];
+  /**
+   * The cluster key (32 bytes): every connection is a libp2p private-network
+   * connection under it, so only holders of the key can connect. Undefined
+   * only for an explicitly insecure (open) cluster.
+   */
+  clusterKey?: Uint8Array;
+  /** Per-connection read limits of the private network (see private-network.ts). */
+  readLimits?: Partial<ReadLimits>;
+  /** Only these pubsub topics are tracked (subscriptions and messages for others are dropped). */
+  topics?: string[];
+  /** Largest gossipsub RPC frame read; a peer sending a larger one loses its gossip stream. */
+  maxRpcBytes?: number;
+  /**
+   * Admission control for gossip, run on each received RPC's messages before
+   * gossipsub verifies their signatures or looks at them at all: returns the
+   * messages to keep. With it, RPC handling also yields to the event loop
+   * every few milliseconds, so a flood from one peer is read at the pace it
+   * can be handled (TCP backpressure) instead of stalling the process.
+   */
+  gate?: (source: string, messages: GossipRpcMessage[]) => GossipRpcMessage[];
   peerDiscovery?: PeerDiscoveryFactory[];
   /** Gossipsub heartbeat; shorter spreads subscriptions (and so the mesh) faster. */
   heartbeatIntervalMs?: number;
   /** Upper bound on open connections; every agent keeps one to each peer. */
   maxConnections?: number;
+  /** Peers refused outright (not dialed, their connections closed once they are identified). */
+  refuse?: (peerId: string) => boolean;
   /** Create stopped, so protocol handlers can be installed before the first peer arrives. */
   start?: boolean;
 }
 
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
-  return createLibp2p({
+  const node = (await createLibp2p({
     start: opts.start ?? true,
     addresses: { listen: opts.listen },
     transports: [tcp()],
+    ...(opts.clusterKey
+      ? {
+          connectionProtector: privateNetwork(opts.clusterKey, {
+            ...DEFAULT_READ_LIMITS,
+            ...opts.readLimits,
+          }),
+        }
+      : {}),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.peerDiscovery ?? [],
+    ...(opts.refuse ? { connectionGater: gaterFor(opts.refuse) } : {}),
     connectionManager: {
       maxConnections: opts.maxConnections ?? 1024,
       // Many agents share one host address (one machine, one namespace): the
@@ -64,7 +106,51 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
         emitSelf: false,
         floodPublish: true,
         heartbeatInterval: opts.heartbeatIntervalMs ?? 1000,
+        ...(opts.topics ? { allowedTopics: opts.topics } : {}),
+        maxInboundDataLength: opts.maxRpcBytes ?? 4 * 1024 * 1024,
+        // Each peer's RPCs are handled one after another (see gate): a slow
+        // handler slows that peer's stream, not the process.
+        awaitRpcHandler: opts.gate !== undefined,
       }),
     },
-  }) as Promise<ControlNode>;
+  })) as ControlNode;
+  if (opts.gate) installGate(node.services.pubsub, opts.gate);
+  return node;
+}
+
+function gaterFor(refuse: (peerId: string) => boolean) {
+  const deny = (peerId: { toString(): string }) => refuse(peerId.toString());
+  return {
+    denyDialPeer: deny,
+    denyInboundEncryptedConnection: deny,
+    denyOutboundEncryptedConnection: deny,
+  };
+}
+
+/**
+ * Wraps gossipsub's RPC handler (a public method of its implementation) with
+ * the gate and with time slicing. gossipsub reads each peer's stream in a
+ * loop that awaits this handler (awaitRpcHandler), so awaiting here holds
+ * that peer's stream while the event loop runs.
+ */
+function installGate(pubsub: GossipSub, gate: NonNullable<ControlNodeOptions['gate']>): void {
+  const impl = pubsub as unknown as {
+    handleReceivedRpc(
+      from: { toString(): string },
+      rpc: { messages: GossipRpcMessage[] },
+    ): Promise<void>;
+  };
+  if (typeof impl.handleReceivedRpc !== 'function') {
+    throw new Error('gossipsub has no handleReceivedRpc: the gossip gate cannot be installed');
+  }
+  const handle = impl.handleReceivedRpc.bind(pubsub);
+  let sliceStart = performance.now();
+  impl.handleReceivedRpc = async (from, rpc) => {
+    if (performance.now() - sliceStart > RPC_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+    if (rpc.messages?.length) rpc.messages = gate(from.toString(), rpc.messages);
+    return handle(from, rpc);
+  };
 }

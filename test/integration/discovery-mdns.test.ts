@@ -5,9 +5,13 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { CLUSTER_KEY_ENV, generateClusterKey } from '../../plugins/gossip/cluster-key.js';
 import { PluginManager } from '../../src/plugin-manager.js';
 import { createHosts, netnsAvailable, type Hosts } from '../netns/netns.js';
 import { AgentProcess, spawnAgentIn } from './agent-process.js';
+
+// The agent processes inherit the environment: they take the cluster key from it.
+process.env[CLUSTER_KEY_ENV] = generateClusterKey();
 
 const GRACE_MS = 6000;
 const canNetns = netnsAvailable();

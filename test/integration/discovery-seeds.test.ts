@@ -5,7 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { CLUSTER_KEY_ENV, generateClusterKey } from '../../plugins/gossip/cluster-key.js';
 import { AgentProcess, spawnAgent } from './agent-process.js';
+
+// The agent processes inherit the environment: they take the cluster key from it.
+process.env[CLUSTER_KEY_ENV] = generateClusterKey();
 
 const GRACE_MS = 2000;
 const procs: AgentProcess[] = [];

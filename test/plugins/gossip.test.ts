@@ -7,10 +7,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
 import { InvalidParamError, MismatchError, NotAllowedError } from '../../src/errors.js';
-import { gossip } from '../../plugins/gossip/index.js';
+import {
+  CLUSTER_KEY_ENV,
+  CLUSTER_KEY_FILE_ENV,
+  generateClusterKey,
+  gossip,
+  parseClusterKey,
+} from '../../plugins/gossip/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
 import { mdns } from '../../plugins/mdns/index.js';
-import { closeAll, seedOf, startAgent, until, type TestAgent } from './helpers.js';
+import {
+  TEST_CLUSTER_KEY,
+  closeAll,
+  seedOf,
+  startAgent,
+  until,
+  type TestAgent,
+} from './helpers.js';
 import { startRogue, type Rogue } from './rogue.js';
 
 const open: (TestAgent | undefined)[] = [];
@@ -75,6 +88,21 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
     expect(a.agent.checkRemoteMD('b', reg2.descs)).toBe(true);
   });
 
+  it('a burst of 400 registrations reaches peers (paced updates, then a refetch), with no errors', async () => {
+    const a = await agent('a');
+    const b = await agent('b', { seedAddrs: [seedOf(a)] });
+    await until(() => knowsAll(a, ['b']) && knowsAll(b, ['a']), 'a and b to join');
+    const regs = Array.from({ length: 400 }, (_, i) =>
+      b.agent.registerMem(Buffer.alloc(256, i & 0xff)),
+    );
+    await until(
+      () => regs.every((r) => a.agent.checkRemoteMD('b', r.descs)),
+      "a to see all of b's regions",
+    );
+    expect(a.errors).toEqual([]);
+    expect(a.disc.stats().dropped.rateLimited).toBe(0);
+  });
+
   it("a closing agent's tombstone invalidates it at once, long before the grace period", async () => {
     const a = await agent('a', { graceMs: 60_000 });
     const b = await agent('b', { seedAddrs: [seedOf(a)], graceMs: 60_000 });
@@ -125,7 +153,7 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
     const a = await agent('a');
     const x = await agent('x', { seedAddrs: [seedOf(a)] });
     await until(() => knowsAll(a, ['x']), 'x to join');
-    const rogue = await startRogue({ seed: seedOf(a) });
+    const rogue = await startRogue({ seed: seedOf(a), clusterKey: TEST_CLUSTER_KEY });
     rogues.push(rogue);
     await until(() => rogue.topicPeers() > 0, 'the rogue to join the topic');
     // The rogue claims x's name with a tombstone and with an update.
@@ -142,7 +170,11 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
 
   it('refuses a peer serving metadata of another format version', async () => {
     const a = await agent('a');
-    const rogue = await startRogue({ seed: seedOf(a), serve: { name: 'old', formatVersion: 99 } });
+    const rogue = await startRogue({
+      seed: seedOf(a),
+      clusterKey: TEST_CLUSTER_KEY,
+      serve: { name: 'old', formatVersion: 99 },
+    });
     rogues.push(rogue);
     await until(() => a.errors.length > 0, 'a to refuse the rogue');
     expect(a.errors[0]).toBeInstanceOf(MismatchError);
@@ -150,11 +182,19 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
     expect(a.agent.checkRemoteMD('old')).toBe(false);
   });
 
-  it('refuses a peer of another cluster', async () => {
-    const a = await agent('a');
-    const other = await agent('o', { seedAddrs: [seedOf(a)], cluster: 'other' });
+  it('refuses a peer of another cluster without telling either side the other name', async () => {
+    // Same cluster key, two cluster names: members of one may not load the other.
+    const a = await agent('a', { cluster: 'alpha-7f3c' });
+    const other = await agent('o', { seedAddrs: [seedOf(a)], cluster: 'omega-91ab' });
     await until(() => a.errors.length > 0 && other.errors.length > 0, 'both to refuse');
-    expect(a.errors[0]!.message).toMatch(/cluster 'other'/);
+    expect(other.errors[0]).toBeInstanceOf(NotAllowedError);
+    expect(other.errors[0]!.message).toMatch(
+      /another cluster|not a member of the requested cluster/,
+    );
+    for (const e of [...a.errors, ...other.errors]) {
+      expect(e.message).not.toContain('alpha-7f3c');
+      expect(e.message).not.toContain('omega-91ab');
+    }
     expect(a.agent.checkRemoteMD('o')).toBe(false);
     expect(other.agent.checkRemoteMD('a')).toBe(false);
   });
@@ -170,16 +210,69 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
 
 describe('discovery options', { timeout: 30_000 }, () => {
   it('rejects bad options with InvalidParamError', () => {
-    expect(() => gossip({ cluster: '' })).toThrow(InvalidParamError);
-    expect(() => gossip({ cluster: 'a b' })).toThrow(/cluster/);
-    expect(() => gossip({ cluster: 'c', graceMs: -1 })).toThrow(/graceMs/);
-    expect(() => gossip({ cluster: 'c', listen: [] })).toThrow(/listen/);
+    const clusterKey = TEST_CLUSTER_KEY;
+    expect(() => gossip({ cluster: '', clusterKey })).toThrow(InvalidParamError);
+    expect(() => gossip({ cluster: 'a b', clusterKey })).toThrow(/cluster/);
+    expect(() => gossip({ cluster: 'c', clusterKey, graceMs: -1 })).toThrow(/graceMs/);
+    expect(() => gossip({ cluster: 'c', clusterKey, listen: [] })).toThrow(/listen/);
+    expect(() => gossip({ cluster: 'c', clusterKey, limits: { maxMessageBytes: 0 } })).toThrow(
+      /maxMessageBytes/,
+    );
     expect(() => seeds(['not a multiaddr'])).toThrow(InvalidParamError);
     expect(() => mdns({ intervalMs: 1 })).toThrow(InvalidParamError);
   });
 
+  it('refuses to start without a cluster key unless insecure: true, and never echoes a bad key', () => {
+    const saved = { k: process.env[CLUSTER_KEY_ENV], f: process.env[CLUSTER_KEY_FILE_ENV] };
+    delete process.env[CLUSTER_KEY_ENV];
+    delete process.env[CLUSTER_KEY_FILE_ENV];
+    try {
+      expect(() => gossip({ cluster: 'c' })).toThrow(/cluster key is required/);
+      expect(gossip({ cluster: 'c', insecure: true }).insecure).toBe(true);
+      expect(() => gossip({ cluster: 'c', insecure: true, clusterKey: TEST_CLUSTER_KEY })).toThrow(
+        /not both/,
+      );
+      const bad = 'zz' + TEST_CLUSTER_KEY.slice(2);
+      expect(() => gossip({ cluster: 'c', clusterKey: bad })).toThrow(InvalidParamError);
+      try {
+        gossip({ cluster: 'c', clusterKey: bad });
+      } catch (err) {
+        expect((err as Error).message).not.toContain(bad.slice(2));
+      }
+      // The key from the environment, in either accepted form.
+      process.env[CLUSTER_KEY_ENV] = generateClusterKey();
+      expect(gossip({ cluster: 'c' }).insecure).toBe(false);
+      process.env[CLUSTER_KEY_ENV] = `/key/swarm/psk/1.0.0/\n/base16/\n${generateClusterKey()}\n`;
+      expect(gossip({ cluster: 'c' }).insecure).toBe(false);
+      process.env[CLUSTER_KEY_ENV] = 'short';
+      expect(() => gossip({ cluster: 'c' })).toThrow(new RegExp(CLUSTER_KEY_ENV));
+    } finally {
+      for (const [name, v] of [
+        [CLUSTER_KEY_ENV, saved.k],
+        [CLUSTER_KEY_FILE_ENV, saved.f],
+      ] as const) {
+        if (v === undefined) delete process.env[name];
+        else process.env[name] = v;
+      }
+    }
+    expect(generateClusterKey()).toMatch(/^[0-9a-f]{64}$/);
+    expect(parseClusterKey(TEST_CLUSTER_KEY)).toHaveLength(32);
+  });
+
+  it('listens on loopback unless told otherwise', async () => {
+    const t = await agent('l', { listen: undefined });
+    const addrs = t.disc.getMultiaddrs();
+    expect(addrs.length).toBeGreaterThan(0);
+    for (const a of addrs) expect(a).toMatch(/^\/ip4\/127\.0\.0\.1\//);
+  });
+
   it('refuses mDNS under test in the host network namespace, and the agent is not created', async () => {
-    const disc = gossip({ cluster: 'c', listen: ['/ip4/127.0.0.1/tcp/0'], sources: [mdns()] });
+    const disc = gossip({
+      cluster: 'c',
+      clusterKey: TEST_CLUSTER_KEY,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      sources: [mdns()],
+    });
     await expect(
       Agent.create({
         name: 'm',

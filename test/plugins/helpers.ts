@@ -4,8 +4,16 @@
  */
 import { Agent } from '../../src/agent.js';
 import type { NixlError } from '../../src/errors.js';
-import { gossip, type GossipDiscovery, type GossipOptions } from '../../plugins/gossip/index.js';
+import {
+  generateClusterKey,
+  gossip,
+  type GossipDiscovery,
+  type GossipOptions,
+} from '../../plugins/gossip/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
+
+/** The cluster key the agents of one test file share (a fresh one per process). */
+export const TEST_CLUSTER_KEY = generateClusterKey();
 
 export interface TestAgent {
   agent: Agent;
@@ -22,6 +30,7 @@ export async function startAgent(
   const { seedAddrs, ...rest } = opts;
   const disc = gossip({
     cluster: 'test',
+    clusterKey: TEST_CLUSTER_KEY,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     sources: seedAddrs ? [seeds(seedAddrs, { retryMs: 100, maxRetryMs: 1000 })] : [],
     graceMs: 2000,

@@ -1,7 +1,8 @@
 /**
  * A misbehaving peer for trust tests: a bare libp2p control node that speaks
- * the discovery wire format but is not an agent. It can gossip claims about
- * names it does not own and serve forged metadata (e.g. another version).
+ * the discovery wire format but is not an agent. It holds the cluster key (a
+ * rogue member). It can gossip claims about names it does not own and serve
+ * forged metadata (e.g. another version).
  */
 import { randomBytes } from 'node:crypto';
 
@@ -9,6 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { lpStream } from '@libp2p/utils';
 import protobuf from 'protobufjs';
 
+import { parseClusterKey } from '../../plugins/gossip/cluster-key.js';
 import { encodeMetadata } from '../../src/metadata.js';
 import { METADATA_MAGIC, METADATA_PROTO } from '../../src/metadata-schema.js';
 import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
@@ -50,6 +52,8 @@ export function forgedMetadata(name: string, formatVersion: number): Uint8Array 
 
 export async function startRogue(opts: {
   seed: string;
+  /** The cluster key: a rogue *member* holds it. */
+  clusterKey: string;
   cluster?: string;
   serve?: { name: string; formatVersion: number };
 }): Promise<Rogue> {
@@ -57,6 +61,7 @@ export async function startRogue(opts: {
   const topic = topicFor(cluster);
   const node = await createControlNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
+    clusterKey: parseClusterKey(opts.clusterKey),
     heartbeatIntervalMs: 200,
     start: false,
   });
