@@ -44,4 +44,3 @@ export { PreppedDlist } from './prepped-dlist.js';
 export { Registration } from './registration.js';
 export { Status, type XferState } from './status.js';
 export { XferRequest, type XferTelemetry } from './xfer-request.js';
-export * from './kv/index.js';

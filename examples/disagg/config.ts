@@ -1,4 +1,4 @@
-import type { KvLayoutSpec } from '../../src/index.js';
+import type { KvLayoutSpec } from '../../src/kv/index.js';
 
 /** What run.ts passes to both sides (as JSON in argv[2]). */
 export interface DisaggConfig {

@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 
 import { gossip } from '../../plugins/gossip/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
-import { Agent, BlockPool, KvCache, pullBlocks } from '../../src/index.js';
+import { Agent } from '../../src/index.js';
+import { BlockPool, KvCache, pullBlocks } from '../../src/kv/index.js';
 import { DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
 import { verifyRequest } from './kv-pattern.js';
 

@@ -1,4 +1,4 @@
-import type { KvCache } from '../../src/index.js';
+import type { KvCache } from '../../src/kv/index.js';
 
 /**
  * Synthetic, deterministic KV data: the content of block `index` of request

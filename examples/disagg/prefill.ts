@@ -9,7 +9,8 @@
 import { performance } from 'node:perf_hooks';
 
 import { gossip } from '../../plugins/gossip/index.js';
-import { Agent, BlockPool, KvCache, NotifTracker, releaseAfterReads } from '../../src/index.js';
+import { Agent } from '../../src/index.js';
+import { BlockPool, KvCache, NotifTracker, releaseAfterReads } from '../../src/kv/index.js';
 import { blocksOf, DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
 import { fillRequest } from './kv-pattern.js';
 

@@ -1,3 +1,3 @@
-import { backendConformance } from '../conformance/index.js';
+import { backendConformance } from '../../testing/index.js';
 
 await backendConformance('LOCAL');

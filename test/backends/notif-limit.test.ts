@@ -16,8 +16,8 @@ import { UCX_MAX_NOTIF_BYTES } from '../../backends/ucx/native-ucx.js';
 import { Agent } from '../../src/agent.js';
 import type { BackendParams } from '../../src/backend.js';
 import { InvalidParamError, type NixlError } from '../../src/errors.js';
-import { fillPattern, sha256 } from '../conformance/pattern.js';
-import { PeerProcess } from '../conformance/peer-harness.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { PeerProcess } from '../../testing/peer-harness.js';
 import { reportUcxUnavailable, UCX_AVAILABLE } from './ucx-gate.js';
 
 const MiB = 1024 * 1024;

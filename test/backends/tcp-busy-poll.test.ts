@@ -1,7 +1,7 @@
 // The conformance suite with busy_poll_us on both paths: small posts run on
 // the caller's thread, which then reads its answer itself for a while (and may
 // let the next status read see DONE); the I/O thread spins after serving.
-import { backendConformance } from '../conformance/index.js';
+import { backendConformance } from '../../testing/index.js';
 
 for (const sameHost of ['off', 'auto']) {
   await backendConformance('TCP', {

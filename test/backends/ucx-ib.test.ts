@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 
 import { describe, it } from 'vitest';
 
-import { backendConformance } from '../conformance/index.js';
+import { backendConformance } from '../../testing/index.js';
 
 function ibTransports(): string[] {
   let out = '';

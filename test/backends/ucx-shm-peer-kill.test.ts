@@ -3,7 +3,7 @@
 // transfers in flight) for the two UCX shared-memory configurations of
 // ucx-shm.test.ts, which leaves them out there so that neither file runs for
 // too long.
-import { peerFailureConformance } from '../conformance/index.js';
+import { peerFailureConformance } from '../../testing/index.js';
 import { reportUcxUnavailable, UCX_AVAILABLE } from './ucx-gate.js';
 
 if (UCX_AVAILABLE) {

@@ -1,6 +1,6 @@
 // The conformance suite for UCX over shared memory (posix/sysv/cma) with tcp
 // for what needs peer failure detection: in one process and across two.
-import { backendConformance } from '../conformance/index.js';
+import { backendConformance } from '../../testing/index.js';
 import { reportUcxUnavailable, UCX_AVAILABLE } from './ucx-gate.js';
 
 if (UCX_AVAILABLE) {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
-import { fillPattern, sha256 } from '../conformance/pattern.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`check failed: ${what}`);

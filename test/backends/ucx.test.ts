@@ -25,8 +25,8 @@ import {
   NotSupportedError,
   RemoteDisconnectError,
 } from '../../src/errors.js';
-import { fillPattern, sha256 } from '../conformance/pattern.js';
-import { PeerProcess } from '../conformance/peer-harness.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { PeerProcess } from '../../testing/peer-harness.js';
 import { createHosts, netnsAvailable } from '../netns/netns.js';
 import { notified, runWireupRounds } from './ucx-wireup-rounds.js';
 

@@ -15,8 +15,8 @@ import { Agent } from '../../src/agent.js';
 import { RemoteDisconnectError } from '../../src/errors.js';
 import type { Registration } from '../../src/registration.js';
 import { Status } from '../../src/status.js';
-import { JsonLineChild, type JsonLineReply } from '../conformance/json-line-child.js';
-import { fillPattern, sha256 } from '../conformance/pattern.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
 import { FrameClient, targetInfo } from './tcp-frame-client.js';
 import { TcpPeer } from './tcp-peer-process.js';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
 import { RemoteDisconnectError } from '../../src/errors.js';
-import { fillPattern, sha256 } from '../conformance/pattern.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
 import { TcpPeer } from './tcp-peer-process.js';
 
 const MiB = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
-import { JsonLineChild, type JsonLineReply } from '../conformance/json-line-child.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 
 const SCRIPT = fileURLToPath(new URL('./tcp-peer.ts', import.meta.url));
 

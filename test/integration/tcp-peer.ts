@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 
 import { Agent } from '../../src/agent.js';
-import { fillPattern, sha256 } from '../conformance/pattern.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
 
 let agent: Agent | undefined;
 let buffer: Buffer | undefined;

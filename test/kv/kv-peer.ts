@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { JsonLineChild } from '../conformance/json-line-child.js';
+import { JsonLineChild } from '../../testing/json-line-child.js';
 import type { KvPeerCommand, KvPeerReply } from './kv-peer-process.js';
 
 type Command = KvPeerCommand extends infer C

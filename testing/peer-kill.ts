@@ -26,9 +26,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { expect, it } from 'vitest';
 
-import type { Agent } from '../../src/agent.js';
-import { NixlError, RemoteDisconnectError } from '../../src/errors.js';
-import type { XferRequest } from '../../src/xfer-request.js';
+import type { Agent } from '../src/agent.js';
+import { NixlError, RemoteDisconnectError } from '../src/errors.js';
+import type { XferRequest } from '../src/xfer-request.js';
 import { fillPattern, sha256 } from './pattern.js';
 import { PeerProcess } from './peer-harness.js';
 import type { PeerReply } from './peer-protocol.js';

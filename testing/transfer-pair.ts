@@ -1,4 +1,4 @@
-import type { Agent } from '../../src/agent.js';
+import type { Agent } from '../src/agent.js';
 
 /** How many bytes of the target region a notification's arrival hash covers. */
 export const NOTIF_WINDOW = 1024 * 1024;

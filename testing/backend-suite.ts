@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Agent } from '../../src/agent.js';
-import type { BackendCapabilities, BackendParams } from '../../src/backend.js';
-import { DescList } from '../../src/descriptors.js';
+import { Agent } from '../src/agent.js';
+import type { BackendCapabilities, BackendParams } from '../src/backend.js';
+import { DescList } from '../src/descriptors.js';
 import {
   InvalidParamError,
   NotAllowedError,
@@ -21,8 +21,8 @@ import {
   NotPostedError,
   RemoteDisconnectError,
   RepostActiveError,
-} from '../../src/errors.js';
-import type { Registration } from '../../src/registration.js';
+} from '../src/errors.js';
+import type { Registration } from '../src/registration.js';
 import { fillPattern, sha256 } from './pattern.js';
 import { PeerProcess } from './peer-harness.js';
 import { closeInFlightCases, peerKillCases, type PeerKillOptions } from './peer-kill.js';

@@ -8,10 +8,10 @@ import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { Agent } from '../../src/agent.js';
-import { NixlError } from '../../src/errors.js';
-import type { Registration } from '../../src/registration.js';
-import type { XferRequest } from '../../src/xfer-request.js';
+import { Agent } from '../src/agent.js';
+import { NixlError } from '../src/errors.js';
+import type { Registration } from '../src/registration.js';
+import type { XferRequest } from '../src/xfer-request.js';
 import { fillPattern, sha256 } from './pattern.js';
 import type { PeerCommand, PeerReply, WatchCertificate } from './peer-protocol.js';
 import { NOTIF_WINDOW } from './transfer-pair.js';
