@@ -28,6 +28,7 @@ import { expect, it } from 'vitest';
 
 import type { Agent } from '../src/agent.js';
 import { NixlError, RemoteDisconnectError } from '../src/errors.js';
+import type { XferState } from '../src/status.js';
 import type { XferRequest } from '../src/xfer-request.js';
 import { fillPattern, sha256 } from './pattern.js';
 import { PeerProcess } from './peer-harness.js';
@@ -102,7 +103,7 @@ interface RunResult {
   /** postXferReq itself returned DONE. */
   inPost: boolean;
   /** What timed the kill. */
-  trigger: 'first-bytes' | 'settled-first' | 'no-bytes' | 'after-post';
+  trigger: 'first-bytes' | 'settled-first' | 'no-bytes' | 'after-post' | 'refused-at-post';
   /** From the kill to the request settling, ms. */
   settleMs?: number;
   /** After a RemoteDisconnectError: the agent had dropped the peer's metadata. */
@@ -110,6 +111,26 @@ interface RunResult {
   /** WRITE: from the target's snapshot of its region to its SIGKILL, µs. */
   windowUs?: number;
   detail?: string;
+}
+
+/**
+ * Posts; a post the transport refuses at once with RemoteDisconnectError (UCX
+ * over tcp under load can time out a fresh endpoint before any byte moved) is
+ * a run that ended in the typed error, reported apart: no kill timed it.
+ */
+function postOrRefused(a: Agent, req: XferRequest, name: string): XferState | RunResult {
+  try {
+    return a.postXferReq(req);
+  } catch (err) {
+    if (!(err instanceof RemoteDisconnectError)) throw err;
+    return {
+      outcome: 'disconnect',
+      inPost: false,
+      trigger: 'refused-at-post',
+      dropped: !a.checkRemoteMD(name),
+      detail: describeError(err),
+    };
+  }
 }
 
 function words(buf: Buffer): Uint32Array {
@@ -210,6 +231,7 @@ interface Totals {
   noBytes: number;
   settledFirst: number;
   afterPost: number;
+  refusedAtPost: number;
   settleMs: number[];
   maxWindowUs?: number;
 }
@@ -228,6 +250,7 @@ function totals(results: RunResult[]): Totals {
     noBytes: 0,
     settledFirst: 0,
     afterPost: 0,
+    refusedAtPost: 0,
     settleMs: [],
   };
   for (const r of results) {
@@ -243,6 +266,7 @@ function totals(results: RunResult[]): Totals {
     if (r.trigger === 'no-bytes') t.noBytes++;
     if (r.trigger === 'settled-first') t.settledFirst++;
     if (r.trigger === 'after-post') t.afterPost++;
+    if (r.trigger === 'refused-at-post') t.refusedAtPost++;
     if (r.outcome === 'disconnect' && r.settleMs !== undefined) t.settleMs.push(r.settleMs);
   }
   t.settleMs.sort((x, y) => x - y);
@@ -263,7 +287,10 @@ function report(title: string, t: Totals, elapsedMs: number, copiesInsidePost: b
     }), ${t.disconnect} RemoteDisconnectError${settle}, ${t.falseDone} false DONE, ` +
     `${t.unverified} DONE unverifiable, ${t.other} other error, ${t.hang} hung; ` +
     `${t.notDropped} disconnects left the peer loaded; ` +
-    `kill timing: ${t.runs - t.noBytes - t.settledFirst - t.afterPost} after the first bytes, ` +
+    `kill timing: ${
+      t.runs - t.noBytes - t.settledFirst - t.afterPost - t.refusedAtPost
+    } after the first bytes, ` +
+    `${t.refusedAtPost} posts refused (RemoteDisconnectError) before any byte moved, ` +
     `${t.afterPost} after a post that returned DONE, ` +
     `${t.settledFirst} settled before any byte was seen, ` +
     `${t.noBytes} with no byte moved ${FIRST_BYTES_MS / 1000} s after the post` +
@@ -402,7 +429,8 @@ async function readRun(
     g.local.fill(SENTINEL_BYTE);
     const d = g.descs(base);
     req = g.a.createXferReq('READ', d.local, d.remote, name);
-    const posted = g.a.postXferReq(req);
+    const posted = postOrRefused(g.a, req, name);
+    if (typeof posted !== 'string') return posted;
     let trigger: RunResult['trigger'];
     if (posted === 'DONE') trigger = 'after-post';
     else trigger = await waitFirstBytes(g.local, req, FIRST_BYTES_MS);
@@ -502,7 +530,8 @@ async function writeRun(
     // its bytes and die during the post: arm after it there (the watch fires
     // at once when bytes already changed).
     let watch = o.copiesInsidePost ? undefined : await arm();
-    const posted = g.a.postXferReq(req);
+    const posted = postOrRefused(g.a, req, name);
+    if (typeof posted !== 'string') return posted;
     const inPost = posted === 'DONE';
     if (inPost && !watch) {
       // Copied inside the post, to a target still alive: verify by its hash, then kill it.
