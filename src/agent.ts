@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import {
   checkNotifSize,
   maxNotifBytes,
+  missingMethods,
   type Backend,
   type BackendComponents,
   type BackendParams,
@@ -31,18 +32,23 @@ import { createLogger, type Logger } from './logger.js';
 import { toRegDescList, type MemoryInput } from './memory-input.js';
 import {
   AGENT_ID_BYTES,
-  decodeMetadata,
+  checkRegions,
+  decodeMetadataHeader,
   encodeMetadata,
+  unpackRegions,
   type AgentMetadata,
   type MemSectionMetadata,
+  type MetadataHeader,
+  type PackedSection,
+  type RegionColumns,
 } from './metadata.js';
 import { native } from './native.js';
 import { PluginManager } from './plugin-manager.js';
 import { PreppedDlist, resolveDlist, selectDescs } from './prepped-dlist.js';
 import { RegionRegistry } from './region-registry.js';
-import type { LocalRegion, RemoteRegion } from './regions.js';
+import type { LocalRegion } from './regions.js';
 import { Registration } from './registration.js';
-import { RemotePeer, sameBytes } from './remote-peer.js';
+import { RemotePeer, StagedHandles, sameBytes, type SectionRegions } from './remote-peer.js';
 import type { XferState } from './status.js';
 import { XferRequest, type XferOwner, type XferTelemetry } from './xfer-request.js';
 
@@ -65,7 +71,16 @@ export interface AgentOptions {
   captureTelemetry?: boolean;
   /** Discovery services to start once the backends exist. */
   discovery?: Discovery | readonly Discovery[];
+  /**
+   * The most regions (all memory types together) this agent keeps for one
+   * peer; metadata that would leave a peer with more is refused with
+   * MismatchError and loads nothing. Default DEFAULT_MAX_REMOTE_REGIONS.
+   */
+  maxRemoteRegions?: number;
 }
+
+/** Default of AgentOptions.maxRemoteRegions (see README: bounded costs). */
+export const DEFAULT_MAX_REMOTE_REGIONS = 1_000_000;
 
 export interface BackendSelection {
   /** Restrict (or order) the backends used, by plugin name. */
@@ -138,6 +153,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
   readonly #discovery: Discovery[] = [];
   #generation = 0;
   #telemetry = false;
+  #maxRemoteRegions = DEFAULT_MAX_REMOTE_REGIONS;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -157,9 +173,16 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     }
     if (opts.name.length > 1024)
       throw new InvalidParamError('Agent.create: name longer than 1024 characters');
+    const maxRemoteRegions = opts.maxRemoteRegions ?? DEFAULT_MAX_REMOTE_REGIONS;
+    if (!Number.isSafeInteger(maxRemoteRegions) || maxRemoteRegions < 0) {
+      throw new InvalidParamError(
+        `Agent.create: maxRemoteRegions must be a non-negative integer, got ${opts.maxRemoteRegions}`,
+      );
+    }
     const plugins = await PluginManager.create(opts.pluginPaths);
     for (const spec of opts.plugins ?? []) await plugins.load(spec);
     const agent = new Agent(opts.name, plugins);
+    agent.#maxRemoteRegions = maxRemoteRegions;
     agent.#telemetry =
       opts.captureTelemetry ??
       /^(1|y|yes|on|true|enable)$/i.test(process.env.NIXL_TELEMETRY_ENABLE ?? '');
@@ -248,6 +271,14 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
         op: 'createBackend',
         backend: type,
       });
+    }
+    const missing = missingMethods(backend);
+    if (missing.length > 0) {
+      await backend.close();
+      throw new BackendError(
+        `the backend declares capabilities without their methods (${missing.join(', ')})`,
+        { op: 'createBackend', backend: type },
+      );
     }
     const limit = backend.maxNotifBytes;
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
@@ -577,7 +608,8 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
   loadRemoteMD(blob: Uint8Array): string {
     const ctx = { op: 'loadRemoteMD', agent: this.name };
     this.#checkOpen('loadRemoteMD');
-    const md = decodeMetadata(blob);
+    const md = decodeMetadataHeader(blob);
+    const regions = this.#unpackSections(md);
     if (md.name === this.name)
       throw new InvalidParamError(`metadata is this agent's own ('${md.name}')`, ctx);
     const old = this.#peers.get(md.name);
@@ -594,6 +626,15 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
         }
       }
     }
+    // Regions are checked and counted before anything changes: a refused
+    // reload keeps what was known.
+    const kept = old && !restarted && md.partial ? old : undefined;
+    const plan = RemotePeer.planRegions(
+      md.name,
+      kept,
+      this.#usedSections(md, regions, kept),
+      this.#maxRemoteRegions,
+    );
     if (old && (restarted || !md.partial)) {
       if (
         restarted &&
@@ -611,8 +652,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     const current = this.#peers.get(md.name);
     const peer = current ?? new RemotePeer(md.name, md.agentId, md.hostId, ++this.#generation);
     const stagedConns: Backend[] = [];
-    const stagedRegions: { region: RemoteRegion; backend: Backend; isNew: boolean }[] = [];
-    const newRegions: RemoteRegion[] = [];
+    const stagedRegions = new StagedHandles();
     try {
       for (const c of md.conns) {
         const b = this.#backends.find((x) => x.type === c.backend && x.capabilities.remote);
@@ -631,15 +671,10 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
           ctx,
         );
       }
-      this.#loadSections(peer, md.sections, stagedRegions, newRegions);
+      peer.commitRegions(plan, stagedRegions);
     } catch (err) {
-      for (const s of stagedRegions.reverse()) {
-        const m = s.region.mds.get(s.backend);
-        if (m !== undefined) s.backend.unloadMD(m);
-        s.region.mds.delete(s.backend);
-        s.region.publicData.delete(s.backend);
-      }
-      for (const r of newRegions) peer.registry(r.memType).remove(r);
+      // Registries change last, in commitRegions: only backend handles to undo.
+      stagedRegions.undo();
       for (const b of stagedConns) {
         peer.conns.delete(b);
         void b.disconnect(md.name).catch(() => {});
@@ -657,60 +692,53 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     return md.name;
   }
 
-  #loadSections(
-    peer: RemotePeer,
-    sections: MemSectionMetadata[],
-    staged: { region: RemoteRegion; backend: Backend; isNew: boolean }[],
-    newRegions: RemoteRegion[],
-  ): void {
-    for (const s of sections) {
-      const b = this.#backends.find((x) => x.type === s.backend && x.capabilities.remote);
-      // A section of a backend this agent lacks is skipped, as in NIXL.
-      if (!b || !peer.conns.has(b) || !b.capabilities.mems.includes(s.memType)) continue;
-      const registry = peer.registry(s.memType);
-      for (const r of s.regions) {
-        let region = registry.findExact(r.addr, r.len, r.devId);
-        if (region) {
-          const known = region.publicData.get(b);
-          if (known) {
-            if (!sameBytes(known, r.publicData)) {
-              throw new MismatchError(
-                `region [0x${r.addr.toString(16)}, +${r.len}) changed its public data`,
-                { backend: b.type },
-              );
-            }
-            continue;
-          }
-        } else {
-          if (registry.findOverlapping(r.addr, r.len, r.devId)) {
-            throw new MismatchError(
-              `region [0x${r.addr.toString(16)}, +${r.len}) overlaps another region of the peer`,
-              { backend: b.type },
-            );
-          }
-          region = {
-            memType: s.memType,
-            addr: r.addr,
-            len: r.len,
-            devId: r.devId,
-            mds: new Map(),
-            publicData: new Map(),
-          };
-          registry.insert(region);
-          newRegions.push(region);
-        }
-        const handle = b.loadRemoteMD!(peer.name, {
-          memType: s.memType,
-          addr: r.addr,
-          len: r.len,
-          devId: r.devId,
-          publicData: r.publicData,
-        });
-        region.mds.set(b, handle);
-        region.publicData.set(b, r.publicData);
-        staged.push({ region, backend: b, isNew: newRegions.includes(region) });
+  /** The backend that would load a section, if this agent has it (before connections). */
+  #sectionBackend(s: PackedSection): Backend | undefined {
+    const b = this.#backends.find((x) => x.type === s.backend && x.capabilities.remote);
+    return b && b.capabilities.mems.includes(s.memType) ? b : undefined;
+  }
+
+  /**
+   * Checks every section of a metadata load and unpacks those this agent can
+   * use. The region cap is checked first, from the counts alone: a section
+   * past it is refused before any of its regions is read.
+   */
+  #unpackSections(md: MetadataHeader): Map<PackedSection, RegionColumns> {
+    const max = this.#maxRemoteRegions;
+    for (const s of md.sections) {
+      if (s.count > max && this.#sectionBackend(s)) {
+        throw new MismatchError(
+          `metadata of '${md.name}' lists ${s.count} ${s.backend}/${s.memType} regions; this ` +
+            `agent keeps at most ${max} per peer (maxRemoteRegions)`,
+          { op: 'loadRemoteMD', agent: this.name, backend: s.backend },
+        );
       }
     }
+    const out = new Map<PackedSection, RegionColumns>();
+    for (const s of md.sections) {
+      if (this.#sectionBackend(s)) out.set(s, unpackRegions(s));
+      else checkRegions(s);
+    }
+    return out;
+  }
+
+  /**
+   * The sections a load uses: those of backends that will hold the peer's
+   * connection info (kept, or loaded from this metadata).
+   */
+  #usedSections(
+    md: MetadataHeader,
+    regions: Map<PackedSection, RegionColumns>,
+    kept: RemotePeer | undefined,
+  ): SectionRegions[] {
+    const sections: SectionRegions[] = [];
+    for (const s of md.sections) {
+      const b = this.#sectionBackend(s);
+      // A section of a backend this agent lacks is skipped, as in NIXL.
+      if (!b || !(kept?.conns.has(b) || md.conns.some((c) => c.backend === b.type))) continue;
+      sections.push({ backend: b, memType: s.memType, regions: regions.get(s)! });
+    }
+    return sections;
   }
 
   /** Forgets a peer: unloads its metadata and disconnects every backend from it. */
@@ -802,7 +830,10 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
   }
 
   /** Connects every backend shared with the peer now, instead of at the first transfer. */
-  async makeConnection(name: string, opts: BackendSelection = {}): Promise<void> {
+  async makeConnection(
+    name: string,
+    opts: BackendSelection & { signal?: AbortSignal } = {},
+  ): Promise<void> {
     const ctx = { op: 'makeConnection', agent: this.name };
     this.#checkOpen('makeConnection');
     const peer = this.#peers.get(name);
@@ -810,7 +841,7 @@ export class Agent extends EventEmitter<AgentEvents> implements XferOwner {
     const chosen = this.#selectBackends(opts.backends, ctx).filter((b) => peer.conns.has(b));
     if (chosen.length === 0)
       throw new NotFoundError(`no selected backend has connection info for '${name}'`, ctx);
-    for (const b of chosen) await b.connect(name);
+    for (const b of chosen) await b.connect(name, opts.signal);
   }
 
   // -------------------------------------------------------------- transfers

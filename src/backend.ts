@@ -55,6 +55,25 @@ export interface BackendCapabilities {
   readonly mems: readonly MemType[];
 }
 
+/** The methods each capability a backend declares requires (checked when it is created). */
+const METHODS_OF: Readonly<Record<'local' | 'remote' | 'notif', readonly (keyof Backend)[]>> = {
+  local: ['loadLocalMD'],
+  remote: ['getConnInfo', 'getPublicData', 'loadRemoteConnInfo', 'loadRemoteMD'],
+  notif: ['genNotif'],
+};
+
+/** "capability: method" for each method a backend's declared capabilities require and it lacks. */
+export function missingMethods(backend: Backend): string[] {
+  const missing: string[] = [];
+  for (const cap of ['local', 'remote', 'notif'] as const) {
+    if (!backend.capabilities[cap]) continue;
+    for (const m of METHODS_OF[cap]) {
+      if (typeof backend[m] !== 'function') missing.push(`${cap}: ${String(m)}`);
+    }
+  }
+  return missing;
+}
+
 /** Backend parameters are strings, as NIXL's `nixl_b_params_t`. */
 export type BackendParams = Record<string, string>;
 
@@ -172,7 +191,12 @@ export interface Backend {
   /** Drops metadata created by loadRemoteMD or loadLocalMD. */
   unloadMD(md: BackendMD): void;
 
-  connect(agent: string): Promise<void>;
+  /**
+   * Connects to a peer whose connection info was loaded. `signal` aborts the
+   * wait (CanceledError with the reason as cause); the backend may go on
+   * connecting in the background.
+   */
+  connect(agent: string, signal?: AbortSignal): Promise<void>;
   /** Forgets the peer: closes connections and fails its transfers in flight. */
   disconnect(agent: string): Promise<void>;
 

@@ -2,8 +2,16 @@
  * The protobuf schema of agent metadata (full and partial). `format_version`
  * changes whenever a peer of another version could not read it correctly;
  * loaders refuse any version but their own with MismatchError.
+ *
+ * Version 2 (version 1 sent one RegionMD message per region, field 3 of
+ * MemSection) packs a section's regions column-wise: `count`, then one
+ * column per field. The varint columns are `bytes` here and decoded by
+ * src/metadata.ts, but they are wire-identical to protobuf's packed
+ * `repeated uint64 ... [packed = true]`, so other readers may declare them
+ * that way. New field numbers (3 stays reserved) let a version-1 reader skip
+ * them and refuse the blob by its version, not as garbage.
  */
-export const METADATA_FORMAT_VERSION = 1;
+export const METADATA_FORMAT_VERSION = 2;
 /** "NXTS" as a little-endian fixed32: tells our blobs from other protobuf. */
 export const METADATA_MAGIC = 0x5354584e;
 
@@ -16,17 +24,20 @@ message BackendConnInfo {
   bytes conn_info = 2;
 }
 
-message RegionMD {
-  uint64 addr = 1;
-  uint64 len = 2;
-  uint64 dev_id = 3;
-  bytes public_data = 4;
-}
-
 message MemSection {
   string backend = 1;
   uint32 mem_type = 2;
-  repeated RegionMD regions = 3;
+  reserved 3; // version 1: repeated RegionMD regions
+  // Regions listed, in the order of every column below.
+  uint32 count = 4;
+  // count varints each: address, length, device id (all below 2^53),
+  // and the byte length of each region's public data.
+  bytes addrs = 5;
+  bytes lens = 6;
+  bytes dev_ids = 7;
+  bytes public_data_lens = 8;
+  // Every region's public data, concatenated in order.
+  bytes public_data = 9;
 }
 
 message AgentMetadata {

@@ -104,8 +104,16 @@ export class LocalBackend implements Backend {
 
   unloadMD(_md: BackendMD): void {}
 
-  async connect(agent: string): Promise<void> {
+  async connect(agent: string, signal?: AbortSignal): Promise<void> {
     this.#checkAgent(agent, 'connect');
+    if (signal?.aborted) {
+      throw new CanceledError('connect was aborted', {
+        op: 'connect',
+        backend: this.type,
+        agent,
+        cause: signal.reason,
+      });
+    }
   }
 
   async disconnect(_agent: string): Promise<void> {}

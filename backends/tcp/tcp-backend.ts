@@ -27,6 +27,7 @@ import {
 } from '../../src/errors.js';
 import { Status } from '../../src/status.js';
 import { decodeConnInfo, encodeConnInfo } from './conn-info.js';
+import { abortable } from '../common/abortable.js';
 import { fromNative } from '../common/native-error.js';
 import { NotifLinger } from '../common/notif-linger.js';
 import type { TcpBatchCallback, TcpEngine, TcpEngineOptions } from './native-engine.js';
@@ -249,15 +250,19 @@ export class TcpBackend implements Backend {
 
   unloadMD(_md: BackendMD): void {}
 
-  async connect(agent: string): Promise<void> {
+  async connect(agent: string, signal?: AbortSignal): Promise<void> {
     this.#checkOpen('connect');
     if (agent === this.#components.agentName) return;
     const peer = this.#peer(agent, 'connect');
     const token = this.#nextToken++;
-    await new Promise<void>((resolve, reject) => {
+    const connected = new Promise<void>((resolve, reject) => {
       this.#connectWaiters.set(token, { resolve, reject, agent });
       this.#busyUp();
       this.#engine.connect(peer.id, token);
+    });
+    // On abort the engine goes on connecting; its answer then finds no waiter.
+    await abortable(connected, signal, { op: 'connect', backend: this.type, agent }, () => {
+      if (this.#connectWaiters.delete(token)) this.#busyDown();
     });
   }
 

@@ -14,6 +14,7 @@ import type {
 } from '../../src/backend.js';
 import { checkNotifSize } from '../../src/backend.js';
 import {
+  CanceledError,
   InvalidParamError,
   NixlError,
   NotAllowedError,
@@ -282,8 +283,15 @@ export class UcxBackend implements Backend {
     if (!this.#closed) this.#engine.unload(m.handle);
   }
 
-  async connect(agent: string): Promise<void> {
+  async connect(agent: string, signal?: AbortSignal): Promise<void> {
     this.#checkOpen('connect');
+    if (signal?.aborted) {
+      throw new CanceledError('connect was aborted', {
+        ...this.#ctx('connect'),
+        agent,
+        cause: signal.reason,
+      });
+    }
     if (agent === this.#components.agentName) return;
     const id = this.#peers.get(agent);
     if (id === undefined)
