@@ -4,8 +4,24 @@ export {
   peerFailureConformance,
   type ConformanceOptions,
 } from './backend-suite.js';
-export { fillPattern, sha256 } from './pattern.js';
-export { JsonLineChild, type JsonLineEvent, type JsonLineReply } from './json-line-child.js';
+export {
+  describeMismatch,
+  fillKvBlocks,
+  fillPattern,
+  sha256,
+  verifyKvBlocks,
+  verifyPattern,
+  type KvSlices,
+  type PatternMismatch,
+} from './pattern.js';
+export {
+  JsonLineChannel,
+  JsonLineChild,
+  type JsonLineChannelOptions,
+  type JsonLineChildOptions,
+  type JsonLineEvent,
+  type JsonLineReply,
+} from './json-line-child.js';
 export type { PeerKillOptions } from './peer-kill.js';
 export { PeerProcess } from './peer-harness.js';
 export type { TransferPair } from './transfer-pair.js';

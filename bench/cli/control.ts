@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
+import { JsonLineChannel } from '../../testing/json-line-child.js';
+
 /**
  * The benchmark's control channel between initiator and target: one JSON
  * object per line over a TCP socket. It carries metadata and per-cell
@@ -21,54 +23,30 @@ export interface ControlReply {
 
 export class ControlError extends Error {}
 
-/** The initiator's end: request/reply with a timeout on every request. */
+/**
+ * The initiator's end: request/reply with a timeout on every request, over
+ * the same JSON-line channel the test harness drives its child processes with.
+ */
 export class ControlClient {
   readonly #socket: Socket;
-  #next = 1;
-  readonly #pending = new Map<
-    number,
-    { resolve: (r: ControlReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
-  >();
-  #closedError: Error | undefined;
+  readonly #channel: JsonLineChannel<ControlReply>;
 
   constructor(socket: Socket) {
     this.#socket = socket;
     socket.setNoDelay(true);
-    const rl = createInterface({ input: socket, crlfDelay: Infinity });
-    // readline re-emits the socket's errors; the socket's own handler below reports them.
-    rl.on('error', () => {});
-    rl.on('line', (line) => {
-      let reply: ControlReply;
-      try {
-        reply = JSON.parse(line);
-      } catch {
-        this.#failAll(
-          new ControlError(`target sent a malformed control line: ${line.slice(0, 80)}`),
-        );
-        return;
-      }
-      const p = this.#pending.get(reply.id);
-      if (!p) return;
-      this.#pending.delete(reply.id);
-      clearTimeout(p.timer);
-      if (reply.ok) p.resolve(reply);
-      else p.reject(new ControlError(`target: ${reply.error ?? 'failed'}`));
+    this.#channel = new JsonLineChannel<ControlReply>(socket, socket, 'target', {
+      replyError: (r) => (r.ok ? undefined : new ControlError(`target: ${r.error ?? 'failed'}`)),
+      timeoutError: (cmd, ms) =>
+        new ControlError(`target did not answer '${cmd}' within ${ms / 1000} s`),
+      malformedLine: (line) =>
+        new ControlError(`target sent a malformed control line: ${line.slice(0, 80)}`),
     });
     const onGone = (err?: Error) =>
-      this.#failAll(
+      this.#channel.fail(
         new ControlError(`control connection to the target lost${err ? `: ${err.message}` : ''}`),
       );
     socket.on('error', onGone);
     socket.on('close', () => onGone());
-  }
-
-  #failAll(err: Error): void {
-    this.#closedError ??= err;
-    for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(err);
-    }
-    this.#pending.clear();
   }
 
   request<T extends object = Record<string, unknown>>(
@@ -76,16 +54,7 @@ export class ControlClient {
     args: Record<string, unknown> = {},
     timeoutMs = 60_000,
   ): Promise<ControlReply & T> {
-    if (this.#closedError) return Promise.reject(this.#closedError);
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new ControlError(`target did not answer '${cmd}' within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      this.#pending.set(id, { resolve: resolve as (r: ControlReply) => void, reject, timer });
-      this.#socket.write(JSON.stringify({ ...args, id, cmd }) + '\n');
-    });
+    return this.#channel.send({ ...args, cmd }, timeoutMs) as Promise<ControlReply & T>;
   }
 
   close(): void {

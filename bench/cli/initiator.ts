@@ -1,10 +1,15 @@
 import { performance } from 'node:perf_hooks';
 
 import { Agent, DescList, type XferRequest } from '../../src/index.js';
+import {
+  describeMismatch,
+  fillPattern,
+  verifyPattern,
+  type PatternMismatch,
+} from '../../testing/pattern.js';
 import type { ControlClient } from './control.js';
 import { withLoopbackDevices } from './loopback.js';
 import { cellIterations, cellWarmup, regionBytes, type Op, type SweepConfig } from './options.js';
-import { describeMismatch, fillPattern, verifyPattern, type PatternMismatch } from './pattern.js';
 import type { CellResult } from './results.js';
 import { formatBytes } from './sizes.js';
 import { summarize } from './stats.js';
@@ -111,7 +116,7 @@ export class BackendRun {
     const corrupt = s.corruptTargetByte;
 
     if (s.check) {
-      if (op === 'WRITE') fillPattern(this.#mem, area, seed);
+      if (op === 'WRITE') fillPattern(this.#mem.subarray(0, area), seed);
       else this.#mem.fill(0, 0, area);
       await this.#control.request('prepare-cell', { op, len: area, seed, corrupt });
     }
@@ -202,7 +207,7 @@ export class BackendRun {
           })
         ).mismatch;
       } else {
-        mismatch = verifyPattern(this.#mem, area, seed);
+        mismatch = verifyPattern(this.#mem.subarray(0, area), seed);
       }
       check = mismatch ? `failed: ${describeMismatch(mismatch)}` : 'passed';
     }

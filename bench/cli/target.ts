@@ -4,12 +4,12 @@ import { cpus, hostname } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 import { Agent } from '../../src/index.js';
+import { fillPattern, verifyPattern } from '../../testing/pattern.js';
 import { isLoopback, withLoopbackDevices } from './loopback.js';
 import { startNetSink } from './baselines/net-stream.js';
 import { serveControl, type ControlRequest } from './control.js';
 import { freePort } from './free-port.js';
 import { regionBytes, type SweepConfig } from './options.js';
-import { fillPattern, verifyPattern } from './pattern.js';
 import { hasTool, startTool, stopTool, waitForOutput } from './tools.js';
 
 export const TARGET_AGENT = 'nixl-ts-bench-target';
@@ -122,7 +122,7 @@ class TargetSession {
     if (req.op === 'WRITE') {
       mem.fill(0, 0, len);
     } else {
-      fillPattern(mem, len, Number(req.seed));
+      fillPattern(mem.subarray(0, len), Number(req.seed));
       if (typeof req.corrupt === 'number') mem[req.corrupt] = mem[req.corrupt]! ^ 0xff;
     }
     return {};
@@ -132,7 +132,7 @@ class TargetSession {
     const len = Number(req.len);
     const mem = this.#area(len);
     if (typeof req.corrupt === 'number') mem[req.corrupt] = mem[req.corrupt]! ^ 0xff;
-    return { mismatch: verifyPattern(mem, len, Number(req.seed)) ?? null };
+    return { mismatch: verifyPattern(mem.subarray(0, len), Number(req.seed)) ?? null };
   }
 
   async #startNetSink(): Promise<number> {

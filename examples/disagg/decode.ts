@@ -12,8 +12,8 @@ import { gossip } from '../../plugins/gossip/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
 import { Agent } from '../../src/index.js';
 import { BlockPool, KvCache, pullBlocks } from '../../src/kv/index.js';
+import { verifyKvBlocks } from '../../testing/pattern.js';
 import { DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
-import { verifyRequest } from './kv-pattern.js';
 
 const cfg: DisaggConfig = { ...DEFAULT_CONFIG, ...JSON.parse(process.argv[2] ?? '{}') };
 // With discovery, run.ts hands us one seed address (prefill's); everything
@@ -113,9 +113,10 @@ async function worker(): Promise<void> {
       continue;
     }
     const t1 = performance.now();
-    const bad = verifyRequest(cache, m.request, local);
+    // Our blocks must hold what prefill wrote into its blocks for this request.
+    const bad = verifyKvBlocks(cache, local, m.request, m.blocks);
     if (bad) {
-      console.error(`decode: wrong data in ${bad}`);
+      console.error(`decode: wrong data in request ${m.request}, ${bad}`);
       process.exitCode = 1;
     }
     transferMs.push(t1 - t0);

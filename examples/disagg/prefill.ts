@@ -11,8 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { gossip } from '../../plugins/gossip/index.js';
 import { Agent } from '../../src/index.js';
 import { BlockPool, KvCache, NotifTracker, releaseAfterReads } from '../../src/kv/index.js';
+import { fillKvBlocks } from '../../testing/pattern.js';
 import { blocksOf, DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
-import { fillRequest } from './kv-pattern.js';
 
 const cfg: DisaggConfig = { ...DEFAULT_CONFIG, ...JSON.parse(process.argv[2] ?? '{}') };
 const send = (m: ControlMessage) => process.stdout.write(JSON.stringify(m) + '\n');
@@ -48,7 +48,9 @@ for (let r = 0; r < cfg.requests; r++) {
   // Wait for decode to free blocks when the cache is full (as an engine would queue).
   while (pool.freeCount < n) await new Promise<void>((resolve) => (freed = resolve));
   const blocks = pool.allocate(n);
-  fillRequest(cache, r, blocks);
+  // Synthetic KV: a function of (request, block id, layer, plane), so decode
+  // checks every byte without asking.
+  fillKvBlocks(cache, blocks, r);
   const id = `req-${r}`;
   holds.push(
     releaseAfterReads(tracker, pool, id, blocks, { timeoutMs: cfg.holdTimeoutMs }).then(

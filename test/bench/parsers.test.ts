@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import { nixlbenchArgs, parseNixlbench } from '../../bench/cli/compare-nixlbench.js';
 import { parseCli, regionBytes, UsageError } from '../../bench/cli/options.js';
-import { fillPattern, verifyPattern } from '../../bench/cli/pattern.js';
 import { parseUcxPerftest } from '../../bench/cli/baselines/ucx-perftest.js';
 import { summarize } from '../../bench/cli/stats.js';
+import { describeMismatch, fillPattern, verifyPattern } from '../../testing/pattern.js';
 
 describe('nixl-ts-bench parsing and helpers', () => {
   it('parses the options of a sweep', () => {
@@ -96,14 +96,42 @@ describe('nixl-ts-bench parsing and helpers', () => {
 
   it('the pattern check names the first differing byte', () => {
     const mem = new Uint8Array(5000);
-    fillPattern(mem, mem.length, 42);
-    expect(verifyPattern(mem, mem.length, 42)).toBeUndefined();
+    fillPattern(mem, 42);
+    expect(verifyPattern(mem, 42)).toBeUndefined();
     // Another cell's seed does not pass for this one.
-    expect(verifyPattern(mem, mem.length, 43)!.count).toBeGreaterThan(4000);
+    expect(verifyPattern(mem, 43)!.count).toBeGreaterThan(4000);
     mem[1234] ^= 1;
     mem[4000] ^= 0x80;
-    const m = verifyPattern(mem, mem.length, 42)!;
+    const m = verifyPattern(mem, 42)!;
     expect([m.count, m.offset, m.actual ^ m.expected]).toEqual([2, 1234, 1]);
+    expect(describeMismatch(m)).toMatch(
+      /^2 byte\(s\) differ; first at offset 1234: expected 0x[0-9a-f]{2}, found 0x[0-9a-f]{2}$/,
+    );
+  });
+
+  it('the pattern check catches a block at the wrong place and a stale block, across chunks and alignments', () => {
+    const block = 4096;
+    const area = new Uint8Array(1 + 64 * block + 3).subarray(1); // unaligned, not whole words
+    fillPattern(area, 7919);
+    expect(verifyPattern(area, 7919)).toBeUndefined();
+    // The same bytes through an aligned copy.
+    expect(verifyPattern(new Uint8Array(area), 7919)).toBeUndefined();
+    // Block 40 lands at block 20's place (past the first 64 KiB chunk).
+    const moved = new Uint8Array(area);
+    moved.copyWithin(20 * block, 40 * block, 41 * block);
+    expect(verifyPattern(moved, 7919)!.offset).toBe(20 * block);
+    // Block 30 left from the previous cell (its seed, the same place).
+    const next = new Uint8Array(area.length);
+    fillPattern(next, 2 * 7919);
+    next.set(area.subarray(30 * block, 31 * block), 30 * block);
+    const m = verifyPattern(next, 2 * 7919)!;
+    expect(m.offset).toBe(30 * block);
+    expect(m.count).toBeGreaterThan(block * 0.9);
+    expect(m.count).toBeLessThanOrEqual(block);
+    // The last byte (in the tail after the last whole word).
+    const tail = new Uint8Array(area);
+    tail[tail.length - 1] ^= 0x10;
+    expect(verifyPattern(tail, 7919)).toMatchObject({ count: 1, offset: tail.length - 1 });
   });
 
   it('p99 is the nearest-rank percentile', () => {

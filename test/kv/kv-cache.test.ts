@@ -22,7 +22,7 @@ import {
   releaseAfterReads,
   type KvLayoutSpec,
 } from '../../src/kv/index.js';
-import { checkBlocks, fillBlocks } from './kv-pattern.js';
+import { fillKvBlocks, verifyKvBlocks } from '../../testing/pattern.js';
 
 const spec: KvLayoutSpec = {
   layers: 4,
@@ -55,12 +55,12 @@ describe('KvCache block transfers (loopback)', () => {
         const { p, d } = pair({ arrangement: from }, { arrangement: to });
         const remote = [3, 7, 8, 9, 15];
         const local = [0, 5, 6, 1, 11];
-        fillBlocks(p, remote, 42);
+        fillKvBlocks(p, remote, 42);
         d.connectPeer(agent.name, { label: 'prefill' });
         await d.transferBlocks('READ', local, agent.name, remote, {});
-        expect(checkBlocks(d, local, 42, remote)).toBeUndefined();
+        expect(verifyKvBlocks(d, local, 42, remote)).toBeUndefined();
         // The blocks around were not touched.
-        expect(checkBlocks(d, [2], 42, [4])).toBeDefined();
+        expect(verifyKvBlocks(d, [2], 42, [4])).toBeDefined();
         expect(d.sliceView(0, 0, 2).every((x) => x === 0)).toBe(true);
       });
     }
@@ -68,10 +68,10 @@ describe('KvCache block transfers (loopback)', () => {
 
   it('WRITE moves a partial block list to the peer cache', async () => {
     const { p, d } = pair({ arrangement: 'layer' }, { arrangement: 'layer' });
-    fillBlocks(p, [1, 2], 7);
+    fillKvBlocks(p, [1, 2], 7);
     p.connectPeer(agent.name, { label: 'decode' });
     await p.transferBlocks('WRITE', [1, 2], agent.name, [10, 4]);
-    expect(checkBlocks(d, [10, 4], 7, [1, 2])).toBeUndefined();
+    expect(verifyKvBlocks(d, [10, 4], 7, [1, 2])).toBeUndefined();
   });
 
   it('merges runs of consecutive blocks into one descriptor per region run', () => {
@@ -101,7 +101,7 @@ describe('KvCache block transfers (loopback)', () => {
         { ...spec, arrangement: 'layer' },
         { label: `ld-${arrangement}` },
       );
-      fillBlocks(p, [2, 3, 9], 21);
+      fillKvBlocks(p, [2, 3, 9], 21);
       d.connectPeer(agent.name, { label: `lp-${arrangement}` });
       const req = d.makeBlockXfer('READ', [0, 1, 5], agent.name, [2, 3, 9], {
         layers: { start: 1, end: 3 },
@@ -118,7 +118,7 @@ describe('KvCache block transfers (loopback)', () => {
       await d.transferBlocks('READ', [0, 1, 5], agent.name, [2, 3, 9], {
         layers: { start: 0, end: 4 },
       });
-      expect(checkBlocks(d, [0, 1, 5], 21, [2, 3, 9])).toBeUndefined();
+      expect(verifyKvBlocks(d, [0, 1, 5], 21, [2, 3, 9])).toBeUndefined();
       for (const bad of [
         { start: 2, end: 2 },
         { start: -1, end: 2 },
@@ -183,11 +183,11 @@ describe('KvCache block transfers (loopback)', () => {
       { label: 'prefill', regions },
     );
     const d = KvCache.create(agent, { ...spec, blocks: 12 }, { label: 'decode' });
-    fillBlocks(p, [5], 3);
+    fillKvBlocks(p, [5], 3);
     expect(regions[1]!.subarray(5 * 512, 5 * 512 + 8).some((x) => x !== 0)).toBe(true);
     d.connectPeer(agent.name, { label: 'prefill' });
     await d.transferBlocks('READ', [0], agent.name, [5], {});
-    expect(checkBlocks(d, [0], 3, [5])).toBeUndefined();
+    expect(verifyKvBlocks(d, [0], 3, [5])).toBeUndefined();
     d.close();
     p.close();
   });
@@ -200,7 +200,7 @@ describe('serving patterns (loopback)', () => {
     const pPool = new BlockPool(16);
     const dPool = new BlockPool(12);
     const held = pPool.allocate(5);
-    fillBlocks(p, held, 9);
+    fillKvBlocks(p, held, 9);
     const released = releaseAfterReads(tracker, pPool, 'req-1', held, {
       timeoutMs: 30_000,
       reads: 2,
@@ -215,7 +215,7 @@ describe('serving patterns (loopback)', () => {
     expect(r.reads).toBe(2);
     expect(r.from).toEqual([agent.name, agent.name]);
     expect(pPool.freeCount).toBe(16);
-    expect(checkBlocks(d, [...half1, ...half2], 9, held)).toBeUndefined();
+    expect(verifyKvBlocks(d, [...half1, ...half2], 9, held)).toBeUndefined();
     expect(dPool.freeCount).toBe(7);
     tracker.close();
   });
@@ -227,7 +227,7 @@ describe('serving patterns (loopback)', () => {
     const dPool = new BlockPool(12);
     const src = pPool.allocate(7);
     const dst = dPool.allocate(7);
-    fillBlocks(p, src, 5);
+    fillKvBlocks(p, src, 5);
     const arrived = awaitPushedBlocks(tracker, dPool, 'req-2', dst, {
       timeoutMs: 30_000,
       from: agent.name,
@@ -240,7 +240,7 @@ describe('serving patterns (loopback)', () => {
     expect(chunks).toBe(3);
     expect(pPool.freeCount).toBe(16);
     expect(await arrived).toEqual({ chunks: 3 });
-    expect(checkBlocks(d, dst, 5, src)).toBeUndefined();
+    expect(verifyKvBlocks(d, dst, 5, src)).toBeUndefined();
     expect(dPool.freeCount).toBe(5);
     tracker.close();
   });

@@ -16,7 +16,7 @@ import {
   releaseAfterReads,
   type KvLayoutSpec,
 } from '../../src/kv/index.js';
-import { checkBlocks, fillBlocks } from './kv-pattern.js';
+import { fillKvBlocks, verifyKvBlocks } from '../../testing/pattern.js';
 
 export type KvPeerCommand =
   | { id: number; cmd: 'init'; name: string; spec: KvLayoutSpec; params: Record<string, string> }
@@ -69,10 +69,10 @@ async function handle(c: KvPeerCommand): Promise<KvPeerReply> {
     case 'alloc':
       return { id: c.id, ids: Array.from(pool.allocate(c.n)) };
     case 'fill':
-      fillBlocks(cache, c.ids, c.seed);
+      fillKvBlocks(cache, c.ids, c.seed);
       return { id: c.id };
     case 'check':
-      return { id: c.id, mismatch: checkBlocks(cache, c.ids, c.seed, c.pattern) ?? null };
+      return { id: c.id, mismatch: verifyKvBlocks(cache, c.ids, c.seed, c.pattern) ?? null };
     case 'holdForReads':
       track(c.req, releaseAfterReads(tracker, pool, c.req, c.ids, { timeoutMs: c.timeoutMs }));
       return { id: c.id };

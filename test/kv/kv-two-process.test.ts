@@ -16,8 +16,8 @@ import {
   pushBlocks,
   type KvLayoutSpec,
 } from '../../src/kv/index.js';
+import { fillKvBlocks, verifyKvBlocks } from '../../testing/pattern.js';
 import { KvPeer } from './kv-peer.js';
-import { checkBlocks, fillBlocks } from './kv-pattern.js';
 
 const PARAMS = { port: '0', timeout_ms: '5000', connect_timeout_ms: '5000' };
 const WAIT = 30_000;
@@ -80,7 +80,7 @@ describe('pull (vLLM): decode READs from prefill in another process', () => {
     const local = pool.allocate(6);
     const dst = [local[5]!, local[0]!, local[2]!, local[1]!, local[4]!, local[3]!];
     await pullBlocks(cache, peerName, 'req-17', dst, held, { pool });
-    expect(checkBlocks(cache, dst, 17, held)).toBeUndefined();
+    expect(verifyKvBlocks(cache, dst, 17, held)).toBeUndefined();
     const r = await peer.send<{
       ok: boolean;
       freeCount: number;
@@ -106,7 +106,7 @@ describe('pull (vLLM): decode READs from prefill in another process', () => {
     await pullBlocks(cache, peerName, 'r2', b, ids.slice(5), { reads: 2, pool });
     const r = await peer.send<{ ok: boolean; freeCount: number }>({ cmd: 'result', req: 'r2' });
     expect(r).toMatchObject({ ok: true, freeCount: 24 });
-    expect(checkBlocks(cache, [...a, ...b], 3, ids)).toBeUndefined();
+    expect(verifyKvBlocks(cache, [...a, ...b], 3, ids)).toBeUndefined();
   });
 
   it('prefill dying mid-read fails the pull and frees the decode blocks', async () => {
@@ -147,7 +147,7 @@ describe('push (SGLang): prefill WRITEs into blocks decode allocated', () => {
       timeoutMs: WAIT,
     });
     const src = pool.allocate(7);
-    fillBlocks(cache, src, 99);
+    fillKvBlocks(cache, src, 99);
     const chunks = await pushBlocks(cache, peerName, 'p1', src, scattered, {
       chunkBlocks: 3,
       pool,
@@ -278,7 +278,7 @@ describe('compatibility across processes', () => {
     // No connectPeer: the first transfer reads the layout from the loaded metadata.
     await cache.transferBlocks('READ', local, s.peerName, ids);
     expect(cache.peerLayout(s.peerName)?.blocks).toBe(24);
-    expect(checkBlocks(cache, local, 11, ids)).toBeUndefined();
+    expect(verifyKvBlocks(cache, local, 11, ids)).toBeUndefined();
   });
 
   it('accepts other block counts and arrangements', async () => {
@@ -289,6 +289,6 @@ describe('compatibility across processes', () => {
     await peer.send({ cmd: 'fill', ids, seed: 5 });
     const local = pool.allocate(3);
     await cache.transferBlocks('READ', local, s.peerName, ids);
-    expect(checkBlocks(cache, local, 5, ids)).toBeUndefined();
+    expect(verifyKvBlocks(cache, local, 5, ids)).toBeUndefined();
   });
 });
