@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 
 import protobuf from 'protobufjs';
 
+import { readProto } from '../../src/proto.js';
+
 import { MismatchError } from '../../src/errors.js';
 
 export const DISCOVERY_FORMAT_VERSION = 1;
@@ -25,54 +27,8 @@ export function topicFor(cluster: string): string {
   return `/nixl-ts/discovery/${DISCOVERY_FORMAT_VERSION}/${digest.slice(0, 32)}`;
 }
 
-const PROTO = `
-syntax = "proto3";
-package nixl_ts.discovery;
-
-message PeerAddrs {
-  string peer_id = 1;
-  repeated string addrs = 2;
-}
-
-message FetchRequest {
-  uint32 version = 1;
-  string cluster = 2;
-}
-
-message FetchResponse {
-  uint32 version = 1;
-  string cluster = 2;
-  string error = 3;
-  uint32 seq = 4;
-  bytes metadata = 5;
-  repeated PeerAddrs peers = 6;
-}
-
-message Hello {
-  repeated string addrs = 1;
-  uint32 seq = 2;
-  repeated PeerAddrs peers = 3;
-}
-
-message Update {
-  uint32 seq = 1;
-  bool full = 2;
-  bytes metadata = 3;
-}
-
-message Tombstone {}
-
-message GossipMessage {
-  uint32 version = 1;
-  string cluster = 2;
-  string agent = 3;
-  oneof body {
-    Hello hello = 4;
-    Update update = 5;
-    Tombstone tombstone = 6;
-  }
-}
-`;
+/** proto/discovery.proto, the wire format's source. */
+const PROTO = readProto('discovery.proto');
 
 const root = protobuf.parse(PROTO).root;
 const FetchRequestType = root.lookupType('nixl_ts.discovery.FetchRequest');
