@@ -682,60 +682,37 @@ export function peerKillCases(ctx: PeerKillContext, opts: PeerKillOptions = {}):
     ctx.allocBackend ? ` alloc ${ctx.allocBackend}` : ''
   }`;
 
-  it(
-    `READ of ${o.bytes / MiB} MiB, ${o.runs} fresh targets each SIGKILLed once the first bytes landed: RemoteDisconnectError within ${o.disconnectBoundMs} ms or DONE with verified bytes`,
-    async ({ annotate }) => {
-      const seed = 0x5eed01;
-      const g = await groupSetup(ctx, o, seed, false);
-      const started = performance.now();
-      const results: RunResult[] = [];
-      try {
-        for (let i = 0; i < o.runs; i++) {
-          if (i > 0 && o.initiatorPerRun) await g.renew();
-          results.push(await readRun(ctx, g, o, seed));
+  for (const op of ['READ', 'WRITE'] as const) {
+    it(
+      `${op} of ${o.bytes / MiB} MiB, ${o.runs} fresh targets each SIGKILLed once the first bytes landed: RemoteDisconnectError within ${o.disconnectBoundMs} ms or DONE with verified bytes`,
+      async ({ annotate }) => {
+        const seed = op === 'READ' ? 0x5eed01 : 0x5eed02;
+        const g = await groupSetup(ctx, o, seed, op === 'WRITE');
+        const started = performance.now();
+        const results: RunResult[] = [];
+        try {
+          for (let i = 0; i < o.runs; i++) {
+            if (i > 0 && o.initiatorPerRun) await g.renew();
+            results.push(
+              op === 'READ' ? await readRun(ctx, g, o, seed) : await writeRun(ctx, g, o),
+            );
+          }
+        } finally {
+          await g.close();
         }
-      } finally {
-        await g.close();
-      }
-      const line = report(
-        `${title} READ`,
-        totals(results),
-        performance.now() - started,
-        o.copiesInsidePost,
-      );
-      console.log(line);
-      await annotate(line);
-      assertRuns(results, o);
-    },
-    testTimeout,
-  );
-
-  it(
-    `WRITE of ${o.bytes / MiB} MiB, ${o.runs} fresh targets each SIGKILLed once the first bytes landed: RemoteDisconnectError within ${o.disconnectBoundMs} ms or DONE with verified bytes`,
-    async ({ annotate }) => {
-      const g = await groupSetup(ctx, o, 0x5eed02, true);
-      const started = performance.now();
-      const results: RunResult[] = [];
-      try {
-        for (let i = 0; i < o.runs; i++) {
-          if (i > 0 && o.initiatorPerRun) await g.renew();
-          results.push(await writeRun(ctx, g, o));
-        }
-      } finally {
-        await g.close();
-      }
-      const line = report(
-        `${title} WRITE`,
-        totals(results),
-        performance.now() - started,
-        o.copiesInsidePost,
-      );
-      console.log(line);
-      await annotate(line);
-      assertRuns(results, o);
-    },
-    testTimeout,
-  );
+        const line = report(
+          `${title} ${op}`,
+          totals(results),
+          performance.now() - started,
+          o.copiesInsidePost,
+        );
+        console.log(line);
+        await annotate(line);
+        assertRuns(results, o);
+      },
+      testTimeout,
+    );
+  }
 }
 
 /** A peer process with `bytes` registered under a fresh name: its metadata and region address. */

@@ -131,7 +131,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
       // Binding or listening failed: the parameters (address, port) are the cause.
       throw ToJsError(env, NativeError{kStatusInvalidParam, e.what()});
     }
-    ArmHook(env);
+    guard_.Arm(env);
   }
 
   // The finalizer: revoke every region (so no peer reaches memory that is
@@ -140,7 +140,6 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   ~TcpEngineWrap() override {
     if (host_ == nullptr) return;
     host_->closed = true;
-    RemoveHook();
     guard_.Disarm();
     host_->engine->RevokeAllRegions();
     host_->engine->RequestStop();
@@ -149,41 +148,15 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   }
 
  private:
-  // The environment is going away (process exit, worker ending or
-  // terminated): stop the I/O thread now, while the environment still exists.
-  static void OnEnvCleanup(void* arg) {
-    auto* self = static_cast<TcpEngineWrap*>(arg);
-    self->hookEnv_ = nullptr;
-    self->Shutdown();
-  }
-
   // Stops and joins the I/O thread, then lets go of the thread-safe function
   // (after which FreeHost may free the host at any time: host_ is cleared).
   void Shutdown() {
     if (host_ == nullptr) return;
     host_->closed = true;
-    RemoveHook();
     guard_.Disarm();
     host_->engine->Stop();
     napi_release_threadsafe_function(host_->tsfn, napi_tsfn_release);
     host_ = nullptr;
-  }
-
-  // (Re)registers the environment cleanup hook. Hooks run newest first, and
-  // Node frees an external buffer (agent.alloc's memory) in a hook of its own,
-  // created with the buffer: re-arming on every registration makes this
-  // engine stop before any memory registered with it is freed.
-  void ArmHook(napi_env env) {
-    guard_.Arm(env);
-    RemoveHook();
-    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
-    hookEnv_ = env;
-  }
-
-  void RemoveHook() {
-    if (hookEnv_ == nullptr) return;
-    napi_remove_env_cleanup_hook(hookEnv_, OnEnvCleanup, this);
-    hookEnv_ = nullptr;
   }
 
   static void FreeHost(napi_env, void*, void* hint) {
@@ -286,7 +259,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     if (info.Length() > 2 && info[2].IsObject()) {
       owners_[id] = Napi::Persistent(info[2].As<Napi::Object>());
     }
-    ArmHook(env);  // even without an owner: the memory may still be freed in a hook
+    guard_.Arm(env);  // even without an owner: the memory may still be freed at teardown
     auto buf = Napi::Buffer<uint8_t>::New(env, 12);
     std::memcpy(buf.Data(), &id, 4);
     std::memcpy(buf.Data() + 4, &key, 8);
@@ -403,7 +376,6 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
 
   Host* host_ = nullptr;  // freed by FreeHost, never by this wrapper; null once let go
   TeardownGuard guard_{[this] { Shutdown(); }};
-  napi_env hookEnv_ = nullptr;  // set while the environment cleanup hook is registered
   std::unordered_map<uint32_t, Napi::Reference<Napi::Object>> owners_;
   Napi::Reference<Napi::Int32Array> slotsRef_;
   uint32_t capacity_ = 0;

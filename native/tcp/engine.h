@@ -200,8 +200,7 @@ class Engine {
   // even late (a peer frozen mid-copy and resumed after close()).
   int32_t CheckCmaList(Conn* c, iovec* local, iovec* remote, size_t* count, uint64_t* total);
   void ServeCmaWrite(Conn* c);
-  void GrantCmaRead(Conn* c);
-  void FinishCmaRead(Conn* c);
+  void AnswerCmaRead(Conn* c, Op reply);
   void PullCmaRead(Conn* c);
 
   // Initiator side.

@@ -277,10 +277,10 @@ bool Engine::OnPayloadDone(Conn* c) {
         ServeCmaWrite(c);
         return true;
       case kCmaRead:
-        GrantCmaRead(c);
+        AnswerCmaRead(c, kCmaGrant);
         return true;
       case kCmaDone:
-        FinishCmaRead(c);
+        AnswerCmaRead(c, kAck);
         return true;
       default:
         return false;
@@ -382,8 +382,12 @@ void Engine::ServeCmaWrite(Conn* c) {
   Queue(c, r, nullptr, 0);
 }
 
-// Target, CMA_READ: grants the initiator a pull of a valid list.
-void Engine::GrantCmaRead(Conn* c) {
+// Target, CMA_READ and CMA_DONE: checks the list and answers with `reply`.
+// For CMA_READ that is the grant of a pull (CMA_GRANT). For CMA_DONE (ACK):
+// region ids are never reused, so if every region of the list is still
+// registered now, it was throughout the initiator's pull and the bytes it
+// read were the region's.
+void Engine::AnswerCmaRead(Conn* c, Op reply) {
   int32_t st;
   {
     iovec local[kMaxCmaEntries];
@@ -394,26 +398,7 @@ void Engine::GrantCmaRead(Conn* c) {
     st = CheckCmaList(c, local, remote, &k, &total);
   }
   if (st != kSuccess) c->refusedXfer = c->cur.xferId;
-  FrameHeader r = MakeHeader(kCmaGrant, 0, c->cur.xferId, 0);
-  r.status = st;
-  Queue(c, r, nullptr, 0);
-}
-
-// Target, CMA_DONE: the initiator pulled. Region ids are never reused, so if
-// every region of the list is still registered now, it was throughout the
-// pull and the bytes the initiator read were the region's: ACK says so.
-void Engine::FinishCmaRead(Conn* c) {
-  int32_t st;
-  {
-    iovec local[kMaxCmaEntries];
-    iovec remote[kMaxCmaEntries];
-    size_t k = 0;
-    uint64_t total = 0;
-    std::lock_guard<std::mutex> lock(regionMu_);
-    st = CheckCmaList(c, local, remote, &k, &total);
-  }
-  if (st != kSuccess) c->refusedXfer = c->cur.xferId;
-  FrameHeader r = MakeHeader(kAck, 0, c->cur.xferId, 0);
+  FrameHeader r = MakeHeader(reply, 0, c->cur.xferId, 0);
   r.status = st;
   Queue(c, r, nullptr, 0);
 }

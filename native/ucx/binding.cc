@@ -120,7 +120,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     uv_loop_s* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     shared_->engine->StartProgress(loop);
-    ArmHook(env);
+    guard_.Arm(env);
     // post() is the per-request call: an own function that finds the engine
     // through its data pointer, not a method that unwraps `this` (a private
     // property lookup that cost about a tenth of a 4 KiB shared-memory request).
@@ -138,7 +138,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   ~UcxEngineWrap() override {
     if (!shared_ || shared_->closed) return;
     shared_->closed = true;
-    RemoveHook();
     guard_.Disarm();
     shared_->engine->DetachFromLoop();
     Shared* s = shared_.get();
@@ -149,30 +148,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   }
 
  private:
-  // The environment is going away: close the engine now, while it exists.
-  static void OnEnvCleanup(void* arg) {
-    auto* self = static_cast<UcxEngineWrap*>(arg);
-    self->hookEnv_ = nullptr;
-    self->CloseNow();
-  }
-
-  // (Re)registers the environment cleanup hook. Hooks run newest first, and
-  // Node frees an external buffer (agent.alloc's memory) in a hook of its own,
-  // created with the buffer: re-arming on every registration makes this
-  // engine stop before any memory registered with it is freed.
-  void ArmHook(napi_env env) {
-    guard_.Arm(env);
-    RemoveHook();
-    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
-    hookEnv_ = env;
-  }
-
-  void RemoveHook() {
-    if (hookEnv_ == nullptr) return;
-    napi_remove_env_cleanup_hook(hookEnv_, OnEnvCleanup, this);
-    hookEnv_ = nullptr;
-  }
-
   // The thread-safe function's finalizer (JavaScript thread): every holder let go.
   static void FreeContext(napi_env, void* data, void*) {
     auto* context = static_cast<std::shared_ptr<Shared>*>(data);
@@ -220,7 +195,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   void CloseNow(std::chrono::milliseconds drain = std::chrono::milliseconds(2000)) {
     if (!shared_ || shared_->closed) return;
     shared_->closed = true;
-    RemoveHook();
     guard_.Disarm();
     if (shared_->engine) shared_->engine->Close(drain);
     napi_release_threadsafe_function(shared_->tsfn, napi_tsfn_release);
@@ -270,7 +244,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     if (info.Length() > 2 && info[2].IsObject()) {
       shared_->owners[r->handle] = Napi::Persistent(info[2].As<Napi::Object>());
     }
-    ArmHook(env);  // even without an owner: the memory may still be freed in a hook
+    guard_.Arm(env);  // even without an owner: the memory may still be freed at teardown
     Napi::Array out = Napi::Array::New(env, 2);
     out.Set(0u, Napi::Number::New(env, r->handle));
     out.Set(1u, Napi::Buffer<uint8_t>::Copy(env, r->publicData.data(), r->publicData.size()));
@@ -418,7 +392,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   }
 
   std::shared_ptr<Shared> shared_;
-  napi_env hookEnv_ = nullptr;  // set while the environment cleanup hook is registered
   TeardownGuard guard_{[this] { CloseNow(); }};
   std::vector<std::pair<int32_t*, size_t>> chunks_;
 };
