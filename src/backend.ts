@@ -71,6 +71,11 @@ export function missingMethods(backend: Backend): string[] {
       if (typeof backend[m] !== 'function') missing.push(`${cap}: ${String(m)}`);
     }
   }
+  // The batch load is optional, but only as a pair.
+  const batchLoad = typeof backend.loadRemoteRegions === 'function';
+  if (batchLoad !== (typeof backend.unloadRemoteRegions === 'function')) {
+    missing.push(batchLoad ? 'remote: unloadRemoteRegions' : 'remote: loadRemoteRegions');
+  }
   return missing;
 }
 
@@ -99,6 +104,34 @@ export interface RemoteRegionDesc {
 
 /** Opaque per-backend metadata for one region (NIXL's nixlBackendMD). */
 export type BackendMD = object;
+
+/**
+ * A batch of a peer's regions of one memory type, in columns, for
+ * `loadRemoteRegions`: region i is [addrs[i], +lens[i]) on devIds[i], and its
+ * public data is publicData[pdRanges[2i] .. pdRanges[2i + 1]). The columns
+ * are the agent's; a backend reads them and keeps what it needs.
+ */
+export interface RemoteRegionBatch {
+  readonly memType: MemType;
+  readonly count: number;
+  readonly addrs: Float64Array;
+  readonly lens: Float64Array;
+  readonly devIds: Float64Array;
+  readonly pdRanges: Float64Array;
+  readonly publicData: Uint8Array;
+}
+
+/**
+ * The handles `loadRemoteRegions` made for a batch: `at(i)` is region i's
+ * handle, what `loadRemoteMD` would have returned for it. The agent calls
+ * `at` only when a descriptor list resolves against the region, so a
+ * backend may keep its handles in columns and make each object on demand
+ * (equal handles need not be the same object).
+ */
+export interface RemoteHandles {
+  readonly count: number;
+  at(i: number): BackendMD;
+}
 
 /** What the agent knows of a peer when it loads that peer's connection info. */
 export interface PeerIdentity {
@@ -186,6 +219,16 @@ export interface Backend {
   loadRemoteConnInfo?(peer: PeerIdentity, connInfo: Uint8Array): void;
   /** Remote-capable backends: a peer's region, from its public data. */
   loadRemoteMD?(agent: string, desc: RemoteRegionDesc): BackendMD;
+  /**
+   * Optional, with `unloadRemoteRegions`: `loadRemoteMD` for a whole batch
+   * of regions at once, all or nothing (a throw leaves nothing loaded). A
+   * peer may export a million regions; a backend that keeps their handles
+   * in columns makes no object per region. Without it the agent calls
+   * `loadRemoteMD` per region.
+   */
+  loadRemoteRegions?(agent: string, batch: RemoteRegionBatch): RemoteHandles;
+  /** Drops every handle of a batch made by `loadRemoteRegions`. */
+  unloadRemoteRegions?(handles: RemoteHandles): void;
   /** Local-capable backends: the target-side handle of one of our own regions. */
   loadLocalMD?(md: BackendMD): BackendMD;
   /** Drops metadata created by loadRemoteMD or loadLocalMD. */

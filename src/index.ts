@@ -22,6 +22,8 @@ export {
   type PeerIdentity,
   type PrepXferOptions,
   type RemoteRegionDesc,
+  type RemoteRegionBatch,
+  type RemoteHandles,
   type XferDescs,
   type XferOp,
 } from './backend.js';

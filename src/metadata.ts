@@ -343,12 +343,12 @@ export function unpackRegions(s: PackedSection): RegionColumns {
 }
 
 /**
- * The same regions in another order (a permutation of 0..count-1), in one
- * gathering pass, so that later passes read the columns in order. The
- * public data stays where it is (shared).
+ * The regions `order` lists (a permutation of 0..count-1, or some of them),
+ * in that order, in one gathering pass, so that later passes read the
+ * columns in order. The public data stays where it is (shared).
  */
 export function reorderRegions(c: RegionColumns, order: Uint32Array): RegionColumns {
-  const n = c.count;
+  const n = order.length;
   const { addrs, lens, devIds, pdRanges } = c;
   const outAddrs = new Float64Array(n);
   const outLens = new Float64Array(n);

@@ -6,8 +6,36 @@ import type { RegionRegistry, RegionKey } from './region-registry.js';
 /** Where a prepared list points: this agent's own memory as initiator, its own memory as a loopback target, or a peer. */
 export type DlistSide = 'local' | 'loopback' | 'remote';
 
-interface HasMds extends RegionKey {
-  readonly mds: Map<Backend, BackendMD>;
+/**
+ * What resolving a descriptor list needs of a memory section: the region
+ * covering a range (an index, -1 if none), whether a region covers a range,
+ * and a backend's handle for a region.
+ */
+export interface RegionLookup {
+  covering(addr: number, len: number, devId: number): number;
+  covers(region: number, addr: number, len: number, devId: number): boolean;
+  handle(region: number, backend: Backend): BackendMD | undefined;
+}
+
+/** A lookup over a registry of region objects; `pick` chooses which handle map of a region applies. */
+export function registryLookup<R extends RegionKey>(
+  registry: RegionRegistry<R> | undefined,
+  pick: (region: R) => Map<Backend, BackendMD>,
+): RegionLookup | undefined {
+  if (!registry) return undefined;
+  return {
+    covering: (addr, len, devId) => registry.coveringIndex(addr, len, devId),
+    covers: (i, addr, len, devId) => {
+      const r = registry.at(i);
+      return (
+        r.devId === devId &&
+        addr >= r.addr &&
+        addr + len <= r.addr + r.len &&
+        (r.len > 0 || len === 0)
+      );
+    },
+    handle: (i, backend) => pick(registry.at(i)).get(backend),
+  };
 }
 
 /**
@@ -80,13 +108,11 @@ function copyOf(src: Float64Array, n: number): Float64Array {
 /**
  * Finds, for every descriptor, the registered region covering it, and keeps
  * the backends that have a handle for every one of those regions.
- * `pick` chooses which handle map of a region applies (registration or loopback).
  */
-export function resolveDlist<R extends HasMds>(
+export function resolveDlist(
   descs: DescList,
-  registry: RegionRegistry<R> | undefined,
+  lookup: RegionLookup | undefined,
   backends: readonly Backend[],
-  pick: (region: R) => Map<Backend, BackendMD>,
   where: string,
 ): Map<Backend, BackendMD[]> {
   const n = descs.length;
@@ -102,30 +128,25 @@ export function resolveDlist<R extends HasMds>(
     ok: true,
     current: undefined as BackendMD | undefined,
   }));
-  let prev: R | undefined;
+  let prev = -1;
   for (let i = 0; i < n; i++) {
     const addr = addrs[i]!;
     const len = lens[i]!;
     const devId = devIds[i]!;
     // Block lists mostly stay inside one region: try the last hit before searching.
     const r =
-      prev &&
-      prev.devId === devId &&
-      addr >= prev.addr &&
-      addr + len <= prev.addr + prev.len &&
-      prev.len > 0
+      prev >= 0 && lookup!.covers(prev, addr, len, devId)
         ? prev
-        : registry?.findCovering(addr, len, devId);
-    if (!r) {
+        : (lookup?.covering(addr, len, devId) ?? -1);
+    if (r < 0) {
       throw new NotFoundError(
         `descriptor ${i} [0x${addr.toString(16)}, +${len}) on device ${devId} ` +
           `is not inside any ${descs.memType} region registered ${where}`,
       );
     }
     if (r !== prev) {
-      const handles = pick(r);
       for (const l of live) {
-        const md = l.ok ? handles.get(l.backend) : undefined;
+        const md = l.ok ? lookup!.handle(r, l.backend) : undefined;
         if (md === undefined) l.ok = false;
         else l.current = md;
       }

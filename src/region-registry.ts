@@ -47,6 +47,17 @@ export class RegionRegistry<R extends RegionKey> {
     return r && r.addr === addr && r.devId === devId && r.len === len ? r : undefined;
   }
 
+  /** The region at index i of the sorted order. */
+  at(i: number): R {
+    return this.#items[i]!;
+  }
+
+  /** The index of the region that wholly contains [addr, addr+len) on devId, or -1. */
+  coveringIndex(addr: number, len: number, devId: number): number {
+    const r = this.findCovering(addr, len, devId);
+    return r ? this.#lowerBound(r.devId, r.addr) : -1;
+  }
+
   /** The region that wholly contains [addr, addr+len) on devId, if any. */
   findCovering(addr: number, len: number, devId: number): R | undefined {
     // The candidate is the last region starting at or before addr.

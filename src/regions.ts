@@ -15,13 +15,3 @@ export interface LocalRegion {
   /** loadLocalMD results (the loopback target handle), per local-capable backend. */
   readonly loopback: Map<Backend, BackendMD>;
 }
-
-/** One region of a peer, with each backend's handle made from its public data. */
-export interface RemoteRegion {
-  readonly memType: MemType;
-  readonly addr: number;
-  readonly len: number;
-  readonly devId: number;
-  readonly mds: Map<Backend, BackendMD>;
-  readonly publicData: Map<Backend, Uint8Array>;
-}

@@ -12,58 +12,16 @@ import type { Logger } from './logger.js';
 import {
   checkRegions,
   decodeMetadataHeader,
-  publicDataOf,
-  reorderRegions,
   unpackRegions,
   type MetadataHeader,
   type PackedSection,
   type RegionColumns,
 } from './metadata.js';
-import { PeerRegion } from './peer-region.js';
-import { RegionRegistry, sortedOrder } from './region-registry.js';
+import { unloadBatch, type LoadedBatch } from './remote-handles.js';
+import { RemoteRegionTable, type StagedRegions } from './remote-region-table.js';
+import { SectionWalk, type SectionRegions } from './section-walk.js';
 
-export { PeerRegion } from './peer-region.js';
-
-/** One section of a metadata load that this agent uses: a backend's regions of one memory type. */
-export interface SectionRegions {
-  readonly backend: Backend;
-  readonly memType: MemType;
-  readonly regions: RegionColumns;
-}
-
-/**
- * The backend handles a load made: what a refused load unloads. Regions the
- * load created are listed as they are made (every handle of theirs is the
- * load's); a backend added to a known region is listed as a pair.
- */
-export class StagedHandles {
-  readonly #created: PeerRegion[][] = [];
-  readonly #regions: PeerRegion[] = [];
-  readonly #backends: Backend[] = [];
-
-  /** Lists a load's new regions: `list` is filled as they are made. */
-  adopt(list: PeerRegion[]): void {
-    this.#created.push(list);
-  }
-
-  /** Lists a backend's handle added to a known region. */
-  push(region: PeerRegion, backend: Backend): void {
-    this.#regions.push(region);
-    this.#backends.push(backend);
-  }
-
-  /** Unloads every staged handle and forgets them. */
-  undo(): void {
-    for (let i = this.#regions.length - 1; i >= 0; i--) {
-      const md = this.#regions[i]!.detach(this.#backends[i]!);
-      if (md !== undefined) this.#backends[i]!.unloadMD(md);
-    }
-    for (const list of this.#created) for (const region of list) region.unloadAll();
-    this.#created.length = 0;
-    this.#regions.length = 0;
-    this.#backends.length = 0;
-  }
-}
+export type { SectionRegions } from './section-walk.js';
 
 /** A metadata load's regions, checked and counted (RemotePeer.planRegions). */
 export interface RegionLoadPlan {
@@ -79,7 +37,7 @@ export class RemotePeer {
   readonly generation: number;
   /** Backends that hold this peer's connection info, with the info loaded. */
   readonly conns = new Map<Backend, Uint8Array>();
-  readonly regions = new Map<MemType, RegionRegistry<PeerRegion>>();
+  readonly regions = new Map<MemType, RemoteRegionTable>();
   readonly labels = new Map<string, Uint8Array>();
 
   constructor(name: string, agentId: Uint8Array, hostId: string, generation: number) {
@@ -89,13 +47,13 @@ export class RemotePeer {
     this.generation = generation;
   }
 
-  registry(memType: MemType): RegionRegistry<PeerRegion> {
-    let r = this.regions.get(memType);
-    if (!r) {
-      r = new RegionRegistry<PeerRegion>();
-      this.regions.set(memType, r);
+  table(memType: MemType): RemoteRegionTable {
+    let t = this.regions.get(memType);
+    if (!t) {
+      t = new RemoteRegionTable();
+      this.regions.set(memType, t);
     }
-    return r;
+    return t;
   }
 
   /** Regions known for this peer, all memory types together. */
@@ -129,9 +87,8 @@ export class RemotePeer {
     const walks: SectionWalk[] = [];
     let total = base?.regionCount ?? 0;
     for (const [memType, list] of byType) {
-      const existing = base?.regions.get(memType)?.values() ?? [];
-      const walk = new SectionWalk(name, memType, existing, list);
-      total += walk.run(undefined);
+      const walk = new SectionWalk(name, memType, base?.regions.get(memType), list);
+      total += walk.plan();
       walks.push(walk);
     }
     if (total > maxRegions) {
@@ -146,206 +103,23 @@ export class RemotePeer {
 
   /**
    * Carries out a plan made against this peer (or, for a new peer, against
-   * none): makes the backend handles, listed in `staged` (which the caller
-   * undoes if a backend refuses), then merges the new regions into the
-   * registries, last, in one pass each, so a refused load leaves them as
-   * they were.
+   * none): has the backends load the handles, each batch listed in `loaded`
+   * as it is made (the caller unloads them if a backend refuses), then
+   * merges the new regions into the tables, last, so a refused load leaves
+   * them as they were.
    */
-  commitRegions(plan: RegionLoadPlan, staged: StagedHandles): void {
-    const created = plan.walks.map((w) => {
-      const out: PeerRegion[] = [];
-      staged.adopt(out);
-      w.run({ staged, created: out });
-      return out;
-    });
+  commitRegions(plan: RegionLoadPlan, loaded: LoadedBatch[]): void {
+    const staged: StagedRegions[] = plan.walks.map((w) => w.stage(loaded));
     for (let i = 0; i < plan.walks.length; i++) {
-      this.registry(plan.walks[i]!.memType).insertSorted(created[i]!);
+      this.table(plan.walks[i]!.memType).commit(staged[i]!);
     }
   }
 
   /** Unloads every backend handle of every region. */
   unloadAll(): void {
-    for (const reg of this.regions.values()) {
-      for (const region of reg.values()) region.unloadAll();
-      reg.clear();
-    }
+    for (const t of this.regions.values()) t.unloadAll();
+    this.regions.clear();
   }
-}
-
-/**
- * One merge walk over the sections of one memory type, each sorted by
- * (devId, addr) once, and the registry's regions. Entries of equal (devId,
- * addr) form a group: one region, described by one or more backends. A
- * planning run (no commit) checks and counts; a commit run, over the same
- * unchanged input, makes the backend handles and lists the new regions in
- * order.
- */
-export class SectionWalk {
-  /** The sections' regions, each in (devId, addr) order. */
-  readonly #columns: RegionColumns[];
-  readonly #backends: Backend[];
-
-  constructor(
-    readonly peer: string,
-    readonly memType: MemType,
-    /** The regions known before the load, sorted (unchanged until the commit). */
-    readonly existing: readonly PeerRegion[],
-    sections: readonly SectionRegions[],
-  ) {
-    this.#backends = sections.map((s) => s.backend);
-    this.#columns = sections.map((s) => {
-      const c = s.regions;
-      const order = sortedOrder(c.devIds, c.addrs, c.count);
-      return order ? reorderRegions(c, order) : c;
-    });
-  }
-
-  /** Returns the number of regions the load adds. */
-  run(commit: { staged: StagedHandles; created: PeerRegion[] } | undefined): number {
-    const cols = this.#columns;
-    const backends = this.#backends;
-    const k = cols.length;
-    const heads = new Array<number>(k).fill(0);
-    const existing = this.existing;
-    // The entries of the current group (grown, never shrunk: no allocation per group).
-    const groupSec: number[] = [];
-    const groupIdx: number[] = [];
-    let size = 0;
-    let j = 0;
-    let prevDev = -1;
-    let prevEnd = 0;
-    let added = 0;
-    for (;;) {
-      // The smallest (devId, addr) at the head of any section.
-      let first = -1;
-      let devId = 0;
-      let addr = 0;
-      for (let s = 0; s < k; s++) {
-        const c = cols[s]!;
-        const h = heads[s]!;
-        if (h >= c.count) continue;
-        const d = c.devIds[h]!;
-        const a = c.addrs[h]!;
-        if (first < 0 || d < devId || (d === devId && a < addr)) {
-          first = s;
-          devId = d;
-          addr = a;
-        }
-      }
-      if (first < 0) break;
-      size = 0;
-      for (let s = first; s < k; s++) {
-        const c = cols[s]!;
-        let h = heads[s]!;
-        while (h < c.count && c.devIds[h] === devId && c.addrs[h] === addr) {
-          groupSec[size] = s;
-          groupIdx[size] = h;
-          size++;
-          h++;
-        }
-        heads[s] = h;
-      }
-
-      const len = cols[first]!.lens[groupIdx[0]!]!;
-      const backend = backends[first]!;
-      for (let g = 1; g < size; g++) {
-        if (cols[groupSec[g]!]!.lens[groupIdx[g]!] !== len) {
-          throw this.#overlap(addr, len, backend);
-        }
-      }
-      if (devId === prevDev && prevEnd > addr) throw this.#overlap(addr, len, backend);
-      prevDev = devId;
-      prevEnd = addr + len;
-
-      while (j < existing.length && before(existing[j]!, devId, addr)) j++;
-      let region: PeerRegion | undefined;
-      const next = existing[j];
-      if (next && next.devId === devId && next.addr === addr) {
-        if (next.len !== len) throw this.#overlap(addr, len, backend);
-        region = next;
-      } else {
-        if (next && next.devId === devId && next.addr < addr + len) {
-          throw this.#overlap(addr, len, backend);
-        }
-        const prev = existing[j - 1];
-        if (prev && prev.devId === devId && prev.addr + prev.len > addr) {
-          throw this.#overlap(addr, len, backend);
-        }
-        added++;
-      }
-
-      let made = false; // the region is this load's: its handles go with it on a refusal
-      for (let g = 0; g < size; g++) {
-        const s = groupSec[g]!;
-        const i = groupIdx[g]!;
-        const c = cols[s]!;
-        const b = backends[s]!;
-        // The same region twice in one section: harmless if it says the same.
-        if (g > 0 && groupSec[g - 1] === s) {
-          if (!sameRange(c, groupIdx[g - 1]!, i)) throw this.#changed(addr, len, b);
-          continue;
-        }
-        const known = region?.publicDataOf(b);
-        if (known) {
-          if (!sameBytesAt(known, c, i)) throw this.#changed(addr, len, b);
-          continue;
-        }
-        if (!commit) continue;
-        if (!region) {
-          region = new PeerRegion(this.memType, addr, len, devId);
-          commit.created.push(region);
-          made = true;
-        }
-        const publicData = publicDataOf(c, i);
-        const handle = b.loadRemoteMD!(this.peer, {
-          memType: this.memType,
-          addr,
-          len,
-          devId,
-          publicData,
-        });
-        region.attach(b, handle, publicData);
-        if (!made) commit.staged.push(region, b);
-      }
-    }
-    return added;
-  }
-
-  #overlap(addr: number, len: number, backend: Backend): Error {
-    return new MismatchError(
-      `region [0x${addr.toString(16)}, +${len}) overlaps another region of the peer`,
-      { op: 'loadRemoteMD', backend: backend.type },
-    );
-  }
-
-  #changed(addr: number, len: number, backend: Backend): Error {
-    return new MismatchError(`region [0x${addr.toString(16)}, +${len}) changed its public data`, {
-      op: 'loadRemoteMD',
-      backend: backend.type,
-    });
-  }
-}
-
-function before(r: PeerRegion, devId: number, addr: number): boolean {
-  return r.devId < devId || (r.devId === devId && r.addr < addr);
-}
-
-/** True if regions i and j of c carry the same public data. */
-function sameRange(c: RegionColumns, i: number, j: number): boolean {
-  const a = c.pdRanges[2 * i]!;
-  const b = c.pdRanges[2 * j]!;
-  const n = c.pdRanges[2 * i + 1]! - a;
-  if (c.pdRanges[2 * j + 1]! - b !== n) return false;
-  for (let k = 0; k < n; k++) if (c.publicData[a + k] !== c.publicData[b + k]) return false;
-  return true;
-}
-
-/** True if `bytes` equals region i's public data in c. */
-function sameBytesAt(bytes: Uint8Array, c: RegionColumns, i: number): boolean {
-  const a = c.pdRanges[2 * i]!;
-  if (c.pdRanges[2 * i + 1]! - a !== bytes.length) return false;
-  for (let k = 0; k < bytes.length; k++) if (bytes[k] !== c.publicData[a + k]) return false;
-  return true;
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -454,7 +228,7 @@ export class RemoteSections {
     const current = this.#peers.get(md.name);
     const peer = current ?? new RemotePeer(md.name, md.agentId, md.hostId, ++this.#generation);
     const stagedConns: Backend[] = [];
-    const stagedRegions = new StagedHandles();
+    const loaded: LoadedBatch[] = [];
     try {
       for (const c of md.conns) {
         const b = backends.find((x) => x.type === c.backend && x.capabilities.remote);
@@ -473,10 +247,10 @@ export class RemoteSections {
           ctx,
         );
       }
-      peer.commitRegions(plan, stagedRegions);
+      peer.commitRegions(plan, loaded);
     } catch (err) {
       // Registries change last, in commitRegions: only backend handles to undo.
-      stagedRegions.undo();
+      for (const l of loaded.reverse()) unloadBatch(l);
       for (const b of stagedConns) {
         peer.conns.delete(b);
         void b.disconnect(md.name).catch(() => {});
@@ -556,9 +330,11 @@ export class RemoteSections {
     const peer = this.#peers.get(name);
     if (!peer) return false;
     if (!list) return true;
-    const reg = peer.regions.get(list.memType);
+    const table = peer.regions.get(list.memType);
     for (let i = 0; i < list.length; i++) {
-      if (!reg?.findCovering(list.addrs[i]!, list.lens[i]!, list.devIds[i]!)) return false;
+      if (!table || table.covering(list.addrs[i]!, list.lens[i]!, list.devIds[i]!) < 0) {
+        return false;
+      }
     }
     return true;
   }
@@ -569,7 +345,10 @@ export class RemoteSections {
     if (!peer)
       throw new NotFoundError(`no metadata loaded for '${name}'`, this.#ctx('getRemoteRegions'));
     const list = new DescList(memType);
-    for (const r of peer.regions.get(memType)?.values() ?? []) list.add(r.addr, r.len, r.devId);
+    const table = peer.regions.get(memType);
+    for (let i = 0; i < (table?.size ?? 0); i++) {
+      list.add(table!.addrAt(i), table!.lenAt(i), table!.devIdAt(i));
+    }
     return list;
   }
 

@@ -9,7 +9,7 @@ import {
   type NixlError,
 } from './errors.js';
 import type { LocalSection } from './local-section.js';
-import { PreppedDlist, resolveDlist, selectDescs } from './prepped-dlist.js';
+import { PreppedDlist, registryLookup, resolveDlist, selectDescs } from './prepped-dlist.js';
 import type { RemoteSections } from './remote-sections.js';
 import { XferRequest, type XferOwner } from './xfer-request.js';
 
@@ -97,7 +97,12 @@ export class XferBuilder implements XferOwner {
         LOCAL_AGENT,
         0,
         list,
-        resolveDlist(list, registry, backends, (r) => r.mds, 'locally'),
+        resolveDlist(
+          list,
+          registryLookup(registry, (r) => r.mds),
+          backends,
+          'locally',
+        ),
       );
     }
     if (agent === this.#o.agentName) {
@@ -107,7 +112,12 @@ export class XferBuilder implements XferOwner {
         agent,
         0,
         list,
-        resolveDlist(list, registry, local, (r) => r.loopback, 'locally (loopback)'),
+        resolveDlist(
+          list,
+          registryLookup(registry, (r) => r.loopback),
+          local,
+          'locally (loopback)',
+        ),
       );
     }
     const peer = this.#o.remote.get(agent);
@@ -118,7 +128,7 @@ export class XferBuilder implements XferOwner {
       agent,
       peer.generation,
       list,
-      resolveDlist(list, peer.regions.get(list.memType), remote, (r) => r.mds, `by '${agent}'`),
+      resolveDlist(list, peer.regions.get(list.memType), remote, `by '${agent}'`),
     );
   }
 

@@ -9,6 +9,8 @@ import type {
   BackendXfer,
   LocalRegionDesc,
   PeerIdentity,
+  RemoteHandles,
+  RemoteRegionBatch,
   RemoteRegionDesc,
   XferDescs,
   XferOp,
@@ -33,15 +35,7 @@ import { NotifLinger } from '../common/notif-linger.js';
 import type { TcpBatchCallback, TcpEngine, TcpEngineOptions } from './native-engine.js';
 import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
-
-/** A region as the engine knows it: id and key (the public data, 12 bytes). */
-interface RegionMD {
-  readonly rid: number;
-  readonly keyLo: number;
-  readonly keyHi: number;
-  readonly publicData: Uint8Array;
-  registered: boolean;
-}
+import { parsePublicData, RemoteRegionKeys, type RegionMD } from './region-md.js';
 
 interface TcpXfer extends BackendXfer {
   readonly slot: number;
@@ -72,23 +66,6 @@ const SLOT_FREE = -1000;
 const EV_CONNECTED = 1;
 const EV_CONNECT_FAILED = 2;
 const EV_DISCONNECTED = 3;
-
-function parsePublicData(data: Uint8Array, agent: string): RegionMD {
-  if (data.byteLength !== 12) {
-    throw new MismatchError(
-      `TCP region public data of '${agent}' has ${data.byteLength} bytes, expected 12`,
-      { backend: 'TCP', agent },
-    );
-  }
-  const v = new DataView(data.buffer, data.byteOffset, 12);
-  return {
-    rid: v.getUint32(0, true),
-    keyLo: v.getUint32(4, true),
-    keyHi: v.getUint32(8, true),
-    publicData: data,
-    registered: true,
-  };
-}
 
 /**
  * The TCP backend: a thin TypeScript shell over the native engine
@@ -243,6 +220,19 @@ export class TcpBackend implements Backend {
     }
     return parsePublicData(desc.publicData, agent);
   }
+
+  loadRemoteRegions(agent: string, batch: RemoteRegionBatch): RemoteHandles {
+    if (batch.memType !== 'DRAM') {
+      throw new NotSupportedError(`TCP serves DRAM only, not ${batch.memType}`, {
+        op: 'loadRemoteMD',
+        backend: this.type,
+        agent,
+      });
+    }
+    return new RemoteRegionKeys(agent, batch);
+  }
+
+  unloadRemoteRegions(_handles: RemoteHandles): void {}
 
   loadLocalMD(md: BackendMD): BackendMD {
     return md;

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent.js';
 import { DescList } from '../../src/descriptors.js';
 import { BackendError, InvalidParamError, MismatchError, NotFoundError } from '../../src/errors.js';
-import { decodeMetadata } from '../../src/metadata.js';
+import { decodeMetadata, encodeMetadata } from '../../src/metadata.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
 
 const TCP = [{ type: 'TCP', params: { bind_addr: '127.0.0.1', port: '0' } }];
 let a: Agent;
@@ -85,6 +86,50 @@ describe('metadata between agents', () => {
     );
     a.loadRemoteMD(b.getLocalMD());
     await a.write(local.descs, remote.descs, 'md-b');
+  });
+
+  it('regions loaded in batches, in any order, are each reached by one request (verified by hash)', async () => {
+    const n = 7;
+    const remoteBufs = Array.from({ length: n }, () => b.alloc(4096).buffer);
+    const remote = remoteBufs.map((buf) => b.registerMem(buf));
+    // Partial loads out of address order merge into the middle of the peer's table.
+    for (const i of [3, 0, 6, 1]) a.loadRemoteMD(b.getLocalPartialMD(remote[i]!));
+    a.loadRemoteMD(
+      b.getLocalPartialMD(
+        DescList.from(
+          'DRAM',
+          remote.map((r) => r.descs.at(0)),
+        ),
+      ),
+    );
+    expect(a.getRemoteRegions('md-b').length).toBe(n);
+    const src = a.alloc(4096 * n).buffer;
+    fillPattern(src, 17);
+    const local = a.registerMem(src);
+    const order = [5, 2, 6, 0, 3, 1, 4];
+    const localDescs = order.map((i) => ({
+      ...local.descs.at(0),
+      addr: local.descs.at(0).addr + BigInt(4096 * i),
+      len: 4096,
+    }));
+    const remoteDescs = order.map((i) => remote[i]!.descs.at(0));
+    const req = a.createXferReq('WRITE', localDescs, remoteDescs, 'md-b');
+    a.postXferReq(req);
+    await req.done;
+    for (let i = 0; i < n; i++) {
+      expect(sha256(remoteBufs[i]!)).toBe(sha256(src.subarray(4096 * i, 4096 * (i + 1))));
+    }
+  });
+
+  it('TCP public data of the wrong size is refused and loads nothing', () => {
+    b.registerMem(b.alloc(4096).buffer);
+    b.registerMem(b.alloc(4096).buffer);
+    a.invalidateRemoteMD('md-b');
+    const md = decodeMetadata(b.getLocalMD());
+    const regions = md.sections[0]!.regions;
+    regions[1] = { ...regions[1]!, publicData: regions[1]!.publicData.subarray(0, 11) };
+    expect(() => a.loadRemoteMD(encodeMetadata(md))).toThrow(/11 bytes, expected 12/);
+    expect(a.remoteAgents).toEqual([]);
   });
 
   it('partial metadata without descriptors carries connection info only', () => {

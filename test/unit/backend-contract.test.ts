@@ -21,6 +21,7 @@ describe('backend contract', () => {
       expect(err).toBeInstanceOf(BackendError);
       expect(String(err.message)).toMatch(/remote: getConnInfo/);
       expect(String(err.message)).toMatch(/notif: genNotif/);
+      expect(String(err.message)).toMatch(/remote: unloadRemoteRegions/);
       expect(agent.backends.length).toBe(0);
     } finally {
       await agent.close();
