@@ -21,6 +21,7 @@ export {
   type JsonLineChildOptions,
   type JsonLineEvent,
   type JsonLineReply,
+  type SpawnChild,
 } from './json-line-child.js';
 export type { PeerKillOptions } from './peer-kill.js';
 export { PeerProcess } from './peer-harness.js';

@@ -16,22 +16,8 @@ export class LocalTarget {
       // execArgv carries tsx's loader when running from source.
       nodeArgs: process.execArgv,
     });
-    this.port = new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`target process did not start within 60 s: ${this.stderr}`)),
-        60_000,
-      );
-      const off = this.#target.onEvent((e) => {
-        if (e.event !== 'listening') return;
-        clearTimeout(timer);
-        off();
-        resolve(Number(e.port));
-      });
-      void this.#target.exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`target process exited (${code}) before listening: ${this.stderr}`));
-      });
-    });
+    // Rejects if it has not listened within 60 s, or exits first (both with its stderr).
+    this.port = this.#target.nextEvent('listening', 60_000).then((e) => Number(e.port));
     this.port.catch(() => {});
   }
 

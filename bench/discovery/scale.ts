@@ -16,11 +16,10 @@
 import '../../src/polyfills.js';
 
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
 
 import { generateClusterKey } from '../../plugins/gossip/cluster-key.js';
 import { createHosts } from '../../test/netns/netns.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -34,6 +33,13 @@ const maxHosts = Number(arg('hosts', '4'));
 const runs = Number(arg('runs', '3'));
 const source = arg('source', 'mdns') as 'mdns' | 'seeds';
 const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
+
+/** A worker's line (worker.ts): an event named by `ev`, stamped with its time. */
+interface WorkerEvent {
+  ev: string;
+  t: number;
+  [k: string]: any;
+}
 
 interface RunResult {
   spawnToAll: number;
@@ -59,7 +65,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
   const lastCounts: number[][] = [];
   const t0 = Date.now();
   try {
-    const children: ChildProcess[] = [];
+    // Each worker's lines are events named by `ev`; it stops when its input ends.
+    const children: JsonLineChild<JsonLineReply, WorkerEvent>[] = [];
     let next = 0;
     for (let h = 0; h < nHosts; h++) {
       const names: string[] = [];
@@ -75,13 +82,16 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         firstPort: h === 0 ? seedPort : 0,
         limitMs: LIMIT_MS + 30_000,
       };
-      const child = hosts.spawn(
-        h,
-        process.execPath,
-        ['--import', 'tsx', WORKER, JSON.stringify(cfg)],
+      const child = new JsonLineChild<JsonLineReply, WorkerEvent>(
+        WORKER,
+        `worker on host ${h}`,
+        {},
         {
+          args: [JSON.stringify(cfg)],
           cwd: ROOT,
-          stdio: ['pipe', 'pipe', 'inherit'],
+          stderr: 'inherit',
+          eventField: 'ev',
+          spawn: (file, args, options) => hosts.spawn(h, file, args, options),
         },
       );
       children.push(child);
@@ -92,13 +102,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         LIMIT_MS,
       );
       for (const child of children) {
-        createInterface({ input: child.stdout! }).on('line', (line) => {
-          let e: any;
-          try {
-            e = JSON.parse(line);
-          } catch {
-            return;
-          }
+        child.onEvent((e) => {
           if (e.ev === 'progress') lastCounts[children.indexOf(child)] = e.counts;
           if (e.ev === 'progress' && process.env.BENCH_VERBOSE)
             console.error(`  ${e.t - t0} ms: ${e.counts}`);
@@ -115,7 +119,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
             }
           }
         });
-        child.once('exit', (code: number | null) => {
+        void child.exited.then((code) => {
           if (loaded < n && incomplete === undefined) {
             clearTimeout(timer);
             reject(new Error(`a worker exited with ${code} before all agents loaded`));
@@ -123,10 +127,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         });
       }
     });
-    for (const child of children) child.stdin!.end();
-    await Promise.all(
-      children.map((c) => new Promise((r) => (c.exitCode !== null ? r(0) : c.once('exit', r)))),
-    );
+    for (const child of children) child.endInput();
+    await Promise.all(children.map((c) => c.exited));
   } finally {
     hosts.destroy();
   }

@@ -17,14 +17,14 @@
  * one descriptor per (layer, plane) region.
  */
 import { performance } from 'node:perf_hooks';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Agent } from '../../src/agent.js';
 import { DescList } from '../../src/descriptors.js';
 import { KvCache, KvLayout, type KvLayoutSpec } from '../../src/kv/index.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
+import { verifyKvBlocks } from '../../testing/pattern.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,43 +58,34 @@ function fmt(x: number, d = 2): string {
   return x.toFixed(d);
 }
 
+/** The seed of prefill's KV pattern (testing/pattern.ts), checked after the READs. */
+const SEED = 7;
+
+/** Starts prefill-target.ts; resolves with it and its metadata once it serves. */
 async function startPrefill(name: string, params: Record<string, string>) {
   const script = fileURLToPath(new URL('./prefill-target.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', script, JSON.stringify({ name, spec, params })],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('prefill target did not start')), 120_000);
-    lines.once('line', (l) => (clearTimeout(t), resolve(l)));
-  });
-  const { md } = JSON.parse(first) as { md: string };
-  return {
-    md: Buffer.from(md, 'base64'),
-    async quit() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.stdin!.write('{"cmd":"quit"}\n');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
+  const child = new JsonLineChild<JsonLineReply>(
+    script,
+    'prefill target',
+    {},
+    {
+      args: [JSON.stringify({ name, spec, params, seed: SEED })],
+      stderr: 'inherit',
     },
-  };
+  );
+  try {
+    const { md } = await child.nextEvent('ready', 120_000);
+    return { child, md: Buffer.from(String(md), 'base64') };
+  } catch (err) {
+    await child.kill();
+    throw err;
+  }
 }
 
-/** Checks the stamp of every slice of the local blocks against the remote block it came from. */
+/** Checks every slice of the local blocks against the pattern of the remote block it came from. */
 function verify(cache: KvCache, local: Uint32Array, remote: Uint32Array): void {
-  const { layers, planes } = cache.layout;
-  for (let k = 0; k < local.length; k++)
-    for (let l = 0; l < layers; l++)
-      for (let p = 0; p < planes; p++) {
-        const s = cache.sliceView(l, p, local[k]!);
-        const got = new DataView(s.buffer, s.byteOffset, 8).getUint32(0, true);
-        const want = ((l << 24) | (p << 20) | remote[k]!) >>> 0;
-        if (got !== want || s[s.length - 1] !== 0x5a)
-          throw new Error(`block ${local[k]} layer ${l} plane ${p}: wrong data after transfer`);
-      }
+  const bad = verifyKvBlocks(cache, local, SEED, remote);
+  if (bad) throw new Error(`wrong data after transfer: ${bad}`);
 }
 
 interface Row {
@@ -217,7 +208,7 @@ async function runPath(sameHost: string): Promise<Row[]> {
   } finally {
     cache.close();
     await agent.close();
-    await prefill.quit();
+    await prefill.child.close();
   }
   return rows;
 }

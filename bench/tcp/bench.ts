@@ -135,7 +135,7 @@ async function setUp(
 ): Promise<Setup> {
   const targetName = `bench-tgt-${tag}-${process.pid}`;
   const target = new TargetProcess(targetName, region, { ...targetParams, same_host: 'auto' });
-  const hello = await target.next();
+  const hello = await target.ready;
   const agents = {
     socket: await Agent.create({
       name: `bench-sock-${tag}-${process.pid}`,
@@ -160,7 +160,7 @@ async function setUp(
 
 async function tearDown(s: Setup): Promise<void> {
   for (const a of Object.values(s.agents)) await a.close();
-  await s.target.quit();
+  await s.target.close();
 }
 
 /** One cell: `batch` descriptors of `size` bytes, consecutive from each base. */

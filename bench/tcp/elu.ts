@@ -21,7 +21,7 @@ const params = { same_host: args['same-host'] ? 'auto' : 'off', timeout_ms: '600
 
 const name = `elu-tgt-${process.pid}`;
 const target = new TargetProcess(name, REGION, params);
-const hello = await target.next();
+const hello = await target.ready;
 const a = await Agent.create({
   name: `elu-init-${process.pid}`,
   backends: [{ type: 'TCP', params }],
@@ -48,4 +48,4 @@ console.log(
     `(${elu.activeMs.toFixed(1)} ms active of ${elu.wallMs.toFixed(0)} ms)`,
 );
 await a.close();
-await target.quit();
+await target.close();

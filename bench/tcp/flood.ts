@@ -58,10 +58,10 @@ async function open(port: number, n: number): Promise<{ sockets: Socket[]; faile
 }
 
 const target = new TargetProcess('flood-target', 1 << 20, { same_host: 'off' });
-const { md } = await target.next();
+const { md } = await target.ready;
 const meta = decodeMetadata(Buffer.from(md, 'base64'));
 const port = decodeConnInfo(meta.conns.find((c) => c.backend === 'TCP')!.connInfo, meta.name).port;
-const pid = target.child.pid!;
+const pid = target.pid;
 
 const perConn: number[] = [];
 for (let r = 0; r < rounds; r++) {
@@ -85,7 +85,7 @@ const t0 = performance.now();
 await pause(3000);
 const share = (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
 for (const s of flood.sockets) s.destroy();
-await target.quit();
+await target.close();
 
 console.log('');
 console.log(

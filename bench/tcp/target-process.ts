@@ -1,48 +1,42 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 
 const SCRIPT = fileURLToPath(
   new URL('./target.' + (import.meta.url.endsWith('.ts') ? 'ts' : 'js'), import.meta.url),
 );
 
-/** A benchmark target agent in a child process (bench/tcp/target.ts). */
-export class TargetProcess {
-  readonly child: ChildProcess;
-  readonly #lines: Interface;
-  readonly #queue: ((line: string) => void)[] = [];
+/** What the target announces once it serves: its metadata (base64) and region. */
+export interface TargetReady {
+  md: string;
+  addr: string;
+}
+
+/** A benchmark target agent in a child process (bench/tcp/target.ts); its stderr shows live. */
+export class TargetProcess extends JsonLineChild<JsonLineReply & Record<string, any>> {
+  /** Resolves once the target serves (rejects if it has not within 60 s, or exits first). */
+  readonly ready: Promise<TargetReady>;
 
   constructor(name: string, size: number, params: Record<string, string>) {
-    const args = SCRIPT.endsWith('.ts') ? ['--import', 'tsx', SCRIPT] : [SCRIPT];
-    this.child = spawn(process.execPath, [...args, JSON.stringify({ name, size, params })], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    this.#lines = createInterface({ input: this.child.stdout! });
-    this.#lines.on('line', (l) => this.#queue.shift()?.(l));
+    super(
+      SCRIPT,
+      'benchmark target',
+      {},
+      {
+        args: [JSON.stringify({ name, size, params })],
+        stderr: 'inherit',
+      },
+    );
+    // Subscribed at once: the event may come before the caller awaits it.
+    this.ready = this.nextEvent('ready', 60_000).then((e) => ({
+      md: String(e.md),
+      addr: String(e.addr),
+    }));
+    this.ready.catch(() => {});
   }
 
-  next(): Promise<any> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('benchmark target did not answer')), 60_000);
-      this.#queue.push((l) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(l));
-      });
-    });
-  }
-
-  async send(cmd: object): Promise<any> {
-    const r = this.next();
-    this.child.stdin!.write(JSON.stringify(cmd) + '\n');
-    return r;
-  }
-
-  async quit(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin!.write(JSON.stringify({ cmd: 'quit' }) + '\n');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
+  /** Sends a command; rejects if the target does not answer within 60 s. */
+  override send(c: Record<string, unknown> & { cmd: string }, timeoutMs = 60_000): Promise<any> {
+    return super.send(c, timeoutMs);
   }
 }

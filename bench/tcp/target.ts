@@ -1,7 +1,9 @@
 /**
  * The target side of the TCP benchmarks: one agent in its own process that
- * registers a region and serves it. Driven over stdin/stdout, one JSON object
- * a line: {cmd:'load', md} | {cmd:'elu-start'} | {cmd:'elu-stop'} | {cmd:'quit'}.
+ * registers a region and serves it. Driven by target-process.ts over
+ * stdin/stdout, one JSON object a line: it announces {event:'ready', md, addr},
+ * then answers {id, cmd:'load', md} | {id, cmd:'elu-start'} |
+ * {id, cmd:'elu-stop'} | {id, cmd:'close'} with {id, ...}.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -27,6 +29,7 @@ function reply(o: object): void {
 }
 
 reply({
+  event: 'ready',
   md: Buffer.from(agent.getLocalMD()).toString('base64'),
   addr: reg.descs.at(0).addr.toString(),
 });
@@ -35,22 +38,27 @@ reply({
 const keepAlive = setInterval(() => {}, 1 << 30);
 
 createInterface({ input: process.stdin }).on('line', async (line) => {
-  const c = JSON.parse(line) as { cmd: string; md?: string };
+  const c = JSON.parse(line) as { id: number; cmd: string; md?: string };
   if (c.cmd === 'load') {
     agent.loadRemoteMD(Buffer.from(c.md!, 'base64'));
-    reply({ ok: true });
+    reply({ id: c.id, ok: true });
   } else if (c.cmd === 'elu-start') {
     elu = performance.eventLoopUtilization();
     eluStart = performance.now();
-    reply({ ok: true });
+    reply({ id: c.id, ok: true });
   } else if (c.cmd === 'elu-stop') {
     const d = performance.eventLoopUtilization(elu);
-    reply({ utilization: d.utilization, activeMs: d.active, wallMs: performance.now() - eluStart });
-  } else if (c.cmd === 'quit') {
+    reply({
+      id: c.id,
+      utilization: d.utilization,
+      activeMs: d.active,
+      wallMs: performance.now() - eluStart,
+    });
+  } else if (c.cmd === 'close') {
     clearInterval(keepAlive);
     reg.close();
     await agent.close();
-    reply({ ok: true });
+    reply({ id: c.id, ok: true });
     process.exit(0);
   }
 });

@@ -12,13 +12,13 @@
  * (loopback and shared memory); the only process killed is the target this
  * script started.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { startTarget } from './target-process.js';
 
 const SETS: Record<string, Record<string, string>> = {
@@ -48,7 +48,7 @@ interface RoundResult {
   newReceives: boolean;
 }
 
-/** One round, in this process; prints its RoundResult as JSON and exits. */
+/** One round, in this process; prints its RoundResult as a `result` event line and exits. */
 async function oneRound(params: Record<string, string>): Promise<void> {
   const s = await Agent.create({
     name: `survivor-${randomBytes(3).toString('hex')}`,
@@ -96,27 +96,29 @@ async function oneRound(params: Record<string, string>): Promise<void> {
     survivorReceives: await toSurvivor,
     newReceives: await toNew,
   };
-  process.stdout.write(JSON.stringify(result) + '\n');
+  process.stdout.write(JSON.stringify({ event: 'result', ...result }) + '\n');
   // A stuck survivor may not close cleanly; the process ends here either way.
   process.exit(0);
 }
 
 /** Runs one round in a child process; undefined when it did not report in time. */
-function spawnRound(set: string): Promise<RoundResult | undefined> {
+async function spawnRound(set: string): Promise<RoundResult | undefined> {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--one', set], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  return new Promise((resolve) =>
-    child.on('exit', () => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      resolve(line ? (JSON.parse(line) as RoundResult) : undefined);
-    }),
+  const child = new JsonLineChild<JsonLineReply, RoundResult & { event: 'result' }>(
+    self,
+    `round ${set}`,
+    {},
+    { args: ['--one', set] },
   );
+  try {
+    const { event: _, ...result } = await child.nextEvent('result', 90_000);
+    // The round exits by itself once it has reported.
+    await child.waitForExit(10_000);
+    return result;
+  } catch {
+    await child.kill();
+    return undefined;
+  }
 }
 
 if (args.one) {

@@ -3,12 +3,11 @@
  * ways between it and the initiator agent `a`: the target side of every UCX
  * benchmark here.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import type { Agent } from '../../src/agent.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 
 export interface Target {
   name: string;
@@ -22,6 +21,9 @@ export interface Target {
   stop(): Promise<void>;
 }
 
+/** How long the target may take to start, and to answer `load`. */
+const START_MS = 120_000;
+
 export async function startTarget(
   a: Agent,
   params: Record<string, string>,
@@ -31,30 +33,33 @@ export async function startTarget(
 ): Promise<Target> {
   const script = fileURLToPath(new URL('./target.ts', import.meta.url));
   const name = `${namePrefix}-${randomBytes(3).toString('hex')}`;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', script, name, JSON.stringify(params), String(bytes), String(ucxAlloc)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+  const child = new JsonLineChild(
+    script,
+    `benchmark target ${name}`,
+    {},
+    {
+      args: [name, JSON.stringify(params), String(bytes), String(ucxAlloc)],
+      stderr: 'inherit',
+    },
   );
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const hello = JSON.parse((await lines.next()).value) as { md: string; addr: string };
-  a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
-  child.stdin!.write(Buffer.from(a.getLocalMD()).toString('base64') + '\n');
-  await lines.next();
-  return {
-    name,
-    pid: child.pid!,
-    addr: BigInt(hello.addr),
-    kill(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-    async stop() {
-      a.invalidateRemoteMD(name);
-      child.stdin!.end();
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await new Promise((r) => child.on('exit', r));
-      clearTimeout(timer);
-    },
-  };
+  try {
+    const hello = await child.nextEvent('ready', START_MS);
+    a.loadRemoteMD(Buffer.from(String(hello.md), 'base64'));
+    await child.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') }, START_MS);
+    return {
+      name,
+      pid: child.pid,
+      addr: BigInt(String(hello.addr)),
+      kill: (signal) => child.signal(signal),
+      async stop() {
+        a.invalidateRemoteMD(name);
+        // The target closes its agent and exits when its input ends.
+        child.endInput();
+        await child.waitForExit(10_000);
+      },
+    };
+  } catch (err) {
+    await child.kill();
+    throw err;
+  }
 }

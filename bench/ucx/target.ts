@@ -1,8 +1,9 @@
 /**
  * The target side of the UCX benchmark, in its own process: an agent with the
  * UCX backend and one registered region (allocated by UCX when argv[5] is
- * 'true'). Prints {md, addr} as a JSON line, loads the initiator's metadata
- * from one stdin line, and serves until stdin closes (its progress thread
+ * 'true'). Driven by target-process.ts, one JSON object a line: it announces
+ * {event:'ready', md, addr}, answers {id, cmd:'load', md} (the initiator's
+ * metadata) with {id}, and serves until stdin closes (its progress thread
  * does the serving; this thread only waits).
  */
 import { createInterface } from 'node:readline';
@@ -24,14 +25,16 @@ const buf = agent.alloc(bytes, ucxAlloc ? { backend: 'UCX' } : {}).buffer;
 const reg = agent.registerMem(buf);
 process.stdout.write(
   JSON.stringify({
+    event: 'ready',
     md: Buffer.from(agent.getLocalMD()).toString('base64'),
     addr: reg.descs.at(0).addr.toString(),
   }) + '\n',
 );
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
-  agent.loadRemoteMD(Buffer.from(line, 'base64'));
-  process.stdout.write('{"loaded":true}\n');
+  const c = JSON.parse(line) as { id: number; cmd: 'load'; md: string };
+  agent.loadRemoteMD(Buffer.from(c.md, 'base64'));
+  process.stdout.write(JSON.stringify({ id: c.id }) + '\n');
 });
 rl.on('close', async () => {
   await agent.close();

@@ -4,9 +4,7 @@
  * deregistration while a peer holds the rkey, a killed peer and reconnection,
  * and a target whose event loop is blocked.
  */
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,6 +24,7 @@ import {
   RemoteDisconnectError,
 } from '../../src/errors.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { PeerProcess } from '../../testing/peer-harness.js';
 import { createHosts, netnsAvailable } from '../netns/netns.js';
 import { notified, runWireupRounds } from './ucx-wireup-rounds.js';
@@ -729,40 +728,41 @@ describe.skipIf(!UCX_AVAILABLE)('UCX progress thread keeps a blocked target serv
     const lreg = a.registerMem(la).descs.at(0);
     const script = fileURLToPath(new URL('./fixtures/ucx-busy-peer.ts', import.meta.url));
     const name = uniq('busy');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', script, name, 'thread', String(16 << 20)],
-      {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
+    const child = new JsonLineChild<JsonLineReply & { hash?: string; notifs?: string[] }>(
+      script,
+      'busy peer',
+      {},
+      { args: [name, 'thread', String(16 << 20)] },
     );
     try {
-      const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-      const hello = JSON.parse((await lines.next()).value) as { md: string; addr: string };
-      a.loadRemoteMD(Buffer.from(hello.md, 'base64'));
+      const hello = await child.nextEvent('ready', 30_000);
+      a.loadRemoteMD(Buffer.from(String(hello.md), 'base64'));
       const blockMs = 8000;
-      child.stdin!.write(
-        JSON.stringify({ md: Buffer.from(a.getLocalMD()).toString('base64'), blockMs }) + '\n',
-      );
-      expect(JSON.parse((await lines.next()).value)).toEqual({ blocked: true });
+      const blocked = child.nextEvent('blocked', 30_000);
+      const answer = child.send({
+        cmd: 'block',
+        md: Buffer.from(a.getLocalMD()).toString('base64'),
+        blockMs,
+      });
+      expect(await blocked).toEqual({ event: 'blocked' });
       const t0 = Date.now();
       // 16 writes of 1 MiB, each with a notification, all while the target is blocked.
       for (let i = 0; i < 16; i++) {
         await a.write(
           [{ addr: lreg.addr + BigInt(i << 20), len: 1 << 20 }],
-          [{ addr: BigInt(hello.addr) + BigInt(i << 20), len: 1 << 20 }],
+          [{ addr: BigInt(String(hello.addr)) + BigInt(i << 20), len: 1 << 20 }],
           name,
           { notif: `n${i}` },
         );
       }
       const elapsed = Date.now() - t0;
-      const done = JSON.parse((await lines.next()).value) as { hash: string; notifs: string[] };
+      const done = await answer;
       // The writes finished before the target's thread woke up.
       expect(elapsed).toBeLessThan(blockMs);
-      expect(done.hash).toBe(createHash('sha256').update(la).digest('hex'));
+      expect(done.hash).toBe(sha256(la));
       expect(done.notifs).toEqual(Array.from({ length: 16 }, (_, i) => `n${i}`));
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await child.kill();
     }
   }, 60_000);
 });

@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasTool } from '../../bench/cli/tools.js';
 
 import type { BenchReport } from '../../bench/cli/results.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { LAUNCHER, runCli, TINY } from './cli-run.js';
 
 const dirs: string[] = [];
@@ -29,18 +28,17 @@ async function runReport(args: string[]): Promise<{ report: BenchReport; stderr:
   return { report: JSON.parse(r.stdout) as BenchReport, stderr: r.stderr };
 }
 
-/** The port a --target-listen process reports on stdout. */
-function listeningPort(target: ChildProcess): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('target did not listen')), 60_000);
-    createInterface({ input: target.stdout! }).on('line', (line) => {
-      const msg = JSON.parse(line);
-      if (msg.event === 'listening') {
-        clearTimeout(timer);
-        resolve(msg.port);
-      }
-    });
-  });
+/** A --target-listen --once process of the CLI, and the port it reports in its `listening` event. */
+function startTarget(): { target: JsonLineChild<JsonLineReply>; port: Promise<number> } {
+  const target = new JsonLineChild<JsonLineReply>(
+    LAUNCHER,
+    'target',
+    {},
+    {
+      args: ['--target-listen', '127.0.0.1:0', '--once'],
+    },
+  );
+  return { target, port: target.nextEvent('listening', 60_000).then((e) => Number(e.port)) };
 }
 
 describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
@@ -143,11 +141,9 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
   });
 
   it('two hosts by address: --target-listen and --initiator --target (on loopback), prepared requests, depth 2, batch 4', async () => {
-    const target = spawn(process.execPath, [LAUNCHER, '--target-listen', '127.0.0.1:0', '--once'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { target, port: listening } = startTarget();
     try {
-      const port = await listeningPort(target);
+      const port = await listening;
       const { report } = await runReport([
         '--initiator',
         '--target',
@@ -167,13 +163,10 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
         expect(c.check).toBe('passed');
       }
       // --once: the target exits after its initiator left.
-      const code = await new Promise<number | null>((resolve) => {
-        if (target.exitCode !== null) resolve(target.exitCode);
-        else target.once('exit', (c) => resolve(c));
-      });
+      const code = await target.exited;
       expect(code).toBe(0);
     } finally {
-      if (target.exitCode === null) target.kill('SIGKILL');
+      target.signal('SIGKILL');
     }
   });
 
@@ -246,11 +239,9 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
   });
 
   it('a target that dies mid-sweep ends the run with an error in bounded time', async () => {
-    const target = spawn(process.execPath, [LAUNCHER, '--target-listen', '127.0.0.1:0', '--once'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { target, port: listening } = startTarget();
     try {
-      const port = await listeningPort(target);
+      const port = await listening;
       const started = Date.now();
       const run = runCli([
         '--initiator',
@@ -270,20 +261,19 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
       ]);
       // Kill once the target has its backend open (transfers start right after).
       await new Promise<void>((resolve) => {
-        let seen = '';
-        target.stderr!.on('data', (d) => {
-          seen += d;
-          if (seen.includes('backend open')) resolve();
-        });
+        // target.stderr is its stderr's tail so far, updated before this listener runs.
+        const seen = () => target.stderr.includes('backend open') && resolve();
+        seen();
+        target.child.stderr!.on('data', seen);
       });
       await new Promise((r) => setTimeout(r, 500));
-      target.kill('SIGKILL');
+      target.signal('SIGKILL');
       const r = await run;
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/RemoteDisconnectError|control connection to the target lost/);
       expect(Date.now() - started).toBeLessThan(90_000);
     } finally {
-      if (target.exitCode === null) target.kill('SIGKILL');
+      target.signal('SIGKILL');
     }
   });
 

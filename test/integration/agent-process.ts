@@ -1,12 +1,17 @@
 /**
- * The test side of fixtures/discovery-agent.ts: spawns an agent process (in
- * this namespace or inside an emulated host), sends commands, and waits for
- * its events. Every wait has a timeout; `kill` is by PID, only our children.
+ * The test side of fixtures/discovery-agent.ts: an agent process (in this
+ * namespace or inside an emulated host), driven as a JsonLineChild whose
+ * lines are all events, named by `ev`. It keeps every event, so that a test
+ * can wait for one that came already. Every wait has a timeout; `kill` is by
+ * PID, only our children.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import {
+  JsonLineChild,
+  type JsonLineReply,
+  type SpawnChild,
+} from '../../testing/json-line-child.js';
 import type { AgentProcessConfig } from './fixtures/discovery-agent.js';
 import type { Hosts } from '../netns/netns.js';
 
@@ -19,30 +24,26 @@ export interface AgentEvent {
   [k: string]: any;
 }
 
-export class AgentProcess {
+export class AgentProcess extends JsonLineChild<JsonLineReply, AgentEvent> {
   readonly events: AgentEvent[] = [];
   private waiters: { pred: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
-  readonly exited: Promise<number | null>;
-  stderr = '';
 
   constructor(
     readonly name: string,
-    readonly child: ChildProcess,
+    cfg: AgentProcessConfig,
+    env: NodeJS.ProcessEnv = {},
+    spawn?: SpawnChild,
   ) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let e: AgentEvent;
-      try {
-        e = JSON.parse(line);
-      } catch {
-        return; // not ours (a library printing)
-      }
+    super(
+      FIXTURE,
+      name,
+      { NODE_ENV: 'test', ...env },
+      { args: [JSON.stringify(cfg)], cwd: ROOT, eventField: 'ev', spawn },
+    );
+    this.onEvent((e) => {
       this.events.push(e);
       this.waiters = this.waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
     });
-    child.stderr!.on('data', (d) => {
-      if (this.stderr.length < 20_000) this.stderr += d;
-    });
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
   /** Resolves with the first event (past or future) matching `pred`. */
@@ -84,10 +85,6 @@ export class AgentProcess {
     );
   }
 
-  send(cmd: Record<string, unknown>): void {
-    this.child.stdin!.write(JSON.stringify(cmd) + '\n');
-  }
-
   /** Sends a command and waits for its answer event (or a cmd-error). */
   async request(
     cmd: Record<string, unknown>,
@@ -95,7 +92,7 @@ export class AgentProcess {
     timeoutMs = 30_000,
   ): Promise<AgentEvent> {
     const from = this.events.length;
-    this.send(cmd);
+    this.post(cmd);
     const e = await this.waitFor(
       (x) => this.events.indexOf(x) >= from && (x.ev === answer || x.ev === 'cmd-error'),
       answer,
@@ -106,45 +103,20 @@ export class AgentProcess {
     return e;
   }
 
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.send({ cmd: 'close' });
-    const timer = setTimeout(() => this.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  /** Asks the agent to close (it answers with `closed` and exits); kills it after 15 s. */
+  override close(): Promise<void> {
+    return super.close(15_000);
   }
 }
-
-function args(cfg: AgentProcessConfig): string[] {
-  return ['--import', 'tsx', FIXTURE, JSON.stringify(cfg)];
-}
-
-const env = (extra: Record<string, string> = {}) => ({
-  ...process.env,
-  NODE_ENV: 'test',
-  ...extra,
-});
 
 /** An agent process in this network namespace (seeds on 127.0.0.1 only). */
 export function spawnAgent(cfg: AgentProcessConfig): AgentProcess {
-  const child = spawn(process.execPath, args(cfg), {
-    cwd: ROOT,
-    env: env(),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  return new AgentProcess(cfg.name, child);
+  return new AgentProcess(cfg.name, cfg);
 }
 
 /** An agent process inside emulated host `i`. */
 export function spawnAgentIn(hosts: Hosts, i: number, cfg: AgentProcessConfig): AgentProcess {
-  const child = hosts.spawn(i, process.execPath, args(cfg), {
-    cwd: ROOT,
-    env: env({ NIXL_TEST_NETNS: '1' }),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  return new AgentProcess(cfg.name, child);
+  return new AgentProcess(cfg.name, cfg, { NIXL_TEST_NETNS: '1' }, (file, args, options) =>
+    hosts.spawn(i, file, args, options),
+  );
 }

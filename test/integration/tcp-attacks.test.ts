@@ -4,7 +4,6 @@
  * holding everything a peer that loaded the target's metadata holds. Loopback
  * and this host's Unix sockets only.
  */
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +23,6 @@ const ATTACKER = fileURLToPath(new URL('./tcp-attacker.ts', import.meta.url));
 const CANARY = 4096;
 const LEN = 64 * 1024;
 const MiB = 1024 * 1024;
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 class Attacker extends JsonLineChild<JsonLineReply & Record<string, any>> {
   constructor() {
@@ -54,7 +52,8 @@ describe('TCP target against an attacker in another process', () => {
   let md: Buffer;
 
   /** The target's memory outside its region: canaries before and after it. */
-  const outside = () => sha(Buffer.concat([buf.subarray(0, CANARY), buf.subarray(CANARY + LEN)]));
+  const outside = () =>
+    sha256(Buffer.concat([buf.subarray(0, CANARY), buf.subarray(CANARY + LEN)]));
 
   beforeAll(async () => {
     target = await Agent.create({

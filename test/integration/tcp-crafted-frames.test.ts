@@ -3,7 +3,7 @@
  * directly (bypassing every check its own agent would make) and the target's
  * engine refuses each bad request with an error frame, touching nothing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -11,6 +11,7 @@ import { Agent } from '../../src/agent.js';
 import { native } from '../../src/native.js';
 import type { Registration } from '../../src/registration.js';
 import { Status } from '../../src/status.js';
+import { sha256 } from '../../testing/pattern.js';
 import {
   FLAG_ACK_REQ,
   FrameClient,
@@ -22,8 +23,6 @@ import {
 
 const CANARY = 4096;
 const LEN = 64 * 1024;
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('TCP target refuses crafted frames', () => {
   let target: Agent;
@@ -55,7 +54,7 @@ describe('TCP target refuses crafted frames', () => {
   });
 
   function canaries(): string {
-    return sha(
+    return sha256(
       Buffer.concat([
         buf.subarray(0, CANARY),
         buf.subarray(CANARY + LEN, LEN + 3 * CANARY),
@@ -117,7 +116,7 @@ describe('TCP target refuses crafted frames', () => {
 
   it('a wrong region key is refused (WRITE, READ, unacknowledged WRITE)', async () => {
     const r = region();
-    const before = sha(buf.subarray(CANARY, CANARY + LEN));
+    const before = sha256(buf.subarray(CANARY, CANARY + LEN));
     const wrong = { ...r, key: r.key ^ 1n };
     expect(await write(wrong, r.addr, randomBytes(512))).toBe(Status.ERR_NOT_ALLOWED);
     const rd = await read(wrong, r.addr, 512);
@@ -140,12 +139,12 @@ describe('TCP target refuses crafted frames', () => {
     expect(err?.op).toBe(OP.ERR);
     expect(err?.xferId).toBe(id);
     expect(err?.status).toBe(Status.ERR_NOT_ALLOWED);
-    expect(sha(buf.subarray(CANARY, CANARY + LEN))).toBe(before);
+    expect(sha256(buf.subarray(CANARY, CANARY + LEN))).toBe(before);
   });
 
   it('addresses outside the region are refused, at both edges and beyond', async () => {
     const r = region();
-    const before = sha(buf.subarray(CANARY, CANARY + LEN));
+    const before = sha256(buf.subarray(CANARY, CANARY + LEN));
     const end = r.addr + BigInt(LEN);
     for (const [addr, len] of [
       [end - 10n, 20],
@@ -161,7 +160,7 @@ describe('TCP target refuses crafted frames', () => {
     // The whole region at once is fine; one byte more is not.
     expect((await read(r, r.addr, LEN)).status).toBe(Status.SUCCESS);
     expect((await read(r, r.addr, LEN + 1)).status).toBe(Status.ERR_INVALID_PARAM);
-    expect(sha(buf.subarray(CANARY, CANARY + LEN))).toBe(before);
+    expect(sha256(buf.subarray(CANARY, CANARY + LEN))).toBe(before);
     expect(canaries()).toBe(canaryHash);
   });
 
@@ -222,10 +221,10 @@ describe('TCP target refuses crafted frames', () => {
     const g = goneRegion();
     expect(await write(g, g.addr, Buffer.alloc(16, 1))).toBe(Status.SUCCESS);
     target.deregisterMem(gone);
-    const before = sha(buf.subarray(LEN + 3 * CANARY, 2 * LEN + 3 * CANARY));
+    const before = sha256(buf.subarray(LEN + 3 * CANARY, 2 * LEN + 3 * CANARY));
     expect(await write(g, g.addr, Buffer.alloc(16, 2))).toBe(Status.ERR_NOT_FOUND);
     expect((await read(g, g.addr, 16)).status).toBe(Status.ERR_NOT_FOUND);
-    expect(sha(buf.subarray(LEN + 3 * CANARY, 2 * LEN + 3 * CANARY))).toBe(before);
+    expect(sha256(buf.subarray(LEN + 3 * CANARY, 2 * LEN + 3 * CANARY))).toBe(before);
   });
 
   // Same-host descriptor lists need a peer in another process: the target

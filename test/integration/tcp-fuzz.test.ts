@@ -4,12 +4,12 @@
  * transfers still succeed afterwards. Deterministic (seeded), bounded in count
  * and time, loopback only.
  */
-import { createHash } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
 import { native } from '../../src/native.js';
+import { sha256 } from '../../testing/pattern.js';
 import {
   FLAG_ACK_REQ,
   FrameClient,
@@ -25,8 +25,6 @@ const REGIONS = 3;
 const LEN = 64 * 1024;
 const CANARY = 4096;
 const SEED = 0x5eed1234;
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** xorshift32: the same frames in every run. */
 function rng(seed: number) {
@@ -68,7 +66,7 @@ describe('TCP target under 100,000 random and mutated frames', () => {
       const start = i === 0 ? 0 : regionOffset(i - 1) + LEN;
       parts.push(buf.subarray(start, start + CANARY));
     }
-    return sha(Buffer.concat(parts));
+    return sha256(Buffer.concat(parts));
   }
 
   beforeAll(async () => {
@@ -269,10 +267,10 @@ describe('TCP target under 100,000 random and mutated frames', () => {
         buffer.fill(reg.regionId & 0xff);
         await peer.write([{ addr: local, len: LEN }], [{ addr: reg.addr, len: LEN }], target.name);
         const off = Number(reg.addr - info.regions[0]!.addr) + regionOffset(0);
-        expect(sha(buf.subarray(off, off + LEN))).toBe(sha(buffer));
+        expect(sha256(buf.subarray(off, off + LEN))).toBe(sha256(buffer));
         buffer.fill(0);
         await peer.read([{ addr: local, len: LEN }], [{ addr: reg.addr, len: LEN }], target.name);
-        expect(sha(buffer)).toBe(sha(buf.subarray(off, off + LEN)));
+        expect(sha256(buffer)).toBe(sha256(buf.subarray(off, off + LEN)));
       }
     } finally {
       await peer.close();
