@@ -23,6 +23,12 @@ export {
   type JsonLineReply,
   type SpawnChild,
 } from './json-line-child.js';
+export {
+  serveJsonLines,
+  type JsonLineHandlers,
+  type JsonLineServer,
+  type JsonLineServerOptions,
+} from './json-line-server.js';
 export type { PeerKillOptions } from './peer-kill.js';
 export { PeerProcess } from './peer-harness.js';
 export type { TransferPair } from './transfer-pair.js';
