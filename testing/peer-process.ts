@@ -4,7 +4,6 @@
  * and reports notifications with the region's hash at their arrival.
  */
 import { writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -12,6 +11,7 @@ import { Agent } from '../src/agent.js';
 import { NixlError } from '../src/errors.js';
 import type { Registration } from '../src/registration.js';
 import type { XferRequest } from '../src/xfer-request.js';
+import { serveJsonLines } from './json-line-server.js';
 import { fillPattern, sha256 } from './pattern.js';
 import type { PeerCommand, PeerReply, WatchCertificate } from './peer-protocol.js';
 import { NOTIF_WINDOW } from './transfer-pair.js';
@@ -24,10 +24,6 @@ const xfers: { req: XferRequest; localOff: number; len: number }[] = [];
 let hashAtClose: string | undefined;
 const arrived: { from: string; msg: string; hash: string }[] = [];
 const waiting: { msg: string; resolve: (r: { from: string; hash: string }) => void }[] = [];
-
-function reply(r: PeerReply): void {
-  process.stdout.write(JSON.stringify(r) + '\n');
-}
 
 function onNotif(from: string, msg: Uint8Array): void {
   const text = Buffer.from(msg).toString();
@@ -50,7 +46,7 @@ function onNotif(from: string, msg: Uint8Array): void {
  * this process runs after it. The certificate lets the parent judge a DONE:
  * the region died with the process, so its bytes can only be vouched for here.
  */
-function watchAndDie(c: Extract<PeerCommand, { cmd: 'watch' }>): PeerReply {
+function watchAndDie(c: Extract<PeerCommand, { cmd: 'watch' }>): never {
   const buf = buffer!;
   const words = new Uint32Array(buf.buffer, buf.byteOffset, Math.floor(buf.byteLength / 4));
   const chunks = Math.floor(buf.byteLength / c.stride);
@@ -73,6 +69,7 @@ function watchAndDie(c: Extract<PeerCommand, { cmd: 'watch' }>): PeerReply {
   for (let i = 0, w = 0; i < chunks; i++, w += step) touched += words[w]! & 1;
   if (touched < 0) throw new Error('unreachable');
   const started = performance.now();
+  // Written at once (writeSync): this thread blocks from here on.
   writeSync(1, JSON.stringify({ event: 'armed', id: c.id }) + '\n');
   for (;;) {
     let changed = false;
@@ -84,7 +81,7 @@ function watchAndDie(c: Extract<PeerCommand, { cmd: 'watch' }>): PeerReply {
     }
     if (changed) break;
     if (performance.now() - started > c.timeoutMs)
-      return { id: c.id, error: `no byte of the region changed within ${c.timeoutMs} ms` };
+      throw new Error(`no byte of the region changed within ${c.timeoutMs} ms`);
     // ~50-100 µs between probes: prompt, and it leaves the cores to the engines.
     Atomics.wait(sleeper, 0, 0, 0.05);
   }
@@ -101,9 +98,10 @@ function watchAndDie(c: Extract<PeerCommand, { cmd: 'watch' }>): PeerReply {
     while (cert.hash !== c.expectHash && performance.now() < until);
   }
   cert.snapshotToKillUs = Number(process.hrtime.bigint() - snap) / 1000;
+  // Written here, not returned: nothing of this process runs after the kill.
   writeSync(1, JSON.stringify({ id: c.id, watch: cert } satisfies PeerReply) + '\n');
   process.kill(process.pid, 'SIGKILL');
-  return { id: c.id, error: 'still alive after SIGKILL' }; // not reached
+  throw new Error('still alive after SIGKILL'); // not reached
 }
 
 /** Waits until one probe (the first byte of every MiB) of [off, +len) differs from `sentinel`. */
@@ -127,9 +125,9 @@ function collectGarbage(): void {
   (runInNewContext('gc') as () => void)();
 }
 
-async function handle(c: PeerCommand): Promise<PeerReply> {
-  switch (c.cmd) {
-    case 'init': {
+serveJsonLines<PeerCommand>(
+  {
+    init: async (c) => {
       agent = await Agent.create({
         name: c.name,
         plugins: c.plugins,
@@ -140,36 +138,29 @@ async function handle(c: PeerCommand): Promise<PeerReply> {
       region = agent.registerMem(buffer);
       const d = region.descs.at(0);
       return {
-        id: c.id,
         md: Buffer.from(agent.getLocalMD()).toString('base64'),
         addr: d.addr.toString(),
         len: d.len,
-      };
-    }
-    case 'load':
-      agent!.loadRemoteMD(Buffer.from(c.md, 'base64'));
-      return { id: c.id };
-    case 'fill':
-      fillPattern(buffer!.subarray(c.off, c.off + c.len), c.seed);
-      return { id: c.id };
-    case 'hash':
-      return { id: c.id, hash: sha256(buffer!.subarray(c.off, c.off + c.len)) };
-    case 'notif': {
+      } satisfies Omit<PeerReply, 'id'>;
+    },
+    load: (c) => void agent!.loadRemoteMD(Buffer.from(c.md, 'base64')),
+    fill: (c) => fillPattern(buffer!.subarray(c.off, c.off + c.len), c.seed),
+    hash: (c) => ({ hash: sha256(buffer!.subarray(c.off, c.off + c.len)) }),
+    notif: async (c) => {
       const i = arrived.findIndex((x) => x.msg === c.msg);
       if (i >= 0) {
         const e = arrived.splice(i, 1)[0]!;
-        return { id: c.id, from: e.from, hashAtArrival: e.hash };
+        return { from: e.from, hashAtArrival: e.hash };
       }
       const got = await new Promise<{ from: string; hash: string } | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(undefined), c.timeoutMs);
         waiting.push({ msg: c.msg, resolve: (r) => (clearTimeout(timer), resolve(r)) });
       });
-      if (!got) return { id: c.id, error: `no notification '${c.msg}' within ${c.timeoutMs} ms` };
-      return { id: c.id, from: got.from, hashAtArrival: got.hash };
-    }
-    case 'watch':
-      return watchAndDie(c);
-    case 'post': {
+      if (!got) throw new Error(`no notification '${c.msg}' within ${c.timeoutMs} ms`);
+      return { from: got.from, hashAtArrival: got.hash };
+    },
+    watch: watchAndDie,
+    post: (c) => {
       if (c.sentinel !== undefined) buffer!.fill(c.sentinel, c.localOff, c.localOff + c.len);
       const base = region!.descs.at(0).addr;
       const req = agent!.createXferReq(
@@ -180,14 +171,15 @@ async function handle(c: PeerCommand): Promise<PeerReply> {
       );
       const state = agent!.postXferReq(req);
       xfers.push({ req, localOff: c.localOff, len: c.len });
-      return { id: c.id, state, xfer: xfers.length - 1 };
-    }
-    case 'wait':
+      return { state, xfer: xfers.length - 1 };
+    },
+    wait: async (c) => {
       await xfers[c.xfer]!.req.wait({ signal: AbortSignal.timeout(c.timeoutMs) });
-      return { id: c.id };
-    case 'firstBytes':
-      return { id: c.id, moved: await firstBytes(c.off, c.len, c.sentinel, c.timeoutMs) };
-    case 'closeAgent': {
+    },
+    firstBytes: async (c) => ({
+      moved: await firstBytes(c.off, c.len, c.sentinel, c.timeoutMs),
+    }),
+    closeAgent: async (c) => {
       const t0 = performance.now();
       let closeMs: number | undefined;
       let timer: NodeJS.Timeout | undefined;
@@ -213,9 +205,9 @@ async function handle(c: PeerCommand): Promise<PeerReply> {
         ends[i] === 'DONE' ? sha256(buffer!.subarray(x.localOff, x.localOff + x.len)) : null,
       );
       hashAtClose = sha256(buffer!);
-      return { id: c.id, closeMs, ends, hashes };
-    }
-    case 'changedSinceClose': {
+      return { closeMs, ends, hashes };
+    },
+    changedSinceClose: async () => {
       const changed = sha256(buffer!) !== hashAtClose;
       // Let the memory go (it is unmapped when collected): an engine that
       // still wrote into it would now fault this process.
@@ -224,26 +216,22 @@ async function handle(c: PeerCommand): Promise<PeerReply> {
       xfers.length = 0;
       collectGarbage();
       await new Promise((r) => setTimeout(r, 100));
-      return { id: c.id, changed };
-    }
-    case 'close':
+      return { changed };
+    },
+    close: async () => {
       region?.close();
       await agent?.close();
       setImmediate(() => process.exit(0));
-      return { id: c.id };
-  }
-}
-
-const rl = createInterface({ input: process.stdin });
-rl.on('line', (line) => {
-  const c = JSON.parse(line) as PeerCommand;
-  handle(c).then(reply, (err: Error) => reply({ id: c.id, error: `${err.name}: ${err.message}` }));
-});
-// The parent is gone: close the agent (stopping its backends' threads) and
-// exit; if closing hangs, the timer ends the process, so no peer outlives its test.
-rl.on('close', () => {
-  setTimeout(() => process.kill(process.pid, 'SIGKILL'), 5_000);
-  Promise.resolve(agent?.close())
-    .catch(() => {})
-    .finally(() => process.exit(0));
-});
+    },
+  },
+  {
+    // The parent is gone: close the agent (stopping its backends' threads) and
+    // exit; if closing hangs, the timer ends the process, so no peer outlives its test.
+    onEnd: () => {
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), 5_000);
+      Promise.resolve(agent?.close())
+        .catch(() => {})
+        .finally(() => process.exit(0));
+    },
+  },
+);
