@@ -3,9 +3,8 @@
  * stdin/stdout with one JSON object a line ({id, cmd, ...} → {id, ...}).
  * It serves one region; it can also initiate transfers to peers it loaded.
  */
-import { createInterface } from 'node:readline';
-
 import { Agent } from '../../src/agent.js';
+import { serveJsonLines } from '../../testing/json-line-server.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
 
 let agent: Agent | undefined;
@@ -15,9 +14,20 @@ const notifs: [string, string, string | null][] = [];
 
 type Cmd = { id: number; cmd: string } & Record<string, any>;
 
-async function handle(c: Cmd): Promise<object> {
-  switch (c.cmd) {
-    case 'init': {
+/** write/read: [off, remoteAddr, len] triples into/from the region of agent c.to. */
+async function transfer(c: Cmd): Promise<void> {
+  const local = c.descs.map((d: number[]) => ({ addr: base + BigInt(d[0]!), len: d[2]! }));
+  const remote = c.descs.map((d: (number | string)[]) => ({
+    addr: BigInt(d[1]!),
+    len: d[2] as number,
+  }));
+  const fn = c.cmd === 'write' ? agent!.write.bind(agent) : agent!.read.bind(agent);
+  await fn(local, remote, c.to, { signal: AbortSignal.timeout(60_000) });
+}
+
+serveJsonLines<Cmd>(
+  {
+    init: async (c) => {
       agent = await Agent.create({ name: c.name, backends: [{ type: 'TCP', params: c.params }] });
       buffer = agent.alloc(c.size).buffer;
       base = agent.registerMem(buffer).descs.at(0).addr;
@@ -33,50 +43,26 @@ async function handle(c: Cmd): Promise<object> {
         if (k) buffer!.fill(0xee, Number(k[1]), Number(k[1]) + Number(k[2]));
       });
       return { md: Buffer.from(agent.getLocalMD()).toString('base64'), addr: base.toString() };
-    }
-    case 'load':
-      return { name: agent!.loadRemoteMD(Buffer.from(c.md, 'base64')) };
-    case 'fill': {
+    },
+    load: (c) => ({ name: agent!.loadRemoteMD(Buffer.from(c.md, 'base64')) }),
+    fill: (c) => {
       // Through an aligned copy: fillPattern wants a 4-byte aligned view.
       const tmp = Buffer.alloc(c.len);
       fillPattern(tmp, c.seed);
       tmp.copy(buffer!, c.off);
-      return {};
-    }
-    case 'hash':
-      return { hash: sha256(buffer!.subarray(c.off, c.off + c.len)) };
-    case 'notifs':
-      return { list: notifs.splice(0) };
-    case 'write':
-    case 'read': {
-      // [off, remoteAddr, len] triples into/from the region of agent c.to.
-      const local = c.descs.map((d: number[]) => ({ addr: base + BigInt(d[0]!), len: d[2]! }));
-      const remote = c.descs.map((d: (number | string)[]) => ({
-        addr: BigInt(d[1]!),
-        len: d[2] as number,
-      }));
-      const fn = c.cmd === 'write' ? agent!.write.bind(agent) : agent!.read.bind(agent);
-      await fn(local, remote, c.to, { signal: AbortSignal.timeout(60_000) });
-      return {};
-    }
-    case 'close':
+    },
+    hash: (c) => ({ hash: sha256(buffer!.subarray(c.off, c.off + c.len)) }),
+    notifs: () => ({ list: notifs.splice(0) }),
+    write: transfer,
+    read: transfer,
+    close: async () => {
       await agent?.close();
       setImmediate(() => process.exit(0));
-      return {};
-    default:
-      throw new Error(`unknown command ${c.cmd}`);
-  }
-}
-
-const keepAlive = setInterval(() => {}, 1 << 30);
-createInterface({ input: process.stdin }).on('line', (line) => {
-  const c = JSON.parse(line) as Cmd;
-  handle(c).then(
-    (r) => process.stdout.write(JSON.stringify({ id: c.id, ...r }) + '\n'),
-    (e) => process.stdout.write(JSON.stringify({ id: c.id, error: String(e?.stack ?? e) }) + '\n'),
-  );
-});
-process.stdin.on('end', () => {
-  clearInterval(keepAlive);
-  void agent?.close().finally(() => process.exit(0));
-});
+    },
+  },
+  {
+    // The whole stack: a failure deep in a transfer is found from the test's output.
+    errorText: (e: any) => String(e?.stack ?? e),
+    onEnd: () => void Promise.resolve(agent?.close()).finally(() => process.exit(0)),
+  },
+);
