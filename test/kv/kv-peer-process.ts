@@ -4,8 +4,6 @@
  */
 import '../../src/polyfills.js';
 
-import { createInterface } from 'node:readline';
-
 import { Agent } from '../../src/agent.js';
 import {
   BlockPool,
@@ -16,6 +14,7 @@ import {
   releaseAfterReads,
   type KvLayoutSpec,
 } from '../../src/kv/index.js';
+import { serveJsonLines } from '../../testing/json-line-server.js';
 import { fillKvBlocks, verifyKvBlocks } from '../../testing/pattern.js';
 
 export type KvPeerCommand =
@@ -56,70 +55,48 @@ function track(req: string, p: Promise<unknown>): void {
   );
 }
 
-async function handle(c: KvPeerCommand): Promise<KvPeerReply> {
-  switch (c.cmd) {
-    case 'init':
+serveJsonLines<KvPeerCommand>(
+  {
+    init: async (c) => {
       agent = await Agent.create({ name: c.name, backends: [{ type: 'TCP', params: c.params }] });
       cache = KvCache.create(agent, c.spec);
       pool = new BlockPool(c.spec.blocks);
       tracker = new NotifTracker(agent);
-      return { id: c.id, md: Buffer.from(cache.getMetadata()).toString('base64') };
-    case 'load':
-      return { id: c.id, name: cache.loadPeer(Buffer.from(c.md, 'base64')) };
-    case 'alloc':
-      return { id: c.id, ids: Array.from(pool.allocate(c.n)) };
-    case 'fill':
-      fillKvBlocks(cache, c.ids, c.seed);
-      return { id: c.id };
-    case 'check':
-      return { id: c.id, mismatch: verifyKvBlocks(cache, c.ids, c.seed, c.pattern) ?? null };
-    case 'holdForReads':
-      track(c.req, releaseAfterReads(tracker, pool, c.req, c.ids, { timeoutMs: c.timeoutMs }));
-      return { id: c.id };
-    case 'awaitPushed':
+      return { md: Buffer.from(cache.getMetadata()).toString('base64') };
+    },
+    load: (c) => ({ name: cache.loadPeer(Buffer.from(c.md, 'base64')) }),
+    alloc: (c) => ({ ids: Array.from(pool.allocate(c.n)) }),
+    fill: (c) => fillKvBlocks(cache, c.ids, c.seed),
+    check: (c) => ({ mismatch: verifyKvBlocks(cache, c.ids, c.seed, c.pattern) ?? null }),
+    holdForReads: (c) =>
+      track(c.req, releaseAfterReads(tracker, pool, c.req, c.ids, { timeoutMs: c.timeoutMs })),
+    awaitPushed: (c) =>
       track(
         c.req,
         awaitPushedBlocks(tracker, pool, c.req, c.ids, { timeoutMs: c.timeoutMs, from: c.from }),
-      );
-      return { id: c.id };
-    case 'pushChunk': {
+      ),
+    pushChunk: async (c) => {
       // One chunk of a push that never finishes (the process is killed after it is written).
       const s = new PushSession(cache, c.peer, c.req);
       sessions.push(s);
       await s.chunk(c.local, c.remote);
-      return { id: c.id };
-    }
-    case 'result':
-      return { id: c.id, ...(await results.get(c.req)!), freeCount: pool.freeCount };
-    case 'labelOnlyMd': {
+    },
+    result: async (c) => ({ ...(await results.get(c.req)!), freeCount: pool.freeCount }),
+    labelOnlyMd: () => {
       // Connection info, the layout label and another region, but none of the cache's.
       const other = agent.registerMem(agent.alloc(4096).buffer);
       const md = agent.getLocalPartialMD(other, { labels: [cache.label], includeConnInfo: true });
-      return { id: c.id, md: Buffer.from(md).toString('base64') };
-    }
-    case 'fullMd':
-      // What discovery publishes: the agent's whole metadata, labels included.
-      return { id: c.id, md: Buffer.from(agent.getLocalMD()).toString('base64') };
-    case 'stats':
-      return { id: c.id, freeCount: pool.freeCount, pending: tracker.pending };
-    case 'close':
+      return { md: Buffer.from(md).toString('base64') };
+    },
+    // What discovery publishes: the agent's whole metadata, labels included.
+    fullMd: () => ({ md: Buffer.from(agent.getLocalMD()).toString('base64') }),
+    stats: () => ({ freeCount: pool.freeCount, pending: tracker.pending }),
+    close: async () => {
       tracker.close();
       cache.close();
       await agent.close();
       setImmediate(() => process.exit(0));
-      return { id: c.id };
-  }
-}
-
-const rl = createInterface({ input: process.stdin });
-rl.on('line', (line) => {
-  const c = JSON.parse(line) as KvPeerCommand;
-  handle(c).then(
-    (r) => process.stdout.write(JSON.stringify(r) + '\n'),
-    (err: Error) =>
-      process.stdout.write(
-        JSON.stringify({ id: c.id, error: `${err.name}: ${err.message}` }) + '\n',
-      ),
-  );
-});
-rl.on('close', () => process.exit(0));
+    },
+  },
+  { onEnd: () => process.exit(0) },
+);
