@@ -5,13 +5,13 @@
  * "<request>:1" when the data is here. Checks every byte, then prints
  * throughput and per-request latency. Usually started by run.ts.
  */
-import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 
 import { gossip } from '../../plugins/gossip/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
 import { Agent } from '../../src/index.js';
 import { BlockPool, KvCache, pullBlocks } from '../../src/kv/index.js';
+import { serveJsonLines } from '../../testing/json-line-server.js';
 import { verifyKvBlocks } from '../../testing/pattern.js';
 import { DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
 
@@ -81,15 +81,26 @@ let bytes = 0;
 let failures = 0;
 let firstStart = 0;
 
-createInterface({ input: process.stdin }).on('line', (line) => {
-  const m = JSON.parse(line) as ControlMessage;
-  if (m.type === 'metadata') {
-    prefill = cache.loadPeer(Buffer.from(m.md, 'base64'));
-    describePeer();
-  } else if (m.type === 'request') queue.push(m);
-  else if (m.type === 'end') ended = true;
-  wakeAll();
-});
+// The control messages prefill's lines carry (run.ts passes them on), named by `type`.
+type Incoming = Extract<ControlMessage, { type: 'metadata' | 'request' | 'end' }>;
+serveJsonLines<Incoming, 'type'>(
+  {
+    metadata: (m) => {
+      prefill = cache.loadPeer(Buffer.from(m.md, 'base64'));
+      describePeer();
+      wakeAll();
+    },
+    request: (m) => {
+      queue.push(m);
+      wakeAll();
+    },
+    end: () => {
+      ended = true;
+      wakeAll();
+    },
+  },
+  { commandField: 'type' },
+);
 
 async function worker(): Promise<void> {
   for (;;) {
