@@ -191,6 +191,12 @@ export interface JsonLineChildOptions {
   stderr?: 'pipe' | 'inherit';
   /** The field that marks an event line (see JsonLineChannelOptions.eventField). */
   eventField?: string;
+  /**
+   * Called with each line of the child's stdout that is not a JSON object:
+   * for a child that prints plain text besides its JSON lines (a report to
+   * pass on). Default: such lines are skipped, as stray log lines.
+   */
+  textLine?: (line: string) => void;
   /** Starts the process (default: node's spawn); see SpawnChild. */
   spawn?: SpawnChild;
 }
@@ -241,8 +247,10 @@ export class JsonLineChild<Reply extends JsonLineReply, Event extends object = J
     });
     // Writing to a child that has just died fails with EPIPE; the exit below reports it.
     this.child.stdin!.on('error', () => {});
+    const textLine = opts.textLine;
     this.#channel = new JsonLineChannel(this.child.stdout!, this.child.stdin!, label, {
       eventField: opts.eventField,
+      malformedLine: textLine && ((line) => (textLine(line), undefined)),
     });
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code, signal) => {

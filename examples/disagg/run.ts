@@ -7,12 +7,11 @@
  *
  *   npx tsx examples/disagg/run.ts [--requests 200] [--concurrency 4] [--decode-arrangement layer] [--side-channel]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { CLUSTER_KEY_ENV, generateClusterKey } from '../../plugins/gossip/cluster-key.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { DEFAULT_CONFIG, type ControlMessage, type DisaggConfig } from './config.js';
 
 const { values: args } = parseArgs({
@@ -38,46 +37,51 @@ const cfg: DisaggConfig = {
 
 // The discovery's cluster key: both sides take it from the environment
 // (NIXL_TS_CLUSTER_KEY); a fresh one for this run unless one is set already.
-const env = {
-  ...process.env,
-  [CLUSTER_KEY_ENV]: process.env[CLUSTER_KEY_ENV] || generateClusterKey(),
-};
+const env = { [CLUSTER_KEY_ENV]: process.env[CLUSTER_KEY_ENV] || generateClusterKey() };
 
-function start(script: string, stdin: 'pipe' | 'ignore', config: DisaggConfig = cfg): ChildProcess {
-  const path = fileURLToPath(new URL(script, import.meta.url));
-  return spawn(process.execPath, ['--import', 'tsx', path, JSON.stringify(config)], {
-    stdio: [stdin, 'pipe', 'inherit'],
-    env,
+/**
+ * A side in its own process: prefill's stdout lines are all control
+ * messages (events named by `type`); decode's are a plain-text report,
+ * passed on to ours.
+ */
+function start(
+  side: 'prefill' | 'decode',
+  config: DisaggConfig,
+): JsonLineChild<JsonLineReply, ControlMessage> {
+  const script = fileURLToPath(new URL(`./${side}.ts`, import.meta.url));
+  return new JsonLineChild(script, side, env, {
+    args: [JSON.stringify(config)],
+    stderr: 'inherit',
+    eventField: 'type',
+    textLine: (l) => console.log(l),
   });
 }
 
-const exited = (c: ChildProcess) =>
-  new Promise<number>((resolve) => c.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+/** The exit code, 128 for a signal. */
+const exitCode = (c: JsonLineChild<JsonLineReply, ControlMessage>) =>
+  c.exited.then((code) => code ?? 128);
 
-const prefill = start('./prefill.ts', 'ignore');
-const prefillExit = exited(prefill);
-let decode: ChildProcess | undefined;
+const prefill = start('prefill', cfg);
+let decode: JsonLineChild<JsonLineReply, ControlMessage> | undefined;
 let resolveDecodeExit!: (code: number) => void;
 const decodeExit = new Promise<number>((resolve) => (resolveDecodeExit = resolve));
 // Decode starts at once with the side channel, or once prefill names its seed address.
-function startDecode(config: DisaggConfig): ChildProcess {
-  const child = start('./decode.ts', 'pipe', config);
-  exited(child).then(resolveDecodeExit);
-  createInterface({ input: child.stdout! }).on('line', (l) => console.log(l));
+function startDecode(config: DisaggConfig): JsonLineChild<JsonLineReply, ControlMessage> {
+  const child = start('decode', config);
+  exitCode(child).then(resolveDecodeExit);
   return child;
 }
 if (!cfg.discovery) decode = startDecode(cfg);
 const timer = setTimeout(
   () => {
     console.error(`run: still running after ${args['timeout-s']} s; stopping both`);
-    prefill.kill('SIGKILL');
-    decode?.kill('SIGKILL');
+    prefill.signal('SIGKILL');
+    decode?.signal('SIGKILL');
   },
   Number(args['timeout-s']) * 1000,
 );
 
-createInterface({ input: prefill.stdout! }).on('line', (line) => {
-  const m = JSON.parse(line) as ControlMessage;
+prefill.onEvent((m) => {
   if (m.type === 'summary') {
     console.log(
       `prefill: ${m.released} requests released after decode's notification, ${m.failed} by timeout; ` +
@@ -95,11 +99,11 @@ createInterface({ input: prefill.stdout! }).on('line', (line) => {
   }
   if (m.type === 'metadata')
     console.log(`run: prefill published ${(m.md.length * 0.75) | 0} bytes of metadata`);
-  if (decode?.stdin!.writable) decode.stdin!.write(line + '\n');
-  if (m.type === 'end') decode?.stdin!.end();
+  if (decode?.running) decode.post(m);
+  if (m.type === 'end') decode?.endInput();
 });
 
-const [p, d] = await Promise.all([prefillExit, decodeExit]);
+const [p, d] = await Promise.all([exitCode(prefill), decodeExit]);
 clearTimeout(timer);
 if (p !== 0 || d !== 0) {
   console.error(`run: prefill exited ${p}, decode exited ${d}`);
