@@ -37,6 +37,7 @@ import {
 } from '../../plugins/gossip/wire.js';
 import { createControlNode } from '../../plugins/libp2p-node/index.js';
 import { encodeMetadata } from '../../src/metadata.js';
+import { serveJsonLines } from '../../testing/json-line-server.js';
 
 export interface RogueConfig {
   mode: 'outsider' | 'flood';
@@ -62,7 +63,6 @@ export interface RogueConfig {
 }
 
 const cfg = JSON.parse(process.argv[2]!) as RogueConfig;
-const out = (o: object) => process.stdout.write(JSON.stringify({ ...o, t: Date.now() }) + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const node = await createControlNode({
@@ -84,8 +84,10 @@ pubsub.subscribe(topic);
 const seed = multiaddr(cfg.seed);
 
 let stopping = false;
-process.stdin.on('end', () => void stop());
-process.stdin.resume();
+// No commands: the parent only reads the events, and ends the input to stop the rogue.
+const lines = serveJsonLines<never>({}, { eventField: 'ev', onEnd: () => void stop() });
+const out = ({ ev, ...fields }: { ev: string; [k: string]: unknown }) =>
+  lines.emit(ev, { ...fields, t: Date.now() });
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
