@@ -214,7 +214,8 @@ export type SpawnChild = (file: string, args: string[], options: SpawnOptions) =
  * tests, the benchmarks and the bench CLI talk to in JSON lines. The
  * conformance peer, the integration, KV and discovery test agents, the
  * benchmarks' targets and nixl-ts-bench's local target all run this way. A
- * `.ts` script runs through tsx; a `.js` one (from dist/) runs as is.
+ * `.ts` script runs through tsx; a `.js` one (from dist/) runs as is. The
+ * child's side of the protocol is serveJsonLines (json-line-server.ts).
  */
 export class JsonLineChild<Reply extends JsonLineReply, Event extends object = JsonLineEvent> {
   readonly child: ChildProcess;
