@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/completion_batch.h"
-#include "tcp/wire.h"
 #include "tcp/vm_copy.h"
+#include "tcp/wire.h"
 
 namespace nixl::tcp {
 
