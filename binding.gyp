@@ -16,6 +16,8 @@
       "sources": [
         "native/addon.cc",
         "native/common/js_call.cc",
+        "native/common/status_slots.cc",
+        "native/common/completion_batch.cc",
         "native/common/teardown_guard.cc",
         "native/common/crypto.cc",
         "native/memory.cc",
@@ -45,6 +47,8 @@
           "sources": [
             "native/ucx/addon.cc",
             "native/common/js_call.cc",
+            "native/common/status_slots.cc",
+            "native/common/completion_batch.cc",
             "native/common/teardown_guard.cc",
             "native/ucx/binding.cc",
             "native/ucx/engine.cc",

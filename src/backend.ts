@@ -13,6 +13,7 @@
 import type { MemType } from './descriptors.js';
 import { InvalidParamError, type ErrorContext, type NixlError } from './errors.js';
 import type { Logger } from './logger.js';
+import type { PostStatus, StatusCode } from './status.js';
 
 /** The interface version a plugin declares; the agent refuses any other. */
 export const BACKEND_API_VERSION = 1;
@@ -251,13 +252,19 @@ export interface Backend {
     opts?: PrepXferOptions,
   ): BackendXfer;
   /**
-   * Starts the transfer and never blocks. Returns 0 (SUCCESS) if it finished
-   * already, 1 (IN_PROG) otherwise; throws a NixlError if it cannot start.
-   * The notification, if any, reaches the target after the data.
+   * Starts the transfer and never blocks. Returns Status.SUCCESS if it
+   * finished already, Status.IN_PROG otherwise; throws a NixlError if it
+   * cannot start (nothing is then in flight). The notification, if any,
+   * reaches the target after the data. The agent refuses any other value with
+   * a BackendError naming the backend.
    */
-  postXfer(h: BackendXfer, notif: Uint8Array | undefined): number;
-  /** A cheap poll: 1 IN_PROG, 0 SUCCESS, negative = error (see h.error). */
-  checkXfer(h: BackendXfer): number;
+  postXfer(h: BackendXfer, notif: Uint8Array | undefined): PostStatus;
+  /**
+   * A cheap poll of the current post: Status.IN_PROG, Status.SUCCESS, or a
+   * negative status with the error on h.error. The agent refuses a value that
+   * is not a status with a BackendError naming the backend.
+   */
+  checkXfer(h: BackendXfer): StatusCode;
   /** Frees the handle, aborting a transfer in flight; must not block. */
   releaseXfer(h: BackendXfer): void;
 

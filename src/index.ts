@@ -44,5 +44,11 @@ export type { MemoryInput, RawRegion } from './memory-input.js';
 export { decodeMetadata, encodeMetadata, type AgentMetadata } from './metadata.js';
 export { PreppedDlist } from './prepped-dlist.js';
 export { Registration } from './registration.js';
-export { Status, type XferState } from './status.js';
+export {
+  Status,
+  isStatusCode,
+  type PostStatus,
+  type StatusCode,
+  type XferState,
+} from './status.js';
 export { XferRequest, type XferTelemetry } from './xfer-request.js';

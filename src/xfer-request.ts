@@ -1,7 +1,7 @@
 import { checkNotifSize, maxNotifBytes } from './backend.js';
 import type { Backend, BackendXfer, XferOp } from './backend.js';
-import { CanceledError, NotPostedError, NixlError, UnknownError } from './errors.js';
-import { Status, type XferState } from './status.js';
+import { BackendError, CanceledError, NotPostedError, NixlError, statusToError } from './errors.js';
+import { describeStatus, isStatusCode, Status, type PostStatus, type XferState } from './status.js';
 
 /** The agent-side hooks a request needs; implemented by Agent. */
 export interface XferOwner {
@@ -126,16 +126,21 @@ export class XferRequest {
       t[0] = performance.now();
       t[2] = 0;
     }
-    let s: number;
+    let s: PostStatus;
     try {
       s = this.backend.postXfer(this.#handle, this.#notif);
     } catch (err) {
       this.#state = 'NOT_POSTED';
+      // A peer found gone at post time is dropped, as for a transfer that failed.
+      if (err instanceof NixlError) this.#owner.onXferError(this, err);
       throw err;
     }
     if (s === Status.SUCCESS) this.#finish(undefined);
-    else if (s < 0)
-      this.#finish(this.#handle.error ?? new UnknownError(`postXfer returned status ${s}`));
+    else if (s !== Status.IN_PROG) {
+      this.#finish(
+        this.#invalid('postXfer', s, 'SUCCESS (0) or IN_PROG (1); a post that cannot start throws'),
+      );
+    }
     const state = this.#state as XferState | 'ERROR';
     return state === 'ERROR' ? this.#throw() : state;
   }
@@ -218,9 +223,27 @@ export class XferRequest {
   #refresh(): void {
     if (this.#state !== 'IN_PROG' || this.#released) return;
     const s = this.backend.checkXfer(this.#handle);
-    if (s === Status.IN_PROG) return;
+    // The poll may have settled this request itself (a batch it delivered).
+    if (s === Status.IN_PROG || this.#state !== 'IN_PROG') return;
     if (s === Status.SUCCESS) this.#finish(undefined);
-    else this.#finish(this.#handle.error ?? new UnknownError(`checkXfer returned status ${s}`));
+    else if (isStatusCode(s)) {
+      this.#finish(
+        this.#handle.error ??
+          statusToError(s, `the transfer failed with status ${describeStatus(s)}`, {
+            op: 'getXferStatus',
+            backend: this.backend.type,
+          }),
+      );
+    } else this.#finish(this.#invalid('checkXfer', s, 'a status code'));
+  }
+
+  /** A plugin broke the contract: the value it returned is not what the method may return. */
+  #invalid(method: 'postXfer' | 'checkXfer', value: unknown, want: string): NixlError {
+    return new BackendError(`${method} returned ${describeStatus(value)}, not ${want}`, {
+      op: method === 'postXfer' ? 'postXferReq' : 'getXferStatus',
+      backend: this.backend.type,
+      cause: this.#handle.error,
+    });
   }
 
   #finish(err: NixlError | undefined): void {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { Agent } from '../src/agent.js';
 import type { BackendCapabilities, BackendParams } from '../src/backend.js';
@@ -23,6 +23,7 @@ import {
   RepostActiveError,
 } from '../src/errors.js';
 import type { Registration } from '../src/registration.js';
+import { isStatusCode, Status } from '../src/status.js';
 import { fillPattern, sha256 } from './pattern.js';
 import { PeerProcess } from './peer-harness.js';
 import { closeInFlightCases, peerKillCases, type PeerKillOptions } from './peer-kill.js';
@@ -228,6 +229,35 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     p.a.releaseXferReq(req); // idempotent
     expect(() => p.a.getXferStatus(req)).toThrow(InvalidParamError);
     expect(() => p.a.postXferReq(req)).toThrow(InvalidParamError);
+  });
+
+  it('postXfer answers SUCCESS or IN_PROG, checkXfer a status code (the typed contract)', async () => {
+    const req = p.a.createXferReq(
+      'WRITE',
+      [range(p.localBase, 0, 4096)],
+      [range(p.remoteBase, 0, 4096)],
+      p.target,
+    );
+    const post = vi.spyOn(req.backend, 'postXfer');
+    const check = vi.spyOn(req.backend, 'checkXfer');
+    let posted: unknown[];
+    let checked: unknown[];
+    try {
+      for (let i = 0; i < 5; i++) {
+        p.a.postXferReq(req);
+        // Polled between turns of the event loop, so completion batches come in.
+        while (p.a.getXferStatus(req) === 'IN_PROG') await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      posted = post.mock.results.map((r) => r.value);
+      checked = check.mock.results.map((r) => r.value);
+      post.mockRestore();
+      check.mockRestore();
+      req.release();
+    }
+    expect(posted).toHaveLength(5);
+    for (const v of posted) expect([Status.SUCCESS, Status.IN_PROG]).toContain(v);
+    for (const v of checked) expect(isStatusCode(v), String(v)).toBe(true);
   });
 
   it('repost: rejected while active, allowed after DONE', async () => {

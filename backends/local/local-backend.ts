@@ -17,7 +17,7 @@ import {
   NotFoundError,
   NotSupportedError,
 } from '../../src/errors.js';
-import { Status } from '../../src/status.js';
+import { Status, type PostStatus, type StatusCode } from '../../src/status.js';
 
 /** A registered region: the bytes, seen through JavaScript. */
 interface LocalMD {
@@ -31,7 +31,7 @@ interface LocalXfer extends BackendXfer {
   readonly op: XferOp;
   readonly local: XferDescs;
   readonly remote: XferDescs;
-  status: number;
+  status: StatusCode;
   error?: NixlError;
   /** Bumped by every post and by release, so a stale chunked copy stops. */
   epoch: number;
@@ -125,11 +125,19 @@ export class LocalBackend implements Backend {
     return h;
   }
 
-  postXfer(handle: BackendXfer, notif: Uint8Array | undefined): number {
+  postXfer(handle: BackendXfer, notif: Uint8Array | undefined): PostStatus {
     this.#checkOpen('postXfer');
     // The agent checks this too; a backend refuses on its own for direct callers.
     if (notif) checkNotifSize(notif, this.maxNotifBytes, { op: 'postXfer', backend: this.type });
     const h = handle as LocalXfer;
+    // A transfer that cannot start throws, before anything moved.
+    const gone = this.#deregistered(h);
+    if (gone !== undefined) {
+      throw new NotFoundError(`descriptor ${gone} touches a region that was deregistered`, {
+        op: 'postXfer',
+        backend: this.type,
+      });
+    }
     h.error = undefined;
     h.status = Status.IN_PROG;
     const epoch = ++h.epoch;
@@ -138,7 +146,7 @@ export class LocalBackend implements Backend {
     if (total <= this.#opts.inlineBytes) {
       this.#copy(h, 0, 0, Infinity);
       this.#complete(h, notif, false);
-      return h.status;
+      return Status.SUCCESS;
     }
     this.#inFlight.add(h);
     const step = (desc: number, offset: number) => {
@@ -151,7 +159,7 @@ export class LocalBackend implements Backend {
     return Status.IN_PROG;
   }
 
-  checkXfer(handle: BackendXfer): number {
+  checkXfer(handle: BackendXfer): StatusCode {
     return (handle as LocalXfer).status;
   }
 
@@ -161,7 +169,7 @@ export class LocalBackend implements Backend {
     this.#inFlight.delete(h);
     if (h.status === Status.IN_PROG) {
       h.error = new CanceledError('released while in flight', { backend: this.type });
-      h.status = h.error.status;
+      h.status = Status.ERR_CANCELED;
     }
   }
 
@@ -178,11 +186,23 @@ export class LocalBackend implements Backend {
     for (const h of this.#inFlight) {
       h.epoch++;
       h.error = new CanceledError('backend closed', { backend: this.type });
-      h.status = h.error.status;
+      h.status = Status.ERR_CANCELED;
       h.onSettled?.();
     }
     this.#inFlight.clear();
     this.#pendingNotifs = [];
+  }
+
+  /** The first descriptor whose region (either side) was deregistered, if any. */
+  #deregistered(h: LocalXfer): number | undefined {
+    for (let i = 0; i < h.local.count; i++) {
+      if (
+        !(h.local.regions[i] as LocalMD).registered ||
+        !(h.remote.regions[i] as LocalMD).registered
+      )
+        return i;
+    }
+    return undefined;
   }
 
   /**
@@ -200,7 +220,7 @@ export class LocalBackend implements Backend {
           op: 'postXfer',
           backend: this.type,
         });
-        h.status = h.error.status;
+        h.status = Status.ERR_NOT_FOUND;
         return undefined;
       }
       const len = src.lens[desc]!;

@@ -1,9 +1,10 @@
 import { native } from '../../src/native.js';
+import type { BatchCallback, CompletionBatch } from '../common/settle-dispatch.js';
 import type { TcpParams } from './params.js';
 
 /**
  * The largest notification the engine carries: 1 MiB, `kMaxNotif` in
- * native/tcp/frames.h. A target closes the connection on a NOTIF frame over
+ * native/tcp/wire.h. A target closes the connection on a NOTIF frame over
  * it (native/tcp/engine.cc), so the backend refuses a larger one up front.
  * Keep the two equal.
  */
@@ -21,17 +22,13 @@ export type TcpEngineOptions = TcpParams & {
   unixName: string;
 };
 
-export type TcpBatchCallback = (
-  completions: Int32Array | undefined,
-  failures: [number, number, number, string][] | undefined,
-  notifs: [string, Uint8Array][] | undefined,
-  events: [number, number, number, string][] | undefined,
-) => void;
-
 /** The native engine's JavaScript surface. */
 export interface TcpEngine {
   info(): { port: number; secret: Uint8Array; publicKey: Uint8Array; pid: number };
-  slots(): Int32Array;
+  /** The next chunk of status slots (native/common/status_slots.h), or undefined at `slots`. */
+  growSlots(): Int32Array | undefined;
+  /** The completion batch pending now (waits for the I/O thread's current round at most). */
+  takeBatch(): CompletionBatch | undefined;
   /** `owner`: the buffer the region lies in, kept alive until deregistration. */
   registerRegion(addr: number, len: number, owner?: object): Uint8Array;
   deregisterRegion(rid: number): boolean;
@@ -46,8 +43,10 @@ export interface TcpEngine {
   ): number;
   removePeer(id: number): void;
   connect(id: number, token: number): void;
+  /** A transfer is known by its status slot's number. */
   prep(slot: number, op: number, peerId: number, words: Uint32Array): void;
   post(slot: number, gen: number, notif?: Uint8Array): void;
+  /** The engine writes SLOT_FREE into the slot once its I/O thread let go. */
   release(slot: number): void;
   /** Runs the queued commands now (blocks for the I/O thread's current round at most). */
   runQueuedCommands(): void;
@@ -57,7 +56,7 @@ export interface TcpEngine {
   close(): void;
 }
 
-export type TcpEngineClass = new (opts: TcpEngineOptions, onBatch: TcpBatchCallback) => TcpEngine;
+export type TcpEngineClass = new (opts: TcpEngineOptions, onBatch: BatchCallback) => TcpEngine;
 
 /** The engine class from the addon, or undefined when the addon lacks it. */
 export function loadTcpEngine(): TcpEngineClass {

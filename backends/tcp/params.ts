@@ -88,7 +88,7 @@ export const TCP_PARAM_TABLE = {
   slots: {
     field: 'slots',
     default: '65536',
-    doc: 'transfer handles this backend can have prepared at once (4 bytes of shared status each).',
+    doc: 'transfer handles this backend can have prepared at once: a status slot each (4 bytes, shared with JavaScript), allocated 1,024 at a time as needed.',
     parse: integer(16, 1 << 22),
   },
 } as const;

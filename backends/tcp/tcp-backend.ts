@@ -27,25 +27,35 @@ import {
   RemoteDisconnectError,
   statusToError,
 } from '../../src/errors.js';
-import { Status } from '../../src/status.js';
+import type { PostStatus, StatusCode } from '../../src/status.js';
 import { decodeConnInfo, encodeConnInfo } from './conn-info.js';
 import { abortable } from '../common/abortable.js';
+import { LoopHold } from '../common/loop-hold.js';
 import { fromNative } from '../common/native-error.js';
 import { NotifLinger } from '../common/notif-linger.js';
-import type { TcpBatchCallback, TcpEngine, TcpEngineOptions } from './native-engine.js';
+import {
+  PeerEvent,
+  SettleDispatch,
+  type BatchCallback,
+  type NativeXfer,
+} from '../common/settle-dispatch.js';
+import { StatusSlots, type Slot } from '../common/status-slots.js';
+import type { TcpEngine, TcpEngineOptions } from './native-engine.js';
 import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
 import { parsePublicData, RemoteRegionKeys, type RegionMD } from './region-md.js';
 
-interface TcpXfer extends BackendXfer {
-  readonly slot: number;
-  readonly agent: string;
-  gen: number;
-  inFlight: boolean;
-  released: boolean;
-  /** The current post carries a notification. */
-  notif: boolean;
+class TcpXfer implements NativeXfer {
+  gen = 0;
+  inFlight = false;
+  notif = false;
+  released = false;
   error?: NixlError;
+  onSettled?: () => void;
+  constructor(
+    readonly slot: Slot,
+    readonly agent: string,
+  ) {}
 }
 
 interface PeerEntry {
@@ -55,24 +65,7 @@ interface PeerEntry {
 
 const DESC_WORDS = 9;
 const TWO32 = 2 ** 32;
-/**
- * A slot no request holds (native/tcp/engine.h, kSlotFree): the engine writes
- * it when it runs a release, after which nothing of the released request
- * touches the slot. Only then may the slot go to a new request.
- */
-const SLOT_FREE = -1000;
 
-// Batch event kinds (native/tcp/engine.h, Outbox::Event).
-const EV_CONNECTED = 1;
-const EV_CONNECT_FAILED = 2;
-const EV_DISCONNECTED = 3;
-
-/**
- * The TCP backend: a thin TypeScript shell over the native engine
- * (native/tcp). Transfers are served and driven by the engine's I/O thread;
- * this class maps agents to engine peers, handles to status slots, and turns
- * each completion batch into onSettled calls and one onNotifs call.
- */
 /**
  * A fresh identity key (the Ed25519 private seed) for an engine: its public
  * half goes into the connection info, which binds the agent's name to it.
@@ -83,12 +76,12 @@ function newIdentitySeed(): Uint8Array {
 }
 
 /**
- * Backends with transfers in flight. While it moves data a backend stays
- * reachable (and its engine keeps the event loop alive), even if the user
- * holds nothing but the request's promise; an idle one can be collected.
+ * The TCP backend: a thin TypeScript shell over the native engine
+ * (native/tcp). Transfers are served and driven by the engine's I/O thread;
+ * this class maps agents to engine peers and requests to status slots
+ * (backends/common/status-slots.ts); completion batches settle them
+ * (backends/common/settle-dispatch.ts), and connect answers come as peer events.
  */
-const busyBackends = new Set<TcpBackend>();
-
 export class TcpBackend implements Backend {
   readonly type = 'TCP';
   readonly capabilities: BackendCapabilities = {
@@ -98,30 +91,25 @@ export class TcpBackend implements Backend {
     mems: ['DRAM'],
   };
   readonly params: Readonly<BackendParams>;
-  /** The engine's kMaxNotif (native/tcp/frames.h): a target drops the connection beyond it. */
+  /** The engine's kMaxNotif (native/tcp/wire.h): a target drops the connection beyond it. */
   readonly maxNotifBytes = TCP_MAX_NOTIF_BYTES;
   readonly #opts: TcpParams;
   readonly #components: BackendComponents;
   readonly #linger = new NotifLinger();
   readonly #engine: TcpEngine;
-  readonly #slots: Int32Array;
+  readonly #hold: LoopHold;
+  readonly #slots: StatusSlots;
+  readonly #settle: SettleDispatch<TcpXfer>;
   readonly #secret: Uint8Array;
   readonly #publicKey: Uint8Array;
   readonly #unixName: string;
   readonly #port: number;
   readonly #peers = new Map<string, PeerEntry>();
-  readonly #handles: (TcpXfer | undefined)[];
-  readonly #freeSlots: number[] = [];
-  /** Released slots the engine had not freed yet when prepXfer came by. */
-  #releasing: number[] = [];
   readonly #connectWaiters = new Map<
     number,
     { resolve(): void; reject(e: unknown): void; agent: string }
   >();
   #nextToken = 1;
-  #nextGen = 1;
-  /** Transfers in flight plus connects pending: while > 0 the engine keeps the process alive. */
-  #busy = 0;
   #closed = false;
 
   constructor(params: BackendParams, opts: TcpParams, components: BackendComponents) {
@@ -141,14 +129,26 @@ export class TcpBackend implements Backend {
     } catch (err) {
       throw fromNative(err, { op: 'createBackend', backend: 'TCP' });
     }
-    this.#slots = this.#engine.slots();
-    const info = this.#engine.info();
+    const engine = this.#engine;
+    // Transfers in flight and connects pending hold the event loop.
+    this.#hold = new LoopHold(this, engine);
+    this.#slots = new StatusSlots({
+      growSlots: () => engine.growSlots(),
+      runQueuedReleases: () => engine.runQueuedCommands(),
+    });
+    this.#settle = new SettleDispatch<TcpXfer>({
+      backend: this.type,
+      components,
+      hold: this.#hold,
+      linger: this.#linger,
+      takeBatch: () => engine.takeBatch(),
+      onEvent: (kind, id, status, msg) => this.#onEvent(kind, id, status, msg),
+    });
+    const info = engine.info();
     this.#secret = info.secret;
     this.#publicKey = info.publicKey;
     this.#unixName = engineOpts.unixName;
     this.#port = info.port;
-    this.#handles = new Array(opts.slots);
-    for (let i = opts.slots - 1; i >= 0; i--) this.#freeSlots.push(i);
   }
 
   /** The port the engine listens on (useful with port 0). */
@@ -247,12 +247,12 @@ export class TcpBackend implements Backend {
     const token = this.#nextToken++;
     const connected = new Promise<void>((resolve, reject) => {
       this.#connectWaiters.set(token, { resolve, reject, agent });
-      this.#busyUp();
+      this.#hold.up();
       this.#engine.connect(peer.id, token);
     });
     // On abort the engine goes on connecting; its answer then finds no waiter.
     await abortable(connected, signal, { op: 'connect', backend: this.type, agent }, () => {
-      if (this.#connectWaiters.delete(token)) this.#busyDown();
+      if (this.#connectWaiters.delete(token)) this.#hold.down();
     });
   }
 
@@ -272,7 +272,7 @@ export class TcpBackend implements Backend {
       );
     }
     const peerId = agent === this.#components.agentName ? 0 : this.#peer(agent, 'prepXfer').id;
-    const slot = this.#takeSlot();
+    const slot = this.#slots.take();
     if (slot === undefined) {
       throw new NotAllowedError(
         `all ${this.#opts.slots} transfer slots are in use; release requests or raise 'slots'`,
@@ -296,14 +296,14 @@ export class TcpBackend implements Backend {
       words[w + 7] = r.keyHi;
       words[w + 8] = r.rid;
     }
-    this.#engine.prep(slot, op === 'WRITE' ? 0 : 1, peerId, words);
-    this.#slots[slot] = Status.ERR_NOT_POSTED;
-    const h: TcpXfer = { slot, agent, gen: 0, inFlight: false, released: false, notif: false };
-    this.#handles[slot] = h;
+    this.#engine.prep(slot.index, op === 'WRITE' ? 0 : 1, peerId, words);
+    this.#slots.claim(slot);
+    const h = new TcpXfer(slot, agent);
+    this.#settle.add(h);
     return h;
   }
 
-  postXfer(handle: BackendXfer, notif: Uint8Array | undefined): number {
+  postXfer(handle: BackendXfer, notif: Uint8Array | undefined): PostStatus {
     this.#checkOpen('postXfer');
     const h = handle as TcpXfer;
     if (h.released) {
@@ -313,52 +313,27 @@ export class TcpBackend implements Backend {
       });
     }
     if (notif) checkNotifSize(notif, this.maxNotifBytes, { op: 'postXfer', backend: this.type });
-    h.error = undefined;
-    h.notif = notif !== undefined;
-    h.gen = this.#nextGen;
-    this.#nextGen = (this.#nextGen + 1) >>> 0 || 1;
-    this.#slots[h.slot] = Status.IN_PROG;
-    if (!h.inFlight) {
-      h.inFlight = true;
-      this.#busyUp();
+    const gen = this.#settle.begin(h, notif !== undefined);
+    try {
+      this.#engine.post(h.slot.index, gen, notif);
+    } catch (err) {
+      this.#settle.abort(h);
+      throw fromNative(err, { op: 'postXfer', backend: this.type, agent: h.agent });
     }
-    this.#engine.post(h.slot, h.gen, notif);
-    // SUCCESS here is this post's own completion (it ran inside post(): a
-    // small local copy, or busy_poll_us): the slot was IN_PROG above and
-    // belongs to this request alone. The engine sends no completion batch
-    // for it, so it is settled here.
-    if (this.#slots[h.slot] !== Status.SUCCESS) return Status.IN_PROG;
-    h.inFlight = false;
-    this.#busyDown();
-    if (h.notif) this.#linger.extend();
-    return Status.SUCCESS;
+    // A post that ran inside post() (a small local copy, busy_poll_us) and
+    // succeeded sends no completion batch: it is settled here.
+    return this.#settle.posted(h);
   }
 
-  checkXfer(handle: BackendXfer): number {
-    const h = handle as TcpXfer;
-    if (h.released) return h.error?.status ?? Status.ERR_CANCELED;
-    const s = this.#slots[h.slot]!;
-    if (s < 0 && s !== Status.ERR_NOT_POSTED && !h.error) {
-      // The batch with the engine's message has not arrived yet.
-      h.error = statusToError(s, 'transfer failed', { backend: this.type, agent: h.agent });
-    }
-    return s;
+  checkXfer(handle: BackendXfer): StatusCode {
+    return this.#settle.status(handle as TcpXfer);
   }
 
   releaseXfer(handle: BackendXfer): void {
     const h = handle as TcpXfer;
-    if (h.released) return;
-    h.released = true;
-    if (h.inFlight) {
-      h.inFlight = false;
-      h.error = new CanceledError('released while in flight', { backend: this.type });
-      this.#busyDown();
-    }
-    this.#handles[h.slot] = undefined;
-    if (!this.#closed) {
-      this.#engine.release(h.slot);
-      this.#freeSlots.push(h.slot);
-    }
+    if (!this.#settle.remove(h) || this.#closed) return;
+    this.#engine.release(h.slot.index);
+    this.#slots.free(h.slot);
   }
 
   genNotif(agent: string, msg: Uint8Array): void {
@@ -372,16 +347,8 @@ export class TcpBackend implements Backend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    busyBackends.delete(this);
-    this.#linger.stop();
-    this.#engine.close();
-    for (const h of this.#handles) {
-      if (!h || !h.inFlight) continue;
-      h.inFlight = false;
-      h.error = new CanceledError('the backend was closed', { backend: this.type });
-      this.#slots[h.slot] = Status.ERR_CANCELED;
-      h.onSettled?.();
-    }
+    this.#engine.close(); // joins the I/O thread: nothing writes the slots after this
+    this.#settle.close('the backend was closed');
     for (const w of this.#connectWaiters.values()) {
       w.reject(new CanceledError('the backend was closed', { backend: this.type, agent: w.agent }));
     }
@@ -390,98 +357,30 @@ export class TcpBackend implements Backend {
   }
 
   /**
-   * A slot for a new request: one the engine has freed (its release ran, see
-   * SLOT_FREE). A released slot whose release is still queued waits aside;
-   * when nothing else is left, the queued commands run now to free them.
-   */
-  #takeSlot(): number | undefined {
-    for (let i = 0; i < 2; i++) {
-      for (let slot = this.#freeSlots.pop(); slot !== undefined; slot = this.#freeSlots.pop()) {
-        if (this.#slots[slot] === SLOT_FREE) return slot;
-        this.#releasing.push(slot);
-      }
-      if (this.#releasing.length === 0) return undefined;
-      if (i === 0) this.#engine.runQueuedCommands();
-      // Back in their LIFO order.
-      for (let k = this.#releasing.length - 1; k >= 0; k--)
-        this.#freeSlots.push(this.#releasing[k]!);
-      this.#releasing = [];
-    }
-    return undefined;
-  }
-
-  /**
    * The engine's batch callback. It reaches the backend through a weak
    * reference, so a backend nobody holds is collected (and its engine stopped)
    * although the native side keeps the callback (native/LIFETIME.md); and it is
    * made here, not in the constructor, so that its closure captures nothing else.
    */
-  static #batchesOf(self: WeakRef<TcpBackend>): TcpBatchCallback {
-    return (c, f, n, e) => {
+  static #batchesOf(self: WeakRef<TcpBackend>): BatchCallback {
+    return (settled, failures, notifs, events) => {
       const backend = self.deref();
-      if (backend) backend.#onBatch(c, f, n, e);
+      if (backend) backend.#settle.onBatch(settled, failures, notifs, events);
     };
   }
 
-  #busyUp(): void {
-    if (this.#busy++ === 0) {
-      this.#engine.ref();
-      busyBackends.add(this);
-    }
-  }
-
-  #busyDown(): void {
-    if (--this.#busy === 0) {
-      busyBackends.delete(this);
-      if (!this.#closed) this.#engine.unref();
-    }
-  }
-
-  #onBatch(
-    completions: Int32Array | undefined,
-    failures: [number, number, number, string][] | undefined,
-    notifs: [string, Uint8Array][] | undefined,
-    events: [number, number, number, string][] | undefined,
-  ): void {
-    if (this.#closed) return;
-    if (failures) {
-      for (const [slot, gen, status, msg] of failures) {
-        const h = this.#handles[slot];
-        if (h && h.gen === gen) {
-          h.error = statusToError(status, msg, { backend: this.type, agent: h.agent });
-        }
-      }
-    }
-    if (completions) {
-      for (let i = 0; i < completions.length; i += 2) {
-        const h = this.#handles[completions[i]!];
-        if (!h || h.gen !== completions[i + 1]! >>> 0 || !h.inFlight) continue;
-        h.inFlight = false;
-        this.#busyDown();
-        if (h.notif) this.#linger.extend();
-        h.onSettled?.();
-      }
-    }
-    if (notifs) {
-      this.#components.onNotifs(notifs.map(([agent, msg]) => ({ agent, msg })));
-    }
-    if (events) {
-      for (const [kind, id, status, msg] of events) this.#onEvent(kind, id, status, msg);
-    }
-  }
-
   #onEvent(kind: number, id: number, status: number, msg: string): void {
-    if (kind === EV_CONNECTED || kind === EV_CONNECT_FAILED) {
+    if (kind === PeerEvent.CONNECTED || kind === PeerEvent.CONNECT_FAILED) {
       const w = this.#connectWaiters.get(id);
       if (!w) return;
       this.#connectWaiters.delete(id);
-      this.#busyDown();
-      if (kind === EV_CONNECTED) w.resolve();
+      this.#hold.down();
+      if (kind === PeerEvent.CONNECTED) w.resolve();
       else
         w.reject(statusToError(status, msg, { op: 'connect', backend: this.type, agent: w.agent }));
       return;
     }
-    if (kind === EV_DISCONNECTED) {
+    if (kind === PeerEvent.DISCONNECTED) {
       for (const [name, p] of this.#peers) {
         if (p.id !== id) continue;
         this.#peers.delete(name);

@@ -1,5 +1,6 @@
 /** The UCX addon (nixl_ucx.node: native/ucx/*), typed. */
 import { hasAddon, loadAddon } from '../../src/native.js';
+import type { BatchCallback, CompletionBatch } from '../common/settle-dispatch.js';
 
 /**
  * The largest notification the UCX backend sends: 1 MiB. The engine sends a
@@ -10,13 +11,6 @@ import { hasAddon, loadAddon } from '../../src/native.js';
  */
 export const UCX_MAX_NOTIF_BYTES = 1 << 20;
 
-export interface UcxDisconnect {
-  readonly peerId: number;
-  readonly agent: string;
-  readonly status: number;
-  readonly message: string;
-}
-
 export interface NativeUcxEngineOptions {
   agentName: string;
   /** Flattened UCX config: key, value, key, value, ... */
@@ -26,19 +20,16 @@ export interface NativeUcxEngineOptions {
   progress: 'thread' | 'event';
   /** timeout_ms (see EngineOptions in native/ucx/engine.h); 0 or absent: never. */
   timeoutMs?: number;
-  /** One call per batch: settled transfer ids, notifications as (agent, msg) pairs, failed peers. */
-  onEvents: NativeUcxEvents;
+  /** One call per completion batch (native/common/completion_batch.h). */
+  onEvents: BatchCallback;
 }
-
-export type NativeUcxEvents = (
-  settled: Uint32Array,
-  notifs: (string | Uint8Array)[],
-  disconnects: UcxDisconnect[],
-) => void;
 
 export interface NativeUcxEngine {
   connInfo(): Buffer;
-  addStatusChunk(chunk: Int32Array): number;
+  /** The next chunk of status slots (native/common/status_slots.h), or undefined at the cap. */
+  growSlots(): Int32Array | undefined;
+  /** The completion batch pending now (waits for settles in progress at most). */
+  takeBatch(): CompletionBatch | undefined;
   /** Memory UCX allocates (ucp_mem_map ALLOCATE), zeroed; the Buffer owns it. */
   alloc(bytes: number): Buffer;
   /** `owner`: the buffer the region lies in, kept alive until deregistration. */
@@ -60,12 +51,12 @@ export interface NativeUcxEngine {
     lregions: Uint32Array,
     raddrs: Float64Array,
     rregions: Uint32Array,
-    chunk: number,
     slot: number,
     workerHint: number,
   ): number;
-  post(xferId: number, notif?: Uint8Array): number;
-  xferError(xferId: number): string;
+  /** 0 or 1 (also in the slot); throws an Error with .status if the post fails at once. */
+  post(xferId: number, gen: number, notif?: Uint8Array): number;
+  /** Frees the transfer; its status slot reads SLOT_FREE when this returns. */
   release(xferId: number): void;
   genNotif(peerId: number, msg: Uint8Array): void;
   progress(): void;

@@ -23,13 +23,20 @@ import {
   statusToError,
   type ErrorContext,
 } from '../../src/errors.js';
-import { Status } from '../../src/status.js';
+import { Status, type PostStatus, type StatusCode } from '../../src/status.js';
+import { LoopHold } from '../common/loop-hold.js';
 import { fromNative as fromNativeError } from '../common/native-error.js';
 import { NotifLinger } from '../common/notif-linger.js';
-import type { NativeUcxEngine, NativeUcxEvents, UcxDisconnect } from './native-ucx.js';
+import {
+  PeerEvent,
+  SettleDispatch,
+  type BatchCallback,
+  type NativeXfer,
+} from '../common/settle-dispatch.js';
+import { StatusSlots, type Slot } from '../common/status-slots.js';
+import type { NativeUcxEngine } from './native-ucx.js';
 import { ucxAddon, UCX_MAX_NOTIF_BYTES } from './native-ucx.js';
 import type { UcxOptions } from './params.js';
-import { StatusSlots, type Slot } from './status-slots.js';
 
 /** A region of this agent, mapped with ucp_mem_map. */
 interface LocalMD {
@@ -47,13 +54,13 @@ interface RemoteMD {
   loaded: boolean;
 }
 
-class UcxXfer implements BackendXfer {
+class UcxXfer implements NativeXfer {
+  gen = 0;
+  inFlight = false;
+  notif = false;
+  released = false;
   error?: NixlError;
   onSettled?: () => void;
-  /** Posted and not settled yet: the backend holds the event loop for it. */
-  busy = false;
-  /** The current post carries a notification. */
-  notif = false;
   constructor(
     readonly id: number,
     readonly slot: Slot,
@@ -93,12 +100,6 @@ function fromNative(err: unknown, ctx: ErrorContext): NixlError {
 }
 
 /**
- * Backends with transfers in flight: kept reachable while they move data (the
- * user may hold nothing but a request's promise); an idle one can be collected.
- */
-const busyBackends = new Set<UcxBackend>();
-
-/**
  * The UCX backend: one-sided READ/WRITE with ucp_put_nbx / ucp_get_nbx and a
  * flush, notifications as active messages sent after the flush completes.
  * Connection info is the workers' UCX addresses, public data a packed rkey.
@@ -118,13 +119,12 @@ export class UcxBackend implements Backend {
   readonly #components: BackendComponents;
   readonly #linger = new NotifLinger();
   readonly #engine: NativeUcxEngine;
+  readonly #hold: LoopHold;
   readonly #slots: StatusSlots;
+  readonly #settle: SettleDispatch<UcxXfer>;
   readonly #selfPeer: number;
   readonly #peers = new Map<string, number>();
-  readonly #xfers = new Map<number, UcxXfer>();
   #closed = false;
-  /** Transfers posted and not settled: while there are any, the engine holds the event loop. */
-  #busy = 0;
   /** Set by close(): no new work is accepted while transfers in flight drain. */
   #closing: Promise<void> | undefined;
 
@@ -148,8 +148,20 @@ export class UcxBackend implements Backend {
     } catch (err) {
       throw fromNative(err, { op: 'createBackend', agent: components.agentName });
     }
-    this.#slots = new StatusSlots((chunk) => this.#engine.addStatusChunk(chunk));
-    this.#selfPeer = this.#engine.selfPeer();
+    const engine = this.#engine;
+    // Transfers in flight hold the event loop.
+    this.#hold = new LoopHold(this, engine);
+    // A release frees its slot at once: no queued releases to run.
+    this.#slots = new StatusSlots({ growSlots: () => engine.growSlots(), runQueuedReleases() {} });
+    this.#settle = new SettleDispatch<UcxXfer>({
+      backend: BACKEND,
+      components,
+      hold: this.#hold,
+      linger: this.#linger,
+      takeBatch: () => engine.takeBatch(),
+      onEvent: (kind, id, status, msg) => this.#onEvent(kind, id, status, msg),
+    });
+    this.#selfPeer = engine.selfPeer();
     components.log(
       'UCX %s (%s): transports=%s devices=%s workers=%d progress=%s errorHandling=%s timeout_ms=%d config=%s',
       addon.ucxVersion!(),
@@ -345,7 +357,13 @@ export class UcxBackend implements Backend {
       rregions[i] = r.handle;
     }
     const hint = workerHint(opts?.customParam, this.options.numWorkers);
-    const slot = this.#slots.alloc();
+    const slot = this.#slots.take();
+    if (slot === undefined) {
+      throw new NotAllowedError(
+        'every transfer slot of this backend is in use; release requests',
+        this.#ctx('prepXfer'),
+      );
+    }
     let id: number;
     try {
       id = this.#engine.prep(
@@ -357,7 +375,6 @@ export class UcxBackend implements Backend {
         lregions,
         remote.addrs,
         rregions,
-        slot.chunk,
         slot.index,
         hint,
       );
@@ -365,53 +382,43 @@ export class UcxBackend implements Backend {
       this.#slots.free(slot);
       throw fromNative(err, { ...this.#ctx('prepXfer'), agent });
     }
+    this.#slots.claim(slot);
     const h = new UcxXfer(id, slot, agent);
-    this.#xfers.set(id, h);
+    this.#settle.add(h);
     return h;
   }
 
-  postXfer(handle: BackendXfer, notif: Uint8Array | undefined): number {
+  postXfer(handle: BackendXfer, notif: Uint8Array | undefined): PostStatus {
     this.#checkOpen('postXfer');
     if (notif) checkNotifSize(notif, this.maxNotifBytes, this.#ctx('postXfer'));
     const h = handle as UcxXfer;
-    h.error = undefined;
+    const gen = this.#settle.begin(h, notif !== undefined);
     try {
-      h.notif = notif !== undefined;
-      const status = this.#engine.post(h.id, notif);
-      if (status === Status.IN_PROG) this.#busyUp(h);
-      else if (h.notif) this.#linger.extend();
-      return status;
+      this.#engine.post(h.id, gen, notif);
     } catch (err) {
-      const e = fromNative(err, { op: 'postXfer', agent: h.agent });
-      h.error = e;
-      return e.status;
+      // Refused, or failed inside the call: nothing is in flight.
+      this.#settle.abort(h);
+      throw fromNative(err, { op: 'postXfer', agent: h.agent });
     }
+    // A post that completed inside the call (shared-memory copies) queues no batch entry.
+    return this.#settle.posted(h);
   }
 
-  checkXfer(handle: BackendXfer): number {
+  checkXfer(handle: BackendXfer): StatusCode {
     const h = handle as UcxXfer;
-    let s = Atomics.load(h.slot.view, h.slot.index);
+    let s = this.#settle.status(h);
     if (s === Status.IN_PROG && this.options.progress === 'event' && !this.#closed) {
       // Event-fd mode: a poll also progresses, so a caller spinning on the status moves on.
       this.#engine.progress();
-      s = Atomics.load(h.slot.view, h.slot.index);
-    }
-    if (s < 0 && !h.error) {
-      const msg = this.#closed ? 'the UCX backend was closed' : this.#engine.xferError(h.id);
-      h.error = statusToError(s, msg || `transfer failed with status ${s}`, {
-        op: 'checkXfer',
-        agent: h.agent,
-        backend: BACKEND,
-      });
+      s = this.#settle.status(h);
     }
     return s;
   }
 
   releaseXfer(handle: BackendXfer): void {
     const h = handle as UcxXfer;
-    if (!this.#xfers.delete(h.id)) return;
-    this.#busyDown(h);
-    if (!this.#closed) this.#engine.release(h.id);
+    if (!this.#settle.remove(h) || this.#closed) return;
+    this.#engine.release(h.id); // the slot reads SLOT_FREE from now on
     this.#slots.free(h.slot);
   }
 
@@ -440,83 +447,40 @@ export class UcxBackend implements Backend {
     // tearing a tcp connection down in the middle of a large put has crashed
     // the receiving side's UCX 1.13 now and then.
     const deadline = Date.now() + CLOSE_DRAIN_MS;
-    const inFlight = () =>
-      [...this.#xfers.values()].some(
-        (h) => Atomics.load(h.slot.view, h.slot.index) === Status.IN_PROG,
-      );
-    while (inFlight() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    this.#closed = true;
-    this.#engine.close(0); // drained above
-    busyBackends.delete(this);
-    this.#linger.stop();
-    this.#busy = 0;
-    // Transfers in flight now read "canceled" from their slots.
-    for (const h of this.#xfers.values()) {
-      h.busy = false;
-      if (Atomics.load(h.slot.view, h.slot.index) < 0) h.onSettled?.();
+    while (this.#settle.inProgress() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
     }
+    this.#closed = true;
+    this.#engine.close(0); // drained above; transfers still in flight read "canceled"
+    this.#settle.close('the UCX backend was closed');
     this.#peers.clear();
   }
 
-  #onEvents(
-    settled: Uint32Array,
-    notifs: (string | Uint8Array)[],
-    disconnects: UcxDisconnect[],
-  ): void {
-    if (this.#closed) return;
-    for (let i = 0; i < settled.length; i++) {
-      const h = this.#xfers.get(settled[i]!);
-      if (!h) continue;
-      this.#busyDown(h);
-      if (h.notif) this.#linger.extend();
-      h.onSettled?.();
-    }
-    if (notifs.length) {
-      const batch: { agent: string; msg: Uint8Array }[] = [];
-      for (let i = 0; i < notifs.length; i += 2) {
-        batch.push({ agent: notifs[i] as string, msg: notifs[i + 1] as Uint8Array });
-      }
-      this.#components.onNotifs(batch);
-    }
-    for (const d of disconnects) {
-      // Only the current endpoints of that peer count; a replaced instance is old news.
-      if (this.#peers.get(d.agent) !== d.peerId) continue;
+  /** A peer event of a completion batch: UCX reports failed peers. */
+  #onEvent(kind: number, id: number, status: number, msg: string): void {
+    if (kind !== PeerEvent.DISCONNECTED) return;
+    // Only the current endpoints of a peer count; a replaced instance is old news.
+    for (const [agent, peerId] of this.#peers) {
+      if (peerId !== id) continue;
       this.#components.onDisconnect(
-        d.agent,
-        statusToError(d.status, d.message, { op: 'progress', agent: d.agent, backend: BACKEND }),
+        agent,
+        statusToError(status, msg, { op: 'progress', agent, backend: BACKEND }),
       );
+      return;
     }
   }
 
   /**
-   * The engine's event callback. It reaches the backend through a weak
+   * The engine's batch callback. It reaches the backend through a weak
    * reference, so a backend nobody holds is collected (and its engine closed)
    * although the native side keeps the callback; and it is made here, not in
    * the constructor, so that its closure captures nothing else of it.
    */
-  static #eventsOf(self: WeakRef<UcxBackend>): NativeUcxEvents {
-    return (settled, notifs, disconnects) => {
+  static #eventsOf(self: WeakRef<UcxBackend>): BatchCallback {
+    return (settled, failures, notifs, events) => {
       const backend = self.deref();
-      if (backend) backend.#onEvents(settled, notifs, disconnects);
+      if (backend) backend.#settle.onBatch(settled, failures, notifs, events);
     };
-  }
-
-  #busyUp(h: UcxXfer): void {
-    if (h.busy) return;
-    h.busy = true;
-    if (this.#busy++ === 0) {
-      this.#engine.ref();
-      busyBackends.add(this);
-    }
-  }
-
-  #busyDown(h: UcxXfer): void {
-    if (!h.busy) return;
-    h.busy = false;
-    if (--this.#busy === 0) {
-      busyBackends.delete(this);
-      if (!this.#closed) this.#engine.unref();
-    }
   }
 
   #ctx(op: string): ErrorContext {

@@ -8,12 +8,9 @@
 #include <exception>
 #include <string>
 
-namespace nixl {
+#include "common/status.h"
 
-// NIXL statuses the addons raise themselves (nixl_status_t).
-inline constexpr int kStatusInvalidParam = -2;
-inline constexpr int kStatusBackend = -3;
-inline constexpr int kStatusNotAllowed = -6;
+namespace nixl {
 
 struct NativeError {
   int status;
@@ -37,7 +34,7 @@ auto Guard(Napi::Env env, F&& f) -> decltype(f()) {
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw ToJsError(env, NativeError{kStatusBackend, e.what()});
+    throw ToJsError(env, NativeError{kErrBackend, e.what()});
   }
 }
 

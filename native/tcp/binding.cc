@@ -1,6 +1,7 @@
 // JavaScript binding of the TCP engine: a `TcpEngine` class. Transfer status
-// lives in a shared Int32Array (`slots`); completions, notifications and peer
-// events arrive through one ThreadSafeFunction call per batch.
+// lives in the status slots (common/status_slots.h); completions,
+// notifications and peer events arrive through one ThreadSafeFunction call per
+// batch (common/completion_batch.h).
 #include <unistd.h>
 
 #include <memory>
@@ -8,9 +9,11 @@
 #include <unordered_map>
 
 #include "addon.h"
+#include "common/completion_batch.h"
 #include "common/crypto.h"
 #include "common/js_call.h"
 #include "common/native_error.h"
+#include "common/status_slots.h"
 #include "common/teardown_guard.h"
 #include "tcp/engine.h"
 
@@ -19,7 +22,6 @@ namespace {
 
 using tcp::Engine;
 using tcp::EngineConfig;
-using tcp::Outbox;
 using tcp::XferDesc;
 using tcp::XferOp;
 
@@ -38,12 +40,15 @@ uint64_t U64Arg(const Napi::Value& v) {
 // the JavaScript thread once both the wrapper and the I/O thread released it
 // (see native/LIFETIME.md).
 struct Host {
+  explicit Host(uint32_t maxSlots) : slots(maxSlots) {}
   std::unique_ptr<Engine> engine;
   napi_threadsafe_function tsfn = nullptr;
   // Set on the JavaScript thread when the wrapper closes: batches still queued
   // are dropped from then on.
   bool closed = false;
-  Outbox box;  // JavaScript thread only
+  // Written by the I/O thread until it is joined, so freed with the host.
+  StatusSlots slots;
+  CompletionBatch box;  // JavaScript thread only
 };
 
 class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
@@ -52,7 +57,8 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     return DefineClass(env, "TcpEngine",
                        {
                            InstanceMethod("info", &TcpEngineWrap::Info),
-                           InstanceMethod("slots", &TcpEngineWrap::Slots),
+                           InstanceMethod("growSlots", &TcpEngineWrap::GrowSlots),
+                           InstanceMethod("takeBatch", &TcpEngineWrap::TakeBatch),
                            InstanceMethod("registerRegion", &TcpEngineWrap::RegisterRegion),
                            InstanceMethod("deregisterRegion", &TcpEngineWrap::DeregisterRegion),
                            InstanceMethod("addPeer", &TcpEngineWrap::AddPeer),
@@ -73,7 +79,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   explicit TcpEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TcpEngineWrap>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject() || !info[1].IsFunction()) {
-      throw ToJsError(env, NativeError{kStatusInvalidParam, "TcpEngine(options, onBatch)"});
+      throw ToJsError(env, NativeError{kErrInvalidParam, "TcpEngine(options, onBatch)"});
     }
     Napi::Object o = info[0].As<Napi::Object>();
     EngineConfig cfg;
@@ -92,18 +98,12 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     Napi::Value seed = o.Get("identitySeed");
     if (!seed.IsTypedArray() || seed.As<Napi::Uint8Array>().ByteLength() != 32) {
       throw ToJsError(env,
-                      NativeError{kStatusInvalidParam, "TcpEngine: identitySeed must be 32 bytes"});
+                      NativeError{kErrInvalidParam, "TcpEngine: identitySeed must be 32 bytes"});
     }
     std::memcpy(cfg.identitySeed, seed.As<Napi::Uint8Array>().Data(), 32);
     if (o.Get("unixName").IsString())
       cfg.unixName = o.Get("unixName").As<Napi::String>().Utf8Value();
-    capacity_ = o.Get("slots").As<Napi::Number>().Uint32Value();
-
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, size_t(capacity_) * 4);
-    slotsRef_ = Napi::Persistent(Napi::Int32Array::New(env, capacity_, ab, 0));
-    int32_t* slots = static_cast<int32_t*>(ab.Data());
-
-    auto* host = new Host();
+    auto* host = new Host(o.Get("slots").As<Napi::Number>().Uint32Value());
     Napi::String name = Napi::String::New(env, "nixl-tcp");
     // Two holders: this wrapper and the I/O thread, which releases its hold as
     // its last act. The finalizer (FreeHost) thus runs after the thread's last wake.
@@ -112,12 +112,11 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     if (st != napi_ok) {
       delete host;
       throw ToJsError(
-          env, NativeError{kStatusBackend, "TcpEngine: cannot create its thread-safe function"});
+          env, NativeError{kErrBackend, "TcpEngine: cannot create its thread-safe function"});
     }
     napi_unref_threadsafe_function(env, host->tsfn);  // idle: never keeps the loop alive
     host->engine = std::make_unique<Engine>(
-        cfg, slots, capacity_,
-        [host] { napi_call_threadsafe_function(host->tsfn, nullptr, napi_tsfn_nonblocking); },
+        cfg, [host] { napi_call_threadsafe_function(host->tsfn, nullptr, napi_tsfn_nonblocking); },
         [host] { napi_release_threadsafe_function(host->tsfn, napi_tsfn_release); });
     host_ = host;
     try {
@@ -129,7 +128,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
       napi_release_threadsafe_function(host->tsfn, napi_tsfn_release);
       host_ = nullptr;
       // Binding or listening failed: the parameters (address, port) are the cause.
-      throw ToJsError(env, NativeError{kStatusInvalidParam, e.what()});
+      throw ToJsError(env, NativeError{kErrInvalidParam, e.what()});
     }
     guard_.Arm(env);
   }
@@ -167,7 +166,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
 
   Engine& Live(Napi::Env env) {
     if (host_ == nullptr)
-      throw ToJsError(env, NativeError{kStatusNotAllowed, "the TCP engine is closed"});
+      throw ToJsError(env, NativeError{kErrNotAllowed, "the TCP engine is closed"});
     return *host_->engine;
   }
   bool live() const { return host_ != nullptr; }
@@ -179,60 +178,11 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   }
 
   static void Deliver(Napi::Env env, napi_value cb, Host* host) {
-    Outbox& box_ = host->box;
-    host->engine->TakeOutbox(&box_);
-    if (box_.Empty()) return;
+    host->engine->TakeBatch(&host->box);
+    if (host->box.Empty()) return;
     Napi::HandleScope scope(env);
-    Napi::Value completions = env.Undefined();
-    Napi::Value failures = env.Undefined();
-    Napi::Value notifs = env.Undefined();
-    Napi::Value events = env.Undefined();
-    if (!box_.completions.empty()) {
-      auto arr = Napi::Int32Array::New(env, box_.completions.size() * 2);
-      Napi::Array fails;
-      uint32_t nf = 0;
-      for (size_t i = 0; i < box_.completions.size(); i++) {
-        const auto& c = box_.completions[i];
-        arr[2 * i] = static_cast<int32_t>(c.slot);
-        arr[2 * i + 1] = static_cast<int32_t>(c.gen);
-        if (c.status != 0) {
-          if (nf == 0) fails = Napi::Array::New(env);
-          Napi::Array f = Napi::Array::New(env, 4);
-          f.Set(0u, Napi::Number::New(env, c.slot));
-          f.Set(1u, Napi::Number::New(env, c.gen));
-          f.Set(2u, Napi::Number::New(env, c.status));
-          f.Set(3u, Napi::String::New(env, c.message));
-          fails.Set(nf++, f);
-        }
-      }
-      completions = arr;
-      if (nf > 0) failures = fails;
-    }
-    if (!box_.notifs.empty()) {
-      Napi::Array arr = Napi::Array::New(env, box_.notifs.size());
-      for (size_t i = 0; i < box_.notifs.size(); i++) {
-        auto& n = box_.notifs[i];
-        Napi::Array pair = Napi::Array::New(env, 2);
-        pair.Set(0u, Napi::String::New(env, n.agent));
-        pair.Set(1u, Napi::Buffer<uint8_t>::Copy(env, n.msg.data(), n.msg.size()));
-        arr.Set(static_cast<uint32_t>(i), pair);
-      }
-      notifs = arr;
-    }
-    if (!box_.events.empty()) {
-      Napi::Array arr = Napi::Array::New(env, box_.events.size());
-      for (size_t i = 0; i < box_.events.size(); i++) {
-        auto& e = box_.events[i];
-        Napi::Array ev = Napi::Array::New(env, 4);
-        ev.Set(0u, Napi::Number::New(env, e.kind));
-        ev.Set(1u, Napi::Number::New(env, e.id));
-        ev.Set(2u, Napi::Number::New(env, e.status));
-        ev.Set(3u, Napi::String::New(env, e.message));
-        arr.Set(static_cast<uint32_t>(i), ev);
-      }
-      events = arr;
-    }
-    CallQuietly(env, cb, {completions, failures, notifs, events});
+    auto args = BatchToJs(env, host->box);
+    CallQuietly(env, cb, {args[0], args[1], args[2], args[3]});
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -246,7 +196,22 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     return o;
   }
 
-  Napi::Value Slots(const Napi::CallbackInfo& info) { return slotsRef_.Value(); }
+  // growSlots() -> the next chunk of status slots (Int32Array), or undefined at the cap.
+  Napi::Value GrowSlots(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Live(env);
+    return host_->slots.Grow(env);
+  }
+
+  // takeBatch() -> [settled, failures, notifs, events] pending now, or
+  // undefined: for a slot read as failed before its batch came.
+  Napi::Value TakeBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!live()) return env.Undefined();
+    host_->engine->AwaitPublished();
+    host_->engine->TakeBatch(&host_->box);
+    return BatchToArray(env, host_->box);
+  }
 
   // registerRegion(addr, len, owner?) -> 12-byte public data: regionId u32
   // LE, key u64 LE. `owner` (the buffer the region lies in) is kept alive
@@ -281,10 +246,10 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     auto secret = info[3].As<Napi::Uint8Array>();
     auto publicKey = info[4].As<Napi::Uint8Array>();
     if (secret.ByteLength() != 32) {
-      throw ToJsError(env, NativeError{kStatusInvalidParam, "secret must be 32 bytes"});
+      throw ToJsError(env, NativeError{kErrInvalidParam, "secret must be 32 bytes"});
     }
     if (publicKey.ByteLength() != 32) {
-      throw ToJsError(env, NativeError{kStatusInvalidParam, "publicKey must be 32 bytes"});
+      throw ToJsError(env, NativeError{kErrInvalidParam, "publicKey must be 32 bytes"});
     }
     uint32_t id = Live(env).AddPeer(
         info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
@@ -308,9 +273,11 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   // prep(slot, op (0 WRITE, 1 READ), peerId, Uint32Array of 9 words per descriptor)
   Napi::Value Prep(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    Engine& engine = Live(env);
     uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
-    if (slot >= capacity_) {
-      throw ToJsError(env, NativeError{kStatusInvalidParam, "status slot out of range"});
+    int32_t* status = host_->slots.At(slot);
+    if (status == nullptr) {
+      throw ToJsError(env, NativeError{kErrInvalidParam, "status slot out of range"});
     }
     auto words = info[3].As<Napi::Uint32Array>();
     size_t n = words.ElementLength() / kDescWords;
@@ -321,9 +288,9 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
       const uint32_t* d = w + i * kDescWords;
       descs[i] = XferDesc{u64(d), u64(d + 2), u64(d + 4), u64(d + 6), d[8]};
     }
-    Live(env).Prep(slot,
-                   info[1].As<Napi::Number>().Uint32Value() == 0 ? XferOp::kWrite : XferOp::kRead,
-                   info[2].As<Napi::Number>().Uint32Value(), std::move(descs));
+    engine.Prep(slot, status,
+                info[1].As<Napi::Number>().Uint32Value() == 0 ? XferOp::kWrite : XferOp::kRead,
+                info[2].As<Napi::Number>().Uint32Value(), std::move(descs));
     return env.Undefined();
   }
 
@@ -342,7 +309,10 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   }
 
   Napi::Value Release(const Napi::CallbackInfo& info) {
-    if (live()) host_->engine->Release(info[0].As<Napi::Number>().Uint32Value());
+    if (live()) {
+      uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
+      if (int32_t* status = host_->slots.At(slot)) host_->engine->Release(slot, status);
+    }
     return info.Env().Undefined();
   }
 
@@ -377,8 +347,6 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   Host* host_ = nullptr;  // freed by FreeHost, never by this wrapper; null once let go
   TeardownGuard guard_{[this] { Shutdown(); }};
   std::unordered_map<uint32_t, Napi::Reference<Napi::Object>> owners_;
-  Napi::Reference<Napi::Int32Array> slotsRef_;
-  uint32_t capacity_ = 0;
 };
 
 // hmacSha256(key, msg) and sha256(msg): the handshake's primitives, exposed

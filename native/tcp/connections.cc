@@ -228,10 +228,10 @@ void Engine::FailPeer(Peer* p, int32_t status, const std::string& why) {
   }
   p->inflight = 0;
   for (uint32_t t : p->tokens) {
-    staged_.events.push_back({Outbox::Event::kConnectFailed, t, status, why});
+    staged_.events.push_back({CompletionBatch::kConnectFailed, t, status, why});
   }
   p->tokens.clear();
-  if (!wasFailed) staged_.events.push_back({Outbox::Event::kDisconnected, p->id, status, why});
+  if (!wasFailed) staged_.events.push_back({CompletionBatch::kDisconnected, p->id, status, why});
 }
 
 void Engine::CheckTimeouts() {

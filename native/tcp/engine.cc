@@ -13,13 +13,10 @@ uint64_t NowNs() {
 // ---------------------------------------------------------------------------
 // Lifetime.
 
-Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::function<void()> wake,
-               std::function<void()> onExit)
+Engine::Engine(EngineConfig cfg, std::function<void()> wake, std::function<void()> onExit)
     : cfg_(std::move(cfg)),
-      slots_(slots),
-      capacity_(capacity),
-      wake_(std::move(wake)),
       onExit_(std::move(onExit)),
+      out_(std::move(wake)),
       copyPool_(std::make_unique<VmCopyPool>(cfg_.copyThreads)) {
   FillRandom(secret_, sizeof(secret_));
   if (!crypto::Ed25519PublicKey(cfg_.identitySeed, publicKey_)) {
@@ -29,8 +26,6 @@ Engine::Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::functio
   cmdsSpare_ = new std::vector<Cmd>();
   cmds_->reserve(256);
   cmdsSpare_->reserve(256);
-  xfers_.resize(capacity_);
-  for (uint32_t i = 0; i < capacity_; i++) StoreSlot(slots_, i, kSlotFree);
   const char* dbg = getenv("NIXL_TCP_DEBUG");
   debug_ = dbg != nullptr && dbg[0] == '1';
 }
@@ -246,37 +241,11 @@ void Engine::FlushDirty() {
   dirty_.clear();
 }
 
-void Engine::Publish() {
-  if (staged_.Empty()) return;
-  bool doWake = false;
-  {
-    std::lock_guard<std::mutex> lock(outMu_);
-    auto append = [](auto& dst, auto& src) {
-      if (dst.empty()) {
-        std::swap(dst, src);
-      } else {
-        for (auto& v : src) dst.push_back(std::move(v));
-      }
-      src.clear();
-    };
-    append(outbox_.completions, staged_.completions);
-    append(outbox_.notifs, staged_.notifs);
-    append(outbox_.events, staged_.events);
-    if (!wakePending_) {
-      wakePending_ = true;
-      doWake = true;
-    }
-  }
-  if (doWake) wake_();
-}
+void Engine::Publish() { out_.Publish(staged_); }
 
-void Engine::TakeOutbox(Outbox* out) {
-  out->completions.clear();
-  out->notifs.clear();
-  out->events.clear();
-  std::lock_guard<std::mutex> lock(outMu_);
-  std::swap(*out, outbox_);
-  wakePending_ = false;
+void Engine::AwaitPublished() {
+  if (!started_) return;
+  std::lock_guard<std::mutex> io(ioMu_);
 }
 
 }  // namespace nixl::tcp

@@ -17,8 +17,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tcp/frames.h"
+#include "common/completion_batch.h"
 #include "tcp/vm_copy.h"
+#include "tcp/wire.h"
 
 namespace nixl::tcp {
 
@@ -52,43 +53,11 @@ struct XferDesc {
 
 enum class XferOp { kWrite, kRead };
 
-// The value of a status slot that no request holds: written when the engine
-// starts and when it runs a Release. JavaScript hands a slot to a new request
-// only when it reads this value, so a transfer released in flight can never
-// settle into the slot of the request that came after it.
-constexpr int32_t kSlotFree = -1000;
-
-// Everything the engine hands back to JavaScript in one batch.
-struct Outbox {
-  struct Completion {
-    uint32_t slot;
-    uint32_t gen;
-    int32_t status;
-    std::string message;  // empty on success
-  };
-  struct Notif {
-    std::string agent;
-    std::vector<uint8_t> msg;
-  };
-  struct Event {
-    enum Kind { kConnected = 1, kConnectFailed = 2, kDisconnected = 3 } kind;
-    uint32_t id;  // connect token or peer id
-    int32_t status;
-    std::string message;
-  };
-  std::vector<Completion> completions;
-  std::vector<Notif> notifs;
-  std::vector<Event> events;
-  bool Empty() const { return completions.empty() && notifs.empty() && events.empty(); }
-};
-
 class Engine {
  public:
-  // `slots` is shared with JavaScript (capacity entries); `wake` is called from
-  // the I/O thread when the outbox went from empty to non-empty; `onExit` is
-  // the I/O thread's last call (after its last `wake`).
-  Engine(EngineConfig cfg, int32_t* slots, uint32_t capacity, std::function<void()> wake,
-         std::function<void()> onExit = {});
+  // `wake` is called from the I/O thread when a completion batch starts (see
+  // CompletionQueue); `onExit` is the I/O thread's last call (after its last `wake`).
+  Engine(EngineConfig cfg, std::function<void()> wake, std::function<void()> onExit = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -125,17 +94,25 @@ class Engine {
                    const std::string& unixName);
   void RemovePeer(uint32_t peerId);
   void Connect(uint32_t peerId, uint32_t token);
-  // peerId 0 means this agent itself (local copies).
-  void Prep(uint32_t slot, XferOp op, uint32_t peerId, std::vector<XferDesc> descs);
+  // A transfer is known by its status slot's number; `status` is where that
+  // slot lives (common/status_slots.h). peerId 0 means this agent itself
+  // (local copies).
+  void Prep(uint32_t slot, int32_t* status, XferOp op, uint32_t peerId,
+            std::vector<XferDesc> descs);
   void Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen, bool hasNotif);
-  void Release(uint32_t slot);
+  // Writes kSlotFree into `status` once the I/O thread let go of the transfer.
+  void Release(uint32_t slot, int32_t* status);
   void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
   // Runs the queued commands on the calling thread now, waiting for the I/O
   // thread's current round at most (so queued releases free their slots).
   void RunQueuedCommands();
 
   // Takes the pending batch (JavaScript thread).
-  void TakeOutbox(Outbox* out);
+  void TakeBatch(CompletionBatch* out) { out_.Take(out); }
+  // Waits for the I/O thread's current round at most (JavaScript thread): a
+  // transfer whose slot reads settled is then in the pending batch, since a
+  // round settles and publishes under the same lock.
+  void AwaitPublished();
 
   struct Conn;
   struct Peer;
@@ -221,9 +198,6 @@ class Engine {
   void Publish();
 
   EngineConfig cfg_;
-  int32_t* slots_;
-  uint32_t capacity_;
-  std::function<void()> wake_;
   std::function<void()> onExit_;
   uint8_t secret_[32];
   uint8_t publicKey_[32];
@@ -268,16 +242,14 @@ class Engine {
   std::unordered_map<uint32_t, Region> regions_;
   uint32_t nextRegionId_ = 1;
 
-  std::mutex outMu_;
-  Outbox outbox_;
-  bool wakePending_ = false;
-  Outbox staged_;  // I/O thread only, moved into outbox_ by Publish
+  CompletionQueue out_;
+  CompletionBatch staged_;  // under ioMu_, moved into out_ by Publish
 
   std::atomic<uint32_t> nextPeerId_{1};
 
   // I/O thread only.
   std::unordered_map<uint32_t, std::unique_ptr<Peer>> peers_;
-  std::vector<std::unique_ptr<Xfer>> xfers_;
+  std::vector<std::unique_ptr<Xfer>> xfers_;  // by slot; grows with the slot table
   std::vector<Conn*> conns_;
   std::vector<Conn*> dirty_;
   std::vector<Conn*> graveyard_;

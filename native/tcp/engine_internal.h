@@ -23,18 +23,11 @@
 #include <stdexcept>
 
 #include "common/crypto.h"
+#include "common/status.h"
+#include "common/status_slots.h"
 #include "tcp/engine.h"
 
 namespace nixl::tcp {
-
-// NIXL status values used on the wire and in the slots.
-inline constexpr int32_t kInProg = 1;
-inline constexpr int32_t kSuccess = 0;
-inline constexpr int32_t kErrInvalidParam = -2;
-inline constexpr int32_t kErrBackend = -3;
-inline constexpr int32_t kErrNotFound = -4;
-inline constexpr int32_t kErrNotAllowed = -6;
-inline constexpr int32_t kErrRemoteDisconnect = -10;
 
 // What a payload the engine must send but has no bytes for is filled with
 // (read-only, shared by every engine: constant data, not state).
@@ -102,10 +95,6 @@ inline bool ParseAddr(const std::string& host, int port, sockaddr_storage* ss, s
     return true;
   }
   return false;
-}
-
-inline void StoreSlot(int32_t* slots, uint32_t slot, int32_t v) {
-  __atomic_store_n(&slots[slot], v, __ATOMIC_RELEASE);
 }
 
 // ---------------------------------------------------------------------------
@@ -207,6 +196,7 @@ struct Engine::Peer {
 
 struct Engine::Xfer {
   uint32_t slot = 0;
+  int32_t* statusSlot = nullptr;  // where the slot lives (common/status_slots.h)
   XferOp op = XferOp::kWrite;
   uint32_t peerId = 0;
   std::vector<XferDesc> descs;
@@ -228,6 +218,7 @@ struct Engine::Cmd {
   Kind kind = kPost;
   uint32_t a = 0;
   uint32_t b = 0;
+  int32_t* statusSlot = nullptr;  // kRelease: the slot to free
   bool flag = false;
   std::unique_ptr<Peer> peer;
   std::unique_ptr<Xfer> xfer;

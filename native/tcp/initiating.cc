@@ -10,7 +10,7 @@ namespace nixl::tcp {
 Engine::Xfer* Engine::FindXfer(uint64_t xferId) {
   uint32_t slot = static_cast<uint32_t>(xferId >> 32);
   uint32_t gen = static_cast<uint32_t>(xferId);
-  if (slot >= capacity_) return nullptr;
+  if (slot >= xfers_.size()) return nullptr;
   Xfer* x = xfers_[slot].get();
   if (!x || !x->active || x->gen != gen) return nullptr;
   return x;
@@ -23,8 +23,8 @@ void Engine::Settle(Xfer* x, int32_t status, const std::string& msg) {
     auto it = peers_.find(x->peerId);
     if (it != peers_.end() && it->second->inflight > 0) it->second->inflight--;
   }
-  StoreSlot(slots_, x->slot, status);
-  staged_.completions.push_back({x->slot, x->gen, status, status == kSuccess ? "" : msg});
+  StatusSlots::Store(x->statusSlot, status);
+  staged_.settled.push_back({x->slot, x->gen, status, status == kSuccess ? "" : msg});
 }
 
 void Engine::ApplyStatus(Xfer* x, int32_t status, const char* what) {
@@ -89,7 +89,7 @@ bool Engine::UsesCma(const Peer* p, uint64_t bytes) { return p->cma && bytes >= 
 void Engine::OnPeerReady(Peer* p) {
   p->state = Peer::kReady;
   p->lastProgressNs = NowNs();
-  for (uint32_t t : p->tokens) staged_.events.push_back({Outbox::Event::kConnected, t, 0, ""});
+  for (uint32_t t : p->tokens) staged_.events.push_back({CompletionBatch::kConnected, t, 0, ""});
   p->tokens.clear();
   std::vector<Xfer*> waiting;
   waiting.swap(p->waiting);

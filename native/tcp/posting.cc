@@ -56,9 +56,11 @@ void Engine::Connect(uint32_t peerId, uint32_t token) {
   PushCmd(std::move(c));
 }
 
-void Engine::Prep(uint32_t slot, XferOp op, uint32_t peerId, std::vector<XferDesc> descs) {
+void Engine::Prep(uint32_t slot, int32_t* status, XferOp op, uint32_t peerId,
+                  std::vector<XferDesc> descs) {
   auto x = std::make_unique<Xfer>();
   x->slot = slot;
+  x->statusSlot = status;
   x->op = op;
   x->peerId = peerId;
   x->descs = std::move(descs);
@@ -114,7 +116,7 @@ bool Engine::TryRunInline(Cmd& c) {
   }
   // A post that completed here answers SUCCESS to its caller, which settles
   // it: no completion batch, so no wake-up of the JavaScript thread for it.
-  auto& done = staged_.completions;
+  auto& done = staged_.settled;
   if (!done.empty() && done.back().slot == c.a && done.back().gen == c.b &&
       done.back().status == kSuccess) {
     done.pop_back();
@@ -136,7 +138,7 @@ void Engine::Unquiet(Peer* p) {
 }
 
 Engine::Peer* Engine::PeerOf(uint32_t slot) {
-  const Xfer* x = slot < capacity_ ? xfers_[slot].get() : nullptr;
+  const Xfer* x = slot < xfers_.size() ? xfers_[slot].get() : nullptr;
   if (!x || x->peerId == 0) return nullptr;
   auto it = peers_.find(x->peerId);
   return it == peers_.end() ? nullptr : it->second.get();
@@ -183,7 +185,7 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
 }
 
 bool Engine::InlineEligible(const Cmd& c) {
-  if (c.kind != Cmd::kPost || c.a >= capacity_) return false;
+  if (c.kind != Cmd::kPost || c.a >= xfers_.size()) return false;
   const Xfer* x = xfers_[c.a].get();
   if (!x || x->active) return false;
   uint64_t bytes = TotalBytes(x);
@@ -203,10 +205,11 @@ bool Engine::InlineEligible(const Cmd& c) {
   return true;
 }
 
-void Engine::Release(uint32_t slot) {
+void Engine::Release(uint32_t slot, int32_t* status) {
   Cmd c;
   c.kind = Cmd::kRelease;
   c.a = slot;
+  c.statusSlot = status;
   PushCmd(std::move(c));
 }
 
@@ -264,12 +267,12 @@ void Engine::ExecCmd(Cmd& c) {
       auto it = peers_.find(c.a);
       Peer* p = it == peers_.end() ? nullptr : it->second.get();
       if (!p || p->state == Peer::kFailed) {
-        staged_.events.push_back({Outbox::Event::kConnectFailed, c.b, kErrRemoteDisconnect,
+        staged_.events.push_back({CompletionBatch::kConnectFailed, c.b, kErrRemoteDisconnect,
                                   "peer is not reachable (its connection failed)"});
         break;
       }
       if (p->state == Peer::kReady) {
-        staged_.events.push_back({Outbox::Event::kConnected, c.b, 0, ""});
+        staged_.events.push_back({CompletionBatch::kConnected, c.b, 0, ""});
         break;
       }
       p->tokens.push_back(c.b);
@@ -277,10 +280,12 @@ void Engine::ExecCmd(Cmd& c) {
       break;
     }
     case Cmd::kPrep:
-      if (c.a < capacity_) xfers_[c.a] = std::move(c.xfer);
+      // The slot table grows on the JavaScript thread; this one follows it.
+      if (c.a >= xfers_.size()) xfers_.resize(std::max<size_t>(c.a + 1, xfers_.size() * 2));
+      xfers_[c.a] = std::move(c.xfer);
       break;
     case Cmd::kPost: {
-      Xfer* x = c.a < capacity_ ? xfers_[c.a].get() : nullptr;
+      Xfer* x = c.a < xfers_.size() ? xfers_[c.a].get() : nullptr;
       if (!x || x->active) break;
       if (!inlineRun_) {
         // This thread will read the answers: watch the connections again.
@@ -295,13 +300,12 @@ void Engine::ExecCmd(Cmd& c) {
       x->notifAfter = false;
       x->pullFailed = false;
       x->notif = std::move(c.bytes);
-      StoreSlot(slots_, x->slot, kInProg);
+      StatusSlots::Store(x->statusSlot, kInProg);
       Submit(x);
       break;
     }
     case Cmd::kRelease: {
-      if (c.a >= capacity_) break;
-      Xfer* x = xfers_[c.a].get();
+      Xfer* x = c.a < xfers_.size() ? xfers_[c.a].get() : nullptr;
       if (x && x->active && x->peerId != 0) {
         auto it = peers_.find(x->peerId);
         if (it != peers_.end()) {
@@ -312,10 +316,10 @@ void Engine::ExecCmd(Cmd& c) {
                              p->waiting.end());
         }
       }
-      xfers_[c.a].reset();
+      if (x) xfers_[c.a].reset();
       // After this nothing of the released request writes the slot: it may
-      // be handed to the next request (see kSlotFree).
-      StoreSlot(slots_, c.a, kSlotFree);
+      // be handed to the next request (see common/status_slots.h).
+      if (c.statusSlot) StatusSlots::Store(c.statusSlot, kSlotFree);
       break;
     }
     case Cmd::kGenNotif: {

@@ -1,7 +1,8 @@
 // JavaScript binding of the UCX engine: class UcxEngine, ucxVersion(),
 // ucxLibraryPath(). Completions, notifications and peer failures reach
-// JavaScript in batches through a thread-safe function (one call per batch);
-// transfer status is read by JavaScript from shared Int32Array slots.
+// JavaScript in batches through a thread-safe function (one call per batch,
+// common/completion_batch.h); transfer status is read by JavaScript from the
+// status slots (common/status_slots.h).
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -11,8 +12,10 @@
 #include <unordered_map>
 
 #include "addon.h"
+#include "common/completion_batch.h"
 #include "common/js_call.h"
 #include "common/native_error.h"
+#include "common/status_slots.h"
 #include "common/teardown_guard.h"
 #include "ucx/engine.h"
 
@@ -28,6 +31,10 @@ using ucx::UcxEngine;
 // wrapper, `post`'s data, the thread-safe function's context), so it is always
 // freed there; UCX's threads reach the thread-safe function through a raw
 // handle that stays valid until the engine is closed (native/LIFETIME.md).
+// Transfers one engine can have prepared at once: a bound for the table, not a
+// preallocation (it grows by chunks of 1,024).
+constexpr uint32_t kMaxSlots = 1u << 22;
+
 struct Shared {
   std::unique_ptr<UcxEngine> engine;
   napi_threadsafe_function tsfn = nullptr;
@@ -35,9 +42,9 @@ struct Shared {
   // A finalized wrapper's engine is closed here, off the event loop; the
   // thread-safe function's finalizer joins it.
   std::thread closer;
-  // The status slot arrays the engine writes into: kept until the engine is
-  // closed, whichever thread closes it.
-  std::vector<Napi::ObjectReference> chunkRefs;
+  // The engine writes them until it is closed, whichever thread closes it.
+  StatusSlots slots{kMaxSlots};
+  CompletionBatch box;  // JavaScript thread only
   // The buffers registered regions lie in (register's `owner`), kept alive
   // until deregistration or the engine's end.
   std::unordered_map<uint32_t, Napi::ObjectReference> owners;
@@ -49,7 +56,8 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     return DefineClass(env, "UcxEngine",
                        {
                            InstanceMethod<&UcxEngineWrap::ConnInfo>("connInfo"),
-                           InstanceMethod<&UcxEngineWrap::AddStatusChunk>("addStatusChunk"),
+                           InstanceMethod<&UcxEngineWrap::GrowSlots>("growSlots"),
+                           InstanceMethod<&UcxEngineWrap::TakeBatch>("takeBatch"),
                            InstanceMethod<&UcxEngineWrap::Alloc>("alloc"),
                            InstanceMethod<&UcxEngineWrap::Register>("register"),
                            InstanceMethod<&UcxEngineWrap::Deregister>("deregister"),
@@ -61,7 +69,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                            InstanceMethod<&UcxEngineWrap::LoadLocal>("loadLocal"),
                            InstanceMethod<&UcxEngineWrap::Unload>("unload"),
                            InstanceMethod<&UcxEngineWrap::Prep>("prep"),
-                           InstanceMethod<&UcxEngineWrap::XferError>("xferError"),
                            InstanceMethod<&UcxEngineWrap::Release>("release"),
                            InstanceMethod<&UcxEngineWrap::GenNotif>("genNotif"),
                            InstanceMethod<&UcxEngineWrap::Progress>("progress"),
@@ -102,7 +109,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                                         FreeContext, context, CallJs, &shared_->tsfn);
     if (st != napi_ok) {
       delete context;
-      throw ToJsError(env, EngineError{-1, "cannot create the UCX event function"});
+      throw ToJsError(env, EngineError{kErrBackend, "cannot create the UCX event function"});
     }
     napi_unref_threadsafe_function(env, shared_->tsfn);  // idle: never keeps the loop alive
     // Called from UCX callbacks on any thread while the engine is open; the
@@ -162,32 +169,16 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
   }
 
   static void Deliver(Shared* s, Napi::Env env, napi_value cb) {
+    s->engine->TakeBatch(&s->box);
+    if (s->box.Empty()) return;
     Napi::HandleScope scope(env);
-    ucx::EventBatch b = s->engine->TakeEvents();
-    if (b.settled.empty() && b.notifs.empty() && b.disconnects.empty()) return;
-    Napi::Uint32Array settled = Napi::Uint32Array::New(env, b.settled.size());
-    for (size_t i = 0; i < b.settled.size(); ++i) settled[i] = b.settled[i];
-    Napi::Array notifs = Napi::Array::New(env, b.notifs.size() * 2);
-    for (size_t i = 0; i < b.notifs.size(); ++i) {
-      notifs.Set(2 * i, Napi::String::New(env, b.notifs[i].agent));
-      auto msg = Napi::Buffer<uint8_t>::Copy(env, b.notifs[i].msg.data(), b.notifs[i].msg.size());
-      notifs.Set(2 * i + 1, msg);
-    }
-    Napi::Array disc = Napi::Array::New(env, b.disconnects.size());
-    for (size_t i = 0; i < b.disconnects.size(); ++i) {
-      Napi::Object d = Napi::Object::New(env);
-      d.Set("peerId", b.disconnects[i].peerId);
-      d.Set("agent", b.disconnects[i].peerName);
-      d.Set("status", b.disconnects[i].status);
-      d.Set("message", b.disconnects[i].message);
-      disc.Set(i, d);
-    }
-    CallQuietly(env, cb, {settled, notifs, disc});
+    auto args = BatchToJs(env, s->box);
+    CallQuietly(env, cb, {args[0], args[1], args[2], args[3]});
   }
 
   UcxEngine& engine(Napi::Env env) {
     if (!shared_ || shared_->closed || !shared_->engine) {
-      throw ToJsError(env, EngineError{-6, "the UCX engine is closed"});
+      throw ToJsError(env, EngineError{kErrNotAllowed, "the UCX engine is closed"});
     }
     return *shared_->engine;
   }
@@ -198,8 +189,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     guard_.Disarm();
     if (shared_->engine) shared_->engine->Close(drain);
     napi_release_threadsafe_function(shared_->tsfn, napi_tsfn_release);
-    for (auto& r : shared_->chunkRefs) r.Reset();
-    shared_->chunkRefs.clear();
     shared_->owners.clear();
   }
 
@@ -216,11 +205,21 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
   }
 
-  Napi::Value AddStatusChunk(const Napi::CallbackInfo& info) {
-    Napi::Int32Array a = info[0].As<Napi::Int32Array>();
-    chunks_.push_back({a.Data(), a.ElementLength()});
-    shared_->chunkRefs.push_back(Napi::Persistent(a.As<Napi::Object>()));
-    return Napi::Number::New(info.Env(), static_cast<double>(chunks_.size() - 1));
+  // growSlots() -> the next chunk of status slots (Int32Array), or undefined at the cap.
+  Napi::Value GrowSlots(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    engine(env);
+    return shared_->slots.Grow(env);
+  }
+
+  // takeBatch() -> [settled, failures, notifs, events] pending now, or
+  // undefined: for a slot read as failed before its batch came.
+  Napi::Value TakeBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!shared_ || shared_->closed || !shared_->engine) return env.Undefined();
+    shared_->engine->AwaitPublished();
+    shared_->engine->TakeBatch(&shared_->box);
+    return BatchToArray(env, shared_->box);
   }
 
   // alloc(bytes) -> Buffer over memory UCX allocated (zeroed). The Buffer owns
@@ -307,7 +306,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     shared_->engine->Unload(info[0].As<Napi::Number>().Uint32Value());
   }
 
-  // prep(read, peerId, count, laddrs, lens, lregions, raddrs, rregions, chunk, slot, workerHint)
+  // prep(read, peerId, count, laddrs, lens, lregions, raddrs, rregions, slot, workerHint)
   Napi::Value Prep(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     bool read = info[0].As<Napi::Boolean>().Value();
@@ -318,53 +317,46 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     auto lregions = info[5].As<Napi::Uint32Array>();
     auto raddrs = info[6].As<Napi::Float64Array>();
     auto rregions = info[7].As<Napi::Uint32Array>();
-    uint32_t chunk = info[8].As<Napi::Number>().Uint32Value();
-    uint32_t slot = info[9].As<Napi::Number>().Uint32Value();
-    int hint = info[10].As<Napi::Number>().Int32Value();
+    uint32_t slot = info[8].As<Napi::Number>().Uint32Value();
+    int hint = info[9].As<Napi::Number>().Int32Value();
     if (laddrs.ElementLength() < count || lens.ElementLength() < count ||
         lregions.ElementLength() < count || raddrs.ElementLength() < count ||
         rregions.ElementLength() < count) {
-      throw ToJsError(env, EngineError{-2, "descriptor arrays are shorter than the count"});
+      throw ToJsError(
+          env, EngineError{kErrInvalidParam, "descriptor arrays are shorter than the count"});
     }
-    if (chunk >= chunks_.size() || slot >= chunks_[chunk].second) {
-      throw ToJsError(env, EngineError{-2, "status slot out of range"});
-    }
-    int32_t* s = chunks_[chunk].first + slot;
+    UcxEngine& e = engine(env);
+    int32_t* s = shared_->slots.At(slot);
+    if (s == nullptr)
+      throw ToJsError(env, EngineError{kErrInvalidParam, "status slot out of range"});
     uint32_t id = Guard(env, [&] {
-      return engine(env).Prep(read, peer, count, laddrs.Data(), lens.Data(), lregions.Data(),
-                              raddrs.Data(), rregions.Data(), s, hint);
+      return e.Prep(read, peer, count, laddrs.Data(), lens.Data(), lregions.Data(), raddrs.Data(),
+                    rregions.Data(), slot, s, hint);
     });
     return Napi::Number::New(env, id);
   }
 
-  // post(xferId, notif?) -> 0 | 1; throws an Error with .status on failure.
+  // post(xferId, gen, notif?) -> 0 | 1; throws an Error with .status on failure.
   static Napi::Value Post(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const Shared& shared = **static_cast<std::shared_ptr<Shared>*>(info.Data());
     if (shared.closed || !shared.engine) {
-      throw ToJsError(env, EngineError{-6, "the UCX engine is closed"});
+      throw ToJsError(env, EngineError{kErrNotAllowed, "the UCX engine is closed"});
     }
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    uint32_t gen = info[1].As<Napi::Number>().Uint32Value();
     const uint8_t* notif = nullptr;
     size_t len = 0;
-    bool has = info.Length() > 1 && info[1].IsTypedArray();
+    bool has = info.Length() > 2 && info[2].IsTypedArray();
     if (has) {
-      auto n = info[1].As<Napi::Uint8Array>();
+      auto n = info[2].As<Napi::Uint8Array>();
       notif = n.Data();
       len = n.ByteLength();
     }
     std::string err;
-    int st = shared.engine->Post(id, notif, len, has, &err);
+    int st = shared.engine->Post(id, gen, notif, len, has, &err);
     if (st < 0) throw ToJsError(env, EngineError{st, err});
     return Napi::Number::New(env, st);
-  }
-
-  Napi::Value XferError(const Napi::CallbackInfo& info) {
-    if (!shared_ || shared_->closed) {
-      return Napi::String::New(info.Env(), "the UCX engine is closed");
-    }
-    return Napi::String::New(info.Env(),
-                             shared_->engine->XferError(info[0].As<Napi::Number>().Uint32Value()));
   }
 
   void Release(const Napi::CallbackInfo& info) {
@@ -393,7 +385,6 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
 
   std::shared_ptr<Shared> shared_;
   TeardownGuard guard_{[this] { CloseNow(); }};
-  std::vector<std::pair<int32_t*, size_t>> chunks_;
 };
 
 Napi::Value UcxVersion(const Napi::CallbackInfo& info) {

@@ -8,7 +8,8 @@
 #include <random>
 #include <thread>
 
-#include "ucx/status.h"
+#include "common/status_slots.h"
+#include "ucx/ucs_status.h"
 #include "ucx/wire.h"
 
 namespace nixl::ucx {
@@ -119,7 +120,7 @@ RemoteRegion::~RemoteRegion() {
 }
 
 UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
-    : opts_(std::move(opts)), wake_(std::move(wake)) {
+    : opts_(std::move(opts)), out_(std::move(wake)) {
   if (opts_.numWorkers < 1 || opts_.numWorkers > 64) {
     Fail(kErrInvalidParam, "numWorkers must be 1..64");
   }
@@ -372,8 +373,7 @@ void UcxEngine::CloseEps(Peer& peer, bool force) {
       gate.ready = true;
       for (Xfer* x : gate.waiting) {
         if (x->inFlight) {
-          Complete(x, kErrRemoteDisconnect,
-                   "the connection to agent '" + peer.name + "' was closed");
+          Settle(x, kErrRemoteDisconnect, "the connection to agent '" + peer.name + "' was closed");
         }
       }
       gate.waiting.clear();
@@ -543,13 +543,15 @@ void UcxEngine::Unload(uint32_t handle) { remotes_.erase(handle); }
 
 uint32_t UcxEngine::Prep(bool read, uint32_t peerId, size_t count, const double* laddrs,
                          const double* lens, const uint32_t* lregions, const double* raddrs,
-                         const uint32_t* rregions, int32_t* slot, int workerHint) {
+                         const uint32_t* rregions, uint32_t slotIndex, int32_t* slot,
+                         int workerHint) {
   auto pit = peers_.find(peerId);
   if (pit == peers_.end()) Fail(kErrNotFound, "no connection to this agent");
   auto x = std::make_unique<Xfer>();
   x->engine = this;
   x->read = read;
   x->peer = pit->second;
+  x->slotIndex = slotIndex;
   x->slot = slot;
   if (workerHint >= 0) {
     if (static_cast<unsigned>(workerHint) >= workers_.size()) {
@@ -590,14 +592,13 @@ uint32_t UcxEngine::Prep(bool read, uint32_t peerId, size_t count, const double*
   if (x->locals.empty()) Fail(kErrInvalidParam, "a transfer needs at least one descriptor");
   x->id = nextXfer_++;
   if (nextXfer_ == 0) nextXfer_ = 1;
-  __atomic_store_n(slot, 0, __ATOMIC_RELEASE);
   Xfer* raw = x.release();
   xfers_[raw->id] = raw;
   return raw->id;
 }
 
-int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool hasNotif,
-                    std::string* error) {
+int UcxEngine::Post(uint32_t xferId, uint32_t gen, const uint8_t* notif, size_t notifLen,
+                    bool hasNotif, std::string* error) {
   auto it = xfers_.find(xferId);
   if (it == xfers_.end()) {
     *error = "unknown or released transfer";
@@ -625,12 +626,13 @@ int UcxEngine::Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool
       *error = "the transfer is still in progress";
       return kErrRepostActive;
     }
+    x->gen = gen;
     x->hasNotif = hasNotif;
     if (hasNotif) x->notif.assign(notif, notif + notifLen);
     x->error.clear();
     x->inFlight = true;
     if (peer.clock->inflight.fetch_add(1) == 0) peer.clock->Touch();
-    __atomic_store_n(x->slot, kInProg, __ATOMIC_RELEASE);
+    StatusSlots::Store(x->slot, kInProg);
     EpGate& gate = peer.gates[x->worker];
     x->posting = true;
     if (gate.ready) {
@@ -791,7 +793,7 @@ void UcxEngine::MaybeSettle(Worker& w, Xfer* x) {
   if (!x->inFlight || !x->flushDone || x->opsPending > 0) return;
   if (x->failStatus != 0) {
     std::string msg = x->error;
-    Complete(x, x->failStatus, msg);
+    Settle(x, x->failStatus, msg);
   } else {
     w.flushed.push_back(x);  // the notification (or completion) follows after progress
   }
@@ -800,13 +802,13 @@ void UcxEngine::MaybeSettle(Worker& w, Xfer* x) {
 void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
   if (!x->inFlight) return;
   if (!x->hasNotif) {
-    Complete(x, kSuccess, "");
+    Settle(x, kSuccess, "");
     return;
   }
   if (x->peer->eps[w.index] == nullptr) {
     // Closed (dropped) since the post: the data arrived, the notification cannot follow.
-    Complete(x, kErrRemoteDisconnect,
-             "the connection to agent '" + x->peer->name + "' was closed before the notification");
+    Settle(x, kErrRemoteDisconnect,
+           "the connection to agent '" + x->peer->name + "' was closed before the notification");
     return;
   }
   // The flush completed, so the data is visible at the target: now the notification.
@@ -820,23 +822,23 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
   ucs_status_ptr_t r = ucp_am_send_nbx(x->peer->eps[w.index], kAmNotif, name.data(), name.size(),
                                        x->notif.data(), x->notif.size(), &p);
   if (r == nullptr) {
-    Complete(x, kSuccess, "");
+    Settle(x, kSuccess, "");
   } else if (UCS_PTR_IS_ERR(r)) {
     ucs_status_t st = UCS_PTR_STATUS(r);
-    Complete(x, ToNixlStatus(st), UcxMessage("sending the notification", st));
+    Settle(x, ToNixlStatus(st), UcxMessage("sending the notification", st));
   }
 }
 
 void UcxEngine::OnNotifSent(Xfer* x, ucs_status_t status) {
   if (closing() || !x->inFlight) return;
   if (status != UCS_OK) {
-    Complete(x, ToNixlStatus(status), UcxMessage("sending the notification", status));
+    Settle(x, ToNixlStatus(status), UcxMessage("sending the notification", status));
   } else {
-    Complete(x, kSuccess, "");
+    Settle(x, kSuccess, "");
   }
 }
 
-void UcxEngine::Complete(Xfer* x, int status, const std::string& error) {
+void UcxEngine::Settle(Xfer* x, int status, const std::string& error) {
   if (x->inFlight) {
     // Progress for timeout_ms: every finished transfer (whether its flush or
     // notification completed in a callback or at once), besides large ops
@@ -846,17 +848,18 @@ void UcxEngine::Complete(Xfer* x, int status, const std::string& error) {
   }
   x->inFlight = false;
   x->error = error;
-  __atomic_store_n(x->slot, status, __ATOMIC_RELEASE);
+  StatusSlots::Store(x->slot, status);
   if (closing() || x->posting) return;
-  uint32_t id = x->id;
-  bool released = x->released;
-  Emit([&](EventBatch& b) {
-    if (released) {
-      b.graveyard.push_back(x);
-    } else {
-      b.settled.push_back(id);
+  if (x->released) {
+    {
+      std::lock_guard<std::mutex> lock(graveMu_);
+      graveyard_.push_back(x);
     }
-  });
+    out_.Add([](CompletionBatch&) {});  // a wake-up, so that it is deleted soon
+    return;
+  }
+  CompletionBatch::Settled entry{x->slotIndex, x->gen, status, status == kSuccess ? "" : error};
+  out_.Add([&](CompletionBatch& b) { b.settled.push_back(std::move(entry)); });
 }
 
 void UcxEngine::DrainFlushed(Worker& w) {
@@ -868,9 +871,9 @@ void UcxEngine::DrainFlushed(Worker& w) {
       Peer& peer = *x->peer;
       if (peer.eps[w.index] == nullptr || peer.failStatus.load() != 0) {
         std::lock_guard<std::mutex> lock(peer.failMu);
-        Complete(x, kErrRemoteDisconnect,
-                 "agent '" + peer.name + "' is disconnected" +
-                     (peer.failMessage.empty() ? "" : " (" + peer.failMessage + ")"));
+        Settle(x, kErrRemoteDisconnect,
+               "agent '" + peer.name + "' is disconnected" +
+                   (peer.failMessage.empty() ? "" : " (" + peer.failMessage + ")"));
         continue;
       }
       Start(w, x);
@@ -902,14 +905,6 @@ void UcxEngine::ReapClosing(Worker& w) {
   }
 }
 
-std::string UcxEngine::XferError(uint32_t xferId) {
-  auto it = xfers_.find(xferId);
-  if (it == xfers_.end()) return "unknown transfer";
-  Worker& w = *workers_[it->second->worker];
-  std::lock_guard<std::mutex> lock(w.mu);
-  return it->second->error;
-}
-
 void UcxEngine::Release(uint32_t xferId) {
   auto it = xfers_.find(xferId);
   if (it == xfers_.end()) return;
@@ -918,13 +913,17 @@ void UcxEngine::Release(uint32_t xferId) {
   Worker& w = *workers_[x->worker];
   {
     std::lock_guard<std::mutex> lock(w.mu);
+    int32_t* shared = x->slot;
     if (x->inFlight || x->orphan) {
-      // Its requests still point at it: it is deleted once they complete.
+      // Its requests still point at it: it is deleted once they complete, and
+      // its late status goes to a slot of its own.
       x->released = true;
-      x->slot = &x->detachedSlot;  // JavaScript may reuse the shared slot at once
+      x->slot = &x->detachedSlot;
       releasedInFlight_.insert(x);
-      return;
     }
+    // Nothing of x writes the shared slot any more: JavaScript may reuse it.
+    StatusSlots::Store(shared, kSlotFree);
+    if (x->released) return;
   }
   delete x;
 }
@@ -971,8 +970,8 @@ void UcxEngine::MarkFailed(const std::shared_ptr<Peer>& peer, const std::string&
   int expected = 0;
   peer->failStatus.compare_exchange_strong(expected, kErrRemoteDisconnect);
   if (peer->closed.load() || peer->failReported.exchange(true)) return;
-  Emit([&](EventBatch& b) {
-    b.disconnects.push_back(Disconnect{peer->id, peer->name, kErrRemoteDisconnect, msg});
+  out_.Add([&](CompletionBatch& b) {
+    b.events.push_back({CompletionBatch::kDisconnected, peer->id, kErrRemoteDisconnect, msg});
   });
 }
 
@@ -1025,7 +1024,7 @@ void UcxEngine::FailPeerTransfers(const std::shared_ptr<Peer>& peer, const std::
       x->peer->clock->inflight.fetch_sub(1);
       x->inFlight = false;  // stays in releasedInFlight_ until Close
     } else {
-      Complete(x, kErrRemoteDisconnect, msg);
+      Settle(x, kErrRemoteDisconnect, msg);
     }
   };
   for (auto& [id, x] : xfers_) fail(x);
@@ -1034,10 +1033,10 @@ void UcxEngine::FailPeerTransfers(const std::shared_ptr<Peer>& peer, const std::
 
 void UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len) {
   if (closing()) return;
-  Notification n;
+  CompletionBatch::Notif n;
   n.agent.assign(static_cast<const char*>(header), headerLen);
   n.msg.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + len);
-  Emit([&](EventBatch& b) { b.notifs.push_back(std::move(n)); });
+  out_.Add([&](CompletionBatch& b) { b.notifs.push_back(std::move(n)); });
 }
 
 void UcxEngine::OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len) {
@@ -1055,35 +1054,25 @@ void UcxEngine::OnRevokeAm(const void* header, size_t headerLen, const void* dat
   }
 }
 
-void UcxEngine::Emit(const std::function<void(EventBatch&)>& add) {
-  bool wake = false;
-  {
-    std::lock_guard<std::mutex> lock(evMu_);
-    add(events_);
-    if (!wakePending_) {
-      wakePending_ = true;
-      wake = true;
-    }
-  }
-  if (wake && wake_) wake_();
-}
-
-EventBatch UcxEngine::SwapEvents() {
-  std::lock_guard<std::mutex> lock(evMu_);
-  EventBatch out;
-  std::swap(out, events_);
-  wakePending_ = false;
+std::vector<Xfer*> UcxEngine::SwapGraveyard() {
+  std::lock_guard<std::mutex> lock(graveMu_);
+  std::vector<Xfer*> out;
+  out.swap(graveyard_);
   return out;
 }
 
-EventBatch UcxEngine::TakeEvents() {
-  EventBatch out = SwapEvents();
-  for (Xfer* x : out.graveyard) {
+void UcxEngine::TakeBatch(CompletionBatch* out) {
+  out_.Take(out);
+  for (Xfer* x : SwapGraveyard()) {
     releasedInFlight_.erase(x);
     delete x;
   }
-  out.graveyard.clear();
-  return out;
+}
+
+void UcxEngine::AwaitPublished() {
+  for (auto& w : workers_) {
+    std::lock_guard<std::mutex> lock(w->mu);
+  }
 }
 
 void UcxEngine::DetachFromLoop() {
@@ -1134,7 +1123,7 @@ void UcxEngine::Close(std::chrono::milliseconds drain) {
   std::vector<Xfer*> all;
   for (auto& [id, x] : xfers_) all.push_back(x);
   for (Xfer* x : releasedInFlight_) all.push_back(x);
-  for (Xfer* x : SwapEvents().graveyard) {
+  for (Xfer* x : SwapGraveyard()) {
     if (!releasedInFlight_.count(x)) all.push_back(x);
   }
   xfers_.clear();
@@ -1143,7 +1132,7 @@ void UcxEngine::Close(std::chrono::milliseconds drain) {
     if (x->inFlight) {
       x->inFlight = false;
       x->error = "the UCX backend was closed";
-      __atomic_store_n(x->slot, kErrCanceled, __ATOMIC_RELEASE);
+      StatusSlots::Store(x->slot, kErrCanceled);
     }
   }
   // Closing: no flush handshake with peers, which may be dead and unnoticed
@@ -1176,7 +1165,8 @@ void UcxEngine::Close(std::chrono::milliseconds drain) {
             "nixl-ts UCX: requests still pending 1 s after closing agent '%s' (a peer that "
             "stopped answering); its UCX workers are left to the process instead of destroyed\n",
             opts_.agentName.c_str());
-    for (Xfer* x : all) x->slot = &x->detachedSlot;  // JavaScript's slots may be freed
+    // The status slots go with the binding's state: nothing left here may write them.
+    for (Xfer* x : all) x->slot = &x->detachedSlot;
     // Nothing UCX may still reach is freed: no rkey destroyed, no memory
     // unmapped, no worker destroyed, no ucp_cleanup. Nothing progresses the
     // workers any more, so no callback runs into this engine.

@@ -27,6 +27,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/completion_batch.h"
 #include "common/native_error.h"
 #include "ucx/process_identity.h"
 
@@ -205,7 +206,11 @@ struct Xfer {
   std::vector<std::shared_ptr<LocalRegion>> locals;
   std::vector<std::shared_ptr<RemoteRegion>> remotes;
   std::vector<XferOp> ops;
+  // Its status slot (common/status_slots.h): the number JavaScript knows it
+  // by, where the slot lives, and the post the slot is for.
+  uint32_t slotIndex = 0;
   int32_t* slot = nullptr;
+  uint32_t gen = 0;
   int32_t detachedSlot = 0;  // where a released transfer's late status goes
   // Guarded by the worker's mutex:
   bool inFlight = false;
@@ -225,26 +230,6 @@ struct Xfer {
   unsigned opsPending = 0;
   bool flushDone = false;
   int failStatus = 0;  // NIXL status of the first failure (its message in `error`)
-};
-
-struct Disconnect {
-  uint32_t peerId;
-  std::string peerName;
-  int status;
-  std::string message;
-};
-
-struct Notification {
-  std::string agent;
-  std::vector<uint8_t> msg;
-};
-
-// What the engine hands to JavaScript in one wake-up.
-struct EventBatch {
-  std::vector<uint32_t> settled;
-  std::vector<Notification> notifs;
-  std::vector<Disconnect> disconnects;
-  std::vector<Xfer*> graveyard;  // released while in flight; deleted on the JS thread
 };
 
 class UcxEngine {
@@ -286,21 +271,29 @@ class UcxEngine {
   // 0 if healthy, else the NIXL status it failed with (and its message).
   int PeerStatus(uint32_t peerId, std::string* message);
 
-  // Transfers.
+  // Transfers. `slotIndex` and `slot`: the transfer's status slot
+  // (common/status_slots.h); `gen`: which post of it this is, named by the
+  // completion batch entry it settles with.
   uint32_t Prep(bool read, uint32_t peerId, size_t count, const double* laddrs, const double* lens,
                 const uint32_t* lregions, const double* raddrs, const uint32_t* rregions,
-                int32_t* slot, int workerHint);
-  // Returns the status (1 in progress, 0 done, negative error; message in *error).
-  int Post(uint32_t xferId, const uint8_t* notif, size_t notifLen, bool hasNotif,
+                uint32_t slotIndex, int32_t* slot, int workerHint);
+  // Returns the status (1 in progress, 0 done, negative error; message in
+  // *error). A post that settles inside the call queues no batch entry.
+  int Post(uint32_t xferId, uint32_t gen, const uint8_t* notif, size_t notifLen, bool hasNotif,
            std::string* error);
-  std::string XferError(uint32_t xferId);
+  // Frees the transfer's status slot (kSlotFree) at once: one still in flight
+  // writes its late status elsewhere from now on.
   void Release(uint32_t xferId);
   void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
   // One bounded round of progress on the calling (JavaScript) thread.
   void ProgressOnce();
 
-  // Takes the queued events and frees released transfers that settled (JS thread).
-  EventBatch TakeEvents();
+  // Takes the pending batch and frees released transfers that settled (JS thread).
+  void TakeBatch(CompletionBatch* out);
+  // Waits for settles in progress on other threads at most (JS thread): a
+  // transfer whose slot reads settled is then in the pending batch, since a
+  // settle stores and publishes under its worker's mutex.
+  void AwaitPublished();
 
   // UCX callbacks (static trampolines call these).
   void OnFlushed(Xfer* x, ucs_status_t status);
@@ -354,12 +347,12 @@ class UcxEngine {
   void IssueFlush(Worker& w, const std::shared_ptr<Peer>& peer, std::vector<Xfer*> xfers);
   // Under w.mu: sends the notification or completes the transfer.
   void FinishFlushed(Worker& w, Xfer* x);
-  void Complete(Xfer* x, int status, const std::string& error);
+  // Under the worker's mutex: stores the status in x's slot and queues its batch entry.
+  void Settle(Xfer* x, int status, const std::string& error);
   void DrainFlushed(Worker& w);
   void ReapClosing(Worker& w);
   void SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len);
-  void Emit(const std::function<void(EventBatch&)>& add);
-  EventBatch SwapEvents();
+  std::vector<Xfer*> SwapGraveyard();
   void ThreadMain();
   void StopProgress();
   void StopLoopProgress();  // the kEventFd handles (JavaScript thread)
@@ -371,7 +364,6 @@ class UcxEngine {
   std::vector<Xfer*> leaked_;
 
   EngineOptions opts_;
-  std::function<void()> wake_;
   std::shared_ptr<Context> ctx_;
   ucp_context_h context_ = nullptr;                     // ctx_->handle while open
   std::vector<std::weak_ptr<Allocation>> allocations_;  // JS thread only
@@ -408,9 +400,10 @@ class UcxEngine {
   // Under w.mu: the endpoint's handshake message (see MakePeer in engine.cc).
   void SendHello(Worker& w, Peer& peer, EpCtx* ctx);
 
-  std::mutex evMu_;
-  EventBatch events_;
-  bool wakePending_ = false;
+  CompletionQueue out_;
+  // Transfers released in flight that settled since: deleted on the JS thread.
+  std::mutex graveMu_;
+  std::vector<Xfer*> graveyard_;
 
   // Progress.
   std::thread thread_;

@@ -1,25 +1,14 @@
-// Mapping from UCX status codes to NIXL statuses (src/status.ts), so that a UCX
-// failure reaches JavaScript as the matching typed error.
+// Mapping from UCX status codes (ucs_status_t) to NIXL statuses
+// (common/status.h), so that a UCX failure reaches JavaScript as the matching
+// typed error.
 #pragma once
 #include <ucs/type/status.h>
 
 #include <string>
 
-namespace nixl::ucx {
+#include "common/status.h"
 
-// NIXL's nixl_status_t values used by the engine.
-enum NixlStatus : int {
-  kInProg = 1,
-  kSuccess = 0,
-  kErrInvalidParam = -2,
-  kErrBackend = -3,
-  kErrNotFound = -4,
-  kErrNotAllowed = -6,
-  kErrRepostActive = -7,
-  kErrNotSupported = -9,
-  kErrRemoteDisconnect = -10,
-  kErrCanceled = -11,
-};
+namespace nixl::ucx {
 
 inline int ToNixlStatus(ucs_status_t s) {
   switch (s) {
