@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { BACKEND_API_VERSION, type BackendPlugin } from './backend.js';
 import { isMemType } from './descriptors.js';
 import { InvalidParamError, NotFoundError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
 
 /**
  * The built-in backends, by plugin name → module path relative to this file.
@@ -68,7 +69,7 @@ function toSpecifier(pathOrSpecifier: string): string {
   return pathOrSpecifier;
 }
 
-/** Plugin files in one NIXL_TS_PLUGIN_PATH directory: *.js / *.mjs files and package folders. */
+/** Plugin files in one plugin directory: *.js / *.mjs files and package folders. */
 function pluginFilesIn(dir: string): string[] {
   let entries: string[];
   try {
@@ -94,23 +95,43 @@ function pluginFilesIn(dir: string): string[] {
   return out;
 }
 
+/** The plugin directories the environment names: NIXL_PLUGIN_DIR (NIXL's, one directory), then NIXL_TS_PLUGIN_PATH (':'-separated). */
+export function envPluginDirs(): string[] {
+  const nixl = process.env.NIXL_PLUGIN_DIR;
+  const ours = (process.env.NIXL_TS_PLUGIN_PATH ?? '').split(':');
+  return [...(nixl ? [nixl] : []), ...ours].filter(Boolean);
+}
+
 /**
  * Knows every plugin an agent may create: the built-ins, those found in the
- * directories of NIXL_TS_PLUGIN_PATH, and any loaded by specifier.
+ * plugin directories (envPluginDirs, then the agent's pluginPaths), and any
+ * loaded by specifier. A file in a directory that is not a plugin (a helper
+ * module, a syntax error, no plugin export) is skipped with a warning: it
+ * fails only an agent that asks for a backend it would have provided.
  */
 export class PluginManager {
   readonly #plugins = new Map<string, BackendPlugin>();
   /** Why a plugin that exists can't be used here, for clear errors. */
   readonly #unavailable = new Map<string, string>();
 
-  static async create(extraPaths: readonly string[] = []): Promise<PluginManager> {
+  static async create(
+    extraPaths: readonly string[] = [],
+    log: Logger = createLogger('nixl:plugins'),
+  ): Promise<PluginManager> {
     const pm = new PluginManager();
     for (const [, rel] of BUILTIN_PLUGINS) {
       pm.add(await importPlugin(new URL(rel + SOURCE_EXT, import.meta.url).href));
     }
-    const envDirs = (process.env.NIXL_TS_PLUGIN_PATH ?? '').split(':').filter(Boolean);
-    for (const dir of [...envDirs, ...extraPaths]) {
-      for (const file of pluginFilesIn(dir)) pm.add(await importPlugin(pathToFileURL(file).href));
+    for (const dir of [...envPluginDirs(), ...extraPaths]) {
+      for (const file of pluginFilesIn(dir)) {
+        try {
+          pm.add(await importPlugin(pathToFileURL(file).href));
+          log.debug('loaded plugin %s', file);
+        } catch (err) {
+          const why = err instanceof NotFoundError ? (err.cause as Error)?.message : undefined;
+          log.warn('skipped %s: %s', file, why ?? (err as Error).message);
+        }
+      }
     }
     return pm;
   }
