@@ -11,7 +11,7 @@ import {
   type BackendPlugin,
   type XferOp,
 } from './backend.js';
-import { DescList, type MemType } from './descriptors.js';
+import { DescList, MEM_TYPES, type MemType } from './descriptors.js';
 import type { Discovery } from './discovery.js';
 import {
   BackendError,
@@ -25,7 +25,8 @@ import {
 } from './errors.js';
 import { hostIdentity } from './host-identity.js';
 import { LocalSection } from './local-section.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, isLogSink, type Logger, type LogSink } from './logger.js';
+import type { AgentMetrics, NixlMetrics } from './metrics.js';
 import { toRegDescList, type MemoryInput } from './memory-input.js';
 import { AGENT_ID_BYTES } from './metadata.js';
 import { MetadataContext } from './metadata-context.js';
@@ -64,6 +65,23 @@ export interface AgentOptions {
    * MismatchError and loads nothing. Default DEFAULT_MAX_REMOTE_REGIONS.
    */
   maxRemoteRegions?: number;
+  /**
+   * Where the agent's log lines go (console, pino, winston...): every level
+   * is handed over unless NIXL_LOG_LEVEL is set. Default: stderr, at
+   * NIXL_LOG_LEVEL (WARN).
+   */
+  logger?: LogSink;
+  /**
+   * A prom-client Registry to report nixl_* metrics into (see
+   * nixl-ts/metrics); needs the optional peer dependency prom-client.
+   */
+  metrics?: MetricsRegistry;
+}
+
+/** The part of a prom-client Registry the agent relies on (prom-client stays optional). */
+export interface MetricsRegistry {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
 }
 
 /** Default of AgentOptions.maxRemoteRegions (see README: bounded costs). */
@@ -130,21 +148,28 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly #xfers: XferBuilder;
   readonly #notifs: NotifQueue;
   readonly #discovery: Discovery[] = [];
+  readonly #metrics: AgentMetrics | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
   private constructor(
     name: string,
+    log: Logger,
     plugins: PluginManager,
     maxRemoteRegions: number,
     telemetry: boolean,
+    metrics: NixlMetrics | undefined,
   ) {
     super();
     this.name = name;
     this.agentId = randomBytes(AGENT_ID_BYTES);
     this.hostId = hostIdentity();
-    this.log = createLogger(`nixl:agent:${name}`);
+    this.log = log;
     this.#plugins = plugins;
+    this.#metrics = metrics?.attach(name, {
+      memoryRegistered: () => this.#memoryByBackend(),
+      peersConnected: () => this.#peersByBackend(),
+    });
     const checkOpen = (op: string) => this.#checkOpen(op);
     const isClosed = () => this.#closed;
     const selectBackends = (names: readonly string[] | undefined, ctx: object) =>
@@ -176,6 +201,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       local: this.#local,
       remote: this.#remote,
       telemetry,
+      observer: this.#metrics,
       isClosed,
       selectBackends,
       onPeerDropped: (peer, err) => this.emit('peer:disconnect', peer, err),
@@ -199,12 +225,21 @@ export class Agent extends EventEmitter<AgentEvents> {
         `Agent.create: maxRemoteRegions must be a non-negative integer, got ${opts.maxRemoteRegions}`,
       );
     }
-    const plugins = await PluginManager.create(opts.pluginPaths);
+    if (opts.logger !== undefined && !isLogSink(opts.logger))
+      throw new InvalidParamError(
+        'Agent.create: logger must have error, warn, info, debug and trace methods',
+      );
+    const log = createLogger(`nixl:agent:${opts.name}`, opts.logger);
+    // Imported only when asked for: prom-client is an optional peer dependency.
+    const metrics = opts.metrics
+      ? (await import('./metrics.js')).registerMetrics(opts.metrics as never)
+      : undefined;
+    const plugins = await PluginManager.create(opts.pluginPaths, log.extend('plugins'));
     for (const spec of opts.plugins ?? []) await plugins.load(spec);
     const telemetry =
       opts.captureTelemetry ??
       /^(1|y|yes|on|true|enable)$/i.test(process.env.NIXL_TELEMETRY_ENABLE ?? '');
-    const agent = new Agent(opts.name, plugins, maxRemoteRegions, telemetry);
+    const agent = new Agent(opts.name, log, plugins, maxRemoteRegions, telemetry, metrics);
     try {
       for (const b of opts.backends ?? []) {
         const spec = typeof b === 'string' ? { type: b } : b;
@@ -708,6 +743,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   async #doClose(): Promise<void> {
     this.#closed = true;
+    this.#metrics?.detach();
     for (const d of this.#discovery.reverse())
       await d.stop().catch((e) => this.log.error('discovery stop: %s', e));
     this.#xfers.releaseAll();
@@ -748,6 +784,24 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (!b) throw new NotFoundError(`no ${n} backend on this agent`, ctx);
       return b;
     });
+  }
+
+  /** Registered bytes per backend type, for the memory gauge (read at scrape time). */
+  #memoryByBackend(): Map<string, number> {
+    const out = new Map<string, number>(this.#backends.map((b) => [b.type, 0]));
+    for (const mt of MEM_TYPES)
+      for (const r of this.#local.regions(mt))
+        for (const b of r.mds.keys()) out.set(b.type, (out.get(b.type) ?? 0) + r.len);
+    return out;
+  }
+
+  /** Loaded peers each backend can reach, for the peers gauge. */
+  #peersByBackend(): Map<string, number> {
+    const out = new Map<string, number>(this.#backends.map((b) => [b.type, 0]));
+    for (const name of this.#remote.names())
+      for (const b of this.#remote.get(name)?.conns.keys() ?? [])
+        out.set(b.type, (out.get(b.type) ?? 0) + 1);
+    return out;
   }
 
   /** What a backend gets of its agent: identity, a logger, and where notifications and failures go. */

@@ -1,6 +1,7 @@
 export {
   Agent,
   type AgentOptions,
+  type MetricsRegistry,
   type BackendSpec,
   type BackendSelection,
   type XferOptions,
@@ -39,7 +40,8 @@ export {
 } from './descriptors.js';
 export type { Discovery, DiscoveryHost, PeerEventKind, RegistrationChange } from './discovery.js';
 export * from './errors.js';
-export { createLogger, type Logger } from './logger.js';
+export { createLogger, type Logger, type LogLevel, type LogSink } from './logger.js';
+export type { XferEvent, XferObserver } from './xfer-observer.js';
 export type { MemoryInput, RawRegion } from './memory-input.js';
 export { decodeMetadata, encodeMetadata, type AgentMetadata } from './metadata.js';
 export { PreppedDlist } from './prepped-dlist.js';

@@ -11,6 +11,7 @@ import {
 import type { LocalSection } from './local-section.js';
 import { PreppedDlist, registryLookup, resolveDlist, selectDescs } from './prepped-dlist.js';
 import type { RemoteSections } from './remote-sections.js';
+import type { XferObserver } from './xfer-observer.js';
 import { XferRequest, type XferOwner } from './xfer-request.js';
 
 /** A descriptor list, or descriptors to make one of. */
@@ -44,6 +45,8 @@ export interface XferBuilderOptions {
   readonly remote: RemoteSections;
   /** Capture per-request timings (getXferTelemetry). */
   readonly telemetry: boolean;
+  /** The agent's metrics (AgentOptions.metrics), told of each completion. */
+  readonly observer?: XferObserver;
   isClosed(): boolean;
   selectBackends(names: readonly string[] | undefined, ctx: object): readonly Backend[];
   /** A request found its peer disconnected and the peer was dropped ('peer:disconnect'). */
@@ -62,6 +65,14 @@ export class XferBuilder implements XferOwner {
 
   constructor(opts: XferBuilderOptions) {
     this.#o = opts;
+  }
+
+  get agentName(): string {
+    return this.#o.agentName;
+  }
+
+  get observer(): XferObserver | undefined {
+    return this.#o.observer;
   }
 
   get telemetry(): boolean {

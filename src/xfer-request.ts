@@ -2,9 +2,19 @@ import { checkNotifSize, maxNotifBytes } from './backend.js';
 import type { Backend, BackendXfer, XferOp } from './backend.js';
 import { BackendError, CanceledError, NotPostedError, NixlError, statusToError } from './errors.js';
 import { describeStatus, isStatusCode, Status, type PostStatus, type XferState } from './status.js';
+import {
+  xferDoneChannel,
+  xferErrorChannel,
+  xferEvent,
+  xferPostChannel,
+  type XferObserver,
+} from './xfer-observer.js';
 
 /** The agent-side hooks a request needs; implemented by Agent. */
 export interface XferOwner {
+  readonly agentName: string;
+  /** The agent's metrics, told of every completion; undefined when off. */
+  readonly observer: XferObserver | undefined;
   /** Throws if the request can't be posted now (agent closed, peer gone or reloaded). */
   checkPostable(req: XferRequest): void;
   /** Called once when a post ends in an error (e.g. to drop a disconnected peer). */
@@ -121,20 +131,29 @@ export class XferRequest {
     this.#owner.checkPostable(this);
     this.#error = undefined;
     this.#state = 'IN_PROG';
+    // Timings are taken when telemetry, metrics or a tracer wants them.
+    if (this.#owner.observer !== undefined || xferDoneChannel.hasSubscribers)
+      this.#times ??= new Float64Array(3);
     const t = this.#times;
     if (t) {
       t[0] = performance.now();
-      t[2] = 0;
+      t[1] = t[2] = 0;
     }
+    if (xferPostChannel.hasSubscribers)
+      xferPostChannel.publish(xferEvent(this.#owner.agentName, this));
     let s: PostStatus;
     try {
       s = this.backend.postXfer(this.#handle, this.#notif);
     } catch (err) {
       this.#state = 'NOT_POSTED';
       // A peer found gone at post time is dropped, as for a transfer that failed.
-      if (err instanceof NixlError) this.#owner.onXferError(this, err);
+      if (err instanceof NixlError) {
+        this.#owner.onXferError(this, err);
+        this.#report(err);
+      }
       throw err;
     }
+    if (t && t[1] === 0) t[1] = performance.now();
     if (s === Status.SUCCESS) this.#finish(undefined);
     else if (s !== Status.IN_PROG) {
       this.#finish(
@@ -248,8 +267,14 @@ export class XferRequest {
 
   #finish(err: NixlError | undefined): void {
     this.#state = err ? 'ERROR' : 'DONE';
-    if (this.#times) this.#times[2] = performance.now();
+    const t = this.#times;
+    if (t) {
+      t[2] = performance.now();
+      // Completed inside postXfer: the post ended at completion.
+      if (t[1] === 0) t[1] = t[2];
+    }
     this.#error = err;
+    this.#report(err);
     const waiters = this.#waiters;
     this.#waiters = [];
     if (err) {
@@ -258,6 +283,28 @@ export class XferRequest {
     } else {
       for (const w of waiters) w.resolve();
     }
+  }
+
+  /** Tells the observer (metrics) and tracers how the post ended. */
+  #report(err: NixlError | undefined): void {
+    const obs = this.#owner.observer;
+    if (err) {
+      obs?.xferError(this, err);
+      if (xferErrorChannel.hasSubscribers)
+        xferErrorChannel.publish({ ...xferEvent(this.#owner.agentName, this), error: err });
+      return;
+    }
+    const t = this.#times;
+    if (!t || (obs === undefined && !xferDoneChannel.hasSubscribers)) return;
+    const postUs = (t[1]! - t[0]!) * 1000;
+    const xferUs = (t[2]! - t[0]!) * 1000;
+    obs?.xferDone(this, postUs, xferUs);
+    if (xferDoneChannel.hasSubscribers)
+      xferDoneChannel.publish({
+        ...xferEvent(this.#owner.agentName, this),
+        postTime: postUs,
+        xferTime: xferUs,
+      });
   }
 
   #throw(): never {
