@@ -55,49 +55,52 @@ export class NixlMetrics {
   readonly memoryRegistered: Prom.Gauge<'agent' | 'backend'>;
   readonly peersConnected: Prom.Gauge<'agent' | 'backend'>;
   readonly #sources = new Map<string, MetricsSource>();
+  readonly #pending = new Set<Pending>();
 
   constructor(registry: Prom.Registry) {
     const p = promClient();
     const reg = { registers: [registry] };
+    // A scrape first hands over the completions recorded since the last one.
+    const xfer = { ...reg, collect: () => this.flush() };
     const ab = ['agent', 'backend'] as const;
     const abo = ['agent', 'backend', 'op'] as const;
     this.txBytes = new p.Counter({
       name: 'nixl_agent_tx_bytes_total',
       help: 'Bytes written to peers by completed WRITE transfers (NIXL agent_tx_bytes)',
       labelNames: ab,
-      ...reg,
+      ...xfer,
     });
     this.rxBytes = new p.Counter({
       name: 'nixl_agent_rx_bytes_total',
       help: 'Bytes read from peers by completed READ transfers (NIXL agent_rx_bytes)',
       labelNames: ab,
-      ...reg,
+      ...xfer,
     });
     this.txRequests = new p.Counter({
       name: 'nixl_agent_tx_requests_num_total',
       help: 'Completed WRITE transfers (NIXL agent_tx_requests_num)',
       labelNames: ab,
-      ...reg,
+      ...xfer,
     });
     this.rxRequests = new p.Counter({
       name: 'nixl_agent_rx_requests_num_total',
       help: 'Completed READ transfers (NIXL agent_rx_requests_num)',
       labelNames: ab,
-      ...reg,
+      ...xfer,
     });
     this.xferTime = new p.Histogram({
       name: 'nixl_agent_xfer_time_seconds',
       help: 'From the start of a post to its completion (NIXL agent_xfer_time)',
       labelNames: abo,
       buckets: TIME_BUCKETS,
-      ...reg,
+      ...xfer,
     });
     this.postTime = new p.Histogram({
       name: 'nixl_agent_xfer_post_time_seconds',
       help: 'Time spent in postXferReq (NIXL agent_xfer_post_time)',
       labelNames: abo,
       buckets: TIME_BUCKETS,
-      ...reg,
+      ...xfer,
     });
     this.errors = new p.Counter({
       name: 'nixl_agent_errors_total',
@@ -135,35 +138,79 @@ export class NixlMetrics {
   attach(agent: string, source: MetricsSource): AgentMetrics {
     this.#sources.set(agent, source);
     const m = this;
-    // Label children by backend and op, looked up once rather than per completion.
-    const children = new Map<string, (bytes: number, postS: number, xferS: number) => void>();
-    const child = (backend: string, op: 'READ' | 'WRITE') => {
+    const children = new Map<string, Pending>();
+    const child = (backend: string, op: 'READ' | 'WRITE'): Pending => {
       const labels = { agent, backend };
-      const bytes = (op === 'WRITE' ? m.txBytes : m.rxBytes).labels(labels);
-      const reqs = (op === 'WRITE' ? m.txRequests : m.rxRequests).labels(labels);
-      const time = m.xferTime.labels({ ...labels, op });
-      const post = m.postTime.labels({ ...labels, op });
-      const record = (n: number, postS: number, xferS: number) => {
-        bytes.inc(n);
-        reqs.inc();
-        time.observe(xferS);
-        post.observe(postS);
-      };
-      children.set(backend + op, record);
-      return record;
+      const p = new Pending(
+        (op === 'WRITE' ? m.txBytes : m.rxBytes).labels(labels),
+        (op === 'WRITE' ? m.txRequests : m.rxRequests).labels(labels),
+        m.xferTime.labels({ ...labels, op }),
+        m.postTime.labels({ ...labels, op }),
+      );
+      children.set(backend + op, p);
+      m.#pending.add(p);
+      return p;
     };
     return {
       xferDone(req: XferRequest, postUs: number, xferUs: number) {
-        const record = children.get(req.backend.type + req.op) ?? child(req.backend.type, req.op);
-        record(req.totalBytes, postUs / 1e6, xferUs / 1e6);
+        const p = children.get(req.backend.type + req.op) ?? child(req.backend.type, req.op);
+        p.add(req.totalBytes, postUs / 1e6, xferUs / 1e6);
       },
       xferError(req: XferRequest, err: NixlError) {
         m.errors.inc({ agent, backend: req.backend.type, status: err.code });
       },
       detach() {
+        for (const p of children.values()) p.flush();
         if (m.#sources.get(agent) === source) m.#sources.delete(agent);
       },
     };
+  }
+
+  /** Hands every completion recorded since the last scrape to prom-client. */
+  flush(): void {
+    for (const p of this.#pending) p.flush();
+  }
+}
+
+const PENDING_SAMPLES = 1024;
+
+/**
+ * Completions of one (agent, backend, op) not yet given to prom-client: its
+ * calls hash their labels each time (microseconds), so the hot path only
+ * adds to numbers and arrays, and a scrape (or a full array) hands them over.
+ */
+class Pending {
+  #bytes = 0;
+  #count = 0;
+  readonly #post = new Float64Array(PENDING_SAMPLES);
+  readonly #xfer = new Float64Array(PENDING_SAMPLES);
+
+  constructor(
+    readonly bytes: Prom.Counter.Internal,
+    readonly reqs: Prom.Counter.Internal,
+    readonly time: Prom.Histogram.Internal<string>,
+    readonly post: Prom.Histogram.Internal<string>,
+  ) {}
+
+  add(bytes: number, postS: number, xferS: number): void {
+    const i = this.#count;
+    this.#bytes += bytes;
+    this.#post[i] = postS;
+    this.#xfer[i] = xferS;
+    if (++this.#count === PENDING_SAMPLES) this.flush();
+  }
+
+  flush(): void {
+    const n = this.#count;
+    if (n === 0) return;
+    this.bytes.inc(this.#bytes);
+    this.reqs.inc(n);
+    for (let i = 0; i < n; i++) {
+      this.time.observe(this.#xfer[i]!);
+      this.post.observe(this.#post[i]!);
+    }
+    this.#bytes = 0;
+    this.#count = 0;
   }
 }
 

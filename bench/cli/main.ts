@@ -353,9 +353,10 @@ export async function runAsCli(): Promise<void> {
     } else {
       // A transfer or control error says what failed; the stack only with NIXL_TS_BENCH_DEBUG=1.
       const e = err as Error;
-      const text = process.env.NIXL_TS_BENCH_DEBUG
-        ? (e?.stack ?? String(err))
-        : `${e?.name ?? 'Error'}: ${e?.message ?? err}`;
+      const text =
+        process.env.NIXL_TS_BENCH_DEBUG || /^(debug|trace)$/i.test(process.env.NIXL_LOG_LEVEL ?? '')
+          ? (e?.stack ?? String(err))
+          : `${e?.name ?? 'Error'}: ${e?.message ?? err}`;
       process.stderr.write(`nixl-ts-bench: ${text}\n`);
       process.exitCode = 1;
     }
