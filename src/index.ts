@@ -6,6 +6,7 @@ export {
   type XferOptions,
   type PostOptions,
   type PartialMDOptions,
+  DEFAULT_METADATA_LABEL,
 } from './agent.js';
 export {
   BACKEND_API_VERSION,
@@ -37,7 +38,14 @@ export {
   type DescInput,
   type MemType,
 } from './descriptors.js';
-export type { Discovery, DiscoveryHost, PeerEventKind, RegistrationChange } from './discovery.js';
+export {
+  isMetadataStore,
+  type Discovery,
+  type DiscoveryHost,
+  type MetadataStore,
+  type PeerEventKind,
+  type RegistrationChange,
+} from './discovery.js';
 export * from './errors.js';
 export { createLogger, type Logger } from './logger.js';
 export type { MemoryInput, RawRegion } from './memory-input.js';
