@@ -19,7 +19,8 @@ export async function createClient(c: EtcdConfig): Promise<Etcd3> {
   const { Etcd3, isRecoverableError } = await import('etcd3');
   const { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } =
     await import('cockatiel');
-  const recoverable = handleWhen(isRecoverableError);
+  // A message over the receive bound is not transient: neither retried nor held against the endpoint.
+  const recoverable = handleWhen((err) => isRecoverableError(err) && !isTooLarge(err));
   return new Etcd3({
     hosts: c.endpoints,
     auth: c.auth,

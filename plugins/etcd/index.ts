@@ -99,6 +99,7 @@ export class EtcdDiscovery implements MetadataStore {
     const client = await createClient(cfg);
     this.#client = client;
     this.#view = new PeerView(host, cfg.maxValueBytes);
+    this.#view.hold();
     this.#publisher = new Publisher(client, host, cfg, (err) => this.#lost(err));
 
     const ms = cfg.connectTimeoutMs;
@@ -123,11 +124,13 @@ export class EtcdDiscovery implements MetadataStore {
         timeout,
       ]);
     } catch (err) {
-      await this.#shutdown();
+      await this.#shutdown(false);
       throw err instanceof NixlError ? err : etcdError(err, 'starting', cfg, 'etcd.start');
     } finally {
       clearTimeout(timer);
     }
+    // Past Agent.create: its caller listens by then.
+    setImmediate(() => this.#view!.release());
     this.#unsubscribe = host.onRegistrationChange((c) => this.#publisher!.onChange(c));
     this.#recheckTimer = setInterval(() => this.#recheck(), cfg.recheckMs);
     this.#recheckTimer.unref?.();
@@ -249,7 +252,7 @@ export class EtcdDiscovery implements MetadataStore {
           revision: at,
         });
         const key = k.kvs[0]!.key;
-        this.#host!.emitError(
+        this.#view!.report(
           new BackendError(
             `etcd: the value of ${key.toString()} is over the gRPC message bound; ignored`,
             { op: 'discovery' },
@@ -260,6 +263,7 @@ export class EtcdDiscovery implements MetadataStore {
         continue;
       }
       revision ??= BigInt(res.header.revision);
+      limit = Math.min(PAGE_KEYS, limit * 2);
       for (const { key, value } of res.kvs) {
         const k = key.toString();
         this.#resolveWaiters(k, value);
@@ -391,8 +395,7 @@ export class EtcdDiscovery implements MetadataStore {
         (res) => {
           const value = res.kvs[0]?.value;
           if (value && !this.#stopping) {
-            const err = this.#view!.putMetadata(agent, value);
-            if (err) this.#host!.emitError(err);
+            this.#view!.report(this.#view!.putMetadata(agent, value));
           }
         },
         (err) => this.#log?.('reloading %s: %s', agent, (err as Error)?.message),
@@ -434,12 +437,12 @@ export class EtcdDiscovery implements MetadataStore {
   }
 
   /** Revokes the lease (peers invalidate this agent at once), ends the watch, closes the client. */
-  async #shutdown(): Promise<void> {
+  async #shutdown(graceful = true): Promise<void> {
     this.#stopping = true;
     const w = this.#watcher;
     this.#watcher = undefined;
-    await this.#publisher?.close();
-    await withTimeout(w?.cancel(), 1000);
+    await this.#publisher?.close(graceful ? undefined : 0);
+    await withTimeout(w?.cancel(), graceful ? 1000 : 0);
     this.#client?.close();
   }
 }

@@ -42,10 +42,32 @@ export class PeerView {
   readonly #peers = new Map<string, PeerRecord>();
   readonly #host: DiscoveryHost;
   readonly #maxValueBytes: number;
+  /** Events held while the agent is being created (see hold). */
+  #held: (() => void)[] | undefined;
 
   constructor(host: DiscoveryHost, maxValueBytes: number) {
     this.#host = host;
     this.#maxValueBytes = maxValueBytes;
+  }
+
+  /**
+   * Holds peer events and errors until release(): those of the first read
+   * happen inside Agent.create, before its caller can listen.
+   */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Emits what was held (the caller defers this past Agent.create), then emits as it goes. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const emit of held) emit();
+  }
+
+  #emit(emit: () => void): void {
+    if (this.#held) this.#held.push(emit);
+    else emit();
   }
 
   /** Agents whose metadata this view loaded. */
@@ -58,7 +80,7 @@ export class PeerView {
    * loads new and changed peers, and forgets those no longer there.
    */
   sync(values: ReadonlyMap<string, Uint8Array>): void {
-    for (const [agent, value] of values) this.#report(this.putMetadata(agent, value));
+    for (const [agent, value] of values) this.report(this.putMetadata(agent, value));
     for (const agent of [...this.#peers.keys()]) {
       if (!values.has(agent)) this.remove(agent, 'its keys are gone from etcd');
     }
@@ -70,10 +92,10 @@ export class PeerView {
     if (c.update && c.metadata && this.#peers.get(c.agent)?.loaded) {
       const err = this.#loadPartial(c.agent, c.update, c.metadata);
       if (!err) return;
-      this.#report(err);
+      this.report(err);
       // The full metadata of the same transaction holds the same regions.
     }
-    if (c.metadata) this.#report(this.putMetadata(c.agent, c.metadata));
+    if (c.metadata) this.report(this.putMetadata(c.agent, c.metadata));
   }
 
   /**
@@ -87,7 +109,7 @@ export class PeerView {
     const digest = digestOf(value);
     if (rec.digest === digest && (!rec.loaded || this.#host.checkRemoteMD(agent))) return undefined;
     rec.digest = digest;
-    const err = this.#check(agent, METADATA_LABEL, value) ?? this.#load(value);
+    const err = this.#check(agent, METADATA_LABEL, value) ?? this.#load(agent, value);
     if (err) return err;
     this.#loadedNow(agent, rec);
     return undefined;
@@ -95,7 +117,7 @@ export class PeerView {
 
   /** Loads what a peer published under another label (a fetch); returns the error that refused it. */
   putLabel(agent: string, label: string, value: Uint8Array): NixlError | undefined {
-    const err = this.#check(agent, label, value) ?? this.#load(value);
+    const err = this.#check(agent, label, value) ?? this.#load(agent, value);
     if (err) return err;
     const rec = this.#peers.get(agent) ?? { loaded: false };
     this.#peers.set(agent, rec);
@@ -136,12 +158,12 @@ export class PeerView {
     }
     if (rec.loaded) {
       this.#host.log('%s left: %s', agent, reason);
-      this.#host.emitPeerEvent('peer:leave', agent);
+      this.#emit(() => this.#host.emitPeerEvent('peer:leave', agent));
     }
   }
 
   #loadPartial(agent: string, update: Uint8Array, metadata: Uint8Array): NixlError | undefined {
-    const err = this.#check(agent, UPDATE_LABEL, update) ?? this.#load(update);
+    const err = this.#check(agent, UPDATE_LABEL, update) ?? this.#load(agent, update);
     if (err) return err;
     const rec = this.#peers.get(agent)!;
     rec.digest = digestOf(metadata);
@@ -152,7 +174,7 @@ export class PeerView {
   #loadedNow(agent: string, rec: PeerRecord): void {
     const kind = rec.loaded ? 'peer:update' : 'peer:join';
     rec.loaded = true;
-    this.#host.emitPeerEvent(kind, agent);
+    this.#emit(() => this.#host.emitPeerEvent(kind, agent));
   }
 
   /** The size bound and the name inside the value, before anything is loaded. */
@@ -168,7 +190,7 @@ export class PeerView {
     try {
       name = decodeMetadataHeader(value).name;
     } catch (err) {
-      return asNixlError(err, `the '${label}' value of '${agent}'`);
+      return refused(err, `etcd: the '${label}' value of '${agent}' is not metadata`, agent);
     }
     if (name !== agent) {
       return new NotAllowedError(
@@ -179,24 +201,27 @@ export class PeerView {
     return undefined;
   }
 
-  #load(value: Uint8Array): NixlError | undefined {
+  #load(agent: string, value: Uint8Array): NixlError | undefined {
     try {
       this.#host.loadRemoteMD(value);
       return undefined;
     } catch (err) {
-      return asNixlError(err, 'loading metadata from etcd');
+      return refused(err, `etcd: metadata of '${agent}' was not loaded`, agent);
     }
   }
 
-  #report(err: NixlError | undefined): void {
-    if (err) this.#host.emitError(err);
+  /** Emits a refusal as a discovery:error (held during start). */
+  report(err: NixlError | undefined): void {
+    if (err) this.#emit(() => this.#host.emitError(err));
   }
 }
 
-function asNixlError(err: unknown, what: string): NixlError {
-  if (err instanceof NixlError) return err;
-  return new MismatchError(`${what}: ${(err as Error)?.message ?? String(err)}`, {
-    op: 'discovery',
-    cause: err,
-  });
+/** A refusal naming the peer, of the refusing error's class (MismatchError for anything else). */
+function refused(err: unknown, what: string, agent: string): NixlError {
+  const message = `${what}: ${(err as Error)?.message ?? String(err)}`;
+  const ctx = { op: 'discovery', agent, cause: err };
+  if (err instanceof NixlError) {
+    return new (err.constructor as new (m: string, c: object) => NixlError)(message, ctx);
+  }
+  return new MismatchError(message, ctx);
 }

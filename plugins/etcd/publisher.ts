@@ -118,11 +118,17 @@ export class Publisher {
     if (this.#pending.length === 1) void this.#serial(() => this.#flush()).catch(() => {});
   }
 
-  /** Stops, and revokes the lease (bounded by the request timeout): peers invalidate this agent at once. */
-  async close(): Promise<void> {
+  /**
+   * Stops, and revokes the lease (bounded by the request timeout): peers
+   * invalidate this agent at once. Waits at most `waitMs` for a write in
+   * flight (none after a failed start: etcd is not answering).
+   */
+  async close(waitMs = this.#cfg.requestTimeoutMs): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    await this.#chain;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#chain, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
     const lease = this.#lease;
     this.#lease = undefined;
     if (!lease) return;

@@ -12,6 +12,7 @@
  * asserted with 2 s of slack for a loaded machine; a close within 1 s,
  * asserted with 1 s of slack.
  */
+import { Etcd3 } from 'etcd3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { EtcdServer, skipWithoutEtcd } from '../etcd/etcd-server.js';
@@ -49,6 +50,16 @@ function joined(p: AgentProcess, peer: string) {
       (e.ev === 'ready' && (e.peers as string[]).includes(peer)),
     `${peer} to be loaded`,
   );
+}
+
+/** The lease that a key lives under (etcd's view). */
+async function leaseOf(key: string): Promise<string | undefined> {
+  const raw = new Etcd3({ hosts: server.endpoint });
+  try {
+    return (await raw.get(key).exec()).kvs[0]?.lease;
+  } finally {
+    raw.close();
+  }
 }
 
 async function registered(p: AgentProcess, size: number, seed: number) {
@@ -150,6 +161,8 @@ describe.skipIf(skipWithoutEtcd)(
         { cmd: 'loop-start', peer: 'b', ...region, sha256, intervalMs: 20 },
         'loop-started',
       );
+      const leaseBefore = await leaseOf('/nixl/agents/a/metadata');
+      expect(leaseBefore).toBeDefined();
 
       await server.kill();
       // Down for longer than the lease TTL.
@@ -158,6 +171,10 @@ describe.skipIf(skipWithoutEtcd)(
 
       const c = start('c');
       await Promise.all([joined(c, 'a'), joined(c, 'b'), joined(a, 'c'), joined(b, 'c')]);
+      // Re-published under a new lease.
+      const leaseAfter = await leaseOf('/nixl/agents/a/metadata');
+      expect(leaseAfter).toBeDefined();
+      expect(leaseAfter).not.toBe(leaseBefore);
       const stats = await a.request({ cmd: 'loop-stop' }, 'loop-stopped');
       console.log(`transfers across the etcd restart: ${stats.ok} ok, ${stats.failed} failed`);
       expect(stats.errors).toEqual([]);
