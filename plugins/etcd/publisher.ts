@@ -133,7 +133,8 @@ export class Publisher {
     this.#lease = undefined;
     if (!lease) return;
     try {
-      await lease.revoke();
+      // One deadline for every attempt: a retry after a timeout fails at once.
+      await lease.revoke({ deadline: Date.now() + this.#cfg.requestTimeoutMs });
     } catch (err) {
       this.#host.log('lease not revoked (keys expire after %d s): %s', this.#cfg.ttlSeconds, err);
     }
