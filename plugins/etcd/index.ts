@@ -21,7 +21,13 @@ import '../../src/polyfills.js';
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 
 import type { DiscoveryHost, MetadataStore } from '../../src/discovery.js';
-import { BackendError, CanceledError, NixlError, NotAllowedError } from '../../src/errors.js';
+import {
+  BackendError,
+  CanceledError,
+  InvalidParamError,
+  NixlError,
+  NotAllowedError,
+} from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { createClient, etcdError, isTooLarge, prefixEnd } from './client.js';
 import { describe, resolveConfig, type EtcdConfig, type EtcdOptions } from './config.js';
@@ -164,7 +170,7 @@ export class EtcdDiscovery implements MetadataStore {
   publishPartial(label: string, metadata: Uint8Array): Promise<void> {
     checkLabel(label, 'sendLocalPartialMD');
     if (label === METADATA_LABEL || label === UPDATE_LABEL) {
-      throw new NotAllowedError(`etcd: the label '${label}' is the plugin's own`, {
+      throw new InvalidParamError(`etcd: the label '${label}' is the plugin's own`, {
         op: 'sendLocalPartialMD',
       });
     }
@@ -324,7 +330,12 @@ export class EtcdDiscovery implements MetadataStore {
       const key = ev.kv.key.toString();
       if (ev.type === 'Put') this.#resolveWaiters(key, ev.kv.value);
       const parsed = parseKey(ns, key);
-      if (!parsed || parsed.agent === this.#host!.name) continue;
+      if (!parsed) continue;
+      if (parsed.agent === this.#host!.name) {
+        // Our metadata deleted by someone else: put it back (not after unpublish()).
+        if (parsed.label === METADATA_LABEL && ev.type === 'Delete') this.#publisher!.restore();
+        continue;
+      }
       const id = `${ev.kv.mod_revision}/${parsed.agent}`;
       let g = groups.get(id);
       if (!g) groups.set(id, (g = { agent: parsed.agent }));

@@ -57,27 +57,38 @@ export class Publisher {
    */
   renew(): Promise<void> {
     return this.#serial(async () => {
-      const old = this.#lease;
-      const lease = this.#client.lease(this.#cfg.ttlSeconds, { autoKeepAlive: true });
-      lease.on('lost', (err) => {
-        if (this.#lease === lease && !this.#closed) this.#onLost(err);
-      });
-      let id: string;
-      try {
-        id = await lease.grant();
-        if (this.#closed) throw new Error('closed');
-        this.#pending = [];
-        await this.#put(this.#everything(), id);
-      } catch (err) {
-        lease.release();
-        void lease.revoke().catch(() => {});
-        throw err;
+      // A lease that expired before the first put (this process starved for
+      // longer than the TTL) is granted again, a few times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#renewOnce();
+        } catch (err) {
+          if (attempt === 3 || this.#closed || !isLeaseGone(err)) throw err;
+        }
       }
-      this.#lease = lease;
-      this.#leaseId = id;
-      old?.release();
-      void old?.revoke().catch(() => {});
     });
+  }
+
+  async #renewOnce(): Promise<void> {
+    const old = this.#lease;
+    const lease = this.#client.lease(this.#cfg.ttlSeconds, { autoKeepAlive: true });
+    lease.on('lost', (err) => {
+      if (this.#lease === lease && !this.#closed) this.#onLost(err);
+    });
+    let id: string;
+    try {
+      id = await lease.grant();
+      if (this.#closed) throw new Error('closed');
+      this.#pending = [];
+      await this.#put(this.#everything(), id);
+    } catch (err) {
+      void lease.revoke().catch(() => {});
+      throw err;
+    }
+    this.#lease = lease;
+    this.#leaseId = id;
+    // revoke() stops the keep-alive first; the old lease holds no key any more.
+    void old?.revoke().catch(() => {});
   }
 
   /** Publishes the full metadata again (sendLocalMD), and registrations from then on. */
@@ -108,6 +119,19 @@ export class Publisher {
       await this.#call('withdrawing the metadata', () =>
         this.#client.kv.deleteRange({ key, range_end: prefixEnd(key) }),
       );
+    });
+  }
+
+  /** Puts every key again if this agent is published (its `metadata` was deleted by another client). */
+  restore(): void {
+    if (this.#closed || !this.#published) return;
+    void this.#serial(async () => {
+      if (!this.#published || this.#closed) return;
+      this.#pending = [];
+      await this.#put(this.#everything());
+    }).catch((err) => {
+      this.#host.emitError(err as NixlError);
+      this.#retrySoon();
     });
   }
 
@@ -207,7 +231,13 @@ export class Publisher {
         lease: leaseId,
       },
     }));
-    await this.#call('publishing the metadata', () => this.#client.kv.txn({ success }));
+    try {
+      await this.#client.kv.txn({ success });
+    } catch (err) {
+      // etcd dropped the lease (it expired while this agent was away): renew it.
+      if (leaseId === this.#leaseId && isLeaseGone(err)) this.#onLost(err);
+      throw etcdError(err, 'publishing the metadata', this.#cfg, 'etcd.publish');
+    }
   }
 
   async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -224,4 +254,11 @@ export class Publisher {
     this.#chain = run.catch(() => {});
     return run;
   }
+}
+
+/** etcd's answer to a put under a lease it no longer has. */
+function isLeaseGone(err: unknown): boolean {
+  return /requested lease not found/.test(
+    (err as Error)?.message + String((err as { cause?: Error })?.cause?.message),
+  );
 }

@@ -204,6 +204,17 @@ describe.skipIf(skipWithoutEtcd)('etcd plugin against a real etcd', { timeout: 6
     expect(await raw.get(`${ns}a/metadata`).buffer()).toBeNull();
   });
 
+  it('puts its metadata back when another client deletes it', async () => {
+    const a = await startAgent('a', opts());
+    const b = await startAgent('b', opts());
+    await b.agent.waitForPeer('a', { signal: AbortSignal.timeout(5000) });
+    await raw.delete().key(`${ns}a/metadata`);
+    await until(() => b.events.includes('peer:leave a'), 'b to drop a');
+    await b.agent.waitForPeer('a', { signal: AbortSignal.timeout(5000) });
+    expect((await raw.get(`${ns}a/metadata`).buffer())?.byteLength).toBeGreaterThan(0);
+    expect(a.errors).toEqual([]);
+  });
+
   it('sendLocalPartialMD, fetchRemoteMD by label, invalidateLocalMD and sendLocalMD', async () => {
     const a = await startAgent('a', opts());
     const b = await startAgent('b', opts());
@@ -211,9 +222,11 @@ describe.skipIf(skipWithoutEtcd)('etcd plugin against a real etcd', { timeout: 6
     const { buffer } = b.agent.alloc(4096);
     const reg = b.agent.registerMem(buffer);
     await b.agent.sendLocalPartialMD(reg, { label: 'kv-blocks', includeConnInfo: true });
-    await expect(b.agent.sendLocalPartialMD(reg, { label: 'metadata' })).rejects.toMatchObject({
-      code: 'NIXL_ERR_INVALID_PARAM',
-    });
+    for (const label of ['metadata', 'update', 'a/b', '']) {
+      await expect(b.agent.sendLocalPartialMD(reg, { label })).rejects.toMatchObject({
+        code: 'NIXL_ERR_INVALID_PARAM',
+      });
+    }
     await a.agent.fetchRemoteMD('b', { label: 'kv-blocks', signal: AbortSignal.timeout(5000) });
     expect(a.agent.checkRemoteMD('b', reg.descs)).toBe(true);
 
