@@ -108,32 +108,11 @@ export class EtcdDiscovery implements MetadataStore {
     this.#view.hold();
     this.#publisher = new Publisher(client, host, cfg, (err) => this.#lost(err));
 
-    const ms = cfg.connectTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new BackendError(`${describe(cfg)} not reachable within ${ms} ms (connectTimeoutMs)`, {
-              op: 'etcd.start',
-            }),
-          ),
-        ms,
-      );
-    });
     try {
-      await Promise.race([
-        (async () => {
-          await this.#publisher!.renew();
-          await this.#sync();
-        })(),
-        timeout,
-      ]);
+      await this.#connect();
     } catch (err) {
       await this.#shutdown(false);
-      throw err instanceof NixlError ? err : etcdError(err, 'starting', cfg, 'etcd.start');
-    } finally {
-      clearTimeout(timer);
+      throw err;
     }
     // Past Agent.create: its caller listens by then.
     setImmediate(() => this.#view!.release());
@@ -146,6 +125,51 @@ export class EtcdDiscovery implements MetadataStore {
       cfg.namespace,
       cfg.ttlSeconds,
     );
+  }
+
+  /**
+   * The first lease, put, read and watch, retried while they fail for a
+   * transient reason (etcd still starting, a connection dropped) until
+   * connectTimeoutMs; then a BackendError naming the last failure. Refused
+   * credentials fail at once (NotAllowedError).
+   */
+  async #connect(): Promise<void> {
+    const cfg = this.config;
+    const deadline = performance.now() + cfg.connectTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), cfg.connectTimeoutMs);
+    });
+    let leased = false;
+    let last: unknown;
+    try {
+      for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+        const attempt = (async () => {
+          if (!leased) await this.#publisher!.renew();
+          leased = true;
+          await this.#sync();
+        })();
+        attempt.catch(() => {});
+        try {
+          if ((await Promise.race([attempt, timedOut])) !== 'timeout') return;
+        } catch (err) {
+          const e = err instanceof NixlError ? err : etcdError(err, 'starting', cfg, 'etcd.start');
+          if (e.code !== 'NIXL_ERR_BACKEND') throw e;
+          last = e;
+          if (performance.now() + delay < deadline) {
+            this.#log?.('etcd not ready (%s); retrying', e.message);
+            if ((await Promise.race([sleep(delay), timedOut])) !== 'timeout') continue;
+          }
+        }
+        const why = last ? `; last error: ${(last as Error).message}` : '';
+        throw new BackendError(
+          `${describe(cfg)} not reachable within ${cfg.connectTimeoutMs} ms (connectTimeoutMs)${why}`,
+          { op: 'etcd.start', cause: last },
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async stop(): Promise<void> {

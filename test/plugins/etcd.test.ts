@@ -165,6 +165,7 @@ describe('etcd unreachable at start', () => {
       const ms = performance.now() - t0;
       expect(err).toMatchObject({ code: 'NIXL_ERR_BACKEND' });
       expect(err.message).toContain(`etcd at http://127.0.0.1:${port}`);
+      expect(err.message).toMatch(/not reachable within 1500 ms \(connectTimeoutMs\)/);
       expect(ms).toBeLessThan(1500 + 2000);
     });
   }
