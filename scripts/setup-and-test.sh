@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(build-essential python3 pkg-config libucx-dev ucx-utils iperf3 iproute2 util-linux)
+# etcd-server: the etcd that the etcd plugin's tests start on 127.0.0.1; openssl: their TLS certificates.
+APT_PACKAGES=(build-essential python3 pkg-config libucx-dev ucx-utils iperf3 iproute2 util-linux etcd-server openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -12,7 +12,7 @@ import {
   type XferOp,
 } from './backend.js';
 import { DescList, MEM_TYPES, type MemType } from './descriptors.js';
-import type { Discovery } from './discovery.js';
+import { isMetadataStore, type Discovery, type MetadataStore } from './discovery.js';
 import {
   BackendError,
   InvalidParamError,
@@ -37,6 +37,7 @@ import type { PreppedDlist } from './prepped-dlist.js';
 import { Registration } from './registration.js';
 import { RemoteSections } from './remote-sections.js';
 import type { XferState } from './status.js';
+import { waitAbortedError } from './wait-aborted.js';
 import { toBytes, toDescList, XferBuilder, type DescsInput } from './xfer-builder.js';
 import { XferRequest, type XferTelemetry } from './xfer-request.js';
 
@@ -111,6 +112,9 @@ export interface PartialMDOptions extends BackendSelection {
   /** Application labels (see setLabel) to include. */
   labels?: readonly string[];
 }
+
+/** The label that full metadata is published under in a metadata store (NIXL's default). */
+export const DEFAULT_METADATA_LABEL = 'metadata';
 
 interface AgentEvents {
   notif: [agent: string, msg: Uint8Array];
@@ -528,6 +532,82 @@ export class Agent extends EventEmitter<AgentEvents> {
   waitForPeer(name: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     this.#checkOpen('waitForPeer');
     return this.#remote.waitFor(name, opts.signal);
+  }
+
+  // ---------------------------------------------- metadata store (NIXL's calls)
+
+  /**
+   * Publishes this agent's full metadata through its metadata plugin (e.g.
+   * etcd), and its registration changes from then on. NotSupportedError
+   * without a metadata plugin.
+   */
+  async sendLocalMD(): Promise<void> {
+    await this.#store('sendLocalMD').publish();
+  }
+
+  /**
+   * Publishes partial metadata (as getLocalPartialMD makes it) under
+   * `opts.label`, where peers fetch it with fetchRemoteMD(name, { label }).
+   */
+  async sendLocalPartialMD(
+    descs: Registration | DescList | null | undefined,
+    opts: PartialMDOptions & { label: string },
+  ): Promise<void> {
+    const store = this.#store('sendLocalPartialMD');
+    if (typeof opts?.label !== 'string' || opts.label === DEFAULT_METADATA_LABEL) {
+      throw new InvalidParamError(
+        `sendLocalPartialMD: a label other than '${DEFAULT_METADATA_LABEL}' is required ` +
+          `(that one holds the full metadata), got ${JSON.stringify(opts?.label)}`,
+        { op: 'sendLocalPartialMD', agent: this.name },
+      );
+    }
+    await store.publishPartial(opts.label, this.getLocalPartialMD(descs, opts));
+  }
+
+  /**
+   * Loads a peer's metadata from the metadata plugin (the full metadata, or
+   * what it published under `label`), waiting for the peer to publish it.
+   * When the signal aborts: NotFoundError if its reason is a TimeoutError,
+   * else CanceledError, as waitForPeer.
+   */
+  async fetchRemoteMD(
+    name: string,
+    opts: { label?: string; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const ctx = { op: 'fetchRemoteMD', agent: this.name };
+    const store = this.#store('fetchRemoteMD');
+    if (typeof name !== 'string' || name.length === 0 || name === this.name) {
+      throw new InvalidParamError(`fetchRemoteMD: not a peer's name: ${JSON.stringify(name)}`, ctx);
+    }
+    const label = opts.label ?? DEFAULT_METADATA_LABEL;
+    const start = performance.now();
+    try {
+      await store.fetch(name, label, opts.signal);
+    } catch (err) {
+      if (opts.signal?.aborted && !(err instanceof NixlError)) {
+        throw waitAbortedError(`metadata '${label}' of '${name}'`, opts.signal.reason, start, ctx);
+      }
+      throw err;
+    }
+  }
+
+  /** Withdraws this agent's published metadata: peers that use the plugin invalidate it. */
+  async invalidateLocalMD(): Promise<void> {
+    await this.#store('invalidateLocalMD').unpublish();
+  }
+
+  #store(op: string): MetadataStore {
+    this.#checkOpen(op);
+    const store = this.#discovery.find(isMetadataStore);
+    if (!store) {
+      const have = this.#discovery.map((d) => d.name).join(', ');
+      throw new NotSupportedError(
+        `${op} needs a metadata plugin (e.g. etcd() from nixl-ts/plugins/etcd) in ` +
+          `AgentOptions.discovery; this agent has ${have ? `only ${have}` : 'none'}`,
+        { op, agent: this.name },
+      );
+    }
+    return store;
   }
 
   /** Connects every backend shared with the peer now, instead of at the first transfer. */

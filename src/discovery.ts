@@ -40,3 +40,35 @@ export interface Discovery {
   /** Idempotent. A graceful stop tells peers this agent is leaving. */
   stop(): Promise<void>;
 }
+
+/**
+ * A metadata plugin that also publishes and fetches on request: NIXL's
+ * central-store calls (Agent.sendLocalMD, sendLocalPartialMD, fetchRemoteMD,
+ * invalidateLocalMD) go through the first discovery service of an agent that
+ * has these methods (etcd does; gossip does not).
+ */
+export interface MetadataStore extends Discovery {
+  /** Publishes this agent's full metadata (again), and its changes from then on. */
+  publish(): Promise<void>;
+  /** Publishes partial metadata (from getLocalPartialMD) under a label peers fetch by name. */
+  publishPartial(label: string, metadata: Uint8Array): Promise<void>;
+  /**
+   * Loads a peer's metadata published under `label` into the agent; waits
+   * for it to be published until the signal aborts (then rejects with the
+   * signal's reason).
+   */
+  fetch(name: string, label: string, signal?: AbortSignal): Promise<void>;
+  /** Withdraws everything this agent published: peers invalidate it. */
+  unpublish(): Promise<void>;
+}
+
+/** True if the discovery service is also a MetadataStore. */
+export function isMetadataStore(d: Discovery): d is MetadataStore {
+  const s = d as Partial<MetadataStore>;
+  return (
+    typeof s.publish === 'function' &&
+    typeof s.publishPartial === 'function' &&
+    typeof s.fetch === 'function' &&
+    typeof s.unpublish === 'function'
+  );
+}

@@ -7,6 +7,7 @@ export {
   type XferOptions,
   type PostOptions,
   type PartialMDOptions,
+  DEFAULT_METADATA_LABEL,
 } from './agent.js';
 export {
   BACKEND_API_VERSION,
@@ -38,7 +39,14 @@ export {
   type DescInput,
   type MemType,
 } from './descriptors.js';
-export type { Discovery, DiscoveryHost, PeerEventKind, RegistrationChange } from './discovery.js';
+export {
+  isMetadataStore,
+  type Discovery,
+  type DiscoveryHost,
+  type MetadataStore,
+  type PeerEventKind,
+  type RegistrationChange,
+} from './discovery.js';
 export * from './errors.js';
 export { createLogger, type Logger, type LogLevel, type LogSink } from './logger.js';
 export type { XferEvent, XferObserver } from './xfer-observer.js';

@@ -2,7 +2,6 @@ import type { Backend } from './backend.js';
 import { DescList, type MemType } from './descriptors.js';
 import {
   BackendError,
-  CanceledError,
   InvalidParamError,
   MismatchError,
   NotFoundError,
@@ -20,6 +19,7 @@ import {
 import { unloadBatch, type LoadedBatch } from './remote-handles.js';
 import { RemoteRegionTable, type StagedRegions } from './remote-region-table.js';
 import { SectionWalk, type SectionRegions } from './section-walk.js';
+import { waitAbortedError } from './wait-aborted.js';
 
 export type { SectionRegions } from './section-walk.js';
 
@@ -405,18 +405,8 @@ export class RemoteSections {
   waitFor(name: string, signal?: AbortSignal): Promise<void> {
     if (this.#peers.has(name)) return Promise.resolve();
     const start = performance.now();
-    const aborted = (): NixlError => {
-      const reason: unknown = signal!.reason;
-      const ms = Math.round(performance.now() - start);
-      const ctx = { ...this.#ctx('waitForPeer'), cause: reason };
-      const timedOut =
-        typeof reason === 'object' &&
-        reason !== null &&
-        (reason as { name?: unknown }).name === 'TimeoutError';
-      return timedOut
-        ? new NotFoundError(`peer '${name}' did not appear within ${ms} ms (timed out)`, ctx)
-        : new CanceledError(`waiting for peer '${name}' was aborted after ${ms} ms`, ctx);
-    };
+    const aborted = (): NixlError =>
+      waitAbortedError(`peer '${name}'`, signal!.reason, start, this.#ctx('waitForPeer'));
     if (signal?.aborted) return Promise.reject(aborted());
     return new Promise<void>((resolve, reject) => {
       const off = this.onLoaded((n) => {

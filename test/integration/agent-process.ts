@@ -30,12 +30,14 @@ export class AgentProcess extends JsonLineChild<JsonLineReply, AgentEvent> {
 
   constructor(
     readonly name: string,
-    cfg: AgentProcessConfig,
+    cfg: AgentProcessConfig | object,
     env: NodeJS.ProcessEnv = {},
     spawn?: SpawnChild,
+    /** The fixture script (default: the gossip agent, fixtures/discovery-agent.ts). */
+    script = FIXTURE,
   ) {
     super(
-      FIXTURE,
+      script,
       name,
       { NODE_ENV: 'test', ...env },
       { args: [JSON.stringify(cfg)], cwd: ROOT, eventField: 'ev', spawn },

@@ -1,0 +1,227 @@
+/**
+ * What this agent knows of its peers through etcd, and how key changes become
+ * metadata loads: a peer's `metadata` key loads its full metadata (peer:join,
+ * or peer:update when it changed); an `update` key written in the same
+ * transaction loads as partial metadata instead (regions added, the prepared
+ * requests of peers stay valid); a deleted `metadata` key (the peer closed,
+ * withdrew, or its lease expired) invalidates the peer (peer:leave).
+ *
+ * A value equal to the one the peer's state came from (its SHA-256) is not
+ * loaded again: a peer re-publishing the same metadata after an etcd restart
+ * does not start a new generation on its peers. Values over the size bound,
+ * values naming another agent and values that do not load are refused with a
+ * discovery:error; nothing else changes.
+ */
+import { createHash } from 'node:crypto';
+
+import type { DiscoveryHost } from '../../src/discovery.js';
+import { MismatchError, NixlError, NotAllowedError } from '../../src/errors.js';
+import { decodeMetadataHeader } from '../../src/metadata.js';
+import { METADATA_LABEL, UPDATE_LABEL } from './keys.js';
+
+interface PeerRecord {
+  /** SHA-256 of the `metadata` value the agent's view of the peer equals, if any. */
+  digest?: string;
+  /** True once metadata of the peer loaded through this view (peer:join was emitted). */
+  loaded: boolean;
+}
+
+/** The changes of one peer at one etcd revision (one transaction). */
+export interface PeerChange {
+  agent: string;
+  metadata?: Uint8Array;
+  update?: Uint8Array;
+  deleted?: boolean;
+}
+
+function digestOf(value: Uint8Array): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+export class PeerView {
+  readonly #peers = new Map<string, PeerRecord>();
+  readonly #host: DiscoveryHost;
+  readonly #maxValueBytes: number;
+  /** Events held while the agent is being created (see hold). */
+  #held: (() => void)[] | undefined;
+
+  constructor(host: DiscoveryHost, maxValueBytes: number) {
+    this.#host = host;
+    this.#maxValueBytes = maxValueBytes;
+  }
+
+  /**
+   * Holds peer events and errors until release(): those of the first read
+   * happen inside Agent.create, before its caller can listen.
+   */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Emits what was held (the caller defers this past Agent.create), then emits as it goes. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const emit of held) emit();
+  }
+
+  #emit(emit: () => void): void {
+    if (this.#held) this.#held.push(emit);
+    else emit();
+  }
+
+  /** Agents whose metadata this view loaded. */
+  loaded(): string[] {
+    return [...this.#peers].filter(([, r]) => r.loaded).map(([a]) => a);
+  }
+
+  /**
+   * The whole namespace as read at one revision (agent → `metadata` value):
+   * loads new and changed peers, and forgets those no longer there.
+   */
+  sync(values: ReadonlyMap<string, Uint8Array>): void {
+    for (const [agent, value] of values) this.report(this.putMetadata(agent, value));
+    for (const agent of [...this.#peers.keys()]) {
+      if (!values.has(agent)) this.remove(agent, 'its keys are gone from etcd');
+    }
+  }
+
+  /** One peer's changes at one revision (from the watch). */
+  apply(c: PeerChange): void {
+    if (c.deleted) return this.remove(c.agent, 'its metadata key was deleted (closed or expired)');
+    if (c.update && c.metadata && this.#peers.get(c.agent)?.loaded) {
+      const err = this.#loadPartial(c.agent, c.update, c.metadata);
+      if (!err) return;
+      this.report(err);
+      // The full metadata of the same transaction holds the same regions.
+    }
+    if (c.metadata) this.report(this.putMetadata(c.agent, c.metadata));
+  }
+
+  /**
+   * Loads a peer's full metadata unless the view already equals it; returns
+   * the error that refused it, if any (reported by the caller: a watch emits
+   * it, a fetch throws it).
+   */
+  putMetadata(agent: string, value: Uint8Array): NixlError | undefined {
+    const rec = this.#peers.get(agent) ?? { loaded: false };
+    this.#peers.set(agent, rec);
+    const digest = digestOf(value);
+    if (rec.digest === digest && (!rec.loaded || this.#host.checkRemoteMD(agent))) return undefined;
+    rec.digest = digest;
+    const err = this.#check(agent, METADATA_LABEL, value) ?? this.#load(agent, value);
+    if (err) return err;
+    this.#loadedNow(agent, rec);
+    return undefined;
+  }
+
+  /** Loads what a peer published under another label (a fetch); returns the error that refused it. */
+  putLabel(agent: string, label: string, value: Uint8Array): NixlError | undefined {
+    const err = this.#check(agent, label, value) ?? this.#load(agent, value);
+    if (err) return err;
+    const rec = this.#peers.get(agent) ?? { loaded: false };
+    this.#peers.set(agent, rec);
+    this.#loadedNow(agent, rec);
+    return undefined;
+  }
+
+  /** Forgets a peer: invalidated on the agent, peer:leave if it was loaded. */
+  remove(agent: string, reason: string): void {
+    const rec = this.#peers.get(agent);
+    if (!rec) return;
+    this.#peers.delete(agent);
+    this.#forget(agent, rec, reason);
+  }
+
+  /**
+   * Peers the agent dropped by itself (a backend reported them dead): they
+   * get peer:leave and are forgotten here; the caller reloads those still
+   * published.
+   */
+  dropped(): string[] {
+    const out: string[] = [];
+    for (const [agent, rec] of this.#peers) {
+      if (rec.loaded && !this.#host.checkRemoteMD(agent)) {
+        this.#peers.delete(agent);
+        this.#forget(agent, rec, 'the agent dropped it');
+        out.push(agent);
+      }
+    }
+    return out;
+  }
+
+  #forget(agent: string, rec: PeerRecord, reason: string): void {
+    try {
+      if (this.#host.checkRemoteMD(agent)) this.#host.invalidateRemoteMD(agent);
+    } catch (err) {
+      this.#host.log('invalidating %s: %s', agent, (err as Error).message);
+    }
+    if (rec.loaded) {
+      this.#host.log('%s left: %s', agent, reason);
+      this.#emit(() => this.#host.emitPeerEvent('peer:leave', agent));
+    }
+  }
+
+  #loadPartial(agent: string, update: Uint8Array, metadata: Uint8Array): NixlError | undefined {
+    const err = this.#check(agent, UPDATE_LABEL, update) ?? this.#load(agent, update);
+    if (err) return err;
+    const rec = this.#peers.get(agent)!;
+    rec.digest = digestOf(metadata);
+    this.#loadedNow(agent, rec);
+    return undefined;
+  }
+
+  #loadedNow(agent: string, rec: PeerRecord): void {
+    const kind = rec.loaded ? 'peer:update' : 'peer:join';
+    rec.loaded = true;
+    this.#emit(() => this.#host.emitPeerEvent(kind, agent));
+  }
+
+  /** The size bound and the name inside the value, before anything is loaded. */
+  #check(agent: string, label: string, value: Uint8Array): NixlError | undefined {
+    if (value.byteLength > this.#maxValueBytes) {
+      return new MismatchError(
+        `etcd: the '${label}' value of '${agent}' is ${value.byteLength} bytes, over the ` +
+          `${this.#maxValueBytes}-byte bound (maxValueBytes); ignored`,
+        { op: 'discovery', agent },
+      );
+    }
+    let name: string;
+    try {
+      name = decodeMetadataHeader(value).name;
+    } catch (err) {
+      return refused(err, `etcd: the '${label}' value of '${agent}' is not metadata`, agent);
+    }
+    if (name !== agent) {
+      return new NotAllowedError(
+        `etcd: the '${label}' key of '${agent}' holds metadata of '${name}'; ignored`,
+        { op: 'discovery', agent },
+      );
+    }
+    return undefined;
+  }
+
+  #load(agent: string, value: Uint8Array): NixlError | undefined {
+    try {
+      this.#host.loadRemoteMD(value);
+      return undefined;
+    } catch (err) {
+      return refused(err, `etcd: metadata of '${agent}' was not loaded`, agent);
+    }
+  }
+
+  /** Emits a refusal as a discovery:error (held during start). */
+  report(err: NixlError | undefined): void {
+    if (err) this.#emit(() => this.#host.emitError(err));
+  }
+}
+
+/** A refusal naming the peer, of the refusing error's class (MismatchError for anything else). */
+function refused(err: unknown, what: string, agent: string): NixlError {
+  const message = `${what}: ${(err as Error)?.message ?? String(err)}`;
+  const ctx = { op: 'discovery', agent, cause: err };
+  if (err instanceof NixlError) {
+    return new (err.constructor as new (m: string, c: object) => NixlError)(message, ctx);
+  }
+  return new MismatchError(message, ctx);
+}
