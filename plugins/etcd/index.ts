@@ -274,13 +274,11 @@ export class EtcdDiscovery implements MetadataStore {
           continue;
         }
         // One value alone is over the gRPC bound: name it and step over it.
-        const k = await kv.range({
-          key: from,
-          range_end: end,
-          limit: 1,
-          keys_only: true,
-          revision: at,
-        });
+        const k = await kv
+          .range({ key: from, range_end: end, limit: 1, keys_only: true, revision: at })
+          .catch((e) => {
+            throw etcdError(e, `reading ${cfg.namespace}`, cfg, 'etcd.sync');
+          });
         const key = k.kvs[0]!.key;
         this.#view!.report(
           new BackendError(
