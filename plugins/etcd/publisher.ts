@@ -24,6 +24,7 @@ import type { NixlError } from '../../src/errors.js';
 import type { EtcdConfig } from './config.js';
 import { etcdError, prefixEnd } from './client.js';
 import { agentPrefix, keyOf, METADATA_LABEL, UPDATE_LABEL } from './keys.js';
+import { encodeUpdate, metadataDigest } from './update.js';
 
 const RETRY_MS = 1000;
 
@@ -38,6 +39,8 @@ export class Publisher {
   #published = true;
   readonly #labels = new Map<string, Buffer>();
   #pending: RegistrationChange[] = [];
+  /** Digest of the last `metadata` value put: the base of the next partial update. */
+  #putDigest: string | undefined;
   #chain: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -114,6 +117,7 @@ export class Publisher {
       this.#published = false;
       this.#pending = [];
       this.#labels.clear();
+      this.#putDigest = undefined;
       const key = Buffer.from(agentPrefix(this.#cfg.namespace, this.#host.name));
       await this.#call('withdrawing the metadata', () =>
         this.#client.kv.deleteRange({ key, range_end: prefixEnd(key) }),
@@ -184,8 +188,9 @@ export class Publisher {
     const taken = this.#pending.splice(0);
     const entries: [string, Uint8Array][] = withLabels ? [...this.#labels] : [];
     if (this.#published) {
-      const update = taken.length > 0 ? this.#partialOf(taken) : undefined;
-      if (update) entries.push([UPDATE_LABEL, update]);
+      const base = this.#putDigest;
+      const update = taken.length > 0 && base ? this.#partialOf(taken) : undefined;
+      if (update) entries.push([UPDATE_LABEL, encodeUpdate(base!, update)]);
       entries.push([METADATA_LABEL, this.#host.getLocalMD()]);
     }
     try {
@@ -241,6 +246,8 @@ export class Publisher {
     }));
     try {
       await this.#client.kv.txn({ success });
+      const md = entries.find(([label]) => label === METADATA_LABEL);
+      if (md) this.#putDigest = metadataDigest(md[1]);
     } catch (err) {
       // etcd dropped the lease (it expired while this agent was away): renew it.
       if (leaseId === this.#leaseId && isLeaseGone(err)) this.#onLost(err);
