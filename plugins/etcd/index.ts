@@ -253,12 +253,19 @@ export class EtcdDiscovery implements MetadataStore {
     await this.#watch(revision + 1n);
   }
 
-  /** Every agent's `metadata` value under the namespace, read in pages at one revision. */
-  async #readAll(): Promise<{ values: Map<string, Uint8Array>; revision: bigint }> {
+  /**
+   * Every agent's `metadata` value under the namespace, and its `update` when
+   * one transaction wrote both, read in pages at one revision.
+   */
+  async #readAll(): Promise<{
+    values: Map<string, { metadata: Uint8Array; update?: Uint8Array }>;
+    revision: bigint;
+  }> {
     const cfg = this.config;
     const kv = this.#client!.kv;
     const end = prefixEnd(Buffer.from(cfg.namespace));
-    const values = new Map<string, Uint8Array>();
+    const metadata = new Map<string, { value: Uint8Array; rev: string }>();
+    const updates = new Map<string, { value: Uint8Array; rev: string }>();
     let from = Buffer.from(cfg.namespace);
     let revision: bigint | undefined;
     let limit = PAGE_KEYS;
@@ -274,13 +281,11 @@ export class EtcdDiscovery implements MetadataStore {
           continue;
         }
         // One value alone is over the gRPC bound: name it and step over it.
-        const k = await kv.range({
-          key: from,
-          range_end: end,
-          limit: 1,
-          keys_only: true,
-          revision: at,
-        });
+        const k = await kv
+          .range({ key: from, range_end: end, limit: 1, keys_only: true, revision: at })
+          .catch((e) => {
+            throw etcdError(e, `reading ${cfg.namespace}`, cfg, 'etcd.sync');
+          });
         const key = k.kvs[0]!.key;
         this.#view!.report(
           new BackendError(
@@ -294,15 +299,22 @@ export class EtcdDiscovery implements MetadataStore {
       }
       revision ??= BigInt(res.header.revision);
       limit = Math.min(PAGE_KEYS, limit * 2);
-      for (const { key, value } of res.kvs) {
+      for (const { key, value, mod_revision: rev } of res.kvs) {
         const k = key.toString();
         this.#resolveWaiters(k, value);
         const parsed = parseKey(cfg.namespace, k);
-        if (parsed?.label === METADATA_LABEL && parsed.agent !== this.#host!.name) {
-          values.set(parsed.agent, value);
-        }
+        if (!parsed || parsed.agent === this.#host!.name) continue;
+        if (parsed.label === METADATA_LABEL) metadata.set(parsed.agent, { value, rev });
+        if (parsed.label === UPDATE_LABEL) updates.set(parsed.agent, { value, rev });
       }
-      if (!res.more || res.kvs.length === 0) return { values, revision };
+      if (!res.more || res.kvs.length === 0) {
+        const values = new Map<string, { metadata: Uint8Array; update?: Uint8Array }>();
+        for (const [agent, m] of metadata) {
+          const u = updates.get(agent);
+          values.set(agent, { metadata: m.value, update: u?.rev === m.rev ? u.value : undefined });
+        }
+        return { values, revision };
+      }
       from = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
     }
   }

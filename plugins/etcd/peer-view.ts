@@ -2,8 +2,9 @@
  * What this agent knows of its peers through etcd, and how key changes become
  * metadata loads: a peer's `metadata` key loads its full metadata (peer:join,
  * or peer:update when it changed); an `update` key written in the same
- * transaction loads as partial metadata instead (regions added, the prepared
- * requests of peers stay valid); a deleted `metadata` key (the peer closed,
+ * transaction loads as partial metadata instead, when this view came from the
+ * metadata the update was made on (update.ts): regions are added, and the
+ * requests prepared for the peer stay valid; a deleted `metadata` key (the peer closed,
  * withdrew, or its lease expired) invalidates the peer (peer:leave).
  *
  * A value equal to the one the peer's state came from (its SHA-256) is not
@@ -12,12 +13,11 @@
  * values naming another agent and values that do not load are refused with a
  * discovery:error; nothing else changes.
  */
-import { createHash } from 'node:crypto';
-
 import type { DiscoveryHost } from '../../src/discovery.js';
 import { MismatchError, NixlError, NotAllowedError } from '../../src/errors.js';
 import { decodeMetadataHeader } from '../../src/metadata.js';
 import { METADATA_LABEL, UPDATE_LABEL } from './keys.js';
+import { decodeUpdate, metadataDigest } from './update.js';
 
 interface PeerRecord {
   /** SHA-256 of the `metadata` value the agent's view of the peer equals, if any. */
@@ -32,10 +32,6 @@ export interface PeerChange {
   metadata?: Uint8Array;
   update?: Uint8Array;
   deleted?: boolean;
-}
-
-function digestOf(value: Uint8Array): string {
-  return createHash('sha256').update(value).digest('hex');
 }
 
 export class PeerView {
@@ -76,24 +72,26 @@ export class PeerView {
   }
 
   /**
-   * The whole namespace as read at one revision (agent → `metadata` value):
-   * loads new and changed peers, and forgets those no longer there.
+   * The whole namespace as read at one revision (agent → its `metadata`, and
+   * its `update` when both were written by one transaction): loads new and
+   * changed peers, and forgets those no longer there.
    */
-  sync(values: ReadonlyMap<string, Uint8Array>): void {
-    for (const [agent, value] of values) this.report(this.putMetadata(agent, value));
+  sync(values: ReadonlyMap<string, { metadata: Uint8Array; update?: Uint8Array }>): void {
+    for (const [agent, v] of values) this.apply({ agent, ...v });
     for (const agent of [...this.#peers.keys()]) {
       if (!values.has(agent)) this.remove(agent, 'its keys are gone from etcd');
     }
   }
 
-  /** One peer's changes at one revision (from the watch). */
+  /** One peer's changes at one revision (from the watch, or a re-read). */
   apply(c: PeerChange): void {
     if (c.deleted) return this.remove(c.agent, 'its metadata key was deleted (closed or expired)');
     if (c.update && c.metadata && this.#peers.get(c.agent)?.loaded) {
-      const err = this.#loadPartial(c.agent, c.update, c.metadata);
-      if (!err) return;
-      this.report(err);
-      // The full metadata of the same transaction holds the same regions.
+      const res = this.#loadPartial(c.agent, c.update, c.metadata);
+      if (res === undefined) return;
+      // Not on top of this view (a change was missed), or refused: the full
+      // metadata of the same transaction holds the same regions.
+      if (res !== 'stale') this.report(res);
     }
     if (c.metadata) this.report(this.putMetadata(c.agent, c.metadata));
   }
@@ -106,7 +104,7 @@ export class PeerView {
   putMetadata(agent: string, value: Uint8Array): NixlError | undefined {
     const rec = this.#peers.get(agent) ?? { loaded: false };
     this.#peers.set(agent, rec);
-    const digest = digestOf(value);
+    const digest = metadataDigest(value);
     if (rec.digest === digest && (!rec.loaded || this.#host.checkRemoteMD(agent))) return undefined;
     rec.digest = digest;
     const err = this.#check(agent, METADATA_LABEL, value) ?? this.#load(agent, value);
@@ -162,11 +160,23 @@ export class PeerView {
     }
   }
 
-  #loadPartial(agent: string, update: Uint8Array, metadata: Uint8Array): NixlError | undefined {
-    const err = this.#check(agent, UPDATE_LABEL, update) ?? this.#load(agent, update);
-    if (err) return err;
+  /**
+   * Applies a partial update if this view came from its base; 'stale' if not
+   * (the caller loads the full metadata instead).
+   */
+  #loadPartial(
+    agent: string,
+    update: Uint8Array,
+    metadata: Uint8Array,
+  ): NixlError | 'stale' | undefined {
     const rec = this.#peers.get(agent)!;
-    rec.digest = digestOf(metadata);
+    const digest = metadataDigest(metadata);
+    if (rec.digest === digest && this.#host.checkRemoteMD(agent)) return undefined;
+    const u = decodeUpdate(update);
+    if (!u || u.base !== rec.digest || !this.#host.checkRemoteMD(agent)) return 'stale';
+    const err = this.#check(agent, UPDATE_LABEL, u.partial) ?? this.#load(agent, u.partial);
+    if (err) return err;
+    rec.digest = digest;
     this.#loadedNow(agent, rec);
     return undefined;
   }

@@ -13,8 +13,8 @@
  *
  * Writes run one at a time, in order; registrations made while one is in
  * flight go out together in the next (a burst costs a few transactions, not
- * one each). A write that fails is retried every second with the full
- * metadata until it lands.
+ * one each). A write that fails is retried every second until it lands,
+ * with the registrations it carried still partial (see #putSnapshot).
  */
 import type { Etcd3, IRequestOp, Lease } from 'etcd3';
 
@@ -24,6 +24,7 @@ import type { NixlError } from '../../src/errors.js';
 import type { EtcdConfig } from './config.js';
 import { etcdError, prefixEnd } from './client.js';
 import { agentPrefix, keyOf, METADATA_LABEL, UPDATE_LABEL } from './keys.js';
+import { encodeUpdate, metadataDigest } from './update.js';
 
 const RETRY_MS = 1000;
 
@@ -38,6 +39,8 @@ export class Publisher {
   #published = true;
   readonly #labels = new Map<string, Buffer>();
   #pending: RegistrationChange[] = [];
+  /** Digest of the last `metadata` value put: the base of the next partial update. */
+  #putDigest: string | undefined;
   #chain: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -79,8 +82,7 @@ export class Publisher {
     try {
       id = await lease.grant();
       if (this.#closed) throw new Error('closed');
-      this.#pending = [];
-      await this.#put(this.#everything(), id);
+      await this.#putSnapshot(true, id);
     } catch (err) {
       void lease.revoke().catch(() => {});
       throw err;
@@ -115,6 +117,7 @@ export class Publisher {
       this.#published = false;
       this.#pending = [];
       this.#labels.clear();
+      this.#putDigest = undefined;
       const key = Buffer.from(agentPrefix(this.#cfg.namespace, this.#host.name));
       await this.#call('withdrawing the metadata', () =>
         this.#client.kv.deleteRange({ key, range_end: prefixEnd(key) }),
@@ -128,7 +131,7 @@ export class Publisher {
     void this.#serial(async () => {
       if (!this.#published || this.#closed) return;
       this.#pending = [];
-      await this.#put(this.#everything());
+      await this.#putSnapshot(true);
     }).catch((err) => {
       this.#host.emitError(err as NixlError);
       this.#retrySoon();
@@ -165,17 +168,36 @@ export class Publisher {
   }
 
   async #flush(): Promise<void> {
-    const changes = this.#pending.splice(0);
-    if (changes.length === 0 || !this.#published) return;
-    const puts: [string, Uint8Array][] = [];
-    const update = this.#partialOf(changes);
-    if (update) puts.push([UPDATE_LABEL, update]);
-    puts.push([METADATA_LABEL, this.#host.getLocalMD()]);
+    if (this.#pending.length === 0 || !this.#published) return;
     try {
-      await this.#put(puts);
+      await this.#putSnapshot(false);
     } catch (err) {
       this.#host.emitError(err as NixlError);
       this.#retrySoon();
+    }
+  }
+
+  /**
+   * Puts the current metadata (and with `withLabels`, every label), with the
+   * registrations not yet published as partial metadata in the same
+   * transaction: peers that know this agent add the regions instead of
+   * reloading it, even after a write failed or etcd was away. If the put
+   * fails, those registrations stay pending.
+   */
+  async #putSnapshot(withLabels: boolean, leaseId = this.#leaseId): Promise<void> {
+    const taken = this.#pending.splice(0);
+    const entries: [string, Uint8Array][] = withLabels ? [...this.#labels] : [];
+    if (this.#published) {
+      const base = this.#putDigest;
+      const update = taken.length > 0 && base ? this.#partialOf(taken) : undefined;
+      if (update) entries.push([UPDATE_LABEL, encodeUpdate(base!, update)]);
+      entries.push([METADATA_LABEL, this.#host.getLocalMD()]);
+    }
+    try {
+      await this.#put(entries, leaseId);
+    } catch (err) {
+      this.#pending.unshift(...taken);
+      throw err;
     }
   }
 
@@ -200,25 +222,16 @@ export class Publisher {
     }
   }
 
-  /** After a failed write: put the full metadata every second until it lands. */
+  /** After a failed write: put everything every second until it lands. */
   #retrySoon(): void {
     if (this.#retryTimer || this.#closed) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.#serial(async () => {
-        if (!this.#published) return;
-        this.#pending = [];
-        await this.#put(this.#everything());
+        if (this.#published) await this.#putSnapshot(true);
       }).catch(() => this.#retrySoon());
     }, RETRY_MS);
     this.#retryTimer.unref?.();
-  }
-
-  /** Every key this agent publishes, with its current value. */
-  #everything(): [string, Uint8Array][] {
-    const out: [string, Uint8Array][] = [...this.#labels];
-    if (this.#published) out.push([METADATA_LABEL, this.#host.getLocalMD()]);
-    return out;
   }
 
   /** Puts label → value pairs under the lease, in one transaction. */
@@ -233,6 +246,8 @@ export class Publisher {
     }));
     try {
       await this.#client.kv.txn({ success });
+      const md = entries.find(([label]) => label === METADATA_LABEL);
+      if (md) this.#putDigest = metadataDigest(md[1]);
     } catch (err) {
       // etcd dropped the lease (it expired while this agent was away): renew it.
       if (leaseId === this.#leaseId && isLeaseGone(err)) this.#onLost(err);

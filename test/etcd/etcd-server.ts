@@ -43,6 +43,8 @@ export interface EtcdServerOptions {
   scheme?: 'http' | 'https';
   /** Bound on start (ready to serve). Default 30 s. */
   startTimeoutMs?: number;
+  /** The client port (default: a free one). */
+  clientPort?: number;
 }
 
 export class EtcdServer {
@@ -66,7 +68,7 @@ export class EtcdServer {
 
   /** Starts a new etcd on free ports with an empty data directory. */
   static async start(opts: EtcdServerOptions = {}): Promise<EtcdServer> {
-    const s = new EtcdServer(await freePort(), await freePort(), opts);
+    const s = new EtcdServer(opts.clientPort ?? (await freePort()), await freePort(), opts);
     try {
       await s.start();
     } catch (err) {

@@ -161,12 +161,16 @@ describe.skipIf(skipWithoutEtcd)(
         { cmd: 'loop-start', peer: 'b', ...region, sha256, intervalMs: 20 },
         'loop-started',
       );
+      await a.request({ cmd: 'prep', peer: 'b', ...region }, 'prepped');
       const leaseBefore = await leaseOf('/nixl/agents/a/metadata');
       expect(leaseBefore).toBeDefined();
 
       await server.kill();
+      // A registration while etcd is away reaches 'a' once it is back.
+      const second = await registered(b, 64 << 10, 22);
       // Down for longer than the lease TTL.
       await new Promise((r) => setTimeout(r, TTL_S * 1000 + 1000));
+      const restartedAt = Date.now();
       await server.start();
 
       const c = start('c');
@@ -186,6 +190,16 @@ describe.skipIf(skipWithoutEtcd)(
       // The restarted etcd serves the old peers to the newcomer and the newcomer to them.
       const read = await c.request({ cmd: 'read', peer: 'b', ...region }, 'read');
       expect(read.sha256).toBe(sha256);
+      // The registration made during the outage arrived as partial metadata:
+      // the request 'a' prepared before the outage is still valid.
+      await a.waitFor(
+        (e) => e.ev === 'peer:update' && e.peer === 'b' && e.t >= restartedAt,
+        "b's update",
+      );
+      const read2 = await a.request({ cmd: 'read', peer: 'b', ...second }, 'read');
+      expect(read2.sha256).toBe(patternSha256(second.len, 22));
+      const again = await a.request({ cmd: 'repost' }, 'reposted');
+      expect(again.sha256).toBe(sha256);
     });
   },
 );

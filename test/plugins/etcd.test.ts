@@ -171,6 +171,33 @@ describe('etcd unreachable at start', () => {
   }
 });
 
+describe.skipIf(skipWithoutEtcd)('etcd starting after the agent', () => {
+  it('start retries until etcd serves, within connectTimeoutMs', async () => {
+    const port = await freePort();
+    const t0 = performance.now();
+    const created = Agent.create({
+      name: 'early',
+      backends: TCP,
+      discovery: etcd({
+        endpoints: `127.0.0.1:${port}`,
+        namespace: '/early/',
+        connectTimeoutMs: 30_000,
+      }),
+    });
+    created.catch(() => {});
+    await new Promise((r) => setTimeout(r, 1000));
+    const server = await EtcdServer.start({ clientPort: port });
+    try {
+      const agent = await created;
+      agents.push(agent);
+      expect(performance.now() - t0).toBeGreaterThan(1000);
+      await agent.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe.skipIf(skipWithoutEtcd)('etcd plugin against a real etcd', { timeout: 60_000 }, () => {
   let server: EtcdServer;
   let raw: Etcd3;
