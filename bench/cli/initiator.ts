@@ -220,9 +220,9 @@ export class BackendRun {
       if (!s.recreate)
         this.#samplePrep(prepare, Math.min(planned, PREP_SAMPLES), maxMs / 4, samples);
       await this.#control.request('begin-timed');
-      const plan = run(planned, maxMs, samples);
+      const timed = run(planned, maxMs, samples);
       const t0 = performance.now();
-      await loop(plan);
+      await loop(timed);
       seconds = (performance.now() - t0) / 1000;
       targetElu = (await this.#control.request<{ elu: number }>('end-timed')).elu;
     } finally {

@@ -152,7 +152,8 @@ Baselines and comparisons (same run, ratios per cell; each path against its own 
                           process_vm_writev/readv loop); UCX cells putflush (a C put/get + flush loop)
   --baselines LIST        only these (implies --baseline); also ucx_perftest (UCX cells: streamed
                           puts, no completion per message) and net (socket cells: a Node stream)
-  --ucx-tls TLS           UCX_TLS for ucx_perftest (default tcp)
+  --ucx-tls TLS           UCX_TLS of --compare nixlbench, and of ucx_perftest when the UCX
+                          backend names no transports (default tcp)
   --compare nixlbench=PATH   run an installed nixlbench over the same sweep (ASIO runtime, no etcd)
   --nixlbench-backend B   nixlbench's --backend (default UCX)
 
