@@ -31,6 +31,11 @@ export function parseNixlbench(output: string): NixlbenchRow[] {
   return rows;
 }
 
+/** The sweep's block sizes at one batch size. */
+function blocksAt(s: SweepConfig, batch: number): number[] {
+  return s.cells.filter((c) => c.batch === batch).map((c) => c.blockSize);
+}
+
 /** nixlbench's arguments for one op and batch size of the sweep (ASIO runtime: no etcd). */
 export function nixlbenchArgs(
   s: SweepConfig,
@@ -39,7 +44,8 @@ export function nixlbenchArgs(
   port: number,
   backend: string,
 ): string[] {
-  const maxBlock = Math.max(...s.blockSizes);
+  const blocks = blocksAt(s, batch);
+  const maxBlock = Math.max(...blocks);
   const args = [
     '--runtime_type',
     'ASIO',
@@ -56,7 +62,7 @@ export function nixlbenchArgs(
     '--op_type',
     op,
     '--start_block_size',
-    String(Math.min(...s.blockSizes)),
+    String(Math.min(...blocks)),
     '--max_block_size',
     String(maxBlock),
     '--start_batch_size',
@@ -92,7 +98,7 @@ export async function compareNixlbench(
   const notes: string[] = [];
   const env: NodeJS.ProcessEnv = { UCX_TLS: opts.ucxTls, UCX_NET_DEVICES: 'lo' };
   for (const op of sweep.ops) {
-    for (const batch of sweep.batchSizes) {
+    for (const batch of [...new Set(sweep.cells.map((c) => c.batch))]) {
       const port = await freePort('127.0.0.1');
       const args = nixlbenchArgs(sweep, op, batch, port, opts.backend);
       const timeoutMs = 600_000;

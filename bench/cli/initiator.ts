@@ -7,9 +7,20 @@ import {
   verifyPattern,
   type PatternMismatch,
 } from '../../testing/pattern.js';
+import { awaitLoop } from './await-loop.js';
 import type { ControlClient } from './control.js';
+import { newSamples, type LoopPlan, type Samples } from './loop-types.js';
 import { withLoopbackDevices } from './loopback.js';
-import { cellIterations, cellWarmup, regionBytes, type Op, type SweepConfig } from './options.js';
+import {
+  cellIterations,
+  cellWarmup,
+  regionBytes,
+  type Op,
+  type SweepConfig,
+  type TcpPath,
+} from './options.js';
+import { observeTcpPath, tcpEndpoints, ucxPath } from './path.js';
+import { pollLoop } from './poll-loop.js';
 import type { CellResult } from './results.js';
 import { formatBytes } from './sizes.js';
 import { summarize } from './stats.js';
@@ -25,28 +36,32 @@ export interface CellPlan {
   batch: number;
 }
 
-/** Every cell of a sweep for one backend, in the order they run. */
+/** Every cell of a sweep for one backend and path, in the order they run. */
 export function planCells(s: SweepConfig): CellPlan[] {
-  const cells: CellPlan[] = [];
-  for (const op of s.ops)
-    for (const batch of s.batchSizes)
-      for (const blockSize of s.blockSizes) cells.push({ op, blockSize, batch });
-  return cells;
+  return s.ops.flatMap((op) => s.cells.map((c) => ({ op, ...c })));
 }
 
-interface Samples {
-  prep: number[];
-  post: Float64Array;
-  tx: Float64Array;
-  count: number;
+/** One initiator agent per run: a backend, and for TCP one of its paths. */
+export interface RunSpec {
+  backend: string;
+  /** TCP only: the path the initiator asks for (same_host off or auto). */
+  tcpPath?: TcpPath;
+}
+
+/** The runs of a sweep: each backend, TCP once per path. */
+export function planRuns(backends: string[], s: SweepConfig): RunSpec[] {
+  return backends.flatMap((backend) =>
+    backend === 'TCP' ? s.paths.map((tcpPath) => ({ backend, tcpPath })) : [{ backend }],
+  );
 }
 
 /**
- * The initiator's side of one backend's sweep: its agent and registered area,
- * the target's metadata, and the loop that times prep, post and transfer.
+ * The initiator's side of one run: its agent and registered area, the
+ * target's metadata, and the timed loop (poll-loop.ts or await-loop.ts).
  */
 export class BackendRun {
   readonly backend: string;
+  readonly #spec: RunSpec;
   readonly #control: ControlClient;
   readonly #sweep: SweepConfig;
   #agent!: Agent;
@@ -54,26 +69,37 @@ export class BackendRun {
   #localBase = 0n;
   #remoteBase = 0n;
   #target = '';
+  #targetMd: Uint8Array = new Uint8Array();
+  #params: Record<string, string> = {};
   #seed = 0;
 
-  private constructor(backend: string, control: ControlClient, sweep: SweepConfig) {
-    this.backend = backend;
+  private constructor(spec: RunSpec, control: ControlClient, sweep: SweepConfig) {
+    this.backend = spec.backend;
+    this.#spec = spec;
     this.#control = control;
     this.#sweep = sweep;
   }
 
+  /** The initiator's backend parameters (a TCP path sets same_host). */
+  get params(): Readonly<Record<string, string>> {
+    return this.#params;
+  }
+
   static async open(
-    backend: string,
+    spec: RunSpec,
     control: ControlClient,
     sweep: SweepConfig,
     loopback: boolean,
   ): Promise<BackendRun> {
-    const run = new BackendRun(backend, control, sweep);
+    const { backend } = spec;
+    const run = new BackendRun(spec, control, sweep);
     const agent = await Agent.create({ name: INITIATOR_AGENT });
     run.#agent = agent;
     try {
       const defaults = agent.getPluginParams(backend).params;
       const params = { ...sweep.params, ...sweep.initiatorParams };
+      if (spec.tcpPath) params.same_host = spec.tcpPath === 'socket' ? 'off' : 'auto';
+      run.#params = params;
       await agent.createBackend(backend, withLoopbackDevices(defaults, params, loopback));
       const { buffer, desc } = agent.alloc(regionBytes(sweep));
       agent.registerMem(buffer, { backends: [backend] });
@@ -83,7 +109,8 @@ export class BackendRun {
         backend,
         params: { ...sweep.params, ...sweep.targetParams },
       });
-      run.#target = agent.loadRemoteMD(Buffer.from(open.md, 'base64'));
+      run.#targetMd = Buffer.from(open.md, 'base64');
+      run.#target = agent.loadRemoteMD(run.#targetMd);
       run.#remoteBase = BigInt(open.base);
       await agent.makeConnection(run.#target);
     } catch (err) {
@@ -96,6 +123,13 @@ export class BackendRun {
   async close(): Promise<void> {
     await this.#control.request('close-backend').catch(() => {});
     await this.#agent?.close();
+  }
+
+  /** The path the cells take now, from the kernel's view of the connections (see path.ts). */
+  observePath(): string {
+    if (this.backend === 'UCX') return ucxPath(this.#params);
+    if (this.backend !== 'TCP') return this.backend;
+    return observeTcpPath(tcpEndpoints(this.#targetMd));
   }
 
   #lists(base: bigint, blockSize: number, batch: number, slot: number): DescList {
@@ -156,41 +190,43 @@ export class BackendRun {
 
     const planned = cellIterations(s, blockSize);
     const warmup = cellWarmup(s, blockSize);
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () =>
-        timeout.abort(
-          new Error(
-            `cell ${formatBytes(blockSize)}×${batch} ${op} did not finish within ${s.cellTimeoutSeconds} s`,
-          ),
-        ),
-      s.cellTimeoutSeconds * 1000,
-    );
-    const samples: Samples = {
-      prep: [],
-      post: new Float64Array(planned),
-      tx: new Float64Array(planned),
-      count: 0,
-    };
+    const loop = s.wait === 'poll' ? pollLoop : awaitLoop;
+    const failAt = performance.now() + s.cellTimeoutSeconds * 1000;
+    const failure = () =>
+      new Error(
+        `cell ${formatBytes(blockSize)}×${batch} ${op} did not finish within ${s.cellTimeoutSeconds} s`,
+      );
+    const samples = newSamples(planned);
+    const slots: (XferRequest | undefined)[] = new Array(depth).fill(undefined);
+    const run = (iterations: number, ms: number, into: Samples | undefined): LoopPlan => ({
+      agent,
+      slots,
+      prepare,
+      recreate: s.recreate,
+      iterations,
+      stopStartingAt: performance.now() + ms,
+      failAt,
+      failure,
+      samples: into,
+    });
     let seconds = 0;
     let targetElu = NaN;
     try {
-      const slots: (XferRequest | undefined)[] = [];
-      if (!s.recreate) for (let k = 0; k < depth; k++) slots.push(prepare(k));
+      if (!s.recreate) for (let k = 0; k < depth; k++) slots[k] = prepare(k);
       const maxMs = s.maxCellSeconds * 1000;
-      await this.#loop(slots, prepare, warmup, maxMs / 2, undefined, timeout.signal);
+      await loop(run(warmup, maxMs / 2, undefined));
       // Reposting requests prepares nothing in the timed loop: time preparing
       // on its own (prepare + release), warm, outside the transfers' clock.
       if (!s.recreate)
         this.#samplePrep(prepare, Math.min(planned, PREP_SAMPLES), maxMs / 4, samples);
       await this.#control.request('begin-timed');
+      const timed = run(planned, maxMs, samples);
       const t0 = performance.now();
-      await this.#loop(slots, prepare, planned, maxMs, samples, timeout.signal);
+      await loop(timed);
       seconds = (performance.now() - t0) / 1000;
       targetElu = (await this.#control.request<{ elu: number }>('end-timed')).elu;
-      for (const r of slots) r?.release();
     } finally {
-      clearTimeout(timer);
+      for (const r of slots) r?.release();
       prepped?.local.release();
       prepped?.remote.release();
     }
@@ -217,6 +253,9 @@ export class BackendRun {
     const perBlock = iterations * batch;
     return {
       backend: this.backend,
+      path: this.observePath(),
+      wait: s.wait,
+      yields: samples.yields,
       op,
       blockSize,
       batch,
@@ -251,54 +290,5 @@ export class BackendRun {
       samples.prep.push((performance.now() - t0) * 1000);
       req.release();
     }
-  }
-
-  /**
-   * Posts `iterations` transfers with up to depth in flight (one per slot),
-   * until done or maxMs passed. With samples, records post and post→DONE
-   * times (µs); with --recreate also the prep of each request.
-   */
-  async #loop(
-    slots: (XferRequest | undefined)[],
-    prepare: (slot: number) => XferRequest,
-    iterations: number,
-    maxMs: number,
-    samples: Samples | undefined,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const s = this.#sweep;
-    const agent = this.#agent;
-    const deadline = performance.now() + maxMs;
-    let started = 0;
-    const slotLoop = async (k: number): Promise<void> => {
-      while (started < iterations && (started === 0 || performance.now() < deadline)) {
-        const i = started++;
-        let req = slots[k];
-        if (s.recreate || !req) {
-          const t0 = performance.now();
-          req = prepare(k);
-          if (samples) samples.prep.push((performance.now() - t0) * 1000);
-        }
-        const t1 = performance.now();
-        const state = agent.postXferReq(req);
-        const t2 = performance.now();
-        if (state !== 'DONE') await req.wait({ signal });
-        const t3 = performance.now();
-        if (samples) {
-          samples.post[i] = (t2 - t1) * 1000;
-          samples.tx[i] = (t3 - t1) * 1000;
-          samples.count = Math.max(samples.count, i + 1);
-        }
-        if (s.recreate) req.release();
-        else slots[k] = req;
-        // A post that completed inside post() (DONE) awaited nothing: yield so
-        // the other depth slots post too, or this one would run the whole cell
-        // while theirs never move their bytes.
-        if (state === 'DONE') await Promise.resolve();
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(s.depth, Math.max(iterations, 1)) }, (_, k) => slotLoop(k)),
-    );
   }
 }

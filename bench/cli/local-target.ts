@@ -2,16 +2,18 @@ import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child
 
 /**
  * The target side as a child process of this one (the default, one-host
- * mode): the same CLI with --target-listen 127.0.0.1:0 --once, which reports
- * its port in a `listening` event line on stdout. Resolves with that port;
+ * mode): the CLI with --target-listen 127.0.0.1:0 --once, which reports its
+ * port in a `listening` event line on stdout. Resolves with that port;
  * stop() waits for it to exit and kills it (by its PID) if it does not.
+ * `cli` is the CLI's entry script: this process's own by default; the probes
+ * (bench/probes) pass main.ts.
  */
 export class LocalTarget {
   readonly #target: JsonLineChild<JsonLineReply>;
   readonly port: Promise<number>;
 
-  constructor(extraEnv: NodeJS.ProcessEnv = {}) {
-    this.#target = new JsonLineChild(process.argv[1]!, 'target process', extraEnv, {
+  constructor(cli = process.argv[1]!, extraEnv: NodeJS.ProcessEnv = {}) {
+    this.#target = new JsonLineChild(cli, 'target process', extraEnv, {
       args: ['--target-listen', '127.0.0.1:0', '--once'],
       // execArgv carries tsx's loader when running from source.
       nodeArgs: process.execArgv,
@@ -23,6 +25,16 @@ export class LocalTarget {
 
   get stderr(): string {
     return this.#target.stderr;
+  }
+
+  /** The target's process id. */
+  get pid(): number {
+    return this.#target.pid;
+  }
+
+  /** Signals the target process (by its PID). */
+  signal(signal: NodeJS.Signals): void {
+    this.#target.signal(signal);
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {

@@ -6,13 +6,22 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { Agent } from '../../src/index.js';
-import { BaselineRunner, type Measured } from './baselines/index.js';
+import { aboutBaseline, BaselineRunner, type Measured } from './baselines/index.js';
 import { compareNixlbench } from './compare-nixlbench.js';
 import { ControlClient } from './control.js';
-import { BackendRun, planCells } from './initiator.js';
+import { BackendRun, planCells, planRuns } from './initiator.js';
 import { LocalTarget } from './local-target.js';
 import { isLoopback } from './loopback.js';
-import { HELP, parseCli, UsageError, type BaselineName, type CliOptions } from './options.js';
+import {
+  BASELINES,
+  HELP,
+  parseCli,
+  UsageError,
+  type BaselineName,
+  type CliOptions,
+  type WaitMode,
+} from './options.js';
+import { YIELD_AFTER_MS } from './poll-loop.js';
 import { ProgressBar } from './progress.js';
 import type { BenchReport, CellResult, MachineInfo } from './results.js';
 import { formatBytes } from './sizes.js';
@@ -150,32 +159,37 @@ async function runInitiator(
     notes.push(...baselines.notes);
 
     const plan = planCells(sweep);
+    const runs = planRuns(backends, sweep);
     let transferMs = 0;
     let baselineMs = 0;
-    const progress = new ProgressBar(plan.length * backends.length, opts.progress);
+    const progress = new ProgressBar(plan.length * runs.length, opts.progress);
     try {
-      for (const backend of backends) {
-        const run = await BackendRun.open(backend, control, sweep, isLoopback(host));
+      for (const spec of runs) {
+        const run = await BackendRun.open(spec, control, sweep, isLoopback(host));
+        const context = {
+          params: run.params,
+          targetParams: { ...sweep.params, ...sweep.targetParams },
+        };
         try {
           for (const p of plan) {
-            const label = `${backend} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}`;
-            const runs: CellResult[] = [];
+            const label = `${spec.backend}${spec.tcpPath ? ` ${spec.tcpPath}` : ''} ${p.op} ${formatBytes(p.blockSize)} x${p.batch}`;
+            const repeats: CellResult[] = [];
             const refSamples = new Map<BaselineName, Measured[]>();
             for (let r = 0; r < opts.repeat; r++) {
               const of = opts.repeat > 1 ? ` (${r + 1}/${opts.repeat})` : '';
               progress.show(label + of);
               let t0 = performance.now();
-              runs.push(await run.runCell(p));
+              repeats.push(await run.runCell(p));
               transferMs += performance.now() - t0;
-              if (baselines.enabled.length) {
+              if (baselines.forCell(repeats[r]!).length) {
                 progress.show(`${label}${of}: baselines`);
                 t0 = performance.now();
-                await baselines.sample(runs[r]!, refSamples);
+                await baselines.sample(repeats[r]!, context, refSamples);
                 baselineMs += performance.now() - t0;
               }
             }
-            const cell = medianRun(runs);
-            baselines.attach(cell, refSamples);
+            const cell = medianRun(repeats);
+            baselines.attach(cell, context, refSamples);
             cells.push(cell);
             progress.tick();
           }
@@ -247,6 +261,19 @@ async function runInitiator(
   return exitCode;
 }
 
+/** How each timed loop waits, for the tables' headings. */
+const WAIT_TEXT: Record<WaitMode, string> = {
+  poll: `post then poll getXferStatus until DONE (a yield to the event loop after ${YIELD_AFTER_MS} ms without a completion)`,
+  await: 'post then await req.wait()',
+};
+
+/** A path as the heading of its table. */
+function pathText(path: string): string {
+  if (path === 'socket') return 'socket path (TCP connections)';
+  if (path === 'same-host') return 'same-host path (Unix socket, process_vm copies from 16 KiB)';
+  return `path ${path}`;
+}
+
 function printReport(opts: CliOptions, r: BenchReport): void {
   const m = r.initiator;
   log(
@@ -255,14 +282,14 @@ function printReport(opts: CliOptions, r: BenchReport): void {
   );
   const groups = new Map<string, CellResult[]>();
   for (const c of r.cells) {
-    const key = `${c.backend} ${c.op}`;
+    const key = `${c.backend} ${c.op}, ${pathText(c.path)}`;
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   const s = opts.sweep;
   for (const [key, cells] of groups) {
     log(
       opts,
-      `\n${key}: ${s.prepared ? 'prepared (prepXferDlist + makeXferReq)' : 'createXferReq'}${s.recreate ? ', recreated per post' : ''}, depth ${s.depth}, ${s.iterations} iterations (+${s.warmup} warm-up; /${s.largeBlockFactor} over 1 MiB)\n`,
+      `\n${key}: ${s.prepared ? 'prepared (prepXferDlist + makeXferReq)' : 'createXferReq'}${s.recreate ? ', recreated per post' : ''}, depth ${s.depth}, ${s.iterations} iterations (+${s.warmup} warm-up; /${s.largeBlockFactor} over 1 MiB), ${WAIT_TEXT[s.wait]}\n`,
     );
     log(opts, cellTable(cells));
   }
@@ -270,11 +297,13 @@ function printReport(opts: CliOptions, r: BenchReport): void {
   if (refs) {
     log(
       opts,
-      `\nReferences measured in the same run (GB/s; ratios above are nixl-ts ÷ reference):\n`,
+      `\nEach path's floors, measured in the same run (GB/s; the ratios above are nixl-ts ÷ floor):\n`,
     );
     log(opts, refs);
   }
-  const notes = [...referenceNotes(r.cells), ...r.notes];
+  const used = new Set(r.cells.flatMap((c) => Object.keys(c.baselines) as BaselineName[]));
+  const about = BASELINES.filter((b) => used.has(b)).map((b) => `${b}: ${aboutBaseline(b)}`);
+  const notes = [...about, ...referenceNotes(r.cells), ...r.notes];
   if (notes.length) log(opts, `\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
   if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
 }

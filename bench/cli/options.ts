@@ -1,18 +1,65 @@
 import { parseArgs } from 'node:util';
 
+import { fromNixlbenchFlags } from './nixlbench-flags.js';
+import { expandPresets, PRESETS } from './presets.js';
 import { doublings, formatBytes, parseBytes } from './sizes.js';
+import { UsageError } from './usage-error.js';
+
+export { UsageError };
 
 export type Op = 'READ' | 'WRITE';
-export type BaselineName = 'memcpy' | 'net' | 'iperf3' | 'ucx_perftest';
-export const BASELINES: readonly BaselineName[] = ['memcpy', 'net', 'iperf3', 'ucx_perftest'];
+/** TCP's two data paths: frames over a TCP socket, or same-host copies (process_vm_readv/writev). */
+export type TcpPath = 'socket' | 'same-host';
+export const TCP_PATHS: readonly TcpPath[] = ['socket', 'same-host'];
+/** How the timed loop waits for a transfer: polling getXferStatus (nixlbench's way) or awaiting it. */
+export type WaitMode = 'poll' | 'await';
+
+export type BaselineName =
+  'iperf3' | 'reqresp' | 'memcpy' | 'vmcopy' | 'putflush' | 'ucx_perftest' | 'net';
+export const BASELINES: readonly BaselineName[] = [
+  'iperf3',
+  'reqresp',
+  'memcpy',
+  'vmcopy',
+  'putflush',
+  'ucx_perftest',
+  'net',
+];
+/**
+ * What --baseline measures: each path's own floor. ucx_perftest (streams puts,
+ * completes nothing per message) and net (Node's own sockets) measure
+ * something else and run only when named in --baselines.
+ */
+export const FLOOR_BASELINES: readonly BaselineName[] = [
+  'iperf3',
+  'reqresp',
+  'memcpy',
+  'vmcopy',
+  'putflush',
+];
+
+/** One cell's shape: `batch` descriptors of `blockSize` bytes per transfer. */
+export interface CellShape {
+  blockSize: number;
+  batch: number;
+}
+
+/** Cells the default sweep adds to its batch-1 sizes: small blocks in NIXL-sized batches. */
+const DEFAULT_EXTRA_CELLS = '4Kx16,4Kx256';
 
 /** What one sweep does; sent to the target too, so both sides lay memory out alike. */
 export interface SweepConfig {
   /** Backend plugin names; empty = the default (TCP if present, else every remote-capable one). */
   backends: string[];
   ops: Op[];
+  /** TCP only: the paths to run (one initiator agent each). */
+  paths: TcpPath[];
+  /** The grid's block sizes and batch sizes. */
   blockSizes: number[];
   batchSizes: number[];
+  /** Every cell: the grid, then the extra cells (--cells), sorted by batch then block. */
+  cells: CellShape[];
+  wait: WaitMode;
   iterations: number;
   warmup: number;
   /** Blocks over 1 MiB run iterations / largeBlockFactor times (nixlbench's large_blk_iter_ftr). */
@@ -56,8 +103,6 @@ export interface CliOptions {
   progress: boolean;
 }
 
-export class UsageError extends Error {}
-
 export const HELP = `nixl-ts-bench: one-sided READ/WRITE throughput and latency between two processes,
 with the machine's own limits measured in the same run.
 
@@ -66,13 +111,24 @@ Usage:
   nixl-ts-bench --target-listen ADDR:PORT [--once]     the target side, on host A
   nixl-ts-bench --initiator --target ADDR:PORT [opts]  the initiator side, on host B
 
+The default sweep: WRITE, blocks 4K..16M at batch 1, and 4K blocks in batches of 16 and 256,
+over TCP's socket path and its same-host path; each cell is timed as nixlbench times it (post,
+then poll getXferStatus until DONE).
+
 Sweep:
+  --preset NAME           a named sweep (options after it override it): ${Object.keys(PRESETS).join(', ')}
   --backend LIST          backend plugins (comma-separated, or 'all'); default TCP if present
+  --path LIST             TCP's paths: socket, same-host or both (default both; --param
+                          same_host=off alone means socket, same_host=auto same-host)
   --op LIST               READ, WRITE or READ,WRITE (default WRITE)
   --start-block SIZE      first block size (default 4K); sizes double up to --max-block
   --max-block SIZE        last block size (default 16M)
+  --block LIST            block sizes, e.g. 4K,64K,1M (instead of --start-block/--max-block)
   --batch LIST            batch sizes, e.g. 1,8,64 (default 1)
   --start-batch N --max-batch N   batch sizes doubling from N to N (instead of --batch)
+  --cells LIST            extra cells BLOCKxBATCH, e.g. 4Kx16,4Kx256 (the default sweep's)
+  --wait poll|await       poll: post, then read getXferStatus in a loop until DONE (nixlbench's
+                          way, the default); await: post, then await req.wait()
   --iters N               timed iterations per cell (default 1000)
   --warmup N              warm-up iterations per cell (default 100)
   --large-block-factor N  blocks over 1 MiB run iters/N iterations (default 16)
@@ -89,10 +145,15 @@ Sweep:
   --cell-timeout S        a cell that has not finished after S seconds fails (default 120)
   --repeat N              run every cell (and its references) N times, report the median run
 
-Baselines and comparisons (same run, ratios per cell):
-  --baseline              measure every available baseline: memcpy, net, iperf3, ucx_perftest
-  --baselines LIST        only these baselines (implies --baseline)
-  --ucx-tls TLS           UCX_TLS for ucx_perftest (default tcp)
+Baselines and comparisons (same run, ratios per cell; each path against its own floor):
+  --baseline              each path's floors: socket cells iperf3 and reqresp (a C request/response
+                          loop over loopback TCP; spinning with busy_poll_us); same-host cells memcpy
+                          (cold: over an area larger than the last-level cache) and vmcopy (a C
+                          process_vm_writev/readv loop); UCX cells putflush (a C put/get + flush loop)
+  --baselines LIST        only these (implies --baseline); also ucx_perftest (UCX cells: streamed
+                          puts, no completion per message) and net (socket cells: a Node stream)
+  --ucx-tls TLS           UCX_TLS of --compare nixlbench, and of ucx_perftest when the UCX
+                          backend names no transports (default tcp)
   --compare nixlbench=PATH   run an installed nixlbench over the same sweep (ASIO runtime, no etcd)
   --nixlbench-backend B   nixlbench's --backend (default UCX)
 
@@ -100,6 +161,12 @@ Output:
   --json                  print the results as JSON on stdout (tables go to stderr)
   --out DIR               where nixl-ts-bench.json and nixl-ts-bench.svg go (default bench/results)
   --no-progress           no progress bar (it is drawn only on a terminal anyway)
+
+nixlbench's flag names are accepted too: --op_type, --start_block_size, --max_block_size,
+--start_batch_size, --max_batch_size, --num_iter, --warmup_iter, --large_blk_iter_ftr,
+--total_buffer_size, --pipeline_depth, --check_consistency, --recreate_xfer (and, at their
+defaults only, --initiator_seg_type/--target_seg_type DRAM, --scheme pairwise, --mode SG,
+--num_threads 1, --num_initiator_dev 1, --num_target_dev 1, --worker_type nixl).
 
 Two hosts:
   --target-listen ADDR:PORT   serve as the target (control socket on ADDR:PORT, 0 = any port)
@@ -158,7 +225,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: fromNixlbenchFlags(expandPresets(argv)),
       allowPositionals: false,
       strict: true,
       options: {
@@ -167,7 +234,11 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         op: { type: 'string' },
         'start-block': { type: 'string' },
         'max-block': { type: 'string' },
+        block: { type: 'string' },
         batch: { type: 'string' },
+        cells: { type: 'string' },
+        path: { type: 'string' },
+        wait: { type: 'string' },
         'start-batch': { type: 'string' },
         'max-batch': { type: 'string' },
         iters: { type: 'string' },
@@ -201,6 +272,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       },
     });
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError((err as Error).message);
   }
   const v = parsed.values;
@@ -212,12 +284,22 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   }
   if (ops.length === 0) throw new UsageError('--op: give READ, WRITE or both');
 
-  const startBlock = bytesOpt('start-block', v['start-block'], 4096);
-  const maxBlock = bytesOpt('max-block', v['max-block'], 16 * 1024 * 1024);
-  if (maxBlock < startBlock) {
-    throw new UsageError(
-      `--max-block ${formatBytes(maxBlock)} is below --start-block ${formatBytes(startBlock)}`,
-    );
+  let blockSizes: number[];
+  if (v.block !== undefined) {
+    if (v['start-block'] !== undefined || v['max-block'] !== undefined) {
+      throw new UsageError('give either --block or --start-block/--max-block, not both');
+    }
+    blockSizes = sortedUnique(list(v.block).map((b) => bytesOpt('block', b, 0)));
+    if (blockSizes.length === 0) throw new UsageError('--block: give at least one block size');
+  } else {
+    const startBlock = bytesOpt('start-block', v['start-block'], 4096);
+    const maxBlock = bytesOpt('max-block', v['max-block'], 16 * 1024 * 1024);
+    if (maxBlock < startBlock) {
+      throw new UsageError(
+        `--max-block ${formatBytes(maxBlock)} is below --start-block ${formatBytes(startBlock)}`,
+      );
+    }
+    blockSizes = doublings(startBlock, maxBlock);
   }
 
   let batchSizes: number[];
@@ -225,7 +307,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     if (v['start-batch'] !== undefined || v['max-batch'] !== undefined) {
       throw new UsageError('give either --batch or --start-batch/--max-batch, not both');
     }
-    batchSizes = list(v.batch).map((b) => positiveInt('batch', b, 1));
+    batchSizes = sortedUnique(list(v.batch).map((b) => positiveInt('batch', b, 1)));
     if (batchSizes.length === 0) throw new UsageError('--batch: give at least one batch size');
   } else {
     const start = positiveInt('start-batch', v['start-batch'], 1);
@@ -234,8 +316,27 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     batchSizes = doublings(start, max);
   }
 
+  // The default sweep (no size given at all) adds small blocks in batches.
+  const sized = ['block', 'start-block', 'max-block', 'batch', 'start-batch', 'max-batch'].some(
+    (k) => v[k as keyof typeof v] !== undefined,
+  );
+  const extra = parseCells(v.cells ?? (sized ? '' : DEFAULT_EXTRA_CELLS));
+  const cells = planShapes(blockSizes, batchSizes, extra);
+
+  let wait: WaitMode = 'poll';
+  if (v.wait !== undefined) {
+    if (v.wait !== 'poll' && v.wait !== 'await') {
+      throw new UsageError(`--wait: '${v.wait}' is not poll or await`);
+    }
+    wait = v.wait;
+  }
+
   const maxCellSeconds = Number(v['max-cell-seconds'] ?? '2');
   if (!(maxCellSeconds > 0)) throw new UsageError('--max-cell-seconds must be positive');
+
+  const params = keyValues('param', v.param);
+  const initiatorParams = keyValues('initiator-param', v['initiator-param']);
+  const paths = choosePaths(v.path, initiatorParams.same_host ?? params.same_host);
 
   let baselines: BaselineName[] = [];
   if (v.baselines !== undefined) {
@@ -246,7 +347,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       }
     }
   } else if (v.baseline) {
-    baselines = [...BASELINES];
+    baselines = [...FLOOR_BASELINES];
   }
 
   const compare = (v.compare ?? []).map((c) => {
@@ -280,7 +381,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   let corruptTargetByte: number | undefined;
   if (v['corrupt-target-byte'] !== undefined) {
     corruptTargetByte = positiveInt('corrupt-target-byte', v['corrupt-target-byte'], 0, 0);
-    if (corruptTargetByte >= startBlock) {
+    if (corruptTargetByte >= cells[0]!.blockSize) {
       throw new UsageError('--corrupt-target-byte must fall inside the first block');
     }
   }
@@ -288,8 +389,11 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   const sweep: SweepConfig = {
     backends: v.backend === undefined ? [] : list(v.backend),
     ops: ops as Op[],
-    blockSizes: doublings(startBlock, maxBlock),
+    paths,
+    blockSizes,
     batchSizes,
+    cells,
+    wait,
     iterations: positiveInt('iters', v.iters, 1000),
     warmup: positiveInt('warmup', v.warmup, 100, 0),
     largeBlockFactor: positiveInt('large-block-factor', v['large-block-factor'], 16),
@@ -299,8 +403,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     skipDescMerge: v['skip-desc-merge'] ?? false,
     depth: positiveInt('depth', v.depth, 1),
     check: v.check ?? false,
-    params: keyValues('param', v.param),
-    initiatorParams: keyValues('initiator-param', v['initiator-param']),
+    params,
+    initiatorParams,
     targetParams: keyValues('target-param', v['target-param']),
     totalBuffer: bytesOpt('total-buffer', v['total-buffer'], 1024 ** 3),
     cellTimeoutSeconds: positiveInt('cell-timeout', v['cell-timeout'], 120),
@@ -308,7 +412,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   };
   if (mode !== 'target' && regionBytes(sweep) > sweep.totalBuffer) {
     throw new UsageError(
-      `the sweep needs ${formatBytes(regionBytes(sweep))} per side (max block × max batch × depth), over --total-buffer ${formatBytes(sweep.totalBuffer)}`,
+      `the sweep needs ${formatBytes(regionBytes(sweep))} per side (largest block × batch × depth), over --total-buffer ${formatBytes(sweep.totalBuffer)}`,
     );
   }
 
@@ -330,8 +434,55 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
 }
 
 /** Bytes one side registers for a sweep: the largest cell's blocks for every slot in flight. */
-export function regionBytes(s: SweepConfig): number {
-  return Math.max(...s.blockSizes) * Math.max(...s.batchSizes) * s.depth;
+export function regionBytes(s: Pick<SweepConfig, 'cells' | 'depth'>): number {
+  return Math.max(...s.cells.map((c) => c.blockSize * c.batch)) * s.depth;
+}
+
+function sortedUnique(xs: number[]): number[] {
+  return [...new Set(xs)].sort((a, b) => a - b);
+}
+
+/** "4Kx16,1Mx64" → shapes. */
+export function parseCells(text: string): CellShape[] {
+  return list(text).map((item) => {
+    const m = /^([^x*]+)[x*](\d+)$/i.exec(item);
+    const blockSize = m ? parseBytes(m[1]!) : undefined;
+    const batch = m ? Number(m[2]) : 0;
+    if (!blockSize || !(batch >= 1)) {
+      throw new UsageError(`--cells wants BLOCKxBATCH items such as 4Kx16, got '${item}'`);
+    }
+    return { blockSize, batch };
+  });
+}
+
+/** The grid of block sizes × batch sizes and the extra cells, without repeats, by batch then block. */
+export function planShapes(blocks: number[], batches: number[], extra: CellShape[]): CellShape[] {
+  const seen = new Map<string, CellShape>();
+  for (const batch of batches) {
+    for (const blockSize of blocks) seen.set(`${blockSize}x${batch}`, { blockSize, batch });
+  }
+  for (const c of extra) seen.set(`${c.blockSize}x${c.batch}`, c);
+  return [...seen.values()].sort((a, b) => a.batch - b.batch || a.blockSize - b.blockSize);
+}
+
+/**
+ * TCP's paths: those named, or the one a same_host param forces, or both.
+ * (Each path's run sets the initiator's same_host itself.)
+ */
+function choosePaths(text: string | undefined, sameHost: string | undefined): TcpPath[] {
+  if (text === undefined) {
+    if (sameHost === 'off') return ['socket'];
+    if (sameHost === 'auto') return ['same-host'];
+    return [...TCP_PATHS];
+  }
+  const paths = list(text) as TcpPath[];
+  for (const p of paths) {
+    if (!TCP_PATHS.includes(p)) {
+      throw new UsageError(`--path: '${p}' is not ${TCP_PATHS.join(' or ')}`);
+    }
+  }
+  if (paths.length === 0) throw new UsageError('--path: give socket, same-host or both');
+  return [...new Set(paths)];
 }
 
 /** Timed iterations of a cell (nixlbench's large-block rule). */

@@ -1,4 +1,4 @@
-import type { BaselineName, Op } from './options.js';
+import type { BaselineName, Op, WaitMode } from './options.js';
 import type { Summary } from './stats.js';
 
 /** A reference measured next to a cell: its bandwidth and the cell's ratio to it. */
@@ -13,6 +13,15 @@ export interface Reference {
 
 export interface CellResult {
   backend: string;
+  /**
+   * The path the bytes took (path.ts): TCP 'socket' or 'same-host' as the
+   * kernel shows the connections, UCX its transports ('UCX tcp').
+   */
+  path: string;
+  /** How the timed loop waited: polling getXferStatus, or awaiting the request. */
+  wait: WaitMode;
+  /** Poll loop: times it let the event loop run during the timed loop (poll-loop.ts). */
+  yields: number;
   op: Op;
   blockSize: number;
   batch: number;

@@ -22,12 +22,17 @@ const PALETTE = [
   '#17becf',
 ];
 const REF_COLORS: Record<string, string> = {
-  memcpy: '#555555',
-  net: '#bcbd22',
   iperf3: '#a0522d',
+  reqresp: '#7f7f7f',
+  net: '#bcbd22',
+  memcpy: '#555555',
+  vmcopy: '#2f4f4f',
+  putflush: '#6b8e23',
   ucx_perftest: '#17becf',
   nixlbench: '#e377c2',
 };
+/** References that depend on the op (the others depend on the block size alone). */
+const PER_OP = new Set(['reqresp', 'vmcopy', 'putflush', 'ucx_perftest', 'nixlbench']);
 
 function escapeXml(s: string): string {
   return s
@@ -37,7 +42,7 @@ function escapeXml(s: string): string {
     .replace(/"/g, '&quot;');
 }
 
-/** The series of a report: one per backend, op and batch; references for the first batch size. */
+/** The series of a report: one per backend, path, op and batch; references for the first batch size. */
 export function chartSeries(cells: CellResult[]): Series[] {
   const out = new Map<string, Series>();
   const batches = [...new Set(cells.map((c) => c.batch))];
@@ -52,7 +57,7 @@ export function chartSeries(cells: CellResult[]): Series[] {
     return s;
   };
   for (const c of cells) {
-    const label = `${c.backend} ${c.op}${batches.length > 1 ? ` batch ${c.batch}` : ''}`;
+    const label = `${c.backend} ${c.path} ${c.op}${batches.length > 1 ? ` batch ${c.batch}` : ''}`;
     const s = get(`cell:${label}`, label, '', false);
     if (!s.color) s.color = PALETTE[color++ % PALETTE.length]!;
     if (Number.isFinite(c.gbps)) s.bw.push([c.blockSize, c.gbps]);
@@ -68,9 +73,7 @@ export function chartSeries(cells: CellResult[]): Series[] {
     ];
     for (const [name, ref] of refs) {
       if (!ref) continue;
-      // ucx_perftest and nixlbench depend on the op; memcpy, net and iperf3 do not.
-      const perOp = name === 'ucx_perftest' || name === 'nixlbench';
-      const label = perOp ? `${name} ${c.op}` : name;
+      const label = PER_OP.has(name) ? `${name} ${c.op}` : name;
       const s = get(`ref:${label}`, label, REF_COLORS[name] ?? '#999999', true);
       if (s.bw.some(([b]) => b === c.blockSize)) continue;
       if (Number.isFinite(ref.gbps)) s.bw.push([c.blockSize, ref.gbps]);

@@ -3,12 +3,16 @@ import type { CellResult } from './results.js';
 import { formatBytes } from './sizes.js';
 
 const REF_LABEL: Record<string, string> = {
-  memcpy: 'vs memcpy',
-  net: 'vs net',
   iperf3: 'vs iperf3',
-  ucx_perftest: 'vs ucx_perftest',
+  reqresp: 'vs C req/resp',
+  net: 'vs Node net',
+  memcpy: 'vs cold memcpy',
+  vmcopy: 'vs C vm copy',
+  putflush: 'vs C put+flush',
+  ucx_perftest: 'vs ucx_perftest (streamed)',
   nixlbench: 'vs nixlbench',
 };
+const REF_ORDER = Object.keys(REF_LABEL);
 
 function num(v: number, digits: number): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '-';
@@ -40,18 +44,22 @@ export function referenceColumns(cells: CellResult[]): string[] {
     for (const k of Object.keys(c.baselines)) names.add(k);
     for (const k of Object.keys(c.compare)) names.add(k);
   }
-  return ['memcpy', 'net', 'iperf3', 'ucx_perftest', 'nixlbench'].filter((n) => names.has(n));
+  return REF_ORDER.filter((n) => names.has(n));
 }
 
 function reference(c: CellResult, name: string) {
   return name === 'nixlbench' ? c.compare.nixlbench : c.baselines[name as BaselineName];
 }
 
-/** nixlbench's columns, the target's event-loop use, the check, and a ratio per reference. */
+/**
+ * nixlbench's columns, the path the cell took, the target's event-loop use,
+ * the poll loop's yields (when any), the check, and a ratio per reference.
+ */
 export function cellTable(cells: CellResult[]): string {
   const refs = referenceColumns(cells);
   const check = cells.some((c) => c.check !== 'off');
   const repeats = cells.some((c) => c.repeats !== undefined);
+  const yields = cells.some((c) => c.yields > 0);
   const header = [
     'Block Size (B)',
     'Batch Size',
@@ -63,7 +71,9 @@ export function cellTable(cells: CellResult[]): string {
     'P99 Post (us)',
     'Avg Tx (us)',
     'P99 Tx (us)',
+    'Path',
     'Target ELU',
+    ...(yields ? ['Yields'] : []),
     ...(repeats ? ['B/W of each run'] : []),
     ...(check ? ['Check'] : []),
     ...refs.map((r) => REF_LABEL[r]!),
@@ -79,17 +89,20 @@ export function cellTable(cells: CellResult[]): string {
     us(c.post.p99),
     us(c.tx.avg),
     us(c.tx.p99),
+    c.path,
     Number.isFinite(c.targetElu) ? `${(c.targetElu * 100).toFixed(1)}%` : '-',
+    ...(yields ? [String(c.yields)] : []),
     ...(repeats ? [(c.repeats ?? [c.gbps]).map((g) => num(g, 2)).join(' ')] : []),
     ...(check ? [c.check === 'passed' ? 'ok' : c.check === 'off' ? '-' : 'FAILED'] : []),
     ...refs.map((r) => ratio(reference(c, r))),
   ]);
-  return render(header, rows);
+  // Left-aligned: block, batch; the path column too.
+  return render(header, rows, 2);
 }
 
 /**
- * The references' own bandwidth per op and block size (GB/s), so the ratios
- * can be read back. ucx_perftest and nixlbench differ per op; the others not.
+ * The references' own bandwidth per path, op and cell (GB/s), so the ratios
+ * can be read back; a '-' where a reference is not that path's floor.
  */
 export function referenceTable(cells: CellResult[]): string | undefined {
   const refs = referenceColumns(cells);
@@ -97,17 +110,18 @@ export function referenceTable(cells: CellResult[]): string | undefined {
   const seen = new Set<string>();
   const rows: string[][] = [];
   for (const c of cells) {
-    const key = `${c.op}:${c.blockSize}:${c.batch}`;
-    if (seen.has(key)) continue;
+    const key = `${c.path}:${c.op}:${c.blockSize}:${c.batch}`;
+    if (seen.has(key) || referenceColumns([c]).length === 0) continue;
     seen.add(key);
     rows.push([
+      c.path,
       c.op,
       formatBytes(c.blockSize),
       String(c.batch),
       ...refs.map((r) => num(reference(c, r)?.gbps ?? NaN, 3)),
     ]);
   }
-  return render(['Op', 'Block', 'Batch', ...refs.map((r) => `${r} GB/s`)], rows, 3);
+  return render(['Path', 'Op', 'Block', 'Batch', ...refs.map((r) => `${r} GB/s`)], rows, 4);
 }
 
 /** The notes attached to references (what differs from the cell, failures), once each. */

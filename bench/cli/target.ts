@@ -39,12 +39,17 @@ class TargetSession {
         this.#sweep = req.sweep as SweepConfig;
         return {
           hostname: hostname(),
+          pid: process.pid,
           cpus: cpus().length,
           cpuModel: cpus()[0]?.model ?? 'unknown',
           tools: { iperf3: hasTool('iperf3'), ucx_perftest: hasTool('ucx_perftest') },
         };
       case 'open':
-        return this.#open(String(req.backend), req.params as Record<string, string>);
+        return this.#open(
+          String(req.backend),
+          req.params as Record<string, string>,
+          req.backendAlloc === true,
+        );
       case 'prepare-cell':
         return this.#prepareCell(req);
       case 'begin-timed':
@@ -73,7 +78,12 @@ class TargetSession {
     }
   }
 
-  async #open(backend: string, params: Record<string, string>): Promise<Record<string, unknown>> {
+  /** Opens the backend; `backendAlloc`: memory the backend allocates (UCX: shared memory a peer maps). */
+  async #open(
+    backend: string,
+    params: Record<string, string>,
+    backendAlloc = false,
+  ): Promise<Record<string, unknown>> {
     if (!this.#sweep) throw new Error("'open' before 'hello'");
     await this.#closeAgent();
     const agent = await Agent.create({ name: TARGET_AGENT });
@@ -91,7 +101,7 @@ class TargetSession {
           `the initiator's sweep needs ${bytes} B, over this target's --total-buffer ${this.#maxBytes} B`,
         );
       }
-      const { buffer, desc } = agent.alloc(bytes);
+      const { buffer, desc } = agent.alloc(bytes, backendAlloc ? { backend } : {});
       agent.registerMem(buffer, { backends: [backend] });
       this.#agent = agent;
       this.#mem = buffer;

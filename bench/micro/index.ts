@@ -4,6 +4,9 @@
  *   - prepXferDlist of 50,000 descriptors
  *   - makeXferReq + postXferReq on a prepared 1,024-descriptor list
  *   - getXferStatus
+ * Each operation's result is checked once before anything is timed (the
+ * copies moved the right bytes, the list has every descriptor, the status
+ * reads DONE): a fast path that does the wrong thing exits 1, untimed.
  * Run: npm run bench:micro  (add --json for machine-readable output)
  */
 import { Bench } from 'tinybench';
@@ -15,8 +18,10 @@ const json = process.argv.includes('--json');
 const agent = await Agent.create({ name: 'micro', backends: ['LOCAL'] });
 
 const BLOCK = 64;
-const src = agent.registerMem(agent.alloc(50_000 * 2 * BLOCK).buffer);
-const dst = agent.registerMem(agent.alloc(50_000 * 2 * BLOCK).buffer);
+const srcBytes = agent.alloc(50_000 * 2 * BLOCK).buffer;
+const dstBytes = agent.alloc(50_000 * 2 * BLOCK).buffer;
+const src = agent.registerMem(srcBytes);
+const dst = agent.registerMem(dstBytes);
 const srcBase = src.descs.at(0).addr;
 const dstBase = dst.descs.at(0).addr;
 
@@ -32,8 +37,37 @@ const remote1k = agent.prepXferDlist(agent.name, blocks(dstBase, 1024));
 const idx = Uint32Array.from({ length: 1024 }, (_, i) => i);
 
 const doneReq = agent.createXferReq('WRITE', [src.descs.at(0)], [dst.descs.at(0)], agent.name);
+
+/** Fails the run (exit 1) before any timing when an operation's result is wrong. */
+function expect(ok: boolean, what: string): void {
+  if (ok) return;
+  process.stderr.write(`bench:micro: check failed before timing: ${what}\n`);
+  process.exit(1);
+}
+// The whole-region copy moves every byte.
+for (let i = 0; i < srcBytes.length; i++) srcBytes[i] = (i * 7 + 3) & 0xff;
 agent.postXferReq(doneReq);
 await doneReq.done;
+expect(dstBytes.equals(srcBytes), 'a WRITE of the whole region left different bytes');
+expect(agent.getXferStatus(doneReq) === 'DONE', 'getXferStatus of a completed WRITE is not DONE');
+// The prepared 1,024-descriptor request moves exactly its blocks (every other one).
+srcBytes.fill(0x11);
+dstBytes.fill(0);
+const once = agent.makeXferReq('WRITE', local1k, idx, remote1k, idx);
+agent.postXferReq(once);
+await once.done;
+once.release();
+for (let i = 0; i < 2048; i++) {
+  const block = dstBytes.subarray(i * BLOCK, (i + 1) * BLOCK);
+  const want = i % 2 === 0 ? 0x11 : 0;
+  expect(
+    block.every((b) => b === want),
+    `after the prepared 1,024-descriptor WRITE, block ${i} holds ${block[0]} instead of ${want}`,
+  );
+}
+const list = agent.prepXferDlist('', big);
+expect(list.count === 50_000, `prepXferDlist of 50,000 descriptors holds ${list.count}`);
+list.release();
 
 const bench = new Bench({ time: 1000, warmupTime: 200 });
 bench

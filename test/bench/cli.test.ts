@@ -42,7 +42,7 @@ function startTarget(): { target: JsonLineChild<JsonLineReply>; port: Promise<nu
 }
 
 describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
-  it('runs a tiny sweep with --check and baselines, prints the table, writes JSON and SVG', async () => {
+  it('runs a tiny sweep over both TCP paths with --check, each path beside its own floor, and writes JSON and SVG', async () => {
     const out = outDir();
     const r = await runCli([
       ...TINY,
@@ -60,49 +60,116 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     // --json: stdout is the report alone; the tables went to stderr.
     const report = JSON.parse(r.stdout) as BenchReport;
     expect(report.tool).toBe('nixl-ts-bench');
-    expect(report.cells.map((c) => `${c.op} ${c.blockSize}`)).toEqual([
-      'READ 4096',
-      'READ 8192',
-      'READ 16384',
-      'WRITE 4096',
-      'WRITE 8192',
-      'WRITE 16384',
-    ]);
+    // One run per path: socket (same_host=off), then same-host; each READ then WRITE.
+    expect(report.cells.map((c) => `${c.path} ${c.op} ${c.blockSize}`)).toEqual(
+      ['socket', 'same-host'].flatMap((path) =>
+        ['READ', 'WRITE'].flatMap((op) => [4096, 8192, 16384].map((b) => `${path} ${op} ${b}`)),
+      ),
+    );
     for (const c of report.cells) {
       expect(c.backend).toBe('TCP');
+      // Timed as nixlbench times: posts, then getXferStatus polled until DONE.
+      expect(c.wait).toBe('poll');
       expect(c.iterations).toBe(20);
       expect(c.bytes).toBe(20 * c.blockSize);
       expect(c.gbps).toBeGreaterThan(0);
       expect(c.tx.avg).toBeGreaterThan(0);
       expect(c.tx.p99).toBeGreaterThanOrEqual(c.tx.avg * 0.999);
+      // Every polled DONE moved the right bytes.
       expect(c.check).toBe('passed');
       expect(c.targetElu).toBeGreaterThanOrEqual(0);
       expect(c.targetElu).toBeLessThanOrEqual(1);
-      // A ratio for every cell that has a baseline, and it is the cell over the reference.
-      for (const name of ['memcpy', 'net'] as const) {
-        const ref = c.baselines[name]!;
-        expect(ref.gbps).toBeGreaterThan(0);
-        expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
-      }
+      // A cell gets its own path's floor only, and its ratio is the cell over it.
+      const own = c.path === 'socket' ? 'net' : 'memcpy';
+      const other = c.path === 'socket' ? 'memcpy' : 'net';
+      expect(Object.keys(c.baselines)).toEqual([own]);
+      expect(c.baselines[other]).toBeUndefined();
+      const ref = c.baselines[own]!;
+      expect(ref.gbps).toBeGreaterThan(0);
+      expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
     }
     expect(r.stderr).toContain('Block Size (B)');
     expect(r.stderr).toContain('P99 Tx (us)');
-    expect(r.stderr).toContain('vs memcpy');
-    expect(r.stderr).toContain('vs net');
-    // One table row per cell, each with two ratio columns ("…x").
+    expect(r.stderr).toContain('TCP READ, socket path');
+    expect(r.stderr).toContain('TCP WRITE, same-host path');
+    expect(r.stderr).toContain('vs cold memcpy');
+    expect(r.stderr).toContain('vs Node net');
+    // One table row per cell, each naming its path and with one ratio ("…x").
     const rows = r.stderr.split('\n').filter((l) => /^(4096|8192|16384)\s/.test(l));
-    expect(rows).toHaveLength(6);
-    for (const row of rows) expect(row.match(/\d\.?\d*x/g)).toHaveLength(2);
+    expect(rows).toHaveLength(12);
+    expect(rows.filter((row) => /\ssocket\s/.test(row))).toHaveLength(6);
+    expect(rows.filter((row) => /\ssame-host\s/.test(row))).toHaveLength(6);
+    for (const row of rows) expect(row.match(/\d\.?\d*x/g)).toHaveLength(1);
 
     const json = JSON.parse(readFileSync(join(out, 'nixl-ts-bench.json'), 'utf8')) as BenchReport;
-    expect(json.cells).toHaveLength(6);
+    expect(json.cells).toHaveLength(12);
     const svg = readFileSync(join(out, 'nixl-ts-bench.svg'), 'utf8');
     expect(svg.startsWith('<?xml')).toBe(true);
     expect(svg).toContain('<svg');
-    expect(svg).toContain('TCP READ');
-    expect(svg).toContain('TCP WRITE');
+    expect(svg).toContain('TCP socket READ');
+    expect(svg).toContain('TCP same-host WRITE');
     expect(svg).toContain('memcpy');
     expect(svg.match(/<path /g)!.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('--wait await times the same cells by awaiting each request; the data is verified as well', async () => {
+    const { report, stderr } = await runReport([
+      '--max-block',
+      '8K',
+      '--op',
+      'READ,WRITE',
+      '--wait',
+      'await',
+      '--check',
+    ]);
+    expect(report.cells).toHaveLength(8);
+    for (const c of report.cells) {
+      expect(c.wait).toBe('await');
+      expect(c.yields).toBe(0);
+      expect(c.iterations).toBe(20);
+      expect(c.check).toBe('passed');
+    }
+    expect(stderr).toContain('post then await req.wait()');
+  });
+
+  it('--path and a same_host param pick one path; the path column is what the kernel shows', async () => {
+    const socket = await runReport(['--max-block', '4K', '--path', 'socket']);
+    expect(socket.report.cells.map((c) => c.path)).toEqual(['socket']);
+    const forced = await runReport(['--max-block', '4K', '--param', 'same_host=off']);
+    expect(forced.report.cells.map((c) => c.path)).toEqual(['socket']);
+    const sameHost = await runReport(['--max-block', '4K', '--path', 'same-host']);
+    expect(sameHost.report.cells.map((c) => c.path)).toEqual(['same-host']);
+    expect(sameHost.stderr).toMatch(/^4096\s+1\s.*\ssame-host\s/m);
+  });
+
+  it("takes nixlbench's flag names", async () => {
+    const { report } = await runReport([
+      '--op_type',
+      'READ',
+      '--start_block_size',
+      '4096',
+      '--max_block_size=8192',
+      '--start_batch_size',
+      '2',
+      '--max_batch_size',
+      '2',
+      '--num_iter',
+      '10',
+      '--warmup_iter=1',
+      '--check_consistency',
+      '--initiator_seg_type',
+      'DRAM',
+      '--path',
+      'socket',
+    ]);
+    expect(report.cells.map((c) => `${c.op} ${c.blockSize}x${c.batch}`)).toEqual([
+      'READ 4096x2',
+      'READ 8192x2',
+    ]);
+    for (const c of report.cells) {
+      expect(c.iterations).toBe(10);
+      expect(c.check).toBe('passed');
+    }
   });
 
   for (const op of ['WRITE', 'READ'] as const) {
@@ -124,7 +191,8 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
       expect(r.code, r.stderr).toBe(3);
       expect(r.stderr).toContain('consistency check FAILED');
       const report = JSON.parse(r.stdout) as BenchReport;
-      expect(report.cells).toHaveLength(2);
+      // Both paths, two sizes each.
+      expect(report.cells).toHaveLength(4);
       for (const c of report.cells) {
         expect(c.check).toMatch(
           /^failed: 1 byte\(s\) differ; first at offset 100: expected 0x[0-9a-f]{2}, found 0x[0-9a-f]{2}$/,
@@ -186,31 +254,65 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     for (const c of report.cells) expect(c.check).toBe('passed');
   });
 
-  it.skipIf(!hasTool('iperf3') || !hasTool('ucx_perftest'))(
-    'measures iperf3 and ucx_perftest on loopback and prints their ratios',
+  it.skipIf(!hasTool('iperf3') || !hasTool('cc'))(
+    'socket cells beside iperf3 and the C request/response loop, same-host cells beside the C process_vm loop',
     async () => {
       const { report, stderr } = await runReport([
         '--max-block',
         '8K',
         '--baselines',
-        'iperf3,ucx_perftest',
+        'iperf3,reqresp,vmcopy',
       ]);
+      expect(report.cells).toHaveLength(4);
       for (const c of report.cells) {
-        for (const name of ['iperf3', 'ucx_perftest'] as const) {
-          const ref = c.baselines[name]!;
+        const names = c.path === 'socket' ? ['iperf3', 'reqresp'] : ['vmcopy'];
+        expect(Object.keys(c.baselines).sort()).toEqual(names);
+        for (const name of names) {
+          const ref = c.baselines[name as 'iperf3']!;
           expect(ref.gbps, `${name}: ${ref.note}`).toBeGreaterThan(0);
           expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
         }
       }
       expect(stderr).toContain('vs iperf3');
-      expect(stderr).toContain('vs ucx_perftest');
+      expect(stderr).toContain('vs C req/resp');
+      expect(stderr).toContain('vs C vm copy');
+      expect(stderr).toContain('reqresp: blocking calls');
+    },
+  );
+
+  it.skipIf(!hasTool('ucx_perftest') || !hasTool('cc'))(
+    'UCX cells name their transports and sit beside the C put+flush loop and ucx_perftest',
+    async () => {
+      const { report, stderr } = await runReport([
+        '--backend',
+        'UCX',
+        '--param',
+        'profile=tcp',
+        '--max-block',
+        '8K',
+        '--baselines',
+        'putflush,ucx_perftest,iperf3',
+      ]);
+      expect(report.cells).toHaveLength(2);
+      for (const c of report.cells) {
+        expect(c.path).toBe('UCX tcp');
+        expect(Object.keys(c.baselines).sort()).toEqual(['putflush', 'ucx_perftest']);
+        for (const name of ['putflush', 'ucx_perftest'] as const) {
+          const ref = c.baselines[name]!;
+          expect(ref.gbps, `${name}: ${ref.note}`).toBeGreaterThan(0);
+          expect(ref.ratio).toBeCloseTo(c.gbps / ref.gbps, 9);
+        }
+      }
+      expect(stderr).toContain('vs C put+flush');
+      expect(stderr).toContain('vs ucx_perftest (streamed)');
     },
   );
 
   it('--compare nixlbench=PATH runs two ranks over the same sweep and adds a ratio per cell (with a stand-in for nixlbench)', async () => {
     const standin = fileURLToPath(new URL('../fixtures/nixlbench-standin.mjs', import.meta.url));
     const { report, stderr } = await runReport(['--compare', `nixlbench=${standin}`]);
-    expect(report.cells).toHaveLength(3);
+    // Both paths' cells get the same nixlbench row.
+    expect(report.cells).toHaveLength(6);
     for (const c of report.cells) {
       const ref = c.compare.nixlbench!;
       expect(ref.gbps).toBe(1);
@@ -224,16 +326,18 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     const { report, stderr } = await runReport([
       '--max-block',
       '8K',
+      '--path',
+      'socket',
       '--repeat',
       '3',
       '--baselines',
-      'memcpy',
+      'net',
     ]);
     for (const c of report.cells) {
       expect(c.repeats).toHaveLength(3);
       const sorted = [...c.repeats!].sort((a, b) => a - b);
       expect(c.gbps).toBe(sorted[1]);
-      expect(c.baselines.memcpy!.ratio).toBeCloseTo(c.gbps / c.baselines.memcpy!.gbps, 9);
+      expect(c.baselines.net!.ratio).toBeCloseTo(c.gbps / c.baselines.net!.gbps, 9);
     }
     expect(stderr).toContain('B/W of each run');
   });
@@ -287,6 +391,9 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     const memory = await runCli(['--max-block', '64M', '--batch', '32']);
     expect(memory.code).toBe(2);
     expect(memory.stderr).toContain('the sweep needs 2G per side');
+    const seg = await runCli(['--initiator_seg_type', 'VRAM']);
+    expect(seg.code).toBe(2);
+    expect(seg.stderr).toContain('--initiator_seg_type VRAM: nixl-ts-bench supports only DRAM');
     const backend = await runCli([...TINY, '--backend', 'LOCAL']);
     expect(backend.code).toBe(2);
     expect(backend.stderr).toContain(

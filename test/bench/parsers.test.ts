@@ -1,12 +1,166 @@
 import { describe, expect, it } from 'vitest';
 
 import { nixlbenchArgs, parseNixlbench } from '../../bench/cli/compare-nixlbench.js';
-import { parseCli, regionBytes, UsageError } from '../../bench/cli/options.js';
+import { parseCli, regionBytes, UsageError, type CliOptions } from '../../bench/cli/options.js';
+import { fromNixlbenchFlags } from '../../bench/cli/nixlbench-flags.js';
 import { parseUcxPerftest } from '../../bench/cli/baselines/ucx-perftest.js';
 import { summarize } from '../../bench/cli/stats.js';
 import { describeMismatch, fillPattern, verifyPattern } from '../../testing/pattern.js';
 
+function parse(argv: string[]): CliOptions {
+  const o = parseCli(argv);
+  if (o === 'help') throw new Error('unexpected help');
+  return o;
+}
+
+const shapes = (o: CliOptions) => o.sweep.cells.map((c) => `${c.blockSize}x${c.batch}`);
+
 describe('nixl-ts-bench parsing and helpers', () => {
+  it('the default sweep: batch 1 from 4K to 16M, 4K in batches of 16 and 256, both TCP paths, polled', () => {
+    const o = parse([]);
+    expect(o.sweep.ops).toEqual(['WRITE']);
+    expect(o.sweep.paths).toEqual(['socket', 'same-host']);
+    expect(o.sweep.wait).toBe('poll');
+    expect(shapes(o)).toEqual([
+      ...Array.from({ length: 13 }, (_, i) => `${4096 * 2 ** i}x1`),
+      '4096x16',
+      '4096x256',
+    ]);
+    expect(regionBytes(o.sweep)).toBe(16 * 1024 * 1024);
+    expect(o.baselines).toEqual([]);
+    // --baseline: each path's floors; ucx_perftest and net only when named.
+    expect(parse(['--baseline']).baselines).toEqual([
+      'iperf3',
+      'reqresp',
+      'memcpy',
+      'vmcopy',
+      'putflush',
+    ]);
+    // Any size option replaces the default sweep's extra cells.
+    expect(shapes(parse(['--max-block', '8K']))).toEqual(['4096x1', '8192x1']);
+    expect(shapes(parse(['--block', '1M,4K', '--cells', '4Kx8']))).toEqual([
+      '4096x1',
+      '1048576x1',
+      '4096x8',
+    ]);
+    expect(parse(['--wait', 'await']).sweep.wait).toBe('await');
+    expect(() => parse(['--wait', 'sleep'])).toThrow(/--wait: 'sleep' is not poll or await/);
+    expect(() => parse(['--block', '4K', '--max-block', '8K'])).toThrow(/either --block/);
+    expect(() => parse(['--cells', '4K16'])).toThrow(/BLOCKxBATCH/);
+  });
+
+  it('paths: named, or forced by a same_host param', () => {
+    expect(parse(['--path', 'same-host']).sweep.paths).toEqual(['same-host']);
+    expect(parse(['--param', 'same_host=off']).sweep.paths).toEqual(['socket']);
+    expect(parse(['--initiator-param', 'same_host=auto']).sweep.paths).toEqual(['same-host']);
+    expect(() => parse(['--path', 'shm'])).toThrow(/--path: 'shm' is not socket or same-host/);
+  });
+
+  it("nixlbench's flag names mean the same as ours", () => {
+    const nixl = parse([
+      '--op_type',
+      'READ',
+      '--start_block_size',
+      '4096',
+      '--max_block_size=65536',
+      '--start_batch_size',
+      '2',
+      '--max_batch_size',
+      '8',
+      '--num_iter',
+      '50',
+      '--warmup_iter=5',
+      '--large_blk_iter_ftr',
+      '4',
+      '--total_buffer_size',
+      '1073741824',
+      '--pipeline_depth',
+      '2',
+      '--check_consistency',
+      '--recreate_xfer',
+      '--initiator_seg_type',
+      'DRAM',
+      '--target_seg_type=DRAM',
+      '--num_threads',
+      '1',
+      '--backend',
+      'TCP',
+    ]);
+    const ours = parse([
+      '--op',
+      'READ',
+      '--start-block',
+      '4096',
+      '--max-block',
+      '65536',
+      '--start-batch',
+      '2',
+      '--max-batch',
+      '8',
+      '--iters',
+      '50',
+      '--warmup',
+      '5',
+      '--large-block-factor',
+      '4',
+      '--total-buffer',
+      '1073741824',
+      '--depth',
+      '2',
+      '--check',
+      '--recreate',
+      '--backend',
+      'TCP',
+    ]);
+    expect(nixl).toEqual(ours);
+    expect(shapes(nixl)).toHaveLength(5 * 3);
+    // gflags' boolean forms.
+    expect(parse(['--check_consistency=false']).sweep.check).toBe(false);
+    expect(parse(['--check_consistency=true']).sweep.check).toBe(true);
+    expect(parse(['--nocheck_consistency']).sweep.check).toBe(false);
+    expect(parse(['-recreate_xfer']).sweep.recreate).toBe(true);
+    // Only the defaults of what has no counterpart here.
+    expect(() => parse(['--target_seg_type', 'VRAM'])).toThrow(/supports only DRAM/);
+    expect(() => parse(['--num_threads=4'])).toThrow(
+      /--num_threads 4: nixl-ts-bench supports only 1/,
+    );
+    expect(() => parse(['--check_consistency=yes'])).toThrow(/takes true or false/);
+    expect(() => parse(['--num_iter'])).toThrow(/--num_iter needs a value/);
+    // Unknown nixlbench flags are refused by the option parser, not ignored.
+    expect(() => parse(['--etcd_endpoints', 'http://x'])).toThrow(UsageError);
+    // Ours pass through untouched.
+    expect(fromNixlbenchFlags(['--max-block', '4K', '--op', 'READ'])).toEqual([
+      '--max-block',
+      '4K',
+      '--op',
+      'READ',
+    ]);
+  });
+
+  it('presets expand in front, so later options override them', () => {
+    const tcp = parse(['--preset', 'tcp']);
+    expect(tcp.sweep.backends).toEqual(['TCP']);
+    expect(tcp.sweep.ops).toEqual(['WRITE', 'READ']);
+    expect(shapes(tcp)).toEqual([
+      '4096x1',
+      '65536x1',
+      '1048576x1',
+      '16777216x1',
+      '4096x256',
+      '65536x256',
+      '1048576x256',
+    ]);
+    expect(tcp.baselines).toContain('reqresp');
+    expect(parse(['--preset', 'tcp', '--op', 'READ']).sweep.ops).toEqual(['READ']);
+    const busy = parse(['--preset=tcp-busy-poll']);
+    expect(busy.sweep.params).toEqual({ busy_poll_us: '400' });
+    const ucx = parse(['--preset', 'ucx']);
+    expect(ucx.sweep.params).toEqual({ profile: 'tcp' });
+    expect(ucx.baselines).toEqual(['putflush', 'ucx_perftest']);
+    expect(regionBytes(ucx.sweep)).toBeLessThanOrEqual(ucx.sweep.totalBuffer);
+    expect(() => parse(['--preset', 'fast'])).toThrow(/--preset: unknown 'fast'/);
+  });
+
   it('parses the options of a sweep', () => {
     const o = parseCli([
       '--op',

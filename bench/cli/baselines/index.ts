@@ -1,12 +1,52 @@
 import type { ControlClient } from '../control.js';
-import type { BaselineName, Op } from '../options.js';
+import type { BaselineName } from '../options.js';
 import type { CellResult, Reference } from '../results.js';
+import { formatBytes } from '../sizes.js';
 import { IPERF3_MAX_WRITE, iperf3Gbps } from './iperf3.js';
-import { memcpyGbps } from './memcpy.js';
+import { coldAreaBytes, coldMemcpyGbps } from './memcpy.js';
 import { netStreamGbps } from './net-stream.js';
+import { putFlush } from './put-flush.js';
+import { requestResponse } from './request-response.js';
 import { ucxPerftest } from './ucx-perftest.js';
+import { vmCopy } from './vm-copy.js';
 
 const MIB = 1024 * 1024;
+
+/** The kind of path a cell took, which decides its floors. */
+export type PathKind = 'socket' | 'same-host' | 'ucx' | 'other';
+
+export function pathKind(cell: CellResult): PathKind {
+  if (cell.backend === 'UCX') return 'ucx';
+  if (cell.path === 'socket' || cell.path === 'same-host') return cell.path;
+  return 'other';
+}
+
+/** Which baselines are the floor of which path (--baseline measures these). */
+export const FLOORS: Record<PathKind, readonly BaselineName[]> = {
+  socket: ['iperf3', 'reqresp', 'net'],
+  'same-host': ['memcpy', 'vmcopy'],
+  ucx: ['putflush', 'ucx_perftest'],
+  other: [],
+};
+
+/** What each baseline measures, for the notes under the tables. */
+const ABOUT: Record<Exclude<BaselineName, 'memcpy'>, string> = {
+  iperf3: 'iperf3, one TCP stream over the same address, writes of the block size (at most 1 MiB)',
+  reqresp:
+    "request-response.c: one request at a time over loopback TCP (WRITE: the cell's bytes out, 8 back; READ: 8 out, the bytes back)",
+  net: 'a raw Node net stream between two plain Node processes (what Node itself gets; not a floor)',
+  vmcopy:
+    "vm-copy.c: one process_vm_writev (WRITE) / process_vm_readv (READ) of the cell's blocks per transfer, single thread",
+  putflush:
+    "put-flush.c: requests of the cell's puts (WRITE) / gets (READ) and one ep flush each, same transports and depth, in C",
+  ucx_perftest:
+    'ucx_perftest ucp_put_bw / ucp_get: streamed messages, no completion per message (not a floor of a request)',
+};
+
+export function aboutBaseline(name: BaselineName): string {
+  if (name !== 'memcpy') return ABOUT[name];
+  return `memcpy, single thread, blocks one after the other through ${formatBytes(coldAreaBytes())} (over the last-level cache): cold memory, as a transfer's`;
+}
 
 /**
  * Stream baselines move as many bytes as the cell did, within bounds that
@@ -25,11 +65,31 @@ export interface Measured {
   avgLatUs?: number;
 }
 
+/** What the baselines of a cell need to know about the run that made it. */
+export interface RunContext {
+  /** The initiator's backend parameters. */
+  params: Readonly<Record<string, string>>;
+  /** The target's backend parameters. */
+  targetParams: Readonly<Record<string, string>>;
+}
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+/** UCX parameter under any of its names (backends/ucx/params.ts). */
+function ucxParam(p: Readonly<Record<string, string>>, ...names: string[]): string | undefined {
+  for (const n of names) if (p[n] !== undefined) return p[n];
+  return undefined;
+}
+
 /**
- * Measures the machine's references right after each run of a cell
- * (interleaved, so both see the same load) and attaches them with the cell's
- * ratio to each. A reference that depends only on the block size is measured
- * once per size; with --repeat, its median is kept.
+ * Measures each cell's floors right after each run of it (interleaved, so
+ * both see the same load) and attaches them with the cell's ratio to each.
+ * A cell gets only its own path's baselines (FLOORS): socket cells are never
+ * set beside a copy, same-host cells never beside a TCP stream. A reference
+ * that depends only on part of the cell (iperf3 and memcpy: the block size)
+ * is measured once per key; with --repeat, its median is kept.
  */
 export class BaselineRunner {
   readonly #control: ControlClient;
@@ -55,13 +115,19 @@ export class BaselineRunner {
     this.#loopback = opts.loopback;
     this.#ucxTls = opts.ucxTls;
     this.#enabled = opts.wanted.filter((b) => {
-      if (b !== 'iperf3' && b !== 'ucx_perftest') return true;
-      const ok = opts.targetTools[b] && opts.localTools[b];
-      if (!ok)
-        this.notes.push(
-          `${b} is not installed on ${opts.localTools[b] ? 'the target host' : 'this host'}: its column is left out`,
-        );
-      return ok;
+      if (b === 'iperf3' || b === 'ucx_perftest') {
+        const ok = opts.targetTools[b] && opts.localTools[b];
+        if (!ok)
+          this.notes.push(
+            `${b} is not installed on ${opts.localTools[b] ? 'the target host' : 'this host'}: its column is left out`,
+          );
+        return ok;
+      }
+      if ((b === 'reqresp' || b === 'vmcopy' || b === 'putflush') && !opts.loopback) {
+        this.notes.push(`${b} runs on one host only: its column is left out with a remote target`);
+        return false;
+      }
+      return true;
     });
   }
 
@@ -69,16 +135,26 @@ export class BaselineRunner {
     return this.#enabled;
   }
 
+  /** The enabled baselines that are floors of this cell's path. */
+  forCell(cell: CellResult): BaselineName[] {
+    const floors = FLOORS[pathKind(cell)];
+    return this.#enabled.filter((b) => floors.includes(b));
+  }
+
   /**
-   * Measures each reference once for the cell just run (those already known
-   * for its block size are skipped) and adds the results to samples.
+   * Measures each of the cell's references once for the run just made (those
+   * already known for their key are skipped) and adds the results to samples.
    */
-  async sample(cell: CellResult, samples: Map<BaselineName, Measured[]>): Promise<void> {
-    for (const name of this.#enabled) {
-      if (this.#cache.has(this.#key(name, cell))) continue;
+  async sample(
+    cell: CellResult,
+    run: RunContext,
+    samples: Map<BaselineName, Measured[]>,
+  ): Promise<void> {
+    for (const name of this.forCell(cell)) {
+      if (this.#cache.has(this.#key(name, cell, run))) continue;
       let m: Measured;
       try {
-        m = await this.#measureOne(name, cell);
+        m = await this.#measureOne(name, cell, run);
       } catch (err) {
         m = { gbps: NaN, note: `failed: ${(err as Error).message}` };
       }
@@ -87,9 +163,9 @@ export class BaselineRunner {
   }
 
   /** Attaches each reference (the median of its samples) to the cell, with the cell's ratio. */
-  attach(cell: CellResult, samples: Map<BaselineName, Measured[]>): void {
-    for (const name of this.#enabled) {
-      const key = this.#key(name, cell);
+  attach(cell: CellResult, run: RunContext, samples: Map<BaselineName, Measured[]>): void {
+    for (const name of this.forCell(cell)) {
+      const key = this.#key(name, cell, run);
       let m = this.#cache.get(key);
       if (!m) {
         const ok = (samples.get(name) ?? []).filter((x) => Number.isFinite(x.gbps));
@@ -105,21 +181,44 @@ export class BaselineRunner {
     }
   }
 
-  #key(name: BaselineName, cell: CellResult): string {
+  #spin(run: RunContext): boolean {
+    return truthy(run.params.busy_poll_us) || truthy(run.targetParams.busy_poll_us);
+  }
+
+  #key(name: BaselineName, cell: CellResult, run: RunContext): string {
+    const bytes = cell.blockSize * cell.batch;
     switch (name) {
       case 'memcpy':
-        return `memcpy:${cell.blockSize}:${cell.batch}`;
-      case 'ucx_perftest':
-        return `ucx:${cell.blockSize}:${cell.op}`;
-      default:
+      case 'iperf3':
+      case 'net':
         return `${name}:${cell.blockSize}`;
+      case 'reqresp':
+        return `${name}:${cell.op}:${bytes}:${this.#spin(run)}`;
+      case 'vmcopy':
+        return `${name}:${cell.op}:${cell.blockSize}:${cell.batch}`;
+      case 'putflush':
+      case 'ucx_perftest':
+        return `${name}:${cell.path}:${cell.op}:${cell.blockSize}:${cell.batch}:${cell.depth}`;
     }
   }
 
-  async #measureOne(name: BaselineName, cell: CellResult): Promise<Measured> {
+  async #measureOne(name: BaselineName, cell: CellResult, run: RunContext): Promise<Measured> {
+    const bytes = cell.blockSize * cell.batch;
     switch (name) {
       case 'memcpy':
-        return { gbps: memcpyGbps(cell.blockSize, cell.batch) };
+        return { gbps: coldMemcpyGbps(cell.blockSize) };
+      case 'reqresp': {
+        const spin = this.#spin(run);
+        const r = await requestResponse(cell.op, bytes, spin);
+        const note = spin ? 'spinning (busy_poll_us is set)' : 'blocking calls';
+        return { gbps: r.gbps, avgLatUs: r.meanUs / cell.batch, note };
+      }
+      case 'vmcopy': {
+        const r = await vmCopy(cell.op, cell.blockSize, cell.batch);
+        return { gbps: r.gbps, avgLatUs: r.meanUs / cell.batch };
+      }
+      case 'putflush':
+        return this.#putFlush(cell, run);
       case 'net': {
         const { port } = await this.#control.request<{ port: number }>('net-sink');
         return { gbps: await netStreamGbps(this.#host, port, cell.blockSize, streamBytes(cell)) };
@@ -132,11 +231,41 @@ export class BaselineRunner {
           : { gbps };
       }
       case 'ucx_perftest':
-        return this.#ucx(cell.op, cell);
+        return this.#ucxPerftest(cell, run);
     }
   }
 
-  async #ucx(op: Op, cell: CellResult): Promise<Measured> {
+  /** UCX_TLS of a UCX run: its transports (a profile's list), else UCX's own choice. */
+  #tls(run: RunContext): string {
+    const p = run.params;
+    const tls = ucxParam(p, 'transports', 'ucx_tls');
+    if (tls) return tls;
+    const profile = ucxParam(p, 'profile');
+    return profile === 'tcp' ? 'tcp' : profile === 'shm' ? 'posix,sysv,cma,tcp' : 'all';
+  }
+
+  async #putFlush(cell: CellResult, run: RunContext): Promise<Measured> {
+    const p = run.params;
+    const mode = ucxParam(p, 'errorHandling', 'error_handling', 'ucx_error_handling_mode');
+    const config = (ucxParam(p, 'config', 'engine_config') ?? '').split(',').filter(Boolean);
+    const r = await putFlush({
+      op: cell.op,
+      blockSize: cell.blockSize,
+      batch: cell.batch,
+      window: cell.depth,
+      ms: 300,
+      // nixl-ts's 'process' and 'none' both make endpoints without UCX error handling.
+      peerErrors: (mode ?? 'peer') === 'peer',
+      tls: this.#tls(run),
+      config,
+    });
+    return { gbps: r.gbps, avgLatUs: r.meanUs / cell.batch };
+  }
+
+  async #ucxPerftest(cell: CellResult, run: RunContext): Promise<Measured> {
+    const tls = ucxParam(run.params, 'transports', 'ucx_tls', 'profile')
+      ? this.#tls(run)
+      : this.#ucxTls;
     const iterations = Math.max(
       4,
       Math.min(cell.plannedIterations, Math.floor(UCX_MAX_BYTES / cell.blockSize)),
@@ -145,24 +274,19 @@ export class BaselineRunner {
     // The server sometimes is not listening yet; one retry with a fresh server.
     let lastErr: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const { port } = await this.#control.request<{ port: number }>('ucx-server', {
-        tls: this.#ucxTls,
-      });
+      const { port } = await this.#control.request<{ port: number }>('ucx-server', { tls });
       try {
         const r = await ucxPerftest(
           this.#host,
           port,
-          op,
+          cell.op,
           cell.blockSize,
           iterations,
           warmup,
-          this.#ucxTls,
+          tls,
           this.#loopback,
         );
-        return {
-          gbps: r.gbps,
-          note: `UCX_TLS=${this.#ucxTls}, ${op === 'WRITE' ? 'ucp_put_bw' : 'ucp_get'}, no batching`,
-        };
+        return { gbps: r.gbps, note: `UCX_TLS=${tls}` };
       } catch (err) {
         lastErr = err;
       }

@@ -1,9 +1,10 @@
 /**
- * What a stranger costs a TCP target before it authenticates. The target
- * (bench/tcp/target.ts) is a child process; this process opens connections to
- * it that never say HELLO (loopback only, bounded in count and time).
+ * What a stranger costs a TCP target before it authenticates. The target is
+ * nixl-ts-bench's (cli-target.ts), a child process; this process opens
+ * connections to it that never say HELLO (loopback only, bounded in count and
+ * time).
  *
- *   npx tsx bench/tcp/flood.ts [--connections 1000] [--rounds 3]
+ *   npx tsx bench/probes/flood.ts [--connections 1000] [--rounds 3]
  *
  * 1. Memory per unauthenticated connection: the target's RSS before and after
  *    `connections` idle connections (held 1 s), divided by their number; the
@@ -18,9 +19,8 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 
-import { decodeMetadata } from '../../src/metadata.js';
-import { decodeConnInfo } from '../../backends/tcp/conn-info.js';
-import { TargetProcess } from './target-process.js';
+import { tcpEndpoints } from '../cli/path.js';
+import { startCliTarget } from './cli-target.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,10 +57,8 @@ async function open(port: number, n: number): Promise<{ sockets: Socket[]; faile
   return { sockets, failed };
 }
 
-const target = new TargetProcess('flood-target', 1 << 20, { same_host: 'off' });
-const { md } = await target.ready;
-const meta = decodeMetadata(Buffer.from(md, 'base64'));
-const port = decodeConnInfo(meta.conns.find((c) => c.backend === 'TCP')!.connInfo, meta.name).port;
+const target = await startCliTarget('TCP', { same_host: 'off' }, 1 << 20);
+const { port } = tcpEndpoints(target.md);
 const pid = target.pid;
 
 const perConn: number[] = [];
@@ -85,7 +83,7 @@ const t0 = performance.now();
 await pause(3000);
 const share = (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
 for (const s of flood.sockets) s.destroy();
-await target.close();
+await target.stop();
 
 console.log('');
 console.log(

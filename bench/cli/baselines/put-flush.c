@@ -1,11 +1,13 @@
-// What a single-descriptor NIXL request costs UCX itself, without nixl-ts: a
-// plain C program keeps WINDOW requests in flight, each one ucp_put_nbx (or
-// ucp_get_nbx) of SIZE bytes followed by ucp_ep_flush_nbx, and reposts a
-// request as soon as its flush completes. That is the work a batch-1 request
-// of the UCX backend does (NIXL's completion is remote completion, so a flush
-// per request); ucx_perftest's ucp_put_bw completes nothing per message.
+// What a NIXL request costs UCX itself, without nixl-ts: a plain C program
+// keeps WINDOW requests in flight, each BATCH ucp_put_nbx (or ucp_get_nbx) of
+// SIZE bytes followed by one ucp_ep_flush_nbx, and reposts a request as soon
+// as its flush completes. That is the work a request of BATCH descriptors of
+// the UCX backend does (NIXL's completion is remote completion, so a flush per
+// request); ucx_perftest's ucp_put_bw completes nothing per message. Request
+// k's descriptors lie one after the other in its own BATCH x SIZE bytes, as
+// nixl-ts-bench lays out its depth slots.
 //
-//   put-flush OP SIZE WINDOW MS ALLOC ERRMODE TLS [KEY=VALUE ...]
+//   put-flush OP SIZE BATCH WINDOW MS ALLOC ERRMODE TLS [KEY=VALUE ...]
 //
 // OP is put or get; ALLOC=1 maps memory UCX allocates (shared memory a peer
 // on this host maps), 0 private memory; ERRMODE is peer or none; TLS is
@@ -14,7 +16,7 @@
 // addresses over a socketpair, and UCX traffic goes over loopback or shared
 // memory only. Both processes poll UCX without sleeping, as ucx_perftest
 // does. Runs MS milliseconds after a 200 ms warm-up and prints one JSON line:
-// requests per second and GB/s (1e9 B/s).
+// requests per second, GB/s (1e9 B/s) and the mean µs per request.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,9 +68,9 @@ struct side {
 static void open_side(struct side* s, char** argv, int argc, size_t len, int alloc) {
   ucp_config_t* config;
   check(ucp_config_read(NULL, NULL, &config), "ucp_config_read");
-  check(ucp_config_modify(config, "TLS", argv[7]), "TLS");
+  check(ucp_config_modify(config, "TLS", argv[8]), "TLS");
   check(ucp_config_modify(config, "NET_DEVICES", "lo"), "NET_DEVICES");
-  for (int i = 8; i < argc; ++i) {
+  for (int i = 9; i < argc; ++i) {
     char* eq = strchr(argv[i], '=');
     if (eq == NULL) continue;
     *eq = '\0';
@@ -134,15 +136,19 @@ static void flushed(void* request, ucs_status_t status, void* user_data) {
   ucp_request_free(request);
 }
 
-// Issues one request: the put or get, then its flush; the slot is done when
-// the flush completes.
-static void post(ucp_ep_h ep, struct side* s, int get, size_t size, uint64_t remote,
-                 ucp_rkey_h rkey, struct slot* slot) {
+// Issues one request: its BATCH puts or gets at `offset` in both regions,
+// then one flush; the slot is done when the flush completes.
+static void post(ucp_ep_h ep, struct side* s, int get, size_t size, size_t batch, size_t offset,
+                 uint64_t remote, ucp_rkey_h rkey, struct slot* slot) {
   ucp_request_param_t p = {.op_attr_mask = UCP_OP_ATTR_FIELD_MEMH, .memh = s->memh};
-  ucs_status_ptr_t r = get ? ucp_get_nbx(ep, s->buf, size, remote, rkey, &p)
-                           : ucp_put_nbx(ep, s->buf, size, remote, rkey, &p);
-  if (UCS_PTR_IS_ERR(r)) check(UCS_PTR_STATUS(r), get ? "ucp_get_nbx" : "ucp_put_nbx");
-  if (r != NULL) ucp_request_free(r);  // the flush covers its completion
+  for (size_t j = 0; j < batch; ++j) {
+    char* local = (char*)s->buf + offset + j * size;
+    uint64_t at = remote + offset + j * size;
+    ucs_status_ptr_t r = get ? ucp_get_nbx(ep, local, size, at, rkey, &p)
+                             : ucp_put_nbx(ep, local, size, at, rkey, &p);
+    if (UCS_PTR_IS_ERR(r)) check(UCS_PTR_STATUS(r), get ? "ucp_get_nbx" : "ucp_put_nbx");
+    if (r != NULL) ucp_request_free(r);  // the flush covers its completion
+  }
   ucp_request_param_t fp = {
       .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA,
       .cb.send = flushed,
@@ -154,26 +160,31 @@ static void post(ucp_ep_h ep, struct side* s, int get, size_t size, uint64_t rem
 }
 
 int main(int argc, char** argv) {
-  if (argc < 8) {
-    fprintf(stderr, "usage: put-flush put|get SIZE WINDOW MS ALLOC peer|none TLS [KEY=VALUE ...]\n");
+  if (argc < 9) {
+    fprintf(stderr,
+            "usage: put-flush put|get SIZE BATCH WINDOW MS ALLOC peer|none TLS [KEY=VALUE ...]\n");
     return 2;
   }
   const int get = strcmp(argv[1], "get") == 0;
   const size_t size = strtoull(argv[2], NULL, 10);
-  const int window = atoi(argv[3]);
-  const double ms = atof(argv[4]);
-  const int alloc = atoi(argv[5]);
-  const int peer_errors = strcmp(argv[6], "peer") == 0;
+  const size_t batch = strtoull(argv[3], NULL, 10);
+  const int window = atoi(argv[4]);
+  const double ms = atof(argv[5]);
+  const int alloc = atoi(argv[6]);
+  const int peer_errors = strcmp(argv[7], "peer") == 0;
+  if (size == 0 || batch == 0 || window <= 0) return 2;
+  const size_t area = size * batch;  // one request's bytes
+  const size_t len = area * (size_t)window;
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return 1;
   pid_t child = fork();
   if (child == 0) {
     close(fds[0]);
-    run_target(fds[1], argv, argc, size, alloc);
+    run_target(fds[1], argv, argc, len, alloc);
   }
   close(fds[1]);
   struct side s;
-  open_side(&s, argv, argc, size, alloc);
+  open_side(&s, argv, argc, len, alloc);
   uint64_t n;
   void* addr = recv_blob(fds[0], &n);
   void* rkey_buf = recv_blob(fds[0], &n);
@@ -190,14 +201,15 @@ int main(int argc, char** argv) {
   struct slot* slots = calloc((size_t)window, sizeof *slots);
   double start = 0;
   uint64_t counted = 0;
-  for (int i = 0; i < window; ++i) post(ep, &s, get, size, *where, rkey, &slots[i]);
+  for (int i = 0; i < window; ++i)
+    post(ep, &s, get, size, batch, i * area, *where, rkey, &slots[i]);
   const double warm_end = now_ms() + 200;
   for (unsigned spins = 0;; ++spins) {
     ucp_worker_progress(s.worker);
     for (int i = 0; i < window; ++i) {
       if (!slots[i].done) continue;
       if (start > 0) ++counted;
-      post(ep, &s, get, size, *where, rkey, &slots[i]);
+      post(ep, &s, get, size, batch, i * area, *where, rkey, &slots[i]);
     }
     if ((spins & 63) != 0) continue;
     const double t = now_ms();
@@ -206,8 +218,8 @@ int main(int argc, char** argv) {
       counted = 0;
     } else if (start > 0 && t - start >= ms) {
       const double secs = (t - start) / 1e3;
-      printf("{\"requests_per_s\":%.0f,\"gbps\":%.4f}\n", counted / secs,
-             counted * (double)size / secs / 1e9);
+      printf("{\"requests_per_s\":%.0f,\"gbps\":%.4f,\"mean_us\":%.3f}\n", counted / secs,
+             counted * (double)area / secs / 1e9, counted ? (t - start) * 1e3 * window / counted : 0);
       break;
     }
   }

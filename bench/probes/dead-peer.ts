@@ -2,11 +2,11 @@
  * What a same-host peer that dies mid-transfer leaves behind, per UCX setting:
  * can the survivor still exchange messages with a new agent on this host?
  *
- *   npx tsx bench/ucx/dead-peer-probe.ts [--rounds 8] [--sets tcp,shm-mm,shm-process]
+ *   npx tsx bench/probes/dead-peer.ts [--rounds 8] [--sets tcp,shm-mm,shm-process]
  *
  * Each round runs in its own process (a survivor left stuck is not reused):
- * the survivor agent WRITEs 64 MiB to a target process (bench/ucx/target.ts),
- * kills it with SIGKILL, waits for the transfer to fail, then creates a new
+ * the survivor agent WRITEs 64 MiB to nixl-ts-bench's target process
+ * (cli-target.ts), kills it with SIGKILL, waits for the transfer to fail, then creates a new
  * agent in its own process and sends a notification each way. A notification
  * that has not arrived after 3 s counts as lost. Everything stays on this host
  * (loopback and shared memory); the only process killed is the target this
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
 import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
-import { startTarget } from './target-process.js';
+import { startCliTarget } from './cli-target.js';
 
 const SETS: Record<string, Record<string, string>> = {
   tcp: { profile: 'tcp', devices: 'lo' },
@@ -55,11 +55,12 @@ async function oneRound(params: Record<string, string>): Promise<void> {
     backends: [{ type: 'UCX', params }],
   });
   const local = s.registerMem(s.alloc(REGION).buffer).descs.at(0);
-  const victim = await startTarget(s, params, REGION, false, 'victim');
+  const victim = await startCliTarget('UCX', params, REGION);
+  s.loadRemoteMD(victim.md);
 
   const req = s.createXferReq('WRITE', [local], [{ addr: victim.addr, len: REGION }], victim.name);
   s.postXferReq(req);
-  victim.kill('SIGKILL');
+  victim.signal('SIGKILL');
   const killedAt = performance.now();
   // Repost until the death shows (a transfer may finish before the kill lands).
   for (let i = 0; i < 1000; i++) {

@@ -7,18 +7,18 @@
  * CPU per request is much steadier than the rate on this shared VM, so
  * compare builds by it.
  *
- *   npx tsx bench/ucx/request-cost.ts [--size 4096] [--window 16] [--op WRITE]
+ *   npx tsx bench/probes/request-cost.ts [--size 4096] [--window 16] [--op WRITE]
  *                                     [--seconds 2] [--params '{"profile":"tcp","devices":"lo"}']
  *                                     [--alloc]   (memory from agent.alloc(n, { backend: 'UCX' }) on both sides)
  *
- * The target is a child process (bench/ucx/target.ts); traffic stays on this host.
+ * The target is nixl-ts-bench's (cli-target.ts); traffic stays on this host.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import '../../src/polyfills.js';
 import { Agent } from '../../src/agent.js';
-import { startTarget } from './target-process.js';
+import { startCliTarget } from './cli-target.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,7 +46,8 @@ const jsThreadCpuUs = () => cpuUs(`/proc/self/task/${process.pid}/stat`);
 const a = await Agent.create({ name: `cost-${process.pid}`, backends: [{ type: 'UCX', params }] });
 const memory = a.alloc(REGION, args.alloc ? { backend: 'UCX' } : {}).buffer;
 const local = a.registerMem(memory).descs.at(0);
-const target = await startTarget(a, params, REGION, args.alloc);
+const target = await startCliTarget('UCX', params, REGION, { backendAlloc: args.alloc });
+a.loadRemoteMD(target.md);
 
 const reqs = Array.from({ length: WINDOW }, () =>
   a.createXferReq(

@@ -1,15 +1,15 @@
 // The floor of a one-at-a-time transfer over loopback TCP, as a plain C
-// program gets it: the client sends SIZE bytes on one connection, a server
-// process receives them and answers 8 bytes, and the client waits for the
-// answer before the next request. That is the shape of a batch-1 WRITE
-// (payload out, completion back).
+// program gets it. write: the client sends SIZE bytes on one connection, a
+// server process receives them and answers 8 bytes, and the client waits for
+// the answer before the next request (a WRITE: payload out, completion back).
+// read: the client sends 8 bytes and the server answers SIZE (a READ).
 //
-//   request-response SIZE MS SPIN
+//   request-response write|read SIZE MS SPIN
 //
 // SPIN=0 blocks in send/recv (threads sleep while they wait, as the engine's
 // default params do); SPIN=1 retries non-blocking calls instead (as
 // busy_poll_us does). Runs for MS milliseconds (at most 200,000 requests) and
-// prints the median, 10th and 90th percentile in µs as one JSON line.
+// prints the mean, median, 10th and 90th percentile in µs as one JSON line.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -65,16 +65,22 @@ static int by_value(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: request-response SIZE MS SPIN\n");
+  if (argc != 5 || (strcmp(argv[1], "write") != 0 && strcmp(argv[1], "read") != 0)) {
+    fprintf(stderr, "usage: request-response write|read SIZE MS SPIN\n");
     return 2;
   }
-  size_t size = strtoul(argv[1], NULL, 10);
-  double ms = atof(argv[2]);
-  spin = atoi(argv[3]);
+  int read_op = strcmp(argv[1], "read") == 0;
+  size_t size = strtoul(argv[2], NULL, 10);
+  double ms = atof(argv[3]);
+  spin = atoi(argv[4]);
   char* buf = malloc(size ? size : 1);
   memset(buf, 1, size);
-  char answer[8] = {0};
+  char small[8] = {0};
+  // What goes each way: the request, then the answer.
+  char* req = read_op ? small : buf;
+  size_t req_len = read_op ? sizeof small : size;
+  char* ans = read_op ? buf : small;
+  size_t ans_len = read_op ? size : sizeof small;
   int one = 1;
 
   int listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -91,7 +97,7 @@ int main(int argc, char** argv) {
   if (server == 0) {
     int s = accept(listener, NULL, NULL);
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    while (recv_all(s, buf, size)) send_all(s, answer, sizeof answer);
+    while (recv_all(s, req, req_len)) send_all(s, ans, ans_len);
     return 0;
   }
   close(listener);
@@ -106,14 +112,14 @@ int main(int argc, char** argv) {
   double* times = malloc(sizeof(double) * kMaxRequests);
   int n = 0;
   for (int i = 0; i < 3; i++) {  // warm-up: connection buffers grow
-    send_all(c, buf, size);
-    recv_all(c, answer, sizeof answer);
+    send_all(c, req, req_len);
+    recv_all(c, ans, ans_len);
   }
   double until = now_us() + ms * 1000;
   while (n < kMaxRequests && (n < 3 || now_us() < until)) {
     double t0 = now_us();
-    send_all(c, buf, size);
-    if (!recv_all(c, answer, sizeof answer)) {
+    send_all(c, req, req_len);
+    if (!recv_all(c, ans, ans_len)) {
       fprintf(stderr, "server closed the connection\n");
       return 1;
     }
@@ -121,8 +127,10 @@ int main(int argc, char** argv) {
   }
   close(c);
   waitpid(server, NULL, 0);
+  double sum = 0;
+  for (int i = 0; i < n; i++) sum += times[i];
   qsort(times, n, sizeof(double), by_value);
-  printf("{\"p10\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"n\":%d}\n", times[n / 10], times[n / 2],
-         times[n * 9 / 10], n);
+  printf("{\"mean\":%.2f,\"p10\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"n\":%d}\n", sum / n,
+         times[n / 10], times[n / 2], times[n * 9 / 10], n);
   return 0;
 }
