@@ -1,5 +1,6 @@
 import type { Backend, BackendMD, RemoteHandles, RemoteRegionBatch } from './backend.js';
 import type { MemType } from './descriptors.js';
+import { publicDataOf } from './metadata.js';
 
 /**
  * One backend's handles for one batch of a peer's regions, with the batch's
@@ -25,13 +26,6 @@ class PerRegionHandles implements RemoteHandles {
   }
 }
 
-/** Region i of a batch's public data, as a view. */
-export function batchPublicData(batch: RemoteRegionBatch, i: number): Uint8Array {
-  const start = batch.pdRanges[2 * i]!;
-  const pd = batch.publicData;
-  return new Uint8Array(pd.buffer, pd.byteOffset + start, batch.pdRanges[2 * i + 1]! - start);
-}
-
 /**
  * Has `backend` load a batch of a peer's regions, all or nothing: in one call
  * where it offers `loadRemoteRegions`, else region by region (what was made
@@ -52,7 +46,7 @@ export function loadBatch(backend: Backend, agent: string, batch: RemoteRegionBa
         addr: batch.addrs[i]!,
         len: batch.lens[i]!,
         devId: batch.devIds[i]!,
-        publicData: batchPublicData(batch, i),
+        publicData: publicDataOf(batch, i),
       });
     }
   } catch (err) {

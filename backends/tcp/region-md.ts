@@ -33,55 +33,41 @@ export function parsePublicData(data: Uint8Array, agent: string): RegionMD {
 }
 
 /**
- * A peer's regions as the TCP backend loads them in bulk: ids and keys in
- * columns, checked up front; a region's RegionMD is made the first time a
+ * A peer's regions as the TCP backend loads them in bulk: every region's
+ * public data is checked up front; its RegionMD is parsed the first time a
  * descriptor list resolves against it, and kept, so equal handles stay one
  * object (requests merge neighbouring descriptors of one region by identity).
  */
 export class RemoteRegionKeys implements RemoteHandles {
   readonly count: number;
-  /** rid, keyLo, keyHi per region. */
-  readonly #words: Uint32Array;
+  readonly #agent: string;
+  // Only the public data is kept: the batch's address columns are the agent's copy.
   readonly #pdRanges: Float64Array;
   readonly #publicData: Uint8Array;
   readonly #made = new Map<number, RegionMD>();
 
   constructor(agent: string, batch: RemoteRegionBatch) {
-    const n = batch.count;
-    const { pdRanges, publicData } = batch;
-    const words = new Uint32Array(3 * n);
-    for (let i = 0; i < n; i++) {
-      const start = pdRanges[2 * i]!;
-      const bytes = pdRanges[2 * i + 1]! - start;
+    const { pdRanges } = batch;
+    for (let i = 0; i < batch.count; i++) {
+      const bytes = pdRanges[2 * i + 1]! - pdRanges[2 * i]!;
       if (bytes !== PUBLIC_DATA_BYTES) throw wrongSize(agent, bytes);
-      for (let w = 0; w < 3; w++) {
-        const p = start + 4 * w;
-        words[3 * i + w] =
-          (publicData[p]! |
-            (publicData[p + 1]! << 8) |
-            (publicData[p + 2]! << 16) |
-            (publicData[p + 3]! << 24)) >>>
-          0;
-      }
     }
-    this.count = n;
-    this.#words = words;
+    this.count = batch.count;
+    this.#agent = agent;
     this.#pdRanges = pdRanges;
-    this.#publicData = publicData;
+    this.#publicData = batch.publicData;
   }
 
   at(i: number): RegionMD {
     let md = this.#made.get(i);
     if (!md) {
-      const start = this.#pdRanges[2 * i]!;
       const pd = this.#publicData;
-      md = {
-        rid: this.#words[3 * i]!,
-        keyLo: this.#words[3 * i + 1]!,
-        keyHi: this.#words[3 * i + 2]!,
-        publicData: new Uint8Array(pd.buffer, pd.byteOffset + start, PUBLIC_DATA_BYTES),
-        registered: true,
-      };
+      const view = new Uint8Array(
+        pd.buffer,
+        pd.byteOffset + this.#pdRanges[2 * i]!,
+        PUBLIC_DATA_BYTES,
+      );
+      md = parsePublicData(view, this.#agent);
       this.#made.set(i, md);
     }
     return md;
