@@ -6,6 +6,25 @@ import { UsageError } from './usage-error.js';
  * expands in front of the command line, so options given after it override
  * its values (lists such as --param add to it).
  */
+/** The UCX presets' sweep, with the backend params that pick the transports. */
+function ucxSweep(params: readonly string[]): string[] {
+  return [
+    '--backend',
+    'UCX',
+    ...params.flatMap((p) => ['--param', p]),
+    '--op',
+    'WRITE,READ',
+    '--block',
+    '4K,64K,1M,16M',
+    '--cells',
+    '4Kx1024,64Kx1024,1Mx64',
+    '--depth',
+    '4',
+    '--baselines',
+    'putflush,ucx_perftest',
+  ];
+}
+
 export const PRESETS: Record<string, { about: string; args: string[] }> = {
   tcp: {
     about: 'TCP, both paths, READ and WRITE, 4K/64K/1M/16M at batch 1 and 4K/64K/1M at batch 256',
@@ -42,43 +61,11 @@ export const PRESETS: Record<string, { about: string; args: string[] }> = {
   ucx: {
     about:
       'UCX over tcp, READ and WRITE, 4K/64K/1M/16M at batch 1, NIXL-sized batches, 4 in flight',
-    args: [
-      '--backend',
-      'UCX',
-      '--param',
-      'profile=tcp',
-      '--op',
-      'WRITE,READ',
-      '--block',
-      '4K,64K,1M,16M',
-      '--cells',
-      '4Kx1024,64Kx1024,1Mx64',
-      '--depth',
-      '4',
-      '--baselines',
-      'putflush,ucx_perftest',
-    ],
+    args: ucxSweep(['profile=tcp']),
   },
   'ucx-shm': {
     about: "UCX over shared memory (profile shm, errorHandling 'process'), as the ucx preset",
-    args: [
-      '--backend',
-      'UCX',
-      '--param',
-      'profile=shm',
-      '--param',
-      'errorHandling=process',
-      '--op',
-      'WRITE,READ',
-      '--block',
-      '4K,64K,1M,16M',
-      '--cells',
-      '4Kx1024,64Kx1024,1Mx64',
-      '--depth',
-      '4',
-      '--baselines',
-      'putflush,ucx_perftest',
-    ],
+    args: ucxSweep(['profile=shm', 'errorHandling=process']),
   },
 };
 
