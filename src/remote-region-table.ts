@@ -1,3 +1,4 @@
+import { rangesEqual } from './bytes-equal.js';
 import type { Backend, BackendMD } from './backend.js';
 import { unloadBatch, type LoadedBatch } from './remote-handles.js';
 
@@ -117,10 +118,7 @@ export class RemoteRegionTable {
     if (b < 0) return undefined;
     const { pdRanges, publicData: pd } = col!.batches[b]!;
     const k = col!.indexIn[i]!;
-    const from = pdRanges[2 * k]!;
-    if (pdRanges[2 * k + 1]! - from !== end - start) return false;
-    for (let x = 0; x < end - start; x++) if (pd[from + x] !== bytes[start + x]) return false;
-    return true;
+    return rangesEqual(pd, pdRanges[2 * k]!, pdRanges[2 * k + 1]!, bytes, start, end);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { rangesEqual } from './bytes-equal.js';
 import type { Backend, RemoteRegionBatch } from './backend.js';
 import type { MemType } from './descriptors.js';
 import { MismatchError } from './errors.js';
@@ -260,12 +261,9 @@ function before(t: RemoteRegionTable, j: number, devId: number, addr: number): b
 
 /** True if region i of a and region j of b carry the same public data. */
 function samePublicData(a: RegionColumns, i: number, b: RegionColumns, j: number): boolean {
-  const as = a.pdRanges[2 * i]!;
-  const bs = b.pdRanges[2 * j]!;
-  const n = a.pdRanges[2 * i + 1]! - as;
-  if (b.pdRanges[2 * j + 1]! - bs !== n) return false;
-  for (let x = 0; x < n; x++) if (a.publicData[as + x] !== b.publicData[bs + x]) return false;
-  return true;
+  const [as, ae] = [a.pdRanges[2 * i]!, a.pdRanges[2 * i + 1]!];
+  const [bs, be] = [b.pdRanges[2 * j]!, b.pdRanges[2 * j + 1]!];
+  return rangesEqual(a.publicData, as, ae, b.publicData, bs, be);
 }
 
 /** The batch a backend loads: the whole section (the usual case), or the listed entries of it. */
