@@ -27,8 +27,16 @@ if (process.env.NIXL_TS_FORCE_BUILD !== '1') {
   );
 }
 
-// npm and pnpm name the node-gyp they bundle in npm_config_node_gyp; else one on PATH.
-const gyp = process.env.npm_config_node_gyp;
+// The package's own node-gyp (a devDependency in a clone), else the one npm or
+// pnpm bundle (npm_config_node_gyp), else one on PATH.
+function ownNodeGyp() {
+  try {
+    return createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    return undefined;
+  }
+}
+const gyp = ownNodeGyp() ?? process.env.npm_config_node_gyp;
 const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
 const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
 if (r.error || r.status !== 0) {

@@ -4,7 +4,15 @@
  * holds node and sh and nothing else, so no compiler can be found.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +24,30 @@ export interface Packed {
   files: string[];
 }
 
-/** `npm pack` of the project into `dir` (runs prepack: tsc build and prebuilds). */
+/**
+ * `npm pack` of a copy of the project (the files git would commit, with their
+ * timestamps, node_modules linked, build/ copied), so that prepack's build
+ * (tsc, then the prebuilds) runs as on a fresh clone and never rewrites the
+ * dist/ that other test files may be reading.
+ */
 export function pack(dir: string): Packed {
-  const r = run(process.execPath, [npmCli(), 'pack', '--json', '--pack-destination', dir], {
+  const copy = join(dir, 'src');
+  const listed = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
     cwd: ROOT,
+  });
+  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
+  for (const file of listed.stdout.split('\0').filter(Boolean)) {
+    if (!existsSync(join(ROOT, file))) continue; // deleted, not yet committed
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    cpSync(join(ROOT, file), join(copy, file), { preserveTimestamps: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  if (existsSync(join(ROOT, 'build')))
+    cpSync(join(ROOT, 'build'), join(copy, 'build'), { recursive: true, preserveTimestamps: true });
+
+  const r = run(process.execPath, [npmCli(), 'pack', '--json', '--pack-destination', dir], {
+    cwd: copy,
+    timeoutMs: 600_000,
   });
   if (r.status !== 0) throw new Error(`npm pack failed (${r.status}):\n${r.stderr}`);
   // npm prints the prepack scripts' output before the JSON.
