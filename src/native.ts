@@ -64,7 +64,7 @@ function loadFailureMessage(name: string, path: string, err: Error): string {
   const msg = err.message;
   if (/lib(ucp|uct|ucs|ucm)\.so/.test(msg)) {
     return (
-      `nixl-ts: ${name}.node needs the UCX runtime libraries, which are not installed (${msg.trim()}); ` +
+      `nixl-ts: ${name}.node cannot load the UCX runtime libraries it needs (${msg.trim()}); ` +
       'install UCX 1.13 or later (Debian/Ubuntu: apt-get install libucx0; Fedora/RHEL: dnf install ucx) ' +
       'or point LD_LIBRARY_PATH at an existing UCX installation'
     );
