@@ -51,6 +51,8 @@ export class EtcdRuntime {
   #watcher: Watcher | undefined;
   #rank = -1;
   #closed = false;
+  /** The plugin's gRPC sessions hold nothing open (plugins/etcd/client.ts): a run does, until close(). */
+  readonly #alive = setInterval(() => {}, 2 ** 30);
   /** Called for each put under req/ or rep/ (by key suffix), and when the peer's rank key goes. */
   onMessage: (kind: 'req' | 'rep', id: number, value: Buffer) => void = () => {};
   onPeerGone: (why: string) => void = () => {};
@@ -230,6 +232,7 @@ export class EtcdRuntime {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#alive);
     const w = this.#watcher;
     this.#watcher = undefined;
     await w?.cancel().catch(() => {});

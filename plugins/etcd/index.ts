@@ -39,6 +39,7 @@ import {
   keyOf,
   parseKey,
 } from './keys.js';
+import { Liveness } from './liveness.js';
 import { PeerView, type PeerChange } from './peer-view.js';
 import { Publisher } from './publisher.js';
 
@@ -84,6 +85,8 @@ export class EtcdDiscovery implements MetadataStore {
   /** Fetches waiting for a key to be put: key → resolvers. */
   readonly #waiters = new Map<string, Set<(value: Uint8Array) => void>>();
   readonly #cancelWaits = new Set<(err: Error) => void>();
+  /** Holds the event loop open while a caller awaits start, stop or a MetadataStore call. */
+  readonly #liveness = new Liveness();
 
   constructor(opts: EtcdOptions = {}) {
     this.config = resolveConfig(opts);
@@ -94,7 +97,11 @@ export class EtcdDiscovery implements MetadataStore {
     return this.#view?.loaded() ?? [];
   }
 
-  async start(host: DiscoveryHost): Promise<void> {
+  start(host: DiscoveryHost): Promise<void> {
+    return this.#liveness.hold(() => this.#start(host));
+  }
+
+  async #start(host: DiscoveryHost): Promise<void> {
     if (this.#started)
       throw new NotAllowedError('etcd discovery already started', { op: 'etcd.start' });
     this.#started = true;
@@ -172,7 +179,11 @@ export class EtcdDiscovery implements MetadataStore {
     }
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.#liveness.hold(() => this.#stop());
+  }
+
+  async #stop(): Promise<void> {
     if (!this.#started || this.#stopping) return;
     this.#stopping = true;
     this.#unsubscribe?.();
@@ -188,7 +199,8 @@ export class EtcdDiscovery implements MetadataStore {
   // ------------------------------------------------------- MetadataStore
 
   publish(): Promise<void> {
-    return this.#running('sendLocalMD').publish();
+    const publisher = this.#running('sendLocalMD');
+    return this.#liveness.hold(() => publisher.publish());
   }
 
   publishPartial(label: string, metadata: Uint8Array): Promise<void> {
@@ -198,11 +210,13 @@ export class EtcdDiscovery implements MetadataStore {
         op: 'sendLocalPartialMD',
       });
     }
-    return this.#running('sendLocalPartialMD').publishPartial(label, metadata);
+    const publisher = this.#running('sendLocalPartialMD');
+    return this.#liveness.hold(() => publisher.publishPartial(label, metadata));
   }
 
   unpublish(): Promise<void> {
-    return this.#running('invalidateLocalMD').unpublish();
+    const publisher = this.#running('invalidateLocalMD');
+    return this.#liveness.hold(() => publisher.unpublish());
   }
 
   /**
@@ -210,7 +224,11 @@ export class EtcdDiscovery implements MetadataStore {
    * first put of it that the namespace watch sees (the waiter is in place
    * before the read, so a put between the two is not missed).
    */
-  async fetch(name: string, label: string, signal?: AbortSignal): Promise<void> {
+  fetch(name: string, label: string, signal?: AbortSignal): Promise<void> {
+    return this.#liveness.hold(() => this.#fetch(name, label, signal));
+  }
+
+  async #fetch(name: string, label: string, signal?: AbortSignal): Promise<void> {
     this.#running('fetchRemoteMD');
     checkAgentName(name, 'fetchRemoteMD');
     checkLabel(label, 'fetchRemoteMD');
