@@ -342,7 +342,12 @@ export class EtcdDiscovery implements MetadataStore {
     const old = this.#watcher;
     this.#watcher = undefined;
     void old?.cancel().catch(() => {});
-    const w = this.#client!.watch()
+    // A watch manager (and so a gRPC stream) of its own for each watch: etcd3
+    // keeps a stream that was opened with an auth token etcd no longer knows
+    // (after a restart) and cancels every watch created on it; a new stream
+    // carries the token the unary calls of the recovery obtained again.
+    const w = this.#client!.namespace('')
+      .watch()
       .prefix(this.config.namespace)
       .startRevision(String(revision))
       .watcher();
