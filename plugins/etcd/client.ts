@@ -50,6 +50,11 @@ function unrefMarkedSessions(): void {
   } as typeof http2.connect;
 }
 
+/** The largest gRPC message the client reads: one value at the bound, and room beside it. */
+export function messageBound(c: EtcdConfig): number {
+  return Math.min(2 ** 31 - 1, c.maxValueBytes + MESSAGE_SLACK_BYTES);
+}
+
 export async function createClient(c: EtcdConfig): Promise<Etcd3> {
   unrefMarkedSessions();
   const { Etcd3, isRecoverableError } = await import('etcd3');
@@ -67,10 +72,7 @@ export async function createClient(c: EtcdConfig): Promise<Etcd3> {
     defaultCallOptions: (call) =>
       call.isStream ? {} : { deadline: Date.now() + c.requestTimeoutMs },
     grpcOptions: {
-      'grpc.max_receive_message_length': Math.min(
-        2 ** 31 - 1,
-        c.maxValueBytes + MESSAGE_SLACK_BYTES,
-      ),
+      'grpc.max_receive_message_length': messageBound(c),
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
       // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time).
