@@ -51,8 +51,10 @@ export class LeaseKeeper {
       return;
     }
     this.#inFlight = true;
-    // Within the TTL: a keep-alive that etcd does not answer must not outlive the lease.
-    const deadline = Date.now() + Math.min(this.#deadlineMs, this.#ttlMs / 3);
+    // One at a time, each until the lease would have expired without it (a
+    // slow answer on a loaded machine still counts), at most the request timeout.
+    const left = this.#ttlMs - (performance.now() - this.#lastOk);
+    const deadline = Date.now() + Math.max(this.#ttlMs / 3, Math.min(this.#deadlineMs, left));
     this.#lease.keepaliveOnce({ deadline }).then(
       () => {
         this.#inFlight = false;

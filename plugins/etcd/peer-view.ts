@@ -331,10 +331,16 @@ export class PeerView {
   }
 }
 
-/** A refusal naming the peer, of the refusing error's class (MismatchError for anything else). */
+/**
+ * A refusal naming the peer, of the refusing error's class (MismatchError for
+ * anything else), without the refusing error as its cause: a decoder's error keeps the value
+ * it was decoding alive (V8 holds the frames of an unformatted stack, and
+ * their receivers), and reports may be held or kept by the user. Its message
+ * is in this one's.
+ */
 function refused(err: unknown, what: string, agent: string): NixlError {
   const message = `${what}: ${(err as Error)?.message ?? String(err)}`;
-  const ctx = { op: 'discovery', agent, cause: err };
+  const ctx = { op: 'discovery', agent };
   if (err instanceof NixlError) {
     return new (err.constructor as new (m: string, c: object) => NixlError)(message, ctx);
   }

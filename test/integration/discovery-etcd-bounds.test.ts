@@ -97,9 +97,11 @@ describe.skipIf(skipWithoutEtcd)('a namespace full of junk', () => {
       `96 x 1 MiB + 2000 junk names: peak retained ${peakMiB.toFixed(1)} MiB while starting in ${Math.round(startMs)} ms; ${reports} reports; ${JSON.stringify(stats)}`,
     );
     expect(remoteAgents).toEqual(['x']);
-    // A page is at most maxValueBytes (2 MiB) + 1 MiB; measured 28-42 MiB in
-    // all on a loaded machine (gRPC's own buffers). Holding the read retains 96+.
-    expect(peakMiB).toBeLessThan(72);
+    // A page is at most maxValueBytes (2 MiB) + 1 MiB; the rest is what starting
+    // an agent retains anyway (gRPC, etcd3's protos, the TCP backend): 28 MiB
+    // measured in all. Holding the whole read (or reports that keep the values
+    // they refused: a decoder's error holds its input) retains 96 MiB or more.
+    expect(peakMiB).toBeLessThan(48);
     expect(stats.refused).toBeLessThanOrEqual(64);
     expect(stats.peers).toBe(1);
     expect(reports).toBeLessThanOrEqual(16 + Math.ceil(startMs / 1000) + 1);
