@@ -23,11 +23,21 @@ export interface ControlReply {
 
 export class ControlError extends Error {}
 
+/** The initiator's side of the control channel: over a socket (ControlClient) or etcd (etcd-runtime.ts). */
+export interface Control {
+  request<T extends object = Record<string, unknown>>(
+    cmd: string,
+    args?: Record<string, unknown>,
+    timeoutMs?: number,
+  ): Promise<ControlReply & T>;
+  close(): void;
+}
+
 /**
  * The initiator's end: request/reply with a timeout on every request, over
  * the same JSON-line channel the test harness drives its child processes with.
  */
-export class ControlClient {
+export class ControlClient implements Control {
   readonly #socket: Socket;
   readonly #channel: JsonLineChannel<ControlReply>;
 

@@ -8,7 +8,7 @@ import {
   type PatternMismatch,
 } from '../../testing/pattern.js';
 import { awaitLoop } from './await-loop.js';
-import type { ControlClient } from './control.js';
+import type { Control } from './control.js';
 import { newSamples, type LoopPlan, type Samples } from './loop-types.js';
 import { withLoopbackDevices } from './loopback.js';
 import {
@@ -62,7 +62,7 @@ export function planRuns(backends: string[], s: SweepConfig): RunSpec[] {
 export class BackendRun {
   readonly backend: string;
   readonly #spec: RunSpec;
-  readonly #control: ControlClient;
+  readonly #control: Control;
   readonly #sweep: SweepConfig;
   #agent!: Agent;
   #mem!: Buffer;
@@ -73,7 +73,7 @@ export class BackendRun {
   #params: Record<string, string> = {};
   #seed = 0;
 
-  private constructor(spec: RunSpec, control: ControlClient, sweep: SweepConfig) {
+  private constructor(spec: RunSpec, control: Control, sweep: SweepConfig) {
     this.backend = spec.backend;
     this.#spec = spec;
     this.#control = control;
@@ -87,7 +87,7 @@ export class BackendRun {
 
   static async open(
     spec: RunSpec,
-    control: ControlClient,
+    control: Control,
     sweep: SweepConfig,
     loopback: boolean,
   ): Promise<BackendRun> {

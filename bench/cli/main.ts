@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Agent } from '../../src/index.js';
 import { aboutBaseline, BaselineRunner, type Measured } from './baselines/index.js';
 import { compareNixlbench } from './compare-nixlbench.js';
-import { ControlClient } from './control.js';
+import { ControlClient, type Control } from './control.js';
+import { EtcdControlClient, EtcdRuntime } from './etcd-runtime.js';
 import { BackendRun, planCells, planRuns } from './initiator.js';
 import { LocalTarget } from './local-target.js';
 import { isLoopback } from './loopback.js';
@@ -28,7 +29,7 @@ import { formatBytes } from './sizes.js';
 import { renderChart } from './svg-chart.js';
 import { cellTable, referenceNotes, referenceTable } from './table.js';
 import { hasTool } from './tools.js';
-import { runTarget } from './target.js';
+import { runEtcdTarget, runTarget } from './target.js';
 
 /** Exit codes: 0 ok, 1 error, 2 usage, 3 a consistency check failed. */
 const EXIT_CHECK_FAILED = 3;
@@ -131,12 +132,14 @@ async function runInitiator(
   backends: string[],
   host: string,
   port: number,
+  /** The control channel (default: a socket to host:port) and how the report names the target's address. */
+  channel: { control: Control; address: string } | undefined = undefined,
 ): Promise<number> {
   const startedAt = new Date().toISOString();
   const t0Run = performance.now();
   const loadAtStart = loadavg();
   const sweep = opts.sweep;
-  const control = await connectControl(host, port);
+  const control = channel?.control ?? (await connectControl(host, port));
   const notes: string[] = [];
   const cells: CellResult[] = [];
   let exitCode = 0;
@@ -236,7 +239,7 @@ async function runInitiator(
         hostname: hello.hostname,
         cpus: hello.cpus,
         cpuModel: hello.cpuModel,
-        address: `${host}:${port}`,
+        address: channel?.address ?? `${host}:${port}`,
       },
       config: {
         ...sweep,
@@ -354,6 +357,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     return 0;
   }
+  if (opts.mode === 'etcd') return runThroughEtcd(opts);
   if (opts.compare.length && opts.mode !== 'local') {
     throw new UsageError('--compare runs nixlbench on this host: use it without --initiator');
   }
@@ -365,6 +369,37 @@ export async function main(argv: string[]): Promise<number> {
     return await runInitiator(opts, backends, '127.0.0.1', await target.port);
   } finally {
     await target.stop();
+  }
+}
+
+/**
+ * nixlbench's etcd runtime: claim a rank (0 initiator, 1 target), wait for
+ * the other process, then run the sweep with the control messages in etcd.
+ */
+async function runThroughEtcd(opts: CliOptions): Promise<number> {
+  const { endpoints, group } = opts.etcd!;
+  if (opts.compare.length) {
+    throw new UsageError('--compare runs nixlbench on this host: use it without --etcd-endpoints');
+  }
+  process.stderr.write(
+    `nixl-ts-bench: joining benchmark group '${group}' at ${endpoints.join(', ')}\n`,
+  );
+  const { runtime, rank } = await EtcdRuntime.join({ endpoints, group, address: opts.host });
+  try {
+    process.stderr.write(
+      `nixl-ts-bench: rank ${rank.rank} of 2 (${rank.role}); the other rank is at ${rank.peerAddress}\n`,
+    );
+    if (rank.role === 'target') {
+      await runEtcdTarget(runtime, opts.host, opts.sweep.totalBuffer);
+      return 0;
+    }
+    const backends = await chooseBackends(opts.sweep.backends);
+    return await runInitiator(opts, backends, rank.peerAddress, 0, {
+      control: new EtcdControlClient(runtime),
+      address: `${rank.peerAddress} (rank 1, through ${runtime.describe()})`,
+    });
+  } finally {
+    await runtime.close();
   }
 }
 

@@ -19,6 +19,8 @@ const ALIASES: Record<string, { ours: string; bool?: true }> = {
   pipeline_depth: { ours: 'depth' },
   check_consistency: { ours: 'check', bool: true },
   recreate_xfer: { ours: 'recreate', bool: true },
+  etcd_endpoints: { ours: 'etcd-endpoints' },
+  benchmark_group: { ours: 'benchmark-group' },
 };
 
 /** nixlbench flags whose only value we support is its default: accepted with it, refused otherwise. */

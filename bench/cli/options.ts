@@ -85,12 +85,15 @@ export interface SweepConfig {
 }
 
 export interface CliOptions {
-  mode: 'local' | 'initiator' | 'target';
-  /** Target mode: where to listen. Initiator mode: where the target is. */
+  /** 'etcd': the role (initiator or target) comes from the rank claimed in etcd. */
+  mode: 'local' | 'initiator' | 'target' | 'etcd';
+  /** Target mode: where to listen. Initiator mode: where the target is. etcd mode: this process's address. */
   host: string;
   port: number;
   /** Target mode: exit after one initiator session. */
   once: boolean;
+  /** etcd mode: the endpoints and the benchmark group (nixlbench's --etcd_endpoints, --benchmark_group). */
+  etcd?: { endpoints: string[]; group: string };
   sweep: SweepConfig;
   /** Runs per cell (each followed by its references); the median is reported. */
   repeat: number;
@@ -166,12 +169,20 @@ nixlbench's flag names are accepted too: --op_type, --start_block_size, --max_bl
 --start_batch_size, --max_batch_size, --num_iter, --warmup_iter, --large_blk_iter_ftr,
 --total_buffer_size, --pipeline_depth, --check_consistency, --recreate_xfer (and, at their
 defaults only, --initiator_seg_type/--target_seg_type DRAM, --scheme pairwise, --mode SG,
---num_threads 1, --num_initiator_dev 1, --num_target_dev 1, --worker_type nixl).
+--num_threads 1, --num_initiator_dev 1, --num_target_dev 1, --worker_type nixl),
+--etcd_endpoints, --benchmark_group.
 
 Two hosts:
   --target-listen ADDR:PORT   serve as the target (control socket on ADDR:PORT, 0 = any port)
   --once                      with --target-listen: exit after one initiator
   --initiator --target ADDR:PORT   run the sweep against that target
+  --etcd-endpoints URL[,URL]  nixlbench's etcd runtime: run the same command on both hosts; each
+                              claims a rank in etcd (the first is the initiator, the second the
+                              target) and the run's control messages go through etcd (credentials
+                              and TLS from NIXL_ETCD_USERNAME/PASSWORD, NIXL_ETCD_CA/CERT/KEY_FILE)
+  --benchmark-group NAME      with --etcd-endpoints: the runs that pair up (default 'default')
+  --address ADDR              with --etcd-endpoints: this host's address, where its backend listens
+                              (default 127.0.0.1)
 
 Testing:
   --corrupt-target-byte N  flip byte N of the target's memory between the transfers and the
@@ -269,6 +280,9 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         initiator: { type: 'boolean' },
         target: { type: 'string' },
         'corrupt-target-byte': { type: 'string' },
+        'etcd-endpoints': { type: 'string' },
+        'benchmark-group': { type: 'string' },
+        address: { type: 'string' },
       },
     });
   } catch (err) {
@@ -377,6 +391,25 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     if (port === 0) throw new UsageError('--target needs the port the target listens on');
   }
   if (v.once && mode !== 'target') throw new UsageError('--once goes with --target-listen');
+  let etcd: CliOptions['etcd'];
+  if (v['etcd-endpoints'] !== undefined) {
+    if (mode !== 'local') {
+      throw new UsageError(
+        '--etcd-endpoints decides the roles through etcd: it takes no --target-listen/--initiator/--target',
+      );
+    }
+    const endpoints = list(v['etcd-endpoints']);
+    if (endpoints.length === 0) throw new UsageError('--etcd-endpoints: give at least one URL');
+    const group = v['benchmark-group'] ?? 'default';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(group)) {
+      throw new UsageError(`--benchmark-group wants [A-Za-z0-9._-]{1,64}, got '${group}'`);
+    }
+    mode = 'etcd';
+    etcd = { endpoints, group };
+    host = v.address ?? '127.0.0.1';
+  } else if (v['benchmark-group'] !== undefined || v.address !== undefined) {
+    throw new UsageError('--benchmark-group and --address go with --etcd-endpoints');
+  }
 
   let corruptTargetByte: number | undefined;
   if (v['corrupt-target-byte'] !== undefined) {
@@ -421,6 +454,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     host,
     port,
     once: v.once ?? false,
+    etcd,
     sweep,
     repeat: positiveInt('repeat', v.repeat, 1),
     baselines,

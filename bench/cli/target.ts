@@ -8,6 +8,7 @@ import { fillPattern, verifyPattern } from '../../testing/pattern.js';
 import { isLoopback, withLoopbackDevices } from './loopback.js';
 import { startNetSink } from './baselines/net-stream.js';
 import { serveControl, type ControlRequest } from './control.js';
+import { serveEtcdControl, type EtcdRuntime } from './etcd-runtime.js';
 import { freePort } from './free-port.js';
 import { regionBytes, type SweepConfig } from './options.js';
 import { hasTool, startTool, stopTool, waitForOutput } from './tools.js';
@@ -18,7 +19,7 @@ export const TARGET_AGENT = 'nixl-ts-bench-target';
  * One initiator's session on the target: the agent with its registered area,
  * and the baseline servers it asked for. Everything is released at the end.
  */
-class TargetSession {
+export class TargetSession {
   readonly #host: string;
   readonly #maxBytes: number;
   #sweep: SweepConfig | undefined;
@@ -244,4 +245,23 @@ export async function runTarget(opts: {
   const addr = server.address() as { address: string; port: number };
   opts.onListening(addr.address, addr.port);
   return done;
+}
+
+/**
+ * The target side of an etcd run (rank 1): serves the initiator's requests
+ * that come through etcd, then ends. `host`: this process's address.
+ */
+export async function runEtcdTarget(
+  rt: EtcdRuntime,
+  host: string,
+  maxBytes: number,
+): Promise<void> {
+  const session = new TargetSession(host, maxBytes);
+  process.stderr.write(`target: serving the initiator through ${rt.describe()}\n`);
+  try {
+    await serveEtcdControl(rt, (req) => session.handle(req));
+  } finally {
+    await session.close();
+    process.stderr.write('target: initiator session ended\n');
+  }
 }

@@ -7,6 +7,8 @@
  * whole. etcd3 and cockatiel load on first use (an agent without etcd never
  * loads them).
  */
+import http2 from 'node:http2';
+
 import type { Etcd3 } from 'etcd3';
 
 import { BackendError, NotAllowedError, type NixlError } from '../../src/errors.js';
@@ -15,7 +17,46 @@ import { describe, type EtcdConfig } from './config.js';
 /** Room beside the largest value in one gRPC message (headers, keys, small values). */
 const MESSAGE_SLACK_BYTES = 1024 * 1024;
 
+/**
+ * Marks the HTTP/2 sessions of this plugin's clients (grpc-js passes the
+ * option through as the session's maxSessionMemory; any value this large
+ * means no limit, as grpc-js's own default).
+ */
+const SESSION_MARK = Number.MAX_SAFE_INTEGER - 0x6e69;
+let sessionsUnrefd = false;
+
+/**
+ * An idle agent must not keep the process alive (DESIGN.md rule 6), but
+ * grpc-js refs its HTTP/2 session while any call is open, and the etcd
+ * watch is a call that never ends; grpc-js has no option against that. So
+ * the sessions of this plugin's clients (and only those, by their mark) are
+ * unref'd for good; the plugin holds the event loop open itself while the
+ * user awaits one of its calls (liveness.ts). http2.connect is wrapped once
+ * per thread; every other session passes through untouched.
+ */
+function unrefMarkedSessions(): void {
+  if (sessionsUnrefd) return;
+  sessionsUnrefd = true;
+  const connect = http2.connect;
+  http2.connect = function (this: unknown, ...args: unknown[]) {
+    const session = (connect as (...a: unknown[]) => http2.ClientHttp2Session).apply(this, args);
+    const opts = args.find((a) => typeof a === 'object' && a !== null && !(a instanceof URL)) as
+      http2.ClientSessionOptions | undefined;
+    if (opts?.maxSessionMemory === SESSION_MARK) {
+      session.unref();
+      session.ref = () => {};
+    }
+    return session;
+  } as typeof http2.connect;
+}
+
+/** The largest gRPC message the client reads: one value at the bound, and room beside it. */
+export function messageBound(c: EtcdConfig): number {
+  return Math.min(2 ** 31 - 1, c.maxValueBytes + MESSAGE_SLACK_BYTES);
+}
+
 export async function createClient(c: EtcdConfig): Promise<Etcd3> {
+  unrefMarkedSessions();
   const { Etcd3, isRecoverableError } = await import('etcd3');
   const { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } =
     await import('cockatiel');
@@ -31,15 +72,13 @@ export async function createClient(c: EtcdConfig): Promise<Etcd3> {
     defaultCallOptions: (call) =>
       call.isStream ? {} : { deadline: Date.now() + c.requestTimeoutMs },
     grpcOptions: {
-      'grpc.max_receive_message_length': Math.min(
-        2 ** 31 - 1,
-        c.maxValueBytes + MESSAGE_SLACK_BYTES,
-      ),
+      'grpc.max_receive_message_length': messageBound(c),
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
       // etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time).
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
+      'grpc-node.max_session_memory': SESSION_MARK,
     },
     faultHandling: {
       host: () =>

@@ -40,6 +40,11 @@ export interface EtcdOptions {
   maxValueBytes?: number;
   /** How often peers that the agent dropped by itself (a backend failure) are reloaded. Default 2000 ms. */
   recheckMs?: number;
+  /**
+   * Most peers loaded at once, and most refused values remembered (default
+   * 4096 each): past it a new agent name is refused with a discovery:error.
+   */
+  maxPeers?: number;
 }
 
 export interface EtcdConfig {
@@ -52,6 +57,7 @@ export interface EtcdConfig {
   requestTimeoutMs: number;
   maxValueBytes: number;
   recheckMs: number;
+  maxPeers: number;
 }
 
 export const ENDPOINTS_ENV = 'NIXL_ETCD_ENDPOINTS';
@@ -63,6 +69,7 @@ export const CERT_FILE_ENV = 'NIXL_ETCD_CERT_FILE';
 export const KEY_FILE_ENV = 'NIXL_ETCD_KEY_FILE';
 
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
+export const DEFAULT_MAX_PEERS = 4096;
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024;
 
 const ctx = { op: 'etcd' };
@@ -154,6 +161,7 @@ export function resolveConfig(
     requestTimeoutMs: positive(opts.requestTimeoutMs, 5000, 'requestTimeoutMs'),
     maxValueBytes: positive(opts.maxValueBytes, DEFAULT_MAX_VALUE_BYTES, 'maxValueBytes'),
     recheckMs: positive(opts.recheckMs, 2000, 'recheckMs'),
+    maxPeers: positive(opts.maxPeers, DEFAULT_MAX_PEERS, 'maxPeers'),
   };
 }
 

@@ -29,7 +29,7 @@ import {
   NotAllowedError,
 } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
-import { createClient, etcdError, isTooLarge, prefixEnd } from './client.js';
+import { createClient, etcdError, isTooLarge, messageBound, prefixEnd } from './client.js';
 import { describe, resolveConfig, type EtcdConfig, type EtcdOptions } from './config.js';
 import {
   METADATA_LABEL,
@@ -39,12 +39,14 @@ import {
   keyOf,
   parseKey,
 } from './keys.js';
-import { PeerView, type PeerChange } from './peer-view.js';
+import { Liveness } from './liveness.js';
+import { PeerView, type PeerChange, type PeerViewStats } from './peer-view.js';
 import { Publisher } from './publisher.js';
 
 export {
   CA_FILE_ENV,
   CERT_FILE_ENV,
+  DEFAULT_MAX_PEERS,
   DEFAULT_MAX_VALUE_BYTES,
   ENDPOINTS_ENV,
   KEY_FILE_ENV,
@@ -84,9 +86,16 @@ export class EtcdDiscovery implements MetadataStore {
   /** Fetches waiting for a key to be put: key → resolvers. */
   readonly #waiters = new Map<string, Set<(value: Uint8Array) => void>>();
   readonly #cancelWaits = new Set<(err: Error) => void>();
+  /** Holds the event loop open while a caller awaits start, stop or a MetadataStore call. */
+  readonly #liveness = new Liveness();
 
   constructor(opts: EtcdOptions = {}) {
     this.config = resolveConfig(opts);
+  }
+
+  /** What the plugin tracks and what it did not report (see PeerView). */
+  stats(): PeerViewStats {
+    return this.#view?.stats() ?? { peers: 0, refused: 0, errorsSuppressed: 0 };
   }
 
   /** Agent names whose metadata this plugin loaded. */
@@ -94,7 +103,11 @@ export class EtcdDiscovery implements MetadataStore {
     return this.#view?.loaded() ?? [];
   }
 
-  async start(host: DiscoveryHost): Promise<void> {
+  start(host: DiscoveryHost): Promise<void> {
+    return this.#liveness.hold(() => this.#start(host));
+  }
+
+  async #start(host: DiscoveryHost): Promise<void> {
     if (this.#started)
       throw new NotAllowedError('etcd discovery already started', { op: 'etcd.start' });
     this.#started = true;
@@ -104,7 +117,7 @@ export class EtcdDiscovery implements MetadataStore {
     const cfg = this.config;
     const client = await createClient(cfg);
     this.#client = client;
-    this.#view = new PeerView(host, cfg.maxValueBytes);
+    this.#view = new PeerView(host, cfg.maxValueBytes, cfg.maxPeers);
     this.#view.hold();
     this.#publisher = new Publisher(client, host, cfg, (err) => this.#lost(err));
 
@@ -172,7 +185,11 @@ export class EtcdDiscovery implements MetadataStore {
     }
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.#liveness.hold(() => this.#stop());
+  }
+
+  async #stop(): Promise<void> {
     if (!this.#started || this.#stopping) return;
     this.#stopping = true;
     this.#unsubscribe?.();
@@ -188,7 +205,8 @@ export class EtcdDiscovery implements MetadataStore {
   // ------------------------------------------------------- MetadataStore
 
   publish(): Promise<void> {
-    return this.#running('sendLocalMD').publish();
+    const publisher = this.#running('sendLocalMD');
+    return this.#liveness.hold(() => publisher.publish());
   }
 
   publishPartial(label: string, metadata: Uint8Array): Promise<void> {
@@ -198,11 +216,13 @@ export class EtcdDiscovery implements MetadataStore {
         op: 'sendLocalPartialMD',
       });
     }
-    return this.#running('sendLocalPartialMD').publishPartial(label, metadata);
+    const publisher = this.#running('sendLocalPartialMD');
+    return this.#liveness.hold(() => publisher.publishPartial(label, metadata));
   }
 
   unpublish(): Promise<void> {
-    return this.#running('invalidateLocalMD').unpublish();
+    const publisher = this.#running('invalidateLocalMD');
+    return this.#liveness.hold(() => publisher.unpublish());
   }
 
   /**
@@ -210,7 +230,11 @@ export class EtcdDiscovery implements MetadataStore {
    * first put of it that the namespace watch sees (the waiter is in place
    * before the read, so a put between the two is not missed).
    */
-  async fetch(name: string, label: string, signal?: AbortSignal): Promise<void> {
+  fetch(name: string, label: string, signal?: AbortSignal): Promise<void> {
+    return this.#liveness.hold(() => this.#fetch(name, label, signal));
+  }
+
+  async #fetch(name: string, label: string, signal?: AbortSignal): Promise<void> {
     this.#running('fetchRemoteMD');
     checkAgentName(name, 'fetchRemoteMD');
     checkLabel(label, 'fetchRemoteMD');
@@ -247,25 +271,42 @@ export class EtcdDiscovery implements MetadataStore {
    * next revision on (replacing any previous watch).
    */
   async #sync(): Promise<void> {
-    const { values, revision } = await this.#readAll();
+    this.#view!.beginSync();
+    const revision = await this.#readAll((agent, v) => this.#view!.apply({ agent, ...v }));
     if (this.#stopping) return;
-    this.#view!.sync(values);
+    this.#view!.endSync();
     await this.#watch(revision + 1n);
   }
 
   /**
-   * Every agent's `metadata` value under the namespace, and its `update` when
-   * one transaction wrote both, read in pages at one revision.
+   * Reads the namespace in pages at one revision and hands each agent's
+   * `metadata` (with its `update` when one transaction wrote both) to
+   * `onAgent` as soon as its keys are read: an agent's keys are contiguous
+   * in key order, so no more than one page (bounded by the gRPC message
+   * bound) and one agent's values are held at a time, however many keys
+   * the namespace holds. Returns the revision read.
    */
-  async #readAll(): Promise<{
-    values: Map<string, { metadata: Uint8Array; update?: Uint8Array }>;
-    revision: bigint;
-  }> {
+  async #readAll(
+    onAgent: (agent: string, v: { metadata: Uint8Array; update?: Uint8Array }) => void,
+  ): Promise<bigint> {
     const cfg = this.config;
     const kv = this.#client!.kv;
     const end = prefixEnd(Buffer.from(cfg.namespace));
-    const metadata = new Map<string, { value: Uint8Array; rev: string }>();
-    const updates = new Map<string, { value: Uint8Array; rev: string }>();
+    /** The agent whose keys are being read. */
+    let current:
+      | {
+          agent: string;
+          metadata?: { value: Uint8Array; rev: string };
+          update?: { value: Uint8Array; rev: string };
+        }
+      | undefined;
+    const flush = () => {
+      const c = current;
+      current = undefined;
+      if (!c?.metadata || this.#stopping) return;
+      const update = c.update?.rev === c.metadata.rev ? c.update.value : undefined;
+      onAgent(c.agent, { metadata: c.metadata.value, update });
+    };
     let from = Buffer.from(cfg.namespace);
     let revision: bigint | undefined;
     let limit = PAGE_KEYS;
@@ -277,7 +318,7 @@ export class EtcdDiscovery implements MetadataStore {
       } catch (err) {
         if (!isTooLarge(err)) throw etcdError(err, `reading ${cfg.namespace}`, cfg, 'etcd.sync');
         if (limit > 1) {
-          limit = Math.max(1, limit >> 3);
+          limit = pageKeysAfterTooLarge(err, limit, messageBound(cfg));
           continue;
         }
         // One value alone is over the gRPC bound: name it and step over it.
@@ -298,22 +339,22 @@ export class EtcdDiscovery implements MetadataStore {
         continue;
       }
       revision ??= BigInt(res.header.revision);
-      limit = Math.min(PAGE_KEYS, limit * 2);
+      limit = nextPageKeys(res.kvs, limit, messageBound(cfg));
       for (const { key, value, mod_revision: rev } of res.kvs) {
         const k = key.toString();
         this.#resolveWaiters(k, value);
         const parsed = parseKey(cfg.namespace, k);
         if (!parsed || parsed.agent === this.#host!.name) continue;
-        if (parsed.label === METADATA_LABEL) metadata.set(parsed.agent, { value, rev });
-        if (parsed.label === UPDATE_LABEL) updates.set(parsed.agent, { value, rev });
+        if (current?.agent !== parsed.agent) {
+          flush();
+          current = { agent: parsed.agent };
+        }
+        if (parsed.label === METADATA_LABEL) current.metadata = { value, rev };
+        if (parsed.label === UPDATE_LABEL) current.update = { value, rev };
       }
       if (!res.more || res.kvs.length === 0) {
-        const values = new Map<string, { metadata: Uint8Array; update?: Uint8Array }>();
-        for (const [agent, m] of metadata) {
-          const u = updates.get(agent);
-          values.set(agent, { metadata: m.value, update: u?.rev === m.rev ? u.value : undefined });
-        }
-        return { values, revision };
+        flush();
+        return revision;
       }
       from = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
     }
@@ -324,7 +365,12 @@ export class EtcdDiscovery implements MetadataStore {
     const old = this.#watcher;
     this.#watcher = undefined;
     void old?.cancel().catch(() => {});
-    const w = this.#client!.watch()
+    // A watch manager (and so a gRPC stream) of its own for each watch: etcd3
+    // keeps a stream that was opened with an auth token etcd no longer knows
+    // (after a restart) and cancels every watch created on it; a new stream
+    // carries the token the unary calls of the recovery obtained again.
+    const w = this.#client!.namespace('')
+      .watch()
       .prefix(this.config.namespace)
       .startRevision(String(revision))
       .watcher();
@@ -492,6 +538,35 @@ export class EtcdDiscovery implements MetadataStore {
     await withTimeout(w?.cancel(), graceful ? 1000 : 0);
     this.#client?.close();
   }
+}
+
+/**
+ * Keys in the next page: as many as half the message bound holds at the
+ * last page's average size (so a namespace of large values is read in a few
+ * keys a page, and one of small values in full pages), at most twice the
+ * last and at most PAGE_KEYS.
+ */
+function nextPageKeys(
+  kvs: readonly { key: Buffer; value: Buffer }[],
+  limit: number,
+  bound: number,
+): number {
+  if (kvs.length === 0) return limit;
+  let bytes = 0;
+  for (const kv of kvs) bytes += kv.key.length + kv.value.length;
+  const fit = Math.floor(bound / 2 / Math.max(1, bytes / kvs.length));
+  return Math.max(1, Math.min(PAGE_KEYS, limit * 2, fit));
+}
+
+/**
+ * Keys in the page read again after one over the message bound: scaled by
+ * the size gRPC reported (`larger than max (N vs M)`), else an eighth.
+ */
+function pageKeysAfterTooLarge(err: unknown, limit: number, bound: number): number {
+  const m = /\((\d+) vs \d+\)/.exec((err as Error)?.message ?? '');
+  const size = m ? Number(m[1]) : 0;
+  const scaled = size > 0 ? Math.floor((limit * bound) / 2 / size) : limit >> 3;
+  return Math.max(1, Math.min(limit - 1, scaled));
 }
 
 function sleep(ms: number): Promise<void> {

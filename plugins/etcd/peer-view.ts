@@ -24,6 +24,8 @@ interface PeerRecord {
   digest?: string;
   /** True once metadata of the peer loaded through this view (peer:join was emitted). */
   loaded: boolean;
+  /** The namespace read that last saw it (see beginSync). */
+  seen: number;
 }
 
 /** The changes of one peer at one etcd revision (one transaction). */
@@ -34,16 +36,41 @@ export interface PeerChange {
   deleted?: boolean;
 }
 
+/** Reports emitted at once, then one per REPORT_INTERVAL_MS; the rest are counted. */
+const REPORT_BURST = 16;
+const REPORT_INTERVAL_MS = 1000;
+
+export interface PeerViewStats {
+  /** Peers tracked (loaded, or being loaded). */
+  peers: number;
+  /** Agent names whose value was refused, remembered so that it is not evaluated again. */
+  refused: number;
+  /** discovery:error reports not emitted (over the rate). */
+  errorsSuppressed: number;
+}
+
 export class PeerView {
   readonly #peers = new Map<string, PeerRecord>();
+  /**
+   * Names whose value was refused before they ever loaded: the digest, so the
+   * same value is not decoded again; at most maxPeers, the oldest forgotten.
+   */
+  readonly #refused = new Map<string, { digest: string; seen: number }>();
   readonly #host: DiscoveryHost;
   readonly #maxValueBytes: number;
+  readonly #maxPeers: number;
   /** Events held while the agent is being created (see hold). */
   #held: (() => void)[] | undefined;
+  #epoch = 0;
+  #reportTokens = REPORT_BURST;
+  #reportRefill = performance.now();
+  #suppressed = 0;
+  #suppressedTotal = 0;
 
-  constructor(host: DiscoveryHost, maxValueBytes: number) {
+  constructor(host: DiscoveryHost, maxValueBytes: number, maxPeers: number) {
     this.#host = host;
     this.#maxValueBytes = maxValueBytes;
+    this.#maxPeers = maxPeers;
   }
 
   /**
@@ -71,20 +98,37 @@ export class PeerView {
     return [...this.#peers].filter(([, r]) => r.loaded).map(([a]) => a);
   }
 
+  stats(): PeerViewStats {
+    return {
+      peers: this.#peers.size,
+      refused: this.#refused.size,
+      errorsSuppressed: this.#suppressedTotal,
+    };
+  }
+
   /**
-   * The whole namespace as read at one revision (agent → its `metadata`, and
-   * its `update` when both were written by one transaction): loads new and
-   * changed peers, and forgets those no longer there.
+   * A read of the whole namespace at one revision starts: each agent of it
+   * comes to apply() as it is read (one agent's keys at a time, so a read
+   * holds no more than a page of values), then endSync() forgets the peers
+   * the read did not see.
    */
-  sync(values: ReadonlyMap<string, { metadata: Uint8Array; update?: Uint8Array }>): void {
-    for (const [agent, v] of values) this.apply({ agent, ...v });
-    for (const agent of [...this.#peers.keys()]) {
-      if (!values.has(agent)) this.remove(agent, 'its keys are gone from etcd');
+  beginSync(): void {
+    this.#epoch++;
+  }
+
+  endSync(): void {
+    for (const [agent, rec] of [...this.#peers]) {
+      if (rec.seen !== this.#epoch) this.remove(agent, 'its keys are gone from etcd');
+    }
+    for (const [agent, r] of [...this.#refused]) {
+      if (r.seen !== this.#epoch) this.#refused.delete(agent);
     }
   }
 
   /** One peer's changes at one revision (from the watch, or a re-read). */
   apply(c: PeerChange): void {
+    const seen = this.#peers.get(c.agent);
+    if (seen) seen.seen = this.#epoch;
     if (c.deleted) return this.remove(c.agent, 'its metadata key was deleted (closed or expired)');
     if (c.update && c.metadata && this.#peers.get(c.agent)?.loaded) {
       const res = this.#loadPartial(c.agent, c.update, c.metadata);
@@ -102,22 +146,60 @@ export class PeerView {
    * it, a fetch throws it).
    */
   putMetadata(agent: string, value: Uint8Array): NixlError | undefined {
-    const rec = this.#peers.get(agent) ?? { loaded: false };
-    this.#peers.set(agent, rec);
     const digest = metadataDigest(value);
-    if (rec.digest === digest && (!rec.loaded || this.#host.checkRemoteMD(agent))) return undefined;
-    rec.digest = digest;
+    let rec = this.#peers.get(agent);
+    if (rec) {
+      rec.seen = this.#epoch;
+      if (rec.digest === digest && (!rec.loaded || this.#host.checkRemoteMD(agent)))
+        return undefined;
+    } else {
+      const refused = this.#refused.get(agent);
+      if (refused?.digest === digest) {
+        refused.seen = this.#epoch;
+        return undefined;
+      }
+      if (this.#peers.size >= this.#maxPeers) {
+        this.#remember(agent, digest);
+        return new NotAllowedError(
+          `etcd: ${this.#peers.size} peers are loaded already (maxPeers); '${agent}' ignored`,
+          { op: 'discovery', agent },
+        );
+      }
+    }
     const err = this.#check(agent, METADATA_LABEL, value) ?? this.#load(agent, value);
+    if (err && !rec) {
+      this.#remember(agent, digest);
+      return err;
+    }
+    rec ??= { loaded: false, seen: this.#epoch };
+    this.#peers.set(agent, rec);
+    this.#refused.delete(agent);
+    rec.digest = digest;
     if (err) return err;
     this.#loadedNow(agent, rec);
     return undefined;
   }
 
+  /** A refused value of a name never loaded: not evaluated again until it changes. */
+  #remember(agent: string, digest: string): void {
+    this.#refused.delete(agent);
+    if (this.#refused.size >= this.#maxPeers) {
+      this.#refused.delete(this.#refused.keys().next().value!);
+    }
+    this.#refused.set(agent, { digest, seen: this.#epoch });
+  }
+
   /** Loads what a peer published under another label (a fetch); returns the error that refused it. */
   putLabel(agent: string, label: string, value: Uint8Array): NixlError | undefined {
+    if (!this.#peers.has(agent) && this.#peers.size >= this.#maxPeers) {
+      return new NotAllowedError(
+        `etcd: ${this.#peers.size} peers are loaded already (maxPeers); '${agent}' ignored`,
+        { op: 'fetchRemoteMD', agent },
+      );
+    }
     const err = this.#check(agent, label, value) ?? this.#load(agent, value);
     if (err) return err;
-    const rec = this.#peers.get(agent) ?? { loaded: false };
+    const rec = this.#peers.get(agent) ?? { loaded: false, seen: this.#epoch };
     this.#peers.set(agent, rec);
     this.#loadedNow(agent, rec);
     return undefined;
@@ -125,6 +207,7 @@ export class PeerView {
 
   /** Forgets a peer: invalidated on the agent, peer:leave if it was loaded. */
   remove(agent: string, reason: string): void {
+    this.#refused.delete(agent);
     const rec = this.#peers.get(agent);
     if (!rec) return;
     this.#peers.delete(agent);
@@ -220,16 +303,44 @@ export class PeerView {
     }
   }
 
-  /** Emits a refusal as a discovery:error (held during start). */
+  /**
+   * Emits a refusal as a discovery:error (held during start): REPORT_BURST at
+   * once, then one a second; the others are counted, and the count rides on
+   * the next one emitted. A namespace writer may invent any number of agent
+   * names, so the bound is over all of them, not per peer.
+   */
   report(err: NixlError | undefined): void {
-    if (err) this.#emit(() => this.#host.emitError(err));
+    if (!err) return;
+    const now = performance.now();
+    const refill = Math.floor((now - this.#reportRefill) / REPORT_INTERVAL_MS);
+    if (refill > 0) {
+      this.#reportTokens = Math.min(REPORT_BURST, this.#reportTokens + refill);
+      this.#reportRefill += refill * REPORT_INTERVAL_MS;
+    }
+    if (this.#reportTokens === 0) {
+      this.#suppressed++;
+      this.#suppressedTotal++;
+      return;
+    }
+    this.#reportTokens--;
+    if (this.#suppressed > 0) {
+      err.message += ` (${this.#suppressed} similar reports suppressed before this one)`;
+      this.#suppressed = 0;
+    }
+    this.#emit(() => this.#host.emitError(err));
   }
 }
 
-/** A refusal naming the peer, of the refusing error's class (MismatchError for anything else). */
+/**
+ * A refusal naming the peer, of the refusing error's class (MismatchError for
+ * anything else), without the refusing error as its cause: a decoder's error keeps the value
+ * it was decoding alive (V8 holds the frames of an unformatted stack, and
+ * their receivers), and reports may be held or kept by the user. Its message
+ * is in this one's.
+ */
 function refused(err: unknown, what: string, agent: string): NixlError {
   const message = `${what}: ${(err as Error)?.message ?? String(err)}`;
-  const ctx = { op: 'discovery', agent, cause: err };
+  const ctx = { op: 'discovery', agent };
   if (err instanceof NixlError) {
     return new (err.constructor as new (m: string, c: object) => NixlError)(message, ctx);
   }

@@ -1,6 +1,6 @@
 /**
- * This agent's side in etcd: its keys, all under one lease that etcd3 keeps
- * alive (a crashed agent's keys expire after the TTL; a closed one revokes
+ * This agent's side in etcd: its keys, all under one lease kept alive by
+ * lease-keeper.ts (a crashed agent's keys expire after the TTL; a closed one revokes
  * the lease, which deletes them at once).
  *
  * The key scheme (keys.ts): `metadata` always holds the full, current
@@ -23,6 +23,7 @@ import { RegDescList } from '../../src/descriptors.js';
 import type { NixlError } from '../../src/errors.js';
 import type { EtcdConfig } from './config.js';
 import { etcdError, prefixEnd } from './client.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { agentPrefix, keyOf, METADATA_LABEL, UPDATE_LABEL } from './keys.js';
 import { encodeUpdate, metadataDigest } from './update.js';
 
@@ -34,6 +35,7 @@ export class Publisher {
   readonly #cfg: EtcdConfig;
   readonly #onLost: (err: unknown) => void;
   #lease: Lease | undefined;
+  #keeper: LeaseKeeper | undefined;
   #leaseId: string | undefined;
   /** False after unpublish() until publish(): registrations are not published meanwhile. */
   #published = true;
@@ -74,22 +76,32 @@ export class Publisher {
 
   async #renewOnce(): Promise<void> {
     const old = this.#lease;
-    const lease = this.#client.lease(this.#cfg.ttlSeconds, { autoKeepAlive: true });
-    lease.on('lost', (err) => {
-      if (this.#lease === lease && !this.#closed) this.#onLost(err);
-    });
+    const oldKeeper = this.#keeper;
+    const lease = this.#client.lease(this.#cfg.ttlSeconds, { autoKeepAlive: false });
+    const keeper = new LeaseKeeper(
+      lease,
+      this.#cfg.ttlSeconds,
+      this.#cfg.requestTimeoutMs,
+      (err) => {
+        if (this.#lease === lease && !this.#closed) this.#onLost(err);
+      },
+    );
     let id: string;
     try {
       id = await lease.grant();
+      keeper.start();
       if (this.#closed) throw new Error('closed');
       await this.#putSnapshot(true, id);
     } catch (err) {
+      keeper.stop();
       void lease.revoke().catch(() => {});
       throw err;
     }
     this.#lease = lease;
+    this.#keeper = keeper;
     this.#leaseId = id;
-    // revoke() stops the keep-alive first; the old lease holds no key any more.
+    // The old lease holds no key any more.
+    oldKeeper?.stop();
     void old?.revoke().catch(() => {});
   }
 
@@ -158,6 +170,7 @@ export class Publisher {
     clearTimeout(timer);
     const lease = this.#lease;
     this.#lease = undefined;
+    this.#keeper?.stop();
     if (!lease) return;
     try {
       // One deadline for every attempt: a retry after a timeout fails at once.

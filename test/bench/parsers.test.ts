@@ -127,7 +127,22 @@ describe('nixl-ts-bench parsing and helpers', () => {
     expect(() => parse(['--check_consistency=yes'])).toThrow(/takes true or false/);
     expect(() => parse(['--num_iter'])).toThrow(/--num_iter needs a value/);
     // Unknown nixlbench flags are refused by the option parser, not ignored.
-    expect(() => parse(['--etcd_endpoints', 'http://x'])).toThrow(UsageError);
+    expect(() => parse(['--device_list', 'all'])).toThrow(UsageError);
+    // nixlbench's etcd runtime: the roles come from etcd, so no side is named.
+    const e = parse(['--etcd_endpoints', 'http://a:2379,http://b:2379', '--benchmark_group', 'g']);
+    expect(e.mode).toBe('etcd');
+    expect(e.etcd).toEqual({ endpoints: ['http://a:2379', 'http://b:2379'], group: 'g' });
+    expect(e.host).toBe('127.0.0.1');
+    expect(parse(['--etcd-endpoints', 'http://a', '--address', '10.0.0.2']).host).toBe('10.0.0.2');
+    expect(parse(['--etcd-endpoints', 'http://a']).etcd!.group).toBe('default');
+    expect(() => parse(['--etcd-endpoints', 'http://a', '--initiator', '--target', 'h:1'])).toThrow(
+      /takes no --target-listen/,
+    );
+    expect(() => parse(['--etcd-endpoints', 'http://a', '--benchmark-group', 'a/b'])).toThrow(
+      /--benchmark-group wants/,
+    );
+    expect(() => parse(['--address', '10.0.0.2'])).toThrow(/go with --etcd-endpoints/);
+    expect(() => parse(['--etcd-endpoints', ','])).toThrow(/at least one URL/);
     // Ours pass through untouched.
     expect(fromNixlbenchFlags(['--max-block', '4K', '--op', 'READ'])).toEqual([
       '--max-block',

@@ -315,4 +315,38 @@ describe.skipIf(skipWithoutEtcd)('etcd plugin against a real etcd', { timeout: 6
     await a.agent.waitForPeer('late', { signal: AbortSignal.timeout(10_000) });
     expect(a.agent.remoteAgents.sort()).toEqual(['late', 'x']);
   });
+  it('a namespace writer inventing many agent names costs bounded records and reports', async () => {
+    const disc = etcd(opts({ maxPeers: 32 }));
+    const agent = await Agent.create({ name: 'a', backends: TCP, discovery: disc });
+    agents.push(agent);
+    const errors: NixlError[] = [];
+    agent.on('discovery:error', (err) => errors.push(err));
+    const t0 = performance.now();
+    // 1,000 names with junk, in transactions of 100 (etcd's --max-txn-ops is 128).
+    for (let t = 0; t < 10; t++) {
+      const txn = raw.if(`${ns}none`, 'Create', '==', 0);
+      const puts = [];
+      for (let i = 0; i < 100; i++)
+        puts.push(raw.put(`${ns}fake-${t}-${i}/metadata`).value('junk'));
+      await txn.then(...puts).commit();
+    }
+    await until(() => disc.stats().errorsSuppressed + errors.length >= 1000, 'every junk put seen');
+    const seconds = (performance.now() - t0) / 1000;
+    const s = disc.stats();
+    console.log(
+      `1000 junk names: ${errors.length} reports in ${seconds.toFixed(1)} s, ${JSON.stringify(s)}`,
+    );
+    // 16 at once, then one a second.
+    expect(errors.length).toBeLessThanOrEqual(16 + Math.ceil(seconds) + 1);
+    expect(s.refused).toBeLessThanOrEqual(32);
+    expect(s.peers).toBe(0);
+    // A real agent still joins; one past maxPeers would be refused by name.
+    await startAgent('late', opts());
+    await agent.waitForPeer('late', { signal: AbortSignal.timeout(10_000) });
+    expect(agent.remoteAgents).toEqual(['late']);
+    // The count of what was not reported rides on a later report.
+    await new Promise((r) => setTimeout(r, 1100));
+    await raw.put(`${ns}one-more/metadata`).value('junk');
+    await until(() => errors.some((e) => /similar reports suppressed/.test(e.message)), 'a count');
+  });
 });

@@ -1,4 +1,4 @@
-import type { ControlClient } from '../control.js';
+import type { Control } from '../control.js';
 import type { BaselineName } from '../options.js';
 import type { CellResult, Reference } from '../results.js';
 import { formatBytes } from '../sizes.js';
@@ -92,7 +92,7 @@ function ucxParam(p: Readonly<Record<string, string>>, ...names: string[]): stri
  * is measured once per key; with --repeat, its median is kept.
  */
 export class BaselineRunner {
-  readonly #control: ControlClient;
+  readonly #control: Control;
   readonly #host: string;
   readonly #loopback: boolean;
   readonly #ucxTls: string;
@@ -101,7 +101,7 @@ export class BaselineRunner {
   readonly notes: string[] = [];
 
   constructor(opts: {
-    control: ControlClient;
+    control: Control;
     host: string;
     loopback: boolean;
     ucxTls: string;
