@@ -1,0 +1,16 @@
+// The conformance suite with FILE on the target side and DRAM on the other,
+// on both runners: io_uring (the default here) and the forced thread pool.
+import { backendConformance } from '../../testing/index.js';
+import { fileTarget } from './file-target.js';
+
+await backendConformance('POSIX', {
+  title: 'POSIX conformance (io_uring)',
+  params: { api_type: 'uring' },
+  storageTarget: fileTarget,
+});
+
+await backendConformance('POSIX', {
+  title: 'POSIX conformance (thread pool)',
+  params: { api_type: 'pool' },
+  storageTarget: fileTarget,
+});
