@@ -93,6 +93,7 @@ export class FileBackend implements Backend {
           queueDepth: opts.queueDepth,
           poolThreads: opts.poolThreads,
           chunkBytes: opts.chunkBytes,
+          inlineBytes: opts.inlineBytes,
           slots: opts.slots,
         },
         FileBackend.#batchesOf(new WeakRef(this)),

@@ -32,7 +32,7 @@ export interface FileEngine {
 
 export type FileEngineOptions = Pick<
   FileParams,
-  'api' | 'queueDepth' | 'poolThreads' | 'chunkBytes' | 'slots'
+  'api' | 'queueDepth' | 'poolThreads' | 'chunkBytes' | 'inlineBytes' | 'slots'
 >;
 export type FileEngineClass = new (opts: FileEngineOptions, onBatch: BatchCallback) => FileEngine;
 

@@ -49,6 +49,12 @@ export const FILE_PARAM_TABLE = {
     doc: 'descriptors are moved in pieces of at most this many bytes, in parallel.',
     parse: integer(4096, 1 << 30),
   },
+  inline_bytes: {
+    field: 'inlineBytes',
+    default: String(64 * 1024),
+    doc: 'a transfer of at most this many bytes is first tried inside `postXferReq` with `RWF_NOWAIT`: page-cache hits finish there (`DONE` at once, no thread hop); what would block (a miss, a lock) goes on to io_uring or the pool from where it stopped. Never for `O_DIRECT` files. `0`: never.',
+    parse: integer(0, 1 << 24),
+  },
   o_direct: {
     field: 'oDirect',
     default: 'false',

@@ -70,6 +70,7 @@ class FileEngineWrap : public Napi::ObjectWrap<FileEngineWrap> {
     cfg.queueDepth = o.Get("queueDepth").As<Napi::Number>().Uint32Value();
     cfg.poolThreads = o.Get("poolThreads").As<Napi::Number>().Uint32Value();
     cfg.chunkBytes = static_cast<uint64_t>(o.Get("chunkBytes").As<Napi::Number>().Int64Value());
+    cfg.inlineBytes = static_cast<uint64_t>(o.Get("inlineBytes").As<Napi::Number>().Int64Value());
     auto* host = new Host(o.Get("slots").As<Napi::Number>().Uint32Value());
     Napi::String name = Napi::String::New(env, "nixl-file");
     napi_status st = napi_create_threadsafe_function(env, info[1], nullptr, name, 0, 1, nullptr,

@@ -39,6 +39,11 @@ struct EngineConfig {
   uint32_t queueDepth = 64;
   uint32_t poolThreads = 4;
   uint64_t chunkBytes = 1 << 20;
+  // Transfers of at most this many bytes are first tried inside Post, on the
+  // caller's thread, with RWF_NOWAIT: page-cache hits complete there without
+  // a thread hop; anything that would block (a miss, a lock) goes on to the
+  // runner from where it stopped. 0: never.
+  uint64_t inlineBytes = 64 << 10;
 };
 
 enum class XferOp { kWrite, kRead };  // WRITE: memory -> file; READ: file -> memory
@@ -47,12 +52,13 @@ enum class XferOp { kWrite, kRead };  // WRITE: memory -> file; READ: file -> me
 // closed when the registration and every transfer using it let go, so a
 // descriptor number is never reused under a transfer in flight.
 struct OpenFile {
-  OpenFile(int fd, uint32_t id) : fd(fd), id(id) {}
+  OpenFile(int fd, uint32_t id, bool direct) : fd(fd), id(id), direct(direct) {}
   ~OpenFile();
   OpenFile(const OpenFile&) = delete;
   OpenFile& operator=(const OpenFile&) = delete;
   const int fd;
   const uint32_t id;
+  const bool direct;  // O_DIRECT: never moved inline (the device would be waited for)
 };
 
 struct XferDesc {
@@ -152,6 +158,11 @@ class Engine {
   std::vector<std::thread> threads_;
 
   void Wake();
+  // Post's inline attempt, under mu_: true if it settled the post (done, or
+  // failed with its batch entry queued); otherwise `progress` says how far
+  // each descriptor got.
+  bool TryInline(Xfer& x, std::vector<uint64_t>& progress);
+  void SettleLocked(Xfer& x);
 };
 
 }  // namespace nixl::file

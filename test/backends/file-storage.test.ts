@@ -113,6 +113,10 @@ describe.each(['uring', 'pool'] as const)('POSIX storage (%s)', (api) => {
     const err = await a.read(local(0, 2 * MiB), file(fd, 0, 2 * MiB), a.name).catch((e) => e);
     expect(err).toBeInstanceOf(BackendError);
     expect(err.message).toMatch(/short read: file #\d+ ends at byte 1048676/);
+    // Small enough to be tried inside postXferReq (inline_bytes): the same error.
+    const small = await a.read(local(0, 4096), file(fd, MiB, 4096), a.name).catch((e) => e);
+    expect(small).toBeInstanceOf(BackendError);
+    expect(small.message).toMatch(/short read: file #\d+ ends at byte 1048676/);
   });
 
   it('a file truncated under a READ: DONE only with the bytes it had, else a short read', async () => {

@@ -1,5 +1,6 @@
 // The conformance suite with FILE on the target side and DRAM on the other,
-// on both runners: io_uring (the default here) and the forced thread pool.
+// on both runners: io_uring (the default here; small transfers first tried
+// inline) and the forced thread pool with every byte moved by the pool.
 import { backendConformance } from '../../testing/index.js';
 import { fileTarget } from './file-target.js';
 
@@ -10,7 +11,7 @@ await backendConformance('POSIX', {
 });
 
 await backendConformance('POSIX', {
-  title: 'POSIX conformance (thread pool)',
-  params: { api_type: 'pool' },
+  title: 'POSIX conformance (thread pool, nothing inline)',
+  params: { api_type: 'pool', inline_bytes: '0' },
   storageTarget: fileTarget,
 });
