@@ -155,20 +155,27 @@ void Engine::Post(uint32_t slot, uint32_t gen) {
   x->message.clear();
   std::vector<uint64_t> progress(x->descs.size(), 0);
   if (TryInline(*x, progress)) return;
-  uint32_t chunks = 0;
+  std::vector<Chunk> chunks;
+  uint64_t total = 0;
   for (size_t i = 0; i < x->descs.size(); i++) {
     const auto& d = x->descs[i];
+    total += d.len;
     for (uint64_t off = progress[i]; off < d.len; off += cfg_.chunkBytes) {
       uint64_t n = std::min<uint64_t>(cfg_.chunkBytes, d.len - off);
-      pending_.push_back(Chunk{x, d.file, d.mem + off, d.offset + off, n, x->op == XferOp::kRead});
-      chunks++;
+      chunks.push_back(Chunk{x, d.file, d.mem + off, d.offset + off, n, x->op == XferOp::kRead});
     }
   }
-  if (chunks == 0) {
+  if (chunks.empty()) {
     StatusSlots::Store(x->status, kSuccess);  // nothing to move: settled inside the call
     return;
   }
-  x->pending = chunks;
+  x->pending = uint32_t(chunks.size());
+  if (uring_ && total <= cfg_.inlineBytes) {
+    lock.unlock();  // ringMu_ comes before mu_
+    SubmitHere(chunks);
+    return;
+  }
+  for (auto& c : chunks) pending_.push_back(std::move(c));
   lock.unlock();
   if (uring_) {
     Wake();

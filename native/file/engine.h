@@ -135,6 +135,15 @@ class Engine {
 
  private:
   void RunUring();
+  // Under ringMu_: queued chunks into the ring while fewer than queueDepth are in flight.
+  void FillRingLocked();
+  // Under ringMu_: every completion the ring holds, settled or sent again.
+  void DrainRingLocked();
+  // Post, on the caller's thread, for a small transfer: its chunks straight
+  // into the ring, then the completions reaped at once (a page-cache copy is
+  // done by then, so the post settles without a thread hop; io_uring never
+  // blocks the submitter, it hands what would block to its own workers).
+  void SubmitHere(std::vector<Chunk>& chunks);
   void RunPool();
   void StartUring();
   void StopUring();  // frees the ring once its thread is joined
@@ -146,6 +155,10 @@ class Engine {
   std::string uringError_;
   void* ring_ = nullptr;  // struct io_uring*, only with liburing (uring_runner.cc)
   int wakeFd_ = -1;       // eventfd the uring thread polls
+  // The ring's queues and the count of chunks in it: taken by the uring
+  // thread except while it waits, and by Post for small transfers. Order: ringMu_, then mu_.
+  std::mutex ringMu_;
+  uint32_t inflight_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -73,52 +73,93 @@ void Engine::StopUring() {
   wakeFd_ = -1;
 }
 
+void Engine::FillRingLocked() {
+  auto* ring = static_cast<io_uring*>(ring_);
+  Chunk next;
+  while (inflight_ < cfg_.queueDepth && NextChunk(&next, false)) {
+    PrepChunk(ring, new Chunk(std::move(next)));
+    inflight_++;
+  }
+}
+
+void Engine::DrainRingLocked() {
+  auto* ring = static_cast<io_uring*>(ring_);
+  unsigned head;
+  unsigned seen = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(ring, head, cqe) {
+    seen++;
+    if (cqe->user_data == kWakeTag) {
+      uint64_t n;
+      ssize_t r = ::read(wakeFd_, &n, sizeof n);
+      (void)r;
+      if (!stopping_) ArmWake(ring, wakeFd_);
+      continue;
+    }
+    auto* c = static_cast<Chunk*>(io_uring_cqe_get_data(cqe));
+    int res = cqe->res;
+    if (res == -EINTR || res == -EAGAIN) {
+      PrepChunk(ring, c);  // again, as it was
+      continue;
+    }
+    if (res > 0) {
+      c->done += static_cast<uint64_t>(res);
+      if (c->done < c->len) {
+        PrepChunk(ring, c);  // a partial result: the rest goes again
+        continue;
+      }
+    }
+    // Done, failed, or a read at end of file (a write of 0 bytes is an error too).
+    int err = res < 0 ? -res : (res == 0 && !c->read ? EIO : 0);
+    Finish(*c, err, res == 0 && c->read);
+    delete c;
+    inflight_--;
+  }
+  io_uring_cq_advance(ring, seen);
+}
+
+void Engine::SubmitHere(std::vector<Chunk>& chunks) {
+  auto* ring = static_cast<io_uring*>(ring_);
+  bool queued = false;
+  {
+    std::lock_guard<std::mutex> lock(ringMu_);
+    if (inflight_ + chunks.size() <= cfg_.queueDepth) {
+      for (auto& c : chunks) PrepChunk(ring, new Chunk(std::move(c)));
+      inflight_ += uint32_t(chunks.size());
+      io_uring_submit(ring);
+      DrainRingLocked();
+      io_uring_submit(ring);  // what the drain sent again, if anything
+    } else {
+      std::lock_guard<std::mutex> q(mu_);
+      for (auto& c : chunks) pending_.push_back(std::move(c));
+    }
+    std::lock_guard<std::mutex> q(mu_);
+    queued = !pending_.empty();
+  }
+  // Work is waiting and this thread may have reaped the completion that
+  // would have woken the uring thread for it.
+  if (queued) Wake();
+}
+
 void Engine::RunUring() {
   auto* ring = static_cast<io_uring*>(ring_);
-  uint32_t inflight = 0;
-  ArmWake(ring, wakeFd_);
+  {
+    std::lock_guard<std::mutex> lock(ringMu_);
+    ArmWake(ring, wakeFd_);
+  }
   for (;;) {
-    Chunk next;
-    while (inflight < cfg_.queueDepth && NextChunk(&next, false)) {
-      PrepChunk(ring, new Chunk(std::move(next)));
-      inflight++;
+    {
+      std::lock_guard<std::mutex> lock(ringMu_);
+      FillRingLocked();
+      io_uring_submit(ring);
+      if (stopping_ && inflight_ == 0) break;  // the I/O in the kernel is done
     }
-    io_uring_submit(ring);
-    if (stopping_ && inflight == 0) break;  // the I/O in the kernel is done
+    // Waits without the lock (it only looks at the completion queue), so
+    // Post may submit and reap meanwhile.
     io_uring_cqe* cqe = nullptr;
-    int rc = io_uring_wait_cqe(ring, &cqe);
-    if (rc < 0) continue;  // -EINTR: wait again
-    unsigned head;
-    unsigned seen = 0;
-    io_uring_for_each_cqe(ring, head, cqe) {
-      seen++;
-      if (cqe->user_data == kWakeTag) {
-        uint64_t n;
-        ssize_t r = ::read(wakeFd_, &n, sizeof n);
-        (void)r;
-        if (!stopping_) ArmWake(ring, wakeFd_);
-        continue;
-      }
-      auto* c = static_cast<Chunk*>(io_uring_cqe_get_data(cqe));
-      int res = cqe->res;
-      if (res == -EINTR || res == -EAGAIN) {
-        PrepChunk(ring, c);  // again, as it was
-        continue;
-      }
-      if (res > 0) {
-        c->done += static_cast<uint64_t>(res);
-        if (c->done < c->len) {
-          PrepChunk(ring, c);  // a partial result: the rest goes again
-          continue;
-        }
-      }
-      // Done, failed, or a read at end of file (a write of 0 bytes is an error too).
-      int err = res < 0 ? -res : (res == 0 && !c->read ? EIO : 0);
-      Finish(*c, err, res == 0 && c->read);
-      delete c;
-      inflight--;
-    }
-    io_uring_cq_advance(ring, seen);
+    if (io_uring_wait_cqe(ring, &cqe) < 0) continue;  // -EINTR: wait again
+    std::lock_guard<std::mutex> lock(ringMu_);
+    DrainRingLocked();
   }
 }
 
