@@ -276,6 +276,36 @@ describe.each(['uring', 'pool'] as const)('POSIX storage (%s)', (api) => {
   });
 });
 
+describe('POSIX where io_uring is refused (seccomp, as in a sandbox)', () => {
+  let helper: string;
+  beforeAll(async () => {
+    // A tiny C launcher that installs the filter and execs node (gcc is a build requirement).
+    helper = join(dir, 'no-io-uring');
+    const src = fileURLToPath(new URL('./fixtures/no-io-uring.c', import.meta.url));
+    const r = await run('gcc', ['-O2', '-o', helper, src]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('auto falls back to the thread pool and moves the data', async () => {
+    const path = fresh('seccomp-auto');
+    const cfg = JSON.stringify({ api: 'auto', path, bytes: 4 * MiB, close: true });
+    const r = await run(helper, ['node', child, cfg]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = lastJson(r.stdout);
+    expect(out).toMatchObject({ api: 'pool', status: 'DONE' });
+    expect(sha(readFileSync(path))).toBe(out.sha);
+  });
+
+  it('api_type=uring refuses to start with NotSupportedError saying why', async () => {
+    const cfg = JSON.stringify({ api: 'uring', path: fresh('seccomp-uring'), bytes: 4096 });
+    const r = await run(helper, ['node', child, cfg]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /NotSupportedError: .*io_uring is unavailable here: io_uring_queue_init/,
+    );
+  });
+});
+
 describe('POSIX O_DIRECT', () => {
   let a: Agent | undefined;
   afterEach(async () => {
