@@ -232,6 +232,37 @@ describe.each(['uring', 'pool'] as const)('POSIX storage (%s)', (api) => {
     expect(sha(mem.subarray(MiB, 2 * MiB))).toBe(sha(mem.subarray(0, MiB)));
   });
 
+  it('close() with transfers in flight: resolves, and each request ends canceled or verified DONE', async () => {
+    const b = await Agent.create({
+      name: `file-close-${api}-${process.pid}`,
+      backends: [{ type: 'POSIX', params: { api_type: api } }],
+    });
+    const bmem = b.alloc(32 * MiB).buffer;
+    const bbase = b.registerMem(bmem).descs.at(0).addr;
+    const path = fresh('close');
+    const fd = open(path, 'w+');
+    ftruncateSync(fd, 32 * MiB);
+    b.registerMem([{ addr: 0, len: 32 * MiB, devId: fd }], { memType: 'FILE' });
+    fillPattern(bmem, 29);
+    const req = b.createXferReq(
+      'WRITE',
+      [{ addr: bbase, len: 32 * MiB, devId: 0 }],
+      file(fd, 0, 32 * MiB),
+      b.name,
+    );
+    b.postXferReq(req);
+    const outcome = req.done.then(
+      () => 'DONE',
+      (e: Error) => e.constructor.name,
+    );
+    const t0 = Date.now();
+    await b.close();
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const end = await outcome;
+    if (end === 'DONE') expect(sha(readFileSync(path))).toBe(sha(bmem));
+    else expect(end).toBe('CanceledError');
+  });
+
   it('ENOSPC: a WRITE to a full filesystem fails with BackendError naming it (fresh process, small tmpfs)', async () => {
     const mnt = fresh('tmpfs');
     const { mkdirSync } = await import('node:fs');
@@ -359,6 +390,7 @@ describe('POSIX queryMem', () => {
   it('answers exists, size and mode for paths and descriptors, undefined for a missing file', async () => {
     const a = await Agent.create({ name: `file-query-${process.pid}`, backends: ['POSIX'] });
     try {
+      expect(a.getPluginParams('POSIX').mems).toEqual(['DRAM', 'FILE']);
       const path = join(dir, 'query');
       writeFileSync(path, Buffer.alloc(12345), { mode: 0o640 });
       const fd = openSync(path, 'r');
