@@ -297,6 +297,23 @@ describe.each(['uring', 'pool'] as const)('POSIX storage (%s)', (api) => {
     },
   );
 
+  it.each([false, true])(
+    'a worker thread moves data and ends cleanly (exits with a WRITE in flight: %s)',
+    async (exitInFlight) => {
+      const path = fresh('worker');
+      const worker = fileURLToPath(new URL('./fixtures/file-worker.cjs', import.meta.url));
+      const cfg = { api, path, bytes: exitInFlight ? 64 * MiB : 4 * MiB, exitInFlight };
+      const r = await run('node', [worker, child, JSON.stringify(cfg)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(lastJson(r.stdout)).toEqual({ workerExit: 0 });
+      if (!exitInFlight) {
+        const out = JSON.parse(r.stdout.trim().split('\n').at(-2)!);
+        expect(out.status).toBe('DONE');
+        expect(sha(readFileSync(path))).toBe(out.sha);
+      }
+    },
+  );
+
   it('a process that exits with a WRITE in flight exits 0', async () => {
     const path = fresh('inflight');
     const r = await run('node', [
