@@ -168,6 +168,9 @@ void Engine::RunUring() {
 void Engine::StartUring() { uringError_ = "nixl_file was built without liburing"; }
 void Engine::StopUring() {}
 void Engine::RunUring() {}
+void Engine::FillRingLocked() {}
+void Engine::DrainRingLocked() {}
+void Engine::SubmitHere(std::vector<Chunk>&) {}  // never called: uring_ stays false
 
 #endif
 
