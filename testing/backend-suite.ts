@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { Agent } from '../src/agent.js';
 import type { BackendCapabilities, BackendParams } from '../src/backend.js';
-import { DescList } from '../src/descriptors.js';
+import { DescList, type MemType } from '../src/descriptors.js';
 import {
   InvalidParamError,
   NotAllowedError,
@@ -52,6 +52,32 @@ export interface ConformanceOptions {
    * of READ and WRITE of 256 MiB.
    */
   peerKill?: PeerKillOptions | false;
+  /**
+   * A storage backend (FILE, OBJ): the loopback group's target is storage
+   * of this kind, registered on the initiator's own agent, and its local
+   * list DRAM (a transfer between DRAM and storage of one agent, as NIXL
+   * does it).
+   */
+  storageTarget?: StorageTarget;
+}
+
+/** How the suite gets a storage target for `storageTarget`. */
+export interface StorageTarget {
+  readonly memType: MemType;
+  /**
+   * Registers `size` bytes of storage with `agent` (devId 0, at a base
+   * address above the first page, so that address 0x100 is in no region),
+   * and gives out-of-band access to them.
+   */
+  create(agent: Agent, size: number): Promise<StorageRegion>;
+}
+
+export interface StorageRegion {
+  /** The registered region's address (an offset in the file or object). */
+  readonly base: bigint;
+  fill(off: number, len: number, seed: number): Promise<void>;
+  hash(off: number, len: number): Promise<string>;
+  close(): Promise<void>;
 }
 
 const MiB = 1024 * 1024;
@@ -89,6 +115,54 @@ async function loopbackPair(type: string, opts: ConformanceOptions): Promise<Tra
   return inProcessTarget(a, a, local, localReg, target, targetReg, async () => {
     await a.close();
   });
+}
+
+async function storagePair(
+  type: string,
+  opts: ConformanceOptions,
+  st: StorageTarget,
+): Promise<TransferPair> {
+  const a = await newAgent(type, opts, 'store');
+  const local = a.alloc(REGION, { backend: opts.allocBackend }).buffer;
+  const localReg = a.registerMem(local);
+  let region: StorageRegion;
+  try {
+    region = await st.create(a, REGION);
+  } catch (err) {
+    await a.close();
+    throw err;
+  }
+  // The storage is hashed as each notification arrives: proof of order.
+  const arrivals: { from: string; msg: string; hash: Promise<string> }[] = [];
+  a.on('notif', (from, msg) =>
+    arrivals.push({ from, msg: Buffer.from(msg).toString(), hash: region.hash(0, NOTIF_WINDOW) }),
+  );
+  return {
+    a,
+    target: a.name,
+    remoteMemType: st.memType,
+    local,
+    localBase: localReg.descs.at(0).addr,
+    remoteBase: region.base,
+    fillTarget: (off, len, seed) => region.fill(off, len, seed),
+    hashTarget: (off, len) => region.hash(off, len),
+    async waitNotif(msg) {
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const i = arrivals.findIndex((x) => x.msg === msg);
+        if (i >= 0) {
+          const e = arrivals.splice(i, 1)[0]!;
+          return { from: e.from, hashAtArrival: await e.hash };
+        }
+        if (Date.now() > deadline) throw new Error(`no notification '${msg}' within ${WAIT_MS} ms`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    },
+    async close() {
+      await region.close();
+      await a.close();
+    },
+  };
 }
 
 async function remotePair(type: string, opts: ConformanceOptions): Promise<TransferPair> {
@@ -205,6 +279,9 @@ async function twoProcessPair(
 /** The transfer cases, run against one way of setting up a target. */
 function transferCases(type: string, makePair: () => Promise<TransferPair>): void {
   let p: TransferPair;
+  /** The target's descriptors, typed as its memory (DRAM unless a storage target). */
+  const R = (descs: ReturnType<typeof range>[]): DescList =>
+    DescList.from(p.remoteMemType ?? 'DRAM', descs);
   beforeAll(async () => {
     p = await makePair();
   }, 120_000);
@@ -216,7 +293,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     const req = p.a.createXferReq(
       'WRITE',
       [range(p.localBase, 0, 4096)],
-      [range(p.remoteBase, 0, 4096)],
+      R([range(p.remoteBase, 0, 4096)]),
       p.target,
     );
     expect(p.a.getXferStatus(req)).toBe('NOT_POSTED');
@@ -235,7 +312,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     const req = p.a.createXferReq(
       'WRITE',
       [range(p.localBase, 0, 4096)],
-      [range(p.remoteBase, 0, 4096)],
+      R([range(p.remoteBase, 0, 4096)]),
       p.target,
     );
     const post = vi.spyOn(req.backend, 'postXfer');
@@ -265,7 +342,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     const req = p.a.createXferReq(
       'WRITE',
       [range(p.localBase, 0, REGION)],
-      [range(p.remoteBase, 0, REGION)],
+      R([range(p.remoteBase, 0, REGION)]),
       p.target,
     );
     // The repost must be refused while the first post is in flight. A pause
@@ -308,7 +385,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     const expected = local.map((d) =>
       sha256(p.local.subarray(Number(d.addr - p.localBase), Number(d.addr - p.localBase) + d.len)),
     );
-    await p.a.write(local, remote, p.target, { signal: AbortSignal.timeout(WAIT_MS) });
+    await p.a.write(local, R(remote), p.target, { signal: AbortSignal.timeout(WAIT_MS) });
     for (let i = 0; i < remote.length; i++) {
       expect(await p.hashTarget(Number(remote[i]!.addr - p.remoteBase), remote[i]!.len)).toBe(
         expected[i],
@@ -319,7 +396,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
       range(p.localBase, Number(d.addr - p.localBase) + 8 * MiB, d.len),
     );
     p.local.fill(0, 8 * MiB, 16 * MiB);
-    await p.a.read(back, remote, p.target, { signal: AbortSignal.timeout(WAIT_MS) });
+    await p.a.read(back, R(remote), p.target, { signal: AbortSignal.timeout(WAIT_MS) });
     for (let i = 0; i < back.length; i++) {
       const off = Number(back[i]!.addr - p.localBase);
       expect(sha256(p.local.subarray(off, off + back[i]!.len))).toBe(expected[i]);
@@ -331,7 +408,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     const req = p.a.createXferReq(
       'WRITE',
       [range(p.localBase, 100, 0)],
-      [range(p.remoteBase, 200, 0)],
+      R([range(p.remoteBase, 200, 0)]),
       p.target,
     );
     p.a.postXferReq(req);
@@ -339,7 +416,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     req.release();
     await p.a.read(
       [range(p.localBase, 0, 0), range(p.localBase, 10, 5)],
-      [range(p.remoteBase, 0, 0), range(p.remoteBase, 10, 5)],
+      R([range(p.remoteBase, 0, 0), range(p.remoteBase, 10, 5)]),
       p.target,
     );
     expect(await p.hashTarget(0, 4096)).toBe(before);
@@ -347,12 +424,17 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
 
   it('64 MiB WRITE and READ, verified by hash', async () => {
     fillPattern(p.local.subarray(0, REGION), 31);
-    await p.a.write([range(p.localBase, 0, REGION)], [range(p.remoteBase, 0, REGION)], p.target, {
-      signal: AbortSignal.timeout(WAIT_MS * 2),
-    });
+    await p.a.write(
+      [range(p.localBase, 0, REGION)],
+      R([range(p.remoteBase, 0, REGION)]),
+      p.target,
+      {
+        signal: AbortSignal.timeout(WAIT_MS * 2),
+      },
+    );
     expect(await p.hashTarget(0, REGION)).toBe(sha256(p.local.subarray(0, REGION)));
     await p.fillTarget(0, REGION, 32);
-    await p.a.read([range(p.localBase, 0, REGION)], [range(p.remoteBase, 0, REGION)], p.target, {
+    await p.a.read([range(p.localBase, 0, REGION)], R([range(p.remoteBase, 0, REGION)]), p.target, {
       signal: AbortSignal.timeout(WAIT_MS * 2),
     });
     const expected = Buffer.alloc(REGION);
@@ -366,7 +448,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
       const msg = `after-data-${round}-${randomBytes(4).toString('hex')}`;
       await p.a.write(
         [range(p.localBase, 0, NOTIF_WINDOW)],
-        [range(p.remoteBase, 0, NOTIF_WINDOW)],
+        R([range(p.remoteBase, 0, NOTIF_WINDOW)]),
         p.target,
         { notif: msg },
       );
@@ -380,7 +462,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     const req = p.a.createXferReq(
       'WRITE',
       [range(p.localBase, 0, 64)],
-      [range(p.remoteBase, 0, 64)],
+      R([range(p.remoteBase, 0, 64)]),
       p.target,
       { notif: 'created' },
     );
@@ -406,7 +488,7 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
       Array.from({ length: 16 }, (_, i) => range(p.localBase, i * block, block)),
     );
     const remoteList = DescList.from(
-      'DRAM',
+      p.remoteMemType ?? 'DRAM',
       Array.from({ length: 16 }, (_, i) => range(p.remoteBase, i * block, block)),
     );
     const lh = p.a.prepXferDlist('', localList);
@@ -433,13 +515,13 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     const before = await p.hashTarget(0, REGION);
     const beyond = range(p.remoteBase, REGION - 10, 20);
     expect(() =>
-      p.a.createXferReq('WRITE', [range(p.localBase, 0, 20)], [beyond], p.target),
+      p.a.createXferReq('WRITE', [range(p.localBase, 0, 20)], R([beyond]), p.target),
     ).toThrow(NotFoundError);
     expect(() =>
       p.a.createXferReq(
         'WRITE',
         [range(p.localBase, REGION - 5, 20)],
-        [range(p.remoteBase, 0, 20)],
+        R([range(p.remoteBase, 0, 20)]),
         p.target,
       ),
     ).toThrow(NotFoundError);
@@ -447,13 +529,13 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
     // page (vm.mmap_min_addr is at least 4096). An address a few regions past
     // the target's could land in another region the kernel placed there.
     expect(() =>
-      p.a.createXferReq('WRITE', [range(p.localBase, 0, 20)], [range(0x100n, 0, 20)], p.target),
+      p.a.createXferReq('WRITE', [range(p.localBase, 0, 20)], R([range(0x100n, 0, 20)]), p.target),
     ).toThrow(NotFoundError);
     expect(() =>
       p.a.createXferReq(
         'WRITE',
         [range(p.localBase, 0, 20)],
-        [range(p.remoteBase, 0, 21)],
+        R([range(p.remoteBase, 0, 21)]),
         p.target,
       ),
     ).toThrow(InvalidParamError);
@@ -461,11 +543,11 @@ function transferCases(type: string, makePair: () => Promise<TransferPair>): voi
       p.a.createXferReq(
         'WRITE',
         [range(p.localBase, 0, 20)],
-        [range(p.remoteBase, 0, 20)],
+        R([range(p.remoteBase, 0, 20)]),
         'no-such-agent',
       ),
     ).toThrow(NotFoundError);
-    expect(() => p.a.prepXferDlist(p.target, [beyond])).toThrow(NotFoundError);
+    expect(() => p.a.prepXferDlist(p.target, R([beyond]))).toThrow(NotFoundError);
     expect(await p.hashTarget(0, REGION)).toBe(before);
   }, 60_000);
 }
@@ -545,7 +627,8 @@ export async function backendConformance(
     });
 
     describe.skipIf(!caps.local)('loopback (local capability)', () => {
-      transferCases(type, () => loopbackPair(type, opts));
+      const st = opts.storageTarget;
+      transferCases(type, () => (st ? storagePair(type, opts, st) : loopbackPair(type, opts)));
     });
 
     describe.skipIf(!caps.remote)('remote, one process', () => {

@@ -1,4 +1,5 @@
 import type { Agent } from '../src/agent.js';
+import type { MemType } from '../src/descriptors.js';
 
 /** How many bytes of the target region a notification's arrival hash covers. */
 export const NOTIF_WINDOW = 1024 * 1024;
@@ -14,6 +15,8 @@ export interface TransferPair {
   /** The initiator's registered region (64 MiB) and its address. */
   local: Buffer;
   localBase: bigint;
+  /** The target's memory type, if not DRAM (a storage target: FILE, OBJ). */
+  remoteMemType?: MemType;
   /** The target's registered region (64 MiB) address, in the target's address space. */
   remoteBase: bigint;
   fillTarget(off: number, len: number, seed: number): Promise<void>;
