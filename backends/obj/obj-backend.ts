@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 import type {
   Backend,
   BackendCapabilities,
@@ -268,6 +270,7 @@ export class ObjBackend implements Backend {
     }
     h.status = Status.IN_PROG;
     const abort = new AbortController();
+    setMaxListeners(0, abort.signal); // one listener per request of the transfer
     h.abort = abort;
     this.#inFlight.add(h);
     const run = h.op === 'READ' ? this.#read(h, abort.signal) : this.#write(h, abort.signal);

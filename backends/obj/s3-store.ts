@@ -19,7 +19,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { bulkhead, type BulkheadPolicy } from 'cockatiel';
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -30,8 +30,10 @@ import {
   NixlError,
   NotFoundError,
   NotSupportedError,
+  RemoteDisconnectError,
   type ErrorContext,
 } from '../../src/errors.js';
+import { RequestLimit } from './request-limit.js';
 import { s3Error } from './s3-errors.js';
 import { endpointUrl, type ObjOptions } from './params.js';
 
@@ -53,13 +55,13 @@ export interface ObjectInfo {
 export class S3Store {
   readonly client: S3Client;
   readonly #opts: ObjOptions;
-  readonly #limit: BulkheadPolicy;
+  readonly #limit: RequestLimit;
   readonly #ctx: ErrorContext;
 
   constructor(opts: ObjOptions, ctx: ErrorContext) {
     this.#opts = opts;
     this.#ctx = ctx;
-    this.#limit = bulkhead(opts.concurrency, Number.MAX_SAFE_INTEGER);
+    this.#limit = new RequestLimit(opts.concurrency);
     const endpoint = endpointUrl(opts);
     const agentOpts = { keepAlive: true, maxSockets: opts.concurrency };
     this.client = new S3Client({
@@ -267,21 +269,37 @@ export class S3Store {
           }
           throw err;
         }
-        // Straight from the socket's chunks into registered memory.
+        // Straight from the socket's chunks into registered memory; an abort
+        // (timeout, a failed sibling, release) ends the body too.
+        const body = r.Body as Readable;
+        const stop = () => body.destroy(new Error('aborted'));
+        s.addEventListener('abort', stop, { once: true });
         let at = 0;
-        for await (const chunk of r.Body as Readable) {
-          const c = chunk as Buffer;
-          if (at + c.length > dst.length) {
-            (r.Body as Readable).destroy();
-            throw new MismatchError(
-              `${what}: the store sent more than ${dst.length} bytes`,
+        try {
+          for await (const chunk of body) {
+            const c = chunk as Buffer;
+            if (at + c.length > dst.length) {
+              (r.Body as Readable).destroy();
+              throw new MismatchError(
+                `${what}: the store sent more than ${dst.length} bytes`,
+                this.#ctx,
+              );
+            }
+            dst.set(c, at);
+            at += c.length;
+          }
+        } finally {
+          s.removeEventListener('abort', stop);
+        }
+        if (at !== dst.length) {
+          const promised = r.ContentLength ?? at;
+          // Fewer bytes than the response promised: the connection was cut.
+          if (at < promised) {
+            throw new RemoteDisconnectError(
+              `${what}: the connection ended after ${at} of ${promised} bytes`,
               this.#ctx,
             );
           }
-          dst.set(c, at);
-          at += c.length;
-        }
-        if (at !== dst.length) {
           throw new NotFoundError(
             `${what}: the store sent ${at} of ${dst.length} bytes (the object is shorter: ${r.ContentRange ?? 'no Content-Range'})`,
             this.#ctx,
@@ -302,14 +320,23 @@ export class S3Store {
     signal: AbortSignal,
   ): Promise<T> {
     try {
-      return await this.#limit.execute(async () => {
+      return await this.#limit.run(async () => {
         signal.throwIfAborted();
-        const timeout = AbortSignal.timeout(this.#opts.requestTimeoutMs);
-        const both = AbortSignal.any([signal, timeout]);
+        // A controller and a timer of its own (not AbortSignal.any/timeout, whose
+        // combined signals Node 20 may collect before they fire).
+        const bounded = linked(signal);
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          bounded.abort(new Error(`${what}: request timeout`));
+        }, this.#opts.requestTimeoutMs);
         try {
-          return await fn(both);
+          return await fn(bounded.signal);
         } catch (err) {
-          throw s3Error(err, what, this.#ctx, timeout.aborted && !signal.aborted);
+          throw s3Error(err, what, this.#ctx, timedOut && !signal.aborted);
+        } finally {
+          clearTimeout(timer);
+          bounded.abort(); // detaches it from `signal`
         }
       }, signal);
     } catch (err) {
@@ -323,6 +350,8 @@ export class S3Store {
 /** An AbortController that `parent` aborts too: one failed job stops its siblings. */
 function linked(parent: AbortSignal): AbortController {
   const c = new AbortController();
+  // Every request of a large transfer listens on its group's signal.
+  setMaxListeners(0, c.signal);
   if (parent.aborted) c.abort(parent.reason);
   else
     parent.addEventListener('abort', () => c.abort(parent.reason), {

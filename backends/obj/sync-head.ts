@@ -28,24 +28,35 @@ export type HeadResult =
 // CommonJS, run with eval: it needs no file of its own next to the compiled code.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { S3Client, HeadObjectCommand } = require(workerData.sdk);
-const c = workerData.config;
-const client = new S3Client({
-  region: c.region, endpoint: c.endpoint, forcePathStyle: c.forcePathStyle, maxAttempts: c.maxAttempts,
-  credentials: c.credentials, requestHandler: { connectionTimeout: c.timeoutMs, requestTimeout: c.timeoutMs },
-});
+let client, HeadObjectCommand, startError;
+try {
+  const sdk = require(workerData.sdk);
+  HeadObjectCommand = sdk.HeadObjectCommand;
+  const c = workerData.config;
+  client = new sdk.S3Client({
+    region: c.region, endpoint: c.endpoint, forcePathStyle: c.forcePathStyle, maxAttempts: c.maxAttempts,
+    credentials: c.credentials, requestHandler: { connectionTimeout: c.timeoutMs, requestTimeout: c.timeoutMs },
+  });
+} catch (e) {
+  startError = { error: 'the HEAD worker could not load the S3 client: ' + String(e?.message ?? e), name: 'Error' };
+}
+async function head(r, timeoutMs) {
+  if (startError) return startError;
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  try {
+    const h = await client.send(new HeadObjectCommand({ Bucket: r.bucket, Key: r.key }), { abortSignal: ac.signal });
+    return { found: true, size: h.ContentLength ?? 0, etag: h.ETag, lastModified: h.LastModified?.toISOString() };
+  } catch (e) {
+    if (e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404) return { found: false };
+    return { error: String(e?.message ?? e), name: ac.signal.aborted ? 'TimeoutError' : String(e?.name ?? e?.code ?? 'Error') };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 parentPort.on('message', async ({ refs, port, word }) => {
   const flag = new Int32Array(word);
-  const out = await Promise.all(refs.map(async (r) => {
-    try {
-      const h = await client.send(new HeadObjectCommand({ Bucket: r.bucket, Key: r.key }),
-        { abortSignal: AbortSignal.timeout(c.timeoutMs) });
-      return { found: true, size: h.ContentLength ?? 0, etag: h.ETag, lastModified: h.LastModified?.toISOString() };
-    } catch (e) {
-      if (e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404) return { found: false };
-      return { error: String(e?.message ?? e), name: String(e?.name ?? e?.code ?? 'Error') };
-    }
-  }));
+  const out = await Promise.all(refs.map((r) => head(r, workerData.config.timeoutMs)));
   port.postMessage(out);
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
@@ -95,7 +106,13 @@ export class SyncHead {
 
   #start(): Worker {
     const sdk = createRequire(import.meta.url).resolve('@aws-sdk/client-s3');
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sdk, config: this.#config } });
+    // execArgv: [] so that the process's loader flags (--input-type=module, --import)
+    // do not change how the CommonJS source above is run.
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { sdk, config: this.#config },
+    });
     w.unref();
     return w;
   }
