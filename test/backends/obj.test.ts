@@ -433,6 +433,36 @@ describe('OBJ: a store that goes away', () => {
     }
   });
 
+  it('a store that stops answering (SIGSTOP) fails a READ with RemoteDisconnectError within the request timeout', async () => {
+    const timeoutMs = 2000;
+    const a = await objAgent({ request_timeout_ms: String(timeoutMs), max_attempts: '1' });
+    try {
+      const len = 4 * MiB;
+      const { buf, base } = dram(a, len);
+      const key = uniqueKey('stopped');
+      const o = obj(a, key, len, 1);
+      await a.write([{ addr: base, len }], o(0, len), a.name);
+      server.pause();
+      const started = Date.now();
+      try {
+        await expect(a.read([{ addr: base, len }], o(0, len), a.name)).rejects.toBeInstanceOf(
+          RemoteDisconnectError,
+        );
+      } finally {
+        server.resume();
+      }
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(timeoutMs - 50);
+      expect(took).toBeLessThan(timeoutMs + 5000);
+      // Answering again: the same backend reads it.
+      buf.fill(0);
+      await a.read([{ addr: base, len }], o(0, len), a.name);
+      expect(sha256(buf)).toBe(sha256(await getObject(c, BUCKET, key)));
+    } finally {
+      await a.close();
+    }
+  });
+
   for (const op of ['READ', 'WRITE'] as const) {
     it(`the server killed mid-${op} fails it with RemoteDisconnectError in bound; after a restart the agent works again`, async () => {
       const timeoutMs = 4000;

@@ -111,7 +111,21 @@ export class S3Server {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     process.kill(child.pid!, signal);
+    try {
+      process.kill(child.pid!, 'SIGCONT'); // a paused server handles SIGTERM once it runs
+    } catch {
+      // gone already
+    }
     await exited;
+  }
+
+  /** SIGSTOP / SIGCONT by PID: a store that stops answering without closing its sockets. */
+  pause(): void {
+    if (this.#child?.pid) process.kill(this.#child.pid, 'SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.#child?.pid) process.kill(this.#child.pid, 'SIGCONT');
   }
 
   /** Kills the server and removes its directory. Idempotent. */
