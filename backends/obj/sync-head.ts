@@ -23,7 +23,7 @@ export interface HeadClientConfig {
 export type HeadResult =
   | { found: true; size: number; etag?: string; lastModified?: string }
   | { found: false }
-  | { error: string; name: string };
+  | { error: string; name: string; code?: string; http?: number };
 
 // CommonJS, run with eval: it needs no file of its own next to the compiled code.
 const WORKER_SOURCE = `
@@ -49,7 +49,7 @@ async function head(r, timeoutMs) {
     return { found: true, size: h.ContentLength ?? 0, etag: h.ETag, lastModified: h.LastModified?.toISOString() };
   } catch (e) {
     if (e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404) return { found: false };
-    return { error: String(e?.message ?? e), name: ac.signal.aborted ? 'TimeoutError' : String(e?.name ?? e?.code ?? 'Error') };
+    return { error: String(e?.message ?? e), name: ac.signal.aborted ? 'TimeoutError' : String(e?.name ?? 'Error'), code: e?.code, http: e?.$metadata?.httpStatusCode };
   } finally {
     clearTimeout(timer);
   }

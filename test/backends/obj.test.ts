@@ -427,7 +427,13 @@ describe('OBJ: a store that goes away', () => {
       await expect(a.read([{ addr: base, len: 4096 }], o(0, 4096), a.name)).rejects.toBeInstanceOf(
         RemoteDisconnectError,
       );
-      expect(Date.now() - started).toBeLessThan(2 * 3000 + 5000);
+      expect(() =>
+        a.queryMem([{ addr: 0, len: 0, devId: 1, metaInfo: enc.encode('unreachable') }], {
+          backend: 'OBJ',
+          memType: 'OBJ',
+        }),
+      ).toThrow(RemoteDisconnectError);
+      expect(Date.now() - started).toBeLessThan(3 * 3000 + 15_000);
     } finally {
       await a.close();
     }
