@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import { renderParamTable, type ParamTable } from '../backends/common/param-table.js';
 import { FILE_PARAM_TABLE } from '../backends/file/params.js';
+import { OBJ_PARAM_TABLE } from '../backends/obj/params.js';
 import { TCP_PARAM_TABLE } from '../backends/tcp/params.js';
 import { UCX_PARAM_TABLE } from '../backends/ucx/params.js';
 
@@ -18,6 +19,7 @@ export const TABLES: [readme: string, table: ParamTable][] = [
   ['backends/tcp/README.md', TCP_PARAM_TABLE],
   ['backends/ucx/README.md', UCX_PARAM_TABLE],
   ['backends/file/README.md', FILE_PARAM_TABLE],
+  ['backends/obj/README.md', OBJ_PARAM_TABLE],
 ];
 
 const BEGIN = '<!-- params:begin -->';

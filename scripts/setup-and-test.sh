@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # etcd-server: the etcd that the etcd plugin's tests start on 127.0.0.1; openssl: their TLS certificates.
+# The OBJ backend's S3-API server (s3rver) and the AWS SDK come from npm (devDependencies), with npm ci.
 APT_PACKAGES=(build-essential python3 pkg-config libucx-dev ucx-utils liburing-dev iperf3 iproute2 util-linux etcd-server openssl fio)
 
 missing=()

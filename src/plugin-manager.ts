@@ -17,6 +17,7 @@ const BUILTIN_PLUGINS: ReadonlyArray<readonly [string, string]> = [
   ['TCP', '../backends/tcp/index'],
   ['UCX', '../backends/ucx/index'],
   ['POSIX', '../backends/file/index'],
+  ['OBJ', '../backends/obj/index'],
 ];
 
 // Run from TypeScript sources (tsx, vitest) the built-ins are .ts files too.
