@@ -279,7 +279,6 @@ export class KvBlockManager extends EventEmitter<KvBlockManagerEvents> {
     const entries: BlockEntry[] = [];
     try {
       for (const h of hashes) {
-        if (entries.length === top.capacity) break;
         let e = this.#index.get(h);
         while (e?.busy) {
           await e.busy;
@@ -289,6 +288,7 @@ export class KvBlockManager extends EventEmitter<KvBlockManagerEvents> {
           this.#misses += hashes.length - entries.length;
           break;
         }
+        if (entries.length === top.capacity) break;
         e.pins++;
         entries.push(e);
       }
@@ -320,6 +320,24 @@ export class KvBlockManager extends EventEmitter<KvBlockManagerEvents> {
   }
 
   /**
+   * Forgets blocks (the engine invalidated them): each leaves its tier with a
+   * removed event. Blocks moving or pinned by an onboard are kept; returns how
+   * many were removed.
+   */
+  remove(hashes: readonly BlockHash[]): number {
+    this.#checkOpen('remove');
+    for (const h of hashes) checkBlockHash(h, 'remove');
+    let n = 0;
+    for (const h of new Set(hashes)) {
+      const e = this.#index.get(h);
+      if (!e || e.busy || e.pins > 0) continue;
+      e.tier.free.push(...this.#drop(e.tier, [e], false));
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * Declares a tier lost (its peer is gone, its file removed): its blocks
    * leave the index (a removed event), and evictions skip it from now on.
    */
@@ -328,8 +346,9 @@ export class KvBlockManager extends EventEmitter<KvBlockManagerEvents> {
     if (!t) throw new NotFoundError(`no tier named '${name}'`, { op: 'forgetTier' });
     if (t.index === 0) throw new InvalidParamError('forgetTier: the top tier cannot be forgotten');
     t.offline = true;
-    const gone = [...t.lru.values()].filter((e) => !e.busy);
-    this.#drop(t, gone);
+    // Blocks an onboard holds stay until it ends (it will fail on the lost tier).
+    const gone = [...t.lru.values()].filter((e) => !e.busy && e.pins === 0);
+    this.#drop(t, gone, true);
     return gone.length;
   }
 
@@ -363,14 +382,15 @@ export class KvBlockManager extends EventEmitter<KvBlockManagerEvents> {
     return undefined;
   }
 
-  #drop(t: TierState, victims: BlockEntry[]): number[] {
+  /** Takes blocks out of the index; `evicted` counts them as dropped. Returns their slots. */
+  #drop(t: TierState, victims: BlockEntry[], evicted: boolean): number[] {
     const slots: number[] = [];
     for (const v of victims) {
       this.#index.delete(v.hash);
       t.lru.delete(v.hash);
       slots.push(v.slot);
     }
-    t.dropped += victims.length;
+    if (evicted) t.dropped += victims.length;
     if (victims.length) this.emit('removed', { tier: t.name, hashes: victims.map((v) => v.hash) });
     return slots;
   }
@@ -398,7 +418,9 @@ export class KvBlockManager extends EventEmitter<KvBlockManagerEvents> {
     }
     const next = this.#below(t);
     try {
-      got.push(...(next ? await this.#move(victims, t, next, false) : this.#drop(t, victims)));
+      got.push(
+        ...(next ? await this.#move(victims, t, next, false) : this.#drop(t, victims, true)),
+      );
     } catch (err) {
       t.free.push(...got);
       throw err;
