@@ -260,6 +260,46 @@ describe('KvBlockManager over DRAM, a peer DRAM tier and a second peer tier', ()
   }, 60_000);
 });
 
+describe('KvBlockManager under concurrent puts and onboards', () => {
+  it('keeps every block in exactly one tier, within capacities, with its bytes', async () => {
+    const chains = [chain(8, 10), chain(8, 11), chain(8, 12)];
+    const refused: unknown[] = [];
+    // Three conversations interleaved: each turn onboards its prefix and puts 2 new blocks.
+    await Promise.all(
+      chains.map(async ({ hashes, data }) => {
+        for (let turn = 1; turn <= 4; turn++) {
+          const n = turn * 2;
+          const got = await mgr.onboard(hashes.slice(0, n - 2)).catch((e: unknown) => {
+            refused.push(e);
+            return { blocks: 0 };
+          });
+          for (let i = got.blocks; i < n; i++)
+            await mgr.put(hashes[i]!, i ? hashes[i - 1]! : null, data[i]!).catch((e: unknown) => {
+              refused.push(e);
+            });
+        }
+      }),
+    );
+    // A full top tier whose blocks are all pinned refuses with NotAllowedError: nothing else.
+    for (const e of refused) expect(e).toBeInstanceOf(NotAllowedError);
+    const s = mgr.stats();
+    const cap = [4, 6, 8];
+    s.tiers.forEach((t, i) => expect(t.used).toBeLessThanOrEqual(cap[i]!));
+    const all = chains.flatMap((c) => c.hashes);
+    const located = all.filter((h) => mgr.locate(h));
+    expect(located.length).toBe(s.tiers.reduce((n, t) => n + t.used, 0));
+    // The interleaving pushed blocks to the last tier and brought some back.
+    expect(s.tiers[2]!.in.blocks).toBeGreaterThan(0);
+    expect(s.tiers[1]!.onboard.blocks + s.tiers[2]!.onboard.blocks).toBeGreaterThan(0);
+    // Stored minus dropped (the last tier's evictions) is what is indexed.
+    expect(located.length).toBe(s.puts - s.tiers[2]!.dropped);
+    await verifyAll(
+      all,
+      chains.flatMap((c) => c.data),
+    );
+  }, 60_000);
+});
+
 describe('KvBlockManager when the tier an onboard reads from dies', () => {
   it('the READ fails, the blocks stay indexed in that tier, the top slots taken go back', async () => {
     const { hashes, data } = chain(12, 6);
