@@ -1,4 +1,4 @@
-import { isMemType, type MemType } from '../descriptors.js';
+import { DescList, isMemType, type MemType } from '../descriptors.js';
 import { InvalidParamError } from '../errors.js';
 import type { PreppedDlist } from '../prepped-dlist.js';
 import type { BlockHash } from './block-hash.js';
@@ -25,8 +25,11 @@ export interface KvTierSpec {
   memType?: MemType;
   /** Who holds the memory; omitted for the top tier only. */
   agent?: string;
-  /** The registered regions, cut into whole blocks in order; omitted for the top tier only. */
-  regions?: ReadonlyArray<{ addr: bigint | number; len: number; devId?: number }>;
+  /**
+   * The registered regions, cut into whole blocks in order (a DescList too, such as
+   * `agent.getRemoteRegions(peer)`); omitted for the top tier only.
+   */
+  regions?: DescList | ReadonlyArray<{ addr: bigint | number; len: number; devId?: number }>;
   /** Backends the tier's transfers may use (default: the agent's choice). */
   backends?: string[];
 }
@@ -148,11 +151,15 @@ export function tierSlots(
   const where = `tier '${spec.name}'`;
   const memType = spec.memType ?? 'DRAM';
   if (!isMemType(memType)) throw new InvalidParamError(`${where}: unknown memType '${memType}'`);
-  if (!spec.regions || spec.regions.length === 0)
+  const regions =
+    spec.regions instanceof DescList
+      ? Array.from({ length: spec.regions.length }, (_, i) => (spec.regions as DescList).at(i))
+      : spec.regions;
+  if (!regions || regions.length === 0)
     throw new InvalidParamError(`${where}: a lower tier needs regions`);
   const descs: { addr: bigint; len: number; devId: number }[] = [];
   const limit = spec.capacity ?? Infinity;
-  for (const [i, r] of spec.regions.entries()) {
+  for (const [i, r] of regions.entries()) {
     if (!Number.isSafeInteger(r.len) || r.len < blockBytes)
       throw new InvalidParamError(
         `${where}: region ${i} is ${String(r.len)} bytes, smaller than a block (${blockBytes})`,

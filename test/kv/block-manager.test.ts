@@ -107,7 +107,8 @@ beforeEach(async () => {
     stagingBlocks: 2,
     tiers: [
       { name: 'dram', capacity: 4 },
-      { name: 'peerA', agent: loadPeer(a), regions: [{ addr: a.addr, len: a.len }] },
+      // peerA from the regions its metadata lists, peerB from the region it reported.
+      { name: 'peerA', agent: loadPeer(a), regions: agent.getRemoteRegions(a.name) },
       { name: 'peerB', agent: loadPeer(b), regions: [{ addr: b.addr, len: b.len }] },
     ],
   });
