@@ -275,6 +275,8 @@ export class KvBlockManager extends EventEmitter<KvBlockManagerEvents> {
     this.#checkOpen('onboard');
     if (!Array.isArray(hashes)) throw new InvalidParamError('onboard: expected a list of hashes');
     for (const h of hashes) checkBlockHash(h, 'onboard');
+    if (new Set(hashes).size !== hashes.length)
+      throw new InvalidParamError('onboard: a hash appears twice (a prefix names each block once)');
     const top = this.#tiers[0]!;
     const entries: BlockEntry[] = [];
     try {

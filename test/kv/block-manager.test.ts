@@ -382,6 +382,7 @@ describe('KvBlockManager refuses bad input and changes nothing', () => {
     await expect(mgr.put(h, null, new Uint8Array(BB - 1))).rejects.toThrow(InvalidParamError);
     await expect(mgr.put('zz', null, new Uint8Array(BB))).rejects.toThrow(InvalidParamError);
     await expect(mgr.onboard(['zz'])).rejects.toThrow(InvalidParamError);
+    await expect(mgr.onboard([h, h])).rejects.toThrow(InvalidParamError);
     expect(() => mgr.view(h)).toThrow(NotFoundError);
     expect(mgr.stats().puts).toBe(0);
 
