@@ -166,7 +166,6 @@ async function main(): Promise<void> {
     const want = Buffer.allocUnsafe(BB);
     const convTokens = Array.from({ length: N }, (_, c) => conversationTokens(c));
     const asked = { blocks: 0, computed: 0 };
-    const perTierRequests = new Map<string, { n: number; blocks: number; ms: number }>();
     let requests = 0;
     let onboardMs = 0;
     let stoppedEarly = false;
@@ -189,14 +188,6 @@ async function main(): Promise<void> {
           if (Buffer.compare(mgr.view(hashes[i]!), blockBytes(hashes[i]!, want)) !== 0)
             throw new Error(`conversation ${c} turn ${t}: block ${i} came back with other bytes`);
         }
-        const sources = Object.keys(got.found);
-        if (sources.length === 1) {
-          const e = perTierRequests.get(sources[0]!) ?? { n: 0, blocks: 0, ms: 0 };
-          e.n++;
-          e.blocks += got.blocks;
-          e.ms += ms;
-          perTierRequests.set(sources[0]!, e);
-        }
         for (let i = got.blocks; i < hashes.length; i++) {
           await mgr.put(hashes[i]!, i ? hashes[i - 1]! : null, blockBytes(hashes[i]!, scratch));
           asked.computed++;
@@ -205,6 +196,25 @@ async function main(): Promise<void> {
     }
     const wallMs = performance.now() - t0;
     const stats = mgr.stats();
+
+    // ------------------------------------------------- restore probes
+    // Per lower tier: onboard up to a final prefix's worth of blocks that live there (the
+    // evictions that make room included), timed by the wall clock and checked.
+    const finalBlocks = Math.floor((T * TURN_TOKENS) / BLOCK_TOKENS);
+    const everyBlock = convTokens.flatMap((tok) => prefixBlockHashes(tok, BLOCK_TOKENS));
+    const probes = new Map<string, { blocks: number; ms: number }>();
+    for (const t of stats.tiers.slice(1)) {
+      const there = everyBlock.filter((h) => mgr!.locate(h)?.tier === t.name);
+      const k = Math.min(finalBlocks, stats.tiers[0]!.capacity, there.length);
+      if (k === 0) continue;
+      const p0 = performance.now();
+      const got = await mgr.onboard(there.slice(0, k));
+      const ms = performance.now() - p0;
+      for (let i = 0; i < got.blocks; i++)
+        if (Buffer.compare(mgr.view(there[i]!), blockBytes(there[i]!, want)) !== 0)
+          throw new Error(`restore probe from ${t.name}: block ${i} came back with other bytes`);
+      probes.set(t.name, { blocks: got.blocks, ms });
+    }
 
     // --------------------------------------------------------- references
     // memcpy of 64 MiB in this process, best of 5 after a warm-up copy (the machine is shared).
@@ -229,7 +239,6 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------- report
     const finalTokens = T * TURN_TOKENS;
-    const finalBlocks = Math.floor(finalTokens / BLOCK_TOKENS);
     const finalBytes = finalBlocks * BB;
     const recomputeMs = (finalTokens / PREFILL_TPS) * 1000;
     console.log(
@@ -255,12 +264,14 @@ async function main(): Promise<void> {
     for (const [i, t] of stats.tiers.entries()) {
       const ob = gbps(t.onboard.bytes, t.onboard.ms);
       const ref = t.memType === 'FILE' ? `dd ${fmt(ddGBps)}` : `memcpy ${fmt(memcpyGBps)}`;
-      // Wall: the mean onboard time per block of the requests whose whole hit came from this
-      // tier (evictions made to make room included), scaled to the final prefix.
-      const alone = perTierRequests.get(t.name);
-      const wall = alone && alone.blocks ? (alone.ms / alone.blocks) * finalBlocks : NaN;
+      // Wall: a restore probe's time per block (evictions that made room included), scaled
+      // to the final prefix.
+      const probe = probes.get(t.name);
+      const wall = probe ? (probe.ms / probe.blocks) * finalBlocks : NaN;
       const restore =
-        i === 0 ? '0 (resident)' : `${fmt(finalBytes / 1e6 / ob, 1)} / ${fmt(wall, 1)}`;
+        i === 0
+          ? '0 (resident)'
+          : `${fmt(finalBytes / 1e6 / ob, 1)} / ${fmt(wall, 1)}${probe ? ` (${probe.blocks} blocks probed)` : ''}`;
       console.log(
         `| ${t.name} | ${t.capacity} | ${t.used} | ${t.hits} | ${fmt((100 * t.hits) / asked.blocks, 1)}% | ` +
           `${i === 0 ? '—' : fmt(ob)} | ${ref} | ${i === 0 ? '—' : fmt(gbps(t.in.bytes, t.in.ms))} | ` +
