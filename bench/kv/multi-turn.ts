@@ -8,12 +8,13 @@
  *
  * Tiers: this process's DRAM, then a peer process's DRAM over TCP on
  * 127.0.0.1, then a FILE tier (a temporary file, through the POSIX backend)
- * when this build has one. Every onboarded block is checked against the bytes
- * it was stored with.
+ * and an OBJ tier (one object a slot on an s3rver started on 127.0.0.1)
+ * when this build has them. Every onboarded block is checked against the
+ * bytes it was stored with.
  *
  * Reported per tier: hit rate, onboarding GB/s (transfer time only), the
  * reference on the same bytes in the same run (memcpy for DRAM tiers, `dd` on
- * the tier's own file for FILE), and the time to restore a conversation's
+ * the tier's own file for FILE, the S3 client's GETs for OBJ), and the time to restore a conversation's
  * final prefix from the tier against recomputing it at `--prefill-tps`.
  *
  *   npx tsx bench/kv/multi-turn.ts [--conversations 6 --turns 4 --turn-tokens 128 ...]
@@ -42,9 +43,11 @@ const { values: args } = parseArgs({
     // the model whose prefill rate is the default below.
     'kv-bytes-per-token': { type: 'string', default: String(61 * 576 * 2) },
     'dram-blocks': { type: 'string', default: '32' },
-    'peer-blocks': { type: 'string', default: '64' },
-    'file-blocks': { type: 'string', default: '128' },
+    'peer-blocks': { type: 'string', default: '48' },
+    'file-blocks': { type: 'string', default: '64' },
+    'obj-blocks': { type: 'string', default: '96' },
     file: { type: 'string', default: 'auto' }, // auto | on | off
+    obj: { type: 'string', default: 'auto' }, // auto | on | off: an s3rver on 127.0.0.1
     // SGLang on 12 × 8 H100 (PD disaggregation, large-scale EP), DeepSeek-V3, 2000-token inputs:
     // 52.3k input tokens/s per node (LMSYS blog, 2025-05-05, "Deploying DeepSeek with PD
     // Disaggregation and Large-scale Expert Parallelism on 96 H100 GPUs").
@@ -110,11 +113,16 @@ async function main(): Promise<void> {
   if (args.file === 'on' && !plugins.has('POSIX'))
     throw new Error('--file on: no POSIX backend in this build');
 
+  const s3 = args.obj === 'off' || !plugins.has('OBJ') ? undefined : await loadS3();
+  if (args.obj === 'on' && !s3) throw new Error('--obj on: no OBJ backend or S3 test server here');
+  const server = s3 ? await s3.S3Server.start({ buckets: [OBJ_BUCKET] }) : undefined;
+
   const agent = await Agent.create({
     name,
     backends: [
       { type: 'TCP', params: PARAMS },
       ...(wantFile ? [{ type: 'POSIX', params: {} }] : []),
+      ...(server ? [{ type: 'OBJ', params: server.params(OBJ_BUCKET) }] : []),
     ],
   });
   const peer = new PeerProcess();
@@ -158,6 +166,18 @@ async function main(): Promise<void> {
         agent: agent.name,
         regions: [{ addr: 0n, len, devId: fd }],
       });
+    }
+    const objKey = (i: number) => `kv-mt/${process.pid}/${i}`;
+    if (server) {
+      // One object a slot: devId i + 1, its key as metaInfo (the OBJ backend's convention).
+      const regions = Array.from({ length: int('obj-blocks') }, (_, i) => ({
+        addr: 0n,
+        len: BB,
+        devId: i + 1,
+        metaInfo: Buffer.from(objKey(i)),
+      }));
+      agent.registerMem(regions, { memType: 'OBJ' });
+      tiers.push({ name: 'obj', memType: 'OBJ', agent: agent.name, regions });
     }
     mgr = KvBlockManager.create(agent, { blockBytes: BB, tiers });
 
@@ -237,6 +257,20 @@ async function main(): Promise<void> {
       ddLine = res.line;
     }
 
+    // The object tier's reference: the S3 client's own GETs of the objects the tier wrote.
+    let getGBps = NaN;
+    const objStats = stats.tiers.find((t) => t.memType === 'OBJ');
+    if (server && s3 && objStats && objStats.in.blocks > 0) {
+      const c = s3.s3Client(server);
+      const n = Math.min(objStats.in.blocks, objStats.capacity, 32);
+      const g0 = performance.now();
+      let bytes = 0;
+      for (let i = 0; i < n; i++)
+        bytes += (await s3.getObject(c, OBJ_BUCKET, objKey(i))).byteLength;
+      getGBps = gbps(bytes, performance.now() - g0);
+      c.destroy();
+    }
+
     // ------------------------------------------------------------- report
     const finalTokens = T * TURN_TOKENS;
     const finalBytes = finalBlocks * BB;
@@ -263,7 +297,12 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const [i, t] of stats.tiers.entries()) {
       const ob = gbps(t.onboard.bytes, t.onboard.ms);
-      const ref = t.memType === 'FILE' ? `dd ${fmt(ddGBps)}` : `memcpy ${fmt(memcpyGBps)}`;
+      const ref =
+        t.memType === 'FILE'
+          ? `dd ${fmt(ddGBps)}`
+          : t.memType === 'OBJ'
+            ? `S3 GetObject ${fmt(getGBps)}`
+            : `memcpy ${fmt(memcpyGBps)}`;
       // Wall: a restore probe's time per block (evictions that made room included), scaled
       // to the final prefix.
       const probe = probes.get(t.name);
@@ -292,6 +331,30 @@ async function main(): Promise<void> {
     await peer.close();
     if (fd !== undefined) closeSync(fd);
     if (dir) rmSync(dir, { recursive: true, force: true });
+    await server?.stop();
+  }
+}
+
+const OBJ_BUCKET = 'nixl-kv-mt';
+
+// The S3-API test server (s3rver) and client helpers come with the OBJ backend (test/s3);
+// loaded by a computed name so that the benchmark runs without them.
+interface S3ServerLike {
+  params(bucket: string): Record<string, string>;
+  stop(): Promise<void>;
+}
+interface S3Helpers {
+  S3Server: { start(opts: { buckets: string[] }): Promise<S3ServerLike> };
+  s3Client(server: S3ServerLike): { destroy(): void };
+  getObject(c: unknown, bucket: string, key: string): Promise<Uint8Array>;
+}
+async function loadS3(): Promise<S3Helpers | undefined> {
+  try {
+    const names = ['../../test/s3/s3-server.js', '../../test/s3/s3-objects.js'];
+    const [a, b] = await Promise.all(names.map((n) => import(n) as Promise<object>));
+    return { ...a, ...b } as S3Helpers;
+  } catch {
+    return undefined;
   }
 }
 

@@ -399,30 +399,43 @@ export class KvBlockManager extends EventEmitter<KvBlockManagerEvents> {
 
   /**
    * k free slots of a tier, evicting its least recently used blocks that are
-   * neither pinned nor moving to the next tier (or dropping them from the last).
+   * neither pinned nor moving: to the next tier, or, if that one cannot make
+   * room (its own blocks pinned or moving: NotAllowedError), to a lower one;
+   * dropped where no tier below can take them (or from the last tier).
    */
   async #takeSlots(t: TierState, k: number): Promise<number[]> {
-    const got = t.free.splice(t.free.length - Math.min(k, t.free.length));
-    const need = k - got.length;
-    if (need === 0) return got;
-    const victims: BlockEntry[] = [];
-    for (const e of t.lru.values()) {
-      if (e.busy || e.pins > 0) continue;
-      victims.push(e);
-      if (victims.length === need) break;
-    }
-    if (victims.length < need) {
-      t.free.push(...got);
-      throw new NotAllowedError(
-        `tier '${t.name}': ${k} slots needed, ${got.length} free and ${victims.length} evictable ` +
-          `(the other blocks are pinned by onboards or moving)`,
-      );
-    }
-    const next = this.#below(t);
+    const got: number[] = [];
+    const takeFree = () =>
+      got.push(...t.free.splice(t.free.length - Math.min(k - got.length, t.free.length)));
+    takeFree();
     try {
-      got.push(
-        ...(next ? await this.#move(victims, t, next, false) : this.#drop(t, victims, true)),
-      );
+      let dest = this.#below(t);
+      while (got.length < k) {
+        // Chosen anew each round: after an await, other calls may have pinned or moved them.
+        const need = k - got.length;
+        const victims: BlockEntry[] = [];
+        for (const e of t.lru.values()) {
+          if (e.busy || e.pins > 0) continue;
+          victims.push(e);
+          if (victims.length === need) break;
+        }
+        if (victims.length < need)
+          throw new NotAllowedError(
+            `tier '${t.name}': ${k} slots needed, ${got.length + t.free.length} free and ` +
+              `${victims.length} evictable (the other blocks are pinned by onboards or moving)`,
+          );
+        if (!dest) {
+          got.push(...this.#drop(t, victims, true));
+          break;
+        }
+        try {
+          got.push(...(await this.#move(victims, t, dest, false)));
+        } catch (err) {
+          if (!(err instanceof NotAllowedError)) throw err;
+          dest = this.#below(dest);
+        }
+        takeFree();
+      }
     } catch (err) {
       t.free.push(...got);
       throw err;

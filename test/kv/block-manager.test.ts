@@ -190,6 +190,21 @@ describe('KvBlockManager over DRAM, a peer DRAM tier and a second peer tier', ()
     expect((await mgr.onboard([blockHash(null, [424242]), hashes[0]!])).blocks).toBe(0);
   }, 60_000);
 
+  it('evictions skip a tier that cannot make room (its blocks being onboarded) and go lower', async () => {
+    const { hashes, data } = chain(10, 8);
+    for (let i = 0; i < 10; i++) await mgr.put(hashes[i]!, i ? hashes[i - 1]! : null, data[i]!);
+    expect(mgr.stats().tiers.map((t) => t.used)).toEqual([4, 6, 0]);
+    // 4 of peerA's 6 blocks come up; the top's 4 cannot all go to peerA (only 2 evictable
+    // there), so they go to peerB directly.
+    const r = await mgr.onboard(hashes.slice(0, 4));
+    expect(r).toMatchObject({ blocks: 4, found: { peerA: 4 } });
+    const s = mgr.stats();
+    expect(s.tiers.map((t) => t.used)).toEqual([4, 2, 4]);
+    expect(s.tiers[2]!.in.blocks).toBe(4);
+    for (const h of hashes.slice(6)) expect(mgr.locate(h)!.tier).toBe('peerB');
+    await verifyAll(hashes, data);
+  }, 60_000);
+
   it('two onboards of the same blocks move each block once', async () => {
     const { hashes, data } = chain(12, 3);
     for (let i = 0; i < 12; i++) await mgr.put(hashes[i]!, i ? hashes[i - 1]! : null, data[i]!);
