@@ -1,6 +1,7 @@
 {
   "variables": {
-    "has_ucx%": "<!(pkg-config --exists ucx && echo 1 || echo 0)"
+    "has_ucx%": "<!(pkg-config --exists ucx && echo 1 || echo 0)",
+    "has_uring%": "<!(pkg-config --exists liburing && echo 1 || echo 0)"
   },
   "target_defaults": {
     "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "native"],
@@ -29,6 +30,27 @@
         "native/tcp/initiating.cc",
         "native/tcp/vm_copy.cc",
         "native/tcp/binding.cc"
+      ]
+    },
+    {
+      # The FILE engine (io_uring, or a thread pool where io_uring is missing),
+      # its own addon so that only processes with a FILE backend load liburing.
+      "target_name": "nixl_file",
+      "sources": [
+        "native/common/js_call.cc",
+        "native/common/status_slots.cc",
+        "native/common/completion_batch.cc",
+        "native/common/teardown_guard.cc",
+        "native/file/engine.cc",
+        "native/file/uring_runner.cc",
+        "native/file/pool_runner.cc",
+        "native/file/binding.cc"
+      ],
+      "conditions": [
+        ["has_uring==1", {
+          "defines": ["NIXL_HAVE_URING"],
+          "libraries": ["<!@(pkg-config --libs liburing)"]
+        }]
       ]
     },
     {

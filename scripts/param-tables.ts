@@ -10,12 +10,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { renderParamTable, type ParamTable } from '../backends/common/param-table.js';
+import { FILE_PARAM_TABLE } from '../backends/file/params.js';
 import { TCP_PARAM_TABLE } from '../backends/tcp/params.js';
 import { UCX_PARAM_TABLE } from '../backends/ucx/params.js';
 
 export const TABLES: [readme: string, table: ParamTable][] = [
   ['backends/tcp/README.md', TCP_PARAM_TABLE],
   ['backends/ucx/README.md', UCX_PARAM_TABLE],
+  ['backends/file/README.md', FILE_PARAM_TABLE],
 ];
 
 const BEGIN = '<!-- params:begin -->';

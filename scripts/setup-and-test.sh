@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # etcd-server: the etcd that the etcd plugin's tests start on 127.0.0.1; openssl: their TLS certificates.
-APT_PACKAGES=(build-essential python3 pkg-config libucx-dev ucx-utils iperf3 iproute2 util-linux etcd-server openssl)
+APT_PACKAGES=(build-essential python3 pkg-config libucx-dev ucx-utils liburing-dev iperf3 iproute2 util-linux etcd-server openssl fio)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -16,6 +16,7 @@ const BUILTIN_PLUGINS: ReadonlyArray<readonly [string, string]> = [
   ['LOCAL', '../backends/local/index'],
   ['TCP', '../backends/tcp/index'],
   ['UCX', '../backends/ucx/index'],
+  ['POSIX', '../backends/file/index'],
 ];
 
 // Run from TypeScript sources (tsx, vitest) the built-ins are .ts files too.

@@ -3,6 +3,8 @@ export {
   backendConformance,
   peerFailureConformance,
   type ConformanceOptions,
+  type StorageRegion,
+  type StorageTarget,
 } from './backend-suite.js';
 export {
   describeMismatch,
