@@ -21,7 +21,9 @@ import {
 } from '../../src/kv/index.js';
 import { PeerProcess } from '../../testing/peer-harness.js';
 
-const PARAMS = { port: '0', timeout_ms: '5000', connect_timeout_ms: '5000' };
+// The socket path: on the same-host path a READ copies from the peer's memory with
+// process_vm_readv, which a stopped (SIGSTOP) peer does not prevent.
+const PARAMS = { port: '0', timeout_ms: '5000', connect_timeout_ms: '5000', same_host: 'off' };
 const BB = 64 * 1024;
 
 function sha(b: Uint8Array): string {
@@ -57,7 +59,7 @@ async function startPeer(role: string, blocks: number): Promise<PeerTier> {
   const name = uniq(role);
   const r = await proc.send(
     { cmd: 'init', backend: 'TCP', params: PARAMS, plugins: [], size: blocks * BB, name },
-    30_000,
+    50_000, // a fresh process on a loaded machine
   );
   if (r.error) throw new Error(r.error);
   return {
