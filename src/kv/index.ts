@@ -37,3 +37,20 @@ export {
   pushBlocks,
   releaseAfterReads,
 } from './patterns.js';
+export {
+  DEFAULT_BLOCK_HASH_SEED,
+  blockHash,
+  prefixBlockHashes,
+  type BlockHash,
+  type BlockHashOptions,
+} from './block-hash.js';
+export {
+  KvBlockManager,
+  type KvBlockManagerEvents,
+  type KvBlockManagerOptions,
+  type KvManagerStats,
+  type KvRemovedEvent,
+  type KvStoredEvent,
+  type OnboardResult,
+} from './block-manager.js';
+export type { KvMoveCounters, KvTierSpec, KvTierStats } from './kv-tier.js';
