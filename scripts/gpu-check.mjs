@@ -20,6 +20,8 @@ const { cuda } = await dist('src/vram.js');
 const { native } = await dist('src/native.js');
 const { VramStager } = await dist('backends/tcp/vram-stager.js');
 const { fillPattern } = await dist('testing/pattern.js');
+const { serveJsonLines } = await dist('testing/json-line-server.js');
+const { JsonLineChild } = await dist('testing/json-line-child.js');
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -35,7 +37,6 @@ function hashVram(addr, len, devId = 0) {
 
 // ------------------------------------------------------------------ the peer
 if (process.argv.includes('--peer')) {
-  const { serveJsonLines } = await dist('testing/json-line-server.js');
   let agent;
   let dram;
   let dramAddr = 0n;
@@ -153,7 +154,6 @@ async function main() {
   }
 
   const c = cuda();
-  const { JsonLineChild } = await dist('testing/json-line-child.js');
   const peer = new JsonLineChild(fileURLToPath(import.meta.url), 'peer', {}, { args: ['--peer'] });
   const send = (cmd, ms = 120_000) => peer.send(cmd, ms);
   const agent = await Agent.create({ name: 'gpu-a', backends: ['TCP'] });
