@@ -433,7 +433,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     const ctx = { op: 'registerMem', agent: this.name };
     this.#checkOpen('registerMem');
     const list = toRegDescList(input, opts.memType);
-    if (list.memType === 'VRAM') checkVramRegions(list, ctx);
     const selected = this.#selectBackends(opts.backends, ctx);
     const candidates = selected.filter((b) => b.capabilities.mems.includes(list.memType));
     if (candidates.length === 0)
@@ -441,6 +440,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         `no backend supports ${list.memType} memory` + whyNot(selected, list.memType),
         ctx,
       );
+    // Device pointers are checked with the driver before any backend sees them.
+    if (list.memType === 'VRAM') checkVramRegions(list, ctx);
     const regions = this.#local.register(list, candidates, ctx);
     this.#meta.notifyRegistration('register', regions);
     return new Registration(this, list, regions);
