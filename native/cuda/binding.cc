@@ -122,7 +122,15 @@ Napi::Value HostAlloc(const Napi::CallbackInfo& info) {
           "cuMemHostAlloc");
     std::memset(p, 0, bytes);
     return Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t*>(p), bytes,
-                                      [](Napi::Env, uint8_t* q) { Api().cuMemFreeHost(q); });
+                                      [](Napi::Env, uint8_t* q) {
+                                        // A finalizer never throws: a failure here leaks the
+                                        // pages until exit, which the driver reclaims.
+                                        try {
+                                          UseDevice(0);
+                                          Api().cuMemFreeHost(q);
+                                        } catch (...) {
+                                        }
+                                      });
   });
 }
 
