@@ -12,6 +12,8 @@ export {
   type StagedXferOptions,
   type IpcMapping,
 } from './vram-stager.js';
+export { VramLanding, type VramLandingOptions } from './vram-landing.js';
+export { isControl as isVramControlNotif } from './vram-control.js';
 export { cudaCopyEngine, hostCopyEngine, type CopyEngine } from './copy-engine.js';
 export { runPipeline, chunksOf, type Chunk, type PipelineStats } from './staging-pipeline.js';
 

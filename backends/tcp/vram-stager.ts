@@ -16,17 +16,30 @@
  *   decision, region by region), the peer maps it (importIpc) and copies
  *   device to device (writeIpc / readIpc), then notifies.
  *
+ * - writeToPeerVram(local VRAM → a peer's VRAM, any host): each chunk is
+ *   staged here, announced to the peer's VramLanding, which reads it into its
+ *   own pinned buffer and copies it into its device, then acknowledges; the
+ *   application's notification follows the last acknowledgement. While a
+ *   stager has done this once, the agent's notifications come through
+ *   `onNotif` (it listens for acknowledgements).
+ *
  * One transfer at a time per stager (they share the ring); more queue.
- * What is not here yet: a peer's VRAM across hosts (staging on the target's
- * side, which needs the target's engine to copy into the device).
  */
+import { randomUUID } from 'node:crypto';
+
 import type { Agent } from '../../src/agent.js';
 import type { Registration } from '../../src/registration.js';
-import { InvalidParamError, NotSupportedError, type ErrorContext } from '../../src/errors.js';
+import {
+  InvalidParamError,
+  NotSupportedError,
+  RemoteDisconnectError,
+  type ErrorContext,
+} from '../../src/errors.js';
 import { native } from '../../src/native.js';
 import { cuda, cudaCall } from '../../src/vram.js';
 import { cudaCopyEngine, hostCopyEngine, type CopyEngine } from './copy-engine.js';
 import { runPipeline, type PipelineStats } from './staging-pipeline.js';
+import { decodeControl, encodeControl, isControl } from './vram-control.js';
 
 export interface VramRegion {
   readonly addr: bigint;
@@ -73,6 +86,22 @@ export class VramStager {
   readonly #reg: Registration;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Acknowledgements awaited: "<agent>\0<x>\0<k>" → settle. */
+  readonly #acks = new Map<string, (err?: string) => void>();
+  readonly #notifListeners: ((from: string, msg: Uint8Array) => void)[] = [];
+  #listening = false;
+  readonly #onAgentNotif = (from: string, msg: Uint8Array): void => {
+    if (!isControl(msg)) {
+      for (const l of this.#notifListeners) l(from, msg);
+      return;
+    }
+    const m = decodeControl(msg);
+    if (m?.t !== 'ack') return;
+    const key = `${from}\u0000${m.x}\u0000${m.k}`;
+    const settle = this.#acks.get(key);
+    this.#acks.delete(key);
+    settle?.(m.err);
+  };
 
   private constructor(agent: Agent, opts: VramStagerOptions) {
     const ctx = { op: 'VramStager', agent: agent.name };
@@ -162,6 +191,101 @@ export class VramStager {
   }
 
   /**
+   * Local VRAM → a peer's VRAM region that its VramLanding exposed (token),
+   * at dstOffset, through staging on both sides. Settles once every chunk is
+   * in the peer's device memory; the notification reaches the peer after that.
+   */
+  writeToPeerVram(
+    local: VramRegion,
+    token: Uint8Array,
+    remoteAgent: string,
+    opts: StagedXferOptions & { dstOffset?: number; ackTimeoutMs?: number } = {},
+  ): Promise<PipelineStats> {
+    const ctx = { op: 'VramStager.writeToPeerVram', agent: this.#agent.name };
+    const devId = this.#checkLocal(local, ctx);
+    const t = parseLandingToken(token, ctx);
+    const off = opts.dstOffset ?? 0;
+    if (!Number.isSafeInteger(off) || off < 0 || off + local.len > t.len)
+      throw new InvalidParamError(
+        `offset ${off} + ${local.len} bytes is outside the peer's region of ${t.len} bytes`,
+        ctx,
+      );
+    this.#listen();
+    const x = randomUUID();
+    const ackMs = opts.ackTimeoutMs ?? 30_000;
+    return this.#serial(async () => {
+      const stats = await runPipeline(
+        {
+          bytes: local.len,
+          chunkBytes: Math.min(this.chunkBytes, t.chunk),
+          slots: this.slots,
+          signal: opts.signal,
+        },
+        {
+          first: (c) =>
+            this.engine.toHost(this.#slot(c.slot), local.addr + BigInt(c.offset), c.len, devId),
+          second: (c) => {
+            const key = `${remoteAgent}\u0000${x}\u0000${c.index}`;
+            const acked = new Promise<void>((resolve, reject) => {
+              const timer = setTimeout(() => {
+                this.#acks.delete(key);
+                reject(
+                  new RemoteDisconnectError(
+                    `no acknowledgement of chunk ${c.index} in ${ackMs} ms`,
+                    ctx,
+                  ),
+                );
+              }, ackMs);
+              this.#acks.set(key, (err) => {
+                clearTimeout(timer);
+                if (err)
+                  reject(new InvalidParamError(`the peer refused chunk ${c.index}: ${err}`, ctx));
+                else resolve();
+              });
+            });
+            try {
+              this.#agent.genNotif(
+                remoteAgent,
+                encodeControl({
+                  t: 'push',
+                  x,
+                  k: c.index,
+                  src: this.#slot(c.slot).toString(),
+                  off: off + c.offset,
+                  len: c.len,
+                  region: t.landing,
+                }),
+              );
+            } catch (e) {
+              this.#acks.get(key)?.('unsent');
+              throw e;
+            }
+            return acked;
+          },
+        },
+      );
+      const notif =
+        opts.notif === undefined ? undefined : Buffer.from(opts.notif).toString('base64');
+      this.#agent.genNotif(
+        remoteAgent,
+        encodeControl({ t: 'done', x, n: stats.chunks, ...(notif ? { notif } : {}) }),
+      );
+      return stats;
+    });
+  }
+
+  /** The agent's notifications, once this stager listens for acknowledgements. */
+  onNotif(listener: (from: string, msg: Uint8Array) => void): void {
+    this.#notifListeners.push(listener);
+  }
+
+  #listen(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    this.#agent.on('notif', this.#onAgentNotif);
+  }
+
+  /**
    * A token that lets another process of this host map `local` (CUDA IPC).
    * Exporting is the owner's decision, region by region.
    */
@@ -237,6 +361,7 @@ export class VramStager {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.catch(() => {});
+    if (this.#listening) this.#agent.off('notif', this.#onAgentNotif);
     if (!this.#agent.closed) this.#reg.close();
   }
 
@@ -309,4 +434,21 @@ function parseToken(
   const handle = Buffer.from(String(t['handle']), 'base64');
   if (handle.length !== 64) throw bad('the handle is not 64 bytes');
   return { devId: devId as number, offset: BigInt(t['offset']), len: len as number, handle };
+}
+
+function parseLandingToken(
+  token: Uint8Array,
+  ctx: ErrorContext,
+): { landing: number; len: number; chunk: number } {
+  let t: Record<string, unknown> | undefined;
+  try {
+    if (token.byteLength <= MAX_TOKEN_BYTES)
+      t = JSON.parse(Buffer.from(token).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    t = undefined;
+  }
+  const ok = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+  if (!t || !ok(t['landing']) || !ok(t['len']) || !ok(t['chunk']))
+    throw new InvalidParamError('bad VRAM landing token (from VramLanding.expose)', ctx);
+  return { landing: t['landing'] as number, len: t['len'] as number, chunk: t['chunk'] as number };
 }
