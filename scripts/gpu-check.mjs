@@ -19,6 +19,7 @@ const { Agent, vramSupport } = await dist('src/index.js');
 const { cuda } = await dist('src/vram.js');
 const { native } = await dist('src/native.js');
 const { VramStager } = await dist('backends/tcp/vram-stager.js');
+const { VramLanding } = await dist('backends/tcp/vram-landing.js');
 const { fillPattern } = await dist('testing/pattern.js');
 const { serveJsonLines } = await dist('testing/json-line-server.js');
 const { JsonLineChild } = await dist('testing/json-line-child.js');
@@ -38,6 +39,7 @@ function hashVram(addr, len, devId = 0) {
 // ------------------------------------------------------------------ the peer
 if (process.argv.includes('--peer')) {
   let agent;
+  let landing;
   let dram;
   let dramAddr = 0n;
   const vram = new Map(); // name -> VramAllocation
@@ -48,7 +50,8 @@ if (process.argv.includes('--peer')) {
         agent = await Agent.create({ name: c.name, backends: ['TCP'] });
         dram = agent.alloc(c.dramBytes).buffer;
         dramAddr = agent.registerMem(dram).descs.at(0).addr;
-        agent.on('notif', (from, msg) => {
+        landing = new VramLanding(agent, { chunkBytes: 8 * MiB, slots: 4 });
+        const record = (from, msg) => {
           const text = Buffer.from(msg).toString();
           // "hashvram:<name>:<len>": hash that VRAM the moment the notification arrives.
           const m = /^hashvram:(\w+):(\d+)/.exec(text);
@@ -56,7 +59,9 @@ if (process.argv.includes('--peer')) {
           const p = /^peekdram:(\d+):(\d+)/.exec(text);
           const dramAt = p ? sha(dram.subarray(Number(p[1]), Number(p[1]) + Number(p[2]))) : null;
           notifs.push({ from, text, at: at ?? dramAt });
-        });
+        };
+        // Notifications come through the landing (it listens for its control messages).
+        landing.onNotif(record);
         return {
           md: Buffer.from(agent.getLocalMD()).toString('base64'),
           dramAddr: String(dramAddr),
@@ -81,8 +86,12 @@ if (process.argv.includes('--peer')) {
         }
       },
       hashVram: (c) => ({ hash: hashVram(vram.get(c.as).desc.addr, c.len) }),
+      expose: (c) => ({
+        token: Buffer.from(landing.expose(vram.get(c.as).desc)).toString('base64'),
+      }),
       notifs: () => ({ list: notifs.splice(0) }),
       close: async () => {
+        landing?.close();
         await agent?.close();
         setImmediate(() => process.exit(0));
       },
@@ -161,8 +170,9 @@ async function main() {
   const init = await send({ cmd: 'init', name: 'gpu-b', dramBytes: DRAM_PEER });
   const peerDram = BigInt(init.dramAddr);
   agent.loadRemoteMD(Buffer.from(init.md, 'base64'));
-  await send({ cmd: 'load', md: Buffer.from(agent.getLocalMD()).toString('base64') });
   const stager = VramStager.create(agent, { chunkBytes: 8 * MiB, slots: 4 });
+  // After the stager: the peer reads our staging ring for writes into its VRAM.
+  await send({ cmd: 'load', md: Buffer.from(agent.getLocalMD()).toString('base64') });
 
   // The source of truth: 1 GiB of pattern in pinned host memory, and in VRAM.
   const src = c.hostAlloc(GiB);
@@ -259,6 +269,30 @@ async function main() {
       }
     });
   }
+
+  // VRAM on both sides through staging on both sides (the path between hosts).
+  await check(
+    '1 GiB VRAM -> peer VRAM staged over TCP (VramLanding), hashed when the notification arrives',
+    async () => {
+      await send({ cmd: 'vramAlloc', as: 'landed', len: GiB });
+      const { token } = await send({ cmd: 'expose', as: 'landed' });
+      const t0 = performance.now();
+      await stager.writeToPeerVram(vA.desc, Buffer.from(token, 'base64'), 'gpu-b', {
+        notif: `hashvram:landed:${GiB}`,
+      });
+      const s = (performance.now() - t0) / 1000;
+      figures.push(
+        `staged VRAM->peer VRAM 1 GiB (TCP + landing, same host): ${(GiB / s / 1e9).toFixed(2)} GB/s`,
+      );
+      let list = [];
+      for (let i = 0; i < 300 && list.length === 0; i++) {
+        list = (await send({ cmd: 'notifs' })).list;
+        if (!list.length) await new Promise((r) => setTimeout(r, 10));
+      }
+      expectEq(list.length, 1, 'notifications');
+      expectEq(list[0].at, srcHash, 'peer VRAM when the notification arrived');
+    },
+  );
 
   // 1 GiB across processes through staging (the path between hosts).
   await check('1 GiB VRAM -> peer DRAM staged over TCP, hash; and back into VRAM', async () => {
