@@ -54,6 +54,13 @@
       ]
     },
     {
+      # CUDA (VRAM): the driver is opened at run time with dlopen, so this
+      # builds and loads on machines without CUDA; see native/cuda/README.md.
+      "target_name": "nixl_cuda",
+      "sources": ["native/cuda/driver.cc", "native/cuda/binding.cc"],
+      "libraries": ["-ldl"]
+    },
+    {
       # Benchmark-only C++ (the memcpy baseline), kept out of the product addon.
       "target_name": "nixl_bench",
       "sources": ["native/bench/memcpy_bench.cc"]

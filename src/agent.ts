@@ -37,6 +37,7 @@ import type { PreppedDlist } from './prepped-dlist.js';
 import { Registration } from './registration.js';
 import { RemoteSections } from './remote-sections.js';
 import type { XferState } from './status.js';
+import { checkVramRegions, VramAllocation } from './vram.js';
 import { waitAbortedError } from './wait-aborted.js';
 import { toBytes, toDescList, XferBuilder, type DescsInput } from './xfer-builder.js';
 import { XferRequest, type XferTelemetry } from './xfer-request.js';
@@ -154,6 +155,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly #discovery: Discovery[] = [];
   readonly #metrics: AgentMetrics | undefined;
   #closed = false;
+  /** Device memory from alloc({ memType: 'VRAM' }) not yet freed. */
+  readonly #vram = new Set<VramAllocation>();
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -375,12 +378,37 @@ export class Agent extends EventEmitter<AgentEvents> {
    */
   alloc(
     bytes: number,
-    opts: { backend?: string } = {},
-  ): { buffer: Buffer; desc: { addr: bigint; len: number; devId: number } } {
+    opts?: { backend?: string; memType?: 'DRAM' },
+  ): { buffer: Buffer; desc: { addr: bigint; len: number; devId: number } };
+  /**
+   * Device memory on CUDA device `devId` (cuMemAlloc), not zeroed. Free it
+   * with `free()`; the agent frees what is left when it closes. Throws
+   * NotSupportedError, with the reason, where there is no CUDA driver or device.
+   */
+  alloc(bytes: number, opts: { memType: 'VRAM'; devId?: number }): VramAllocation;
+  alloc(
+    bytes: number,
+    opts: { backend?: string; memType?: 'DRAM' | 'VRAM'; devId?: number } = {},
+  ): { buffer: Buffer; desc: { addr: bigint; len: number; devId: number } } | VramAllocation {
     const ctx = { op: 'alloc', agent: this.name };
     this.#checkOpen('alloc');
     if (!Number.isSafeInteger(bytes) || bytes < 0)
       throw new InvalidParamError(`alloc: bad byte count ${bytes}`, ctx);
+    if (opts.memType !== undefined && opts.memType !== 'DRAM' && opts.memType !== 'VRAM')
+      throw new InvalidParamError(
+        `alloc: memType must be DRAM or VRAM, not '${String(opts.memType)}'`,
+        ctx,
+      );
+    if (opts.memType === 'VRAM') {
+      if (opts.backend !== undefined)
+        throw new InvalidParamError(
+          'alloc: VRAM comes from the CUDA driver, not from a backend',
+          ctx,
+        );
+      const a = new VramAllocation(bytes, opts.devId ?? 0, (x) => this.#vram.delete(x), ctx);
+      this.#vram.add(a);
+      return a;
+    }
     let buffer: Buffer;
     if (opts.backend === undefined) {
       buffer = native().alloc(bytes);
@@ -405,11 +433,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     const ctx = { op: 'registerMem', agent: this.name };
     this.#checkOpen('registerMem');
     const list = toRegDescList(input, opts.memType);
-    const candidates = this.#selectBackends(opts.backends, ctx).filter((b) =>
-      b.capabilities.mems.includes(list.memType),
-    );
+    const selected = this.#selectBackends(opts.backends, ctx);
+    const candidates = selected.filter((b) => b.capabilities.mems.includes(list.memType));
     if (candidates.length === 0)
-      throw new NotFoundError(`no backend supports ${list.memType} memory`, ctx);
+      throw new NotFoundError(
+        `no backend supports ${list.memType} memory` + whyNot(selected, list.memType),
+        ctx,
+      );
+    // Device pointers are checked with the driver before any backend sees them.
+    if (list.memType === 'VRAM') checkVramRegions(list, ctx);
     const regions = this.#local.register(list, candidates, ctx);
     this.#meta.notifyRegistration('register', regions);
     return new Registration(this, list, regions);
@@ -829,6 +861,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.#xfers.releaseAll();
     this.#remote.dropAll();
     this.#local.clear();
+    for (const a of [...this.#vram]) {
+      try {
+        a.free();
+      } catch (e) {
+        this.log.error('VRAM free: %s', e);
+      }
+    }
     for (const b of [...this.#backends].reverse())
       await b.close().catch((e) => this.log.error('backend close: %s', e));
     this.#notifs.clear();
@@ -900,4 +939,14 @@ export class Agent extends EventEmitter<AgentEvents> {
       },
     };
   }
+}
+
+/** ": TCP: <reason>; UCX: <reason>" for the backends that say why they refuse memType ('' if none does). */
+function whyNot(backends: readonly Backend[], memType: MemType): string {
+  const reasons: string[] = [];
+  for (const b of backends) {
+    const r = b.unsupportedMemReason?.(memType);
+    if (r) reasons.push(`${b.type}: ${r}`);
+  }
+  return reasons.length ? ` (${reasons.join('; ')})` : '';
 }

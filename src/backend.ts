@@ -198,6 +198,12 @@ export interface Backend {
    * compatibility: DEFAULT_MAX_NOTIF_BYTES (1 MiB) when absent.
    */
   readonly maxNotifBytes?: number;
+  /**
+   * Optional: for a memory type missing from `capabilities.mems`, why (e.g.
+   * "the UCX at /usr/lib/x86_64-linux-gnu has no CUDA transport"), so that
+   * registerMem's error says it.
+   */
+  unsupportedMemReason?(memType: MemType): string | undefined;
 
   /**
    * Optional: memory the backend allocates itself because its fastest path

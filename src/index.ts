@@ -62,3 +62,10 @@ export {
   type XferState,
 } from './status.js';
 export { XferRequest, type XferTelemetry } from './xfer-request.js';
+export {
+  vramSupport,
+  VramAllocation,
+  type VramSupport,
+  type VramDevice,
+  type CopyKind,
+} from './vram.js';

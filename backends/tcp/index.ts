@@ -5,6 +5,17 @@ import { TcpBackend } from './tcp-backend.js';
 
 export { TcpBackend } from './tcp-backend.js';
 export { DEFAULT_PARAMS, parseParams, type TcpParams } from './params.js';
+export {
+  VramStager,
+  type VramRegion,
+  type VramStagerOptions,
+  type StagedXferOptions,
+  type IpcMapping,
+} from './vram-stager.js';
+export { VramLanding, type VramLandingOptions } from './vram-landing.js';
+export { isControl as isVramControlNotif } from './vram-control.js';
+export { cudaCopyEngine, hostCopyEngine, type CopyEngine } from './copy-engine.js';
+export { runPipeline, chunksOf, type Chunk, type PipelineStats } from './staging-pipeline.js';
 
 /** The TCP backend plugin: one-sided READ/WRITE served by the native engine. */
 export const plugin: BackendPlugin = {

@@ -16,6 +16,8 @@ import type {
   XferOp,
 } from '../../src/backend.js';
 import { checkNotifSize } from '../../src/backend.js';
+import type { MemType } from '../../src/descriptors.js';
+import { vramSupport } from '../../src/vram.js';
 import {
   CanceledError,
   InvalidParamError,
@@ -154,6 +156,15 @@ export class TcpBackend implements Backend {
   /** The port the engine listens on (useful with port 0). */
   get port(): number {
     return this.#port;
+  }
+
+  unsupportedMemReason(memType: MemType): string | undefined {
+    if (memType !== 'VRAM') return undefined;
+    return (
+      'the TCP engine serves host memory only; move VRAM over TCP with VramStager ' +
+      '(nixl-ts/backends/tcp: pinned host staging, CUDA IPC on one host)' +
+      (vramSupport().ok ? '' : `; VRAM is not supported here: ${vramSupport().reason}`)
+    );
   }
 
   registerMem(desc: LocalRegionDesc): BackendMD {

@@ -13,6 +13,8 @@ import type {
   XferOp,
 } from '../../src/backend.js';
 import { checkNotifSize } from '../../src/backend.js';
+import type { MemType } from '../../src/descriptors.js';
+import { vramSupport } from '../../src/vram.js';
 import {
   CanceledError,
   InvalidParamError,
@@ -37,6 +39,7 @@ import { StatusSlots, type Slot } from '../common/status-slots.js';
 import type { NativeUcxEngine } from './native-ucx.js';
 import { ucxAddon, UCX_MAX_NOTIF_BYTES } from './native-ucx.js';
 import type { UcxOptions } from './params.js';
+import { ucxCudaSupport } from './cuda-transports.js';
 
 /** A region of this agent, mapped with ucp_mem_map. */
 interface LocalMD {
@@ -106,12 +109,8 @@ function fromNative(err: unknown, ctx: ErrorContext): NixlError {
  */
 export class UcxBackend implements Backend {
   readonly type = BACKEND;
-  readonly capabilities: BackendCapabilities = {
-    local: true,
-    remote: true,
-    notif: true,
-    mems: ['DRAM'],
-  };
+  // VRAM too where the loaded UCX has its CUDA transports (set in the constructor).
+  readonly capabilities: BackendCapabilities;
   readonly params: Readonly<BackendParams>;
   /** A chosen bound (UCX itself has none for an active message): see UCX_MAX_NOTIF_BYTES. */
   readonly maxNotifBytes = UCX_MAX_NOTIF_BYTES;
@@ -133,6 +132,13 @@ export class UcxBackend implements Backend {
     this.options = options;
     this.#components = components;
     const addon = ucxAddon();
+    const cudaOk = ucxCudaSupport().ok && vramSupport().ok;
+    this.capabilities = {
+      local: true,
+      remote: true,
+      notif: true,
+      mems: cudaOk ? ['DRAM', 'VRAM'] : ['DRAM'],
+    };
     const config: string[] = [];
     for (const [k, v] of options.config) config.push(k, v);
     try {
@@ -189,6 +195,12 @@ export class UcxBackend implements Backend {
     } catch (err) {
       throw fromNative(err, this.#ctx('alloc'));
     }
+  }
+
+  unsupportedMemReason(memType: MemType): string | undefined {
+    if (memType !== 'VRAM' || this.capabilities.mems.includes('VRAM')) return undefined;
+    const ucx = ucxCudaSupport();
+    return ucx.ok ? `VRAM is not supported here: ${vramSupport().reason}` : ucx.reason;
   }
 
   registerMem(desc: LocalRegionDesc): BackendMD {
