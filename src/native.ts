@@ -47,7 +47,7 @@ function findAddon(name: string): string | undefined {
   return addonCandidates(name).find((candidate) => existsSync(candidate));
 }
 
-const COMPILE_HINT =
+export const COMPILE_HINT =
   'to compile it in your project, install g++ (C++20), make and python3, then run ' +
   "'npm rebuild nixl-ts' (with pnpm: allow its build with 'pnpm approve-builds', then 'pnpm rebuild nixl-ts')";
 
@@ -62,6 +62,12 @@ function missingMessage(name: string): string {
 /** What a user can do when an addon exists but the dynamic loader refused it. */
 function loadFailureMessage(name: string, path: string, err: Error): string {
   const msg = err.message;
+  if (/liburing\.so/.test(msg)) {
+    return (
+      `nixl-ts: ${name}.node cannot load liburing (${msg.trim()}); ` +
+      'install it (Debian/Ubuntu: apt-get install liburing2; Fedora/RHEL: dnf install liburing)'
+    );
+  }
   if (/lib(ucp|uct|ucs|ucm)\.so/.test(msg)) {
     return (
       `nixl-ts: ${name}.node cannot load the UCX runtime libraries it needs (${msg.trim()}); ` +

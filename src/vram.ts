@@ -13,7 +13,7 @@ import {
   statusToError,
   type ErrorContext,
 } from './errors.js';
-import { hasAddon, loadAddon } from './native.js';
+import { COMPILE_HINT, hasAddon, loadAddon } from './native.js';
 import { Status } from './status.js';
 
 export interface VramDevice {
@@ -51,7 +51,7 @@ export type CopyKind = 'h2d' | 'd2h' | 'd2d';
 
 const NOT_BUILT: VramSupport = {
   ok: false,
-  reason: "the nixl_cuda addon is not built (run 'npm run build:native')",
+  reason: `the nixl_cuda addon is missing; ${COMPILE_HINT}`,
   library: '',
   driverVersion: 0,
   devices: [],

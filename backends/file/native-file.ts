@@ -1,4 +1,4 @@
-import { hasAddon, loadAddon } from '../../src/native.js';
+import { COMPILE_HINT, hasAddon, loadAddon } from '../../src/native.js';
 import type { BatchCallback, CompletionBatch } from '../common/settle-dispatch.js';
 import type { FileParams } from './params.js';
 
@@ -48,7 +48,5 @@ export function builtWithUring(): boolean {
 }
 
 export function fileUnavailableReason(): string | undefined {
-  return hasAddon(ADDON)
-    ? undefined
-    : `native addon ${ADDON}.node not built; run 'npm run build:native'`;
+  return hasAddon(ADDON) ? undefined : `native addon ${ADDON}.node is missing; ${COMPILE_HINT}`;
 }

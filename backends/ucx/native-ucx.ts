@@ -87,7 +87,7 @@ export function ucxAddon(): UcxAddon {
 
 export const INSTALL_HINT =
   "install UCX's development files (Debian/Ubuntu: apt-get install libucx-dev; Fedora/RHEL: dnf install ucx-devel) " +
-  "so that 'pkg-config --exists ucx' succeeds, then rebuild the addon (npm rebuild nixl-ts, or npx node-gyp rebuild)";
+  "so that 'pkg-config --exists ucx' succeeds, then rebuild the addon: 'npm rebuild nixl-ts' (inside a clone of nixl-ts: 'npm run build:native')";
 
 /**
  * Why UCX can't be used here, or undefined if its addon was built. Cheap and
