@@ -406,8 +406,9 @@ export class GossipDiscovery implements Discovery {
       {
         alive: (rec) => this.onAlive(rec),
         gone: (id, reason) => this.onGone(id, reason),
-        invalid: (from, why) => {
-          this.counters.dropped.unsigned++;
+        invalid: (from, why, kind) => {
+          if (kind === 'oversized') this.counters.dropped.oversized++;
+          else this.counters.dropped.unsigned++;
           this.strike(from);
           this.report(
             from,
@@ -422,12 +423,17 @@ export class GossipDiscovery implements Discovery {
         degree: this.degree,
         maxLinks,
         probeIntervalMs: this.heartbeatIntervalMs,
-        probeTimeoutMs: Math.max(500, Math.min(2000, this.graceMs / 4)),
+        // A crash is confirmed about graceMs + 2 probe timeouts after the link drops.
+        probeTimeoutMs: Math.max(250, Math.min(750, this.graceMs / 8)),
         suspicionMs: this.graceMs,
         antiEntropyMs: this.announceIntervalMs,
         minLinkAgeMs: 2000,
         maxMembers: this.limits.maxPeers,
         maxRecordBytes: this.limits.maxMessageBytes,
+        maxDirectoryBytes: Math.max(
+          4 * this.limits.maxPendingBytes,
+          2 * this.limits.maxMessageBytes,
+        ),
         maxMessageBytes: Math.min(512 * 1024, this.limits.maxMessageBytes),
       },
     );

@@ -83,8 +83,8 @@ export interface MembershipEvents {
   alive?(rec: SignedRecord, first: boolean): void;
   /** A live member left (its tombstone) or was confirmed dead. */
   gone?(id: string, reason: 'left' | 'dead', last: SignedRecord | undefined): void;
-  /** A peer sent a record whose signature does not verify, or over the bounds. */
-  invalid?(from: string, why: string): void;
+  /** A peer sent a record whose signature does not verify, or one over the size bound. */
+  invalid?(from: string, why: string, kind: 'oversized' | 'signature'): void;
 }
 
 export interface MembershipOptions {
@@ -106,6 +106,8 @@ export interface MembershipOptions {
   minLinkAgeMs: number;
   maxMembers: number;
   maxRecordBytes: number;
+  /** Record bytes held in all (the directory); a new record past it is dropped. */
+  maxDirectoryBytes: number;
   /** Largest batch of records in one message (by payload bytes). */
   maxMessageBytes: number;
 }
@@ -123,6 +125,7 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   minLinkAgeMs: 5000,
   maxMembers: 4096,
   maxRecordBytes: 4 * 1024 * 1024,
+  maxDirectoryBytes: 64 * 1024 * 1024,
   maxMessageBytes: 512 * 1024,
 };
 
@@ -201,12 +204,13 @@ export class Membership {
   private readonly connecting = new Map<string, number>();
   private self: SignedRecord;
   private hx: [number, number] = [0, 0];
+  private directoryBytes = 0;
   private readonly outboxes = new Map<string, Outbox>();
   private flushTimer: unknown;
   private nonce = 1;
   private readonly probes = new Map<
     number,
-    { target: string; timer: unknown; indirect: boolean }
+    { target: string; timer: unknown; indirect: boolean; confirm?: number }
   >();
   private readonly probing = new Set<string>();
   private readonly relays = new Map<number, { requester: string; nonce: number; timer: unknown }>();
@@ -432,16 +436,25 @@ export class Membership {
       this.counters.dropped++;
       return;
     }
+    const grow = rec.payload.byteLength - (e?.rec?.payload.byteLength ?? 0);
+    if (this.directoryBytes + grow > this.opts.maxDirectoryBytes) {
+      this.counters.dropped++;
+      return;
+    }
     if (rec.payload.byteLength > this.opts.maxRecordBytes) {
       this.counters.invalid++;
-      this.events.invalid?.(from, `record of ${rec.payload.byteLength} bytes over the bound`);
+      this.events.invalid?.(
+        from,
+        `record of ${rec.payload.byteLength} bytes (over the ${this.opts.maxRecordBytes}-byte bound)`,
+        'oversized',
+      );
       return;
     }
     if (
       !this.signer.verify(rec.id, signingBytes(rec.id, rec.version, rec.left, rec.payload), rec.sig)
     ) {
       this.counters.invalid++;
-      this.events.invalid?.(from, `record of ${rec.id} with a bad signature`);
+      this.events.invalid?.(from, `record of ${rec.id} with a bad signature`, 'signature');
       return;
     }
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
@@ -456,16 +469,14 @@ export class Membership {
   private onDeath(from: string, d: Death): void {
     if (d.id === this.id) return this.refute(d.version);
     const e = this.entries.get(d.id);
-    if (e && (e.version > d.version || (e.version === d.version && e.dead))) return;
-    if (!e && this.entries.size >= this.opts.maxMembers) {
-      this.counters.dropped++;
-      return;
-    }
+    // A death of a member we never knew is dropped: anyone can claim one, so it
+    // must not take a directory slot (its record, if it comes, is probed like any).
+    if (!e || e.version > d.version || (e.version === d.version && e.dead)) return;
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
-    this.set(d.id, d.version, true, e?.rec);
+    this.set(d.id, d.version, true, e.rec);
     this.counters.deaths++;
     this.queue(from, 'deaths', d, 64);
-    if (wasLive) this.events.gone?.(d.id, 'dead', e!.rec);
+    if (wasLive) this.events.gone?.(d.id, 'dead', e.rec);
   }
 
   private onSuspect(from: string, s: Death): void {
@@ -482,23 +493,51 @@ export class Membership {
     this.update();
   }
 
+  /**
+   * Suspects a member. The member that raised the suspicion re-probes it when
+   * `suspicionMs` is over and confirms the death only if that fails too (an
+   * answer sends the suspicion to the member itself, which refutes it); the
+   * others wait a little longer for that confirmation or the refutation, then
+   * confirm on their own (the raiser may have died too).
+   */
   private suspect(id: string, e: Entry, from: string | undefined): void {
     this.counters.suspicions++;
     const version = e.version;
+    const raised = from === undefined;
+    const wait = raised
+      ? this.opts.suspicionMs
+      : this.opts.suspicionMs + 3 * this.opts.probeTimeoutMs;
     e.suspect = {
       version,
       timer: this.clock.setTimeout(() => {
         const cur = this.entries.get(id);
         if (this.stopped || !cur || cur.dead || cur.version !== version || !cur.suspect) return;
+        if (raised) return this.confirmProbe(id, version);
         cur.suspect = undefined;
         this.onDeath('', { id, version });
-      }, this.opts.suspicionMs),
+      }, wait),
     };
     this.queue(from, 'suspects', { id, version }, 64);
   }
 
+  private confirmProbe(target: string, version: number): void {
+    const nonce = this.nonce++;
+    const probe = { target, indirect: true, confirm: version, timer: undefined as unknown };
+    this.probes.set(nonce, probe);
+    this.askHelpers(target, nonce);
+    this.transport.send(target, { kind: 'ping', nonce });
+    probe.timer = this.clock.setTimeout(() => {
+      this.probes.delete(nonce);
+      const cur = this.entries.get(target);
+      if (this.stopped || !cur || cur.dead || cur.version !== version) return;
+      cur.suspect = undefined;
+      this.onDeath('', { id: target, version });
+    }, this.opts.probeTimeoutMs);
+  }
+
   private set(id: string, version: number, dead: boolean, rec: SignedRecord | undefined): void {
     const old = this.entries.get(id);
+    this.directoryBytes += (rec?.payload.byteLength ?? 0) - (old?.rec?.payload.byteLength ?? 0);
     if (old) {
       this.xorOut(old.hash);
       if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
@@ -702,8 +741,16 @@ export class Membership {
     const p = this.probes.get(nonce);
     if (!p) return;
     this.probes.delete(nonce);
-    this.probing.delete(p.target);
     this.clock.clearTimeout(p.timer);
+    if (p.confirm !== undefined) {
+      // Alive after all: tell it it is suspected, so it refutes everywhere.
+      const e = this.entries.get(p.target);
+      if (e?.suspect) e.suspect = undefined;
+      const s = { id: p.target, version: p.confirm };
+      this.transport.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
+      return;
+    }
+    this.probing.delete(p.target);
   }
 
   private onPingReq(from: string, target: string, nonce: number): void {
@@ -732,6 +779,7 @@ export class Membership {
     for (const [id, e] of this.entries) {
       if ((e.dead || e.rec?.left) && now - e.since > this.opts.tombstoneMs) {
         this.xorOut(e.hash);
+        this.directoryBytes -= e.rec?.payload.byteLength ?? 0;
         this.entries.delete(id);
       }
     }

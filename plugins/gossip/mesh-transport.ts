@@ -50,6 +50,9 @@ export interface MeshTransportOptions {
   log: Logger;
 }
 
+/** Longest stretch of frame handling before yielding to the event loop. */
+const SLICE_MS = 5;
+
 interface Outbound {
   queue: Uint8Array[];
   bytes: number;
@@ -64,6 +67,7 @@ export class Libp2pMeshTransport implements MeshTransport {
   private readonly byteRate: KeyedLimiter;
   private readonly dialing = new Set<string>();
   private closed = false;
+  private sliceStart = performance.now();
   /** Bytes sent and frames, for benchmarks. */
   readonly sent = { frames: 0, bytes: 0, dropped: 0 };
 
@@ -107,6 +111,11 @@ export class Libp2pMeshTransport implements MeshTransport {
     try {
       for (;;) {
         if (this.closed || this.o.refused(from)) break;
+        // Buffered frames resolve without a turn of the event loop: yield every few ms.
+        if (performance.now() - this.sliceStart > SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.sliceStart = performance.now();
+        }
         const buf = (await lp.read()).subarray();
         if (!this.msgRate.take(from) || !this.byteRate.take(from, buf.byteLength)) {
           this.o.rateLimited(from);

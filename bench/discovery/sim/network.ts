@@ -109,6 +109,8 @@ export class SimNetwork {
   readonly members = new Map<string, Membership>();
   readonly crashed = new Set<string>();
   readonly sent = new Map<string, Traffic>();
+  /** Messages by kind (gossip, digest, entries, pull, ping, ack, ping-req). */
+  readonly byKind = new Map<string, number>();
   /** Probability that a message is lost. */
   loss = 0;
   /** Count bytes by encoding each message (slower). */
@@ -147,6 +149,7 @@ export class SimNetwork {
     let t = this.sent.get(from);
     if (!t) this.sent.set(from, (t = { messages: 0, bytes: 0 }));
     t.messages++;
+    this.byKind.set(msg.kind, (this.byKind.get(msg.kind) ?? 0) + 1);
     if (this.countBytes) t.bytes += encodeFrame(msg).byteLength;
     if (this.crashed.has(from) || this.crashed.has(to)) return;
     if (this.loss && Math.random() < this.loss) return;
@@ -176,5 +179,6 @@ export class SimNetwork {
 
   resetTraffic(): void {
     this.sent.clear();
+    this.byKind.clear();
   }
 }

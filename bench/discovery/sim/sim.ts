@@ -15,7 +15,8 @@
  *   1 % message loss with probing on: suspicions raised (all of live
  *   members), refutations, and live members confirmed dead (should be 0).
  *
- * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--events 1000,3000,10000] [--loss-s 60]
+ * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--events 1000,3000,10000]
+ *        [--loss 0.01,0.1] [--loss-s 60]
  */
 import { SimNetwork } from './network.js';
 
@@ -27,6 +28,7 @@ const list = (s: string) => (s ? s.split(',').map(Number) : []);
 const coldSizes = list(arg('cold', '100,300,1000'));
 const eventSizes = list(arg('events', '1000,3000,10000'));
 const lossSeconds = Number(arg('loss-s', '60'));
+const losses = arg('loss', '0.01,0.1').split(',').map(Number);
 const LATENCY = 10;
 const PAYLOAD_BYTES = 512;
 const OPTS = {
@@ -49,12 +51,22 @@ function perMember(net: SimNetwork, n: number) {
   return { msgs: t.messages / n, bytes: t.bytes / n, maxMsgs };
 }
 
-function coldStart(n: number) {
+/**
+ * `seed`: every member links to member 0 at once (a seed list of one).
+ * `chain`: member i links to a random member j < i at once (each knows one
+ * earlier member: no hub, the directory spreads through the mesh).
+ */
+function coldStart(n: number, how: 'seed' | 'chain') {
   const net = new SimNetwork(LATENCY, OPTS);
   const ms = Array.from({ length: n }, (_, i) => net.add(id(i), payload()));
   for (const m of ms) m.start();
-  for (let i = 1; i < n; i++) net.clock.setTimeout(() => ms[i]!.linkUp(id(0)), 0);
-  for (let i = 1; i < n; i++) net.clock.setTimeout(() => ms[0]!.linkUp(id(i)), 0);
+  for (let i = 1; i < n; i++) {
+    const j = how === 'seed' ? 0 : Math.floor(Math.random() * i);
+    net.clock.setTimeout(() => {
+      ms[i]!.linkUp(id(j));
+      ms[j]!.linkUp(id(i));
+    }, 0);
+  }
   let done = false;
   const check = () => {
     done = ms.every((m) => m.liveCount() === n - 1);
@@ -64,9 +76,11 @@ function coldStart(n: number) {
   net.clock.run(300_000, () => done);
   const rounds = done ? net.clock.now() / LATENCY : NaN;
   const pm = perMember(net, n);
+  // Links once the mesh has settled (extra links are dropped after minLinkAgeMs).
+  net.clock.run(net.clock.now() + 10_000);
   const links = ms.map((m) => m.linkIds().length);
   for (const m of ms) m.stop();
-  return { rounds, ...pm, maxLinks: Math.max(...links) };
+  return { rounds, ...pm, maxLinks: Math.max(...links), minLinks: Math.min(...links) };
 }
 
 /** A formed mesh: each member linked to `degree` random others, knowing its neighbours' records. */
@@ -144,25 +158,25 @@ function events(n: number) {
       () => ms.every((m, i) => i === 0 || m.recordOf(id(0)) === undefined),
       60_000,
     );
-    const crashed = perMember(net, n);
-    const span = net.clock.now() - t0;
-    net.resetTraffic();
-    net.clock.run(net.clock.now() + span);
-    const idle = perMember(net, n);
+    // Routine probes (ping/ack) go on regardless; the crash costs the rest.
+    const routine = (net.byKind.get('ping') ?? 0) + (net.byKind.get('ack') ?? 0);
+    const all = net.totals();
+    const avgBytes = all.messages ? all.bytes / all.messages : 0;
     for (const m of ms) m.stop();
     out.crash = {
       rounds,
-      msgs: crashed.msgs - idle.msgs,
-      bytes: crashed.bytes - idle.bytes,
-      maxMsgs: crashed.maxMsgs,
+      msgs: (all.messages - routine) / n,
+      bytes: ((all.messages - routine) * avgBytes) / n,
+      maxMsgs: perMember(net, n).maxMsgs,
     };
+    void t0;
   }
   return out;
 }
 
-function falseSuspicions(n: number) {
+function falseSuspicions(n: number, loss: number) {
   const { net, ms } = formed(n, 0);
-  net.loss = 0.01;
+  net.loss = loss;
   net.countBytes = false;
   for (const m of ms) m.start();
   net.clock.run(net.clock.now() + lossSeconds * 1000);
@@ -187,17 +201,21 @@ console.log(
   `membership simulation (degree ${OPTS.degree}, max links ${OPTS.maxLinks}, latency = 1 round, ${PAYLOAD_BYTES}-byte payloads)`,
 );
 if (coldSizes.length) {
-  console.log('\ncold start (all at once through one seed)');
   console.log(
-    'members | rounds to all-know-all | msgs/member | KiB/member | max msgs (seed) | max links',
+    '\ncold start, all at once (seed: every member links to member 0; chain: each to a random earlier member)',
+  );
+  console.log(
+    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | links after 10 s (min-max)',
   );
   for (const n of coldSizes) {
-    const t0 = performance.now();
-    const r = coldStart(n);
-    console.log(
-      `${n} | ${fmt(r.rounds, 0)} | ${fmt(r.msgs)} | ${fmt(r.bytes / 1024)} | ${r.maxMsgs} | ${r.maxLinks}` +
-        `   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-    );
+    for (const how of ['seed', 'chain'] as const) {
+      const t0 = performance.now();
+      const r = coldStart(n, how);
+      console.log(
+        `${n} | ${how} | ${fmt(r.rounds, 0)} | ${fmt(r.msgs)} | ${fmt(r.bytes / 1024)} | ${r.maxMsgs} | ` +
+          `${r.minLinks}-${r.maxLinks}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+    }
   }
 }
 if (eventSizes.length) {
@@ -216,10 +234,16 @@ if (eventSizes.length) {
       `${n} | ${cell(e.join!)} | ${cell(e.leave!)} | ${cell(e.crash!)}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
   }
-  console.log(`\nfalse suspicions at 1 % loss, ${lossSeconds} s of probing (1 probe/s/member)`);
-  console.log('members | suspicion receipts | refutations | live members confirmed dead');
+  console.log(
+    `\nfalse suspicions under message loss, ${lossSeconds} s of probing (1 probe/s/member)`,
+  );
+  console.log(
+    'members | loss | suspicion receipts (all members) | refutations | live members confirmed dead',
+  );
   for (const n of eventSizes) {
-    const r = falseSuspicions(n);
-    console.log(`${n} | ${r.raised} | ${r.refuted} | ${r.deaths}`);
+    for (const loss of losses) {
+      const r = falseSuspicions(n, loss);
+      console.log(`${n} | ${loss * 100} % | ${r.raised} | ${r.refuted} | ${r.deaths}`);
+    }
   }
 }
