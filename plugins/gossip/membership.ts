@@ -57,7 +57,9 @@ export type MeshMessage =
   | { kind: 'pull'; ids: string[] }
   | { kind: 'ping'; nonce: number }
   | { kind: 'ack'; nonce: number }
-  | { kind: 'ping-req'; target: string; nonce: number };
+  | { kind: 'ping-req'; target: string; nonce: number }
+  /** The sender is dropping this link (an extra one): not a failure, nothing to probe. */
+  | { kind: 'unlink' };
 
 export interface MeshTransport {
   /** Best effort; `to` need not be a link (the transport may connect for it, briefly). */
@@ -210,13 +212,24 @@ export class Membership {
   private nonce = 1;
   private readonly probes = new Map<
     number,
-    { target: string; timer: unknown; indirect: boolean; confirm?: number }
+    {
+      target: string;
+      timer: unknown;
+      indirect: boolean;
+      confirm?: number;
+      due: number;
+      retries: number;
+    }
   >();
   private readonly probing = new Set<string>();
   private readonly relays = new Map<number, { requester: string; nonce: number; timer: unknown }>();
   private probeCursor = 0;
   private timers: unknown[] = [];
   private stopped = false;
+  /** How late our own timers fire (decaying maximum, ms): a starved event loop. */
+  private lag = 0;
+  /** Links the other side said it is dropping (their loss is not a failure). */
+  private readonly unlinked = new Set<string>();
   readonly counters: MembershipCounters = {
     duplicates: 0,
     stale: 0,
@@ -244,13 +257,19 @@ export class Membership {
   /** Starts the periodic work (probes, anti-entropy, mesh upkeep, tombstone expiry). */
   start(): void {
     const every = (ms: number, fn: () => void) => {
-      const loop = () => {
-        if (this.stopped) return;
-        fn();
-        this.timers.push(this.clock.setTimeout(loop, ms * (0.75 + Math.random() * 0.5)));
+      let due = 0;
+      const arm = (delay: number) => {
+        due = this.clock.now() + delay;
+        this.timers.push(this.clock.setTimeout(loop, delay));
         if (this.timers.length > 64) this.timers.splice(0, this.timers.length - 8);
       };
-      this.timers.push(this.clock.setTimeout(loop, ms * Math.random()));
+      const loop = () => {
+        if (this.stopped) return;
+        this.noteLateness(this.clock.now() - due);
+        fn();
+        arm(ms * (0.75 + Math.random() * 0.5));
+      };
+      arm(ms * Math.random());
     };
     every(this.opts.probeIntervalMs, () => this.probeNext());
     every(this.opts.antiEntropyMs, () => this.antiEntropy());
@@ -342,13 +361,15 @@ export class Membership {
     this.connecting.delete(id);
     if (!this.links.has(id)) this.links.set(id, this.clock.now());
     // Anti-entropy on every new link: a joiner syncs the directory this way.
-    if (sync) this.transport.send(id, { kind: 'digest', ...this.digest() });
+    // One side starts it (the smaller id), or both would push and pull everything twice.
+    if (sync && this.id < id) this.transport.send(id, { kind: 'digest', ...this.digest() });
   }
 
   linkDown(id: string): void {
+    const dropped = this.unlinked.delete(id);
     if (!this.links.delete(id)) return;
     this.outboxes.delete(id);
-    if (this.stopped) return;
+    if (this.stopped || dropped) return;
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
     if (e && !e.dead && e.rec && !e.rec.left) this.startProbe(id, true);
@@ -382,6 +403,8 @@ export class Membership {
       for (let n = this.links.size - this.opts.maxLinks; n > 0 && old.length; n--) {
         const k = Math.floor(Math.random() * old.length);
         const [id] = old.splice(k, 1)[0]!;
+        this.flushLink(id);
+        this.transport.send(id, { kind: 'unlink' });
         this.links.delete(id);
         this.outboxes.delete(id);
         this.transport.disconnect(id);
@@ -412,6 +435,10 @@ export class Membership {
         return this.onAck(msg.nonce);
       case 'ping-req':
         return this.onPingReq(from, msg.target, msg.nonce);
+      case 'unlink':
+        if (this.links.has(from) && this.unlinked.size < 4 * this.opts.maxLinks)
+          this.unlinked.add(from);
+        return;
     }
   }
 
@@ -504,9 +531,7 @@ export class Membership {
     this.counters.suspicions++;
     const version = e.version;
     const raised = from === undefined;
-    const wait = raised
-      ? this.opts.suspicionMs
-      : this.opts.suspicionMs + 3 * this.opts.probeTimeoutMs;
+    const wait = raised ? this.opts.suspicionMs : this.opts.suspicionMs + 3 * this.probeTimeout();
     e.suspect = {
       version,
       timer: this.clock.setTimeout(() => {
@@ -522,17 +547,33 @@ export class Membership {
 
   private confirmProbe(target: string, version: number): void {
     const nonce = this.nonce++;
-    const probe = { target, indirect: true, confirm: version, timer: undefined as unknown };
+    const timeout = this.probeTimeout();
+    const probe = {
+      target,
+      indirect: true,
+      confirm: version,
+      timer: undefined as unknown,
+      due: this.clock.now() + timeout,
+      retries: 0,
+    };
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
-    this.transport.send(target, { kind: 'ping', nonce });
-    probe.timer = this.clock.setTimeout(() => {
+    if (this.links.has(target)) this.transport.send(target, { kind: 'ping', nonce });
+    const expire = () => {
+      if (this.starved(probe.due) && probe.retries < 3) {
+        probe.retries++;
+        const t = this.probeTimeout();
+        probe.due = this.clock.now() + t;
+        probe.timer = this.clock.setTimeout(expire, t);
+        return;
+      }
       this.probes.delete(nonce);
       const cur = this.entries.get(target);
       if (this.stopped || !cur || cur.dead || cur.version !== version) return;
       cur.suspect = undefined;
       this.onDeath('', { id: target, version });
-    }, this.opts.probeTimeoutMs);
+    };
+    probe.timer = this.clock.setTimeout(expire, timeout);
   }
 
   private set(id: string, version: number, dead: boolean, rec: SignedRecord | undefined): void {
@@ -682,6 +723,25 @@ export class Membership {
 
   // ---- failure detection ----
 
+  private noteLateness(ms: number): void {
+    this.lag = Math.max(Math.max(0, ms), this.lag * 0.7);
+  }
+
+  /**
+   * The probe timeout, stretched by how starved our own event loop is (a
+   * late answer read late is not a dead member): Lifeguard's local health.
+   */
+  private probeTimeout(): number {
+    return Math.min(10 * this.opts.probeTimeoutMs, this.opts.probeTimeoutMs + 4 * this.lag);
+  }
+
+  /** True when a timer armed for `due` fired so late that what it timed is inconclusive. */
+  private starved(due: number): boolean {
+    const late = this.clock.now() - due;
+    this.noteLateness(late);
+    return late > this.opts.probeTimeoutMs / 2;
+  }
+
   private probeNext(): void {
     const ids = [...this.links.keys()];
     if (!ids.length) return;
@@ -695,11 +755,19 @@ export class Membership {
     if (this.probing.has(target) || this.probes.size >= 4 * this.opts.maxLinks) return;
     this.probing.add(target);
     const nonce = this.nonce++;
-    const probe = { target, indirect: lost, timer: undefined as unknown };
+    const timeout = this.probeTimeout();
+    const probe = {
+      target,
+      indirect: lost,
+      timer: undefined as unknown,
+      due: this.clock.now() + timeout,
+      retries: 0,
+    };
     this.probes.set(nonce, probe);
     if (lost) this.askHelpers(target, nonce);
-    this.transport.send(target, { kind: 'ping', nonce });
-    probe.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), this.opts.probeTimeoutMs);
+    // A lost link is not redialed for the probe: the helpers try it.
+    else this.transport.send(target, { kind: 'ping', nonce });
+    probe.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
   }
 
   private askHelpers(target: string, nonce: number): number {
@@ -717,12 +785,21 @@ export class Membership {
   private probeTimedOut(nonce: number): void {
     const p = this.probes.get(nonce);
     if (!p || this.stopped) return;
+    const rearm = () => {
+      const timeout = this.probeTimeout();
+      p.due = this.clock.now() + timeout;
+      p.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
+    };
+    if (this.starved(p.due) && p.retries < 3) {
+      // We were not running when the answer was due: wait once more.
+      p.retries++;
+      return rearm();
+    }
     if (!p.indirect) {
       p.indirect = true;
       this.askHelpers(p.target, nonce);
-      this.transport.send(p.target, { kind: 'ping', nonce });
-      p.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), this.opts.probeTimeoutMs);
-      return;
+      if (this.links.has(p.target)) this.transport.send(p.target, { kind: 'ping', nonce });
+      return rearm();
     }
     this.probes.delete(nonce);
     this.probing.delete(p.target);

@@ -228,11 +228,15 @@ export class Libp2pMeshTransport implements MeshTransport {
     })();
   }
 
+  /** Hangs up once what is queued for the peer (its unlink) is written, or after 1 s. */
   disconnect(id: string): void {
-    this.peerGone(id);
-    void this.node
-      .hangUp(peerIdFromString(id))
-      .catch((err) => this.o.log('hanging up on %s: %s', id, (err as Error)?.message));
+    void (async () => {
+      const deadline = Date.now() + 1000;
+      for (let o = this.out.get(id); o && (o.queue.length || o.writing) && Date.now() < deadline;)
+        await new Promise((r) => setTimeout(r, 10));
+      this.peerGone(id);
+      await this.node.hangUp(peerIdFromString(id));
+    })().catch((err) => this.o.log('hanging up on %s: %s', id, (err as Error)?.message));
   }
 
   /** Puts a member's record addresses in the peer store, so a dial by peer id finds them. */

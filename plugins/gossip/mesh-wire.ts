@@ -47,6 +47,9 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
     case 'ping-req':
       obj.pingReq = { target: msg.target, nonce: msg.nonce };
       break;
+    case 'unlink':
+      obj.unlink = { nonce: 0 };
+      break;
   }
   return FrameType.encode(FrameType.fromObject(obj)).finish();
 }
@@ -84,6 +87,8 @@ export function decodeFrame(bytes: Uint8Array): MeshMessage {
       return { kind: 'ack', nonce: o.ack.nonce };
     case 'pingReq':
       return { kind: 'ping-req', target: o.pingReq.target, nonce: o.pingReq.nonce };
+    case 'unlink':
+      return { kind: 'unlink' };
   }
   throw new MismatchError('discovery mesh frame without a body', { op: 'discovery' });
 }
