@@ -202,7 +202,12 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     ]);
     const killToAll = done ? Date.now() - killedAt : NaN;
     if (!done) console.error(`  only ${victimLeft.size} of ${n - 1} invalidated the victim`);
-    const per = stats.flatMap((s) => s.agents as { connections: number; bytes: number }[]);
+    const per = stats.flatMap(
+      (s) =>
+        s.agents as { connections: number; bytes: number; dropped: number; suspicions: number }[],
+    );
+    const total = (k: 'dropped' | 'suspicions') => per.reduce((x, a) => x + (a[k] || 0), 0);
+    console.error(`  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')}`);
     return {
       spawnToAll: lastLoaded - t0,
       readyToAll: Math.max(0, lastLoaded - lastReady),

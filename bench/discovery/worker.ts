@@ -113,8 +113,15 @@ function reportStatsLater(): void {
     const perAgent = discs.map((d) => {
       const s = (d as any).stats?.();
       return s && s.sent
-        ? { connections: s.connections, links: s.links, bytes: s.sent.bytes, frames: s.sent.frames }
-        : { connections: NaN, links: NaN, bytes: NaN, frames: NaN };
+        ? {
+            connections: s.connections,
+            links: s.links,
+            bytes: s.sent.bytes,
+            frames: s.sent.frames,
+            dropped: s.sent.dropped,
+            suspicions: s.membership.suspicions,
+          }
+        : { connections: NaN, links: NaN, bytes: NaN, frames: NaN, dropped: 0, suspicions: 0 };
     });
     out({
       ev: 'stats',

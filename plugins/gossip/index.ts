@@ -219,7 +219,7 @@ export class GossipDiscovery implements Discovery {
       });
     }
     this.graceMs = positive(opts.graceMs, 5000, 'graceMs');
-    this.announceIntervalMs = positive(opts.announceIntervalMs, 5000, 'announceIntervalMs');
+    this.announceIntervalMs = positive(opts.announceIntervalMs, 1000, 'announceIntervalMs');
     this.fetchTimeoutMs = positive(opts.fetchTimeoutMs, 30_000, 'fetchTimeoutMs');
     this.heartbeatIntervalMs = positive(opts.heartbeatIntervalMs, 1000, 'heartbeatIntervalMs');
     this.degree = positive(opts.degree, 4, 'degree');
