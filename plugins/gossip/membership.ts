@@ -524,14 +524,19 @@ export class Membership {
    * Suspects a member. The member that raised the suspicion re-probes it when
    * `suspicionMs` is over and confirms the death only if that fails too (an
    * answer sends the suspicion to the member itself, which refutes it); the
-   * others wait a little longer for that confirmation or the refutation, then
+   * others wait twice as long for that confirmation or the refutation, then
    * confirm on their own (the raiser may have died too).
    */
   private suspect(id: string, e: Entry, from: string | undefined): void {
     this.counters.suspicions++;
     const version = e.version;
     const raised = from === undefined;
-    const wait = raised ? this.opts.suspicionMs : this.opts.suspicionMs + 3 * this.probeTimeout();
+    // Others confirm on their own only if the raiser has not settled it by
+    // twice the period (it may have died too): a refutation that is slow to
+    // arrive under load must not turn into a spurious leave.
+    const wait = raised
+      ? this.opts.suspicionMs
+      : 2 * this.opts.suspicionMs + 3 * this.probeTimeout();
     e.suspect = {
       version,
       timer: this.clock.setTimeout(() => {
