@@ -197,6 +197,8 @@ export class GossipDiscovery implements Discovery {
   /** Peers that do not speak this cluster's mesh (another cluster, not nixl-ts). */
   private readonly foreign = new Set<string>();
   private readonly publicKeys = new Map<string, PublicKey>();
+  /** The metadata last loaded from each member (its record's bytes, shared). */
+  private readonly loadedMetadata = new Map<string, Uint8Array>();
   private stopping = false;
   private started = false;
   private readonly lifetime = new AbortController();
@@ -335,8 +337,10 @@ export class GossipDiscovery implements Discovery {
         turnBytes: this.limits.connectionTurnBytes,
       },
       peerDiscovery,
-      // Links plus joiners passing through a seed; past this libp2p closes the least useful.
-      maxConnections: Math.max(32, 4 * maxLinks),
+      // A hard cap only: a seed briefly holds every joiner of a cluster start
+      // until the membership drops the extra links (unlink, no failure);
+      // libp2p's own pruning past the cap would cut links abruptly.
+      maxConnections: Math.max(256, 4 * maxLinks),
       start: false,
     });
     this.node = node;
@@ -681,6 +685,9 @@ export class GossipDiscovery implements Discovery {
       this.onGone(owner, 'dead');
     }
     const wasLoaded = held === name && this.host.checkRemoteMD(name);
+    // A refutation republishes the same metadata under a new version: nothing to load.
+    const last = this.loadedMetadata.get(id);
+    if (wasLoaded && last && Buffer.compare(last, p.metadata) === 0) return;
     try {
       this.host.loadRemoteMD(p.metadata);
     } catch (err) {
@@ -690,6 +697,7 @@ export class GossipDiscovery implements Discovery {
     }
     this.owners.set(name, id);
     this.names.set(id, name);
+    this.loadedMetadata.set(id, p.metadata);
     this.log?.('loaded %s from %s (version %d)', name, id, rec.version);
     this.host.emitPeerEvent(wasLoaded ? 'peer:update' : 'peer:join', name);
   }
@@ -709,6 +717,7 @@ export class GossipDiscovery implements Discovery {
     const name = this.names.get(id);
     if (name === undefined || !this.host) return;
     this.names.delete(id);
+    this.loadedMetadata.delete(id);
     if (this.owners.get(name) === id) this.owners.delete(name);
     this.log?.('%s (%s) %s', name, id, reason === 'left' ? 'left' : 'is gone (confirmed dead)');
     try {
@@ -741,6 +750,7 @@ export class GossipDiscovery implements Discovery {
       this.host.emitPeerEvent('peer:leave', name);
       this.owners.delete(name);
       this.names.delete(id);
+      this.loadedMetadata.delete(id);
       const rec = this.mesh?.recordOf(id);
       if (rec) this.onAlive(rec);
     }
