@@ -596,7 +596,8 @@ export class GossipDiscovery implements Discovery {
   /** mDNS found a peer: dial it only while we hold fewer links than the degree. */
   private onDiscovered(id: string): void {
     if (!this.mesh || this.foreign.has(id) || this.refused(id)) return;
-    if (this.mesh.linkIds().length >= this.degree) return;
+    // Dials in flight count too: mDNS finds the whole LAN at once.
+    if (this.mesh.linkIds().length + this.transport!.dialsInFlight >= this.degree) return;
     if (this.node!.getConnections().some((c) => c.remotePeer.toString() === id)) return;
     this.transport!.connect(id);
   }

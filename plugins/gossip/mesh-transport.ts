@@ -228,6 +228,10 @@ export class Libp2pMeshTransport implements MeshTransport {
     })();
   }
 
+  get dialsInFlight(): number {
+    return this.dialing.size;
+  }
+
   /** Hangs up once what is queued for the peer (its unlink) is written, or after 1 s. */
   disconnect(id: string): void {
     void (async () => {
