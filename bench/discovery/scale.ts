@@ -239,7 +239,10 @@ const mean = (xs: number[]) => {
   const ok = xs.filter((x) => Number.isFinite(x));
   return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
 };
-const max = (xs: number[]) => Math.max(...xs.filter((x) => Number.isFinite(x)));
+const max = (xs: number[]) => {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  return ok.length ? Math.max(...ok) : NaN;
+};
 
 const results = new Map<number, RunResult[]>();
 for (let r = 0; r < runs; r++) {
