@@ -127,7 +127,6 @@ async function runOnce(): Promise<Result> {
     junk: Number(args.junk),
     big: Number(args.big),
     bigBytes: args['big-bytes']!.split(',').map(Number),
-    fetch: 'hang',
   });
   const h = monitorEventLoopDelay({ resolution: 5 });
   // A 5 ms probe: the longest gap between its ticks (wall), and the CPU time

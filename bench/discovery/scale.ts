@@ -1,25 +1,37 @@
 /**
- * Discovery scale benchmark: the time from start until every agent has loaded
- * every other agent's metadata, for 2, 8 and 32 agents spread over emulated
- * hosts (ip netns on a bridge; needs root). Each host runs one process with
- * ceil(N / hosts) agents. mDNS by default; `--source seeds` uses a seed list
- * (the first agent of host 1) with multicast unused.
+ * Discovery scale benchmark: N agents start at once; the time until every
+ * agent has loaded every other agent's metadata, what that cost each agent,
+ * and how fast a SIGKILLed agent is invalidated everywhere.
+ *
+ * Sources (`--source`):
+ * - `seeds` (default) and `mdns`: the gossip discovery, agents spread over
+ *   `--hosts` emulated hosts (ip netns on a bridge; needs root), one worker
+ *   process per host; seeds: the first agent of host 1 is the only seed.
+ * - `etcd`: the etcd plugin, one etcd on 127.0.0.1 started per run (no root),
+ *   workers of `--per-process` agents; etcd's request counters are reported.
  *
  * Figures: `spawn→all` (process start, imports, agent creation and discovery)
  * and `ready→all` (from the last agent becoming ready until the last one has
- * loaded everyone: the discovery convergence). Ratios are against the 2-agent
- * run of the same invocation.
+ * loaded everyone: the discovery convergence); then, `--settle-ms` later, per
+ * agent: control-plane connections open (libp2p; mean and max), mesh bytes
+ * sent (mean, max) and the CPU time of its worker process per agent. Then one
+ * agent, alone in its own process (the victim), is SIGKILLed: `kill→all`,
+ * from the kill until every other agent has had its peer:leave (compare with
+ * the grace period). `leaves` counts every other peer:leave (spurious).
  *
- * Usage (root): tsx bench/discovery/scale.ts [--sizes 2,8,32] [--hosts 4] [--runs 3]
- *                [--source mdns|seeds] [--limit-s 300]   (BENCH_VERBOSE=1 prints progress)
+ * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
+ *   [--runs 3] [--source seeds|mdns|etcd] [--per-process 8] [--grace-ms 10000]
+ *   [--settle-ms 3000] [--limit-s 300]   (BENCH_VERBOSE=1 prints progress)
  */
 import '../../src/polyfills.js';
 
 import { fileURLToPath } from 'node:url';
 
 import { generateClusterKey } from '../../plugins/gossip/cluster-key.js';
-import { createHosts } from '../../test/netns/netns.js';
+import { EtcdServer } from '../../test/etcd/etcd-server.js';
+import { createHosts, type Hosts } from '../../test/netns/netns.js';
 import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
+import { diffCounters, etcdCounters, formatCounters } from './etcd-metrics.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,11 +40,15 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 }
-const sizes = arg('sizes', '2,8,32').split(',').map(Number);
+const sizes = arg('sizes', '32,64,128').split(',').map(Number);
 const maxHosts = Number(arg('hosts', '4'));
 const runs = Number(arg('runs', '3'));
-const source = arg('source', 'mdns') as 'mdns' | 'seeds';
+const source = arg('source', 'seeds') as 'mdns' | 'seeds' | 'etcd';
+const perProcess = Number(arg('per-process', '8'));
+const graceMs = Number(arg('grace-ms', '10000'));
+const settleMs = Number(arg('settle-ms', '3000'));
 const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
+if (!['mdns', 'seeds', 'etcd'].includes(source)) throw new Error(`unknown --source ${source}`);
 
 /** A worker's line (worker.ts): an event named by `ev`, stamped with its time. */
 interface WorkerEvent {
@@ -40,77 +56,121 @@ interface WorkerEvent {
   t: number;
   [k: string]: any;
 }
+type Child = JsonLineChild<JsonLineReply, WorkerEvent>;
 
 interface RunResult {
   spawnToAll: number;
   readyToAll: number;
-  /** Set when not every agent loaded every other within the limit. */
-  incomplete?: string;
+  connections: number[];
+  bytes: number[];
+  cpuMs: number[];
+  killToAll: number;
+  leaves: number;
+  errors: number;
+  etcd?: string;
 }
 
+const VICTIM = 'victim';
+
 async function runOnce(n: number, run: number): Promise<RunResult> {
-  const nHosts = Math.min(n, maxHosts);
-  const hosts = createHosts(nHosts, 'b');
-  const perHost = Math.ceil(n / nHosts);
-  const cluster = `bench-${n}-${run}-${process.pid}`;
+  let hosts: Hosts | undefined;
+  let server: EtcdServer | undefined;
+  const children: Child[] = [];
+  let victim: Child | undefined;
   const clusterKey = generateClusterKey();
-  const seedPort = 40_000 + (process.pid % 10_000);
-  const seedAddrs = [`/ip4/${hosts.hosts[0]!.ip}/tcp/${seedPort}`];
-  let lastReady = 0;
-  let lastLoaded = 0;
-  let loaded = 0;
-  const errors: string[] = [];
-  let leaves = 0;
-  let incomplete: string | undefined;
-  const lastCounts: number[][] = [];
-  const t0 = Date.now();
+  const cluster = `bench-${n}-${run}-${process.pid}`;
   try {
-    // Each worker's lines are events named by `ev`; it stops when its input ends.
-    const children: JsonLineChild<JsonLineReply, WorkerEvent>[] = [];
-    let next = 0;
-    for (let h = 0; h < nHosts; h++) {
-      const names: string[] = [];
-      for (let k = 0; k < perHost && next < n; k++) names.push(`a${next++}`);
+    // Where each worker runs, and with what names.
+    const groups: { host: number; names: string[] }[] = [];
+    const names = Array.from({ length: n - 1 }, (_, i) => `a${i}`);
+    let seeds: string[] = [];
+    const seedPort = 40_000 + (process.pid % 10_000);
+    if (source === 'etcd') {
+      server = await EtcdServer.start();
+      for (let i = 0; i < names.length; i += perProcess)
+        groups.push({ host: -1, names: names.slice(i, i + perProcess) });
+    } else {
+      const nHosts = Math.min(n, maxHosts);
+      hosts = createHosts(nHosts, 'b');
+      const perHost = Math.ceil(names.length / nHosts);
+      for (let h = 0; h < nHosts; h++)
+        groups.push({ host: h, names: names.slice(h * perHost, (h + 1) * perHost) });
+      seeds = [`/ip4/${hosts.hosts[0]!.ip}/tcp/${seedPort}`];
+    }
+    groups.push({ host: source === 'etcd' ? -1 : 0, names: [VICTIM] });
+    const before = server ? await etcdCounters(server) : undefined;
+
+    let lastReady = 0;
+    let lastLoaded = 0;
+    let loaded = 0;
+    let errors = 0;
+    let leaves = 0;
+    let killedAt = 0;
+    const victimLeft = new Set<string>();
+    const stats: WorkerEvent[] = [];
+    const t0 = Date.now();
+    let settled!: () => void;
+    const allStats = new Promise<void>((r) => (settled = r));
+    let invalidated!: () => void;
+    const allInvalidated = new Promise<void>((r) => (invalidated = r));
+    for (const g of groups) {
+      const ip = g.host < 0 ? '127.0.0.1' : hosts!.hosts[g.host]!.ip;
       const cfg = {
-        names,
+        names: g.names,
         total: n,
-        ip: hosts.hosts[h]!.ip,
+        ip,
+        source,
         cluster,
         clusterKey,
-        source,
-        seeds: seedAddrs,
-        firstPort: h === 0 ? seedPort : 0,
-        limitMs: LIMIT_MS + 30_000,
+        seeds,
+        firstPort: g.host === 0 && g.names[0] === 'a0' ? seedPort : 0,
+        endpoint: server?.endpoint,
+        namespace: `/bench/${cluster}/`,
+        graceMs,
+        statsAfterMs: settleMs,
+        limitMs: LIMIT_MS + 60_000,
       };
-      const child = new JsonLineChild<JsonLineReply, WorkerEvent>(
+      const child: Child = new JsonLineChild<JsonLineReply, WorkerEvent>(
         WORKER,
-        `worker on host ${h}`,
+        `worker ${children.length}`,
         {},
         {
           args: [JSON.stringify(cfg)],
           cwd: ROOT,
           stderr: 'inherit',
           eventField: 'ev',
-          spawn: (file, args, options) => hosts.spawn(h, file, args, options),
+          ...(g.host >= 0
+            ? { spawn: (file, args, options) => hosts!.spawn(g.host, file, args, options) }
+            : {}),
         },
       );
       children.push(child);
+      if (g.names[0] === VICTIM) victim = child;
     }
+    const workers = children.filter((c) => c !== victim);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${n} agents: not all loaded after ${LIMIT_MS} ms`)),
+        () => reject(new Error(`${n} agents: ${loaded} of ${n} loaded all after ${LIMIT_MS} ms`)),
         LIMIT_MS,
       );
       for (const child of children) {
         child.onEvent((e) => {
-          if (e.ev === 'progress') lastCounts[children.indexOf(child)] = e.counts;
           if (e.ev === 'progress' && process.env.BENCH_VERBOSE)
             console.error(`  ${e.t - t0} ms: ${e.counts}`);
           if (e.ev === 'timeout')
             console.error(`  a worker timed out with ${e.complete} agents complete`);
           if (e.ev === 'ready') lastReady = Math.max(lastReady, e.t);
-          if (e.ev === 'leave' && loaded < n) leaves++;
-          if (e.ev === 'error') errors.push(`${e.agent}: ${e.message}`);
+          if (e.ev === 'leave') {
+            if (e.peer === VICTIM && killedAt) {
+              victimLeft.add(e.agent);
+              if (victimLeft.size === n - 1) invalidated();
+            } else if (e.agent !== VICTIM) leaves++;
+          }
+          if (e.ev === 'error' && errors++ < 3) console.error(`  ${e.agent}: ${e.message}`);
+          if (e.ev === 'stats' && child !== victim) {
+            stats.push(e);
+            if (stats.length === workers.length) settled();
+          }
           if (e.ev === 'loaded-all') {
             lastLoaded = Math.max(lastLoaded, e.t);
             if (++loaded === n) {
@@ -120,57 +180,102 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           }
         });
         void child.exited.then((code) => {
-          if (loaded < n && incomplete === undefined) {
+          if (loaded < n) {
             clearTimeout(timer);
             reject(new Error(`a worker exited with ${code} before all agents loaded`));
           }
         });
       }
     });
-    for (const child of children) child.endInput();
-    await Promise.all(children.map((c) => c.exited));
+    await Promise.race([allStats, sleep(settleMs + 30_000)]);
+    const etcd =
+      server && before
+        ? formatCounters(diffCounters(before, await etcdCounters(server)))
+        : undefined;
+    // The crash: SIGKILL the victim's process; every other agent must invalidate it.
+    killedAt = Date.now();
+    void victim!.kill('SIGKILL');
+    const killLimit = graceMs + 30_000;
+    const done = await Promise.race([
+      allInvalidated.then(() => true),
+      sleep(killLimit).then(() => false),
+    ]);
+    const killToAll = done ? Date.now() - killedAt : NaN;
+    if (!done) console.error(`  only ${victimLeft.size} of ${n - 1} invalidated the victim`);
+    const per = stats.flatMap(
+      (s) =>
+        s.agents as { connections: number; bytes: number; dropped: number; suspicions: number }[],
+    );
+    const total = (k: 'dropped' | 'suspicions') => per.reduce((x, a) => x + (a[k] || 0), 0);
+    console.error(`  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')}`);
+    return {
+      spawnToAll: lastLoaded - t0,
+      readyToAll: Math.max(0, lastLoaded - lastReady),
+      connections: per.map((a) => a.connections),
+      bytes: per.map((a) => a.bytes),
+      cpuMs: stats.map((s) => s.cpuMsPerAgent as number),
+      killToAll,
+      leaves,
+      errors,
+      etcd,
+    };
   } finally {
-    hosts.destroy();
+    for (const child of children) child.endInput();
+    await Promise.all(children.map((c) => c.waitForExit(30_000).catch(() => null)));
+    hosts?.destroy();
+    await server?.stop();
   }
-  if (leaves) console.error(`  ${leaves} peer:leave events during the start (connections lost)`);
-  if (errors.length) console.error(`  ${errors.length} discovery errors, first: ${errors[0]}`);
-  if (incomplete) return { spawnToAll: NaN, readyToAll: NaN, incomplete };
-  return { spawnToAll: lastLoaded - t0, readyToAll: Math.max(0, lastLoaded - lastReady) };
 }
 
-/** Median of the completed runs (NaN if none completed). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+/** Median of the finite values (NaN if none). */
 const median = (xs: number[]) => {
-  const ok = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  const ok = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   return ok.length ? ok[Math.floor(ok.length / 2)]! : NaN;
 };
+const mean = (xs: number[]) => {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
+};
+const max = (xs: number[]) => {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  return ok.length ? Math.max(...ok) : NaN;
+};
+
 const results = new Map<number, RunResult[]>();
 for (let r = 0; r < runs; r++) {
   // Interleave sizes so that machine noise spreads over all of them.
   for (const n of sizes) {
     const res = await runOnce(n, r);
     console.error(
-      `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms`,
+      `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms, ` +
+        `kill→all ${res.killToAll} ms, conns mean ${mean(res.connections).toFixed(1)} max ${max(res.connections)}, ` +
+        `leaves ${res.leaves}, errors ${res.errors}`,
     );
+    if (res.etcd) console.error(`  etcd: ${res.etcd}`);
     (results.get(n) ?? results.set(n, []).get(n)!).push(res);
   }
 }
-const base = results.get(sizes[0]!)!;
-const baseReady = median(base.map((x) => x.readyToAll)) || 1;
-const baseSpawn = median(base.map((x) => x.spawnToAll));
+const place =
+  source === 'etcd'
+    ? `one etcd, ${perProcess} agents per process`
+    : `up to ${maxHosts} emulated hosts`;
 console.log(
-  `discovery scale (${source}, up to ${maxHosts} emulated hosts, ${runs} runs, median [min-max])`,
+  `discovery scale (${source}, ${place}, grace ${graceMs} ms, ${runs} run(s), median of runs; per-agent figures ${settleMs} ms after all loaded)`,
 );
-console.log('agents | hosts x per host | spawn→all ms | ready→all ms | spawn ratio | ready ratio');
+console.log(
+  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent | kill→all ms | spurious leaves',
+);
 for (const n of sizes) {
   const rs = results.get(n)!;
-  const s = rs.map((x) => x.spawnToAll).filter((x) => !Number.isNaN(x));
-  const d = rs.map((x) => x.readyToAll).filter((x) => !Number.isNaN(x));
-  const failed = rs.length - s.length;
-  const h = Math.min(n, maxHosts);
+  const ready = rs.map((x) => x.readyToAll);
   console.log(
-    `${n} | ${h} x ${Math.ceil(n / h)} | ${median(s)} [${Math.min(...s)}-${Math.max(...s)}] | ` +
-      `${median(d)} [${Math.min(...d)}-${Math.max(...d)}] | ${(median(s) / baseSpawn).toFixed(2)} | ` +
-      `${(median(d) / baseReady).toFixed(2)}` +
-      (failed ? ` | ${failed}/${rs.length} runs incomplete` : ''),
+    `${n} | ${median(rs.map((x) => x.spawnToAll))} | ${median(ready)} [${Math.min(...ready)}-${Math.max(...ready)}] | ` +
+      `${median(rs.map((x) => mean(x.connections))).toFixed(1)} (${max(rs.map((x) => max(x.connections)))}) | ` +
+      `${(median(rs.map((x) => mean(x.bytes))) / 1024).toFixed(1)} (${(max(rs.map((x) => max(x.bytes))) / 1024).toFixed(1)}) | ` +
+      `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} | ${median(rs.map((x) => x.killToAll))} | ` +
+      `${rs.map((x) => x.leaves).join(', ')}`,
   );
 }

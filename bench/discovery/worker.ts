@@ -1,30 +1,38 @@
 /**
- * One emulated host of the discovery scale benchmark: starts K agents in this
- * process (each with its own libp2p node on the host's address), and reports
- * as JSON lines when each agent is ready and when it has loaded every other
- * agent of the cluster. Exits after all are loaded or after the time limit.
+ * One process of the discovery scale benchmark (scale.ts): starts K agents in
+ * this process, each with its own discovery (gossip over seeds or mDNS, with
+ * its libp2p node on this host's address; or the etcd plugin with its own
+ * client) and the TCP backend, and reports as JSON lines when each agent is
+ * ready, when it has loaded every other agent of the run, every peer:leave,
+ * and, `statsAfterMs` after its agents are complete, what each agent holds
+ * and spent (control-plane connections and links, mesh bytes sent, this
+ * process's CPU time per agent). Stays up until its input ends (peers may
+ * still be loading), or exits after the time limit.
  *
- * argv: JSON { names: string[], total: number, ip: string, cluster: string, clusterKey: string,
- *              source: 'mdns' | 'seeds', seeds?: string[], limitMs: number }
+ * argv: JSON { names, total, ip, source: 'seeds' | 'mdns' | 'etcd', cluster, clusterKey,
+ *              seeds?, firstPort?, endpoint?, namespace?, graceMs?, statsAfterMs?, limitMs }
  */
 import '../../src/polyfills.js';
 
 import { Agent } from '../../src/agent.js';
-import { gossip } from '../../plugins/gossip/index.js';
-import { mdns } from '../../plugins/mdns/index.js';
-import { seeds } from '../../plugins/seeds/index.js';
+import type { Discovery } from '../../src/discovery.js';
 
 interface WorkerConfig {
   names: string[];
   total: number;
   ip: string;
+  source: 'mdns' | 'seeds' | 'etcd';
   cluster: string;
-  /** The cluster key all agents of the run share. */
-  clusterKey: string;
-  source: 'mdns' | 'seeds';
+  /** The cluster key all agents of the run share (gossip). */
+  clusterKey?: string;
   seeds?: string[];
   /** Listen port of the first agent (the seed), 0 for any. */
   firstPort?: number;
+  /** etcd: the endpoint and the run's namespace. */
+  endpoint?: string;
+  namespace?: string;
+  graceMs?: number;
+  statsAfterMs?: number;
   limitMs: number;
 }
 
@@ -34,6 +42,7 @@ const out = (o: object) => process.stdout.write(JSON.stringify({ ...o, t: Date.n
 process.stdout.on('error', () => void shutdown(1));
 
 const agents: Agent[] = [];
+const discs: Discovery[] = [];
 let complete = 0;
 const limit = setTimeout(() => {
   out({ ev: 'timeout', complete });
@@ -45,16 +54,34 @@ const progress = setInterval(() => {
 }, 5000);
 progress.unref();
 
+async function discoveryFor(port: number): Promise<Discovery> {
+  if (cfg.source === 'etcd') {
+    const { etcd } = await import('../../plugins/etcd/index.js');
+    return etcd({ endpoints: cfg.endpoint!, namespace: cfg.namespace!, connectTimeoutMs: 60_000 });
+  }
+  const { gossip } = await import('../../plugins/gossip/index.js');
+  const source =
+    cfg.source === 'mdns'
+      ? (await import('../../plugins/mdns/index.js')).mdns()
+      : (await import('../../plugins/seeds/index.js')).seeds(cfg.seeds ?? [], {
+          retryMs: 100,
+          maxRetryMs: 1000,
+        });
+  return gossip({
+    cluster: cfg.cluster,
+    clusterKey: cfg.clusterKey,
+    listen: [`/ip4/${cfg.ip}/tcp/${port}`],
+    sources: [source],
+    graceMs: cfg.graceMs ?? 10_000,
+  });
+}
+
+// CPU from here on: the agents and their discovery, not the imports.
+const cpu0 = process.cpuUsage();
 await Promise.all(
   cfg.names.map(async (name, i) => {
     const port = i === 0 && cfg.firstPort ? cfg.firstPort : 0;
-    const disc = gossip({
-      cluster: cfg.cluster,
-      clusterKey: cfg.clusterKey,
-      listen: [`/ip4/${cfg.ip}/tcp/${port}`],
-      sources: cfg.source === 'mdns' ? [mdns()] : [seeds(cfg.seeds ?? [])],
-      graceMs: 10_000,
-    });
+    const disc = await discoveryFor(port);
     const agent = await Agent.create({
       name,
       // The real data plane, bound to this emulated host's address: what a
@@ -63,12 +90,13 @@ await Promise.all(
       discovery: disc,
     });
     agents.push(agent);
+    discs.push(disc);
     out({ ev: 'ready', agent: name });
     const check = () => {
       if (agent.remoteAgents.length === cfg.total - 1) {
         agent.off('peer:join', check);
         out({ ev: 'loaded-all', agent: name });
-        if (++complete === cfg.names.length) void shutdownWhenTold();
+        if (++complete === cfg.names.length) reportStatsLater();
       }
     };
     agent.on('peer:join', check);
@@ -78,11 +106,30 @@ await Promise.all(
   }),
 );
 
-// Stay up (serving our metadata) until the parent closes stdin: peers on other
-// hosts may still be fetching from us.
-async function shutdownWhenTold(): Promise<void> {
-  process.stdin.resume();
-  process.stdin.once('end', () => void shutdown(0));
+/** What each agent holds and spent, once the cluster has settled a little. */
+function reportStatsLater(): void {
+  const t = setTimeout(() => {
+    const cpu = process.cpuUsage(cpu0);
+    const perAgent = discs.map((d) => {
+      const s = (d as any).stats?.();
+      return s && s.sent
+        ? {
+            connections: s.connections,
+            links: s.links,
+            bytes: s.sent.bytes,
+            frames: s.sent.frames,
+            dropped: s.sent.dropped,
+            suspicions: s.membership.suspicions,
+          }
+        : { connections: NaN, links: NaN, bytes: NaN, frames: NaN, dropped: 0, suspicions: 0 };
+    });
+    out({
+      ev: 'stats',
+      agents: perAgent,
+      cpuMsPerAgent: (cpu.user + cpu.system) / 1000 / agents.length,
+    });
+  }, cfg.statsAfterMs ?? 3000);
+  t.unref();
 }
 
 async function shutdown(code: number): Promise<void> {

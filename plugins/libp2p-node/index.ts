@@ -12,7 +12,7 @@ import { noise } from '@libp2p/noise';
 import { yamux } from '@libp2p/yamux';
 import { identify, type Identify } from '@libp2p/identify';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
-import type { PeerDiscovery } from '@libp2p/interface';
+import type { PeerDiscovery, PrivateKey } from '@libp2p/interface';
 
 import { DEFAULT_READ_LIMITS, privateNetwork, type ReadLimits } from './private-network.js';
 
@@ -61,11 +61,16 @@ export interface ControlNodeOptions {
   refuse?: (peerId: string) => boolean;
   /** Create stopped, so protocol handlers can be installed before the first peer arrives. */
   start?: boolean;
+  /** The node's identity (default: a new Ed25519 key); the discovery signs its records with it. */
+  privateKey?: PrivateKey;
+  /** Run gossipsub (default true); the discovery mesh has its own protocol and turns it off. */
+  pubsub?: boolean;
 }
 
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
   const node = (await createLibp2p({
     start: opts.start ?? true,
+    ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
     addresses: { listen: opts.listen },
     transports: [tcp()],
     ...(opts.clusterKey
@@ -101,20 +106,24 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     },
     services: {
       identify: identify(),
-      pubsub: gossipsub({
-        allowPublishToZeroTopicPeers: true,
-        emitSelf: false,
-        floodPublish: true,
-        heartbeatInterval: opts.heartbeatIntervalMs ?? 1000,
-        ...(opts.topics ? { allowedTopics: opts.topics } : {}),
-        maxInboundDataLength: opts.maxRpcBytes ?? 4 * 1024 * 1024,
-        // Each peer's RPCs are handled one after another (see gate): a slow
-        // handler slows that peer's stream, not the process.
-        awaitRpcHandler: opts.gate !== undefined,
-      }),
+      ...(opts.pubsub === false
+        ? {}
+        : {
+            pubsub: gossipsub({
+              allowPublishToZeroTopicPeers: true,
+              emitSelf: false,
+              floodPublish: true,
+              heartbeatInterval: opts.heartbeatIntervalMs ?? 1000,
+              ...(opts.topics ? { allowedTopics: opts.topics } : {}),
+              maxInboundDataLength: opts.maxRpcBytes ?? 4 * 1024 * 1024,
+              // Each peer's RPCs are handled one after another (see gate): a slow
+              // handler slows that peer's stream, not the process.
+              awaitRpcHandler: opts.gate !== undefined,
+            }),
+          }),
     },
   })) as ControlNode;
-  if (opts.gate) installGate(node.services.pubsub, opts.gate);
+  if (opts.gate && opts.pubsub !== false) installGate(node.services.pubsub, opts.gate);
   return node;
 }
 

@@ -1,8 +1,10 @@
 /**
  * Static seed list: multiaddrs of a few agents to bootstrap from, for networks
  * where multicast is off (most datacenters). Each seed is dialed until it
- * answers and redialed whenever the connection drops; the rest of the cluster
- * is learned from the seeds (peer lists in fetch responses, gossip hellos).
+ * answers; the joiner syncs the directory from it and then links to random
+ * members, so a seed may drop it later (a seed keeps a bounded number of
+ * links like everyone). Seeds are dialed again only when this node has no
+ * connection left (a partition, or a cluster restarting).
  */
 import '../../src/polyfills.js';
 
@@ -77,8 +79,13 @@ async function keepDialing(
   let peer: string | undefined;
   while (!ctx.signal.aborted) {
     if (isSelf(ctx, addr)) return;
+    // Once joined, the mesh keeps us connected; the seed is only for bootstrapping.
     const connected =
-      peer !== undefined && ctx.node.getConnections().some((c) => c.remotePeer.toString() === peer);
+      peer !== undefined
+        ? ctx.node.getConnections().length > 0
+        : ctx.node
+            .getConnections()
+            .some((c) => c.remoteAddr.toString().startsWith(addr.toString()));
     if (!connected) {
       try {
         const conn = await ctx.node.dial(addr, {

@@ -131,7 +131,6 @@ describe('bounded costs under a rogue member', { timeout: 180_000 }, () => {
       big: 200,
       // Half just under the 1 MiB gossip limit (rate and pending bounds), half just over it.
       bigBytes: [MiB - 16 * 1024, MiB + 16 * 1024],
-      fetch: 'hang',
     });
     rogues.push(rogue);
     const joined = await rogue.waitEv('joined');

@@ -155,10 +155,10 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
     await until(() => knowsAll(a, ['x']), 'x to join');
     const rogue = await startRogue({ seed: seedOf(a), clusterKey: TEST_CLUSTER_KEY });
     rogues.push(rogue);
-    await until(() => rogue.topicPeers() > 0, 'the rogue to join the topic');
-    // The rogue claims x's name with a tombstone and with an update.
-    await rogue.publishTombstone('x');
-    await rogue.publishUpdate('x', 1);
+    await until(() => rogue.linked(), 'a to link the rogue');
+    // The rogue relays a tombstone of x it signed itself, and claims x's name with its own record.
+    await rogue.forgeRecord(x.disc.peerId!, 'x', true);
+    await rogue.claim('x');
     await until(
       () => a.errors.filter((e) => e.message.includes(rogue.peerId)).length >= 2,
       'two refusals',

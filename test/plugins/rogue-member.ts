@@ -1,19 +1,20 @@
 /**
- * A hostile libp2p node in its own process, for discovery tests and the
- * rogue-member benchmark. Run with `node --import tsx rogue-member.ts '<json>'`;
- * it reports JSON lines on stdout and exits when stdin closes.
+ * A hostile libp2p node in its own process, for discovery tests. Run with
+ * `node --import tsx rogue-member.ts '<json>'`; it reports JSON lines on
+ * stdout and exits when stdin closes.
  *
  * Modes (`cfg.mode`):
  * - `outsider`: no cluster key (`key` absent) or a wrong one. Tries to dial the
- *   seed, fetch metadata and publish on the cluster topic; reports
- *   `{ev:'result', dial, fetch, topicPeers, published}`.
- * - `flood`: a rogue member (holds the key). Joins the topic, then publishes
- *   `junk` junk messages (random bytes, other-cluster messages, claims on a
- *   name it does not own, hellos listing made-up peers) and `big` large
- *   updates about itself (sizes cycling through `bigBytes`), and reports
- *   `{ev:'done', ms}`. It serves the fetch protocol by never answering
- *   (`hang`, the default: its metadata never loads, so its updates wait) or
- *   not at all (`none`).
+ *   seed, open the cluster's mesh stream and write a frame; reports
+ *   `{ev:'result', dial, fetch, topicPeers, published, connections}` (fetch:
+ *   whether the mesh stream opened; topicPeers: mesh streams the seed opened
+ *   to it; published: frames written).
+ * - `flood`: a rogue member (holds the key). Waits until the seed links it
+ *   (opens its mesh stream), then sends `junk` junk frames (random bytes,
+ *   frames of another format version, records of the victim it signed
+ *   itself, deaths and suspicions of made-up members) and `big` large records
+ *   of its own claiming the victim's name (sizes cycling through `bigBytes`),
+ *   and reports `{ev:'done', ms}`.
  *
  * Everything goes to the seed's address (127.0.0.1 in tests).
  */
@@ -27,14 +28,9 @@ import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 
 import { parseClusterKey } from '../../plugins/gossip/cluster-key.js';
-import {
-  DISCOVERY_FORMAT_VERSION,
-  FETCH_PROTOCOL,
-  encodeFetchRequest,
-  encodeGossip,
-  topicFor,
-  type GossipBody,
-} from '../../plugins/gossip/wire.js';
+import { signingBytes, type SignedRecord } from '../../plugins/gossip/membership.js';
+import { meshProtocolFor } from '../../plugins/gossip/mesh-transport.js';
+import { encodeFrame, encodePayload } from '../../plugins/gossip/mesh-wire.js';
 import { createControlNode } from '../../plugins/libp2p-node/index.js';
 import { encodeMetadata } from '../../src/metadata.js';
 import { serveJsonLines } from '../../testing/json-line-server.js';
@@ -46,16 +42,15 @@ export interface RogueConfig {
   cluster: string;
   /** The cluster key; absent: a node with no private network at all. */
   key?: string;
-  /** flood: how many junk messages and large updates. */
+  /** flood: how many junk frames and large records. */
   junk?: number;
   big?: number;
-  /** flood: update metadata sizes, used in turn. */
+  /** flood: record metadata sizes, used in turn. */
   bigBytes?: number[];
-  /** flood: subscribers to wait for before flooding. */
+  /** flood: links to wait for before flooding (the seed's mesh stream). */
   topicPeers?: number;
   /** flood: an agent name it claims (it owns none). */
   victim?: string;
-  fetch?: 'hang' | 'none';
   /** flood: after flooding, dial the seed again and report whether a connection holds. */
   redial?: boolean;
   /** outsider: how long each attempt may take. */
@@ -64,23 +59,27 @@ export interface RogueConfig {
 
 const cfg = JSON.parse(process.argv[2]!) as RogueConfig;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const protocol = meshProtocolFor(cfg.cluster);
 
+const key = await generateKeyPair('Ed25519');
 const node = await createControlNode({
   listen: ['/ip4/127.0.0.1/tcp/0'],
   clusterKey: cfg.key ? parseClusterKey(cfg.key) : undefined,
-  heartbeatIntervalMs: 200,
+  privateKey: key,
+  pubsub: false,
   start: false,
 });
-const hung: unknown[] = [];
-if (cfg.mode === 'flood' && (cfg.fetch ?? 'hang') === 'hang') {
-  // Accept fetches and never answer: the peers' fetch stays in flight, so the
-  // rogue stays "not loaded" and its updates are held for later.
-  await node.handle(FETCH_PROTOCOL, (stream) => void hung.push(stream), { maxInboundStreams: 64 });
-}
+let inbound = 0;
+await node.handle(protocol, async (stream) => {
+  inbound++;
+  const lp = lpStream(stream);
+  try {
+    for (;;) await lp.read();
+  } catch {
+    // Closed by the seed.
+  }
+});
 await node.start();
-const topic = topicFor(cfg.cluster);
-const pubsub = node.services.pubsub;
-pubsub.subscribe(topic);
 const seed = multiaddr(cfg.seed);
 
 let stopping = false;
@@ -95,8 +94,22 @@ async function stop(): Promise<void> {
   process.exit(0);
 }
 
-const publish = (agent: string, body: GossipBody, cluster = cfg.cluster) =>
-  pubsub.publish(topic, encodeGossip({ version: DISCOVERY_FORMAT_VERSION, cluster, agent, body }));
+let version = 1;
+function record(id: string, name: string, bytes: number): SignedRecord {
+  const metadata = encodeMetadata({
+    name,
+    agentId: randomBytes(16),
+    hostId: 'rogue',
+    partial: false,
+    conns: [{ backend: 'TCP', connInfo: randomBytes(bytes) }],
+    sections: [],
+    labels: new Map(),
+  });
+  const payload = encodePayload({ name, addrs: [], metadata });
+  const v = version++;
+  const sig = key.sign(signingBytes(id, v, false, payload)) as Uint8Array;
+  return { id, version: v, left: false, payload, sig };
+}
 
 if (cfg.mode === 'outsider') {
   const timeoutMs = cfg.timeoutMs ?? 10_000;
@@ -110,61 +123,59 @@ if (cfg.mode === 'outsider') {
     result.dialError = String((err as Error)?.message ?? err).slice(0, 200);
   }
   result.dialMs = Date.now() - t0;
+  result.published = 0;
   try {
-    const stream = await node.dialProtocol(seed, FETCH_PROTOCOL, {
+    const stream = await node.dialProtocol(seed, protocol, {
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const lp = lpStream(stream);
-    await lp.write(encodeFetchRequest({ version: DISCOVERY_FORMAT_VERSION, cluster: cfg.cluster }));
-    const res = await lp.read({ signal: AbortSignal.timeout(timeoutMs) });
     result.fetch = 'ok';
-    result.fetchBytes = res.byteLength;
+    const lp = lpStream(stream);
+    await lp.write(encodeFrame({ kind: 'digest', hash: '0', count: 1 }));
+    result.published = 1;
   } catch (err) {
     result.fetch = 'failed';
     result.fetchError = String((err as Error)?.message ?? err).slice(0, 200);
   }
   await sleep(500);
-  result.topicPeers = pubsub.getSubscribers(topic).length;
-  try {
-    const r = await publish('intruder', { kind: 'tombstone' });
-    result.published = r.recipients.length;
-  } catch (err) {
-    result.published = 0;
-    result.publishError = String((err as Error)?.message ?? err).slice(0, 200);
-  }
+  result.topicPeers = inbound;
   result.connections = node.getConnections().length;
   out({ ev: 'result', ...result });
 } else {
-  await node.dial(seed, { signal: AbortSignal.timeout(30_000) });
-  const want = cfg.topicPeers ?? 1;
+  const conn = await node.dial(seed, { signal: AbortSignal.timeout(30_000) });
   const deadline = Date.now() + 30_000;
-  while (pubsub.getSubscribers(topic).length < want) {
+  while (inbound < (cfg.topicPeers ?? 1)) {
     if (Date.now() > deadline) {
-      out({ ev: 'fatal', message: `only ${pubsub.getSubscribers(topic).length} topic peers` });
+      out({ ev: 'fatal', message: `the seed did not link the rogue` });
       await stop();
     }
     await sleep(20);
   }
-  out({ ev: 'joined', peerId: node.peerId.toString(), topicPeers: want });
+  const self = node.peerId.toString();
+  const seedId = conn.remotePeer;
+  out({ ev: 'joined', peerId: self, topicPeers: inbound });
+  const stream = await node.dialProtocol(seedId, protocol);
+  const lp = lpStream(stream, { maxDataLength: 64 * 1024 * 1024 });
+  const write = (bytes: Uint8Array) => lp.write(bytes).catch(() => {});
 
-  // Made-up peers for hellos: valid peer ids at an address nobody listens on.
-  const fake: { peerId: string; addrs: string[] }[] = [];
-  for (let i = 0; i < 50; i++) {
-    const id = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
-    fake.push({ peerId: id, addrs: ['/ip4/127.0.0.1/tcp/9'] });
-  }
+  const fake: string[] = [];
+  for (let i = 0; i < 50; i++)
+    fake.push(peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString());
   const t0 = Date.now();
   const junk = cfg.junk ?? 10_000;
+  const victim = cfg.victim ?? 'a';
+  // A record of another member (one of the made-up ids), signed by the rogue.
+  const forged = record(fake[0]!, victim, 64);
   for (let i = 0; i < junk && !stopping; i++) {
     const k = i % 10;
-    if (k < 7) {
-      await pubsub.publish(topic, randomBytes(64 + (i % 256)));
-    } else if (k === 7) {
-      await publish('rogue', { kind: 'tombstone' }, `${cfg.cluster}-not`);
+    if (k < 7) await write(randomBytes(64 + (i % 256)));
+    else if (k === 7) {
+      // A frame of another format version: field 1 (version) = 99, no body.
+      await write(new Uint8Array([0x08, 99]));
     } else if (k === 8) {
-      await publish(cfg.victim ?? 'a', { kind: 'tombstone' });
+      await write(encodeFrame({ kind: 'gossip', records: [forged], deaths: [], suspects: [] }));
     } else {
-      await publish('rogue', { kind: 'hello', addrs: [], seq: i, peers: fake });
+      const deaths = fake.map((id) => ({ id, version: i }));
+      await write(encodeFrame({ kind: 'gossip', records: [], deaths, suspects: deaths }));
     }
     if (i % 500 === 499) await new Promise((r) => setImmediate(r));
   }
@@ -172,17 +183,9 @@ if (cfg.mode === 'outsider') {
   const sizes = cfg.bigBytes ?? [1024 * 1024 - 16 * 1024];
   const big = cfg.big ?? 200;
   for (let i = 0; i < big && !stopping; i++) {
-    const metadata = encodeMetadata({
-      name: 'rogue',
-      agentId: randomBytes(16),
-      hostId: 'rogue',
-      partial: false,
-      conns: [{ backend: 'TCP', connInfo: randomBytes(sizes[i % sizes.length]!) }],
-      sections: [],
-      labels: new Map(),
-    });
-    await publish('rogue', { kind: 'update', seq: i + 1, full: true, metadata });
-    // Let the socket drain a little, or the rogue only fills its own memory.
+    // Its own record, validly signed, claiming the victim's name.
+    const rec = record(self, victim, sizes[i % sizes.length]!);
+    await write(encodeFrame({ kind: 'gossip', records: [rec], deaths: [], suspects: [] }));
     if (i % 4 === 3) await sleep(5);
   }
   out({ ev: 'done', ms: Date.now() - t0, junk, big, connections: node.getConnections().length });

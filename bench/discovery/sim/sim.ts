@@ -1,0 +1,249 @@
+/**
+ * Membership protocol simulation: the gossip discovery's own membership code
+ * (plugins/gossip/membership.ts) driven through a simulated network
+ * (network.ts: virtual time, no sockets). One round = one message latency.
+ *
+ * - cold start: N members start at once, every one knowing only the seed
+ *   (member 0): rounds until every member knows every other, and messages
+ *   and bytes sent per member.
+ * - events in a formed mesh of N members (each linked to `degree` random
+ *   others and knowing its neighbours and the subject): a join (through one
+ *   member), a leave (tombstone) and a crash (links reset, probes,
+ *   suspicion, confirmation): rounds until every member knows, messages and
+ *   bytes per member (mean, max).
+ * - false suspicions: the formed mesh runs for `--loss-s` virtual seconds at
+ *   1 % message loss with probing on: suspicions raised (all of live
+ *   members), refutations, and live members confirmed dead (should be 0).
+ *
+ * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--events 1000,3000,10000]
+ *        [--loss 0.01,0.1] [--loss-s 60]
+ */
+import { SimNetwork } from './network.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+const list = (s: string) => (s ? s.split(',').map(Number) : []);
+const coldSizes = list(arg('cold', '100,300,1000'));
+const eventSizes = list(arg('events', '1000,3000,10000'));
+const lossSeconds = Number(arg('loss-s', '60'));
+const losses = arg('loss', '0.01,0.1').split(',').map(Number);
+const LATENCY = 10;
+const PAYLOAD_BYTES = 512;
+const OPTS = {
+  degree: 4,
+  maxLinks: 8,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  suspicionMs: 5000,
+  antiEntropyMs: 5000,
+  batchMs: 0,
+  maxMembers: 20_000,
+};
+const payload = () => new Uint8Array(PAYLOAD_BYTES);
+const id = (i: number) => `m${String(i).padStart(5, '0')}`;
+
+function perMember(net: SimNetwork, n: number) {
+  const t = net.totals();
+  let maxMsgs = 0;
+  for (const s of net.sent.values()) maxMsgs = Math.max(maxMsgs, s.messages);
+  return { msgs: t.messages / n, bytes: t.bytes / n, maxMsgs };
+}
+
+/**
+ * `seed`: every member links to member 0 at once (a seed list of one).
+ * `chain`: member i links to a random member j < i at once (each knows one
+ * earlier member: no hub, the directory spreads through the mesh).
+ */
+function coldStart(n: number, how: 'seed' | 'chain') {
+  const net = new SimNetwork(LATENCY, OPTS);
+  const ms = Array.from({ length: n }, (_, i) => net.add(id(i), payload()));
+  for (const m of ms) m.start();
+  for (let i = 1; i < n; i++) {
+    const j = how === 'seed' ? 0 : Math.floor(Math.random() * i);
+    net.clock.setTimeout(() => {
+      ms[i]!.linkUp(id(j));
+      ms[j]!.linkUp(id(i));
+    }, 0);
+  }
+  let done = false;
+  const check = () => {
+    done = ms.every((m) => m.liveCount() === n - 1);
+    if (!done) net.clock.setTimeout(check, LATENCY);
+  };
+  net.clock.setTimeout(check, LATENCY);
+  net.clock.run(300_000, () => done);
+  const rounds = done ? net.clock.now() / LATENCY : NaN;
+  const pm = perMember(net, n);
+  // Links once the mesh has settled (extra links are dropped after minLinkAgeMs).
+  net.clock.run(net.clock.now() + 10_000);
+  const links = ms.map((m) => m.linkIds().length);
+  for (const m of ms) m.stop();
+  return { rounds, ...pm, maxLinks: Math.max(...links), minLinks: Math.min(...links) };
+}
+
+/** A formed mesh: each member linked to `degree` random others, knowing its neighbours' records. */
+function formed(n: number, subject: number) {
+  const net = new SimNetwork(LATENCY, { ...OPTS, antiEntropyMs: 1e9 });
+  net.countBytes = true;
+  const ms = Array.from({ length: n }, (_, i) => net.add(id(i), payload()));
+  const links = ms.map(() => new Set<number>());
+  for (let i = 0; i < n; i++) {
+    while (links[i]!.size < OPTS.degree) {
+      const j = Math.floor(Math.random() * n);
+      if (j === i || links[i]!.has(j) || links[j]!.size >= OPTS.maxLinks - 1) continue;
+      links[i]!.add(j);
+      links[j]!.add(i);
+    }
+  }
+  const prime = (m: (typeof ms)[0], j: number) =>
+    m.receive('prime', { kind: 'gossip', records: [ms[j]!.record], deaths: [], suspects: [] });
+  for (let i = 0; i < n; i++) {
+    for (const j of links[i]!) prime(ms[i]!, j);
+    if (i !== subject) prime(ms[i]!, subject);
+  }
+  for (let i = 0; i < n; i++) for (const j of links[i]!) ms[i]!.linkUp(id(j), false);
+  net.clock.run(0);
+  net.resetTraffic();
+  return { net, ms };
+}
+
+function untilAll(net: SimNetwork, cond: () => boolean, limitMs: number): number {
+  const t0 = net.clock.now();
+  let done = false;
+  const check = () => {
+    done = cond();
+    if (!done) net.clock.setTimeout(check, LATENCY);
+  };
+  check();
+  if (!done) net.clock.run(t0 + limitMs, () => done);
+  return done ? (net.clock.now() - t0) / LATENCY : NaN;
+}
+
+function events(n: number) {
+  const out: Record<string, { rounds: number; msgs: number; bytes: number; maxMsgs: number }> = {};
+  // Join: a newcomer links to one member, syncs, and its record spreads.
+  {
+    const { net, ms } = formed(n, 0);
+    const j = net.add('joiner', payload());
+    j.linkUp(id(1));
+    ms[1]!.linkUp('joiner');
+    const rounds = untilAll(net, () => ms.every((m) => m.recordOf('joiner') !== undefined), 60_000);
+    out.join = { rounds, ...perMember(net, n) };
+  }
+  // Leave: the subject's tombstone.
+  {
+    const { net, ms } = formed(n, 0);
+    ms[0]!.leave();
+    const rounds = untilAll(
+      net,
+      () => ms.every((m, i) => i === 0 || m.recordOf(id(0)) === undefined),
+      60_000,
+    );
+    out.leave = { rounds, ...perMember(net, n) };
+  }
+  // Crash: the subject dies; its neighbours see the links reset. Probing is on
+  // for everyone, so the traffic includes a window of routine probes
+  // (subtracted: the same window without a crash is measured first).
+  {
+    const { net, ms } = formed(n, 0);
+    for (const m of ms) m.start();
+    net.clock.run(net.clock.now() + 2000);
+    net.resetTraffic();
+    const t0 = net.clock.now();
+    net.crash(id(0));
+    const rounds = untilAll(
+      net,
+      () => ms.every((m, i) => i === 0 || m.recordOf(id(0)) === undefined),
+      60_000,
+    );
+    // Routine probes (ping/ack) go on regardless; the crash costs the rest.
+    const routine = (net.byKind.get('ping') ?? 0) + (net.byKind.get('ack') ?? 0);
+    const all = net.totals();
+    const avgBytes = all.messages ? all.bytes / all.messages : 0;
+    for (const m of ms) m.stop();
+    out.crash = {
+      rounds,
+      msgs: (all.messages - routine) / n,
+      bytes: ((all.messages - routine) * avgBytes) / n,
+      maxMsgs: perMember(net, n).maxMsgs,
+    };
+    void t0;
+  }
+  return out;
+}
+
+function falseSuspicions(n: number, loss: number) {
+  const { net, ms } = formed(n, 0);
+  net.loss = loss;
+  net.countBytes = false;
+  for (const m of ms) m.start();
+  net.clock.run(net.clock.now() + lossSeconds * 1000);
+  let raised = 0;
+  let refuted = 0;
+  let deaths = 0;
+  for (const m of ms) {
+    refuted += m.counters.refutations;
+    deaths += m.counters.deaths;
+  }
+  // A suspicion raised by its own prober (not forwarded) is one whose
+  // counter bumps without a suspect arriving; count the distinct events by
+  // the refutations they forced, and the holders of each.
+  for (const m of ms) raised += m.counters.suspicions;
+  const liveMissing = ms.filter((m) => m.liveCount() < Math.min(n - 1, 1)).length;
+  for (const m of ms) m.stop();
+  return { raised, refuted, deaths, liveMissing };
+}
+
+const fmt = (x: number, d = 1) => (Number.isNaN(x) ? '—' : x.toFixed(d));
+console.log(
+  `membership simulation (degree ${OPTS.degree}, max links ${OPTS.maxLinks}, latency = 1 round, ${PAYLOAD_BYTES}-byte payloads)`,
+);
+if (coldSizes.length) {
+  console.log(
+    '\ncold start, all at once (seed: every member links to member 0; chain: each to a random earlier member)',
+  );
+  console.log(
+    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | links after 10 s (min-max)',
+  );
+  for (const n of coldSizes) {
+    for (const how of ['seed', 'chain'] as const) {
+      const t0 = performance.now();
+      const r = coldStart(n, how);
+      console.log(
+        `${n} | ${how} | ${fmt(r.rounds, 0)} | ${fmt(r.msgs)} | ${fmt(r.bytes / 1024)} | ${r.maxMsgs} | ` +
+          `${r.minLinks}-${r.maxLinks}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+    }
+  }
+}
+if (eventSizes.length) {
+  console.log(
+    '\nevents in a formed mesh: rounds until all know | msgs/member | bytes/member | max msgs of one member',
+  );
+  console.log(
+    'members | join | leave | crash (after suspicion ' + OPTS.suspicionMs / LATENCY + ' rounds)',
+  );
+  for (const n of eventSizes) {
+    const t0 = performance.now();
+    const e = events(n);
+    const cell = (x: (typeof e)['join']) =>
+      `${fmt(x.rounds, 0)} r, ${fmt(x.msgs)} msgs, ${fmt(x.bytes, 0)} B, max ${x.maxMsgs}`;
+    console.log(
+      `${n} | ${cell(e.join!)} | ${cell(e.leave!)} | ${cell(e.crash!)}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+  }
+  console.log(
+    `\nfalse suspicions under message loss, ${lossSeconds} s of probing (1 probe/s/member)`,
+  );
+  console.log(
+    'members | loss | suspicion receipts (all members) | refutations | live members confirmed dead',
+  );
+  for (const n of eventSizes) {
+    for (const loss of losses) {
+      const r = falseSuspicions(n, loss);
+      console.log(`${n} | ${loss * 100} % | ${r.raised} | ${r.refuted} | ${r.deaths}`);
+    }
+  }
+}

@@ -1,0 +1,869 @@
+/**
+ * Cluster membership over a bounded mesh, independent of any transport: the
+ * gossip discovery runs it over libp2p (mesh-transport.ts), the protocol
+ * simulation (bench/discovery/sim) over simulated links, the same code.
+ *
+ * - The directory: one signed, versioned record per member (its owner signs
+ *   every version; a higher version replaces a lower one, equal or lower
+ *   versions are dropped as duplicates). A tombstone is the owner's record
+ *   with `left` set; a death (a confirmed failure) is `(id, version)`.
+ * - Spreading: a member forwards what is new to it to its links (the mesh,
+ *   `degree` of them, whatever the cluster size), batched per link, so a
+ *   record costs each member O(degree) messages and reaches everyone in
+ *   O(log N) hops.
+ * - Anti-entropy: on every new link and periodically with one random link,
+ *   a 16-byte summary of the directory (an XOR of per-entry hashes) is sent;
+ *   on a mismatch the other side answers with its entry list, and each side
+ *   pushes what the other lacks and pulls what it lacks. A joiner syncs the
+ *   whole directory from its first link this way.
+ * - Failure detection (SWIM over the mesh): each member probes its links in
+ *   turn (ping, then ping-req through up to `indirectProbes` other links);
+ *   a lost link is probed at once. An unanswered probe makes the target
+ *   suspect: the suspicion spreads, and every member that holds it confirms
+ *   the death after `suspicionMs` unless the member refutes it first by
+ *   publishing a higher version of its record (it does when it hears it).
+ *
+ * Memory is bounded: at most `maxMembers` entries, records of at most
+ * `maxRecordBytes`, a bounded number of probes and relays in flight.
+ */
+
+export interface SignedRecord {
+  /** The owner's identity (a libp2p peer id in the plugin). */
+  readonly id: string;
+  /** Increases with every record the owner publishes (updates, refutations, the tombstone). */
+  readonly version: number;
+  /** A tombstone: the owner left the cluster. */
+  readonly left: boolean;
+  /** Opaque to the membership: the plugin's name, addresses and metadata. */
+  readonly payload: Uint8Array;
+  readonly sig: Uint8Array;
+}
+
+export interface Death {
+  readonly id: string;
+  readonly version: number;
+}
+
+export interface DigestEntry {
+  readonly id: string;
+  readonly version: number;
+  readonly dead: boolean;
+}
+
+export type MeshMessage =
+  | { kind: 'gossip'; records: SignedRecord[]; deaths: Death[]; suspects: Death[] }
+  | { kind: 'digest'; hash: string; count: number }
+  | { kind: 'entries'; entries: DigestEntry[] }
+  | { kind: 'pull'; ids: string[] }
+  | { kind: 'ping'; nonce: number }
+  | { kind: 'ack'; nonce: number }
+  | { kind: 'ping-req'; target: string; nonce: number }
+  /** The sender is dropping this link (an extra one): not a failure, nothing to probe. */
+  | { kind: 'unlink' };
+
+export interface MeshTransport {
+  /** Best effort; `to` need not be a link (the transport may connect for it, briefly). */
+  send(to: string, msg: MeshMessage): void;
+  /** Asks for a link to a member; the transport calls linkUp when it holds. */
+  connect(id: string): void;
+  disconnect(id: string): void;
+}
+
+export interface MeshClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface RecordSigner {
+  sign(bytes: Uint8Array): Uint8Array;
+  verify(id: string, bytes: Uint8Array, sig: Uint8Array): boolean;
+}
+
+export interface MembershipEvents {
+  /** A new version of a live member's record (`first`: it was not live before). */
+  alive?(rec: SignedRecord, first: boolean): void;
+  /** A live member left (its tombstone) or was confirmed dead. */
+  gone?(id: string, reason: 'left' | 'dead', last: SignedRecord | undefined): void;
+  /** A peer sent a record whose signature does not verify, or one over the size bound. */
+  invalid?(from: string, why: string, kind: 'oversized' | 'signature'): void;
+}
+
+export interface MembershipOptions {
+  /** Links each member keeps (the mesh degree). */
+  degree: number;
+  /** Links above which the oldest extra ones are dropped. */
+  maxLinks: number;
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  indirectProbes: number;
+  /** How long a suspicion may go unrefuted before the member is confirmed dead. */
+  suspicionMs: number;
+  antiEntropyMs: number;
+  /** Batching delay of forwarded gossip (0: at once). */
+  batchMs: number;
+  /** How long a death or tombstone is remembered. */
+  tombstoneMs: number;
+  /** A link younger than this is never dropped for being extra (a joiner's sync runs on it). */
+  minLinkAgeMs: number;
+  maxMembers: number;
+  maxRecordBytes: number;
+  /** Record bytes held in all (the directory); a new record past it is dropped. */
+  maxDirectoryBytes: number;
+  /** Largest batch of records in one message (by payload bytes). */
+  maxMessageBytes: number;
+}
+
+export const DEFAULT_MEMBERSHIP: MembershipOptions = {
+  degree: 4,
+  maxLinks: 8,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 1000,
+  indirectProbes: 3,
+  suspicionMs: 5000,
+  antiEntropyMs: 5000,
+  batchMs: 20,
+  tombstoneMs: 300_000,
+  minLinkAgeMs: 5000,
+  maxMembers: 4096,
+  maxRecordBytes: 4 * 1024 * 1024,
+  maxDirectoryBytes: 64 * 1024 * 1024,
+  maxMessageBytes: 512 * 1024,
+};
+
+interface Entry {
+  rec?: SignedRecord;
+  version: number;
+  dead: boolean;
+  since: number;
+  hash: [number, number];
+  suspect?: { version: number; timer: unknown };
+}
+
+interface Outbox {
+  records: Map<string, SignedRecord>;
+  deaths: Map<string, Death>;
+  suspects: Map<string, Death>;
+  bytes: number;
+}
+
+/** Counters for tests, benchmarks and the simulation. */
+export interface MembershipCounters {
+  duplicates: number;
+  stale: number;
+  invalid: number;
+  dropped: number;
+  suspicions: number;
+  refutations: number;
+  deaths: number;
+}
+
+const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/1');
+
+/** The bytes a record's signature covers. */
+export function signingBytes(
+  id: string,
+  version: number,
+  left: boolean,
+  payload: Uint8Array,
+): Uint8Array {
+  const idBytes = new TextEncoder().encode(id);
+  const out = new Uint8Array(LABEL.length + 4 + idBytes.length + 8 + 1 + payload.length);
+  const dv = new DataView(out.buffer);
+  let o = 0;
+  out.set(LABEL, o);
+  o += LABEL.length;
+  dv.setUint32(o, idBytes.length);
+  o += 4;
+  out.set(idBytes, o);
+  o += idBytes.length;
+  dv.setFloat64(o, version);
+  o += 8;
+  out[o++] = left ? 1 : 0;
+  out.set(payload, o);
+  return out;
+}
+
+/** Two independent 32-bit FNV-1a hashes of a string. */
+function hash2(s: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x01000193 + 2) >>> 0;
+  }
+  return [a, b];
+}
+
+const entryHash = (id: string, version: number, dead: boolean) =>
+  hash2(`${id}\u0000${version}\u0000${dead ? 1 : 0}`);
+
+export class Membership {
+  readonly opts: MembershipOptions;
+  private readonly entries = new Map<string, Entry>();
+  private readonly links = new Map<string, number>();
+  private readonly connecting = new Map<string, number>();
+  private self: SignedRecord;
+  private hx: [number, number] = [0, 0];
+  private directoryBytes = 0;
+  private readonly outboxes = new Map<string, Outbox>();
+  private flushTimer: unknown;
+  private nonce = 1;
+  private readonly probes = new Map<
+    number,
+    {
+      target: string;
+      timer: unknown;
+      indirect: boolean;
+      confirm?: number;
+      due: number;
+      retries: number;
+    }
+  >();
+  private readonly probing = new Set<string>();
+  private readonly relays = new Map<number, { requester: string; nonce: number; timer: unknown }>();
+  private probeCursor = 0;
+  private timers: unknown[] = [];
+  private stopped = false;
+  /** How late our own timers fire (decaying maximum, ms): a starved event loop. */
+  private lag = 0;
+  /** Links the other side said it is dropping (their loss is not a failure). */
+  private readonly unlinked = new Set<string>();
+  readonly counters: MembershipCounters = {
+    duplicates: 0,
+    stale: 0,
+    invalid: 0,
+    dropped: 0,
+    suspicions: 0,
+    refutations: 0,
+    deaths: 0,
+  };
+
+  constructor(
+    readonly id: string,
+    payload: Uint8Array,
+    private readonly transport: MeshTransport,
+    private readonly signer: RecordSigner,
+    private readonly clock: MeshClock,
+    private readonly events: MembershipEvents = {},
+    opts: Partial<MembershipOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_MEMBERSHIP, ...opts };
+    this.self = this.signRecord(1, false, payload);
+    this.xorIn(entryHash(id, 1, false));
+  }
+
+  /** Starts the periodic work (probes, anti-entropy, mesh upkeep, tombstone expiry). */
+  start(): void {
+    const every = (ms: number, fn: () => void) => {
+      let due = 0;
+      const arm = (delay: number) => {
+        due = this.clock.now() + delay;
+        this.timers.push(this.clock.setTimeout(loop, delay));
+        if (this.timers.length > 64) this.timers.splice(0, this.timers.length - 8);
+      };
+      const loop = () => {
+        if (this.stopped) return;
+        this.noteLateness(this.clock.now() - due);
+        fn();
+        arm(ms * (0.75 + Math.random() * 0.5));
+      };
+      arm(ms * Math.random());
+    };
+    every(this.opts.probeIntervalMs, () => this.probeNext());
+    every(this.opts.antiEntropyMs, () => this.antiEntropy());
+    every(Math.max(250, this.opts.probeIntervalMs), () => this.maintain());
+    every(Math.max(1000, this.opts.tombstoneMs / 4), () => this.expire());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    for (const p of this.probes.values()) this.clock.clearTimeout(p.timer);
+    for (const r of this.relays.values()) this.clock.clearTimeout(r.timer);
+    for (const e of this.entries.values()) if (e.suspect) this.clock.clearTimeout(e.suspect.timer);
+    if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
+  }
+
+  // ---- what the owner publishes ----
+
+  get version(): number {
+    return this.self.version;
+  }
+
+  get record(): SignedRecord {
+    return this.self;
+  }
+
+  /** Publishes a new version of our record (new metadata, or a refutation with the same payload). */
+  update(payload: Uint8Array = this.self.payload, left = false): void {
+    const old = this.self;
+    this.xorOut(entryHash(this.id, old.version, false));
+    this.self = this.signRecord(old.version + 1, left, payload);
+    this.xorIn(entryHash(this.id, this.self.version, false));
+    this.floodRecord(this.self, undefined);
+  }
+
+  /** Publishes our tombstone and flushes it to every link at once. */
+  leave(): void {
+    this.update(this.self.payload, true);
+    this.flush();
+  }
+
+  private signRecord(version: number, left: boolean, payload: Uint8Array): SignedRecord {
+    const sig = this.signer.sign(signingBytes(this.id, version, left, payload));
+    return { id: this.id, version, left, payload, sig };
+  }
+
+  // ---- the view ----
+
+  /** Live members' records (not ourselves). */
+  *alive(): IterableIterator<SignedRecord> {
+    for (const e of this.entries.values()) if (!e.dead && e.rec && !e.rec.left) yield e.rec;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  liveCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (!e.dead && e.rec && !e.rec.left) n++;
+    return n;
+  }
+
+  linkIds(): string[] {
+    return [...this.links.keys()];
+  }
+
+  recordOf(id: string): SignedRecord | undefined {
+    const e = this.entries.get(id);
+    return e && !e.dead ? e.rec : undefined;
+  }
+
+  isSuspect(id: string): boolean {
+    return this.entries.get(id)?.suspect !== undefined;
+  }
+
+  digest(): { hash: string; count: number } {
+    return {
+      hash: this.hx[0].toString(16).padStart(8, '0') + this.hx[1].toString(16).padStart(8, '0'),
+      count: this.entries.size + 1,
+    };
+  }
+
+  // ---- links ----
+
+  /** A link holds (either side opened it); `sync: false` skips the digest exchange (the simulation's priming). */
+  linkUp(id: string, sync = true): void {
+    if (this.stopped || id === this.id) return;
+    this.connecting.delete(id);
+    if (!this.links.has(id)) this.links.set(id, this.clock.now());
+    // Anti-entropy on every new link: a joiner syncs the directory this way.
+    // One side starts it (the smaller id), or both would push and pull everything twice.
+    if (sync && this.id < id) this.transport.send(id, { kind: 'digest', ...this.digest() });
+  }
+
+  linkDown(id: string): void {
+    const dropped = this.unlinked.delete(id);
+    if (!this.links.delete(id)) return;
+    this.outboxes.delete(id);
+    if (this.stopped || dropped) return;
+    const e = this.entries.get(id);
+    // A lost link is a failed direct probe: try the member through others at once.
+    if (e && !e.dead && e.rec && !e.rec.left) this.startProbe(id, true);
+    this.maintain();
+  }
+
+  /** Keeps `degree` links: connects to random live members, drops extra old links. */
+  maintain(): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    for (const [id, t] of this.connecting) if (now - t > 10_000) this.connecting.delete(id);
+    const want = this.opts.degree - this.links.size - this.connecting.size;
+    if (want > 0) {
+      const candidates: string[] = [];
+      for (const [id, e] of this.entries) {
+        if (e.dead || !e.rec || e.rec.left || e.suspect) continue;
+        if (this.links.has(id) || this.connecting.has(id)) continue;
+        candidates.push(id);
+      }
+      for (let i = 0; i < want && candidates.length; i++) {
+        const k = Math.floor(Math.random() * candidates.length);
+        const id = candidates[k]!;
+        candidates[k] = candidates[candidates.length - 1]!;
+        candidates.pop();
+        this.connecting.set(id, now);
+        this.transport.connect(id);
+      }
+    }
+    if (this.links.size > this.opts.maxLinks) {
+      const old = [...this.links].filter(([, t]) => now - t >= this.opts.minLinkAgeMs);
+      for (let n = this.links.size - this.opts.maxLinks; n > 0 && old.length; n--) {
+        const k = Math.floor(Math.random() * old.length);
+        const [id] = old.splice(k, 1)[0]!;
+        this.flushLink(id);
+        this.transport.send(id, { kind: 'unlink' });
+        this.links.delete(id);
+        this.outboxes.delete(id);
+        this.transport.disconnect(id);
+      }
+    }
+  }
+
+  // ---- receiving ----
+
+  receive(from: string, msg: MeshMessage): void {
+    if (this.stopped) return;
+    switch (msg.kind) {
+      case 'gossip':
+        return this.onGossip(from, msg.records, msg.deaths, msg.suspects);
+      case 'digest': {
+        const mine = this.digest();
+        if (mine.hash !== msg.hash || mine.count !== msg.count)
+          this.transport.send(from, { kind: 'entries', entries: this.entryList() });
+        return;
+      }
+      case 'entries':
+        return this.onEntries(from, msg.entries);
+      case 'pull':
+        return this.onPull(from, msg.ids);
+      case 'ping':
+        return this.transport.send(from, { kind: 'ack', nonce: msg.nonce });
+      case 'ack':
+        return this.onAck(msg.nonce);
+      case 'ping-req':
+        return this.onPingReq(from, msg.target, msg.nonce);
+      case 'unlink':
+        if (this.links.has(from) && this.unlinked.size < 4 * this.opts.maxLinks)
+          this.unlinked.add(from);
+        return;
+    }
+  }
+
+  private onGossip(from: string, records: SignedRecord[], deaths: Death[], suspects: Death[]) {
+    for (const rec of records) this.onRecord(from, rec);
+    for (const d of deaths) this.onDeath(from, d);
+    for (const s of suspects) this.onSuspect(from, s);
+  }
+
+  private onRecord(from: string, rec: SignedRecord): void {
+    if (rec.id === this.id) {
+      // Someone holds an old version of ours that is marked dead, or a refutation raced.
+      return;
+    }
+    const e = this.entries.get(rec.id);
+    if (e && e.version >= rec.version) {
+      if (e.version === rec.version) this.counters.duplicates++;
+      else this.counters.stale++;
+      return;
+    }
+    if (!e && this.entries.size >= this.opts.maxMembers) {
+      this.counters.dropped++;
+      return;
+    }
+    const grow = rec.payload.byteLength - (e?.rec?.payload.byteLength ?? 0);
+    if (this.directoryBytes + grow > this.opts.maxDirectoryBytes) {
+      this.counters.dropped++;
+      return;
+    }
+    if (rec.payload.byteLength > this.opts.maxRecordBytes) {
+      this.counters.invalid++;
+      this.events.invalid?.(
+        from,
+        `record of ${rec.payload.byteLength} bytes (over the ${this.opts.maxRecordBytes}-byte bound)`,
+        'oversized',
+      );
+      return;
+    }
+    if (
+      !this.signer.verify(rec.id, signingBytes(rec.id, rec.version, rec.left, rec.payload), rec.sig)
+    ) {
+      this.counters.invalid++;
+      this.events.invalid?.(from, `record of ${rec.id} with a bad signature`, 'signature');
+      return;
+    }
+    const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
+    const last = e?.rec;
+    this.set(rec.id, rec.version, rec.left, rec);
+    this.floodRecord(rec, from);
+    if (rec.left) {
+      if (wasLive) this.events.gone?.(rec.id, 'left', last);
+    } else this.events.alive?.(rec, !wasLive);
+  }
+
+  private onDeath(from: string, d: Death): void {
+    if (d.id === this.id) return this.refute(d.version);
+    const e = this.entries.get(d.id);
+    // A death of a member we never knew is dropped: anyone can claim one, so it
+    // must not take a directory slot (its record, if it comes, is probed like any).
+    if (!e || e.version > d.version || (e.version === d.version && e.dead)) return;
+    const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
+    this.set(d.id, d.version, true, e.rec);
+    this.counters.deaths++;
+    this.queue(from, 'deaths', d, 64);
+    if (wasLive) this.events.gone?.(d.id, 'dead', e.rec);
+  }
+
+  private onSuspect(from: string, s: Death): void {
+    if (s.id === this.id) return this.refute(s.version);
+    const e = this.entries.get(s.id);
+    if (!e || e.dead || !e.rec || e.rec.left || e.version > s.version || e.suspect) return;
+    this.suspect(s.id, e, from);
+  }
+
+  /** Someone thinks we are dead or suspect: a newer version of our record says otherwise. */
+  private refute(version: number): void {
+    if (version < this.self.version) return;
+    this.counters.refutations++;
+    this.update();
+  }
+
+  /**
+   * Suspects a member. The member that raised the suspicion re-probes it when
+   * `suspicionMs` is over and confirms the death only if that fails too (an
+   * answer sends the suspicion to the member itself, which refutes it); the
+   * others wait twice as long for that confirmation or the refutation, then
+   * confirm on their own (the raiser may have died too).
+   */
+  private suspect(id: string, e: Entry, from: string | undefined): void {
+    this.counters.suspicions++;
+    const version = e.version;
+    const raised = from === undefined;
+    // Others confirm on their own only if the raiser has not settled it by
+    // twice the period (it may have died too): a refutation that is slow to
+    // arrive under load must not turn into a spurious leave.
+    const wait = raised
+      ? this.opts.suspicionMs
+      : 2 * this.opts.suspicionMs + 3 * this.probeTimeout();
+    e.suspect = {
+      version,
+      timer: this.clock.setTimeout(() => {
+        const cur = this.entries.get(id);
+        if (this.stopped || !cur || cur.dead || cur.version !== version || !cur.suspect) return;
+        if (raised) return this.confirmProbe(id, version);
+        cur.suspect = undefined;
+        this.onDeath('', { id, version });
+      }, wait),
+    };
+    this.queue(from, 'suspects', { id, version }, 64);
+  }
+
+  private confirmProbe(target: string, version: number): void {
+    const nonce = this.nonce++;
+    const timeout = this.probeTimeout();
+    const probe = {
+      target,
+      indirect: true,
+      confirm: version,
+      timer: undefined as unknown,
+      due: this.clock.now() + timeout,
+      retries: 0,
+    };
+    this.probes.set(nonce, probe);
+    this.askHelpers(target, nonce);
+    if (this.links.has(target)) this.transport.send(target, { kind: 'ping', nonce });
+    const expire = () => {
+      if (this.starved(probe.due) && probe.retries < 3) {
+        probe.retries++;
+        const t = this.probeTimeout();
+        probe.due = this.clock.now() + t;
+        probe.timer = this.clock.setTimeout(expire, t);
+        return;
+      }
+      this.probes.delete(nonce);
+      const cur = this.entries.get(target);
+      if (this.stopped || !cur || cur.dead || cur.version !== version) return;
+      cur.suspect = undefined;
+      this.onDeath('', { id: target, version });
+    };
+    probe.timer = this.clock.setTimeout(expire, timeout);
+  }
+
+  private set(id: string, version: number, dead: boolean, rec: SignedRecord | undefined): void {
+    const old = this.entries.get(id);
+    this.directoryBytes += (rec?.payload.byteLength ?? 0) - (old?.rec?.payload.byteLength ?? 0);
+    if (old) {
+      this.xorOut(old.hash);
+      if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
+    }
+    const hash = entryHash(id, version, dead);
+    this.entries.set(id, { rec, version, dead, since: this.clock.now(), hash });
+    this.xorIn(hash);
+  }
+
+  private xorIn(h: [number, number]): void {
+    this.hx = [(this.hx[0] ^ h[0]) >>> 0, (this.hx[1] ^ h[1]) >>> 0];
+  }
+  private xorOut(h: [number, number]): void {
+    this.xorIn(h);
+  }
+
+  private entryList(): DigestEntry[] {
+    const out: DigestEntry[] = [{ id: this.id, version: this.self.version, dead: false }];
+    for (const [id, e] of this.entries) out.push({ id, version: e.version, dead: e.dead });
+    return out;
+  }
+
+  /** The other side's entry list: push what it lacks, pull what we lack. */
+  private onEntries(from: string, list: DigestEntry[]): void {
+    const theirs = new Map<string, DigestEntry>();
+    for (const x of list.slice(0, this.opts.maxMembers + 1)) theirs.set(x.id, x);
+    const pull: string[] = [];
+    for (const x of theirs.values()) {
+      if (x.id === this.id) {
+        if (x.dead && x.version >= this.self.version) this.refute(x.version);
+        continue;
+      }
+      const e = this.entries.get(x.id);
+      // Deaths of members we never knew are not pulled: expired tombstones stay expired.
+      if (!e && x.dead) continue;
+      if (!e || e.version < x.version || (e.version === x.version && x.dead && !e.dead))
+        pull.push(x.id);
+    }
+    if (pull.length) this.transport.send(from, { kind: 'pull', ids: pull });
+    const push: { records: SignedRecord[]; deaths: Death[] } = { records: [], deaths: [] };
+    const t = theirs.get(this.id);
+    if (!t || t.version < this.self.version) push.records.push(this.self);
+    for (const [id, e] of this.entries) {
+      const x = theirs.get(id);
+      if (x && (x.version > e.version || (x.version === e.version && (x.dead || !e.dead))))
+        continue;
+      if (!x && e.dead) continue;
+      if (e.dead) push.deaths.push({ id, version: e.version });
+      else if (e.rec) push.records.push(e.rec);
+    }
+    this.sendBatches(from, push.records, push.deaths);
+  }
+
+  private onPull(from: string, ids: string[]): void {
+    const records: SignedRecord[] = [];
+    const deaths: Death[] = [];
+    for (const id of ids.slice(0, this.opts.maxMembers + 1)) {
+      if (id === this.id) {
+        records.push(this.self);
+        continue;
+      }
+      const e = this.entries.get(id);
+      if (!e) continue;
+      if (e.dead) deaths.push({ id, version: e.version });
+      else if (e.rec) records.push(e.rec);
+    }
+    this.sendBatches(from, records, deaths);
+  }
+
+  /** Sends records in messages of at most maxMessageBytes of payload (one oversized record goes alone). */
+  private sendBatches(to: string, records: SignedRecord[], deaths: Death[]): void {
+    let batch: SignedRecord[] = [];
+    let bytes = 0;
+    for (const r of records) {
+      if (batch.length && bytes + r.payload.byteLength > this.opts.maxMessageBytes) {
+        this.transport.send(to, { kind: 'gossip', records: batch, deaths: [], suspects: [] });
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(r);
+      bytes += r.payload.byteLength + 128;
+    }
+    if (batch.length || deaths.length)
+      this.transport.send(to, { kind: 'gossip', records: batch, deaths, suspects: [] });
+  }
+
+  // ---- forwarding ----
+
+  private floodRecord(rec: SignedRecord, except: string | undefined): void {
+    for (const link of this.links.keys()) {
+      if (link === except) continue;
+      const box = this.outbox(link);
+      box.records.set(rec.id, rec);
+      box.bytes += rec.payload.byteLength + 128;
+      if (box.bytes > this.opts.maxMessageBytes) this.flushLink(link);
+    }
+    this.scheduleFlush();
+  }
+
+  private queue(except: string | undefined, kind: 'deaths' | 'suspects', d: Death, size: number) {
+    for (const link of this.links.keys()) {
+      if (link === except) continue;
+      const box = this.outbox(link);
+      box[kind].set(d.id, d);
+      box.bytes += size;
+    }
+    this.scheduleFlush();
+  }
+
+  private outbox(link: string): Outbox {
+    let b = this.outboxes.get(link);
+    if (!b) {
+      b = { records: new Map(), deaths: new Map(), suspects: new Map(), bytes: 0 };
+      this.outboxes.set(link, b);
+    }
+    return b;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer !== undefined || this.stopped) return;
+    this.flushTimer = this.clock.setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, this.opts.batchMs);
+  }
+
+  flush(): void {
+    for (const link of [...this.outboxes.keys()]) this.flushLink(link);
+  }
+
+  private flushLink(link: string): void {
+    const b = this.outboxes.get(link);
+    if (!b) return;
+    this.outboxes.delete(link);
+    this.transport.send(link, {
+      kind: 'gossip',
+      records: [...b.records.values()],
+      deaths: [...b.deaths.values()],
+      suspects: [...b.suspects.values()],
+    });
+  }
+
+  // ---- failure detection ----
+
+  private noteLateness(ms: number): void {
+    this.lag = Math.max(Math.max(0, ms), this.lag * 0.7);
+  }
+
+  /**
+   * The probe timeout, stretched by how starved our own event loop is (a
+   * late answer read late is not a dead member): Lifeguard's local health.
+   */
+  private probeTimeout(): number {
+    return Math.min(10 * this.opts.probeTimeoutMs, this.opts.probeTimeoutMs + 4 * this.lag);
+  }
+
+  /** True when a timer armed for `due` fired so late that what it timed is inconclusive. */
+  private starved(due: number): boolean {
+    const late = this.clock.now() - due;
+    this.noteLateness(late);
+    return late > this.opts.probeTimeoutMs / 2;
+  }
+
+  private probeNext(): void {
+    const ids = [...this.links.keys()];
+    if (!ids.length) return;
+    const id = ids[this.probeCursor++ % ids.length]!;
+    const e = this.entries.get(id);
+    if (!e || e.dead || !e.rec || e.rec.left || e.suspect) return;
+    this.startProbe(id, false);
+  }
+
+  private startProbe(target: string, lost: boolean): void {
+    if (this.probing.has(target) || this.probes.size >= 4 * this.opts.maxLinks) return;
+    this.probing.add(target);
+    const nonce = this.nonce++;
+    const timeout = this.probeTimeout();
+    const probe = {
+      target,
+      indirect: lost,
+      timer: undefined as unknown,
+      due: this.clock.now() + timeout,
+      retries: 0,
+    };
+    this.probes.set(nonce, probe);
+    if (lost) this.askHelpers(target, nonce);
+    // A lost link is not redialed for the probe: the helpers try it.
+    else this.transport.send(target, { kind: 'ping', nonce });
+    probe.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
+  }
+
+  private askHelpers(target: string, nonce: number): number {
+    const helpers = [...this.links.keys()].filter((l) => l !== target);
+    let asked = 0;
+    while (helpers.length && asked < this.opts.indirectProbes) {
+      const k = Math.floor(Math.random() * helpers.length);
+      const h = helpers.splice(k, 1)[0]!;
+      this.transport.send(h, { kind: 'ping-req', target, nonce });
+      asked++;
+    }
+    return asked;
+  }
+
+  private probeTimedOut(nonce: number): void {
+    const p = this.probes.get(nonce);
+    if (!p || this.stopped) return;
+    const rearm = () => {
+      const timeout = this.probeTimeout();
+      p.due = this.clock.now() + timeout;
+      p.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
+    };
+    if (this.starved(p.due) && p.retries < 3) {
+      // We were not running when the answer was due: wait once more.
+      p.retries++;
+      return rearm();
+    }
+    if (!p.indirect) {
+      p.indirect = true;
+      this.askHelpers(p.target, nonce);
+      if (this.links.has(p.target)) this.transport.send(p.target, { kind: 'ping', nonce });
+      return rearm();
+    }
+    this.probes.delete(nonce);
+    this.probing.delete(p.target);
+    const e = this.entries.get(p.target);
+    if (e && !e.dead && e.rec && !e.rec.left && !e.suspect) this.suspect(p.target, e, undefined);
+  }
+
+  private onAck(nonce: number): void {
+    const relay = this.relays.get(nonce);
+    if (relay) {
+      this.relays.delete(nonce);
+      this.clock.clearTimeout(relay.timer);
+      this.transport.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
+      return;
+    }
+    const p = this.probes.get(nonce);
+    if (!p) return;
+    this.probes.delete(nonce);
+    this.clock.clearTimeout(p.timer);
+    if (p.confirm !== undefined) {
+      // Alive after all: tell it it is suspected, so it refutes everywhere.
+      const e = this.entries.get(p.target);
+      if (e?.suspect) e.suspect = undefined;
+      const s = { id: p.target, version: p.confirm };
+      this.transport.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
+      return;
+    }
+    this.probing.delete(p.target);
+  }
+
+  private onPingReq(from: string, target: string, nonce: number): void {
+    if (this.relays.size >= 16 * this.opts.maxLinks) return;
+    const mine = this.nonce++;
+    this.relays.set(mine, {
+      requester: from,
+      nonce,
+      timer: this.clock.setTimeout(() => this.relays.delete(mine), 2 * this.opts.probeTimeoutMs),
+    });
+    this.transport.send(target, { kind: 'ping', nonce: mine });
+  }
+
+  // ---- upkeep ----
+
+  private antiEntropy(): void {
+    const ids = [...this.links.keys()];
+    if (!ids.length) return;
+    const id = ids[Math.floor(Math.random() * ids.length)]!;
+    this.transport.send(id, { kind: 'digest', ...this.digest() });
+  }
+
+  /** Forgets deaths and tombstones older than tombstoneMs. */
+  private expire(): void {
+    const now = this.clock.now();
+    for (const [id, e] of this.entries) {
+      if ((e.dead || e.rec?.left) && now - e.since > this.opts.tombstoneMs) {
+        this.xorOut(e.hash);
+        this.directoryBytes -= e.rec?.payload.byteLength ?? 0;
+        this.entries.delete(id);
+      }
+    }
+  }
+}

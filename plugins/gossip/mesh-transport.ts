@@ -1,0 +1,259 @@
+/**
+ * The membership's transport over libp2p: one long-lived stream per
+ * direction per linked peer on the cluster's mesh protocol, carrying
+ * length-prefixed frames (mesh-wire.ts). A libp2p connection to a peer that
+ * speaks the protocol is a link; dials happen only when the membership asks
+ * (mesh upkeep, probes), never because a peer exists.
+ *
+ * Bounds: a frame is at most `maxFrameBytes` (checked from its length prefix
+ * before it is read), a peer's frames are admitted by its message and byte
+ * rates (the rest dropped, anti-entropy heals), each outbound queue holds at
+ * most `maxQueueBytes` (the rest dropped), and a peer that sends invalid
+ * frames is reported to `invalid` (which may ban it).
+ */
+import { createHash } from 'node:crypto';
+
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+
+import type { Logger } from '../../src/logger.js';
+import type { ControlNode } from '../libp2p-node/index.js';
+import { KeyedLimiter } from './limits.js';
+import type { MeshMessage, MeshTransport } from './membership.js';
+import { decodeFrame, encodeFrame } from './mesh-wire.js';
+
+/** The mesh protocol of a cluster: named by a digest, so the name is never sent. */
+export function meshProtocolFor(cluster: string): string {
+  const digest = createHash('sha256').update(`nixl-ts/cluster/${cluster}`, 'utf8').digest('hex');
+  return `/nixl-ts/mesh/1/${digest.slice(0, 32)}`;
+}
+
+export interface MeshTransportOptions {
+  protocol: string;
+  maxFrameBytes: number;
+  maxQueueBytes: number;
+  messagesPerSecond: number;
+  messageBurst: number;
+  bytesPerSecond: number;
+  byteBurst: number;
+  maxPeers: number;
+  dialTimeoutMs: number;
+  /** Listen addresses of a member, from its record (for dials). */
+  addrsOf(id: string): string[];
+  refused(id: string): boolean;
+  receive(from: string, msg: MeshMessage): void;
+  /** A frame that did not decode, or a peer over its rate (counted, reported). */
+  invalid(from: string, err: Error): void;
+  rateLimited(from: string): void;
+  /** The peer does not speak this cluster's mesh protocol (another cluster, or not nixl-ts). */
+  foreign(id: string): void;
+  log: Logger;
+}
+
+/** Longest stretch of frame handling before yielding to the event loop. */
+const SLICE_MS = 5;
+
+interface Outbound {
+  queue: Uint8Array[];
+  bytes: number;
+  writing: boolean;
+  stream?: any;
+  lp?: any;
+}
+
+export class Libp2pMeshTransport implements MeshTransport {
+  private readonly out = new Map<string, Outbound>();
+  private readonly msgRate: KeyedLimiter;
+  private readonly byteRate: KeyedLimiter;
+  private readonly dialing = new Set<string>();
+  private closed = false;
+  private sliceStart = performance.now();
+  /** Bytes sent and frames, for benchmarks. */
+  readonly sent = { frames: 0, bytes: 0, dropped: 0 };
+
+  constructor(
+    private readonly node: ControlNode,
+    private readonly o: MeshTransportOptions,
+  ) {
+    this.msgRate = new KeyedLimiter(o.messagesPerSecond, o.messageBurst, o.maxPeers);
+    this.byteRate = new KeyedLimiter(o.bytesPerSecond, o.byteBurst, o.maxPeers);
+  }
+
+  async install(): Promise<void> {
+    await this.node.handle(
+      this.o.protocol,
+      (stream: any, connection: any) => void this.serve(stream, connection.remotePeer.toString()),
+      { maxInboundStreams: 4, maxOutboundStreams: 4 },
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const o of this.out.values()) o.stream?.abort?.(new Error('closing'));
+    this.out.clear();
+  }
+
+  sweep(): void {
+    this.msgRate.sweep();
+    this.byteRate.sweep();
+  }
+
+  /** Writes what is queued for every peer (bounded wait), e.g. a tombstone before stopping. */
+  async drain(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && [...this.out.values()].some((o) => o.queue.length || o.writing))
+      await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private async serve(stream: any, from: string): Promise<void> {
+    const { lpStream } = await import('@libp2p/utils');
+    const lp = lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
+    try {
+      for (;;) {
+        if (this.closed || this.o.refused(from)) break;
+        // Buffered frames resolve without a turn of the event loop: yield every few ms.
+        if (performance.now() - this.sliceStart > SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.sliceStart = performance.now();
+        }
+        const buf = (await lp.read()).subarray();
+        if (!this.msgRate.take(from) || !this.byteRate.take(from, buf.byteLength)) {
+          this.o.rateLimited(from);
+          continue;
+        }
+        let msg: MeshMessage;
+        try {
+          msg = decodeFrame(buf);
+        } catch (err) {
+          this.o.invalid(from, err as Error);
+          continue;
+        }
+        this.o.receive(from, msg);
+      }
+    } catch (err) {
+      const m = (err as Error)?.message ?? '';
+      if (/max.*length|too long|exceeds/i.test(m)) this.o.invalid(from, err as Error);
+      else this.o.log('mesh stream from %s ended: %s', from, m);
+    }
+    stream.abort?.(new Error('mesh stream closed'));
+  }
+
+  send(to: string, msg: MeshMessage): void {
+    if (this.closed) return;
+    const bytes = encodeFrame(msg);
+    let o = this.out.get(to);
+    if (!o) {
+      if (this.out.size >= this.o.maxPeers) return;
+      o = { queue: [], bytes: 0, writing: false };
+      this.out.set(to, o);
+    }
+    if (o.bytes + bytes.byteLength > this.o.maxQueueBytes) {
+      this.sent.dropped++;
+      return;
+    }
+    o.queue.push(bytes);
+    o.bytes += bytes.byteLength;
+    if (!o.writing) void this.write(to, o);
+  }
+
+  private async write(to: string, o: Outbound): Promise<void> {
+    o.writing = true;
+    try {
+      while (o.queue.length && !this.closed) {
+        if (!o.lp) {
+          const { lpStream } = await import('@libp2p/utils');
+          let stream;
+          try {
+            const peer = peerIdFromString(to);
+            await this.learn(to);
+            stream = await this.node.dialProtocol(peer, this.o.protocol, {
+              signal: AbortSignal.timeout(this.o.dialTimeoutMs),
+            });
+          } catch (err) {
+            const m = `${(err as Error)?.name} ${(err as Error)?.message}`;
+            if (/protocol selection failed|UnsupportedProtocol/i.test(m)) this.o.foreign(to);
+            else this.o.log('mesh stream to %s failed: %s', to, (err as Error)?.message);
+            this.sent.dropped += o.queue.length;
+            o.queue = [];
+            o.bytes = 0;
+            break;
+          }
+          o.stream = stream;
+          o.lp = lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
+        }
+        const bytes = o.queue.shift()!;
+        o.bytes -= bytes.byteLength;
+        try {
+          await o.lp.write(bytes, { signal: AbortSignal.timeout(this.o.dialTimeoutMs) });
+          this.sent.frames++;
+          this.sent.bytes += bytes.byteLength;
+        } catch (err) {
+          this.o.log('mesh write to %s failed: %s', to, (err as Error)?.message);
+          o.stream?.abort?.(err as Error);
+          o.stream = undefined;
+          o.lp = undefined;
+          this.sent.dropped++;
+        }
+      }
+    } finally {
+      o.writing = false;
+      if (!o.queue.length && !o.lp) this.out.delete(to);
+    }
+  }
+
+  /** A peer's connection closed: its outbound stream is gone with it. */
+  peerGone(id: string): void {
+    const o = this.out.get(id);
+    if (!o) return;
+    o.stream?.abort?.(new Error('connection closed'));
+    o.stream = undefined;
+    o.lp = undefined;
+    if (!o.writing) this.out.delete(id);
+  }
+
+  connect(id: string): void {
+    if (this.closed || this.dialing.has(id) || this.o.refused(id)) return;
+    this.dialing.add(id);
+    void (async () => {
+      try {
+        await this.learn(id);
+        await this.node.dial(peerIdFromString(id), {
+          signal: AbortSignal.timeout(this.o.dialTimeoutMs),
+        });
+      } catch (err) {
+        this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
+      } finally {
+        this.dialing.delete(id);
+      }
+    })();
+  }
+
+  get dialsInFlight(): number {
+    return this.dialing.size;
+  }
+
+  /** Hangs up once what is queued for the peer (its unlink) is written, or after 1 s. */
+  disconnect(id: string): void {
+    void (async () => {
+      const deadline = Date.now() + 1000;
+      for (let o = this.out.get(id); o && (o.queue.length || o.writing) && Date.now() < deadline;)
+        await new Promise((r) => setTimeout(r, 10));
+      this.peerGone(id);
+      await this.node.hangUp(peerIdFromString(id));
+    })().catch((err) => this.o.log('hanging up on %s: %s', id, (err as Error)?.message));
+  }
+
+  /** Puts a member's record addresses in the peer store, so a dial by peer id finds them. */
+  private async learn(id: string): Promise<void> {
+    if (this.node.getConnections(peerIdFromString(id)).length) return;
+    const addrs = this.o.addrsOf(id).slice(0, 16);
+    if (!addrs.length) return;
+    try {
+      await this.node.peerStore.merge(peerIdFromString(id), {
+        multiaddrs: addrs.map((a) => multiaddr(a)),
+      });
+    } catch (err) {
+      this.o.log('bad addresses for %s: %s', id, (err as Error)?.message);
+    }
+  }
+}

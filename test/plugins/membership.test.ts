@@ -1,0 +1,171 @@
+/**
+ * The mesh membership (plugins/gossip/membership.ts) over the simulation's
+ * network (virtual time, no sockets): the same code the gossip discovery
+ * runs over libp2p. Signatures are real Ed25519 here where they matter.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
+import { describe, expect, it } from 'vitest';
+
+import { SimNetwork } from '../../bench/discovery/sim/network.js';
+import { Membership, signingBytes } from '../../plugins/gossip/membership.js';
+
+const OPTS = {
+  degree: 4,
+  maxLinks: 8,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  suspicionMs: 5000,
+  antiEntropyMs: 2000,
+  batchMs: 0,
+  minLinkAgeMs: 2000,
+};
+const id = (i: number) => `m${i}`;
+
+function cluster(n: number, opts = {}) {
+  const net = new SimNetwork(10, { ...OPTS, ...opts });
+  const ms = Array.from({ length: n }, (_, i) => net.add(id(i), new Uint8Array(100)));
+  for (const m of ms) m.start();
+  for (let i = 1; i < n; i++) {
+    ms[i]!.linkUp(id(0));
+    ms[0]!.linkUp(id(i));
+  }
+  return { net, ms };
+}
+
+describe('mesh membership', () => {
+  it('200 members joining through one seed all know each other, then keep at most maxLinks links', () => {
+    const { net, ms } = cluster(200);
+    net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 199));
+    expect(ms.every((m) => m.liveCount() === 199)).toBe(true);
+    net.clock.run(net.clock.now() + 10_000);
+    for (const m of ms) {
+      expect(m.linkIds().length).toBeLessThanOrEqual(8);
+      expect(m.linkIds().length).toBeGreaterThanOrEqual(1);
+    }
+    // Every directory is the same: the anti-entropy summaries agree.
+    const d = ms[0]!.digest();
+    expect(ms.every((m) => m.digest().count === d.count)).toBe(true);
+  });
+
+  it('a new version replaces the old everywhere; duplicates and stale versions are dropped', () => {
+    const { net, ms } = cluster(30);
+    net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 29));
+    const old = ms[5]!.record;
+    ms[5]!.update(new Uint8Array([1, 2, 3]));
+    net.clock.run(net.clock.now() + 2000);
+    for (const [i, m] of ms.entries())
+      if (i !== 5) expect(m.recordOf(id(5))!.version).toBe(old.version + 1);
+    const before = ms[0]!.counters.stale;
+    ms[0]!.receive(id(1), { kind: 'gossip', records: [old], deaths: [], suspects: [] });
+    expect(ms[0]!.counters.stale).toBe(before + 1);
+    expect(ms[0]!.recordOf(id(5))!.payload).toEqual(new Uint8Array([1, 2, 3]));
+    const dups = ms[0]!.counters.duplicates;
+    ms[0]!.receive(id(2), {
+      kind: 'gossip',
+      records: [ms[5]!.record],
+      deaths: [],
+      suspects: [],
+    });
+    expect(ms[0]!.counters.duplicates).toBe(dups + 1);
+  });
+
+  it('a crashed member is confirmed dead everywhere after the suspicion period, and only it', () => {
+    const { net, ms } = cluster(40);
+    net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 39));
+    net.clock.run(net.clock.now() + 5000);
+    const t0 = net.clock.now();
+    net.crash(id(7));
+    net.clock.run(t0 + 30_000, () => ms.every((m, i) => i === 7 || !m.recordOf(id(7))));
+    const took = net.clock.now() - t0;
+    expect(ms.every((m, i) => i === 7 || !m.recordOf(id(7)))).toBe(true);
+    // Suspicion (5 s) plus a few probe timeouts, not more.
+    expect(took).toBeGreaterThanOrEqual(5000);
+    expect(took).toBeLessThan(5000 + 5 * 500 + 1000);
+    for (const [i, m] of ms.entries()) if (i !== 7) expect(m.liveCount()).toBe(38);
+  });
+
+  it('a member refutes a suspicion about itself: nobody confirms it dead', () => {
+    const { net, ms } = cluster(20);
+    net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 19));
+    const v = ms[3]!.version;
+    // m0 suspects m3 (as if its probes were lost) and tells its links.
+    ms[0]!.receive(id(1), {
+      kind: 'gossip',
+      records: [],
+      deaths: [],
+      suspects: [{ id: id(3), version: v }],
+    });
+    net.clock.run(net.clock.now() + 20_000);
+    expect(ms[3]!.version).toBeGreaterThan(v);
+    expect(ms[3]!.counters.refutations).toBeGreaterThan(0);
+    for (const [i, m] of ms.entries()) if (i !== 3) expect(m.recordOf(id(3))).toBeDefined();
+  });
+
+  it('a tombstone removes the member everywhere at once', () => {
+    const { net, ms } = cluster(30);
+    net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 29));
+    const t0 = net.clock.now();
+    ms[9]!.leave();
+    net.clock.run(t0 + 10_000, () => ms.every((m, i) => i === 9 || !m.recordOf(id(9))));
+    expect(net.clock.now() - t0).toBeLessThan(200);
+  });
+
+  it('refuses records with a bad signature, over the size bound, and past the member bound', async () => {
+    const key = await generateKeyPair('Ed25519');
+    const self = peerIdFromPrivateKey(key).toString();
+    const invalid: string[] = [];
+    const net = new SimNetwork(10, OPTS);
+    const signer = {
+      sign: (b: Uint8Array) => key.sign(b) as Uint8Array,
+      verify: (who: string, b: Uint8Array, sig: Uint8Array) =>
+        peerIdFromString(who).publicKey!.verify(b, sig) === true,
+    };
+    const m = new Membership(
+      self,
+      new Uint8Array(1),
+      { send() {}, connect() {}, disconnect() {} },
+      signer,
+      net.clock,
+      { invalid: (_from, why) => invalid.push(why) },
+      { ...OPTS, maxRecordBytes: 1024, maxMembers: 2 },
+    );
+    const other = await generateKeyPair('Ed25519');
+    const otherId = peerIdFromPrivateKey(other).toString();
+    const rec = (k: typeof other, who: string, bytes: number, version = 1) => {
+      const payload = new Uint8Array(bytes);
+      return {
+        id: who,
+        version,
+        left: false,
+        payload,
+        sig: k.sign(signingBytes(who, version, false, payload)) as Uint8Array,
+      };
+    };
+    const send = (r: ReturnType<typeof rec>) =>
+      m.receive('x', { kind: 'gossip', records: [r], deaths: [], suspects: [] });
+    send(rec(key, otherId, 10)); // signed by the wrong key
+    send(rec(other, otherId, 2048)); // too large
+    expect(invalid).toEqual([
+      expect.stringMatching(/bad signature/),
+      expect.stringMatching(/over the 1024-byte bound/),
+    ]);
+    expect(m.size).toBe(0);
+    send(rec(other, otherId, 10));
+    expect(m.liveCount()).toBe(1);
+    const k3 = await generateKeyPair('Ed25519');
+    const k4 = await generateKeyPair('Ed25519');
+    send(rec(k3, peerIdFromPrivateKey(k3).toString(), 10));
+    send(rec(k4, peerIdFromPrivateKey(k4).toString(), 10));
+    expect(m.size).toBe(2);
+    expect(m.counters.dropped).toBe(1);
+    // Deaths of members it never knew take no slot.
+    m.receive('x', {
+      kind: 'gossip',
+      records: [],
+      deaths: [{ id: 'nobody', version: 9 }],
+      suspects: [],
+    });
+    expect(m.size).toBe(2);
+  });
+});
