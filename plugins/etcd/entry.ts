@@ -9,6 +9,7 @@ export const {
   EtcdDiscovery,
   CA_FILE_ENV,
   CERT_FILE_ENV,
+  DEFAULT_MAX_PEERS,
   DEFAULT_MAX_VALUE_BYTES,
   ENDPOINTS_ENV,
   KEY_FILE_ENV,
