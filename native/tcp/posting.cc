@@ -146,7 +146,10 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
   Peer* p = x && x->active && x->gen == gen ? PeerOf(slot) : nullptr;
   if (!p || p->state != Peer::kReady) return false;
   x->polls++;
-  for (size_t i = 0; i < p->streams.size(); i++) {
+  // A transfer too small to be striped uses stream 0 alone (SubmitSocket,
+  // SubmitCma): one recv per poll, not one per stream.
+  size_t streams = TotalBytes(x) < cfg_.stripeMinBytes ? 1 : p->streams.size();
+  for (size_t i = 0; i < streams && i < p->streams.size(); i++) {
     Conn* c = p->streams[i];
     if (c->state != Conn::kReady) continue;
     if (!HandleReadable(c)) {
