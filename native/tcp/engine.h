@@ -249,6 +249,8 @@ class Engine {
   // How long an answer left to a polling caller may wait for its next poll
   // before the I/O thread reads it instead.
   static constexpr uint64_t kPollWatchNs = 200'000;
+  // The largest socket READ whose payload a poll receives itself (Progress).
+  static constexpr uint64_t kPollAnswerMaxBytes = 16 << 10;
   bool inlineRun_ = false;  // ExecCmd runs on the posting thread (TryRunInline)
 
   std::mutex cmdMu_;
