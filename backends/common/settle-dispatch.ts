@@ -99,6 +99,14 @@ export class SettleDispatch<H extends NativeXfer> {
     return Status.IN_PROG;
   }
 
+  /**
+   * A poll's native progress call completed the current post successfully
+   * (its slot reads SUCCESS) and queued no batch entry for it: it settles here.
+   */
+  settledInCall(h: H): void {
+    if (h.inFlight) this.#settle(h);
+  }
+
   /** postXfer, the engine's post threw: nothing is in flight. */
   abort(h: H): void {
     h.slot.view[h.slot.at] = Status.ERR_NOT_POSTED;

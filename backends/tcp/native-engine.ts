@@ -46,6 +46,12 @@ export interface TcpEngine {
   /** A transfer is known by its status slot's number. */
   prep(slot: number, op: number, peerId: number, words: Uint32Array): void;
   post(slot: number, gen: number, notif?: Uint8Array): void;
+  /**
+   * A poll of a post in flight: reads its peer's connections on this thread
+   * when the engine is free (never waits). True when that post succeeded in
+   * the call: it then has no batch entry.
+   */
+  progress(slot: number, gen: number): boolean;
   /** The engine writes SLOT_FREE into the slot once its I/O thread let go. */
   release(slot: number): void;
   /** Runs the queued commands now (blocks for the I/O thread's current round at most). */

@@ -29,7 +29,7 @@ import {
   RemoteDisconnectError,
   statusToError,
 } from '../../src/errors.js';
-import type { PostStatus, StatusCode } from '../../src/status.js';
+import { Status, type PostStatus, type StatusCode } from '../../src/status.js';
 import { decodeConnInfo, encodeConnInfo } from './conn-info.js';
 import { abortable } from '../common/abortable.js';
 import { LoopHold } from '../common/loop-hold.js';
@@ -337,7 +337,16 @@ export class TcpBackend implements Backend {
   }
 
   checkXfer(handle: BackendXfer): StatusCode {
-    return this.#settle.status(handle as TcpXfer);
+    const h = handle as TcpXfer;
+    const s = this.#settle.status(h);
+    if (s !== Status.IN_PROG || !h.inFlight || this.#closed) return s;
+    // A poll reads the answer itself when it is already there (no wake-up of
+    // the engine's I/O thread, no completion batch): see Engine::Progress.
+    if (this.#engine.progress(h.slot.index, h.gen)) {
+      this.#settle.settledInCall(h);
+      return Status.SUCCESS;
+    }
+    return this.#settle.status(h);
   }
 
   releaseXfer(handle: BackendXfer): void {

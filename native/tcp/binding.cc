@@ -66,6 +66,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                            InstanceMethod("connect", &TcpEngineWrap::Connect),
                            InstanceMethod("prep", &TcpEngineWrap::Prep),
                            InstanceMethod("post", &TcpEngineWrap::Post),
+                           InstanceMethod("progress", &TcpEngineWrap::Progress),
                            InstanceMethod("release", &TcpEngineWrap::Release),
                            InstanceMethod("runQueuedCommands", &TcpEngineWrap::RunQueuedCommands),
                            InstanceMethod("genNotif", &TcpEngineWrap::GenNotif),
@@ -306,6 +307,14 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
       Live(env).Post(slot, gen, nullptr, 0, false);
     }
     return env.Undefined();
+  }
+
+  // progress(slot, gen) -> true when that post succeeded inside the call (no batch entry).
+  Napi::Value Progress(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    bool done = live() && host_->engine->Progress(info[0].As<Napi::Number>().Uint32Value(),
+                                                  info[1].As<Napi::Number>().Uint32Value());
+    return Napi::Boolean::New(env, done);
   }
 
   Napi::Value Release(const Napi::CallbackInfo& info) {

@@ -66,6 +66,11 @@ void Engine::Start() {
   epoll_ctl(epollFd_, EPOLL_CTL_ADD, listenFd_, &ev);
   ev.data.u64 = kEventTag;
   epoll_ctl(epollFd_, EPOLL_CTL_ADD, eventFd_, &ev);
+  pollWatchFd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (pollWatchFd_ >= 0) {
+    ev.data.u64 = kPollWatchTag;
+    epoll_ctl(epollFd_, EPOLL_CTL_ADD, pollWatchFd_, &ev);
+  }
   if (!cfg_.unixName.empty()) {
     // Abstract namespace: nothing on the filesystem, gone with the process.
     sockaddr_un ua{};
@@ -120,6 +125,7 @@ void Engine::Join() {
   if (unixFd_ >= 0) close(unixFd_);
   close(epollFd_);
   close(eventFd_);
+  if (pollWatchFd_ >= 0) close(pollWatchFd_);
 }
 
 // ---------------------------------------------------------------------------
@@ -173,7 +179,9 @@ void Engine::Run() {
     bool served = false;
     // Everything below owns the engine's state; a post from JavaScript that
     // finds this lock free runs inline (TryRunInline).
+    ioWanted_.store(true, std::memory_order_relaxed);
     std::lock_guard<std::mutex> io(ioMu_);
+    ioWanted_.store(false, std::memory_order_relaxed);
     sleeping_.store(false, std::memory_order_relaxed);
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
@@ -181,6 +189,10 @@ void Engine::Run() {
         uint64_t v;
         ssize_t ignored = read(eventFd_, &v, sizeof(v));
         (void)ignored;
+        continue;
+      }
+      if (tag == kPollWatchTag) {
+        OnPollWatch();
         continue;
       }
       if (tag == kListenTag || tag == kUnixListenTag) {

@@ -100,6 +100,11 @@ class Engine {
   void Prep(uint32_t slot, int32_t* status, XferOp op, uint32_t peerId,
             std::vector<XferDesc> descs);
   void Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen, bool hasNotif);
+  // The caller polls a transfer in progress: reads its peer's connections on
+  // this thread if the engine is free, never waiting. True when the post
+  // `gen` of `slot` succeeded inside this call: it then has no batch entry,
+  // the caller settles it.
+  bool Progress(uint32_t slot, uint32_t gen);
   // Writes kSlotFree into `status` once the I/O thread let go of the transfer.
   void Release(uint32_t slot, int32_t* status);
   void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
@@ -133,6 +138,9 @@ class Engine {
   Peer* PeerOf(uint32_t slot);
   void SetQuiet(Peer* p, bool quiet);
   void Unquiet(Peer* p);
+  bool LeaveToPoller(uint32_t slot, Peer* p);
+  void OnPollWatch();
+  void ArmPollWatch(uint64_t ns);
   static bool HasUnsent(const Peer* p);
   static uint64_t TotalBytes(const Xfer* x);
   static bool UsesCma(const Peer* p, uint64_t bytes);
@@ -179,6 +187,7 @@ class Engine {
   void ServeCmaWrite(Conn* c);
   void AnswerCmaRead(Conn* c, Op reply);
   void PullCmaRead(Conn* c);
+  bool PullCmaEntries(Conn* c, const std::vector<uint8_t>& entries);
 
   // Initiator side.
   void Submit(Xfer* x);
@@ -215,6 +224,10 @@ class Engine {
   std::unordered_map<std::string, Binding> bindings_;  // I/O thread only
   int epollFd_ = -1;
   int eventFd_ = -1;
+  // Fires kPollWatchNs after a post whose answer was left to a polling caller
+  // (TryRunInline): if that caller stopped polling, the I/O thread reads it.
+  int pollWatchFd_ = -1;
+  bool pollWatchArmed_ = false;  // under ioMu_
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> sleeping_{false};
@@ -224,6 +237,8 @@ class Engine {
   // Held by the I/O thread while it handles events (not while it waits in
   // epoll); a JavaScript-thread post that gets it runs inline.
   std::mutex ioMu_;
+  // Set while the I/O thread waits for ioMu_: Progress gives way to it.
+  std::atomic<bool> ioWanted_{false};
   static constexpr uint64_t kInlineMaxBytes = 64 << 10;
   static constexpr size_t kInlineMaxDescs = 1024;
   // About what loopback TCP moves per µs here (iperf3: 3.5-4 GB/s).
@@ -231,6 +246,11 @@ class Engine {
   static constexpr uint64_t kCmaMinBytes = 16 << 10;  // smaller same-host transfers use the socket
   // How long a peer's connections may stay masked after a busy-poll post.
   static constexpr uint64_t kQuietWatchNs = 20'000'000;
+  // How long an answer left to a polling caller may wait for its next poll
+  // before the I/O thread reads it instead.
+  static constexpr uint64_t kPollWatchNs = 200'000;
+  // The largest socket READ whose payload a poll receives itself (Progress).
+  static constexpr uint64_t kPollAnswerMaxBytes = 16 << 10;
   bool inlineRun_ = false;  // ExecCmd runs on the posting thread (TryRunInline)
 
   std::mutex cmdMu_;

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -36,6 +37,7 @@ inline constexpr uint8_t kZeroPayload[64 << 10] = {};
 inline constexpr uint64_t kListenTag = 1;
 inline constexpr uint64_t kEventTag = 2;
 inline constexpr uint64_t kUnixListenTag = 3;
+inline constexpr uint64_t kPollWatchTag = 4;
 inline constexpr size_t kRecvBuf = 256 << 10;
 // Until its HELLO verifies, a connection reads into this much (a HELLO is at
 // most kMaxHello + a header, read in a few calls): an unauthenticated peer
@@ -209,6 +211,11 @@ struct Engine::Xfer {
   bool hasNotif = false;
   bool notifAfter = false;
   bool pullFailed = false;  // a same-host READ's pull failed (see PullCmaRead)
+  // Progress completed the current post on a second or later poll: its
+  // caller polls, so the next inline post leaves the answer to it (see
+  // LeaveToPoller). A caller that looks once and then awaits never sets it.
+  bool polled = false;
+  uint32_t polls = 0;  // Progress calls for the current post
   std::vector<uint8_t> notif;
   uint64_t Id() const { return (uint64_t(slot) << 32) | gen; }
 };

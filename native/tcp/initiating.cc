@@ -134,8 +134,18 @@ void Engine::SubmitCma(Xfer* x, Peer* p) {
   uint64_t frameBytes = 0;
   auto flush = [&] {
     if (entries.empty()) return;
-    if (op == kCmaRead) c->cmaReads.push_back({x->Id(), entries});
-    QueueOwned(c, MakeHeader(op, 0, x->Id(), entries.size()), std::move(entries));
+    if (op == kCmaRead) {
+      // The initiator pulls at once into its own memory, then says what it
+      // pulled (CMA_DONE); the target's ACK says whether every region was
+      // registered then, hence throughout the pull (region ids are never
+      // reused): one round trip, where asking first (CMA_READ, CMA_GRANT)
+      // took two. A failed pull still sends CMA_DONE, whose answer (or the
+      // connection breaking) says why.
+      if (!PullCmaEntries(c, entries)) x->pullFailed = true;
+      QueueOwned(c, MakeHeader(kCmaDone, 0, x->Id(), entries.size()), std::move(entries));
+    } else {
+      QueueOwned(c, MakeHeader(op, 0, x->Id(), entries.size()), std::move(entries));
+    }
     entries = {};
     frameBytes = 0;
     x->pending++;

@@ -98,10 +98,14 @@ bool Engine::TryRunInline(Cmd& c) {
   if (!InlineEligible(c)) return false;
   Peer* polled = cfg_.busyPollUs > 0 ? PeerOf(c.a) : nullptr;
   if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
+  Peer* poller = polled ? nullptr : PeerOf(c.a);
+  if (poller && !xfers_[c.a]->polled) poller = nullptr;
+  if (poller) SetQuiet(poller, true);  // (a no-op while it stays masked between posts)
   inlineRun_ = true;
   ExecCmd(c);
   inlineRun_ = false;
   FlushDirty();
+  if (poller && !LeaveToPoller(c.a, poller)) Unquiet(poller);
   if (polled) {
     PollForCompletion(c.a, c.b);
     // With nothing else in flight to this peer its connections stay masked:
@@ -123,6 +127,106 @@ bool Engine::TryRunInline(Cmd& c) {
   }
   Publish();
   return true;
+}
+
+// getXferStatus of a transfer still in progress: the polling thread reads its
+// peer's connections itself (one recv each, non-blocking), so an answer that
+// is already there completes the transfer now, instead of after the I/O
+// thread was woken and scheduled (on a VM, waking an idle vCPU costs about
+// as much as the loopback round trip). NIXL's UCX backend progresses its
+// worker inside checkXfer the same way. Never waits: it gives way when the
+// I/O thread holds the engine or is about to take it (ioWanted_), so a
+// caller polling in a loop cannot keep the I/O thread from serving peers.
+bool Engine::Progress(uint32_t slot, uint32_t gen) {
+  if (!started_ || stop_.load(std::memory_order_relaxed)) return false;
+  if (ioWanted_.load(std::memory_order_relaxed)) return false;
+  std::unique_lock<std::mutex> io(ioMu_, std::try_to_lock);
+  if (!io.owns_lock()) return false;
+  Xfer* x = slot < xfers_.size() ? xfers_[slot].get() : nullptr;
+  Peer* p = x && x->active && x->gen == gen ? PeerOf(slot) : nullptr;
+  if (!p || p->state != Peer::kReady) return false;
+  // Only answers that fit one small recv: a socket READ's payload is better
+  // received by the I/O thread straight into place than in pieces, one per
+  // poll (measured: 64 KiB socket READs took 1.5-2x as long when polled).
+  const uint64_t total = TotalBytes(x);
+  if (x->op == XferOp::kRead && !UsesCma(p, total) && total > kPollAnswerMaxBytes) return false;
+  x->polls++;
+  // A transfer too small to be striped uses stream 0 alone (SubmitSocket,
+  // SubmitCma): one recv per poll, not one per stream.
+  size_t streams = total < cfg_.stripeMinBytes ? 1 : p->streams.size();
+  for (size_t i = 0; i < streams && i < p->streams.size(); i++) {
+    Conn* c = p->streams[i];
+    if (c->state != Conn::kReady) continue;
+    if (!HandleReadable(c)) {
+      CloseConn(c, "connection closed by the peer");
+      break;  // the peer's streams changed under us
+    }
+  }
+  FlushDirty();  // answers to what was read (CMA_DONE), a notification sent after a READ
+  // As in TryRunInline: a transfer that succeeded here is settled by the
+  // caller, so it sends no completion batch (and wakes no JavaScript).
+  bool settledHere = false;
+  auto& done = staged_.settled;
+  for (size_t i = done.size(); i-- > 0;) {
+    if (done[i].slot == slot && done[i].gen == gen) {
+      if (done[i].status == kSuccess) {
+        done.erase(done.begin() + static_cast<ptrdiff_t>(i));
+        settledHere = true;
+        // Its caller came back to poll, and was polling when the answer came
+        // (one look, then an await, is not polling).
+        x->polled = x->polls > 1;
+      }
+      break;
+    }
+  }
+  Publish();
+  return settledHere;
+}
+
+// A caller that polled the previous post of this transfer (Progress) will
+// most likely poll this one too: its answer is left to that caller, so the
+// I/O thread is not woken for it (a wake-up of a sleeping thread, and that
+// thread then waiting for ioMu_, cost more than the poll's recv). The peer's
+// connections stay masked while posts go on like this; the watch timer
+// hands a post back to the I/O thread if its caller stops polling for
+// kPollWatchNs, and CheckTimeouts unmasks an idle peer after kQuietWatchNs.
+// False when it cannot be left (the post did not go out whole).
+bool Engine::LeaveToPoller(uint32_t slot, Peer* p) {
+  const Xfer* x = xfers_[slot].get();
+  if (pollWatchFd_ < 0 || p->state != Peer::kReady || HasUnsent(p)) return false;
+  p->quietSinceNs = NowNs();
+  if (x->active && !pollWatchArmed_) ArmPollWatch(kPollWatchNs);
+  return true;
+}
+
+void Engine::ArmPollWatch(uint64_t ns) {
+  itimerspec t{};
+  t.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  t.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  pollWatchArmed_ = timerfd_settime(pollWatchFd_, 0, &t, nullptr) == 0;
+}
+
+// The watch timer fired: a peer whose answers were left to a polling caller,
+// with a post still in flight that no poll completed for kPollWatchNs, is
+// read by the I/O thread from now on. Later posts get the rest of their time.
+void Engine::OnPollWatch() {
+  uint64_t expirations;
+  ssize_t ignored = read(pollWatchFd_, &expirations, sizeof(expirations));
+  (void)ignored;
+  pollWatchArmed_ = false;
+  uint64_t now = NowNs();
+  uint64_t next = 0;
+  for (auto& [id, pp] : peers_) {
+    Peer* p = pp.get();
+    if (p->quietSinceNs == 0 || p->inflight == 0) continue;
+    uint64_t waited = now - p->quietSinceNs;
+    if (waited >= kPollWatchNs) {
+      Unquiet(p);
+    } else if (next == 0 || kPollWatchNs - waited < next) {
+      next = kPollWatchNs - waited;
+    }
+  }
+  if (next != 0) ArmPollWatch(next);
 }
 
 bool Engine::HasUnsent(const Peer* p) {
@@ -194,6 +298,8 @@ bool Engine::InlineEligible(const Cmd& c) {
   if (!p || p->state != Peer::kReady) return false;
   // Same-host requests and socket READs send descriptors only; a socket WRITE
   // sends its payload, so only small ones, and only onto an idle connection.
+  // A same-host READ is pulled by the poster (SubmitCma): only small ones.
+  if (UsesCma(p, bytes) && x->op == XferOp::kRead && bytes > kInlineMaxBytes) return false;
   if (UsesCma(p, bytes) || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
   // With busy_poll_us the caller has offered that long of its thread: it also
   // sends a WRITE whose payload the socket moves within the window.
@@ -291,6 +397,8 @@ void Engine::ExecCmd(Cmd& c) {
         // This thread will read the answers: watch the connections again.
         if (Peer* p = PeerOf(c.a); p && p->quietSinceNs != 0) Unquiet(p);
       }
+      x->polled = false;
+      x->polls = 0;
       x->gen = c.b;
       x->active = true;
       x->pending = 0;

@@ -415,22 +415,7 @@ void Engine::PullCmaRead(Conn* c) {
     ReplyDone(x);
     return;
   }
-  size_t n = pending.entries.size() / sizeof(CmaEntry);
-  iovec local[kMaxCmaEntries];
-  iovec remote[kMaxCmaEntries];
-  size_t k = 0;
-  uint64_t total = 0;
-  for (size_t i = 0; i < n; i++) {
-    CmaEntry d;
-    std::memcpy(&d, pending.entries.data() + i * sizeof(CmaEntry), sizeof(d));
-    if (d.len == 0) continue;
-    local[k] = {reinterpret_cast<void*>(d.initiatorAddr), d.len};
-    remote[k] = {reinterpret_cast<void*>(d.targetAddr), d.len};
-    total += d.len;
-    k++;
-  }
-  if (total > 0 &&
-      !copyPool_->Copy(static_cast<pid_t>(c->remotePid), true, local, remote, k, total)) {
+  if (!PullCmaEntries(c, pending.entries)) {
     // The target unmapped the memory, or its process is exiting: CMA_DONE
     // still goes, and its answer (NOT_FOUND for a deregistered region), or
     // the connection breaking (RemoteDisconnectError), says which.
@@ -438,6 +423,28 @@ void Engine::PullCmaRead(Conn* c) {
   }
   QueueOwned(c, MakeHeader(kCmaDone, 0, pending.xferId, pending.entries.size()),
              std::move(pending.entries));
+}
+
+// Initiator: copies a CmaEntry list from the target's process (the pid the
+// kernel reported for this Unix connection) into this process's memory.
+// False when the kernel refused (the target is gone or unmapped a range).
+bool Engine::PullCmaEntries(Conn* c, const std::vector<uint8_t>& entries) {
+  size_t n = entries.size() / sizeof(CmaEntry);
+  iovec local[kMaxCmaEntries];
+  iovec remote[kMaxCmaEntries];
+  size_t k = 0;
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    CmaEntry d;
+    std::memcpy(&d, entries.data() + i * sizeof(CmaEntry), sizeof(d));
+    if (d.len == 0) continue;
+    local[k] = {reinterpret_cast<void*>(d.initiatorAddr), d.len};
+    remote[k] = {reinterpret_cast<void*>(d.targetAddr), d.len};
+    total += d.len;
+    k++;
+  }
+  return total == 0 ||
+         copyPool_->Copy(static_cast<pid_t>(c->remotePid), true, local, remote, k, total);
 }
 
 }  // namespace nixl::tcp
