@@ -109,6 +109,12 @@ async function loopbackPair(type: string, opts: ConformanceOptions): Promise<Tra
   if (opts.storageTarget) {
     const localReg = a.registerMem(local);
     const t = await opts.storageTarget.create(a, REGION);
+    // A storage backend with notifications delivers them to its own agent;
+    // the storage is hashed as each one arrives: proof of order.
+    const arrivals: { from: string; msg: string; hash: Promise<string> }[] = [];
+    a.on('notif', (from, msg) =>
+      arrivals.push({ from, msg: Buffer.from(msg).toString(), hash: t.hash(0, NOTIF_WINDOW) }),
+    );
     return {
       a,
       target: a.name,
@@ -119,7 +125,19 @@ async function loopbackPair(type: string, opts: ConformanceOptions): Promise<Tra
       remoteMemType: opts.storageTarget.memType,
       fillTarget: (off, len, seed) => t.fill(off, len, seed),
       hashTarget: (off, len) => t.hash(off, len),
-      waitNotif: () => Promise.reject(new Error('a storage target receives no notifications')),
+      async waitNotif(msg) {
+        const deadline = Date.now() + WAIT_MS;
+        for (;;) {
+          const i = arrivals.findIndex((x) => x.msg === msg);
+          if (i >= 0) {
+            const e = arrivals.splice(i, 1)[0]!;
+            return { from: e.from, hashAtArrival: await e.hash };
+          }
+          if (Date.now() > deadline)
+            throw new Error(`no notification '${msg}' within ${WAIT_MS} ms`);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      },
       async close() {
         await a.close();
         await t.close();
