@@ -591,7 +591,9 @@ export class Membership {
       return;
     }
     const digest = payloadDigest(rec.payload);
-    if (!this.signer.verify(rec.id, signingBytesOf(rec.id, rec.version, rec.left, digest), rec.sig)) {
+    if (
+      !this.signer.verify(rec.id, signingBytesOf(rec.id, rec.version, rec.left, digest), rec.sig)
+    ) {
       this.counters.invalid++;
       this.events.invalid?.(from, `record of ${rec.id} with a bad signature`, 'signature');
       return;
