@@ -55,6 +55,13 @@ export interface Death {
   readonly version: number;
   /** For a suspicion: the member that raised it (independent confirmations shorten its timeout). */
   readonly by?: string;
+  /**
+   * For a suspicion: raised after the connection to the member was lost (the
+   * kernel reset it: a crash) and indirect probes failed too; it waits only
+   * `suspicionMs`. A starved member keeps its connections, so this is not what
+   * Lifeguard guards against.
+   */
+  readonly lost?: boolean;
 }
 
 /** A new version of a record whose payload is unchanged (a refutation): the signature covers the digest. */
@@ -189,6 +196,8 @@ interface Suspicion {
   raised: boolean;
   /** Distinct suspectors heard (bounded by suspicionConfirmations + 1). */
   by: Set<string>;
+  /** Some suspector lost its connection to the member (see Death.lost). */
+  lost: boolean;
 }
 
 interface Outbox {
@@ -293,6 +302,7 @@ export class Membership {
       target: string;
       timer: unknown;
       indirect: boolean;
+      lost?: boolean;
       confirm?: number;
       due: number;
       retries: number;
@@ -645,7 +655,8 @@ export class Membership {
     else this.floodRecord(rec, from);
     if (rec.left) {
       if (wasLive) this.events.gone?.(rec.id, 'left', last);
-    } else this.events.alive?.(rec, !wasLive);
+    } else if (!asAlive || !wasLive) this.events.alive?.(rec, !wasLive);
+    // (A refutation of a live member changes nothing the plugin holds.)
   }
 
   private onDeath(from: string, d: Death): void {
@@ -665,8 +676,8 @@ export class Membership {
     if (s.id === this.id) return this.refute(s.version);
     const e = this.entries.get(s.id);
     if (!e || e.dead || !e.rec || e.rec.left || e.version > s.version) return;
-    if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from);
-    this.suspect(s.id, e, from, s.by || from);
+    if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from, !!s.lost);
+    this.suspect(s.id, e, from, s.by || from, !!s.lost);
   }
 
   /** Someone thinks we are dead or suspect: a newer version of our record says otherwise. */
@@ -691,7 +702,7 @@ export class Membership {
     if (!this.opts.lifeguard) return s.raised ? min : 2 * min + slack;
     const max = this.opts.suspicionMaxFactor * min;
     const k = this.opts.suspicionConfirmations;
-    const c = Math.min(k, s.by.size - 1);
+    const c = s.lost ? k : Math.min(k, s.by.size - 1);
     const t = max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1);
     return Math.max(min, Math.floor(t)) + slack;
   }
@@ -716,7 +727,7 @@ export class Membership {
    * others wait longer for that confirmation or the refutation, then confirm
    * on their own (the raiser may have died too).
    */
-  private suspect(id: string, e: Entry, from: string | undefined, by: string): void {
+  private suspect(id: string, e: Entry, from: string | undefined, by: string, lost: boolean): void {
     this.counters.suspicions++;
     const raised = from === undefined;
     if (raised) this.counters.raised++;
@@ -726,10 +737,11 @@ export class Membership {
       start: this.clock.now(),
       raised,
       by: new Set([by]),
+      lost,
     };
     e.suspect = s;
     this.armSuspicion(id, s);
-    const msg = { id, version: e.version, by };
+    const msg = { id, version: e.version, by, lost };
     this.queue(from, 'suspects', msg, 96);
     // Buddy system: the suspect hears it from us at once, so it can refute
     // before the suspicion has spread far.
@@ -738,13 +750,21 @@ export class Membership {
   }
 
   /** Another member's independent suspicion of one we suspect: the timeout shrinks. */
-  private confirmSuspicion(id: string, e: Entry, by: string, from: string): void {
+  private confirmSuspicion(
+    id: string,
+    e: Entry,
+    by: string,
+    from: string | undefined,
+    lost: boolean,
+  ): void {
     const s = e.suspect!;
-    if (!this.opts.lifeguard || s.version !== e.version || s.by.has(by)) return;
-    if (s.by.size > this.opts.suspicionConfirmations) return;
-    s.by.add(by);
+    if (!this.opts.lifeguard || s.version !== e.version) return;
+    const news = !s.by.has(by) && s.by.size <= this.opts.suspicionConfirmations;
+    if (!news && (s.lost || !lost)) return;
+    if (news) s.by.add(by);
+    s.lost ||= lost;
     this.armSuspicion(id, s);
-    this.queue(from, 'suspects', { id, version: e.version, by }, 96);
+    this.queue(from, 'suspects', { id, version: e.version, by, lost }, 96);
   }
 
   private confirmProbe(target: string, version: number): void {
@@ -1000,6 +1020,7 @@ export class Membership {
     const probe = {
       target,
       indirect: lost,
+      lost,
       timer: undefined as unknown,
       due: this.clock.now() + timeout,
       retries: 0,
@@ -1047,8 +1068,10 @@ export class Membership {
     // A failed probe may be our own slowness as much as the target's.
     this.adjustHealth(+1);
     const e = this.entries.get(p.target);
-    if (e && !e.dead && e.rec && !e.rec.left && !e.suspect)
-      this.suspect(p.target, e, undefined, this.id);
+    if (!e || e.dead || !e.rec || e.rec.left) return;
+    // Already suspected by another: ours is an independent confirmation.
+    if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost);
+    else this.suspect(p.target, e, undefined, this.id, !!p.lost);
   }
 
   private onAck(nonce: number): void {
