@@ -21,7 +21,10 @@
  *
  * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
  *   [--runs 3] [--source seeds|mdns|etcd] [--per-process 8] [--grace-ms 10000]
- *   [--settle-ms 3000] [--limit-s 300]   (BENCH_VERBOSE=1 prints progress)
+ *   [--settle-ms 3000] [--limit-s 300] [--timeline]   (BENCH_VERBOSE=1 prints progress)
+ *
+ * `--timeline` prints, per agent, when it was ready, when every other agent
+ * had loaded it (its record's spread) and when it had loaded every other.
  */
 import '../../src/polyfills.js';
 
@@ -48,6 +51,7 @@ const perProcess = Number(arg('per-process', '8'));
 const graceMs = Number(arg('grace-ms', '10000'));
 const settleMs = Number(arg('settle-ms', '3000'));
 const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
+const timeline = process.argv.includes('--timeline');
 if (!['mdns', 'seeds', 'etcd'].includes(source)) throw new Error(`unknown --source ${source}`);
 
 /** A worker's line (worker.ts): an event named by `ev`, stamped with its time. */
@@ -101,6 +105,10 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     const before = server ? await etcdCounters(server) : undefined;
 
     let lastReady = 0;
+    const readyAt = new Map<string, number>();
+    const loadedAllAt = new Map<string, number>();
+    const knownBy = new Map<string, number[]>();
+    const linkedAt = new Map<string, number>();
     let lastLoaded = 0;
     let loaded = 0;
     let errors = 0;
@@ -129,6 +137,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         graceMs,
         statsAfterMs: settleMs,
         limitMs: LIMIT_MS + 60_000,
+        timeline,
       };
       const child: Child = new JsonLineChild<JsonLineReply, WorkerEvent>(
         WORKER,
@@ -159,7 +168,16 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
             console.error(`  ${e.t - t0} ms: ${e.counts}`);
           if (e.ev === 'timeout')
             console.error(`  a worker timed out with ${e.complete} agents complete`);
-          if (e.ev === 'ready') lastReady = Math.max(lastReady, e.t);
+          if (e.ev === 'ready') {
+            lastReady = Math.max(lastReady, e.t);
+            readyAt.set(e.agent, e.t);
+          }
+          if (e.ev === 'linked') linkedAt.set(e.agent, e.t);
+          if (e.ev === 'join') {
+            const k = knownBy.get(e.peer) ?? [];
+            k.push(e.t);
+            knownBy.set(e.peer, k);
+          }
           if (e.ev === 'leave') {
             if (e.peer === VICTIM && killedAt) {
               victimLeft.add(e.agent);
@@ -172,6 +190,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
             if (stats.length === workers.length) settled();
           }
           if (e.ev === 'loaded-all') {
+            loadedAllAt.set(e.agent, e.t);
             lastLoaded = Math.max(lastLoaded, e.t);
             if (++loaded === n) {
               clearTimeout(timer);
@@ -187,6 +206,20 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         });
       }
     });
+    if (timeline) {
+      console.log(`  timeline (ms from spawn; last ready at ${lastReady - t0}):`);
+      console.log(
+        '  agent | ready | first mesh link | all others loaded it (after its ready) | it loaded all',
+      );
+      const rows = [...readyAt].sort((a, b) => a[1] - b[1]);
+      for (const [agent, r] of rows) {
+        const k = knownBy.get(agent) ?? [];
+        const spread = k.length >= n - 1 ? Math.max(...k) : NaN;
+        console.log(
+          `  ${agent} | ${r - t0} | ${(linkedAt.get(agent) ?? NaN) - t0} | ${spread - t0} (+${spread - r}) | ${(loadedAllAt.get(agent) ?? NaN) - t0}`,
+        );
+      }
+    }
     await Promise.race([allStats, sleep(settleMs + 30_000)]);
     const etcd =
       server && before

@@ -32,6 +32,8 @@ interface WorkerConfig {
   endpoint?: string;
   namespace?: string;
   graceMs?: number;
+  /** Report every peer:join (the timeline of a run). */
+  timeline?: boolean;
   statsAfterMs?: number;
   limitMs: number;
 }
@@ -101,6 +103,17 @@ await Promise.all(
     };
     agent.on('peer:join', check);
     agent.on('peer:leave', (peer) => out({ ev: 'leave', agent: name, peer }));
+    if (cfg.timeline) {
+      agent.on('peer:join', (peer) => out({ ev: 'join', agent: name, peer }));
+      // When this agent first holds a mesh link (polled: the discovery has no event for it).
+      const poll = setInterval(() => {
+        if (((disc as any).stats?.().links ?? 0) > 0) {
+          clearInterval(poll);
+          out({ ev: 'linked', agent: name });
+        }
+      }, 20);
+      poll.unref();
+    }
     agent.on('discovery:error', (e) => out({ ev: 'error', agent: name, message: e.message }));
     check();
   }),

@@ -20,12 +20,23 @@
  *   turn (ping, then ping-req through up to `indirectProbes` other links);
  *   a lost link is probed at once. An unanswered probe makes the target
  *   suspect: the suspicion spreads, and every member that holds it confirms
- *   the death after `suspicionMs` unless the member refutes it first by
- *   publishing a higher version of its record (it does when it hears it).
+ *   the death after its suspicion timeout unless the member refutes it first
+ *   by publishing a higher version of its record (it does when it hears it).
+ * - Lifeguard (HashiCorp's extensions to SWIM, `lifeguard: true`): a member
+ *   whose own probes fail or who must refute a suspicion of itself is likely
+ *   the slow one, so it raises a local health score that stretches its probe
+ *   interval and timeout; a suspicion's timeout starts at
+ *   `suspicionMaxFactor × suspicionMs` and shrinks towards `suspicionMs` as
+ *   independent suspectors confirm it; the raiser tells the suspect directly
+ *   (buddy system); and a refutation travels as a small signed `alive`
+ *   (id, version, payload digest), not the whole record: a record's signature
+ *   covers the payload's SHA-256, so a holder of the payload rebuilds the
+ *   new version's record from the alive and pulls it only if it lacks it.
  *
  * Memory is bounded: at most `maxMembers` entries, records of at most
  * `maxRecordBytes`, a bounded number of probes and relays in flight.
  */
+import { createHash } from 'node:crypto';
 
 export interface SignedRecord {
   /** The owner's identity (a libp2p peer id in the plugin). */
@@ -42,6 +53,24 @@ export interface SignedRecord {
 export interface Death {
   readonly id: string;
   readonly version: number;
+  /** For a suspicion: the member that raised it (independent confirmations shorten its timeout). */
+  readonly by?: string;
+  /**
+   * For a suspicion: raised after the connection to the member was lost (the
+   * kernel reset it: a crash) and indirect probes failed too; it waits only
+   * `suspicionMs`. A starved member keeps its connections, so this is not what
+   * Lifeguard guards against.
+   */
+  readonly lost?: boolean;
+}
+
+/** A new version of a record whose payload is unchanged (a refutation): the signature covers the digest. */
+export interface Alive {
+  readonly id: string;
+  readonly version: number;
+  /** SHA-256 of the payload. */
+  readonly digest: Uint8Array;
+  readonly sig: Uint8Array;
 }
 
 export interface DigestEntry {
@@ -51,7 +80,13 @@ export interface DigestEntry {
 }
 
 export type MeshMessage =
-  | { kind: 'gossip'; records: SignedRecord[]; deaths: Death[]; suspects: Death[] }
+  | {
+      kind: 'gossip';
+      records: SignedRecord[];
+      deaths: Death[];
+      suspects: Death[];
+      alives?: Alive[];
+    }
   | { kind: 'digest'; hash: string; count: number }
   | { kind: 'entries'; entries: DigestEntry[] }
   | { kind: 'pull'; ids: string[] }
@@ -97,8 +132,16 @@ export interface MembershipOptions {
   probeIntervalMs: number;
   probeTimeoutMs: number;
   indirectProbes: number;
-  /** How long a suspicion may go unrefuted before the member is confirmed dead. */
+  /** How long a suspicion may go unrefuted before the member is confirmed dead (the shortest, with Lifeguard). */
   suspicionMs: number;
+  /** Lifeguard: local health, suspicion timeouts shrinking with confirmations, buddy system, small refutations. */
+  lifeguard: boolean;
+  /** Lifeguard: a suspicion with one suspector waits this many times suspicionMs. */
+  suspicionMaxFactor: number;
+  /** Lifeguard: independent confirmations after which a suspicion waits only suspicionMs. */
+  suspicionConfirmations: number;
+  /** Lifeguard: the highest local health score (probe interval and timeout scale by 1 + score). */
+  maxLocalHealth: number;
   antiEntropyMs: number;
   /** Batching delay of forwarded gossip (0: at once). */
   batchMs: number;
@@ -121,6 +164,10 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   probeTimeoutMs: 1000,
   indirectProbes: 3,
   suspicionMs: 5000,
+  lifeguard: true,
+  suspicionMaxFactor: 3,
+  suspicionConfirmations: 3,
+  maxLocalHealth: 8,
   antiEntropyMs: 5000,
   batchMs: 20,
   tombstoneMs: 300_000,
@@ -137,13 +184,27 @@ interface Entry {
   dead: boolean;
   since: number;
   hash: [number, number];
-  suspect?: { version: number; timer: unknown };
+  suspect?: Suspicion;
+}
+
+interface Suspicion {
+  version: number;
+  timer: unknown;
+  /** When it was raised here. */
+  start: number;
+  /** We raised it (our probe failed): we re-probe before confirming. */
+  raised: boolean;
+  /** Distinct suspectors heard (bounded by suspicionConfirmations + 1). */
+  by: Set<string>;
+  /** Some suspector lost its connection to the member (see Death.lost). */
+  lost: boolean;
 }
 
 interface Outbox {
   records: Map<string, SignedRecord>;
   deaths: Map<string, Death>;
   suspects: Map<string, Death>;
+  alives: Map<string, Alive>;
   bytes: number;
 }
 
@@ -156,19 +217,38 @@ export interface MembershipCounters {
   suspicions: number;
   refutations: number;
   deaths: number;
+  /** Suspicions this member raised itself (its own probe failed). */
+  raised: number;
+  /** Alive messages accepted (small refutations). */
+  alives: number;
 }
 
-const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/1');
+const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
 
-/** The bytes a record's signature covers. */
+/** SHA-256 of a payload (what a record's signature covers, and an alive carries). */
+export function payloadDigest(payload: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(payload).digest());
+}
+
+/** The bytes a record's signature covers (its payload by its SHA-256). */
 export function signingBytes(
   id: string,
   version: number,
   left: boolean,
   payload: Uint8Array,
 ): Uint8Array {
+  return signingBytesOf(id, version, left, payloadDigest(payload));
+}
+
+/** The bytes a record's (or an alive's) signature covers, given the payload's digest. */
+export function signingBytesOf(
+  id: string,
+  version: number,
+  left: boolean,
+  digest: Uint8Array,
+): Uint8Array {
   const idBytes = new TextEncoder().encode(id);
-  const out = new Uint8Array(LABEL.length + 4 + idBytes.length + 8 + 1 + payload.length);
+  const out = new Uint8Array(LABEL.length + 4 + idBytes.length + 8 + 1 + digest.length);
   const dv = new DataView(out.buffer);
   let o = 0;
   out.set(LABEL, o);
@@ -180,8 +260,14 @@ export function signingBytes(
   dv.setFloat64(o, version);
   o += 8;
   out[o++] = left ? 1 : 0;
-  out.set(payload, o);
+  out.set(digest, o);
   return out;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Two independent 32-bit FNV-1a hashes of a string. */
@@ -216,6 +302,7 @@ export class Membership {
       target: string;
       timer: unknown;
       indirect: boolean;
+      lost?: boolean;
       confirm?: number;
       due: number;
       retries: number;
@@ -230,6 +317,10 @@ export class Membership {
   private lag = 0;
   /** Links the other side said it is dropping (their loss is not a failure). */
   private readonly unlinked = new Set<string>();
+  /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
+  private health = 0;
+  /** Payload digests of the records held (computed once per record). */
+  private readonly digests = new WeakMap<SignedRecord, Uint8Array>();
   readonly counters: MembershipCounters = {
     duplicates: 0,
     stale: 0,
@@ -238,6 +329,8 @@ export class Membership {
     suspicions: 0,
     refutations: 0,
     deaths: 0,
+    raised: 0,
+    alives: 0,
   };
 
   constructor(
@@ -271,7 +364,14 @@ export class Membership {
       };
       arm(ms * Math.random());
     };
-    every(this.opts.probeIntervalMs, () => this.probeNext());
+    // The probe loop re-arms itself: its interval stretches with our local health score.
+    const probeLoop = () => {
+      if (this.stopped) return;
+      this.probeNext();
+      this.timers.push(this.clock.setTimeout(probeLoop, this.probeInterval()));
+      if (this.timers.length > 64) this.timers.splice(0, this.timers.length - 8);
+    };
+    this.timers.push(this.clock.setTimeout(probeLoop, this.opts.probeIntervalMs * Math.random()));
     every(this.opts.antiEntropyMs, () => this.antiEntropy());
     every(Math.max(250, this.opts.probeIntervalMs), () => this.maintain());
     every(Math.max(1000, this.opts.tombstoneMs / 4), () => this.expire());
@@ -299,10 +399,23 @@ export class Membership {
   /** Publishes a new version of our record (new metadata, or a refutation with the same payload). */
   update(payload: Uint8Array = this.self.payload, left = false): void {
     const old = this.self;
+    const same = !left && !old.left && payload === old.payload;
     this.xorOut(entryHash(this.id, old.version, false));
     this.self = this.signRecord(old.version + 1, left, payload);
     this.xorIn(entryHash(this.id, this.self.version, false));
-    this.floodRecord(this.self, undefined);
+    // The same payload (a refutation) travels as a small alive with Lifeguard.
+    if (same && this.opts.lifeguard) this.floodAlive(this.aliveOf(this.self), undefined);
+    else this.floodRecord(this.self, undefined);
+  }
+
+  private digestOf(rec: SignedRecord): Uint8Array {
+    let d = this.digests.get(rec);
+    if (!d) this.digests.set(rec, (d = payloadDigest(rec.payload)));
+    return d;
+  }
+
+  private aliveOf(rec: SignedRecord): Alive {
+    return { id: rec.id, version: rec.version, digest: this.digestOf(rec), sig: rec.sig };
   }
 
   /** Publishes our tombstone and flushes it to every link at once. */
@@ -312,8 +425,11 @@ export class Membership {
   }
 
   private signRecord(version: number, left: boolean, payload: Uint8Array): SignedRecord {
-    const sig = this.signer.sign(signingBytes(this.id, version, left, payload));
-    return { id: this.id, version, left, payload, sig };
+    const digest = payloadDigest(payload);
+    const sig = this.signer.sign(signingBytesOf(this.id, version, left, digest));
+    const rec = { id: this.id, version, left, payload, sig };
+    this.digests.set(rec, digest);
+    return rec;
   }
 
   // ---- the view ----
@@ -340,6 +456,11 @@ export class Membership {
   recordOf(id: string): SignedRecord | undefined {
     const e = this.entries.get(id);
     return e && !e.dead ? e.rec : undefined;
+  }
+
+  /** A member we hold confirmed dead (not one that left). */
+  isDead(id: string): boolean {
+    return this.entries.get(id)?.dead === true;
   }
 
   isSuspect(id: string): boolean {
@@ -418,7 +539,9 @@ export class Membership {
     if (this.stopped) return;
     switch (msg.kind) {
       case 'gossip':
-        return this.onGossip(from, msg.records, msg.deaths, msg.suspects);
+        this.onGossip(from, msg.records, msg.deaths, msg.suspects);
+        for (const a of msg.alives ?? []) this.onAlive(from, a);
+        return;
       case 'digest': {
         const mine = this.digest();
         if (mine.hash !== msg.hash || mine.count !== msg.count)
@@ -477,20 +600,63 @@ export class Membership {
       );
       return;
     }
+    const digest = payloadDigest(rec.payload);
     if (
-      !this.signer.verify(rec.id, signingBytes(rec.id, rec.version, rec.left, rec.payload), rec.sig)
+      !this.signer.verify(rec.id, signingBytesOf(rec.id, rec.version, rec.left, digest), rec.sig)
     ) {
       this.counters.invalid++;
       this.events.invalid?.(from, `record of ${rec.id} with a bad signature`, 'signature');
       return;
     }
+    this.digests.set(rec, digest);
+    this.accept(from, rec, e, false);
+  }
+
+  /**
+   * A new version of a record with the payload we hold (a refutation): the
+   * record is rebuilt from it; one whose payload we lack is pulled from the sender.
+   */
+  private onAlive(from: string, a: Alive): void {
+    if (a.id === this.id) return;
+    const e = this.entries.get(a.id);
+    if (e && e.version >= a.version) {
+      if (e.version === a.version) this.counters.duplicates++;
+      else this.counters.stale++;
+      return;
+    }
+    const held = e?.rec;
+    if (!held || held.left || !equalBytes(this.digestOf(held), a.digest)) {
+      // Not the payload we hold (or none): the full record comes by a pull.
+      this.transport.send(from, { kind: 'pull', ids: [a.id] });
+      return;
+    }
+    if (!this.signer.verify(a.id, signingBytesOf(a.id, a.version, false, a.digest), a.sig)) {
+      this.counters.invalid++;
+      this.events.invalid?.(from, `alive of ${a.id} with a bad signature`, 'signature');
+      return;
+    }
+    const rec: SignedRecord = {
+      id: a.id,
+      version: a.version,
+      left: false,
+      payload: held.payload,
+      sig: a.sig,
+    };
+    this.digests.set(rec, this.digestOf(held));
+    this.counters.alives++;
+    this.accept(from, rec, e, true);
+  }
+
+  private accept(from: string, rec: SignedRecord, e: Entry | undefined, asAlive: boolean): void {
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
     const last = e?.rec;
     this.set(rec.id, rec.version, rec.left, rec);
-    this.floodRecord(rec, from);
+    if (asAlive) this.floodAlive(this.aliveOf(rec), from);
+    else this.floodRecord(rec, from);
     if (rec.left) {
       if (wasLive) this.events.gone?.(rec.id, 'left', last);
-    } else this.events.alive?.(rec, !wasLive);
+    } else if (!asAlive || !wasLive) this.events.alive?.(rec, !wasLive);
+    // (A refutation of a live member changes nothing the plugin holds.)
   }
 
   private onDeath(from: string, d: Death): void {
@@ -509,45 +675,96 @@ export class Membership {
   private onSuspect(from: string, s: Death): void {
     if (s.id === this.id) return this.refute(s.version);
     const e = this.entries.get(s.id);
-    if (!e || e.dead || !e.rec || e.rec.left || e.version > s.version || e.suspect) return;
-    this.suspect(s.id, e, from);
+    if (!e || e.dead || !e.rec || e.rec.left || e.version > s.version) return;
+    if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from, !!s.lost);
+    this.suspect(s.id, e, from, s.by || from, !!s.lost);
   }
 
   /** Someone thinks we are dead or suspect: a newer version of our record says otherwise. */
   private refute(version: number): void {
     if (version < this.self.version) return;
     this.counters.refutations++;
+    // Being suspected hints that we are the slow one: probe more patiently.
+    this.adjustHealth(+1);
     this.update();
   }
 
   /**
-   * Suspects a member. The member that raised the suspicion re-probes it when
-   * `suspicionMs` is over and confirms the death only if that fails too (an
-   * answer sends the suspicion to the member itself, which refutes it); the
-   * others wait twice as long for that confirmation or the refutation, then
-   * confirm on their own (the raiser may have died too).
+   * How long a suspicion waits before confirmation. Without Lifeguard: the
+   * raiser `suspicionMs` (then it re-probes), the others twice that (the
+   * raiser may have died too). With Lifeguard it starts at
+   * `suspicionMaxFactor × suspicionMs` and shrinks with the logarithm of the
+   * independent confirmations, to `suspicionMs` at `suspicionConfirmations`.
    */
-  private suspect(id: string, e: Entry, from: string | undefined): void {
+  private suspicionTimeout(s: Suspicion): number {
+    const min = this.opts.suspicionMs;
+    const slack = s.raised ? 0 : 3 * this.probeTimeout();
+    if (!this.opts.lifeguard) return s.raised ? min : 2 * min + slack;
+    const max = this.opts.suspicionMaxFactor * min;
+    const k = this.opts.suspicionConfirmations;
+    const c = s.lost ? k : Math.min(k, s.by.size - 1);
+    const t = max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1);
+    return Math.max(min, Math.floor(t)) + slack;
+  }
+
+  private armSuspicion(id: string, s: Suspicion): void {
+    if (s.timer !== undefined) this.clock.clearTimeout(s.timer);
+    const wait = Math.max(0, s.start + this.suspicionTimeout(s) - this.clock.now());
+    s.timer = this.clock.setTimeout(() => {
+      const cur = this.entries.get(id);
+      if (this.stopped || !cur || cur.dead || cur.suspect !== s || cur.version !== s.version)
+        return;
+      if (s.raised) return this.confirmProbe(id, s.version);
+      cur.suspect = undefined;
+      this.onDeath('', { id, version: s.version });
+    }, wait);
+  }
+
+  /**
+   * Suspects a member. The member that raised the suspicion re-probes it when
+   * its timeout is over and confirms the death only if that fails too (an
+   * answer sends the suspicion to the member itself, which refutes it); the
+   * others wait longer for that confirmation or the refutation, then confirm
+   * on their own (the raiser may have died too).
+   */
+  private suspect(id: string, e: Entry, from: string | undefined, by: string, lost: boolean): void {
     this.counters.suspicions++;
-    const version = e.version;
     const raised = from === undefined;
-    // Others confirm on their own only if the raiser has not settled it by
-    // twice the period (it may have died too): a refutation that is slow to
-    // arrive under load must not turn into a spurious leave.
-    const wait = raised
-      ? this.opts.suspicionMs
-      : 2 * this.opts.suspicionMs + 3 * this.probeTimeout();
-    e.suspect = {
-      version,
-      timer: this.clock.setTimeout(() => {
-        const cur = this.entries.get(id);
-        if (this.stopped || !cur || cur.dead || cur.version !== version || !cur.suspect) return;
-        if (raised) return this.confirmProbe(id, version);
-        cur.suspect = undefined;
-        this.onDeath('', { id, version });
-      }, wait),
+    if (raised) this.counters.raised++;
+    const s: Suspicion = {
+      version: e.version,
+      timer: undefined,
+      start: this.clock.now(),
+      raised,
+      by: new Set([by]),
+      lost,
     };
-    this.queue(from, 'suspects', { id, version }, 64);
+    e.suspect = s;
+    this.armSuspicion(id, s);
+    const msg = { id, version: e.version, by, lost };
+    this.queue(from, 'suspects', msg, 96);
+    // Buddy system: the suspect hears it from us at once, so it can refute
+    // before the suspicion has spread far.
+    if (raised && this.opts.lifeguard)
+      this.transport.send(id, { kind: 'gossip', records: [], deaths: [], suspects: [msg] });
+  }
+
+  /** Another member's independent suspicion of one we suspect: the timeout shrinks. */
+  private confirmSuspicion(
+    id: string,
+    e: Entry,
+    by: string,
+    from: string | undefined,
+    lost: boolean,
+  ): void {
+    const s = e.suspect!;
+    if (!this.opts.lifeguard || s.version !== e.version) return;
+    const news = !s.by.has(by) && s.by.size <= this.opts.suspicionConfirmations;
+    if (!news && (s.lost || !lost)) return;
+    if (news) s.by.add(by);
+    s.lost ||= lost;
+    this.armSuspicion(id, s);
+    this.queue(from, 'suspects', { id, version: e.version, by, lost }, 96);
   }
 
   private confirmProbe(target: string, version: number): void {
@@ -683,11 +900,23 @@ export class Membership {
     this.scheduleFlush();
   }
 
+  private floodAlive(a: Alive, except: string | undefined): void {
+    for (const link of this.links.keys()) {
+      if (link === except) continue;
+      const box = this.outbox(link);
+      const queued = box.records.get(a.id);
+      if (queued && queued.version >= a.version) continue;
+      box.alives.set(a.id, a);
+      box.bytes += 128;
+    }
+    this.scheduleFlush();
+  }
+
   private queue(except: string | undefined, kind: 'deaths' | 'suspects', d: Death, size: number) {
     for (const link of this.links.keys()) {
       if (link === except) continue;
       const box = this.outbox(link);
-      box[kind].set(d.id, d);
+      box[kind].set(d.by === undefined ? d.id : `${d.id}\u0000${d.by}`, d);
       box.bytes += size;
     }
     this.scheduleFlush();
@@ -696,7 +925,13 @@ export class Membership {
   private outbox(link: string): Outbox {
     let b = this.outboxes.get(link);
     if (!b) {
-      b = { records: new Map(), deaths: new Map(), suspects: new Map(), bytes: 0 };
+      b = {
+        records: new Map(),
+        deaths: new Map(),
+        suspects: new Map(),
+        alives: new Map(),
+        bytes: 0,
+      };
       this.outboxes.set(link, b);
     }
     return b;
@@ -723,6 +958,9 @@ export class Membership {
       records: [...b.records.values()],
       deaths: [...b.deaths.values()],
       suspects: [...b.suspects.values()],
+      alives: [...b.alives.values()].filter(
+        (a) => (b.records.get(a.id)?.version ?? -1) < a.version,
+      ),
     });
   }
 
@@ -737,7 +975,25 @@ export class Membership {
    * late answer read late is not a dead member): Lifeguard's local health.
    */
   private probeTimeout(): number {
-    return Math.min(10 * this.opts.probeTimeoutMs, this.opts.probeTimeoutMs + 4 * this.lag);
+    const base = this.opts.probeTimeoutMs * (1 + this.health);
+    return Math.min(10 * this.opts.probeTimeoutMs, base + 4 * this.lag);
+  }
+
+  /** Lifeguard: the probe interval stretches with the local health score. */
+  private probeInterval(): number {
+    const t = this.opts.probeIntervalMs * (1 + this.health);
+    return t * (0.75 + Math.random() * 0.5);
+  }
+
+  /** Lifeguard's local health: up when our probes fail or we are suspected, down when a probe succeeds. */
+  private adjustHealth(delta: number): void {
+    if (!this.opts.lifeguard) return;
+    this.health = Math.max(0, Math.min(this.opts.maxLocalHealth, this.health + delta));
+  }
+
+  /** The local health score (0: healthy). */
+  get localHealth(): number {
+    return this.health;
   }
 
   /** True when a timer armed for `due` fired so late that what it timed is inconclusive. */
@@ -764,6 +1020,7 @@ export class Membership {
     const probe = {
       target,
       indirect: lost,
+      lost,
       timer: undefined as unknown,
       due: this.clock.now() + timeout,
       retries: 0,
@@ -808,8 +1065,13 @@ export class Membership {
     }
     this.probes.delete(nonce);
     this.probing.delete(p.target);
+    // A failed probe may be our own slowness as much as the target's.
+    this.adjustHealth(+1);
     const e = this.entries.get(p.target);
-    if (e && !e.dead && e.rec && !e.rec.left && !e.suspect) this.suspect(p.target, e, undefined);
+    if (!e || e.dead || !e.rec || e.rec.left) return;
+    // Already suspected by another: ours is an independent confirmation.
+    if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost);
+    else this.suspect(p.target, e, undefined, this.id, !!p.lost);
   }
 
   private onAck(nonce: number): void {
@@ -833,6 +1095,7 @@ export class Membership {
       return;
     }
     this.probing.delete(p.target);
+    this.adjustHealth(-1);
   }
 
   private onPingReq(from: string, target: string, nonce: number): void {

@@ -27,7 +27,12 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
   const obj: Record<string, unknown> = { version: MESH_FORMAT_VERSION };
   switch (msg.kind) {
     case 'gossip':
-      obj.gossip = { records: msg.records, deaths: msg.deaths, suspects: msg.suspects };
+      obj.gossip = {
+        records: msg.records,
+        deaths: msg.deaths,
+        suspects: msg.suspects,
+        alives: msg.alives ?? [],
+      };
       break;
     case 'digest':
       obj.digest = { hash: msg.hash, count: msg.count };
@@ -74,6 +79,7 @@ export function decodeFrame(bytes: Uint8Array): MeshMessage {
         records: o.gossip.records,
         deaths: o.gossip.deaths,
         suspects: o.gossip.suspects,
+        alives: o.gossip.alives,
       };
     case 'digest':
       return { kind: 'digest', hash: o.digest.hash, count: o.digest.count };

@@ -68,6 +68,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** How long a joiner that has never reached its seed keeps retrying at most 4 × retryMs apart. */
+const JOIN_WINDOW_MS = 30_000;
+
 /** Keeps one seed connected for the lifetime of the discovery. */
 async function keepDialing(
   ctx: PeerSourceContext,
@@ -77,6 +80,7 @@ async function keepDialing(
 ) {
   let delay = retryMs;
   let peer: string | undefined;
+  const started = Date.now();
   while (!ctx.signal.aborted) {
     if (isSelf(ctx, addr)) return;
     // Once joined, the mesh keeps us connected; the seed is only for bootstrapping.
@@ -100,7 +104,14 @@ async function keepDialing(
         if (/dial self/i.test(String((err as Error)?.message))) return;
         ctx.log('seed %s not reachable: %s', addr.toString(), (err as Error)?.message);
         await sleep(delay, ctx.signal);
-        delay = Math.min(delay * 2, maxRetryMs);
+        // Until the seed has been reached once, retry briskly (a cluster starting
+        // at once: the seed is usually up within seconds, and every second a
+        // joiner backs off is a second the cluster waits for it); after that, or
+        // past JOIN_WINDOW_MS, back off to maxRetryMs.
+        const joining = peer === undefined && Date.now() - started < JOIN_WINDOW_MS;
+        delay = joining
+          ? Math.min(delay * 1.5, 4 * retryMs, maxRetryMs)
+          : Math.min(delay * 2, maxRetryMs);
         continue;
       }
     }

@@ -98,7 +98,7 @@ describe('the packed tarball', () => {
       'dist/bench/cli/main.js',
       'prebuilds/linux-x64/nixl_native.node',
       'proto/metadata.proto',
-      'proto/discovery.proto',
+      'proto/mesh.proto',
       'binding.gyp',
       'scripts/install.mjs',
     ])

@@ -8,7 +8,12 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { describe, expect, it } from 'vitest';
 
 import { SimNetwork } from '../../bench/discovery/sim/network.js';
-import { Membership, signingBytes } from '../../plugins/gossip/membership.js';
+import {
+  Membership,
+  payloadDigest,
+  signingBytes,
+  signingBytesOf,
+} from '../../plugins/gossip/membership.js';
 
 const OPTS = {
   degree: 4,
@@ -167,5 +172,113 @@ describe('mesh membership', () => {
       suspects: [],
     });
     expect(m.size).toBe(2);
+  });
+
+  it('Lifeguard: a refutation travels as a small alive, and the record it rebuilds verifies', () => {
+    const { net, ms } = cluster(20);
+    net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 19));
+    net.clock.run(net.clock.now() + 3000);
+    net.resetTraffic();
+    const v = ms[3]!.version;
+    ms[0]!.receive(id(1), {
+      kind: 'gossip',
+      records: [],
+      deaths: [],
+      suspects: [{ id: id(3), version: v }],
+    });
+    net.clock.run(net.clock.now() + 2000);
+    for (const [i, m] of ms.entries()) if (i !== 3) expect(m.recordOf(id(3))!.version).toBe(v + 1);
+    // Everyone rebuilt v+1 from an alive (nobody pulled the record).
+    const alives = ms.reduce((n, m) => n + m.counters.alives, 0);
+    expect(alives).toBe(19);
+    expect(net.byKind.get('pull') ?? 0).toBe(0);
+    // The rebuilt record is the owner's own, signature and all.
+    expect(ms[0]!.recordOf(id(3))!.sig).toEqual(ms[3]!.record.sig);
+  });
+
+  it('Lifeguard: an alive with a bad signature is refused; one for a payload not held is pulled', async () => {
+    const key = await generateKeyPair('Ed25519');
+    const self = peerIdFromPrivateKey(key).toString();
+    const other = await generateKeyPair('Ed25519');
+    const otherId = peerIdFromPrivateKey(other).toString();
+    const net = new SimNetwork(10, OPTS);
+    const sent: { to: string; kind: string }[] = [];
+    const invalid: string[] = [];
+    const m = new Membership(
+      self,
+      new Uint8Array(1),
+      { send: (to, msg) => sent.push({ to, kind: msg.kind }), connect() {}, disconnect() {} },
+      {
+        sign: (b) => key.sign(b) as Uint8Array,
+        verify: (who, b, sig) => peerIdFromString(who).publicKey!.verify(b, sig) === true,
+      },
+      net.clock,
+      { invalid: (_f, why) => invalid.push(why) },
+      OPTS,
+    );
+    const payload = new Uint8Array([7, 7, 7]);
+    const rec = {
+      id: otherId,
+      version: 1,
+      left: false,
+      payload,
+      sig: other.sign(signingBytes(otherId, 1, false, payload)) as Uint8Array,
+    };
+    m.receive('x', { kind: 'gossip', records: [rec], deaths: [], suspects: [] });
+    const alive = (version: number, signer: typeof key, p = payload) => ({
+      id: otherId,
+      version,
+      digest: payloadDigest(p),
+      sig: signer.sign(signingBytesOf(otherId, version, false, payloadDigest(p))) as Uint8Array,
+    });
+    const send = (a: ReturnType<typeof alive>) =>
+      m.receive('x', { kind: 'gossip', records: [], deaths: [], suspects: [], alives: [a] });
+    send(alive(2, key)); // forged: signed by another key
+    expect(invalid).toEqual([expect.stringMatching(/alive .* bad signature/)]);
+    expect(m.recordOf(otherId)!.version).toBe(1);
+    send(alive(3, other, new Uint8Array([9]))); // a payload we do not hold
+    expect(m.recordOf(otherId)!.version).toBe(1);
+    expect(sent).toContainEqual({ to: 'x', kind: 'pull' });
+    send(alive(4, other));
+    expect(m.recordOf(otherId)!.version).toBe(4);
+    expect(m.counters.alives).toBe(1);
+  });
+
+  it('Lifeguard: a suspicion waits longest with one suspector and shrinks with confirmations', () => {
+    const wait = (suspectors: number) => {
+      const { net, ms } = cluster(12);
+      net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 11));
+      const v = ms[5]!.version;
+      // m5 stops answering anything (paused for good), without its links resetting.
+      net.pausedUntil.set(id(5), Infinity);
+      const t0 = net.clock.now();
+      for (let k = 0; k < suspectors; k++)
+        ms[0]!.receive(id(1), {
+          kind: 'gossip',
+          records: [],
+          deaths: [],
+          suspects: [{ id: id(5), version: v, by: `far${k}` }],
+        });
+      net.clock.run(t0 + 60_000, () => ms[0]!.isDead(id(5)));
+      return net.clock.now() - t0;
+    };
+    const one = wait(1);
+    const four = wait(4);
+    // One suspector: up to 3 x 5 s (plus slack); four: about the 5 s minimum.
+    expect(four).toBeGreaterThanOrEqual(5000);
+    expect(four).toBeLessThan(9000);
+    expect(one).toBeGreaterThan(four + 3000);
+  });
+
+  it('Lifeguard: a member whose probes all fail raises its local health score, and recovers', () => {
+    const { net, ms } = cluster(10);
+    net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 9));
+    expect(ms[0]!.localHealth).toBe(0);
+    net.loss = 1; // nothing arrives: every probe of m0 fails
+    net.clock.run(net.clock.now() + 15_000);
+    expect(ms[0]!.localHealth).toBeGreaterThan(0);
+    net.loss = 0;
+    net.clock.run(net.clock.now() + 120_000);
+    expect(ms[0]!.localHealth).toBe(0);
   });
 });

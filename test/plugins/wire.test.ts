@@ -1,21 +1,18 @@
-/** The discovery wire format and the mDNS service tag. */
+/** The discovery mesh wire format (proto/mesh.proto) and the mDNS service tag. */
 import { describe, expect, it } from 'vitest';
 import protobuf from 'protobufjs';
 
 import { MismatchError } from '../../src/errors.js';
 import {
-  DISCOVERY_FORMAT_VERSION,
-  decodeFetchRequest,
-  decodeFetchResponse,
-  decodeGossip,
-  encodeFetchRequest,
-  encodeFetchResponse,
-  encodeGossip,
-  topicFor,
-} from '../../plugins/gossip/wire.js';
+  MESH_FORMAT_VERSION,
+  decodeFrame,
+  decodePayload,
+  encodeFrame,
+  encodePayload,
+} from '../../plugins/gossip/mesh-wire.js';
+import type { MeshMessage } from '../../plugins/gossip/membership.js';
 import { mdnsServiceTag } from '../../plugins/mdns/index.js';
 
-const V = DISCOVERY_FORMAT_VERSION;
 /** Bytes decode as Buffers in Node: compare plain Uint8Arrays. */
 const plain = (o: any): any =>
   o instanceof Uint8Array
@@ -26,60 +23,82 @@ const plain = (o: any): any =>
         ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plain(v)]))
         : o;
 
-describe('discovery wire format', () => {
-  it('round-trips every message', () => {
-    const md = new Uint8Array([1, 2, 3, 250]);
-    const res = {
-      version: V,
-      cluster: 'c',
-      error: '',
-      seq: 7,
-      metadata: md,
-      peers: [{ peerId: 'p1', addrs: ['/ip4/127.0.0.1/tcp/1'] }],
+describe('discovery mesh wire format', () => {
+  it('round-trips every frame', () => {
+    const rec = {
+      id: 'p1',
+      version: 3,
+      left: false,
+      payload: new Uint8Array([1, 2, 250]),
+      sig: new Uint8Array(64).fill(7),
     };
-    expect(plain(decodeFetchResponse(encodeFetchResponse(res)))).toEqual(res);
-    expect(decodeFetchRequest(encodeFetchRequest({ version: V, cluster: 'c' }))).toEqual({
-      version: V,
-      cluster: 'c',
+    const alive = { id: 'p2', version: 9, digest: new Uint8Array(32).fill(1), sig: rec.sig };
+    const frames: MeshMessage[] = [
+      {
+        kind: 'gossip',
+        records: [rec],
+        deaths: [{ id: 'p3', version: 2, by: '', lost: false }],
+        suspects: [{ id: 'p4', version: 5, by: 'p1', lost: true }],
+        alives: [alive],
+      },
+      { kind: 'digest', hash: '00ff00ff00ff00ff', count: 12 },
+      { kind: 'entries', entries: [{ id: 'p1', version: 3, dead: true }] },
+      { kind: 'pull', ids: ['p1', 'p2'] },
+      { kind: 'ping', nonce: 4 },
+      { kind: 'ack', nonce: 4 },
+      { kind: 'ping-req', target: 'p2', nonce: 5 },
+      { kind: 'unlink' },
+    ];
+    for (const f of frames) expect(plain(decodeFrame(encodeFrame(f)))).toEqual(plain(f));
+    const p = { name: 'agent', addrs: ['/ip4/127.0.0.1/tcp/1'], metadata: new Uint8Array([5]) };
+    expect(plain(decodePayload(encodePayload(p)))).toEqual(p);
+  });
+
+  it('an alive is a fraction of the record it refreshes', () => {
+    const payload = new Uint8Array(4096);
+    const sig = new Uint8Array(64);
+    const full = encodeFrame({
+      kind: 'gossip',
+      records: [{ id: 'p1', version: 2, left: false, payload, sig }],
+      deaths: [],
+      suspects: [],
     });
-    const bodies = [
-      { kind: 'hello', addrs: ['/ip4/1.2.3.4/tcp/5'], seq: 3, peers: [{ peerId: 'x', addrs: [] }] },
-      { kind: 'update', seq: 4, full: true, metadata: md },
-      { kind: 'tombstone' },
-    ] as const;
-    for (const body of bodies) {
-      const msg = { version: V, cluster: 'c', agent: 'a', body };
-      expect(plain(decodeGossip(encodeGossip(msg as any)))).toEqual(msg);
-    }
+    const small = encodeFrame({
+      kind: 'gossip',
+      records: [],
+      deaths: [],
+      suspects: [],
+      alives: [{ id: 'p1', version: 2, digest: new Uint8Array(32), sig }],
+    });
+    expect(small.byteLength).toBeLessThan(128);
+    expect(full.byteLength).toBeGreaterThan(4096);
   });
 
   it('refuses another format version and malformed bytes with MismatchError', () => {
-    const other = encodeGossip({
-      version: V + 1,
-      cluster: 'c',
-      agent: 'a',
-      body: { kind: 'tombstone' },
-    });
-    expect(() => decodeGossip(other)).toThrow(MismatchError);
-    expect(() => decodeGossip(other)).toThrow(/format version 2/);
-    expect(() => decodeFetchRequest(encodeFetchRequest({ version: 0, cluster: 'c' }))).toThrow(
-      MismatchError,
-    );
-    expect(() => decodeGossip(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(MismatchError);
-    // A message without a body, or without an agent name, is refused too.
     const root = protobuf.Root.fromJSON({
       nested: {
-        M: { fields: { version: { type: 'uint32', id: 1 }, agent: { type: 'string', id: 3 } } },
+        F: {
+          fields: {
+            version: { type: 'uint32', id: 1 },
+            ping: { type: 'P', id: 6 },
+          },
+        },
+        P: { fields: { nonce: { type: 'uint32', id: 1 } } },
       },
     });
-    const M = root.lookupType('M');
-    expect(() => decodeGossip(M.encode(M.fromObject({ version: V, agent: 'a' })).finish())).toThrow(
-      /without a body/,
-    );
+    const F = root.lookupType('F');
+    const other = F.encode(F.fromObject({ version: MESH_FORMAT_VERSION + 1, ping: { nonce: 1 } }));
+    expect(() => decodeFrame(other.finish())).toThrow(MismatchError);
+    expect(() => decodeFrame(other.finish())).toThrow(/format version 2/);
+    expect(() => decodeFrame(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(MismatchError);
+    const empty = F.encode(F.fromObject({ version: MESH_FORMAT_VERSION })).finish();
+    expect(() => decodeFrame(empty)).toThrow(/without a body/);
+    expect(() =>
+      decodePayload(encodePayload({ name: '', addrs: [], metadata: new Uint8Array() })),
+    ).toThrow(/no agent name/);
   });
 
-  it('derives topic and mDNS service tag from the cluster name', () => {
-    expect(topicFor('a')).not.toBe(topicFor('b'));
+  it('derives the mDNS service tag from the cluster name', () => {
     expect(mdnsServiceTag('prod')).toBe(mdnsServiceTag('prod'));
     expect(mdnsServiceTag('prod')).not.toBe(mdnsServiceTag('staging'));
     expect(mdnsServiceTag('x'.repeat(64))).toMatch(/^_nixl-[0-9a-f]{12}\._udp\.local$/);

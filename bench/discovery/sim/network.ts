@@ -111,10 +111,19 @@ export class SimNetwork {
   readonly sent = new Map<string, Traffic>();
   /** Messages by kind (gossip, digest, entries, pull, ping, ack, ping-req). */
   readonly byKind = new Map<string, number>();
+  /** Bytes by kind (when countBytes). */
+  readonly bytesByKind = new Map<string, number>();
   /** Probability that a message is lost. */
   loss = 0;
   /** Count bytes by encoding each message (slower). */
   countBytes = true;
+  /**
+   * A paused member (a starved event loop, a GC pause, SIGSTOP) runs nothing
+   * until the given virtual time: its timers and the messages it reads wait.
+   */
+  readonly pausedUntil = new Map<string, number>();
+  /** A slow member runs each event (timer or message) up to this many ms late. */
+  readonly slowMs = new Map<string, number>();
 
   constructor(
     readonly latencyMs: number,
@@ -140,7 +149,12 @@ export class SimNetwork {
         net.clock.setTimeout(() => net.members.get(to)?.linkDown(id), net.latencyMs);
       },
     };
-    const m = new Membership(id, payload, transport, SIM_SIGNER, this.clock, {}, this.opts);
+    const clock: MeshClock = {
+      now: () => net.clock.now(),
+      setTimeout: (fn, ms) => net.clock.setTimeout(net.gate(id, fn), ms),
+      clearTimeout: (h) => net.clock.clearTimeout(h),
+    };
+    const m = new Membership(id, payload, transport, SIM_SIGNER, clock, {}, this.opts);
     this.members.set(id, m);
     return m;
   }
@@ -150,13 +164,34 @@ export class SimNetwork {
     if (!t) this.sent.set(from, (t = { messages: 0, bytes: 0 }));
     t.messages++;
     this.byKind.set(msg.kind, (this.byKind.get(msg.kind) ?? 0) + 1);
-    if (this.countBytes) t.bytes += encodeFrame(msg).byteLength;
+    if (this.countBytes) {
+      const b = encodeFrame(msg).byteLength;
+      t.bytes += b;
+      this.bytesByKind.set(msg.kind, (this.bytesByKind.get(msg.kind) ?? 0) + b);
+    }
     if (this.crashed.has(from) || this.crashed.has(to)) return;
     if (this.loss && Math.random() < this.loss) return;
-    this.clock.setTimeout(() => {
-      if (this.crashed.has(to)) return;
-      this.members.get(to)?.receive(from, msg);
-    }, this.latencyMs);
+    this.clock.setTimeout(
+      this.gate(to, () => {
+        if (this.crashed.has(to)) return;
+        this.members.get(to)?.receive(from, msg);
+      }),
+      this.latencyMs,
+    );
+  }
+
+  /** Runs `fn` as member `id` would: after its pause, and late if it is slow. */
+  private gate(id: string, fn: () => void): () => void {
+    const run = () => {
+      const until = this.pausedUntil.get(id) ?? 0;
+      if (until > this.clock.now()) this.clock.setTimeout(run, until - this.clock.now());
+      else fn();
+    };
+    return () => {
+      const slow = this.slowMs.get(id);
+      if (slow) this.clock.setTimeout(run, Math.random() * slow);
+      else run();
+    };
   }
 
   /** A member dies at once: it sends nothing more, and its links notice (a reset connection). */
@@ -180,5 +215,6 @@ export class SimNetwork {
   resetTraffic(): void {
     this.sent.clear();
     this.byKind.clear();
+    this.bytesByKind.clear();
   }
 }

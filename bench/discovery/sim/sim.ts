@@ -14,10 +14,18 @@
  * - false suspicions: the formed mesh runs for `--loss-s` virtual seconds at
  *   1 % message loss with probing on: suspicions raised (all of live
  *   members), refutations, and live members confirmed dead (should be 0).
+ * - Lifeguard under stress (`--stress`): the formed mesh at 1 % loss, with
+ *   CPU pauses (each second, each member pauses with probability 1 % for
+ *   2–12 s: a starved event loop) or slow members (10 % of members run every
+ *   timer and message up to 1.5 s late), Lifeguard off (plain SWIM, before)
+ *   and on (after): suspicions raised by probers (all false: nobody dies),
+ *   refutations, confirmations of a live member's death, and the members
+ *   that anyone confirmed dead (false deaths), and the bytes of refutations.
  *
  * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--events 1000,3000,10000]
- *        [--loss 0.01,0.1] [--loss-s 60]
+ *        [--loss 0.01,0.1] [--loss-s 60] [--stress 1000] [--stress-s 60]
  */
+import type { MembershipOptions } from '../../../plugins/gossip/membership.js';
 import { SimNetwork } from './network.js';
 
 function arg(name: string, fallback: string): string {
@@ -29,6 +37,8 @@ const coldSizes = list(arg('cold', '100,300,1000'));
 const eventSizes = list(arg('events', '1000,3000,10000'));
 const lossSeconds = Number(arg('loss-s', '60'));
 const losses = arg('loss', '0.01,0.1').split(',').map(Number);
+const stressSizes = list(arg('stress', '1000'));
+const stressSeconds = Number(arg('stress-s', '60'));
 const LATENCY = 10;
 const PAYLOAD_BYTES = 512;
 const OPTS = {
@@ -84,8 +94,13 @@ function coldStart(n: number, how: 'seed' | 'chain') {
 }
 
 /** A formed mesh: each member linked to `degree` random others, knowing its neighbours' records. */
-function formed(n: number, subject: number) {
-  const net = new SimNetwork(LATENCY, { ...OPTS, antiEntropyMs: 1e9 });
+function formed(
+  n: number,
+  subject: number,
+  extra: Partial<MembershipOptions> = {},
+  everyone = false,
+) {
+  const net = new SimNetwork(LATENCY, { ...OPTS, antiEntropyMs: 1e9, ...extra });
   net.countBytes = true;
   const ms = Array.from({ length: n }, (_, i) => net.add(id(i), payload()));
   const links = ms.map(() => new Set<number>());
@@ -101,7 +116,9 @@ function formed(n: number, subject: number) {
     m.receive('prime', { kind: 'gossip', records: [ms[j]!.record], deaths: [], suspects: [] });
   for (let i = 0; i < n; i++) {
     for (const j of links[i]!) prime(ms[i]!, j);
-    if (i !== subject) prime(ms[i]!, subject);
+    if (everyone) {
+      for (let j = 0; j < n; j++) if (j !== i && !links[i]!.has(j)) prime(ms[i]!, j);
+    } else if (i !== subject) prime(ms[i]!, subject);
   }
   for (let i = 0; i < n; i++) for (const j of links[i]!) ms[i]!.linkUp(id(j), false);
   net.clock.run(0);
@@ -196,6 +213,51 @@ function falseSuspicions(n: number, loss: number) {
   return { raised, refuted, deaths, liveMissing };
 }
 
+/** False suspicions and false deaths with CPU pauses or slow members, Lifeguard off or on. */
+function stress(n: number, scenario: 'pauses' | 'slow', lifeguard: boolean) {
+  const { net, ms } = formed(n, 0, { lifeguard }, true);
+  net.loss = 0.01;
+  net.countBytes = true;
+  for (const m of ms) m.start();
+  if (scenario === 'slow') {
+    for (let i = 0; i < n; i++) if (Math.random() < 0.1) net.slowMs.set(id(i), 1500);
+  } else {
+    const tick = () => {
+      const now = net.clock.now();
+      for (let i = 0; i < n; i++) {
+        if (Math.random() < 0.01 && (net.pausedUntil.get(id(i)) ?? 0) < now)
+          net.pausedUntil.set(id(i), now + 2000 + Math.random() * 10_000);
+      }
+      net.clock.setTimeout(tick, 1000);
+    };
+    tick();
+  }
+  net.clock.run(net.clock.now() + stressSeconds * 1000);
+  let raised = 0;
+  let refuted = 0;
+  let deaths = 0;
+  let health = 0;
+  for (const m of ms) {
+    raised += m.counters.raised;
+    refuted += m.counters.refutations;
+    deaths += m.counters.deaths;
+    health = Math.max(health, m.localHealth);
+  }
+  // Nobody dies: a member that any other holds dead at the end is a false death.
+  const dead = new Set<string>();
+  for (const m of ms) for (let i = 0; i < n; i++) if (m.isDead(id(i))) dead.add(id(i));
+  const gossipBytes = net.bytesByKind.get('gossip') ?? 0;
+  for (const m of ms) m.stop();
+  return {
+    raised,
+    refuted,
+    deaths,
+    deadAtEnd: dead.size,
+    gossipKiB: gossipBytes / 1024 / n,
+    health,
+  };
+}
+
 const fmt = (x: number, d = 1) => (Number.isNaN(x) ? '—' : x.toFixed(d));
 console.log(
   `membership simulation (degree ${OPTS.degree}, max links ${OPTS.maxLinks}, latency = 1 round, ${PAYLOAD_BYTES}-byte payloads)`,
@@ -244,6 +306,25 @@ if (eventSizes.length) {
     for (const loss of losses) {
       const r = falseSuspicions(n, loss);
       console.log(`${n} | ${loss * 100} % | ${r.raised} | ${r.refuted} | ${r.deaths}`);
+    }
+  }
+}
+
+if (stressSizes.length) {
+  console.log(
+    `\nLifeguard under stress, 1 % loss, ${stressSeconds} s (pauses: 1 %/s of members stop for 2-12 s; slow: 10 % run events up to 1.5 s late)`,
+  );
+  console.log(
+    'members | scenario | lifeguard | suspicions raised | refutations | death confirmations (all members) | members dead somewhere at end | gossip KiB/member | max local health',
+  );
+  for (const n of stressSizes) {
+    for (const scenario of ['pauses', 'slow'] as const) {
+      for (const lg of [false, true]) {
+        const r = stress(n, scenario, lg);
+        console.log(
+          `${n} | ${scenario} | ${lg ? 'on' : 'off'} | ${r.raised} | ${r.refuted} | ${r.deaths} | ${r.deadAtEnd} | ${fmt(r.gossipKiB)} | ${r.health}`,
+        );
+      }
     }
   }
 }
