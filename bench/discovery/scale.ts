@@ -263,6 +263,11 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+/** A figure, or '—' where there is none (etcd agents keep no libp2p links). */
+function fixed(v: number, digits: number): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : '—';
+}
+
 /** Median of the finite values (NaN if none). */
 const median = (xs: number[]) => {
   const ok = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -284,7 +289,7 @@ for (let r = 0; r < runs; r++) {
     const res = await runOnce(n, r);
     console.error(
       `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms, ` +
-        `kill→all ${res.killToAll} ms, conns mean ${mean(res.connections).toFixed(1)} max ${max(res.connections)}, ` +
+        `kill→all ${res.killToAll} ms, conns mean ${fixed(mean(res.connections), 1)} max ${fixed(max(res.connections), 0)}, ` +
         `leaves ${res.leaves}, errors ${res.errors}`,
     );
     if (res.etcd) console.error(`  etcd: ${res.etcd}`);
@@ -306,8 +311,8 @@ for (const n of sizes) {
   const ready = rs.map((x) => x.readyToAll);
   console.log(
     `${n} | ${median(rs.map((x) => x.spawnToAll))} | ${median(ready)} [${Math.min(...ready)}-${Math.max(...ready)}] | ` +
-      `${median(rs.map((x) => mean(x.connections))).toFixed(1)} (${max(rs.map((x) => max(x.connections)))}) | ` +
-      `${(median(rs.map((x) => mean(x.bytes))) / 1024).toFixed(1)} (${(max(rs.map((x) => max(x.bytes))) / 1024).toFixed(1)}) | ` +
+      `${fixed(median(rs.map((x) => mean(x.connections))), 1)} (${fixed(max(rs.map((x) => max(x.connections))), 0)}) | ` +
+      `${fixed(median(rs.map((x) => mean(x.bytes))) / 1024, 1)} (${fixed(max(rs.map((x) => max(x.bytes))) / 1024, 1)}) | ` +
       `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} | ${median(rs.map((x) => x.killToAll))} | ` +
       `${rs.map((x) => x.leaves).join(', ')}`,
   );
