@@ -27,3 +27,13 @@ export function patternSha256(len: number, seed: number): string {
   fillPattern(b, seed);
   return createHash('sha256').update(b).digest('hex');
 }
+
+/** Resolves once agent process `p` has loaded `peer` (a join, or `peer` among those ready at start). */
+export function joined(p: AgentProcess, peer: string) {
+  return p.waitFor(
+    (e) =>
+      (e.ev === 'peer:join' && e.peer === peer) ||
+      (e.ev === 'ready' && (e.peers as string[]).includes(peer)),
+    `${peer} to be loaded`,
+  );
+}

@@ -99,3 +99,12 @@ export function makeTestPki(): TestPki {
     clientKey: join(dir, 'client.key'),
   };
 }
+
+/** The environment that gives the etcd plugin this PKI's CA and client certificate. */
+export function tlsEnv(pki: TestPki) {
+  return {
+    NIXL_ETCD_CA_FILE: pki.ca,
+    NIXL_ETCD_CERT_FILE: pki.clientCert,
+    NIXL_ETCD_KEY_FILE: pki.clientKey,
+  };
+}

@@ -15,8 +15,8 @@ import { Etcd3, Range } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { EtcdServer, freePort, skipWithoutEtcd } from '../etcd/etcd-server.js';
-import { patternSha256, spawnEtcdAgent } from '../etcd/etcd-agents.js';
-import { makeTestPki, opensslAvailable, type TestPki } from '../etcd/tls-certs.js';
+import { joined, patternSha256, spawnEtcdAgent } from '../etcd/etcd-agents.js';
+import { makeTestPki, opensslAvailable, tlsEnv, type TestPki } from '../etcd/tls-certs.js';
 import type { AgentProcess } from './agent-process.js';
 
 const NS = '/nixl/agents/';
@@ -32,14 +32,6 @@ afterEach(async () => {
   server = undefined;
   for (const c of cleanups.splice(0)) c();
 });
-
-function tlsFiles(pki: TestPki) {
-  return {
-    NIXL_ETCD_CA_FILE: pki.ca,
-    NIXL_ETCD_CERT_FILE: pki.clientCert,
-    NIXL_ETCD_KEY_FILE: pki.clientKey,
-  };
-}
 
 /** An etcd on https with client certificates required and auth on: root, and 'nixl' for the namespace. */
 async function startSecureEtcd(pki: TestPki): Promise<EtcdServer> {
@@ -81,15 +73,6 @@ function adminClient(s: EtcdServer, pki: TestPki, auth?: { username: string; pas
   });
 }
 
-function joined(p: AgentProcess, peer: string) {
-  return p.waitFor(
-    (e) =>
-      (e.ev === 'peer:join' && e.peer === peer) ||
-      (e.ev === 'ready' && (e.peers as string[]).includes(peer)),
-    `${peer} to be loaded`,
-  );
-}
-
 function expectNoPassword(p: AgentProcess, password: string): void {
   expect(p.stderr).not.toContain(password);
   expect(JSON.stringify(p.events)).not.toContain(password);
@@ -106,7 +89,7 @@ describe.skipIf(skip)(
       cleanups.push(() => rmSync(pki.dir, { recursive: true, force: true }));
       server = await startSecureEtcd(pki);
       const env = {
-        ...tlsFiles(pki),
+        ...tlsEnv(pki),
         NIXL_ETCD_USERNAME: 'nixl',
         NIXL_ETCD_PASSWORD: PASSWORD,
         NIXL_TS_LOG: '*',
@@ -171,7 +154,7 @@ describe.skipIf(skip)(
     it('at start: etcd unreachable is a BackendError within connectTimeoutMs; a wrong password a NotAllowedError naming the cause', async () => {
       const pki = makeTestPki();
       cleanups.push(() => rmSync(pki.dir, { recursive: true, force: true }));
-      const env = { ...tlsFiles(pki), NIXL_TS_LOG: '*' };
+      const env = { ...tlsEnv(pki), NIXL_TS_LOG: '*' };
       const connectTimeoutMs = 2000;
 
       // Nothing listens there.

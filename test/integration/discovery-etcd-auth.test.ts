@@ -12,8 +12,8 @@ import { Etcd3, Range } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { EtcdServer, skipWithoutEtcd } from '../etcd/etcd-server.js';
-import { patternSha256, spawnEtcdAgent } from '../etcd/etcd-agents.js';
-import { makeTestPki, opensslAvailable } from '../etcd/tls-certs.js';
+import { joined, patternSha256, spawnEtcdAgent } from '../etcd/etcd-agents.js';
+import { makeTestPki, opensslAvailable, tlsEnv } from '../etcd/tls-certs.js';
 import type { AgentProcess } from './agent-process.js';
 
 const NS = '/nixl/agents/';
@@ -28,15 +28,6 @@ afterEach(async () => {
   server = undefined;
   for (const c of cleanups.splice(0)) c();
 });
-
-function joined(p: AgentProcess, peer: string) {
-  return p.waitFor(
-    (e) =>
-      (e.ev === 'peer:join' && e.peer === peer) ||
-      (e.ev === 'ready' && (e.peers as string[]).includes(peer)),
-    `${peer} to be loaded`,
-  );
-}
 
 /** Two agents find each other and b's memory is written by a with a notification. */
 async function twoAgentsTransfer(a: AgentProcess, b: AgentProcess): Promise<void> {
@@ -129,11 +120,7 @@ describe.skipIf(skipWithoutEtcd || (!opensslAvailable() && process.env.CI !== 't
           '--client-cert-auth',
         ],
       });
-      const env = {
-        NIXL_ETCD_CA_FILE: pki.ca,
-        NIXL_ETCD_CERT_FILE: pki.clientCert,
-        NIXL_ETCD_KEY_FILE: pki.clientKey,
-      };
+      const env = tlsEnv(pki);
       const start = (name: string) => {
         const p = spawnEtcdAgent(name, { endpoints: server!.endpoint, ttlSeconds: 5 }, env);
         procs.push(p);

@@ -16,7 +16,7 @@ import { Etcd3 } from 'etcd3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { EtcdServer, skipWithoutEtcd } from '../etcd/etcd-server.js';
-import { patternSha256, spawnEtcdAgent } from '../etcd/etcd-agents.js';
+import { joined, patternSha256, spawnEtcdAgent } from '../etcd/etcd-agents.js';
 import type { AgentProcess } from './agent-process.js';
 
 const TTL_S = 2;
@@ -43,15 +43,6 @@ function start(name: string, ttlSeconds = TTL_S): AgentProcess {
  * starts are loaded before Agent.create resolves (its ready event lists
  * them); later ones come with peer:join.
  */
-function joined(p: AgentProcess, peer: string) {
-  return p.waitFor(
-    (e) =>
-      (e.ev === 'peer:join' && e.peer === peer) ||
-      (e.ev === 'ready' && (e.peers as string[]).includes(peer)),
-    `${peer} to be loaded`,
-  );
-}
-
 /** The lease that a key lives under (etcd's view). */
 async function leaseOf(key: string): Promise<string | undefined> {
   const raw = new Etcd3({ hosts: server.endpoint });
