@@ -12,8 +12,7 @@ export function abortable<T>(
   onAbort?: () => void,
 ): Promise<T> {
   if (!signal) return work;
-  const canceled = () =>
-    new CanceledError(`${ctx.op ?? 'the wait'} was aborted`, { ...ctx, cause: signal.reason });
+  const canceled = () => abortedError(signal, ctx);
   if (signal.aborted) {
     onAbort?.();
     work.catch(() => {});
@@ -31,4 +30,13 @@ export function abortable<T>(
       (e) => (signal.removeEventListener('abort', abort), reject(e)),
     );
   });
+}
+
+/** Throws the CanceledError `abortable` gives if `signal` has already aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, ctx: ErrorContext): void {
+  if (signal?.aborted) throw abortedError(signal, ctx);
+}
+
+function abortedError(signal: AbortSignal, ctx: ErrorContext): CanceledError {
+  return new CanceledError(`${ctx.op ?? 'the wait'} was aborted`, { ...ctx, cause: signal.reason });
 }

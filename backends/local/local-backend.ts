@@ -17,6 +17,7 @@ import {
   NotFoundError,
   NotSupportedError,
 } from '../../src/errors.js';
+import { throwIfAborted } from '../common/abortable.js';
 import { Status, type PostStatus, type StatusCode } from '../../src/status.js';
 
 /** A registered region: the bytes, seen through JavaScript. */
@@ -106,14 +107,7 @@ export class LocalBackend implements Backend {
 
   async connect(agent: string, signal?: AbortSignal): Promise<void> {
     this.#checkAgent(agent, 'connect');
-    if (signal?.aborted) {
-      throw new CanceledError('connect was aborted', {
-        op: 'connect',
-        backend: this.type,
-        agent,
-        cause: signal.reason,
-      });
-    }
+    throwIfAborted(signal, { op: 'connect', backend: this.type, agent });
   }
 
   async disconnect(_agent: string): Promise<void> {}

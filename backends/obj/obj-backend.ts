@@ -22,6 +22,7 @@ import {
   NotSupportedError,
   type ErrorContext,
 } from '../../src/errors.js';
+import { throwIfAborted } from '../common/abortable.js';
 import { Status, type PostStatus, type StatusCode } from '../../src/status.js';
 import { objectOf, type ObjectKeys } from './object-keys.js';
 import type { ObjOptions } from './params.js';
@@ -219,14 +220,7 @@ export class ObjBackend implements Backend {
 
   async connect(agent: string, signal?: AbortSignal): Promise<void> {
     this.#checkAgent(agent, 'connect');
-    if (signal?.aborted) {
-      throw new CanceledError('connect was aborted', {
-        op: 'connect',
-        backend: this.type,
-        agent,
-        cause: signal.reason,
-      });
-    }
+    throwIfAborted(signal, { op: 'connect', backend: this.type, agent });
   }
 
   async disconnect(_agent: string): Promise<void> {}

@@ -16,7 +16,6 @@ import { checkNotifSize } from '../../src/backend.js';
 import type { MemType } from '../../src/descriptors.js';
 import { vramSupport } from '../../src/vram.js';
 import {
-  CanceledError,
   InvalidParamError,
   NixlError,
   NotAllowedError,
@@ -27,6 +26,7 @@ import {
 } from '../../src/errors.js';
 import { Status, type PostStatus, type StatusCode } from '../../src/status.js';
 import { LoopHold } from '../common/loop-hold.js';
+import { throwIfAborted } from '../common/abortable.js';
 import { fromNative as fromNativeError } from '../common/native-error.js';
 import { NotifLinger } from '../common/notif-linger.js';
 import {
@@ -309,13 +309,7 @@ export class UcxBackend implements Backend {
 
   async connect(agent: string, signal?: AbortSignal): Promise<void> {
     this.#checkOpen('connect');
-    if (signal?.aborted) {
-      throw new CanceledError('connect was aborted', {
-        ...this.#ctx('connect'),
-        agent,
-        cause: signal.reason,
-      });
-    }
+    throwIfAborted(signal, { ...this.#ctx('connect'), agent });
     if (agent === this.#components.agentName) return;
     const id = this.#peers.get(agent);
     if (id === undefined)
