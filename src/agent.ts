@@ -78,7 +78,20 @@ export interface AgentOptions {
    * nixl-ts/metrics); needs the optional peer dependency prom-client.
    */
   metrics?: MetricsRegistry;
+  /**
+   * How long `XferRequest.wait()` (and `await req.done`) may poll the status
+   * of a request whose recent posts finished that fast, before it waits for
+   * the completion event, in µs (default DEFAULT_WAIT_SPIN_US; 0: never poll).
+   * A small transfer's answer is then read on the waiting thread, with no
+   * wake-up of the backend's thread and of the event loop. Bounded: it polls
+   * until this long after the post at most, and not at all for a request
+   * whose recent posts took longer than this.
+   */
+  waitSpinUs?: number;
 }
+
+/** Default of AgentOptions.waitSpinUs. */
+export const DEFAULT_WAIT_SPIN_US = 100;
 
 /** The part of a prom-client Registry the agent relies on (prom-client stays optional). */
 export interface MetricsRegistry {
@@ -166,6 +179,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     maxRemoteRegions: number,
     telemetry: boolean,
     metrics: NixlMetrics | undefined,
+    waitSpinUs: number,
   ) {
     super();
     this.name = name;
@@ -208,6 +222,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       local: this.#local,
       remote: this.#remote,
       telemetry,
+      waitSpinUs,
       observer: this.#metrics,
       isClosed,
       selectBackends,
@@ -232,6 +247,12 @@ export class Agent extends EventEmitter<AgentEvents> {
         `Agent.create: maxRemoteRegions must be a non-negative integer, got ${opts.maxRemoteRegions}`,
       );
     }
+    const waitSpinUs = opts.waitSpinUs ?? DEFAULT_WAIT_SPIN_US;
+    if (typeof waitSpinUs !== 'number' || !(waitSpinUs >= 0 && waitSpinUs <= 1_000_000)) {
+      throw new InvalidParamError(
+        `Agent.create: waitSpinUs must be a number of µs from 0 to 1000000, got ${String(opts.waitSpinUs)}`,
+      );
+    }
     if (opts.logger !== undefined && !isLogSink(opts.logger))
       throw new InvalidParamError(
         'Agent.create: logger must have error, warn, info, debug and trace methods',
@@ -246,7 +267,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     const telemetry =
       opts.captureTelemetry ??
       /^(1|y|yes|on|true|enable)$/i.test(process.env.NIXL_TELEMETRY_ENABLE ?? '');
-    const agent = new Agent(opts.name, log, plugins, maxRemoteRegions, telemetry, metrics);
+    const agent = new Agent(
+      opts.name,
+      log,
+      plugins,
+      maxRemoteRegions,
+      telemetry,
+      metrics,
+      waitSpinUs,
+    );
     try {
       for (const b of opts.backends ?? []) {
         const spec = typeof b === 'string' ? { type: b } : b;

@@ -271,6 +271,13 @@ export interface Backend {
    * is not a status with a BackendError naming the backend.
    */
   checkXfer(h: BackendXfer): StatusCode;
+  /**
+   * Optional: the agent polled the current post (checkXfer in a loop) and now
+   * stops before it completed, to wait for the completion event instead. A
+   * backend that left the post's progress to the polling thread hands it back
+   * to its own. Must not block.
+   */
+  stopPolling?(h: BackendXfer): void;
   /** Frees the handle, aborting a transfer in flight; must not block. */
   releaseXfer(h: BackendXfer): void;
 

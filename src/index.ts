@@ -8,6 +8,7 @@ export {
   type PostOptions,
   type PartialMDOptions,
   DEFAULT_METADATA_LABEL,
+  DEFAULT_WAIT_SPIN_US,
 } from './agent.js';
 export {
   BACKEND_API_VERSION,

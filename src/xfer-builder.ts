@@ -47,6 +47,8 @@ export interface XferBuilderOptions {
   readonly telemetry: boolean;
   /** The agent's metrics (AgentOptions.metrics), told of each completion. */
   readonly observer?: XferObserver;
+  /** AgentOptions.waitSpinUs. */
+  readonly waitSpinUs: number;
   isClosed(): boolean;
   selectBackends(names: readonly string[] | undefined, ctx: object): readonly Backend[];
   /** A request found its peer disconnected and the peer was dropped ('peer:disconnect'). */
@@ -73,6 +75,10 @@ export class XferBuilder implements XferOwner {
 
   get observer(): XferObserver | undefined {
     return this.#o.observer;
+  }
+
+  get waitSpinUs(): number {
+    return this.#o.waitSpinUs;
   }
 
   get telemetry(): boolean {

@@ -21,6 +21,8 @@ export interface XferOwner {
   onXferError(req: XferRequest, err: NixlError): void;
   /** Called by release so the agent forgets the request. */
   forget(req: XferRequest): void;
+  /** AgentOptions.waitSpinUs: how long wait() may poll before it awaits the completion event. */
+  readonly waitSpinUs: number;
 }
 
 /** Per-request timings (NIXL's getXferTelemetry), in microseconds. */
@@ -62,6 +64,10 @@ export class XferRequest {
   #waiters: Waiter[] = [];
   /** Set when the agent captures telemetry: [start, end of post, completion] in ms. */
   #times: Float64Array | undefined;
+  /** When the current post started (performance.now(), ms). */
+  #postStart = 0;
+  /** How long recent posts took until seen DONE (ms, moving average); Infinity before the first. */
+  #recentMs = Infinity;
 
   constructor(
     owner: XferOwner,
@@ -131,6 +137,7 @@ export class XferRequest {
     this.#owner.checkPostable(this);
     this.#error = undefined;
     this.#state = 'IN_PROG';
+    this.#postStart = performance.now();
     // Timings are taken when telemetry, metrics or a tracer wants them.
     if (this.#owner.observer !== undefined || xferDoneChannel.hasSubscribers)
       this.#times ??= new Float64Array(3);
@@ -198,6 +205,11 @@ export class XferRequest {
     }
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#spinUntilDone()) {
+      const state = this.#state as XferState | 'ERROR'; // the polls may have finished it
+      if (state === 'DONE') return Promise.resolve();
+      if (state === 'ERROR') return Promise.reject(this.#error);
+    }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject };
       if (signal) {
@@ -239,6 +251,29 @@ export class XferRequest {
     this.release();
   }
 
+  /**
+   * A request whose recent posts finished within waitSpinUs polls its status
+   * here until waitSpinUs after the post before wait() falls back to the
+   * completion event: the answer of a small transfer is then read by this
+   * thread (as nixlbench's loop reads it) instead of waking the backend's
+   * thread and then this one, which costs about as much as the transfer.
+   * Giving up tells the backend (stopPolling), so the answer is not left to
+   * a poller that has gone. True when it polled.
+   */
+  #spinUntilDone(): boolean {
+    const capMs = this.#owner.waitSpinUs / 1000;
+    if (!(this.#recentMs <= capMs)) return false;
+    const until = this.#postStart + capMs;
+    while (this.#state === 'IN_PROG' && !this.#released) {
+      this.#refresh();
+      if (performance.now() > until) {
+        if (this.#state === 'IN_PROG' && !this.#released) this.backend.stopPolling?.(this.#handle);
+        break;
+      }
+    }
+    return true;
+  }
+
   #refresh(): void {
     if (this.#state !== 'IN_PROG' || this.#released) return;
     const s = this.backend.checkXfer(this.#handle);
@@ -267,6 +302,10 @@ export class XferRequest {
 
   #finish(err: NixlError | undefined): void {
     this.#state = err ? 'ERROR' : 'DONE';
+    if (!err) {
+      const took = performance.now() - this.#postStart;
+      this.#recentMs = this.#recentMs === Infinity ? took : 0.75 * this.#recentMs + 0.25 * took;
+    }
     const t = this.#times;
     if (t) {
       t[2] = performance.now();

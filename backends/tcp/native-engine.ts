@@ -52,6 +52,8 @@ export interface TcpEngine {
    * the call: it then has no batch entry.
    */
   progress(slot: number, gen: number): boolean;
+  /** The caller stopped polling that post: its answer goes back to the I/O thread now. */
+  stopPolling(slot: number, gen: number): void;
   /** The engine writes SLOT_FREE into the slot once its I/O thread let go. */
   release(slot: number): void;
   /** Runs the queued commands now (blocks for the I/O thread's current round at most). */

@@ -349,6 +349,11 @@ export class TcpBackend implements Backend {
     return this.#settle.status(h);
   }
 
+  stopPolling(handle: BackendXfer): void {
+    const h = handle as TcpXfer;
+    if (h.inFlight && !this.#closed) this.#engine.stopPolling(h.slot.index, h.gen);
+  }
+
   releaseXfer(handle: BackendXfer): void {
     const h = handle as TcpXfer;
     if (!this.#settle.remove(h) || this.#closed) return;

@@ -67,6 +67,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                            InstanceMethod("prep", &TcpEngineWrap::Prep),
                            InstanceMethod("post", &TcpEngineWrap::Post),
                            InstanceMethod("progress", &TcpEngineWrap::Progress),
+                           InstanceMethod("stopPolling", &TcpEngineWrap::StopPolling),
                            InstanceMethod("release", &TcpEngineWrap::Release),
                            InstanceMethod("runQueuedCommands", &TcpEngineWrap::RunQueuedCommands),
                            InstanceMethod("genNotif", &TcpEngineWrap::GenNotif),
@@ -315,6 +316,13 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     bool done = live() && host_->engine->Progress(info[0].As<Napi::Number>().Uint32Value(),
                                                   info[1].As<Napi::Number>().Uint32Value());
     return Napi::Boolean::New(env, done);
+  }
+
+  Napi::Value StopPolling(const Napi::CallbackInfo& info) {
+    if (live())
+      host_->engine->StopPolling(info[0].As<Napi::Number>().Uint32Value(),
+                                 info[1].As<Napi::Number>().Uint32Value());
+    return info.Env().Undefined();
   }
 
   Napi::Value Release(const Napi::CallbackInfo& info) {

@@ -105,6 +105,10 @@ class Engine {
   // `gen` of `slot` succeeded inside this call: it then has no batch entry,
   // the caller settles it.
   bool Progress(uint32_t slot, uint32_t gen);
+  // The caller stopped polling the post `gen` of `slot` before it completed:
+  // the I/O thread reads its answer (no wait for the poll watch timer), and
+  // the next post of the slot is not left to a poller.
+  void StopPolling(uint32_t slot, uint32_t gen);
   // Writes kSlotFree into `status` once the I/O thread let go of the transfer.
   void Release(uint32_t slot, int32_t* status);
   void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);

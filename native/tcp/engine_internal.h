@@ -221,7 +221,7 @@ struct Engine::Xfer {
 };
 
 struct Engine::Cmd {
-  enum Kind { kAddPeer, kRemovePeer, kConnect, kPrep, kPost, kRelease, kGenNotif };
+  enum Kind { kAddPeer, kRemovePeer, kConnect, kPrep, kPost, kRelease, kGenNotif, kStopPolling };
   Kind kind = kPost;
   uint32_t a = 0;
   uint32_t b = 0;

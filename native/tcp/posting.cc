@@ -319,6 +319,14 @@ void Engine::Release(uint32_t slot, int32_t* status) {
   PushCmd(std::move(c));
 }
 
+void Engine::StopPolling(uint32_t slot, uint32_t gen) {
+  Cmd c;
+  c.kind = Cmd::kStopPolling;
+  c.a = slot;
+  c.b = gen;
+  PushCmd(std::move(c));
+}
+
 void Engine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
   Cmd c;
   c.kind = Cmd::kGenNotif;
@@ -428,6 +436,13 @@ void Engine::ExecCmd(Cmd& c) {
       // After this nothing of the released request writes the slot: it may
       // be handed to the next request (see common/status_slots.h).
       if (c.statusSlot) StatusSlots::Store(c.statusSlot, kSlotFree);
+      break;
+    }
+    case Cmd::kStopPolling: {
+      Xfer* x = c.a < xfers_.size() ? xfers_[c.a].get() : nullptr;
+      if (!x || x->gen != c.b) break;
+      x->polled = false;
+      if (Peer* p = x->active ? PeerOf(c.a) : nullptr; p && p->quietSinceNs != 0) Unquiet(p);
       break;
     }
     case Cmd::kGenNotif: {

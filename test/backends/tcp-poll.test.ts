@@ -32,14 +32,18 @@ interface Pair {
 
 const open: Pair[] = [];
 
-async function pair(sameHost: 'off' | 'auto'): Promise<Pair> {
+async function pair(sameHost: 'off' | 'auto', waitSpinUs?: number): Promise<Pair> {
   const params = { port: '0', same_host: sameHost, timeout_ms: '5000' };
   const peer = new PeerProcess();
   const init = await peer.send(
     { cmd: 'init', backend: 'TCP', params, plugins: [], size: REGION, name: 'target' },
     30_000,
   );
-  const agent = await Agent.create({ name: 'poller', backends: [{ type: 'TCP', params }] });
+  const agent = await Agent.create({
+    name: 'poller',
+    backends: [{ type: 'TCP', params }],
+    waitSpinUs,
+  });
   const { buffer: local, desc } = agent.alloc(REGION);
   agent.registerMem(local);
   agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
@@ -126,6 +130,35 @@ for (const sameHost of ['off', 'auto'] as const) {
         }
         // The watch timer hands an answer back within 2 × 200 µs; 1 s is a generous bound.
         expect(slowest).toBeLessThan(1_000);
+        const remote = (await p.peer.send({ cmd: 'hash', off: 0, len: area })).hash;
+        expect(sha256(p.local.subarray(0, area))).toBe(remote);
+      }
+    }, 120_000);
+
+    it('wait() polls a fast request itself (waitSpinUs): awaited transfers land', async () => {
+      // A spin budget far above any transfer here: every wait() after the
+      // first post finds its answer by polling, so its promise is settled
+      // when it is returned, with no completion event in between.
+      const p = await pair(sameHost, 1_000_000);
+      const area = BLOCKS * BLOCK;
+      for (const op of ['WRITE', 'READ'] as const) {
+        if (op === 'WRITE') fillPattern(p.local.subarray(0, area), 53);
+        else p.local.fill(0, 0, area);
+        const reqs = requests(p, op);
+        let settledAtOnce = 0;
+        for (let round = 0; round < 3; round++) {
+          for (const req of reqs) {
+            p.agent.postXferReq(req);
+            let settled = false;
+            const done = req.wait().then(() => {
+              settled = true;
+            });
+            await Promise.resolve();
+            if (settled && round > 0) settledAtOnce++;
+            await done;
+          }
+        }
+        expect(settledAtOnce).toBe(2 * BLOCKS);
         const remote = (await p.peer.send({ cmd: 'hash', off: 0, len: area })).hash;
         expect(sha256(p.local.subarray(0, area))).toBe(remote);
       }

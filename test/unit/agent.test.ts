@@ -29,6 +29,13 @@ describe('Agent', () => {
     await expect(Agent.create({} as any)).rejects.toBeInstanceOf(InvalidParamError);
   });
 
+  it('refuses a waitSpinUs that is not a number of µs from 0 to 1 s', async () => {
+    for (const bad of [-1, Number.NaN, Infinity, 2_000_000, '5' as any]) {
+      await expect(Agent.create({ name: 'x', waitSpinUs: bad })).rejects.toThrow(/waitSpinUs/);
+    }
+    await (await Agent.create({ name: 'x', waitSpinUs: 0 })).close();
+  });
+
   it('alloc gives zeroed, page-aligned memory', () => {
     const { buffer, desc } = agent.alloc(10_000);
     expect(buffer.length).toBe(10_000);

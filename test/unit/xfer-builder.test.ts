@@ -31,6 +31,7 @@ async function builder() {
     local,
     remote,
     telemetry: false,
+    waitSpinUs: 0,
     isClosed: () => closed,
     selectBackends: (names) => (names ? backends.filter((b) => names.includes(b.type)) : backends),
     onPeerDropped: () => {},
