@@ -4,9 +4,10 @@ import type { LoopPlan } from './loop-types.js';
 
 /**
  * The timed loop with `--wait await`: each depth slot posts, then awaits
- * req.wait() (the completion batch's callback on the event loop) before it
- * reposts. The event loop turns once per transfer that does not complete
- * inside postXferReq.
+ * req.wait() before it reposts: the request polls for up to the agent's
+ * waitSpinUs (--wait-spin-us) when its recent posts were that fast, else the
+ * completion batch's callback on the event loop resolves it (one event-loop
+ * turn per transfer that does not complete inside postXferReq).
  */
 export async function awaitLoop(plan: LoopPlan): Promise<void> {
   const { agent, slots, samples } = plan;

@@ -93,7 +93,7 @@ export class BackendRun {
   ): Promise<BackendRun> {
     const { backend } = spec;
     const run = new BackendRun(spec, control, sweep);
-    const agent = await Agent.create({ name: INITIATOR_AGENT });
+    const agent = await Agent.create({ name: INITIATOR_AGENT, waitSpinUs: sweep.waitSpinUs });
     run.#agent = agent;
     try {
       const defaults = agent.getPluginParams(backend).params;

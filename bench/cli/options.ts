@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 
+import { DEFAULT_WAIT_SPIN_US } from '../../src/agent.js';
 import { fromNixlbenchFlags } from './nixlbench-flags.js';
 import { expandPresets, PRESETS } from './presets.js';
 import { doublings, formatBytes, parseBytes } from './sizes.js';
@@ -60,6 +61,8 @@ export interface SweepConfig {
   /** Every cell: the grid, then the extra cells (--cells), sorted by batch then block. */
   cells: CellShape[];
   wait: WaitMode;
+  /** The initiator agent's waitSpinUs (how long an awaited request may poll first). */
+  waitSpinUs: number;
   iterations: number;
   warmup: number;
   /** Blocks over 1 MiB run iterations / largeBlockFactor times (nixlbench's large_blk_iter_ftr). */
@@ -132,6 +135,8 @@ Sweep:
   --cells LIST            extra cells BLOCKxBATCH, e.g. 4Kx16,4Kx256 (the default sweep's)
   --wait poll|await       poll: post, then read getXferStatus in a loop until DONE (nixlbench's
                           way, the default); await: post, then await req.wait()
+  --wait-spin-us N        the initiator agent's waitSpinUs: how long wait() may poll a fast
+                          request before it awaits the completion event (default 100; 0: never)
   --iters N               timed iterations per cell (default 1000)
   --warmup N              warm-up iterations per cell (default 100)
   --large-block-factor N  blocks over 1 MiB run iters/N iterations (default 16)
@@ -253,6 +258,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         'start-batch': { type: 'string' },
         'max-batch': { type: 'string' },
         iters: { type: 'string' },
+        'wait-spin-us': { type: 'string' },
         warmup: { type: 'string' },
         'large-block-factor': { type: 'string' },
         'max-cell-seconds': { type: 'string' },
@@ -427,6 +433,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     batchSizes,
     cells,
     wait,
+    waitSpinUs: positiveInt('wait-spin-us', v['wait-spin-us'], DEFAULT_WAIT_SPIN_US, 0),
     iterations: positiveInt('iters', v.iters, 1000),
     warmup: positiveInt('warmup', v.warmup, 100, 0),
     largeBlockFactor: positiveInt('large-block-factor', v['large-block-factor'], 16),
