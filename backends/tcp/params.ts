@@ -85,6 +85,15 @@ export const TCP_PARAM_TABLE = {
     doc: "latency at the cost of spinning: a posting thread that sent a request itself (see Posting) reads the answer for up to this many µs before `postXferReq` returns (which then answers `DONE`), and the I/O thread polls this long after serving a peer's request before it sleeps in epoll.",
     parse: integer(0, 1_000_000),
   },
+  poll_progress: {
+    field: 'pollProgress',
+    default: 'on',
+    doc: '`on`: `getXferStatus` of a small transfer in flight reads its answer on the calling thread when it is there (see Polling), and a caller seen polling is left its next answer; `off`: the I/O thread alone reads answers, a status read only reads the status slot.',
+    parse: (raw: string, fail: (want: string) => never): boolean => {
+      if (raw !== 'on' && raw !== 'off') fail("'on' or 'off'");
+      return raw === 'on';
+    },
+  },
   slots: {
     field: 'slots',
     default: '65536',

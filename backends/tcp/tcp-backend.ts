@@ -339,7 +339,7 @@ export class TcpBackend implements Backend {
   checkXfer(handle: BackendXfer): StatusCode {
     const h = handle as TcpXfer;
     const s = this.#settle.status(h);
-    if (s !== Status.IN_PROG || !h.inFlight || this.#closed) return s;
+    if (s !== Status.IN_PROG || !h.inFlight || this.#closed || !this.#opts.pollProgress) return s;
     // A poll reads the answer itself when it is already there (no wake-up of
     // the engine's I/O thread, no completion batch): see Engine::Progress.
     if (this.#engine.progress(h.slot.index, h.gen)) {

@@ -32,8 +32,13 @@ interface Pair {
 
 const open: Pair[] = [];
 
-async function pair(sameHost: 'off' | 'auto', waitSpinUs?: number): Promise<Pair> {
+async function pair(
+  sameHost: 'off' | 'auto',
+  waitSpinUs?: number,
+  pollProgress: 'on' | 'off' = 'on',
+): Promise<Pair> {
   const params = { port: '0', same_host: sameHost, timeout_ms: '5000' };
+  const mine = { ...params, poll_progress: pollProgress };
   const peer = new PeerProcess();
   const init = await peer.send(
     { cmd: 'init', backend: 'TCP', params, plugins: [], size: REGION, name: 'target' },
@@ -41,7 +46,7 @@ async function pair(sameHost: 'off' | 'auto', waitSpinUs?: number): Promise<Pair
   );
   const agent = await Agent.create({
     name: 'poller',
-    backends: [{ type: 'TCP', params }],
+    backends: [{ type: 'TCP', params: mine }],
     waitSpinUs,
   });
   const { buffer: local, desc } = agent.alloc(REGION);
@@ -209,3 +214,23 @@ for (const sameHost of ['off', 'auto'] as const) {
     }, 60_000);
   });
 }
+
+describe('TCP, poll_progress=off', () => {
+  it('a poll loop and awaited posts complete from the I/O thread alone; data lands', async () => {
+    const p = await pair('off', undefined, 'off');
+    const area = BLOCKS * BLOCK;
+    fillPattern(p.local.subarray(0, area), 71);
+    pollRounds(p, requests(p, 'WRITE'), 5, performance.now() + 60_000);
+    const remote = (await p.peer.send({ cmd: 'hash', off: 0, len: area })).hash;
+    expect(remote).toBe(sha256(p.local.subarray(0, area)));
+    p.local.fill(0, 0, area);
+    for (const req of requests(p, 'READ')) {
+      p.agent.postXferReq(req);
+      await req.wait({ signal: AbortSignal.timeout(5_000) });
+    }
+    expect(sha256(p.local.subarray(0, area))).toBe(remote);
+    await expect(
+      Agent.create({ name: 'bad', backends: [{ type: 'TCP', params: { poll_progress: 'x' } }] }),
+    ).rejects.toThrow(/poll_progress/);
+  }, 120_000);
+});
