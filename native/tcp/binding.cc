@@ -101,6 +101,8 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     cfg.shmUnmapTimeoutMs =
         static_cast<uint64_t>(o.Get("shmUnmapTimeoutMs").As<Napi::Number>().Int64Value());
     cfg.shmMaxBytes = static_cast<uint64_t>(o.Get("shmMaxBytes").As<Napi::Number>().Int64Value());
+    cfg.shmInlineMaxBytes =
+        static_cast<uint64_t>(o.Get("shmInlineMaxBytes").As<Napi::Number>().Int64Value());
     cfg.name = o.Get("name").As<Napi::String>().Utf8Value();
     Napi::Value seed = o.Get("identitySeed");
     if (!seed.IsTypedArray() || seed.As<Napi::Uint8Array>().ByteLength() != 32) {

@@ -46,7 +46,10 @@ struct EngineConfig {
   // shmMaxBytes are then one memcpy on the posting thread.
   bool shm = true;
   uint64_t shmUnmapTimeoutMs = 1000;
-  uint64_t shmMaxBytes = 4ull << 20;
+  uint64_t shmMaxBytes = 256ull << 20;
+  // Copies up to this size run on the posting thread; larger ones on the I/O
+  // thread, split across copy_threads (a hand-off, no round trip).
+  uint64_t shmInlineMaxBytes = 4ull << 20;
 };
 
 // Memory a same-host peer may map: a memfd mapped MAP_SHARED at `addr`. Owned
@@ -238,7 +241,7 @@ class Engine {
   // Shared memory (shared_mem.cc).
   struct ShmMap;
   ssize_t RecvSome(Conn* c, void* buf, size_t len);
-  bool ShmReady(const Xfer* x, const Peer* p);
+  bool ShmReady(const Xfer* x, const Peer* p, uint64_t* total = nullptr);
   bool SubmitShm(Xfer* x, Peer* p);
   void AskShmMaps(const Xfer* x, Peer* p);
   void ServeShmMap(Conn* c);

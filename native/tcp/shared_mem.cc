@@ -91,7 +91,7 @@ Engine::Conn* Engine::ConnById(uint64_t id) {
 
 // Every descriptor lies in a region of this peer that is mapped here, and
 // the whole transfer is small enough to copy on the posting thread.
-bool Engine::ShmReady(const Xfer* x, const Peer* p) {
+bool Engine::ShmReady(const Xfer* x, const Peer* p, uint64_t* totalOut) {
   if (!cfg_.shm || p->shmMaps.empty() || x->descs.empty()) return false;
   uint64_t total = 0;
   uint32_t lastRid = 0;
@@ -110,6 +110,7 @@ bool Engine::ShmReady(const Xfer* x, const Peer* p) {
     }
     total += d.len;
   }
+  if (totalOut != nullptr) *totalOut = total;
   return total <= cfg_.shmMaxBytes;
 }
 
@@ -118,7 +119,12 @@ bool Engine::ShmReady(const Xfer* x, const Peer* p) {
 // whatever that connection already has queued, and after the bytes are in
 // the shared memory.
 bool Engine::SubmitShm(Xfer* x, Peer* p) {
-  if (!ShmReady(x, p)) return false;
+  uint64_t total = 0;
+  if (!ShmReady(x, p, &total)) return false;
+  const bool parallel = total > cfg_.shmInlineMaxBytes && x->descs.size() <= kMaxCmaEntries;
+  iovec local[kMaxCmaEntries];  // filled only for a parallel copy
+  iovec there[kMaxCmaEntries];
+  size_t k = 0;
   uint32_t lastRid = 0;
   const ShmMap* m = nullptr;
   for (const XferDesc& d : x->descs) {
@@ -127,14 +133,21 @@ bool Engine::SubmitShm(Xfer* x, Peer* p) {
       lastRid = d.regionId;
     }
     if (d.len == 0) continue;
-    uint8_t* there = m->local + (d.raddr - m->base);
+    uint8_t* mapped = m->local + (d.raddr - m->base);
     uint8_t* here = reinterpret_cast<uint8_t*>(d.laddr);
-    if (x->op == XferOp::kWrite) {
-      std::memcpy(there, here, d.len);
+    if (parallel) {
+      local[k] = {here, d.len};
+      there[k] = {mapped, d.len};
+      k++;
+    } else if (x->op == XferOp::kWrite) {
+      std::memcpy(mapped, here, d.len);
     } else {
-      std::memcpy(here, there, d.len);
+      std::memcpy(here, mapped, d.len);
     }
   }
+  // A large copy (on the I/O thread, see InlineEligible) is shared with the
+  // copy threads: one core alone does not reach the memory's bandwidth.
+  if (parallel) copyPool_->Copy(0, x->op == XferOp::kRead, local, there, k, total);
   if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
   {
     std::lock_guard<std::mutex> lock(countersMu_);
