@@ -29,6 +29,7 @@
         "native/tcp/handshake.cc",
         "native/tcp/initiating.cc",
         "native/tcp/vm_copy.cc",
+        "native/tcp/shared_mem.cc",
         "native/tcp/binding.cc"
       ]
     },

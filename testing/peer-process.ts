@@ -218,6 +218,12 @@ serveJsonLines<PeerCommand>(
       await new Promise((r) => setTimeout(r, 100));
       return { changed };
     },
+    shmCounters: () => {
+      const tcp = agent!.backends.find((b) => b.type === 'TCP') as
+        { shmCounters?(): Record<string, number> } | undefined;
+      if (!tcp?.shmCounters) throw new Error('no TCP backend with shared-memory counters');
+      return { shm: tcp.shmCounters() };
+    },
     close: async () => {
       region?.close();
       await agent?.close();

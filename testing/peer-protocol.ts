@@ -19,6 +19,8 @@ export type PeerCommand =
   | { id: number; cmd: 'hash'; off: number; len: number }
   | { id: number; cmd: 'notif'; msg: string; timeoutMs: number }
   | { id: number; cmd: 'close' }
+  /** The TCP backend's shared-memory counters (backends/tcp, ShmCounters). */
+  | { id: number; cmd: 'shmCounters' }
   | InitiatorCommand
   | {
       id: number;
@@ -111,4 +113,6 @@ export interface PeerReply {
   hashes?: (string | null)[];
   /** changedSinceClose */
   changed?: boolean;
+  /** shmCounters */
+  shm?: Record<string, number>;
 }

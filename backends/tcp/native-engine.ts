@@ -22,6 +22,21 @@ export type TcpEngineOptions = TcpParams & {
   unixName: string;
 };
 
+/** What the shared-memory path did (native/tcp/engine.h, ShmCounters). */
+export interface ShmCounters {
+  /** Posts served by a memcpy into or out of a peer's mapping. */
+  copies: number;
+  /** Peer regions this engine mapped. */
+  maps: number;
+  /** Regions this engine granted to a peer, and map requests it refused. */
+  grants: number;
+  refused: number;
+  /** Peers dropped for not unmapping a deregistered region in time. */
+  dropped: number;
+  /** Allocations whose view here was made private (a peer may still map the old memory). */
+  privatized: number;
+}
+
 /** The native engine's JavaScript surface. */
 export interface TcpEngine {
   info(): { port: number; secret: Uint8Array; publicKey: Uint8Array; pid: number };
@@ -31,7 +46,14 @@ export interface TcpEngine {
   takeBatch(): CompletionBatch | undefined;
   /** `owner`: the buffer the region lies in, kept alive until deregistration. */
   registerRegion(addr: number, len: number, owner?: object): Uint8Array;
+  /**
+   * Blocks until same-host peers that mapped the region unmapped it, or
+   * `shm_unmap_timeout_ms` (those are then dropped).
+   */
   deregisterRegion(rid: number): boolean;
+  /** Memory from a memfd (zeroed) that same-host peers may map; the Buffer owns it. */
+  allocShared(bytes: number): Buffer;
+  shmCounters(): ShmCounters;
   addPeer(
     name: string,
     host: string,

@@ -67,6 +67,33 @@ export const TCP_PARAM_TABLE = {
       return raw === 'auto';
     },
   },
+  same_host_shm: {
+    field: 'sameHostShm',
+    default: 'auto',
+    doc: "`auto`: memory from this backend's `alloc` is a memfd that a same-host peer (connected over the Unix socket, the kernel vouching for it) may map once a registered region covers the whole allocation; its transfers of up to `shm_max_bytes` are then one memcpy on the posting thread (see README, Shared memory). Both sides must allow it. `off`: never map or grant; `alloc` returns ordinary memory.",
+    parse: (raw: string, fail: (want: string) => never): boolean => {
+      if (raw !== 'auto' && raw !== 'off') fail("'auto' or 'off'");
+      return raw === 'auto';
+    },
+  },
+  shm_max_bytes: {
+    field: 'shmMaxBytes',
+    default: String(256 * 1024 * 1024),
+    doc: 'largest transfer (total bytes) copied through a shared-memory mapping; larger ones take the same-host copy path (`process_vm_readv`). See `shm_inline_max_bytes` for which thread copies.',
+    parse: integer(0, 2 ** 40),
+  },
+  shm_inline_max_bytes: {
+    field: 'shmInlineMaxBytes',
+    default: String(4 * 1024 * 1024),
+    doc: 'largest shared-memory copy that `postXferReq` makes itself (it then answers `DONE`); a larger one is handed to the I/O thread, which splits it across `copy_threads` (measured here: 4 MiB copies were 3-4x faster inline than handed over, 16 MiB ones about even).',
+    parse: integer(0, 2 ** 40),
+  },
+  shm_unmap_timeout_ms: {
+    field: 'shmUnmapTimeoutMs',
+    default: '1000',
+    doc: '`deregisterMem` of a region that same-host peers mapped waits this long for each to unmap it; a peer that did not is dropped (its connections close) and this process keeps a private copy of the memory instead of the shared one.',
+    parse: integer(1, 600_000),
+  },
   timeout_ms: {
     field: 'timeoutMs',
     default: '10000',

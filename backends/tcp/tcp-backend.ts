@@ -42,7 +42,8 @@ import {
   type NativeXfer,
 } from '../common/settle-dispatch.js';
 import { StatusSlots, type Slot } from '../common/status-slots.js';
-import type { TcpEngine, TcpEngineOptions } from './native-engine.js';
+import type { ShmCounters, TcpEngine, TcpEngineOptions } from './native-engine.js';
+import { native } from '../../src/native.js';
 import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
 import { parsePublicData, RemoteRegionKeys, type RegionMD } from './region-md.js';
@@ -167,6 +168,27 @@ export class TcpBackend implements Backend {
     );
   }
 
+  /**
+   * Memory same-host peers may map (a memfd, zeroed): once a registered
+   * region covers the whole allocation, a peer connected over the Unix
+   * socket maps it and its transfers become one memcpy. With
+   * `same_host_shm=off`, ordinary memory. Valid until the Buffer is collected.
+   */
+  alloc(bytes: number): Buffer {
+    this.#checkOpen('alloc');
+    if (!this.#opts.sameHostShm || bytes === 0) return native().alloc(bytes);
+    try {
+      return this.#engine.allocShared(bytes);
+    } catch (err) {
+      throw fromNative(err, { op: 'alloc', backend: this.type });
+    }
+  }
+
+  /** What the shared-memory path did so far (tests, the benchmark's path column). */
+  shmCounters(): ShmCounters {
+    return this.#engine.shmCounters();
+  }
+
   registerMem(desc: LocalRegionDesc): BackendMD {
     this.#checkOpen('registerMem');
     if (desc.memType !== 'DRAM') {
@@ -184,7 +206,9 @@ export class TcpBackend implements Backend {
     const r = md as RegionMD;
     if (!r.registered) return;
     r.registered = false;
-    // Synchronous: the engine's I/O thread no longer touches the region after this.
+    // Synchronous: the engine's I/O thread no longer touches the region after
+    // this, and same-host peers that mapped it have unmapped it (or were
+    // dropped, shm_unmap_timeout_ms at most).
     if (!this.#closed) this.#engine.deregisterRegion(r.rid);
   }
 

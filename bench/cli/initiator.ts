@@ -20,6 +20,7 @@ import {
   type TcpPath,
 } from './options.js';
 import { observeTcpPath, tcpEndpoints, ucxPath } from './path.js';
+import type { TcpBackend } from '../../backends/tcp/index.js';
 import { pollLoop } from './poll-loop.js';
 import type { CellResult } from './results.js';
 import { formatBytes } from './sizes.js';
@@ -72,6 +73,8 @@ export class BackendRun {
   #targetMd: Uint8Array = new Uint8Array();
   #params: Record<string, string> = {};
   #seed = 0;
+  /** The TCP backend's shared-memory copies when the last cell ended (path column). */
+  #shmCopies = 0;
 
   private constructor(spec: RunSpec, control: Control, sweep: SweepConfig) {
     this.backend = spec.backend;
@@ -108,6 +111,9 @@ export class BackendRun {
       const open = await control.request<{ md: string; base: string }>('open', {
         backend,
         params: { ...sweep.params, ...sweep.targetParams },
+        // Same host: the target's memory comes from the TCP backend's alloc, which
+        // this initiator may map (shared memory; same_host_shm=off: ordinary memory).
+        backendAlloc: backend === 'TCP' && spec.tcpPath === 'same-host',
       });
       run.#targetMd = Buffer.from(open.md, 'base64');
       run.#target = agent.loadRemoteMD(run.#targetMd);
@@ -125,11 +131,22 @@ export class BackendRun {
     await this.#agent?.close();
   }
 
-  /** The path the cells take now, from the kernel's view of the connections (see path.ts). */
-  observePath(): string {
+  /**
+   * The path the cells take now, from the kernel's view of the connections
+   * (see path.ts); on the same-host path, 'shm' when the cell's `posts` (at
+   * least) were memcpys through the target's shared memory, 'shm+same-host'
+   * when only some were (the TCP backend counts them).
+   */
+  observePath(posts: number): string {
     if (this.backend === 'UCX') return ucxPath(this.#params);
     if (this.backend !== 'TCP') return this.backend;
-    return observeTcpPath(tcpEndpoints(this.#targetMd));
+    const seen = observeTcpPath(tcpEndpoints(this.#targetMd));
+    const tcp = this.#agent.backends.find((b) => b.type === 'TCP') as TcpBackend | undefined;
+    const copies = tcp?.shmCounters().copies ?? 0;
+    const took = copies - this.#shmCopies;
+    this.#shmCopies = copies;
+    if (seen !== 'same-host' || took === 0) return seen;
+    return took >= posts ? 'shm' : 'shm+same-host';
   }
 
   #lists(base: bigint, blockSize: number, batch: number, slot: number): DescList {
@@ -253,7 +270,7 @@ export class BackendRun {
     const perBlock = iterations * batch;
     return {
       backend: this.backend,
-      path: this.observePath(),
+      path: this.observePath(iterations),
       wait: s.wait,
       yields: samples.yields,
       op,

@@ -274,6 +274,9 @@ const WAIT_TEXT: Record<WaitMode, string> = {
 function pathText(path: string): string {
   if (path === 'socket') return 'socket path (TCP connections)';
   if (path === 'same-host') return 'same-host path (Unix socket, process_vm copies from 16 KiB)';
+  if (path === 'shm') return "shared memory (the target's memory mapped here: one memcpy per post)";
+  if (path === 'shm+same-host')
+    return 'shared memory for some posts, the same-host path for others';
   return `path ${path}`;
 }
 

@@ -61,6 +61,8 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                            InstanceMethod("takeBatch", &TcpEngineWrap::TakeBatch),
                            InstanceMethod("registerRegion", &TcpEngineWrap::RegisterRegion),
                            InstanceMethod("deregisterRegion", &TcpEngineWrap::DeregisterRegion),
+                           InstanceMethod("allocShared", &TcpEngineWrap::AllocShared),
+                           InstanceMethod("shmCounters", &TcpEngineWrap::ShmCountersJs),
                            InstanceMethod("addPeer", &TcpEngineWrap::AddPeer),
                            InstanceMethod("removePeer", &TcpEngineWrap::RemovePeer),
                            InstanceMethod("connect", &TcpEngineWrap::Connect),
@@ -96,6 +98,12 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     cfg.stripeMinBytes =
         static_cast<uint64_t>(o.Get("stripeMinBytes").As<Napi::Number>().Int64Value());
     cfg.copyThreads = o.Get("copyThreads").As<Napi::Number>().Uint32Value();
+    cfg.shm = o.Get("sameHostShm").As<Napi::Boolean>().Value();
+    cfg.shmUnmapTimeoutMs =
+        static_cast<uint64_t>(o.Get("shmUnmapTimeoutMs").As<Napi::Number>().Int64Value());
+    cfg.shmMaxBytes = static_cast<uint64_t>(o.Get("shmMaxBytes").As<Napi::Number>().Int64Value());
+    cfg.shmInlineMaxBytes =
+        static_cast<uint64_t>(o.Get("shmInlineMaxBytes").As<Napi::Number>().Int64Value());
     cfg.name = o.Get("name").As<Napi::String>().Utf8Value();
     Napi::Value seed = o.Get("identitySeed");
     if (!seed.IsTypedArray() || seed.As<Napi::Uint8Array>().ByteLength() != 32) {
@@ -231,6 +239,39 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     std::memcpy(buf.Data(), &id, 4);
     std::memcpy(buf.Data() + 4, &key, 8);
     return buf;
+  }
+
+  // allocShared(bytes) -> Buffer over a memfd mapping (zeroed) that same-host
+  // peers may map once a region covers all of it. The Buffer owns the
+  // allocation: it stays valid after the engine closed, unmapped when collected.
+  Napi::Value AllocShared(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t bytes = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
+    std::shared_ptr<tcp::SharedAlloc> a;
+    try {
+      a = Live(env).AllocShared(bytes);
+    } catch (const std::exception& e) {
+      throw ToJsError(env, NativeError{kErrBackend, e.what()});
+    }
+    auto* owner = new std::shared_ptr<tcp::SharedAlloc>(std::move(a));
+    return Napi::Buffer<uint8_t>::New(
+        env, (*owner)->addr, static_cast<size_t>(bytes),
+        [](Napi::Env, uint8_t*, std::shared_ptr<tcp::SharedAlloc>* o) { delete o; }, owner);
+  }
+
+  // shmCounters() -> what the shared-memory path did (tcp::ShmCounters).
+  Napi::Value ShmCountersJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (!live()) return o;
+    tcp::ShmCounters c = host_->engine->shmCounters();
+    o.Set("copies", Napi::Number::New(env, static_cast<double>(c.copies)));
+    o.Set("maps", Napi::Number::New(env, static_cast<double>(c.maps)));
+    o.Set("grants", Napi::Number::New(env, static_cast<double>(c.grants)));
+    o.Set("refused", Napi::Number::New(env, static_cast<double>(c.refused)));
+    o.Set("dropped", Napi::Number::New(env, static_cast<double>(c.dropped)));
+    o.Set("privatized", Napi::Number::New(env, static_cast<double>(c.privatized)));
+    return o;
   }
 
   Napi::Value DeregisterRegion(const Napi::CallbackInfo& info) {

@@ -53,6 +53,7 @@ void Engine::AcceptAll(int listenFd, bool viaUnix) {
     }
     Conn* c = new Conn();
     c->fd = fd;
+    c->id = nextConnId_++;
     c->outgoing = false;
     c->viaUnix = viaUnix;
     if (viaUnix) {
@@ -139,6 +140,7 @@ void Engine::StartPeerConnect(Peer* p) {
     if (!viaUnix) SetSocketOptions(fd);
     Conn* c = new Conn();
     c->fd = fd;
+    c->id = nextConnId_++;
     c->outgoing = true;
     c->viaUnix = viaUnix;
     c->peer = p;
@@ -200,6 +202,7 @@ void Engine::CloseConn(Conn* c, const char* why) {
     if (c->state == Conn::kReady) authIncoming_--;
     if (c->bound) UnbindName(c->remoteName);
     c->bound = false;
+    if (c->cma) ForgetShmConn(c);
   }
   c->state = Conn::kClosed;
   epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
@@ -218,6 +221,10 @@ void Engine::FailPeer(Peer* p, int32_t status, const std::string& why) {
     CloseConn(c, why.c_str());
   }
   p->streams.clear();
+  // A closed connection unmaps what this engine mapped of the peer (no copy
+  // is in progress: they hold ioMu_, as this thread does).
+  p->shmMaps.clear();
+  p->shmAsked.clear();
   p->waiting.clear();
   p->waitingNotifs.clear();
   for (auto& x : xfers_) {
@@ -326,7 +333,16 @@ bool Engine::Flush(Conn* c) {
       }
     }
     n = 0;
+    // A descriptor (SHM_GRANT) rides on its frame's first byte: that frame
+    // starts a sendmsg of its own, so the descriptor arrives with it.
+    int passFd = -1;
+    bool first = true;
     for (auto& t : c->txq) {
+      if (t.passFd >= 0 && t.sent == 0) {
+        if (!first) break;
+        passFd = t.passFd;
+      }
+      first = false;
       uint64_t off = t.sent;
       if (off < kHeaderSize) {
         iov[n++] = {reinterpret_cast<uint8_t*>(&t.hdr) + off, kHeaderSize - off};
@@ -353,12 +369,26 @@ bool Engine::Flush(Conn* c) {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(n);
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+    if (passFd >= 0) {
+      msg.msg_control = ctl;
+      msg.msg_controllen = sizeof(ctl);
+      cmsghdr* h = CMSG_FIRSTHDR(&msg);
+      h->cmsg_level = SOL_SOCKET;
+      h->cmsg_type = SCM_RIGHTS;
+      h->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(h), &passFd, sizeof(int));
+    }
     ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (lock.owns_lock()) lock.unlock();
     if (sent < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
       if (errno == EINTR) continue;
       return false;
+    }
+    if (passFd >= 0 && sent > 0) {
+      close(c->txq.front().passFd);  // the peer holds its own copy now
+      c->txq.front().passFd = -1;
     }
     if (c->peer) c->peer->lastProgressNs = NowNs();
     uint64_t left = static_cast<uint64_t>(sent);

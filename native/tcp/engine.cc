@@ -113,6 +113,17 @@ void Engine::Join() {
   RequestStop();
   started_ = false;
   thread_.join();
+  // Regions still granted to peers whose connections close now: nobody is
+  // left to ask to unmap, so this process's view of them becomes private.
+  std::vector<uint64_t> granted;
+  {
+    std::lock_guard<std::mutex> lock(regionMu_);
+    for (auto& [id, r] : regions_) {
+      if (!r.grants.empty()) granted.push_back(r.addr);
+      r.grants.clear();
+    }
+  }
+  for (uint64_t addr : granted) Privatize(addr);
   for (Conn* c : conns_) {
     if (c->fd >= 0) close(c->fd);
     delete c;
@@ -136,14 +147,23 @@ uint32_t Engine::RegisterRegion(uint64_t addr, uint64_t len, uint64_t* key) {
   FillRandom(&k, sizeof(k));
   std::lock_guard<std::mutex> lock(regionMu_);
   uint32_t id = nextRegionId_++;
-  regions_[id] = Region{addr, len, k};
+  regions_[id] = Region{addr, len, k, {}};
   *key = k;
   return id;
 }
 
 bool Engine::DeregisterRegion(uint32_t regionId) {
-  std::lock_guard<std::mutex> lock(regionMu_);
-  return regions_.erase(regionId) > 0;
+  Region r;
+  {
+    std::lock_guard<std::mutex> lock(regionMu_);
+    auto it = regions_.find(regionId);
+    if (it == regions_.end()) return false;
+    r = std::move(it->second);
+    regions_.erase(it);
+  }
+  // Shared with same-host peers: they unmap first (or are dropped).
+  if (!r.grants.empty()) RevokeGrants(regionId, r);
+  return true;
 }
 
 int32_t Engine::CheckRegion(uint32_t rid, uint64_t key, uint64_t addr, uint64_t len) {

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -40,6 +41,39 @@ struct EngineConfig {
   // Abstract Unix socket name for peers on this host ("" without same_host):
   // the kernel vouches for the pid at its other end (SO_PEERCRED).
   std::string unixName;
+  // Same-host shared memory (shared_mem.cc): memory allocated by AllocShared
+  // may be mapped by a verified same-host peer; transfers into it of up to
+  // shmMaxBytes are then one memcpy on the posting thread.
+  bool shm = true;
+  uint64_t shmUnmapTimeoutMs = 1000;
+  uint64_t shmMaxBytes = 256ull << 20;
+  // Copies up to this size run on the posting thread; larger ones on the I/O
+  // thread, split across copy_threads (a hand-off, no round trip).
+  uint64_t shmInlineMaxBytes = 4ull << 20;
+};
+
+// Memory a same-host peer may map: a memfd mapped MAP_SHARED at `addr`. Owned
+// by the JavaScript Buffer over it (and held by the engine's table weakly);
+// unmapped when the last owner lets go, also after the engine is gone.
+struct SharedAlloc {
+  uint8_t* addr = nullptr;
+  uint64_t bytes = 0;   // what was asked for: a region must cover exactly this
+  uint64_t mapLen = 0;  // bytes rounded up to pages
+  int fd = -1;          // -1 once private (see Engine::Privatize)
+  SharedAlloc() = default;
+  SharedAlloc(const SharedAlloc&) = delete;
+  SharedAlloc& operator=(const SharedAlloc&) = delete;
+  ~SharedAlloc();
+};
+
+// What the shared-memory path did, for tests and the benchmark's path column.
+struct ShmCounters {
+  uint64_t copies = 0;      // posts served by a memcpy into/out of a peer's mapping
+  uint64_t maps = 0;        // peer regions this engine mapped
+  uint64_t grants = 0;      // regions this engine granted to a peer
+  uint64_t refused = 0;     // map requests this engine refused
+  uint64_t dropped = 0;     // peers dropped for not unmapping in time
+  uint64_t privatized = 0;  // allocations whose view was made private
 };
 
 // A descriptor of a prepared transfer: local address, remote (or own) region.
@@ -83,7 +117,10 @@ class Engine {
   // Region table (JavaScript thread, synchronous, locked against the I/O thread).
   // Returns the region id; *key receives its random key.
   uint32_t RegisterRegion(uint64_t addr, uint64_t len, uint64_t* key);
-  // Revokes at once: when it returns, the I/O thread no longer touches the region.
+  // Revokes at once: when it returns, the I/O thread no longer touches the
+  // region. A region granted to same-host peers (shared memory) also waits
+  // for them to unmap it, shmUnmapTimeoutMs at most; a peer that did not is
+  // dropped and this process's view of the memory made private.
   bool DeregisterRegion(uint32_t regionId);
 
   // Commands (JavaScript thread, never block on the network).
@@ -126,11 +163,23 @@ class Engine {
   struct Conn;
   struct Peer;
   struct Xfer;
+  // A connection a region was granted on (shared memory): it must unmap it
+  // before the region's deregistration returns.
+  struct Grant {
+    uint64_t connId;
+    uint32_t pid;  // the peer's, from SO_PEERCRED
+  };
   struct Region {
     uint64_t addr;
     uint64_t len;
     uint64_t key;
+    std::vector<Grant> grants;
   };
+
+  // Memory from a memfd (zeroed) that same-host peers may map once a region
+  // covers all of it. Throws std::runtime_error.
+  std::shared_ptr<SharedAlloc> AllocShared(uint64_t bytes);
+  ShmCounters shmCounters();
   struct Cmd;
 
  private:
@@ -192,6 +241,21 @@ class Engine {
   void AnswerCmaRead(Conn* c, Op reply);
   void PullCmaRead(Conn* c);
   bool PullCmaEntries(Conn* c, const std::vector<uint8_t>& entries);
+
+  // Shared memory (shared_mem.cc).
+  struct ShmMap;
+  ssize_t RecvSome(Conn* c, void* buf, size_t len);
+  bool ShmReady(const Xfer* x, const Peer* p, uint64_t* total = nullptr);
+  bool SubmitShm(Xfer* x, Peer* p);
+  void AskShmMaps(const Xfer* x, Peer* p);
+  void ServeShmMap(Conn* c);
+  bool OnShmGrant(Conn* c);
+  void OnShmUnmap(Conn* c);
+  void OnShmUnmapped(Conn* c);
+  void RevokeGrants(uint32_t regionId, const Region& r);
+  void Privatize(uint64_t addr);
+  void ForgetShmConn(Conn* c);
+  Conn* ConnById(uint64_t id);
 
   // Initiator side.
   void Submit(Xfer* x);
@@ -270,6 +334,21 @@ class Engine {
   CompletionBatch staged_;  // under ioMu_, moved into out_ by Publish
 
   std::atomic<uint32_t> nextPeerId_{1};
+  uint64_t nextConnId_ = 1;  // I/O thread (under ioMu_)
+
+  // Shared memory. Allocations by address (under regionMu_).
+  std::unordered_map<uint64_t, std::weak_ptr<SharedAlloc>> sharedAllocs_;
+  // Deregistrations waiting for peers to unmap: region id -> connections
+  // that have not answered SHM_UNMAPPED yet (under unmapMu_).
+  struct UnmapWait {
+    std::vector<uint64_t> conns;
+    bool lost = false;  // a granted connection closed without answering
+  };
+  std::mutex unmapMu_;
+  std::condition_variable unmapCv_;
+  std::unordered_map<uint32_t, UnmapWait> unmapWaits_;
+  std::mutex countersMu_;
+  ShmCounters counters_;
 
   // I/O thread only.
   std::unordered_map<uint32_t, std::unique_ptr<Peer>> peers_;

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -58,6 +59,13 @@ inline constexpr size_t kMaxIncoming = 4096;
 // read) is not read from until they drain: backpressure, not unbounded queues.
 // Only target-side connections: an initiator always reads its answers.
 inline constexpr size_t kMaxQueuedReplies = 4096;
+// Shared memory: map requests per peer, and descriptors an initiator holds
+// received and not yet used (a target sends one per grant it was asked for).
+inline constexpr size_t kMaxShmAsks = 4096;
+inline constexpr size_t kMaxRxFds = 16;
+inline constexpr uint8_t kShmAsked = 1;
+inline constexpr uint8_t kShmRefused = 2;
+inline constexpr uint8_t kShmMapped = 3;
 inline void FillRandom(void* p, size_t n) { crypto::RandomBytes(p, n); }
 
 // The bytes a handshake MAC or signature covers: a label, then the parts.
@@ -112,6 +120,7 @@ struct TxItem {
   uint64_t srcKey = 0;
   bool trailer = false;
   int32_t trailerStatus = 0;
+  int passFd = -1;  // SHM_GRANT: a descriptor sent with the frame's first byte (owned)
   uint64_t Total() const { return kHeaderSize + len + (trailer ? 4 : 0); }
 };
 
@@ -125,6 +134,7 @@ struct Engine::Conn {
   };
 
   int fd = -1;
+  uint64_t id = 0;  // unique in this engine (shared-memory grants name it)
   bool outgoing = false;
   Peer* peer = nullptr;
   uint32_t streamIndex = 0;
@@ -168,6 +178,33 @@ struct Engine::Conn {
   // A posting thread reads this connection itself (busy_poll_us), so the I/O
   // thread must not be woken for its input meanwhile.
   bool quiet = false;
+  // Initiator via Unix: descriptors received (SHM_GRANT's memfd), in order.
+  std::deque<int> rxFds;
+
+  Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  ~Conn() {
+    for (TxItem& t : txq) {
+      if (t.passFd >= 0) close(t.passFd);
+    }
+    for (int f : rxFds) close(f);
+  }
+};
+
+// A target region this engine mapped (shared memory), per peer. Unmapped when
+// destroyed: on SHM_UNMAP, when the peer fails or is removed, at Join.
+struct Engine::ShmMap {
+  uint64_t base = 0;  // the region's address in the target
+  uint64_t len = 0;
+  uint64_t key = 0;
+  uint8_t* local = nullptr;  // where it is mapped here
+  ShmMap() = default;
+  ShmMap(const ShmMap&) = delete;
+  ShmMap& operator=(const ShmMap&) = delete;
+  ~ShmMap() {
+    if (local != nullptr) munmap(local, len);
+  }
 };
 
 struct Engine::Peer {
@@ -194,6 +231,10 @@ struct Engine::Peer {
   uint64_t connectStartNs = 0;
   bool cma = false;
   uint32_t rr = 0;
+  // Shared memory: what this engine mapped of the peer's regions, and what it
+  // asked for (kShmAsked, kShmRefused: never asked again; at most kMaxShmAsks).
+  std::unordered_map<uint32_t, std::unique_ptr<ShmMap>> shmMaps;
+  std::unordered_map<uint32_t, uint8_t> shmAsked;
 };
 
 struct Engine::Xfer {

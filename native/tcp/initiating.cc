@@ -69,6 +69,8 @@ void Engine::Submit(Xfer* x) {
     if (p->state == Peer::kIdle) StartPeerConnect(p);
     return;
   }
+  if (SubmitShm(x, p)) return;
+  AskShmMaps(x, p);  // lazily: this transfer takes today's path
   if (UsesCma(p, TotalBytes(x))) {
     SubmitCma(x, p);
   } else {
@@ -95,6 +97,7 @@ void Engine::OnPeerReady(Peer* p) {
   waiting.swap(p->waiting);
   for (Xfer* x : waiting) {
     x->waiting = false;
+    AskShmMaps(x, p);
     if (UsesCma(p, TotalBytes(x))) {
       SubmitCma(x, p);
     } else {

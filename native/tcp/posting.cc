@@ -96,6 +96,23 @@ bool Engine::TryRunInline(Cmd& c) {
     if (!cmds_->empty()) return false;  // keep the order of commands
   }
   if (!InlineEligible(c)) return false;
+  uint64_t shmBytes = 0;
+  if (Peer* p = PeerOf(c.a);
+      p && ShmReady(xfers_[c.a].get(), p, &shmBytes) && shmBytes <= cfg_.shmInlineMaxBytes) {
+    // Shared memory: one memcpy here and the status slot says DONE; no
+    // system call unless a notification goes with it.
+    inlineRun_ = true;
+    ExecCmd(c);
+    inlineRun_ = false;
+    FlushDirty();
+    auto& done = staged_.settled;
+    if (!done.empty() && done.back().slot == c.a && done.back().gen == c.b &&
+        done.back().status == kSuccess) {
+      done.pop_back();
+    }
+    Publish();
+    return true;
+  }
   Peer* polled = cfg_.busyPollUs > 0 ? PeerOf(c.a) : nullptr;
   if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
   Peer* poller = polled ? nullptr : PeerOf(c.a);
@@ -296,6 +313,8 @@ bool Engine::InlineEligible(const Cmd& c) {
   if (x->peerId == 0) return bytes <= kInlineMaxBytes;  // a local copy
   const Peer* p = PeerOf(c.a);
   if (!p || p->state != Peer::kReady) return false;
+  // Shared memory: one memcpy on this thread; a large one on the I/O thread.
+  if (uint64_t shmBytes = 0; ShmReady(x, p, &shmBytes)) return shmBytes <= cfg_.shmInlineMaxBytes;
   // Same-host requests and socket READs send descriptors only; a socket WRITE
   // sends its payload, so only small ones, and only onto an idle connection.
   // A same-host READ is pulled by the poster (SubmitCma): only small ones.

@@ -64,7 +64,7 @@ bool Engine::HandleReadable(Conn* c) {
         continue;
       }
     }
-    ssize_t n = recv(c->fd, c->rbuf.data() + c->rend, c->rbuf.size() - c->rend, 0);
+    ssize_t n = RecvSome(c, c->rbuf.data() + c->rend, c->rbuf.size() - c->rend);
     if (n == 0) return false;
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
@@ -95,7 +95,7 @@ bool Engine::RecvDirect(Conn* c) {
     return true;
   }
   size_t want = static_cast<size_t>(std::min<uint64_t>(c->remaining, kMaxRecvCall));
-  ssize_t n = recv(c->fd, c->dst, want, 0);
+  ssize_t n = RecvSome(c, c->dst, want);
   if (lock.owns_lock()) lock.unlock();
   if (n == 0) return false;
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
@@ -200,6 +200,11 @@ bool Engine::OnHeader(Conn* c) {
         }
         begin(Conn::kBuf, h.len);
         break;
+      case kShmMap:
+      case kShmUnmapped:
+        if (!c->cma || h.len != 0) return false;  // shared memory only where CMA was granted
+        begin(Conn::kBuf, 0);
+        break;
       default:
         return false;
     }
@@ -222,6 +227,14 @@ bool Engine::OnHeader(Conn* c) {
           if (h.len != 0 || c->cmaReads.empty() || c->cmaReads.front().xferId != h.xferId) {
             return false;
           }
+          begin(Conn::kBuf, 0);
+          break;
+        case kShmGrant:
+          if (!c->cma || h.len != kShmGrantPayload) return false;
+          begin(Conn::kBuf, h.len);
+          break;
+        case kShmUnmap:
+          if (!c->cma || h.len != 0) return false;
           begin(Conn::kBuf, 0);
           break;
         case kReadData: {
@@ -282,6 +295,12 @@ bool Engine::OnPayloadDone(Conn* c) {
       case kCmaDone:
         AnswerCmaRead(c, kAck);
         return true;
+      case kShmMap:
+        ServeShmMap(c);
+        return true;
+      case kShmUnmapped:
+        OnShmUnmapped(c);
+        return true;
       default:
         return false;
     }
@@ -308,6 +327,11 @@ bool Engine::OnPayloadDone(Conn* c) {
     }
     case kCmaGrant:
       PullCmaRead(c);
+      return true;
+    case kShmGrant:
+      return OnShmGrant(c);
+    case kShmUnmap:
+      OnShmUnmap(c);
       return true;
     case kErr: {
       Xfer* x = FindXfer(h.xferId);

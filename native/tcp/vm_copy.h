@@ -15,6 +15,7 @@ namespace nixl::tcp {
 // Copies local[i] <-> remote[i] (equal lengths) with process `pid`, until every
 // byte moved. fromRemote: remote -> local (readv), else local -> remote.
 // Returns false when the kernel refused (the peer is gone or the range unmapped).
+// pid 0: both sides are in this process (a shared-memory mapping): memcpy.
 bool VmCopy(pid_t pid, bool fromRemote, iovec* local, iovec* remote, size_t count);
 
 // Splits one large copy across `threads` threads (the caller plus helpers started

@@ -27,6 +27,10 @@ enum Op : uint8_t {
   kCmaRead = 11,   // initiator -> target: same-host descriptor list, the initiator will pull
   kCmaGrant = 12,  // target -> initiator: the CMA_READ list is valid (status): pull now
   kCmaDone = 13,   // initiator -> target: pulled; the same list, answered by ACK
+  kShmMap = 14,    // initiator -> target: may I map (regionId, key)?
+  kShmGrant = 15,  // target -> initiator: status; on success the memfd (SCM_RIGHTS), addr, length
+  kShmUnmap = 16,  // target -> initiator: unmap regionId (it is being deregistered)
+  kShmUnmapped = 17,  // initiator -> target: regionId is unmapped here
 };
 
 enum Flags : uint8_t {
@@ -87,6 +91,7 @@ constexpr uint64_t kMaxNotif = 1ull << 20;       // notification bytes
 constexpr uint64_t kMaxCmaEntries = 1024;        // IOV_MAX
 constexpr uint64_t kMaxHello = sizeof(HelloFixed) + 1024;
 constexpr uint64_t kNonceSize = 32;
+constexpr uint64_t kShmGrantPayload = 8;  // SHM_GRANT: the region's length, u64
 
 inline FrameHeader MakeHeader(Op op, uint8_t flags, uint64_t xferId, uint64_t len) {
   FrameHeader h;

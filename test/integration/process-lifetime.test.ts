@@ -82,6 +82,19 @@ describe('processes that use nixl-ts exit cleanly', () => {
     expect(lived).toBeLessThan(10_000);
   }, 60_000);
 
+  for (const where of ['main', 'worker']) {
+    it(`TCP shared memory mapped by another process, both left open (target on the ${where} thread): both exit 0 by themselves`, async () => {
+      const r = await run('node', [fixture('shm-left-open.mjs'), where], 30_000);
+      expect(r.code, r.stderr).toBe(0);
+      const out = lastJson(r);
+      expect(out.childCode, r.stderr).toBe(0);
+      if (where === 'worker') expect(out.workerExit, r.stderr).toBe(0);
+      // The second WRITE went through the mapping.
+      expect(out.counters).toMatchObject({ maps: 1, copies: 1 });
+      expect(r.endedAt - out.workDoneAt).toBeLessThan(10_000);
+    }, 60_000);
+  }
+
   it.runIf(UCX_AVAILABLE)(
     'UCX agents left open: the process exits by itself after its last work',
     async () => {

@@ -238,6 +238,15 @@ describe('TCP target refuses crafted frames', () => {
     expect(c.isClosed).toBe(true);
   });
 
+  it('a shared-memory map request on a connection without same-host copies closes it, nothing granted', async () => {
+    const c = await FrameClient.open(info, 'crafty-no-shm');
+    expect(c.cma).toBe(false);
+    const r = region();
+    c.send(header({ op: OP.SHM_MAP, regionId: r.regionId, key: r.key, len: 0 }));
+    await c.closed;
+    expect(c.isClosed).toBe(true);
+  });
+
   it('a wrong secret never gets past the handshake', async () => {
     await expect(FrameClient.open(info, 'impostor', { secret: randomBytes(32) })).rejects.toThrow(
       /refused/,

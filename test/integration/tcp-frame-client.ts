@@ -23,6 +23,10 @@ export const OP = {
   CMA_READ: 11,
   CMA_GRANT: 12,
   CMA_DONE: 13,
+  SHM_MAP: 14,
+  SHM_GRANT: 15,
+  SHM_UNMAP: 16,
+  SHM_UNMAPPED: 17,
 } as const;
 export const FLAG_ACK_REQ = 1;
 export const FLAG_CMA = 2;

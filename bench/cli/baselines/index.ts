@@ -18,6 +18,8 @@ export type PathKind = 'socket' | 'same-host' | 'ucx' | 'other';
 export function pathKind(cell: CellResult): PathKind {
   if (cell.backend === 'UCX') return 'ucx';
   if (cell.path === 'socket' || cell.path === 'same-host') return cell.path;
+  // Shared memory is a same-host path: its floors are a cold memcpy and process_vm.
+  if (cell.path === 'shm' || cell.path === 'shm+same-host') return 'same-host';
   return 'other';
 }
 
