@@ -1,5 +1,5 @@
 // The TCP engine when its caller polls (getXferStatus in a loop, as nixlbench
-// does): a poll reads the answer itself (Engine::Progress), and once a
+// does) with poll_progress=on: a poll reads the answer itself (Engine::Progress), and once a
 // request's caller has been seen polling, its next small post leaves the
 // answer to that caller instead of waking the engine's I/O thread (the
 // peer's connections masked, native/tcp/posting.cc). These tests check that
