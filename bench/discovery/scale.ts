@@ -21,7 +21,8 @@
  *
  * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
  *   [--runs 3] [--source seeds|mdns|etcd] [--per-process 8] [--grace-ms 10000]
- *   [--settle-ms 3000] [--limit-s 300] [--timeline]   (BENCH_VERBOSE=1 prints progress)
+ *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR]
+ *   (BENCH_VERBOSE=1 prints progress)
  *
  * `--timeline` prints, per agent, when it was ready, when every other agent
  * had loaded it (its record's spread) and when it had loaded every other.
@@ -52,6 +53,8 @@ const graceMs = Number(arg('grace-ms', '10000'));
 const settleMs = Number(arg('settle-ms', '3000'));
 const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
 const timeline = process.argv.includes('--timeline');
+/** Writes a V8 CPU profile of every worker into this folder (`--cpu-prof DIR`). */
+const cpuProfDir = arg('cpu-prof', '');
 if (!['mdns', 'seeds', 'etcd'].includes(source)) throw new Error(`unknown --source ${source}`);
 
 /** A worker's line (worker.ts): an event named by `ev`, stamped with its time. */
@@ -66,6 +69,8 @@ interface RunResult {
   spawnToAll: number;
   readyToAll: number;
   connections: number[];
+  /** libp2p connections each agent opened or accepted since start (handshakes). */
+  opened: number[];
   bytes: number[];
   cpuMs: number[];
   killToAll: number;
@@ -148,6 +153,9 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           cwd: ROOT,
           stderr: 'inherit',
           eventField: 'ev',
+          ...(cpuProfDir
+            ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--import', 'tsx'] }
+            : {}),
           ...(g.host >= 0
             ? { spawn: (file, args, options) => hosts!.spawn(g.host, file, args, options) }
             : {}),
@@ -237,7 +245,13 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     if (!done) console.error(`  only ${victimLeft.size} of ${n - 1} invalidated the victim`);
     const per = stats.flatMap(
       (s) =>
-        s.agents as { connections: number; bytes: number; dropped: number; suspicions: number }[],
+        s.agents as {
+          connections: number;
+          opened: number;
+          bytes: number;
+          dropped: number;
+          suspicions: number;
+        }[],
     );
     const total = (k: 'dropped' | 'suspicions') => per.reduce((x, a) => x + (a[k] || 0), 0);
     console.error(`  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')}`);
@@ -245,6 +259,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       spawnToAll: lastLoaded - t0,
       readyToAll: Math.max(0, lastLoaded - lastReady),
       connections: per.map((a) => a.connections),
+      opened: per.map((a) => a.opened),
       bytes: per.map((a) => a.bytes),
       cpuMs: stats.map((s) => s.cpuMsPerAgent as number),
       killToAll,
@@ -290,6 +305,7 @@ for (let r = 0; r < runs; r++) {
     console.error(
       `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms, ` +
         `kill→all ${res.killToAll} ms, conns mean ${fixed(mean(res.connections), 1)} max ${fixed(max(res.connections), 0)}, ` +
+        `opened mean ${fixed(mean(res.opened), 1)} max ${fixed(max(res.opened), 0)}, ` +
         `leaves ${res.leaves}, errors ${res.errors}`,
     );
     if (res.etcd) console.error(`  etcd: ${res.etcd}`);
@@ -304,7 +320,7 @@ console.log(
   `discovery scale (${source}, ${place}, grace ${graceMs} ms, ${runs} run(s), median of runs; per-agent figures ${settleMs} ms after all loaded)`,
 );
 console.log(
-  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent | kill→all ms | spurious leaves',
+  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent | kill→all ms | spurious leaves | conns opened/agent mean (max)',
 );
 for (const n of sizes) {
   const rs = results.get(n)!;
@@ -314,6 +330,7 @@ for (const n of sizes) {
       `${fixed(median(rs.map((x) => mean(x.connections))), 1)} (${fixed(max(rs.map((x) => max(x.connections))), 0)}) | ` +
       `${fixed(median(rs.map((x) => mean(x.bytes))) / 1024, 1)} (${fixed(max(rs.map((x) => max(x.bytes))) / 1024, 1)}) | ` +
       `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} | ${median(rs.map((x) => x.killToAll))} | ` +
-      `${rs.map((x) => x.leaves).join(', ')}`,
+      `${rs.map((x) => x.leaves).join(', ')} | ` +
+      `${fixed(median(rs.map((x) => mean(x.opened))), 1)} (${fixed(max(rs.map((x) => max(x.opened))), 0)})`,
   );
 }

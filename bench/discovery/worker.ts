@@ -128,13 +128,22 @@ function reportStatsLater(): void {
       return s && s.sent
         ? {
             connections: s.connections,
+            opened: s.opened,
             links: s.links,
             bytes: s.sent.bytes,
             frames: s.sent.frames,
             dropped: s.sent.dropped,
             suspicions: s.membership.suspicions,
           }
-        : { connections: NaN, links: NaN, bytes: NaN, frames: NaN, dropped: 0, suspicions: 0 };
+        : {
+            connections: NaN,
+            opened: NaN,
+            links: NaN,
+            bytes: NaN,
+            frames: NaN,
+            dropped: 0,
+            suspicions: 0,
+          };
     });
     out({
       ev: 'stats',

@@ -117,6 +117,8 @@ export interface GossipStats {
   links: number;
   /** libp2p connections open now (links plus transient ones). */
   connections: number;
+  /** libp2p connections opened since start, both directions (each one a pnet and noise handshake). */
+  opened: number;
   /** Mesh frames and bytes sent, and frames dropped (queues full, streams failed). */
   sent: { frames: number; bytes: number; dropped: number };
   /** What the membership dropped or did. */
@@ -181,6 +183,7 @@ export class GossipDiscovery implements Discovery {
     fetchesRefused: 0,
     peersBanned: 0,
     errorsSuppressed: 0,
+    opened: 0,
   };
 
   private host?: DiscoveryHost;
@@ -282,6 +285,7 @@ export class GossipDiscovery implements Discovery {
       peers: this.mesh?.size ?? 0,
       links: this.mesh?.linkIds().length ?? 0,
       connections: this.node?.getConnections().length ?? 0,
+      opened: this.counters.opened,
       sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0 }) },
       membership: {
         duplicates: c?.duplicates ?? 0,
@@ -378,6 +382,7 @@ export class GossipDiscovery implements Discovery {
     this.transport = transport;
     await transport.install();
 
+    this.listen_(node, 'connection:open', () => this.counters.opened++);
     this.listen_(node, 'peer:connect', (e: any) => this.onConnect(e.detail.toString()));
     this.listen_(node, 'peer:disconnect', (e: any) => this.onDisconnect(e.detail.toString()));
     this.listen_(node, 'peer:discovery', (e: any) => this.onDiscovered(e.detail.id.toString()));
