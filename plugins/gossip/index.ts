@@ -334,6 +334,8 @@ export class GossipDiscovery implements Discovery {
       clusterKey: this.clusterKey,
       privateKey: this.key,
       pubsub: false,
+      // The mesh carries addresses in its records and dials its protocol directly.
+      identify: false,
       refuse: (peerId) => this.refused(peerId),
       readLimits: {
         bytesPerSecond: this.limits.connectionBytesPerSecond,
