@@ -6,7 +6,9 @@
  * Sources (`--source`):
  * - `seeds` (default) and `mdns`: the gossip discovery, agents spread over
  *   `--hosts` emulated hosts (ip netns on a bridge; needs root), one worker
- *   process per host; seeds: the first agent of host 1 is the only seed.
+ *   process per host; seeds: the first agent of each of the first `--seeds`
+ *   hosts (default: every host, at most 4) is a seed, and every agent is
+ *   given the whole seed list (`--seeds 1`: host 1's first agent only).
  * - `etcd`: the etcd plugin, one etcd on 127.0.0.1 started per run (no root),
  *   workers of `--per-process` agents; etcd's request counters are reported.
  *
@@ -20,7 +22,7 @@
  * the grace period). `leaves` counts every other peer:leave (spurious).
  *
  * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
- *   [--runs 3] [--source seeds|mdns|etcd] [--per-process 8] [--grace-ms 10000]
+ *   [--runs 3] [--source seeds|mdns|etcd] [--seeds 4] [--per-process 8] [--grace-ms 10000]
  *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR]
  *   (BENCH_VERBOSE=1 prints progress)
  *
@@ -49,6 +51,7 @@ const maxHosts = Number(arg('hosts', '4'));
 const runs = Number(arg('runs', '3'));
 const source = arg('source', 'seeds') as 'mdns' | 'seeds' | 'etcd';
 const perProcess = Number(arg('per-process', '8'));
+const seedHosts = Number(arg('seeds', String(Math.min(maxHosts, 4))));
 const graceMs = Number(arg('grace-ms', '10000'));
 const settleMs = Number(arg('settle-ms', '3000'));
 const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
@@ -104,7 +107,9 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       const perHost = Math.ceil(names.length / nHosts);
       for (let h = 0; h < nHosts; h++)
         groups.push({ host: h, names: names.slice(h * perHost, (h + 1) * perHost) });
-      seeds = [`/ip4/${hosts.hosts[0]!.ip}/tcp/${seedPort}`];
+      seeds = hosts.hosts
+        .slice(0, Math.max(1, seedHosts))
+        .map((h) => `/ip4/${h.ip}/tcp/${seedPort}`);
     }
     groups.push({ host: source === 'etcd' ? -1 : 0, names: [VICTIM] });
     const before = server ? await etcdCounters(server) : undefined;
@@ -136,7 +141,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         cluster,
         clusterKey,
         seeds,
-        firstPort: g.host === 0 && g.names[0] === 'a0' ? seedPort : 0,
+        // The first agent of a seed host listens on the seed port.
+        firstPort: g.host >= 0 && g.host < seedHosts && g.names[0] !== VICTIM ? seedPort : 0,
         endpoint: server?.endpoint,
         namespace: `/bench/${cluster}/`,
         graceMs,
@@ -253,6 +259,13 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           suspicions: number;
         }[],
     );
+    if (timeline) {
+      console.log('  per agent, settled: connections open / opened since start, KiB sent');
+      const rows = per.map(
+        (a) => `${(a as any).agent} ${a.connections}/${a.opened} ${(a.bytes / 1024).toFixed(0)}`,
+      );
+      console.log(`  ${rows.join(', ')}`);
+    }
     const total = (k: 'dropped' | 'suspicions') => per.reduce((x, a) => x + (a[k] || 0), 0);
     console.error(`  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')}`);
     return {
@@ -315,7 +328,7 @@ for (let r = 0; r < runs; r++) {
 const place =
   source === 'etcd'
     ? `one etcd, ${perProcess} agents per process`
-    : `up to ${maxHosts} emulated hosts`;
+    : `up to ${maxHosts} emulated hosts${source === 'seeds' ? `, ${seedHosts} seed(s)` : ''}`;
 console.log(
   `discovery scale (${source}, ${place}, grace ${graceMs} ms, ${runs} run(s), median of runs; per-agent figures ${settleMs} ms after all loaded)`,
 );

@@ -123,10 +123,11 @@ await Promise.all(
 function reportStatsLater(): void {
   const t = setTimeout(() => {
     const cpu = process.cpuUsage(cpu0);
-    const perAgent = discs.map((d) => {
+    const perAgent = discs.map((d, i) => {
       const s = (d as any).stats?.();
       return s && s.sent
         ? {
+            agent: agents[i]!.name,
             connections: s.connections,
             opened: s.opened,
             links: s.links,
