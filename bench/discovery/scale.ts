@@ -118,6 +118,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     const readyAt = new Map<string, number>();
     const loadedAllAt = new Map<string, number>();
     const knownBy = new Map<string, number[]>();
+    /** Per agent, the last peer it loaded and when. */
+    const lastJoin = new Map<string, { peer: string; t: number }>();
     const linkedAt = new Map<string, number>();
     let lastLoaded = 0;
     let loaded = 0;
@@ -191,6 +193,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
             const k = knownBy.get(e.peer) ?? [];
             k.push(e.t);
             knownBy.set(e.peer, k);
+            lastJoin.set(e.agent, { peer: e.peer, t: e.t });
           }
           if (e.ev === 'leave') {
             if (e.peer === VICTIM && killedAt) {
@@ -223,14 +226,14 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     if (timeline) {
       console.log(`  timeline (ms from spawn; last ready at ${lastReady - t0}):`);
       console.log(
-        '  agent | ready | first mesh link | all others loaded it (after its ready) | it loaded all',
+        '  agent | ready | first mesh link | all others loaded it (after its ready) | it loaded all (the last one it loaded)',
       );
       const rows = [...readyAt].sort((a, b) => a[1] - b[1]);
       for (const [agent, r] of rows) {
         const k = knownBy.get(agent) ?? [];
         const spread = k.length >= n - 1 ? Math.max(...k) : NaN;
         console.log(
-          `  ${agent} | ${r - t0} | ${(linkedAt.get(agent) ?? NaN) - t0} | ${spread - t0} (+${spread - r}) | ${(loadedAllAt.get(agent) ?? NaN) - t0}`,
+          `  ${agent} | ${r - t0} | ${(linkedAt.get(agent) ?? NaN) - t0} | ${spread - t0} (+${spread - r}) | ${(loadedAllAt.get(agent) ?? NaN) - t0} (${lastJoin.get(agent)?.peer})`,
         );
       }
     }

@@ -31,6 +31,8 @@
  */
 import '../../src/polyfills.js';
 
+import { createPublicKey, KeyObject, verify as cryptoVerify } from 'node:crypto';
+
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey, PublicKey } from '@libp2p/interface';
@@ -199,7 +201,11 @@ export class GossipDiscovery implements Discovery {
   private readonly claimants = new Map<string, Set<string>>();
   /** Peers that do not speak this cluster's mesh (another cluster, not nixl-ts). */
   private readonly foreign = new Set<string>();
-  private readonly publicKeys = new Map<string, PublicKey>();
+  /**
+   * Members' public keys; Ed25519 ones as Node key objects, made once per
+   * member (@libp2p/crypto builds one from a JWK on every verification).
+   */
+  private readonly publicKeys = new Map<string, KeyObject | PublicKey>();
   /** The metadata last loaded from each member (its record's bytes, shared). */
   private readonly loadedMetadata = new Map<string, Uint8Array>();
   private stopping = false;
@@ -563,16 +569,19 @@ export class GossipDiscovery implements Discovery {
     let key = this.publicKeys.get(id);
     if (!key) {
       try {
-        key = peerIdFromString(id).publicKey;
+        const pk = peerIdFromString(id).publicKey;
+        if (!pk) return false;
+        key = pk.type === 'Ed25519' ? ed25519KeyObject(pk.raw) : pk;
       } catch {
         return false;
       }
-      if (!key) return false;
       if (this.publicKeys.size >= this.limits.maxPeers) this.publicKeys.clear();
       this.publicKeys.set(id, key);
     }
     try {
-      return key.verify(bytes, sig) === true;
+      return key instanceof KeyObject
+        ? cryptoVerify(null, bytes, key, sig)
+        : key.verify(bytes, sig) === true;
     } catch {
       return false;
     }
@@ -794,6 +803,17 @@ export class GossipDiscovery implements Discovery {
     );
     this.transport?.disconnect(peer);
   }
+}
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function ed25519KeyObject(raw: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: Buffer.concat([ED25519_SPKI_PREFIX, raw]),
+    format: 'der',
+    type: 'spki',
+  });
 }
 
 function asNixlError(err: unknown, what: string): NixlError {
