@@ -439,6 +439,7 @@ export class GossipDiscovery implements Discovery {
       {
         degree: this.degree,
         maxLinks,
+        dialsPerRound: Math.ceil(this.degree / 2),
         probeIntervalMs: this.heartbeatIntervalMs,
         // A crash is confirmed about graceMs + 2 probe timeouts after the link drops.
         probeTimeoutMs: Math.max(250, Math.min(750, this.graceMs / 8)),
