@@ -490,9 +490,15 @@ export class Membership {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
     if (!this.links.has(id)) this.links.set(id, this.clock.now());
+    if (!sync) return;
+    // Our own record goes first, unasked: for a joiner it is the one record
+    // the other side cannot have, and the digest exchange below takes two or
+    // three more messages to push it (each a turn of two busy event loops
+    // during a cluster start); a duplicate is dropped unverified.
+    this.transport.send(id, { kind: 'gossip', records: [this.self], deaths: [], suspects: [] });
     // Anti-entropy on every new link: a joiner syncs the directory this way.
     // One side starts it (the smaller id), or both would push and pull everything twice.
-    if (sync && this.id < id) this.transport.send(id, { kind: 'digest', ...this.digest() });
+    if (this.id < id) this.transport.send(id, { kind: 'digest', ...this.digest() });
   }
 
   linkDown(id: string): void {
