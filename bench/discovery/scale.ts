@@ -6,7 +6,9 @@
  * Sources (`--source`):
  * - `seeds` (default) and `mdns`: the gossip discovery, agents spread over
  *   `--hosts` emulated hosts (ip netns on a bridge; needs root), one worker
- *   process per host; seeds: the first agent of host 1 is the only seed.
+ *   process per host; seeds: the first agent of each of the first `--seeds`
+ *   hosts (default: every host, at most 4) is a seed, and every agent is
+ *   given the whole seed list (`--seeds 1`: host 1's first agent only).
  * - `etcd`: the etcd plugin, one etcd on 127.0.0.1 started per run (no root),
  *   workers of `--per-process` agents; etcd's request counters are reported.
  *
@@ -20,8 +22,9 @@
  * the grace period). `leaves` counts every other peer:leave (spurious).
  *
  * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
- *   [--runs 3] [--source seeds|mdns|etcd] [--per-process 8] [--grace-ms 10000]
- *   [--settle-ms 3000] [--limit-s 300] [--timeline]   (BENCH_VERBOSE=1 prints progress)
+ *   [--runs 3] [--source seeds|mdns|etcd] [--seeds 4] [--per-process 8] [--grace-ms 10000]
+ *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR]
+ *   (BENCH_VERBOSE=1 prints progress)
  *
  * `--timeline` prints, per agent, when it was ready, when every other agent
  * had loaded it (its record's spread) and when it had loaded every other.
@@ -48,10 +51,13 @@ const maxHosts = Number(arg('hosts', '4'));
 const runs = Number(arg('runs', '3'));
 const source = arg('source', 'seeds') as 'mdns' | 'seeds' | 'etcd';
 const perProcess = Number(arg('per-process', '8'));
+const seedHosts = Number(arg('seeds', String(Math.min(maxHosts, 4))));
 const graceMs = Number(arg('grace-ms', '10000'));
 const settleMs = Number(arg('settle-ms', '3000'));
 const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
 const timeline = process.argv.includes('--timeline');
+/** Writes a V8 CPU profile of every worker into this folder (`--cpu-prof DIR`). */
+const cpuProfDir = arg('cpu-prof', '');
 if (!['mdns', 'seeds', 'etcd'].includes(source)) throw new Error(`unknown --source ${source}`);
 
 /** A worker's line (worker.ts): an event named by `ev`, stamped with its time. */
@@ -66,6 +72,8 @@ interface RunResult {
   spawnToAll: number;
   readyToAll: number;
   connections: number[];
+  /** libp2p connections each agent opened or accepted since start (handshakes). */
+  opened: number[];
   bytes: number[];
   cpuMs: number[];
   killToAll: number;
@@ -99,7 +107,9 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       const perHost = Math.ceil(names.length / nHosts);
       for (let h = 0; h < nHosts; h++)
         groups.push({ host: h, names: names.slice(h * perHost, (h + 1) * perHost) });
-      seeds = [`/ip4/${hosts.hosts[0]!.ip}/tcp/${seedPort}`];
+      seeds = hosts.hosts
+        .slice(0, Math.max(1, seedHosts))
+        .map((h) => `/ip4/${h.ip}/tcp/${seedPort}`);
     }
     groups.push({ host: source === 'etcd' ? -1 : 0, names: [VICTIM] });
     const before = server ? await etcdCounters(server) : undefined;
@@ -108,6 +118,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     const readyAt = new Map<string, number>();
     const loadedAllAt = new Map<string, number>();
     const knownBy = new Map<string, number[]>();
+    /** Per agent, the last peer it loaded and when. */
+    const lastJoin = new Map<string, { peer: string; t: number }>();
     const linkedAt = new Map<string, number>();
     let lastLoaded = 0;
     let loaded = 0;
@@ -131,7 +143,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         cluster,
         clusterKey,
         seeds,
-        firstPort: g.host === 0 && g.names[0] === 'a0' ? seedPort : 0,
+        // The first agent of a seed host listens on the seed port.
+        firstPort: g.host >= 0 && g.host < seedHosts && g.names[0] !== VICTIM ? seedPort : 0,
         endpoint: server?.endpoint,
         namespace: `/bench/${cluster}/`,
         graceMs,
@@ -148,6 +161,9 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           cwd: ROOT,
           stderr: 'inherit',
           eventField: 'ev',
+          ...(cpuProfDir
+            ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--import', 'tsx'] }
+            : {}),
           ...(g.host >= 0
             ? { spawn: (file, args, options) => hosts!.spawn(g.host, file, args, options) }
             : {}),
@@ -177,6 +193,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
             const k = knownBy.get(e.peer) ?? [];
             k.push(e.t);
             knownBy.set(e.peer, k);
+            lastJoin.set(e.agent, { peer: e.peer, t: e.t });
           }
           if (e.ev === 'leave') {
             if (e.peer === VICTIM && killedAt) {
@@ -209,14 +226,14 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     if (timeline) {
       console.log(`  timeline (ms from spawn; last ready at ${lastReady - t0}):`);
       console.log(
-        '  agent | ready | first mesh link | all others loaded it (after its ready) | it loaded all',
+        '  agent | ready | first mesh link | all others loaded it (after its ready) | it loaded all (the last one it loaded)',
       );
       const rows = [...readyAt].sort((a, b) => a[1] - b[1]);
       for (const [agent, r] of rows) {
         const k = knownBy.get(agent) ?? [];
         const spread = k.length >= n - 1 ? Math.max(...k) : NaN;
         console.log(
-          `  ${agent} | ${r - t0} | ${(linkedAt.get(agent) ?? NaN) - t0} | ${spread - t0} (+${spread - r}) | ${(loadedAllAt.get(agent) ?? NaN) - t0}`,
+          `  ${agent} | ${r - t0} | ${(linkedAt.get(agent) ?? NaN) - t0} | ${spread - t0} (+${spread - r}) | ${(loadedAllAt.get(agent) ?? NaN) - t0} (${lastJoin.get(agent)?.peer})`,
         );
       }
     }
@@ -237,14 +254,28 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     if (!done) console.error(`  only ${victimLeft.size} of ${n - 1} invalidated the victim`);
     const per = stats.flatMap(
       (s) =>
-        s.agents as { connections: number; bytes: number; dropped: number; suspicions: number }[],
+        s.agents as {
+          connections: number;
+          opened: number;
+          bytes: number;
+          dropped: number;
+          suspicions: number;
+        }[],
     );
+    if (timeline) {
+      console.log('  per agent, settled: connections open / opened since start, KiB sent');
+      const rows = per.map(
+        (a) => `${(a as any).agent} ${a.connections}/${a.opened} ${(a.bytes / 1024).toFixed(0)}`,
+      );
+      console.log(`  ${rows.join(', ')}`);
+    }
     const total = (k: 'dropped' | 'suspicions') => per.reduce((x, a) => x + (a[k] || 0), 0);
     console.error(`  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')}`);
     return {
       spawnToAll: lastLoaded - t0,
       readyToAll: Math.max(0, lastLoaded - lastReady),
       connections: per.map((a) => a.connections),
+      opened: per.map((a) => a.opened),
       bytes: per.map((a) => a.bytes),
       cpuMs: stats.map((s) => s.cpuMsPerAgent as number),
       killToAll,
@@ -290,6 +321,7 @@ for (let r = 0; r < runs; r++) {
     console.error(
       `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms, ` +
         `kill→all ${res.killToAll} ms, conns mean ${fixed(mean(res.connections), 1)} max ${fixed(max(res.connections), 0)}, ` +
+        `opened mean ${fixed(mean(res.opened), 1)} max ${fixed(max(res.opened), 0)}, ` +
         `leaves ${res.leaves}, errors ${res.errors}`,
     );
     if (res.etcd) console.error(`  etcd: ${res.etcd}`);
@@ -299,12 +331,12 @@ for (let r = 0; r < runs; r++) {
 const place =
   source === 'etcd'
     ? `one etcd, ${perProcess} agents per process`
-    : `up to ${maxHosts} emulated hosts`;
+    : `up to ${maxHosts} emulated hosts${source === 'seeds' ? `, ${seedHosts} seed(s)` : ''}`;
 console.log(
   `discovery scale (${source}, ${place}, grace ${graceMs} ms, ${runs} run(s), median of runs; per-agent figures ${settleMs} ms after all loaded)`,
 );
 console.log(
-  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent | kill→all ms | spurious leaves',
+  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent | kill→all ms | spurious leaves | conns opened/agent mean (max)',
 );
 for (const n of sizes) {
   const rs = results.get(n)!;
@@ -314,6 +346,7 @@ for (const n of sizes) {
       `${fixed(median(rs.map((x) => mean(x.connections))), 1)} (${fixed(max(rs.map((x) => max(x.connections))), 0)}) | ` +
       `${fixed(median(rs.map((x) => mean(x.bytes))) / 1024, 1)} (${fixed(max(rs.map((x) => max(x.bytes))) / 1024, 1)}) | ` +
       `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} | ${median(rs.map((x) => x.killToAll))} | ` +
-      `${rs.map((x) => x.leaves).join(', ')}`,
+      `${rs.map((x) => x.leaves).join(', ')} | ` +
+      `${fixed(median(rs.map((x) => mean(x.opened))), 1)} (${fixed(max(rs.map((x) => max(x.opened))), 0)})`,
   );
 }

@@ -123,18 +123,28 @@ await Promise.all(
 function reportStatsLater(): void {
   const t = setTimeout(() => {
     const cpu = process.cpuUsage(cpu0);
-    const perAgent = discs.map((d) => {
+    const perAgent = discs.map((d, i) => {
       const s = (d as any).stats?.();
       return s && s.sent
         ? {
+            agent: agents[i]!.name,
             connections: s.connections,
+            opened: s.opened,
             links: s.links,
             bytes: s.sent.bytes,
             frames: s.sent.frames,
             dropped: s.sent.dropped,
             suspicions: s.membership.suspicions,
           }
-        : { connections: NaN, links: NaN, bytes: NaN, frames: NaN, dropped: 0, suspicions: 0 };
+        : {
+            connections: NaN,
+            opened: NaN,
+            links: NaN,
+            bytes: NaN,
+            frames: NaN,
+            dropped: 0,
+            suspicions: 0,
+          };
     });
     out({
       ev: 'stats',

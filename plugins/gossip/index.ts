@@ -31,6 +31,8 @@
  */
 import '../../src/polyfills.js';
 
+import { createPublicKey, KeyObject, verify as cryptoVerify } from 'node:crypto';
+
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey, PublicKey } from '@libp2p/interface';
@@ -117,6 +119,8 @@ export interface GossipStats {
   links: number;
   /** libp2p connections open now (links plus transient ones). */
   connections: number;
+  /** libp2p connections opened since start, both directions (each one a pnet and noise handshake). */
+  opened: number;
   /** Mesh frames and bytes sent, and frames dropped (queues full, streams failed). */
   sent: { frames: number; bytes: number; dropped: number };
   /** What the membership dropped or did. */
@@ -181,6 +185,7 @@ export class GossipDiscovery implements Discovery {
     fetchesRefused: 0,
     peersBanned: 0,
     errorsSuppressed: 0,
+    opened: 0,
   };
 
   private host?: DiscoveryHost;
@@ -196,7 +201,11 @@ export class GossipDiscovery implements Discovery {
   private readonly claimants = new Map<string, Set<string>>();
   /** Peers that do not speak this cluster's mesh (another cluster, not nixl-ts). */
   private readonly foreign = new Set<string>();
-  private readonly publicKeys = new Map<string, PublicKey>();
+  /**
+   * Members' public keys; Ed25519 ones as Node key objects, made once per
+   * member (@libp2p/crypto builds one from a JWK on every verification).
+   */
+  private readonly publicKeys = new Map<string, KeyObject | PublicKey>();
   /** The metadata last loaded from each member (its record's bytes, shared). */
   private readonly loadedMetadata = new Map<string, Uint8Array>();
   private stopping = false;
@@ -282,6 +291,7 @@ export class GossipDiscovery implements Discovery {
       peers: this.mesh?.size ?? 0,
       links: this.mesh?.linkIds().length ?? 0,
       connections: this.node?.getConnections().length ?? 0,
+      opened: this.counters.opened,
       sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0 }) },
       membership: {
         duplicates: c?.duplicates ?? 0,
@@ -330,6 +340,8 @@ export class GossipDiscovery implements Discovery {
       clusterKey: this.clusterKey,
       privateKey: this.key,
       pubsub: false,
+      // The mesh carries addresses in its records and dials its protocol directly.
+      identify: false,
       refuse: (peerId) => this.refused(peerId),
       readLimits: {
         bytesPerSecond: this.limits.connectionBytesPerSecond,
@@ -378,6 +390,7 @@ export class GossipDiscovery implements Discovery {
     this.transport = transport;
     await transport.install();
 
+    this.listen_(node, 'connection:open', () => this.counters.opened++);
     this.listen_(node, 'peer:connect', (e: any) => this.onConnect(e.detail.toString()));
     this.listen_(node, 'peer:disconnect', (e: any) => this.onDisconnect(e.detail.toString()));
     this.listen_(node, 'peer:discovery', (e: any) => this.onDiscovered(e.detail.id.toString()));
@@ -426,6 +439,7 @@ export class GossipDiscovery implements Discovery {
       {
         degree: this.degree,
         maxLinks,
+        dialsPerRound: Math.ceil(this.degree / 2),
         probeIntervalMs: this.heartbeatIntervalMs,
         // A crash is confirmed about graceMs + 2 probe timeouts after the link drops.
         probeTimeoutMs: Math.max(250, Math.min(750, this.graceMs / 8)),
@@ -556,16 +570,19 @@ export class GossipDiscovery implements Discovery {
     let key = this.publicKeys.get(id);
     if (!key) {
       try {
-        key = peerIdFromString(id).publicKey;
+        const pk = peerIdFromString(id).publicKey;
+        if (!pk) return false;
+        key = pk.type === 'Ed25519' ? ed25519KeyObject(pk.raw) : pk;
       } catch {
         return false;
       }
-      if (!key) return false;
       if (this.publicKeys.size >= this.limits.maxPeers) this.publicKeys.clear();
       this.publicKeys.set(id, key);
     }
     try {
-      return key.verify(bytes, sig) === true;
+      return key instanceof KeyObject
+        ? cryptoVerify(null, bytes, key, sig)
+        : key.verify(bytes, sig) === true;
     } catch {
       return false;
     }
@@ -787,6 +804,17 @@ export class GossipDiscovery implements Discovery {
     );
     this.transport?.disconnect(peer);
   }
+}
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function ed25519KeyObject(raw: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: Buffer.concat([ED25519_SPKI_PREFIX, raw]),
+    format: 'der',
+    type: 'spki',
+  });
 }
 
 function asNixlError(err: unknown, what: string): NixlError {

@@ -129,6 +129,14 @@ export interface MembershipOptions {
   degree: number;
   /** Links above which the oldest extra ones are dropped. */
   maxLinks: number;
+  /**
+   * New links one round of mesh upkeep dials at most. Every member dials
+   * while under `degree` and every dial is also someone's inbound link, so
+   * members that all dial their whole shortfall at once (a cluster start)
+   * end up near twice the degree, and the extras are handshakes made only to
+   * be dropped; a member that dials part of it lets inbound links fill the rest.
+   */
+  dialsPerRound: number;
   probeIntervalMs: number;
   probeTimeoutMs: number;
   indirectProbes: number;
@@ -160,6 +168,7 @@ export interface MembershipOptions {
 export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   degree: 4,
   maxLinks: 8,
+  dialsPerRound: 2,
   probeIntervalMs: 1000,
   probeTimeoutMs: 1000,
   indirectProbes: 3,
@@ -481,9 +490,15 @@ export class Membership {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
     if (!this.links.has(id)) this.links.set(id, this.clock.now());
+    if (!sync) return;
+    // Our own record goes first, unasked: for a joiner it is the one record
+    // the other side cannot have, and the digest exchange below takes two or
+    // three more messages to push it (each a turn of two busy event loops
+    // during a cluster start); a duplicate is dropped unverified.
+    this.transport.send(id, { kind: 'gossip', records: [this.self], deaths: [], suspects: [] });
     // Anti-entropy on every new link: a joiner syncs the directory this way.
     // One side starts it (the smaller id), or both would push and pull everything twice.
-    if (sync && this.id < id) this.transport.send(id, { kind: 'digest', ...this.digest() });
+    if (this.id < id) this.transport.send(id, { kind: 'digest', ...this.digest() });
   }
 
   linkDown(id: string): void {
@@ -502,7 +517,10 @@ export class Membership {
     if (this.stopped) return;
     const now = this.clock.now();
     for (const [id, t] of this.connecting) if (now - t > 10_000) this.connecting.delete(id);
-    const want = this.opts.degree - this.links.size - this.connecting.size;
+    const want = Math.min(
+      this.opts.dialsPerRound,
+      this.opts.degree - this.links.size - this.connecting.size,
+    );
     if (want > 0) {
       const candidates: string[] = [];
       for (const [id, e] of this.entries) {

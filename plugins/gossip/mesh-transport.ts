@@ -68,6 +68,12 @@ export class Libp2pMeshTransport implements MeshTransport {
   private readonly dialing = new Set<string>();
   private closed = false;
   private sliceStart = performance.now();
+  /**
+   * `@libp2p/utils`'s lpStream, imported once in install(): a dynamic import
+   * per stream goes through the module loader (and its hooks thread under a
+   * loader such as tsx) every time.
+   */
+  private lpStream!: (typeof import('@libp2p/utils'))['lpStream'];
   /** Bytes sent and frames, for benchmarks. */
   readonly sent = { frames: 0, bytes: 0, dropped: 0 };
 
@@ -80,6 +86,7 @@ export class Libp2pMeshTransport implements MeshTransport {
   }
 
   async install(): Promise<void> {
+    this.lpStream = (await import('@libp2p/utils')).lpStream;
     await this.node.handle(
       this.o.protocol,
       (stream: any, connection: any) => void this.serve(stream, connection.remotePeer.toString()),
@@ -106,8 +113,7 @@ export class Libp2pMeshTransport implements MeshTransport {
   }
 
   private async serve(stream: any, from: string): Promise<void> {
-    const { lpStream } = await import('@libp2p/utils');
-    const lp = lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
+    const lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
     try {
       for (;;) {
         if (this.closed || this.o.refused(from)) break;
@@ -161,7 +167,6 @@ export class Libp2pMeshTransport implements MeshTransport {
     try {
       while (o.queue.length && !this.closed) {
         if (!o.lp) {
-          const { lpStream } = await import('@libp2p/utils');
           let stream;
           try {
             const peer = peerIdFromString(to);
@@ -179,7 +184,7 @@ export class Libp2pMeshTransport implements MeshTransport {
             break;
           }
           o.stream = stream;
-          o.lp = lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
+          o.lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
         }
         const bytes = o.queue.shift()!;
         o.bytes -= bytes.byteLength;

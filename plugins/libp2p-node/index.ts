@@ -16,6 +16,7 @@ import type { PeerDiscovery, PrivateKey } from '@libp2p/interface';
 
 import { DEFAULT_READ_LIMITS, privateNetwork, type ReadLimits } from './private-network.js';
 
+/** identify is absent when created with `identify: false`, pubsub with `pubsub: false`. */
 export type ControlServices = { identify: Identify; pubsub: GossipSub };
 /** A message as it arrives in a gossipsub RPC: unverified, undecoded. */
 export interface GossipRpcMessage {
@@ -65,6 +66,13 @@ export interface ControlNodeOptions {
   privateKey?: PrivateKey;
   /** Run gossipsub (default true); the discovery mesh has its own protocol and turns it off. */
   pubsub?: boolean;
+  /**
+   * Run identify (default true). Each connection then exchanges signed peer
+   * records both ways (an Ed25519 signature and a verification each, peer
+   * store writes); the discovery mesh carries addresses in its own records
+   * and dials its protocol directly, so it turns it off.
+   */
+  identify?: boolean;
 }
 
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
@@ -105,7 +113,7 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
       pingTimeout: { minTimeout: 20_000, maxTimeout: 60_000 },
     },
     services: {
-      identify: identify(),
+      ...(opts.identify === false ? {} : { identify: identify() }),
       ...(opts.pubsub === false
         ? {}
         : {

@@ -1,10 +1,15 @@
 /**
  * Static seed list: multiaddrs of a few agents to bootstrap from, for networks
- * where multicast is off (most datacenters). Each seed is dialed until it
- * answers; the joiner syncs the directory from it and then links to random
- * members, so a seed may drop it later (a seed keeps a bounded number of
- * links like everyone). Seeds are dialed again only when this node has no
- * connection left (a partition, or a cluster restarting).
+ * where multicast is off (most datacenters). A joiner needs one seed: it dials
+ * the seeds one at a time, in an order of its own (random), until one
+ * answers, so a cluster start spreads its joiners over the seeds instead of
+ * every joiner handshaking with every seed. The joiner syncs the directory
+ * from that seed and then links to random members, so the seed may drop it
+ * later (a seed keeps a bounded number of links like everyone). The seeds
+ * themselves dial every other seed (a clique: the groups of joiners that
+ * different seeds took in become one cluster). Seeds are dialed again only
+ * when this node has no connection left (a partition, or a cluster
+ * restarting).
  */
 import '../../src/polyfills.js';
 
@@ -43,7 +48,13 @@ export function seeds(addrs: readonly string[], opts: SeedsOptions = {}): PeerSo
   return {
     kind: 'seeds',
     start(ctx) {
-      for (const addr of parsed) void keepDialing(ctx, addr, retryMs, maxRetryMs);
+      const others = parsed.filter((a) => !isSelf(ctx, a));
+      if (!others.length) return;
+      if (others.length < parsed.length) {
+        for (const addr of others) void keepDialing(ctx, [addr], retryMs, maxRetryMs);
+      } else {
+        void keepDialing(ctx, shuffled(others), retryMs, maxRetryMs);
+      }
     },
   };
 }
@@ -71,18 +82,38 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** How long a joiner that has never reached its seed keeps retrying at most 4 × retryMs apart. */
 const JOIN_WINDOW_MS = 30_000;
 
-/** Keeps one seed connected for the lifetime of the discovery. */
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const k = Math.floor(Math.random() * (i + 1));
+    [out[i], out[k]] = [out[k]!, out[i]!];
+  }
+  return out;
+}
+
+/** An address that turned out to be this node's own: out of the rotation (false: none left). */
+function dropSelf(addrs: Multiaddr[], at: number): boolean {
+  addrs.splice(at % addrs.length, 1);
+  return addrs.length > 0;
+}
+
+/**
+ * Keeps this node joined through one of `addrs` for the lifetime of the
+ * discovery: dials them in turn (the next one after a failure) until one
+ * answers, and again when the node has no connection left.
+ */
 async function keepDialing(
   ctx: PeerSourceContext,
-  addr: Multiaddr,
+  addrs: Multiaddr[],
   retryMs: number,
   maxRetryMs: number,
 ) {
+  let next = 0;
   let delay = retryMs;
   let peer: string | undefined;
   const started = Date.now();
   while (!ctx.signal.aborted) {
-    if (isSelf(ctx, addr)) return;
+    const addr = addrs[next % addrs.length]!;
     // Once joined, the mesh keeps us connected; the seed is only for bootstrapping.
     const connected =
       peer !== undefined
@@ -95,14 +126,21 @@ async function keepDialing(
         const conn = await ctx.node.dial(addr, {
           signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
         });
+        if (conn.remotePeer.toString() === ctx.node.peerId.toString()) {
+          if (!dropSelf(addrs, next)) return;
+          continue;
+        }
         peer = conn.remotePeer.toString();
-        if (peer === ctx.node.peerId.toString()) return;
         ctx.log('seed %s connected (%s)', addr.toString(), peer);
         delay = retryMs;
       } catch (err) {
         if (ctx.signal.aborted) return;
-        if (/dial self/i.test(String((err as Error)?.message))) return;
+        if (/dial self/i.test(String((err as Error)?.message))) {
+          if (!dropSelf(addrs, next)) return;
+          continue;
+        }
         ctx.log('seed %s not reachable: %s', addr.toString(), (err as Error)?.message);
+        next++;
         await sleep(delay, ctx.signal);
         // Until the seed has been reached once, retry briskly (a cluster starting
         // at once: the seed is usually up within seconds, and every second a

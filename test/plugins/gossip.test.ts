@@ -3,6 +3,8 @@
  * seed list on 127.0.0.1 (no multicast): joining, updates, tombstones,
  * trust (name ownership, format version, cluster) and option checks.
  */
+import { createServer, type AddressInfo, type Server } from 'node:net';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
@@ -40,6 +42,24 @@ async function agent(
   const t = await startAgent(name, opts);
   open.push(t);
   return t;
+}
+
+/** Ports free on 127.0.0.1 now (bound, then released): a seed listens on a port known in advance. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 const knowsAll = (t: TestAgent, names: string[]) => names.every((n) => t.agent.checkRemoteMD(n));
@@ -101,6 +121,32 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
     );
     expect(a.errors).toEqual([]);
     expect(a.disc.stats().dropped.rateLimited).toBe(0);
+  });
+
+  it('several seeds: a dead seed in the list is passed over, and the joiners the seeds took in form one cluster', async () => {
+    const [p1, p2, dead] = await freePorts(3);
+    const addr = (port: number) => `/ip4/127.0.0.1/tcp/${port}`;
+    const seedList = [addr(p1!), addr(p2!)];
+    // Each seed is given the whole list (itself included, which it skips) and dials the other.
+    const s1 = await agent('s1', { listen: [addr(p1!)], seedAddrs: seedList });
+    const s2 = await agent('s2', { listen: [addr(p2!)], seedAddrs: seedList });
+    await until(() => knowsAll(s1, ['s2']) && knowsAll(s2, ['s1']), 'the seeds to find each other');
+    const joiners = await Promise.all(
+      ['j1', 'j2', 'j3', 'j4'].map((n) => agent(n, { seedAddrs: [addr(dead!), ...seedList] })),
+    );
+    const all = [s1, s2, ...joiners];
+    const names = all.map((t) => t.agent.name);
+    await until(
+      () =>
+        all.every((t) =>
+          knowsAll(
+            t,
+            names.filter((n) => n !== t.agent.name),
+          ),
+        ),
+      'all six agents to load each other',
+    );
+    for (const t of all) expect(t.errors).toEqual([]);
   });
 
   it("a closing agent's tombstone invalidates it at once, long before the grace period", async () => {
