@@ -60,12 +60,16 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     // --json: stdout is the report alone; the tables went to stderr.
     const report = JSON.parse(r.stdout) as BenchReport;
     expect(report.tool).toBe('nixl-ts-bench');
-    // One run per path: socket (same_host=off), then same-host; each READ then WRITE.
-    expect(report.cells.map((c) => `${c.path} ${c.op} ${c.blockSize}`)).toEqual(
+    // One run per path: socket (same_host=off), then same-host; each READ then WRITE. The
+    // same-host target's memory comes from the TCP backend, so its cells take shared memory
+    // ('shm'; 'shm+same-host' when the mapping came after the first timed posts).
+    const sameHostPath = (p: string): string => (p.startsWith('shm') ? 'same-host' : p);
+    expect(report.cells.map((c) => `${sameHostPath(c.path)} ${c.op} ${c.blockSize}`)).toEqual(
       ['socket', 'same-host'].flatMap((path) =>
         ['READ', 'WRITE'].flatMap((op) => [4096, 8192, 16384].map((b) => `${path} ${op} ${b}`)),
       ),
     );
+    for (const c of report.cells.slice(6)) expect(c.path).toMatch(/^shm(\+same-host)?$/);
     for (const c of report.cells) {
       expect(c.backend).toBe('TCP');
       // Timed as nixlbench times: posts, then getXferStatus polled until DONE.
@@ -91,14 +95,14 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     expect(r.stderr).toContain('Block Size (B)');
     expect(r.stderr).toContain('P99 Tx (us)');
     expect(r.stderr).toContain('TCP READ, socket path');
-    expect(r.stderr).toContain('TCP WRITE, same-host path');
+    expect(r.stderr).toMatch(/TCP WRITE, shared memory|TCP WRITE, same-host path/);
     expect(r.stderr).toContain('vs cold memcpy');
     expect(r.stderr).toContain('vs Node net');
     // One table row per cell, each naming its path and with one ratio ("…x").
     const rows = r.stderr.split('\n').filter((l) => /^(4096|8192|16384)\s/.test(l));
     expect(rows).toHaveLength(12);
     expect(rows.filter((row) => /\ssocket\s/.test(row))).toHaveLength(6);
-    expect(rows.filter((row) => /\ssame-host\s/.test(row))).toHaveLength(6);
+    expect(rows.filter((row) => /\sshm(\+same-host)?\s/.test(row))).toHaveLength(6);
     for (const row of rows) expect(row.match(/\d\.?\d*x/g)).toHaveLength(1);
 
     const json = JSON.parse(readFileSync(join(out, 'nixl-ts-bench.json'), 'utf8')) as BenchReport;
@@ -107,7 +111,7 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     expect(svg.startsWith('<?xml')).toBe(true);
     expect(svg).toContain('<svg');
     expect(svg).toContain('TCP socket READ');
-    expect(svg).toContain('TCP same-host WRITE');
+    expect(svg).toMatch(/TCP shm(\+same-host)? WRITE/);
     expect(svg).toContain('memcpy');
     expect(svg.match(/<path /g)!.length).toBeGreaterThanOrEqual(4);
   });
@@ -138,8 +142,20 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     const forced = await runReport(['--max-block', '4K', '--param', 'same_host=off']);
     expect(forced.report.cells.map((c) => c.path)).toEqual(['socket']);
     const sameHost = await runReport(['--max-block', '4K', '--path', 'same-host']);
-    expect(sameHost.report.cells.map((c) => c.path)).toEqual(['same-host']);
-    expect(sameHost.stderr).toMatch(/^4096\s+1\s.*\ssame-host\s/m);
+    expect(sameHost.report.cells.map((c) => c.path)).toEqual([
+      expect.stringMatching(/^shm(\+same-host)?$/),
+    ]);
+    // Without shared memory the same-host path is the Unix socket and process_vm copies.
+    const noShm = await runReport([
+      '--max-block',
+      '4K',
+      '--path',
+      'same-host',
+      '--param',
+      'same_host_shm=off',
+    ]);
+    expect(noShm.report.cells.map((c) => c.path)).toEqual(['same-host']);
+    expect(noShm.stderr).toMatch(/^4096\s+1\s.*\ssame-host\s/m);
   });
 
   it("takes nixlbench's flag names", async () => {
