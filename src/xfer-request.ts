@@ -262,7 +262,7 @@ export class XferRequest {
    */
   #spinUntilDone(): boolean {
     const capMs = this.#owner.waitSpinUs / 1000;
-    if (!(this.#recentMs <= capMs)) return false;
+    if (capMs === 0 || !(this.#recentMs <= capMs)) return false;
     const until = this.#postStart + capMs;
     while (this.#state === 'IN_PROG' && !this.#released) {
       this.#refresh();
@@ -303,7 +303,13 @@ export class XferRequest {
   #finish(err: NixlError | undefined): void {
     this.#state = err ? 'ERROR' : 'DONE';
     if (!err) {
-      const took = performance.now() - this.#postStart;
+      // Clamped: one stall (a preempted thread) must not stop the polls for
+      // the many posts after it, while a request that is slow every time
+      // still climbs over the limit within a few posts.
+      const took = Math.min(
+        performance.now() - this.#postStart,
+        (2 * this.#owner.waitSpinUs) / 1000,
+      );
       this.#recentMs = this.#recentMs === Infinity ? took : 0.75 * this.#recentMs + 0.25 * took;
     }
     const t = this.#times;
