@@ -375,7 +375,9 @@ export class TcpBackend implements Backend {
 
   stopPolling(handle: BackendXfer): void {
     const h = handle as TcpXfer;
-    if (h.inFlight && !this.#closed) this.#engine.stopPolling(h.slot.index, h.gen);
+    // Without poll_progress no answer is ever left to a poller: nothing to hand back.
+    if (h.inFlight && !this.#closed && this.#opts.pollProgress)
+      this.#engine.stopPolling(h.slot.index, h.gen);
   }
 
   releaseXfer(handle: BackendXfer): void {
