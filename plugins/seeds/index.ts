@@ -122,16 +122,24 @@ async function keepDialing(
             .getConnections()
             .some((c) => c.remoteAddr.toString().startsWith(addr.toString()));
     if (!connected) {
+      // How long the dial took and the last step it reached (TCP connect, the
+      // private network and noise, the muxer), for the debug log: a slow join
+      // is a seed whose process answers its handshakes late.
+      const dialStart = Date.now();
+      let step = 'queued';
       try {
         const conn = await ctx.node.dial(addr, {
           signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
+          onProgress: (e: { type: string }) => {
+            step = e.type;
+          },
         });
         if (conn.remotePeer.toString() === ctx.node.peerId.toString()) {
           if (!dropSelf(addrs, next)) return;
           continue;
         }
         peer = conn.remotePeer.toString();
-        ctx.log('seed %s connected (%s)', addr.toString(), peer);
+        ctx.log('seed %s connected (%s) in %d ms', addr.toString(), peer, Date.now() - dialStart);
         delay = retryMs;
       } catch (err) {
         if (ctx.signal.aborted) return;
@@ -139,7 +147,13 @@ async function keepDialing(
           if (!dropSelf(addrs, next)) return;
           continue;
         }
-        ctx.log('seed %s not reachable: %s', addr.toString(), (err as Error)?.message);
+        ctx.log(
+          'seed %s not reachable after %d ms (last step %s): %s',
+          addr.toString(),
+          Date.now() - dialStart,
+          step,
+          (err as Error)?.message,
+        );
         next++;
         await sleep(delay, ctx.signal);
         // Until the seed has been reached once, retry briskly (a cluster starting
