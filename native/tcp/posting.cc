@@ -96,26 +96,15 @@ bool Engine::TryRunInline(Cmd& c) {
     if (!cmds_->empty()) return false;  // keep the order of commands
   }
   if (!InlineEligible(c)) return false;
+  Peer* peer = PeerOf(c.a);
+  // Shared memory: one memcpy here and the status slot says DONE; no system
+  // call unless a notification goes with it, and no answer to poll for.
   uint64_t shmBytes = 0;
-  if (Peer* p = PeerOf(c.a);
-      p && ShmReady(xfers_[c.a].get(), p, &shmBytes) && shmBytes <= cfg_.shmInlineMaxBytes) {
-    // Shared memory: one memcpy here and the status slot says DONE; no
-    // system call unless a notification goes with it.
-    inlineRun_ = true;
-    ExecCmd(c);
-    inlineRun_ = false;
-    FlushDirty();
-    auto& done = staged_.settled;
-    if (!done.empty() && done.back().slot == c.a && done.back().gen == c.b &&
-        done.back().status == kSuccess) {
-      done.pop_back();
-    }
-    Publish();
-    return true;
-  }
-  Peer* polled = cfg_.busyPollUs > 0 ? PeerOf(c.a) : nullptr;
+  const bool shm =
+      peer && ShmReady(xfers_[c.a].get(), peer, &shmBytes) && shmBytes <= cfg_.shmInlineMaxBytes;
+  Peer* polled = !shm && cfg_.busyPollUs > 0 ? peer : nullptr;
   if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
-  Peer* poller = polled ? nullptr : PeerOf(c.a);
+  Peer* poller = shm || polled ? nullptr : peer;
   if (poller && !xfers_[c.a]->polled) poller = nullptr;
   if (poller) SetQuiet(poller, true);  // (a no-op while it stays masked between posts)
   inlineRun_ = true;
