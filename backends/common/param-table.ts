@@ -133,4 +133,12 @@ export const oneOf =
     return raw as V;
   };
 
+/** A two-way switch written as two words (`'on'`/`'off'`, `'true'`/`'false'`): true for the first. */
+export const onOff =
+  (on: string, off: string) =>
+  (raw: string, fail: (want: string) => never): boolean => {
+    if (raw !== on && raw !== off) fail(`'${on}' or '${off}'`);
+    return raw === on;
+  };
+
 export const text = (raw: string): string => raw;

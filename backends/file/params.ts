@@ -6,15 +6,13 @@ import type { BackendParams } from '../../src/backend.js';
 import {
   integer,
   oneOf,
+  onOff,
   paramDefaults,
   parseParamTable,
   type ParsedParams,
 } from '../common/param-table.js';
 
-const bool = (raw: string, fail: (want: string) => never): boolean => {
-  if (raw !== 'true' && raw !== 'false') fail("'true' or 'false'");
-  return raw === 'true';
-};
+const bool = onOff('true', 'false');
 
 const powerOfTwo =
   (min: number, max: number) =>

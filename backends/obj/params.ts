@@ -9,6 +9,7 @@ import type { BackendParams } from '../../src/backend.js';
 import {
   integer,
   oneOf,
+  onOff,
   paramDefaults,
   parseParamTable,
   text,
@@ -17,10 +18,7 @@ import {
 
 const MiB = 1024 * 1024;
 
-const bool = (raw: string, fail: (want: string) => never): boolean => {
-  if (raw !== 'true' && raw !== 'false') fail("'true' or 'false'");
-  return raw === 'true';
-};
+const bool = onOff('true', 'false');
 
 const endpoint = (raw: string, fail: (want: string) => never): string => {
   if (raw === '') return '';

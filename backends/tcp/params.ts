@@ -9,6 +9,7 @@ import { networkInterfaces } from 'node:os';
 import type { BackendParams } from '../../src/backend.js';
 import {
   integer,
+  onOff,
   paramDefaults,
   parseParamTable,
   type ParsedParams,
@@ -62,19 +63,13 @@ export const TCP_PARAM_TABLE = {
     field: 'sameHost',
     default: 'auto',
     doc: '`auto`: peers on this host connect over its Unix socket, and the kernel vouching for their process, payload moves with `process_vm_readv` (each side writes only its own memory); `off`: always the TCP socket.',
-    parse: (raw: string, fail: (want: string) => never): boolean => {
-      if (raw !== 'auto' && raw !== 'off') fail("'auto' or 'off'");
-      return raw === 'auto';
-    },
+    parse: onOff('auto', 'off'),
   },
   same_host_shm: {
     field: 'sameHostShm',
     default: 'auto',
     doc: "`auto`: memory from this backend's `alloc` is a memfd that a same-host peer (connected over the Unix socket, the kernel vouching for it) may map once a registered region covers the whole allocation; its transfers of up to `shm_max_bytes` are then one memcpy on the posting thread (see README, Shared memory). Both sides must allow it. `off`: never map or grant; `alloc` returns ordinary memory.",
-    parse: (raw: string, fail: (want: string) => never): boolean => {
-      if (raw !== 'auto' && raw !== 'off') fail("'auto' or 'off'");
-      return raw === 'auto';
-    },
+    parse: onOff('auto', 'off'),
   },
   shm_max_bytes: {
     field: 'shmMaxBytes',
@@ -116,10 +111,7 @@ export const TCP_PARAM_TABLE = {
     field: 'pollProgress',
     default: 'off',
     doc: '`on`: `getXferStatus` of a small transfer in flight reads its answer on the calling thread when it is there (see Polling), and a caller seen polling is left its next answer; `off`: the I/O thread alone reads answers, a status read only reads the status slot (measured faster on 2 vCPUs, see Polling).',
-    parse: (raw: string, fail: (want: string) => never): boolean => {
-      if (raw !== 'on' && raw !== 'off') fail("'on' or 'off'");
-      return raw === 'on';
-    },
+    parse: onOff('on', 'off'),
   },
   slots: {
     field: 'slots',
