@@ -137,13 +137,14 @@ export class XferRequest {
     this.#owner.checkPostable(this);
     this.#error = undefined;
     this.#state = 'IN_PROG';
-    this.#postStart = performance.now();
+    const start = performance.now();
+    this.#postStart = start;
     // Timings are taken when telemetry, metrics or a tracer wants them.
     if (this.#owner.observer !== undefined || xferDoneChannel.hasSubscribers)
       this.#times ??= new Float64Array(3);
     const t = this.#times;
     if (t) {
-      t[0] = performance.now();
+      t[0] = start;
       t[1] = t[2] = 0;
     }
     if (xferPostChannel.hasSubscribers)
@@ -302,19 +303,17 @@ export class XferRequest {
 
   #finish(err: NixlError | undefined): void {
     this.#state = err ? 'ERROR' : 'DONE';
+    const end = performance.now();
     if (!err) {
       // Clamped: one stall (a preempted thread) must not stop the polls for
       // the many posts after it, while a request that is slow every time
       // still climbs over the limit within a few posts.
-      const took = Math.min(
-        performance.now() - this.#postStart,
-        (2 * this.#owner.waitSpinUs) / 1000,
-      );
+      const took = Math.min(end - this.#postStart, (2 * this.#owner.waitSpinUs) / 1000);
       this.#recentMs = this.#recentMs === Infinity ? took : 0.75 * this.#recentMs + 0.25 * took;
     }
     const t = this.#times;
     if (t) {
-      t[2] = performance.now();
+      t[2] = end;
       // Completed inside postXfer: the post ended at completion.
       if (t[1] === 0) t[1] = t[2];
     }
