@@ -27,10 +27,16 @@ std::shared_ptr<SharedAlloc> Engine::AllocShared(uint64_t bytes) {
   a->bytes = bytes;
   a->mapLen = std::max<uint64_t>(page, (bytes + page - 1) / page * page);
   // The name shows in a mapping peer's /proc/<pid>/maps.
-  a->fd = memfd_create("nixl-tcp-shm", MFD_CLOEXEC);
+  a->fd = memfd_create("nixl-tcp-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (a->fd < 0) throw std::runtime_error(std::string("memfd_create: ") + strerror(errno));
   if (ftruncate(a->fd, static_cast<off_t>(a->mapLen)) != 0) {
     throw std::runtime_error(std::string("ftruncate of the memfd: ") + strerror(errno));
+  }
+  // Sealed at its size: a peer that holds the descriptor could otherwise
+  // shrink the file and turn this process's next touch of the Buffer into
+  // SIGBUS (and ours of its mapping, the other way round).
+  if (fcntl(a->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    throw std::runtime_error(std::string("sealing the memfd: ") + strerror(errno));
   }
   void* m = mmap(nullptr, a->mapLen, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
   if (m == MAP_FAILED)
@@ -191,7 +197,11 @@ bool Engine::OnShmGrant(Conn* c) {
   std::memcpy(&len, c->pbuf.data(), sizeof(len));
   struct stat st {};
   void* m = MAP_FAILED;
-  if (len > 0 && fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= len) {
+  // Only a memfd sealed against shrinking is mapped: the target (or anyone it
+  // passed the descriptor to) cannot truncate it under this mapping.
+  const int seals = fcntl(fd, F_GET_SEALS);
+  if (len > 0 && seals >= 0 && (seals & F_SEAL_SHRINK) != 0 && fstat(fd, &st) == 0 &&
+      S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= len) {
     m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   }
   close(fd);
@@ -375,6 +385,10 @@ void Engine::RevokeGrants(uint32_t regionId, const Region& r) {
 void Engine::Privatize(uint64_t addr) {
   std::shared_ptr<SharedAlloc> a;
   {
+    // Under ioMu_: another region of the same allocation (a part of it,
+    // registered too) may be written by the I/O thread or an inline post, and
+    // a write between the copy and the move would be lost.
+    std::lock_guard<std::mutex> io(ioMu_);
     std::lock_guard<std::mutex> lock(regionMu_);
     auto it = sharedAllocs_.find(addr);
     if (it != sharedAllocs_.end()) a = it->second.lock();

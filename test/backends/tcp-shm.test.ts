@@ -4,7 +4,7 @@
 // itself. Each test has one agent here and one in a child process; data is
 // checked by hash on the process that owns it.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -121,6 +121,47 @@ describe('TCP same-host shared memory', () => {
     expect(tcpOf(me).shmCounters().copies - before).toBe(3);
     expect((await shmOf(peer)).grants).toBe(1);
   }, 60_000);
+
+  // /proc/self/map_files needs CAP_SYS_ADMIN: the test runs as root (CI does).
+  it.skipIf(process.getuid?.() !== 0)(
+    'a peer holding the mapping cannot shrink the memory under its owner (the memfd is sealed)',
+    async () => {
+      const { peer, md, addr } = await child(PARAMS, 'target', 'TCP');
+      const me = await localAgent('initiator');
+      me.loadRemoteMD(md);
+      const local = me.alloc(REGION);
+      me.registerMem(local.buffer);
+      const write = () =>
+        me.write([{ addr: local.desc.addr, len: REGION }], [{ addr, len: REGION }], 'target');
+      fillPattern(local.buffer, 21);
+      await write();
+      await until('mapped', () => tcpOf(me).shmCounters().maps === 1);
+
+      // This process is the attacker: it reopens the file behind its mapping
+      // of the target's memory and tries to truncate it.
+      const line = readFileSync('/proc/self/maps', 'utf8')
+        .split('\n')
+        .find((l) => l.includes('memfd:nixl-tcp-shm'));
+      expect(line).toBeDefined();
+      const range = line!.split(' ')[0];
+      const fd = openSync(`/proc/self/map_files/${range}`, 'r+');
+      try {
+        expect(() => ftruncateSync(fd, 0)).toThrow(/EPERM/);
+      } finally {
+        closeSync(fd);
+      }
+
+      // The target is alive, its memory whole, and the mapping still works.
+      fillPattern(local.buffer, 22);
+      const copies = tcpOf(me).shmCounters().copies;
+      await write();
+      expect(tcpOf(me).shmCounters().copies).toBe(copies + 1);
+      expect((await peer.send({ cmd: 'hash', off: 0, len: REGION })).hash).toBe(
+        sha256(local.buffer),
+      );
+    },
+    60_000,
+  );
 
   it('a region that is part of a larger allocation is never granted, and its transfers stay correct', async () => {
     const me = await localAgent('target');
