@@ -24,11 +24,13 @@ export type TcpEngineOptions = TcpParams & {
 
 /** What the shared-memory path did (native/tcp/engine.h, ShmCounters). */
 export interface ShmCounters {
-  /** Posts served by a memcpy into or out of a peer's mapping. */
+  /** Posts served here without a round trip: a memcpy with a peer's mapping, or a pull. */
   copies: number;
   /** Peer regions this engine mapped. */
   maps: number;
-  /** Regions this engine granted to a peer, and map requests it refused. */
+  /** Peer regions this engine may READ with process_vm_readv (a pull grant, no mapping). */
+  pullGrants: number;
+  /** Regions this engine granted to a peer (a mapping or a pull), and requests it refused. */
   grants: number;
   refused: number;
   /** Peers dropped for not unmapping a deregistered region in time. */

@@ -68,7 +68,7 @@ export const TCP_PARAM_TABLE = {
   same_host_shm: {
     field: 'sameHostShm',
     default: 'auto',
-    doc: "`auto`: memory from this backend's `alloc` is a memfd that a same-host peer (connected over the Unix socket, the kernel vouching for it) may map once a registered region covers the whole allocation; its transfers of up to `shm_max_bytes` are then one memcpy on the posting thread (see README, Shared memory). Both sides must allow it. `off`: never map or grant; `alloc` returns ordinary memory.",
+    doc: "`auto`: memory from this backend's `alloc` is a memfd that a same-host peer (connected over the Unix socket, the kernel vouching for it) may map once a registered region covers the whole allocation; its transfers of up to `shm_max_bytes` are then one memcpy on the posting thread (see README, Shared memory). Any other registered region gets a pull grant instead: such a peer READs it with `process_vm_readv` on its posting thread, without a round trip (WRITEs keep the target's copy). Both sides must allow it. `off`: never map nor grant; `alloc` returns ordinary memory.",
     parse: onOff('auto', 'off'),
   },
   shm_max_bytes: {
@@ -86,7 +86,7 @@ export const TCP_PARAM_TABLE = {
   shm_unmap_timeout_ms: {
     field: 'shmUnmapTimeoutMs',
     default: '1000',
-    doc: '`deregisterMem` of a region that same-host peers mapped waits this long for each to unmap it; a peer that did not is dropped (its connections close) and this process keeps a private copy of the memory instead of the shared one.',
+    doc: '`deregisterMem` of a region that same-host peers mapped (or may pull from) waits this long for each to give it up; a peer that did not is dropped (its connections close) and, for a mapping, this process keeps a private copy of the memory instead of the shared one.',
     parse: integer(1, 600_000),
   },
   timeout_ms: {

@@ -112,8 +112,10 @@ export class BackendRun {
         backend,
         params: { ...sweep.params, ...sweep.targetParams },
         // Same host: the target's memory comes from the TCP backend's alloc, which
-        // this initiator may map (shared memory; same_host_shm=off: ordinary memory).
-        backendAlloc: backend === 'TCP' && spec.tcpPath === 'same-host',
+        // this initiator may map (shared memory; same_host_shm=off: ordinary memory),
+        // unless --target-memory plain.
+        backendAlloc:
+          backend === 'TCP' && spec.tcpPath === 'same-host' && sweep.targetMemory === 'backend',
       });
       run.#targetMd = Buffer.from(open.md, 'base64');
       run.#target = agent.loadRemoteMD(run.#targetMd);
@@ -135,18 +137,21 @@ export class BackendRun {
    * The path the cells take now, from the kernel's view of the connections
    * (see path.ts); on the same-host path, 'shm' when the cell's `posts` (at
    * least) were memcpys through the target's shared memory, 'shm+same-host'
-   * when only some were (the TCP backend counts them).
+   * when only some were (the TCP backend counts them); 'pull' likewise when
+   * they were READs pulled under a pull grant (plain target memory).
    */
   observePath(posts: number): string {
     if (this.backend === 'UCX') return ucxPath(this.#params);
     if (this.backend !== 'TCP') return this.backend;
     const seen = observeTcpPath(tcpEndpoints(this.#targetMd));
     const tcp = this.#agent.backends.find((b) => b.type === 'TCP') as TcpBackend | undefined;
-    const copies = tcp?.shmCounters().copies ?? 0;
+    const counters = tcp?.shmCounters();
+    const copies = counters?.copies ?? 0;
     const took = copies - this.#shmCopies;
     this.#shmCopies = copies;
     if (seen !== 'same-host' || took === 0) return seen;
-    return took >= posts ? 'shm' : 'shm+same-host';
+    const direct = counters!.maps > 0 ? 'shm' : 'pull';
+    return took >= posts ? direct : `${direct}+same-host`;
   }
 
   #lists(base: bigint, blockSize: number, batch: number, slot: number): DescList {

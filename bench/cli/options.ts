@@ -14,6 +14,8 @@ export type TcpPath = 'socket' | 'same-host';
 export const TCP_PATHS: readonly TcpPath[] = ['socket', 'same-host'];
 /** How the timed loop waits for a transfer: polling getXferStatus (nixlbench's way) or awaiting it. */
 export type WaitMode = 'poll' | 'await';
+/** Same host: the target's memory from the TCP backend's alloc (mapped) or plain memory. */
+export type TargetMemory = 'backend' | 'plain';
 
 export type BaselineName =
   'iperf3' | 'reqresp' | 'memcpy' | 'vmcopy' | 'putflush' | 'ucx_perftest' | 'net';
@@ -61,6 +63,8 @@ export interface SweepConfig {
   /** Every cell: the grid, then the extra cells (--cells), sorted by batch then block. */
   cells: CellShape[];
   wait: WaitMode;
+  /** --target-memory: what the same-host target registers (TCP). */
+  targetMemory: TargetMemory;
   /** The initiator agent's waitSpinUs (how long an awaited request may poll first). */
   waitSpinUs: number;
   iterations: number;
@@ -135,6 +139,10 @@ Sweep:
   --cells LIST            extra cells BLOCKxBATCH, e.g. 4Kx16,4Kx256 (the default sweep's)
   --wait poll|await       poll: post, then read getXferStatus in a loop until DONE (nixlbench's
                           way, the default); await: post, then await req.wait()
+  --target-memory backend|plain   same-host TCP cells: the target registers memory from the TCP
+                          backend's alloc (a peer maps it: shared memory; the default) or plain
+                          memory (READs pulled by the initiator under a pull grant, WRITEs copied
+                          by the target)
   --wait-spin-us N        the initiator agent's waitSpinUs: how long wait() may poll a fast
                           request before it awaits the completion event (default 100; 0: never)
   --iters N               timed iterations per cell (default 1000)
@@ -255,6 +263,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         cells: { type: 'string' },
         path: { type: 'string' },
         wait: { type: 'string' },
+        'target-memory': { type: 'string' },
         'start-batch': { type: 'string' },
         'max-batch': { type: 'string' },
         iters: { type: 'string' },
@@ -350,6 +359,10 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     }
     wait = v.wait;
   }
+  const targetMemory = v['target-memory'] ?? 'backend';
+  if (targetMemory !== 'backend' && targetMemory !== 'plain') {
+    throw new UsageError(`--target-memory: '${targetMemory}' is not backend or plain`);
+  }
 
   const maxCellSeconds = Number(v['max-cell-seconds'] ?? '2');
   if (!(maxCellSeconds > 0)) throw new UsageError('--max-cell-seconds must be positive');
@@ -433,6 +446,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     batchSizes,
     cells,
     wait,
+    targetMemory,
     waitSpinUs: positiveInt('wait-spin-us', v['wait-spin-us'], DEFAULT_WAIT_SPIN_US, 0),
     iterations: positiveInt('iters', v.iters, 1000),
     warmup: positiveInt('warmup', v.warmup, 100, 0),

@@ -267,6 +267,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     tcp::ShmCounters c = host_->engine->shmCounters();
     o.Set("copies", Napi::Number::New(env, static_cast<double>(c.copies)));
     o.Set("maps", Napi::Number::New(env, static_cast<double>(c.maps)));
+    o.Set("pullGrants", Napi::Number::New(env, static_cast<double>(c.pullGrants)));
     o.Set("grants", Napi::Number::New(env, static_cast<double>(c.grants)));
     o.Set("refused", Napi::Number::New(env, static_cast<double>(c.refused)));
     o.Set("dropped", Napi::Number::New(env, static_cast<double>(c.dropped)));

@@ -1,8 +1,28 @@
 // Connections: accepting (with the costs bounded before authentication),
 // connecting, closing, failing a peer, timeouts, and queueing frames to send.
+#include <sys/syscall.h>
+
 #include "tcp/engine_internal.h"
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5
+#endif
+
 namespace nixl::tcp {
+
+namespace {
+
+// A pidfd for the process at the other end of a Unix socket: it tells later
+// whether that process exited (a pid alone may name another process by then).
+// The socket's own answer where the kernel has it, else one opened by pid now.
+int PeerPidFd(int sock, pid_t pid) {
+  int pidfd = -1;
+  socklen_t len = sizeof(pidfd);
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) return pidfd;
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // Connections.
@@ -178,6 +198,7 @@ void Engine::OnConnectWritable(Conn* c) {
     if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
       c->remotePid = static_cast<uint32_t>(cred.pid);
       c->remoteUid = static_cast<uint32_t>(cred.uid);
+      c->remotePidFd = PeerPidFd(c->fd, cred.pid);
     }
   }
   c->state = Conn::kWaitChallenge;

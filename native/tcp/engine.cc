@@ -119,7 +119,12 @@ void Engine::Join() {
   {
     std::lock_guard<std::mutex> lock(regionMu_);
     for (auto& [id, r] : regions_) {
-      if (!r.grants.empty()) granted.push_back(r.addr);
+      for (const Grant& g : r.grants) {
+        if (g.mapped) {
+          granted.push_back(r.addr);
+          break;
+        }
+      }
       r.grants.clear();
     }
   }

@@ -70,7 +70,8 @@ struct SharedAlloc {
 struct ShmCounters {
   uint64_t copies = 0;      // posts served by a memcpy into/out of a peer's mapping
   uint64_t maps = 0;        // peer regions this engine mapped
-  uint64_t grants = 0;      // regions this engine granted to a peer
+  uint64_t pullGrants = 0;  // peer regions this engine may pull from (READ, no mapping)
+  uint64_t grants = 0;      // regions this engine granted to a peer (mapping or pull)
   uint64_t refused = 0;     // map requests this engine refused
   uint64_t dropped = 0;     // peers dropped for not unmapping in time
   uint64_t privatized = 0;  // allocations whose view was made private
@@ -168,6 +169,7 @@ class Engine {
   struct Grant {
     uint64_t connId;
     uint32_t pid;  // the peer's, from SO_PEERCRED
+    bool mapped;   // it holds the memfd; else it may only pull (READ) the region
   };
   struct Region {
     uint64_t addr;
@@ -247,6 +249,7 @@ class Engine {
   ssize_t RecvSome(Conn* c, void* buf, size_t len);
   bool ShmReady(const Xfer* x, const Peer* p, uint64_t* total = nullptr);
   bool SubmitShm(Xfer* x, Peer* p);
+  const char* PullGranted(Peer* p, iovec* to, iovec* from, size_t n, uint64_t bytes);
   void AskShmMaps(const Xfer* x, Peer* p);
   void ServeShmMap(Conn* c);
   bool OnShmGrant(Conn* c);

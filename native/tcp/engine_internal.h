@@ -146,7 +146,8 @@ struct Engine::Conn {
   uint8_t remoteKey[32];   // incoming: the initiator's identity key, once verified
   bool bound = false;      // incoming: holds a reference on bindings_[remoteName]
   bool viaUnix = false;    // a same-host Unix socket: the kernel vouches for the peer
-  uint32_t remotePid = 0;  // incoming via Unix: from SO_PEERCRED, never from the peer
+  uint32_t remotePid = 0;  // via Unix: from SO_PEERCRED, never from the peer
+  int remotePidFd = -1;    // outgoing via Unix: that process, to tell it exited (pull grants)
   uint32_t remoteUid = 0;
   bool cma = false;
   uint64_t createdNs = 0;
@@ -189,16 +190,18 @@ struct Engine::Conn {
       if (t.passFd >= 0) close(t.passFd);
     }
     for (int f : rxFds) close(f);
+    if (remotePidFd >= 0) close(remotePidFd);
   }
 };
 
-// A target region this engine mapped (shared memory), per peer. Unmapped when
-// destroyed: on SHM_UNMAP, when the peer fails or is removed, at Join.
+// A target region this engine mapped (shared memory), or may pull from
+// (a pull grant: local is null), per peer. Unmapped when destroyed: on
+// SHM_UNMAP, when the peer fails or is removed, at Join.
 struct Engine::ShmMap {
   uint64_t base = 0;  // the region's address in the target
   uint64_t len = 0;
   uint64_t key = 0;
-  uint8_t* local = nullptr;  // where it is mapped here
+  uint8_t* local = nullptr;  // where it is mapped here; null for a pull grant
   ShmMap() = default;
   ShmMap(const ShmMap&) = delete;
   ShmMap& operator=(const ShmMap&) = delete;

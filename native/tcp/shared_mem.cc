@@ -7,6 +7,7 @@
 // target asks every grantee to unmap (SHM_UNMAP / SHM_UNMAPPED) and waits a
 // bounded time; a peer that does not answer is dropped, and the target's own
 // view of the memory is made private so that a stale mapping never reaches it.
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -95,11 +96,13 @@ Engine::Conn* Engine::ConnById(uint64_t id) {
 // ---------------------------------------------------------------------------
 // Initiator side.
 
-// Every descriptor lies in a region of this peer that is mapped here, and
-// the whole transfer is small enough to copy on the posting thread.
+// Every descriptor lies in a region of this peer that is mapped here, or,
+// for a READ, that this engine may pull from (at most one process_vm_readv's
+// worth of them), and the whole transfer is at most shm_max_bytes.
 bool Engine::ShmReady(const Xfer* x, const Peer* p, uint64_t* totalOut) {
   if (!cfg_.shm || p->shmMaps.empty() || x->descs.empty()) return false;
   uint64_t total = 0;
+  size_t pulls = 0;
   uint32_t lastRid = 0;
   const ShmMap* m = nullptr;
   for (const XferDesc& d : x->descs) {
@@ -114,6 +117,8 @@ bool Engine::ShmReady(const Xfer* x, const Peer* p, uint64_t* totalOut) {
         d.raddr - m->base > m->len - d.len) {
       return false;
     }
+    // A pull grant covers READs only: a WRITE is the target's to copy.
+    if (m->local == nullptr && (x->op != XferOp::kRead || ++pulls > kMaxCmaEntries)) return false;
     total += d.len;
   }
   if (totalOut != nullptr) *totalOut = total;
@@ -131,6 +136,10 @@ bool Engine::SubmitShm(Xfer* x, Peer* p) {
   iovec local[kMaxCmaEntries];  // filled only for a parallel copy
   iovec there[kMaxCmaEntries];
   size_t k = 0;
+  iovec pullTo[kMaxCmaEntries];  // READs from pull grants (ShmReady bounds them)
+  iovec pullFrom[kMaxCmaEntries];
+  size_t pulls = 0;
+  uint64_t pullBytes = 0;
   uint32_t lastRid = 0;
   const ShmMap* m = nullptr;
   for (const XferDesc& d : x->descs) {
@@ -139,8 +148,15 @@ bool Engine::SubmitShm(Xfer* x, Peer* p) {
       lastRid = d.regionId;
     }
     if (d.len == 0) continue;
-    uint8_t* mapped = m->local + (d.raddr - m->base);
     uint8_t* here = reinterpret_cast<uint8_t*>(d.laddr);
+    if (m->local == nullptr) {
+      pullTo[pulls] = {here, d.len};
+      pullFrom[pulls] = {reinterpret_cast<void*>(d.raddr), d.len};
+      pulls++;
+      pullBytes += d.len;
+      continue;
+    }
+    uint8_t* mapped = m->local + (d.raddr - m->base);
     if (parallel) {
       local[k] = {here, d.len};
       there[k] = {mapped, d.len};
@@ -153,7 +169,14 @@ bool Engine::SubmitShm(Xfer* x, Peer* p) {
   }
   // A large copy (on the I/O thread, see InlineEligible) is shared with the
   // copy threads: one core alone does not reach the memory's bandwidth.
-  if (parallel) copyPool_->Copy(0, x->op == XferOp::kRead, local, there, k, total);
+  if (parallel && k > 0) copyPool_->Copy(0, x->op == XferOp::kRead, local, there, k, total);
+  if (pulls > 0) {
+    const char* why = PullGranted(p, pullTo, pullFrom, pulls, pullBytes);
+    if (why != nullptr) {
+      Settle(x, kErrRemoteDisconnect, why);
+      return true;
+    }
+  }
   if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
   {
     std::lock_guard<std::mutex> lock(countersMu_);
@@ -161,6 +184,22 @@ bool Engine::SubmitShm(Xfer* x, Peer* p) {
   }
   Settle(x, kSuccess, "");
   return true;
+}
+
+// Reads from the target's memory under a pull grant; nullptr, or why not.
+// The pid comes from the kernel (SO_PEERCRED); its pidfd says afterwards
+// whether that process is still the one the pid named, so bytes read from a
+// process that exited (its pid perhaps another's by now) are never DONE.
+const char* Engine::PullGranted(Peer* p, iovec* to, iovec* from, size_t n, uint64_t bytes) {
+  Conn* c = p->streams.empty() ? nullptr : p->streams[0];
+  if (c == nullptr || c->remotePid == 0 || c->remotePidFd < 0) {
+    return "the target's process is not known here";
+  }
+  bool ok = copyPool_->Copy(static_cast<pid_t>(c->remotePid), true, to, from, n, bytes);
+  pollfd exited{c->remotePidFd, POLLIN, 0};
+  if (poll(&exited, 1, 0) != 0) return "the target's process exited";
+  if (!ok) return "reading the target's memory failed (the region is no longer mapped there)";
+  return nullptr;
 }
 
 // Asks for a mapping of each region of the transfer not asked for yet (one
@@ -188,6 +227,24 @@ bool Engine::OnShmGrant(Conn* c) {
   if (asked == p->shmAsked.end() || asked->second != kShmAsked) return false;  // never asked
   if (h.status != kSuccess) {
     asked->second = kShmRefused;
+    return true;
+  }
+  if (h.flags & kFlagPullOnly) {
+    uint64_t len;
+    std::memcpy(&len, c->pbuf.data(), sizeof(len));
+    // Without a pidfd this side could not tell a reused pid: decline it.
+    if (c->remotePidFd < 0 || len == 0 || h.addr + len < h.addr) {
+      asked->second = kShmRefused;
+      return true;
+    }
+    auto grant = std::make_unique<ShmMap>();
+    grant->base = h.addr;
+    grant->len = len;
+    grant->key = h.key;
+    p->shmMaps[h.regionId] = std::move(grant);
+    asked->second = kShmMapped;
+    std::lock_guard<std::mutex> lock(countersMu_);
+    counters_.pullGrants++;
     return true;
   }
   if (c->rxFds.empty()) return false;  // a grant without its descriptor
@@ -237,14 +294,18 @@ void Engine::OnShmUnmap(Conn* c) {
 // ---------------------------------------------------------------------------
 // Target side.
 
-// SHM_MAP: granted only for a region that covers a whole allocation of
+// SHM_MAP: a mapping only for a region that covers a whole allocation of
 // AllocShared (a peer holding the memfd can map all of it), still shared,
-// with the region's key. The grant is recorded on the region, under the same
-// lock as the check, so a deregistration that follows knows to revoke it.
+// with the region's key; any other region of ours gets a pull grant (the peer
+// may READ it with process_vm_readv, which the kernel already allows a
+// same-user process; what the grant adds is that we revoke it). The grant is
+// recorded on the region, under the same lock as the check, so a
+// deregistration that follows knows to revoke it.
 void Engine::ServeShmMap(Conn* c) {
   const FrameHeader& h = c->cur;
   int32_t st = kSuccess;
   int fd = -1;
+  bool pullOnly = false;
   uint64_t base = 0, len = 0;
   {
     std::lock_guard<std::mutex> lock(regionMu_);
@@ -259,19 +320,17 @@ void Engine::ServeShmMap(Conn* c) {
       Region& r = it->second;
       auto a = sharedAllocs_.find(r.addr);
       std::shared_ptr<SharedAlloc> alloc = a == sharedAllocs_.end() ? nullptr : a->second.lock();
-      if (!alloc || alloc->fd < 0 || alloc->bytes != r.len) {
-        st = kErrNotSupported;  // not ours, a part of one, or private since
+      // Not ours, a part of one, or private since: pull only.
+      pullOnly = !alloc || alloc->fd < 0 || alloc->bytes != r.len;
+      if (!pullOnly) fd = fcntl(alloc->fd, F_DUPFD_CLOEXEC, 0);
+      if (!pullOnly && fd < 0) {
+        st = kErrBackend;
       } else {
-        fd = fcntl(alloc->fd, F_DUPFD_CLOEXEC, 0);
-        if (fd < 0) {
-          st = kErrBackend;
-        } else {
-          base = r.addr;
-          len = r.len;
-          bool known = false;
-          for (const Grant& g : r.grants) known = known || g.connId == c->id;
-          if (!known) r.grants.push_back({c->id, c->remotePid});
-        }
+        base = r.addr;
+        len = r.len;
+        bool known = false;
+        for (const Grant& g : r.grants) known = known || g.connId == c->id;
+        if (!known) r.grants.push_back({c->id, c->remotePid, !pullOnly});
       }
     }
   }
@@ -283,7 +342,7 @@ void Engine::ServeShmMap(Conn* c) {
       counters_.refused++;
     }
   }
-  FrameHeader r = MakeHeader(kShmGrant, 0, 0, kShmGrantPayload);
+  FrameHeader r = MakeHeader(kShmGrant, pullOnly ? kFlagPullOnly : 0, 0, kShmGrantPayload);
   r.status = st;
   r.regionId = h.regionId;
   r.key = h.key;
@@ -322,6 +381,9 @@ void Engine::ForgetShmConn(Conn* c) {
 // this process's view of the memory private before returning.
 void Engine::RevokeGrants(uint32_t regionId, const Region& r) {
   bool privatize = false;
+  // Only a mapping can change the memory later; a pull grant only read it.
+  bool mapped = false;
+  for (const Grant& g : r.grants) mapped = mapped || g.mapped;
   std::vector<uint64_t> asked;
   if (started_ && !stop_.load()) {
     std::lock_guard<std::mutex> io(ioMu_);
@@ -375,7 +437,7 @@ void Engine::RevokeGrants(uint32_t regionId, const Region& r) {
       counters_.dropped += late.size();
     }
   }
-  if (privatize) Privatize(r.addr);
+  if (privatize && mapped) Privatize(r.addr);
 }
 
 // Replaces this process's view of an allocation with private memory holding

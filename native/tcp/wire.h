@@ -36,6 +36,8 @@ enum Op : uint8_t {
 enum Flags : uint8_t {
   kFlagAckReq = 1,  // WRITE: answer with ACK once the payload is in memory
   kFlagCma = 2,     // HELLO: the initiator asks for same-host copies; HELLO_OK: granted
+  kFlagPullOnly =
+      4,  // SHM_GRANT: no memfd; the initiator may READ the region with process_vm_readv
 };
 
 struct FrameHeader {

@@ -175,10 +175,76 @@ describe('TCP same-host shared memory', () => {
       await childXfer(peer, 'WRITE', whole.desc.addr, REGION);
       expect(sha256(part)).toBe((await peer.send({ cmd: 'hash', off: 0, len: REGION })).hash);
     }
-    const counters = tcpOf(me).shmCounters();
-    expect(counters.grants).toBe(0);
-    expect(counters.refused).toBe(1); // asked once, never again
-    expect((await shmOf(peer)).maps).toBe(0);
+    // Asked once: no mapping (the memfd would expose all of the allocation),
+    // a pull grant instead, which covers READs only: the WRITEs went through
+    // this side's engine.
+    expect(tcpOf(me).shmCounters()).toMatchObject({ grants: 1, refused: 0 });
+    expect(await shmOf(peer)).toMatchObject({ maps: 0, pullGrants: 1, copies: 0 });
+  }, 60_000);
+
+  it('a READ of memory the target did not allocate is pulled by the initiator, without a round trip', async () => {
+    const { peer, md, addr } = await child(PARAMS, 'target'); // plain memory, not a memfd
+    const me = await localAgent('initiator');
+    me.loadRemoteMD(md);
+    const local = me.alloc(REGION);
+    me.registerMem(local.buffer);
+    const read = (len: number, notif?: string) =>
+      me.read([{ addr: local.desc.addr, len }], [{ addr, len }], 'target', { notif });
+
+    await peer.send({ cmd: 'fill', off: 0, len: REGION, seed: 31 });
+    await read(REGION); // the usual path; asks for a grant
+    await until('pull grant', () => tcpOf(me).shmCounters().pullGrants === 1);
+    expect(tcpOf(me).shmCounters().maps).toBe(0);
+    const before = tcpOf(me).shmCounters().copies;
+    for (const [seed, len] of [
+      [32, 4096],
+      [33, REGION],
+    ]) {
+      await peer.send({ cmd: 'fill', off: 0, len: REGION, seed });
+      await read(len, `r${seed}`);
+      expect(sha256(local.buffer.subarray(0, len))).toBe(
+        (await peer.send({ cmd: 'hash', off: 0, len })).hash,
+      );
+      await peer.send({ cmd: 'notif', msg: `r${seed}`, timeoutMs: 10_000 });
+    }
+    expect(tcpOf(me).shmCounters().copies - before).toBe(2);
+
+    // A WRITE is the target's to copy: it takes the usual path, and lands.
+    fillPattern(local.buffer, 34);
+    await me.write([{ addr: local.desc.addr, len: REGION }], [{ addr, len: REGION }], 'target');
+    expect((await peer.send({ cmd: 'hash', off: 0, len: REGION })).hash).toBe(sha256(local.buffer));
+    expect(tcpOf(me).shmCounters().copies - before).toBe(2);
+    expect(await shmOf(peer)).toMatchObject({ grants: 1, refused: 0 });
+  }, 60_000);
+
+  it('a pull from a target that was killed fails, never reports DONE', async () => {
+    const { peer, md, addr } = await child(PARAMS, 'target');
+    const me = await localAgent('initiator');
+    me.loadRemoteMD(md);
+    const local = me.alloc(REGION);
+    me.registerMem(local.buffer);
+    const descs = [[{ addr: local.desc.addr, len: 4096 }], [{ addr, len: 4096 }]] as const;
+    await me.read(...descs, 'target');
+    await until('pull grant', () => tcpOf(me).shmCounters().pullGrants === 1);
+    const req = me.createXferReq('READ', ...descs, 'target');
+    expect(me.postXferReq(req)).toBe('DONE'); // a pull: done inside the post
+    await req.wait();
+    peer.signal('SIGKILL');
+    await peer.waitForExit(10_000);
+    // Either the post already knows the peer is gone (it throws) or the
+    // transfer ends in an error; the bytes of a dead process are never DONE.
+    const t0 = performance.now();
+    const outcome = await (async () => {
+      try {
+        me.postXferReq(req);
+        await req.wait();
+        return 'DONE';
+      } catch (err) {
+        return (err as Error).name;
+      }
+    })();
+    expect(outcome).toMatch(/RemoteDisconnectError|NotFoundError/);
+    expect(performance.now() - t0).toBeLessThan(10_000);
   }, 60_000);
 
   it('a peer connected over TCP never asks for nor gets a mapping', async () => {
@@ -224,6 +290,25 @@ describe('TCP same-host shared memory', () => {
     await expect(childXfer(peer, 'WRITE', mem.desc.addr, REGION)).rejects.toThrow(/NotFoundError/);
     await expect(childXfer(peer, 'READ', mem.desc.addr, REGION)).rejects.toThrow(/NotFoundError/);
     expect(sha256(mem.buffer)).toBe(hash);
+    expect((await shmOf(peer)).copies).toBe(1);
+  }, 60_000);
+
+  it('deregistering a region with a pull grant revokes it; the next READ fails and nothing is made private', async () => {
+    const me = await localAgent('target', { ...PARAMS, shm_unmap_timeout_ms: '5000' });
+    const mem = me.alloc(REGION); // plain memory: pull grants only
+    const reg = me.registerMem(mem.buffer);
+    fillPattern(mem.buffer, 41);
+    const { peer } = await child(PARAMS, 'reader');
+    await peer.send({ cmd: 'load', md: Buffer.from(me.getLocalMD()).toString('base64') });
+    await childXfer(peer, 'READ', mem.desc.addr, REGION);
+    await until('pull grant', async () => (await shmOf(peer)).pullGrants === 1);
+    await childXfer(peer, 'READ', mem.desc.addr, REGION);
+    expect((await shmOf(peer)).copies).toBe(1);
+    expect((await peer.send({ cmd: 'hash', off: 0, len: REGION })).hash).toBe(sha256(mem.buffer));
+
+    me.deregisterMem(reg);
+    expect(tcpOf(me).shmCounters()).toMatchObject({ grants: 1, dropped: 0, privatized: 0 });
+    await expect(childXfer(peer, 'READ', mem.desc.addr, REGION)).rejects.toThrow(/NotFoundError/);
     expect((await shmOf(peer)).copies).toBe(1);
   }, 60_000);
 
