@@ -156,6 +156,22 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     ]);
     expect(noShm.report.cells.map((c) => c.path)).toEqual(['same-host']);
     expect(noShm.stderr).toMatch(/^4096\s+1\s.*\ssame-host\s/m);
+    // Plain target memory: READs are pulled under a pull grant, WRITEs take the socket.
+    const plain = await runReport([
+      '--max-block',
+      '4K',
+      '--op',
+      'READ,WRITE',
+      '--path',
+      'same-host',
+      '--target-memory',
+      'plain',
+      '--check',
+    ]);
+    expect(plain.report.cells.map((c) => [c.op, c.path, c.check])).toEqual([
+      ['READ', expect.stringMatching(/^pull(\+same-host)?$/), 'passed'],
+      ['WRITE', 'same-host', 'passed'],
+    ]);
   });
 
   it("takes nixlbench's flag names", async () => {

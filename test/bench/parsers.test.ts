@@ -45,6 +45,11 @@ describe('nixl-ts-bench parsing and helpers', () => {
     ]);
     expect(parse(['--wait', 'await']).sweep.wait).toBe('await');
     expect(() => parse(['--wait', 'sleep'])).toThrow(/--wait: 'sleep' is not poll or await/);
+    expect(parse([]).sweep.targetMemory).toBe('backend');
+    expect(parse(['--target-memory', 'plain']).sweep.targetMemory).toBe('plain');
+    expect(() => parse(['--target-memory', 'heap'])).toThrow(
+      /--target-memory: 'heap' is not backend or plain/,
+    );
     expect(() => parse(['--block', '4K', '--max-block', '8K'])).toThrow(/either --block/);
     expect(() => parse(['--cells', '4K16'])).toThrow(/BLOCKxBATCH/);
   });
