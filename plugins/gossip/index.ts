@@ -42,6 +42,7 @@ import { InvalidParamError, MismatchError, NixlError, NotAllowedError } from '..
 import type { Logger } from '../../src/logger.js';
 import { decodeMetadata } from '../../src/metadata.js';
 import type { ControlNode } from '../libp2p-node/index.js';
+import { withCachedSigning } from '../libp2p-node/signing-key.js';
 import type { PeerSource } from '../libp2p-node/peer-source.js';
 import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
@@ -333,7 +334,8 @@ export class GossipDiscovery implements Discovery {
     if (this.insecure) {
       this.log('no cluster key (insecure: true): any peer that reaches %o may join', this.listen);
     }
-    this.key = await generateKeyPair('Ed25519');
+    // Signs every record and every handshake: one native key object for all of them.
+    this.key = withCachedSigning(await generateKeyPair('Ed25519'));
     const maxLinks = 2 * this.degree;
     const node = await createControlNode({
       listen: this.listen,

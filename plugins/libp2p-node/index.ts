@@ -12,8 +12,12 @@ import { noise } from '@libp2p/noise';
 import { yamux } from '@libp2p/yamux';
 import { identify, type Identify } from '@libp2p/identify';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface';
 
+import { nativeNoiseCrypto } from './noise-crypto.js';
+import { withCachedSigning } from './signing-key.js';
+import { libp2pLoggerOption } from './silent-logger.js';
 import { DEFAULT_READ_LIMITS, privateNetwork, type ReadLimits } from './private-network.js';
 
 /** identify is absent when created with `identify: false`, pubsub with `pubsub: false`. */
@@ -78,7 +82,8 @@ export interface ControlNodeOptions {
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
   const node = (await createLibp2p({
     start: opts.start ?? true,
-    ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
+    privateKey: withCachedSigning(opts.privateKey ?? (await generateKeyPair('Ed25519'))),
+    ...libp2pLoggerOption(),
     addresses: { listen: opts.listen },
     transports: [tcp()],
     ...(opts.clusterKey
@@ -89,7 +94,7 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
           }),
         }
       : {}),
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [controlNoise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.peerDiscovery ?? [],
     ...(opts.refuse ? { connectionGater: gaterFor(opts.refuse) } : {}),
@@ -133,6 +138,11 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
   })) as ControlNode;
   if (opts.gate && opts.pubsub !== false) installGate(node.services.pubsub, opts.gate);
   return node;
+}
+
+/** The control plane's noise: the standard handshake, its key operations on Node's crypto. */
+export function controlNoise(): ReturnType<typeof noise> {
+  return noise({ crypto: nativeNoiseCrypto });
 }
 
 function gaterFor(refuse: (peerId: string) => boolean) {
