@@ -76,6 +76,8 @@ interface RunResult {
   opened: number[];
   bytes: number[];
   cpuMs: number[];
+  /** The part of cpuMs after the worker's last agent was ready. */
+  cpuAfterReadyMs: number[];
   killToAll: number;
   leaves: number;
   errors: number;
@@ -278,6 +280,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       opened: per.map((a) => a.opened),
       bytes: per.map((a) => a.bytes),
       cpuMs: stats.map((s) => s.cpuMsPerAgent as number),
+      cpuAfterReadyMs: stats.map((s) => (s.cpuAfterReadyMsPerAgent as number) ?? NaN),
       killToAll,
       leaves,
       errors,
@@ -322,6 +325,7 @@ for (let r = 0; r < runs; r++) {
       `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms, ` +
         `kill→all ${res.killToAll} ms, conns mean ${fixed(mean(res.connections), 1)} max ${fixed(max(res.connections), 0)}, ` +
         `opened mean ${fixed(mean(res.opened), 1)} max ${fixed(max(res.opened), 0)}, ` +
+        `CPU ms/agent ${fixed(mean(res.cpuMs), 0)} (after ready ${fixed(mean(res.cpuAfterReadyMs), 0)}), ` +
         `leaves ${res.leaves}, errors ${res.errors}`,
     );
     if (res.etcd) console.error(`  etcd: ${res.etcd}`);
@@ -336,7 +340,7 @@ console.log(
   `discovery scale (${source}, ${place}, grace ${graceMs} ms, ${runs} run(s), median of runs; per-agent figures ${settleMs} ms after all loaded)`,
 );
 console.log(
-  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent | kill→all ms | spurious leaves | conns opened/agent mean (max)',
+  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent (after ready) | kill→all ms | spurious leaves | conns opened/agent mean (max)',
 );
 for (const n of sizes) {
   const rs = results.get(n)!;
@@ -345,7 +349,8 @@ for (const n of sizes) {
     `${n} | ${median(rs.map((x) => x.spawnToAll))} | ${median(ready)} [${Math.min(...ready)}-${Math.max(...ready)}] | ` +
       `${fixed(median(rs.map((x) => mean(x.connections))), 1)} (${fixed(max(rs.map((x) => max(x.connections))), 0)}) | ` +
       `${fixed(median(rs.map((x) => mean(x.bytes))) / 1024, 1)} (${fixed(max(rs.map((x) => max(x.bytes))) / 1024, 1)}) | ` +
-      `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} | ${median(rs.map((x) => x.killToAll))} | ` +
+      `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} (${fixed(median(rs.map((x) => mean(x.cpuAfterReadyMs))), 0)}) | ` +
+      `${median(rs.map((x) => x.killToAll))} | ` +
       `${rs.map((x) => x.leaves).join(', ')} | ` +
       `${fixed(median(rs.map((x) => mean(x.opened))), 1)} (${fixed(max(rs.map((x) => max(x.opened))), 0)})`,
   );
