@@ -20,7 +20,8 @@
  * - `bulk`: 1 MiB through an established connection (pnet's XSalsa20 and
  *   noise's ChaCha20-Poly1305, yamux framing), µs per KiB.
  * - `verify`: one record signature verified (a member's key already imported)
- *   and `verify-first` with the key imported from the peer id.
+ *   and `verify-first` with the key imported from the peer id first (as JWK;
+ *   `verify-first-der` as DER, the discovery's way before).
  * - `sign`: one record signed with the agent's libp2p key.
  * - `load`: one peer's metadata (TCP backend connection info) loaded into an
  *   agent (loadRemoteMD: decode, the backend's addPeer) and invalidated.
@@ -34,12 +35,7 @@
  */
 import '../../src/polyfills.js';
 
-import {
-  randomBytes,
-  sign as cryptoSign,
-  verify as cryptoVerify,
-  createPublicKey,
-} from 'node:crypto';
+import { createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -222,16 +218,27 @@ for (const [step, withKey] of [
     if (!cryptoVerify(null, bytes, keyObject, sig)) throw new Error('bad signature');
   });
   const { peerIdFromString } = await import('@libp2p/peer-id');
-  await measure('verify-first', N * 5, () => {
-    const pk = peerIdFromString(id).publicKey!;
-    const k = createPublicKey({
-      key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), pk.raw]),
-      format: 'der',
-      type: 'spki',
+  // A member's first record: its key imported from its peer id, as JWK (the discovery's way
+  // now) and as DER SubjectPublicKeyInfo (before).
+  const imports = {
+    'verify-first': (raw: Uint8Array) =>
+      createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+        format: 'jwk',
+      }),
+    'verify-first-der': (raw: Uint8Array) =>
+      createPublicKey({
+        key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]),
+        format: 'der',
+        type: 'spki',
+      }),
+  };
+  for (const [step, importKey] of Object.entries(imports)) {
+    await measure(step, N * 5, () => {
+      const k = importKey(peerIdFromString(id).publicKey!.raw);
+      if (!cryptoVerify(null, bytes, k, sig)) throw new Error('bad signature');
     });
-    if (!cryptoVerify(null, bytes, k, sig)) throw new Error('bad signature');
-  });
-  void cryptoSign;
+  }
 }
 
 // ---------------------------------------------------------------- metadata load

