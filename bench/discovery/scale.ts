@@ -16,7 +16,10 @@
  * and `ready→all` (from the last agent becoming ready until the last one has
  * loaded everyone: the discovery convergence); then, `--settle-ms` later, per
  * agent: control-plane connections open (libp2p; mean and max), mesh bytes
- * sent (mean, max) and the CPU time of its worker process per agent. Then one
+ * sent (mean, max) and the CPU time of its worker process per agent (in
+ * parentheses the part after the worker's last agent was ready; the workers'
+ * import of the discovery's modules, counted in the total, is printed per
+ * run). Then one
  * agent, alone in its own process (the victim), is SIGKILLed: `kill→all`,
  * from the kill until every other agent has had its peer:leave (compare with
  * the grace period). `leaves` counts every other peer:leave (spurious).
@@ -78,6 +81,8 @@ interface RunResult {
   cpuMs: number[];
   /** The part of cpuMs after the worker's last agent was ready. */
   cpuAfterReadyMs: number[];
+  /** CPU each worker spent importing the discovery's modules (counted in cpuMs). */
+  importCpuMs: number[];
   killToAll: number;
   leaves: number;
   errors: number;
@@ -281,6 +286,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       bytes: per.map((a) => a.bytes),
       cpuMs: stats.map((s) => s.cpuMsPerAgent as number),
       cpuAfterReadyMs: stats.map((s) => (s.cpuAfterReadyMsPerAgent as number) ?? NaN),
+      importCpuMs: stats.map((s) => (s.importCpuMs as number) ?? NaN),
       killToAll,
       leaves,
       errors,
@@ -325,7 +331,8 @@ for (let r = 0; r < runs; r++) {
       `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms, ` +
         `kill→all ${res.killToAll} ms, conns mean ${fixed(mean(res.connections), 1)} max ${fixed(max(res.connections), 0)}, ` +
         `opened mean ${fixed(mean(res.opened), 1)} max ${fixed(max(res.opened), 0)}, ` +
-        `CPU ms/agent ${fixed(mean(res.cpuMs), 0)} (after ready ${fixed(mean(res.cpuAfterReadyMs), 0)}), ` +
+        `CPU ms/agent ${fixed(mean(res.cpuMs), 0)} (after ready ${fixed(mean(res.cpuAfterReadyMs), 0)}; ` +
+        `imports ${fixed(mean(res.importCpuMs), 0)} ms per worker), ` +
         `leaves ${res.leaves}, errors ${res.errors}`,
     );
     if (res.etcd) console.error(`  etcd: ${res.etcd}`);
