@@ -26,7 +26,7 @@
  *
  * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
  *   [--runs 3] [--source seeds|mdns|etcd] [--seeds 4] [--per-process 8] [--grace-ms 10000]
- *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR]
+ *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR] [--compiled]
  *   (BENCH_VERBOSE=1 prints progress)
  *
  * `--timeline` prints, per agent, when it was ready, when every other agent
@@ -34,6 +34,7 @@
  */
 import '../../src/polyfills.js';
 
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { generateClusterKey } from '../../plugins/gossip/cluster-key.js';
@@ -42,8 +43,16 @@ import { createHosts, type Hosts } from '../../test/netns/netns.js';
 import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { diffCounters, etcdCounters, formatCounters } from './etcd-metrics.js';
 
-const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * `--compiled`: workers run the compiled JavaScript (dist/, from `npm run build`) on plain
+ * node, as a deployment does, instead of the TypeScript sources under tsx (whose loader
+ * makes each worker's imports cost about twice the CPU).
+ */
+const compiled = process.argv.includes('--compiled');
+const WORKER = compiled
+  ? join(ROOT, 'dist/bench/discovery/worker.js')
+  : fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -169,7 +178,14 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           stderr: 'inherit',
           eventField: 'ev',
           ...(cpuProfDir
-            ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--import', 'tsx'] }
+            ? {
+                nodeArgs: [
+                  '--cpu-prof',
+                  '--cpu-prof-dir',
+                  cpuProfDir,
+                  ...(compiled ? [] : ['--import', 'tsx']),
+                ],
+              }
             : {}),
           ...(g.host >= 0
             ? { spawn: (file, args, options) => hosts!.spawn(g.host, file, args, options) }
