@@ -22,7 +22,8 @@
  * - `verify`: one record signature verified (a member's key already imported)
  *   and `verify-first` with the key imported from the peer id first (as JWK;
  *   `verify-first-der` as DER, the discovery's way before).
- * - `sign`: one record signed with the agent's libp2p key.
+ * - `sign`: one record signed with a libp2p Ed25519 key as `@libp2p/crypto`
+ *   makes it, `sign-cached` with the control node's key (one key object).
  * - `load`: one peer's metadata (TCP backend connection info) loaded into an
  *   agent (loadRemoteMD: decode, the backend's addPeer) and invalidated.
  * - `agent`: one agent with the TCP backend created and closed (no discovery),
@@ -214,6 +215,12 @@ for (const [step, withKey] of [
   const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), key.publicKey.raw]);
   const keyObject = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   await measure('sign', N * 5, () => key.sign(bytes));
+  // The control node's identity key (signing-key.ts; absent before it existed).
+  const cachedSigning = await import('../../plugins/libp2p-node/signing-key.js').catch(() => null);
+  if (cachedSigning) {
+    const cached = cachedSigning.withCachedSigning(key);
+    await measure('sign-cached', N * 5, () => cached.sign(bytes));
+  }
   await measure('verify', N * 5, () => {
     if (!cryptoVerify(null, bytes, keyObject, sig)) throw new Error('bad signature');
   });
