@@ -12,9 +12,12 @@ import { createPrivateKey, sign } from 'node:crypto';
 import type { PrivateKey } from '@libp2p/interface';
 import type { Uint8ArrayList } from 'uint8arraylist';
 
+/** Keys made here: wrapping one again returns it. */
+const cachedKeys = new WeakSet<PrivateKey>();
+
 /** The same key, signing natively with a cached key object; other key types are returned as they are. */
 export function withCachedSigning(key: PrivateKey): PrivateKey {
-  if (key.type !== 'Ed25519' || key.raw.byteLength !== 64) return key;
+  if (cachedKeys.has(key) || key.type !== 'Ed25519' || key.raw.byteLength !== 64) return key;
   const keyObject = createPrivateKey({
     key: {
       kty: 'OKP',
@@ -24,7 +27,7 @@ export function withCachedSigning(key: PrivateKey): PrivateKey {
     },
     format: 'jwk',
   });
-  return {
+  const cached = {
     type: key.type,
     raw: key.raw,
     publicKey: key.publicKey,
@@ -34,4 +37,6 @@ export function withCachedSigning(key: PrivateKey): PrivateKey {
       return sign(null, data instanceof Uint8Array ? data : data.subarray(), keyObject);
     },
   } as PrivateKey;
+  cachedKeys.add(cached);
+  return cached;
 }

@@ -138,6 +138,7 @@ describe('cached Ed25519 signing', () => {
     const cached = withCachedSigning(key);
     expect(cached.publicKey.toString()).toBe(key.publicKey.toString());
     expect(cached.equals(key)).toBe(true);
+    expect(withCachedSigning(cached)).toBe(cached);
     for (let i = 0; i < 10; i++) {
       const msg = new Uint8Array(randomBytes(100 + i * 50));
       const sig = cached.sign(msg) as Uint8Array;
