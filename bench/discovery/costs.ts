@@ -140,8 +140,10 @@ await measure('pnet', N, async () => {
 
 // ---------------------------------------------------------------- libp2p connections
 async function nodePair(withKey: boolean): Promise<[ControlNode, ControlNode]> {
-  const make = () =>
+  // With an identity key given, as the discovery gives one (the node then signs with it natively).
+  const make = async () =>
     createControlNode({
+      privateKey: await generateKeyPair('Ed25519'),
       listen: ['/ip4/127.0.0.1/tcp/0'],
       ...(withKey ? { clusterKey } : {}),
       pubsub: false,

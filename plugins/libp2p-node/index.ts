@@ -12,7 +12,6 @@ import { noise } from '@libp2p/noise';
 import { yamux } from '@libp2p/yamux';
 import { identify, type Identify } from '@libp2p/identify';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface';
 
 import { nativeNoiseCrypto } from './noise-crypto.js';
@@ -66,7 +65,10 @@ export interface ControlNodeOptions {
   refuse?: (peerId: string) => boolean;
   /** Create stopped, so protocol handlers can be installed before the first peer arrives. */
   start?: boolean;
-  /** The node's identity (default: a new Ed25519 key); the discovery signs its records with it. */
+  /**
+   * The node's identity (default: a new Ed25519 key, made by libp2p); the discovery signs
+   * its records with it. A given Ed25519 key signs with one cached key object (signing-key.ts).
+   */
   privateKey?: PrivateKey;
   /** Run gossipsub (default true); the discovery mesh has its own protocol and turns it off. */
   pubsub?: boolean;
@@ -82,7 +84,7 @@ export interface ControlNodeOptions {
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
   const node = (await createLibp2p({
     start: opts.start ?? true,
-    privateKey: withCachedSigning(opts.privateKey ?? (await generateKeyPair('Ed25519'))),
+    ...(opts.privateKey ? { privateKey: withCachedSigning(opts.privateKey) } : {}),
     ...libp2pLoggerOption(),
     addresses: { listen: opts.listen },
     transports: [tcp()],
