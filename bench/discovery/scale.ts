@@ -16,14 +16,17 @@
  * and `ready→all` (from the last agent becoming ready until the last one has
  * loaded everyone: the discovery convergence); then, `--settle-ms` later, per
  * agent: control-plane connections open (libp2p; mean and max), mesh bytes
- * sent (mean, max) and the CPU time of its worker process per agent. Then one
+ * sent (mean, max) and the CPU time of its worker process per agent (in
+ * parentheses the part after the worker's last agent was ready; the workers'
+ * import of the discovery's modules, counted in the total, is printed per
+ * run). Then one
  * agent, alone in its own process (the victim), is SIGKILLed: `kill→all`,
  * from the kill until every other agent has had its peer:leave (compare with
  * the grace period). `leaves` counts every other peer:leave (spurious).
  *
  * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
  *   [--runs 3] [--source seeds|mdns|etcd] [--seeds 4] [--per-process 8] [--grace-ms 10000]
- *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR]
+ *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR] [--compiled]
  *   (BENCH_VERBOSE=1 prints progress)
  *
  * `--timeline` prints, per agent, when it was ready, when every other agent
@@ -31,6 +34,7 @@
  */
 import '../../src/polyfills.js';
 
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { generateClusterKey } from '../../plugins/gossip/cluster-key.js';
@@ -39,8 +43,16 @@ import { createHosts, type Hosts } from '../../test/netns/netns.js';
 import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { diffCounters, etcdCounters, formatCounters } from './etcd-metrics.js';
 
-const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * `--compiled`: workers run the compiled JavaScript (dist/, from `npm run build`) on plain
+ * node, as a deployment does, instead of the TypeScript sources under tsx (whose loader
+ * makes each worker's imports cost about twice the CPU).
+ */
+const compiled = process.argv.includes('--compiled');
+const WORKER = compiled
+  ? join(ROOT, 'dist/bench/discovery/worker.js')
+  : fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -76,6 +88,10 @@ interface RunResult {
   opened: number[];
   bytes: number[];
   cpuMs: number[];
+  /** The part of cpuMs after the worker's last agent was ready. */
+  cpuAfterReadyMs: number[];
+  /** CPU each worker spent importing the discovery's modules (counted in cpuMs). */
+  importCpuMs: number[];
   killToAll: number;
   leaves: number;
   errors: number;
@@ -162,7 +178,14 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           stderr: 'inherit',
           eventField: 'ev',
           ...(cpuProfDir
-            ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--import', 'tsx'] }
+            ? {
+                nodeArgs: [
+                  '--cpu-prof',
+                  '--cpu-prof-dir',
+                  cpuProfDir,
+                  ...(compiled ? [] : ['--import', 'tsx']),
+                ],
+              }
             : {}),
           ...(g.host >= 0
             ? { spawn: (file, args, options) => hosts!.spawn(g.host, file, args, options) }
@@ -278,6 +301,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       opened: per.map((a) => a.opened),
       bytes: per.map((a) => a.bytes),
       cpuMs: stats.map((s) => s.cpuMsPerAgent as number),
+      cpuAfterReadyMs: stats.map((s) => (s.cpuAfterReadyMsPerAgent as number) ?? NaN),
+      importCpuMs: stats.map((s) => (s.importCpuMs as number) ?? NaN),
       killToAll,
       leaves,
       errors,
@@ -322,6 +347,8 @@ for (let r = 0; r < runs; r++) {
       `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms, ` +
         `kill→all ${res.killToAll} ms, conns mean ${fixed(mean(res.connections), 1)} max ${fixed(max(res.connections), 0)}, ` +
         `opened mean ${fixed(mean(res.opened), 1)} max ${fixed(max(res.opened), 0)}, ` +
+        `CPU ms/agent ${fixed(mean(res.cpuMs), 0)} (after ready ${fixed(mean(res.cpuAfterReadyMs), 0)}; ` +
+        `imports ${fixed(mean(res.importCpuMs), 0)} ms per worker), ` +
         `leaves ${res.leaves}, errors ${res.errors}`,
     );
     if (res.etcd) console.error(`  etcd: ${res.etcd}`);
@@ -336,7 +363,7 @@ console.log(
   `discovery scale (${source}, ${place}, grace ${graceMs} ms, ${runs} run(s), median of runs; per-agent figures ${settleMs} ms after all loaded)`,
 );
 console.log(
-  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent | kill→all ms | spurious leaves | conns opened/agent mean (max)',
+  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent (after ready) | kill→all ms | spurious leaves | conns opened/agent mean (max)',
 );
 for (const n of sizes) {
   const rs = results.get(n)!;
@@ -345,7 +372,8 @@ for (const n of sizes) {
     `${n} | ${median(rs.map((x) => x.spawnToAll))} | ${median(ready)} [${Math.min(...ready)}-${Math.max(...ready)}] | ` +
       `${fixed(median(rs.map((x) => mean(x.connections))), 1)} (${fixed(max(rs.map((x) => max(x.connections))), 0)}) | ` +
       `${fixed(median(rs.map((x) => mean(x.bytes))) / 1024, 1)} (${fixed(max(rs.map((x) => max(x.bytes))) / 1024, 1)}) | ` +
-      `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} | ${median(rs.map((x) => x.killToAll))} | ` +
+      `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} (${fixed(median(rs.map((x) => mean(x.cpuAfterReadyMs))), 0)}) | ` +
+      `${median(rs.map((x) => x.killToAll))} | ` +
       `${rs.map((x) => x.leaves).join(', ')} | ` +
       `${fixed(median(rs.map((x) => mean(x.opened))), 1)} (${fixed(max(rs.map((x) => max(x.opened))), 0)})`,
   );

@@ -56,6 +56,16 @@ const progress = setInterval(() => {
 }, 5000);
 progress.unref();
 
+async function discoveryModules(): Promise<void> {
+  if (cfg.source === 'etcd') await import('../../plugins/etcd/index.js');
+  else {
+    await import('../../plugins/gossip/index.js');
+    await import('../../plugins/libp2p-node/index.js');
+    if (cfg.source === 'mdns') await import('../../plugins/mdns/index.js');
+    else await import('../../plugins/seeds/index.js');
+  }
+}
+
 async function discoveryFor(port: number): Promise<Discovery> {
   if (cfg.source === 'etcd') {
     const { etcd } = await import('../../plugins/etcd/index.js');
@@ -78,8 +88,15 @@ async function discoveryFor(port: number): Promise<Discovery> {
   });
 }
 
-// CPU from here on: the agents and their discovery, not the imports.
+// CPU from here on: the agents and their discovery (the discovery's modules,
+// imported on the first agent's creation, included), not the worker's own imports.
 const cpu0 = process.cpuUsage();
+/** CPU until this process's last agent was ready (imports, agent creation, joining). */
+let cpuToReady: NodeJS.CpuUsage | undefined;
+// The discovery's modules, loaded once per process (the agents below find them
+// cached): their CPU is counted in the total, and reported on its own.
+await discoveryModules();
+const importCpu = process.cpuUsage(cpu0);
 await Promise.all(
   cfg.names.map(async (name, i) => {
     const port = i === 0 && cfg.firstPort ? cfg.firstPort : 0;
@@ -93,6 +110,7 @@ await Promise.all(
     });
     agents.push(agent);
     discs.push(disc);
+    if (agents.length === cfg.names.length) cpuToReady = process.cpuUsage(cpu0);
     out({ ev: 'ready', agent: name });
     const check = () => {
       if (agent.remoteAgents.length === cfg.total - 1) {
@@ -150,6 +168,12 @@ function reportStatsLater(): void {
       ev: 'stats',
       agents: perAgent,
       cpuMsPerAgent: (cpu.user + cpu.system) / 1000 / agents.length,
+      importCpuMs: (importCpu.user + importCpu.system) / 1000,
+      // What came after this process's last agent was ready: the discovery's work proper.
+      cpuAfterReadyMsPerAgent:
+        (cpu.user + cpu.system - (cpuToReady ? cpuToReady.user + cpuToReady.system : 0)) /
+        1000 /
+        agents.length,
     });
   }, cfg.statsAfterMs ?? 3000);
   t.unref();

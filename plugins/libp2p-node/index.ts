@@ -14,6 +14,9 @@ import { identify, type Identify } from '@libp2p/identify';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface';
 
+import { nativeNoiseCrypto } from './noise-crypto.js';
+import { withCachedSigning } from './signing-key.js';
+import { libp2pLoggerOption } from './silent-logger.js';
 import { DEFAULT_READ_LIMITS, privateNetwork, type ReadLimits } from './private-network.js';
 
 /** identify is absent when created with `identify: false`, pubsub with `pubsub: false`. */
@@ -62,7 +65,10 @@ export interface ControlNodeOptions {
   refuse?: (peerId: string) => boolean;
   /** Create stopped, so protocol handlers can be installed before the first peer arrives. */
   start?: boolean;
-  /** The node's identity (default: a new Ed25519 key); the discovery signs its records with it. */
+  /**
+   * The node's identity (default: a new Ed25519 key, made by libp2p); the discovery signs
+   * its records with it. A given Ed25519 key signs with one cached key object (signing-key.ts).
+   */
   privateKey?: PrivateKey;
   /** Run gossipsub (default true); the discovery mesh has its own protocol and turns it off. */
   pubsub?: boolean;
@@ -78,7 +84,8 @@ export interface ControlNodeOptions {
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
   const node = (await createLibp2p({
     start: opts.start ?? true,
-    ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
+    ...(opts.privateKey ? { privateKey: withCachedSigning(opts.privateKey) } : {}),
+    ...libp2pLoggerOption(),
     addresses: { listen: opts.listen },
     transports: [tcp()],
     ...(opts.clusterKey
@@ -89,7 +96,7 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
           }),
         }
       : {}),
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [controlNoise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.peerDiscovery ?? [],
     ...(opts.refuse ? { connectionGater: gaterFor(opts.refuse) } : {}),
@@ -133,6 +140,11 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
   })) as ControlNode;
   if (opts.gate && opts.pubsub !== false) installGate(node.services.pubsub, opts.gate);
   return node;
+}
+
+/** The control plane's noise: the standard handshake, its key operations on Node's crypto. */
+export function controlNoise(): ReturnType<typeof noise> {
+  return noise({ crypto: nativeNoiseCrypto });
 }
 
 function gaterFor(refuse: (peerId: string) => boolean) {

@@ -1,0 +1,287 @@
+/**
+ * What the gossip discovery's per-connection and per-agent work costs, each
+ * step in isolation, as CPU time of this process (both ends of a connection
+ * run here, so a connection's figure is what the cluster pays for it, both
+ * sides together). Everything stays on 127.0.0.1 or in memory.
+ *
+ *   npx tsx bench/discovery/costs.ts [--n 200] [--only conn,pnet,noise,...]
+ *
+ * Steps:
+ * - `tcp`: a loopback TCP connect, accept and close (the floor under the rest).
+ * - `pnet`: the private network's nonce exchange and key confirmation, both
+ *   sides, over an in-memory connection pair.
+ * - `noise`: a noise XX handshake (with the early muxer choice), both sides,
+ *   in memory.
+ * - `conn`: two libp2p nodes as the discovery builds them (createControlNode:
+ *   cluster key, no identify, no pubsub): dial and hang up. `conn-open` is
+ *   the same without the private network (so conn − conn-open ≈ pnet on TCP).
+ * - `stream`: on an open connection, a new stream on the mesh protocol
+ *   (multistream-select), one 512-byte frame written and read, stream closed.
+ * - `bulk`: 1 MiB through an established connection (pnet's XSalsa20 and
+ *   noise's ChaCha20-Poly1305, yamux framing), µs per KiB.
+ * - `verify`: one record signature verified (a member's key already imported)
+ *   and `verify-first` with the key imported from the peer id first (as JWK;
+ *   `verify-first-der` as DER, the discovery's way before).
+ * - `sign`: one record signed with a libp2p Ed25519 key as `@libp2p/crypto`
+ *   makes it, `sign-cached` with the control node's key (one key object).
+ * - `load`: one peer's metadata (TCP backend connection info) loaded into an
+ *   agent (loadRemoteMD: decode, the backend's addPeer) and invalidated.
+ * - `agent`: one agent with the TCP backend created and closed (no discovery),
+ *   and `agent-gossip`: the same with the gossip discovery started (its
+ *   libp2p node listening, no peers) — what comes before "ready".
+ *
+ * Prints one line per step: iterations, CPU µs per iteration, wall µs per
+ * iteration. CPU is process.cpuUsage (user + system, every thread: the TCP
+ * engine's I/O thread included).
+ */
+import '../../src/polyfills.js';
+
+import { createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { defaultLogger } from '@libp2p/logger';
+import { noise } from '@libp2p/noise';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { multiaddrConnectionPair, lpStream } from '@libp2p/utils';
+
+import { Agent } from '../../src/agent.js';
+import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
+import { privateNetwork } from '../../plugins/libp2p-node/private-network.js';
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: 'string', default: '200' },
+    only: { type: 'string', default: '' },
+  },
+});
+const N = Math.max(1, Math.min(10_000, Number(args.n)));
+const only = new Set(args.only ? args.only.split(',') : []);
+const wanted = (step: string) => only.size === 0 || only.has(step);
+const PROTOCOL = '/nixl-ts/costs-probe/1';
+
+interface Result {
+  step: string;
+  n: number;
+  cpuUs: number;
+  wallUs: number;
+}
+const results: Result[] = [];
+
+/** Runs `fn` n times (after a short warm-up), in sequence; records CPU and wall time per run. */
+async function measure(step: string, n: number, fn: (i: number) => unknown): Promise<void> {
+  if (!wanted(step)) return;
+  for (let i = 0; i < Math.min(10, n); i++) await fn(i);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) await fn(i);
+  const c = process.cpuUsage(c0);
+  const wall = performance.now() - t0;
+  const r = { step, n, cpuUs: (c.user + c.system) / n, wallUs: (wall * 1000) / n };
+  results.push(r);
+  console.log(
+    `${step.padEnd(14)} n=${String(n).padEnd(6)} cpu ${r.cpuUs.toFixed(1).padStart(9)} µs   wall ${r.wallUs.toFixed(1).padStart(9)} µs`,
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const clusterKey = new Uint8Array(randomBytes(32));
+
+// ---------------------------------------------------------------- tcp
+{
+  const server = net.createServer((s) => s.on('error', () => {}).on('end', () => s.end()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await measure('tcp', N, async () => {
+    const s = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
+    s.end();
+    await new Promise<void>((resolve) => s.once('close', () => resolve()).resume());
+  });
+  server.close();
+}
+
+// ---------------------------------------------------------------- pnet (in memory)
+await measure('pnet', N, async () => {
+  const [a, b] = multiaddrConnectionPair();
+  const protector = privateNetwork(clusterKey)();
+  const [pa, pb] = await Promise.all([protector.protect(a), protector.protect(b)]);
+  await Promise.all([pa.close(), pb.close()]);
+});
+
+// ---------------------------------------------------------------- noise (in memory)
+{
+  const components = async () => {
+    const privateKey = await generateKeyPair('Ed25519');
+    return {
+      privateKey,
+      peerId: peerIdFromPrivateKey(privateKey),
+      logger: defaultLogger(),
+      upgrader: { getStreamMuxers: () => new Map([['/yamux/1.0.0', {}]]) } as any,
+    };
+  };
+  const ca = await components();
+  const cb = await components();
+  // As the control nodes build it (main's code before this probe had no controlNoise: stock noise).
+  const factory =
+    ((await import('../../plugins/libp2p-node/index.js')) as any).controlNoise ?? (() => noise());
+  const na = factory()(ca);
+  const nb = factory()(cb);
+  await measure('noise', N, async () => {
+    const [a, b] = multiaddrConnectionPair();
+    const [sa, sb] = await Promise.all([
+      na.secureOutbound(a, { remotePeer: cb.peerId }),
+      nb.secureInbound(b),
+    ]);
+    await Promise.all([sa.connection.close(), sb.connection.close()]);
+  });
+}
+
+// ---------------------------------------------------------------- libp2p connections
+async function nodePair(withKey: boolean): Promise<[ControlNode, ControlNode]> {
+  // With an identity key given, as the discovery gives one (the node then signs with it natively).
+  const make = async () =>
+    createControlNode({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      ...(withKey ? { clusterKey } : {}),
+      pubsub: false,
+      identify: false,
+      maxConnections: 256,
+    });
+  const [a, b] = await Promise.all([make(), make()]);
+  for (const n of [a, b]) {
+    await n.handle(
+      PROTOCOL,
+      async (stream: any) => {
+        const lp = lpStream(stream);
+        try {
+          for (;;) await lp.write((await lp.read()).subarray());
+        } catch {
+          // the dialer closed its side: close ours, so the stream is freed
+        }
+        await stream.close().catch(() => {});
+      },
+      { maxInboundStreams: 64, maxOutboundStreams: 64 },
+    );
+  }
+  return [a, b];
+}
+
+for (const [step, withKey] of [
+  ['conn', true],
+  ['conn-open', false],
+] as const) {
+  if (!wanted(step) && !(step === 'conn' && (wanted('stream') || wanted('bulk')))) continue;
+  const [a, b] = await nodePair(withKey);
+  const addr = b.getMultiaddrs()[0]!;
+  await measure(step, N, async () => {
+    const c = await a.dial(addr);
+    await c.close();
+  });
+  if (withKey) {
+    // Let the last measured connection finish closing, so the dial opens a fresh one.
+    for (let i = 0; i < 100 && a.getConnections().length > 0; i++) await sleep(10);
+    const conn = await a.dial(addr);
+    const frame = new Uint8Array(512);
+    await measure('stream', N, async () => {
+      const s = await conn.newStream(PROTOCOL);
+      const lp = lpStream(s);
+      await lp.write(frame);
+      await lp.read();
+      await s.close();
+    });
+    const big = new Uint8Array(1024 * 1024);
+    const s = await conn.newStream(PROTOCOL);
+    const lp = lpStream(s, { maxDataLength: 2 * big.byteLength });
+    await measure('bulk', Math.max(5, Math.floor(N / 10)), async () => {
+      await lp.write(big);
+      await lp.read();
+    });
+    // bulk's figure is one MiB each way: per KiB of payload carried once.
+    const r = results.find((x) => x.step === 'bulk');
+    if (r) console.log(`bulk per KiB   cpu ${(r.cpuUs / 2048).toFixed(2)} µs (one direction)`);
+    await s.close();
+    await conn.close();
+  }
+  await Promise.all([a.stop(), b.stop()]);
+}
+
+// ---------------------------------------------------------------- records
+{
+  const key = await generateKeyPair('Ed25519');
+  const id = peerIdFromPrivateKey(key).toString();
+  const bytes = new Uint8Array(randomBytes(600));
+  const sig = key.sign(bytes) as Uint8Array;
+  const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), key.publicKey.raw]);
+  const keyObject = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  await measure('sign', N * 5, () => key.sign(bytes));
+  // The control node's identity key (signing-key.ts; absent before it existed).
+  const cachedSigning = await import('../../plugins/libp2p-node/signing-key.js').catch(() => null);
+  if (cachedSigning) {
+    const cached = cachedSigning.withCachedSigning(key);
+    await measure('sign-cached', N * 5, () => cached.sign(bytes));
+  }
+  await measure('verify', N * 5, () => {
+    if (!cryptoVerify(null, bytes, keyObject, sig)) throw new Error('bad signature');
+  });
+  const { peerIdFromString } = await import('@libp2p/peer-id');
+  // A member's first record: its key imported from its peer id, as JWK (the discovery's way
+  // now) and as DER SubjectPublicKeyInfo (before).
+  const imports = {
+    'verify-first': (raw: Uint8Array) =>
+      createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+        format: 'jwk',
+      }),
+    'verify-first-der': (raw: Uint8Array) =>
+      createPublicKey({
+        key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]),
+        format: 'der',
+        type: 'spki',
+      }),
+  };
+  for (const [step, importKey] of Object.entries(imports)) {
+    await measure(step, N * 5, () => {
+      const k = importKey(peerIdFromString(id).publicKey!.raw);
+      if (!cryptoVerify(null, bytes, k, sig)) throw new Error('bad signature');
+    });
+  }
+}
+
+// ---------------------------------------------------------------- metadata load
+if (wanted('load')) {
+  const backends = [{ type: 'TCP' as const, params: { bind_addr: '127.0.0.1', port: '0' } }];
+  const target = await Agent.create({ name: 'costs-target', backends });
+  const loader = await Agent.create({ name: 'costs-loader', backends });
+  const md = target.getLocalMD();
+  await measure('load', N * 5, () => {
+    loader.loadRemoteMD(md);
+    loader.invalidateRemoteMD('costs-target');
+  });
+  await Promise.all([target.close(), loader.close()]);
+}
+
+// ---------------------------------------------------------------- agent creation
+{
+  const backends = [{ type: 'TCP' as const, params: { bind_addr: '127.0.0.1', port: '0' } }];
+  await measure('agent', Math.max(5, Math.floor(N / 4)), async (i) => {
+    const a = await Agent.create({ name: `costs-agent-${i}`, backends });
+    await a.close();
+  });
+  if (wanted('agent-gossip')) {
+    const { gossip } = await import('../../plugins/gossip/index.js');
+    await measure('agent-gossip', Math.max(5, Math.floor(N / 4)), async (i) => {
+      const a = await Agent.create({
+        name: `costs-gossip-${i}`,
+        backends,
+        discovery: gossip({ cluster: 'costs-probe', clusterKey, sources: [] }),
+      });
+      await a.close();
+    });
+  }
+}
+
+console.log(JSON.stringify({ ev: 'costs', results }));
+process.exit(0);
