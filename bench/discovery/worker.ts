@@ -135,6 +135,9 @@ function reportStatsLater(): void {
             frames: s.sent.frames,
             dropped: s.sent.dropped,
             suspicions: s.membership.suspicions,
+            raised: s.membership.raised,
+            shed: s.membership.shed,
+            orphaned: s.membership.orphaned,
           }
         : {
             connections: NaN,
@@ -144,6 +147,9 @@ function reportStatsLater(): void {
             frames: NaN,
             dropped: 0,
             suspicions: 0,
+            raised: 0,
+            shed: 0,
+            orphaned: 0,
           };
     });
     out({

@@ -130,6 +130,11 @@ export interface GossipStats {
     invalid: number;
     suspicions: number;
     refutations: number;
+    /** Suspicions this agent raised itself (its own probe failed). */
+    raised: number;
+    /** Links this agent dropped for being extra, and times a peer dropped its only link. */
+    shed: number;
+    orphaned: number;
   };
 }
 
@@ -299,6 +304,9 @@ export class GossipDiscovery implements Discovery {
         invalid: c?.invalid ?? 0,
         suspicions: c?.suspicions ?? 0,
         refutations: c?.refutations ?? 0,
+        raised: c?.raised ?? 0,
+        shed: c?.shed ?? 0,
+        orphaned: c?.orphaned ?? 0,
       },
     };
   }

@@ -230,6 +230,10 @@ export interface MembershipCounters {
   raised: number;
   /** Alive messages accepted (small refutations). */
   alives: number;
+  /** Links this member dropped for being extra (each a handshake some member made in vain). */
+  shed: number;
+  /** Times the other side dropped our only link (we had to dial again). */
+  orphaned: number;
 }
 
 const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
@@ -340,6 +344,8 @@ export class Membership {
     deaths: 0,
     raised: 0,
     alives: 0,
+    shed: 0,
+    orphaned: 0,
   };
 
   constructor(
@@ -542,6 +548,7 @@ export class Membership {
       for (let n = this.links.size - this.opts.maxLinks; n > 0 && old.length; n--) {
         const k = Math.floor(Math.random() * old.length);
         const [id] = old.splice(k, 1)[0]!;
+        this.counters.shed++;
         this.flushLink(id);
         this.transport.send(id, { kind: 'unlink' });
         this.links.delete(id);
@@ -577,6 +584,7 @@ export class Membership {
       case 'ping-req':
         return this.onPingReq(from, msg.target, msg.nonce);
       case 'unlink':
+        if (this.links.has(from) && this.links.size === 1) this.counters.orphaned++;
         if (this.links.has(from) && this.unlinked.size < 4 * this.opts.maxLinks)
           this.unlinked.add(from);
         return;
