@@ -79,7 +79,7 @@ export interface DigestEntry {
   readonly dead: boolean;
 }
 
-export type MeshMessage =
+export type MeshMessage = (
   | {
       kind: 'gossip';
       records: SignedRecord[];
@@ -94,7 +94,11 @@ export type MeshMessage =
   | { kind: 'ack'; nonce: number }
   | { kind: 'ping-req'; target: string; nonce: number }
   /** The sender is dropping this link (an extra one): not a failure, nothing to probe. */
-  | { kind: 'unlink' };
+  | { kind: 'unlink' }
+) & {
+  /** How many links the sender holds (every frame says it; absent: not said). */
+  links?: number;
+};
 
 export interface MeshTransport {
   /** Best effort; `to` need not be a link (the transport may connect for it, briefly). */
@@ -330,6 +334,14 @@ export class Membership {
   private lag = 0;
   /** Links the other side said it is dropping (their loss is not a failure). */
   private readonly unlinked = new Set<string>();
+  /** How many links each linked peer last said it holds (the `links` of its frames). */
+  private readonly peerLinks = new Map<string, number>();
+  /**
+   * The link we joined through (our first, while we held none): it does not
+   * count towards the degree until we hold `degree` others, and then we tell
+   * its other side we can spare it.
+   */
+  private bootstrap?: string;
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
   private health = 0;
   /** Payload digests of the records held (computed once per record). */
@@ -495,22 +507,27 @@ export class Membership {
   linkUp(id: string, sync = true): void {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
-    if (!this.links.has(id)) this.links.set(id, this.clock.now());
+    if (!this.links.has(id)) {
+      if (!this.links.size && sync) this.bootstrap = id;
+      this.links.set(id, this.clock.now());
+    }
     if (!sync) return;
     // Our own record goes first, unasked: for a joiner it is the one record
     // the other side cannot have, and the digest exchange below takes two or
     // three more messages to push it (each a turn of two busy event loops
     // during a cluster start); a duplicate is dropped unverified.
-    this.transport.send(id, { kind: 'gossip', records: [this.self], deaths: [], suspects: [] });
+    this.send(id, { kind: 'gossip', records: [this.self], deaths: [], suspects: [] });
     // Anti-entropy on every new link: a joiner syncs the directory this way.
     // One side starts it (the smaller id), or both would push and pull everything twice.
-    if (this.id < id) this.transport.send(id, { kind: 'digest', ...this.digest() });
+    if (this.id < id) this.send(id, { kind: 'digest', ...this.digest() });
   }
 
   linkDown(id: string): void {
     const dropped = this.unlinked.delete(id);
     if (!this.links.delete(id)) return;
     this.outboxes.delete(id);
+    this.peerLinks.delete(id);
+    if (this.bootstrap === id) this.bootstrap = undefined;
     if (this.stopped || dropped) return;
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
@@ -523,10 +540,9 @@ export class Membership {
     if (this.stopped) return;
     const now = this.clock.now();
     for (const [id, t] of this.connecting) if (now - t > 10_000) this.connecting.delete(id);
-    const want = Math.min(
-      this.opts.dialsPerRound,
-      this.opts.degree - this.links.size - this.connecting.size,
-    );
+    // The link we joined through does not count until `degree` others hold.
+    const held = this.links.size - (this.bootstrap !== undefined ? 1 : 0);
+    const want = Math.min(this.opts.dialsPerRound, this.opts.degree - held - this.connecting.size);
     if (want > 0) {
       const candidates: string[] = [];
       for (const [id, e] of this.entries) {
@@ -543,25 +559,52 @@ export class Membership {
         this.transport.connect(id);
       }
     }
+    // Joined and meshed: tell the member we joined through that we can spare
+    // its link (an anti-entropy digest, which says how many links we hold);
+    // it sheds the link if it holds too many (a seed every joiner came to).
+    const b = this.bootstrap;
+    if (b !== undefined && (!this.links.has(b) || this.links.size > this.opts.degree)) {
+      this.bootstrap = undefined;
+      if (this.links.has(b)) this.send(b, { kind: 'digest', ...this.digest() });
+    }
     if (this.links.size > this.opts.maxLinks) {
-      const old = [...this.links].filter(([, t]) => now - t >= this.opts.minLinkAgeMs);
-      for (let n = this.links.size - this.opts.maxLinks; n > 0 && old.length; n--) {
-        const k = Math.floor(Math.random() * old.length);
-        const [id] = old.splice(k, 1)[0]!;
-        this.counters.shed++;
-        this.flushLink(id);
-        this.transport.send(id, { kind: 'unlink' });
-        this.links.delete(id);
-        this.outboxes.delete(id);
-        this.transport.disconnect(id);
+      // Only links the other side can spare: it said it holds more than the
+      // degree (a joiner whose only link this is would have to dial again, at
+      // the busiest moment of a start; it says so once meshed, see above).
+      const spare = [...this.links].filter(
+        ([id, t]) =>
+          now - t >= this.opts.minLinkAgeMs && (this.peerLinks.get(id) ?? 0) > this.opts.degree,
+      );
+      for (let n = this.links.size - this.opts.maxLinks; n > 0 && spare.length; n--) {
+        const k = Math.floor(Math.random() * spare.length);
+        this.dropLink(spare.splice(k, 1)[0]![0]);
       }
     }
+  }
+
+  /** Drops a link we do not need: what is queued goes first, then the unlink (not a failure). */
+  private dropLink(id: string): void {
+    this.counters.shed++;
+    this.flushLink(id);
+    this.send(id, { kind: 'unlink' });
+    this.links.delete(id);
+    this.outboxes.delete(id);
+    this.peerLinks.delete(id);
+    if (this.bootstrap === id) this.bootstrap = undefined;
+    this.transport.disconnect(id);
+  }
+
+  /** Every frame says how many links we hold (the other side sheds only links we can spare). */
+  private send(to: string, msg: MeshMessage): void {
+    this.transport.send(to, { ...msg, links: this.links.size });
   }
 
   // ---- receiving ----
 
   receive(from: string, msg: MeshMessage): void {
     if (this.stopped) return;
+    if (msg.links && this.links.has(from))
+      this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
     switch (msg.kind) {
       case 'gossip':
         this.onGossip(from, msg.records, msg.deaths, msg.suspects);
@@ -570,7 +613,7 @@ export class Membership {
       case 'digest': {
         const mine = this.digest();
         if (mine.hash !== msg.hash || mine.count !== msg.count)
-          this.transport.send(from, { kind: 'entries', entries: this.entryList() });
+          this.send(from, { kind: 'entries', entries: this.entryList() });
         return;
       }
       case 'entries':
@@ -578,7 +621,7 @@ export class Membership {
       case 'pull':
         return this.onPull(from, msg.ids);
       case 'ping':
-        return this.transport.send(from, { kind: 'ack', nonce: msg.nonce });
+        return this.send(from, { kind: 'ack', nonce: msg.nonce });
       case 'ack':
         return this.onAck(msg.nonce);
       case 'ping-req':
@@ -653,7 +696,7 @@ export class Membership {
     const held = e?.rec;
     if (!held || held.left || !equalBytes(this.digestOf(held), a.digest)) {
       // Not the payload we hold (or none): the full record comes by a pull.
-      this.transport.send(from, { kind: 'pull', ids: [a.id] });
+      this.send(from, { kind: 'pull', ids: [a.id] });
       return;
     }
     if (!this.signer.verify(a.id, signingBytesOf(a.id, a.version, false, a.digest), a.sig)) {
@@ -772,7 +815,7 @@ export class Membership {
     // Buddy system: the suspect hears it from us at once, so it can refute
     // before the suspicion has spread far.
     if (raised && this.opts.lifeguard)
-      this.transport.send(id, { kind: 'gossip', records: [], deaths: [], suspects: [msg] });
+      this.send(id, { kind: 'gossip', records: [], deaths: [], suspects: [msg] });
   }
 
   /** Another member's independent suspicion of one we suspect: the timeout shrinks. */
@@ -806,7 +849,7 @@ export class Membership {
     };
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
-    if (this.links.has(target)) this.transport.send(target, { kind: 'ping', nonce });
+    if (this.links.has(target)) this.send(target, { kind: 'ping', nonce });
     const expire = () => {
       if (this.starved(probe.due) && probe.retries < 3) {
         probe.retries++;
@@ -865,7 +908,7 @@ export class Membership {
       if (!e || e.version < x.version || (e.version === x.version && x.dead && !e.dead))
         pull.push(x.id);
     }
-    if (pull.length) this.transport.send(from, { kind: 'pull', ids: pull });
+    if (pull.length) this.send(from, { kind: 'pull', ids: pull });
     const push: { records: SignedRecord[]; deaths: Death[] } = { records: [], deaths: [] };
     const t = theirs.get(this.id);
     if (!t || t.version < this.self.version) push.records.push(this.self);
@@ -902,7 +945,7 @@ export class Membership {
     let bytes = 0;
     for (const r of records) {
       if (batch.length && bytes + r.payload.byteLength > this.opts.maxMessageBytes) {
-        this.transport.send(to, { kind: 'gossip', records: batch, deaths: [], suspects: [] });
+        this.send(to, { kind: 'gossip', records: batch, deaths: [], suspects: [] });
         batch = [];
         bytes = 0;
       }
@@ -910,7 +953,7 @@ export class Membership {
       bytes += r.payload.byteLength + 128;
     }
     if (batch.length || deaths.length)
-      this.transport.send(to, { kind: 'gossip', records: batch, deaths, suspects: [] });
+      this.send(to, { kind: 'gossip', records: batch, deaths, suspects: [] });
   }
 
   // ---- forwarding ----
@@ -979,7 +1022,7 @@ export class Membership {
     const b = this.outboxes.get(link);
     if (!b) return;
     this.outboxes.delete(link);
-    this.transport.send(link, {
+    this.send(link, {
       kind: 'gossip',
       records: [...b.records.values()],
       deaths: [...b.deaths.values()],
@@ -1054,7 +1097,7 @@ export class Membership {
     this.probes.set(nonce, probe);
     if (lost) this.askHelpers(target, nonce);
     // A lost link is not redialed for the probe: the helpers try it.
-    else this.transport.send(target, { kind: 'ping', nonce });
+    else this.send(target, { kind: 'ping', nonce });
     probe.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
   }
 
@@ -1064,7 +1107,7 @@ export class Membership {
     while (helpers.length && asked < this.opts.indirectProbes) {
       const k = Math.floor(Math.random() * helpers.length);
       const h = helpers.splice(k, 1)[0]!;
-      this.transport.send(h, { kind: 'ping-req', target, nonce });
+      this.send(h, { kind: 'ping-req', target, nonce });
       asked++;
     }
     return asked;
@@ -1086,7 +1129,7 @@ export class Membership {
     if (!p.indirect) {
       p.indirect = true;
       this.askHelpers(p.target, nonce);
-      if (this.links.has(p.target)) this.transport.send(p.target, { kind: 'ping', nonce });
+      if (this.links.has(p.target)) this.send(p.target, { kind: 'ping', nonce });
       return rearm();
     }
     this.probes.delete(nonce);
@@ -1105,7 +1148,7 @@ export class Membership {
     if (relay) {
       this.relays.delete(nonce);
       this.clock.clearTimeout(relay.timer);
-      this.transport.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
+      this.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
       return;
     }
     const p = this.probes.get(nonce);
@@ -1117,7 +1160,7 @@ export class Membership {
       const e = this.entries.get(p.target);
       if (e?.suspect) e.suspect = undefined;
       const s = { id: p.target, version: p.confirm };
-      this.transport.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
+      this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
       return;
     }
     this.probing.delete(p.target);
@@ -1132,7 +1175,7 @@ export class Membership {
       nonce,
       timer: this.clock.setTimeout(() => this.relays.delete(mine), 2 * this.opts.probeTimeoutMs),
     });
-    this.transport.send(target, { kind: 'ping', nonce: mine });
+    this.send(target, { kind: 'ping', nonce: mine });
   }
 
   // ---- upkeep ----
@@ -1141,7 +1184,7 @@ export class Membership {
     const ids = [...this.links.keys()];
     if (!ids.length) return;
     const id = ids[Math.floor(Math.random() * ids.length)]!;
-    this.transport.send(id, { kind: 'digest', ...this.digest() });
+    this.send(id, { kind: 'digest', ...this.digest() });
   }
 
   /** Forgets deaths and tombstones older than tombstoneMs. */
