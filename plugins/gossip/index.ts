@@ -46,6 +46,7 @@ import type { PeerSource } from '../libp2p-node/peer-source.js';
 import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
 import { Membership, type SignedRecord } from './membership.js';
+import { watchLoopLag } from './loop-lag.js';
 import { Libp2pMeshTransport, meshProtocolFor } from './mesh-transport.js';
 import { decodePayload, encodePayload, type MemberPayload } from './mesh-wire.js';
 export {
@@ -132,6 +133,8 @@ export interface GossipStats {
     refutations: number;
     /** Suspicions this agent raised itself (its own probe failed). */
     raised: number;
+    /** Probes given up without a verdict (this agent's own event loop stalled while they were out). */
+    inconclusive: number;
     /** Links this agent dropped for being extra, and times a peer dropped its only link. */
     shed: number;
     orphaned: number;
@@ -305,6 +308,7 @@ export class GossipDiscovery implements Discovery {
         suspicions: c?.suspicions ?? 0,
         refutations: c?.refutations ?? 0,
         raised: c?.raised ?? 0,
+        inconclusive: c?.inconclusive ?? 0,
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
       },
@@ -411,6 +415,8 @@ export class GossipDiscovery implements Discovery {
       throw err;
     }
     const key = this.key;
+    const lag = watchLoopLag();
+    this.cleanups.push(() => lag.stop());
     this.mesh = new Membership(
       node.peerId.toString(),
       this.payload(),
@@ -427,6 +433,7 @@ export class GossipDiscovery implements Discovery {
           return t;
         },
         clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+        lagSince: (t) => lag.since(t),
       },
       {
         alive: (rec) => this.onAlive(rec),

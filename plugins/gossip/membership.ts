@@ -112,6 +112,12 @@ export interface MeshClock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * The longest stall of this member's event loop (ms) that ended at or after
+   * time `t`: while it ran behind, answers to its probes may have waited
+   * unread. Without it only the lateness of the membership's own timers counts.
+   */
+  lagSince?(t: number): number;
 }
 
 export interface RecordSigner {
@@ -234,6 +240,8 @@ export interface MembershipCounters {
   raised: number;
   /** Alive messages accepted (small refutations). */
   alives: number;
+  /** Probes given up without a verdict: our own event loop stalled while they were out. */
+  inconclusive: number;
   /** Links this member dropped for being extra (each a handshake some member made in vain). */
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
@@ -323,6 +331,8 @@ export class Membership {
       confirm?: number;
       due: number;
       retries: number;
+      /** When the probe was sent: any frame from the target after it is an answer. */
+      sent: number;
     }
   >();
   private readonly probing = new Set<string>();
@@ -342,6 +352,8 @@ export class Membership {
    * its other side we can spare it.
    */
   private bootstrap?: string;
+  /** When each link last sent us anything (a frame proves its sender runs). */
+  private readonly heard = new Map<string, number>();
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
   private health = 0;
   /** Payload digests of the records held (computed once per record). */
@@ -356,6 +368,7 @@ export class Membership {
     deaths: 0,
     raised: 0,
     alives: 0,
+    inconclusive: 0,
     shed: 0,
     orphaned: 0,
   };
@@ -527,6 +540,7 @@ export class Membership {
     if (!this.links.delete(id)) return;
     this.outboxes.delete(id);
     this.peerLinks.delete(id);
+    this.heard.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
     if (this.stopped || dropped) return;
     const e = this.entries.get(id);
@@ -590,6 +604,7 @@ export class Membership {
     this.links.delete(id);
     this.outboxes.delete(id);
     this.peerLinks.delete(id);
+    this.heard.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
     this.transport.disconnect(id);
   }
@@ -603,8 +618,10 @@ export class Membership {
 
   receive(from: string, msg: MeshMessage): void {
     if (this.stopped) return;
-    if (msg.links && this.links.has(from))
-      this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
+    if (this.links.has(from)) {
+      this.heard.set(from, this.clock.now());
+      if (msg.links) this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
+    }
     switch (msg.kind) {
       case 'gossip':
         this.onGossip(from, msg.records, msg.deaths, msg.suspects);
@@ -846,11 +863,13 @@ export class Membership {
       timer: undefined as unknown,
       due: this.clock.now() + timeout,
       retries: 0,
+      sent: this.clock.now(),
     };
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
     if (this.links.has(target)) this.send(target, { kind: 'ping', nonce });
     const expire = () => {
+      if ((this.heard.get(target) ?? -1) >= probe.sent) return this.probeAnswered(nonce);
       if (this.starved(probe.due) && probe.retries < 3) {
         probe.retries++;
         const t = this.probeTimeout();
@@ -1065,6 +1084,11 @@ export class Membership {
     return this.health;
   }
 
+  /** True when our event loop stalled, since `t`, for longer than half a probe timeout. */
+  private stalledSince(t: number): boolean {
+    return (this.clock.lagSince?.(t) ?? 0) > this.opts.probeTimeoutMs / 2;
+  }
+
   /** True when a timer armed for `due` fired so late that what it timed is inconclusive. */
   private starved(due: number): boolean {
     const late = this.clock.now() - due;
@@ -1078,6 +1102,8 @@ export class Membership {
     const id = ids[this.probeCursor++ % ids.length]!;
     const e = this.entries.get(id);
     if (!e || e.dead || !e.rec || e.rec.left || e.suspect) return;
+    // It sent us something within the last period: it runs, no ping needed.
+    if (this.clock.now() - (this.heard.get(id) ?? -Infinity) < this.opts.probeIntervalMs) return;
     this.startProbe(id, false);
   }
 
@@ -1093,6 +1119,7 @@ export class Membership {
       timer: undefined as unknown,
       due: this.clock.now() + timeout,
       retries: 0,
+      sent: this.clock.now(),
     };
     this.probes.set(nonce, probe);
     if (lost) this.askHelpers(target, nonce);
@@ -1121,10 +1148,25 @@ export class Membership {
       p.due = this.clock.now() + timeout;
       p.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
     };
-    if (this.starved(p.due) && p.retries < 3) {
-      // We were not running when the answer was due: wait once more.
-      p.retries++;
-      return rearm();
+    // The target sent us something since the probe went out: it runs.
+    if ((this.heard.get(p.target) ?? -1) >= p.sent) return this.probeAnswered(nonce);
+    // Our own loop was behind (this timer fired late, or it stalled while the
+    // probe was out): the answer may be waiting unread, so the silence says
+    // nothing about the target. Wait again; a routine probe that never gets a
+    // fair chance is given up without a verdict (a lost link's is not: the
+    // kernel reset it, and a crash must be confirmed in time).
+    const late = this.starved(p.due);
+    if (late || (!p.lost && this.stalledSince(p.sent))) {
+      if (p.retries < 3) {
+        p.retries++;
+        return rearm();
+      }
+      if (!p.lost) {
+        this.probes.delete(nonce);
+        this.probing.delete(p.target);
+        this.counters.inconclusive++;
+        return;
+      }
     }
     if (!p.indirect) {
       p.indirect = true;
@@ -1151,6 +1193,11 @@ export class Membership {
       this.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
       return;
     }
+    this.probeAnswered(nonce);
+  }
+
+  /** A probe's target answered (an ack, or any frame from it since the probe went out). */
+  private probeAnswered(nonce: number): void {
     const p = this.probes.get(nonce);
     if (!p) return;
     this.probes.delete(nonce);
