@@ -167,6 +167,11 @@ export interface MembershipOptions {
   tombstoneMs: number;
   /** A link younger than this is never dropped for being extra (a joiner's sync runs on it). */
   minLinkAgeMs: number;
+  /**
+   * Floods to a new link wait for its first digest exchange (what it carries
+   * makes them duplicates), at most this long.
+   */
+  syncHoldMs: number;
   maxMembers: number;
   maxRecordBytes: number;
   /** Record bytes held in all (the directory); a new record past it is dropped. */
@@ -191,6 +196,7 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   batchMs: 20,
   tombstoneMs: 300_000,
   minLinkAgeMs: 5000,
+  syncHoldMs: 2000,
   maxMembers: 4096,
   maxRecordBytes: 4 * 1024 * 1024,
   maxDirectoryBytes: 64 * 1024 * 1024,
@@ -352,6 +358,11 @@ export class Membership {
    * its other side we can spare it.
    */
   private bootstrap?: string;
+  /**
+   * New links whose first digest exchange has not happened yet, since when:
+   * floods to them are held, and dropped if the exchange covers them.
+   */
+  private readonly syncing = new Map<string, number>();
   /** When each link last sent us anything (a frame proves its sender runs). */
   private readonly heard = new Map<string, number>();
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
@@ -461,7 +472,7 @@ export class Membership {
   /** Publishes our tombstone and flushes it to every link at once. */
   leave(): void {
     this.update(this.self.payload, true);
-    this.flush();
+    this.flush(true);
   }
 
   private signRecord(version: number, left: boolean, payload: Uint8Array): SignedRecord {
@@ -523,6 +534,7 @@ export class Membership {
     if (!this.links.has(id)) {
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
+      if (sync) this.syncing.set(id, this.clock.now());
     }
     if (!sync) return;
     // Our own record goes first, unasked: for a joiner it is the one record
@@ -541,6 +553,7 @@ export class Membership {
     this.outboxes.delete(id);
     this.peerLinks.delete(id);
     this.heard.delete(id);
+    this.syncing.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
     if (this.stopped || dropped) return;
     const e = this.entries.get(id);
@@ -554,6 +567,7 @@ export class Membership {
     if (this.stopped) return;
     const now = this.clock.now();
     for (const [id, t] of this.connecting) if (now - t > 10_000) this.connecting.delete(id);
+    for (const [id, t] of this.syncing) if (now - t >= this.opts.syncHoldMs) this.synced(id, false);
     // The link we joined through does not count until `degree` others hold.
     const held = this.links.size - (this.bootstrap !== undefined ? 1 : 0);
     const want = Math.min(this.opts.dialsPerRound, this.opts.degree - held - this.connecting.size);
@@ -599,12 +613,13 @@ export class Membership {
   /** Drops a link we do not need: what is queued goes first, then the unlink (not a failure). */
   private dropLink(id: string): void {
     this.counters.shed++;
-    this.flushLink(id);
+    this.flushLink(id, true);
     this.send(id, { kind: 'unlink' });
     this.links.delete(id);
     this.outboxes.delete(id);
     this.peerLinks.delete(id);
     this.heard.delete(id);
+    this.syncing.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
     this.transport.disconnect(id);
   }
@@ -631,10 +646,13 @@ export class Membership {
         const mine = this.digest();
         if (mine.hash !== msg.hash || mine.count !== msg.count)
           this.send(from, { kind: 'entries', entries: this.entryList() });
-        return;
+        // Equal directories, or ours listed in full: it has or pulls whatever we hold.
+        return this.synced(from, true);
       }
       case 'entries':
-        return this.onEntries(from, msg.entries);
+        this.onEntries(from, msg.entries);
+        // We pushed whatever it lacked of what we hold.
+        return this.synced(from, true);
       case 'pull':
         return this.onPull(from, msg.ids);
       case 'ping':
@@ -983,7 +1001,24 @@ export class Membership {
       const box = this.outbox(link);
       box.records.set(rec.id, rec);
       box.bytes += rec.payload.byteLength + 128;
-      if (box.bytes > this.opts.maxMessageBytes) this.flushLink(link);
+      // (A held outbox holds at most one record per member.)
+      if (box.bytes > this.opts.maxMessageBytes && !this.syncing.has(link)) this.flushLink(link);
+    }
+    this.scheduleFlush();
+  }
+
+  /**
+   * A new link's first digest exchange happened (`covered`: it has, or will
+   * pull, every record and death we hold, so those held for it are dropped),
+   * or its hold expired: what is held for it goes out.
+   */
+  private synced(link: string, covered: boolean): void {
+    if (!this.syncing.delete(link)) return;
+    const box = this.outboxes.get(link);
+    if (!box) return;
+    if (covered) {
+      box.records.clear();
+      box.deaths.clear();
     }
     this.scheduleFlush();
   }
@@ -1027,20 +1062,26 @@ export class Membership {
 
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined || this.stopped) return;
+    // A member with many links (a seed during a start) batches longer: each
+    // flush is a frame per link from one event loop.
+    const crowd = Math.ceil(this.links.size / this.opts.maxLinks);
+    const delay = Math.min(this.opts.batchMs * Math.max(1, crowd), 10 * this.opts.batchMs);
     this.flushTimer = this.clock.setTimeout(() => {
       this.flushTimer = undefined;
       this.flush();
-    }, this.opts.batchMs);
+    }, delay);
   }
 
-  flush(): void {
-    for (const link of [...this.outboxes.keys()]) this.flushLink(link);
+  /** Sends what is queued for every link (`force`: also links still syncing, e.g. a tombstone). */
+  flush(force = false): void {
+    for (const link of [...this.outboxes.keys()]) this.flushLink(link, force);
   }
 
-  private flushLink(link: string): void {
+  private flushLink(link: string, force = false): void {
     const b = this.outboxes.get(link);
-    if (!b) return;
+    if (!b || (!force && this.syncing.has(link))) return;
     this.outboxes.delete(link);
+    if (!b.records.size && !b.deaths.size && !b.suspects.size && !b.alives.size) return;
     this.send(link, {
       kind: 'gossip',
       records: [...b.records.values()],
@@ -1102,6 +1143,8 @@ export class Membership {
     const id = ids[this.probeCursor++ % ids.length]!;
     const e = this.entries.get(id);
     if (!e || e.dead || !e.rec || e.rec.left || e.suspect) return;
+    // Still syncing the directory from our first link: probing can wait.
+    if (this.bootstrap !== undefined && this.syncing.has(this.bootstrap)) return;
     // It sent us something within the last period: it runs, no ping needed.
     if (this.clock.now() - (this.heard.get(id) ?? -Infinity) < this.opts.probeIntervalMs) return;
     this.startProbe(id, false);
