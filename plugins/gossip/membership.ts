@@ -1125,8 +1125,12 @@ export class Membership {
     return this.health;
   }
 
-  /** True when our event loop stalled, since `t`, for longer than half a probe timeout. */
+  /**
+   * Lifeguard: true when our event loop stalled, since `t`, for longer than
+   * half a probe timeout (local health applied to our own measured lag).
+   */
   private stalledSince(t: number): boolean {
+    if (!this.opts.lifeguard) return false;
     return (this.clock.lagSince?.(t) ?? 0) > this.opts.probeTimeoutMs / 2;
   }
 
