@@ -264,6 +264,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           frames: number;
           shed: number;
           orphaned: number;
+          dialed: number;
         }[],
     );
     if (timeline) {
@@ -273,12 +274,13 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       );
       console.log(`  ${rows.join(', ')}`);
     }
-    type Counted = 'dropped' | 'suspicions' | 'raised' | 'frames' | 'shed' | 'orphaned';
+    type Counted = 'dropped' | 'suspicions' | 'raised' | 'frames' | 'shed' | 'orphaned' | 'dialed';
     const total = (k: Counted) => per.reduce((x, a) => x + (a[k] || 0), 0);
     console.error(
       `  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')} ` +
         `(raised ${total('raised')}), frames sent ${total('frames')}, ` +
-        `links shed as extra ${total('shed')}, only links lost ${total('orphaned')}`,
+        `links shed as extra ${total('shed')}, only links lost ${total('orphaned')}, ` +
+        `connections opened to send a frame ${total('dialed')}`,
     );
     return {
       spawnToAll: lastLoaded - t0,

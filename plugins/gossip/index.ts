@@ -123,7 +123,7 @@ export interface GossipStats {
   /** libp2p connections opened since start, both directions (each one a pnet and noise handshake). */
   opened: number;
   /** Mesh frames and bytes sent, and frames dropped (queues full, streams failed). */
-  sent: { frames: number; bytes: number; dropped: number };
+  sent: { frames: number; bytes: number; dropped: number; dialed: number };
   /** What the membership dropped or did. */
   membership: {
     duplicates: number;
@@ -300,7 +300,7 @@ export class GossipDiscovery implements Discovery {
       links: this.mesh?.linkIds().length ?? 0,
       connections: this.node?.getConnections().length ?? 0,
       opened: this.counters.opened,
-      sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0 }) },
+      sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0, dialed: 0 }) },
       membership: {
         duplicates: c?.duplicates ?? 0,
         stale: c?.stale ?? 0,

@@ -74,8 +74,12 @@ export class Libp2pMeshTransport implements MeshTransport {
    * loader such as tsx) every time.
    */
   private lpStream!: (typeof import('@libp2p/utils'))['lpStream'];
-  /** Bytes sent and frames, for benchmarks. */
-  readonly sent = { frames: 0, bytes: 0, dropped: 0 };
+  /**
+   * Bytes sent and frames, for benchmarks; `dialed`: connections a send had
+   * to open (a frame for a peer we held no connection to: a relayed probe, an
+   * answer to a stranger), each a handshake.
+   */
+  readonly sent = { frames: 0, bytes: 0, dropped: 0, dialed: 0 };
 
   constructor(
     private readonly node: ControlNode,
@@ -170,6 +174,7 @@ export class Libp2pMeshTransport implements MeshTransport {
           let stream;
           try {
             const peer = peerIdFromString(to);
+            if (!this.node.getConnections(peer).length) this.sent.dialed++;
             await this.learn(to);
             stream = await this.node.dialProtocol(peer, this.o.protocol, {
               signal: AbortSignal.timeout(this.o.dialTimeoutMs),
