@@ -16,9 +16,15 @@
  *   on a mismatch the other side answers with its entry list, and each side
  *   pushes what the other lacks and pulls what it lacks. A joiner syncs the
  *   whole directory from its first link this way.
+ * - Links: `degree` per member, at most `maxLinks`; every frame carries its
+ *   sender's link count, and only links whose other side holds more than the
+ *   degree are shed, so a joiner never loses its only link (it tells the
+ *   member it joined through once it has `degree` others). Floods to a new
+ *   link wait for its first digest exchange, which covers them.
  * - Failure detection (SWIM over the mesh): each member probes its links in
  *   turn (ping, then ping-req through up to `indirectProbes` other links);
- *   a lost link is probed at once. An unanswered probe makes the target
+ *   a lost link is probed at once. Any frame from the target answers a probe,
+ *   and a probe during which our own event loop stalled is no verdict. An unanswered probe makes the target
  *   suspect: the suspicion spreads, and every member that holds it confirms
  *   the death after its suspicion timeout unless the member refutes it first
  *   by publishing a higher version of its record (it does when it hears it).
