@@ -107,8 +107,11 @@ export type MeshMessage = (
 };
 
 export interface MeshTransport {
-  /** Best effort; `to` need not be a link (the transport may connect for it, briefly). */
-  send(to: string, msg: MeshMessage): void;
+  /**
+   * Best effort. A frame for a member we hold no connection to is dropped
+   * unless `dial` (a relayed probe: the transport connects for it, briefly).
+   */
+  send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void;
   /** Asks for a link to a member; the transport calls linkUp when it holds. */
   connect(id: string): void;
   disconnect(id: string): void;
@@ -631,8 +634,8 @@ export class Membership {
   }
 
   /** Every frame says how many links we hold (the other side sheds only links we can spare). */
-  private send(to: string, msg: MeshMessage): void {
-    this.transport.send(to, { ...msg, links: this.links.size });
+  private send(to: string, msg: MeshMessage, dial = false): void {
+    this.transport.send(to, { ...msg, links: this.links.size }, dial ? { dial } : undefined);
   }
 
   // ---- receiving ----
@@ -1275,7 +1278,8 @@ export class Membership {
       nonce,
       timer: this.clock.setTimeout(() => this.relays.delete(mine), 2 * this.opts.probeTimeoutMs),
     });
-    this.send(target, { kind: 'ping', nonce: mine });
+    // A helper may hold no connection to the target: SWIM's indirect probe connects.
+    this.send(target, { kind: 'ping', nonce: mine }, !this.links.has(target));
   }
 
   // ---- upkeep ----
