@@ -1028,6 +1028,7 @@ export class Membership {
     if (covered) {
       box.records.clear();
       box.deaths.clear();
+      box.bytes = 96 * box.suspects.size + 128 * box.alives.size;
     }
     this.scheduleFlush();
   }
