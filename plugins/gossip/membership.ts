@@ -653,8 +653,11 @@ export class Membership {
         return;
       case 'digest': {
         const mine = this.digest();
-        if (mine.hash !== msg.hash || mine.count !== msg.count)
-          this.send(from, { kind: 'entries', entries: this.entryList() });
+        const same = mine.hash === msg.hash && mine.count === msg.count;
+        if (!same) this.send(from, { kind: 'entries', entries: this.entryList() });
+        // Equal directories on a new link: our digest tells the other side so,
+        // or it would hold its floods to us until the hold expires.
+        else if (this.syncing.has(from)) this.send(from, { kind: 'digest', ...mine });
         // Equal directories, or ours listed in full: it has or pulls whatever we hold.
         return this.synced(from, true);
       }
