@@ -1163,14 +1163,7 @@ export class Membership {
     // Still syncing the directory from our first link: probing can wait.
     if (this.bootstrap !== undefined && this.syncing.has(this.bootstrap)) return;
     // It sent us something within the last period: it runs, no ping needed.
-    // That counts as a probe that succeeded when our own loop kept up (the
-    // local health score comes down; without it, a busy mesh that pings
-    // little would keep the score, and the long timeouts, of its last storm).
-    const since = this.clock.now() - this.opts.probeIntervalMs;
-    if ((this.heard.get(id) ?? -Infinity) > since) {
-      if (!this.stalledSince(since)) this.adjustHealth(-1);
-      return;
-    }
+    if (this.clock.now() - (this.heard.get(id) ?? -Infinity) < this.opts.probeIntervalMs) return;
     this.startProbe(id, false);
   }
 
