@@ -362,9 +362,9 @@ export class Membership {
   /** How many links each linked peer last said it holds (the `links` of its frames). */
   private readonly peerLinks = new Map<string, number>();
   /**
-   * The link we joined through (our first, while we held none): it does not
-   * count towards the degree until we hold `degree` others, and then we tell
-   * its other side we can spare it.
+   * The link we joined through (our first, while we held none): while its
+   * member is crowded it does not count towards the degree until we hold
+   * `degree` others, and then we tell that member we can spare it.
    */
   private bootstrap?: string;
   /**
@@ -577,8 +577,11 @@ export class Membership {
     const now = this.clock.now();
     for (const [id, t] of this.connecting) if (now - t > 10_000) this.connecting.delete(id);
     for (const [id, t] of this.syncing) if (now - t >= this.opts.syncHoldMs) this.synced(id, false);
-    // The link we joined through does not count until `degree` others hold.
-    const held = this.links.size - (this.bootstrap !== undefined ? 1 : 0);
+    // The link we joined through does not count, while its member holds more
+    // than maxLinks (a crowded seed that will shed it), until `degree` others hold.
+    const b = this.bootstrap;
+    const crowded = b !== undefined && (this.peerLinks.get(b) ?? 0) > this.opts.maxLinks;
+    const held = this.links.size - (crowded ? 1 : 0);
     const want = Math.min(this.opts.dialsPerRound, this.opts.degree - held - this.connecting.size);
     if (want > 0) {
       const candidates: string[] = [];
@@ -599,7 +602,6 @@ export class Membership {
     // Joined and meshed: tell the member we joined through that we can spare
     // its link (an anti-entropy digest, which says how many links we hold);
     // it sheds the link if it holds too many (a seed every joiner came to).
-    const b = this.bootstrap;
     if (b !== undefined && (!this.links.has(b) || this.links.size > this.opts.degree)) {
       this.bootstrap = undefined;
       if (this.links.has(b)) this.send(b, { kind: 'digest', ...this.digest() });
