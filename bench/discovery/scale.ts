@@ -283,6 +283,11 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           bytes: number;
           dropped: number;
           suspicions: number;
+          raised: number;
+          frames: number;
+          shed: number;
+          orphaned: number;
+          dialed: number;
         }[],
     );
     if (timeline) {
@@ -292,8 +297,14 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       );
       console.log(`  ${rows.join(', ')}`);
     }
-    const total = (k: 'dropped' | 'suspicions') => per.reduce((x, a) => x + (a[k] || 0), 0);
-    console.error(`  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')}`);
+    type Counted = 'dropped' | 'suspicions' | 'raised' | 'frames' | 'shed' | 'orphaned' | 'dialed';
+    const total = (k: Counted) => per.reduce((x, a) => x + (a[k] || 0), 0);
+    console.error(
+      `  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')} ` +
+        `(raised ${total('raised')}), frames sent ${total('frames')}, ` +
+        `links shed as extra ${total('shed')}, only links lost ${total('orphaned')}, ` +
+        `connections opened to send a frame ${total('dialed')}`,
+    );
     return {
       spawnToAll: lastLoaded - t0,
       readyToAll: Math.max(0, lastLoaded - lastReady),

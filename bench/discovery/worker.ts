@@ -152,7 +152,11 @@ function reportStatsLater(): void {
             bytes: s.sent.bytes,
             frames: s.sent.frames,
             dropped: s.sent.dropped,
+            dialed: s.sent.dialed,
             suspicions: s.membership.suspicions,
+            raised: s.membership.raised,
+            shed: s.membership.shed,
+            orphaned: s.membership.orphaned,
           }
         : {
             connections: NaN,
@@ -161,7 +165,11 @@ function reportStatsLater(): void {
             bytes: NaN,
             frames: NaN,
             dropped: 0,
+            dialed: 0,
             suspicions: 0,
+            raised: 0,
+            shed: 0,
+            orphaned: 0,
           };
     });
     out({

@@ -47,6 +47,7 @@ import type { PeerSource } from '../libp2p-node/peer-source.js';
 import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
 import { Membership, type SignedRecord } from './membership.js';
+import { watchLoopLag } from './loop-lag.js';
 import { Libp2pMeshTransport, meshProtocolFor } from './mesh-transport.js';
 import { decodePayload, encodePayload, type MemberPayload } from './mesh-wire.js';
 export {
@@ -123,7 +124,7 @@ export interface GossipStats {
   /** libp2p connections opened since start, both directions (each one a pnet and noise handshake). */
   opened: number;
   /** Mesh frames and bytes sent, and frames dropped (queues full, streams failed). */
-  sent: { frames: number; bytes: number; dropped: number };
+  sent: { frames: number; bytes: number; dropped: number; dialed: number };
   /** What the membership dropped or did. */
   membership: {
     duplicates: number;
@@ -131,6 +132,13 @@ export interface GossipStats {
     invalid: number;
     suspicions: number;
     refutations: number;
+    /** Suspicions this agent raised itself (its own probe failed). */
+    raised: number;
+    /** Probes given up without a verdict (this agent's own event loop stalled while they were out). */
+    inconclusive: number;
+    /** Links this agent dropped for being extra, and times a peer dropped its only link. */
+    shed: number;
+    orphaned: number;
   };
 }
 
@@ -293,13 +301,17 @@ export class GossipDiscovery implements Discovery {
       links: this.mesh?.linkIds().length ?? 0,
       connections: this.node?.getConnections().length ?? 0,
       opened: this.counters.opened,
-      sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0 }) },
+      sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0, dialed: 0 }) },
       membership: {
         duplicates: c?.duplicates ?? 0,
         stale: c?.stale ?? 0,
         invalid: c?.invalid ?? 0,
         suspicions: c?.suspicions ?? 0,
         refutations: c?.refutations ?? 0,
+        raised: c?.raised ?? 0,
+        inconclusive: c?.inconclusive ?? 0,
+        shed: c?.shed ?? 0,
+        orphaned: c?.orphaned ?? 0,
       },
     };
   }
@@ -405,6 +417,8 @@ export class GossipDiscovery implements Discovery {
       throw err;
     }
     const key = this.key;
+    const lag = watchLoopLag();
+    this.cleanups.push(() => lag.stop());
     this.mesh = new Membership(
       node.peerId.toString(),
       this.payload(),
@@ -421,6 +435,7 @@ export class GossipDiscovery implements Discovery {
           return t;
         },
         clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+        lagSince: (t) => lag.since(t),
       },
       {
         alive: (rec) => this.onAlive(rec),

@@ -16,9 +16,15 @@
  *   on a mismatch the other side answers with its entry list, and each side
  *   pushes what the other lacks and pulls what it lacks. A joiner syncs the
  *   whole directory from its first link this way.
+ * - Links: `degree` per member, at most `maxLinks`; every frame carries its
+ *   sender's link count, and only links whose other side holds more than the
+ *   degree are shed, so a joiner never loses its only link (it tells the
+ *   member it joined through once it has `degree` others). Floods to a new
+ *   link wait for its first digest exchange, which covers them.
  * - Failure detection (SWIM over the mesh): each member probes its links in
  *   turn (ping, then ping-req through up to `indirectProbes` other links);
- *   a lost link is probed at once. An unanswered probe makes the target
+ *   a lost link is probed at once. Any frame from the target answers a probe,
+ *   and a probe during which our own event loop stalled is no verdict. An unanswered probe makes the target
  *   suspect: the suspicion spreads, and every member that holds it confirms
  *   the death after its suspicion timeout unless the member refutes it first
  *   by publishing a higher version of its record (it does when it hears it).
@@ -79,7 +85,7 @@ export interface DigestEntry {
   readonly dead: boolean;
 }
 
-export type MeshMessage =
+export type MeshMessage = (
   | {
       kind: 'gossip';
       records: SignedRecord[];
@@ -94,11 +100,18 @@ export type MeshMessage =
   | { kind: 'ack'; nonce: number }
   | { kind: 'ping-req'; target: string; nonce: number }
   /** The sender is dropping this link (an extra one): not a failure, nothing to probe. */
-  | { kind: 'unlink' };
+  | { kind: 'unlink' }
+) & {
+  /** How many links the sender holds (every frame says it; absent: not said). */
+  links?: number;
+};
 
 export interface MeshTransport {
-  /** Best effort; `to` need not be a link (the transport may connect for it, briefly). */
-  send(to: string, msg: MeshMessage): void;
+  /**
+   * Best effort. A frame for a member we hold no connection to is dropped
+   * unless `dial` (a relayed probe: the transport connects for it, briefly).
+   */
+  send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void;
   /** Asks for a link to a member; the transport calls linkUp when it holds. */
   connect(id: string): void;
   disconnect(id: string): void;
@@ -108,6 +121,12 @@ export interface MeshClock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * The longest stall of this member's event loop (ms) that ended at or after
+   * time `t`: while it ran behind, answers to its probes may have waited
+   * unread. Without it only the lateness of the membership's own timers counts.
+   */
+  lagSince?(t: number): number;
 }
 
 export interface RecordSigner {
@@ -157,6 +176,11 @@ export interface MembershipOptions {
   tombstoneMs: number;
   /** A link younger than this is never dropped for being extra (a joiner's sync runs on it). */
   minLinkAgeMs: number;
+  /**
+   * Floods to a new link wait for its first digest exchange (what it carries
+   * makes them duplicates), at most this long.
+   */
+  syncHoldMs: number;
   maxMembers: number;
   maxRecordBytes: number;
   /** Record bytes held in all (the directory); a new record past it is dropped. */
@@ -181,6 +205,7 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   batchMs: 20,
   tombstoneMs: 300_000,
   minLinkAgeMs: 5000,
+  syncHoldMs: 2000,
   maxMembers: 4096,
   maxRecordBytes: 4 * 1024 * 1024,
   maxDirectoryBytes: 64 * 1024 * 1024,
@@ -230,6 +255,12 @@ export interface MembershipCounters {
   raised: number;
   /** Alive messages accepted (small refutations). */
   alives: number;
+  /** Probes given up without a verdict: our own event loop stalled while they were out. */
+  inconclusive: number;
+  /** Links this member dropped for being extra (each a handshake some member made in vain). */
+  shed: number;
+  /** Times the other side dropped our only link (we had to dial again). */
+  orphaned: number;
 }
 
 const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
@@ -315,6 +346,8 @@ export class Membership {
       confirm?: number;
       due: number;
       retries: number;
+      /** When the probe was sent: any frame from the target after it is an answer. */
+      sent: number;
     }
   >();
   private readonly probing = new Set<string>();
@@ -326,6 +359,21 @@ export class Membership {
   private lag = 0;
   /** Links the other side said it is dropping (their loss is not a failure). */
   private readonly unlinked = new Set<string>();
+  /** How many links each linked peer last said it holds (the `links` of its frames). */
+  private readonly peerLinks = new Map<string, number>();
+  /**
+   * The link we joined through (our first, while we held none): while its
+   * member is crowded it does not count towards the degree until we hold
+   * `degree` others, and then we tell that member we can spare it.
+   */
+  private bootstrap?: string;
+  /**
+   * New links whose first digest exchange has not happened yet, since when:
+   * floods to them are held, and dropped if the exchange covers them.
+   */
+  private readonly syncing = new Map<string, number>();
+  /** When each link last sent us anything (a frame proves its sender runs). */
+  private readonly heard = new Map<string, number>();
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
   private health = 0;
   /** Payload digests of the records held (computed once per record). */
@@ -340,6 +388,9 @@ export class Membership {
     deaths: 0,
     raised: 0,
     alives: 0,
+    inconclusive: 0,
+    shed: 0,
+    orphaned: 0,
   };
 
   constructor(
@@ -430,7 +481,7 @@ export class Membership {
   /** Publishes our tombstone and flushes it to every link at once. */
   leave(): void {
     this.update(this.self.payload, true);
-    this.flush();
+    this.flush(true);
   }
 
   private signRecord(version: number, left: boolean, payload: Uint8Array): SignedRecord {
@@ -489,22 +540,30 @@ export class Membership {
   linkUp(id: string, sync = true): void {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
-    if (!this.links.has(id)) this.links.set(id, this.clock.now());
+    if (!this.links.has(id)) {
+      if (!this.links.size && sync) this.bootstrap = id;
+      this.links.set(id, this.clock.now());
+      if (sync) this.syncing.set(id, this.clock.now());
+    }
     if (!sync) return;
     // Our own record goes first, unasked: for a joiner it is the one record
     // the other side cannot have, and the digest exchange below takes two or
     // three more messages to push it (each a turn of two busy event loops
     // during a cluster start); a duplicate is dropped unverified.
-    this.transport.send(id, { kind: 'gossip', records: [this.self], deaths: [], suspects: [] });
+    this.send(id, { kind: 'gossip', records: [this.self], deaths: [], suspects: [] });
     // Anti-entropy on every new link: a joiner syncs the directory this way.
     // One side starts it (the smaller id), or both would push and pull everything twice.
-    if (this.id < id) this.transport.send(id, { kind: 'digest', ...this.digest() });
+    if (this.id < id) this.send(id, { kind: 'digest', ...this.digest() });
   }
 
   linkDown(id: string): void {
     const dropped = this.unlinked.delete(id);
     if (!this.links.delete(id)) return;
     this.outboxes.delete(id);
+    this.peerLinks.delete(id);
+    this.heard.delete(id);
+    this.syncing.delete(id);
+    if (this.bootstrap === id) this.bootstrap = undefined;
     if (this.stopped || dropped) return;
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
@@ -517,10 +576,13 @@ export class Membership {
     if (this.stopped) return;
     const now = this.clock.now();
     for (const [id, t] of this.connecting) if (now - t > 10_000) this.connecting.delete(id);
-    const want = Math.min(
-      this.opts.dialsPerRound,
-      this.opts.degree - this.links.size - this.connecting.size,
-    );
+    for (const [id, t] of this.syncing) if (now - t >= this.opts.syncHoldMs) this.synced(id, false);
+    // The link we joined through does not count, while its member holds more
+    // than maxLinks (a crowded seed that will shed it), until `degree` others hold.
+    const b = this.bootstrap;
+    const crowded = b !== undefined && (this.peerLinks.get(b) ?? 0) > this.opts.maxLinks;
+    const held = this.links.size - (crowded ? 1 : 0);
+    const want = Math.min(this.opts.dialsPerRound, this.opts.degree - held - this.connecting.size);
     if (want > 0) {
       const candidates: string[] = [];
       for (const [id, e] of this.entries) {
@@ -537,24 +599,55 @@ export class Membership {
         this.transport.connect(id);
       }
     }
+    // Joined and meshed: tell the member we joined through that we can spare
+    // its link (an anti-entropy digest, which says how many links we hold);
+    // it sheds the link if it holds too many (a seed every joiner came to).
+    if (b !== undefined && (!this.links.has(b) || this.links.size > this.opts.degree)) {
+      this.bootstrap = undefined;
+      if (this.links.has(b)) this.send(b, { kind: 'digest', ...this.digest() });
+    }
     if (this.links.size > this.opts.maxLinks) {
-      const old = [...this.links].filter(([, t]) => now - t >= this.opts.minLinkAgeMs);
-      for (let n = this.links.size - this.opts.maxLinks; n > 0 && old.length; n--) {
-        const k = Math.floor(Math.random() * old.length);
-        const [id] = old.splice(k, 1)[0]!;
-        this.flushLink(id);
-        this.transport.send(id, { kind: 'unlink' });
-        this.links.delete(id);
-        this.outboxes.delete(id);
-        this.transport.disconnect(id);
+      // Only links the other side can spare: it said it holds more than the
+      // degree (a joiner whose only link this is would have to dial again, at
+      // the busiest moment of a start; it says so once meshed, see above).
+      const spare = [...this.links].filter(
+        ([id, t]) =>
+          now - t >= this.opts.minLinkAgeMs && (this.peerLinks.get(id) ?? 0) > this.opts.degree,
+      );
+      for (let n = this.links.size - this.opts.maxLinks; n > 0 && spare.length; n--) {
+        const k = Math.floor(Math.random() * spare.length);
+        this.dropLink(spare.splice(k, 1)[0]![0]);
       }
     }
+  }
+
+  /** Drops a link we do not need: what is queued goes first, then the unlink (not a failure). */
+  private dropLink(id: string): void {
+    this.counters.shed++;
+    this.flushLink(id, true);
+    this.send(id, { kind: 'unlink' });
+    this.links.delete(id);
+    this.outboxes.delete(id);
+    this.peerLinks.delete(id);
+    this.heard.delete(id);
+    this.syncing.delete(id);
+    if (this.bootstrap === id) this.bootstrap = undefined;
+    this.transport.disconnect(id);
+  }
+
+  /** Every frame says how many links we hold (the other side sheds only links we can spare). */
+  private send(to: string, msg: MeshMessage, dial = false): void {
+    this.transport.send(to, { ...msg, links: this.links.size }, dial ? { dial } : undefined);
   }
 
   // ---- receiving ----
 
   receive(from: string, msg: MeshMessage): void {
     if (this.stopped) return;
+    if (this.links.has(from)) {
+      this.heard.set(from, this.clock.now());
+      if (msg.links) this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
+    }
     switch (msg.kind) {
       case 'gossip':
         this.onGossip(from, msg.records, msg.deaths, msg.suspects);
@@ -562,21 +655,28 @@ export class Membership {
         return;
       case 'digest': {
         const mine = this.digest();
-        if (mine.hash !== msg.hash || mine.count !== msg.count)
-          this.transport.send(from, { kind: 'entries', entries: this.entryList() });
-        return;
+        const same = mine.hash === msg.hash && mine.count === msg.count;
+        if (!same) this.send(from, { kind: 'entries', entries: this.entryList() });
+        // Equal directories on a new link: our digest tells the other side so,
+        // or it would hold its floods to us until the hold expires.
+        else if (this.syncing.has(from)) this.send(from, { kind: 'digest', ...mine });
+        // Equal directories, or ours listed in full: it has or pulls whatever we hold.
+        return this.synced(from, true);
       }
       case 'entries':
-        return this.onEntries(from, msg.entries);
+        this.onEntries(from, msg.entries);
+        // We pushed whatever it lacked of what we hold.
+        return this.synced(from, true);
       case 'pull':
         return this.onPull(from, msg.ids);
       case 'ping':
-        return this.transport.send(from, { kind: 'ack', nonce: msg.nonce });
+        return this.send(from, { kind: 'ack', nonce: msg.nonce });
       case 'ack':
         return this.onAck(msg.nonce);
       case 'ping-req':
         return this.onPingReq(from, msg.target, msg.nonce);
       case 'unlink':
+        if (this.links.has(from) && this.links.size === 1) this.counters.orphaned++;
         if (this.links.has(from) && this.unlinked.size < 4 * this.opts.maxLinks)
           this.unlinked.add(from);
         return;
@@ -645,7 +745,7 @@ export class Membership {
     const held = e?.rec;
     if (!held || held.left || !equalBytes(this.digestOf(held), a.digest)) {
       // Not the payload we hold (or none): the full record comes by a pull.
-      this.transport.send(from, { kind: 'pull', ids: [a.id] });
+      this.send(from, { kind: 'pull', ids: [a.id] });
       return;
     }
     if (!this.signer.verify(a.id, signingBytesOf(a.id, a.version, false, a.digest), a.sig)) {
@@ -764,7 +864,7 @@ export class Membership {
     // Buddy system: the suspect hears it from us at once, so it can refute
     // before the suspicion has spread far.
     if (raised && this.opts.lifeguard)
-      this.transport.send(id, { kind: 'gossip', records: [], deaths: [], suspects: [msg] });
+      this.send(id, { kind: 'gossip', records: [], deaths: [], suspects: [msg] });
   }
 
   /** Another member's independent suspicion of one we suspect: the timeout shrinks. */
@@ -795,11 +895,13 @@ export class Membership {
       timer: undefined as unknown,
       due: this.clock.now() + timeout,
       retries: 0,
+      sent: this.clock.now(),
     };
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
-    if (this.links.has(target)) this.transport.send(target, { kind: 'ping', nonce });
+    if (this.links.has(target)) this.send(target, { kind: 'ping', nonce });
     const expire = () => {
+      if ((this.heard.get(target) ?? -1) >= probe.sent) return this.probeAnswered(nonce);
       if (this.starved(probe.due) && probe.retries < 3) {
         probe.retries++;
         const t = this.probeTimeout();
@@ -857,7 +959,7 @@ export class Membership {
       if (!e || e.version < x.version || (e.version === x.version && x.dead && !e.dead))
         pull.push(x.id);
     }
-    if (pull.length) this.transport.send(from, { kind: 'pull', ids: pull });
+    if (pull.length) this.send(from, { kind: 'pull', ids: pull });
     const push: { records: SignedRecord[]; deaths: Death[] } = { records: [], deaths: [] };
     const t = theirs.get(this.id);
     if (!t || t.version < this.self.version) push.records.push(this.self);
@@ -894,7 +996,7 @@ export class Membership {
     let bytes = 0;
     for (const r of records) {
       if (batch.length && bytes + r.payload.byteLength > this.opts.maxMessageBytes) {
-        this.transport.send(to, { kind: 'gossip', records: batch, deaths: [], suspects: [] });
+        this.send(to, { kind: 'gossip', records: batch, deaths: [], suspects: [] });
         batch = [];
         bytes = 0;
       }
@@ -902,7 +1004,7 @@ export class Membership {
       bytes += r.payload.byteLength + 128;
     }
     if (batch.length || deaths.length)
-      this.transport.send(to, { kind: 'gossip', records: batch, deaths, suspects: [] });
+      this.send(to, { kind: 'gossip', records: batch, deaths, suspects: [] });
   }
 
   // ---- forwarding ----
@@ -913,7 +1015,25 @@ export class Membership {
       const box = this.outbox(link);
       box.records.set(rec.id, rec);
       box.bytes += rec.payload.byteLength + 128;
-      if (box.bytes > this.opts.maxMessageBytes) this.flushLink(link);
+      // (A held outbox holds at most one record per member.)
+      if (box.bytes > this.opts.maxMessageBytes && !this.syncing.has(link)) this.flushLink(link);
+    }
+    this.scheduleFlush();
+  }
+
+  /**
+   * A new link's first digest exchange happened (`covered`: it has, or will
+   * pull, every record and death we hold, so those held for it are dropped),
+   * or its hold expired: what is held for it goes out.
+   */
+  private synced(link: string, covered: boolean): void {
+    if (!this.syncing.delete(link)) return;
+    const box = this.outboxes.get(link);
+    if (!box) return;
+    if (covered) {
+      box.records.clear();
+      box.deaths.clear();
+      box.bytes = 96 * box.suspects.size + 128 * box.alives.size;
     }
     this.scheduleFlush();
   }
@@ -957,21 +1077,27 @@ export class Membership {
 
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined || this.stopped) return;
+    // A member with many links (a seed during a start) batches longer: each
+    // flush is a frame per link from one event loop.
+    const crowd = Math.ceil(this.links.size / this.opts.maxLinks);
+    const delay = Math.min(this.opts.batchMs * Math.max(1, crowd), 10 * this.opts.batchMs);
     this.flushTimer = this.clock.setTimeout(() => {
       this.flushTimer = undefined;
       this.flush();
-    }, this.opts.batchMs);
+    }, delay);
   }
 
-  flush(): void {
-    for (const link of [...this.outboxes.keys()]) this.flushLink(link);
+  /** Sends what is queued for every link (`force`: also links still syncing, e.g. a tombstone). */
+  flush(force = false): void {
+    for (const link of [...this.outboxes.keys()]) this.flushLink(link, force);
   }
 
-  private flushLink(link: string): void {
+  private flushLink(link: string, force = false): void {
     const b = this.outboxes.get(link);
-    if (!b) return;
+    if (!b || (!force && this.syncing.has(link))) return;
     this.outboxes.delete(link);
-    this.transport.send(link, {
+    if (!b.records.size && !b.deaths.size && !b.suspects.size && !b.alives.size) return;
+    this.send(link, {
       kind: 'gossip',
       records: [...b.records.values()],
       deaths: [...b.deaths.values()],
@@ -1014,6 +1140,15 @@ export class Membership {
     return this.health;
   }
 
+  /**
+   * Lifeguard: true when our event loop stalled, since `t`, for longer than
+   * half a probe timeout (local health applied to our own measured lag).
+   */
+  private stalledSince(t: number): boolean {
+    if (!this.opts.lifeguard) return false;
+    return (this.clock.lagSince?.(t) ?? 0) > this.opts.probeTimeoutMs / 2;
+  }
+
   /** True when a timer armed for `due` fired so late that what it timed is inconclusive. */
   private starved(due: number): boolean {
     const late = this.clock.now() - due;
@@ -1027,6 +1162,10 @@ export class Membership {
     const id = ids[this.probeCursor++ % ids.length]!;
     const e = this.entries.get(id);
     if (!e || e.dead || !e.rec || e.rec.left || e.suspect) return;
+    // Still syncing the directory from our first link: probing can wait.
+    if (this.bootstrap !== undefined && this.syncing.has(this.bootstrap)) return;
+    // It sent us something within the last period: it runs, no ping needed.
+    if (this.clock.now() - (this.heard.get(id) ?? -Infinity) < this.opts.probeIntervalMs) return;
     this.startProbe(id, false);
   }
 
@@ -1042,11 +1181,12 @@ export class Membership {
       timer: undefined as unknown,
       due: this.clock.now() + timeout,
       retries: 0,
+      sent: this.clock.now(),
     };
     this.probes.set(nonce, probe);
     if (lost) this.askHelpers(target, nonce);
     // A lost link is not redialed for the probe: the helpers try it.
-    else this.transport.send(target, { kind: 'ping', nonce });
+    else this.send(target, { kind: 'ping', nonce });
     probe.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
   }
 
@@ -1056,7 +1196,7 @@ export class Membership {
     while (helpers.length && asked < this.opts.indirectProbes) {
       const k = Math.floor(Math.random() * helpers.length);
       const h = helpers.splice(k, 1)[0]!;
-      this.transport.send(h, { kind: 'ping-req', target, nonce });
+      this.send(h, { kind: 'ping-req', target, nonce });
       asked++;
     }
     return asked;
@@ -1070,15 +1210,30 @@ export class Membership {
       p.due = this.clock.now() + timeout;
       p.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
     };
-    if (this.starved(p.due) && p.retries < 3) {
-      // We were not running when the answer was due: wait once more.
-      p.retries++;
-      return rearm();
+    // The target sent us something since the probe went out: it runs.
+    if ((this.heard.get(p.target) ?? -1) >= p.sent) return this.probeAnswered(nonce);
+    // Our own loop was behind (this timer fired late, or it stalled while the
+    // probe was out): the answer may be waiting unread, so the silence says
+    // nothing about the target. Wait again; a routine probe that never gets a
+    // fair chance is given up without a verdict (a lost link's is not: the
+    // kernel reset it, and a crash must be confirmed in time).
+    const late = this.starved(p.due);
+    if (late || (!p.lost && this.stalledSince(p.sent))) {
+      if (p.retries < 3) {
+        p.retries++;
+        return rearm();
+      }
+      if (!p.lost) {
+        this.probes.delete(nonce);
+        this.probing.delete(p.target);
+        this.counters.inconclusive++;
+        return;
+      }
     }
     if (!p.indirect) {
       p.indirect = true;
       this.askHelpers(p.target, nonce);
-      if (this.links.has(p.target)) this.transport.send(p.target, { kind: 'ping', nonce });
+      if (this.links.has(p.target)) this.send(p.target, { kind: 'ping', nonce });
       return rearm();
     }
     this.probes.delete(nonce);
@@ -1097,9 +1252,14 @@ export class Membership {
     if (relay) {
       this.relays.delete(nonce);
       this.clock.clearTimeout(relay.timer);
-      this.transport.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
+      this.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
       return;
     }
+    this.probeAnswered(nonce);
+  }
+
+  /** A probe's target answered (an ack, or any frame from it since the probe went out). */
+  private probeAnswered(nonce: number): void {
     const p = this.probes.get(nonce);
     if (!p) return;
     this.probes.delete(nonce);
@@ -1109,7 +1269,7 @@ export class Membership {
       const e = this.entries.get(p.target);
       if (e?.suspect) e.suspect = undefined;
       const s = { id: p.target, version: p.confirm };
-      this.transport.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
+      this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
       return;
     }
     this.probing.delete(p.target);
@@ -1124,7 +1284,8 @@ export class Membership {
       nonce,
       timer: this.clock.setTimeout(() => this.relays.delete(mine), 2 * this.opts.probeTimeoutMs),
     });
-    this.transport.send(target, { kind: 'ping', nonce: mine });
+    // A helper may hold no connection to the target: SWIM's indirect probe connects.
+    this.send(target, { kind: 'ping', nonce: mine }, !this.links.has(target));
   }
 
   // ---- upkeep ----
@@ -1133,7 +1294,7 @@ export class Membership {
     const ids = [...this.links.keys()];
     if (!ids.length) return;
     const id = ids[Math.floor(Math.random() * ids.length)]!;
-    this.transport.send(id, { kind: 'digest', ...this.digest() });
+    this.send(id, { kind: 'digest', ...this.digest() });
   }
 
   /** Forgets deaths and tombstones older than tombstoneMs. */

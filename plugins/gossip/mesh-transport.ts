@@ -55,6 +55,8 @@ const SLICE_MS = 5;
 
 interface Outbound {
   queue: Uint8Array[];
+  /** Per queued frame: it may open a connection (see MeshTransport.send). */
+  dial: boolean[];
   bytes: number;
   writing: boolean;
   stream?: any;
@@ -74,8 +76,12 @@ export class Libp2pMeshTransport implements MeshTransport {
    * loader such as tsx) every time.
    */
   private lpStream!: (typeof import('@libp2p/utils'))['lpStream'];
-  /** Bytes sent and frames, for benchmarks. */
-  readonly sent = { frames: 0, bytes: 0, dropped: 0 };
+  /**
+   * Bytes sent and frames, for benchmarks; `dialed`: connections a send had
+   * to open (a frame for a peer we held no connection to: a relayed probe, an
+   * answer to a stranger), each a handshake.
+   */
+  readonly sent = { frames: 0, bytes: 0, dropped: 0, dialed: 0 };
 
   constructor(
     private readonly node: ControlNode,
@@ -144,13 +150,13 @@ export class Libp2pMeshTransport implements MeshTransport {
     stream.abort?.(new Error('mesh stream closed'));
   }
 
-  send(to: string, msg: MeshMessage): void {
+  send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void {
     if (this.closed) return;
     const bytes = encodeFrame(msg);
     let o = this.out.get(to);
     if (!o) {
       if (this.out.size >= this.o.maxPeers) return;
-      o = { queue: [], bytes: 0, writing: false };
+      o = { queue: [], dial: [], bytes: 0, writing: false };
       this.out.set(to, o);
     }
     if (o.bytes + bytes.byteLength > this.o.maxQueueBytes) {
@@ -158,6 +164,7 @@ export class Libp2pMeshTransport implements MeshTransport {
       return;
     }
     o.queue.push(bytes);
+    o.dial.push(opts?.dial === true);
     o.bytes += bytes.byteLength;
     if (!o.writing) void this.write(to, o);
   }
@@ -167,9 +174,21 @@ export class Libp2pMeshTransport implements MeshTransport {
     try {
       while (o.queue.length && !this.closed) {
         if (!o.lp) {
+          const peer = peerIdFromString(to);
+          if (!this.node.getConnections(peer).length) {
+            // No connection (it went away, or one side shed the link): only a
+            // frame allowed to dial opens one; a handshake for anything else
+            // (an answer, a flood) would only bring the link back to be shed.
+            while (o.queue.length && !o.dial[0]) {
+              o.bytes -= o.queue.shift()!.byteLength;
+              o.dial.shift();
+              this.sent.dropped++;
+            }
+            if (!o.queue.length) break;
+            this.sent.dialed++;
+          }
           let stream;
           try {
-            const peer = peerIdFromString(to);
             await this.learn(to);
             stream = await this.node.dialProtocol(peer, this.o.protocol, {
               signal: AbortSignal.timeout(this.o.dialTimeoutMs),
@@ -180,6 +199,7 @@ export class Libp2pMeshTransport implements MeshTransport {
             else this.o.log('mesh stream to %s failed: %s', to, (err as Error)?.message);
             this.sent.dropped += o.queue.length;
             o.queue = [];
+            o.dial = [];
             o.bytes = 0;
             break;
           }
@@ -187,6 +207,7 @@ export class Libp2pMeshTransport implements MeshTransport {
           o.lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
         }
         const bytes = o.queue.shift()!;
+        o.dial.shift();
         o.bytes -= bytes.byteLength;
         try {
           await o.lp.write(bytes, { signal: AbortSignal.timeout(this.o.dialTimeoutMs) });

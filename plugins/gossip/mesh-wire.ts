@@ -25,6 +25,7 @@ export interface MemberPayload {
 
 export function encodeFrame(msg: MeshMessage): Uint8Array {
   const obj: Record<string, unknown> = { version: MESH_FORMAT_VERSION };
+  if (msg.links) obj.links = msg.links;
   switch (msg.kind) {
     case 'gossip':
       obj.gossip = {
@@ -72,6 +73,11 @@ export function decodeFrame(bytes: Uint8Array): MeshMessage {
       { op: 'discovery' },
     );
   }
+  const links: number = o.links;
+  return links ? { ...bodyOf(o), links } : bodyOf(o);
+}
+
+function bodyOf(o: any): MeshMessage {
   switch (o.body) {
     case 'gossip':
       return {

@@ -270,6 +270,138 @@ describe('mesh membership', () => {
     expect(one).toBeGreaterThan(four + 3000);
   });
 
+  it("a member never sheds a link that is the other side's only one; it sheds those the other side can spare", () => {
+    const net = new SimNetwork(10, OPTS);
+    const sent: { to: string; kind: string; links?: number }[] = [];
+    const hungUp: string[] = [];
+    const seed = new Membership(
+      'seed',
+      new Uint8Array(1),
+      {
+        send: (to, msg) => sent.push({ to, kind: msg.kind, links: msg.links }),
+        connect() {},
+        disconnect: (to) => hungUp.push(to),
+      },
+      { sign: () => new Uint8Array(64), verify: () => true },
+      net.clock,
+      {},
+      OPTS,
+    );
+    // 20 joiners link to the seed at once (maxLinks 8): each holds this link only.
+    const joiners = Array.from({ length: 20 }, (_, i) => `j${i}`);
+    for (const j of joiners) {
+      seed.linkUp(j);
+      seed.receive(j, { kind: 'ping', nonce: 1, links: 1 });
+    }
+    expect(sent.every((f) => f.links !== undefined && f.links >= 1)).toBe(true);
+    net.clock.run(net.clock.now() + 3 * OPTS.minLinkAgeMs);
+    seed.maintain();
+    expect(seed.linkIds()).toHaveLength(20);
+    expect(hungUp).toEqual([]);
+    expect(sent.filter((f) => f.kind === 'unlink')).toEqual([]);
+    // Five have meshed (they say they hold more than the degree): only those may go.
+    const meshed = joiners.slice(0, 5);
+    for (const j of meshed) seed.receive(j, { kind: 'ping', nonce: 2, links: OPTS.degree + 1 });
+    seed.maintain();
+    expect([...hungUp].sort()).toEqual([...meshed].sort());
+    expect(sent.filter((f) => f.kind === 'unlink').map((f) => f.to)).toEqual(hungUp);
+    expect(seed.linkIds()).toHaveLength(15);
+    expect(seed.counters.shed).toBe(5);
+  });
+
+  it('joiners through one seed lose no link mid-start: each tells the seed once meshed, and the seed sheds down to maxLinks', () => {
+    const { net, ms } = cluster(60);
+    net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 59));
+    net.clock.run(net.clock.now() + 10_000);
+    expect(ms.reduce((n, m) => n + m.counters.orphaned, 0)).toBe(0);
+    expect(ms[0]!.linkIds().length).toBeLessThanOrEqual(8);
+    for (const m of ms) expect(m.linkIds().length).toBeGreaterThanOrEqual(OPTS.degree);
+  });
+
+  it('a prober whose own event loop stalls raises no suspicion; one whose loop runs does', () => {
+    for (const stalled of [true, false]) {
+      const net = new SimNetwork(10, OPTS);
+      const prober = new Membership(
+        'prober',
+        new Uint8Array(1),
+        { send() {}, connect() {}, disconnect() {} }, // nothing it sends is answered
+        { sign: () => new Uint8Array(64), verify: () => true },
+        {
+          now: () => net.clock.now(),
+          setTimeout: (fn, ms) => net.clock.setTimeout(fn, ms),
+          clearTimeout: (h) => net.clock.clearTimeout(h),
+          // A stall of 2 s just ended, every time it asks (a saturated event loop).
+          lagSince: () => (stalled ? 2000 : 0),
+        },
+        {},
+        OPTS,
+      );
+      prober.receive('peer', {
+        kind: 'gossip',
+        records: [
+          {
+            id: 'peer',
+            version: 1,
+            left: false,
+            payload: new Uint8Array(1),
+            sig: new Uint8Array(64),
+          },
+        ],
+        deaths: [],
+        suspects: [],
+      });
+      prober.linkUp('peer', false);
+      prober.start();
+      net.clock.run(net.clock.now() + 30_000);
+      if (stalled) {
+        expect(prober.counters.raised).toBe(0);
+        expect(prober.isSuspect('peer')).toBe(false);
+        expect(prober.counters.inconclusive).toBeGreaterThan(0);
+      } else {
+        expect(prober.counters.raised).toBeGreaterThan(0);
+      }
+      prober.stop();
+    }
+  });
+
+  it('a frame from the probed member answers the probe: no suspicion while it keeps sending', () => {
+    const net = new SimNetwork(10, OPTS);
+    const prober = new Membership(
+      'prober',
+      new Uint8Array(1),
+      { send() {}, connect() {}, disconnect() {} }, // pings are never acked
+      { sign: () => new Uint8Array(64), verify: () => true },
+      net.clock,
+      {},
+      OPTS,
+    );
+    prober.receive('peer', {
+      kind: 'gossip',
+      records: [
+        {
+          id: 'peer',
+          version: 1,
+          left: false,
+          payload: new Uint8Array(1),
+          sig: new Uint8Array(64),
+        },
+      ],
+      deaths: [],
+      suspects: [],
+    });
+    prober.linkUp('peer', false);
+    prober.start();
+    // The peer sends a digest every 300 ms (its anti-entropy, say), never an ack.
+    const chatter = () => {
+      prober.receive('peer', { kind: 'digest', hash: '0', count: 1 });
+      net.clock.setTimeout(chatter, 300);
+    };
+    chatter();
+    net.clock.run(net.clock.now() + 30_000);
+    expect(prober.counters.raised).toBe(0);
+    prober.stop();
+  });
+
   it('Lifeguard: a member whose probes all fail raises its local health score, and recovers', () => {
     const { net, ms } = cluster(10);
     net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 9));

@@ -122,6 +122,8 @@ export class SimNetwork {
    * until the given virtual time: its timers and the messages it reads wait.
    */
   readonly pausedUntil = new Map<string, number>();
+  /** When each member's current (or last) pause began. */
+  readonly pausedFrom = new Map<string, number>();
   /** A slow member runs each event (timer or message) up to this many ms late. */
   readonly slowMs = new Map<string, number>();
 
@@ -153,6 +155,15 @@ export class SimNetwork {
       now: () => net.clock.now(),
       setTimeout: (fn, ms) => net.clock.setTimeout(net.gate(id, fn), ms),
       clearTimeout: (h) => net.clock.clearTimeout(h),
+      // The member's own view of its stalls: its last pause, and a slow member's lateness.
+      lagSince: (t) => {
+        let lag = net.slowMs.get(id) ?? 0;
+        const from = net.pausedFrom.get(id);
+        const until = net.pausedUntil.get(id) ?? 0;
+        if (from !== undefined && until >= t)
+          lag = Math.max(lag, Math.min(net.clock.now(), until) - from);
+        return lag;
+      },
     };
     const m = new Membership(id, payload, transport, SIM_SIGNER, clock, {}, this.opts);
     this.members.set(id, m);

@@ -225,8 +225,10 @@ function stress(n: number, scenario: 'pauses' | 'slow', lifeguard: boolean) {
     const tick = () => {
       const now = net.clock.now();
       for (let i = 0; i < n; i++) {
-        if (Math.random() < 0.01 && (net.pausedUntil.get(id(i)) ?? 0) < now)
+        if (Math.random() < 0.01 && (net.pausedUntil.get(id(i)) ?? 0) < now) {
+          net.pausedFrom.set(id(i), now);
           net.pausedUntil.set(id(i), now + 2000 + Math.random() * 10_000);
+        }
       }
       net.clock.setTimeout(tick, 1000);
     };

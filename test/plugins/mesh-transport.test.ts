@@ -1,0 +1,107 @@
+/**
+ * The membership's libp2p transport (plugins/gossip/mesh-transport.ts)
+ * between two control nodes on 127.0.0.1 under one cluster key: a frame for
+ * a member this node holds no connection to opens none (a handshake to answer
+ * or flood a member that went away, or whose link was shed, would bring the
+ * link back), unless the membership allows it (a relayed probe); over a
+ * connection, frames arrive.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { generateClusterKey, parseClusterKey } from '../../plugins/gossip/cluster-key.js';
+import type { MeshMessage } from '../../plugins/gossip/membership.js';
+import { Libp2pMeshTransport, meshProtocolFor } from '../../plugins/gossip/mesh-transport.js';
+import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
+import { createLogger } from '../../src/logger.js';
+
+const KEY = parseClusterKey(generateClusterKey());
+const PROTOCOL = meshProtocolFor('mesh-transport-test');
+const nodes: ControlNode[] = [];
+const transports: Libp2pMeshTransport[] = [];
+afterEach(async () => {
+  for (const t of transports.splice(0)) t.close();
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+async function member(addrsOf: (id: string) => string[]) {
+  const node = await createControlNode({
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    clusterKey: KEY,
+    pubsub: false,
+    identify: false,
+    start: false,
+  });
+  const received: { from: string; msg: MeshMessage }[] = [];
+  const transport = new Libp2pMeshTransport(node, {
+    protocol: PROTOCOL,
+    maxFrameBytes: 1024 * 1024,
+    maxQueueBytes: 1024 * 1024,
+    messagesPerSecond: 1000,
+    messageBurst: 1000,
+    bytesPerSecond: 1 << 30,
+    byteBurst: 1 << 30,
+    maxPeers: 16,
+    dialTimeoutMs: 10_000,
+    addrsOf,
+    refused: () => false,
+    receive: (from, msg) => received.push({ from, msg }),
+    invalid: () => {},
+    rateLimited: () => {},
+    foreign: () => {},
+    log: createLogger('nixl:test:mesh'),
+  });
+  await transport.install();
+  await node.start();
+  nodes.push(node);
+  transports.push(transport);
+  return { node, transport, received, id: node.peerId.toString() };
+}
+
+async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('mesh transport', { timeout: 60_000 }, () => {
+  it('opens no connection for a frame unless the membership allows it; over a connection frames arrive', async () => {
+    const addrs = new Map<string, string[]>();
+    const a = await member((id) => addrs.get(id) ?? []);
+    const b = await member((id) => addrs.get(id) ?? []);
+    addrs.set(b.id, b.node.getMultiaddrs().map(String));
+
+    // No connection: an answer, a flood, an unlink are dropped, not dialed.
+    a.transport.send(b.id, { kind: 'ack', nonce: 1 });
+    a.transport.send(b.id, { kind: 'gossip', records: [], deaths: [], suspects: [] });
+    await until('the frames to be dropped', () => a.transport.sent.dropped === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.node.getConnections()).toHaveLength(0);
+    expect(a.transport.sent.dialed).toBe(0);
+    expect(b.received).toEqual([]);
+
+    // A relayed probe may connect: it arrives, on one new connection.
+    a.transport.send(b.id, { kind: 'ping', nonce: 7 }, { dial: true });
+    await until('the ping', () => b.received.length === 1);
+    expect(b.received[0]!.msg).toMatchObject({ kind: 'ping', nonce: 7 });
+    expect(a.transport.sent.dialed).toBe(1);
+    expect(a.node.getConnections()).toHaveLength(1);
+
+    // Over the connection now held, any frame goes (and opens nothing more).
+    a.transport.send(b.id, { kind: 'ack', nonce: 8 });
+    await until('the ack', () => b.received.length === 2);
+    expect(b.received[1]!.msg).toMatchObject({ kind: 'ack', nonce: 8 });
+    expect(a.transport.sent.dialed).toBe(1);
+
+    // The connection goes (the other side hung up): frames are dropped again.
+    await b.node.hangUp(a.node.peerId);
+    await until('the hang-up', () => a.node.getConnections().length === 0);
+    a.transport.peerGone(b.id);
+    const dropped = a.transport.sent.dropped;
+    a.transport.send(b.id, { kind: 'ack', nonce: 9 });
+    await until('the frame to be dropped', () => a.transport.sent.dropped === dropped + 1);
+    expect(a.node.getConnections()).toHaveLength(0);
+    expect(a.transport.sent.dialed).toBe(1);
+  });
+});
