@@ -282,7 +282,7 @@ void Engine::Publish() { out_.Publish(staged_); }
 // loop does, posts the next one within microseconds: this thread waits for
 // that post for up to linger_us, holding ioMu_, so the post queues instead of
 // running inline (TryRunInline), and this thread, awake already, sends it.
-// Why (perf sched traces on 2 vCPUs, bench/cli/results/2026-12-socket-read-linger.md):
+// Why (perf sched traces on 2 vCPUs, bench/cli/results/2026-12-socket-read-linger/):
 // a request sent from the caller's thread wakes the target's I/O thread onto
 // the caller's CPU, and its answer then wakes this thread on the other CPU,
 // busy or idle: 10-25 µs of scheduling delay per transfer, and now and then a
