@@ -39,6 +39,14 @@ export interface ShmCounters {
   privatized: number;
 }
 
+/** What the I/O thread's lingering did (native/tcp/engine.h, LingerCounters; params `linger_us`). */
+export interface LingerCounters {
+  /** Posts that arrived while the I/O thread lingered, sent by it. */
+  hits: number;
+  /** Lingers that ended without a post. */
+  misses: number;
+}
+
 /** The native engine's JavaScript surface. */
 export interface TcpEngine {
   info(): { port: number; secret: Uint8Array; publicKey: Uint8Array; pid: number };
@@ -56,6 +64,7 @@ export interface TcpEngine {
   /** Memory from a memfd (zeroed) that same-host peers may map; the Buffer owns it. */
   allocShared(bytes: number): Buffer;
   shmCounters(): ShmCounters;
+  lingerCounters(): LingerCounters;
   addPeer(
     name: string,
     host: string,

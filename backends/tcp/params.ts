@@ -107,6 +107,12 @@ export const TCP_PARAM_TABLE = {
     doc: "latency at the cost of spinning: a posting thread that sent a request itself (see Posting) reads the answer for up to this many µs before `postXferReq` returns (which then answers `DONE`), and the I/O thread polls this long after serving a peer's request before it sleeps in epoll.",
     parse: integer(0, 1_000_000),
   },
+  linger_us: {
+    field: 'lingerUs',
+    default: '20',
+    doc: "after the I/O thread completes a transfer and nothing else is in flight to that peer, it waits up to this many µs (spinning) for the caller's next post and sends it itself, instead of the caller's thread (see Lingering: on 2 vCPUs the two I/O threads then share one CPU instead of a cross-CPU wake-up per transfer). A linger that sees no post backs off (skips up to 64 chances). `0`: never; not with `busy_poll_us`.",
+    parse: integer(0, 1_000),
+  },
   poll_progress: {
     field: 'pollProgress',
     default: 'off',

@@ -42,7 +42,7 @@ import {
   type NativeXfer,
 } from '../common/settle-dispatch.js';
 import { StatusSlots, type Slot } from '../common/status-slots.js';
-import type { ShmCounters, TcpEngine, TcpEngineOptions } from './native-engine.js';
+import type { LingerCounters, ShmCounters, TcpEngine, TcpEngineOptions } from './native-engine.js';
 import { native } from '../../src/native.js';
 import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
@@ -187,6 +187,11 @@ export class TcpBackend implements Backend {
   /** What the shared-memory path did so far (tests, the benchmark's path column). */
   shmCounters(): ShmCounters {
     return this.#engine.shmCounters();
+  }
+
+  /** What the I/O thread's lingering did so far (param `linger_us`; tests). */
+  lingerCounters(): LingerCounters {
+    return this.#engine.lingerCounters();
   }
 
   registerMem(desc: LocalRegionDesc): BackendMD {

@@ -63,6 +63,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                            InstanceMethod("deregisterRegion", &TcpEngineWrap::DeregisterRegion),
                            InstanceMethod("allocShared", &TcpEngineWrap::AllocShared),
                            InstanceMethod("shmCounters", &TcpEngineWrap::ShmCountersJs),
+                           InstanceMethod("lingerCounters", &TcpEngineWrap::LingerCountersJs),
                            InstanceMethod("addPeer", &TcpEngineWrap::AddPeer),
                            InstanceMethod("removePeer", &TcpEngineWrap::RemovePeer),
                            InstanceMethod("connect", &TcpEngineWrap::Connect),
@@ -95,6 +96,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     cfg.connectTimeoutMs =
         static_cast<uint64_t>(o.Get("connectTimeoutMs").As<Napi::Number>().Int64Value());
     cfg.busyPollUs = static_cast<uint64_t>(o.Get("busyPollUs").As<Napi::Number>().Int64Value());
+    cfg.lingerUs = static_cast<uint64_t>(o.Get("lingerUs").As<Napi::Number>().Int64Value());
     cfg.stripeMinBytes =
         static_cast<uint64_t>(o.Get("stripeMinBytes").As<Napi::Number>().Int64Value());
     cfg.copyThreads = o.Get("copyThreads").As<Napi::Number>().Uint32Value();
@@ -272,6 +274,17 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     o.Set("refused", Napi::Number::New(env, static_cast<double>(c.refused)));
     o.Set("dropped", Napi::Number::New(env, static_cast<double>(c.dropped)));
     o.Set("privatized", Napi::Number::New(env, static_cast<double>(c.privatized)));
+    return o;
+  }
+
+  // lingerCounters() -> what the I/O thread's lingering did (tcp::LingerCounters).
+  Napi::Value LingerCountersJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (!live()) return o;
+    tcp::LingerCounters c = host_->engine->lingerCounters();
+    o.Set("hits", Napi::Number::New(env, static_cast<double>(c.hits)));
+    o.Set("misses", Napi::Number::New(env, static_cast<double>(c.misses)));
     return o;
   }
 

@@ -208,6 +208,7 @@ void Engine::Run() {
     std::lock_guard<std::mutex> io(ioMu_);
     ioWanted_.store(false, std::memory_order_relaxed);
     sleeping_.store(false, std::memory_order_relaxed);
+    const uint64_t settledBefore = settles_;
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
       if (tag == kEventTag) {
@@ -251,6 +252,7 @@ void Engine::Run() {
       CheckTimeouts();
     }
     Publish();
+    if (settles_ != settledBefore) Linger();
     for (Conn* c : graveyard_) delete c;
     graveyard_.clear();
     if (served) lastServed = NowNs();
@@ -279,6 +281,45 @@ void Engine::FlushDirty() {
 }
 
 void Engine::Publish() { out_.Publish(staged_); }
+
+// This round completed a transfer (its status slot reads DONE now) and its
+// peer has nothing else in flight. A caller that polls for it, as nixlbench's
+// loop does, posts the next one within microseconds: this thread waits for
+// that post for up to linger_us, holding ioMu_, so the post queues instead of
+// running inline (TryRunInline), and this thread, awake already, sends it.
+// Why (perf sched traces on 2 vCPUs, bench/cli/results/2026-12-socket-read-linger/):
+// a request sent from the caller's thread wakes the target's I/O thread onto
+// the caller's CPU, and its answer then wakes this thread on the other CPU,
+// busy or idle: 10-25 µs of scheduling delay per transfer, and now and then a
+// whole scheduler slice (over 1 ms) when one of them queues behind the
+// spinning caller. Sent from here, the two I/O threads pass one CPU between
+// them and the polling caller keeps the other. A linger that sees no post
+// backs off: the next 1, 2, 4 ... kLingerMaxBackoff chances are skipped.
+// Never with busy_poll_us (the caller then sends and reads itself).
+void Engine::Linger() {
+  if (cfg_.lingerUs == 0 || cfg_.busyPollUs > 0 || lastSettledPeer_ == 0) return;
+  if (lingerSkip_ > 0) {
+    lingerSkip_--;
+    return;
+  }
+  auto it = peers_.find(lastSettledPeer_);
+  if (it == peers_.end() || it->second->inflight > 0) return;  // answers are on their way
+  const uint64_t until = NowNs() + cfg_.lingerUs * 1000;
+  while (!cmdPending_.load()) {
+    if (stop_.load(std::memory_order_relaxed) || NowNs() >= until) {
+      lingerMisses_.fetch_add(1, std::memory_order_relaxed);
+      lingerBackoff_ = std::min(lingerBackoff_ == 0 ? 1 : lingerBackoff_ * 2, kLingerMaxBackoff);
+      lingerSkip_ = lingerBackoff_;
+      return;
+    }
+  }
+  lingerHits_.fetch_add(1, std::memory_order_relaxed);
+  lingerBackoff_ = 0;
+  cmdPending_.store(false);
+  DrainCommands();
+  FlushDirty();
+  Publish();
+}
 
 void Engine::AwaitPublished() {
   if (!started_) return;

@@ -32,6 +32,10 @@ struct EngineConfig {
   uint64_t timeoutMs = 10000;
   uint64_t connectTimeoutMs = 5000;
   uint64_t busyPollUs = 0;
+  // After its I/O thread completes a transfer with nothing else in flight to
+  // that peer, it waits this long for the caller's next post and sends it
+  // itself (see Engine::Linger). 0: never.
+  uint64_t lingerUs = 20;
   uint64_t stripeMinBytes = 4ull << 20;
   unsigned copyThreads = 2;  // threads for one large same-host copy
   std::string name;
@@ -75,6 +79,12 @@ struct ShmCounters {
   uint64_t refused = 0;     // map requests this engine refused
   uint64_t dropped = 0;     // peers dropped for not unmapping in time
   uint64_t privatized = 0;  // allocations whose view was made private
+};
+
+// What the I/O thread's lingering did (Engine::Linger), for tests.
+struct LingerCounters {
+  uint64_t hits = 0;    // posts that arrived while it lingered, sent by it
+  uint64_t misses = 0;  // lingers that ended without a post
 };
 
 // A descriptor of a prepared transfer: local address, remote (or own) region.
@@ -182,6 +192,10 @@ class Engine {
   // covers all of it. Throws std::runtime_error.
   std::shared_ptr<SharedAlloc> AllocShared(uint64_t bytes);
   ShmCounters shmCounters();
+  LingerCounters lingerCounters() const {
+    return {lingerHits_.load(std::memory_order_relaxed),
+            lingerMisses_.load(std::memory_order_relaxed)};
+  }
   struct Cmd;
 
  private:
@@ -276,6 +290,7 @@ class Engine {
   void CheckTimeouts();
 
   void Publish();
+  void Linger();
 
   EngineConfig cfg_;
   std::function<void()> onExit_;
@@ -332,6 +347,17 @@ class Engine {
   std::mutex regionMu_;
   std::unordered_map<uint32_t, Region> regions_;
   uint32_t nextRegionId_ = 1;
+
+  // Linger: transfers settled so far, and the peer of the last one (under
+  // ioMu_); after a linger that saw no post, the next lingerSkip_ chances are
+  // skipped, lingerBackoff_ doubling up to kLingerMaxBackoff (I/O thread).
+  uint64_t settles_ = 0;
+  uint32_t lastSettledPeer_ = 0;
+  uint32_t lingerBackoff_ = 0;
+  uint32_t lingerSkip_ = 0;
+  static constexpr uint32_t kLingerMaxBackoff = 64;
+  std::atomic<uint64_t> lingerHits_{0};
+  std::atomic<uint64_t> lingerMisses_{0};
 
   CompletionQueue out_;
   CompletionBatch staged_;  // under ioMu_, moved into out_ by Publish

@@ -19,6 +19,8 @@ Engine::Xfer* Engine::FindXfer(uint64_t xferId) {
 void Engine::Settle(Xfer* x, int32_t status, const std::string& msg) {
   if (!x->active) return;
   x->active = false;
+  settles_++;
+  lastSettledPeer_ = x->peerId;
   if (x->peerId != 0) {
     auto it = peers_.find(x->peerId);
     if (it != peers_.end() && it->second->inflight > 0) it->second->inflight--;

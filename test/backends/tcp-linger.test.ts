@@ -1,0 +1,150 @@
+// The TCP engine's I/O thread lingering after a completion (param linger_us,
+// Engine::Linger in native/tcp/engine.cc): a caller that polls a transfer to
+// DONE and posts the next one at once has that post sent by the I/O thread,
+// which waited for it. These tests check that transfers sent this way land
+// (by hash, on the process that owns the memory), that the counters say the
+// posts went that way, that a caller who posts slowly costs the I/O thread a
+// bounded number of lingers (the back-off), and that linger_us=0 and
+// busy_poll_us turn it off. The target is an agent in another process.
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { Agent } from '../../src/agent.js';
+import type { LingerCounters, TcpBackend } from '../../backends/tcp/index.js';
+import type { XferRequest } from '../../src/xfer-request.js';
+import { PeerProcess } from '../../testing/peer-harness.js';
+import { fillPattern } from '../../testing/pattern.js';
+
+const REGION = 1 << 20;
+const BLOCK = 4096;
+const BLOCKS = 64;
+const AREA = BLOCK * BLOCKS;
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+interface Pair {
+  peer: PeerProcess;
+  agent: Agent;
+  local: Buffer;
+  localAddr: bigint;
+  remoteAddr: bigint;
+}
+
+const open: Pair[] = [];
+
+afterEach(async () => {
+  for (const p of open.splice(0)) {
+    await p.agent.close();
+    p.peer.signal('SIGKILL');
+    await p.peer.waitForExit(10_000).catch(() => {});
+  }
+});
+
+/** This process initiates with `mine` as its TCP params; the target is a child process. */
+async function pair(mine: Record<string, string>): Promise<Pair> {
+  const params = { port: '0', same_host: 'off', timeout_ms: '5000' };
+  const peer = new PeerProcess();
+  const init = await peer.send(
+    { cmd: 'init', backend: 'TCP', params, plugins: [], size: REGION, name: 'target' },
+    30_000,
+  );
+  const agent = await Agent.create({
+    name: 'initiator',
+    backends: [{ type: 'TCP', params: { ...params, ...mine } }],
+  });
+  const { buffer: local, desc } = agent.alloc(REGION);
+  agent.registerMem(local);
+  agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
+  await agent.makeConnection('target');
+  const p = { peer, agent, local, localAddr: desc.addr, remoteAddr: BigInt(init.addr!) };
+  open.push(p);
+  return p;
+}
+
+const counters = (p: Pair): LingerCounters =>
+  (p.agent.backends.find((b) => b.type === 'TCP') as TcpBackend).lingerCounters();
+
+function requests(p: Pair, op: 'READ' | 'WRITE'): XferRequest[] {
+  return Array.from({ length: BLOCKS }, (_, i) =>
+    p.agent.createXferReq(
+      op,
+      [{ addr: p.localAddr + BigInt(i * BLOCK), len: BLOCK, devId: 0 }],
+      [{ addr: p.remoteAddr + BigInt(i * BLOCK), len: BLOCK, devId: 0 }],
+      'target',
+    ),
+  );
+}
+
+/** Posts each request in turn `rounds` times, polling getXferStatus until DONE before the next. */
+function pollRounds(p: Pair, reqs: XferRequest[], rounds: number): void {
+  const deadline = performance.now() + 60_000;
+  for (let r = 0; r < rounds; r++) {
+    for (const req of reqs) {
+      if (p.agent.postXferReq(req) === 'DONE') continue;
+      while (p.agent.getXferStatus(req) !== 'DONE') {
+        if (performance.now() > deadline) throw new Error('a polled transfer did not finish');
+      }
+    }
+  }
+}
+
+/**
+ * Polls rounds of `reqs` until the lingering I/O thread took one of their
+ * posts (hits grew), 100 rounds at most; a loaded machine can starve the
+ * poller past a linger now and then, never for 100 rounds of 64 posts.
+ */
+function roundsUntilHit(p: Pair, reqs: XferRequest[]): number {
+  const before = counters(p).hits;
+  for (let r = 0; r < 100; r++) {
+    pollRounds(p, reqs, 1);
+    if (counters(p).hits > before) return counters(p).hits;
+  }
+  return counters(p).hits;
+}
+
+describe('TCP, the I/O thread lingering for the next post (linger_us)', () => {
+  it('posts that follow a polled completion are sent by the I/O thread, and land', async () => {
+    // A window far above a poll loop's reaction time: these posts are taken.
+    const p = await pair({ linger_us: '1000' });
+    fillPattern(p.local.subarray(0, AREA), 7);
+    const afterWrites = roundsUntilHit(p, requests(p, 'WRITE'));
+    expect(afterWrites).toBeGreaterThan(0);
+    const remote = (await p.peer.send({ cmd: 'hash', off: 0, len: AREA })).hash;
+    expect(remote).toBe(sha256(p.local.subarray(0, AREA)));
+
+    await p.peer.send({ cmd: 'fill', off: 0, len: AREA, seed: 11 });
+    const want = (await p.peer.send({ cmd: 'hash', off: 0, len: AREA })).hash;
+    p.local.fill(0, 0, AREA);
+    expect(roundsUntilHit(p, requests(p, 'READ'))).toBeGreaterThan(afterWrites);
+    expect(sha256(p.local.subarray(0, AREA))).toBe(want);
+  }, 120_000);
+
+  it('a caller that posts slowly costs a bounded number of lingers (back-off)', async () => {
+    const p = await pair({ linger_us: '1000' });
+    const [req] = requests(p, 'READ');
+    // Each post comes 5 ms after the last completion, so no linger can take
+    // it; 100 completions linger at most 8 times (skipping 1, 2, 4 ... 64).
+    for (let i = 0; i < 100; i++) {
+      p.agent.postXferReq(req!);
+      await req!.wait({ signal: AbortSignal.timeout(10_000) });
+      await sleep(5);
+    }
+    const c = counters(p);
+    expect(c.hits).toBe(0);
+    expect(c.misses).toBeGreaterThan(0);
+    expect(c.misses).toBeLessThanOrEqual(8);
+  }, 120_000);
+
+  const offs: Record<string, string>[] = [{ linger_us: '0' }, { busy_poll_us: '50' }];
+  for (const off of offs) {
+    it(`${JSON.stringify(off)}: no lingering; polled transfers land`, async () => {
+      const p = await pair(off);
+      fillPattern(p.local.subarray(0, AREA), 3);
+      pollRounds(p, requests(p, 'WRITE'), 5);
+      const remote = (await p.peer.send({ cmd: 'hash', off: 0, len: AREA })).hash;
+      expect(remote).toBe(sha256(p.local.subarray(0, AREA)));
+      expect(counters(p)).toEqual({ hits: 0, misses: 0 });
+    }, 120_000);
+  }
+});
