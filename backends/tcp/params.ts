@@ -113,6 +113,12 @@ export const TCP_PARAM_TABLE = {
     doc: '`on`: `getXferStatus` of a small transfer in flight reads its answer on the calling thread when it is there (see Polling), and a caller seen polling is left its next answer; `off`: the I/O thread alone reads answers, a status read only reads the status slot (measured faster on 2 vCPUs, see Polling).',
     parse: onOff('on', 'off'),
   },
+  poll_send: {
+    field: 'pollSend',
+    default: 'off',
+    doc: "`on`: a socket WRITE of 16 KiB or more (without `busy_poll_us`) is sent by the caller's own thread: `postXferReq` sends what the socket takes of it (4 MiB at most) onto an idle connection, and each `getXferStatus` while it is in flight sends the next share and reads its answer (see Posting); a caller that does not poll leaves the rest to the I/O thread. Off by default: not shown faster on this 2-vCPU VM except at 16 MiB (bench/cli/results/2026-12-poll-send-ab.md). `off`: such a WRITE is handed to the I/O thread (over 64 KiB) and only `poll_progress` makes status reads do I/O.",
+    parse: onOff('on', 'off'),
+  },
   slots: {
     field: 'slots',
     default: '65536',
