@@ -70,7 +70,7 @@ interface PeerEntry {
 
 const DESC_WORDS = 9;
 /** poll_send: WRITEs of this many bytes or more (Engine::kPollSendMinBytes). */
-const POLL_SEND_MIN_BYTES = 16 << 10;
+const POLL_SEND_MIN_BYTES = 2 << 20;
 const TWO32 = 2 ** 32;
 
 /**

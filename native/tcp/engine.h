@@ -34,7 +34,7 @@ struct EngineConfig {
   uint64_t busyPollUs = 0;
   // A socket WRITE of kPollSendMinBytes or more is sent by the threads that
   // post and poll it (see Engine::Progress), not handed to the I/O thread.
-  bool pollSend = false;
+  bool pollSend = true;
   uint64_t stripeMinBytes = 4ull << 20;
   unsigned copyThreads = 2;  // threads for one large same-host copy
   std::string name;
@@ -326,7 +326,7 @@ class Engine {
   // polling thread; each postXferReq or getXferStatus sends at most
   // kPollSendChunk of payload per connection (a bounded call; the socket's
   // buffer, tcp_wmem at most 4 MiB here, usually takes less).
-  static constexpr uint64_t kPollSendMinBytes = 16 << 10;
+  static constexpr uint64_t kPollSendMinBytes = 2 << 20;
   static constexpr uint64_t kPollSendChunk = 4ull << 20;
   bool PollSends(const Xfer* x, const Peer* p) const;
   bool inlineRun_ = false;  // ExecCmd runs on the posting thread (TryRunInline)

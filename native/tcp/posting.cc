@@ -115,6 +115,9 @@ bool Engine::TryRunInline(Cmd& c) {
   inlineRun_ = false;
   FlushDirty(sends ? kPollSendChunk : UINT64_MAX);
   if (poller && !LeaveToPoller(c.a, poller)) Unquiet(poller);
+  // A peer still masked after an earlier request that was left to a poller:
+  // this post's answer is the I/O thread's, so it watches the peer again.
+  if (!poller && !polled && !shm && peer && peer->quietSinceNs != 0) Unquiet(peer);
   if (polled) {
     PollForCompletion(c.a, c.b);
     // With nothing else in flight to this peer its connections stay masked:

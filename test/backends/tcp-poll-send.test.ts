@@ -1,4 +1,4 @@
-// The TCP engine's poll_send: a socket WRITE of 16 KiB or more is sent by the
+// The TCP engine's poll_send: a socket WRITE of 2 MiB or more is sent by the
 // caller's own thread (postXferReq sends a bounded share, each getXferStatus
 // the next share and reads the ACK: Engine::Progress), and once the caller
 // was seen polling, the peer's connections are masked for the I/O thread
@@ -18,9 +18,9 @@ import { PeerProcess } from '../../testing/peer-harness.js';
 import { fillPattern } from '../../testing/pattern.js';
 
 const REGION = 24 << 20;
-// One share, a few shares (kPollSendChunk is 4 MiB), and striped over two
-// streams (stripe_min_bytes 4 MiB by default).
-const SIZES = [16 << 10, 200 << 10, 1 << 20, 6 << 20, 11 << 20];
+// Below the threshold (the I/O thread sends), one share, several shares
+// (kPollSendChunk is 4 MiB), striped over two streams (stripe_min_bytes 4 MiB).
+const SIZES = [16 << 10, 1 << 20, 2 << 20, 6 << 20, 11 << 20];
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 interface Pair {
@@ -94,6 +94,21 @@ describe('TCP poll_send: WRITEs sent by the polling caller', () => {
         }
         req.release();
       }
+      // A READ right after the polled WRITEs (the peer may still be masked
+      // for the I/O thread): it is awaited, so the I/O thread reads its answer.
+      const len = 2 << 20;
+      await p.peer.send({ cmd: 'fill', off: 0, len, seed: 5 });
+      const want = (await p.peer.send({ cmd: 'hash', off: 0, len })).hash;
+      p.local.fill(0, 0, len);
+      const read = p.agent.createXferReq(
+        'READ',
+        [{ addr: p.localAddr, len, devId: 0 }],
+        [{ addr: p.remoteAddr, len, devId: 0 }],
+        'target',
+      );
+      p.agent.postXferReq(read);
+      await read.wait({ signal: AbortSignal.timeout(10_000) });
+      expect(sha256(p.local.subarray(0, len))).toBe(want);
     }, 120_000);
   }
 
