@@ -119,6 +119,12 @@ export const TCP_PARAM_TABLE = {
     doc: '`on`: `getXferStatus` of a small transfer in flight reads its answer on the calling thread when it is there (see Polling), and a caller seen polling is left its next answer; `off`: the I/O thread alone reads answers, a status read only reads the status slot (measured faster on 2 vCPUs, see Polling).',
     parse: onOff('on', 'off'),
   },
+  poll_send: {
+    field: 'pollSend',
+    default: 'on',
+    doc: "`on`: a socket WRITE of 2 MiB or more (without `busy_poll_us`) is sent by the caller's own thread: `postXferReq` sends what the socket takes of it (4 MiB at most) onto an idle connection, and each `getXferStatus` while it is in flight sends the next share and reads its answer (see Posting); a caller that does not poll leaves the rest to the I/O thread. Measured 1.1–1.9× faster at 4–16 MiB on this 2-vCPU VM (2 MiB: 1.56× and 0.95× in two sets of runs) and slower below 2 MiB, hence the threshold (bench/cli/results/2026-12-poll-send-ab.md). `off`: such a WRITE is handed to the I/O thread and only `poll_progress` makes status reads do I/O.",
+    parse: onOff('on', 'off'),
+  },
   slots: {
     field: 'slots',
     default: '65536',

@@ -53,6 +53,8 @@ class TcpXfer implements NativeXfer {
   inFlight = false;
   notif = false;
   released = false;
+  /** Status reads of this transfer send its payload and read its answer (poll_send). */
+  pollSends = false;
   error?: NixlError;
   onSettled?: () => void;
   constructor(
@@ -67,6 +69,8 @@ interface PeerEntry {
 }
 
 const DESC_WORDS = 9;
+/** poll_send: WRITEs of this many bytes or more (Engine::kPollSendMinBytes). */
+const POLL_SEND_MIN_BYTES = 2 << 20;
 const TWO32 = 2 ** 32;
 
 /**
@@ -320,12 +324,14 @@ export class TcpBackend implements Backend {
       );
     }
     const words = new Uint32Array(local.count * DESC_WORDS);
+    let bytes = 0;
     for (let i = 0; i < local.count; i++) {
       const r = remote.regions[i] as RegionMD;
       const w = i * DESC_WORDS;
       const la = local.addrs[i]!;
       const ra = remote.addrs[i]!;
       const len = local.lens[i]!;
+      bytes += len;
       words[w] = la >>> 0;
       words[w + 1] = Math.floor(la / TWO32);
       words[w + 2] = ra >>> 0;
@@ -339,6 +345,12 @@ export class TcpBackend implements Backend {
     this.#engine.prep(slot.index, op === 'WRITE' ? 0 : 1, peerId, words);
     this.#slots.claim(slot);
     const h = new TcpXfer(slot, agent);
+    h.pollSends =
+      this.#opts.pollSend &&
+      this.#opts.busyPollUs === 0 &&
+      op === 'WRITE' &&
+      peerId !== 0 &&
+      bytes >= POLL_SEND_MIN_BYTES;
     this.#settle.add(h);
     return h;
   }
@@ -368,9 +380,11 @@ export class TcpBackend implements Backend {
   checkXfer(handle: BackendXfer): StatusCode {
     const h = handle as TcpXfer;
     const s = this.#settle.status(h);
-    if (s !== Status.IN_PROG || !h.inFlight || this.#closed || !this.#opts.pollProgress) return s;
+    if (s !== Status.IN_PROG || !h.inFlight || this.#closed) return s;
+    if (!this.#opts.pollProgress && !h.pollSends) return s;
     // A poll reads the answer itself when it is already there (no wake-up of
-    // the engine's I/O thread, no completion batch): see Engine::Progress.
+    // the engine's I/O thread, no completion batch), and sends what is left of
+    // a large WRITE's payload: see Engine::Progress.
     if (this.#engine.progress(h.slot.index, h.gen)) {
       this.#settle.settledInCall(h);
       return Status.SUCCESS;
@@ -380,8 +394,8 @@ export class TcpBackend implements Backend {
 
   stopPolling(handle: BackendXfer): void {
     const h = handle as TcpXfer;
-    // Without poll_progress no answer is ever left to a poller: nothing to hand back.
-    if (h.inFlight && !this.#closed && this.#opts.pollProgress)
+    // Without poll_progress or poll_send no answer is ever left to a poller: nothing to hand back.
+    if (h.inFlight && !this.#closed && (this.#opts.pollProgress || h.pollSends))
       this.#engine.stopPolling(h.slot.index, h.gen);
   }
 

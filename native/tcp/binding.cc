@@ -97,6 +97,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
         static_cast<uint64_t>(o.Get("connectTimeoutMs").As<Napi::Number>().Int64Value());
     cfg.busyPollUs = static_cast<uint64_t>(o.Get("busyPollUs").As<Napi::Number>().Int64Value());
     cfg.lingerUs = static_cast<uint64_t>(o.Get("lingerUs").As<Napi::Number>().Int64Value());
+    cfg.pollSend = o.Get("pollSend").As<Napi::Boolean>().Value();
     cfg.stripeMinBytes =
         static_cast<uint64_t>(o.Get("stripeMinBytes").As<Napi::Number>().Int64Value());
     cfg.copyThreads = o.Get("copyThreads").As<Napi::Number>().Uint32Value();

@@ -327,8 +327,11 @@ void Engine::QueueRegionData(Conn* c, const FrameHeader& h, uint32_t rid, uint64
   t.trailerStatus = kSuccess;
 }
 
-bool Engine::Flush(Conn* c) {
-  while (!c->txq.empty()) {
+// Sends what the socket takes, at most maxBytes in this call (a posting or
+// polling thread sends a bounded share; the rest waits for its next call).
+bool Engine::Flush(Conn* c, uint64_t maxBytes) {
+  uint64_t budget = maxBytes;
+  while (!c->txq.empty() && budget > 0) {
     iovec iov[kMaxIov];
     int n = 0;
     bool needLock = false;
@@ -387,6 +390,17 @@ bool Engine::Flush(Conn* c) {
       }
       if (n >= kMaxIov - 3) break;
     }
+    if (budget != UINT64_MAX) {
+      uint64_t room = budget;
+      for (int i = 0; i < n; i++) {
+        if (iov[i].iov_len >= room) {
+          iov[i].iov_len = room;
+          n = i + 1;
+          break;
+        }
+        room -= iov[i].iov_len;
+      }
+    }
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(n);
@@ -413,6 +427,7 @@ bool Engine::Flush(Conn* c) {
     }
     if (c->peer) c->peer->lastProgressNs = NowNs();
     uint64_t left = static_cast<uint64_t>(sent);
+    if (budget != UINT64_MAX) budget -= std::min(budget, left);
     while (left > 0 && !c->txq.empty()) {
       TxItem& t = c->txq.front();
       uint64_t rem = t.Total() - t.sent;

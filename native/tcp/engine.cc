@@ -260,12 +260,12 @@ void Engine::Run() {
   if (onExit_) onExit_();
 }
 
-void Engine::FlushDirty() {
+void Engine::FlushDirty(uint64_t maxBytes) {
   for (size_t i = 0; i < dirty_.size(); i++) {
     Conn* c = dirty_[i];
     c->inDirty = false;
     if (c->state == Conn::kClosed || c->state == Conn::kConnecting) continue;
-    if (!Flush(c)) {
+    if (!Flush(c, maxBytes)) {
       CloseConn(c, "send failed: connection broken");
       continue;
     }

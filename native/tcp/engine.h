@@ -36,6 +36,9 @@ struct EngineConfig {
   // that peer, it waits this long for the caller's next post and sends it
   // itself (see Engine::Linger). 0: never.
   uint64_t lingerUs = 20;
+  // A socket WRITE of kPollSendMinBytes or more is sent by the threads that
+  // post and poll it (see Engine::Progress), not handed to the I/O thread.
+  bool pollSend = true;
   uint64_t stripeMinBytes = 4ull << 20;
   unsigned copyThreads = 2;  // threads for one large same-host copy
   std::string name;
@@ -213,7 +216,7 @@ class Engine {
   static bool HasUnsent(const Peer* p);
   static uint64_t TotalBytes(const Xfer* x);
   static bool UsesCma(const Peer* p, uint64_t bytes);
-  void FlushDirty();
+  void FlushDirty(uint64_t maxBytes = UINT64_MAX);
   void DrainCommands();
   void ExecCmd(Cmd& c);
 
@@ -229,7 +232,7 @@ class Engine {
   bool OnPayloadDone(Conn* c);
   bool ConsumePayload(Conn* c, const uint8_t* src, size_t n);
   bool RecvDirect(Conn* c);
-  bool Flush(Conn* c);
+  bool Flush(Conn* c, uint64_t maxBytes = UINT64_MAX);
   void Queue(Conn* c, const FrameHeader& h, const uint8_t* payload, uint64_t len);
   void QueueOwned(Conn* c, const FrameHeader& h, std::vector<uint8_t> payload);
   void QueueRegionData(Conn* c, const FrameHeader& h, uint32_t rid, uint64_t key,
@@ -337,6 +340,13 @@ class Engine {
   static constexpr uint64_t kPollWatchNs = 200'000;
   // The largest socket READ whose payload a poll receives itself (Progress).
   static constexpr uint64_t kPollAnswerMaxBytes = 16 << 10;
+  // pollSend: socket WRITEs from this size on are sent by the posting and
+  // polling thread; each postXferReq or getXferStatus sends at most
+  // kPollSendChunk of payload per connection (a bounded call; the socket's
+  // buffer, tcp_wmem at most 4 MiB here, usually takes less).
+  static constexpr uint64_t kPollSendMinBytes = 2 << 20;
+  static constexpr uint64_t kPollSendChunk = 4ull << 20;
+  bool PollSends(const Xfer* x, const Peer* p) const;
   bool inlineRun_ = false;  // ExecCmd runs on the posting thread (TryRunInline)
 
   std::mutex cmdMu_;

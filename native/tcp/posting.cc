@@ -107,11 +107,17 @@ bool Engine::TryRunInline(Cmd& c) {
   Peer* poller = shm || polled ? nullptr : peer;
   if (poller && !xfers_[c.a]->polled) poller = nullptr;
   if (poller) SetQuiet(poller, true);  // (a no-op while it stays masked between posts)
+  // A WRITE this thread sends (pollSend): a bounded share now, the rest by
+  // its polls, or by the I/O thread if its caller does not poll.
+  const bool sends = !shm && peer && PollSends(xfers_[c.a].get(), peer);
   inlineRun_ = true;
   ExecCmd(c);
   inlineRun_ = false;
-  FlushDirty();
+  FlushDirty(sends ? kPollSendChunk : UINT64_MAX);
   if (poller && !LeaveToPoller(c.a, poller)) Unquiet(poller);
+  // A peer still masked after an earlier request that was left to a poller:
+  // this post's answer is the I/O thread's, so it watches the peer again.
+  if (!poller && !polled && !shm && peer && peer->quietSinceNs != 0) Unquiet(peer);
   if (polled) {
     PollForCompletion(c.a, c.b);
     // With nothing else in flight to this peer its connections stay masked:
@@ -157,6 +163,25 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
   const uint64_t total = TotalBytes(x);
   if (x->op == XferOp::kRead && !UsesCma(p, total) && total > kPollAnswerMaxBytes) return false;
   x->polls++;
+  // This caller is still here: a masked peer stays left to it (OnPollWatch).
+  if (p->quietSinceNs != 0) p->quietSinceNs = NowNs();
+  // A WRITE's payload not sent yet (pollSend): the next bounded share goes
+  // from this thread, so the transfer needs no third thread on 2 cores.
+  if (PollSends(x, p)) {
+    // Polled twice: its caller polls, so its next post is left to it whole
+    // (TryRunInline masks the peer's connections for the I/O thread).
+    if (x->polls > 1) x->polled = true;
+    for (size_t i = 0; i < p->streams.size(); i++) {
+      Conn* c = p->streams[i];
+      if (c->state != Conn::kReady || c->txq.empty()) continue;
+      if (!Flush(c, kPollSendChunk)) {
+        CloseConn(c, "send failed: connection broken");
+        Publish();
+        return false;  // the peer's streams changed under us
+      }
+      UpdateInterest(c);
+    }
+  }
   // A transfer too small to be striped uses stream 0 alone (SubmitSocket,
   // SubmitCma): one recv per poll, not one per stream.
   size_t streams = total < cfg_.stripeMinBytes ? 1 : p->streams.size();
@@ -199,7 +224,9 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
 // False when it cannot be left (the post did not go out whole).
 bool Engine::LeaveToPoller(uint32_t slot, Peer* p) {
   const Xfer* x = xfers_[slot].get();
-  if (pollWatchFd_ < 0 || p->state != Peer::kReady || HasUnsent(p)) return false;
+  if (pollWatchFd_ < 0 || p->state != Peer::kReady) return false;
+  // What is left to send is the poller's too when it sends (Progress).
+  if (HasUnsent(p) && !(x->active && PollSends(x, p))) return false;
   p->quietSinceNs = NowNs();
   if (x->active && !pollWatchArmed_) ArmPollWatch(kPollWatchNs);
   return true;
@@ -294,6 +321,15 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
   }
 }
 
+// pollSend: a socket WRITE large enough that handing it to the I/O thread
+// costs a third busy thread (poster spinning, I/O thread sending, target
+// receiving) on a machine with two cores.
+bool Engine::PollSends(const Xfer* x, const Peer* p) const {
+  if (!cfg_.pollSend || cfg_.busyPollUs > 0 || x->op != XferOp::kWrite) return false;
+  uint64_t bytes = TotalBytes(x);
+  return bytes >= kPollSendMinBytes && !UsesCma(p, bytes);
+}
+
 bool Engine::InlineEligible(const Cmd& c) {
   if (c.kind != Cmd::kPost || c.a >= xfers_.size()) return false;
   const Xfer* x = xfers_[c.a].get();
@@ -311,8 +347,10 @@ bool Engine::InlineEligible(const Cmd& c) {
   if (UsesCma(p, bytes) || x->op == XferOp::kRead) return x->descs.size() <= kInlineMaxDescs;
   // With busy_poll_us the caller has offered that long of its thread: it also
   // sends a WRITE whose payload the socket moves within the window.
+  // With pollSend (and no busy_poll_us) any size: the post sends a bounded
+  // share (kPollSendChunk), its polls the rest.
   uint64_t maxBytes = std::max(kInlineMaxBytes, cfg_.busyPollUs * kInlineBytesPerUs);
-  if (bytes > maxBytes) return false;
+  if (bytes > maxBytes && !PollSends(x, p)) return false;
   for (const Conn* s : p->streams) {
     if (!s->txq.empty()) return false;
   }
