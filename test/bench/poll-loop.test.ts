@@ -104,8 +104,10 @@ describe('the poll loop (nixlbench: post, then read getXferStatus until DONE)', 
     };
     await pollLoop(p);
     expect(p.samples!.count).toBe(3);
+    // Each transfer completed only after a yield (no bound on its time: the
+    // 1 ms counts from the last completion, and a loaded machine can preempt
+    // the loop between that and the next post).
     expect(p.samples!.yields).toBeGreaterThanOrEqual(3);
-    for (let i = 0; i < 3; i++) expect(p.samples!.tx[i]).toBeGreaterThanOrEqual(1000);
   });
 
   it('fails the cell when a transfer never completes, and hands its request back', async () => {
