@@ -229,42 +229,34 @@ bool Engine::OnShmGrant(Conn* c) {
     asked->second = kShmRefused;
     return true;
   }
-  if (h.flags & kFlagPullOnly) {
-    uint64_t len;
-    std::memcpy(&len, c->pbuf.data(), sizeof(len));
+  uint64_t len;
+  std::memcpy(&len, c->pbuf.data(), sizeof(len));
+  const bool pullOnly = (h.flags & kFlagPullOnly) != 0;
+  void* m = nullptr;  // stays null for a pull grant
+  if (pullOnly) {
     // Without a pidfd this side could not tell a reused pid: decline it.
     if (c->remotePidFd < 0 || len == 0 || h.addr + len < h.addr) {
       asked->second = kShmRefused;
       return true;
     }
-    auto grant = std::make_unique<ShmMap>();
-    grant->base = h.addr;
-    grant->len = len;
-    grant->key = h.key;
-    p->shmMaps[h.regionId] = std::move(grant);
-    asked->second = kShmMapped;
-    std::lock_guard<std::mutex> lock(countersMu_);
-    counters_.pullGrants++;
-    return true;
-  }
-  if (c->rxFds.empty()) return false;  // a grant without its descriptor
-  int fd = c->rxFds.front();
-  c->rxFds.pop_front();
-  uint64_t len;
-  std::memcpy(&len, c->pbuf.data(), sizeof(len));
-  struct stat st {};
-  void* m = MAP_FAILED;
-  // Only a memfd sealed against shrinking is mapped: the target (or anyone it
-  // passed the descriptor to) cannot truncate it under this mapping.
-  const int seals = fcntl(fd, F_GET_SEALS);
-  if (len > 0 && seals >= 0 && (seals & F_SEAL_SHRINK) != 0 && fstat(fd, &st) == 0 &&
-      S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= len) {
-    m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  }
-  close(fd);
-  if (m == MAP_FAILED) {
-    asked->second = kShmRefused;
-    return true;
+  } else {
+    if (c->rxFds.empty()) return false;  // a grant without its descriptor
+    int fd = c->rxFds.front();
+    c->rxFds.pop_front();
+    struct stat st {};
+    m = MAP_FAILED;
+    // Only a memfd sealed against shrinking is mapped: the target (or anyone it
+    // passed the descriptor to) cannot truncate it under this mapping.
+    const int seals = fcntl(fd, F_GET_SEALS);
+    if (len > 0 && seals >= 0 && (seals & F_SEAL_SHRINK) != 0 && fstat(fd, &st) == 0 &&
+        S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= len) {
+      m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    }
+    close(fd);
+    if (m == MAP_FAILED) {
+      asked->second = kShmRefused;
+      return true;
+    }
   }
   auto map = std::make_unique<ShmMap>();
   map->base = h.addr;
@@ -274,7 +266,7 @@ bool Engine::OnShmGrant(Conn* c) {
   p->shmMaps[h.regionId] = std::move(map);
   asked->second = kShmMapped;
   std::lock_guard<std::mutex> lock(countersMu_);
-  counters_.maps++;
+  (pullOnly ? counters_.pullGrants : counters_.maps)++;
   return true;
 }
 
