@@ -495,7 +495,11 @@ export class GossipDiscovery implements Discovery {
     this.stopping = true;
     if (this.mesh && this.node?.status === 'started') {
       this.mesh.leave();
-      await this.transport?.drain(2000);
+      // Until every link confirmed the tombstone (bounded): see Membership.leave.
+      const deadline = Date.now() + 2000;
+      while (this.mesh.unconfirmedLeave > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      await this.transport?.drain(Math.max(0, deadline - Date.now()));
     }
     await this.teardown();
   }

@@ -352,6 +352,8 @@ export class Membership {
   >();
   private readonly probing = new Set<string>();
   private readonly relays = new Map<number, { requester: string; nonce: number; timer: unknown }>();
+  /** Pings sent behind our tombstone (nonce → link): their acks prove the link read it. */
+  private readonly farewells = new Map<number, string>();
   private probeCursor = 0;
   private timers: unknown[] = [];
   private stopped = false;
@@ -459,6 +461,9 @@ export class Membership {
   /** Publishes a new version of our record (new metadata, or a refutation with the same payload). */
   update(payload: Uint8Array = this.self.payload, left = false): void {
     const old = this.self;
+    // Our tombstone is our last record: a refutation or an update published
+    // while leaving would bring us back to life everywhere.
+    if (old.left) return;
     const same = !left && !old.left && payload === old.payload;
     this.xorOut(entryHash(this.id, old.version, false));
     this.self = this.signRecord(old.version + 1, left, payload);
@@ -478,10 +483,26 @@ export class Membership {
     return { id: rec.id, version: rec.version, digest: this.digestOf(rec), sig: rec.sig };
   }
 
-  /** Publishes our tombstone and flushes it to every link at once. */
+  /**
+   * Publishes our tombstone and flushes it to every link at once, with a ping
+   * behind it on the same stream: a link's ack proves it read the tombstone
+   * (frames on a stream are handled in order). Stopping before that can lose
+   * it: closing the node resets streams, and a reset discards frames the other
+   * side's muxer holds but its reader has not taken yet.
+   */
   leave(): void {
     this.update(this.self.payload, true);
     this.flush(true);
+    for (const link of this.links.keys()) {
+      const nonce = this.nonce++;
+      this.farewells.set(nonce, link);
+      this.send(link, { kind: 'ping', nonce });
+    }
+  }
+
+  /** Links that have not yet confirmed reading our tombstone (see leave). */
+  get unconfirmedLeave(): number {
+    return this.farewells.size;
   }
 
   private signRecord(version: number, left: boolean, payload: Uint8Array): SignedRecord {
@@ -563,6 +584,7 @@ export class Membership {
     this.peerLinks.delete(id);
     this.heard.delete(id);
     this.syncing.delete(id);
+    for (const [nonce, link] of this.farewells) if (link === id) this.farewells.delete(nonce);
     if (this.bootstrap === id) this.bootstrap = undefined;
     if (this.stopped || dropped) return;
     const e = this.entries.get(id);
@@ -1248,6 +1270,7 @@ export class Membership {
   }
 
   private onAck(nonce: number): void {
+    if (this.farewells.delete(nonce)) return;
     const relay = this.relays.get(nonce);
     if (relay) {
       this.relays.delete(nonce);

@@ -156,6 +156,9 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
     await until(() => knowsAll(a, ['b', 'c']) && knowsAll(c, ['a', 'b']), 'all to join');
     const t0 = Date.now();
     await b.agent.close();
+    // close() returns once its links confirmed reading the tombstone: a (b's seed, linked) has
+    // already invalidated b; c may hear it from a.
+    expect(a.agent.checkRemoteMD('b')).toBe(false);
     await until(
       () => !a.agent.checkRemoteMD('b') && !c.agent.checkRemoteMD('b'),
       'b to be invalidated',

@@ -116,6 +116,25 @@ describe('mesh membership', () => {
     expect(net.clock.now() - t0).toBeLessThan(200);
   });
 
+  it('a member that left does not come back by refuting a suspicion or updating its record', () => {
+    const { net, ms } = cluster(10);
+    net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 9));
+    ms[4]!.leave();
+    const tombstone = ms[4]!.version;
+    // While it waits to stop, someone suspects it (a late probe) and its owner republishes.
+    ms[4]!.receive(id(0), {
+      kind: 'gossip',
+      records: [],
+      deaths: [],
+      suspects: [{ id: id(4), version: tombstone }],
+    });
+    ms[4]!.update(new Uint8Array(100));
+    expect(ms[4]!.version).toBe(tombstone);
+    expect(ms[4]!.record.left).toBe(true);
+    net.clock.run(net.clock.now() + 10_000);
+    for (const [i, m] of ms.entries()) if (i !== 4) expect(m.recordOf(id(4))).toBeUndefined();
+  });
+
   it('refuses records with a bad signature, over the size bound, and past the member bound', async () => {
     const key = await generateKeyPair('Ed25519');
     const self = peerIdFromPrivateKey(key).toString();
