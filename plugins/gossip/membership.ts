@@ -141,7 +141,17 @@ export interface MembershipEvents {
   gone?(id: string, reason: 'left' | 'dead', last: SignedRecord | undefined): void;
   /** A peer sent a record whose signature does not verify, or one over the size bound. */
   invalid?(from: string, why: string, kind: 'oversized' | 'signature'): void;
+  /** A step of failure detection about a member (for timelines: when each step happened here). */
+  failure?(id: string, step: FailureStep): void;
 }
+
+/**
+ * `link-lost`: our link to it closed (not shed); `raised`: our own probe
+ * failed and we suspect it; `suspected`: we heard another's suspicion first;
+ * `confirmed`: our suspicion ran out and we declared it dead; `dead`: we heard
+ * its death from another member.
+ */
+export type FailureStep = 'link-lost' | 'raised' | 'suspected' | 'confirmed' | 'dead';
 
 export interface MembershipOptions {
   /** Links each member keeps (the mesh degree). */
@@ -565,6 +575,7 @@ export class Membership {
     this.syncing.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
     if (this.stopped || dropped) return;
+    this.events.failure?.(id, 'link-lost');
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
     if (e && !e.dead && e.rec && !e.rec.left) this.startProbe(id, true);
@@ -786,6 +797,7 @@ export class Membership {
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
     this.set(d.id, d.version, true, e.rec);
     this.counters.deaths++;
+    this.events.failure?.(d.id, from === '' ? 'confirmed' : 'dead');
     this.queue(from, 'deaths', d, 64);
     if (wasLive) this.events.gone?.(d.id, 'dead', e.rec);
   }
@@ -849,6 +861,7 @@ export class Membership {
     this.counters.suspicions++;
     const raised = from === undefined;
     if (raised) this.counters.raised++;
+    this.events.failure?.(id, raised ? 'raised' : 'suspected');
     const s: Suspicion = {
       version: e.version,
       timer: undefined,
