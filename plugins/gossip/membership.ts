@@ -28,6 +28,11 @@
  *   suspect: the suspicion spreads, and every member that holds it confirms
  *   the death after its suspicion timeout unless the member refutes it first
  *   by publishing a higher version of its record (it does when it hears it).
+ *   A lost link (the kernel closed the connection: a crash) is evidence at
+ *   once: its probe is not stretched by our own health, its suspicion counts
+ *   the grace period from the loss at every holder (the message says how long
+ *   ago it was), each neighbour whose own probe failed confirms it itself, and
+ *   a death is flooded without the batching delay.
  * - Lifeguard (HashiCorp's extensions to SWIM, `lifeguard: true`): a member
  *   whose own probes fail or who must refute a suspicion of itself is likely
  *   the slow one, so it raises a local health score that stretches its probe
@@ -68,6 +73,13 @@ export interface Death {
    * Lifeguard guards against.
    */
   readonly lost?: boolean;
+  /**
+   * For a lost suspicion: how long before this message was sent the link was
+   * lost (ms, at most suspicionMs). Every holder counts the grace period from
+   * the loss, so all of them confirm at about the same time instead of each
+   * a flood's spread later (a holder that heard it late would add the spread twice).
+   */
+  readonly lostMs?: number;
 }
 
 /** A new version of a record whose payload is unchanged (a refutation): the signature covers the digest. */
@@ -799,6 +811,9 @@ export class Membership {
     this.counters.deaths++;
     this.events.failure?.(d.id, from === '' ? 'confirmed' : 'dead');
     this.queue(from, 'deaths', d, 64);
+    // A death goes out at once, not after the batching delay (a crowded
+    // member's is up to 10 batches): each hop of a flood would wait it.
+    for (const link of this.links.keys()) if (link !== from) this.flushLink(link);
     if (wasLive) this.events.gone?.(d.id, 'dead', e.rec);
   }
 
@@ -806,8 +821,12 @@ export class Membership {
     if (s.id === this.id) return this.refute(s.version);
     const e = this.entries.get(s.id);
     if (!e || e.dead || !e.rec || e.rec.left || e.version > s.version) return;
-    if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from, !!s.lost);
-    this.suspect(s.id, e, from, s.by || from, !!s.lost);
+    const lost = !!s.lost;
+    // (Dated from the raiser's loss, never before a grace period ago: a peer's claim is bounded.)
+    const age = lost ? Math.min(Math.max(0, s.lostMs ?? 0), this.opts.suspicionMs) : 0;
+    const since = this.clock.now() - age;
+    if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from, lost, since);
+    this.suspect(s.id, e, from, s.by || from, lost, since);
   }
 
   /** Someone thinks we are dead or suspect: a newer version of our record says otherwise. */
@@ -828,7 +847,10 @@ export class Membership {
    */
   private suspicionTimeout(s: Suspicion): number {
     const min = this.opts.suspicionMs;
-    const slack = s.raised ? 0 : 3 * this.probeTimeout();
+    // The others give the raiser time to re-probe and flood the death; for a
+    // lost link's suspicion (dated from the loss) one probe timeout, else three
+    // of ours (stretched by our own health).
+    const slack = s.raised ? 0 : s.lost ? this.probeTimeout(true) : 3 * this.probeTimeout();
     if (!this.opts.lifeguard) return s.raised ? min : 2 * min + slack;
     const max = this.opts.suspicionMaxFactor * min;
     const k = this.opts.suspicionConfirmations;
@@ -839,12 +861,15 @@ export class Membership {
 
   private armSuspicion(id: string, s: Suspicion): void {
     if (s.timer !== undefined) this.clock.clearTimeout(s.timer);
-    const wait = Math.max(0, s.start + this.suspicionTimeout(s) - this.clock.now());
+    // The raiser of a lost link's suspicion re-probes during the last probe
+    // timeout of it, so its verdict falls at the deadline, not a probe later.
+    const early = s.raised && s.lost ? this.probeTimeout(true) : 0;
+    const wait = Math.max(0, s.start + this.suspicionTimeout(s) - early - this.clock.now());
     s.timer = this.clock.setTimeout(() => {
       const cur = this.entries.get(id);
       if (this.stopped || !cur || cur.dead || cur.suspect !== s || cur.version !== s.version)
         return;
-      if (s.raised) return this.confirmProbe(id, s.version);
+      if (s.raised) return this.confirmProbe(id, s.version, s.lost);
       cur.suspect = undefined;
       this.onDeath('', { id, version: s.version });
     }, wait);
@@ -857,7 +882,14 @@ export class Membership {
    * others wait longer for that confirmation or the refutation, then confirm
    * on their own (the raiser may have died too).
    */
-  private suspect(id: string, e: Entry, from: string | undefined, by: string, lost: boolean): void {
+  private suspect(
+    id: string,
+    e: Entry,
+    from: string | undefined,
+    by: string,
+    lost: boolean,
+    since = this.clock.now(),
+  ): void {
     this.counters.suspicions++;
     const raised = from === undefined;
     if (raised) this.counters.raised++;
@@ -865,14 +897,14 @@ export class Membership {
     const s: Suspicion = {
       version: e.version,
       timer: undefined,
-      start: this.clock.now(),
+      start: since,
       raised,
       by: new Set([by]),
       lost,
     };
     e.suspect = s;
     this.armSuspicion(id, s);
-    const msg = { id, version: e.version, by, lost };
+    const msg = this.suspicionOf(id, s, by);
     this.queue(from, 'suspects', msg, 96);
     // Buddy system: the suspect hears it from us at once, so it can refute
     // before the suspicion has spread far.
@@ -887,23 +919,48 @@ export class Membership {
     by: string,
     from: string | undefined,
     lost: boolean,
+    since = this.clock.now(),
   ): void {
     const s = e.suspect!;
-    if (!this.opts.lifeguard || s.version !== e.version) return;
+    if (s.version !== e.version) return;
+    // Our own probe of a lost link failed too: we confirm this one ourselves
+    // (re-probe, then the death) from our own evidence, not only after the
+    // slack a holder gives the raiser; several neighbours of a crashed member
+    // so confirm it at once, each from its own loss.
+    if (by === this.id && lost && !(s.raised && s.lost)) {
+      if (!s.raised) this.events.failure?.(id, 'raised');
+      s.raised = true;
+      s.lost = true;
+      s.start = Math.min(s.start, since);
+      s.by.add(by);
+      this.armSuspicion(id, s);
+      this.queue(from, 'suspects', this.suspicionOf(id, s, by), 96);
+      return;
+    }
+    if (!this.opts.lifeguard) return;
     const news = !s.by.has(by) && s.by.size <= this.opts.suspicionConfirmations;
     if (!news && (s.lost || !lost)) return;
     if (news) s.by.add(by);
+    if (lost) s.start = s.lost ? Math.min(s.start, since) : since;
     s.lost ||= lost;
     this.armSuspicion(id, s);
-    this.queue(from, 'suspects', { id, version: e.version, by, lost }, 96);
+    this.queue(from, 'suspects', this.suspicionOf(id, s, by), 96);
   }
 
-  private confirmProbe(target: string, version: number): void {
+  /** A suspicion as sent: a lost one says how long ago the link was lost. */
+  private suspicionOf(id: string, s: Suspicion, by: string): Death {
+    if (!s.lost) return { id, version: s.version, by, lost: false };
+    const lostMs = Math.round(Math.max(0, this.clock.now() - s.start));
+    return { id, version: s.version, by, lost: true, lostMs };
+  }
+
+  private confirmProbe(target: string, version: number, lost: boolean): void {
     const nonce = this.nonce++;
-    const timeout = this.probeTimeout();
+    const timeout = this.probeTimeout(lost);
     const probe = {
       target,
       indirect: true,
+      lost,
       confirm: version,
       timer: undefined as unknown,
       due: this.clock.now() + timeout,
@@ -917,7 +974,7 @@ export class Membership {
       if ((this.heard.get(target) ?? -1) >= probe.sent) return this.probeAnswered(nonce);
       if (this.starved(probe.due) && probe.retries < 3) {
         probe.retries++;
-        const t = this.probeTimeout();
+        const t = this.probeTimeout(lost);
         probe.due = this.clock.now() + t;
         probe.timer = this.clock.setTimeout(expire, t);
         return;
@@ -1130,8 +1187,12 @@ export class Membership {
   /**
    * The probe timeout, stretched by how starved our own event loop is (a
    * late answer read late is not a dead member): Lifeguard's local health.
+   * Not for a lost link (`lost`): the kernel closed the connection, which is
+   * evidence about the member, not about our own speed; a timer of ours that
+   * fires late still waits again (probeTimedOut), so our stalls stay covered.
    */
-  private probeTimeout(): number {
+  private probeTimeout(lost = false): number {
+    if (lost) return this.opts.probeTimeoutMs;
     const base = this.opts.probeTimeoutMs * (1 + this.health);
     return Math.min(10 * this.opts.probeTimeoutMs, base + 4 * this.lag);
   }
@@ -1183,10 +1244,20 @@ export class Membership {
   }
 
   private startProbe(target: string, lost: boolean): void {
+    // A routine probe of a member whose link is then lost gives way to the
+    // lost link's probe (its evidence and its deadline are the loss's).
+    if (lost && this.probing.has(target)) {
+      for (const [nonce, p] of this.probes) {
+        if (p.target !== target || p.lost || p.confirm !== undefined) continue;
+        this.clock.clearTimeout(p.timer);
+        this.probes.delete(nonce);
+        this.probing.delete(target);
+      }
+    }
     if (this.probing.has(target) || this.probes.size >= 4 * this.opts.maxLinks) return;
     this.probing.add(target);
     const nonce = this.nonce++;
-    const timeout = this.probeTimeout();
+    const timeout = this.probeTimeout(lost);
     const probe = {
       target,
       indirect: lost,
@@ -1219,7 +1290,7 @@ export class Membership {
     const p = this.probes.get(nonce);
     if (!p || this.stopped) return;
     const rearm = () => {
-      const timeout = this.probeTimeout();
+      const timeout = this.probeTimeout(!!p.lost);
       p.due = this.clock.now() + timeout;
       p.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
     };
@@ -1256,8 +1327,11 @@ export class Membership {
     const e = this.entries.get(p.target);
     if (!e || e.dead || !e.rec || e.rec.left) return;
     // Already suspected by another: ours is an independent confirmation.
-    if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost);
-    else this.suspect(p.target, e, undefined, this.id, !!p.lost);
+    // A lost link's suspicion counts from the loss (the first evidence): the
+    // grace period is the member's time to refute, not a wait after our probe.
+    const since = p.lost ? p.sent : this.clock.now();
+    if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost, since);
+    else this.suspect(p.target, e, undefined, this.id, !!p.lost, since);
   }
 
   private onAck(nonce: number): void {
