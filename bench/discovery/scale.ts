@@ -143,6 +143,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     let leaves = 0;
     let killedAt = 0;
     const victimLeft = new Set<string>();
+    /** Every spurious peer:leave: whom, and the failure-detection steps behind it. */
+    const spurious: { peer: string; steps?: Record<string, number> }[] = [];
     /** Per agent: when it invalidated the victim, and its failure-detection steps (gossip). */
     const victimSteps: { t: number; steps?: Record<string, number> }[] = [];
     const stats: WorkerEvent[] = [];
@@ -225,7 +227,10 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
               victimLeft.add(e.agent);
               victimSteps.push({ t: e.t, steps: e.steps });
               if (victimLeft.size === n - 1) invalidated();
-            } else if (e.agent !== VICTIM) leaves++;
+            } else if (e.agent !== VICTIM) {
+              leaves++;
+              spurious.push({ peer: e.peer, steps: e.steps });
+            }
           }
           if (e.ev === 'error' && errors++ < 3) console.error(`  ${e.agent}: ${e.message}`);
           if (e.ev === 'stats' && child !== victim) {
@@ -279,6 +284,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     const killToAll = done ? Date.now() - killedAt : NaN;
     if (!done) console.error(`  only ${victimLeft.size} of ${n - 1} invalidated the victim`);
     if (source !== 'etcd') console.error(`  ${victimTimeline(victimSteps, killedAt)}`);
+    if (spurious.length) console.error(`  ${spuriousLeaves(spurious)}`);
     const per = stats.flatMap(
       (s) =>
         s.agents as {
@@ -352,6 +358,19 @@ function victimTimeline(rows: { t: number; steps?: Record<string, number> }[], k
     `raised a suspicion ${step('raised')}, heard one first ${step('suspected')}, ` +
     `confirmed the death ${step('confirmed')}, heard the death ${step('dead')}, ` +
     `peer:leave ${at(rows.map((r) => r.t))}`
+  );
+}
+
+/** How the spurious leaves came about: which members, and how each agent came to its verdict. */
+function spuriousLeaves(rows: { peer: string; steps?: Record<string, number> }[]): string {
+  const count = (f: (s: Record<string, number>) => boolean) =>
+    rows.filter((r) => r.steps && f(r.steps)).length;
+  return (
+    `spurious leaves: ${rows.length} of ${new Set(rows.map((r) => r.peer)).size} members; ` +
+    `confirmed by the agent itself ${count((s) => s.confirmed !== undefined)} ` +
+    `(its own probe raised it ${count((s) => s.confirmed !== undefined && s.raised !== undefined)}, ` +
+    `after a lost link ${count((s) => s.confirmed !== undefined && s['link-lost'] !== undefined)}), ` +
+    `heard the death ${count((s) => s.confirmed === undefined && s.dead !== undefined)}`
   );
 }
 

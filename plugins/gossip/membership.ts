@@ -254,6 +254,8 @@ interface Suspicion {
   by: Set<string>;
   /** Some suspector lost its connection to the member (see Death.lost). */
   lost: boolean;
+  /** We told the member itself (it spoke to us while suspected). */
+  told?: boolean;
 }
 
 interface Outbox {
@@ -671,6 +673,15 @@ export class Membership {
       this.heard.set(from, this.clock.now());
       if (msg.links) this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
     }
+    // A member we suspect speaks to us (the transport authenticated it): it
+    // may not know (a suspicion raised while it had no link that flooded it,
+    // or one it missed), so it hears it from us, once, and refutes.
+    const sus = this.entries.get(from)?.suspect;
+    if (sus && !sus.told) {
+      sus.told = true;
+      const s = this.suspicionOf(from, sus, this.id);
+      this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
+    }
     switch (msg.kind) {
       case 'gossip':
         this.onGossip(from, msg.records, msg.deaths, msg.suspects);
@@ -847,10 +858,8 @@ export class Membership {
    */
   private suspicionTimeout(s: Suspicion): number {
     const min = this.opts.suspicionMs;
-    // The others give the raiser time to re-probe and flood the death; for a
-    // lost link's suspicion (dated from the loss) one probe timeout, else three
-    // of ours (stretched by our own health).
-    const slack = s.raised ? 0 : s.lost ? this.probeTimeout(true) : 3 * this.probeTimeout();
+    // The others give the raiser time to re-probe and flood the death.
+    const slack = s.raised ? 0 : 3 * this.probeTimeout();
     if (!this.opts.lifeguard) return s.raised ? min : 2 * min + slack;
     const max = this.opts.suspicionMaxFactor * min;
     const k = this.opts.suspicionConfirmations;
@@ -1187,14 +1196,16 @@ export class Membership {
   /**
    * The probe timeout, stretched by how starved our own event loop is (a
    * late answer read late is not a dead member): Lifeguard's local health.
-   * Not for a lost link (`lost`): the kernel closed the connection, which is
-   * evidence about the member, not about our own speed; a timer of ours that
-   * fires late still waits again (probeTimedOut), so our stalls stay covered.
+   * For a lost link (`lost`) at most a quarter of the suspicion period: its
+   * suspicion counts from the loss, so the probe and the re-probe before the
+   * verdict must both fit in it (a timer of ours that fires late still waits
+   * again, probeTimedOut, so our own stalls stay covered).
    */
   private probeTimeout(lost = false): number {
-    if (lost) return this.opts.probeTimeoutMs;
     const base = this.opts.probeTimeoutMs * (1 + this.health);
-    return Math.min(10 * this.opts.probeTimeoutMs, base + 4 * this.lag);
+    const t = Math.min(10 * this.opts.probeTimeoutMs, base + 4 * this.lag);
+    if (!lost) return t;
+    return Math.min(t, Math.max(this.opts.probeTimeoutMs, this.opts.suspicionMs / 4));
   }
 
   /** Lifeguard: the probe interval stretches with the local health score. */
