@@ -254,6 +254,8 @@ interface Suspicion {
   by: Set<string>;
   /** Some suspector lost its connection to the member (see Death.lost). */
   lost: boolean;
+  /** Distinct suspectors that lost their connection to it (bounded like `by`). */
+  lostBy: Set<string>;
   /** We told the member itself (it spoke to us while suspected). */
   told?: boolean;
 }
@@ -672,6 +674,10 @@ export class Membership {
     if (this.links.has(from)) {
       this.heard.set(from, this.clock.now());
       if (msg.links) this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
+    } else if (this.probing.has(from)) {
+      // A member whose link we lost still speaks (e.g. its unlink came after
+      // the close): it runs, which answers the lost link's probe.
+      this.heard.set(from, this.clock.now());
     }
     // A member we suspect speaks to us (the transport authenticated it): it
     // may not know (a suspicion raised while it had no link that flooded it,
@@ -679,7 +685,7 @@ export class Membership {
     const sus = this.entries.get(from)?.suspect;
     if (sus && !sus.told) {
       sus.told = true;
-      const s = this.suspicionOf(from, sus, this.id);
+      const s = this.suspicionOf(from, sus, this.id, false);
       this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
     }
     switch (msg.kind) {
@@ -863,7 +869,13 @@ export class Membership {
     if (!this.opts.lifeguard) return s.raised ? min : 2 * min + slack;
     const max = this.opts.suspicionMaxFactor * min;
     const k = this.opts.suspicionConfirmations;
-    const c = s.lost ? k : Math.min(k, s.by.size - 1);
+    // Two or more neighbours that each lost their connection to it: a crash
+    // (every connection of a dead process closes at once), confirmed after the
+    // shortest timeout. One lost link alone may be that link's own trouble (a
+    // connection closed by its other end, a shed link whose notice came late):
+    // it counts as one suspector, and the member has Lifeguard's long timeout
+    // to refute.
+    const c = s.lostBy.size >= 2 ? k : Math.min(k, s.by.size - 1);
     const t = max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1);
     return Math.max(min, Math.floor(t)) + slack;
   }
@@ -873,12 +885,13 @@ export class Membership {
     // The raiser of a lost link's suspicion re-probes during the last probe
     // timeout of it, so its verdict falls at the deadline, not a probe later.
     const early = s.raised && s.lost ? this.probeTimeout(true) : 0;
-    const wait = Math.max(0, s.start + this.suspicionTimeout(s) - early - this.clock.now());
+    const deadline = s.start + this.suspicionTimeout(s);
+    const wait = Math.max(0, deadline - early - this.clock.now());
     s.timer = this.clock.setTimeout(() => {
       const cur = this.entries.get(id);
       if (this.stopped || !cur || cur.dead || cur.suspect !== s || cur.version !== s.version)
         return;
-      if (s.raised) return this.confirmProbe(id, s.version, s.lost);
+      if (s.raised) return this.confirmProbe(id, s.version, s.lost, deadline);
       cur.suspect = undefined;
       this.onDeath('', { id, version: s.version });
     }, wait);
@@ -910,10 +923,11 @@ export class Membership {
       raised,
       by: new Set([by]),
       lost,
+      lostBy: new Set(lost ? [by] : []),
     };
     e.suspect = s;
     this.armSuspicion(id, s);
-    const msg = this.suspicionOf(id, s, by);
+    const msg = this.suspicionOf(id, s, by, lost);
     this.queue(from, 'suspects', msg, 96);
     // Buddy system: the suspect hears it from us at once, so it can refute
     // before the suspicion has spread far.
@@ -936,36 +950,43 @@ export class Membership {
     // (re-probe, then the death) from our own evidence, not only after the
     // slack a holder gives the raiser; several neighbours of a crashed member
     // so confirm it at once, each from its own loss.
-    if (by === this.id && lost && !(s.raised && s.lost)) {
+    const bound = this.opts.suspicionConfirmations;
+    if (by === this.id && lost && !(s.raised && s.lostBy.has(by))) {
       if (!s.raised) this.events.failure?.(id, 'raised');
       s.raised = true;
+      s.start = s.lost ? Math.min(s.start, since) : since;
       s.lost = true;
-      s.start = Math.min(s.start, since);
       s.by.add(by);
+      s.lostBy.add(by);
       this.armSuspicion(id, s);
-      this.queue(from, 'suspects', this.suspicionOf(id, s, by), 96);
+      this.queue(from, 'suspects', this.suspicionOf(id, s, by, true), 96);
       return;
     }
     if (!this.opts.lifeguard) return;
-    const news = !s.by.has(by) && s.by.size <= this.opts.suspicionConfirmations;
-    if (!news && (s.lost || !lost)) return;
+    const news = !s.by.has(by) && s.by.size <= bound;
+    const newLoss = lost && !s.lostBy.has(by) && s.lostBy.size <= bound;
+    if (!news && !newLoss) return;
     if (news) s.by.add(by);
-    if (lost) s.start = s.lost ? Math.min(s.start, since) : since;
-    s.lost ||= lost;
+    if (newLoss) {
+      s.lostBy.add(by);
+      s.start = s.lost ? Math.min(s.start, since) : since;
+      s.lost = true;
+    }
     this.armSuspicion(id, s);
-    this.queue(from, 'suspects', this.suspicionOf(id, s, by), 96);
+    this.queue(from, 'suspects', this.suspicionOf(id, s, by, lost), 96);
   }
 
-  /** A suspicion as sent: a lost one says how long ago the link was lost. */
-  private suspicionOf(id: string, s: Suspicion, by: string): Death {
-    if (!s.lost) return { id, version: s.version, by, lost: false };
+  /** A suspector's suspicion as sent: a lost one says how long ago the link was lost. */
+  private suspicionOf(id: string, s: Suspicion, by: string, lost: boolean): Death {
+    if (!lost || !s.lost) return { id, version: s.version, by, lost: false };
     const lostMs = Math.round(Math.max(0, this.clock.now() - s.start));
     return { id, version: s.version, by, lost: true, lostMs };
   }
 
-  private confirmProbe(target: string, version: number, lost: boolean): void {
+  /** The raiser's re-probe before the verdict: it ends no earlier than `deadline` (and our probe timeout). */
+  private confirmProbe(target: string, version: number, lost: boolean, deadline: number): void {
     const nonce = this.nonce++;
-    const timeout = this.probeTimeout(lost);
+    const timeout = Math.max(this.probeTimeout(lost), deadline - this.clock.now());
     const probe = {
       target,
       indirect: true,
@@ -1320,7 +1341,7 @@ export class Membership {
       }
       if (!p.lost) {
         this.probes.delete(nonce);
-        this.probing.delete(p.target);
+        this.probeDone(p.target);
         this.counters.inconclusive++;
         return;
       }
@@ -1332,7 +1353,7 @@ export class Membership {
       return rearm();
     }
     this.probes.delete(nonce);
-    this.probing.delete(p.target);
+    this.probeDone(p.target);
     // A failed probe may be our own slowness as much as the target's.
     this.adjustHealth(+1);
     const e = this.entries.get(p.target);
@@ -1343,6 +1364,12 @@ export class Membership {
     const since = p.lost ? p.sent : this.clock.now();
     if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost, since);
     else this.suspect(p.target, e, undefined, this.id, !!p.lost, since);
+  }
+
+  /** A probe of the member is over; what we heard from it without a link is forgotten. */
+  private probeDone(target: string): void {
+    this.probing.delete(target);
+    if (!this.links.has(target)) this.heard.delete(target);
   }
 
   private onAck(nonce: number): void {
@@ -1370,7 +1397,7 @@ export class Membership {
       this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
       return;
     }
-    this.probing.delete(p.target);
+    this.probeDone(p.target);
     this.adjustHealth(-1);
   }
 
