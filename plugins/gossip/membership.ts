@@ -248,6 +248,11 @@ interface Suspicion {
   timer: unknown;
   /** When it was raised here. */
   start: number;
+  /**
+   * The earliest loss of a link to it that a suspector reported (Infinity:
+   * none). The grace period counts from it once two suspectors lost theirs.
+   */
+  lostStart: number;
   /** We raised it (our probe failed): we re-probe before confirming. */
   raised: boolean;
   /** Distinct suspectors heard (bounded by suspicionConfirmations + 1). */
@@ -885,7 +890,8 @@ export class Membership {
     // The raiser of a lost link's suspicion re-probes during the last probe
     // timeout of it, so its verdict falls at the deadline, not a probe later.
     const early = s.raised && s.lost ? this.probeTimeout(true) : 0;
-    const deadline = s.start + this.suspicionTimeout(s);
+    const from = s.lostBy.size >= 2 ? Math.min(s.start, s.lostStart) : s.start;
+    const deadline = from + this.suspicionTimeout(s);
     const wait = Math.max(0, deadline - early - this.clock.now());
     s.timer = this.clock.setTimeout(() => {
       const cur = this.entries.get(id);
@@ -919,7 +925,10 @@ export class Membership {
     const s: Suspicion = {
       version: e.version,
       timer: undefined,
-      start: since,
+      // Our own evidence dates it (a lost link: from the loss); another's
+      // claim only counts once a second neighbour lost its link too.
+      start: raised ? since : this.clock.now(),
+      lostStart: lost ? since : Infinity,
       raised,
       by: new Set([by]),
       lost,
@@ -954,7 +963,8 @@ export class Membership {
     if (by === this.id && lost && !(s.raised && s.lostBy.has(by))) {
       if (!s.raised) this.events.failure?.(id, 'raised');
       s.raised = true;
-      s.start = s.lost ? Math.min(s.start, since) : since;
+      s.start = Math.min(s.start, since);
+      s.lostStart = Math.min(s.lostStart, since);
       s.lost = true;
       s.by.add(by);
       s.lostBy.add(by);
@@ -969,7 +979,7 @@ export class Membership {
     if (news) s.by.add(by);
     if (newLoss) {
       s.lostBy.add(by);
-      s.start = s.lost ? Math.min(s.start, since) : since;
+      s.lostStart = Math.min(s.lostStart, since);
       s.lost = true;
     }
     this.armSuspicion(id, s);
@@ -979,7 +989,7 @@ export class Membership {
   /** A suspector's suspicion as sent: a lost one says how long ago the link was lost. */
   private suspicionOf(id: string, s: Suspicion, by: string, lost: boolean): Death {
     if (!lost || !s.lost) return { id, version: s.version, by, lost: false };
-    const lostMs = Math.round(Math.max(0, this.clock.now() - s.start));
+    const lostMs = Math.round(Math.max(0, this.clock.now() - s.lostStart));
     return { id, version: s.version, by, lost: true, lostMs };
   }
 
