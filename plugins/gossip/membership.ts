@@ -28,11 +28,15 @@
  *   suspect: the suspicion spreads, and every member that holds it confirms
  *   the death after its suspicion timeout unless the member refutes it first
  *   by publishing a higher version of its record (it does when it hears it).
- *   A lost link (the kernel closed the connection: a crash) is evidence at
- *   once: its probe is not stretched by our own health, its suspicion counts
- *   the grace period from the loss at every holder (the message says how long
- *   ago it was), each neighbour whose own probe failed confirms it itself, and
- *   a death is flooded without the batching delay.
+ *   A lost link (the kernel closed the connection) is evidence at once: it
+ *   is probed through helpers at once, the raiser counts the suspicion from
+ *   the loss and re-probes so that its verdict falls at the deadline, and a
+ *   suspicion says how long ago its link was lost. Two or more neighbours
+ *   that lost theirs (a crash closes every connection at once) make it a
+ *   crash: every holder counts the shortest timeout from the earliest loss,
+ *   so all confirm about the grace period after the crash. One lost link
+ *   alone is one suspector like any other (a link can close for its own
+ *   reasons). A death is flooded without the batching delay.
  * - Lifeguard (HashiCorp's extensions to SWIM, `lifeguard: true`): a member
  *   whose own probes fail or who must refute a suspicion of itself is likely
  *   the slow one, so it raises a local health score that stretches its probe
