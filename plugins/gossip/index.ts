@@ -82,7 +82,12 @@ export interface GossipOptions {
    * Peers on other hosts need an address they can reach, given here.
    */
   listen?: string[];
-  /** How long a lost peer may stay away before it is invalidated everywhere. */
+  /**
+   * How long a suspected peer has to answer before it is invalidated
+   * everywhere. A crashed peer (its neighbours' connections to it closed) is
+   * invalidated about this long after the crash; one that stopped answering
+   * with its connections open, after this to three times this (Lifeguard).
+   */
   graceMs?: number;
   /** Period of the anti-entropy exchange with one neighbour: it heals missed messages. */
   announceIntervalMs?: number;
@@ -479,7 +484,7 @@ export class GossipDiscovery implements Discovery {
         maxLinks,
         dialsPerRound: Math.ceil(this.degree / 2),
         probeIntervalMs: this.heartbeatIntervalMs,
-        // A crash is confirmed about graceMs + 2 probe timeouts after the link drops.
+        // A crash is confirmed about graceMs after its neighbours' links drop.
         probeTimeoutMs: Math.max(250, Math.min(750, this.graceMs / 8)),
         suspicionMs: this.graceMs,
         antiEntropyMs: this.announceIntervalMs,
