@@ -831,7 +831,8 @@ export class Membership {
     const e = this.entries.get(d.id);
     // A death of a member we never knew is dropped: anyone can claim one, so it
     // must not take a directory slot (its record, if it comes, is probed like any).
-    if (!e || e.version > d.version || (e.version === d.version && e.dead)) return;
+    if (e && e.version > d.version) return this.correct(from, e);
+    if (!e || (e.version === d.version && e.dead)) return;
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
     this.set(d.id, d.version, true, e.rec);
     this.counters.deaths++;
@@ -846,13 +847,28 @@ export class Membership {
   private onSuspect(from: string, s: Death): void {
     if (s.id === this.id) return this.refute(s.version);
     const e = this.entries.get(s.id);
-    if (!e || e.dead || !e.rec || e.rec.left || e.version > s.version) return;
+    if (e && e.version > s.version) return this.correct(from, e);
+    if (!e || e.dead || !e.rec || e.rec.left) return;
     const lost = !!s.lost;
     // (Dated from the raiser's loss, never before a grace period ago: a peer's claim is bounded.)
     const age = lost ? Math.min(Math.max(0, s.lostMs ?? 0), this.opts.suspicionMs) : 0;
     const since = this.clock.now() - age;
     if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from, lost, since);
     this.suspect(s.id, e, from, s.by || from, lost, since);
+  }
+
+  /**
+   * The sender suspects or declares dead an older version of a member we hold
+   * a newer live version of (it refuted, and the sender missed it): the
+   * sender gets the newer version at once, which clears its suspicion, rather
+   * than after its verdict and an anti-entropy round.
+   */
+  private correct(from: string, e: Entry): void {
+    if (!from || e.dead || !e.rec || e.rec.left) return;
+    if (this.opts.lifeguard) {
+      const alives = [this.aliveOf(e.rec)];
+      this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [], alives });
+    } else this.send(from, { kind: 'gossip', records: [e.rec], deaths: [], suspects: [] });
   }
 
   /** Someone thinks we are dead or suspect: a newer version of our record says otherwise. */

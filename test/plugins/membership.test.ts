@@ -7,9 +7,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { describe, expect, it } from 'vitest';
 
-import { SimNetwork } from '../../bench/discovery/sim/network.js';
+import { SIM_SIGNER, SimNetwork } from '../../bench/discovery/sim/network.js';
 import {
   Membership,
+  type MeshMessage,
   payloadDigest,
   signingBytes,
   signingBytesOf,
@@ -131,6 +132,48 @@ describe('mesh membership', () => {
       expect(m.counters.deaths).toBe(0);
       expect(m.recordOf(id(3))).toBeDefined();
     }
+  });
+
+  it('a suspicion or death of an older version than we hold is answered with the newer one', () => {
+    const net = new SimNetwork(10, OPTS);
+    const sent: { to: string; msg: MeshMessage }[] = [];
+    const m = new Membership(
+      'holder',
+      new Uint8Array(1),
+      { send: (to, msg) => sent.push({ to, msg }), connect() {}, disconnect() {} },
+      SIM_SIGNER,
+      net.clock,
+    );
+    const rec = (version: number) => ({
+      id: 'x',
+      version,
+      left: false,
+      payload: new Uint8Array([5]),
+      sig: new Uint8Array(64),
+    });
+    m.receive('p', { kind: 'gossip', records: [rec(3)], deaths: [], suspects: [] });
+    sent.length = 0;
+    // 'p' missed x's refutation (version 3) and suspects, then declares dead, version 2.
+    m.receive('p', {
+      kind: 'gossip',
+      records: [],
+      deaths: [],
+      suspects: [{ id: 'x', version: 2 }],
+    });
+    m.receive('p', {
+      kind: 'gossip',
+      records: [],
+      deaths: [{ id: 'x', version: 2 }],
+      suspects: [],
+    });
+    expect(m.isSuspect('x')).toBe(false);
+    expect(m.recordOf('x')?.version).toBe(3);
+    const answers = sent.filter((x) => x.to === 'p' && x.msg.kind === 'gossip');
+    expect(answers).toHaveLength(2);
+    for (const { msg } of answers)
+      expect(msg.kind === 'gossip' && msg.alives?.map((a) => [a.id, a.version])).toEqual([
+        ['x', 3],
+      ]);
   });
 
   it('a tombstone removes the member everywhere at once', () => {
