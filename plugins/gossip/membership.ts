@@ -383,6 +383,8 @@ export class Membership {
       retries: number;
       /** When the probe was sent: any frame from the target after it is an answer. */
       sent: number;
+      /** A lost link's probe: when the link was lost (its suspicion counts from then). */
+      lostAt?: number;
     }
   >();
   private readonly probing = new Set<string>();
@@ -392,6 +394,8 @@ export class Membership {
   private stopped = false;
   /** How late our own timers fire (decaying maximum, ms): a starved event loop. */
   private lag = 0;
+  /** Members whose link closed on us (not shed) within the last suspicion period, and when. */
+  private readonly lostAt = new Map<string, number>();
   /** Links the other side said it is dropping (their loss is not a failure). */
   private readonly unlinked = new Set<string>();
   /** How many links each linked peer last said it holds (the `links` of its frames). */
@@ -575,6 +579,7 @@ export class Membership {
   linkUp(id: string, sync = true): void {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
+    this.lostAt.delete(id);
     if (!this.links.has(id)) {
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
@@ -603,7 +608,10 @@ export class Membership {
     this.events.failure?.(id, 'link-lost');
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
-    if (e && !e.dead && e.rec && !e.rec.left) this.startProbe(id, true);
+    if (e && !e.dead && e.rec && !e.rec.left) {
+      this.lostAt.set(id, this.clock.now());
+      this.startProbe(id, true);
+    }
     this.maintain();
   }
 
@@ -612,6 +620,7 @@ export class Membership {
     if (this.stopped) return;
     const now = this.clock.now();
     for (const [id, t] of this.connecting) if (now - t > 10_000) this.connecting.delete(id);
+    for (const [id, t] of this.lostAt) if (now - t > this.opts.suspicionMs) this.lostAt.delete(id);
     for (const [id, t] of this.syncing) if (now - t >= this.opts.syncHoldMs) this.synced(id, false);
     // The link we joined through does not count, while its member holds more
     // than maxLinks (a crowded seed that will shed it), until `degree` others hold.
@@ -820,6 +829,13 @@ export class Membership {
     this.set(rec.id, rec.version, rec.left, rec);
     if (asAlive) this.floodAlive(this.aliveOf(rec), from);
     else this.floodRecord(rec, from);
+    // A newer version of a member whose link we lost within the grace period
+    // (its refutation, or its record, relayed by others) clears what we held
+    // against it, but our evidence stands: it may have refuted before it died.
+    // Probe it again through helpers, the suspicion dated from our loss.
+    const lostAt = this.lostAt.get(rec.id);
+    if (lostAt !== undefined && !rec.left && !this.links.has(rec.id))
+      this.startProbe(rec.id, true, lostAt);
     if (rec.left) {
       if (wasLive) this.events.gone?.(rec.id, 'left', last);
     } else if (!asAlive || !wasLive) this.events.alive?.(rec, !wasLive);
@@ -1305,7 +1321,7 @@ export class Membership {
     this.startProbe(id, false);
   }
 
-  private startProbe(target: string, lost: boolean): void {
+  private startProbe(target: string, lost: boolean, lostAt = this.clock.now()): void {
     // A routine probe of a member whose link is then lost gives way to the
     // lost link's probe (its evidence and its deadline are the loss's).
     if (lost && this.probing.has(target)) {
@@ -1328,6 +1344,7 @@ export class Membership {
       due: this.clock.now() + timeout,
       retries: 0,
       sent: this.clock.now(),
+      lostAt,
     };
     this.probes.set(nonce, probe);
     if (lost) this.askHelpers(target, nonce);
@@ -1391,7 +1408,7 @@ export class Membership {
     // Already suspected by another: ours is an independent confirmation.
     // A lost link's suspicion counts from the loss (the first evidence): the
     // grace period is the member's time to refute, not a wait after our probe.
-    const since = p.lost ? p.sent : this.clock.now();
+    const since = p.lost ? (p.lostAt ?? p.sent) : this.clock.now();
     if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost, since);
     else this.suspect(p.target, e, undefined, this.id, !!p.lost, since);
   }

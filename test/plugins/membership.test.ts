@@ -176,6 +176,52 @@ describe('mesh membership', () => {
       ]);
   });
 
+  it('a newer version of a member whose link was lost clears the suspicion but not the evidence: it is probed again', () => {
+    const net = new SimNetwork(10, OPTS);
+    const sent: { to: string; msg: MeshMessage }[] = [];
+    const m = new Membership(
+      'holder',
+      new Uint8Array(1),
+      { send: (to, msg) => sent.push({ to, msg }), connect() {}, disconnect() {} },
+      SIM_SIGNER,
+      net.clock,
+      {},
+      OPTS,
+    );
+    const rec = (id: string, version: number) => ({
+      id,
+      version,
+      left: false,
+      payload: new Uint8Array([5]),
+      sig: new Uint8Array(64),
+    });
+    m.receive('a', {
+      kind: 'gossip',
+      records: [rec('a', 1), rec('x', 1)],
+      deaths: [],
+      suspects: [],
+    });
+    m.linkUp('a', false);
+    m.linkUp('x', false);
+    // x's connection closes (it died, having refuted a suspicion just before):
+    // the probe through helper 'a' goes unanswered, and m suspects x.
+    const t0 = net.clock.now();
+    m.linkDown('x');
+    net.clock.run(t0 + 2000);
+    expect(m.isSuspect('x')).toBe(true);
+    // x's refutation (version 2), relayed by 'a', clears the suspicion; m asks
+    // 'a' to probe x again, and suspects it again when that goes unanswered.
+    sent.length = 0;
+    m.receive('a', { kind: 'gossip', records: [rec('x', 2)], deaths: [], suspects: [] });
+    expect(m.recordOf('x')?.version).toBe(2);
+    expect(sent.some((s) => s.to === 'a' && s.msg.kind === 'ping-req')).toBe(true);
+    net.clock.run(t0 + 4000);
+    expect(m.isSuspect('x')).toBe(true);
+    // With no answer and nobody else suspecting x, it is confirmed dead in the end.
+    net.clock.run(t0 + 60_000, () => m.isDead('x'));
+    expect(m.isDead('x')).toBe(true);
+  });
+
   it('a tombstone removes the member everywhere at once', () => {
     const { net, ms } = cluster(30);
     net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 29));
