@@ -905,13 +905,8 @@ export class Membership {
    */
   private suspicionTimeout(s: Suspicion): number {
     const min = this.opts.suspicionMs;
-    // The others give the raiser time to re-probe and flood the death: three
-    // of our probe timeouts, or for a crash (two neighbours lost their links,
-    // the grace counted from the loss) one base probe timeout, so that every
-    // holder's own verdict comes about the grace after the crash, however
-    // many hops the death's flood would take through busy event loops.
-    const crash = s.lostBy.size >= 2;
-    const slack = s.raised ? 0 : crash ? this.opts.probeTimeoutMs : 3 * this.probeTimeout();
+    // The others give the raiser time to re-probe and flood the death.
+    const slack = s.raised ? 0 : 3 * this.probeTimeout();
     if (!this.opts.lifeguard) return s.raised ? min : 2 * min + slack;
     const max = this.opts.suspicionMaxFactor * min;
     const k = this.opts.suspicionConfirmations;
