@@ -143,6 +143,10 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     let leaves = 0;
     let killedAt = 0;
     const victimLeft = new Set<string>();
+    /** Every spurious peer:leave: whom, and the failure-detection steps behind it. */
+    const spurious: { peer: string; steps?: Record<string, number> }[] = [];
+    /** Per agent: when it invalidated the victim, and its failure-detection steps (gossip). */
+    const victimSteps: { t: number; steps?: Record<string, number> }[] = [];
     const stats: WorkerEvent[] = [];
     const t0 = Date.now();
     let settled!: () => void;
@@ -221,8 +225,12 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           if (e.ev === 'leave') {
             if (e.peer === VICTIM && killedAt) {
               victimLeft.add(e.agent);
+              victimSteps.push({ t: e.t, steps: e.steps });
               if (victimLeft.size === n - 1) invalidated();
-            } else if (e.agent !== VICTIM) leaves++;
+            } else if (e.agent !== VICTIM) {
+              leaves++;
+              spurious.push({ peer: e.peer, steps: e.steps });
+            }
           }
           if (e.ev === 'error' && errors++ < 3) console.error(`  ${e.agent}: ${e.message}`);
           if (e.ev === 'stats' && child !== victim) {
@@ -275,6 +283,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     ]);
     const killToAll = done ? Date.now() - killedAt : NaN;
     if (!done) console.error(`  only ${victimLeft.size} of ${n - 1} invalidated the victim`);
+    if (source !== 'etcd') console.error(`  ${victimTimeline(victimSteps, killedAt)}`);
+    if (spurious.length) console.error(`  ${spuriousLeaves(spurious)}`);
     const per = stats.flatMap(
       (s) =>
         s.agents as {
@@ -325,6 +335,43 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     hosts?.destroy();
     await server?.stop();
   }
+}
+
+/**
+ * Where kill→all went: per failure-detection step (failureTrace), how many
+ * agents took it after the kill and when (ms after the kill: first / median /
+ * last), then the leaves themselves.
+ */
+function victimTimeline(rows: { t: number; steps?: Record<string, number> }[], killedAt: number) {
+  const at = (xs: number[]) => {
+    const s = xs.map((x) => x - killedAt).sort((a, b) => a - b);
+    return s.length ? `${s.length} [${s[0]} / ${s[Math.floor(s.length / 2)]} / ${s.at(-1)}]` : '0';
+  };
+  const step = (k: string) =>
+    at(
+      rows.flatMap((r) =>
+        r.steps?.[k] !== undefined && r.steps[k]! >= killedAt ? [r.steps[k]!] : [],
+      ),
+    );
+  return (
+    `victim timeline, agents [first / median / last ms after the kill]: link lost ${step('link-lost')}, ` +
+    `raised a suspicion ${step('raised')}, heard one first ${step('suspected')}, ` +
+    `confirmed the death ${step('confirmed')}, heard the death ${step('dead')}, ` +
+    `peer:leave ${at(rows.map((r) => r.t))}`
+  );
+}
+
+/** How the spurious leaves came about: which members, and how each agent came to its verdict. */
+function spuriousLeaves(rows: { peer: string; steps?: Record<string, number> }[]): string {
+  const count = (f: (s: Record<string, number>) => boolean) =>
+    rows.filter((r) => r.steps && f(r.steps)).length;
+  return (
+    `spurious leaves: ${rows.length} of ${new Set(rows.map((r) => r.peer)).size} members; ` +
+    `confirmed by the agent itself ${count((s) => s.confirmed !== undefined)} ` +
+    `(its own probe raised it ${count((s) => s.confirmed !== undefined && s.raised !== undefined)}, ` +
+    `after a lost link ${count((s) => s.confirmed !== undefined && s['link-lost'] !== undefined)}), ` +
+    `heard the death ${count((s) => s.confirmed === undefined && s.dead !== undefined)}`
+  );
 }
 
 function sleep(ms: number): Promise<void> {

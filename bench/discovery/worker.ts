@@ -120,7 +120,10 @@ await Promise.all(
       }
     };
     agent.on('peer:join', check);
-    agent.on('peer:leave', (peer) => out({ ev: 'leave', agent: name, peer }));
+    agent.on('peer:leave', (peer) =>
+      // With when each step of failure detection about it happened here (gossip).
+      out({ ev: 'leave', agent: name, peer, steps: (disc as any).failureTrace?.(peer) }),
+    );
     if (cfg.timeline) {
       agent.on('peer:join', (peer) => out({ ev: 'join', agent: name, peer }));
       // When this agent first holds a mesh link (polled: the discovery has no event for it).

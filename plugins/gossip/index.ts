@@ -46,7 +46,7 @@ import { withCachedSigning } from '../libp2p-node/signing-key.js';
 import type { PeerSource } from '../libp2p-node/peer-source.js';
 import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
-import { Membership, type SignedRecord } from './membership.js';
+import { Membership, type FailureStep, type SignedRecord } from './membership.js';
 import { watchLoopLag } from './loop-lag.js';
 import { Libp2pMeshTransport, meshProtocolFor } from './mesh-transport.js';
 import { decodePayload, encodePayload, type MemberPayload } from './mesh-wire.js';
@@ -82,7 +82,12 @@ export interface GossipOptions {
    * Peers on other hosts need an address they can reach, given here.
    */
   listen?: string[];
-  /** How long a lost peer may stay away before it is invalidated everywhere. */
+  /**
+   * How long a suspected peer has to answer before it is invalidated
+   * everywhere. A crashed peer (its neighbours' connections to it closed) is
+   * invalidated about this long after the crash; one that stopped answering
+   * with its connections open, after this to three times this (Lifeguard).
+   */
   graceMs?: number;
   /** Period of the anti-entropy exchange with one neighbour: it heals missed messages. */
   announceIntervalMs?: number;
@@ -222,6 +227,10 @@ export class GossipDiscovery implements Discovery {
   private readonly lifetime = new AbortController();
   private readonly cleanups: (() => void)[] = [];
   private updateTimer?: ReturnType<typeof setTimeout>;
+  /** When each failure-detection step last happened here, per member (the most recent 256 members). */
+  private readonly failureSteps = new Map<string, Partial<Record<FailureStep, number>>>();
+  /** Agent name → peer id of members that left or died (the most recent 256), for failureTrace. */
+  private readonly goneIds = new Map<string, string>();
 
   constructor(opts: GossipOptions) {
     if (!opts || typeof opts.cluster !== 'string' || !CLUSTER_RE.test(opts.cluster)) {
@@ -324,6 +333,16 @@ export class GossipDiscovery implements Discovery {
   /** The multiaddrs peers can dial (after start), each ending in /p2p/<peerId>. */
   getMultiaddrs(): string[] {
     return this.node ? this.node.getMultiaddrs().map((a) => a.toString()) : [];
+  }
+
+  /**
+   * When each step of failure detection about an agent last happened here
+   * (ms since the epoch): our link to it lost, a suspicion raised by us or
+   * heard, its death confirmed by us or heard. For benchmarks' timelines.
+   */
+  failureTrace(name: string): Partial<Record<FailureStep, number>> | undefined {
+    const id = this.owners.get(name) ?? this.goneIds.get(name);
+    return id === undefined ? undefined : { ...this.failureSteps.get(id) };
   }
 
   /** Agent names this discovery has loaded (live and trusted). */
@@ -440,6 +459,13 @@ export class GossipDiscovery implements Discovery {
       {
         alive: (rec) => this.onAlive(rec),
         gone: (id, reason) => this.onGone(id, reason),
+        failure: (id, step) => {
+          const steps = this.failureSteps.get(id) ?? {};
+          this.failureSteps.delete(id);
+          if (this.failureSteps.size >= 256)
+            this.failureSteps.delete(this.failureSteps.keys().next().value!);
+          this.failureSteps.set(id, { ...steps, [step]: Date.now() });
+        },
         invalid: (from, why, kind) => {
           if (kind === 'oversized') this.counters.dropped.oversized++;
           else this.counters.dropped.unsigned++;
@@ -458,7 +484,7 @@ export class GossipDiscovery implements Discovery {
         maxLinks,
         dialsPerRound: Math.ceil(this.degree / 2),
         probeIntervalMs: this.heartbeatIntervalMs,
-        // A crash is confirmed about graceMs + 2 probe timeouts after the link drops.
+        // A crash is confirmed about graceMs after its neighbours' links drop.
         probeTimeoutMs: Math.max(250, Math.min(750, this.graceMs / 8)),
         suspicionMs: this.graceMs,
         antiEntropyMs: this.announceIntervalMs,
@@ -757,6 +783,9 @@ export class GossipDiscovery implements Discovery {
     if (name === undefined || !this.host) return;
     this.names.delete(id);
     this.loadedMetadata.delete(id);
+    this.goneIds.delete(name);
+    if (this.goneIds.size >= 256) this.goneIds.delete(this.goneIds.keys().next().value!);
+    this.goneIds.set(name, id);
     if (this.owners.get(name) === id) this.owners.delete(name);
     this.log?.('%s (%s) %s', name, id, reason === 'left' ? 'left' : 'is gone (confirmed dead)');
     try {

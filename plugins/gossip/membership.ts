@@ -28,6 +28,15 @@
  *   suspect: the suspicion spreads, and every member that holds it confirms
  *   the death after its suspicion timeout unless the member refutes it first
  *   by publishing a higher version of its record (it does when it hears it).
+ *   A lost link (the kernel closed the connection) is evidence at once: it
+ *   is probed through helpers at once, the raiser counts the suspicion from
+ *   the loss and re-probes so that its verdict falls at the deadline, and a
+ *   suspicion says how long ago its link was lost. Two or more neighbours
+ *   that lost theirs (a crash closes every connection at once) make it a
+ *   crash: every holder counts the shortest timeout from the earliest loss,
+ *   so all confirm about the grace period after the crash. One lost link
+ *   alone is one suspector like any other (a link can close for its own
+ *   reasons). A death is flooded without the batching delay.
  * - Lifeguard (HashiCorp's extensions to SWIM, `lifeguard: true`): a member
  *   whose own probes fail or who must refute a suspicion of itself is likely
  *   the slow one, so it raises a local health score that stretches its probe
@@ -68,6 +77,13 @@ export interface Death {
    * Lifeguard guards against.
    */
   readonly lost?: boolean;
+  /**
+   * For a lost suspicion: how long before this message was sent the link was
+   * lost (ms, at most suspicionMs). Every holder counts the grace period from
+   * the loss, so all of them confirm at about the same time instead of each
+   * a flood's spread later (a holder that heard it late would add the spread twice).
+   */
+  readonly lostMs?: number;
 }
 
 /** A new version of a record whose payload is unchanged (a refutation): the signature covers the digest. */
@@ -141,7 +157,17 @@ export interface MembershipEvents {
   gone?(id: string, reason: 'left' | 'dead', last: SignedRecord | undefined): void;
   /** A peer sent a record whose signature does not verify, or one over the size bound. */
   invalid?(from: string, why: string, kind: 'oversized' | 'signature'): void;
+  /** A step of failure detection about a member (for timelines: when each step happened here). */
+  failure?(id: string, step: FailureStep): void;
 }
+
+/**
+ * `link-lost`: our link to it closed (not shed); `raised`: our own probe
+ * failed and we suspect it; `suspected`: we heard another's suspicion first;
+ * `confirmed`: our suspicion ran out and we declared it dead; `dead`: we heard
+ * its death from another member.
+ */
+export type FailureStep = 'link-lost' | 'raised' | 'suspected' | 'confirmed' | 'dead';
 
 export interface MembershipOptions {
   /** Links each member keeps (the mesh degree). */
@@ -226,12 +252,21 @@ interface Suspicion {
   timer: unknown;
   /** When it was raised here. */
   start: number;
+  /**
+   * The earliest loss of a link to it that a suspector reported (Infinity:
+   * none). The grace period counts from it once two suspectors lost theirs.
+   */
+  lostStart: number;
   /** We raised it (our probe failed): we re-probe before confirming. */
   raised: boolean;
   /** Distinct suspectors heard (bounded by suspicionConfirmations + 1). */
   by: Set<string>;
   /** Some suspector lost its connection to the member (see Death.lost). */
   lost: boolean;
+  /** Distinct suspectors that lost their connection to it (bounded like `by`). */
+  lostBy: Set<string>;
+  /** We told the member itself (it spoke to us while suspected). */
+  told?: boolean;
 }
 
 interface Outbox {
@@ -348,6 +383,8 @@ export class Membership {
       retries: number;
       /** When the probe was sent: any frame from the target after it is an answer. */
       sent: number;
+      /** A lost link's probe: when the link was lost (its suspicion counts from then). */
+      lostAt?: number;
     }
   >();
   private readonly probing = new Set<string>();
@@ -359,6 +396,8 @@ export class Membership {
   private stopped = false;
   /** How late our own timers fire (decaying maximum, ms): a starved event loop. */
   private lag = 0;
+  /** Members whose link closed on us (not shed) within the last suspicion period, and when. */
+  private readonly lostAt = new Map<string, number>();
   /** Links the other side said it is dropping (their loss is not a failure). */
   private readonly unlinked = new Set<string>();
   /** How many links each linked peer last said it holds (the `links` of its frames). */
@@ -561,6 +600,7 @@ export class Membership {
   linkUp(id: string, sync = true): void {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
+    this.lostAt.delete(id);
     if (!this.links.has(id)) {
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
@@ -587,9 +627,13 @@ export class Membership {
     for (const [nonce, link] of this.farewells) if (link === id) this.farewells.delete(nonce);
     if (this.bootstrap === id) this.bootstrap = undefined;
     if (this.stopped || dropped) return;
+    this.events.failure?.(id, 'link-lost');
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
-    if (e && !e.dead && e.rec && !e.rec.left) this.startProbe(id, true);
+    if (e && !e.dead && e.rec && !e.rec.left) {
+      this.lostAt.set(id, this.clock.now());
+      this.startProbe(id, true);
+    }
     this.maintain();
   }
 
@@ -598,6 +642,7 @@ export class Membership {
     if (this.stopped) return;
     const now = this.clock.now();
     for (const [id, t] of this.connecting) if (now - t > 10_000) this.connecting.delete(id);
+    for (const [id, t] of this.lostAt) if (now - t > this.opts.suspicionMs) this.lostAt.delete(id);
     for (const [id, t] of this.syncing) if (now - t >= this.opts.syncHoldMs) this.synced(id, false);
     // The link we joined through does not count, while its member holds more
     // than maxLinks (a crowded seed that will shed it), until `degree` others hold.
@@ -669,6 +714,19 @@ export class Membership {
     if (this.links.has(from)) {
       this.heard.set(from, this.clock.now());
       if (msg.links) this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
+    } else if (this.probing.has(from)) {
+      // A member whose link we lost still speaks (e.g. its unlink came after
+      // the close): it runs, which answers the lost link's probe.
+      this.heard.set(from, this.clock.now());
+    }
+    // A member we suspect speaks to us (the transport authenticated it): it
+    // may not know (a suspicion raised while it had no link that flooded it,
+    // or one it missed), so it hears it from us, once, and refutes.
+    const sus = this.entries.get(from)?.suspect;
+    if (sus && !sus.told) {
+      sus.told = true;
+      const s = this.suspicionOf(from, sus, this.id, false);
+      this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
     }
     switch (msg.kind) {
       case 'gossip':
@@ -793,6 +851,13 @@ export class Membership {
     this.set(rec.id, rec.version, rec.left, rec);
     if (asAlive) this.floodAlive(this.aliveOf(rec), from);
     else this.floodRecord(rec, from);
+    // A newer version of a member whose link we lost within the grace period
+    // (its refutation, or its record, relayed by others) clears what we held
+    // against it, but our evidence stands: it may have refuted before it died.
+    // Probe it again through helpers, the suspicion dated from our loss.
+    const lostAt = this.lostAt.get(rec.id);
+    if (lostAt !== undefined && !rec.left && !this.links.has(rec.id))
+      this.startProbe(rec.id, true, lostAt);
     if (rec.left) {
       if (wasLive) this.events.gone?.(rec.id, 'left', last);
     } else if (!asAlive || !wasLive) this.events.alive?.(rec, !wasLive);
@@ -804,20 +869,44 @@ export class Membership {
     const e = this.entries.get(d.id);
     // A death of a member we never knew is dropped: anyone can claim one, so it
     // must not take a directory slot (its record, if it comes, is probed like any).
-    if (!e || e.version > d.version || (e.version === d.version && e.dead)) return;
+    if (e && e.version > d.version) return this.correct(from, e);
+    if (!e || (e.version === d.version && e.dead)) return;
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
     this.set(d.id, d.version, true, e.rec);
     this.counters.deaths++;
+    this.events.failure?.(d.id, from === '' ? 'confirmed' : 'dead');
     this.queue(from, 'deaths', d, 64);
+    // A death goes out at once, not after the batching delay (a crowded
+    // member's is up to 10 batches): each hop of a flood would wait it.
+    for (const link of this.links.keys()) if (link !== from) this.flushLink(link);
     if (wasLive) this.events.gone?.(d.id, 'dead', e.rec);
   }
 
   private onSuspect(from: string, s: Death): void {
     if (s.id === this.id) return this.refute(s.version);
     const e = this.entries.get(s.id);
-    if (!e || e.dead || !e.rec || e.rec.left || e.version > s.version) return;
-    if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from, !!s.lost);
-    this.suspect(s.id, e, from, s.by || from, !!s.lost);
+    if (e && e.version > s.version) return this.correct(from, e);
+    if (!e || e.dead || !e.rec || e.rec.left) return;
+    const lost = !!s.lost;
+    // (Dated from the raiser's loss, never before a grace period ago: a peer's claim is bounded.)
+    const age = lost ? Math.min(Math.max(0, s.lostMs ?? 0), this.opts.suspicionMs) : 0;
+    const since = this.clock.now() - age;
+    if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from, lost, since);
+    this.suspect(s.id, e, from, s.by || from, lost, since);
+  }
+
+  /**
+   * The sender suspects or declares dead an older version of a member we hold
+   * a newer live version of (it refuted, and the sender missed it): the
+   * sender gets the newer version at once, which clears its suspicion, rather
+   * than after its verdict and an anti-entropy round.
+   */
+  private correct(from: string, e: Entry): void {
+    if (!from || e.dead || !e.rec || e.rec.left) return;
+    if (this.opts.lifeguard) {
+      const alives = [this.aliveOf(e.rec)];
+      this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [], alives });
+    } else this.send(from, { kind: 'gossip', records: [e.rec], deaths: [], suspects: [] });
   }
 
   /** Someone thinks we are dead or suspect: a newer version of our record says otherwise. */
@@ -838,23 +927,35 @@ export class Membership {
    */
   private suspicionTimeout(s: Suspicion): number {
     const min = this.opts.suspicionMs;
+    // The others give the raiser time to re-probe and flood the death.
     const slack = s.raised ? 0 : 3 * this.probeTimeout();
     if (!this.opts.lifeguard) return s.raised ? min : 2 * min + slack;
     const max = this.opts.suspicionMaxFactor * min;
     const k = this.opts.suspicionConfirmations;
-    const c = s.lost ? k : Math.min(k, s.by.size - 1);
+    // Two or more neighbours that each lost their connection to it: a crash
+    // (every connection of a dead process closes at once), confirmed after the
+    // shortest timeout. One lost link alone may be that link's own trouble (a
+    // connection closed by its other end, a shed link whose notice came late):
+    // it counts as one suspector, and the member has Lifeguard's long timeout
+    // to refute.
+    const c = s.lostBy.size >= 2 ? k : Math.min(k, s.by.size - 1);
     const t = max - ((max - min) * Math.log(c + 1)) / Math.log(k + 1);
     return Math.max(min, Math.floor(t)) + slack;
   }
 
   private armSuspicion(id: string, s: Suspicion): void {
     if (s.timer !== undefined) this.clock.clearTimeout(s.timer);
-    const wait = Math.max(0, s.start + this.suspicionTimeout(s) - this.clock.now());
+    // The raiser of a lost link's suspicion re-probes during the last probe
+    // timeout of it, so its verdict falls at the deadline, not a probe later.
+    const early = s.raised && s.lost ? this.probeTimeout(true) : 0;
+    const from = s.lostBy.size >= 2 ? Math.min(s.start, s.lostStart) : s.start;
+    const deadline = from + this.suspicionTimeout(s);
+    const wait = Math.max(0, deadline - early - this.clock.now());
     s.timer = this.clock.setTimeout(() => {
       const cur = this.entries.get(id);
       if (this.stopped || !cur || cur.dead || cur.suspect !== s || cur.version !== s.version)
         return;
-      if (s.raised) return this.confirmProbe(id, s.version);
+      if (s.raised) return this.confirmProbe(id, s.version, s.lost, deadline);
       cur.suspect = undefined;
       this.onDeath('', { id, version: s.version });
     }, wait);
@@ -867,21 +968,33 @@ export class Membership {
    * others wait longer for that confirmation or the refutation, then confirm
    * on their own (the raiser may have died too).
    */
-  private suspect(id: string, e: Entry, from: string | undefined, by: string, lost: boolean): void {
+  private suspect(
+    id: string,
+    e: Entry,
+    from: string | undefined,
+    by: string,
+    lost: boolean,
+    since = this.clock.now(),
+  ): void {
     this.counters.suspicions++;
     const raised = from === undefined;
     if (raised) this.counters.raised++;
+    this.events.failure?.(id, raised ? 'raised' : 'suspected');
     const s: Suspicion = {
       version: e.version,
       timer: undefined,
-      start: this.clock.now(),
+      // Our own evidence dates it (a lost link: from the loss); another's
+      // claim only counts once a second neighbour lost its link too.
+      start: raised ? since : this.clock.now(),
+      lostStart: lost ? since : Infinity,
       raised,
       by: new Set([by]),
       lost,
+      lostBy: new Set(lost ? [by] : []),
     };
     e.suspect = s;
     this.armSuspicion(id, s);
-    const msg = { id, version: e.version, by, lost };
+    const msg = this.suspicionOf(id, s, by, lost);
     this.queue(from, 'suspects', msg, 96);
     // Buddy system: the suspect hears it from us at once, so it can refute
     // before the suspicion has spread far.
@@ -896,23 +1009,56 @@ export class Membership {
     by: string,
     from: string | undefined,
     lost: boolean,
+    since = this.clock.now(),
   ): void {
     const s = e.suspect!;
-    if (!this.opts.lifeguard || s.version !== e.version) return;
-    const news = !s.by.has(by) && s.by.size <= this.opts.suspicionConfirmations;
-    if (!news && (s.lost || !lost)) return;
+    if (s.version !== e.version) return;
+    // Our own probe of a lost link failed too: we confirm this one ourselves
+    // (re-probe, then the death) from our own evidence, not only after the
+    // slack a holder gives the raiser; several neighbours of a crashed member
+    // so confirm it at once, each from its own loss.
+    const bound = this.opts.suspicionConfirmations;
+    if (by === this.id && lost && !(s.raised && s.lostBy.has(by))) {
+      if (!s.raised) this.events.failure?.(id, 'raised');
+      s.raised = true;
+      s.start = Math.min(s.start, since);
+      s.lostStart = Math.min(s.lostStart, since);
+      s.lost = true;
+      s.by.add(by);
+      s.lostBy.add(by);
+      this.armSuspicion(id, s);
+      this.queue(from, 'suspects', this.suspicionOf(id, s, by, true), 96);
+      return;
+    }
+    if (!this.opts.lifeguard) return;
+    const news = !s.by.has(by) && s.by.size <= bound;
+    const newLoss = lost && !s.lostBy.has(by) && s.lostBy.size <= bound;
+    if (!news && !newLoss) return;
     if (news) s.by.add(by);
-    s.lost ||= lost;
+    if (newLoss) {
+      s.lostBy.add(by);
+      s.lostStart = Math.min(s.lostStart, since);
+      s.lost = true;
+    }
     this.armSuspicion(id, s);
-    this.queue(from, 'suspects', { id, version: e.version, by, lost }, 96);
+    this.queue(from, 'suspects', this.suspicionOf(id, s, by, lost), 96);
   }
 
-  private confirmProbe(target: string, version: number): void {
+  /** A suspector's suspicion as sent: a lost one says how long ago the link was lost. */
+  private suspicionOf(id: string, s: Suspicion, by: string, lost: boolean): Death {
+    if (!lost || !s.lost) return { id, version: s.version, by, lost: false };
+    const lostMs = Math.round(Math.max(0, this.clock.now() - s.lostStart));
+    return { id, version: s.version, by, lost: true, lostMs };
+  }
+
+  /** The raiser's re-probe before the verdict: it ends no earlier than `deadline` (and our probe timeout). */
+  private confirmProbe(target: string, version: number, lost: boolean, deadline: number): void {
     const nonce = this.nonce++;
-    const timeout = this.probeTimeout();
+    const timeout = Math.max(this.probeTimeout(lost), deadline - this.clock.now());
     const probe = {
       target,
       indirect: true,
+      lost,
       confirm: version,
       timer: undefined as unknown,
       due: this.clock.now() + timeout,
@@ -926,7 +1072,7 @@ export class Membership {
       if ((this.heard.get(target) ?? -1) >= probe.sent) return this.probeAnswered(nonce);
       if (this.starved(probe.due) && probe.retries < 3) {
         probe.retries++;
-        const t = this.probeTimeout();
+        const t = this.probeTimeout(lost);
         probe.due = this.clock.now() + t;
         probe.timer = this.clock.setTimeout(expire, t);
         return;
@@ -1139,10 +1285,16 @@ export class Membership {
   /**
    * The probe timeout, stretched by how starved our own event loop is (a
    * late answer read late is not a dead member): Lifeguard's local health.
+   * For a lost link (`lost`) at most a quarter of the suspicion period: its
+   * suspicion counts from the loss, so the probe and the re-probe before the
+   * verdict must both fit in it (a timer of ours that fires late still waits
+   * again, probeTimedOut, so our own stalls stay covered).
    */
-  private probeTimeout(): number {
+  private probeTimeout(lost = false): number {
     const base = this.opts.probeTimeoutMs * (1 + this.health);
-    return Math.min(10 * this.opts.probeTimeoutMs, base + 4 * this.lag);
+    const t = Math.min(10 * this.opts.probeTimeoutMs, base + 4 * this.lag);
+    if (!lost) return t;
+    return Math.min(t, Math.max(this.opts.probeTimeoutMs, this.opts.suspicionMs / 4));
   }
 
   /** Lifeguard: the probe interval stretches with the local health score. */
@@ -1191,11 +1343,21 @@ export class Membership {
     this.startProbe(id, false);
   }
 
-  private startProbe(target: string, lost: boolean): void {
+  private startProbe(target: string, lost: boolean, lostAt = this.clock.now()): void {
+    // A routine probe of a member whose link is then lost gives way to the
+    // lost link's probe (its evidence and its deadline are the loss's).
+    if (lost && this.probing.has(target)) {
+      for (const [nonce, p] of this.probes) {
+        if (p.target !== target || p.lost || p.confirm !== undefined) continue;
+        this.clock.clearTimeout(p.timer);
+        this.probes.delete(nonce);
+        this.probing.delete(target);
+      }
+    }
     if (this.probing.has(target) || this.probes.size >= 4 * this.opts.maxLinks) return;
     this.probing.add(target);
     const nonce = this.nonce++;
-    const timeout = this.probeTimeout();
+    const timeout = this.probeTimeout(lost);
     const probe = {
       target,
       indirect: lost,
@@ -1204,6 +1366,7 @@ export class Membership {
       due: this.clock.now() + timeout,
       retries: 0,
       sent: this.clock.now(),
+      lostAt,
     };
     this.probes.set(nonce, probe);
     if (lost) this.askHelpers(target, nonce);
@@ -1228,7 +1391,7 @@ export class Membership {
     const p = this.probes.get(nonce);
     if (!p || this.stopped) return;
     const rearm = () => {
-      const timeout = this.probeTimeout();
+      const timeout = this.probeTimeout(!!p.lost);
       p.due = this.clock.now() + timeout;
       p.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
     };
@@ -1247,7 +1410,7 @@ export class Membership {
       }
       if (!p.lost) {
         this.probes.delete(nonce);
-        this.probing.delete(p.target);
+        this.probeDone(p.target);
         this.counters.inconclusive++;
         return;
       }
@@ -1259,14 +1422,23 @@ export class Membership {
       return rearm();
     }
     this.probes.delete(nonce);
-    this.probing.delete(p.target);
+    this.probeDone(p.target);
     // A failed probe may be our own slowness as much as the target's.
     this.adjustHealth(+1);
     const e = this.entries.get(p.target);
     if (!e || e.dead || !e.rec || e.rec.left) return;
     // Already suspected by another: ours is an independent confirmation.
-    if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost);
-    else this.suspect(p.target, e, undefined, this.id, !!p.lost);
+    // A lost link's suspicion counts from the loss (the first evidence): the
+    // grace period is the member's time to refute, not a wait after our probe.
+    const since = p.lost ? (p.lostAt ?? p.sent) : this.clock.now();
+    if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost, since);
+    else this.suspect(p.target, e, undefined, this.id, !!p.lost, since);
+  }
+
+  /** A probe of the member is over; what we heard from it without a link is forgotten. */
+  private probeDone(target: string): void {
+    this.probing.delete(target);
+    if (!this.links.has(target)) this.heard.delete(target);
   }
 
   private onAck(nonce: number): void {
@@ -1295,7 +1467,7 @@ export class Membership {
       this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
       return;
     }
-    this.probing.delete(p.target);
+    this.probeDone(p.target);
     this.adjustHealth(-1);
   }
 

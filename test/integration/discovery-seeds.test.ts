@@ -1,8 +1,11 @@
 /**
  * Agent processes that find each other through a static seed list only
- * (multicast off: no mDNS source), on 127.0.0.1; and a crashed process
- * (SIGKILL) is invalidated on the others once the grace period passes.
+ * (multicast off: no mDNS source), on 127.0.0.1; a crashed process (SIGKILL)
+ * is invalidated on the others once the grace period passes, and a frozen one
+ * (SIGSTOP) resumed within it is not.
  */
+import { readFileSync } from 'node:fs';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { CLUSTER_KEY_ENV, generateClusterKey } from '../../plugins/gossip/cluster-key.js';
@@ -31,6 +34,17 @@ function start(name: string, seeds?: string[], listen = '/ip4/127.0.0.1/tcp/0'):
   return p;
 }
 
+/** Waits until the kernel reports the process stopped (state T in /proc/PID/stat). */
+async function waitStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`process ${pid} did not stop`);
+}
+
 describe('discovery through seeds, across processes', { timeout: 90_000 }, () => {
   it('three processes find each other from one seed; a SIGKILLed one is invalidated after the grace period', async () => {
     const s = start('s');
@@ -57,6 +71,43 @@ describe('discovery through seeds, across processes', { timeout: 90_000 }, () =>
       expect(leave.t - killedAt).toBeLessThan(GRACE_MS + 20_000);
     }
     expect(s.events.filter((e) => e.ev === 'error')).toEqual([]);
+  });
+
+  it('a SIGSTOPped agent resumed within the grace period is not invalidated', async () => {
+    const s = start('s');
+    const ready = await s.waitEv('ready');
+    const seed = (ready.addrs as string[])[0]!.replace(/\/p2p\/.*$/, '');
+    const b = start('b', [seed]);
+    const c = start('c', [seed]);
+    await Promise.all([
+      s.waitEv('peer:join', 'c'),
+      b.waitEv('peer:join', 'c'),
+      c.waitEv('peer:join', 's'),
+      c.waitEv('peer:join', 'b'),
+    ]);
+
+    // Frozen for most of the grace period: its neighbours' probes go
+    // unanswered and they suspect it (its connections stay open: the kernel
+    // still holds them), then it runs again and refutes the suspicion.
+    c.signal('SIGSTOP');
+    await waitStopped(c.child.pid!);
+    const frozenAt = Date.now();
+    await new Promise((r) => setTimeout(r, (GRACE_MS * 3) / 4));
+    c.signal('SIGCONT');
+    const resumedAt = Date.now();
+    // Well past the point where an unrefuted suspicion would have been confirmed.
+    await new Promise((r) => setTimeout(r, GRACE_MS * 4));
+    for (const p of [s, b])
+      expect(p.events.filter((e) => e.ev === 'peer:leave' && e.t >= frozenAt)).toEqual([]);
+    expect(c.events.filter((e) => e.ev === 'peer:leave' && e.t >= resumedAt)).toEqual([]);
+    // Still a member: a registration it makes now reaches the others, and a
+    // READ of it through the loaded metadata returns its bytes.
+    const r = await c.request({ cmd: 'register', size: 4096, fill: 7 }, 'registered');
+    const updated = (e: { ev: string; peer?: string; t: number }) =>
+      e.ev === 'peer:update' && e.peer === 'c' && e.t >= resumedAt;
+    await Promise.all([s.waitFor(updated, 'c updated'), b.waitFor(updated, 'c updated')]);
+    const read = await b.request({ cmd: 'read', peer: 'c', addr: r.addr, len: r.len }, 'read');
+    expect(read.sum).toBe(7 * 4096);
   });
 
   it('a restarted seed is redialed and the cluster heals', async () => {

@@ -37,8 +37,8 @@ describe('discovery mesh wire format', () => {
       {
         kind: 'gossip',
         records: [rec],
-        deaths: [{ id: 'p3', version: 2, by: '', lost: false }],
-        suspects: [{ id: 'p4', version: 5, by: 'p1', lost: true }],
+        deaths: [{ id: 'p3', version: 2, by: '', lost: false, lostMs: 0 }],
+        suspects: [{ id: 'p4', version: 5, by: 'p1', lost: true, lostMs: 1250 }],
         alives: [alive],
       },
       { kind: 'digest', hash: '00ff00ff00ff00ff', count: 12 },
