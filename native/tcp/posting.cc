@@ -127,12 +127,17 @@ bool Engine::TryRunInline(Cmd& c) {
     // An answer that did not come inside the window is left to the caller's
     // status reads (Progress) rather than handed to the I/O thread: a third
     // thread woken on 2 vCPUs queues behind the two that spin (perf sched,
-    // bench/cli/results/2026-12-busy-poll-yield.md). The watch timer hands it
-    // back if the caller stops polling.
+    // bench/cli/results/2026-12-busy-poll-yield.md). No watch timer: re-armed
+    // while posts go on, it woke the I/O thread every few transfers, only for
+    // it to block on ioMu_ behind the poster (strace). A caller that goes on
+    // to wait() says so (StopPolling); one that neither polls nor waits gets
+    // its answer when CheckTimeouts unmasks the peer (kQuietWatchNs).
     const Xfer* x = xfers_[c.a].get();
-    if (polled->state == Peer::kReady && polled->inflight == 0 && !HasUnsent(polled)) {
+    const bool leave =
+        x && x->active && x->gen == c.b && polled->state == Peer::kReady && !HasUnsent(polled);
+    if (leave || (polled->state == Peer::kReady && polled->inflight == 0 && !HasUnsent(polled))) {
       polled->quietSinceNs = NowNs();
-    } else if (!(x && x->active && x->gen == c.b && LeaveToPoller(c.a, polled))) {
+    } else {
       Unquiet(polled);
     }
   }
