@@ -272,10 +272,10 @@ export interface Backend {
    */
   checkXfer(h: BackendXfer): StatusCode;
   /**
-   * Optional: the agent polled the current post (checkXfer in a loop) and now
-   * stops before it completed, to wait for the completion event instead. A
-   * backend that left the post's progress to the polling thread hands it back
-   * to its own. Must not block.
+   * Optional: the agent waits for the completion event of the current post,
+   * which is still in flight, instead of polling it (it may have polled it
+   * with checkXfer first). A backend that left the post's progress to the
+   * polling thread hands it back to its own. Must not block.
    */
   stopPolling?(h: BackendXfer): void;
   /** Frees the handle, aborting a transfer in flight; must not block. */

@@ -210,6 +210,10 @@ export class XferRequest {
       const state = this.#state as XferState | 'ERROR'; // the polls may have finished it
       if (state === 'DONE') return Promise.resolve();
       if (state === 'ERROR') return Promise.reject(this.#error);
+    } else {
+      // Not polling: an answer the backend left to its poller (TCP's
+      // busy_poll_us) goes back to the backend's own thread now.
+      this.backend.stopPolling?.(this.#handle);
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject };

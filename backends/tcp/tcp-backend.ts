@@ -381,7 +381,7 @@ export class TcpBackend implements Backend {
     const h = handle as TcpXfer;
     const s = this.#settle.status(h);
     if (s !== Status.IN_PROG || !h.inFlight || this.#closed) return s;
-    if (!this.#opts.pollProgress && !h.pollSends) return s;
+    if (!this.#pollsAnswers(h)) return s;
     // A poll reads the answer itself when it is already there (no wake-up of
     // the engine's I/O thread, no completion batch), and sends what is left of
     // a large WRITE's payload: see Engine::Progress.
@@ -394,9 +394,14 @@ export class TcpBackend implements Backend {
 
   stopPolling(handle: BackendXfer): void {
     const h = handle as TcpXfer;
-    // Without poll_progress or poll_send no answer is ever left to a poller: nothing to hand back.
-    if (h.inFlight && !this.#closed && (this.#opts.pollProgress || h.pollSends))
+    // Without poll_progress, poll_send or busy_poll_us no answer is ever left to a poller: nothing to hand back.
+    if (h.inFlight && !this.#closed && this.#pollsAnswers(h))
       this.#engine.stopPolling(h.slot.index, h.gen);
+  }
+
+  /** Whether status reads of this transfer read its answer themselves (Engine::Progress). */
+  #pollsAnswers(h: TcpXfer): boolean {
+    return this.#opts.pollProgress || h.pollSends || this.#opts.busyPollUs > 0;
   }
 
   releaseXfer(handle: BackendXfer): void {

@@ -295,7 +295,7 @@ function printReport(opts: CliOptions, r: BenchReport): void {
   for (const [key, cells] of groups) {
     log(
       opts,
-      `\n${key}: ${s.prepared ? 'prepared (prepXferDlist + makeXferReq)' : 'createXferReq'}${s.recreate ? ', recreated per post' : ''}, depth ${s.depth}, ${s.iterations} iterations (+${s.warmup} warm-up; /${s.largeBlockFactor} over 1 MiB), ${WAIT_TEXT[s.wait]}${s.wait === 'await' ? ` (waitSpinUs ${s.waitSpinUs})` : ''}\n`,
+      `\n${key}: ${s.prepared ? 'prepared (prepXferDlist + makeXferReq)' : 'createXferReq'}${s.recreate ? ', recreated per post' : ''}, depth ${s.depth}, ${s.iterations} iterations (+${s.warmup} warm-up; /${s.largeBlockFactor} over 1 MiB${s.warmupMs > 0 ? `; the process's first cell warms up ${s.warmupMs} ms at least` : ''}), ${WAIT_TEXT[s.wait]}${s.wait === 'await' ? ` (waitSpinUs ${s.waitSpinUs})` : ''}\n`,
     );
     log(opts, cellTable(cells));
   }

@@ -69,6 +69,12 @@ export interface SweepConfig {
   waitSpinUs: number;
   iterations: number;
   warmup: number;
+  /**
+   * The first cell an initiator process times also warms up for at least
+   * this long (ms), for a JIT runtime that may still compile the loop's code
+   * on background threads (which compete for the CPUs) after 100 iterations.
+   */
+  warmupMs: number;
   /** Blocks over 1 MiB run iterations / largeBlockFactor times (nixlbench's large_blk_iter_ftr). */
   largeBlockFactor: number;
   /** A cell stops early (and says how many iterations it ran) after this long. */
@@ -147,6 +153,8 @@ Sweep:
                           request before it awaits the completion event (default 100; 0: never)
   --iters N               timed iterations per cell (default 1000)
   --warmup N              warm-up iterations per cell (default 100)
+  --warmup-ms MS          the first cell of the process also warms up for at least MS ms (default 0:
+                          iterations only; 1000 did not remove the first cell's slowness here)
   --large-block-factor N  blocks over 1 MiB run iters/N iterations (default 16)
   --max-cell-seconds S    stop a cell's timed loop after S seconds (default 2)
   --prepared              prepXferDlist + makeXferReq (default: createXferReq)
@@ -202,6 +210,13 @@ Testing:
                            check (WRITE: after the transfers; READ: before them), so a run with
                            --check must fail; proves the check catches a corrupted transfer
 `;
+
+/**
+ * --warmup-ms: how long the first cell of a process warms up at least. Off:
+ * 1000 ms did not make the first cell faster on the 2-vCPU VM
+ * (bench/cli/results/2026-12-busy-poll-yield.md).
+ */
+export const DEFAULT_WARMUP_MS = 0;
 
 function positiveInt(name: string, text: string | undefined, dflt: number, min = 1): number {
   if (text === undefined) return dflt;
@@ -269,6 +284,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         iters: { type: 'string' },
         'wait-spin-us': { type: 'string' },
         warmup: { type: 'string' },
+        'warmup-ms': { type: 'string' },
         'large-block-factor': { type: 'string' },
         'max-cell-seconds': { type: 'string' },
         prepared: { type: 'boolean' },
@@ -450,6 +466,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     waitSpinUs: positiveInt('wait-spin-us', v['wait-spin-us'], DEFAULT_WAIT_SPIN_US, 0),
     iterations: positiveInt('iters', v.iters, 1000),
     warmup: positiveInt('warmup', v.warmup, 100, 0),
+    warmupMs: positiveInt('warmup-ms', v['warmup-ms'], DEFAULT_WARMUP_MS, 0),
     largeBlockFactor: positiveInt('large-block-factor', v['large-block-factor'], 16),
     maxCellSeconds,
     prepared: v.prepared ?? false,

@@ -28,6 +28,8 @@ export interface CellResult {
   depth: number;
   iterations: number;
   warmup: number;
+  /** How long the warm-up took (ms): the first cell of a process warms up for --warmup-ms at least. */
+  warmupMs: number;
   /** Timed iterations planned; fewer ran when the cell hit --max-cell-seconds. */
   plannedIterations: number;
   bytes: number;

@@ -201,6 +201,16 @@ void Engine::Run() {
       timeout = cmdPending_.load() ? 0 : 20;
     }
     int n = epoll_wait(epollFd_, evs, 64, timeout);
+    if (spin && n == 0 && !cmdPending_.load(std::memory_order_relaxed)) {
+      // Nothing yet: give the CPU to whoever else is runnable on it before
+      // looking again, without taking ioMu_ (a post may run inline). On 2
+      // vCPUs the peer that will send the next request (a polling caller)
+      // is often queued on this very CPU, woken there by this thread's last
+      // answer; a spin that does not yield holds it off for the whole window
+      // (perf sched: 62 µs per transfer, bench/cli/results/2026-12-busy-poll-yield.md).
+      sched_yield();
+      continue;
+    }
     bool served = false;
     // Everything below owns the engine's state; a post from JavaScript that
     // finds this lock free runs inline (TryRunInline).

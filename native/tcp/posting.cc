@@ -124,7 +124,18 @@ bool Engine::TryRunInline(Cmd& c) {
     // the next busy post would mask them again, and each change costs a
     // system call per stream. The I/O thread unmasks them once it needs them
     // (a queued post or notification, or CheckTimeouts after kQuietWatchNs).
-    if (polled->state == Peer::kReady && polled->inflight == 0 && !HasUnsent(polled)) {
+    // An answer that did not come inside the window is left to the caller's
+    // status reads (Progress) rather than handed to the I/O thread: a third
+    // thread woken on 2 vCPUs queues behind the two that spin (perf sched,
+    // bench/cli/results/2026-12-busy-poll-yield.md). No watch timer: re-armed
+    // while posts go on, it woke the I/O thread every few transfers, only for
+    // it to block on ioMu_ behind the poster (strace). A caller that goes on
+    // to wait() says so (StopPolling); one that neither polls nor waits gets
+    // its answer when CheckTimeouts unmasks the peer (kQuietWatchNs).
+    const Xfer* x = xfers_[c.a].get();
+    const bool leave =
+        x && x->active && x->gen == c.b && polled->state == Peer::kReady && !HasUnsent(polled);
+    if (leave || (polled->state == Peer::kReady && polled->inflight == 0 && !HasUnsent(polled))) {
       polled->quietSinceNs = NowNs();
     } else {
       Unquiet(polled);
@@ -161,8 +172,14 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
   // received by the I/O thread straight into place than in pieces, one per
   // poll (measured: 64 KiB socket READs took 1.5-2x as long when polled).
   const uint64_t total = TotalBytes(x);
-  if (x->op == XferOp::kRead && !UsesCma(p, total) && total > kPollAnswerMaxBytes) return false;
+  // With busy_poll_us the caller reads every answer (PollForCompletion
+  // already received this one's start on this thread).
+  if (x->op == XferOp::kRead && !UsesCma(p, total) && total > kPollAnswerMaxBytes &&
+      cfg_.busyPollUs == 0) {
+    return false;
+  }
   x->polls++;
+  const uint64_t progressBefore = p->lastProgressNs;
   // This caller is still here: a masked peer stays left to it (OnPollWatch).
   if (p->quietSinceNs != 0) p->quietSinceNs = NowNs();
   // A WRITE's payload not sent yet (pollSend): the next bounded share goes
@@ -211,6 +228,12 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
     }
   }
   Publish();
+  // busy_poll_us: the caller spins on its status reads; one that read nothing
+  // lets a thread queued on its CPU (the target's, on 2 vCPUs) run first.
+  if (cfg_.busyPollUs > 0 && !settledHere && p->lastProgressNs == progressBefore) {
+    io.unlock();
+    sched_yield();
+  }
   return settledHere;
 }
 
@@ -303,6 +326,7 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
   }
   const uint64_t until = NowNs() + windowUs * 1000;
   while (x->active && x->gen == gen && p->state == Peer::kReady) {
+    const uint64_t progressBefore = p->lastProgressNs;
     for (Conn* c : p->streams) {
       if (c->state != Conn::kReady) continue;
       if (!HandleReadable(c)) {
@@ -318,6 +342,10 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
     }
     FlushDirty();
     if (!x->active || x->gen != gen || NowNs() > until) break;
+    // Nothing came: the thread that will answer may be queued on this CPU
+    // (a socket wake-up places the woken thread on the waker's CPU), and a
+    // spin that does not yield holds it off until the window ends.
+    if (p->lastProgressNs == progressBefore) sched_yield();
   }
 }
 

@@ -374,6 +374,13 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
     expect(stderr).toContain('B/W of each run');
   });
 
+  it('the first cell of the process warms up for --warmup-ms at least, and the table says so', async () => {
+    const { report, stderr } = await runReport(['--path', 'socket', '--warmup-ms', '300']);
+    expect(report.cells.length).toBeGreaterThan(1);
+    expect(report.cells[0]!.warmupMs).toBeGreaterThanOrEqual(300);
+    expect(stderr).toContain("the process's first cell warms up 300 ms at least");
+  });
+
   it('a target that dies mid-sweep ends the run with an error in bounded time', async () => {
     const { target, port: listening } = startTarget();
     try {

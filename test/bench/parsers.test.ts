@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
 import { nixlbenchArgs, parseNixlbench } from '../../bench/cli/compare-nixlbench.js';
-import { parseCli, regionBytes, UsageError, type CliOptions } from '../../bench/cli/options.js';
+import {
+  DEFAULT_WARMUP_MS,
+  parseCli,
+  regionBytes,
+  UsageError,
+  type CliOptions,
+} from '../../bench/cli/options.js';
 import { fromNixlbenchFlags } from '../../bench/cli/nixlbench-flags.js';
 import { parseUcxPerftest } from '../../bench/cli/baselines/ucx-perftest.js';
 import { summarize } from '../../bench/cli/stats.js';
@@ -210,6 +216,9 @@ describe('nixl-ts-bench parsing and helpers', () => {
     expect(() => parseCli(['--compare', 'perftest=/bin/true'])).toThrow(/nixlbench=PATH/);
     expect(() => parseCli(['--baselines', 'memcpy,dd'])).toThrow(/unknown 'dd'/);
     expect(() => parseCli(['--iters', '0'])).toThrow(/--iters must be an integer >= 1/);
+    expect(parse([]).sweep.warmupMs).toBe(DEFAULT_WARMUP_MS);
+    expect(parse(['--warmup-ms', '0']).sweep.warmupMs).toBe(0);
+    expect(() => parseCli(['--warmup-ms=-1'])).toThrow(/--warmup-ms must be an integer >= 0/);
   });
 
   it("reads ucx_perftest's Final row (MB/s are 2^20 B/s)", () => {
