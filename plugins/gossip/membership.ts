@@ -261,6 +261,8 @@ export interface MembershipCounters {
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
   orphaned: number;
+  /** Signatures checked (records and alives; each a new version to this member). */
+  verified: number;
 }
 
 const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
@@ -391,6 +393,7 @@ export class Membership {
     inconclusive: 0,
     shed: 0,
     orphaned: 0,
+    verified: 0,
   };
 
   constructor(
@@ -719,6 +722,7 @@ export class Membership {
       return;
     }
     const digest = payloadDigest(rec.payload);
+    this.counters.verified++;
     if (
       !this.signer.verify(rec.id, signingBytesOf(rec.id, rec.version, rec.left, digest), rec.sig)
     ) {
@@ -748,6 +752,7 @@ export class Membership {
       this.send(from, { kind: 'pull', ids: [a.id] });
       return;
     }
+    this.counters.verified++;
     if (!this.signer.verify(a.id, signingBytesOf(a.id, a.version, false, a.digest), a.sig)) {
       this.counters.invalid++;
       this.events.invalid?.(from, `alive of ${a.id} with a bad signature`, 'signature');
