@@ -698,6 +698,8 @@ export class Membership {
       return;
     }
     const e = this.entries.get(rec.id);
+    // The sender holds this version: what we queued for it up to there is a duplicate.
+    this.heldBy(from, rec.id, rec.version);
     if (e && e.version >= rec.version) {
       if (e.version === rec.version) this.counters.duplicates++;
       else this.counters.stale++;
@@ -741,6 +743,7 @@ export class Membership {
   private onAlive(from: string, a: Alive): void {
     if (a.id === this.id) return;
     const e = this.entries.get(a.id);
+    this.heldBy(from, a.id, a.version);
     if (e && e.version >= a.version) {
       if (e.version === a.version) this.counters.duplicates++;
       else this.counters.stale++;
@@ -770,6 +773,27 @@ export class Membership {
     this.accept(from, rec, e, true);
   }
 
+  /**
+   * A link sent us version `version` of a member's record (or its alive, or
+   * its death): it holds that much, so an older or equal version queued for
+   * it is dropped unsent. During a start a member hears most records from
+   * several links within one batching delay; each would otherwise go back.
+   */
+  private heldBy(link: string, id: string, version: number): void {
+    const box = this.outboxes.get(link);
+    if (!box) return;
+    const r = box.records.get(id);
+    if (r && r.version <= version) {
+      box.records.delete(id);
+      box.bytes -= r.payload.byteLength + 128;
+    }
+    const a = box.alives.get(id);
+    if (a && a.version <= version) {
+      box.alives.delete(id);
+      box.bytes -= 128;
+    }
+  }
+
   private accept(from: string, rec: SignedRecord, e: Entry | undefined, asAlive: boolean): void {
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
     const last = e?.rec;
@@ -785,6 +809,8 @@ export class Membership {
   private onDeath(from: string, d: Death): void {
     if (d.id === this.id) return this.refute(d.version);
     const e = this.entries.get(d.id);
+    const queued = this.outboxes.get(from)?.deaths.get(d.id);
+    if (queued && queued.version <= d.version) this.outboxes.get(from)!.deaths.delete(d.id);
     // A death of a member we never knew is dropped: anyone can claim one, so it
     // must not take a directory slot (its record, if it comes, is probed like any).
     if (!e || e.version > d.version || (e.version === d.version && e.dead)) return;

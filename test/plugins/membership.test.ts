@@ -413,4 +413,50 @@ describe('mesh membership', () => {
     net.clock.run(net.clock.now() + 120_000);
     expect(ms[0]!.localHealth).toBe(0);
   });
+  it('a record a link sent us is not queued back to it: a duplicate from a link drops what was waiting for it', () => {
+    // One member, driven by hand: a transport that records what it is given, a manual clock.
+    const sent: { to: string; kinds: string[]; ids: string[] }[] = [];
+    const timers: { at: number; fn: () => void }[] = [];
+    let now = 0;
+    const m = new Membership(
+      'm',
+      new Uint8Array(10),
+      {
+        send: (to, msg) =>
+          sent.push({
+            to,
+            kinds: [msg.kind],
+            ids: msg.kind === 'gossip' ? msg.records.map((r) => r.id) : [],
+          }),
+        connect: () => {},
+        disconnect: () => {},
+      },
+      { sign: () => new Uint8Array(64), verify: () => true },
+      {
+        now: () => now,
+        setTimeout: (fn, ms) => timers.push({ at: now + ms, fn }),
+        clearTimeout: () => {},
+      },
+      {},
+      { batchMs: 20 },
+    );
+    m.linkUp('a', false);
+    m.linkUp('b', false);
+    m.linkUp('c', false);
+    const rec = {
+      id: 'x',
+      version: 3,
+      left: false,
+      payload: new Uint8Array(5),
+      sig: new Uint8Array(64),
+    };
+    m.receive('a', { kind: 'gossip', records: [rec], deaths: [], suspects: [] });
+    // b sends the same version before our batch went out; c sends nothing.
+    m.receive('b', { kind: 'gossip', records: [rec], deaths: [], suspects: [] });
+    now = 100;
+    for (const t of timers.splice(0)) t.fn();
+    const floods = sent.filter((s) => s.ids.includes('x')).map((s) => s.to);
+    expect(floods).toEqual(['c']);
+    expect(m.counters.duplicates).toBe(1);
+  });
 });
