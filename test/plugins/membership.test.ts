@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { SimNetwork } from '../../bench/discovery/sim/network.js';
 import {
+  type MeshMessage,
   Membership,
   payloadDigest,
   signingBytes,
@@ -458,5 +459,39 @@ describe('mesh membership', () => {
     const floods = sent.filter((s) => s.ids.includes('x')).map((s) => s.to);
     expect(floods).toEqual(['c']);
     expect(m.counters.duplicates).toBe(1);
+  });
+  it('anti-entropy answers a digest with the entries of the buckets that differ, not the whole directory', () => {
+    const { net, ms } = cluster(120);
+    net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 119));
+    // a and b hold the same directory but for three members' versions, which only b heard.
+    const [a, b] = [ms[10]!, ms[11]!];
+    for (const i of [20, 40, 60]) {
+      const rec = ms[i]!.record;
+      ms[i]!.update(new Uint8Array([i]));
+      b.receive(id(i), {
+        kind: 'gossip',
+        records: [ms[i]!.record],
+        deaths: [],
+        suspects: [],
+      });
+      expect(a.recordOf(id(i))!.version).toBe(rec.version);
+    }
+    const d = a.digest();
+    expect(d.buckets.byteLength).toBe(4 * 32);
+    const answers: MeshMessage[] = [];
+    const send = (b as any).transport.send.bind((b as any).transport);
+    (b as any).transport.send = (to: string, msg: MeshMessage, o?: unknown) => {
+      if (to === id(10)) answers.push(msg);
+      send(to, msg, o);
+    };
+    b.receive(id(10), { kind: 'digest', ...d });
+    const entries = answers.find((m) => m.kind === 'entries');
+    if (entries?.kind !== 'entries') throw new Error('no entries answer');
+    // At most the three differing buckets of 32, about four entries each (not all 121).
+    expect(entries.buckets!.length).toBeLessThanOrEqual(3);
+    expect(entries.entries.length).toBeLessThan(30);
+    for (const i of [20, 40, 60]) expect(entries.entries.some((e) => e.id === id(i))).toBe(true);
+    net.clock.run(net.clock.now() + 50);
+    for (const i of [20, 40, 60]) expect(a.recordOf(id(i))!.payload).toEqual(new Uint8Array([i]));
   });
 });
