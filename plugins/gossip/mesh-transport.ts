@@ -61,13 +61,7 @@ interface Outbound {
   writing: boolean;
   stream?: any;
   lp?: any;
-  /** Bounds a write that waits for the stream to drain; shared by writes while fresh (see writeSignal). */
-  signal?: AbortSignal;
-  signalAt?: number;
 }
-
-/** Most bytes of frames written to a stream at once (one muxer frame, one noise message). */
-const WRITE_BATCH_BYTES = 60 * 1024;
 
 export class Libp2pMeshTransport implements MeshTransport {
   private readonly out = new Map<string, Outbound>();
@@ -180,9 +174,6 @@ export class Libp2pMeshTransport implements MeshTransport {
 
   private async write(to: string, o: Outbound): Promise<void> {
     o.writing = true;
-    // Frames queued in the same turn (a new link's record and digest, an answer
-    // and a pull) go out together below.
-    await undefined;
     try {
       while (o.queue.length && !this.closed) {
         if (!o.lp) {
@@ -218,48 +209,25 @@ export class Libp2pMeshTransport implements MeshTransport {
           o.stream = stream;
           o.lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
         }
-        // Everything queued (up to WRITE_BATCH_BYTES) in one write: one muxer
-        // frame and one noise message for the batch, on both sides, not one per frame.
-        let n = 0;
-        let size = 0;
-        while (
-          n < o.queue.length &&
-          (n === 0 || size + o.queue[n]!.byteLength <= WRITE_BATCH_BYTES)
-        )
-          size += o.queue[n++]!.byteLength;
-        const batch = o.queue.splice(0, n);
-        o.dial.splice(0, n);
-        o.bytes -= size;
+        const bytes = o.queue.shift()!;
+        o.dial.shift();
+        o.bytes -= bytes.byteLength;
         try {
-          await o.lp.writeV(batch, { signal: this.writeSignal(o) });
-          this.sent.frames += n;
-          this.sent.bytes += size;
+          await o.lp.write(bytes, { signal: AbortSignal.timeout(this.o.dialTimeoutMs) });
+          this.sent.frames++;
+          this.sent.bytes += bytes.byteLength;
         } catch (err) {
           this.o.log('mesh write to %s failed: %s', to, (err as Error)?.message);
           o.stream?.abort?.(err as Error);
           o.stream = undefined;
           o.lp = undefined;
-          this.sent.dropped += n;
+          this.sent.dropped++;
         }
       }
     } finally {
       o.writing = false;
       if (!o.queue.length && !o.lp) this.out.delete(to);
     }
-  }
-
-  /**
-   * The signal bounding a write (it matters only when the stream applies
-   * backpressure): a timer per frame cost more than the write itself, so one
-   * is shared while it has at least half of dialTimeoutMs left.
-   */
-  private writeSignal(o: Outbound): AbortSignal {
-    const now = performance.now();
-    if (!o.signal || now - o.signalAt! > this.o.dialTimeoutMs / 2) {
-      o.signal = AbortSignal.timeout(this.o.dialTimeoutMs);
-      o.signalAt = now;
-    }
-    return o.signal;
   }
 
   /** A peer's connection closed: its outbound stream is gone with it. */
