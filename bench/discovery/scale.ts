@@ -298,6 +298,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           shed: number;
           orphaned: number;
           dialed: number;
+          verified: number;
         }[],
     );
     if (timeline) {
@@ -307,14 +308,26 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       );
       console.log(`  ${rows.join(', ')}`);
     }
-    type Counted = 'dropped' | 'suspicions' | 'raised' | 'frames' | 'shed' | 'orphaned' | 'dialed';
+    type Counted =
+      'dropped' | 'suspicions' | 'raised' | 'frames' | 'shed' | 'orphaned' | 'dialed' | 'verified';
     const total = (k: Counted) => per.reduce((x, a) => x + (a[k] || 0), 0);
     console.error(
       `  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')} ` +
         `(raised ${total('raised')}), frames sent ${total('frames')}, ` +
         `links shed as extra ${total('shed')}, only links lost ${total('orphaned')}, ` +
-        `connections opened to send a frame ${total('dialed')}`,
+        `connections opened to send a frame ${total('dialed')}, ` +
+        `signatures verified per agent ${(total('verified') / per.length).toFixed(1)}`,
     );
+    const byKind = new Map<string, number>();
+    for (const a of per as { bytesByKind?: Record<string, number> }[])
+      for (const [k, v] of Object.entries(a.bytesByKind ?? {}))
+        byKind.set(k, (byKind.get(k) ?? 0) + v);
+    if (byKind.size) {
+      const kinds = [...byKind].sort((x, y) => y[1] - x[1]);
+      console.error(
+        `  KiB sent per agent by kind: ${kinds.map(([k, v]) => `${k} ${(v / 1024 / per.length).toFixed(1)}`).join(', ')}`,
+      );
+    }
     return {
       spawnToAll: lastLoaded - t0,
       readyToAll: Math.max(0, lastLoaded - lastReady),

@@ -156,10 +156,12 @@ function reportStatsLater(): void {
             frames: s.sent.frames,
             dropped: s.sent.dropped,
             dialed: s.sent.dialed,
+            bytesByKind: s.bytesByKind,
             suspicions: s.membership.suspicions,
             raised: s.membership.raised,
             shed: s.membership.shed,
             orphaned: s.membership.orphaned,
+            verified: s.membership.verified,
           }
         : {
             connections: NaN,

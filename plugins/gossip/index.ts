@@ -130,6 +130,8 @@ export interface GossipStats {
   opened: number;
   /** Mesh frames and bytes sent, and frames dropped (queues full, streams failed). */
   sent: { frames: number; bytes: number; dropped: number; dialed: number };
+  /** Bytes of mesh frames queued to send, by message kind (gossip, digest, entries, pull, ping, ...). */
+  bytesByKind: Record<string, number>;
   /** What the membership dropped or did. */
   membership: {
     duplicates: number;
@@ -144,6 +146,8 @@ export interface GossipStats {
     /** Links this agent dropped for being extra, and times a peer dropped its only link. */
     shed: number;
     orphaned: number;
+    /** Record and alive signatures verified (one per new version heard). */
+    verified: number;
   };
 }
 
@@ -311,6 +315,7 @@ export class GossipDiscovery implements Discovery {
       connections: this.node?.getConnections().length ?? 0,
       opened: this.counters.opened,
       sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0, dialed: 0 }) },
+      bytesByKind: { ...this.transport?.bytesByKind },
       membership: {
         duplicates: c?.duplicates ?? 0,
         stale: c?.stale ?? 0,
@@ -321,6 +326,7 @@ export class GossipDiscovery implements Discovery {
         inconclusive: c?.inconclusive ?? 0,
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
+        verified: c?.verified ?? 0,
       },
     };
   }

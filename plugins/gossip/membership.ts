@@ -109,8 +109,16 @@ export type MeshMessage = (
       suspects: Death[];
       alives?: Alive[];
     }
-  | { kind: 'digest'; hash: string; count: number }
-  | { kind: 'entries'; entries: DigestEntry[] }
+  /**
+   * `buckets`: the directory split by member id into buckets, each one's
+   * 32-bit summary (little-endian); the answer lists only the buckets that differ.
+   */
+  | { kind: 'digest'; hash: string; count: number; buckets?: Uint8Array }
+  /**
+   * `buckets` of `bucketCount`: the list covers only these buckets (the rest
+   * are equal on both sides); absent, it is the whole directory.
+   */
+  | { kind: 'entries'; entries: DigestEntry[]; buckets?: number[]; bucketCount?: number }
   | { kind: 'pull'; ids: string[] }
   | { kind: 'ping'; nonce: number }
   | { kind: 'ack'; nonce: number }
@@ -244,6 +252,8 @@ interface Entry {
   dead: boolean;
   since: number;
   hash: [number, number];
+  /** A hash of the member id alone: its anti-entropy bucket is slot mod the bucket count. */
+  slot: number;
   suspect?: Suspicion;
 }
 
@@ -296,6 +306,8 @@ export interface MembershipCounters {
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
   orphaned: number;
+  /** Signatures checked (records and alives; each a new version to this member). */
+  verified: number;
 }
 
 const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
@@ -360,12 +372,23 @@ function hash2(s: string): [number, number] {
 const entryHash = (id: string, version: number, dead: boolean) =>
   hash2(`${id}\u0000${version}\u0000${dead ? 1 : 0}`);
 
+/** Most anti-entropy buckets a digest may carry (4 bytes each). */
+const MAX_BUCKETS = 1024;
+
+/** Buckets for a directory of `count` entries: about four entries each, a power of two. */
+function bucketsFor(count: number): number {
+  let b = 1;
+  while (b * 4 < count && b < 256) b *= 2;
+  return b;
+}
+
 export class Membership {
   readonly opts: MembershipOptions;
   private readonly entries = new Map<string, Entry>();
   private readonly links = new Map<string, number>();
   private readonly connecting = new Map<string, number>();
   private self: SignedRecord;
+  private readonly selfSlot: number;
   private hx: [number, number] = [0, 0];
   private directoryBytes = 0;
   private readonly outboxes = new Map<string, Outbox>();
@@ -432,6 +455,7 @@ export class Membership {
     inconclusive: 0,
     shed: 0,
     orphaned: 0,
+    verified: 0,
   };
 
   constructor(
@@ -445,6 +469,7 @@ export class Membership {
   ) {
     this.opts = { ...DEFAULT_MEMBERSHIP, ...opts };
     this.self = this.signRecord(1, false, payload);
+    this.selfSlot = hash2(id)[1];
     this.xorIn(entryHash(id, 1, false));
   }
 
@@ -587,11 +612,29 @@ export class Membership {
     return this.entries.get(id)?.suspect !== undefined;
   }
 
-  digest(): { hash: string; count: number } {
+  /** The directory's summary, with its per-bucket summaries (what an anti-entropy digest carries). */
+  digest(): { hash: string; count: number; buckets: Uint8Array } {
+    const count = this.entries.size + 1;
+    const b = bucketsFor(count);
+    const out = new Uint8Array(4 * b);
+    const dv = new DataView(out.buffer);
+    for (const [i, h] of this.bucketHashes(b).entries()) dv.setUint32(4 * i, h, true);
+    return { ...this.summary(), buckets: out };
+  }
+
+  private summary(): { hash: string; count: number } {
     return {
       hash: this.hx[0].toString(16).padStart(8, '0') + this.hx[1].toString(16).padStart(8, '0'),
       count: this.entries.size + 1,
     };
+  }
+
+  /** Per bucket (by member id), the XOR of its entries' hashes, ourselves included. */
+  private bucketHashes(b: number): Uint32Array {
+    const out = new Uint32Array(b);
+    out[this.selfSlot % b] ^= entryHash(this.id, this.self.version, false)[0];
+    for (const e of this.entries.values()) out[e.slot % b] ^= e.hash[0];
+    return out;
   }
 
   // ---- links ----
@@ -734,17 +777,17 @@ export class Membership {
         for (const a of msg.alives ?? []) this.onAlive(from, a);
         return;
       case 'digest': {
-        const mine = this.digest();
+        const mine = this.summary();
         const same = mine.hash === msg.hash && mine.count === msg.count;
-        if (!same) this.send(from, { kind: 'entries', entries: this.entryList() });
+        if (!same) this.send(from, { kind: 'entries', ...this.entriesFor(msg.buckets) });
         // Equal directories on a new link: our digest tells the other side so,
         // or it would hold its floods to us until the hold expires.
-        else if (this.syncing.has(from)) this.send(from, { kind: 'digest', ...mine });
+        else if (this.syncing.has(from)) this.send(from, { kind: 'digest', ...this.digest() });
         // Equal directories, or ours listed in full: it has or pulls whatever we hold.
         return this.synced(from, true);
       }
       case 'entries':
-        this.onEntries(from, msg.entries);
+        this.onEntries(from, msg.entries, msg.buckets, msg.bucketCount);
         // We pushed whatever it lacked of what we hold.
         return this.synced(from, true);
       case 'pull':
@@ -775,6 +818,8 @@ export class Membership {
       return;
     }
     const e = this.entries.get(rec.id);
+    // The sender holds this version: what we queued for it up to there is a duplicate.
+    this.heldBy(from, rec.id, rec.version);
     if (e && e.version >= rec.version) {
       if (e.version === rec.version) this.counters.duplicates++;
       else this.counters.stale++;
@@ -799,6 +844,7 @@ export class Membership {
       return;
     }
     const digest = payloadDigest(rec.payload);
+    this.counters.verified++;
     if (
       !this.signer.verify(rec.id, signingBytesOf(rec.id, rec.version, rec.left, digest), rec.sig)
     ) {
@@ -817,6 +863,7 @@ export class Membership {
   private onAlive(from: string, a: Alive): void {
     if (a.id === this.id) return;
     const e = this.entries.get(a.id);
+    this.heldBy(from, a.id, a.version);
     if (e && e.version >= a.version) {
       if (e.version === a.version) this.counters.duplicates++;
       else this.counters.stale++;
@@ -828,6 +875,7 @@ export class Membership {
       this.send(from, { kind: 'pull', ids: [a.id] });
       return;
     }
+    this.counters.verified++;
     if (!this.signer.verify(a.id, signingBytesOf(a.id, a.version, false, a.digest), a.sig)) {
       this.counters.invalid++;
       this.events.invalid?.(from, `alive of ${a.id} with a bad signature`, 'signature');
@@ -843,6 +891,27 @@ export class Membership {
     this.digests.set(rec, this.digestOf(held));
     this.counters.alives++;
     this.accept(from, rec, e, true);
+  }
+
+  /**
+   * A link sent us version `version` of a member's record (or its alive, or
+   * its death): it holds that much, so an older or equal version queued for
+   * it is dropped unsent. During a start a member hears most records from
+   * several links within one batching delay; each would otherwise go back.
+   */
+  private heldBy(link: string, id: string, version: number): void {
+    const box = this.outboxes.get(link);
+    if (!box) return;
+    const r = box.records.get(id);
+    if (r && r.version <= version) {
+      box.records.delete(id);
+      box.bytes -= r.payload.byteLength + 128;
+    }
+    const a = box.alives.get(id);
+    if (a && a.version <= version) {
+      box.alives.delete(id);
+      box.bytes -= 128;
+    }
   }
 
   private accept(from: string, rec: SignedRecord, e: Entry | undefined, asAlive: boolean): void {
@@ -867,6 +936,8 @@ export class Membership {
   private onDeath(from: string, d: Death): void {
     if (d.id === this.id) return this.refute(d.version);
     const e = this.entries.get(d.id);
+    const queued = this.outboxes.get(from)?.deaths.get(d.id);
+    if (queued && queued.version <= d.version) this.outboxes.get(from)!.deaths.delete(d.id);
     // A death of a member we never knew is dropped: anyone can claim one, so it
     // must not take a directory slot (its record, if it comes, is probed like any).
     if (e && e.version > d.version) return this.correct(from, e);
@@ -1094,7 +1165,8 @@ export class Membership {
       if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
     }
     const hash = entryHash(id, version, dead);
-    this.entries.set(id, { rec, version, dead, since: this.clock.now(), hash });
+    const slot = old?.slot ?? hash2(id)[1];
+    this.entries.set(id, { rec, version, dead, since: this.clock.now(), hash, slot });
     this.xorIn(hash);
   }
 
@@ -1105,14 +1177,59 @@ export class Membership {
     this.xorIn(h);
   }
 
-  private entryList(): DigestEntry[] {
-    const out: DigestEntry[] = [{ id: this.id, version: this.self.version, dead: false }];
-    for (const [id, e] of this.entries) out.push({ id, version: e.version, dead: e.dead });
+  /**
+   * The answer to a digest that differs from ours: the entries of the buckets
+   * whose summaries differ (during a start most of a directory is the same on
+   * both sides of a new link), or all of them when the digest has no buckets.
+   */
+  private entriesFor(theirBuckets: Uint8Array | undefined): {
+    entries: DigestEntry[];
+    buckets?: number[];
+    bucketCount?: number;
+  } {
+    const n = theirBuckets?.byteLength ?? 0;
+    const all = () => ({ entries: this.entryList(() => true) });
+    if (!theirBuckets || !n || n % 4 || n > 4 * MAX_BUCKETS) return all();
+    const b = n / 4;
+    const dv = new DataView(theirBuckets.buffer, theirBuckets.byteOffset, n);
+    const mine = this.bucketHashes(b);
+    const differ: number[] = [];
+    for (let i = 0; i < b; i++) if (mine[i] !== dv.getUint32(4 * i, true)) differ.push(i);
+    // Only the count or the second hash differ (a collision in a bucket): everything.
+    if (!differ.length) return all();
+    const want = new Uint8Array(b);
+    for (const i of differ) want[i] = 1;
+    return {
+      entries: this.entryList((slot) => want[slot % b] === 1),
+      buckets: differ,
+      bucketCount: b,
+    };
+  }
+
+  private entryList(covers: (slot: number) => boolean): DigestEntry[] {
+    const out: DigestEntry[] = [];
+    if (covers(this.selfSlot)) out.push({ id: this.id, version: this.self.version, dead: false });
+    for (const [id, e] of this.entries)
+      if (covers(e.slot)) out.push({ id, version: e.version, dead: e.dead });
     return out;
   }
 
-  /** The other side's entry list: push what it lacks, pull what we lack. */
-  private onEntries(from: string, list: DigestEntry[]): void {
+  /**
+   * The other side's entry list (of the buckets listed, or of the whole
+   * directory): push what it lacks, pull what we lack.
+   */
+  private onEntries(
+    from: string,
+    list: DigestEntry[],
+    buckets?: number[],
+    bucketCount?: number,
+  ): void {
+    let covers = (_slot: number) => true;
+    if (buckets?.length && bucketCount && bucketCount <= MAX_BUCKETS) {
+      const listed = new Uint8Array(bucketCount);
+      for (const i of buckets.slice(0, MAX_BUCKETS)) if (i < bucketCount) listed[i] = 1;
+      covers = (slot) => listed[slot % bucketCount] === 1;
+    }
     const theirs = new Map<string, DigestEntry>();
     for (const x of list.slice(0, this.opts.maxMembers + 1)) theirs.set(x.id, x);
     const pull: string[] = [];
@@ -1130,8 +1247,10 @@ export class Membership {
     if (pull.length) this.send(from, { kind: 'pull', ids: pull });
     const push: { records: SignedRecord[]; deaths: Death[] } = { records: [], deaths: [] };
     const t = theirs.get(this.id);
-    if (!t || t.version < this.self.version) push.records.push(this.self);
+    if (covers(this.selfSlot) && (!t || t.version < this.self.version))
+      push.records.push(this.self);
     for (const [id, e] of this.entries) {
+      if (!covers(e.slot)) continue;
       const x = theirs.get(id);
       if (x && (x.version > e.version || (x.version === e.version && (x.dead || !e.dead))))
         continue;

@@ -82,6 +82,8 @@ export class Libp2pMeshTransport implements MeshTransport {
    * answer to a stranger), each a handshake.
    */
   readonly sent = { frames: 0, bytes: 0, dropped: 0, dialed: 0 };
+  /** Bytes of the frames handed to send, by message kind (what the mesh spends its bytes on). */
+  readonly bytesByKind: Record<string, number> = {};
 
   constructor(
     private readonly node: ControlNode,
@@ -153,6 +155,7 @@ export class Libp2pMeshTransport implements MeshTransport {
   send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void {
     if (this.closed) return;
     const bytes = encodeFrame(msg);
+    this.bytesByKind[msg.kind] = (this.bytesByKind[msg.kind] ?? 0) + bytes.byteLength;
     let o = this.out.get(to);
     if (!o) {
       if (this.out.size >= this.o.maxPeers) return;

@@ -36,10 +36,14 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
       };
       break;
     case 'digest':
-      obj.digest = { hash: msg.hash, count: msg.count };
+      obj.digest = { hash: msg.hash, count: msg.count, buckets: msg.buckets ?? new Uint8Array() };
       break;
     case 'entries':
-      obj.entries = { entries: msg.entries };
+      obj.entries = {
+        entries: msg.entries,
+        buckets: msg.buckets ?? [],
+        bucketCount: msg.bucketCount ?? 0,
+      };
       break;
     case 'pull':
       obj.pull = { ids: msg.ids };
@@ -88,9 +92,18 @@ function bodyOf(o: any): MeshMessage {
         alives: o.gossip.alives,
       };
     case 'digest':
-      return { kind: 'digest', hash: o.digest.hash, count: o.digest.count };
+      return o.digest.buckets.byteLength
+        ? { kind: 'digest', hash: o.digest.hash, count: o.digest.count, buckets: o.digest.buckets }
+        : { kind: 'digest', hash: o.digest.hash, count: o.digest.count };
     case 'entries':
-      return { kind: 'entries', entries: o.entries.entries };
+      return o.entries.bucketCount
+        ? {
+            kind: 'entries',
+            entries: o.entries.entries,
+            buckets: o.entries.buckets,
+            bucketCount: o.entries.bucketCount,
+          }
+        : { kind: 'entries', entries: o.entries.entries };
     case 'pull':
       return { kind: 'pull', ids: o.pull.ids };
     case 'ping':

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 
 import { SIM_SIGNER, SimNetwork } from '../../bench/discovery/sim/network.js';
 import {
-  Membership,
   type MeshMessage,
+  Membership,
   payloadDigest,
   signingBytes,
   signingBytesOf,
@@ -546,5 +546,85 @@ describe('mesh membership', () => {
     net.loss = 0;
     net.clock.run(net.clock.now() + 120_000);
     expect(ms[0]!.localHealth).toBe(0);
+  });
+  it('a record a link sent us is not queued back to it: a duplicate from a link drops what was waiting for it', () => {
+    // One member, driven by hand: a transport that records what it is given, a manual clock.
+    const sent: { to: string; kinds: string[]; ids: string[] }[] = [];
+    const timers: { at: number; fn: () => void }[] = [];
+    let now = 0;
+    const m = new Membership(
+      'm',
+      new Uint8Array(10),
+      {
+        send: (to, msg) =>
+          sent.push({
+            to,
+            kinds: [msg.kind],
+            ids: msg.kind === 'gossip' ? msg.records.map((r) => r.id) : [],
+          }),
+        connect: () => {},
+        disconnect: () => {},
+      },
+      { sign: () => new Uint8Array(64), verify: () => true },
+      {
+        now: () => now,
+        setTimeout: (fn, ms) => timers.push({ at: now + ms, fn }),
+        clearTimeout: () => {},
+      },
+      {},
+      { batchMs: 20 },
+    );
+    m.linkUp('a', false);
+    m.linkUp('b', false);
+    m.linkUp('c', false);
+    const rec = {
+      id: 'x',
+      version: 3,
+      left: false,
+      payload: new Uint8Array(5),
+      sig: new Uint8Array(64),
+    };
+    m.receive('a', { kind: 'gossip', records: [rec], deaths: [], suspects: [] });
+    // b sends the same version before our batch went out; c sends nothing.
+    m.receive('b', { kind: 'gossip', records: [rec], deaths: [], suspects: [] });
+    now = 100;
+    for (const t of timers.splice(0)) t.fn();
+    const floods = sent.filter((s) => s.ids.includes('x')).map((s) => s.to);
+    expect(floods).toEqual(['c']);
+    expect(m.counters.duplicates).toBe(1);
+  });
+  it('anti-entropy answers a digest with the entries of the buckets that differ, not the whole directory', () => {
+    const { net, ms } = cluster(120);
+    net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 119));
+    // a and b hold the same directory but for three members' versions, which only b heard.
+    const [a, b] = [ms[10]!, ms[11]!];
+    for (const i of [20, 40, 60]) {
+      const rec = ms[i]!.record;
+      ms[i]!.update(new Uint8Array([i]));
+      b.receive(id(i), {
+        kind: 'gossip',
+        records: [ms[i]!.record],
+        deaths: [],
+        suspects: [],
+      });
+      expect(a.recordOf(id(i))!.version).toBe(rec.version);
+    }
+    const d = a.digest();
+    expect(d.buckets.byteLength).toBe(4 * 32);
+    const answers: MeshMessage[] = [];
+    const send = (b as any).transport.send.bind((b as any).transport);
+    (b as any).transport.send = (to: string, msg: MeshMessage, o?: unknown) => {
+      if (to === id(10)) answers.push(msg);
+      send(to, msg, o);
+    };
+    b.receive(id(10), { kind: 'digest', ...d });
+    const entries = answers.find((m) => m.kind === 'entries');
+    if (entries?.kind !== 'entries') throw new Error('no entries answer');
+    // At most the three differing buckets of 32, about four entries each (not all 121).
+    expect(entries.buckets!.length).toBeLessThanOrEqual(3);
+    expect(entries.entries.length).toBeLessThan(30);
+    for (const i of [20, 40, 60]) expect(entries.entries.some((e) => e.id === id(i))).toBe(true);
+    net.clock.run(net.clock.now() + 50);
+    for (const i of [20, 40, 60]) expect(a.recordOf(id(i))!.payload).toEqual(new Uint8Array([i]));
   });
 });

@@ -43,6 +43,18 @@ describe('discovery mesh wire format', () => {
       },
       { kind: 'digest', hash: '00ff00ff00ff00ff', count: 12 },
       { kind: 'entries', entries: [{ id: 'p1', version: 3, dead: true }] },
+      {
+        kind: 'digest',
+        hash: '00ff00ff00ff00ff',
+        count: 12,
+        buckets: new Uint8Array([1, 0, 0, 0, 255, 255, 255, 255]),
+      },
+      {
+        kind: 'entries',
+        entries: [{ id: 'p1', version: 3, dead: false }],
+        buckets: [0, 5],
+        bucketCount: 8,
+      },
       { kind: 'pull', ids: ['p1', 'p2'] },
       { kind: 'ping', nonce: 4 },
       { kind: 'ack', nonce: 4 },
