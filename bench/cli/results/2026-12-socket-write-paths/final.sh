@@ -1,5 +1,6 @@
 #!/bin/bash
 # Interleaved before/after of the measure command, same binary (params switch the path).
+# (The "lock taken" time it prints is when the command line was built, not when flock returned; the bench prints its own start/end load.)
 cd /work/wt-wbw
 for i in 1 2 3; do
   for v in before after; do
