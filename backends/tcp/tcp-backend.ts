@@ -69,8 +69,6 @@ interface PeerEntry {
 }
 
 const DESC_WORDS = 9;
-/** poll_send: WRITEs of this many bytes or more (Engine::kPollSendMinBytes). */
-const POLL_SEND_MIN_BYTES = 2 << 20;
 const TWO32 = 2 ** 32;
 
 /**
@@ -350,7 +348,7 @@ export class TcpBackend implements Backend {
       this.#opts.busyPollUs === 0 &&
       op === 'WRITE' &&
       peerId !== 0 &&
-      bytes >= POLL_SEND_MIN_BYTES;
+      bytes >= this.#opts.pollSendMinBytes;
     this.#settle.add(h);
     return h;
   }

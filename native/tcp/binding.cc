@@ -98,6 +98,10 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     cfg.busyPollUs = static_cast<uint64_t>(o.Get("busyPollUs").As<Napi::Number>().Int64Value());
     cfg.lingerUs = static_cast<uint64_t>(o.Get("lingerUs").As<Napi::Number>().Int64Value());
     cfg.pollSend = o.Get("pollSend").As<Napi::Boolean>().Value();
+    cfg.pollSendMinBytes =
+        static_cast<uint64_t>(o.Get("pollSendMinBytes").As<Napi::Number>().Int64Value());
+    cfg.inlineWriteMaxBytes =
+        static_cast<uint64_t>(o.Get("inlineWriteMaxBytes").As<Napi::Number>().Int64Value());
     cfg.stripeMinBytes =
         static_cast<uint64_t>(o.Get("stripeMinBytes").As<Napi::Number>().Int64Value());
     cfg.copyThreads = o.Get("copyThreads").As<Napi::Number>().Uint32Value();

@@ -36,9 +36,14 @@ struct EngineConfig {
   // that peer, it waits this long for the caller's next post and sends it
   // itself (see Engine::Linger). 0: never.
   uint64_t lingerUs = 20;
-  // A socket WRITE of kPollSendMinBytes or more is sent by the threads that
+  // A socket WRITE of pollSendMinBytes or more is sent by the threads that
   // post and poll it (see Engine::Progress), not handed to the I/O thread.
   bool pollSend = true;
+  uint64_t pollSendMinBytes = 2ull << 20;
+  // A socket WRITE of up to this many bytes posted onto an idle connection is
+  // sent by the posting thread (what the socket takes; the I/O thread sends
+  // the rest), instead of being handed to the I/O thread.
+  uint64_t inlineWriteMaxBytes = 64 << 10;
   uint64_t stripeMinBytes = 4ull << 20;
   unsigned copyThreads = 2;  // threads for one large same-host copy
   std::string name;
@@ -340,11 +345,10 @@ class Engine {
   static constexpr uint64_t kPollWatchNs = 200'000;
   // The largest socket READ whose payload a poll receives itself (Progress).
   static constexpr uint64_t kPollAnswerMaxBytes = 16 << 10;
-  // pollSend: socket WRITEs from this size on are sent by the posting and
-  // polling thread; each postXferReq or getXferStatus sends at most
+  // pollSend: socket WRITEs from cfg_.pollSendMinBytes on are sent by the
+  // posting and polling thread; each postXferReq or getXferStatus sends at most
   // kPollSendChunk of payload per connection (a bounded call; the socket's
   // buffer, tcp_wmem at most 4 MiB here, usually takes less).
-  static constexpr uint64_t kPollSendMinBytes = 2 << 20;
   static constexpr uint64_t kPollSendChunk = 4ull << 20;
   bool PollSends(const Xfer* x, const Peer* p) const;
   bool inlineRun_ = false;  // ExecCmd runs on the posting thread (TryRunInline)

@@ -355,7 +355,7 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
 bool Engine::PollSends(const Xfer* x, const Peer* p) const {
   if (!cfg_.pollSend || cfg_.busyPollUs > 0 || x->op != XferOp::kWrite) return false;
   uint64_t bytes = TotalBytes(x);
-  return bytes >= kPollSendMinBytes && !UsesCma(p, bytes);
+  return bytes >= cfg_.pollSendMinBytes && !UsesCma(p, bytes);
 }
 
 bool Engine::InlineEligible(const Cmd& c) {
@@ -377,7 +377,7 @@ bool Engine::InlineEligible(const Cmd& c) {
   // sends a WRITE whose payload the socket moves within the window.
   // With pollSend (and no busy_poll_us) any size: the post sends a bounded
   // share (kPollSendChunk), its polls the rest.
-  uint64_t maxBytes = std::max(kInlineMaxBytes, cfg_.busyPollUs * kInlineBytesPerUs);
+  uint64_t maxBytes = std::max(cfg_.inlineWriteMaxBytes, cfg_.busyPollUs * kInlineBytesPerUs);
   if (bytes > maxBytes && !PollSends(x, p)) return false;
   for (const Conn* s : p->streams) {
     if (!s->txq.empty()) return false;
