@@ -6,88 +6,38 @@
 // posts went that way, that a caller who posts slowly costs the I/O thread a
 // bounded number of lingers (the back-off), and that linger_us=0 and
 // busy_poll_us turn it off. The target is an agent in another process.
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Agent } from '../../src/agent.js';
 import type { LingerCounters, TcpBackend } from '../../backends/tcp/index.js';
 import type { XferRequest } from '../../src/xfer-request.js';
-import { PeerProcess } from '../../testing/peer-harness.js';
-import { fillPattern } from '../../testing/pattern.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { blockRequests, pollRounds, type TcpPair, TcpPairs } from './tcp-pair.js';
 
 const REGION = 1 << 20;
 const BLOCK = 4096;
 const BLOCKS = 64;
 const AREA = BLOCK * BLOCKS;
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-interface Pair {
-  peer: PeerProcess;
-  agent: Agent;
-  local: Buffer;
-  localAddr: bigint;
-  remoteAddr: bigint;
-}
-
-const open: Pair[] = [];
-
-afterEach(async () => {
-  for (const p of open.splice(0)) {
-    await p.agent.close();
-    p.peer.signal('SIGKILL');
-    await p.peer.waitForExit(10_000).catch(() => {});
-  }
-});
+const pairs = new TcpPairs();
+afterEach(() => pairs.closeAll());
 
 /** This process initiates with `mine` as its TCP params; the target is a child process. */
-async function pair(mine: Record<string, string>): Promise<Pair> {
-  const params = { port: '0', same_host: 'off', timeout_ms: '5000' };
-  const peer = new PeerProcess();
-  const init = await peer.send(
-    { cmd: 'init', backend: 'TCP', params, plugins: [], size: REGION, name: 'target' },
-    30_000,
-  );
-  const agent = await Agent.create({
+function pair(mine: Record<string, string>): Promise<TcpPair> {
+  return pairs.start({
     name: 'initiator',
-    backends: [{ type: 'TCP', params: { ...params, ...mine } }],
+    regionBytes: REGION,
+    params: { port: '0', same_host: 'off', timeout_ms: '5000' },
+    initiatorParams: mine,
   });
-  const { buffer: local, desc } = agent.alloc(REGION);
-  agent.registerMem(local);
-  agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-  await agent.makeConnection('target');
-  const p = { peer, agent, local, localAddr: desc.addr, remoteAddr: BigInt(init.addr!) };
-  open.push(p);
-  return p;
 }
 
-const counters = (p: Pair): LingerCounters =>
+const counters = (p: TcpPair): LingerCounters =>
   (p.agent.backends.find((b) => b.type === 'TCP') as TcpBackend).lingerCounters();
 
-function requests(p: Pair, op: 'READ' | 'WRITE'): XferRequest[] {
-  return Array.from({ length: BLOCKS }, (_, i) =>
-    p.agent.createXferReq(
-      op,
-      [{ addr: p.localAddr + BigInt(i * BLOCK), len: BLOCK, devId: 0 }],
-      [{ addr: p.remoteAddr + BigInt(i * BLOCK), len: BLOCK, devId: 0 }],
-      'target',
-    ),
-  );
-}
-
-/** Posts each request in turn `rounds` times, polling getXferStatus until DONE before the next. */
-function pollRounds(p: Pair, reqs: XferRequest[], rounds: number): void {
-  const deadline = performance.now() + 60_000;
-  for (let r = 0; r < rounds; r++) {
-    for (const req of reqs) {
-      if (p.agent.postXferReq(req) === 'DONE') continue;
-      while (p.agent.getXferStatus(req) !== 'DONE') {
-        if (performance.now() > deadline) throw new Error('a polled transfer did not finish');
-      }
-    }
-  }
-}
+const requests = (p: TcpPair, op: 'READ' | 'WRITE'): XferRequest[] =>
+  blockRequests(p, op, BLOCKS, BLOCK);
 
 /**
  * Polls rounds of `reqs` until the lingering I/O thread took one of their
@@ -95,11 +45,11 @@ function pollRounds(p: Pair, reqs: XferRequest[], rounds: number): void {
  * machine can starve the poller past a linger now and then (the whole suite
  * on 2 cores once went 100 rounds of 64 posts without a hit), not for 20 s.
  */
-function roundsUntilHit(p: Pair, reqs: XferRequest[]): number {
+function roundsUntilHit(p: TcpPair, reqs: XferRequest[]): number {
   const before = counters(p).hits;
   const until = performance.now() + 20_000;
   for (let r = 0; r < 100 || performance.now() < until; r++) {
-    pollRounds(p, reqs, 1);
+    pollRounds(p, reqs, 1, performance.now() + 60_000);
     if (counters(p).hits > before) return counters(p).hits;
   }
   return counters(p).hits;
@@ -143,7 +93,7 @@ describe('TCP, the I/O thread lingering for the next post (linger_us)', () => {
     it(`${JSON.stringify(off)}: no lingering; polled transfers land`, async () => {
       const p = await pair(off);
       fillPattern(p.local.subarray(0, AREA), 3);
-      pollRounds(p, requests(p, 'WRITE'), 5);
+      pollRounds(p, requests(p, 'WRITE'), 5, performance.now() + 60_000);
       const remote = (await p.peer.send({ cmd: 'hash', off: 0, len: AREA })).hash;
       expect(remote).toBe(sha256(p.local.subarray(0, AREA)));
       expect(counters(p)).toEqual({ hits: 0, misses: 0 });

@@ -7,83 +7,36 @@
 // (one share, several shares, striped over two streams), that a caller who
 // stops polling still gets its transfers done by the I/O thread, and that a
 // peer killed in the middle of a polled WRITE fails it in bounded time.
-import { createHash } from 'node:crypto';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
 import { NotFoundError, RemoteDisconnectError } from '../../src/errors.js';
-import type { XferRequest } from '../../src/xfer-request.js';
-import { PeerProcess } from '../../testing/peer-harness.js';
-import { fillPattern } from '../../testing/pattern.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { pollUntilDone, type TcpPair, TcpPairs, writeAt } from './tcp-pair.js';
 
 const REGION = 24 << 20;
 // Below the threshold (the I/O thread sends), one share, several shares
 // (kPollSendChunk is 4 MiB), striped over two streams (stripe_min_bytes 4 MiB).
 const SIZES = [16 << 10, 1 << 20, 2 << 20, 6 << 20, 11 << 20];
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-interface Pair {
-  peer: PeerProcess;
-  agent: Agent;
-  local: Buffer;
-  localAddr: bigint;
-  remoteAddr: bigint;
-}
+const pairs = new TcpPairs();
+afterEach(() => pairs.closeAll());
 
-const open: Pair[] = [];
-
-async function pair(pollSend: 'on' | 'off'): Promise<Pair> {
-  const params = { port: '0', same_host: 'off', timeout_ms: '5000' };
-  const peer = new PeerProcess();
-  const init = await peer.send(
-    { cmd: 'init', backend: 'TCP', params, plugins: [], size: REGION, name: 'target' },
-    30_000,
-  );
-  const agent = await Agent.create({
+function pair(pollSend: 'on' | 'off'): Promise<TcpPair> {
+  return pairs.start({
     name: 'sender',
-    backends: [{ type: 'TCP', params: { ...params, poll_send: pollSend } }],
+    regionBytes: REGION,
+    params: { port: '0', same_host: 'off', timeout_ms: '5000' },
+    initiatorParams: { poll_send: pollSend },
   });
-  const { buffer: local, desc } = agent.alloc(REGION);
-  agent.registerMem(local);
-  agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-  await agent.makeConnection('target');
-  const p = { peer, agent, local, localAddr: desc.addr, remoteAddr: BigInt(init.addr!) };
-  open.push(p);
-  return p;
 }
-
-/** A WRITE of `len` bytes from local offset 0 to remote offset `at`. */
-function write(p: Pair, len: number, at: number): XferRequest {
-  return p.agent.createXferReq(
-    'WRITE',
-    [{ addr: p.localAddr, len, devId: 0 }],
-    [{ addr: p.remoteAddr + BigInt(at), len, devId: 0 }],
-    'target',
-  );
-}
-
-function pollUntilDone(p: Pair, req: XferRequest, deadline: number): void {
-  if (p.agent.postXferReq(req) === 'DONE') return;
-  while (p.agent.getXferStatus(req) !== 'DONE') {
-    if (performance.now() > deadline) throw new Error('a polled WRITE did not finish');
-  }
-}
-
-afterEach(async () => {
-  for (const p of open.splice(0)) {
-    await p.agent.close();
-    p.peer.signal('SIGKILL');
-    await p.peer.waitForExit(10_000).catch(() => {});
-  }
-});
 
 describe('TCP poll_send: WRITEs sent by the polling caller', () => {
   for (const pollSend of ['on', 'off'] as const) {
     it(`polled WRITEs of 16 KiB to 11 MiB land whole (poll_send=${pollSend})`, async () => {
       const p = await pair(pollSend);
       for (const [i, len] of SIZES.entries()) {
-        const req = write(p, len, 4096 * i); // an unaligned target offset for each size
+        const req = writeAt(p, len, 4096 * i); // an unaligned target offset for each size
         // Several posts of the same request: the first goes the usual way,
         // the later ones are left to this caller (masked connections).
         for (let round = 0; round < 4; round++) {
@@ -115,7 +68,7 @@ describe('TCP poll_send: WRITEs sent by the polling caller', () => {
   it('a caller that stops polling still gets its WRITEs done (the I/O thread takes over)', async () => {
     const p = await pair('on');
     for (const [i, len] of SIZES.entries()) {
-      const req = write(p, len, 8192 * i);
+      const req = writeAt(p, len, 8192 * i);
       for (let round = 0; round < 3; round++) {
         fillPattern(p.local.subarray(0, len), 7 * i + round);
         pollUntilDone(p, req, performance.now() + 30_000);
@@ -133,7 +86,7 @@ describe('TCP poll_send: WRITEs sent by the polling caller', () => {
 
   it('a peer killed during polled large WRITEs fails them in bounded time', async () => {
     const p = await pair('on');
-    const req = write(p, 11 << 20, 0);
+    const req = writeAt(p, 11 << 20, 0);
     for (let round = 0; round < 3; round++) pollUntilDone(p, req, performance.now() + 30_000);
     p.peer.signal('SIGKILL');
     const t0 = performance.now();

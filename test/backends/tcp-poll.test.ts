@@ -7,90 +7,37 @@
 // completions (the watch timer hands them back to the I/O thread), and that
 // a peer killed in either phase fails the transfers in bounded time. The
 // target is an agent in another process; data is checked by hash.
-import { createHash } from 'node:crypto';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
 import { NotFoundError, RemoteDisconnectError } from '../../src/errors.js';
 import type { XferRequest } from '../../src/xfer-request.js';
-import { PeerProcess } from '../../testing/peer-harness.js';
-import { fillPattern } from '../../testing/pattern.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { blockRequests, pollRounds, type TcpPair, TcpPairs } from './tcp-pair.js';
 
 const REGION = 1 << 20;
 const BLOCK = 4096;
 const BLOCKS = 64; // the requests cycle over these blocks of the first 256 KiB
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-interface Pair {
-  peer: PeerProcess;
-  agent: Agent;
-  local: Buffer;
-  localAddr: bigint;
-  remoteAddr: bigint;
-}
+const pairs = new TcpPairs();
+afterEach(() => pairs.closeAll());
 
-const open: Pair[] = [];
-
-async function pair(
+function pair(
   sameHost: 'off' | 'auto',
   waitSpinUs?: number,
   pollProgress: 'on' | 'off' = 'on',
-): Promise<Pair> {
-  const params = { port: '0', same_host: sameHost, timeout_ms: '5000' };
-  const mine = { ...params, poll_progress: pollProgress };
-  const peer = new PeerProcess();
-  const init = await peer.send(
-    { cmd: 'init', backend: 'TCP', params, plugins: [], size: REGION, name: 'target' },
-    30_000,
-  );
-  const agent = await Agent.create({
+): Promise<TcpPair> {
+  return pairs.start({
     name: 'poller',
-    backends: [{ type: 'TCP', params: mine }],
+    regionBytes: REGION,
+    params: { port: '0', same_host: sameHost, timeout_ms: '5000' },
+    initiatorParams: { poll_progress: pollProgress },
     waitSpinUs,
   });
-  const { buffer: local, desc } = agent.alloc(REGION);
-  agent.registerMem(local);
-  agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-  await agent.makeConnection('target');
-  const p = { peer, agent, local, localAddr: desc.addr, remoteAddr: BigInt(init.addr!) };
-  open.push(p);
-  return p;
 }
 
-function requests(p: Pair, op: 'READ' | 'WRITE'): XferRequest[] {
-  return Array.from({ length: BLOCKS }, (_, i) =>
-    p.agent.createXferReq(
-      op,
-      [{ addr: p.localAddr + BigInt(i * BLOCK), len: BLOCK, devId: 0 }],
-      [{ addr: p.remoteAddr + BigInt(i * BLOCK), len: BLOCK, devId: 0 }],
-      'target',
-    ),
-  );
-}
-
-/** Posts each request `rounds` times, polling getXferStatus until DONE; returns the posts made. */
-function pollRounds(p: Pair, reqs: XferRequest[], rounds: number, deadline: number): number {
-  let posts = 0;
-  for (let r = 0; r < rounds; r++) {
-    for (const req of reqs) {
-      posts++;
-      if (p.agent.postXferReq(req) === 'DONE') continue;
-      while (p.agent.getXferStatus(req) !== 'DONE') {
-        if (performance.now() > deadline) throw new Error('a polled transfer did not finish');
-      }
-    }
-  }
-  return posts;
-}
-
-afterEach(async () => {
-  for (const p of open.splice(0)) {
-    await p.agent.close();
-    p.peer.signal('SIGKILL');
-    await p.peer.waitForExit(10_000).catch(() => {});
-  }
-});
+const requests = (p: TcpPair, op: 'READ' | 'WRITE'): XferRequest[] =>
+  blockRequests(p, op, BLOCKS, BLOCK);
 
 for (const sameHost of ['off', 'auto'] as const) {
   describe(`TCP, a polling caller (same_host=${sameHost})`, () => {

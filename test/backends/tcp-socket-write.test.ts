@@ -4,20 +4,17 @@
 // I/O thread, or sent by the polling caller (poll_send_min_bytes). Against an
 // agent in another process, every DONE is checked by hash, and a target that
 // is killed or frozen in the middle of such WRITEs fails them in bounded time.
-import { createHash } from 'node:crypto';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
 import { InvalidParamError, NotFoundError, RemoteDisconnectError } from '../../src/errors.js';
 import type { XferRequest } from '../../src/xfer-request.js';
-import { PeerProcess } from '../../testing/peer-harness.js';
-import { fillPattern } from '../../testing/pattern.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { pollUntilDone, type TcpPair, TcpPairs, writeAt } from './tcp-pair.js';
 
 const REGION = 8 << 20;
 const SIZES = [16 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20];
 const TIMEOUT_MS = 2000;
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 // The initiator's parameters of each variant; the target runs the defaults.
 const VARIANTS: Record<string, Record<string, string>> = {
@@ -30,65 +27,20 @@ const VARIANTS: Record<string, Record<string, string>> = {
   'sent by the polling caller from 16 KiB': { poll_send_min_bytes: String(16 << 10) },
 };
 
-interface Pair {
-  peer: PeerProcess;
-  agent: Agent;
-  local: Buffer;
-  localAddr: bigint;
-  remoteAddr: bigint;
-}
+const pairs = new TcpPairs();
+afterEach(() => pairs.closeAll());
 
-const open: Pair[] = [];
-
-async function pair(initiatorParams: Record<string, string>): Promise<Pair> {
-  const params = { port: '0', same_host: 'off', timeout_ms: String(TIMEOUT_MS) };
-  const peer = new PeerProcess();
-  const init = await peer.send(
-    { cmd: 'init', backend: 'TCP', params, plugins: [], size: REGION, name: 'target' },
-    30_000,
-  );
-  const agent = await Agent.create({
+function pair(initiatorParams: Record<string, string>): Promise<TcpPair> {
+  return pairs.start({
     name: 'writer',
-    backends: [{ type: 'TCP', params: { ...params, ...initiatorParams } }],
+    regionBytes: REGION,
+    params: { port: '0', same_host: 'off', timeout_ms: String(TIMEOUT_MS) },
+    initiatorParams,
   });
-  const { buffer: local, desc } = agent.alloc(REGION);
-  agent.registerMem(local);
-  agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-  await agent.makeConnection('target');
-  const p = { peer, agent, local, localAddr: desc.addr, remoteAddr: BigInt(init.addr!) };
-  open.push(p);
-  return p;
 }
-
-/** A WRITE of `len` bytes from local offset 0 to remote offset `at`. */
-function write(p: Pair, len: number, at: number): XferRequest {
-  return p.agent.createXferReq(
-    'WRITE',
-    [{ addr: p.localAddr, len, devId: 0 }],
-    [{ addr: p.remoteAddr + BigInt(at), len, devId: 0 }],
-    'target',
-  );
-}
-
-/** Posts and polls getXferStatus until DONE, as the benchmark's timed loop does. */
-function pollUntilDone(p: Pair, req: XferRequest, deadline: number): void {
-  if (p.agent.postXferReq(req) === 'DONE') return;
-  while (p.agent.getXferStatus(req) !== 'DONE') {
-    if (performance.now() > deadline) throw new Error('a polled WRITE did not finish');
-  }
-}
-
-afterEach(async () => {
-  for (const p of open.splice(0)) {
-    p.peer.signal('SIGCONT');
-    await p.agent.close();
-    p.peer.signal('SIGKILL');
-    await p.peer.waitForExit(10_000).catch(() => {});
-  }
-});
 
 /** Reposts WRITEs to a target that stops answering until one fails; the error and how long it took. */
-function failAfter(p: Pair, req: XferRequest, t0: number): unknown {
+function failAfter(p: TcpPair, req: XferRequest, t0: number): unknown {
   try {
     for (;;) pollUntilDone(p, req, t0 + 30_000);
   } catch (err) {
@@ -102,7 +54,7 @@ describe('TCP socket WRITEs of 16 KiB to 4 MiB, polled at batch 1', () => {
       const p = await pair(initiatorParams);
       for (const [i, len] of SIZES.entries()) {
         const at = 4096 * (i + 1) + 8 * i; // a target offset that is not page-aligned
-        const req = write(p, len, at);
+        const req = writeAt(p, len, at);
         // The first post of a request and the later ones take different
         // turns (lingering I/O thread, a caller seen polling): several each.
         for (let round = 0; round < 4; round++) {
@@ -125,7 +77,7 @@ describe('TCP socket WRITEs of 16 KiB to 4 MiB, polled at batch 1', () => {
   for (const [name, initiatorParams] of Object.entries(VARIANTS)) {
     it(`a frozen target fails a 1 MiB WRITE within the timeout, a killed one at once (${name})`, async () => {
       const p = await pair(initiatorParams);
-      const req = write(p, 1 << 20, 0);
+      const req = writeAt(p, 1 << 20, 0);
       for (let round = 0; round < 5; round++) pollUntilDone(p, req, performance.now() + 30_000);
       // Frozen: its socket still takes bytes, nothing answers; timeout_ms
       // (2 s) fails the transfer, with a generous margin for a loaded machine.
@@ -138,7 +90,7 @@ describe('TCP socket WRITEs of 16 KiB to 4 MiB, polled at batch 1', () => {
 
       // Killed in the middle of 4 MiB WRITEs on a fresh connection.
       const q = await pair(initiatorParams);
-      const big = write(q, 4 << 20, 0);
+      const big = writeAt(q, 4 << 20, 0);
       for (let round = 0; round < 3; round++) pollUntilDone(q, big, performance.now() + 30_000);
       q.peer.signal('SIGKILL');
       t0 = performance.now();

@@ -1,0 +1,132 @@
+// What the TCP engine's polling tests (tcp-poll, tcp-poll-send, tcp-linger,
+// tcp-socket-write) share: an initiator agent in this process, connected to a
+// target agent in a child process, each with one registered region; requests
+// over that region; and the poll loop nixlbench runs (post, then
+// getXferStatus until DONE).
+import { Agent } from '../../src/agent.js';
+import type { XferRequest } from '../../src/xfer-request.js';
+import { PeerProcess } from '../../testing/peer-harness.js';
+
+/** An initiator here and its target, an agent named 'target' in a child process. */
+export interface TcpPair {
+  peer: PeerProcess;
+  agent: Agent;
+  /** The initiator's registered region and its address. */
+  local: Buffer;
+  localAddr: bigint;
+  /** The target's registered region's address, in the target's address space. */
+  remoteAddr: bigint;
+}
+
+export interface TcpPairOptions {
+  /** The initiator agent's name. */
+  name: string;
+  /** The size of the region each side registers. */
+  regionBytes: number;
+  /** The TCP params of both sides. */
+  params: Record<string, string>;
+  /** Params only the initiator adds to (or overrides in) `params`. */
+  initiatorParams?: Record<string, string>;
+  /** The initiator's AgentOptions.waitSpinUs. */
+  waitSpinUs?: number;
+}
+
+/**
+ * The pairs a test file started, closed after each test. Call `closeAll` from
+ * `afterEach`: a test may have killed or frozen the target, so the teardown
+ * must not depend on it answering.
+ */
+export class TcpPairs {
+  readonly #open: TcpPair[] = [];
+
+  /** Starts the target process, then the initiator, loads the target's metadata and connects. */
+  async start(o: TcpPairOptions): Promise<TcpPair> {
+    const peer = new PeerProcess();
+    const init = await peer.send(
+      {
+        cmd: 'init',
+        backend: 'TCP',
+        params: o.params,
+        plugins: [],
+        size: o.regionBytes,
+        name: 'target',
+      },
+      30_000,
+    );
+    const agent = await Agent.create({
+      name: o.name,
+      backends: [{ type: 'TCP', params: { ...o.params, ...o.initiatorParams } }],
+      waitSpinUs: o.waitSpinUs,
+    });
+    const { buffer: local, desc } = agent.alloc(o.regionBytes);
+    agent.registerMem(local);
+    agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
+    await agent.makeConnection('target');
+    const p = { peer, agent, local, localAddr: desc.addr, remoteAddr: BigInt(init.addr!) };
+    this.#open.push(p);
+    return p;
+  }
+
+  /** Closes every initiator and kills every target (by PID), waiting for it to exit. */
+  async closeAll(): Promise<void> {
+    for (const p of this.#open.splice(0)) {
+      // A target a test froze (SIGSTOP) runs again first; a no-op for one that runs.
+      p.peer.signal('SIGCONT');
+      await p.agent.close();
+      p.peer.signal('SIGKILL');
+      await p.peer.waitForExit(10_000).catch(() => {});
+    }
+  }
+}
+
+/** One request per block: block i of the local region to block i of the target's. */
+export function blockRequests(
+  p: TcpPair,
+  op: 'READ' | 'WRITE',
+  blocks: number,
+  blockBytes: number,
+): XferRequest[] {
+  return Array.from({ length: blocks }, (_, i) =>
+    p.agent.createXferReq(
+      op,
+      [{ addr: p.localAddr + BigInt(i * blockBytes), len: blockBytes, devId: 0 }],
+      [{ addr: p.remoteAddr + BigInt(i * blockBytes), len: blockBytes, devId: 0 }],
+      'target',
+    ),
+  );
+}
+
+/** A WRITE of `len` bytes from local offset 0 to target offset `at`. */
+export function writeAt(p: TcpPair, len: number, at: number): XferRequest {
+  return p.agent.createXferReq(
+    'WRITE',
+    [{ addr: p.localAddr, len, devId: 0 }],
+    [{ addr: p.remoteAddr + BigInt(at), len, devId: 0 }],
+    'target',
+  );
+}
+
+/** Posts `req` and polls getXferStatus until DONE, as the benchmarks' timed loops do. */
+export function pollUntilDone(p: TcpPair, req: XferRequest, deadline: number): void {
+  if (p.agent.postXferReq(req) === 'DONE') return;
+  while (p.agent.getXferStatus(req) !== 'DONE') {
+    if (performance.now() > deadline) throw new Error('a polled transfer did not finish');
+  }
+}
+
+/** Polls each request in turn to DONE, `rounds` times over; returns the posts made. */
+export function pollRounds(
+  p: TcpPair,
+  reqs: XferRequest[],
+  rounds: number,
+  deadline: number,
+): number {
+  let posts = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const req of reqs) {
+      posts++;
+      pollUntilDone(p, req, deadline);
+    }
+  }
+  return posts;
+}
