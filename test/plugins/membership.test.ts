@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { SIM_SIGNER, SimNetwork } from '../../bench/discovery/sim/network.js';
 import {
+  type MeshClock,
   type MeshMessage,
   Membership,
   payloadDigest,
@@ -37,6 +38,35 @@ function cluster(n: number, opts = {}) {
     ms[0]!.linkUp(id(i));
   }
   return { net, ms };
+}
+
+/**
+ * A started member, 'prober', linked to one other member, 'peer', that it
+ * learnt of by gossip; nothing the prober sends is answered (its pings are
+ * never acked), so what it concludes about 'peer' depends only on `clock` and
+ * on what the test has 'peer' send it.
+ */
+function proberOfSilentPeer(clock: MeshClock): Membership {
+  const prober = new Membership(
+    'prober',
+    new Uint8Array(1),
+    { send() {}, connect() {}, disconnect() {} },
+    { sign: () => new Uint8Array(64), verify: () => true },
+    clock,
+    {},
+    OPTS,
+  );
+  prober.receive('peer', {
+    kind: 'gossip',
+    records: [
+      { id: 'peer', version: 1, left: false, payload: new Uint8Array(1), sig: new Uint8Array(64) },
+    ],
+    deaths: [],
+    suspects: [],
+  });
+  prober.linkUp('peer', false);
+  prober.start();
+  return prober;
 }
 
 describe('mesh membership', () => {
@@ -455,37 +485,13 @@ describe('mesh membership', () => {
   it('a prober whose own event loop stalls raises no suspicion; one whose loop runs does', () => {
     for (const stalled of [true, false]) {
       const net = new SimNetwork(10, OPTS);
-      const prober = new Membership(
-        'prober',
-        new Uint8Array(1),
-        { send() {}, connect() {}, disconnect() {} }, // nothing it sends is answered
-        { sign: () => new Uint8Array(64), verify: () => true },
-        {
-          now: () => net.clock.now(),
-          setTimeout: (fn, ms) => net.clock.setTimeout(fn, ms),
-          clearTimeout: (h) => net.clock.clearTimeout(h),
-          // A stall of 2 s just ended, every time it asks (a saturated event loop).
-          lagSince: () => (stalled ? 2000 : 0),
-        },
-        {},
-        OPTS,
-      );
-      prober.receive('peer', {
-        kind: 'gossip',
-        records: [
-          {
-            id: 'peer',
-            version: 1,
-            left: false,
-            payload: new Uint8Array(1),
-            sig: new Uint8Array(64),
-          },
-        ],
-        deaths: [],
-        suspects: [],
+      const prober = proberOfSilentPeer({
+        now: () => net.clock.now(),
+        setTimeout: (fn, ms) => net.clock.setTimeout(fn, ms),
+        clearTimeout: (h) => net.clock.clearTimeout(h),
+        // A stall of 2 s just ended, every time it asks (a saturated event loop).
+        lagSince: () => (stalled ? 2000 : 0),
       });
-      prober.linkUp('peer', false);
-      prober.start();
       net.clock.run(net.clock.now() + 30_000);
       if (stalled) {
         expect(prober.counters.raised).toBe(0);
@@ -500,31 +506,7 @@ describe('mesh membership', () => {
 
   it('a frame from the probed member answers the probe: no suspicion while it keeps sending', () => {
     const net = new SimNetwork(10, OPTS);
-    const prober = new Membership(
-      'prober',
-      new Uint8Array(1),
-      { send() {}, connect() {}, disconnect() {} }, // pings are never acked
-      { sign: () => new Uint8Array(64), verify: () => true },
-      net.clock,
-      {},
-      OPTS,
-    );
-    prober.receive('peer', {
-      kind: 'gossip',
-      records: [
-        {
-          id: 'peer',
-          version: 1,
-          left: false,
-          payload: new Uint8Array(1),
-          sig: new Uint8Array(64),
-        },
-      ],
-      deaths: [],
-      suspects: [],
-    });
-    prober.linkUp('peer', false);
-    prober.start();
+    const prober = proberOfSilentPeer(net.clock);
     // The peer sends a digest every 300 ms (its anti-entropy, say), never an ack.
     const chatter = () => {
       prober.receive('peer', { kind: 'digest', hash: '0', count: 1 });
