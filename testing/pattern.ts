@@ -56,6 +56,19 @@ function fillTail(target: Uint8Array, x: number): void {
   }
 }
 
+/**
+ * Integers below `n` from a seed (xorshift32, the same steps as the bytes):
+ * a test's random sizes and offsets, the same in every run, so a failure can
+ * be replayed.
+ */
+export function seededInts(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x = next(x) >>> 0;
+    return x % Math.max(1, n);
+  };
+}
+
 /** Fills `target` with the pattern of `seed`. */
 export function fillPattern(target: Uint8Array, seed: number): void {
   fillTail(target, fillWords(target, startState(seed)));

@@ -13,6 +13,7 @@ import type { TcpBackend } from '../../backends/tcp/index.js';
 import type { ShmCounters } from '../../backends/tcp/index.js';
 import { PeerProcess } from '../../testing/peer-harness.js';
 import { fillPattern } from '../../testing/pattern.js';
+import { waitStopped } from '../proc-stat.js';
 
 const REGION = 1 << 20; // the child's region: NOTIF_WINDOW, so a notification hashes all of it
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -320,9 +321,7 @@ describe('TCP same-host shared memory', () => {
     const { me, mem, reg, peer } = await mappedByChild(500);
     peer.signal('SIGSTOP');
     // Every thread of it stopped (state T) before the deregistration asks.
-    await until('stopped', () =>
-      /^\d+ \(.*\) T /.test(readFileSync(`/proc/${peer.pid}/stat`, 'utf8')),
-    );
+    await waitStopped(peer.pid);
     const t0 = performance.now();
     me.deregisterMem(reg);
     const took = performance.now() - t0;

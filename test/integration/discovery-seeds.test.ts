@@ -4,11 +4,10 @@
  * is invalidated on the others once the grace period passes, and a frozen one
  * (SIGSTOP) resumed within it is not.
  */
-import { readFileSync } from 'node:fs';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { CLUSTER_KEY_ENV, generateClusterKey } from '../../plugins/gossip/cluster-key.js';
+import { waitStopped } from '../proc-stat.js';
 import { AgentProcess, spawnAgent } from './agent-process.js';
 
 // The agent processes inherit the environment: they take the cluster key from it.
@@ -32,17 +31,6 @@ function start(name: string, seeds?: string[], listen = '/ip4/127.0.0.1/tcp/0'):
   });
   procs.push(p);
   return p;
-}
-
-/** Waits until the kernel reports the process stopped (state T in /proc/PID/stat). */
-async function waitStopped(pid: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`process ${pid} did not stop`);
 }
 
 describe('discovery through seeds, across processes', { timeout: 90_000 }, () => {

@@ -16,6 +16,7 @@ import type { Registration } from '../../src/registration.js';
 import { Status } from '../../src/status.js';
 import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { cpuMs } from '../proc-stat.js';
 import { FrameClient, targetInfo } from './tcp-frame-client.js';
 import { TcpPeer } from './tcp-peer-process.js';
 
@@ -37,12 +38,6 @@ class Attacker extends JsonLineChild<JsonLineReply & Record<string, any>> {
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m![1]) / 1024;
-}
-
-/** CPU time (user + system) a process has used, in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 describe('TCP target against an attacker in another process', () => {
@@ -226,10 +221,10 @@ describe('TCP target under a flood of unauthenticated connections', () => {
     // Lower the target's descriptor limit (prlimit from util-linux), then flood past it.
     execFileSync('prlimit', ['--pid', String(peer.pid), '--nofile=256:256']);
     await attacker.send({ cmd: 'flood', count: 600, parallel: 100 }, 120_000);
-    const cpu0 = cpuSeconds(peer.pid);
+    const cpu0 = cpuMs(peer.pid);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 3_000));
-    const share = (cpuSeconds(peer.pid) - cpu0) / ((Date.now() - t0) / 1000);
+    const share = (cpuMs(peer.pid) - cpu0) / (Date.now() - t0);
     console.log(
       `fd exhaustion: target CPU ${(share * 100).toFixed(1)}% of a core during the flood`,
     );

@@ -6,7 +6,6 @@
  * frozen target failing the transfer the caller spins on, and an idle agent
  * that stops spinning once busy_poll_us has passed.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,7 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent.js';
 import { RemoteDisconnectError } from '../../src/errors.js';
 import type { XferRequest } from '../../src/index.js';
-import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { fillPattern, seededInts, sha256 } from '../../testing/pattern.js';
+import { cpuMs, waitStopped } from '../proc-stat.js';
 import { TcpPeer } from './tcp-peer-process.js';
 
 const KiB = 1024;
@@ -22,19 +22,6 @@ const REGION = 4 * 1024 * KiB;
 const TIMEOUT_MS = 2000;
 /** Generous: the engine promises TIMEOUT_MS plus its 20 ms timer. */
 const FAIL_BOUND_MS = TIMEOUT_MS + 8000;
-
-/** Seeded, so a failure can be replayed. */
-function prng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return (n: number) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % Math.max(1, n);
-  };
-}
 
 /**
  * Reads the status until it is not IN_PROG, as a polling caller does: in
@@ -59,27 +46,24 @@ async function spin(req: XferRequest, boundMs: number): Promise<string | Error> 
   return 'still IN_PROG';
 }
 
-/** CPU time (user + system, ms) a process of ours used so far, from /proc. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
-  return (Number(rest[11]) + Number(rest[12])) / ticksPerMs;
-}
-
-/** Waits (at most 5 s) until every thread of a process we SIGSTOPped is stopped. */
-async function stopped(pid: number): Promise<boolean> {
-  const until = Date.now() + 5000;
-  while (Date.now() < until) {
-    const states = readdirSync(`/proc/${pid}/task`).map((t) => {
-      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    });
-    if (states.every((st) => st === 'T' || st === 't')) return true;
-    await new Promise((r) => setTimeout(r, 5));
+/** A 4 KiB request between the two agents, posted and spun to DONE 20 times. */
+async function warmRequest(
+  a: Agent,
+  p: TcpPeer,
+  localBase: bigint,
+  op: 'READ' | 'WRITE',
+): Promise<XferRequest> {
+  const req = a.createXferReq(
+    op,
+    [{ addr: localBase, len: 4 * KiB }],
+    [{ addr: p.addr, len: 4 * KiB }],
+    p.name,
+  );
+  for (let i = 0; i < 20; i++) {
+    req.post();
+    expect(await spin(req, 30_000)).toBe('DONE');
   }
-  return false;
+  return req;
 }
 
 describe('TCP busy_poll_us: answers read by the posting and polling thread', () => {
@@ -119,7 +103,7 @@ describe('TCP busy_poll_us: answers read by the posting and polling thread', () 
       const { a, p, local, localBase } = await setUp(`hash${busyPollUs}`, busyPollUs);
       await p.send({ cmd: 'fill', off: 0, len: REGION, seed: 11 });
       fillPattern(local, 7);
-      const rand = prng(Number(busyPollUs) + 5);
+      const rand = seededInts(Number(busyPollUs) + 5);
       let inProg = 0;
       for (const size of [4 * KiB, 16 * KiB, 64 * KiB, 64 * KiB + 3]) {
         for (let i = 0; i < 50; i++) {
@@ -151,19 +135,10 @@ describe('TCP busy_poll_us: answers read by the posting and polling thread', () 
     { timeout: 60_000 },
     async (sig) => {
       const { a, p, localBase } = await setUp(`fail-${sig}`, '50');
-      const req = a.createXferReq(
-        'READ',
-        [{ addr: localBase, len: 4 * KiB }],
-        [{ addr: p.addr, len: 4 * KiB }],
-        p.name,
-      );
-      for (let i = 0; i < 20; i++) {
-        req.post();
-        expect(await spin(req, 30_000)).toBe('DONE');
-      }
+      const req = await warmRequest(a, p, localBase, 'READ');
       // Frozen first, so the request is sure to be in flight unanswered.
       p.signal('SIGSTOP');
-      expect(await stopped(p.pid)).toBe(true);
+      await waitStopped(p.pid, 5000);
       expect(req.post()).toBe('IN_PROG');
       const t0 = Date.now();
       let kill: NodeJS.Timeout | undefined;
@@ -181,16 +156,7 @@ describe('TCP busy_poll_us: answers read by the posting and polling thread', () 
     // 100 ms: long enough that a spin would show in the CPU time, short
     // enough that the idle second below is well past it.
     const { a, p, localBase } = await setUp('idle', '100000');
-    const req = a.createXferReq(
-      'WRITE',
-      [{ addr: localBase, len: 4 * KiB }],
-      [{ addr: p.addr, len: 4 * KiB }],
-      p.name,
-    );
-    for (let i = 0; i < 20; i++) {
-      req.post();
-      expect(await spin(req, 30_000)).toBe('DONE');
-    }
+    const req = await warmRequest(a, p, localBase, 'WRITE');
     req.release();
     await new Promise((r) => setTimeout(r, 500));
     const before = { me: cpuMs(process.pid), target: cpuMs(p.pid) };

@@ -8,25 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
-import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { fillPattern, seededInts, sha256 } from '../../testing/pattern.js';
 import { TcpPeer } from './tcp-peer-process.js';
 
 const MiB = 1024 * 1024;
 const REGION = 256 * MiB + 64 * 1024;
 const WAIT = { signal: undefined as AbortSignal | undefined };
-
-/** Seeded, so a failure can be replayed. */
-function prng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return (n: number) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % Math.max(1, n);
-  };
-}
 
 describe.each([
   ['socket', 'off', '2', '0'],
@@ -69,7 +56,7 @@ describe.each([
   }, 60_000);
 
   it('WRITE and READ from 0 B to 256 MiB at random offsets, verified by hash', async () => {
-    const rand = prng(sameHost === 'off' ? 17 : 29);
+    const rand = seededInts(sameHost === 'off' ? 17 : 29);
     const sizes = [0, 1, 3, 4095, 4096, 65537, MiB + 7, 16 * MiB + 3, 64 * MiB, 256 * MiB];
     fillPattern(local, 5);
     for (const size of sizes) {
@@ -103,7 +90,7 @@ describe.each([
     // Over 2 MiB in total, so the target shares one same-host copy between
     // threads; the cut points fall inside descriptors.
     const lens = [MiB + 1, 3, 0, 2 * MiB + 5, 4097, 3 * MiB - 11];
-    const rand = prng(Number(copyThreads) * 7 + (sameHost === 'off' ? 1 : 0));
+    const rand = seededInts(Number(copyThreads) * 7 + (sameHost === 'off' ? 1 : 0));
     fillPattern(local, 41);
     const locals: { addr: bigint; len: number }[] = [];
     const remotes: { addr: bigint; len: number }[] = [];
@@ -133,7 +120,7 @@ describe.each([
   }, 60_000);
 
   it('10,000 mixed small transfers agree with a mirror of the target', async () => {
-    const rand = prng(sameHost === 'off' ? 101 : 202);
+    const rand = seededInts(sameHost === 'off' ? 101 : 202);
     const SLOT = 64 * 1024;
     const SLOTS = 1024; // 64 MiB of the target
     const TOTAL = 10_000;

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { JsonLineChild } from '../../testing/json-line-child.js';
+import { waitStopped } from '../proc-stat.js';
 import type { KvPeerCommand, KvPeerReply } from './kv-peer-process.js';
 
 type Command = KvPeerCommand extends infer C
@@ -23,12 +23,6 @@ export class KvPeer extends JsonLineChild<KvPeerReply> {
   /** Stops the process (SIGSTOP) and waits until the kernel reports it stopped. */
   async freeze(): Promise<void> {
     this.child.kill('SIGSTOP');
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    throw new Error('the peer did not stop');
+    await waitStopped(this.child.pid!);
   }
 }
