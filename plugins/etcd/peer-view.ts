@@ -13,6 +13,7 @@
  * values naming another agent and values that do not load are refused with a
  * discovery:error; nothing else changes.
  */
+import { setNewest } from '../../src/bounded-map.js';
 import type { DiscoveryHost } from '../../src/discovery.js';
 import { MismatchError, NixlError, NotAllowedError } from '../../src/errors.js';
 import { decodeMetadataHeader } from '../../src/metadata.js';
@@ -182,11 +183,7 @@ export class PeerView {
 
   /** A refused value of a name never loaded: not evaluated again until it changes. */
   #remember(agent: string, digest: string): void {
-    this.#refused.delete(agent);
-    if (this.#refused.size >= this.#maxPeers) {
-      this.#refused.delete(this.#refused.keys().next().value!);
-    }
-    this.#refused.set(agent, { digest, seen: this.#epoch });
+    setNewest(this.#refused, agent, { digest, seen: this.#epoch }, this.#maxPeers);
   }
 
   /** Loads what a peer published under another label (a fetch); returns the error that refused it. */

@@ -37,6 +37,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey, PublicKey } from '@libp2p/interface';
 
+import { setNewest } from '../../src/bounded-map.js';
 import type { Discovery, DiscoveryHost } from '../../src/discovery.js';
 import { InvalidParamError, MismatchError, NixlError, NotAllowedError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
@@ -466,11 +467,8 @@ export class GossipDiscovery implements Discovery {
         alive: (rec) => this.onAlive(rec),
         gone: (id, reason) => this.onGone(id, reason),
         failure: (id, step) => {
-          const steps = this.failureSteps.get(id) ?? {};
-          this.failureSteps.delete(id);
-          if (this.failureSteps.size >= 256)
-            this.failureSteps.delete(this.failureSteps.keys().next().value!);
-          this.failureSteps.set(id, { ...steps, [step]: Date.now() });
+          const steps = this.failureSteps.get(id);
+          setNewest(this.failureSteps, id, { ...steps, [step]: Date.now() }, 256);
         },
         invalid: (from, why, kind) => {
           if (kind === 'oversized') this.counters.dropped.oversized++;
@@ -789,9 +787,7 @@ export class GossipDiscovery implements Discovery {
     if (name === undefined || !this.host) return;
     this.names.delete(id);
     this.loadedMetadata.delete(id);
-    this.goneIds.delete(name);
-    if (this.goneIds.size >= 256) this.goneIds.delete(this.goneIds.keys().next().value!);
-    this.goneIds.set(name, id);
+    setNewest(this.goneIds, name, id, 256);
     if (this.owners.get(name) === id) this.owners.delete(name);
     this.log?.('%s (%s) %s', name, id, reason === 'left' ? 'left' : 'is gone (confirmed dead)');
     try {
@@ -845,11 +841,7 @@ export class GossipDiscovery implements Discovery {
    */
   private strike(peer: string): void {
     if (this.stopping || this.refused(peer) || this.invalidRate.take(peer)) return;
-    if (this.banned.size >= this.limits.maxPeers) {
-      const oldest = this.banned.keys().next().value;
-      if (oldest !== undefined) this.banned.delete(oldest);
-    }
-    this.banned.set(peer, Date.now() + this.limits.banMs);
+    setNewest(this.banned, peer, Date.now() + this.limits.banMs, this.limits.maxPeers);
     this.counters.peersBanned++;
     this.error(
       new NotAllowedError(
