@@ -550,9 +550,8 @@ export class Membership {
   /**
    * Publishes our tombstone and flushes it to every link at once, with a ping
    * behind it on the same stream: a link's ack proves it read the tombstone
-   * (frames on a stream are handled in order). Stopping before that can lose
-   * it: closing the node resets streams, and a reset discards frames the other
-   * side's muxer holds but its reader has not taken yet.
+   * (frames on a stream are handled in order), so the plugin stops once every
+   * link has read it, not merely once it was written.
    */
   leave(): void {
     this.update(this.self.payload, true);
