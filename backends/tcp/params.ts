@@ -53,6 +53,15 @@ export const TCP_PARAM_TABLE = {
     doc: 'smallest transfer (total bytes) that is striped.',
     parse: integer(0, 2 ** 40),
   },
+  tcp_congestion: {
+    field: 'tcpCongestion',
+    default: 'auto',
+    doc: "TCP congestion control of this side's TCP connections (the sending side's paces the payload: the initiator's for a WRITE, the target's for a READ). `auto`: `reno` on loopback connections, the system default elsewhere (measured here: the system default BBR paced single 1–8 MiB loopback transfers to about half of what `reno` moves, see bench/cli/results/2026-12-socket-cliff/); `system`: the system default everywhere; any other value: that algorithm on every TCP connection (creating the backend fails if the kernel refuses it).",
+    parse: (raw: string, fail: (want: string) => never): string => {
+      if (!/^[a-z0-9_-]{1,15}$/.test(raw)) fail("'auto', 'system' or an algorithm's name");
+      return raw;
+    },
+  },
   copy_threads: {
     field: 'copyThreads',
     default: '2',

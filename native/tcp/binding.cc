@@ -104,6 +104,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
         static_cast<uint64_t>(o.Get("inlineWriteMaxBytes").As<Napi::Number>().Int64Value());
     cfg.stripeMinBytes =
         static_cast<uint64_t>(o.Get("stripeMinBytes").As<Napi::Number>().Int64Value());
+    cfg.tcpCongestion = o.Get("tcpCongestion").As<Napi::String>().Utf8Value();
     cfg.copyThreads = o.Get("copyThreads").As<Napi::Number>().Uint32Value();
     cfg.shm = o.Get("sameHostShm").As<Napi::Boolean>().Value();
     cfg.shmUnmapTimeoutMs =

@@ -47,7 +47,10 @@ void Engine::UpdateInterest(Conn* c) {
 
 void Engine::AcceptAll(int listenFd, bool viaUnix) {
   for (;;) {
-    int fd = accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage from{};
+    socklen_t fromLen = sizeof(from);
+    int fd = accept4(listenFd, reinterpret_cast<sockaddr*>(&from), &fromLen,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       // Out of descriptors or memory: retrying at once would spin a core for
       // as long as that lasts, so accepting pauses instead.
@@ -85,6 +88,8 @@ void Engine::AcceptAll(int listenFd, bool viaUnix) {
       }
     } else {
       SetSocketOptions(fd);
+      // This side sends READ answers: its pacing is what a READ gets.
+      SetCongestion(fd, CongestionFor(cfg_.tcpCongestion, from));
     }
     c->state = Conn::kWaitHello;
     c->createdNs = NowNs();
@@ -157,7 +162,10 @@ void Engine::StartPeerConnect(Peer* p) {
       FailPeer(p, kErrRemoteDisconnect, std::string("socket: ") + strerror(errno));
       return;
     }
-    if (!viaUnix) SetSocketOptions(fd);
+    if (!viaUnix) {
+      SetSocketOptions(fd);
+      SetCongestion(fd, CongestionFor(cfg_.tcpCongestion, ss));
+    }
     Conn* c = new Conn();
     c->fd = fd;
     c->id = nextConnId_++;

@@ -46,6 +46,15 @@ void Engine::Start() {
   if (listenFd_ < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
   int one = 1;
   setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // A named algorithm the kernel refuses (not loaded, or not allowed to this
+  // process) is an error now, not a silent fallback on every connection.
+  if (cfg_.tcpCongestion != "auto" && cfg_.tcpCongestion != "system" &&
+      !SetCongestion(listenFd_, cfg_.tcpCongestion.c_str())) {
+    std::string err = strerror(errno);
+    close(listenFd_);
+    listenFd_ = -1;
+    throw std::runtime_error("tcp_congestion '" + cfg_.tcpCongestion + "': " + err);
+  }
   if (bind(listenFd_, reinterpret_cast<sockaddr*>(&ss), sl) != 0 || listen(listenFd_, 512) != 0) {
     std::string err = strerror(errno);
     close(listenFd_);

@@ -45,6 +45,10 @@ struct EngineConfig {
   // the rest), instead of being handed to the I/O thread.
   uint64_t inlineWriteMaxBytes = 64 << 10;
   uint64_t stripeMinBytes = 4ull << 20;
+  // TCP congestion control of this engine's TCP connections (the side that
+  // sends a payload decides how it is paced): "auto" (reno on loopback, the
+  // system default elsewhere), "system", or an algorithm's name.
+  std::string tcpCongestion = "auto";
   unsigned copyThreads = 2;  // threads for one large same-host copy
   std::string name;
   // The agent's identity key (Ed25519 private seed): the handshake binds the

@@ -89,6 +89,40 @@ inline void SetSocketOptions(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+// Whether a TCP peer address is this host's loopback (127.0.0.0/8, ::1, or
+// an IPv4-mapped 127.x address).
+inline bool IsLoopback(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(ss).sin_addr;
+    return (ntohl(a.s_addr) >> 24) == 127;
+  }
+  if (ss.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+// The congestion control a TCP connection to `peer` uses (EngineConfig::
+// tcpCongestion): "" keeps the system default. Loopback under "auto" gets
+// reno: the system default here, BBR, paces every connection at its
+// bandwidth estimate, and on loopback (no loss, no queue to protect) that
+// pacing held single transfers of 1-8 MiB to about half of what an unpaced
+// connection moves (bench/cli/results/2026-12-socket-cliff/). reno is the
+// algorithm every unprivileged process may choose.
+inline const char* CongestionFor(const std::string& cfg, const sockaddr_storage& peer) {
+  if (cfg == "auto") return IsLoopback(peer) ? "reno" : "";
+  if (cfg == "system") return "";
+  return cfg.c_str();
+}
+
+// Sets it; false (errno set) when the kernel refused the name.
+inline bool SetCongestion(int fd, const char* name) {
+  if (name[0] == '\0') return true;
+  return setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, std::strlen(name)) == 0;
+}
+
 inline bool ParseAddr(const std::string& host, int port, sockaddr_storage* ss, socklen_t* len) {
   std::memset(ss, 0, sizeof(*ss));
   auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
