@@ -1,0 +1,155 @@
+// tcp_congestion: which TCP congestion control the engine's connections use
+// (reno on loopback by default, since the system's BBR paces large loopback
+// transfers to about half), read back from the kernel with `ss`; transfers of
+// 64 KiB to 8 MiB both ways under each setting, every one checked by hash
+// against an agent in another process; a target killed in the middle of
+// large READs fails them in bounded time.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { Agent } from '../../src/agent.js';
+import { InvalidParamError, NotFoundError, RemoteDisconnectError } from '../../src/errors.js';
+import type { XferRequest } from '../../src/xfer-request.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { pollUntilDone, type TcpPair, TcpPairs } from './tcp-pair.js';
+
+const REGION = 16 << 20;
+const SIZES = [64 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20];
+const TIMEOUT_MS = 2000;
+const SYSTEM_CC = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+const HAS_SS = spawnSync('ss', ['-V'], { stdio: 'ignore' }).status === 0;
+
+const pairs = new TcpPairs();
+afterEach(() => pairs.closeAll());
+
+function pair(params: Record<string, string>): Promise<TcpPair> {
+  return pairs.start({
+    name: 'sender',
+    regionBytes: REGION,
+    params: { port: '0', same_host: 'off', timeout_ms: String(TIMEOUT_MS), ...params },
+  });
+}
+
+function request(p: TcpPair, op: 'READ' | 'WRITE', len: number, at: number): XferRequest {
+  return p.agent.createXferReq(
+    op,
+    [{ addr: p.localAddr, len, devId: 0 }],
+    [{ addr: p.remoteAddr + BigInt(at), len, devId: 0 }],
+    'target',
+  );
+}
+
+interface TcpSocket {
+  local: string;
+  peer: string;
+  pid: number | undefined;
+  cc: string;
+}
+
+/** Established TCP sockets as the kernel reports them (`ss -tinpH`), with their congestion control. */
+function tcpSockets(): TcpSocket[] {
+  const out = spawnSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8' }).stdout;
+  const sockets: TcpSocket[] = [];
+  for (const line of out.split('\n')) {
+    if (line.trim() === '') continue;
+    if (!/^\s/.test(line)) {
+      // Recv-Q Send-Q Local Peer [users:(("node",pid=N,fd=M))] (no State column with a state filter)
+      const f = line.trim().split(/\s+/);
+      const pid = /pid=(\d+)/.exec(line)?.[1];
+      sockets.push({ local: f[2]!, peer: f[3]!, pid: pid ? Number(pid) : undefined, cc: '' });
+    } else if (sockets.length > 0 && sockets.at(-1)!.cc === '') {
+      sockets.at(-1)!.cc = line.trim().split(/\s+/)[0]!;
+    }
+  }
+  return sockets;
+}
+
+/** The congestion control of each data connection between this process and the target, both ends. */
+function dataConnections(p: TcpPair): string[] {
+  const all = tcpSockets();
+  const target = all.filter((s) => s.pid === p.peer.pid);
+  const ours = all.filter((s) => target.some((t) => t.peer === s.local && s.pid === process.pid));
+  return [...target, ...ours].map((s) => s.cc);
+}
+
+/** Moves every size both ways, polled, and checks each by hash; the two ends of one size share a seed. */
+async function roundTrips(p: TcpPair): Promise<void> {
+  for (const [i, len] of SIZES.entries()) {
+    const at = 4096 * (i + 1) + 8 * i; // not page-aligned on the target
+    const write = request(p, 'WRITE', len, at);
+    const read = request(p, 'READ', len, at);
+    for (let round = 0; round < 3; round++) {
+      fillPattern(p.local.subarray(0, len), 17 * i + round);
+      pollUntilDone(p, write, performance.now() + 30_000);
+      const remote = (await p.peer.send({ cmd: 'hash', off: at, len })).hash;
+      expect(remote, `WRITE ${len} bytes, round ${round}`).toBe(sha256(p.local.subarray(0, len)));
+
+      await p.peer.send({ cmd: 'fill', off: at, len, seed: 1000 + 17 * i + round });
+      const want = (await p.peer.send({ cmd: 'hash', off: at, len })).hash;
+      p.local.fill(0, 0, len);
+      pollUntilDone(p, read, performance.now() + 30_000);
+      expect(sha256(p.local.subarray(0, len)), `READ ${len} bytes, round ${round}`).toBe(want);
+    }
+    write.release();
+    read.release();
+  }
+}
+
+describe('TCP tcp_congestion', () => {
+  it.skipIf(!HAS_SS)(
+    'uses reno on loopback connections by default, both ends',
+    async () => {
+      const p = await pair({});
+      await roundTrips(p);
+      const ccs = dataConnections(p);
+      // Two streams, each seen from both processes.
+      expect(ccs.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(ccs)).toEqual(new Set(['reno']));
+    },
+    120_000,
+  );
+
+  it.skipIf(!HAS_SS)(
+    `keeps the system default with 'system', and applies a named one (${SYSTEM_CC})`,
+    async () => {
+      for (const setting of ['system', SYSTEM_CC]) {
+        const p = await pair({ tcp_congestion: setting });
+        await roundTrips(p);
+        const ccs = dataConnections(p);
+        expect(ccs.length, setting).toBeGreaterThanOrEqual(4);
+        expect(new Set(ccs), setting).toEqual(new Set([SYSTEM_CC]));
+        await pairs.closeAll();
+      }
+    },
+    120_000,
+  );
+
+  it('a killed target fails 8 MiB READs in bounded time', async () => {
+    const p = await pair({});
+    const len = 8 << 20;
+    const read = request(p, 'READ', len, 0);
+    for (let round = 0; round < 3; round++) pollUntilDone(p, read, performance.now() + 30_000);
+    p.peer.signal('SIGKILL');
+    const t0 = performance.now();
+    let error: unknown;
+    try {
+      for (;;) pollUntilDone(p, read, t0 + 30_000);
+    } catch (err) {
+      error = err;
+    }
+    // A post after the agent dropped the peer is refused (no such peer).
+    expect(error instanceof RemoteDisconnectError || error instanceof NotFoundError).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(TIMEOUT_MS + 8000);
+  }, 60_000);
+
+  it('refuses a malformed or unknown algorithm with a typed error', async () => {
+    for (const tcp_congestion of ['', 'BBR!', 'no-such-cc']) {
+      await expect(
+        Agent.create({ name: 'bad', backends: [{ type: 'TCP', params: { tcp_congestion } }] }),
+        tcp_congestion,
+      ).rejects.toBeInstanceOf(InvalidParamError);
+    }
+  });
+});
