@@ -131,12 +131,12 @@ export const TCP_PARAM_TABLE = {
   poll_send: {
     field: 'pollSend',
     default: 'on',
-    doc: "`on`: a socket WRITE of 2 MiB or more (without `busy_poll_us`) is sent by the caller's own thread: `postXferReq` sends what the socket takes of it (4 MiB at most) onto an idle connection, and each `getXferStatus` while it is in flight sends the next share and reads its answer (see Posting); a caller that does not poll leaves the rest to the I/O thread. Measured 1.1–1.9× faster at 4–16 MiB on this 2-vCPU VM (2 MiB: 1.56× and 0.95× in two sets of runs) and slower below 2 MiB, hence the threshold (bench/cli/results/2026-12-poll-send-ab.md). `off`: such a WRITE is handed to the I/O thread and only `poll_progress` makes status reads do I/O.",
+    doc: "`on`: a socket WRITE of `poll_send_min_bytes` or more (without `busy_poll_us`) is sent by the caller's own thread: `postXferReq` sends what the socket takes of it (4 MiB at most) onto an idle connection, and each `getXferStatus` while it is in flight sends the next share and reads its answer (see Posting); a caller that does not poll leaves the rest to the I/O thread. Measured 1.1–1.9× faster at 4–16 MiB on this 2-vCPU VM with BBR-paced loopback connections (bench/cli/results/2026-12-poll-send-ab.md); with reno on loopback (`tcp_congestion`), 2 MiB WRITEs were faster sent by the I/O thread and 4–16 MiB even (bench/cli/results/2026-12-socket-cliff/), hence the 4 MiB threshold. `off`: such a WRITE is handed to the I/O thread and only `poll_progress` makes status reads do I/O.",
     parse: onOff('on', 'off'),
   },
   poll_send_min_bytes: {
     field: 'pollSendMinBytes',
-    default: String(2 * 1024 * 1024),
+    default: String(4 * 1024 * 1024),
     doc: 'smallest socket WRITE (total bytes) that `poll_send` sends from the polling caller.',
     parse: integer(1, 2 ** 40),
   },

@@ -39,7 +39,7 @@ struct EngineConfig {
   // A socket WRITE of pollSendMinBytes or more is sent by the threads that
   // post and poll it (see Engine::Progress), not handed to the I/O thread.
   bool pollSend = true;
-  uint64_t pollSendMinBytes = 2ull << 20;
+  uint64_t pollSendMinBytes = 4ull << 20;
   // A socket WRITE of up to this many bytes posted onto an idle connection is
   // sent by the posting thread (what the socket takes; the I/O thread sends
   // the rest), instead of being handed to the I/O thread.

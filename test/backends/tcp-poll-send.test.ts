@@ -1,4 +1,4 @@
-// The TCP engine's poll_send: a socket WRITE of 2 MiB or more is sent by the
+// The TCP engine's poll_send: a socket WRITE of 4 MiB or more (poll_send_min_bytes) is sent by the
 // caller's own thread (postXferReq sends a bounded share, each getXferStatus
 // the next share and reads the ACK: Engine::Progress), and once the caller
 // was seen polling, the peer's connections are masked for the I/O thread
@@ -15,9 +15,10 @@ import { fillPattern, sha256 } from '../../testing/pattern.js';
 import { pollUntilDone, type TcpPair, TcpPairs, writeAt } from './tcp-pair.js';
 
 const REGION = 24 << 20;
-// Below the threshold (the I/O thread sends), one share, several shares
-// (kPollSendChunk is 4 MiB), striped over two streams (stripe_min_bytes 4 MiB).
-const SIZES = [16 << 10, 1 << 20, 2 << 20, 6 << 20, 11 << 20];
+// Below the threshold (the I/O thread sends), at it (one share, striped over
+// two streams: stripe_min_bytes is 4 MiB too), several shares (kPollSendChunk
+// is 4 MiB).
+const SIZES = [16 << 10, 1 << 20, 2 << 20, 4 << 20, 6 << 20, 11 << 20];
 
 const pairs = new TcpPairs();
 afterEach(() => pairs.closeAll());
