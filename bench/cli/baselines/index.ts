@@ -187,6 +187,17 @@ export class BaselineRunner {
     return truthy(run.params.busy_poll_us) || truthy(run.targetParams.busy_poll_us);
   }
 
+  /**
+   * The congestion control the engine's sending side uses on a loopback
+   * connection (its tcp_congestion: `auto` is reno there, `system` the
+   * system default, written ''), so the C floor is paced as the cell is.
+   */
+  #congestion(cell: CellResult, run: RunContext): string {
+    const sender = cell.op === 'READ' ? run.targetParams : run.params;
+    const v = sender.tcp_congestion ?? 'auto';
+    return v === 'auto' ? 'reno' : v === 'system' ? '' : v;
+  }
+
   #key(name: BaselineName, cell: CellResult, run: RunContext): string {
     const bytes = cell.blockSize * cell.batch;
     switch (name) {
@@ -195,7 +206,7 @@ export class BaselineRunner {
       case 'net':
         return `${name}:${cell.blockSize}`;
       case 'reqresp':
-        return `${name}:${cell.op}:${bytes}:${this.#spin(run)}`;
+        return `${name}:${cell.op}:${bytes}:${this.#spin(run)}:${this.#congestion(cell, run)}`;
       case 'vmcopy':
         return `${name}:${cell.op}:${cell.blockSize}:${cell.batch}`;
       case 'putflush':
@@ -211,8 +222,9 @@ export class BaselineRunner {
         return { gbps: coldMemcpyGbps(cell.blockSize) };
       case 'reqresp': {
         const spin = this.#spin(run);
-        const r = await requestResponse(cell.op, bytes, spin);
-        const note = spin ? 'spinning (busy_poll_us is set)' : 'blocking calls';
+        const cc = this.#congestion(cell, run);
+        const r = await requestResponse(cell.op, bytes, spin, cc);
+        const note = `${spin ? 'spinning (busy_poll_us is set)' : 'blocking calls'}, ${cc || 'system congestion control'}`;
         return { gbps: r.gbps, avgLatUs: r.meanUs / cell.batch, note };
       }
       case 'vmcopy': {

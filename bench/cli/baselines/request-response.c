@@ -4,12 +4,14 @@
 // the answer before the next request (a WRITE: payload out, completion back).
 // read: the client sends 8 bytes and the server answers SIZE (a READ).
 //
-//   request-response write|read SIZE MS SPIN
+//   request-response write|read SIZE MS SPIN [CC]
 //
 // SPIN=0 blocks in send/recv (threads sleep while they wait, as the engine's
 // default params do); SPIN=1 retries non-blocking calls instead (as
 // busy_poll_us does). Runs for MS milliseconds (at most 200,000 requests) and
 // prints the mean, median, 10th and 90th percentile in µs as one JSON line.
+// CC: the TCP congestion control of both ends (as the engine's tcp_congestion
+// sets it), absent or empty for the system default.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -65,8 +67,8 @@ static int by_value(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5 || (strcmp(argv[1], "write") != 0 && strcmp(argv[1], "read") != 0)) {
-    fprintf(stderr, "usage: request-response write|read SIZE MS SPIN\n");
+  if (argc < 5 || argc > 6 || (strcmp(argv[1], "write") != 0 && strcmp(argv[1], "read") != 0)) {
+    fprintf(stderr, "usage: request-response write|read SIZE MS SPIN [CC]\n");
     return 2;
   }
   int read_op = strcmp(argv[1], "read") == 0;
@@ -82,8 +84,14 @@ int main(int argc, char** argv) {
   char* ans = read_op ? buf : small;
   size_t ans_len = read_op ? size : sizeof small;
   int one = 1;
+  const char* cc = argc == 6 ? argv[5] : "";
 
   int listener = socket(AF_INET, SOCK_STREAM, 0);
+  // Accepted connections inherit it from the listener.
+  if (cc[0] != '\0' && setsockopt(listener, IPPROTO_TCP, TCP_CONGESTION, cc, strlen(cc)) != 0) {
+    perror("TCP_CONGESTION");
+    return 1;
+  }
   struct sockaddr_in addr = {0};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -103,6 +111,7 @@ int main(int argc, char** argv) {
   close(listener);
   int c = socket(AF_INET, SOCK_STREAM, 0);
   setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (cc[0] != '\0') setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, cc, strlen(cc));
   if (connect(c, (struct sockaddr*)&addr, sizeof addr) != 0) {
     perror("connect");
     return 1;
