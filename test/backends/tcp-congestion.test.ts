@@ -112,6 +112,18 @@ describe('TCP tcp_congestion', () => {
   );
 
   it.skipIf(!HAS_SS)(
+    'uses reno on IPv6 loopback connections (::1) by default',
+    async () => {
+      const p = await pair({ bind_addr: '::1' });
+      await roundTrips(p);
+      const ccs = dataConnections(p);
+      expect(ccs.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(ccs)).toEqual(new Set(['reno']));
+    },
+    120_000,
+  );
+
+  it.skipIf(!HAS_SS)(
     `keeps the system default with 'system', and applies a named one (${SYSTEM_CC})`,
     async () => {
       for (const setting of ['system', SYSTEM_CC]) {
