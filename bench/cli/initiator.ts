@@ -29,9 +29,10 @@ import { summarize } from './stats.js';
 export const INITIATOR_AGENT = 'nixl-ts-bench-initiator';
 
 /**
- * Warm-up passes per cell at least: each call of the timed loop makes its own
- * closures, and V8's code compiled for the first call's is thrown away at the
- * second ("wrong call target"): that must happen before the timed call.
+ * Warm-up passes per cell (--warmup iterations split between them): each call
+ * of the timed loop makes its own closures, and V8's code compiled for the
+ * first call's is thrown away at the second ("wrong call target"): that must
+ * happen before the timed call.
  */
 const WARMUP_PASSES = 2;
 
@@ -261,9 +262,10 @@ export class BackendRun {
       // (results/2026-12-socket-write-mid/), and nixlbench's C++ has no such
       // phase to measure.
       const warmStart = performance.now();
+      const perPass = Math.ceil(warmup / WARMUP_PASSES);
       let passes = 0;
       do {
-        await loop(run(warmup, maxMs / 2, newSamples(warmup)));
+        await loop(run(perPass, maxMs / 2, newSamples(perPass)));
         passes++;
       } while (
         warmup > 0 &&
