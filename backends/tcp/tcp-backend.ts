@@ -48,6 +48,14 @@ import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
 import { parsePublicData, RemoteRegionKeys, type RegionMD } from './region-md.js';
 
+/**
+ * A caller that polls a transfer in flight gives up its CPU (sched_yield)
+ * every this many status reads (a power of two): an engine thread, its own
+ * or a same-host target's, that was woken onto the caller's CPU runs then,
+ * not after the caller's time slice (milliseconds) when the other CPU is busy.
+ */
+const YIELD_EVERY_POLLS = 64;
+
 class TcpXfer implements NativeXfer {
   gen = 0;
   inFlight = false;
@@ -55,6 +63,8 @@ class TcpXfer implements NativeXfer {
   released = false;
   /** Status reads of this transfer send its payload and read its answer (poll_send). */
   pollSends = false;
+  /** Status reads of the current post that found it in flight. */
+  idlePolls = 0;
   error?: NixlError;
   onSettled?: () => void;
   constructor(
@@ -379,7 +389,10 @@ export class TcpBackend implements Backend {
     const h = handle as TcpXfer;
     const s = this.#settle.status(h);
     if (s !== Status.IN_PROG || !h.inFlight || this.#closed) return s;
-    if (!this.#pollsAnswers(h)) return s;
+    if (!this.#pollsAnswers(h)) {
+      if ((++h.idlePolls & (YIELD_EVERY_POLLS - 1)) === 0) this.#engine.yieldCpu();
+      return s;
+    }
     // A poll reads the answer itself when it is already there (no wake-up of
     // the engine's I/O thread, no completion batch), and sends what is left of
     // a large WRITE's payload: see Engine::Progress.

@@ -28,8 +28,13 @@ import { summarize } from './stats.js';
 
 export const INITIATOR_AGENT = 'nixl-ts-bench-initiator';
 
-/** The time-bound warm-up (--warmup-ms) stops after this many iterations at most. */
-const WARMUP_MAX_ITERATIONS = 10_000_000;
+/**
+ * Warm-up passes per cell (--warmup iterations split between them): each call
+ * of the timed loop makes its own closures, and V8's code compiled for the
+ * first call's is thrown away at the second ("wrong call target"): that must
+ * happen before the timed call.
+ */
+const WARMUP_PASSES = 2;
 
 /** Requests prepared (and released) to time preparation when the loop reposts. */
 const PREP_SAMPLES = 200;
@@ -242,21 +247,33 @@ export class BackendRun {
     try {
       if (!s.recreate) for (let k = 0; k < depth; k++) slots[k] = prepare(k);
       const maxMs = s.maxCellSeconds * 1000;
-      const warmStart = performance.now();
-      await loop(run(warmup, maxMs / 2, undefined));
-      // The first cell of the process may warm up for a minimum time too
-      // (--warmup-ms): V8 may still be compiling the loop on background
-      // threads that compete with the transfer's threads for 2 CPUs.
-      const left = s.warmupMs - (performance.now() - warmStart);
-      if (!BackendRun.#warmProcess && left > 0) {
-        await loop(run(WARMUP_MAX_ITERATIONS, left, undefined));
-      }
-      BackendRun.#warmProcess = true;
-      warmupMs = performance.now() - warmStart;
       // Reposting requests prepares nothing in the timed loop: time preparing
-      // on its own (prepare + release), warm, outside the transfers' clock.
+      // on its own (prepare + release), outside the transfers' clock. Before
+      // the warm-up: requests made and released change the shapes the loop's
+      // compiled code depends on, and V8 would recompile it in the timed loop.
       if (!s.recreate)
         this.#samplePrep(prepare, Math.min(planned, PREP_SAMPLES), maxMs / 4, samples);
+      // The warm-up runs the timed loop's code, recording included (into
+      // samples that are dropped): code that V8 compiled without the
+      // recording would be thrown away at the first timed transfer. The
+      // first cell of a process repeats it for --warmup-ms at least, until
+      // V8 has compiled the loop and the agent's status reads with its
+      // optimizing compiler: before that a transfer costs 1.5-3x as much
+      // (results/2026-12-socket-write-mid/), and nixlbench's C++ has no such
+      // phase to measure.
+      const warmStart = performance.now();
+      const perPass = Math.ceil(warmup / WARMUP_PASSES);
+      let passes = 0;
+      do {
+        await loop(run(perPass, maxMs / 2, newSamples(perPass)));
+        passes++;
+      } while (
+        warmup > 0 &&
+        (passes < WARMUP_PASSES ||
+          (!BackendRun.#warmProcess && performance.now() - warmStart < s.warmupMs))
+      );
+      BackendRun.#warmProcess = true;
+      warmupMs = performance.now() - warmStart;
       await this.#control.request('begin-timed');
       const timed = run(planned, maxMs, samples);
       const t0 = performance.now();

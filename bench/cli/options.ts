@@ -153,8 +153,8 @@ Sweep:
                           request before it awaits the completion event (default 100; 0: never)
   --iters N               timed iterations per cell (default 1000)
   --warmup N              warm-up iterations per cell (default 100)
-  --warmup-ms MS          the first cell of the process also warms up for at least MS ms (default 0:
-                          iterations only; 1000 did not remove the first cell's slowness here)
+  --warmup-ms MS          the first cell of the process also warms up for at least MS ms, until V8
+                          has compiled the timed loop (default 300; 0: iterations only)
   --large-block-factor N  blocks over 1 MiB run iters/N iterations (default 16)
   --max-cell-seconds S    stop a cell's timed loop after S seconds (default 2)
   --prepared              prepXferDlist + makeXferReq (default: createXferReq)
@@ -212,11 +212,12 @@ Testing:
 `;
 
 /**
- * --warmup-ms: how long the first cell of a process warms up at least. Off:
- * 1000 ms did not make the first cell faster on the 2-vCPU VM
- * (bench/cli/results/2026-12-busy-poll-yield.md).
+ * --warmup-ms: how long the first cell of a process warms up at least. V8
+ * compiles the timed loop and the agent's status reads with its optimizing
+ * compiler within about 300 ms of polling; a cell timed before that took
+ * 1.5-3x as long (bench/cli/results/2026-12-socket-write-mid/).
  */
-export const DEFAULT_WARMUP_MS = 0;
+export const DEFAULT_WARMUP_MS = 300;
 
 function positiveInt(name: string, text: string | undefined, dflt: number, min = 1): number {
   if (text === undefined) return dflt;

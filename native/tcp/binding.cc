@@ -2,6 +2,7 @@
 // lives in the status slots (common/status_slots.h); completions,
 // notifications and peer events arrive through one ThreadSafeFunction call per
 // batch (common/completion_batch.h).
+#include <sched.h>
 #include <unistd.h>
 
 #include <memory>
@@ -70,6 +71,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                            InstanceMethod("prep", &TcpEngineWrap::Prep),
                            InstanceMethod("post", &TcpEngineWrap::Post),
                            InstanceMethod("progress", &TcpEngineWrap::Progress),
+                           InstanceMethod("yieldCpu", &TcpEngineWrap::YieldCpu),
                            InstanceMethod("stopPolling", &TcpEngineWrap::StopPolling),
                            InstanceMethod("release", &TcpEngineWrap::Release),
                            InstanceMethod("runQueuedCommands", &TcpEngineWrap::RunQueuedCommands),
@@ -377,6 +379,12 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     bool done = live() && host_->engine->Progress(info[0].As<Napi::Number>().Uint32Value(),
                                                   info[1].As<Napi::Number>().Uint32Value());
     return Napi::Boolean::New(env, done);
+  }
+
+  // yieldCpu(): sched_yield, for a caller that polls a transfer in flight.
+  Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
+    sched_yield();
+    return info.Env().Undefined();
   }
 
   Napi::Value StopPolling(const Napi::CallbackInfo& info) {

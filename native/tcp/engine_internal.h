@@ -200,6 +200,10 @@ struct Engine::Conn {
   std::vector<uint8_t> pbuf;
   uint8_t trailer[4];
   size_t trailerGot = 0;
+  // The last frame's payload went straight to its destination (RecvDirect):
+  // the next frame's header is read alone, so that a payload as large goes
+  // there too instead of through rbuf and a copy.
+  bool headerAlone = false;
 
   std::deque<PendingRead> reads;
   // Initiator, same host: the lists of CMA_READs sent and not granted yet.

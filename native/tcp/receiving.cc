@@ -51,7 +51,7 @@ bool Engine::HandleReadable(Conn* c) {
       if (budget == 0) return true;
       c->rpos = c->rend = 0;
       if ((c->sink == Conn::kRegionSink || c->sink == Conn::kMemSink) &&
-          c->remaining >= kDirectRecvMin) {
+          (c->remaining >= kDirectRecvMin || c->headerAlone)) {
         int64_t before = static_cast<int64_t>(c->remaining);
         if (!RecvDirect(c)) return false;
         int64_t got = before - static_cast<int64_t>(c->remaining);
@@ -64,7 +64,14 @@ bool Engine::HandleReadable(Conn* c) {
         continue;
       }
     }
-    ssize_t n = RecvSome(c, c->rbuf.data() + c->rend, c->rbuf.size() - c->rend);
+    size_t room = c->rbuf.size() - c->rend;
+    if (c->headerAlone) {
+      // rbuf holds no more than part of the next header (or a READ_DATA's
+      // trailer still due): read up to the end of that header only.
+      size_t due = (c->inPayload ? c->remaining : 0) + kHeaderSize;
+      room = std::min(room, due > c->rend ? due - c->rend : room);
+    }
+    ssize_t n = RecvSome(c, c->rbuf.data() + c->rend, room);
     if (n == 0) return false;
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
@@ -143,6 +150,7 @@ bool Engine::ConsumePayload(Conn* c, const uint8_t* src, size_t n) {
 bool Engine::OnHeader(Conn* c) {
   const FrameHeader& h = c->cur;
   if (h.magic != kMagic) return false;
+  c->headerAlone = false;
   auto begin = [c](Conn::Sink sink, uint64_t len) {
     c->sink = sink;
     c->remaining = len;
@@ -166,6 +174,7 @@ bool Engine::OnHeader(Conn* c) {
         }
         begin(c->payStatus == kSuccess ? Conn::kRegionSink : Conn::kDiscard, h.len);
         c->dst = reinterpret_cast<uint8_t*>(h.addr);
+        c->headerAlone = h.len >= kDirectRecvMin;
         break;
       }
       case kRead: {
@@ -245,6 +254,7 @@ bool Engine::OnHeader(Conn* c) {
           bool live = FindXfer(h.xferId) != nullptr;
           begin(live ? Conn::kMemSink : Conn::kDiscard, h.len);
           c->dst = reinterpret_cast<uint8_t*>(front.laddr);
+          c->headerAlone = h.len >= kDirectRecvMin;
           c->trailerGot = 0;
           break;
         }
