@@ -18,7 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 
 import type { Logger } from '../../src/logger.js';
 import type { ControlNode } from '../libp2p-node/index.js';
-import { varintLength, varintPrefix } from '../libp2p-node/length-prefix.js';
+import { varintLength } from '../libp2p-node/length-prefix.js';
 import { halfWindowUpdates } from '../libp2p-node/window-updates.js';
 import { KeyedLimiter } from './limits.js';
 import type { MeshMessage, MeshTransport } from './membership.js';
@@ -62,6 +62,7 @@ interface Outbound {
   bytes: number;
   writing: boolean;
   stream?: any;
+  lp?: any;
 }
 
 export class Libp2pMeshTransport implements MeshTransport {
@@ -182,7 +183,7 @@ export class Libp2pMeshTransport implements MeshTransport {
     o.writing = true;
     try {
       while (o.queue.length && !this.closed) {
-        if (!o.stream) {
+        if (!o.lp) {
           const peer = peerIdFromString(to);
           if (!this.node.getConnections(peer).length) {
             // No connection (it went away, or one side shed the link): only a
@@ -213,27 +214,26 @@ export class Libp2pMeshTransport implements MeshTransport {
             break;
           }
           o.stream = stream;
+          o.lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
         }
         const bytes = o.queue.shift()!;
         o.dial.shift();
         o.bytes -= bytes.byteLength;
         try {
-          // As lpStream writes a message, without its timeout signal (a timer) per frame:
-          // a deadline is armed only when the stream's buffer is full.
-          if (!o.stream.send(withLengthPrefix(bytes)))
-            await drained(o.stream, this.o.dialTimeoutMs);
+          await o.lp.write(bytes, { signal: AbortSignal.timeout(this.o.dialTimeoutMs) });
           this.sent.frames++;
           this.sent.bytes += bytes.byteLength;
         } catch (err) {
           this.o.log('mesh write to %s failed: %s', to, (err as Error)?.message);
           o.stream?.abort?.(err as Error);
           o.stream = undefined;
+          o.lp = undefined;
           this.sent.dropped++;
         }
       }
     } finally {
       o.writing = false;
-      if (!o.queue.length && !o.stream) this.out.delete(to);
+      if (!o.queue.length && !o.lp) this.out.delete(to);
     }
   }
 
@@ -243,6 +243,7 @@ export class Libp2pMeshTransport implements MeshTransport {
     if (!o) return;
     o.stream?.abort?.(new Error('connection closed'));
     o.stream = undefined;
+    o.lp = undefined;
     if (!o.writing) this.out.delete(id);
   }
 
@@ -291,30 +292,4 @@ export class Libp2pMeshTransport implements MeshTransport {
       this.o.log('bad addresses for %s: %s', id, (err as Error)?.message);
     }
   }
-}
-
-function withLengthPrefix(bytes: Uint8Array): Uint8Array {
-  const prefix = varintPrefix(bytes.byteLength);
-  const out = new Uint8Array(prefix.byteLength + bytes.byteLength);
-  out.set(prefix);
-  out.set(bytes, prefix.byteLength);
-  return out;
-}
-
-/** Resolves when a stream whose buffer was full drains; rejects when it closes or after `ms`. */
-function drained(stream: any, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      stream.removeEventListener('drain', onDrain);
-      stream.removeEventListener('close', onClose);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onClose = () => done(new Error('stream closed while writing'));
-    const timer = setTimeout(() => done(new Error(`write not drained within ${ms} ms`)), ms);
-    stream.addEventListener('drain', onDrain);
-    stream.addEventListener('close', onClose);
-  });
 }

@@ -1,7 +1,6 @@
 /**
- * Length prefixes of messages on libp2p streams: a varint encoder (for
- * writing a mesh frame without lpStream's per-write machinery), and decoders
- * for libp2p's `LengthPrefixedDecoder` and `lpStream`, which ask a decoder to throw a `RangeError` when the bytes end
+ * Length-prefix decoders for libp2p's `LengthPrefixedDecoder` and
+ * `lpStream`, which ask a decoder to throw a `RangeError` when the bytes end
  * before the length does, and catch it as "wait for more". The stock
  * decoders build a new `RangeError` (with its stack trace) each time, and
  * that happens on every read: noise's decoder runs out of bytes at the end of
@@ -42,15 +41,4 @@ export function varintLength(data: Uint8Array | Uint8ArrayList): number {
   }
   if (n < 8) throw NEED_MORE_BYTES;
   throw new Error('length prefix too long (a varint of more than 8 bytes)');
-}
-
-/** The unsigned varint length prefix of `n` bytes (what lpStream writes before a message). */
-export function varintPrefix(n: number): Uint8Array {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Uint8Array.from(out);
 }

@@ -17,11 +17,7 @@ import {
   quietDecoders,
   type ControlNode,
 } from '../../plugins/libp2p-node/index.js';
-import {
-  uint16BELength,
-  varintLength,
-  varintPrefix,
-} from '../../plugins/libp2p-node/length-prefix.js';
+import { uint16BELength, varintLength } from '../../plugins/libp2p-node/length-prefix.js';
 import { halfWindowUpdates } from '../../plugins/libp2p-node/window-updates.js';
 import { seededInts } from '../../testing/pattern.js';
 
@@ -53,13 +49,12 @@ describe('length prefixes', () => {
     expect(() => uint16BELength(new Uint8Array(0))).toThrow(RangeError);
   });
 
-  it('write and read varints as uint8-varint does; a truncated one asks for more', () => {
+  it('read varints as uint8-varint does; a truncated one asks for more', () => {
     const next = seededInts(11);
     const values = [0, 1, 127, 128, 300, 16383, 16384, 2 ** 21, 2 ** 28, 2 ** 31 - 1, 2 ** 40];
     for (let i = 0; i < 500; i++) values.push(next(1 << 30));
     for (const n of values) {
-      const prefix = varintPrefix(n);
-      expect(prefix).toEqual(varint.encode(n));
+      const prefix = varint.encode(n);
       const bytes = new Uint8Array([...prefix, 9, 9]);
       for (const s of shapes(bytes)) expect(varintLength(s)).toBe(n);
       for (let cut = 0; cut < prefix.byteLength; cut++) {
