@@ -4,7 +4,7 @@
  * run here, so a connection's figure is what the cluster pays for it, both
  * sides together). Everything stays on 127.0.0.1 or in memory.
  *
- *   npx tsx bench/discovery/costs.ts [--n 200] [--only conn,pnet,noise,...]
+ *   npx tsx bench/discovery/costs.ts [--n 200] [--only conn,pnet,noise,frames,...]
  *
  * Steps:
  * - `tcp`: a loopback TCP connect, accept and close (the floor under the rest).
@@ -19,6 +19,10 @@
  *   (multistream-select), one 512-byte frame written and read, stream closed.
  * - `bulk`: 1 MiB through an established connection (pnet's XSalsa20 and
  *   noise's ChaCha20-Poly1305, yamux framing), µs per KiB.
+ * - `frames`: one gossip frame (a record of 600 bytes) through the mesh
+ *   transport (mesh-transport.ts) to a linked node, waiting until it is
+ *   received and decoded; `frames-burst`: 20 such frames queued in one turn
+ *   (a flood's burst), and the figure per frame.
  * - `verify`: one record signature verified (a member's key already imported)
  *   and `verify-first` with the key imported from the peer id first (as JWK;
  *   `verify-first-der` as DER, the discovery's way before).
