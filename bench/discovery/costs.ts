@@ -4,7 +4,7 @@
  * run here, so a connection's figure is what the cluster pays for it, both
  * sides together). Everything stays on 127.0.0.1 or in memory.
  *
- *   npx tsx bench/discovery/costs.ts [--n 200] [--only conn,pnet,noise,...]
+ *   npx tsx bench/discovery/costs.ts [--n 200] [--only conn,pnet,noise,frames,...]
  *
  * Steps:
  * - `tcp`: a loopback TCP connect, accept and close (the floor under the rest).
@@ -19,6 +19,10 @@
  *   (multistream-select), one 512-byte frame written and read, stream closed.
  * - `bulk`: 1 MiB through an established connection (pnet's XSalsa20 and
  *   noise's ChaCha20-Poly1305, yamux framing), µs per KiB.
+ * - `frames`: one gossip frame (a record of 600 bytes) through the mesh
+ *   transport (mesh-transport.ts) to a linked node, waiting until it is
+ *   received and decoded; `frames-burst`: 20 such frames queued in one turn
+ *   (a flood's burst), and the figure per frame.
  * - `verify`: one record signature verified (a member's key already imported)
  *   and `verify-first` with the key imported from the peer id first (as JWK;
  *   `verify-first-der` as DER, the discovery's way before).
@@ -47,6 +51,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { multiaddrConnectionPair, lpStream } from '@libp2p/utils';
 
 import { Agent } from '../../src/agent.js';
+import { createLogger } from '../../src/logger.js';
 import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
 import { privateNetwork } from '../../plugins/libp2p-node/private-network.js';
 
@@ -205,6 +210,72 @@ for (const [step, withKey] of [
     await s.close();
     await conn.close();
   }
+  await Promise.all([a.stop(), b.stop()]);
+}
+
+// ---------------------------------------------------------------- mesh frames
+if (wanted('frames') || wanted('frames-burst')) {
+  const { Libp2pMeshTransport } = await import('../../plugins/gossip/mesh-transport.js');
+  const [a, b] = await nodePair(true);
+  let received = 0;
+  let wake: () => void = () => {};
+  const transport = (node: ControlNode) =>
+    new Libp2pMeshTransport(node, {
+      protocol: '/nixl-ts/costs-mesh/1',
+      maxFrameBytes: 1 << 20,
+      maxQueueBytes: 16 << 20,
+      messagesPerSecond: 1e9,
+      messageBurst: 1e9,
+      bytesPerSecond: 1e12,
+      byteBurst: 1e12,
+      maxPeers: 16,
+      dialTimeoutMs: 10_000,
+      addrsOf: () => [],
+      refused: () => false,
+      receive: () => {
+        received++;
+        wake();
+      },
+      invalid: (_from, err) => {
+        throw err;
+      },
+      rateLimited: () => {},
+      foreign: () => {},
+      log: createLogger('nixl-ts:costs-probe'),
+    });
+  const ta = transport(a);
+  const tb = transport(b);
+  await Promise.all([ta.install(), tb.install()]);
+  await a.dial(b.getMultiaddrs()[0]!);
+  const to = b.peerId.toString();
+  // A gossip frame with one record of a typical size (a TCP agent's payload, ~600 bytes).
+  const record = {
+    id: a.peerId.toString(),
+    version: 1,
+    left: false,
+    payload: new Uint8Array(randomBytes(600)),
+    sig: new Uint8Array(randomBytes(64)),
+  };
+  const frame = () => ({ kind: 'gossip' as const, records: [record], deaths: [], suspects: [] });
+  const until = (count: number) =>
+    new Promise<void>((resolve) => {
+      wake = () => received >= count && resolve();
+      wake();
+    });
+  // One frame, then wait for it (a quiet link); and 20 frames queued in one turn (a flood's burst).
+  await measure('frames', N * 5, async () => {
+    ta.send(to, frame());
+    await until(received + 1);
+  });
+  await measure('frames-burst', Math.max(5, Math.floor(N / 4)), async () => {
+    const target = received + 20;
+    for (let i = 0; i < 20; i++) ta.send(to, frame());
+    await until(target);
+  });
+  const r = results.find((x) => x.step === 'frames-burst');
+  if (r) console.log(`frames-burst per frame cpu ${(r.cpuUs / 20).toFixed(1)} µs`);
+  ta.close();
+  tb.close();
   await Promise.all([a.stop(), b.stop()]);
 }
 

@@ -18,6 +18,8 @@ import { multiaddr } from '@multiformats/multiaddr';
 
 import type { Logger } from '../../src/logger.js';
 import type { ControlNode } from '../libp2p-node/index.js';
+import { varintLength } from '../libp2p-node/length-prefix.js';
+import { halfWindowUpdates } from '../libp2p-node/window-updates.js';
 import { KeyedLimiter } from './limits.js';
 import type { MeshMessage, MeshTransport } from './membership.js';
 import { decodeFrame, encodeFrame } from './mesh-wire.js';
@@ -121,7 +123,12 @@ export class Libp2pMeshTransport implements MeshTransport {
   }
 
   private async serve(stream: any, from: string): Promise<void> {
-    const lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
+    // This stream only receives (ours to the peer is another): credit in large steps.
+    halfWindowUpdates(stream);
+    const lp = this.lpStream(stream, {
+      maxDataLength: this.o.maxFrameBytes,
+      lengthDecoder: varintLength,
+    });
     try {
       for (;;) {
         if (this.closed || this.o.refused(from)) break;
