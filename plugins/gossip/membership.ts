@@ -277,7 +277,12 @@ interface Suspicion {
   lostBy: Set<string>;
   /** We told the member itself (it spoke to us while suspected). */
   told?: boolean;
+  /** Times our verdict waited for our own stalled loop to catch up (see behind). */
+  waits: number;
 }
+
+/** A verdict waits at most this many probe timeouts for our own stalled loop (see behind). */
+const MAX_VERDICT_WAITS = 2;
 
 interface Outbox {
   records: Map<string, SignedRecord>;
@@ -1021,14 +1026,38 @@ export class Membership {
     const from = s.lostBy.size >= 2 ? Math.min(s.start, s.lostStart) : s.start;
     const deadline = from + this.suspicionTimeout(s);
     const wait = Math.max(0, deadline - early - this.clock.now());
-    s.timer = this.clock.setTimeout(() => {
+    let due = this.clock.now() + wait;
+    const over = () => {
       const cur = this.entries.get(id);
       if (this.stopped || !cur || cur.dead || cur.suspect !== s || cur.version !== s.version)
         return;
-      if (s.raised) return this.confirmProbe(id, s.version, s.lost, deadline);
+      if (s.waits < MAX_VERDICT_WAITS && this.behind(due)) {
+        s.waits++;
+        due = this.clock.now() + this.opts.probeTimeoutMs;
+        s.timer = this.clock.setTimeout(over, this.opts.probeTimeoutMs);
+        return;
+      }
+      if (s.raised) return this.confirmProbe(id, s, deadline);
       cur.suspect = undefined;
       this.onDeath('', { id, version: s.version });
-    }, wait);
+    };
+    s.timer = this.clock.setTimeout(over, wait);
+  }
+
+  /**
+   * Lifeguard: true when a verdict of ours due at `due` falls just after our
+   * own event loop stalled (its timer fired late, or the loop stalled within
+   * the last probe timeout). A stalled loop runs its due timers before it
+   * reads what arrived meanwhile (Node's timers phase comes before the poll
+   * phase), and the suspect's refutation or its answer may be among that:
+   * the verdict waits a probe timeout for the loop to catch up.
+   */
+  private behind(due: number): boolean {
+    if (!this.opts.lifeguard) return false;
+    const now = this.clock.now();
+    const half = this.opts.probeTimeoutMs / 2;
+    if (now - due > half) return true;
+    return (this.clock.lagSince?.(now - this.opts.probeTimeoutMs) ?? 0) > half;
   }
 
   /**
@@ -1061,6 +1090,7 @@ export class Membership {
       by: new Set([by]),
       lost,
       lostBy: new Set(lost ? [by] : []),
+      waits: 0,
     };
     e.suspect = s;
     this.armSuspicion(id, s);
@@ -1122,7 +1152,8 @@ export class Membership {
   }
 
   /** The raiser's re-probe before the verdict: it ends no earlier than `deadline` (and our probe timeout). */
-  private confirmProbe(target: string, version: number, lost: boolean, deadline: number): void {
+  private confirmProbe(target: string, s: Suspicion, deadline: number): void {
+    const { version, lost } = s;
     const nonce = this.nonce++;
     const timeout = Math.max(this.probeTimeout(lost), deadline - this.clock.now());
     const probe = {
@@ -1145,6 +1176,13 @@ export class Membership {
         const t = this.probeTimeout(lost);
         probe.due = this.clock.now() + t;
         probe.timer = this.clock.setTimeout(expire, t);
+        return;
+      }
+      // Our loop stalled while the re-probe was out: its answer may be unread.
+      if (s.waits < MAX_VERDICT_WAITS && this.behind(probe.due)) {
+        s.waits++;
+        probe.due = this.clock.now() + this.opts.probeTimeoutMs;
+        probe.timer = this.clock.setTimeout(expire, this.opts.probeTimeoutMs);
         return;
       }
       this.probes.delete(nonce);

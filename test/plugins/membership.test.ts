@@ -140,6 +140,32 @@ describe('mesh membership', () => {
     for (const [i, m] of ms.entries()) if (i !== 3) expect(m.recordOf(id(3))).toBeDefined();
   });
 
+  it('a holder whose event loop stalls over a suspicion deadline reads the refutation that waited before confirming', () => {
+    const net = new SimNetwork(10, OPTS);
+    const gone: string[] = [];
+    const holder = net.add('holder', new Uint8Array(1), { gone: (id) => gone.push(id) });
+    const x = net.add('x', new Uint8Array(1));
+    holder.receive('a', { kind: 'gossip', records: [x.record], deaths: [], suspects: [] });
+    // Four suspectors: the suspicion's shortest timeout (5 s, plus the slack
+    // a holder gives the raisers: 6.5 s from now).
+    const t0 = net.clock.now();
+    const suspects = ['s1', 's2', 's3', 's4'].map((by) => ({ id: 'x', version: 1, by }));
+    holder.receive('a', { kind: 'gossip', records: [], deaths: [], suspects });
+    expect(holder.isSuspect('x')).toBe(true);
+    // The holder's loop stalls from 6 s to 8 s; x's refutation reaches it at
+    // 6.1 s and waits unread behind the verdict timer (due at 6.5 s), which
+    // the resumed loop runs first.
+    net.pausedFrom.set('holder', t0 + 6000);
+    net.pausedUntil.set('holder', t0 + 8000);
+    x.linkUp('holder', false);
+    net.clock.run(t0 + 6100);
+    x.update();
+    net.clock.run(t0 + 20_000);
+    expect(gone).toEqual([]);
+    expect(holder.isSuspect('x')).toBe(false);
+    expect(holder.recordOf('x')?.version).toBe(2);
+  });
+
   it('one lost link alone is no crash: a lost suspicion claiming an old loss is refuted, never confirmed', () => {
     const { net, ms } = cluster(20);
     net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 19));

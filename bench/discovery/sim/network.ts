@@ -8,6 +8,7 @@
 import {
   Membership,
   type MeshClock,
+  type MembershipEvents,
   type MeshMessage,
   type MeshTransport,
   type MembershipOptions,
@@ -132,7 +133,7 @@ export class SimNetwork {
     private readonly opts: Partial<MembershipOptions>,
   ) {}
 
-  add(id: string, payload: Uint8Array): Membership {
+  add(id: string, payload: Uint8Array, events: MembershipEvents = {}): Membership {
     const net = this;
     const transport: MeshTransport = {
       send(to, msg) {
@@ -165,7 +166,7 @@ export class SimNetwork {
         return lag;
       },
     };
-    const m = new Membership(id, payload, transport, SIM_SIGNER, clock, {}, this.opts);
+    const m = new Membership(id, payload, transport, SIM_SIGNER, clock, events, this.opts);
     this.members.set(id, m);
     return m;
   }
@@ -183,19 +184,29 @@ export class SimNetwork {
     if (this.crashed.has(from) || this.crashed.has(to)) return;
     if (this.loss && Math.random() < this.loss) return;
     this.clock.setTimeout(
-      this.gate(to, () => {
-        if (this.crashed.has(to)) return;
-        this.members.get(to)?.receive(from, msg);
-      }),
+      this.gate(
+        to,
+        () => {
+          if (this.crashed.has(to)) return;
+          this.members.get(to)?.receive(from, msg);
+        },
+        true,
+      ),
       this.latencyMs,
     );
   }
 
-  /** Runs `fn` as member `id` would: after its pause, and late if it is slow. */
-  private gate(id: string, fn: () => void): () => void {
+  /**
+   * Runs `fn` as member `id` would: after its pause, and late if it is slow.
+   * After a pause the member runs its due timers before it reads the messages
+   * that arrived meanwhile (`read`), as Node does: the timers phase of the
+   * event loop comes before the poll phase.
+   */
+  private gate(id: string, fn: () => void, read = false): () => void {
     const run = () => {
       const until = this.pausedUntil.get(id) ?? 0;
-      if (until > this.clock.now()) this.clock.setTimeout(run, until - this.clock.now());
+      if (until > this.clock.now())
+        this.clock.setTimeout(run, until - this.clock.now() + (read ? 1 : 0));
       else fn();
     };
     return () => {
