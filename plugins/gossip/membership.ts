@@ -1169,6 +1169,11 @@ export class Membership {
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
     if (this.links.has(target)) this.send(target, { kind: 'ping', nonce });
+    // No link (it was lost): before declaring a death everywhere we dial the
+    // member ourselves, once. A live member's handshake answers (its record
+    // comes first on a new link), however busy the helpers' relays were; a
+    // dead process's port refuses at once.
+    else this.transport.connect(target);
     const expire = () => {
       if ((this.heard.get(target) ?? -1) >= probe.sent) return this.probeAnswered(nonce);
       if (this.starved(probe.due) && probe.retries < 3) {
@@ -1633,7 +1638,9 @@ export class Membership {
     this.relays.set(mine, {
       requester: from,
       nonce,
-      timer: this.clock.setTimeout(() => this.relays.delete(mine), 2 * this.opts.probeTimeoutMs),
+      // As long as the longest probe timeout: a relay that had to dial (a
+      // handshake on a busy host) still answers the requester's probe.
+      timer: this.clock.setTimeout(() => this.relays.delete(mine), 10 * this.opts.probeTimeoutMs),
     });
     // A helper may hold no connection to the target: SWIM's indirect probe connects.
     this.send(target, { kind: 'ping', nonce: mine }, !this.links.has(target));

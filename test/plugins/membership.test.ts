@@ -166,6 +166,43 @@ describe('mesh membership', () => {
     expect(holder.recordOf('x')?.version).toBe(2);
   });
 
+  it('a raiser whose relayed probes go unanswered dials the suspect itself before declaring it dead', () => {
+    const net = new SimNetwork(10, OPTS);
+    const gone: string[] = [];
+    const raiser = net.add('raiser', new Uint8Array(1), { gone: (id) => gone.push(id) });
+    const x = net.add('x', new Uint8Array(1));
+    // The raiser's other links (the degree: it dials no more) relay nothing
+    // (helpers whose dials time out on a busy host, say): every indirect
+    // probe of x fails, and so do the raiser's probes of them.
+    const helpers = ['h1', 'h2', 'h3', 'h4'].map((id) => ({
+      id,
+      version: 1,
+      left: false,
+      payload: new Uint8Array(1),
+      sig: new Uint8Array(64),
+    }));
+    raiser.receive('h1', {
+      kind: 'gossip',
+      records: [x.record, ...helpers],
+      deaths: [],
+      suspects: [],
+    });
+    for (const h of helpers) raiser.linkUp(h.id, false);
+    raiser.linkUp('x', false);
+    x.linkUp('raiser', false);
+    raiser.start();
+    x.start();
+    // The raiser's link to x closes while x runs (a connection lost during a
+    // start): nobody else suspects x, so the raiser alone decides.
+    raiser.linkDown('x');
+    x.linkDown('raiser');
+    net.clock.run(net.clock.now() + 60_000);
+    expect(raiser.counters.raised).toBeGreaterThan(0);
+    expect(gone).not.toContain('x');
+    expect(raiser.recordOf('x')).toBeDefined();
+    expect(raiser.isSuspect('x')).toBe(false);
+  });
+
   it('one lost link alone is no crash: a lost suspicion claiming an old loss is refuted, never confirmed', () => {
     const { net, ms } = cluster(20);
     net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 19));

@@ -140,13 +140,15 @@ export class SimNetwork {
         net.deliver(id, to, msg);
       },
       connect(to) {
-        net.clock.setTimeout(() => {
+        // The handshake needs both ends running: it completes once a paused one resumes.
+        const up = () => {
           const a = net.members.get(id);
           const b = net.members.get(to);
           if (!a || !b || net.crashed.has(to) || net.crashed.has(id)) return;
           b.linkUp(id);
-          a.linkUp(to);
-        }, net.latencyMs);
+          net.gate(id, () => !net.crashed.has(id) && !net.crashed.has(to) && a.linkUp(to), true)();
+        };
+        net.clock.setTimeout(net.gate(to, up, true), net.latencyMs);
       },
       disconnect(to) {
         net.clock.setTimeout(() => net.members.get(to)?.linkDown(id), net.latencyMs);
@@ -202,7 +204,7 @@ export class SimNetwork {
    * that arrived meanwhile (`read`), as Node does: the timers phase of the
    * event loop comes before the poll phase.
    */
-  private gate(id: string, fn: () => void, read = false): () => void {
+  gate(id: string, fn: () => void, read = false): () => void {
     const run = () => {
       const until = this.pausedUntil.get(id) ?? 0;
       if (until > this.clock.now())
