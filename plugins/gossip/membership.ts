@@ -927,10 +927,12 @@ export class Membership {
     // A newer version of a member whose link we lost within the grace period
     // (its refutation, or its record, relayed by others) clears what we held
     // against it, but our evidence stands: it may have refuted before it died.
-    // Probe it again through helpers, the suspicion dated from our loss.
-    const lostAt = this.lostAt.get(rec.id);
-    if (lostAt !== undefined && !rec.left && !this.links.has(rec.id))
-      this.startProbe(rec.id, true, lostAt);
+    // Probe it again through helpers. The member signed after our loss, so a
+    // new suspicion is dated from now: dated from the loss, its deadline
+    // would be near or past, and a slow member that refuted once would have
+    // no time to refute again.
+    if (this.lostAt.has(rec.id) && !rec.left && !this.links.has(rec.id))
+      this.startProbe(rec.id, true);
     if (rec.left) {
       if (wasLive) this.events.gone?.(rec.id, 'left', last);
     } else if (!asAlive || !wasLive) this.events.alive?.(rec, !wasLive);

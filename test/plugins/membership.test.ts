@@ -315,6 +315,60 @@ describe('mesh membership', () => {
     expect(m.isDead('x')).toBe(true);
   });
 
+  it('a member that refuted a crash suspicion from two lost links gets a whole grace period to refute the next', () => {
+    const net = new SimNetwork(10, OPTS);
+    const gone: string[] = [];
+    const m = new Membership(
+      'holder',
+      new Uint8Array(1),
+      { send() {}, connect() {}, disconnect() {} },
+      SIM_SIGNER,
+      net.clock,
+      { gone: (id) => gone.push(id) },
+      OPTS,
+    );
+    const rec = (id: string, version: number) => ({
+      id,
+      version,
+      left: false,
+      payload: new Uint8Array([5]),
+      sig: new Uint8Array(64),
+    });
+    m.receive('a', {
+      kind: 'gossip',
+      records: [rec('a', 1), rec('x', 1)],
+      deaths: [],
+      suspects: [],
+    });
+    m.linkUp('a', false);
+    m.linkUp('x', false);
+    // m and b both lose their links to x (two lost links: a crash, confirmed
+    // 5 s after the loss), and x, slow but alive, refutes at 4 s.
+    const t0 = net.clock.now();
+    m.linkDown('x');
+    const lostByB = (version: number, lostMs: number) => ({
+      kind: 'gossip' as const,
+      records: [],
+      deaths: [],
+      suspects: [{ id: 'x', version, by: 'b', lost: true, lostMs }],
+    });
+    m.receive('a', lostByB(1, 0));
+    net.clock.run(t0 + 4000);
+    expect(m.isSuspect('x')).toBe(true);
+    m.receive('a', { kind: 'gossip', records: [rec('x', 2)], deaths: [], suspects: [] });
+    // The probe after it fails again (x is still slow), and b suspects again
+    // too: x must have the grace period from its refutation, not what is left
+    // of the one from the loss, to refute again (it does at 7 s).
+    net.clock.run(t0 + 5500);
+    expect(m.isSuspect('x')).toBe(true);
+    m.receive('a', lostByB(2, 1000));
+    net.clock.run(t0 + 7000);
+    m.receive('a', { kind: 'gossip', records: [rec('x', 3)], deaths: [], suspects: [] });
+    net.clock.run(t0 + 8000);
+    expect(gone).toEqual([]);
+    expect(m.recordOf('x')?.version).toBe(3);
+  });
+
   it('a tombstone removes the member everywhere at once', () => {
     const { net, ms } = cluster(30);
     net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 29));
