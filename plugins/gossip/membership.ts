@@ -36,7 +36,10 @@
  *   crash: every holder counts the shortest timeout from the earliest loss,
  *   so all confirm about the grace period after the crash. One lost link
  *   alone is one suspector like any other (a link can close for its own
- *   reasons). A death is flooded without the batching delay.
+ *   reasons). A death is flooded without the batching delay. Before its
+ *   verdict a raiser with no link to the member dials it itself (a live
+ *   member's handshake answers, a dead one's port refuses), and after the
+ *   member refutes, a new suspicion from the lost link counts from then.
  * - Lifeguard (HashiCorp's extensions to SWIM, `lifeguard: true`): a member
  *   whose own probes fail or who must refute a suspicion of itself is likely
  *   the slow one, so it raises a local health score that stretches its probe
@@ -47,6 +50,8 @@
  *   (id, version, payload digest), not the whole record: a record's signature
  *   covers the payload's SHA-256, so a holder of the payload rebuilds the
  *   new version's record from the alive and pulls it only if it lacks it.
+ *   A verdict that falls just after our own event loop stalled waits for the
+ *   loop to read what arrived meanwhile (the refutation may be among it).
  *
  * Memory is bounded: at most `maxMembers` entries, records of at most
  * `maxRecordBytes`, a bounded number of probes and relays in flight.
