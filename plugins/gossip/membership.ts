@@ -36,7 +36,10 @@
  *   crash: every holder counts the shortest timeout from the earliest loss,
  *   so all confirm about the grace period after the crash. One lost link
  *   alone is one suspector like any other (a link can close for its own
- *   reasons). A death is flooded without the batching delay.
+ *   reasons). A death is flooded without the batching delay. Before its
+ *   verdict a raiser with no link to the member dials it itself (a live
+ *   member's handshake answers, a dead one's port refuses), and after the
+ *   member refutes, a new suspicion from the lost link counts from then.
  * - Lifeguard (HashiCorp's extensions to SWIM, `lifeguard: true`): a member
  *   whose own probes fail or who must refute a suspicion of itself is likely
  *   the slow one, so it raises a local health score that stretches its probe
@@ -47,6 +50,8 @@
  *   (id, version, payload digest), not the whole record: a record's signature
  *   covers the payload's SHA-256, so a holder of the payload rebuilds the
  *   new version's record from the alive and pulls it only if it lacks it.
+ *   A verdict that falls just after our own event loop stalled waits for the
+ *   loop to read what arrived meanwhile (the refutation may be among it).
  *
  * Memory is bounded: at most `maxMembers` entries, records of at most
  * `maxRecordBytes`, a bounded number of probes and relays in flight.
@@ -277,7 +282,12 @@ interface Suspicion {
   lostBy: Set<string>;
   /** We told the member itself (it spoke to us while suspected). */
   told?: boolean;
+  /** Times our verdict waited for our own stalled loop to catch up (see behind). */
+  waits: number;
 }
+
+/** A verdict waits at most this many probe timeouts for our own stalled loop (see behind). */
+const MAX_VERDICT_WAITS = 2;
 
 interface Outbox {
   records: Map<string, SignedRecord>;
@@ -922,10 +932,12 @@ export class Membership {
     // A newer version of a member whose link we lost within the grace period
     // (its refutation, or its record, relayed by others) clears what we held
     // against it, but our evidence stands: it may have refuted before it died.
-    // Probe it again through helpers, the suspicion dated from our loss.
-    const lostAt = this.lostAt.get(rec.id);
-    if (lostAt !== undefined && !rec.left && !this.links.has(rec.id))
-      this.startProbe(rec.id, true, lostAt);
+    // Probe it again through helpers. The member signed after our loss, so a
+    // new suspicion is dated from now: dated from the loss, its deadline
+    // would be near or past, and a slow member that refuted once would have
+    // no time to refute again.
+    if (this.lostAt.has(rec.id) && !rec.left && !this.links.has(rec.id))
+      this.startProbe(rec.id, true);
     if (rec.left) {
       if (wasLive) this.events.gone?.(rec.id, 'left', last);
     } else if (!asAlive || !wasLive) this.events.alive?.(rec, !wasLive);
@@ -1021,14 +1033,38 @@ export class Membership {
     const from = s.lostBy.size >= 2 ? Math.min(s.start, s.lostStart) : s.start;
     const deadline = from + this.suspicionTimeout(s);
     const wait = Math.max(0, deadline - early - this.clock.now());
-    s.timer = this.clock.setTimeout(() => {
+    let due = this.clock.now() + wait;
+    const over = () => {
       const cur = this.entries.get(id);
       if (this.stopped || !cur || cur.dead || cur.suspect !== s || cur.version !== s.version)
         return;
-      if (s.raised) return this.confirmProbe(id, s.version, s.lost, deadline);
+      if (s.waits < MAX_VERDICT_WAITS && this.behind(due)) {
+        s.waits++;
+        due = this.clock.now() + this.opts.probeTimeoutMs;
+        s.timer = this.clock.setTimeout(over, this.opts.probeTimeoutMs);
+        return;
+      }
+      if (s.raised) return this.confirmProbe(id, s, deadline);
       cur.suspect = undefined;
       this.onDeath('', { id, version: s.version });
-    }, wait);
+    };
+    s.timer = this.clock.setTimeout(over, wait);
+  }
+
+  /**
+   * Lifeguard: true when a verdict of ours due at `due` falls just after our
+   * own event loop stalled (its timer fired late, or the loop stalled within
+   * the last probe timeout). A stalled loop runs its due timers before it
+   * reads what arrived meanwhile (Node's timers phase comes before the poll
+   * phase), and the suspect's refutation or its answer may be among that:
+   * the verdict waits a probe timeout for the loop to catch up.
+   */
+  private behind(due: number): boolean {
+    if (!this.opts.lifeguard) return false;
+    const now = this.clock.now();
+    const half = this.opts.probeTimeoutMs / 2;
+    if (now - due > half) return true;
+    return (this.clock.lagSince?.(now - this.opts.probeTimeoutMs) ?? 0) > half;
   }
 
   /**
@@ -1061,6 +1097,7 @@ export class Membership {
       by: new Set([by]),
       lost,
       lostBy: new Set(lost ? [by] : []),
+      waits: 0,
     };
     e.suspect = s;
     this.armSuspicion(id, s);
@@ -1122,7 +1159,8 @@ export class Membership {
   }
 
   /** The raiser's re-probe before the verdict: it ends no earlier than `deadline` (and our probe timeout). */
-  private confirmProbe(target: string, version: number, lost: boolean, deadline: number): void {
+  private confirmProbe(target: string, s: Suspicion, deadline: number): void {
+    const { version, lost } = s;
     const nonce = this.nonce++;
     const timeout = Math.max(this.probeTimeout(lost), deadline - this.clock.now());
     const probe = {
@@ -1138,6 +1176,11 @@ export class Membership {
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
     if (this.links.has(target)) this.send(target, { kind: 'ping', nonce });
+    // No link (it was lost): before declaring a death everywhere we dial the
+    // member ourselves, once. A live member's handshake answers (its record
+    // comes first on a new link), however busy the helpers' relays were; a
+    // dead process's port refuses at once.
+    else this.transport.connect(target);
     const expire = () => {
       if ((this.heard.get(target) ?? -1) >= probe.sent) return this.probeAnswered(nonce);
       if (this.starved(probe.due) && probe.retries < 3) {
@@ -1145,6 +1188,13 @@ export class Membership {
         const t = this.probeTimeout(lost);
         probe.due = this.clock.now() + t;
         probe.timer = this.clock.setTimeout(expire, t);
+        return;
+      }
+      // Our loop stalled while the re-probe was out: its answer may be unread.
+      if (s.waits < MAX_VERDICT_WAITS && this.behind(probe.due)) {
+        s.waits++;
+        probe.due = this.clock.now() + this.opts.probeTimeoutMs;
+        probe.timer = this.clock.setTimeout(expire, this.opts.probeTimeoutMs);
         return;
       }
       this.probes.delete(nonce);
@@ -1595,7 +1645,9 @@ export class Membership {
     this.relays.set(mine, {
       requester: from,
       nonce,
-      timer: this.clock.setTimeout(() => this.relays.delete(mine), 2 * this.opts.probeTimeoutMs),
+      // As long as the longest probe timeout: a relay that had to dial (a
+      // handshake on a busy host) still answers the requester's probe.
+      timer: this.clock.setTimeout(() => this.relays.delete(mine), 10 * this.opts.probeTimeoutMs),
     });
     // A helper may hold no connection to the target: SWIM's indirect probe connects.
     this.send(target, { kind: 'ping', nonce: mine }, !this.links.has(target));

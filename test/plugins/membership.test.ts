@@ -140,6 +140,69 @@ describe('mesh membership', () => {
     for (const [i, m] of ms.entries()) if (i !== 3) expect(m.recordOf(id(3))).toBeDefined();
   });
 
+  it('a holder whose event loop stalls over a suspicion deadline reads the refutation that waited before confirming', () => {
+    const net = new SimNetwork(10, OPTS);
+    const gone: string[] = [];
+    const holder = net.add('holder', new Uint8Array(1), { gone: (id) => gone.push(id) });
+    const x = net.add('x', new Uint8Array(1));
+    holder.receive('a', { kind: 'gossip', records: [x.record], deaths: [], suspects: [] });
+    // Four suspectors: the suspicion's shortest timeout (5 s, plus the slack
+    // a holder gives the raisers: 6.5 s from now).
+    const t0 = net.clock.now();
+    const suspects = ['s1', 's2', 's3', 's4'].map((by) => ({ id: 'x', version: 1, by }));
+    holder.receive('a', { kind: 'gossip', records: [], deaths: [], suspects });
+    expect(holder.isSuspect('x')).toBe(true);
+    // The holder's loop stalls from 6 s to 8 s; x's refutation reaches it at
+    // 6.1 s and waits unread behind the verdict timer (due at 6.5 s), which
+    // the resumed loop runs first.
+    net.pausedFrom.set('holder', t0 + 6000);
+    net.pausedUntil.set('holder', t0 + 8000);
+    x.linkUp('holder', false);
+    net.clock.run(t0 + 6100);
+    x.update();
+    net.clock.run(t0 + 20_000);
+    expect(gone).toEqual([]);
+    expect(holder.isSuspect('x')).toBe(false);
+    expect(holder.recordOf('x')?.version).toBe(2);
+  });
+
+  it('a raiser whose relayed probes go unanswered dials the suspect itself before declaring it dead', () => {
+    const net = new SimNetwork(10, OPTS);
+    const gone: string[] = [];
+    const raiser = net.add('raiser', new Uint8Array(1), { gone: (id) => gone.push(id) });
+    const x = net.add('x', new Uint8Array(1));
+    // The raiser's other links (the degree: it dials no more) relay nothing
+    // (helpers whose dials time out on a busy host, say): every indirect
+    // probe of x fails, and so do the raiser's probes of them.
+    const helpers = ['h1', 'h2', 'h3', 'h4'].map((id) => ({
+      id,
+      version: 1,
+      left: false,
+      payload: new Uint8Array(1),
+      sig: new Uint8Array(64),
+    }));
+    raiser.receive('h1', {
+      kind: 'gossip',
+      records: [x.record, ...helpers],
+      deaths: [],
+      suspects: [],
+    });
+    for (const h of helpers) raiser.linkUp(h.id, false);
+    raiser.linkUp('x', false);
+    x.linkUp('raiser', false);
+    raiser.start();
+    x.start();
+    // The raiser's link to x closes while x runs (a connection lost during a
+    // start): nobody else suspects x, so the raiser alone decides.
+    raiser.linkDown('x');
+    x.linkDown('raiser');
+    net.clock.run(net.clock.now() + 60_000);
+    expect(raiser.counters.raised).toBeGreaterThan(0);
+    expect(gone).not.toContain('x');
+    expect(raiser.recordOf('x')).toBeDefined();
+    expect(raiser.isSuspect('x')).toBe(false);
+  });
+
   it('one lost link alone is no crash: a lost suspicion claiming an old loss is refuted, never confirmed', () => {
     const { net, ms } = cluster(20);
     net.clock.run(30_000, () => ms.every((m) => m.liveCount() === 19));
@@ -250,6 +313,60 @@ describe('mesh membership', () => {
     // With no answer and nobody else suspecting x, it is confirmed dead in the end.
     net.clock.run(t0 + 60_000, () => m.isDead('x'));
     expect(m.isDead('x')).toBe(true);
+  });
+
+  it('a member that refuted a crash suspicion from two lost links gets a whole grace period to refute the next', () => {
+    const net = new SimNetwork(10, OPTS);
+    const gone: string[] = [];
+    const m = new Membership(
+      'holder',
+      new Uint8Array(1),
+      { send() {}, connect() {}, disconnect() {} },
+      SIM_SIGNER,
+      net.clock,
+      { gone: (id) => gone.push(id) },
+      OPTS,
+    );
+    const rec = (id: string, version: number) => ({
+      id,
+      version,
+      left: false,
+      payload: new Uint8Array([5]),
+      sig: new Uint8Array(64),
+    });
+    m.receive('a', {
+      kind: 'gossip',
+      records: [rec('a', 1), rec('x', 1)],
+      deaths: [],
+      suspects: [],
+    });
+    m.linkUp('a', false);
+    m.linkUp('x', false);
+    // m and b both lose their links to x (two lost links: a crash, confirmed
+    // 5 s after the loss), and x, slow but alive, refutes at 4 s.
+    const t0 = net.clock.now();
+    m.linkDown('x');
+    const lostByB = (version: number, lostMs: number) => ({
+      kind: 'gossip' as const,
+      records: [],
+      deaths: [],
+      suspects: [{ id: 'x', version, by: 'b', lost: true, lostMs }],
+    });
+    m.receive('a', lostByB(1, 0));
+    net.clock.run(t0 + 4000);
+    expect(m.isSuspect('x')).toBe(true);
+    m.receive('a', { kind: 'gossip', records: [rec('x', 2)], deaths: [], suspects: [] });
+    // The probe after it fails again (x is still slow), and b suspects again
+    // too: x must have the grace period from its refutation, not what is left
+    // of the one from the loss, to refute again (it does at 7 s).
+    net.clock.run(t0 + 5500);
+    expect(m.isSuspect('x')).toBe(true);
+    m.receive('a', lostByB(2, 1000));
+    net.clock.run(t0 + 7000);
+    m.receive('a', { kind: 'gossip', records: [rec('x', 3)], deaths: [], suspects: [] });
+    net.clock.run(t0 + 8000);
+    expect(gone).toEqual([]);
+    expect(m.recordOf('x')?.version).toBe(3);
   });
 
   it('a tombstone removes the member everywhere at once', () => {

@@ -8,6 +8,7 @@
 import {
   Membership,
   type MeshClock,
+  type MembershipEvents,
   type MeshMessage,
   type MeshTransport,
   type MembershipOptions,
@@ -124,6 +125,16 @@ export class SimNetwork {
   readonly pausedUntil = new Map<string, number>();
   /** When each member's current (or last) pause began. */
   readonly pausedFrom = new Map<string, number>();
+  /**
+   * Connections as the plugin's transport has them (unset: every frame is
+   * delivered): a frame reaches a member only over a link, or after a dial
+   * of this many ms (a handshake) when the sender allows one (a relayed
+   * probe); other frames to members without a link are dropped.
+   */
+  dialMs?: number;
+  /** Frames dropped for want of a connection, and dials made to send one (with dialMs). */
+  dropped = 0;
+  dialed = 0;
   /** A slow member runs each event (timer or message) up to this many ms late. */
   readonly slowMs = new Map<string, number>();
 
@@ -132,20 +143,23 @@ export class SimNetwork {
     private readonly opts: Partial<MembershipOptions>,
   ) {}
 
-  add(id: string, payload: Uint8Array): Membership {
+  add(id: string, payload: Uint8Array, events: MembershipEvents = {}): Membership {
     const net = this;
     const transport: MeshTransport = {
-      send(to, msg) {
-        net.deliver(id, to, msg);
+      send(to, msg, opts) {
+        if (net.dialMs === undefined || net.connected(id, to)) return net.deliver(id, to, msg);
+        // No connection: the real transport drops the frame, or dials for it
+        // (a handshake, which also makes a link on both sides, as the plugin's
+        // connection events do).
+        if (!opts?.dial) {
+          net.dropped++;
+          return;
+        }
+        net.dialed++;
+        net.handshake(id, to, () => net.deliver(id, to, msg));
       },
       connect(to) {
-        net.clock.setTimeout(() => {
-          const a = net.members.get(id);
-          const b = net.members.get(to);
-          if (!a || !b || net.crashed.has(to) || net.crashed.has(id)) return;
-          b.linkUp(id);
-          a.linkUp(to);
-        }, net.latencyMs);
+        net.handshake(id, to);
       },
       disconnect(to) {
         net.clock.setTimeout(() => net.members.get(to)?.linkDown(id), net.latencyMs);
@@ -165,9 +179,40 @@ export class SimNetwork {
         return lag;
       },
     };
-    const m = new Membership(id, payload, transport, SIM_SIGNER, clock, {}, this.opts);
+    const m = new Membership(id, payload, transport, SIM_SIGNER, clock, events, this.opts);
     this.members.set(id, m);
     return m;
+  }
+
+  /**
+   * A handshake between two members (a dial): it takes `dialMs` (one latency
+   * without it) and needs both ends running (it completes once a paused one
+   * resumes); then both hold the link, and `then` runs.
+   */
+  private handshake(id: string, to: string, then?: () => void): void {
+    const up = () => {
+      const a = this.members.get(id);
+      const b = this.members.get(to);
+      if (!a || !b || this.crashed.has(to) || this.crashed.has(id)) return;
+      b.linkUp(id);
+      this.gate(
+        id,
+        () => {
+          if (this.crashed.has(id) || this.crashed.has(to)) return;
+          a.linkUp(to);
+          then?.();
+        },
+        true,
+      )();
+    };
+    this.clock.setTimeout(this.gate(to, up, true), this.dialMs ?? this.latencyMs);
+  }
+
+  /** A connection between two members: either holds the link. */
+  connected(a: string, b: string): boolean {
+    return (
+      !!this.members.get(a)?.linkIds().includes(b) || !!this.members.get(b)?.linkIds().includes(a)
+    );
   }
 
   private deliver(from: string, to: string, msg: MeshMessage): void {
@@ -183,19 +228,29 @@ export class SimNetwork {
     if (this.crashed.has(from) || this.crashed.has(to)) return;
     if (this.loss && Math.random() < this.loss) return;
     this.clock.setTimeout(
-      this.gate(to, () => {
-        if (this.crashed.has(to)) return;
-        this.members.get(to)?.receive(from, msg);
-      }),
+      this.gate(
+        to,
+        () => {
+          if (this.crashed.has(to)) return;
+          this.members.get(to)?.receive(from, msg);
+        },
+        true,
+      ),
       this.latencyMs,
     );
   }
 
-  /** Runs `fn` as member `id` would: after its pause, and late if it is slow. */
-  private gate(id: string, fn: () => void): () => void {
+  /**
+   * Runs `fn` as member `id` would: after its pause, and late if it is slow.
+   * After a pause the member runs its due timers before it reads the messages
+   * that arrived meanwhile (`read`), as Node does: the timers phase of the
+   * event loop comes before the poll phase.
+   */
+  gate(id: string, fn: () => void, read = false): () => void {
     const run = () => {
       const until = this.pausedUntil.get(id) ?? 0;
-      if (until > this.clock.now()) this.clock.setTimeout(run, until - this.clock.now());
+      if (until > this.clock.now())
+        this.clock.setTimeout(run, until - this.clock.now() + (read ? 1 : 0));
       else fn();
     };
     return () => {

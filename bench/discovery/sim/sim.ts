@@ -21,9 +21,14 @@
  *   and on (after): suspicions raised by probers (all false: nobody dies),
  *   refutations, confirmations of a live member's death, and the members
  *   that anyone confirmed dead (false deaths), and the bytes of refutations.
+ *   `lost`: a busy start's lost links (live members' connections close, no
+ *   unlink), with slow members, frames only over links (or a 1.5 s dial for
+ *   a relayed probe), as the plugin's transport has them; `busy`: that, and
+ *   event loops stalling 0.5-3 s (a saturated start).
  *
  * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--events 1000,3000,10000]
  *        [--loss 0.01,0.1] [--loss-s 60] [--stress 1000] [--stress-s 60]
+ *        [--scenarios pauses,slow,lost]
  */
 import type { MembershipOptions } from '../../../plugins/gossip/membership.js';
 import { SimNetwork } from './network.js';
@@ -39,6 +44,9 @@ const lossSeconds = Number(arg('loss-s', '60'));
 const losses = arg('loss', '0.01,0.1').split(',').map(Number);
 const stressSizes = list(arg('stress', '1000'));
 const stressSeconds = Number(arg('stress-s', '60'));
+const scenarios = arg('scenarios', 'pauses,slow,lost').split(',') as (
+  'pauses' | 'slow' | 'lost' | 'busy'
+)[];
 const LATENCY = 10;
 const PAYLOAD_BYTES = 512;
 const OPTS = {
@@ -214,13 +222,38 @@ function falseSuspicions(n: number, loss: number) {
 }
 
 /** False suspicions and false deaths with CPU pauses or slow members, Lifeguard off or on. */
-function stress(n: number, scenario: 'pauses' | 'slow', lifeguard: boolean) {
+function stress(n: number, scenario: 'pauses' | 'slow' | 'lost' | 'busy', lifeguard: boolean) {
   const { net, ms } = formed(n, 0, { lifeguard }, true);
   net.loss = 0.01;
   net.countBytes = true;
   for (const m of ms) m.start();
   if (scenario === 'slow') {
     for (let i = 0; i < n; i++) if (Math.random() < 0.1) net.slowMs.set(id(i), 1500);
+  } else if (scenario === 'lost' || scenario === 'busy') {
+    // A busy start: 10 % of members slow, handshakes of 1.5 s, frames only
+    // over links or dials, and live members losing links (each second each
+    // member's one random link closes with probability 2 %, no unlink).
+    net.dialMs = 1500;
+    for (let i = 0; i < n; i++) if (Math.random() < 0.1) net.slowMs.set(id(i), 1500);
+    const tick = () => {
+      for (let i = 0; i < n; i++) {
+        const links = ms[i]!.linkIds();
+        if (!links.length || Math.random() >= 0.02) continue;
+        const other = links[Math.floor(Math.random() * links.length)]!;
+        ms[i]!.linkDown(other);
+        net.members.get(other)?.linkDown(id(i));
+      }
+      // busy: event loops also stall, 0.5-3 s (each second each member with probability 3 %).
+      const now = net.clock.now();
+      for (let i = 0; i < n && scenario === 'busy'; i++) {
+        if (Math.random() < 0.03 && (net.pausedUntil.get(id(i)) ?? 0) < now) {
+          net.pausedFrom.set(id(i), now);
+          net.pausedUntil.set(id(i), now + 500 + Math.random() * 2500);
+        }
+      }
+      net.clock.setTimeout(tick, 1000);
+    };
+    tick();
   } else {
     const tick = () => {
       const now = net.clock.now();
@@ -257,6 +290,7 @@ function stress(n: number, scenario: 'pauses' | 'slow', lifeguard: boolean) {
     deadAtEnd: dead.size,
     gossipKiB: gossipBytes / 1024 / n,
     health,
+    dialed: net.dialed,
   };
 }
 
@@ -314,17 +348,17 @@ if (eventSizes.length) {
 
 if (stressSizes.length) {
   console.log(
-    `\nLifeguard under stress, 1 % loss, ${stressSeconds} s (pauses: 1 %/s of members stop for 2-12 s; slow: 10 % run events up to 1.5 s late)`,
+    `\nLifeguard under stress, 1 % loss, ${stressSeconds} s (pauses: 1 %/s of members stop for 2-12 s; slow: 10 % run events up to 1.5 s late; lost: slow members, 1.5 s handshakes, frames only over links or dials, 2 %/s of members lose a link; busy: lost, and 3 %/s of members stall 0.5-3 s)`,
   );
   console.log(
-    'members | scenario | lifeguard | suspicions raised | refutations | death confirmations (all members) | members dead somewhere at end | gossip KiB/member | max local health',
+    'members | scenario | lifeguard | suspicions raised | refutations | death confirmations (all members) | members dead somewhere at end | gossip KiB/member | max local health | dials for a frame',
   );
   for (const n of stressSizes) {
-    for (const scenario of ['pauses', 'slow'] as const) {
+    for (const scenario of scenarios) {
       for (const lg of [false, true]) {
         const r = stress(n, scenario, lg);
         console.log(
-          `${n} | ${scenario} | ${lg ? 'on' : 'off'} | ${r.raised} | ${r.refuted} | ${r.deaths} | ${r.deadAtEnd} | ${fmt(r.gossipKiB)} | ${r.health}`,
+          `${n} | ${scenario} | ${lg ? 'on' : 'off'} | ${r.raised} | ${r.refuted} | ${r.deaths} | ${r.deadAtEnd} | ${fmt(r.gossipKiB)} | ${r.health} | ${r.dialed}`,
         );
       }
     }
