@@ -14,7 +14,7 @@ import { identify, type Identify } from '@libp2p/identify';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface';
 
-import { uint16BELength } from './length-prefix.js';
+import { withQuietDecoder } from './length-prefix.js';
 import { nativeNoiseCrypto } from './noise-crypto.js';
 import { withCachedSigning } from './signing-key.js';
 import { libp2pLoggerOption } from './silent-logger.js';
@@ -159,23 +159,6 @@ export function controlNoise(): ReturnType<typeof noise> {
     return encrypter;
   };
 }
-
-/**
- * noise's encrypted stream reads its messages with a `LengthPrefixedDecoder`
- * (its `decoder` field) that it builds with a throwing decoder and no option
- * to pass another; the field is swapped here, and counted in `quietDecoders`
- * (a test checks it happens, so an upgrade that renames the field is noticed).
- */
-export function withQuietDecoder<T extends { connection: unknown }>(secured: T): T {
-  const decoder = (secured.connection as { decoder?: { lengthDecoder?: unknown } }).decoder;
-  if (decoder && typeof decoder.lengthDecoder === 'function') {
-    decoder.lengthDecoder = uint16BELength;
-    quietDecoders.installed++;
-  }
-  return secured;
-}
-/** How many secured connections got the quiet decoder (for tests). */
-export const quietDecoders = { installed: 0 };
 
 function gaterFor(refuse: (peerId: string) => boolean) {
   const deny = (peerId: { toString(): string }) => refuse(peerId.toString());

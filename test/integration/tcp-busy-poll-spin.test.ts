@@ -126,6 +126,7 @@ describe('TCP busy_poll_us: answers read by the posting and polling thread', () 
         }
       }
       // With a 1 µs window the status reads did the receiving.
+      console.log('INPROG', busyPollUs, inProg);
       if (busyPollUs === '1') expect(inProg).toBeGreaterThan(100);
     },
   );

@@ -12,12 +12,12 @@ import { Uint8ArrayList } from 'uint8arraylist';
 import { lpStream } from '@libp2p/utils';
 
 import { generateClusterKey, parseClusterKey } from '../../plugins/gossip/cluster-key.js';
+import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
 import {
-  createControlNode,
   quietDecoders,
-  type ControlNode,
-} from '../../plugins/libp2p-node/index.js';
-import { uint16BELength, varintLength } from '../../plugins/libp2p-node/length-prefix.js';
+  uint16BELength,
+  varintLength,
+} from '../../plugins/libp2p-node/length-prefix.js';
 import { halfWindowUpdates } from '../../plugins/libp2p-node/window-updates.js';
 import { seededInts } from '../../testing/pattern.js';
 
