@@ -29,6 +29,27 @@ const OPTS = {
 };
 const id = (i: number) => `m${i}`;
 
+/** A live record of member `id` at `version` (the simulation's signer accepts any signature). */
+const liveRecord = (memberId: string, version: number) => ({
+  id: memberId,
+  version,
+  left: false,
+  payload: new Uint8Array([5]),
+  sig: new Uint8Array(64),
+});
+
+/** `m` learns members 'a' and 'x' from 'a' and holds a link to each. */
+function knowAandX(m: Membership) {
+  m.receive('a', {
+    kind: 'gossip',
+    records: [liveRecord('a', 1), liveRecord('x', 1)],
+    deaths: [],
+    suspects: [],
+  });
+  m.linkUp('a', false);
+  m.linkUp('x', false);
+}
+
 function cluster(n: number, opts = {}) {
   const net = new SimNetwork(10, { ...OPTS, ...opts });
   const ms = Array.from({ length: n }, (_, i) => net.add(id(i), new Uint8Array(100)));
@@ -281,21 +302,7 @@ describe('mesh membership', () => {
       {},
       OPTS,
     );
-    const rec = (id: string, version: number) => ({
-      id,
-      version,
-      left: false,
-      payload: new Uint8Array([5]),
-      sig: new Uint8Array(64),
-    });
-    m.receive('a', {
-      kind: 'gossip',
-      records: [rec('a', 1), rec('x', 1)],
-      deaths: [],
-      suspects: [],
-    });
-    m.linkUp('a', false);
-    m.linkUp('x', false);
+    knowAandX(m);
     // x's connection closes (it died, having refuted a suspicion just before):
     // the probe through helper 'a' goes unanswered, and m suspects x.
     const t0 = net.clock.now();
@@ -305,7 +312,7 @@ describe('mesh membership', () => {
     // x's refutation (version 2), relayed by 'a', clears the suspicion; m asks
     // 'a' to probe x again, and suspects it again when that goes unanswered.
     sent.length = 0;
-    m.receive('a', { kind: 'gossip', records: [rec('x', 2)], deaths: [], suspects: [] });
+    m.receive('a', { kind: 'gossip', records: [liveRecord('x', 2)], deaths: [], suspects: [] });
     expect(m.recordOf('x')?.version).toBe(2);
     expect(sent.some((s) => s.to === 'a' && s.msg.kind === 'ping-req')).toBe(true);
     net.clock.run(t0 + 4000);
@@ -327,21 +334,7 @@ describe('mesh membership', () => {
       { gone: (id) => gone.push(id) },
       OPTS,
     );
-    const rec = (id: string, version: number) => ({
-      id,
-      version,
-      left: false,
-      payload: new Uint8Array([5]),
-      sig: new Uint8Array(64),
-    });
-    m.receive('a', {
-      kind: 'gossip',
-      records: [rec('a', 1), rec('x', 1)],
-      deaths: [],
-      suspects: [],
-    });
-    m.linkUp('a', false);
-    m.linkUp('x', false);
+    knowAandX(m);
     // m and b both lose their links to x (two lost links: a crash, confirmed
     // 5 s after the loss), and x, slow but alive, refutes at 4 s.
     const t0 = net.clock.now();
@@ -355,7 +348,7 @@ describe('mesh membership', () => {
     m.receive('a', lostByB(1, 0));
     net.clock.run(t0 + 4000);
     expect(m.isSuspect('x')).toBe(true);
-    m.receive('a', { kind: 'gossip', records: [rec('x', 2)], deaths: [], suspects: [] });
+    m.receive('a', { kind: 'gossip', records: [liveRecord('x', 2)], deaths: [], suspects: [] });
     // The probe after it fails again (x is still slow), and b suspects again
     // too: x must have the grace period from its refutation, not what is left
     // of the one from the loss, to refute again (it does at 7 s).
@@ -363,7 +356,7 @@ describe('mesh membership', () => {
     expect(m.isSuspect('x')).toBe(true);
     m.receive('a', lostByB(2, 1000));
     net.clock.run(t0 + 7000);
-    m.receive('a', { kind: 'gossip', records: [rec('x', 3)], deaths: [], suspects: [] });
+    m.receive('a', { kind: 'gossip', records: [liveRecord('x', 3)], deaths: [], suspects: [] });
     net.clock.run(t0 + 8000);
     expect(gone).toEqual([]);
     expect(m.recordOf('x')?.version).toBe(3);
