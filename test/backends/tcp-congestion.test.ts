@@ -97,16 +97,20 @@ async function roundTrips(p: TcpPair): Promise<void> {
   }
 }
 
+/** After round trips over `p`, every data connection, seen from both ends, uses `cc`. */
+async function expectDataConnectionsUse(p: TcpPair, cc: string, label?: string) {
+  await roundTrips(p);
+  const ccs = dataConnections(p);
+  // Two streams, each seen from both processes.
+  expect(ccs.length, label).toBeGreaterThanOrEqual(4);
+  expect(new Set(ccs), label).toEqual(new Set([cc]));
+}
+
 describe('TCP tcp_congestion', () => {
   it.skipIf(!HAS_SS)(
     'uses reno on loopback connections by default, both ends',
     async () => {
-      const p = await pair({});
-      await roundTrips(p);
-      const ccs = dataConnections(p);
-      // Two streams, each seen from both processes.
-      expect(ccs.length).toBeGreaterThanOrEqual(4);
-      expect(new Set(ccs)).toEqual(new Set(['reno']));
+      await expectDataConnectionsUse(await pair({}), 'reno');
     },
     120_000,
   );
@@ -114,11 +118,7 @@ describe('TCP tcp_congestion', () => {
   it.skipIf(!HAS_SS)(
     'uses reno on IPv6 loopback connections (::1) by default',
     async () => {
-      const p = await pair({ bind_addr: '::1' });
-      await roundTrips(p);
-      const ccs = dataConnections(p);
-      expect(ccs.length).toBeGreaterThanOrEqual(4);
-      expect(new Set(ccs)).toEqual(new Set(['reno']));
+      await expectDataConnectionsUse(await pair({ bind_addr: '::1' }), 'reno');
     },
     120_000,
   );
@@ -127,11 +127,7 @@ describe('TCP tcp_congestion', () => {
     `keeps the system default with 'system', and applies a named one (${SYSTEM_CC})`,
     async () => {
       for (const setting of ['system', SYSTEM_CC]) {
-        const p = await pair({ tcp_congestion: setting });
-        await roundTrips(p);
-        const ccs = dataConnections(p);
-        expect(ccs.length, setting).toBeGreaterThanOrEqual(4);
-        expect(new Set(ccs), setting).toEqual(new Set([SYSTEM_CC]));
+        await expectDataConnectionsUse(await pair({ tcp_congestion: setting }), SYSTEM_CC, setting);
         await pairs.closeAll();
       }
     },
