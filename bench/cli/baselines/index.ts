@@ -202,9 +202,10 @@ export class BaselineRunner {
     const bytes = cell.blockSize * cell.batch;
     switch (name) {
       case 'memcpy':
-      case 'iperf3':
       case 'net':
         return `${name}:${cell.blockSize}`;
+      case 'iperf3':
+        return `${name}:${cell.blockSize}:${this.#congestion(cell, run)}`;
       case 'reqresp':
         return `${name}:${cell.op}:${bytes}:${this.#spin(run)}:${this.#congestion(cell, run)}`;
       case 'vmcopy':
@@ -239,10 +240,11 @@ export class BaselineRunner {
       }
       case 'iperf3': {
         const { port } = await this.#control.request<{ port: number }>('iperf3-server');
-        const gbps = await iperf3Gbps(this.#host, port, cell.blockSize, streamBytes(cell));
-        return cell.blockSize > IPERF3_MAX_WRITE
-          ? { gbps, note: 'iperf3 writes at most 1 MiB at a time' }
-          : { gbps };
+        const cc = this.#congestion(cell, run);
+        const gbps = await iperf3Gbps(this.#host, port, cell.blockSize, streamBytes(cell), cc);
+        const notes = [cc || 'system congestion control'];
+        if (cell.blockSize > IPERF3_MAX_WRITE) notes.push('iperf3 writes at most 1 MiB at a time');
+        return { gbps, note: notes.join(', ') };
       }
       case 'ucx_perftest':
         return this.#ucxPerftest(cell, run);
