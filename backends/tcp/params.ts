@@ -130,8 +130,8 @@ export const TCP_PARAM_TABLE = {
   },
   poll_send: {
     field: 'pollSend',
-    default: 'on',
-    doc: "`on`: a socket WRITE of `poll_send_min_bytes` or more (without `busy_poll_us`) is sent by the caller's own thread: `postXferReq` sends what the socket takes of it (4 MiB at most) onto an idle connection, and each `getXferStatus` while it is in flight sends the next share and reads its answer (see Posting); a caller that does not poll leaves the rest to the I/O thread. Measured 1.1–1.9× faster at 4–16 MiB on this 2-vCPU VM with BBR-paced loopback connections (bench/cli/results/2026-12-poll-send-ab.md); with reno on loopback (`tcp_congestion`), 2 MiB WRITEs were faster sent by the I/O thread and 4–16 MiB even (bench/cli/results/2026-12-socket-cliff/), hence the 4 MiB threshold. `off`: such a WRITE is handed to the I/O thread and only `poll_progress` makes status reads do I/O.",
+    default: 'off',
+    doc: "`on`: a socket WRITE of `poll_send_min_bytes` or more (without `busy_poll_us`) is sent by the caller's own thread: `postXferReq` sends what the socket takes of it (4 MiB at most) onto an idle connection, and each `getXferStatus` while it is in flight sends the next share and reads its answer (see Posting); a caller that does not poll leaves the rest to the I/O thread. Measured 1.1–1.9× faster at 4–16 MiB on this 2-vCPU VM with BBR-paced loopback connections (bench/cli/results/2026-12-poll-send-ab.md); with reno on loopback (`tcp_congestion`), 2 MiB WRITEs were faster sent by the I/O thread and 4–16 MiB even (bench/cli/results/2026-12-socket-cliff/), hence the 4 MiB threshold; later, with reno, 4–8 MiB WRITEs sent by the I/O thread ran 1.15–4.2× as fast as polled sends in 13 of 14 interleaved pairs (bench/cli/results/2026-12-socket-write-large/), hence off by default. `off`: such a WRITE is handed to the I/O thread and only `poll_progress` makes status reads do I/O.",
     parse: onOff('on', 'off'),
   },
   poll_send_min_bytes: {

@@ -38,7 +38,7 @@ struct EngineConfig {
   uint64_t lingerUs = 20;
   // A socket WRITE of pollSendMinBytes or more is sent by the threads that
   // post and poll it (see Engine::Progress), not handed to the I/O thread.
-  bool pollSend = true;
+  bool pollSend = false;
   uint64_t pollSendMinBytes = 4ull << 20;
   // A socket WRITE of up to this many bytes posted onto an idle connection is
   // sent by the posting thread (what the socket takes; the I/O thread sends

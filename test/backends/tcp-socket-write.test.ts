@@ -24,7 +24,10 @@ const VARIANTS: Record<string, Record<string, string>> = {
     inline_write_max_bytes: String(4 << 20),
     poll_send: 'off',
   },
-  'sent by the polling caller from 16 KiB': { poll_send_min_bytes: String(16 << 10) },
+  'sent by the polling caller from 16 KiB': {
+    poll_send: 'on',
+    poll_send_min_bytes: String(16 << 10),
+  },
 };
 
 const pairs = new TcpPairs();
