@@ -49,8 +49,14 @@ async function cell(size: number, notif: boolean, polled: boolean, n: number): P
   let i = 0;
   for (; i < n && performance.now() < until; i++) {
     if (a.postXferReq(req, opts) === 'DONE') continue;
-    if (polled) while (a.getXferStatus(req) !== 'DONE');
-    else await req.wait();
+    if (polled) {
+      const stuck = performance.now() + 10_000;
+      while (a.getXferStatus(req) !== 'DONE') {
+        if (performance.now() > stuck) throw new Error(`${size} B: not DONE after 10 s`);
+      }
+    } else {
+      await req.wait();
+    }
   }
   const us = ((performance.now() - t0) * 1000) / i;
   req.release();
