@@ -116,7 +116,7 @@ export class FrameClient {
   /** Set when the handshake negotiated same-host copies. */
   cma = false;
   /** The target's challenge and its HELLO_OK (to check what it granted, and its MAC). */
-  nonceT = Buffer.alloc(0);
+  nonceT: Buffer = Buffer.alloc(0);
   helloOk: ParsedFrame | undefined;
   /** Frames parsed from the target, unless `discard` is on. */
   discard = false;
