@@ -860,6 +860,7 @@ export class Agent extends EventEmitter<AgentEvents> {
    */
   getNotifs(into: Map<string, Uint8Array[]> = new Map()): Map<string, Uint8Array[]> {
     this.#checkOpen('getNotifs');
+    for (const b of this.#backends) b.pollNotifs?.();
     return this.#notifs.drain(into);
   }
 

@@ -283,6 +283,13 @@ export interface Backend {
 
   /** Notification-capable backends: a standalone notification. */
   genNotif?(agent: string, msg: Uint8Array): void;
+  /**
+   * Optional, notification-capable backends: hand over now (onNotifs) the
+   * notifications received and not delivered yet. getNotifs calls it, so a
+   * notification that reached the backend before getNotifs is returned by it,
+   * not only on a later turn of the event loop. Must not block.
+   */
+  pollNotifs?(): void;
 
   /** Idempotent: fails transfers in flight, frees everything. */
   close(): Promise<void>;

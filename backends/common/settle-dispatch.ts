@@ -120,6 +120,12 @@ export class SettleDispatch<H extends NativeXfer> {
   status(h: H): StatusCode {
     if (h.released) return (h.error?.status ?? Status.ERR_CANCELED) as StatusCode;
     const s = h.slot.view[h.slot.at]! as StatusCode;
+    // Read DONE before its batch came: it settles now (the batch entry finds
+    // it settled), so a notification it carried keeps the event loop alive a
+    // little (NotifLinger) even when its caller releases it at once, as
+    // agent.write() does: the target's batch, published before this DONE,
+    // may still be on its way to an agent of this process.
+    if (s === Status.SUCCESS && h.inFlight) this.#settle(h);
     if (s >= 0 || s === Status.ERR_NOT_POSTED || h.error) return s;
     // Failed, and its batch (with the engine's message) has not come: take it now.
     const b = this.#closed ? undefined : this.#o.takeBatch();

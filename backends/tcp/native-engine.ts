@@ -54,6 +54,8 @@ export interface TcpEngine {
   growSlots(): Int32Array | undefined;
   /** The completion batch pending now (waits for the I/O thread's current round at most). */
   takeBatch(): CompletionBatch | undefined;
+  /** The completion batch published so far, without waiting (what getNotifs takes). */
+  takePublished(): CompletionBatch | undefined;
   /** `owner`: the buffer the region lies in, kept alive until deregistration. */
   registerRegion(addr: number, len: number, owner?: object): Uint8Array;
   /**

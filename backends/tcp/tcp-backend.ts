@@ -430,6 +430,17 @@ export class TcpBackend implements Backend {
     this.#linger.extend();
   }
 
+  /**
+   * What the engine published and JavaScript has not taken yet. A target
+   * publishes a notification before it acknowledges it, so once the
+   * initiator's transfer is DONE, the target's getNotifs returns it.
+   */
+  pollNotifs(): void {
+    if (this.#closed) return;
+    const b = this.#engine.takePublished();
+    if (b) this.#settle.onBatch(b[0], b[1], b[2], b[3]);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

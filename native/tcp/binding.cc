@@ -60,6 +60,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                            InstanceMethod("info", &TcpEngineWrap::Info),
                            InstanceMethod("growSlots", &TcpEngineWrap::GrowSlots),
                            InstanceMethod("takeBatch", &TcpEngineWrap::TakeBatch),
+                           InstanceMethod("takePublished", &TcpEngineWrap::TakePublished),
                            InstanceMethod("registerRegion", &TcpEngineWrap::RegisterRegion),
                            InstanceMethod("deregisterRegion", &TcpEngineWrap::DeregisterRegion),
                            InstanceMethod("allocShared", &TcpEngineWrap::AllocShared),
@@ -229,6 +230,15 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     Napi::Env env = info.Env();
     if (!live()) return env.Undefined();
     host_->engine->AwaitPublished();
+    host_->engine->TakeBatch(&host_->box);
+    return BatchToArray(env, host_->box);
+  }
+
+  // takePublished() -> the same, without waiting for the I/O thread's round:
+  // what getNotifs takes (a notification is published before its ACK leaves).
+  Napi::Value TakePublished(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!live()) return env.Undefined();
     host_->engine->TakeBatch(&host_->box);
     return BatchToArray(env, host_->box);
   }

@@ -301,6 +301,15 @@ void Engine::FlushDirty(uint64_t maxBytes) {
 
 void Engine::Publish() { out_.Publish(staged_); }
 
+// Only the notifications staged so far (in order), not the round's settled
+// posts: those an inline post or a poll settles itself (TryRunInline, Progress).
+void Engine::PublishNotifs() {
+  if (staged_.notifs.empty()) return;
+  CompletionBatch notifs;
+  notifs.notifs.swap(staged_.notifs);
+  out_.Publish(notifs);
+}
+
 // This round completed a transfer (its status slot reads DONE now) and its
 // peer has nothing else in flight. A caller that polls for it, as nixlbench's
 // loop does, posts the next one within microseconds: this thread waits for

@@ -297,11 +297,14 @@ class Engine {
   void ApplyStatus(Xfer* x, int32_t status, const char* what);
   void ReplyDone(Xfer* x);
   Xfer* FindXfer(uint64_t xferId);
-  // xferId: the transfer the notification is bound to (0 for genNotif).
-  void SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId);
+  // xferId: the transfer the notification is bound to (0 for genNotif);
+  // ack: the target answers it with an ACK (ACK_REQ).
+  void SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId, bool ack = false);
+  void SendBoundNotif(Xfer* x, Peer* p);
   void CheckTimeouts();
 
   void Publish();
+  void PublishNotifs();
   void Linger();
 
   EngineConfig cfg_;

@@ -186,7 +186,8 @@ struct Engine::Conn {
   uint32_t remoteUid = 0;
   bool cma = false;
   uint64_t createdNs = 0;
-  uint64_t refusedXfer = 0;  // target side: the last transfer with a refused request
+  uint64_t refusedXfer = 0;   // target side: the last transfer with a refused request
+  int32_t refusedStatus = 0;  // and why it was refused (the ACK of its NOTIF says so)
 
   std::vector<uint8_t> rbuf;
   size_t rpos = 0;
@@ -272,6 +273,9 @@ struct Engine::Peer {
   uint64_t quietSinceNs = 0;
   uint64_t connectStartNs = 0;
   bool cma = false;
+  // Its stream 0 answers a NOTIF that asks for it (kFlagNotifAck): a transfer
+  // with a notification is DONE once the target has the notification.
+  bool notifAck = false;
   uint32_t rr = 0;
   // Shared memory: what this engine mapped of the peer's regions, and what it
   // asked for (kShmAsked, kShmRefused: never asked again; at most kMaxShmAsks).

@@ -41,6 +41,9 @@ bool Engine::OnHello(Conn* c) {
     c->cma = true;
     flags = kFlagCma;
   }
+  // Only to an initiator that asked: one that predates the flag checks the
+  // MAC over the flags it knows.
+  if (c->cur.flags & kFlagNotifAck) flags |= kFlagNotifAck;
   HelloOk ok;
   Transcript("nixl-tcp-v2 ok")
       .Add(f.nonce, 32)
@@ -89,6 +92,8 @@ void Engine::SendHello(Conn* c) {
   std::memcpy(hello.data(), &f, sizeof(f));
   std::memcpy(hello.data() + sizeof(f), cfg_.name.data(), cfg_.name.size());
   uint8_t flags = (p->sameHost && c->viaUnix && c->streamIndex == 0) ? kFlagCma : 0;
+  // A target that predates kFlagNotifAck ignores it and does not answer it.
+  flags |= kFlagNotifAck;
   QueueOwned(c, MakeHeader(kHello, flags, 0, hello.size()), std::move(hello));
   c->state = Conn::kWaitHelloOk;
 }
@@ -100,7 +105,7 @@ bool Engine::OnHelloOk(Conn* c) {
   if (!p || c->pbuf.size() != sizeof(HelloOk)) return false;
   HelloOk ok;
   std::memcpy(&ok, c->pbuf.data(), sizeof(ok));
-  uint8_t flags = c->cur.flags & kFlagCma;
+  uint8_t flags = c->cur.flags & (kFlagCma | kFlagNotifAck);
   uint8_t mac[32];
   Transcript("nixl-tcp-v2 ok")
       .Add(c->myNonce, 32)
@@ -118,10 +123,13 @@ bool Engine::OnHelloOk(Conn* c) {
   }
   c->state = Conn::kReady;
   // Same-host copies need the kernel's word on the target's process too.
-  bool cma = flags != 0 && c->viaUnix && c->remotePid != 0 &&
+  bool cma = (flags & kFlagCma) != 0 && c->viaUnix && c->remotePid != 0 &&
              c->remotePid != static_cast<uint32_t>(getpid());
   c->cma = cma;
-  if (c->streamIndex == 0) p->cma = cma;
+  if (c->streamIndex == 0) {
+    p->cma = cma;
+    p->notifAck = (flags & kFlagNotifAck) != 0;  // notifications go on stream 0
+  }
   if (++p->authed == p->streams.size()) OnPeerReady(p);
   return true;
 }

@@ -39,17 +39,30 @@ void Engine::ApplyStatus(Xfer* x, int32_t status, const char* what) {
 void Engine::ReplyDone(Xfer* x) {
   if (--x->pending > 0) return;
   if (x->status == kSuccess && x->hasNotif && x->notifAfter) {
+    x->notifAfter = false;
     auto it = peers_.find(x->peerId);
     if (it != peers_.end() && it->second->state == Peer::kReady) {
-      SendNotif(it->second.get(), x->notif.data(), x->notif.size(), x->Id());
+      SendBoundNotif(x, it->second.get());
+      if (x->pending > 0) return;  // DONE once the target has it
     }
   }
   Settle(x, x->status, x->err);
 }
 
-void Engine::SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId) {
+void Engine::SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId, bool ack) {
   Conn* c = p->streams[0];
-  QueueOwned(c, MakeHeader(kNotif, 0, xferId, len), std::vector<uint8_t>(msg, msg + len));
+  QueueOwned(c, MakeHeader(kNotif, ack ? kFlagAckReq : 0, xferId, len),
+             std::vector<uint8_t>(msg, msg + len));
+}
+
+// The notification bound to `x`. A peer that answers notifications
+// (kFlagNotifAck) acknowledges it once its JavaScript has it: the transfer
+// waits for that ACK too, so DONE here means the target holds the
+// notification (getNotifs returns it). An older peer does not answer: DONE
+// then means the notification is on its way.
+void Engine::SendBoundNotif(Xfer* x, Peer* p) {
+  SendNotif(p, x->notif.data(), x->notif.size(), x->Id(), p->notifAck);
+  if (p->notifAck) x->pending++;
 }
 
 void Engine::Submit(Xfer* x) {
@@ -172,13 +185,15 @@ void Engine::SubmitCma(Xfer* x, Peer* p) {
   }
   flush();
   // A WRITE's data is in the target's memory once it served the frames, so
-  // the notification follows them; a READ's only once this side pulled it,
-  // so it goes after the last ACK (ReplyDone).
+  // the notification follows them. A READ's data is here once this side
+  // pulled it (above): a peer that answers notifications gets it now, after
+  // the CMA_DONEs (it drops it if it refused one of them); an older peer
+  // after the last ACK (ReplyDone). A failed pull sends none.
   if (x->hasNotif) {
-    if (op == kCmaRead) {
+    if (op == kCmaWrite || (p->notifAck && !x->pullFailed)) {
+      SendBoundNotif(x, p);
+    } else if (!p->notifAck) {
       x->notifAfter = true;
-    } else {
-      SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
     }
   }
   if (x->pending == 0) Settle(x, kSuccess, "");
@@ -218,24 +233,28 @@ void Engine::SubmitSocket(Xfer* x, Peer* p) {
       if (nstreams > 1 && piece >= pieceMax) s = (s + 1) % nstreams;
     } while (off < d.len);
   }
+  // A WRITE on one stream keeps order (the target handles its frames in
+  // sequence), so its notification follows the data there; over several
+  // streams the notification waits until every stream has answered. A
+  // READ's notification always waits for the data: the target sends
+  // READ_DATA from its region lazily, so a notification that overtook it
+  // could let the target reuse memory still being read.
+  bool notifInline = x->hasNotif && x->op == XferOp::kWrite;
+  for (size_t i = 1; i < nstreams; i++) notifInline = notifInline && last[i] == nullptr;
   if (x->op == XferOp::kWrite) {
     for (size_t i = 0; i < nstreams; i++) {
-      if (last[i]) {
+      // Stream 0's last WRITE needs no ACK of its own when the notification
+      // that follows it is acknowledged: that ACK comes after it, in order
+      // (an ERR before it if the target refused a frame).
+      if (last[i] && !(i == 0 && notifInline && p->notifAck)) {
         last[i]->hdr.flags |= kFlagAckReq;
         x->pending++;
       }
     }
   }
   if (x->hasNotif) {
-    // A WRITE on one stream keeps order (the target handles its frames in
-    // sequence); over several streams the notification waits until every
-    // stream has answered. A READ's notification always waits for the data:
-    // the target sends READ_DATA from its region lazily, so a notification
-    // that overtook it could let the target reuse memory still being read.
-    bool inline_ = x->op == XferOp::kWrite;
-    for (size_t i = 1; i < nstreams; i++) inline_ = inline_ && last[i] == nullptr;
-    if (inline_ || x->pending == 0) {
-      SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
+    if (notifInline || x->pending == 0) {
+      SendBoundNotif(x, p);
     } else {
       x->notifAfter = true;
     }

@@ -98,10 +98,13 @@ bool Engine::TryRunInline(Cmd& c) {
   if (!InlineEligible(c)) return false;
   Peer* peer = PeerOf(c.a);
   // Shared memory: one memcpy here and the status slot says DONE; no system
-  // call unless a notification goes with it, and no answer to poll for.
+  // call and no answer to poll for. With a notification the peer
+  // acknowledges, the copy is made here too, but DONE waits for that ACK:
+  // it is read like any other answer (below).
   uint64_t shmBytes = 0;
-  const bool shm =
-      peer && ShmReady(xfers_[c.a].get(), peer, &shmBytes) && shmBytes <= cfg_.shmInlineMaxBytes;
+  const bool shm = peer && !(c.flag && peer->notifAck) &&
+                   ShmReady(xfers_[c.a].get(), peer, &shmBytes) &&
+                   shmBytes <= cfg_.shmInlineMaxBytes;
   Peer* polled = !shm && cfg_.busyPollUs > 0 ? peer : nullptr;
   if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
   Peer* poller = shm || polled ? nullptr : peer;

@@ -189,6 +189,7 @@ bool Engine::OnHeader(Conn* c) {
           QueueRegionData(c, r, h.regionId, h.key, reinterpret_cast<const uint8_t*>(h.addr));
         } else {
           c->refusedXfer = h.xferId;
+          c->refusedStatus = st;
           FrameHeader r = MakeHeader(kReadData, 0, h.xferId, 0);
           r.status = st;
           Queue(c, r, nullptr, 0);
@@ -277,7 +278,10 @@ bool Engine::OnPayloadDone(Conn* c) {
       case kHello:
         return OnHello(c);
       case kWrite:
-        if (c->payStatus != kSuccess) c->refusedXfer = h.xferId;
+        if (c->payStatus != kSuccess) {
+          c->refusedXfer = h.xferId;
+          c->refusedStatus = c->payStatus;
+        }
         if (h.flags & kFlagAckReq) {
           FrameHeader r = MakeHeader(kAck, 0, h.xferId, 0);
           r.status = c->payStatus;
@@ -288,14 +292,22 @@ bool Engine::OnPayloadDone(Conn* c) {
           Queue(c, r, nullptr, 0);
         }
         return true;
-      case kNotif:
+      case kNotif: {
         // A notification bound to a transfer this connection refused part of
         // is dropped: its data is not (all) in memory.
-        if (h.xferId == 0 || h.xferId != c->refusedXfer) {
-          staged_.notifs.push_back({c->remoteName, std::move(c->pbuf)});
-        }
+        const bool refused = h.xferId != 0 && h.xferId == c->refusedXfer;
+        if (!refused) staged_.notifs.push_back({c->remoteName, std::move(c->pbuf)});
         c->pbuf.clear();
+        if (h.flags & kFlagAckReq) {
+          // The initiator's transfer is DONE on this ACK: the notification
+          // goes to JavaScript's pending batch before the ACK can leave.
+          PublishNotifs();
+          FrameHeader r = MakeHeader(kAck, 0, h.xferId, 0);
+          r.status = refused ? c->refusedStatus : kSuccess;
+          Queue(c, r, nullptr, 0);
+        }
         return true;
+      }
       case kCmaWrite:
         ServeCmaWrite(c);
         return true;
@@ -410,7 +422,10 @@ void Engine::ServeCmaWrite(Conn* c) {
       st = kErrBackend;
     }
   }
-  if (st != kSuccess) c->refusedXfer = c->cur.xferId;
+  if (st != kSuccess) {
+    c->refusedXfer = c->cur.xferId;
+    c->refusedStatus = st;
+  }
   FrameHeader r = MakeHeader(kAck, 0, c->cur.xferId, 0);
   r.status = st;
   Queue(c, r, nullptr, 0);
@@ -431,7 +446,10 @@ void Engine::AnswerCmaRead(Conn* c, Op reply) {
     std::lock_guard<std::mutex> lock(regionMu_);
     st = CheckCmaList(c, local, remote, &k, &total);
   }
-  if (st != kSuccess) c->refusedXfer = c->cur.xferId;
+  if (st != kSuccess) {
+    c->refusedXfer = c->cur.xferId;
+    c->refusedStatus = st;
+  }
   FrameHeader r = MakeHeader(reply, 0, c->cur.xferId, 0);
   r.status = st;
   Queue(c, r, nullptr, 0);

@@ -128,7 +128,8 @@ bool Engine::ShmReady(const Xfer* x, const Peer* p, uint64_t* totalOut) {
 // The copy itself, under ioMu_ like everything that touches a mapping: an
 // SHM_UNMAP waits for it. A bound notification follows on stream 0, after
 // whatever that connection already has queued, and after the bytes are in
-// the shared memory.
+// the shared memory; where the peer acknowledges it, the transfer is DONE
+// on that ACK.
 bool Engine::SubmitShm(Xfer* x, Peer* p) {
   uint64_t total = 0;
   if (!ShmReady(x, p, &total)) return false;
@@ -177,12 +178,12 @@ bool Engine::SubmitShm(Xfer* x, Peer* p) {
       return true;
     }
   }
-  if (x->hasNotif) SendNotif(p, x->notif.data(), x->notif.size(), x->Id());
+  if (x->hasNotif) SendBoundNotif(x, p);
   {
     std::lock_guard<std::mutex> lock(countersMu_);
     counters_.copies++;
   }
-  Settle(x, kSuccess, "");
+  if (x->pending == 0) Settle(x, kSuccess, "");  // else DONE on the notification's ACK
   return true;
 }
 

@@ -20,7 +20,7 @@ enum Op : uint8_t {
   kWrite = 4,      // initiator -> target: payload goes to (regionId, key, addr)
   kRead = 5,       // initiator -> target: asks for `len` bytes at (regionId, key, addr)
   kReadData = 6,   // target -> initiator: payload + 4-byte status trailer
-  kAck = 7,        // target -> initiator: status of an acknowledged request
+  kAck = 7,        // target -> initiator: status of an acknowledged request (or NOTIF)
   kErr = 8,        // target -> initiator: an unacknowledged WRITE was refused
   kNotif = 9,      // initiator -> target: notification message
   kCmaWrite = 10,  // initiator -> target: same-host descriptor list, target pulls
@@ -34,10 +34,13 @@ enum Op : uint8_t {
 };
 
 enum Flags : uint8_t {
-  kFlagAckReq = 1,  // WRITE: answer with ACK once the payload is in memory
+  kFlagAckReq = 1,  // WRITE: answer with ACK once the payload is in memory; NOTIF: once the
+                    // notification is handed to the target's JavaScript (kFlagNotifAck)
   kFlagCma = 2,     // HELLO: the initiator asks for same-host copies; HELLO_OK: granted
   kFlagPullOnly =
       4,  // SHM_GRANT: no memfd; the initiator may READ the region with process_vm_readv
+  kFlagNotifAck =
+      8,  // HELLO: the initiator may set ACK_REQ on NOTIF; HELLO_OK: it will be answered
 };
 
 struct FrameHeader {

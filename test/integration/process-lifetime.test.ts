@@ -69,6 +69,14 @@ describe('processes that use nixl-ts exit cleanly', () => {
     for (const r of results) expect(r.stdout).toContain('prefill-0 req-17:done');
   }, 300_000);
 
+  it('the README usage snippet, 40 rounds in one process: each notification is at the target when its WRITE is DONE', async () => {
+    const r = await run('node', [fixture('readme-loop.mjs'), '40'], 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(JSON.parse(lines[0] ?? '{}')).toEqual({ rounds: 40, missing: [], corrupt: [] });
+    expect(lines[1]).toBe('prefill-39 last:done');
+  }, 180_000);
+
   it('npm run demo exits 0, 20 of 20 runs', async () => {
     const results = await repeat(20, () => run('npm', ['run', '--silent', 'demo'], 60_000));
     expectAllExitZero(results);

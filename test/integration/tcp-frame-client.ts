@@ -30,6 +30,7 @@ export const OP = {
 } as const;
 export const FLAG_ACK_REQ = 1;
 export const FLAG_CMA = 2;
+export const FLAG_NOTIF_ACK = 8;
 export const MAGIC = 0x3254584e;
 export const HEADER = 48;
 
@@ -114,6 +115,9 @@ export class FrameClient {
   readonly closed: Promise<void>;
   /** Set when the handshake negotiated same-host copies. */
   cma = false;
+  /** The target's challenge and its HELLO_OK (to check what it granted, and its MAC). */
+  nonceT: Buffer = Buffer.alloc(0);
+  helloOk: ParsedFrame | undefined;
   /** Frames parsed from the target, unless `discard` is on. */
   discard = false;
   bytesIn = 0;
@@ -176,7 +180,14 @@ export class FrameClient {
   static async open(
     t: TargetInfo,
     name: string,
-    opts: { cma?: boolean; unix?: boolean; secret?: Uint8Array; identity?: KeyObject } = {},
+    opts: {
+      cma?: boolean;
+      unix?: boolean;
+      secret?: Uint8Array;
+      identity?: KeyObject;
+      /** More HELLO flags (features asked for, e.g. FLAG_NOTIF_ACK). */
+      flags?: number;
+    } = {},
   ): Promise<FrameClient> {
     const c = opts.unix
       ? await FrameClient.rawUnix(t.unixName)
@@ -186,13 +197,16 @@ export class FrameClient {
       throw new Error('no challenge from the target');
     }
     const payload = helloPayload(t, name, ch.payload, opts);
-    c.send(header({ op: OP.HELLO, flags: opts.cma ? FLAG_CMA : 0, len: payload.length }), payload);
+    const flags = (opts.cma ? FLAG_CMA : 0) | (opts.flags ?? 0);
+    c.send(header({ op: OP.HELLO, flags, len: payload.length }), payload);
     const ok = await c.next(10_000);
     if (!ok || ok.op !== OP.HELLO_OK) {
       c.socket.destroy();
       throw new Error('the target refused the handshake');
     }
     c.cma = (ok.flags & FLAG_CMA) !== 0;
+    c.nonceT = ch.payload;
+    c.helloOk = ok;
     return c;
   }
 

@@ -15,9 +15,15 @@ export class TcpPeer extends JsonLineChild<JsonLineReply & Record<string, any>> 
     this.name = name;
   }
 
-  static async start(name: string, size: number, params: Record<string, string>): Promise<TcpPeer> {
+  /** `listen: false`: notifications wait for getNotifs (the `takeNotifs` command). */
+  static async start(
+    name: string,
+    size: number,
+    params: Record<string, string>,
+    opts: { listen?: boolean } = {},
+  ): Promise<TcpPeer> {
     const p = new TcpPeer(name);
-    const r = await p.send({ cmd: 'init', name, size, params });
+    const r = await p.send({ cmd: 'init', name, size, params, ...opts });
     p.md = r.md;
     p.addr = BigInt(r.addr);
     return p;

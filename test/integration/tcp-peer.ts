@@ -31,17 +31,19 @@ serveJsonLines<Cmd>(
       agent = await Agent.create({ name: c.name, backends: [{ type: 'TCP', params: c.params }] });
       buffer = agent.alloc(c.size).buffer;
       base = agent.registerMem(buffer).descs.at(0).addr;
-      agent.on('notif', (from, msg) => {
-        const text = Buffer.from(msg).toString();
-        // "peek:<off>:..." records the 8 bytes at <off> when the notification arrives.
-        const m = /^peek:(\d+):/.exec(text);
-        const peek = m ? buffer!.subarray(Number(m[1]), Number(m[1]) + 8).toString('hex') : null;
-        notifs.push([from, text, peek]);
-        // "clobber:<off>:<len>:..." overwrites that range at once, as a target
-        // that reuses memory as soon as a READ's notification tells it so.
-        const k = /^clobber:(\d+):(\d+):/.exec(text);
-        if (k) buffer!.fill(0xee, Number(k[1]), Number(k[1]) + Number(k[2]));
-      });
+      // listen: false leaves notifications to getNotifs (takeNotifs below).
+      if (c.listen !== false)
+        agent.on('notif', (from, msg) => {
+          const text = Buffer.from(msg).toString();
+          // "peek:<off>:..." records the 8 bytes at <off> when the notification arrives.
+          const m = /^peek:(\d+):/.exec(text);
+          const peek = m ? buffer!.subarray(Number(m[1]), Number(m[1]) + 8).toString('hex') : null;
+          notifs.push([from, text, peek]);
+          // "clobber:<off>:<len>:..." overwrites that range at once, as a target
+          // that reuses memory as soon as a READ's notification tells it so.
+          const k = /^clobber:(\d+):(\d+):/.exec(text);
+          if (k) buffer!.fill(0xee, Number(k[1]), Number(k[1]) + Number(k[2]));
+        });
       return { md: Buffer.from(agent.getLocalMD()).toString('base64'), addr: base.toString() };
     },
     load: (c) => ({ name: agent!.loadRemoteMD(Buffer.from(c.md, 'base64')) }),
@@ -53,6 +55,15 @@ serveJsonLines<Cmd>(
     },
     hash: (c) => ({ hash: sha256(buffer!.subarray(c.off, c.off + c.len)) }),
     notifs: () => ({ list: notifs.splice(0) }),
+    // Synchronously, as the line arrives: what getNotifs returns now, and the
+    // hash of [off, off + len) at that moment.
+    takeNotifs: (c) => {
+      const list: [string, string][] = [];
+      for (const [from, msgs] of agent!.getNotifs()) {
+        for (const m of msgs) list.push([from, Buffer.from(m).toString()]);
+      }
+      return { list, hash: sha256(buffer!.subarray(c.off, c.off + c.len)) };
+    },
     write: transfer,
     read: transfer,
     close: async () => {

@@ -1,0 +1,82 @@
+/**
+ * Batch-1 TCP WRITEs with a notification, against nixl-ts-bench's own target
+ * process: µs per transfer, polled (post, then getXferStatus until DONE, as
+ * nixlbench loops) and awaited (await req.wait()), with and without the
+ * notification, per size. What making DONE wait for the target's
+ * acknowledgement of the notification costs (native/tcp/FRAMES.md,
+ * "Ordering and completion"). Each cell stops after --iters transfers or
+ * --seconds, whichever comes first.
+ *
+ *   npx tsx bench/probes/notif-write.ts [--sizes 4096,65536,1048576] [--iters 2000]
+ *                                       [--seconds 2] [--params '{"same_host":"off"}']
+ */
+import { parseArgs } from 'node:util';
+
+import '../../src/polyfills.js';
+import { Agent } from '../../src/agent.js';
+import { startCliTarget } from './cli-target.js';
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '4096,65536,1048576' },
+    iters: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '2' },
+    params: { type: 'string', default: '{"same_host":"off"}' },
+  },
+});
+const SIZES = args.sizes!.split(',').map(Number);
+const ITERS = Number(args.iters);
+const SECONDS = Number(args.seconds);
+const params = JSON.parse(args.params!) as Record<string, string>;
+const REGION = Math.max(...SIZES);
+
+const a = await Agent.create({ name: `notif-${process.pid}`, backends: [{ type: 'TCP', params }] });
+const local = a.registerMem(a.alloc(REGION).buffer).descs.at(0)!;
+const target = await startCliTarget('TCP', params, REGION);
+a.loadRemoteMD(target.md);
+
+/** µs per transfer over at most `n` transfers (and SECONDS). */
+async function cell(size: number, notif: boolean, polled: boolean, n: number): Promise<number> {
+  const req = a.createXferReq(
+    'WRITE',
+    [{ addr: local.addr, len: size }],
+    [{ addr: target.addr, len: size }],
+    target.name,
+  );
+  const opts = notif ? { notif: 'n' } : undefined;
+  const until = performance.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  let i = 0;
+  for (; i < n && performance.now() < until; i++) {
+    if (a.postXferReq(req, opts) === 'DONE') continue;
+    if (polled) {
+      const stuck = performance.now() + 10_000;
+      while (a.getXferStatus(req) !== 'DONE') {
+        if (performance.now() > stuck) throw new Error(`${size} B: not DONE after 10 s`);
+      }
+    } else {
+      await req.wait();
+    }
+  }
+  const us = ((performance.now() - t0) * 1000) / i;
+  req.release();
+  return us;
+}
+
+await cell(SIZES[0]!, true, false, 10); // connects
+const rows = [];
+for (const size of SIZES) {
+  const row: Record<string, number> = { size };
+  for (const polled of [true, false]) {
+    for (const notif of [false, true]) {
+      await cell(size, notif, polled, Math.max(10, ITERS / 10)); // warm-up
+      row[`${polled ? 'polled' : 'awaited'}${notif ? '+notif' : ''}`] = +(
+        await cell(size, notif, polled, ITERS)
+      ).toFixed(1);
+    }
+  }
+  rows.push(row);
+}
+console.log(JSON.stringify({ params, rows }));
+await target.stop();
+await a.close();
