@@ -137,6 +137,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     /** Per agent, the last peer it loaded and when. */
     const lastJoin = new Map<string, { peer: string; t: number }>();
     const linkedAt = new Map<string, number>();
+    /** Per agent, its discovery's log lines (--timeline: the seed dials), with their times. */
+    const logs = new Map<string, { t: number; msg: string }[]>();
     let lastLoaded = 0;
     let loaded = 0;
     let errors = 0;
@@ -216,6 +218,11 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
             readyAt.set(e.agent, e.t);
           }
           if (e.ev === 'linked') linkedAt.set(e.agent, e.t);
+          if (e.ev === 'log') {
+            const l = logs.get(e.agent) ?? [];
+            if (l.length < 20) l.push({ t: e.t, msg: e.msg });
+            logs.set(e.agent, l);
+          }
           if (e.ev === 'join') {
             const k = knownBy.get(e.peer) ?? [];
             k.push(e.t);
@@ -266,6 +273,12 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         console.log(
           `  ${agent} | ${r - t0} | ${(linkedAt.get(agent) ?? NaN) - t0} | ${spread - t0} (+${spread - r}) | ${(loadedAllAt.get(agent) ?? NaN) - t0} (${lastJoin.get(agent)?.peer})`,
         );
+      }
+      // The seed dials of agents whose first link came over 2 s after they were ready.
+      for (const [agent, r] of rows) {
+        if ((linkedAt.get(agent) ?? Infinity) - r < 2000) continue;
+        for (const { t, msg } of logs.get(agent) ?? [])
+          console.log(`  ${agent} +${t - t0}: ${msg.replace(/^\S+ /, '')}`);
       }
     }
     await Promise.race([allStats, sleep(settleMs + 30_000)]);
@@ -318,14 +331,23 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         `connections opened to send a frame ${total('dialed')}, ` +
         `signatures verified per agent ${(total('verified') / per.length).toFixed(1)}`,
     );
-    const byKind = new Map<string, number>();
-    for (const a of per as { bytesByKind?: Record<string, number> }[])
-      for (const [k, v] of Object.entries(a.bytesByKind ?? {}))
-        byKind.set(k, (byKind.get(k) ?? 0) + v);
-    if (byKind.size) {
-      const kinds = [...byKind].sort((x, y) => y[1] - x[1]);
+    const sumByKind = (field: 'bytesByKind' | 'framesByKind') => {
+      const byKind = new Map<string, number>();
+      for (const a of per as { [k in typeof field]?: Record<string, number> }[])
+        for (const [k, v] of Object.entries(a[field] ?? {}))
+          byKind.set(k, (byKind.get(k) ?? 0) + v);
+      return [...byKind].sort((x, y) => y[1] - x[1]);
+    };
+    const bytesByKind = sumByKind('bytesByKind');
+    if (bytesByKind.length) {
       console.error(
-        `  KiB sent per agent by kind: ${kinds.map(([k, v]) => `${k} ${(v / 1024 / per.length).toFixed(1)}`).join(', ')}`,
+        `  KiB sent per agent by kind: ${bytesByKind.map(([k, v]) => `${k} ${(v / 1024 / per.length).toFixed(1)}`).join(', ')}`,
+      );
+    }
+    const framesByKind = sumByKind('framesByKind');
+    if (framesByKind.length) {
+      console.error(
+        `  frames sent per agent by kind: ${framesByKind.map(([k, v]) => `${k} ${(v / per.length).toFixed(1)}`).join(', ')}`,
       );
     }
     return {

@@ -90,6 +90,15 @@ async function discoveryFor(port: number): Promise<Discovery> {
 
 // CPU from here on: the agents and their discovery (the discovery's modules,
 // imported on the first agent's creation, included), not the worker's own imports.
+// Timeline: each agent's seed dials (the seeds source's debug lines), as events.
+if (cfg.timeline && cfg.source === 'seeds') {
+  process.env.NIXL_LOG_LEVEL = 'warn';
+  process.env.DEBUG = cfg.names.map((n) => `nixl:agent:${n}:discovery:gossip:seeds`).join(',');
+}
+const logSink = (name: string) => {
+  const line = (msg: string) => out({ ev: 'log', agent: name, msg });
+  return { error: line, warn: line, info: line, debug: line, trace: line };
+};
 const cpu0 = process.cpuUsage();
 /** CPU until this process's last agent was ready (imports, agent creation, joining). */
 let cpuToReady: NodeJS.CpuUsage | undefined;
@@ -107,6 +116,7 @@ await Promise.all(
       // peer loads is exactly what it would transfer with.
       backends: [{ type: 'TCP', params: { bind_addr: cfg.ip, port: '0' } }],
       discovery: disc,
+      ...(cfg.timeline && cfg.source === 'seeds' ? { logger: logSink(name) } : {}),
     });
     agents.push(agent);
     discs.push(disc);
@@ -157,6 +167,7 @@ function reportStatsLater(): void {
             dropped: s.sent.dropped,
             dialed: s.sent.dialed,
             bytesByKind: s.bytesByKind,
+            framesByKind: s.framesByKind,
             suspicions: s.membership.suspicions,
             raised: s.membership.raised,
             shed: s.membership.shed,

@@ -133,6 +133,8 @@ export interface GossipStats {
   sent: { frames: number; bytes: number; dropped: number; dialed: number };
   /** Bytes of mesh frames queued to send, by message kind (gossip, digest, entries, pull, ping, ...). */
   bytesByKind: Record<string, number>;
+  /** Mesh frames queued to send, by message kind. */
+  framesByKind: Record<string, number>;
   /** What the membership dropped or did. */
   membership: {
     duplicates: number;
@@ -317,6 +319,7 @@ export class GossipDiscovery implements Discovery {
       opened: this.counters.opened,
       sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0, dialed: 0 }) },
       bytesByKind: { ...this.transport?.bytesByKind },
+      framesByKind: { ...this.transport?.framesByKind },
       membership: {
         duplicates: c?.duplicates ?? 0,
         stale: c?.stale ?? 0,

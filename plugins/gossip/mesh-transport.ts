@@ -86,6 +86,8 @@ export class Libp2pMeshTransport implements MeshTransport {
   readonly sent = { frames: 0, bytes: 0, dropped: 0, dialed: 0 };
   /** Bytes of the frames handed to send, by message kind (what the mesh spends its bytes on). */
   readonly bytesByKind: Record<string, number> = {};
+  /** Frames handed to send, by message kind. */
+  readonly framesByKind: Record<string, number> = {};
 
   constructor(
     private readonly node: ControlNode,
@@ -163,6 +165,7 @@ export class Libp2pMeshTransport implements MeshTransport {
     if (this.closed) return;
     const bytes = encodeFrame(msg);
     this.bytesByKind[msg.kind] = (this.bytesByKind[msg.kind] ?? 0) + bytes.byteLength;
+    this.framesByKind[msg.kind] = (this.framesByKind[msg.kind] ?? 0) + 1;
     let o = this.out.get(to);
     if (!o) {
       if (this.out.size >= this.o.maxPeers) return;
