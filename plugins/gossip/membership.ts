@@ -188,6 +188,14 @@ export interface MembershipOptions {
   /** Links above which the oldest extra ones are dropped. */
   maxLinks: number;
   /**
+   * Links never exceeded, even for a moment (the plugin's bound on
+   * connections, less room for a probe's dial): a new link past it first
+   * makes room by dropping a link whose other side holds another, and when
+   * none can go, the newcomer is referred to a few members (their records)
+   * and unlinked. Infinity: no hard bound (the simulation's default).
+   */
+  linkCap: number;
+  /**
    * New links one round of mesh upkeep dials at most. Every member dials
    * while under `degree` and every dial is also someone's inbound link, so
    * members that all dial their whole shortfall at once (a cluster start)
@@ -231,6 +239,7 @@ export interface MembershipOptions {
 export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   degree: 4,
   maxLinks: 8,
+  linkCap: Infinity,
   dialsPerRound: 2,
   probeIntervalMs: 1000,
   probeTimeoutMs: 1000,
@@ -316,6 +325,10 @@ export interface MembershipCounters {
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
   orphaned: number;
+  /** Newcomers referred elsewhere and unlinked (we held linkCap links and none could go). */
+  referred: number;
+  /** Links dropped after the probe they were dialed for was answered (relays, our re-probes). */
+  probeLinksClosed: number;
   /** Signatures checked (records and alives; each a new version to this member). */
   verified: number;
 }
@@ -418,10 +431,22 @@ export class Membership {
       sent: number;
       /** A lost link's probe: when the link was lost (its suspicion counts from then). */
       lostAt?: number;
+      /** A re-probe that dialed the target (the link is dropped once it answers). */
+      dialed?: boolean;
     }
   >();
   private readonly probing = new Set<string>();
-  private readonly relays = new Map<number, { requester: string; nonce: number; timer: unknown }>();
+  private readonly relays = new Map<
+    number,
+    {
+      requester: string;
+      nonce: number;
+      timer: unknown;
+      target: string;
+      /** We held no link to the target: the ping dialed it (the link is dropped after the ack). */
+      dialed: boolean;
+    }
+  >();
   /** Pings sent behind our tombstone (nonce → link): their acks prove the link read it. */
   private readonly farewells = new Map<number, string>();
   private probeCursor = 0;
@@ -465,6 +490,8 @@ export class Membership {
     inconclusive: 0,
     shed: 0,
     orphaned: 0,
+    referred: 0,
+    probeLinksClosed: 0,
     verified: 0,
   };
 
@@ -654,6 +681,7 @@ export class Membership {
     this.connecting.delete(id);
     this.lostAt.delete(id);
     if (!this.links.has(id)) {
+      if (this.links.size >= this.opts.linkCap && !this.makeRoom()) return this.refer(id);
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
       if (sync) this.syncing.set(id, this.clock.now());
@@ -678,7 +706,10 @@ export class Membership {
     this.syncing.delete(id);
     for (const [nonce, link] of this.farewells) if (link === id) this.farewells.delete(nonce);
     if (this.bootstrap === id) this.bootstrap = undefined;
-    if (this.stopped || dropped) return;
+    if (this.stopped) return;
+    // Dropped by the other side (shed, or we were referred elsewhere): not a
+    // failure; links to the members we know replace it now, not a round later.
+    if (dropped) return this.maintain();
     this.events.failure?.(id, 'link-lost');
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
@@ -735,14 +766,66 @@ export class Membership {
       );
       for (let n = this.links.size - this.opts.maxLinks; n > 0 && spare.length; n--) {
         const k = Math.floor(Math.random() * spare.length);
+        this.counters.shed++;
         this.dropLink(spare.splice(k, 1)[0]![0]);
       }
     }
   }
 
+  /**
+   * At the link cap: drops the link whose other side holds the most links,
+   * more than the degree (it keeps the degree without dialing again, so no
+   * cascade of dials; never a joiner's only link). False when none can go.
+   */
+  private makeRoom(): boolean {
+    let best: string | undefined;
+    let most = this.opts.degree;
+    for (const id of this.links.keys()) {
+      const theirs = this.peerLinks.get(id) ?? 0;
+      if (theirs > most) [best, most] = [id, theirs];
+    }
+    if (best === undefined) return false;
+    this.counters.shed++;
+    this.dropLink(best);
+    return true;
+  }
+
+  /**
+   * A newcomer we hold no room for: it gets our record and up to `degree`
+   * random live members' records (where it can link instead), then the
+   * unlink, and the connection is closed once they are written. Its sync
+   * runs with the members it was referred to.
+   */
+  private refer(id: string): void {
+    this.counters.referred++;
+    const others: SignedRecord[] = [];
+    for (const rec of this.alive()) if (rec.id !== id) others.push(rec);
+    const records = [this.self];
+    while (others.length && records.length <= this.opts.degree) {
+      const k = Math.floor(Math.random() * others.length);
+      records.push(others[k]!);
+      others[k] = others[others.length - 1]!;
+      others.pop();
+    }
+    this.send(id, { kind: 'gossip', records, deaths: [], suspects: [] });
+    this.send(id, { kind: 'unlink' });
+    this.transport.disconnect(id);
+  }
+
+  /**
+   * A link dialed only for a probe (a relay's ping, our re-probe) is dropped
+   * once the probe is answered, unless it is one we want (we hold no more
+   * than the degree) or the member's last (it said it holds one).
+   */
+  private releaseProbeLink(id: string): void {
+    if (!this.links.has(id) || this.links.size <= this.opts.degree) return;
+    if ((this.peerLinks.get(id) ?? 0) < 2) return;
+    this.counters.probeLinksClosed++;
+    this.dropLink(id);
+  }
+
   /** Drops a link we do not need: what is queued goes first, then the unlink (not a failure). */
   private dropLink(id: string): void {
-    this.counters.shed++;
     this.flushLink(id, true);
     this.send(id, { kind: 'unlink' });
     this.links.delete(id);
@@ -1163,6 +1246,7 @@ export class Membership {
     const { version, lost } = s;
     const nonce = this.nonce++;
     const timeout = Math.max(this.probeTimeout(lost), deadline - this.clock.now());
+    const dialed = !this.links.has(target);
     const probe = {
       target,
       indirect: true,
@@ -1172,10 +1256,11 @@ export class Membership {
       due: this.clock.now() + timeout,
       retries: 0,
       sent: this.clock.now(),
+      dialed,
     };
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
-    if (this.links.has(target)) this.send(target, { kind: 'ping', nonce });
+    if (!dialed) this.send(target, { kind: 'ping', nonce });
     // No link (it was lost): before declaring a death everywhere we dial the
     // member ourselves, once. A live member's handshake answers (its record
     // comes first on a new link), however busy the helpers' relays were; a
@@ -1616,6 +1701,7 @@ export class Membership {
       this.relays.delete(nonce);
       this.clock.clearTimeout(relay.timer);
       this.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
+      if (relay.dialed) this.releaseProbeLink(relay.target);
       return;
     }
     this.probeAnswered(nonce);
@@ -1633,24 +1719,44 @@ export class Membership {
       if (e?.suspect) e.suspect = undefined;
       const s = { id: p.target, version: p.confirm };
       this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
+      if (p.dialed) this.releaseProbeLink(p.target);
       return;
     }
     this.probeDone(p.target);
     this.adjustHealth(-1);
   }
 
+  /**
+   * Our dial of the member was refused by its running process (at its
+   * connection bound): proof of life, as good as an ack. Probes of it are
+   * answered, and relays for it ack their requesters.
+   */
+  refusedByLive(id: string): void {
+    if (this.stopped) return;
+    for (const [nonce, p] of [...this.probes]) if (p.target === id) this.probeAnswered(nonce);
+    for (const [mine, r] of [...this.relays]) {
+      if (r.target !== id) continue;
+      this.relays.delete(mine);
+      this.clock.clearTimeout(r.timer);
+      this.send(r.requester, { kind: 'ack', nonce: r.nonce });
+    }
+  }
+
   private onPingReq(from: string, target: string, nonce: number): void {
     if (this.relays.size >= 16 * this.opts.maxLinks) return;
     const mine = this.nonce++;
+    const dialed = !this.links.has(target);
     this.relays.set(mine, {
       requester: from,
       nonce,
+      target,
+      dialed,
       // As long as the longest probe timeout: a relay that had to dial (a
       // handshake on a busy host) still answers the requester's probe.
       timer: this.clock.setTimeout(() => this.relays.delete(mine), 10 * this.opts.probeTimeoutMs),
     });
     // A helper may hold no connection to the target: SWIM's indirect probe connects.
-    this.send(target, { kind: 'ping', nonce: mine }, !this.links.has(target));
+    this.send(target, { kind: 'ping', nonce: mine }, dialed);
   }
 
   // ---- upkeep ----
