@@ -241,6 +241,7 @@ if (wanted('frames') || wanted('frames-burst')) {
       },
       rateLimited: () => {},
       foreign: () => {},
+      refusedByLive: () => {},
       log: createLogger('nixl-ts:costs-probe'),
     });
   const ta = transport(a);

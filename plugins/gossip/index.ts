@@ -96,7 +96,11 @@ export interface GossipOptions {
   fetchTimeoutMs?: number;
   /** Probe period: each agent pings one of its links this often. */
   heartbeatIntervalMs?: number;
-  /** Links each agent keeps (the mesh degree); at most twice that are kept open. */
+  /**
+   * Links each agent keeps (the mesh degree); at most twice that are kept
+   * open, and its libp2p connections never exceed twice that plus two (a
+   * member at the bound refers newcomers elsewhere; see Membership.linkCap).
+   */
   degree?: number;
   /** What one peer may make this agent spend (sizes, rates, queues); see `DEFAULT_LIMITS`. */
   limits?: Partial<GossipLimits>;
@@ -129,6 +133,10 @@ export interface GossipStats {
   connections: number;
   /** libp2p connections opened since start, both directions (each one a pnet and noise handshake). */
   opened: number;
+  /** The most libp2p connections open at once since start (counted as each one opened). */
+  peakConnections: number;
+  /** The bound this agent keeps its connections under (see GossipOptions.degree). */
+  maxConnections: number;
   /** Mesh frames and bytes sent, and frames dropped (queues full, streams failed). */
   sent: { frames: number; bytes: number; dropped: number; dialed: number };
   /** Bytes of mesh frames queued to send, by message kind (gossip, digest, entries, pull, ping, ...). */
@@ -147,6 +155,9 @@ export interface GossipStats {
     /** Links this agent dropped for being extra, and times a peer dropped its only link. */
     shed: number;
     orphaned: number;
+    /** Newcomers referred elsewhere at the bound, and links dropped after the probe they were dialed for. */
+    referred: number;
+    probeLinksClosed: number;
     /** Record and alive signatures verified (one per new version heard). */
     verified: number;
   };
@@ -205,6 +216,7 @@ export class GossipDiscovery implements Discovery {
     peersBanned: 0,
     errorsSuppressed: 0,
     opened: 0,
+    peakConnections: 0,
   };
 
   private host?: DiscoveryHost;
@@ -315,6 +327,8 @@ export class GossipDiscovery implements Discovery {
       links: this.mesh?.linkIds().length ?? 0,
       connections: this.node?.getConnections().length ?? 0,
       opened: this.counters.opened,
+      peakConnections: this.counters.peakConnections,
+      maxConnections: this.maxConnections,
       sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0, dialed: 0 }) },
       bytesByKind: { ...this.transport?.bytesByKind },
       membership: {
@@ -327,9 +341,30 @@ export class GossipDiscovery implements Discovery {
         inconclusive: c?.inconclusive ?? 0,
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
+        referred: c?.referred ?? 0,
+        probeLinksClosed: c?.probeLinksClosed ?? 0,
         verified: c?.verified ?? 0,
       },
     };
+  }
+
+  /** libp2p connections open now (cheap: for samplers). */
+  get connectionCount(): number {
+    return this.node?.getConnections().length ?? 0;
+  }
+
+  /** The most libp2p connections open at once since start (stats().peakConnections, cheaply). */
+  get peakConnections(): number {
+    return this.counters.peakConnections;
+  }
+
+  /**
+   * The bound on this agent's libp2p connections: its links (at most twice
+   * the degree; a newcomer past them is referred elsewhere), one inbound
+   * connection being refused or referred, and one dial for a probe.
+   */
+  private get maxConnections(): number {
+    return 2 * this.degree + 2;
   }
 
   /** This node's libp2p peer id (after start). */
@@ -383,6 +418,9 @@ export class GossipDiscovery implements Discovery {
       // The mesh carries addresses in its records and dials its protocol directly.
       identify: false,
       refuse: (peerId) => this.refused(peerId),
+      // One below the bound: a connection refused at accept is briefly one
+      // more (the kernel accepted it), and so is a probe's dial.
+      maxInbound: this.maxConnections - 1,
       readLimits: {
         bytesPerSecond: this.limits.connectionBytesPerSecond,
         burstBytes: this.limits.connectionBurstBytes,
@@ -425,12 +463,17 @@ export class GossipDiscovery implements Discovery {
         );
       },
       foreign: (id) => this.onForeign(id),
+      refusedByLive: (id) => this.mesh?.refusedByLive(id),
       log: this.log.extend('mesh'),
     });
     this.transport = transport;
     await transport.install();
 
-    this.listen_(node, 'connection:open', () => this.counters.opened++);
+    this.listen_(node, 'connection:open', () => {
+      this.counters.opened++;
+      const open = node.getConnections().length;
+      if (open > this.counters.peakConnections) this.counters.peakConnections = open;
+    });
     this.listen_(node, 'peer:connect', (e: any) => this.onConnect(e.detail.toString()));
     this.listen_(node, 'peer:disconnect', (e: any) => this.onDisconnect(e.detail.toString()));
     this.listen_(node, 'peer:discovery', (e: any) => this.onDiscovered(e.detail.id.toString()));
@@ -486,6 +529,7 @@ export class GossipDiscovery implements Discovery {
       {
         degree: this.degree,
         maxLinks,
+        linkCap: maxLinks,
         dialsPerRound: Math.ceil(this.degree / 2),
         probeIntervalMs: this.heartbeatIntervalMs,
         // A crash is confirmed about graceMs after its neighbours' links drop.

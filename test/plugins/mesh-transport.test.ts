@@ -48,6 +48,7 @@ async function member(addrsOf: (id: string) => string[]) {
     invalid: () => {},
     rateLimited: () => {},
     foreign: () => {},
+    refusedByLive: () => {},
     log: createLogger('nixl:test:mesh'),
   });
   await transport.install();
