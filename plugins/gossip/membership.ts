@@ -143,6 +143,11 @@ export interface MeshTransport {
   send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void;
   /** Asks for a link to a member; the transport calls linkUp when it holds. */
   connect(id: string): void;
+  /**
+   * True while the transport holds as many connections as it admits (newcomers
+   * are refused): mesh upkeep then drops a link each round (see maintain).
+   */
+  full?(): boolean;
   disconnect(id: string): void;
 }
 
@@ -755,6 +760,22 @@ export class Membership {
     if (b !== undefined && (!this.links.has(b) || this.links.size > this.opts.degree)) {
       this.bootstrap = undefined;
       if (this.links.has(b)) this.send(b, { kind: 'digest', ...this.digest() });
+    }
+    // At the connection bound (connections the links do not account for, or
+    // links that no newcomer displaced): one link a round goes, the one whose
+    // other side holds the most links (two or more, never a member's last), or
+    // joiners would be refused until a link closed by itself.
+    if (this.links.size > this.opts.degree && this.transport.full?.()) {
+      let best: string | undefined;
+      let most = 1;
+      for (const [id, t] of this.links) {
+        const theirs = this.peerLinks.get(id) ?? 0;
+        if (now - t >= this.opts.minLinkAgeMs && theirs > most) [best, most] = [id, theirs];
+      }
+      if (best !== undefined) {
+        this.counters.shed++;
+        this.dropLink(best);
+      }
     }
     if (this.links.size > this.opts.maxLinks) {
       // Only links the other side can spare: it said it holds more than the
