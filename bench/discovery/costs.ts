@@ -230,6 +230,7 @@ if (wanted('frames') || wanted('frames-burst')) {
       byteBurst: 1e12,
       maxPeers: 16,
       dialTimeoutMs: 10_000,
+      maxInbound: 16,
       addrsOf: () => [],
       refused: () => false,
       receive: () => {

@@ -444,6 +444,7 @@ export class GossipDiscovery implements Discovery {
       byteBurst: this.limits.byteBurst,
       maxPeers: this.limits.maxPeers,
       dialTimeoutMs: Math.min(this.fetchTimeoutMs, 10_000),
+      maxInbound: this.maxConnections - 1,
       addrsOf: (id) => this.addrsOf(id),
       refused: (id) => this.refused(id),
       receive: (from, msg) => this.mesh?.receive(from, msg),
@@ -469,10 +470,12 @@ export class GossipDiscovery implements Discovery {
     this.transport = transport;
     await transport.install();
 
-    this.listen_(node, 'connection:open', () => {
+    this.listen_(node, 'connection:open', (e: any) => {
       this.counters.opened++;
       const open = node.getConnections().length;
       if (open > this.counters.peakConnections) this.counters.peakConnections = open;
+      const peer = e.detail.remotePeer.toString();
+      setImmediate(() => this.dropDuplicate(peer));
     });
     this.listen_(node, 'peer:connect', (e: any) => this.onConnect(e.detail.toString()));
     this.listen_(node, 'peer:disconnect', (e: any) => this.onDisconnect(e.detail.toString()));
@@ -698,6 +701,20 @@ export class GossipDiscovery implements Discovery {
   private onConnect(peerId: string): void {
     if (!this.mesh || this.foreign.has(peerId)) return;
     this.mesh.linkUp(peerId);
+  }
+
+  /**
+   * Two connections to one peer (both sides dialed at once, as seeds do):
+   * each counts against the bound, so one goes. Both sides keep the same
+   * one, the connection the smaller peer id dialed.
+   */
+  private dropDuplicate(peer: string): void {
+    if (this.stopping || !this.node) return;
+    const conns = this.node.getConnections(peerIdFromString(peer));
+    if (conns.length !== 2 || conns[0]!.direction === conns[1]!.direction) return;
+    const keepOutbound = this.node.peerId.toString() < peer;
+    const extra = conns.find((c) => (c.direction === 'outbound') !== keepOutbound)!;
+    extra.close().catch((err) => extra.abort(err as Error));
   }
 
   private onDisconnect(peerId: string): void {

@@ -40,6 +40,8 @@ export interface MeshTransportOptions {
   byteBurst: number;
   maxPeers: number;
   dialTimeoutMs: number;
+  /** Connections past which inbound ones are refused (see full()). */
+  maxInbound: number;
   /** Listen addresses of a member, from its record (for dials). */
   addrsOf(id: string): string[];
   refused(id: string): boolean;
@@ -270,6 +272,11 @@ export class Libp2pMeshTransport implements MeshTransport {
         this.dialing.delete(id);
       }
     })();
+  }
+
+  /** True while inbound connections are refused (the gossip plugin's bound): see MeshTransport.full. */
+  full(): boolean {
+    return this.node.getConnections().length >= this.o.maxInbound;
   }
 
   get dialsInFlight(): number {
