@@ -97,6 +97,24 @@ describe('control-plane connection bound', { timeout: 120_000 }, () => {
     for (const t of agents) expect(t.errors).toEqual([]);
   });
 
+  it('four seeds that dial each other and 28 joiners given all four: every agent loads every other', async () => {
+    // The seeds' ports: taken by throwaway agents, then released.
+    const probes = await Promise.all([0, 1, 2, 3].map((i) => startAgent(`port${i}`)));
+    const seedAddrs = probes.map((t) => t.disc.getMultiaddrs()[0]!.replace(/\/p2p\/.*$/, ''));
+    await closeAll(probes);
+    const seedNames = ['s0', 's1', 's2', 's3'];
+    const joinerNames = Array.from({ length: 28 }, (_, i) => `j${i}`);
+    agents.push(
+      ...(await Promise.all([
+        ...seedNames.map((n, i) => startAgent(n, { listen: [seedAddrs[i]!], seedAddrs })),
+        ...joinerNames.map((n) => startAgent(n, { seedAddrs })),
+      ])),
+    );
+    const all = [...seedNames, ...joinerNames];
+    await until(() => agents.every((t) => knowsAll(t, all)), 'every agent to load all', 90_000);
+    for (const t of agents) expect(t.errors).toEqual([]);
+  });
+
   it('a joiner whose seed is down at first joins once it comes up', async () => {
     // The seed's port, known in advance: a first seed process picks it, then exits.
     const first = member({ name: 'probe' }, 'port finder');
