@@ -324,7 +324,6 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           dialed: number;
           verified: number;
           referred: number;
-          probeLinksClosed: number;
         }[],
     );
     if (timeline) {
@@ -343,15 +342,13 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       | 'orphaned'
       | 'dialed'
       | 'verified'
-      | 'referred'
-      | 'probeLinksClosed';
+      | 'referred';
     const total = (k: Counted) => per.reduce((x, a) => x + (a[k] || 0), 0);
     console.error(
       `  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')} ` +
         `(raised ${total('raised')}), frames sent ${total('frames')}, ` +
         `links shed as extra ${total('shed')}, only links lost ${total('orphaned')}, ` +
-        `connections opened to send a frame ${total('dialed')} ` +
-        `(closed after the probe ${total('probeLinksClosed')}), ` +
+        `connections opened to send a frame ${total('dialed')}, ` +
         `newcomers referred at the bound ${total('referred')}, ` +
         `signatures verified per agent ${(total('verified') / per.length).toFixed(1)}`,
     );

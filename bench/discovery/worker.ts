@@ -184,7 +184,6 @@ function reportStatsLater(): void {
             shed: s.membership.shed,
             orphaned: s.membership.orphaned,
             referred: s.membership.referred,
-            probeLinksClosed: s.membership.probeLinksClosed,
             verified: s.membership.verified,
           }
         : {

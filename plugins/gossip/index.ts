@@ -155,9 +155,8 @@ export interface GossipStats {
     /** Links this agent dropped for being extra, and times a peer dropped its only link. */
     shed: number;
     orphaned: number;
-    /** Newcomers referred elsewhere at the bound, and links dropped after the probe they were dialed for. */
+    /** Newcomers referred elsewhere at the bound. */
     referred: number;
-    probeLinksClosed: number;
     /** Record and alive signatures verified (one per new version heard). */
     verified: number;
   };
@@ -342,7 +341,6 @@ export class GossipDiscovery implements Discovery {
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
         referred: c?.referred ?? 0,
-        probeLinksClosed: c?.probeLinksClosed ?? 0,
         verified: c?.verified ?? 0,
       },
     };

@@ -332,8 +332,6 @@ export interface MembershipCounters {
   orphaned: number;
   /** Newcomers referred elsewhere and unlinked (we held linkCap links and none could go). */
   referred: number;
-  /** Links dropped after the probe they were dialed for was answered (relays, our re-probes). */
-  probeLinksClosed: number;
   /** Signatures checked (records and alives; each a new version to this member). */
   verified: number;
 }
@@ -436,8 +434,6 @@ export class Membership {
       sent: number;
       /** A lost link's probe: when the link was lost (its suspicion counts from then). */
       lostAt?: number;
-      /** A re-probe that dialed the target (the link is dropped once it answers). */
-      dialed?: boolean;
     }
   >();
   private readonly probing = new Set<string>();
@@ -448,8 +444,6 @@ export class Membership {
       nonce: number;
       timer: unknown;
       target: string;
-      /** We held no link to the target: the ping dialed it (the link is dropped after the ack). */
-      dialed: boolean;
     }
   >();
   /** Pings sent behind our tombstone (nonce → link): their acks prove the link read it. */
@@ -496,7 +490,6 @@ export class Membership {
     shed: 0,
     orphaned: 0,
     referred: 0,
-    probeLinksClosed: 0,
     verified: 0,
   };
 
@@ -831,18 +824,6 @@ export class Membership {
     this.send(id, { kind: 'gossip', records, deaths: [], suspects: [] });
     this.send(id, { kind: 'unlink' });
     this.transport.disconnect(id);
-  }
-
-  /**
-   * A link dialed only for a probe (a relay's ping, our re-probe) is dropped
-   * once the probe is answered, unless it is one we want (we hold no more
-   * than the degree) or the member's last (it said it holds one).
-   */
-  private releaseProbeLink(id: string): void {
-    if (!this.links.has(id) || this.links.size <= this.opts.degree) return;
-    if ((this.peerLinks.get(id) ?? 0) < 2) return;
-    this.counters.probeLinksClosed++;
-    this.dropLink(id);
   }
 
   /** Drops a link we do not need: what is queued goes first, then the unlink (not a failure). */
@@ -1267,7 +1248,6 @@ export class Membership {
     const { version, lost } = s;
     const nonce = this.nonce++;
     const timeout = Math.max(this.probeTimeout(lost), deadline - this.clock.now());
-    const dialed = !this.links.has(target);
     const probe = {
       target,
       indirect: true,
@@ -1277,11 +1257,10 @@ export class Membership {
       due: this.clock.now() + timeout,
       retries: 0,
       sent: this.clock.now(),
-      dialed,
     };
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
-    if (!dialed) this.send(target, { kind: 'ping', nonce });
+    if (this.links.has(target)) this.send(target, { kind: 'ping', nonce });
     // No link (it was lost): before declaring a death everywhere we dial the
     // member ourselves, once. A live member's handshake answers (its record
     // comes first on a new link), however busy the helpers' relays were; a
@@ -1722,7 +1701,6 @@ export class Membership {
       this.relays.delete(nonce);
       this.clock.clearTimeout(relay.timer);
       this.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
-      if (relay.dialed) this.releaseProbeLink(relay.target);
       return;
     }
     this.probeAnswered(nonce);
@@ -1740,7 +1718,6 @@ export class Membership {
       if (e?.suspect) e.suspect = undefined;
       const s = { id: p.target, version: p.confirm };
       this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
-      if (p.dialed) this.releaseProbeLink(p.target);
       return;
     }
     this.probeDone(p.target);
@@ -1766,18 +1743,16 @@ export class Membership {
   private onPingReq(from: string, target: string, nonce: number): void {
     if (this.relays.size >= 16 * this.opts.maxLinks) return;
     const mine = this.nonce++;
-    const dialed = !this.links.has(target);
     this.relays.set(mine, {
       requester: from,
       nonce,
       target,
-      dialed,
       // As long as the longest probe timeout: a relay that had to dial (a
       // handshake on a busy host) still answers the requester's probe.
       timer: this.clock.setTimeout(() => this.relays.delete(mine), 10 * this.opts.probeTimeoutMs),
     });
     // A helper may hold no connection to the target: SWIM's indirect probe connects.
-    this.send(target, { kind: 'ping', nonce: mine }, dialed);
+    this.send(target, { kind: 'ping', nonce: mine }, !this.links.has(target));
   }
 
   // ---- upkeep ----
