@@ -357,9 +357,9 @@ export class GossipDiscovery implements Discovery {
   }
 
   /**
-   * The bound on this agent's libp2p connections: its links (fewer than
-   * twice the degree; a newcomer past them is referred elsewhere), one
-   * inbound connection being refused or referred, and our own dials.
+   * The bound on this agent's libp2p connections: its links (at most twice
+   * the degree; a newcomer past them is referred elsewhere), one inbound
+   * connection being refused or referred, and one dial for a probe.
    */
   private get maxConnections(): number {
     return 2 * this.degree + 2;
@@ -530,9 +530,7 @@ export class GossipDiscovery implements Discovery {
       {
         degree: this.degree,
         maxLinks,
-        // One below maxLinks: a referral's connection stays open while the
-        // directory is written, and our own dials may come meanwhile.
-        linkCap: maxLinks - 1,
+        linkCap: maxLinks,
         dialsPerRound: Math.ceil(this.degree / 2),
         probeIntervalMs: this.heartbeatIntervalMs,
         // A crash is confirmed about graceMs after its neighbours' links drop.

@@ -805,16 +805,23 @@ export class Membership {
   }
 
   /**
-   * A newcomer we hold no room for: it gets the directory (every live
-   * record, ours first: what its sync through us would have pushed, and
-   * where it can link instead), then the unlink, and the connection is
-   * closed once they are written.
+   * A newcomer we hold no room for: it gets our record and up to `degree`
+   * random live members' records (where it can link instead), then the
+   * unlink, and the connection is closed once they are written. Its sync
+   * runs with the members it was referred to.
    */
   private refer(id: string): void {
     this.counters.referred++;
+    const others: SignedRecord[] = [];
+    for (const rec of this.alive()) if (rec.id !== id) others.push(rec);
     const records = [this.self];
-    for (const rec of this.alive()) if (rec.id !== id) records.push(rec);
-    this.sendBatches(id, records, []);
+    while (others.length && records.length <= this.opts.degree) {
+      const k = Math.floor(Math.random() * others.length);
+      records.push(others[k]!);
+      others[k] = others[others.length - 1]!;
+      others.pop();
+    }
+    this.send(id, { kind: 'gossip', records, deaths: [], suspects: [] });
     this.send(id, { kind: 'unlink' });
     this.transport.disconnect(id);
   }
