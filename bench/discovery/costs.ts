@@ -230,6 +230,7 @@ if (wanted('frames') || wanted('frames-burst')) {
       byteBurst: 1e12,
       maxPeers: 16,
       dialTimeoutMs: 10_000,
+      maxInbound: 16,
       addrsOf: () => [],
       refused: () => false,
       receive: () => {
@@ -241,6 +242,7 @@ if (wanted('frames') || wanted('frames-burst')) {
       },
       rateLimited: () => {},
       foreign: () => {},
+      refusedByLive: () => {},
       log: createLogger('nixl-ts:costs-probe'),
     });
   const ta = transport(a);

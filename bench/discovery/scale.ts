@@ -86,6 +86,12 @@ interface RunResult {
   connections: number[];
   /** libp2p connections each agent opened or accepted since start (handshakes). */
   opened: number[];
+  /**
+   * The most connections each agent held at any moment of the run (start,
+   * settle and kill): sampled every 100 ms, and as counted when each opened.
+   */
+  peakSampled: number[];
+  peakAtOpen: number[];
   bytes: number[];
   cpuMs: number[];
   /** The part of cpuMs after the worker's last agent was ready. */
@@ -145,11 +151,16 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     let leaves = 0;
     let killedAt = 0;
     const victimLeft = new Set<string>();
+    /** The kill's wait is over: workers exit from here on. */
+    let finished = false;
     /** Every spurious peer:leave: whom, and the failure-detection steps behind it. */
     const spurious: { peer: string; steps?: Record<string, number> }[] = [];
     /** Per agent: when it invalidated the victim, and its failure-detection steps (gossip). */
     const victimSteps: { t: number; steps?: Record<string, number> }[] = [];
     const stats: WorkerEvent[] = [];
+    const peaks = new Map<string, { sampled: number; atOpen: number }>();
+    /** When each worker's last line came (a worker whose agents all fall silent shows here). */
+    const lastLine = new Map<Child, number>();
     const t0 = Date.now();
     let settled!: () => void;
     const allStats = new Promise<void>((r) => (settled = r));
@@ -209,6 +220,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       );
       for (const child of children) {
         child.onEvent((e) => {
+          lastLine.set(child, e.t);
           if (e.ev === 'progress' && process.env.BENCH_VERBOSE)
             console.error(`  ${e.t - t0} ms: ${e.counts}`);
           if (e.ev === 'timeout')
@@ -223,6 +235,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
             if (l.length < 20) l.push({ t: e.t, msg: e.msg });
             logs.set(e.agent, l);
           }
+          if (e.ev === 'peak' && e.agent !== VICTIM)
+            peaks.set(e.agent, { sampled: e.sampled, atOpen: e.atOpen });
           if (e.ev === 'join') {
             const k = knownBy.get(e.peer) ?? [];
             k.push(e.t);
@@ -257,7 +271,10 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           if (loaded < n) {
             clearTimeout(timer);
             reject(new Error(`a worker exited with ${code} before all agents loaded`));
-          }
+          } else if (child !== victim && !finished)
+            console.error(
+              `  worker ${children.indexOf(child)} exited (${code ?? 'a signal'}) mid-run`,
+            );
         });
       }
     });
@@ -295,7 +312,14 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       sleep(killLimit).then(() => false),
     ]);
     const killToAll = done ? Date.now() - killedAt : NaN;
-    if (!done) console.error(`  only ${victimLeft.size} of ${n - 1} invalidated the victim`);
+    if (!done) {
+      console.error(`  only ${victimLeft.size} of ${n - 1} invalidated the victim`);
+      const quiet = workers.map(
+        (c, i) => `worker ${i}: ${Math.round((Date.now() - (lastLine.get(c) ?? t0)) / 1000)} s`,
+      );
+      console.error(`  time since each worker's last line: ${quiet.join(', ')}`);
+    }
+    finished = true;
     if (source !== 'etcd') console.error(`  ${victimTimeline(victimSteps, killedAt)}`);
     if (spurious.length) console.error(`  ${spuriousLeaves(spurious)}`);
     const per = stats.flatMap(
@@ -312,6 +336,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           orphaned: number;
           dialed: number;
           verified: number;
+          referred: number;
         }[],
     );
     if (timeline) {
@@ -322,13 +347,22 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       console.log(`  ${rows.join(', ')}`);
     }
     type Counted =
-      'dropped' | 'suspicions' | 'raised' | 'frames' | 'shed' | 'orphaned' | 'dialed' | 'verified';
+      | 'dropped'
+      | 'suspicions'
+      | 'raised'
+      | 'frames'
+      | 'shed'
+      | 'orphaned'
+      | 'dialed'
+      | 'verified'
+      | 'referred';
     const total = (k: Counted) => per.reduce((x, a) => x + (a[k] || 0), 0);
     console.error(
       `  frames dropped ${total('dropped')}, suspicions held ${total('suspicions')} ` +
         `(raised ${total('raised')}), frames sent ${total('frames')}, ` +
         `links shed as extra ${total('shed')}, only links lost ${total('orphaned')}, ` +
         `connections opened to send a frame ${total('dialed')}, ` +
+        `newcomers referred at the bound ${total('referred')}, ` +
         `signatures verified per agent ${(total('verified') / per.length).toFixed(1)}`,
     );
     const sumByKind = (field: 'bytesByKind' | 'framesByKind') => {
@@ -355,6 +389,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       readyToAll: Math.max(0, lastLoaded - lastReady),
       connections: per.map((a) => a.connections),
       opened: per.map((a) => a.opened),
+      peakSampled: [...peaks.values()].map((p) => p.sampled),
+      peakAtOpen: [...peaks.values()].map((p) => p.atOpen),
       bytes: per.map((a) => a.bytes),
       cpuMs: stats.map((s) => s.cpuMsPerAgent as number),
       cpuAfterReadyMs: stats.map((s) => (s.cpuAfterReadyMsPerAgent as number) ?? NaN),
@@ -440,6 +476,8 @@ for (let r = 0; r < runs; r++) {
       `run ${r + 1} n=${n}: spawn→all ${res.spawnToAll} ms, ready→all ${res.readyToAll} ms, ` +
         `kill→all ${res.killToAll} ms, conns mean ${fixed(mean(res.connections), 1)} max ${fixed(max(res.connections), 0)}, ` +
         `opened mean ${fixed(mean(res.opened), 1)} max ${fixed(max(res.opened), 0)}, ` +
+        `peak held (100 ms samples) mean ${fixed(mean(res.peakSampled), 1)} max ${fixed(max(res.peakSampled), 0)}, ` +
+        `peak at open max ${fixed(max(res.peakAtOpen), 0)}, ` +
         `CPU ms/agent ${fixed(mean(res.cpuMs), 0)} (after ready ${fixed(mean(res.cpuAfterReadyMs), 0)}; ` +
         `imports ${fixed(mean(res.importCpuMs), 0)} ms per worker), ` +
         `leaves ${res.leaves}, errors ${res.errors}`,
@@ -456,7 +494,7 @@ console.log(
   `discovery scale (${source}, ${place}, grace ${graceMs} ms, ${runs} run(s), median of runs; per-agent figures ${settleMs} ms after all loaded)`,
 );
 console.log(
-  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent (after ready) | kill→all ms | spurious leaves | conns opened/agent mean (max)',
+  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent (after ready) | kill→all ms | spurious leaves | conns opened/agent mean (max) | peak conns held mean (max; at open)',
 );
 for (const n of sizes) {
   const rs = results.get(n)!;
@@ -468,6 +506,7 @@ for (const n of sizes) {
       `${median(rs.map((x) => mean(x.cpuMs))).toFixed(0)} (${fixed(median(rs.map((x) => mean(x.cpuAfterReadyMs))), 0)}) | ` +
       `${median(rs.map((x) => x.killToAll))} | ` +
       `${rs.map((x) => x.leaves).join(', ')} | ` +
-      `${fixed(median(rs.map((x) => mean(x.opened))), 1)} (${fixed(max(rs.map((x) => max(x.opened))), 0)})`,
+      `${fixed(median(rs.map((x) => mean(x.opened))), 1)} (${fixed(max(rs.map((x) => max(x.opened))), 0)}) | ` +
+      `${fixed(median(rs.map((x) => mean(x.peakSampled))), 1)} (${fixed(max(rs.map((x) => max(x.peakSampled))), 0)}; ${fixed(max(rs.map((x) => max(x.peakAtOpen))), 0)})`,
   );
 }

@@ -56,6 +56,28 @@ const progress = setInterval(() => {
 }, 5000);
 progress.unref();
 
+/**
+ * The most control-plane connections each agent held at any moment: sampled
+ * every 100 ms, and the discovery's own count taken as each connection opened
+ * (it sees one that is closed again within the same turn). Reported as a
+ * `peak` line whenever an agent's peak grows, until the worker exits (the
+ * kill's probes included).
+ */
+const peaks = new Map<string, { sampled: number; atOpen: number }>();
+const sampler = setInterval(() => {
+  for (const [i, d] of discs.entries()) {
+    const agent = agents[i]!.name;
+    // (stats().connections where the discovery has no cheap count: an older build, for A/B runs.)
+    const sampled = (d as any).connectionCount ?? (d as any).stats?.().connections ?? 0;
+    const atOpen = (d as any).peakConnections ?? 0;
+    const p = peaks.get(agent) ?? { sampled: 0, atOpen: 0 };
+    if (sampled <= p.sampled && atOpen <= p.atOpen) continue;
+    peaks.set(agent, { sampled: Math.max(sampled, p.sampled), atOpen: Math.max(atOpen, p.atOpen) });
+    out({ ev: 'peak', agent, ...peaks.get(agent) });
+  }
+}, 100);
+sampler.unref();
+
 async function discoveryModules(): Promise<void> {
   if (cfg.source === 'etcd') await import('../../plugins/etcd/index.js');
   else {
@@ -172,6 +194,7 @@ function reportStatsLater(): void {
             raised: s.membership.raised,
             shed: s.membership.shed,
             orphaned: s.membership.orphaned,
+            referred: s.membership.referred,
             verified: s.membership.verified,
           }
         : {

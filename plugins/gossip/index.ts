@@ -96,7 +96,11 @@ export interface GossipOptions {
   fetchTimeoutMs?: number;
   /** Probe period: each agent pings one of its links this often. */
   heartbeatIntervalMs?: number;
-  /** Links each agent keeps (the mesh degree); at most twice that are kept open. */
+  /**
+   * Links each agent keeps (the mesh degree); at most twice that are kept
+   * open, and its libp2p connections never exceed twice that plus two (a
+   * member at the bound refers newcomers elsewhere; see Membership.linkCap).
+   */
   degree?: number;
   /** What one peer may make this agent spend (sizes, rates, queues); see `DEFAULT_LIMITS`. */
   limits?: Partial<GossipLimits>;
@@ -129,6 +133,10 @@ export interface GossipStats {
   connections: number;
   /** libp2p connections opened since start, both directions (each one a pnet and noise handshake). */
   opened: number;
+  /** The most libp2p connections open at once since start (counted as each one opened). */
+  peakConnections: number;
+  /** The bound this agent keeps its connections under (see GossipOptions.degree). */
+  maxConnections: number;
   /** Mesh frames and bytes sent, and frames dropped (queues full, streams failed). */
   sent: { frames: number; bytes: number; dropped: number; dialed: number };
   /** Bytes of mesh frames queued to send, by message kind (gossip, digest, entries, pull, ping, ...). */
@@ -149,6 +157,8 @@ export interface GossipStats {
     /** Links this agent dropped for being extra, and times a peer dropped its only link. */
     shed: number;
     orphaned: number;
+    /** Newcomers referred elsewhere at the bound. */
+    referred: number;
     /** Record and alive signatures verified (one per new version heard). */
     verified: number;
   };
@@ -207,6 +217,7 @@ export class GossipDiscovery implements Discovery {
     peersBanned: 0,
     errorsSuppressed: 0,
     opened: 0,
+    peakConnections: 0,
   };
 
   private host?: DiscoveryHost;
@@ -317,6 +328,8 @@ export class GossipDiscovery implements Discovery {
       links: this.mesh?.linkIds().length ?? 0,
       connections: this.node?.getConnections().length ?? 0,
       opened: this.counters.opened,
+      peakConnections: this.counters.peakConnections,
+      maxConnections: this.maxConnections,
       sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0, dialed: 0 }) },
       bytesByKind: { ...this.transport?.bytesByKind },
       framesByKind: { ...this.transport?.framesByKind },
@@ -330,9 +343,29 @@ export class GossipDiscovery implements Discovery {
         inconclusive: c?.inconclusive ?? 0,
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
+        referred: c?.referred ?? 0,
         verified: c?.verified ?? 0,
       },
     };
+  }
+
+  /** libp2p connections open now (cheap: for samplers). */
+  get connectionCount(): number {
+    return this.node?.getConnections().length ?? 0;
+  }
+
+  /** The most libp2p connections open at once since start (stats().peakConnections, cheaply). */
+  get peakConnections(): number {
+    return this.counters.peakConnections;
+  }
+
+  /**
+   * The bound on this agent's libp2p connections: its links (at most twice
+   * the degree; a newcomer past them is referred elsewhere), one inbound
+   * connection being refused or referred, and one dial for a probe.
+   */
+  private get maxConnections(): number {
+    return 2 * this.degree + 2;
   }
 
   /** This node's libp2p peer id (after start). */
@@ -386,6 +419,9 @@ export class GossipDiscovery implements Discovery {
       // The mesh carries addresses in its records and dials its protocol directly.
       identify: false,
       refuse: (peerId) => this.refused(peerId),
+      // One below the bound: a connection refused at accept is briefly one
+      // more (the kernel accepted it), and so is a probe's dial.
+      maxInbound: this.maxConnections - 1,
       readLimits: {
         bytesPerSecond: this.limits.connectionBytesPerSecond,
         burstBytes: this.limits.connectionBurstBytes,
@@ -409,6 +445,7 @@ export class GossipDiscovery implements Discovery {
       byteBurst: this.limits.byteBurst,
       maxPeers: this.limits.maxPeers,
       dialTimeoutMs: Math.min(this.fetchTimeoutMs, 10_000),
+      maxInbound: this.maxConnections - 1,
       addrsOf: (id) => this.addrsOf(id),
       refused: (id) => this.refused(id),
       receive: (from, msg) => this.mesh?.receive(from, msg),
@@ -428,12 +465,19 @@ export class GossipDiscovery implements Discovery {
         );
       },
       foreign: (id) => this.onForeign(id),
+      refusedByLive: (id) => this.mesh?.refusedByLive(id),
       log: this.log.extend('mesh'),
     });
     this.transport = transport;
     await transport.install();
 
-    this.listen_(node, 'connection:open', () => this.counters.opened++);
+    this.listen_(node, 'connection:open', (e: any) => {
+      this.counters.opened++;
+      const open = node.getConnections().length;
+      if (open > this.counters.peakConnections) this.counters.peakConnections = open;
+      const peer = e.detail.remotePeer.toString();
+      setImmediate(() => this.dropDuplicate(peer));
+    });
     this.listen_(node, 'peer:connect', (e: any) => this.onConnect(e.detail.toString()));
     this.listen_(node, 'peer:disconnect', (e: any) => this.onDisconnect(e.detail.toString()));
     this.listen_(node, 'peer:discovery', (e: any) => this.onDiscovered(e.detail.id.toString()));
@@ -489,6 +533,7 @@ export class GossipDiscovery implements Discovery {
       {
         degree: this.degree,
         maxLinks,
+        linkCap: maxLinks,
         dialsPerRound: Math.ceil(this.degree / 2),
         probeIntervalMs: this.heartbeatIntervalMs,
         // A crash is confirmed about graceMs after its neighbours' links drop.
@@ -657,6 +702,20 @@ export class GossipDiscovery implements Discovery {
   private onConnect(peerId: string): void {
     if (!this.mesh || this.foreign.has(peerId)) return;
     this.mesh.linkUp(peerId);
+  }
+
+  /**
+   * Two connections to one peer (both sides dialed at once, as seeds do):
+   * each counts against the bound, so one goes. Both sides keep the same
+   * one, the connection the smaller peer id dialed.
+   */
+  private dropDuplicate(peer: string): void {
+    if (this.stopping || !this.node) return;
+    const conns = this.node.getConnections(peerIdFromString(peer));
+    if (conns.length !== 2 || conns[0]!.direction === conns[1]!.direction) return;
+    const keepOutbound = this.node.peerId.toString() < peer;
+    const extra = conns.find((c) => (c.direction === 'outbound') !== keepOutbound)!;
+    extra.close().catch((err) => extra.abort(err as Error));
   }
 
   private onDisconnect(peerId: string): void {

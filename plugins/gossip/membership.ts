@@ -143,6 +143,11 @@ export interface MeshTransport {
   send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void;
   /** Asks for a link to a member; the transport calls linkUp when it holds. */
   connect(id: string): void;
+  /**
+   * True while the transport holds as many connections as it admits (newcomers
+   * are refused): mesh upkeep then drops a link each round (see maintain).
+   */
+  full?(): boolean;
   disconnect(id: string): void;
 }
 
@@ -188,6 +193,14 @@ export interface MembershipOptions {
   /** Links above which the oldest extra ones are dropped. */
   maxLinks: number;
   /**
+   * Links never exceeded, even for a moment (the plugin's bound on
+   * connections, less room for a probe's dial): a new link past it first
+   * makes room by dropping a link whose other side holds another, and when
+   * none can go, the newcomer is referred to a few members (their records)
+   * and unlinked. Infinity: no hard bound (the simulation's default).
+   */
+  linkCap: number;
+  /**
    * New links one round of mesh upkeep dials at most. Every member dials
    * while under `degree` and every dial is also someone's inbound link, so
    * members that all dial their whole shortfall at once (a cluster start)
@@ -231,6 +244,7 @@ export interface MembershipOptions {
 export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   degree: 4,
   maxLinks: 8,
+  linkCap: Infinity,
   dialsPerRound: 2,
   probeIntervalMs: 1000,
   probeTimeoutMs: 1000,
@@ -316,6 +330,8 @@ export interface MembershipCounters {
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
   orphaned: number;
+  /** Newcomers referred elsewhere and unlinked (we held linkCap links and none could go). */
+  referred: number;
   /** Signatures checked (records and alives; each a new version to this member). */
   verified: number;
 }
@@ -421,7 +437,15 @@ export class Membership {
     }
   >();
   private readonly probing = new Set<string>();
-  private readonly relays = new Map<number, { requester: string; nonce: number; timer: unknown }>();
+  private readonly relays = new Map<
+    number,
+    {
+      requester: string;
+      nonce: number;
+      timer: unknown;
+      target: string;
+    }
+  >();
   /** Pings sent behind our tombstone (nonce → link): their acks prove the link read it. */
   private readonly farewells = new Map<number, string>();
   private probeCursor = 0;
@@ -465,6 +489,7 @@ export class Membership {
     inconclusive: 0,
     shed: 0,
     orphaned: 0,
+    referred: 0,
     verified: 0,
   };
 
@@ -654,6 +679,7 @@ export class Membership {
     this.connecting.delete(id);
     this.lostAt.delete(id);
     if (!this.links.has(id)) {
+      if (this.links.size >= this.opts.linkCap && !this.makeRoom()) return this.refer(id);
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
       if (sync) this.syncing.set(id, this.clock.now());
@@ -678,7 +704,10 @@ export class Membership {
     this.syncing.delete(id);
     for (const [nonce, link] of this.farewells) if (link === id) this.farewells.delete(nonce);
     if (this.bootstrap === id) this.bootstrap = undefined;
-    if (this.stopped || dropped) return;
+    if (this.stopped) return;
+    // Dropped by the other side (shed, or we were referred elsewhere): not a
+    // failure; links to the members we know replace it now, not a round later.
+    if (dropped) return this.maintain();
     this.events.failure?.(id, 'link-lost');
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
@@ -725,6 +754,22 @@ export class Membership {
       this.bootstrap = undefined;
       if (this.links.has(b)) this.send(b, { kind: 'digest', ...this.digest() });
     }
+    // At the connection bound (connections the links do not account for, or
+    // links that no newcomer displaced): one link a round goes, the one whose
+    // other side holds the most links (two or more, never a member's last), or
+    // joiners would be refused until a link closed by itself.
+    if (this.links.size > this.opts.degree && this.transport.full?.()) {
+      let best: string | undefined;
+      let most = 1;
+      for (const [id, t] of this.links) {
+        const theirs = this.peerLinks.get(id) ?? 0;
+        if (now - t >= this.opts.minLinkAgeMs && theirs > most) [best, most] = [id, theirs];
+      }
+      if (best !== undefined) {
+        this.counters.shed++;
+        this.dropLink(best);
+      }
+    }
     if (this.links.size > this.opts.maxLinks) {
       // Only links the other side can spare: it said it holds more than the
       // degree (a joiner whose only link this is would have to dial again, at
@@ -735,14 +780,54 @@ export class Membership {
       );
       for (let n = this.links.size - this.opts.maxLinks; n > 0 && spare.length; n--) {
         const k = Math.floor(Math.random() * spare.length);
+        this.counters.shed++;
         this.dropLink(spare.splice(k, 1)[0]![0]);
       }
     }
   }
 
+  /**
+   * At the link cap: drops the link whose other side holds the most links,
+   * more than the degree (it keeps the degree without dialing again, so no
+   * cascade of dials; never a joiner's only link). False when none can go.
+   */
+  private makeRoom(): boolean {
+    let best: string | undefined;
+    let most = this.opts.degree;
+    for (const id of this.links.keys()) {
+      const theirs = this.peerLinks.get(id) ?? 0;
+      if (theirs > most) [best, most] = [id, theirs];
+    }
+    if (best === undefined) return false;
+    this.counters.shed++;
+    this.dropLink(best);
+    return true;
+  }
+
+  /**
+   * A newcomer we hold no room for: it gets our record and up to `degree`
+   * random live members' records (where it can link instead), then the
+   * unlink, and the connection is closed once they are written. Its sync
+   * runs with the members it was referred to.
+   */
+  private refer(id: string): void {
+    this.counters.referred++;
+    const others: SignedRecord[] = [];
+    for (const rec of this.alive()) if (rec.id !== id) others.push(rec);
+    const records = [this.self];
+    while (others.length && records.length <= this.opts.degree) {
+      const k = Math.floor(Math.random() * others.length);
+      records.push(others[k]!);
+      others[k] = others[others.length - 1]!;
+      others.pop();
+    }
+    this.send(id, { kind: 'gossip', records, deaths: [], suspects: [] });
+    this.send(id, { kind: 'unlink' });
+    this.transport.disconnect(id);
+  }
+
   /** Drops a link we do not need: what is queued goes first, then the unlink (not a failure). */
   private dropLink(id: string): void {
-    this.counters.shed++;
     this.flushLink(id, true);
     this.send(id, { kind: 'unlink' });
     this.links.delete(id);
@@ -1639,12 +1724,29 @@ export class Membership {
     this.adjustHealth(-1);
   }
 
+  /**
+   * Our dial of the member was refused by its running process (at its
+   * connection bound): proof of life, as good as an ack. Probes of it are
+   * answered, and relays for it ack their requesters.
+   */
+  refusedByLive(id: string): void {
+    if (this.stopped) return;
+    for (const [nonce, p] of [...this.probes]) if (p.target === id) this.probeAnswered(nonce);
+    for (const [mine, r] of [...this.relays]) {
+      if (r.target !== id) continue;
+      this.relays.delete(mine);
+      this.clock.clearTimeout(r.timer);
+      this.send(r.requester, { kind: 'ack', nonce: r.nonce });
+    }
+  }
+
   private onPingReq(from: string, target: string, nonce: number): void {
     if (this.relays.size >= 16 * this.opts.maxLinks) return;
     const mine = this.nonce++;
     this.relays.set(mine, {
       requester: from,
       nonce,
+      target,
       // As long as the longest probe timeout: a relay that had to dial (a
       // handshake on a busy host) still answers the requester's probe.
       timer: this.clock.setTimeout(() => this.relays.delete(mine), 10 * this.opts.probeTimeoutMs),

@@ -40,6 +40,8 @@ export interface MeshTransportOptions {
   byteBurst: number;
   maxPeers: number;
   dialTimeoutMs: number;
+  /** Connections past which inbound ones are refused (see full()). */
+  maxInbound: number;
   /** Listen addresses of a member, from its record (for dials). */
   addrsOf(id: string): string[];
   refused(id: string): boolean;
@@ -49,6 +51,12 @@ export interface MeshTransportOptions {
   rateLimited(from: string): void;
   /** The peer does not speak this cluster's mesh protocol (another cluster, or not nixl-ts). */
   foreign(id: string): void;
+  /**
+   * A dial of the member was reset right after its TCP connect: its process
+   * runs (it accepted, then refused us at its connection bound), which
+   * answers a probe as well as an ack would.
+   */
+  refusedByLive(id: string): void;
   log: Logger;
 }
 
@@ -209,6 +217,7 @@ export class Libp2pMeshTransport implements MeshTransport {
           } catch (err) {
             const m = `${(err as Error)?.name} ${(err as Error)?.message}`;
             if (/protocol selection failed|UnsupportedProtocol/i.test(m)) this.o.foreign(to);
+            else if (resetByLiveHost(err)) this.o.refusedByLive(to);
             else this.o.log('mesh stream to %s failed: %s', to, (err as Error)?.message);
             this.sent.dropped += o.queue.length;
             o.queue = [];
@@ -260,11 +269,17 @@ export class Libp2pMeshTransport implements MeshTransport {
           signal: AbortSignal.timeout(this.o.dialTimeoutMs),
         });
       } catch (err) {
-        this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
+        if (resetByLiveHost(err)) this.o.refusedByLive(id);
+        else this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
       } finally {
         this.dialing.delete(id);
       }
     })();
+  }
+
+  /** True while inbound connections are refused (the gossip plugin's bound): see MeshTransport.full. */
+  full(): boolean {
+    return this.node.getConnections().length >= this.o.maxInbound;
   }
 
   get dialsInFlight(): number {
@@ -295,4 +310,16 @@ export class Libp2pMeshTransport implements MeshTransport {
       this.o.log('bad addresses for %s: %s', id, (err as Error)?.message);
     }
   }
+}
+
+/**
+ * A dial reset by the other end after the TCP connect (ECONNRESET, here or in
+ * one of several addresses' errors): a process accepted it and closed it at
+ * once, as a member at its connection bound does. A dead member's port
+ * refuses the connect (ECONNREFUSED) and a frozen one's times out.
+ */
+function resetByLiveHost(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; errors?: unknown[] } | undefined;
+  if (e?.code === 'ECONNRESET' || /ECONNRESET/.test(e?.message ?? '')) return true;
+  return Array.isArray(e?.errors) && e.errors.some((x) => resetByLiveHost(x));
 }

@@ -64,6 +64,13 @@ export interface ControlNodeOptions {
   maxConnections?: number;
   /** Peers refused outright (not dialed, their connections closed once they are identified). */
   refuse?: (peerId: string) => boolean;
+  /**
+   * A bound on connections open and being opened: an inbound connection
+   * that would exceed it is closed at accept, before any handshake (the
+   * dialer sees its dial fail and tries elsewhere). Outbound dials are the
+   * caller's to bound.
+   */
+  maxInbound?: number;
   /** Create stopped, so protocol handlers can be installed before the first peer arrives. */
   start?: boolean;
   /**
@@ -83,6 +90,7 @@ export interface ControlNodeOptions {
 }
 
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
+  let admit: (() => boolean) | undefined;
   const node = (await createLibp2p({
     start: opts.start ?? true,
     ...(opts.privateKey ? { privateKey: withCachedSigning(opts.privateKey) } : {}),
@@ -100,7 +108,9 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     connectionEncrypters: [controlNoise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.peerDiscovery ?? [],
-    ...(opts.refuse ? { connectionGater: gaterFor(opts.refuse) } : {}),
+    ...(opts.refuse || opts.maxInbound
+      ? { connectionGater: gaterFor(opts.refuse ?? (() => false), () => admit?.() ?? true) }
+      : {}),
     connectionManager: {
       maxConnections: opts.maxConnections ?? 1024,
       // Many agents share one host address (one machine, one namespace): the
@@ -140,6 +150,7 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     },
   })) as ControlNode;
   if (opts.gate && opts.pubsub !== false) installGate(node.services.pubsub, opts.gate);
+  if (opts.maxInbound) admit = inboundAdmission(node, opts.maxInbound);
   return node;
 }
 
@@ -160,12 +171,30 @@ export function controlNoise(): ReturnType<typeof noise> {
   };
 }
 
-function gaterFor(refuse: (peerId: string) => boolean) {
+function gaterFor(refuse: (peerId: string) => boolean, admit: () => boolean) {
   const deny = (peerId: { toString(): string }) => refuse(peerId.toString());
   return {
     denyDialPeer: deny,
+    denyInboundConnection: () => !admit(),
     denyInboundEncryptedConnection: deny,
     denyOutboundEncryptedConnection: deny,
+  };
+}
+
+/**
+ * Admits an inbound connection while the connections open, the inbound ones
+ * still in their handshakes (this one among them: the connection manager
+ * counts it before the gater runs) and our own dials in progress stay within
+ * `max`. The pending counts are the connection manager's own fields (no
+ * public accessor); without them only open connections are counted.
+ */
+function inboundAdmission(node: ControlNode, max: number): () => boolean {
+  const cm = (node as unknown as { components?: { connectionManager?: any } }).components
+    ?.connectionManager;
+  return () => {
+    const pendingIn = Math.max(0, (cm?.incomingPendingConnections ?? 1) - 1);
+    const pendingOut = cm?.outboundPendingConnections ?? 0;
+    return node.getConnections().length + pendingIn + pendingOut < max;
   };
 }
 

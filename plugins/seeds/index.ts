@@ -112,6 +112,15 @@ async function keepDialing(
   let delay = retryMs;
   let peer: string | undefined;
   const started = Date.now();
+  /**
+   * Wait before redialing a seed that dropped us soon after we reached it
+   * (a seed at its connection bound refers joiners to other members and
+   * hangs up): doubles up to maxRetryMs while that repeats, so a joiner
+   * links through the members it was referred to instead of handshaking
+   * with the seed in a loop.
+   */
+  let rejoin = retryMs;
+  let joinedAt = -Infinity;
   while (!ctx.signal.aborted) {
     const addr = addrs[next % addrs.length]!;
     // Once joined, the mesh keeps us connected; the seed is only for bootstrapping.
@@ -121,6 +130,11 @@ async function keepDialing(
         : ctx.node
             .getConnections()
             .some((c) => c.remoteAddr.toString().startsWith(addr.toString()));
+    if (!connected && peer !== undefined && Date.now() - joinedAt < maxRetryMs) {
+      await sleep(rejoin, ctx.signal);
+      rejoin = Math.min(2 * rejoin, maxRetryMs);
+      if (ctx.node.getConnections().length > 0) continue;
+    } else if (connected && Date.now() - joinedAt >= maxRetryMs) rejoin = retryMs;
     if (!connected) {
       // How long the dial took and the last step it reached (TCP connect, the
       // private network and noise, the muxer), for the debug log: a slow join
@@ -139,6 +153,7 @@ async function keepDialing(
           continue;
         }
         peer = conn.remotePeer.toString();
+        joinedAt = Date.now();
         ctx.log('seed %s connected (%s) in %d ms', addr.toString(), peer, Date.now() - dialStart);
         delay = retryMs;
       } catch (err) {

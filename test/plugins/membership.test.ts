@@ -592,6 +592,51 @@ describe('mesh membership', () => {
     for (const m of ms) expect(m.linkIds().length).toBeGreaterThanOrEqual(OPTS.degree);
   });
 
+  it('at its link cap a seed refers 51 of 59 joiners elsewhere, never holds more than the cap, and all of them join', () => {
+    const { net, ms } = cluster(60, { linkCap: 8 });
+    let most = 0;
+    net.clock.run(60_000, () => {
+      most = Math.max(most, ...ms.map((m) => m.linkIds().length));
+      return ms.every((m) => m.liveCount() === 59);
+    });
+    expect(ms.every((m) => m.liveCount() === 59)).toBe(true);
+    expect(most).toBeLessThanOrEqual(8);
+    expect(ms[0]!.counters.referred).toBeGreaterThanOrEqual(51);
+    net.clock.run(net.clock.now() + 10_000);
+    for (const m of ms) expect(m.linkIds().length).toBeGreaterThanOrEqual(OPTS.degree);
+  });
+
+  it("a target that refused the helper's dial at its bound (its process runs) answers a relayed probe", () => {
+    const net = new SimNetwork(10, OPTS);
+    const sent: { to: string; msg: MeshMessage; dial?: boolean }[] = [];
+    const helper = new Membership(
+      'helper',
+      new Uint8Array(1),
+      {
+        send: (to, msg, o) => sent.push({ to, msg, dial: o?.dial }),
+        connect() {},
+        disconnect() {},
+      },
+      SIM_SIGNER,
+      net.clock,
+      {},
+      OPTS,
+    );
+    helper.linkUp('requester', false);
+    helper.receive('requester', { kind: 'ping-req', target: 't', nonce: 42 });
+    // It had no link to t: the ping dials it.
+    expect(sent).toEqual([{ to: 't', msg: expect.objectContaining({ kind: 'ping' }), dial: true }]);
+    helper.refusedByLive('t');
+    expect(sent.at(-1)).toEqual({
+      to: 'requester',
+      msg: expect.objectContaining({ kind: 'ack', nonce: 42 }),
+      dial: undefined,
+    });
+    // Answered once: a second refusal sends nothing more.
+    helper.refusedByLive('t');
+    expect(sent).toHaveLength(2);
+  });
+
   it('a prober whose own event loop stalls raises no suspicion; one whose loop runs does', () => {
     for (const stalled of [true, false]) {
       const net = new SimNetwork(10, OPTS);

@@ -42,12 +42,14 @@ async function member(addrsOf: (id: string) => string[]) {
     byteBurst: 1 << 30,
     maxPeers: 16,
     dialTimeoutMs: 10_000,
+    maxInbound: 16,
     addrsOf,
     refused: () => false,
     receive: (from, msg) => received.push({ from, msg }),
     invalid: () => {},
     rateLimited: () => {},
     foreign: () => {},
+    refusedByLive: () => {},
     log: createLogger('nixl:test:mesh'),
   });
   await transport.install();
