@@ -113,7 +113,7 @@ export const TCP_PARAM_TABLE = {
   busy_poll_us: {
     field: 'busyPollUs',
     default: '0',
-    doc: "latency at the cost of spinning: a posting thread that sent a request itself (see Posting) reads the answer for up to this many µs before `postXferReq` returns (which then answers `DONE`); an answer that comes later is read by the caller's `getXferStatus`. The I/O thread polls this long after serving a peer's request before it sleeps in epoll. Each spinning thread yields its CPU (`sched_yield`) after a look that found nothing (see Busy polling).",
+    doc: "latency at the cost of spinning: a posting thread that sent a request itself (see Posting) reads the answer for up to this many µs before `postXferReq` returns (which then answers `DONE`); an answer that comes later is read by the caller's `getXferStatus`. The I/O thread polls this long after serving a peer's request before it sleeps in epoll. Each spinning thread yields its CPU (`sched_yield`) once per 5 µs of looks that found nothing (see Busy polling).",
     parse: integer(0, 1_000_000),
   },
   linger_us: {

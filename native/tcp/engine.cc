@@ -200,6 +200,7 @@ void Engine::Run() {
   // (PollForCompletion), and a third spinning thread on a small machine costs
   // more than the sleep it saves.
   uint64_t lastServed = 0;
+  uint64_t lastYieldNs = 0;
   const uint64_t spinNs = cfg_.busyPollUs * 1000;
   while (!stop_.load(std::memory_order_relaxed)) {
     uint64_t now = NowNs();
@@ -217,7 +218,8 @@ void Engine::Run() {
       // is often queued on this very CPU, woken there by this thread's last
       // answer; a spin that does not yield holds it off for the whole window
       // (perf sched: 62 µs per transfer, bench/cli/results/2026-12-busy-poll-yield.md).
-      sched_yield();
+      // Once per kSpinYieldNs, as the polling caller does.
+      YieldNowAndThen(&lastYieldNs);
       continue;
     }
     bool served = false;

@@ -216,6 +216,9 @@ class Engine {
   bool TryRunInline(Cmd& c);
   bool InlineEligible(const Cmd& c);
   void PollForCompletion(uint32_t slot, uint32_t gen);
+  // busy_poll_us: a spinning thread's look found nothing; it yields its CPU
+  // if it has not for kSpinYieldNs.
+  static void YieldNowAndThen(uint64_t* lastYieldNs);
   Peer* PeerOf(uint32_t slot);
   void SetQuiet(Peer* p, bool quiet);
   void Unquiet(Peer* p);
@@ -350,6 +353,8 @@ class Engine {
   // How long an answer left to a polling caller may wait for its next poll
   // before the I/O thread reads it instead.
   static constexpr uint64_t kPollWatchNs = 200'000;
+  // busy_poll_us: how often a spinning thread that finds nothing yields.
+  static constexpr uint64_t kSpinYieldNs = 5'000;
   // The largest socket READ whose payload a poll receives itself (Progress).
   static constexpr uint64_t kPollAnswerMaxBytes = 16 << 10;
   // pollSend: socket WRITEs from cfg_.pollSendMinBytes on are sent by the

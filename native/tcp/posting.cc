@@ -328,9 +328,14 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
     windowUs += std::min(TotalBytes(x), cfg_.busyPollUs * kInlineBytesPerUs) / kInlineBytesPerUs;
   }
   const uint64_t until = NowNs() + windowUs * 1000;
+  // A transfer too small to be striped uses stream 0 alone (SubmitSocket):
+  // one recv per look, as the spinning C loop does, not one per stream.
+  const size_t streams = TotalBytes(x) < cfg_.stripeMinBytes ? 1 : p->streams.size();
+  uint64_t lastYieldNs = 0;
   while (x->active && x->gen == gen && p->state == Peer::kReady) {
     const uint64_t progressBefore = p->lastProgressNs;
-    for (Conn* c : p->streams) {
+    for (size_t i = 0; i < streams && i < p->streams.size(); i++) {
+      Conn* c = p->streams[i];
       if (c->state != Conn::kReady) continue;
       if (!HandleReadable(c)) {
         CloseConn(c, "connection closed by the peer");
@@ -347,9 +352,18 @@ void Engine::PollForCompletion(uint32_t slot, uint32_t gen) {
     if (!x->active || x->gen != gen || NowNs() > until) break;
     // Nothing came: the thread that will answer may be queued on this CPU
     // (a socket wake-up places the woken thread on the waker's CPU), and a
-    // spin that does not yield holds it off until the window ends.
-    if (p->lastProgressNs == progressBefore) sched_yield();
+    // spin that does not yield holds it off until the window ends. Once per
+    // kSpinYieldNs: a yield on every look doubled the look's cost (a system
+    // call), and so the delay between an answer's arrival and its reading.
+    if (p->lastProgressNs == progressBefore) YieldNowAndThen(&lastYieldNs);
   }
+}
+
+void Engine::YieldNowAndThen(uint64_t* lastYieldNs) {
+  const uint64_t now = NowNs();
+  if (now - *lastYieldNs < kSpinYieldNs) return;
+  sched_yield();
+  *lastYieldNs = NowNs();
 }
 
 // pollSend: a socket WRITE large enough that handing it to the I/O thread

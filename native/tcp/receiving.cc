@@ -15,6 +15,7 @@ namespace nixl::tcp {
 // level-triggered, so whatever arrives meanwhile is read on the next round.
 bool Engine::HandleReadable(Conn* c) {
   uint64_t budget = kReadBudget;
+  const uint64_t settledBefore = settles_;
   while (c->state != Conn::kClosed) {
     if (!c->outgoing && c->txq.size() > kMaxQueuedReplies && !c->inPayload) {
       UpdateInterest(c);  // resumes once Flush drains the replies
@@ -63,6 +64,13 @@ bool Engine::HandleReadable(Conn* c) {
         }
         continue;
       }
+    }
+    // busy_poll_us: an answer that settled a transfer, with nothing after it
+    // buffered, ends the read; the next recv would most likely say EAGAIN, a
+    // system call between the answer and the spinning caller that waits for it.
+    if (cfg_.busyPollUs > 0 && c->outgoing && !c->inPayload && c->rend == 0 &&
+        settles_ != settledBefore) {
+      return true;
     }
     size_t room = c->rbuf.size() - c->rend;
     if (c->headerAlone) {
