@@ -230,8 +230,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     Napi::Env env = info.Env();
     if (!live()) return env.Undefined();
     host_->engine->AwaitPublished();
-    host_->engine->TakeBatch(&host_->box);
-    return BatchToArray(env, host_->box);
+    return TakePublished(info);
   }
 
   // takePublished() -> the same, without waiting for the I/O thread's round:

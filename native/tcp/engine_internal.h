@@ -188,6 +188,10 @@ struct Engine::Conn {
   uint64_t createdNs = 0;
   uint64_t refusedXfer = 0;   // target side: the last transfer with a refused request
   int32_t refusedStatus = 0;  // and why it was refused (the ACK of its NOTIF says so)
+  void NoteRefused(uint64_t xferId, int32_t status) {
+    refusedXfer = xferId;
+    refusedStatus = status;
+  }
 
   std::vector<uint8_t> rbuf;
   size_t rpos = 0;

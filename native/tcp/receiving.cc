@@ -196,8 +196,7 @@ bool Engine::OnHeader(Conn* c) {
           FrameHeader r = MakeHeader(kReadData, 0, h.xferId, h.len);
           QueueRegionData(c, r, h.regionId, h.key, reinterpret_cast<const uint8_t*>(h.addr));
         } else {
-          c->refusedXfer = h.xferId;
-          c->refusedStatus = st;
+          c->NoteRefused(h.xferId, st);
           FrameHeader r = MakeHeader(kReadData, 0, h.xferId, 0);
           r.status = st;
           Queue(c, r, nullptr, 0);
@@ -286,10 +285,7 @@ bool Engine::OnPayloadDone(Conn* c) {
       case kHello:
         return OnHello(c);
       case kWrite:
-        if (c->payStatus != kSuccess) {
-          c->refusedXfer = h.xferId;
-          c->refusedStatus = c->payStatus;
-        }
+        if (c->payStatus != kSuccess) c->NoteRefused(h.xferId, c->payStatus);
         if (h.flags & kFlagAckReq) {
           FrameHeader r = MakeHeader(kAck, 0, h.xferId, 0);
           r.status = c->payStatus;
@@ -430,10 +426,7 @@ void Engine::ServeCmaWrite(Conn* c) {
       st = kErrBackend;
     }
   }
-  if (st != kSuccess) {
-    c->refusedXfer = c->cur.xferId;
-    c->refusedStatus = st;
-  }
+  if (st != kSuccess) c->NoteRefused(c->cur.xferId, st);
   FrameHeader r = MakeHeader(kAck, 0, c->cur.xferId, 0);
   r.status = st;
   Queue(c, r, nullptr, 0);
@@ -454,10 +447,7 @@ void Engine::AnswerCmaRead(Conn* c, Op reply) {
     std::lock_guard<std::mutex> lock(regionMu_);
     st = CheckCmaList(c, local, remote, &k, &total);
   }
-  if (st != kSuccess) {
-    c->refusedXfer = c->cur.xferId;
-    c->refusedStatus = st;
-  }
+  if (st != kSuccess) c->NoteRefused(c->cur.xferId, st);
   FrameHeader r = MakeHeader(reply, 0, c->cur.xferId, 0);
   r.status = st;
   Queue(c, r, nullptr, 0);
