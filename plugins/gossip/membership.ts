@@ -759,16 +759,8 @@ export class Membership {
     // other side holds the most links (two or more, never a member's last), or
     // joiners would be refused until a link closed by itself.
     if (this.links.size > this.opts.degree && this.transport.full?.()) {
-      let best: string | undefined;
-      let most = 1;
-      for (const [id, t] of this.links) {
-        const theirs = this.peerLinks.get(id) ?? 0;
-        if (now - t >= this.opts.minLinkAgeMs && theirs > most) [best, most] = [id, theirs];
-      }
-      if (best !== undefined) {
-        this.counters.shed++;
-        this.dropLink(best);
-      }
+      const busiest = this.busiestLink(1, this.opts.minLinkAgeMs);
+      if (busiest !== undefined) this.dropLink(busiest);
     }
     if (this.links.size > this.opts.maxLinks) {
       // Only links the other side can spare: it said it holds more than the
@@ -780,7 +772,6 @@ export class Membership {
       );
       for (let n = this.links.size - this.opts.maxLinks; n > 0 && spare.length; n--) {
         const k = Math.floor(Math.random() * spare.length);
-        this.counters.shed++;
         this.dropLink(spare.splice(k, 1)[0]![0]);
       }
     }
@@ -792,16 +783,25 @@ export class Membership {
    * cascade of dials; never a joiner's only link). False when none can go.
    */
   private makeRoom(): boolean {
-    let best: string | undefined;
-    let most = this.opts.degree;
-    for (const id of this.links.keys()) {
-      const theirs = this.peerLinks.get(id) ?? 0;
-      if (theirs > most) [best, most] = [id, theirs];
-    }
-    if (best === undefined) return false;
-    this.counters.shed++;
-    this.dropLink(best);
+    const busiest = this.busiestLink(this.opts.degree);
+    if (busiest === undefined) return false;
+    this.dropLink(busiest);
     return true;
+  }
+
+  /**
+   * The link whose other side says it holds the most links, more than
+   * `above`, among links at least `minAgeMs` old; undefined when none.
+   */
+  private busiestLink(above: number, minAgeMs = 0): string | undefined {
+    const now = this.clock.now();
+    let best: string | undefined;
+    let most = above;
+    for (const [id, t] of this.links) {
+      const theirs = this.peerLinks.get(id) ?? 0;
+      if (now - t >= minAgeMs && theirs > most) [best, most] = [id, theirs];
+    }
+    return best;
   }
 
   /**
@@ -828,6 +828,7 @@ export class Membership {
 
   /** Drops a link we do not need: what is queued goes first, then the unlink (not a failure). */
   private dropLink(id: string): void {
+    this.counters.shed++;
     this.flushLink(id, true);
     this.send(id, { kind: 'unlink' });
     this.links.delete(id);
