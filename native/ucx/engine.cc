@@ -914,10 +914,25 @@ void UcxEngine::FailAwaitingAck(Worker& w, const Peer& peer, const std::string& 
     if (x->peer.get() == &peer) failed.push_back(x);
   }
   for (Xfer* x : failed) {
-    // UCX may still hold its notification's send request, which points at it.
-    if (!x->notifSent) x->orphan = true;
-    Settle(x, kErrRemoteDisconnect, error);
+    if (x->notifSent || !x->released) {
+      // UCX may still hold its notification's send request, which points at it.
+      if (!x->notifSent) x->orphan = true;
+      Settle(x, kErrRemoteDisconnect, error);
+    } else {
+      // Released, and that request still points at it: kept until the engine
+      // closes (releasedInFlight_), as FailPeerTransfers keeps such transfers.
+      x->orphan = true;
+      ForgetAck(x);
+      x->peer->clock->inflight.fetch_sub(1);
+      x->inFlight = false;
+    }
   }
+}
+
+void UcxEngine::ForgetAck(Xfer* x) {
+  if (x->ackToken == 0) return;
+  workers_[x->worker]->awaitingAck.erase(x->ackToken);
+  x->ackToken = 0;
 }
 
 void UcxEngine::Settle(Xfer* x, int status, const std::string& error) {
@@ -929,10 +944,7 @@ void UcxEngine::Settle(Xfer* x, int status, const std::string& error) {
     x->peer->clock->inflight.fetch_sub(1);
   }
   x->inFlight = false;
-  if (x->ackToken != 0) {
-    workers_[x->worker]->awaitingAck.erase(x->ackToken);
-    x->ackToken = 0;
-  }
+  ForgetAck(x);
   x->error = error;
   StatusSlots::Store(x->slot, status);
   if (closing() || x->posting) return;
@@ -1112,6 +1124,7 @@ void UcxEngine::FailPeerTransfers(const std::shared_ptr<Peer>& peer, const std::
     if (!x->inFlight) return;
     x->orphan = true;
     if (x->released) {
+      ForgetAck(x);
       x->peer->clock->inflight.fetch_sub(1);
       x->inFlight = false;  // stays in releasedInFlight_ until Close
     } else {
@@ -1157,6 +1170,7 @@ void UcxEngine::OnNotifAckAm(Worker& w, const void* header, size_t headerLen, co
   auto it = w.awaitingAck.find(GetU64(data));
   if (it == w.awaitingAck.end()) return;  // settled meanwhile (failed, or the engine closing)
   Xfer* x = it->second;
+  if (!x->inFlight) return;
   // Only the target of the transfer acknowledges it.
   if (std::string_view(static_cast<const char*>(header), headerLen) != x->peer->name) return;
   x->notifAcked = true;

@@ -371,6 +371,8 @@ class UcxEngine {
   void Settle(Xfer* x, int status, const std::string& error);
   // Under w.mu: fails the transfers to `peer` that wait for its acknowledgement on w.
   void FailAwaitingAck(Worker& w, const Peer& peer, const std::string& error);
+  // Under x's worker's mutex: x no longer waits for an acknowledgement.
+  void ForgetAck(Xfer* x);
   void DrainFlushed(Worker& w);
   void ReapClosing(Worker& w);
   void SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len);
