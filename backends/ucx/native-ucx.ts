@@ -20,6 +20,8 @@ export interface NativeUcxEngineOptions {
   progress: 'thread' | 'event';
   /** timeout_ms (see EngineOptions in native/ucx/engine.h); 0 or absent: never. */
   timeoutMs?: number;
+  /** notif_ack: acknowledge notifications and wait for acknowledgements (default true). */
+  notifAck?: boolean;
   /** One call per completion batch (native/common/completion_batch.h). */
   onEvents: BatchCallback;
 }
@@ -30,6 +32,8 @@ export interface NativeUcxEngine {
   growSlots(): Int32Array | undefined;
   /** The completion batch pending now (waits for settles in progress at most). */
   takeBatch(): CompletionBatch | undefined;
+  /** The completion batch published so far, without waiting (what getNotifs takes). */
+  takePublished(): CompletionBatch | undefined;
   /** Memory UCX allocates (ucp_mem_map ALLOCATE), zeroed; the Buffer owns it. */
   alloc(bytes: number): Buffer;
   /** `owner`: the buffer the region lies in, kept alive until deregistration. */

@@ -5,7 +5,14 @@
  */
 import type { BackendParams } from '../../src/backend.js';
 import { InvalidParamError } from '../../src/errors.js';
-import { integer, oneOf, paramDefaults, parseParamTable, text } from '../common/param-table.js';
+import {
+  integer,
+  oneOf,
+  onOff,
+  paramDefaults,
+  parseParamTable,
+  text,
+} from '../common/param-table.js';
 
 export type ProgressMode = 'thread' | 'event';
 /**
@@ -90,6 +97,12 @@ export const UCX_PARAM_TABLE = {
     doc: 'a peer with transfers in flight that finishes no transfer and no put or get of 256 KiB or more for this long is failed: `RemoteDisconnectError` "made no progress for N ms (timed out)", and the agent drops it. UCX itself notices neither a frozen peer (SIGSTOP) nor a stuck shared-memory queue. `0`: never',
     parse: integer(0, 86_400_000),
   },
+  notif_ack: {
+    field: 'notifAck',
+    default: 'on',
+    doc: "`on`: a transfer with a notification is `DONE` only once the target has it (its `getNotifs` returns it): this agent's regions tell peers it acknowledges notifications, and toward a peer whose regions say so its transfers wait for that acknowledgement, one active message back (see Semantics). `off`: as NIXL, `DONE` once the notification was sent, and this agent's regions offer no acknowledgement (as an agent before it).",
+    parse: onOff('on', 'off'),
+  },
   config: {
     field: 'configText',
     aliases: ['engine_config'],
@@ -121,6 +134,8 @@ export interface UcxOptions {
   readonly progress: ProgressMode;
   /** A peer with transfers in flight that completes nothing for this long fails; 0: never. */
   readonly timeoutMs: number;
+  /** Acknowledge notifications, and wait for a target's acknowledgement before DONE. */
+  readonly notifAck: boolean;
   /** UCX configuration, in order: key (without the UCX_ prefix) and value. */
   readonly config: ReadonlyArray<readonly [string, string]>;
 }
@@ -175,6 +190,7 @@ export function parseParams(params: BackendParams): UcxOptions {
     errorHandling: p.errorHandling,
     progress: p.progress,
     timeoutMs: p.timeoutMs,
+    notifAck: p.notifAck,
     config,
   };
 }

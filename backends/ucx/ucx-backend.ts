@@ -149,6 +149,7 @@ export class UcxBackend implements Backend {
         errorMode: options.errorHandling,
         progress: options.progress,
         timeoutMs: options.timeoutMs,
+        notifAck: options.notifAck,
         onEvents: UcxBackend.#eventsOf(new WeakRef(this)),
       });
     } catch (err) {
@@ -440,6 +441,17 @@ export class UcxBackend implements Backend {
     } catch (err) {
       throw fromNative(err, { ...this.#ctx('genNotif'), agent });
     }
+  }
+
+  /**
+   * What the engine published and JavaScript has not taken yet. A target
+   * publishes a notification before it acknowledges it (notif_ack), so once
+   * the initiator's transfer is DONE, the target's getNotifs returns it.
+   */
+  pollNotifs(): void {
+    if (this.#closed) return;
+    const b = this.#engine.takePublished();
+    if (b) this.#settle.onBatch(b[0], b[1], b[2], b[3]);
   }
 
   async close(): Promise<void> {

@@ -411,6 +411,10 @@ const isEntry =
 if (isEntry) await runAsCli();
 
 export async function runAsCli(): Promise<void> {
+  // UCX prints its warnings to stdout unless told otherwise, and stdout is the
+  // report here (--json: the report alone). To stderr with the tables, in this
+  // process and the targets it starts; before any UCX library is loaded.
+  process.env.UCX_LOG_FILE ??= 'stderr';
   try {
     process.exitCode = await main(process.argv.slice(2));
   } catch (err) {

@@ -4,8 +4,9 @@
  * notification, and at each DONE the target's getNotifs, called at once.
  * Prints how many were missing then, and how many came later (within 5 s).
  * The TCP backend promises none missing (backends/tcp/README.md,
- * "Notifications and DONE"); UCX, like NIXL's, settles once the notification
- * is sent (its local completion), so it makes no such promise.
+ * "Notifications and DONE"), and so does UCX with notif_ack on (its default);
+ * with notif_ack off it settles, as NIXL's, once the notification is sent
+ * (its local completion), and makes no such promise.
  *
  *   npx tsx bench/probes/notif-at-done.ts [--backend TCP|UCX] [--rounds 500] [--size 65536]
  *                                         [--params '{"profile":"tcp","devices":"lo"}']

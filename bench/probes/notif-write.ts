@@ -1,14 +1,15 @@
 /**
- * Batch-1 TCP WRITEs with a notification, against nixl-ts-bench's own target
+ * Batch-1 WRITEs with a notification (TCP, or UCX with --backend UCX), against nixl-ts-bench's own target
  * process: µs per transfer, polled (post, then getXferStatus until DONE, as
  * nixlbench loops) and awaited (await req.wait()), with and without the
  * notification, per size. What making DONE wait for the target's
  * acknowledgement of the notification costs (native/tcp/FRAMES.md,
- * "Ordering and completion"). Each cell stops after --iters transfers or
- * --seconds, whichever comes first.
+ * "Ordering and completion"; UCX: its notif_ack parameter). Each cell stops
+ * after --iters transfers or --seconds, whichever comes first.
  *
  *   npx tsx bench/probes/notif-write.ts [--sizes 4096,65536,1048576] [--iters 2000]
  *                                       [--seconds 2] [--params '{"same_host":"off"}']
+ *                                       [--backend UCX --params '{"profile":"tcp","devices":"lo"}']
  */
 import { parseArgs } from 'node:util';
 
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     iters: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '2' },
     params: { type: 'string', default: '{"same_host":"off"}' },
+    backend: { type: 'string', default: 'TCP' },
   },
 });
 const SIZES = args.sizes!.split(',').map(Number);
@@ -30,9 +32,15 @@ const SECONDS = Number(args.seconds);
 const params = JSON.parse(args.params!) as Record<string, string>;
 const REGION = Math.max(...SIZES);
 
-const a = await Agent.create({ name: `notif-${process.pid}`, backends: [{ type: 'TCP', params }] });
+const BACKEND = args.backend!;
+const a = await Agent.create({
+  name: `notif-${process.pid}`,
+  backends: [{ type: BACKEND, params }],
+});
 const local = a.registerMem(a.alloc(REGION).buffer).descs.at(0)!;
-const target = await startCliTarget('TCP', params, REGION);
+// UCX: the target's region in memory UCX allocated, as this side's, which its
+// shared-memory transports map in a peer.
+const target = await startCliTarget(BACKEND, params, REGION, { backendAlloc: BACKEND === 'UCX' });
 a.loadRemoteMD(target.md);
 
 /** µs per transfer over at most `n` transfers (and SECONDS). */
@@ -77,6 +85,6 @@ for (const size of SIZES) {
   }
   rows.push(row);
 }
-console.log(JSON.stringify({ params, rows }));
+console.log(JSON.stringify({ backend: BACKEND, params, rows }));
 await target.stop();
 await a.close();

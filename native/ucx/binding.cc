@@ -58,6 +58,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                            InstanceMethod<&UcxEngineWrap::ConnInfo>("connInfo"),
                            InstanceMethod<&UcxEngineWrap::GrowSlots>("growSlots"),
                            InstanceMethod<&UcxEngineWrap::TakeBatch>("takeBatch"),
+                           InstanceMethod<&UcxEngineWrap::TakePublished>("takePublished"),
                            InstanceMethod<&UcxEngineWrap::Alloc>("alloc"),
                            InstanceMethod<&UcxEngineWrap::Register>("register"),
                            InstanceMethod<&UcxEngineWrap::Deregister>("deregister"),
@@ -80,7 +81,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
 
   // new UcxEngine({ agentName, config: [k, v, k, v, ...], numWorkers,
   //                 errorMode: 'peer' | 'none' | 'process', progress: 'thread' | 'event',
-  //                 timeoutMs, onEvents })
+  //                 timeoutMs, notifAck, onEvents })
   explicit UcxEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UcxEngineWrap>(info) {
     Napi::Env env = info.Env();
     Napi::Object o = info[0].As<Napi::Object>();
@@ -99,6 +100,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     std::string mode = o.Get("progress").As<Napi::String>().Utf8Value();
     opts.progress = mode == "event" ? ucx::ProgressMode::kEventFd : ucx::ProgressMode::kThread;
     if (o.Has("timeoutMs")) opts.timeoutMs = o.Get("timeoutMs").As<Napi::Number>().Uint32Value();
+    if (o.Has("notifAck")) opts.notifAck = o.Get("notifAck").As<Napi::Boolean>().Value();
 
     shared_ = std::make_shared<Shared>();
     Shared* raw = shared_.get();
@@ -218,6 +220,15 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     Napi::Env env = info.Env();
     if (!shared_ || shared_->closed || !shared_->engine) return env.Undefined();
     shared_->engine->AwaitPublished();
+    shared_->engine->TakeBatch(&shared_->box);
+    return BatchToArray(env, shared_->box);
+  }
+
+  // takePublished() -> the batch published so far, without waiting for settles
+  // in progress (getNotifs: a notification is published before it is acknowledged).
+  Napi::Value TakePublished(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!shared_ || shared_->closed || !shared_->engine) return env.Undefined();
     shared_->engine->TakeBatch(&shared_->box);
     return BatchToArray(env, shared_->box);
   }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include "common/status_slots.h"
@@ -79,6 +80,27 @@ ucs_status_t RevokeAmCb(void* arg, const void* header, size_t headerLen, void* d
                         const ucp_am_recv_param_t*) {
   static_cast<UcxEngine*>(arg)->OnRevokeAm(header, headerLen, data, len);
   return UCS_OK;
+}
+
+ucs_status_t NotifAckedAmCb(void* arg, const void* header, size_t headerLen, void* data, size_t len,
+                            const ucp_am_recv_param_t* param) {
+  static_cast<UcxEngine*>(arg)->OnNotifAckedAm(header, headerLen, data, len, param);
+  return UCS_OK;
+}
+
+// Registered per worker (arg = the Worker): an acknowledgement comes back to
+// the worker that sent the notification, whose awaitingAck holds its transfer.
+ucs_status_t NotifAckAmCb(void* arg, const void* header, size_t headerLen, void* data, size_t len,
+                          const ucp_am_recv_param_t*) {
+  auto* w = static_cast<Worker*>(arg);
+  w->engine->OnNotifAckAm(*w, header, headerLen, data, len);
+  return UCS_OK;
+}
+
+uint64_t GetU64(const void* p) {
+  uint64_t v = 0;
+  std::memcpy(&v, p, 8);  // little-endian hosts only, as the rest of the wire
+  return v;
 }
 
 // The handshake message carries nothing; receiving it is all it is for.
@@ -176,6 +198,7 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
   try {
     for (unsigned i = 0; i < opts_.numWorkers; ++i) {
       auto w = std::make_unique<Worker>();
+      w->engine = this;
       w->index = i;
       ucp_worker_params_t wp{};
       wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
@@ -193,13 +216,29 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
       auto* bytes = reinterpret_cast<const uint8_t*>(addr);
       wr.address.assign(bytes, bytes + addrLen);
       ucp_worker_release_address(wr.handle, addr);
-      for (unsigned id : {kAmNotif, kAmRevoke, kAmHello}) {
+      for (unsigned id : {kAmNotif, kAmRevoke, kAmHello, kAmNotifAcked, kAmNotifAck}) {
         ucp_am_handler_param_t hp{};
         hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                         UCP_AM_HANDLER_PARAM_FIELD_ARG;
         hp.id = id;
-        hp.cb = id == kAmNotif ? NotifAmCb : id == kAmRevoke ? RevokeAmCb : HelloAmCb;
         hp.arg = this;
+        switch (id) {
+          case kAmNotif:
+            hp.cb = NotifAmCb;
+            break;
+          case kAmRevoke:
+            hp.cb = RevokeAmCb;
+            break;
+          case kAmHello:
+            hp.cb = HelloAmCb;
+            break;
+          case kAmNotifAcked:
+            hp.cb = NotifAckedAmCb;
+            break;
+          default:
+            hp.cb = NotifAckAmCb;
+            hp.arg = &wr;
+        }
         s = ucp_worker_set_am_recv_handler(wr.handle, &hp);
         if (s != UCS_OK) FailUcx("ucp_worker_set_am_recv_handler", s);
       }
@@ -260,7 +299,7 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
       ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
       ep.err_handler.cb = [](void* arg, ucp_ep_h, ucs_status_t status) {
         auto* c = static_cast<EpCtx*>(arg);
-        c->engine->OnPeerError(c->peer, status);
+        c->engine->OnPeerError(c->peer, c->worker, status);
       };
       ep.err_handler.arg = ctx.get();
     }
@@ -368,6 +407,9 @@ void UcxEngine::CloseEps(Peer& peer, bool force) {
         }
       }
       peer.eps[i] = nullptr;
+      FailAwaitingAck(w, peer,
+                      "the connection to agent '" + peer.name +
+                          "' was closed before it acknowledged the notification");
       // Transfers still waiting for the handshake never reach the wire.
       EpGate& gate = peer.gates[i];
       gate.ready = true;
@@ -463,7 +505,8 @@ std::shared_ptr<LocalRegion> UcxEngine::Register(uint64_t addr, uint64_t len) {
   s = ucp_rkey_pack(context_, r->memh, &rkey, &rkeyLen);
   if (s != UCS_OK) FailUcx("ucp_rkey_pack", s);
   r->regionId = regionIdBase_ | (++regionCounter_ & 0xffffffffull);
-  r->publicData = EncodePublicData(r->regionId, static_cast<const uint8_t*>(rkey), rkeyLen);
+  r->publicData = EncodePublicData(r->regionId, opts_.notifAck ? kRegionAcksNotifs : 0,
+                                   static_cast<const uint8_t*>(rkey), rkeyLen);
   ucp_rkey_buffer_release(rkey);
   r->handle = nextHandle_++;
   locals_[r->handle] = r;
@@ -501,9 +544,10 @@ std::shared_ptr<RemoteRegion> UcxEngine::LoadRemote(uint32_t peerId, const uint8
   if (it == peers_.end()) Fail(kErrNotFound, "no connection info loaded for this peer");
   std::shared_ptr<Peer> peer = it->second;
   uint64_t regionId = 0;
+  uint8_t flags = 0;
   const uint8_t* rkeyBuf = nullptr;
   size_t rkeyLen = 0;
-  if (!DecodePublicData(pub, len, &regionId, &rkeyBuf, &rkeyLen)) {
+  if (!DecodePublicData(pub, len, &regionId, &flags, &rkeyBuf, &rkeyLen)) {
     Fail(kErrInvalidParam,
          "public data of a region of agent '" + peer->name + "' is not a UCX rkey");
   }
@@ -511,6 +555,7 @@ std::shared_ptr<RemoteRegion> UcxEngine::LoadRemote(uint32_t peerId, const uint8
   auto r = std::make_shared<RemoteRegion>();
   r->engine = this;
   r->regionId = regionId;
+  r->acksNotifs = (flags & kRegionAcksNotifs) != 0;
   r->peer = peer;
   r->rkeys.assign(workers_.size(), nullptr);
   for (size_t i = 0; i < workers_.size(); ++i) {
@@ -590,6 +635,8 @@ uint32_t UcxEngine::Prep(bool read, uint32_t peerId, size_t count, const double*
     }
   }
   if (x->locals.empty()) Fail(kErrInvalidParam, "a transfer needs at least one descriptor");
+  x->ackNotif = opts_.notifAck;
+  for (const auto& r : x->remotes) x->ackNotif = x->ackNotif && r->acksNotifs;
   x->id = nextXfer_++;
   if (nextXfer_ == 0) nextXfer_ = 1;
   Xfer* raw = x.release();
@@ -628,7 +675,12 @@ int UcxEngine::Post(uint32_t xferId, uint32_t gen, const uint8_t* notif, size_t 
     }
     x->gen = gen;
     x->hasNotif = hasNotif;
-    if (hasNotif) x->notif.assign(notif, notif + notifLen);
+    if (hasNotif) {
+      // With an acknowledgement, the token goes first (FinishFlushed writes it).
+      const size_t at = x->ackNotif ? 8 : 0;
+      x->notif.resize(at + notifLen);
+      if (notifLen > 0) std::memcpy(x->notif.data() + at, notif, notifLen);
+    }
     x->error.clear();
     x->inFlight = true;
     if (peer.clock->inflight.fetch_add(1) == 0) peer.clock->Touch();
@@ -818,11 +870,27 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
   p.cb.send = NotifSentCb;
   p.user_data = x;
   p.flags = UCP_AM_SEND_FLAG_EAGER;
+  unsigned id = kAmNotif;
+  if (x->ackNotif) {
+    // The target answers with the token (on the reply endpoint UCX gives it);
+    // the transfer is DONE once both the send and that answer completed.
+    id = kAmNotifAcked;
+    p.flags |= UCP_AM_SEND_FLAG_REPLY;
+    x->ackToken = uint64_t(x->id) << 32 | x->gen;
+    std::memcpy(x->notif.data(), &x->ackToken, 8);
+    x->notifSent = false;
+    x->notifAcked = false;
+    w.awaitingAck[x->ackToken] = x;
+  }
   const std::string& name = opts_.agentName;
-  ucs_status_ptr_t r = ucp_am_send_nbx(x->peer->eps[w.index], kAmNotif, name.data(), name.size(),
+  ucs_status_ptr_t r = ucp_am_send_nbx(x->peer->eps[w.index], id, name.data(), name.size(),
                                        x->notif.data(), x->notif.size(), &p);
   if (r == nullptr) {
-    Settle(x, kSuccess, "");
+    if (x->ackToken == 0) {
+      Settle(x, kSuccess, "");
+    } else {
+      x->notifSent = true;
+    }
   } else if (UCS_PTR_IS_ERR(r)) {
     ucs_status_t st = UCS_PTR_STATUS(r);
     Settle(x, ToNixlStatus(st), UcxMessage("sending the notification", st));
@@ -833,9 +901,38 @@ void UcxEngine::OnNotifSent(Xfer* x, ucs_status_t status) {
   if (closing() || !x->inFlight) return;
   if (status != UCS_OK) {
     Settle(x, ToNixlStatus(status), UcxMessage("sending the notification", status));
-  } else {
+  } else if (x->ackToken == 0 || x->notifAcked) {
     Settle(x, kSuccess, "");
+  } else {
+    x->notifSent = true;  // the target's acknowledgement settles it
   }
+}
+
+void UcxEngine::FailAwaitingAck(Worker& w, const Peer& peer, const std::string& error) {
+  std::vector<Xfer*> failed;
+  for (auto& [token, x] : w.awaitingAck) {
+    if (x->peer.get() == &peer) failed.push_back(x);
+  }
+  for (Xfer* x : failed) {
+    if (x->notifSent || !x->released) {
+      // UCX may still hold its notification's send request, which points at it.
+      if (!x->notifSent) x->orphan = true;
+      Settle(x, kErrRemoteDisconnect, error);
+    } else {
+      // Released, and that request still points at it: kept until the engine
+      // closes (releasedInFlight_), as FailPeerTransfers keeps such transfers.
+      x->orphan = true;
+      ForgetAck(x);
+      x->peer->clock->inflight.fetch_sub(1);
+      x->inFlight = false;
+    }
+  }
+}
+
+void UcxEngine::ForgetAck(Xfer* x) {
+  if (x->ackToken == 0) return;
+  workers_[x->worker]->awaitingAck.erase(x->ackToken);
+  x->ackToken = 0;
 }
 
 void UcxEngine::Settle(Xfer* x, int status, const std::string& error) {
@@ -847,6 +944,7 @@ void UcxEngine::Settle(Xfer* x, int status, const std::string& error) {
     x->peer->clock->inflight.fetch_sub(1);
   }
   x->inFlight = false;
+  ForgetAck(x);
   x->error = error;
   StatusSlots::Store(x->slot, status);
   if (closing() || x->posting) return;
@@ -957,9 +1055,14 @@ void UcxEngine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
   SendAm(*workers_[0], peer.eps[0], kAmNotif, msg, len);
 }
 
-void UcxEngine::OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status) {
+void UcxEngine::OnPeerError(const std::shared_ptr<Peer>& peer, unsigned worker,
+                            ucs_status_t status) {
+  // Called inside ucp_worker_progress, under the worker's mutex.
   if (closing()) return;
-  MarkFailed(peer, UcxMessage("connection to agent '" + peer->name + "' failed", status));
+  std::string msg = UcxMessage("connection to agent '" + peer->name + "' failed", status);
+  // Requests in flight fail with the endpoint; an acknowledgement it owes never comes.
+  FailAwaitingAck(*workers_[worker], *peer, msg + " before it acknowledged the notification");
+  MarkFailed(peer, msg);
 }
 
 void UcxEngine::MarkFailed(const std::shared_ptr<Peer>& peer, const std::string& msg) {
@@ -1021,6 +1124,7 @@ void UcxEngine::FailPeerTransfers(const std::shared_ptr<Peer>& peer, const std::
     if (!x->inFlight) return;
     x->orphan = true;
     if (x->released) {
+      ForgetAck(x);
       x->peer->clock->inflight.fetch_sub(1);
       x->inFlight = false;  // stays in releasedInFlight_ until Close
     } else {
@@ -1037,6 +1141,40 @@ void UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data
   n.agent.assign(static_cast<const char*>(header), headerLen);
   n.msg.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + len);
   out_.Add([&](CompletionBatch& b) { b.notifs.push_back(std::move(n)); });
+}
+
+void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
+                               const ucp_am_recv_param_t* param) {
+  if (closing() || len < 8) return;
+  OnNotifAm(header, headerLen, static_cast<const uint8_t*>(data) + 8, len - 8);
+  // Published (getNotifs returns it from now on): acknowledge it with its
+  // token. This runs inside the receiving worker's progress, under its mutex.
+  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) return;
+  auto* buf =
+      new AmBuffer{{opts_.agentName.begin(), opts_.agentName.end()},
+                   {static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + 8}};
+  ucp_request_param_t p{};
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  p.cb.send = AmBufferSentCb;
+  p.user_data = buf;
+  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucs_status_ptr_t r = ucp_am_send_nbx(param->reply_ep, kAmNotifAck, buf->header.data(),
+                                       buf->header.size(), buf->data.data(), buf->data.size(), &p);
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
+}
+
+void UcxEngine::OnNotifAckAm(Worker& w, const void* header, size_t headerLen, const void* data,
+                             size_t len) {
+  if (closing() || len != 8) return;
+  auto it = w.awaitingAck.find(GetU64(data));
+  if (it == w.awaitingAck.end()) return;  // settled meanwhile (failed, or the engine closing)
+  Xfer* x = it->second;
+  if (!x->inFlight) return;
+  // Only the target of the transfer acknowledges it.
+  if (std::string_view(static_cast<const char*>(header), headerLen) != x->peer->name) return;
+  x->notifAcked = true;
+  if (x->notifSent) Settle(x, kSuccess, "");
 }
 
 void UcxEngine::OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len) {
@@ -1186,6 +1324,7 @@ void UcxEngine::Close(std::chrono::milliseconds drain) {
     w->flushed.clear();
     w->unblocked.clear();
     w->flushReady.clear();
+    w->awaitingAck.clear();
   }
   for (auto& [id, peer] : peers_) {
     for (EpFlush& f : peer->flushes) f.next.clear();

@@ -52,6 +52,9 @@ struct EngineOptions {
   // failed (RemoteDisconnectError, "timed out"): UCX notices neither a frozen
   // peer over tcp nor a stuck shared-memory queue. 0: never.
   unsigned timeoutMs = 0;
+  // Whether this engine acknowledges notifications (its regions say so) and
+  // waits for a target's acknowledgement before a transfer is DONE.
+  bool notifAck = true;
 };
 
 // An error with the NIXL status it maps to.
@@ -64,6 +67,7 @@ struct Xfer;
 class UcxEngine;
 
 struct Worker {
+  UcxEngine* engine = nullptr;
   unsigned index = 0;
   ucp_worker_h handle = nullptr;
   int efd = -1;
@@ -78,6 +82,8 @@ struct Worker {
   std::vector<void*> closing;  // ucp_ep_close_nbx requests not yet complete
   // Peers whose endpoint finished a flush while transfers wait for the next one.
   std::vector<std::shared_ptr<Peer>> flushReady;
+  // Transfers whose notification waits for the target's kAmNotifAck, by token.
+  std::unordered_map<uint64_t, Xfer*> awaitingAck;
   bool hasDeferred() const { return !flushed.empty() || !unblocked.empty() || !flushReady.empty(); }
 };
 
@@ -186,6 +192,7 @@ struct RemoteRegion {
   std::shared_ptr<Peer> peer;
   std::vector<ucp_rkey_h> rkeys;  // one per local worker (rkeys are per endpoint)
   std::atomic<bool> revoked{false};
+  bool acksNotifs = false;  // its owner acknowledges notifications (kRegionAcksNotifs)
   ~RemoteRegion();
 };
 
@@ -221,8 +228,16 @@ struct Xfer {
   // Post is running for it on the JavaScript thread: a completion meanwhile is
   // returned by Post itself, so it queues no event (and no wake-up).
   bool posting = false;
-  std::vector<uint8_t> notif;
+  std::vector<uint8_t> notif;  // with ackNotif: 8 bytes for the token, then the notification
   bool hasNotif = false;
+  // The target acknowledges its notification (every remote region says so):
+  // DONE waits for that acknowledgement. Guarded by the worker's mutex:
+  // ackToken is nonzero while the transfer is in its worker's awaitingAck;
+  // notifSent / notifAcked: the send completed locally / the ack came.
+  bool ackNotif = false;
+  uint64_t ackToken = 0;
+  bool notifSent = false;
+  bool notifAcked = false;
   std::string error;
   // Guarded by the worker's mutex. A transfer settles only when its flush and
   // every put/get UCX could not finish at once have called back, and succeeds
@@ -305,13 +320,18 @@ class UcxEngine {
   void OnGroupFlushed(FlushGroup* g, ucs_status_t status);
   void OnNotifSent(Xfer* x, ucs_status_t status);
   void OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker);
-  void OnPeerError(const std::shared_ptr<Peer>& peer, ucs_status_t status);
+  void OnPeerError(const std::shared_ptr<Peer>& peer, unsigned worker, ucs_status_t status);
   // kProcess: the watched process of peerId exited (JS thread).
   void OnPeerExited(uint32_t peerId);
   // timeout_ms: fails peers whose transfers stopped moving (JS thread, on a timer).
   void CheckTimeouts();
   void OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
+  // Target, inside progress: queues the notification, then acknowledges it.
+  void OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
+                      const ucp_am_recv_param_t* param);
+  // Initiator, inside progress on w: a target acknowledged a notification.
+  void OnNotifAckAm(Worker& w, const void* header, size_t headerLen, const void* data, size_t len);
   bool closing() const { return closing_.load(std::memory_order_acquire); }
 
   // Progress drivers (progress.cc).
@@ -349,6 +369,10 @@ class UcxEngine {
   void FinishFlushed(Worker& w, Xfer* x);
   // Under the worker's mutex: stores the status in x's slot and queues its batch entry.
   void Settle(Xfer* x, int status, const std::string& error);
+  // Under w.mu: fails the transfers to `peer` that wait for its acknowledgement on w.
+  void FailAwaitingAck(Worker& w, const Peer& peer, const std::string& error);
+  // Under x's worker's mutex: x no longer waits for an acknowledgement.
+  void ForgetAck(Xfer* x);
   void DrainFlushed(Worker& w);
   void ReapClosing(Worker& w);
   void SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len);

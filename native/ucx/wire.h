@@ -2,9 +2,16 @@
 //
 // Connection info:  "NXUC" | u8 version=2 | u8 workerCount | { u32 len | UCX worker address }*
 //                   | u8 identityLen | process identity (process_identity.h; version 1 had none)
-// Region public data: "NXUR" | u8 version=1 | 3 bytes zero | u64 regionId | packed UCX rkey
+// Region public data: "NXUR" | u8 version=1 | u8 flags | 2 bytes zero | u64 regionId
+//                    | packed UCX rkey
+//   flags bit 0 (kRegionAcksNotifs): the region's owner acknowledges a kAmNotifAcked. Readers
+//   before this flag ignore the byte (it was reserved), so they see a plain region.
 // Active messages (header = sender agent name, data = body):
 //   kAmNotif   body = the notification bytes
+//   kAmNotifAcked  body = u64 token | the notification bytes; sent with UCX's reply flag, only
+//              to an owner of regions with kRegionAcksNotifs. The target answers kAmNotifAck
+//              with the token once the notification is in its JavaScript queue.
+//   kAmNotifAck    body = u64 token of the kAmNotifAcked it acknowledges
 //   kAmRevoke  body = u64 regionId of a region its owner deregistered
 //   kAmHello   empty; the first message on every new endpoint (see UcxEngine::MakePeer)
 #pragma once
@@ -16,9 +23,13 @@
 
 namespace nixl::ucx {
 
-constexpr unsigned kAmNotif = 0x4e31;   // 'N1'
-constexpr unsigned kAmRevoke = 0x5231;  // 'R1'
-constexpr unsigned kAmHello = 0x4831;   // 'H1'
+constexpr unsigned kAmNotif = 0x4e31;       // 'N1'
+constexpr unsigned kAmRevoke = 0x5231;      // 'R1'
+constexpr unsigned kAmHello = 0x4831;       // 'H1'
+constexpr unsigned kAmNotifAcked = 0x4e32;  // 'N2'
+constexpr unsigned kAmNotifAck = 0x4131;    // 'A1'
+
+constexpr uint8_t kRegionAcksNotifs = 1;
 
 constexpr uint8_t kConnMagic[4] = {'N', 'X', 'U', 'C'};
 constexpr uint8_t kRegionMagic[4] = {'N', 'X', 'U', 'R'};
@@ -65,18 +76,21 @@ inline bool DecodeConnInfo(const uint8_t* p, size_t len, std::vector<std::vector
   return off + n == len && who->Decode(p + off, n);
 }
 
-inline std::vector<uint8_t> EncodePublicData(uint64_t regionId, const uint8_t* rkey, size_t n) {
+inline std::vector<uint8_t> EncodePublicData(uint64_t regionId, uint8_t flags, const uint8_t* rkey,
+                                             size_t n) {
   std::vector<uint8_t> out(kRegionMagic, kRegionMagic + 4);
   out.push_back(kWireVersion);
-  out.insert(out.end(), 3, 0);
+  out.push_back(flags);
+  out.insert(out.end(), 2, 0);
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(regionId >> (8 * i)));
   out.insert(out.end(), rkey, rkey + n);
   return out;
 }
 
-inline bool DecodePublicData(const uint8_t* p, size_t len, uint64_t* regionId, const uint8_t** rkey,
-                             size_t* rkeyLen) {
+inline bool DecodePublicData(const uint8_t* p, size_t len, uint64_t* regionId, uint8_t* flags,
+                             const uint8_t** rkey, size_t* rkeyLen) {
   if (len <= 16 || std::memcmp(p, kRegionMagic, 4) != 0 || p[4] != kWireVersion) return false;
+  *flags = p[5];
   uint64_t id = 0;
   for (int i = 0; i < 8; ++i) id |= static_cast<uint64_t>(p[8 + i]) << (8 * i);
   *regionId = id;

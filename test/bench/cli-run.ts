@@ -10,11 +10,16 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs nixl-ts-bench to completion (killed by its PID after timeoutMs). */
-export function runCli(args: string[], timeoutMs = 150_000): Promise<CliRun> {
+/** Runs nixl-ts-bench to completion (killed by its PID after timeoutMs); `env` adds variables. */
+export function runCli(
+  args: string[],
+  timeoutMs = 150_000,
+  env?: NodeJS.ProcessEnv,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LAUNCHER, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: env && { ...process.env, ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { hasTool } from '../../bench/cli/tools.js';
+import { UCX_AVAILABLE } from '../backends/ucx-gate.js';
 
 import type { BenchReport } from '../../bench/cli/results.js';
 import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
@@ -338,6 +339,21 @@ describe('nixl-ts-bench CLI (two local processes over TCP)', () => {
       }
       expect(stderr).toContain('vs C put+flush');
       expect(stderr).toContain('vs ucx_perftest (streamed)');
+    },
+  );
+
+  it.skipIf(!UCX_AVAILABLE)(
+    '--json: stdout is the report alone also when UCX warns (UCX logs to stdout unless told)',
+    async () => {
+      // A stray UCX_ variable makes every UCP context warn about it.
+      const args = ['--backend', 'UCX', '--param', 'profile=tcp', '--max-block', '4K', '--json'];
+      const r = await runCli([...TINY, ...args, '--out', outDir()], undefined, {
+        UCX_NIXL_TS_STRAY: '1',
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('unused env variable: UCX_NIXL_TS_STRAY');
+      const report = JSON.parse(r.stdout) as BenchReport;
+      expect(report.cells.map((c) => `${c.backend} ${c.blockSize}`)).toEqual(['UCX 4096']);
     },
   );
 

@@ -15,12 +15,15 @@ export class TcpPeer extends JsonLineChild<JsonLineReply & Record<string, any>> 
     this.name = name;
   }
 
-  /** `listen: false`: notifications wait for getNotifs (the `takeNotifs` command). */
+  /**
+   * `listen: false`: notifications wait for getNotifs (the `takeNotifs` command).
+   * `backend`: the agent's one backend, TCP unless named.
+   */
   static async start(
     name: string,
     size: number,
     params: Record<string, string>,
-    opts: { listen?: boolean } = {},
+    opts: { listen?: boolean; backend?: string } = {},
   ): Promise<TcpPeer> {
     const p = new TcpPeer(name);
     const r = await p.send({ cmd: 'init', name, size, params, ...opts });

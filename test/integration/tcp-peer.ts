@@ -2,6 +2,7 @@
  * A TCP agent in its own process for the integration tests, driven over
  * stdin/stdout with one JSON object a line ({id, cmd, ...} → {id, ...}).
  * It serves one region; it can also initiate transfers to peers it loaded.
+ * `init` may name another backend (`backend: 'UCX'`).
  */
 import { Agent } from '../../src/agent.js';
 import { serveJsonLines } from '../../testing/json-line-server.js';
@@ -28,7 +29,8 @@ async function transfer(c: Cmd): Promise<void> {
 serveJsonLines<Cmd>(
   {
     init: async (c) => {
-      agent = await Agent.create({ name: c.name, backends: [{ type: 'TCP', params: c.params }] });
+      const type = c.backend ?? 'TCP';
+      agent = await Agent.create({ name: c.name, backends: [{ type, params: c.params }] });
       buffer = agent.alloc(c.size).buffer;
       base = agent.registerMem(buffer).descs.at(0).addr;
       // listen: false leaves notifications to getNotifs (takeNotifs below).
