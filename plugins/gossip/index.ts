@@ -418,8 +418,6 @@ export class GossipDiscovery implements Discovery {
       pubsub: false,
       // The mesh carries addresses in its records and dials its protocol directly.
       identify: false,
-      // The membership's probes find members that stopped answering (see onGone).
-      connectionMonitor: false,
       refuse: (peerId) => this.refused(peerId),
       // One below the bound: a connection refused at accept is briefly one
       // more (the kernel accepted it), and so is a probe's dial.
@@ -860,10 +858,6 @@ export class GossipDiscovery implements Discovery {
       this.log?.('invalidating %s: %s', name, (err as Error).message);
     }
     this.host.emitPeerEvent('peer:leave', name);
-    // A member confirmed dead whose connection is still open (a frozen process,
-    // a partition): it goes, as libp2p's connection monitor (off) would have cut it.
-    if (reason === 'dead' && this.node?.getConnections(peerIdFromString(id)).length)
-      this.transport?.disconnect(id);
     // A claimant refused while the owner held the name may take it now.
     const waiting = this.claimants.get(name);
     this.claimants.delete(name);

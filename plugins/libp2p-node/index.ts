@@ -87,14 +87,6 @@ export interface ControlNodeOptions {
    * and dials its protocol directly, so it turns it off.
    */
   identify?: boolean;
-  /**
-   * Run libp2p's connection monitor (default true): every 10 s it opens a
-   * ping stream on every connection, from both ends (a protocol negotiation
-   * each), and aborts a connection whose ping times out. The discovery mesh
-   * probes its members itself and hangs up on the ones it confirms dead, so
-   * it turns it off.
-   */
-  connectionMonitor?: boolean;
 }
 
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
@@ -135,7 +127,6 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     // starved host a ping can take seconds: a 5 s limit (the default) would
     // cut healthy connections and make peers leave and rejoin.
     connectionMonitor: {
-      enabled: opts.connectionMonitor !== false,
       pingInterval: 10_000,
       pingTimeout: { minTimeout: 20_000, maxTimeout: 60_000 },
     },
