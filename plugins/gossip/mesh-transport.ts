@@ -1,9 +1,7 @@
 /**
- * The membership's transport over libp2p: one long-lived stream per linked
- * peer on the cluster's mesh protocol, carrying length-prefixed frames
- * (mesh-wire.ts) both ways: the side with frames to send first opens it,
- * and the other side writes its frames on the stream it accepted (two when
- * both opened one at once; each side reads both). A libp2p connection to a peer that
+ * The membership's transport over libp2p: one long-lived stream per
+ * direction per linked peer on the cluster's mesh protocol, carrying
+ * length-prefixed frames (mesh-wire.ts). A libp2p connection to a peer that
  * speaks the protocol is a link; dials happen only when the membership asks
  * (mesh upkeep, probes), never because a peer exists.
  *
@@ -134,18 +132,13 @@ export class Libp2pMeshTransport implements MeshTransport {
       await new Promise((r) => setTimeout(r, 10));
   }
 
-  /** Reads a mesh stream's frames until it ends (one opened by either side). */
-  private async serve(stream: any, from: string, lp = this.frameStream(stream)): Promise<void> {
-    // Mostly small frames arrive: credit in large steps.
+  private async serve(stream: any, from: string): Promise<void> {
+    // This stream only receives (ours to the peer is another): credit in large steps.
     halfWindowUpdates(stream);
-    // Our frames to the peer go on the first stream we hold with it, whichever
-    // side opened it: one stream negotiation per link, not one per direction.
-    const o = this.outbound(from);
-    if (o && !o.lp) {
-      o.stream = stream;
-      o.lp = lp;
-      if (o.queue.length && !o.writing) void this.write(from, o);
-    }
+    const lp = this.lpStream(stream, {
+      maxDataLength: this.o.maxFrameBytes,
+      lengthDecoder: varintLength,
+    });
     try {
       for (;;) {
         if (this.closed || this.o.refused(from)) break;
@@ -174,31 +167,6 @@ export class Libp2pMeshTransport implements MeshTransport {
       else this.o.log('mesh stream from %s ended: %s', from, m);
     }
     stream.abort?.(new Error('mesh stream closed'));
-    const ours = this.out.get(from);
-    if (ours && ours.stream === stream) {
-      ours.stream = undefined;
-      ours.lp = undefined;
-      if (!ours.writing && !ours.queue.length) this.out.delete(from);
-    }
-  }
-
-  /** One length-prefixed reader and writer for a mesh stream (both must share its read buffer). */
-  private frameStream(stream: any): any {
-    return this.lpStream(stream, {
-      maxDataLength: this.o.maxFrameBytes,
-      lengthDecoder: varintLength,
-    });
-  }
-
-  /** The peer's outbound state, made on first use (undefined: too many peers). */
-  private outbound(to: string): Outbound | undefined {
-    let o = this.out.get(to);
-    if (!o) {
-      if (this.out.size >= this.o.maxPeers) return undefined;
-      o = { queue: [], dial: [], bytes: 0, writing: false };
-      this.out.set(to, o);
-    }
-    return o;
   }
 
   send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void {
@@ -206,8 +174,12 @@ export class Libp2pMeshTransport implements MeshTransport {
     const bytes = encodeFrame(msg);
     this.bytesByKind[msg.kind] = (this.bytesByKind[msg.kind] ?? 0) + bytes.byteLength;
     this.framesByKind[msg.kind] = (this.framesByKind[msg.kind] ?? 0) + 1;
-    const o = this.outbound(to);
-    if (!o) return;
+    let o = this.out.get(to);
+    if (!o) {
+      if (this.out.size >= this.o.maxPeers) return;
+      o = { queue: [], dial: [], bytes: 0, writing: false };
+      this.out.set(to, o);
+    }
     if (o.bytes + bytes.byteLength > this.o.maxQueueBytes) {
       this.sent.dropped++;
       return;
@@ -253,10 +225,8 @@ export class Libp2pMeshTransport implements MeshTransport {
             o.bytes = 0;
             break;
           }
-          // The peer writes its frames to us on it too (see serve).
-          const lp = this.frameStream(stream);
-          if (!o.lp) [o.stream, o.lp] = [stream, lp];
-          void this.serve(stream, to, lp);
+          o.stream = stream;
+          o.lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
         }
         const bytes = o.queue.shift()!;
         o.dial.shift();
