@@ -23,6 +23,13 @@
  *   transport (mesh-transport.ts) to a linked node, waiting until it is
  *   received and decoded; `frames-burst`: 20 such frames queued in one turn
  *   (a flood's burst), and the figure per frame.
+ * - `link`: a mesh link as the discovery makes one: the mesh transport dials
+ *   a node for a frame (a ping), the other side answers (an ack) over that
+ *   connection, then the connection is closed: the handshakes and the mesh
+ *   stream negotiations of one link, both sides, without the membership.
+ * - `monitor-ping`: one round of libp2p's connection monitor on an open
+ *   connection (a ping stream opened, the protocol refused by a node that
+ *   does not serve it, as in the discovery's nodes), both sides.
  * - `verify`: one record signature verified (a member's key already imported)
  *   and `verify-first` with the key imported from the peer id first (as JWK;
  *   `verify-first-der` as DER, the discovery's way before).
@@ -276,6 +283,78 @@ if (wanted('frames') || wanted('frames-burst')) {
   });
   const r = results.find((x) => x.step === 'frames-burst');
   if (r) console.log(`frames-burst per frame cpu ${(r.cpuUs / 20).toFixed(1)} µs`);
+  ta.close();
+  tb.close();
+  await Promise.all([a.stop(), b.stop()]);
+}
+
+// ---------------------------------------------------------------- mesh links
+if (wanted('link') || wanted('monitor-ping')) {
+  const { Libp2pMeshTransport } = await import('../../plugins/gossip/mesh-transport.js');
+  const [a, b] = await nodePair(true);
+  const nodes = new Map([
+    [a.peerId.toString(), a],
+    [b.peerId.toString(), b],
+  ]);
+  let received = 0;
+  let wake: () => void = () => {};
+  const transports = [a, b].map(
+    (node) =>
+      new Libp2pMeshTransport(node, {
+        protocol: '/nixl-ts/costs-link/1',
+        maxFrameBytes: 1 << 20,
+        maxQueueBytes: 16 << 20,
+        messagesPerSecond: 1e9,
+        messageBurst: 1e9,
+        bytesPerSecond: 1e12,
+        byteBurst: 1e12,
+        maxPeers: 16,
+        dialTimeoutMs: 10_000,
+        maxInbound: 16,
+        addrsOf: (id) => nodes.get(id)!.getMultiaddrs().map(String),
+        refused: () => false,
+        receive: (from, msg) => {
+          received++;
+          // The answer goes back over the connection the ping came on.
+          if (msg.kind === 'ping') transports[1]!.send(from, { kind: 'ack', nonce: msg.nonce });
+          wake();
+        },
+        invalid: (_from, err) => {
+          throw err;
+        },
+        rateLimited: () => {},
+        foreign: () => {},
+        refusedByLive: () => {},
+        log: createLogger('nixl-ts:costs-probe'),
+      }),
+  );
+  const [ta, tb] = [transports[0]!, transports[1]!];
+  await Promise.all([ta.install(), tb.install()]);
+  const until = (count: number) =>
+    new Promise<void>((resolve) => {
+      wake = () => received >= count && resolve();
+      wake();
+    });
+  const [ida, idb] = [a.peerId.toString(), b.peerId.toString()];
+  await measure('link', N, async (i) => {
+    const target = received + 2;
+    ta.send(idb, { kind: 'ping', nonce: i }, { dial: true });
+    await until(target);
+    ta.peerGone(idb);
+    tb.peerGone(ida);
+    await a.hangUp(b.peerId);
+    while (b.getConnections().length) await sleep(1);
+  });
+  if (wanted('monitor-ping')) {
+    const conn = await a.dial(b.getMultiaddrs()[0]!);
+    // What the connection monitor does every 10 s on every connection, from each end.
+    await measure('monitor-ping', N, async () => {
+      const s = await conn.newStream('/ipfs/ping/1.0.0').catch((err: Error) => {
+        if (err.name !== 'UnsupportedProtocolError') throw err;
+      });
+      await s?.close();
+    });
+  }
   ta.close();
   tb.close();
   await Promise.all([a.stop(), b.stop()]);
