@@ -337,6 +337,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           dialed: number;
           verified: number;
           referred: number;
+          duplicates?: number;
+          verifyTime?: { count: number; totalMs: number; medianUs: number };
         }[],
     );
     if (timeline) {
@@ -365,6 +367,27 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         `newcomers referred at the bound ${total('referred')}, ` +
         `signatures verified per agent ${(total('verified') / per.length).toFixed(1)}`,
     );
+    const timed = per.filter((a) => a.verifyTime && a.verifyTime.count > 0);
+    if (timed.length) {
+      const count = timed.reduce((x, a) => x + a.verifyTime!.count, 0);
+      const totalMs = timed.reduce((x, a) => x + a.verifyTime!.totalMs, 0);
+      const medians = timed.map((a) => a.verifyTime!.medianUs).sort((x, y) => x - y);
+      console.error(
+        `  records and alives heard again per agent ${(per.reduce((x, a) => x + (a.duplicates ?? 0), 0) / per.length).toFixed(1)}, ` +
+          `verification wall time per agent ${(totalMs / timed.length).toFixed(1)} ms ` +
+          `(mean ${((totalMs / count) * 1000).toFixed(0)} µs a call, median of the agents' medians ${medians[medians.length >> 1]!.toFixed(0)} µs)`,
+      );
+    }
+    const threadSplits = stats
+      .map((s) => s.threadsAfterReadyMsPerAgent as Record<string, number> | undefined)
+      .filter((t) => t !== undefined);
+    if (threadSplits.length) {
+      const m = (k: string) => mean(threadSplits.map((t) => t[k]!)).toFixed(0);
+      console.error(
+        `  CPU ms/agent after ready by thread: main ${m('main')}, V8/libuv helpers ${m('helpers')}, ` +
+          `threads started by the agents (TCP engines) ${m('started')}`,
+      );
+    }
     const sumByKind = (field: 'bytesByKind' | 'framesByKind') => {
       const byKind = new Map<string, number>();
       for (const a of per as { [k in typeof field]?: Record<string, number> }[])

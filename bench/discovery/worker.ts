@@ -16,6 +16,7 @@ import '../../src/polyfills.js';
 
 import { Agent } from '../../src/agent.js';
 import type { Discovery } from '../../src/discovery.js';
+import { splitSince, threadCpuMs } from './thread-cpu.js';
 
 interface WorkerConfig {
   names: string[];
@@ -122,6 +123,8 @@ const logSink = (name: string) => {
   return { error: line, warn: line, info: line, debug: line, trace: line };
 };
 const cpu0 = process.cpuUsage();
+const threadsBefore = threadCpuMs();
+let threadsAtReady = threadsBefore;
 /** CPU until this process's last agent was ready (imports, agent creation, joining). */
 let cpuToReady: NodeJS.CpuUsage | undefined;
 // The discovery's modules, loaded once per process (the agents below find them
@@ -142,7 +145,10 @@ await Promise.all(
     });
     agents.push(agent);
     discs.push(disc);
-    if (agents.length === cfg.names.length) cpuToReady = process.cpuUsage(cpu0);
+    if (agents.length === cfg.names.length) {
+      cpuToReady = process.cpuUsage(cpu0);
+      threadsAtReady = threadCpuMs();
+    }
     out({ ev: 'ready', agent: name });
     const check = () => {
       if (agent.remoteAgents.length === cfg.total - 1) {
@@ -176,6 +182,7 @@ await Promise.all(
 function reportStatsLater(): void {
   const t = setTimeout(() => {
     const cpu = process.cpuUsage(cpu0);
+    const threads = splitSince(threadsAtReady, threadCpuMs(), new Set(threadsBefore.keys()));
     const perAgent = discs.map((d, i) => {
       const s = (d as any).stats?.();
       return s && s.sent
@@ -196,6 +203,8 @@ function reportStatsLater(): void {
             orphaned: s.membership.orphaned,
             referred: s.membership.referred,
             verified: s.membership.verified,
+            duplicates: s.membership.duplicates,
+            verifyTime: s.verifyTime,
           }
         : {
             connections: NaN,
@@ -221,6 +230,12 @@ function reportStatsLater(): void {
         (cpu.user + cpu.system - (cpuToReady ? cpuToReady.user + cpuToReady.system : 0)) /
         1000 /
         agents.length,
+      // The same, by thread (ms per agent).
+      threadsAfterReadyMsPerAgent: {
+        main: threads.main / agents.length,
+        helpers: threads.helpers / agents.length,
+        started: threads.started / agents.length,
+      },
     });
   }, cfg.statsAfterMs ?? 3000);
   t.unref();

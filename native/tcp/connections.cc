@@ -270,11 +270,14 @@ void Engine::FailPeer(Peer* p, int32_t status, const std::string& why) {
   if (!wasFailed) staged_.events.push_back({CompletionBatch::kDisconnected, p->id, status, why});
 }
 
-void Engine::CheckTimeouts() {
+bool Engine::CheckTimeouts() {
   uint64_t now = NowNs();
   if (acceptPausedUntilNs_ != 0 && now >= acceptPausedUntilNs_) ResumeAccepting();
+  bool watching = acceptPausedUntilNs_ != 0;
   for (auto& [id, pp] : peers_) {
     Peer* p = pp.get();
+    watching = watching || p->quietSinceNs != 0 || p->state == Peer::kConnecting ||
+               (p->state == Peer::kReady && p->inflight > 0);
     // Connections left masked by a busy-poll post are watched again once
     // the posts pause, so a peer that closes them is noticed.
     if (p->quietSinceNs != 0 && now - p->quietSinceNs > kQuietWatchNs) Unquiet(p);
@@ -293,12 +296,21 @@ void Engine::CheckTimeouts() {
   // Incoming connections that never authenticate are dropped.
   std::vector<Conn*> stale;
   for (Conn* c : conns_) {
-    if (!c->outgoing && c->state == Conn::kWaitHello &&
-        now - c->createdNs > cfg_.connectTimeoutMs * 1000000ull) {
-      stale.push_back(c);
+    if (!c->outgoing && c->state == Conn::kWaitHello) {
+      watching = true;
+      if (now - c->createdNs > cfg_.connectTimeoutMs * 1000000ull) stale.push_back(c);
     }
   }
   for (Conn* c : stale) CloseConn(c, "handshake timed out");
+  return watching;
+}
+
+void Engine::NoteOutsideCommand() {
+  lastCommandNs_.store(NowNs());
+  if (!idleSleep_.exchange(false)) return;
+  uint64_t one = 1;
+  ssize_t ignored = write(eventFd_, &one, sizeof(one));
+  (void)ignored;
 }
 
 // ---------------------------------------------------------------------------

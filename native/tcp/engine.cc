@@ -206,11 +206,20 @@ void Engine::Run() {
     uint64_t now = NowNs();
     bool spin = spinNs > 0 && now - lastServed < spinNs;
     int timeout = 0;
+    bool idle = false;
     if (!spin) {
       sleeping_.store(true);
-      timeout = cmdPending_.load() ? 0 : 20;
+      // Idle: nothing for a while, and nothing to watch since the last
+      // command. idleSleep_ is set before lastCommandNs_ is read (both
+      // sequentially consistent): a command from another thread either is
+      // seen here or sees the flag and wakes this thread (NoteOutsideCommand).
+      idleSleep_.store(true);
+      idle = now - lastBusyNs_ > kIdleAfterNs && lastTimerNs_ > lastCommandNs_.load();
+      if (!idle) idleSleep_.store(false);
+      timeout = cmdPending_.load() ? 0 : idle ? kIdleTickMs : kTickMs;
     }
     int n = epoll_wait(epollFd_, evs, 64, timeout);
+    if (idle) idleSleep_.store(false);
     if (spin && n == 0 && !cmdPending_.load(std::memory_order_relaxed)) {
       // Nothing yet: give the CPU to whoever else is runnable on it before
       // looking again, without taking ioMu_ (a post may run inline). On 2
@@ -230,6 +239,7 @@ void Engine::Run() {
     ioWanted_.store(false, std::memory_order_relaxed);
     sleeping_.store(false, std::memory_order_relaxed);
     const uint64_t settledBefore = settles_;
+    bool sawEvent = false;
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
       if (tag == kEventTag) {
@@ -238,6 +248,7 @@ void Engine::Run() {
         (void)ignored;
         continue;
       }
+      sawEvent = true;  // an event other than a command's wake-up
       if (tag == kPollWatchTag) {
         OnPollWatch();
         continue;
@@ -265,12 +276,18 @@ void Engine::Run() {
         dirty_.push_back(c);
       }
     }
-    if (cmdPending_.exchange(false)) DrainCommands();
+    // A command (posts, new peers) may start something to watch: the next
+    // CheckTimeouts says, before the thread sleeps long again.
+    if (cmdPending_.exchange(false)) {
+      DrainCommands();
+      lastCommandNs_.store(NowNs());
+    }
     FlushDirty();
     now = NowNs();
-    if (now - lastTimerNs_ > 20'000'000) {
+    if (sawEvent) lastBusyNs_ = now;
+    if (now - lastTimerNs_ > kTickMs * 1'000'000ull) {
       lastTimerNs_ = now;
-      CheckTimeouts();
+      if (CheckTimeouts()) lastBusyNs_ = now;
     }
     Publish();
     if (settles_ != settledBefore) Linger();

@@ -96,6 +96,7 @@ bool Engine::TryRunInline(Cmd& c) {
     if (!cmds_->empty()) return false;  // keep the order of commands
   }
   if (!InlineEligible(c)) return false;
+  NoteOutsideCommand();  // its timeout is watched
   Peer* peer = PeerOf(c.a);
   // Shared memory: one memcpy here and the status slot says DONE; no system
   // call and no answer to poll for. With a notification the peer
@@ -429,6 +430,7 @@ void Engine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
 void Engine::RunQueuedCommands() {
   if (!started_ || stop_.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> io(ioMu_);
+  NoteOutsideCommand();  // a command may start a connect or a transfer
   DrainCommands();
   FlushDirty();
   Publish();

@@ -97,12 +97,25 @@ export class Libp2pMeshTransport implements MeshTransport {
   /** Frames handed to send, by message kind. */
   readonly framesByKind: Record<string, number> = {};
 
+  /**
+   * A write's deadline, made only when it is needed: lpStream's write reads
+   * `signal` only when the stream is backed up and it waits for a drain. A
+   * signal made for every frame cost a timer each, and each fired 10 s later
+   * (an abort event and its DOMException) although its write ended at once.
+   */
+  private readonly writeOptions: { readonly signal: AbortSignal };
+
   constructor(
     private readonly node: ControlNode,
     private readonly o: MeshTransportOptions,
   ) {
     this.msgRate = new KeyedLimiter(o.messagesPerSecond, o.messageBurst, o.maxPeers);
     this.byteRate = new KeyedLimiter(o.bytesPerSecond, o.byteBurst, o.maxPeers);
+    this.writeOptions = {
+      get signal() {
+        return AbortSignal.timeout(o.dialTimeoutMs);
+      },
+    };
   }
 
   async install(): Promise<void> {
@@ -232,7 +245,7 @@ export class Libp2pMeshTransport implements MeshTransport {
         o.dial.shift();
         o.bytes -= bytes.byteLength;
         try {
-          await o.lp.write(bytes, { signal: AbortSignal.timeout(this.o.dialTimeoutMs) });
+          await o.lp.write(bytes, this.writeOptions);
           this.sent.frames++;
           this.sent.bytes += bytes.byteLength;
         } catch (err) {

@@ -4,6 +4,8 @@
  * It serves one region; it can also initiate transfers to peers it loaded.
  * `init` may name another backend (`backend: 'UCX'`).
  */
+import { readdirSync, readFileSync } from 'node:fs';
+
 import { Agent } from '../../src/agent.js';
 import { serveJsonLines } from '../../testing/json-line-server.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
@@ -57,6 +59,14 @@ serveJsonLines<Cmd>(
     },
     hash: (c) => ({ hash: sha256(buffer!.subarray(c.off, c.off + c.len)) }),
     notifs: () => ({ list: notifs.splice(0) }),
+    // Each thread of this process: how often it was scheduled so far
+    // (/proc/self/task/<tid>/schedstat's third field: each wake-up is one).
+    threads: () => ({
+      list: readdirSync('/proc/self/task').map((tid) => ({
+        tid: Number(tid),
+        runs: Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[2]),
+      })),
+    }),
     // Synchronously, as the line arrives: what getNotifs returns now, and the
     // hash of [off, off + len) at that moment.
     takeNotifs: (c) => {
