@@ -42,6 +42,7 @@ import { EtcdServer } from '../../test/etcd/etcd-server.js';
 import { createHosts, type Hosts } from '../../test/netns/netns.js';
 import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { diffCounters, etcdCounters, formatCounters } from './etcd-metrics.js';
+import { dumpSilentWorkers } from './silent-workers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
@@ -214,10 +215,10 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     }
     const workers = children.filter((c) => c !== victim);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${n} agents: ${loaded} of ${n} loaded all after ${LIMIT_MS} ms`)),
-        LIMIT_MS,
-      );
+      const timer = setTimeout(() => {
+        dumpSilentWorkers(children, lastLine, t0);
+        reject(new Error(`${n} agents: ${loaded} of ${n} loaded all after ${LIMIT_MS} ms`));
+      }, LIMIT_MS);
       for (const child of children) {
         child.onEvent((e) => {
           lastLine.set(child, e.t);

@@ -1,0 +1,64 @@
+/**
+ * When a run hits its time limit: what each worker that has printed nothing
+ * for 10 s is doing. A worker whose event loop stopped turning prints no
+ * progress line at all, so the run ends with "N of M loaded all" and no clue;
+ * this prints, per such worker, every thread's scheduler state and kernel wait
+ * channel, and gdb's native backtrace of every thread (bounded to 30 s), so a
+ * native deadlock (threads parked in futex waits) is told apart from
+ * JavaScript that spins (the main thread running, in JIT code).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+const SILENT_MS = 10_000;
+
+function threadStates(pid: number): string[] {
+  const lines: string[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const read = (f: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim();
+      } catch {
+        return '?';
+      }
+    };
+    // stat: "tid (comm) S ..." — the state letter follows the name's closing parenthesis.
+    const stat = read('stat');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    lines.push(`    ${tid} ${read('comm')} ${state} wchan=${read('wchan')}`);
+  }
+  return lines;
+}
+
+export function dumpSilentWorkers<C extends { readonly pid: number }>(
+  children: readonly C[],
+  lastLine: ReadonlyMap<C, number>,
+  t0: number,
+): void {
+  const now = Date.now();
+  for (const [i, child] of children.entries()) {
+    const last = lastLine.get(child);
+    if (last !== undefined && now - last < SILENT_MS) continue;
+    const pid = child.pid;
+    console.error(
+      `  worker ${i} (pid ${pid}) silent: ${last === undefined ? 'no line at all' : `last line ${last - t0} ms after spawn`}`,
+    );
+    try {
+      console.error(threadStates(pid).join('\n'));
+      const bt = execFileSync(
+        'gdb',
+        ['-p', String(pid), '-batch', '-nx', '-ex', 'thread apply all bt 16'],
+        { timeout: 30_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      console.error(
+        bt
+          .split('\n')
+          .filter((l) => l.startsWith('Thread') || l.startsWith('#'))
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
+    } catch (e) {
+      console.error(`    (no stacks: ${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+}
