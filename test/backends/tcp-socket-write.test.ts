@@ -84,7 +84,7 @@ describe('TCP socket WRITEs of 16 KiB to 4 MiB, polled at batch 1', () => {
       for (let round = 0; round < 5; round++) pollUntilDone(p, req, performance.now() + 30_000);
       // Frozen: its socket still takes bytes, nothing answers; timeout_ms
       // (2 s) fails the transfer, with a generous margin for a loaded machine.
-      p.peer.signal('SIGSTOP');
+      await p.peer.freeze();
       let t0 = performance.now();
       let error = failAfter(p, req, t0);
       expect(error).toBeInstanceOf(RemoteDisconnectError);

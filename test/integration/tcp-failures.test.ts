@@ -114,7 +114,7 @@ describe('TCP peer failures', () => {
     const name = `frozen-${process.pid}`;
     const f = await startPeer(name);
     await s.write([{ addr: localBase, len: MiB }], [{ addr: f.addr, len: MiB }], f.name);
-    f.signal('SIGSTOP');
+    await f.freeze();
     try {
       const { err, ms } = await failsWithin(f, 'WRITE', () => {});
       expect(err).toBeInstanceOf(RemoteDisconnectError);

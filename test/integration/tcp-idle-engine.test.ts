@@ -67,7 +67,7 @@ describe('TCP engine at rest', () => {
       const f = await startPeer(`frozen-${len}-${process.pid}`);
       await s.write([{ addr: localBase, len: MiB }], [{ addr: f.addr, len: MiB }], f.name);
       await sleep(1500); // past the engine's idle threshold: it sleeps long
-      f.signal('SIGSTOP');
+      await f.freeze();
       try {
         const req = s.createXferReq(
           'WRITE',

@@ -231,7 +231,7 @@ describe('KvBlockManager over DRAM, a peer DRAM tier and a second peer tier', ()
     const nEvents = stored.length + removed.length;
 
     // Frozen, the peer cannot answer the READ; killed, its connection breaks under it.
-    b.proc.signal('SIGSTOP');
+    await b.proc.freeze();
     const onboarding = mgr.onboard(inB);
     const settled = onboarding.then(
       () => 'done',
@@ -331,7 +331,7 @@ describe('KvBlockManager when the tier an onboard reads from dies', () => {
     expect(before.tiers.map((t) => t.used)).toEqual([2, 6, 2]);
     const nEvents = stored.length + removed.length;
 
-    b.proc.signal('SIGSTOP');
+    await b.proc.freeze();
     const settled = mgr.onboard(inB).then(
       () => 'done',
       (e: unknown) => e,
