@@ -19,9 +19,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
 import { RemoteDisconnectError } from '../../src/errors.js';
-import type { XferRequest } from '../../src/xfer-request.js';
 import { sha256 } from '../../testing/pattern.js';
 import { reportUcxUnavailable, UCX_AVAILABLE } from '../backends/ucx-gate.js';
+import { notifRoundsAtDone, split } from './notif-done-rounds.js';
 import { TcpPeer } from './tcp-peer-process.js';
 
 const MiB = 1024 * 1024;
@@ -48,19 +48,6 @@ async function pair(tag: string, params: Record<string, string>, targetParams = 
   return { a, local, localBase, peer };
 }
 
-/** `size` bytes at `off` on both sides, as up to `pieces` descriptors. */
-function split(off: number, size: number, pieces: number, localBase: bigint, remoteBase: bigint) {
-  const locals: { addr: bigint; len: number }[] = [];
-  const remotes: { addr: bigint; len: number }[] = [];
-  const piece = Math.ceil(size / pieces);
-  for (let at = 0; at < size; at += piece) {
-    const len = Math.min(piece, size - at);
-    locals.push({ addr: localBase + BigInt(off + at), len });
-    remotes.push({ addr: remoteBase + BigInt(off + at), len });
-  }
-  return { locals, remotes };
-}
-
 if (!UCX_AVAILABLE) reportUcxUnavailable('UCX notifications at DONE');
 else {
   describe.each([
@@ -83,48 +70,12 @@ else {
     it(
       `${ROUNDS} transfers: getNotifs at the target returns each one's notification at DONE`,
       async () => {
-        const { a, local, localBase, peer } = s;
-        const until = Date.now() + LIMIT_MS;
-        const late: string[] = [];
-        for (let i = 0; i < ROUNDS && Date.now() < until; i++) {
-          const size = SIZES[i % SIZES.length]!;
-          const op = Math.floor(i / SIZES.length) % 2 === 0 ? 'WRITE' : 'READ';
-          const pieces = Math.floor(i / (2 * SIZES.length)) % 2 === 0 ? 1 : 3;
-          const polled = Math.floor(i / (4 * SIZES.length)) % 2 === 0;
-          // Both ranges move around (and start unaligned) from one round to the next.
-          const off = ((i * 7919) % (REGION - 5 * MiB)) + (i % 3);
-          const { locals, remotes } = split(off, size, pieces, localBase, peer.addr);
-          if (op === 'WRITE') randomFillSync(local, off, size);
-          else await peer.send({ cmd: 'fill', off, len: size, seed: i + 1 });
-          const notif = `done-${i}-${op}-${size}x${pieces}`;
-
-          if (polled) {
-            const req: XferRequest = a.createXferReq(op, locals, remotes, peer.name);
-            a.postXferReq(req, { notif });
-            while (a.getXferStatus(req) !== 'DONE') {
-              if (Date.now() > until) throw new Error(`${notif}: not DONE in time`);
-            }
-            a.releaseXferReq(req);
-          } else if (op === 'WRITE') {
-            await a.write(locals, remotes, peer.name, { notif });
-          } else {
-            await a.read(locals, remotes, peer.name, { notif });
-          }
-          const seen = await peer.send({ cmd: 'takeNotifs', off, len: size });
-          if (seen.list.length === 0) {
-            // Not there at DONE: note it, and take it once it comes, so the next
-            // round starts clean (a lost one fails the wait).
-            late.push(`${notif} (${polled ? 'polled' : 'awaited'})`);
-            await expect
-              .poll(async () => (await peer.send({ cmd: 'takeNotifs', off: 0, len: 0 })).list, {
-                timeout: 10_000,
-              })
-              .toEqual([[a.name, notif]]);
-          } else {
-            expect(seen.list).toEqual([[a.name, notif]]);
-          }
-          expect(seen.hash, notif).toBe(sha256(local.subarray(off, off + size)));
-        }
+        const late = await notifRoundsAtDone(s, {
+          region: REGION,
+          sizes: SIZES,
+          rounds: ROUNDS,
+          limitMs: LIMIT_MS,
+        });
         expect(late, `${late.length} notifications were not at the target at DONE`).toEqual([]);
       },
       LIMIT_MS + 60_000,
