@@ -20,7 +20,13 @@ export function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
 }
 
-/** Waits until every thread of a process we SIGSTOPped is stopped; throws after `timeoutMs`. */
+/**
+ * Waits until every thread of a process we SIGSTOPped is stopped; throws after
+ * `timeoutMs`. kill() returns once the signal is queued, and on a loaded
+ * machine the threads stop a few milliseconds later (1-11 ms measured beside
+ * two busy loops on 2 cores): a test that posts to a peer it froze waits for
+ * this first, or a thread still running may serve the transfer.
+ */
 export async function waitStopped(pid: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

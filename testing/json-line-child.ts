@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
@@ -323,23 +322,6 @@ export class JsonLineChild<Reply extends JsonLineReply, Event extends object = J
     if (this.running) this.child.kill(sig);
   }
 
-  /**
-   * SIGSTOP, then waits until every thread of the child is stopped. kill()
-   * returns once the signal is queued; on a loaded machine the child's
-   * threads take a few milliseconds more to stop (1-11 ms measured with two
-   * busy loops on 2 cores), and a thread still running can serve a request
-   * sent in that window. A test that needs a frozen peer waits for this.
-   */
-  async freeze(timeoutMs = 5_000): Promise<void> {
-    this.signal('SIGSTOP');
-    const end = Date.now() + timeoutMs;
-    while (this.running && !allThreadsStopped(this.pid)) {
-      if (Date.now() > end)
-        throw new Error(`${this.#label}: not stopped ${timeoutMs} ms after SIGSTOP`);
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  }
-
   kill(sig: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     this.signal(sig);
     return this.exited;
@@ -361,18 +343,5 @@ export class JsonLineChild<Reply extends JsonLineReply, Event extends object = J
     if (!this.running) return;
     this.send({ cmd: 'close' }).catch(() => {});
     await this.waitForExit(timeoutMs);
-  }
-}
-
-/** Whether every thread of `pid` is stopped ('T' in /proc/PID/task/TID/stat); true once it is gone. */
-function allThreadsStopped(pid: number): boolean {
-  try {
-    return readdirSync(`/proc/${pid}/task`).every((tid) => {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      // "tid (comm) S ...": the state follows the name's closing parenthesis.
-      return stat[stat.lastIndexOf(')') + 2] === 'T';
-    });
-  } catch {
-    return true;
   }
 }

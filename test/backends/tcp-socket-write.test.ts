@@ -11,6 +11,7 @@ import { InvalidParamError, NotFoundError, RemoteDisconnectError } from '../../s
 import type { XferRequest } from '../../src/xfer-request.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
 import { pollUntilDone, type TcpPair, TcpPairs, writeAt } from './tcp-pair.js';
+import { waitStopped } from '../proc-stat.js';
 
 const REGION = 8 << 20;
 const SIZES = [16 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20];
@@ -84,7 +85,8 @@ describe('TCP socket WRITEs of 16 KiB to 4 MiB, polled at batch 1', () => {
       for (let round = 0; round < 5; round++) pollUntilDone(p, req, performance.now() + 30_000);
       // Frozen: its socket still takes bytes, nothing answers; timeout_ms
       // (2 s) fails the transfer, with a generous margin for a loaded machine.
-      await p.peer.freeze();
+      p.peer.signal('SIGSTOP');
+      await waitStopped(p.peer.pid);
       let t0 = performance.now();
       let error = failAfter(p, req, t0);
       expect(error).toBeInstanceOf(RemoteDisconnectError);

@@ -10,6 +10,7 @@ import { Agent } from '../../src/agent.js';
 import { RemoteDisconnectError } from '../../src/errors.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
 import { TcpPeer } from './tcp-peer-process.js';
+import { waitStopped } from '../proc-stat.js';
 
 const MiB = 1024 * 1024;
 const REGION = 256 * MiB;
@@ -114,7 +115,8 @@ describe('TCP peer failures', () => {
     const name = `frozen-${process.pid}`;
     const f = await startPeer(name);
     await s.write([{ addr: localBase, len: MiB }], [{ addr: f.addr, len: MiB }], f.name);
-    await f.freeze();
+    f.signal('SIGSTOP');
+    await waitStopped(f.pid);
     try {
       const { err, ms } = await failsWithin(f, 'WRITE', () => {});
       expect(err).toBeInstanceOf(RemoteDisconnectError);

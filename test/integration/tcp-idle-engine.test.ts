@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent.js';
 import { RemoteDisconnectError } from '../../src/errors.js';
 import { TcpPeer } from './tcp-peer-process.js';
+import { waitStopped } from '../proc-stat.js';
 
 const MiB = 1024 * 1024;
 const REGION = 64 * MiB;
@@ -67,7 +68,8 @@ describe('TCP engine at rest', () => {
       const f = await startPeer(`frozen-${len}-${process.pid}`);
       await s.write([{ addr: localBase, len: MiB }], [{ addr: f.addr, len: MiB }], f.name);
       await sleep(1500); // past the engine's idle threshold: it sleeps long
-      await f.freeze();
+      f.signal('SIGSTOP');
+      await waitStopped(f.pid);
       try {
         const req = s.createXferReq(
           'WRITE',

@@ -20,6 +20,7 @@ import {
   type KvStoredEvent,
 } from '../../src/kv/index.js';
 import { PeerProcess } from '../../testing/peer-harness.js';
+import { waitStopped } from '../proc-stat.js';
 
 // The socket path: on the same-host path a READ copies from the peer's memory with
 // process_vm_readv, which a stopped (SIGSTOP) peer does not prevent.
@@ -231,7 +232,8 @@ describe('KvBlockManager over DRAM, a peer DRAM tier and a second peer tier', ()
     const nEvents = stored.length + removed.length;
 
     // Frozen, the peer cannot answer the READ; killed, its connection breaks under it.
-    await b.proc.freeze();
+    b.proc.signal('SIGSTOP');
+    await waitStopped(b.proc.pid);
     const onboarding = mgr.onboard(inB);
     const settled = onboarding.then(
       () => 'done',
@@ -331,7 +333,8 @@ describe('KvBlockManager when the tier an onboard reads from dies', () => {
     expect(before.tiers.map((t) => t.used)).toEqual([2, 6, 2]);
     const nEvents = stored.length + removed.length;
 
-    await b.proc.freeze();
+    b.proc.signal('SIGSTOP');
+    await waitStopped(b.proc.pid);
     const settled = mgr.onboard(inB).then(
       () => 'done',
       (e: unknown) => e,
