@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 const TICKS_PER_S = 100;
 
 /** The fields of a /proc stat line after the command name (which may hold spaces and parentheses). */
-function statFields(path: string): string[] {
+export function statFields(path: string): string[] {
   const stat = readFileSync(path, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }

@@ -10,6 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
+import { statFields } from '../../test/proc-stat.js';
+
 const SILENT_MS = 10_000;
 
 function threadStates(pid: number): string[] {
@@ -22,9 +24,12 @@ function threadStates(pid: number): string[] {
         return '?';
       }
     };
-    // stat: "tid (comm) S ..." — the state letter follows the name's closing parenthesis.
-    const stat = read('stat');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    let state = '?';
+    try {
+      state = statFields(`/proc/${pid}/task/${tid}/stat`)[0]!;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
     lines.push(`    ${tid} ${read('comm')} ${state} wchan=${read('wchan')}`);
   }
   return lines;
