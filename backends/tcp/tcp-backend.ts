@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import type {
   Backend,
@@ -31,6 +31,7 @@ import {
 } from '../../src/errors.js';
 import { Status, type PostStatus, type StatusCode } from '../../src/status.js';
 import { decodeConnInfo, encodeConnInfo } from './conn-info.js';
+import { newIdentitySeed } from './identity-seed.js';
 import { abortable } from '../common/abortable.js';
 import { LoopHold } from '../common/loop-hold.js';
 import { fromNative } from '../common/native-error.js';
@@ -80,15 +81,6 @@ interface PeerEntry {
 
 const DESC_WORDS = 9;
 const TWO32 = 2 ** 32;
-
-/**
- * A fresh identity key (the Ed25519 private seed) for an engine: its public
- * half goes into the connection info, which binds the agent's name to it.
- */
-function newIdentitySeed(): Uint8Array {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  return new Uint8Array(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
-}
 
 /**
  * The TCP backend: a thin TypeScript shell over the native engine

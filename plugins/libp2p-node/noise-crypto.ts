@@ -19,6 +19,7 @@ import {
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
+  type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
 
@@ -46,6 +47,16 @@ function privateKeyObject(raw: Uint8Array): KeyObject {
   });
 }
 
+/** generateKeyPairSync with JWK encodings, which Node's type declarations leave out. */
+const generateJwkPair = generateKeyPairSync as unknown as (
+  type: 'x25519',
+  options: {
+    publicKeyEncoding: { type: 'spki'; format: 'jwk' };
+    privateKeyEncoding: { type: 'pkcs8'; format: 'jwk' };
+  },
+) => { publicKey: JsonWebKey; privateKey: JsonWebKey };
+
+/** The raw halves of imported keys (never of generateKeyPairSync's KeyObjects: see below). */
 function keyPairFrom(privateKey: KeyObject, publicKey: KeyObject) {
   const pub = publicKey.export({ format: 'jwk' });
   const priv = privateKey.export({ format: 'jwk' });
@@ -64,8 +75,22 @@ export const nativeNoiseCrypto: ICryptoInterface = {
     return [okm.subarray(0, 32), okm.subarray(32, 64), okm.subarray(64, 96)];
   },
   generateX25519KeyPair() {
-    const { privateKey, publicKey } = generateKeyPairSync('x25519');
-    return keyPairFrom(privateKey, publicKey);
+    // Encoded as JWK by the generation itself, and the KeyObject imported
+    // from that: exporting the KeyObjects that generateKeyPairSync returns
+    // deadlocks Node 20 now and then (a garbage collection during the export
+    // finalizes the generation job, whose destructor takes the key's mutex
+    // that the export holds; backends/tcp/identity-seed.ts). About 40 µs more
+    // per key pair (one more X25519 base-point multiplication).
+    const { publicKey, privateKey } = generateJwkPair('x25519', {
+      publicKeyEncoding: { type: 'spki', format: 'jwk' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'jwk' },
+    });
+    const pair = {
+      publicKey: new Uint8Array(Buffer.from(publicKey.x!, 'base64url')),
+      privateKey: new Uint8Array(Buffer.from(privateKey.d!, 'base64url')),
+    };
+    privateKeys.set(pair.privateKey, createPrivateKey({ key: privateKey, format: 'jwk' }));
+    return pair;
   },
   generateX25519KeyPairFromSeed(seed) {
     const privateKey = privateKeyObject(seed);
