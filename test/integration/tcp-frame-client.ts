@@ -3,7 +3,13 @@
  * directly, so a test can craft any frame, bypassing every check an agent
  * makes before it sends one. Loopback only.
  */
-import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+} from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 
 import { decodeConnInfo } from '../../backends/tcp/conn-info.js';
@@ -256,6 +262,19 @@ export class FrameClient {
   }
 }
 
+/**
+ * A fresh Ed25519 identity key, imported from the DER its generation encoded:
+ * exporting a KeyObject fresh from generateKeyPairSync (rawPublicKey does)
+ * can deadlock Node 20 (backends/tcp/identity-seed.ts).
+ */
+function freshIdentity(): KeyObject {
+  const { privateKey } = generateKeyPairSync('ed25519', {
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  return createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' });
+}
+
 /** The raw 32-byte public key of an Ed25519 key. */
 export function rawPublicKey(key: KeyObject): Buffer {
   return Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
@@ -268,7 +287,7 @@ export function helloPayload(
   nonceT: Buffer,
   opts: { secret?: Uint8Array; identity?: KeyObject; nonceI?: Buffer; streamIndex?: number } = {},
 ): Buffer {
-  const identity = opts.identity ?? generateKeyPairSync('ed25519').privateKey;
+  const identity = opts.identity ?? freshIdentity();
   const publicKey = rawPublicKey(identity);
   const nonceI = opts.nonceI ?? Buffer.alloc(32, 7);
   const mac = createHmac('sha256', opts.secret ?? t.secret)
