@@ -171,6 +171,12 @@ export function encodeMetadata(md: AgentMetadata): Uint8Array {
 
 // ------------------------------------------------------------------ decoding
 
+/** A decoded bytes field: absent, protobufjs reads the prototype's default, an empty array. */
+function bytesOf(b: Uint8Array | undefined): Uint8Array {
+  return b instanceof Uint8Array ? b : EMPTY_BYTES;
+}
+const EMPTY_BYTES = new Uint8Array(0);
+
 function mismatch(what: string, cause?: unknown): never {
   throw new MismatchError(`metadata ${what}`, { op: 'loadRemoteMD', cause });
 }
@@ -183,15 +189,12 @@ function mismatch(what: string, cause?: unknown): never {
  */
 export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
   if (!(blob instanceof Uint8Array)) mismatch('must be a Uint8Array');
+  // The decoded message is read as it is (no toObject copy): an absent field
+  // reads as its prototype default, an absent bytes field as an empty array
+  // (bytesOf), an absent repeated or map field as an empty one.
   let obj: any;
   try {
-    const msg = AgentMetadataType.decode(blob);
-    obj = AgentMetadataType.toObject(msg, {
-      bytes: Uint8Array,
-      defaults: true,
-      arrays: true,
-      objects: true,
-    });
+    obj = AgentMetadataType.decode(blob);
   } catch (err) {
     mismatch('is not a valid protobuf message', err);
   }
@@ -203,8 +206,8 @@ export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
   }
   const name: string = obj.agentName;
   if (!name || name.length > MAX_NAME) mismatch('has an empty or oversized agent name');
-  if (obj.agentId.length !== AGENT_ID_BYTES)
-    mismatch(`has an agent id of ${obj.agentId.length} bytes`);
+  const agentId = bytesOf(obj.agentId);
+  if (agentId.length !== AGENT_ID_BYTES) mismatch(`has an agent id of ${agentId.length} bytes`);
 
   const conns: AgentMetadata['conns'] = [];
   const seen = new Set<string>();
@@ -212,7 +215,7 @@ export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
     if (!c.backend) mismatch('has a connection entry without a backend name');
     if (seen.has(c.backend)) mismatch(`lists backend ${c.backend} twice`);
     seen.add(c.backend);
-    conns.push({ backend: c.backend, connInfo: c.connInfo });
+    conns.push({ backend: c.backend, connInfo: bytesOf(c.connInfo) });
   }
 
   const sections: PackedSection[] = [];
@@ -225,32 +228,32 @@ export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
     if (seenSections.has(key)) mismatch(`has two ${key} sections`);
     seenSections.add(key);
     const count: number = s.count;
+    const addrs = bytesOf(s.addrs);
+    const lens = bytesOf(s.lens);
+    const devIds = bytesOf(s.devIds);
+    const pdLens = bytesOf(s.publicDataLens);
     // Every region takes at least one byte in each varint column.
-    const shortest = Math.min(
-      s.addrs.length,
-      s.lens.length,
-      s.devIds.length,
-      s.publicDataLens.length,
-    );
+    const shortest = Math.min(addrs.length, lens.length, devIds.length, pdLens.length);
     if (count > shortest) mismatch(`lists ${count} ${key} regions but holds fewer`);
     sections.push({
       backend: s.backend,
       memType,
       count,
-      addrs: s.addrs,
-      lens: s.lens,
-      devIds: s.devIds,
-      pdLens: s.publicDataLens,
-      publicData: s.publicData,
+      addrs,
+      lens,
+      devIds,
+      pdLens,
+      publicData: bytesOf(s.publicData),
     });
   }
 
   const labels = new Map<string, Uint8Array>();
-  for (const [k, v] of Object.entries(obj.labels as Record<string, Uint8Array>)) labels.set(k, v);
+  for (const [k, v] of Object.entries(obj.labels as Record<string, Uint8Array>))
+    labels.set(k, bytesOf(v));
 
   return {
     name,
-    agentId: obj.agentId,
+    agentId,
     hostId: obj.hostId,
     partial: obj.partial,
     conns,

@@ -22,7 +22,8 @@
  * - `frames`: one gossip frame (a record of 600 bytes) through the mesh
  *   transport (mesh-transport.ts) to a linked node, waiting until it is
  *   received and decoded; `frames-burst`: 20 such frames queued in one turn
- *   (a flood's burst), and the figure per frame.
+ *   (a flood's burst), and the figure per frame; `frames-spaced`: one frame
+ *   after a 3 ms pause each (as frames reach an agent during a start).
  * - `link`: a mesh link as the discovery makes one: the mesh transport dials
  *   a node for a frame (a ping), the other side answers (an ack) over that
  *   connection, then the connection is closed: the handshakes and the mesh
@@ -30,6 +31,10 @@
  * - `monitor-ping`: one round of libp2p's connection monitor on an open
  *   connection (a ping stream opened, the protocol refused by a node that
  *   does not serve it, as in the discovery's nodes), both sides.
+ * - `seeds-joined`: one second of an agent whose seed source has joined (its
+ *   connection to the seed stays up), with the bench's retryMs of 100: what
+ *   the seed source costs a member that is connected (and the two nodes' own
+ *   timers, the same before and after).
  * - `verify`: one record signature verified (a member's key already imported)
  *   and `verify-first` with the key imported from the peer id first (as JWK;
  *   `verify-first-der` as DER, the discovery's way before).
@@ -61,6 +66,7 @@ import { Agent } from '../../src/agent.js';
 import { createLogger } from '../../src/logger.js';
 import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
 import { privateNetwork } from '../../plugins/libp2p-node/private-network.js';
+import { threadCpuMs } from './thread-cpu.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -221,7 +227,7 @@ for (const [step, withKey] of [
 }
 
 // ---------------------------------------------------------------- mesh frames
-if (wanted('frames') || wanted('frames-burst')) {
+if (wanted('frames') || wanted('frames-burst') || wanted('frames-spaced')) {
   const { Libp2pMeshTransport } = await import('../../plugins/gossip/mesh-transport.js');
   const [a, b] = await nodePair(true);
   let received = 0;
@@ -273,6 +279,13 @@ if (wanted('frames') || wanted('frames-burst')) {
     });
   // One frame, then wait for it (a quiet link); and 20 frames queued in one turn (a flood's burst).
   await measure('frames', N * 5, async () => {
+    ta.send(to, frame());
+    await until(received + 1);
+  });
+  // One frame after a 3 ms pause (the pause itself costs no CPU): how frames come to
+  // each agent during a start, spread out, each one the first after other work.
+  await measure('frames-spaced', N, async () => {
+    await sleep(3);
     ta.send(to, frame());
     await until(received + 1);
   });
@@ -357,6 +370,35 @@ if (wanted('link') || wanted('monitor-ping')) {
   }
   ta.close();
   tb.close();
+  await Promise.all([a.stop(), b.stop()]);
+}
+
+// ---------------------------------------------------------------- seeds, joined
+if (wanted('seeds-joined')) {
+  const { seeds } = await import('../../plugins/seeds/index.js');
+  const [a, b] = await nodePair(true);
+  const stop = new AbortController();
+  // The bench's retry period (worker.ts): a joined agent's seed source, left running.
+  seeds([b.getMultiaddrs()[0]!.toString()], { retryMs: 100 }).start!({
+    cluster: 'costs-probe',
+    node: a,
+    log: createLogger('nixl-ts:costs-probe'),
+    signal: stop.signal,
+  });
+  while (!a.getConnections().length) await sleep(10);
+  // One second at a time of a joined agent whose connection stays up; the main
+  // thread's CPU apart (the process's other threads add noise of their own here).
+  await sleep(2000);
+  const n = Math.max(3, Math.floor(N / 100));
+  const main0 = threadCpuMs().get(process.pid)!;
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) await sleep(1000);
+  const mainUs = (threadCpuMs().get(process.pid)! - main0) * 1000;
+  const c = process.cpuUsage(cpu0);
+  console.log(
+    `seeds-joined   n=${n} main thread ${(mainUs / n).toFixed(1)} µs/s, process ${((c.user + c.system) / n).toFixed(1)} µs/s`,
+  );
+  stop.abort();
   await Promise.all([a.stop(), b.stop()]);
 }
 

@@ -26,7 +26,7 @@
  *
  * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
  *   [--runs 3] [--source seeds|mdns|etcd] [--seeds 4] [--per-process 8] [--grace-ms 10000]
- *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR] [--compiled]
+ *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR] [--node-args "FLAGS"] [--compiled]
  *   (BENCH_VERBOSE=1 prints progress)
  *
  * `--timeline` prints, per agent, when it was ready, when every other agent
@@ -71,6 +71,8 @@ const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
 const timeline = process.argv.includes('--timeline');
 /** Writes a V8 CPU profile of every worker into this folder (`--cpu-prof DIR`). */
 const cpuProfDir = arg('cpu-prof', '');
+/** Extra node/V8 flags for every worker, space-separated (`--node-args "--log-deopt --logfile=/tmp/v8-%p.log"`). */
+const extraNodeArgs = arg('node-args', '').split(' ').filter(Boolean);
 if (!['mdns', 'seeds', 'etcd'].includes(source)) throw new Error(`unknown --source ${source}`);
 
 /** A worker's line (worker.ts): an event named by `ev`, stamped with its time. */
@@ -198,12 +200,11 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           cwd: ROOT,
           stderr: 'inherit',
           eventField: 'ev',
-          ...(cpuProfDir
+          ...(cpuProfDir || extraNodeArgs.length
             ? {
                 nodeArgs: [
-                  '--cpu-prof',
-                  '--cpu-prof-dir',
-                  cpuProfDir,
+                  ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
+                  ...extraNodeArgs,
                   ...(compiled ? [] : ['--import', 'tsx']),
                 ],
               }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import protobuf from 'protobufjs';
 
 import { MismatchError } from '../../src/errors.js';
+import { readProto } from '../../src/proto.js';
 import {
   MESH_FORMAT_VERSION,
   decodeFrame,
@@ -65,6 +66,71 @@ describe('discovery mesh wire format', () => {
     for (const f of frames) expect(plain(decodeFrame(encodeFrame(f)))).toEqual(plain(f));
     const p = { name: 'agent', addrs: ['/ip4/127.0.0.1/tcp/1'], metadata: new Uint8Array([5]) };
     expect(plain(decodePayload(encodePayload(p)))).toEqual(p);
+  });
+
+  it("encodes the same bytes as protobufjs's fromObject path (the wire stays as it was)", () => {
+    const Frame = protobuf.parse(readProto('mesh.proto')).root.lookupType('nixl_ts.mesh.Frame');
+    const sig = new Uint8Array(64).fill(9);
+    const records = [
+      { id: 'p1', version: 4, left: false, payload: new Uint8Array([1, 2, 3]), sig },
+      { id: 'p2', version: 1.5, left: true, payload: new Uint8Array(0), sig },
+    ];
+    const deaths = [{ id: 'p3', version: 2 }];
+    const suspects = [{ id: 'p4', version: 5, by: 'p1', lost: true, lostMs: 1250 }];
+    const alives = [{ id: 'p5', version: 7, digest: new Uint8Array(32).fill(3), sig }];
+    const viaFromObject = (obj: object) =>
+      new Uint8Array(Frame.encode(Frame.fromObject(obj)).finish());
+    expect(
+      new Uint8Array(encodeFrame({ kind: 'gossip', records, deaths, suspects, alives, links: 6 })),
+    ).toEqual(
+      viaFromObject({
+        version: MESH_FORMAT_VERSION,
+        links: 6,
+        gossip: { records, deaths, suspects, alives },
+      }),
+    );
+    expect(
+      new Uint8Array(
+        encodeFrame({
+          kind: 'entries',
+          entries: [{ id: 'p1', version: 3, dead: true }],
+          buckets: [1, 7],
+          bucketCount: 8,
+        }),
+      ),
+    ).toEqual(
+      viaFromObject({
+        version: MESH_FORMAT_VERSION,
+        entries: {
+          entries: [{ id: 'p1', version: 3, dead: true }],
+          buckets: [1, 7],
+          bucketCount: 8,
+        },
+      }),
+    );
+    expect(new Uint8Array(encodeFrame({ kind: 'ping-req', target: 'p2', nonce: 77 }))).toEqual(
+      viaFromObject({ version: MESH_FORMAT_VERSION, pingReq: { target: 'p2', nonce: 77 } }),
+    );
+  });
+
+  it('decodes absent fields to their defaults, each record a plain object', () => {
+    const f = decodeFrame(
+      encodeFrame({
+        kind: 'gossip',
+        records: [
+          { id: 'p1', version: 1, left: false, payload: new Uint8Array(0), sig: new Uint8Array(0) },
+        ],
+        deaths: [{ id: 'p2', version: 3 }],
+        suspects: [],
+      }),
+    );
+    if (f.kind !== 'gossip') throw new Error(`decoded a ${f.kind} frame`);
+    expect(Object.getPrototypeOf(f.records[0])).toBe(Object.prototype);
+    expect(f.records[0]!.payload).toBeInstanceOf(Uint8Array);
+    expect(f.records[0]!.payload.byteLength).toBe(0);
+    expect(f.records[0]!.sig.byteLength).toBe(0);
+    expect(f.deaths).toEqual([{ id: 'p2', version: 3, by: '', lost: false, lostMs: 0 }]);
+    expect(f.alives).toEqual([]);
   });
 
   it('an alive is a fraction of the record it refreshes', () => {
