@@ -70,6 +70,18 @@ void AmBufferSentCb(void* request, ucs_status_t, void* userData) {
   delete static_cast<AmBuffer*>(userData);
 }
 
+// Every active message goes eagerly (never by rendezvous): `sent` runs with
+// `userData` once UCX completes a send it could not finish at once.
+ucp_request_param_t EagerAmParams(ucp_send_nbx_callback_t sent, void* userData) {
+  ucp_request_param_t p{};
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
+  p.cb.send = sent;
+  p.user_data = userData;
+  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  return p;
+}
+
 ucs_status_t NotifAmCb(void* arg, const void* header, size_t headerLen, void* data, size_t len,
                        const ucp_am_recv_param_t*) {
   static_cast<UcxEngine*>(arg)->OnNotifAm(header, headerLen, data, len);
@@ -349,18 +361,14 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
 // the request and nothing of ours can be behind it in its socket.
 void UcxEngine::SendHello(Worker& w, Peer& peer, EpCtx* ctx) {
   EpGate& gate = peer.gates[w.index];
-  ucp_request_param_t p{};
-  p.op_attr_mask =
-      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
-  p.cb.send = [](void* request, ucs_status_t, void* userData) {
+  auto sent = [](void* request, ucs_status_t, void* userData) {
     ucp_request_free(request);
     auto* c = static_cast<EpCtx*>(userData);
     // A failed handshake leaves the endpoint to its error callback; the
     // transfers it held fail on their own.
     c->engine->OnHelloSent(c->peer, c->worker);
   };
-  p.user_data = ctx;
-  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucp_request_param_t p = EagerAmParams(sent, ctx);
   ucs_status_ptr_t r = ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, nullptr, 0, &p);
   if (r == nullptr || UCS_PTR_IS_ERR(r)) gate.ready = true;
 }
@@ -864,12 +872,7 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
     return;
   }
   // The flush completed, so the data is visible at the target: now the notification.
-  ucp_request_param_t p{};
-  p.op_attr_mask =
-      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
-  p.cb.send = NotifSentCb;
-  p.user_data = x;
-  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucp_request_param_t p = EagerAmParams(NotifSentCb, x);
   unsigned id = kAmNotif;
   if (x->ackNotif) {
     // The target answers with the token (on the reply endpoint UCX gives it);
@@ -1028,12 +1031,7 @@ void UcxEngine::Release(uint32_t xferId) {
 
 void UcxEngine::SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len) {
   auto* buf = new AmBuffer{{opts_.agentName.begin(), opts_.agentName.end()}, {data, data + len}};
-  ucp_request_param_t p{};
-  p.op_attr_mask =
-      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
-  p.cb.send = AmBufferSentCb;
-  p.user_data = buf;
-  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
   ucs_status_ptr_t r;
   {
     std::lock_guard<std::mutex> lock(w.mu);
@@ -1153,12 +1151,7 @@ void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void*
   auto* buf =
       new AmBuffer{{opts_.agentName.begin(), opts_.agentName.end()},
                    {static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + 8}};
-  ucp_request_param_t p{};
-  p.op_attr_mask =
-      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
-  p.cb.send = AmBufferSentCb;
-  p.user_data = buf;
-  p.flags = UCP_AM_SEND_FLAG_EAGER;
+  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
   ucs_status_ptr_t r = ucp_am_send_nbx(param->reply_ep, kAmNotifAck, buf->header.data(),
                                        buf->header.size(), buf->data.data(), buf->data.size(), &p);
   if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
