@@ -5,13 +5,18 @@
 // (native/tcp/posting.cc, LeaveToPoller). Against an agent in another
 // process: data checked by hash at every size, awaited posts after a poll
 // loop finish promptly (the caller hands its peer back), and a target frozen
-// (SIGSTOP) or killed in the middle of the loop fails it in bounded time.
+// (SIGSTOP) or killed in the middle of the loop fails it in bounded time;
+// once the caller stops, neither process keeps a core busy; worker threads,
+// each with its own agent on this path, polling at once, all land.
+import { Worker } from 'node:worker_threads';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { NotFoundError, RemoteDisconnectError } from '../../src/errors.js';
 import type { XferRequest } from '../../src/xfer-request.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
-import { waitStopped } from '../proc-stat.js';
+import { cpuMs, waitStopped } from '../proc-stat.js';
+import { PeerProcess } from '../../testing/peer-harness.js';
 import { pollUntilDone, type TcpPair, TcpPairs } from './tcp-pair.js';
 
 const REGION = 4 << 20;
@@ -101,6 +106,63 @@ describe('TCP, the caller sends and reads (poll_progress=on, linger_us=0)', () =
       // answer waits for the quiet watch (20 ms), with none at all forever.
       expect(slowest).toBeLessThan(1_000);
       write.release();
+    }
+  }, 120_000);
+
+  it('once the caller stops polling, neither process keeps a core busy', async () => {
+    const p = await pair();
+    const req = request(p, 'WRITE', 4 << 10, 0);
+    for (let round = 0; round < 2000; round++) pollUntilDone(p, req, performance.now() + 30_000);
+    // The peer stays left to this caller, which no longer polls: nothing may
+    // spin for it (the I/O thread takes the peer back after the quiet watch).
+    const before = [cpuMs(process.pid), cpuMs(p.peer.pid)];
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    const wallMs = performance.now() - t0;
+    const used = [cpuMs(process.pid) - before[0]!, cpuMs(p.peer.pid) - before[1]!];
+    // A spinning thread would use about wallMs; a generous bound for noise.
+    for (const ms of used) expect(ms).toBeLessThan(wallMs / 4);
+  }, 60_000);
+
+  it('worker threads polling at once, each with its own agent, all land', async () => {
+    const WORKERS = 3;
+    const AREA = 256 << 10;
+    const peer = new PeerProcess();
+    try {
+      const params = { port: '0', same_host: 'off', timeout_ms: String(TIMEOUT_MS) };
+      const init = await peer.send(
+        { cmd: 'init', backend: 'TCP', params, plugins: [], size: WORKERS * AREA, name: 'target' },
+        30_000,
+      );
+      const results = await Promise.all(
+        Array.from({ length: WORKERS }, (_, w) => {
+          const worker = new Worker(new URL('./fixtures/lean-poll-worker.mjs', import.meta.url), {
+            workerData: {
+              md: init.md,
+              remoteAddr: String(BigInt(init.addr!) + BigInt(w * AREA)),
+              area: AREA,
+              block: 4096 << (w % 3), // 4, 8 and 16 KiB blocks
+              rounds: 5,
+              seed: 500 + 10 * w,
+              name: `lean-worker-${w}`,
+              params: { ...params, ...LEAN },
+            },
+          });
+          return new Promise<{ wrote: string; readBack: string }>((resolve, reject) => {
+            worker.once('message', resolve);
+            worker.once('error', reject);
+            worker.once('exit', (code) => reject(new Error(`worker ${w} exited (${code})`)));
+          });
+        }),
+      );
+      for (const [w, r] of results.entries()) {
+        const remote = (await peer.send({ cmd: 'hash', off: w * AREA, len: AREA })).hash;
+        expect(remote, `worker ${w}: the target's copy`).toBe(r.wrote);
+        expect(r.readBack, `worker ${w}: read back`).toBe(r.wrote);
+      }
+    } finally {
+      peer.signal('SIGKILL');
+      await peer.waitForExit(10_000).catch(() => {});
     }
   }, 120_000);
 
