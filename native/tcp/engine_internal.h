@@ -307,6 +307,9 @@ struct Engine::Xfer {
   // LeaveToPoller). A caller that looks once and then awaits never sets it.
   bool polled = false;
   uint32_t polls = 0;  // Progress calls for the current post
+  // The current post was left to its polling caller (LeaveToPoller): its
+  // polls read the answer and send what the socket did not take at once.
+  bool leftToPoller = false;
   std::vector<uint8_t> notif;
   uint64_t Id() const { return (uint64_t(slot) << 32) | gen; }
 };

@@ -119,6 +119,7 @@ bool Engine::TryRunInline(Cmd& c) {
   inlineRun_ = false;
   FlushDirty(sends ? kPollSendChunk : UINT64_MAX);
   if (poller && !LeaveToPoller(c.a, poller)) Unquiet(poller);
+  if (poller && poller->quietSinceNs != 0) xfers_[c.a]->leftToPoller = true;
   // A peer still masked after an earlier request that was left to a poller:
   // this post's answer is the I/O thread's, so it watches the peer again.
   if (!poller && !polled && !shm && peer && peer->quietSinceNs != 0) Unquiet(peer);
@@ -180,15 +181,19 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
   // already received this one's start on this thread).
   if (x->op == XferOp::kRead && !UsesCma(p, total) && total > kPollAnswerMaxBytes &&
       cfg_.busyPollUs == 0) {
+    io.unlock();
+    sched_yield();  // the I/O thread that receives it may be queued on this CPU
     return false;
   }
   x->polls++;
   const uint64_t progressBefore = p->lastProgressNs;
   // This caller is still here: a masked peer stays left to it (OnPollWatch).
   if (p->quietSinceNs != 0) p->quietSinceNs = NowNs();
-  // A WRITE's payload not sent yet (pollSend): the next bounded share goes
-  // from this thread, so the transfer needs no third thread on 2 cores.
-  if (PollSends(x, p)) {
+  // A WRITE's payload not sent yet (pollSend, or what the socket did not take
+  // of a post left to this caller): the next bounded share goes from this
+  // thread, so the transfer needs no third thread on 2 cores.
+  const bool sends = PollSends(x, p);
+  if (sends || (x->leftToPoller && HasUnsent(p))) {
     // Polled twice: its caller polls, so its next post is left to it whole
     // (TryRunInline masks the peer's connections for the I/O thread).
     if (x->polls > 1) x->polled = true;
@@ -225,16 +230,22 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
         done.erase(done.begin() + static_cast<ptrdiff_t>(i));
         settledHere = true;
         // Its caller came back to poll, and was polling when the answer came
-        // (one look, then an await, is not polling).
-        x->polled = x->polls > 1;
+        // (one look, then an await, is not polling); or the post was left to
+        // it and it completed it: the caller keeps its peer until it stops
+        // polling (StopPolling), with no epoll_ctl or hand-back per post.
+        x->polled = x->polls > 1 || x->leftToPoller;
       }
       break;
     }
   }
   Publish();
-  // busy_poll_us: the caller spins on its status reads; one that read nothing
-  // lets a thread queued on its CPU (the target's, on 2 vCPUs) run first.
-  if (cfg_.busyPollUs > 0 && !settledHere && p->lastProgressNs == progressBefore) {
+  // The caller spins on its status reads; one that read nothing lets a thread
+  // queued on its CPU run first: the target's, woken onto this CPU by the
+  // request (a socket wake-up is a sync wake-up). Pinned to one vCPU, 4 KiB
+  // polled transfers took 2-3x as long without this yield
+  // (bench/cli/results/2026-12-lean-poll/). Not while it sends a large WRITE
+  // (pollSend): yielding there was measured slower (2026-12-socket-write-512k).
+  if (!settledHere && !sends && p->lastProgressNs == progressBefore) {
     io.unlock();
     sched_yield();
   }
@@ -245,17 +256,20 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
 // most likely poll this one too: its answer is left to that caller, so the
 // I/O thread is not woken for it (a wake-up of a sleeping thread, and that
 // thread then waiting for ioMu_, cost more than the poll's recv). The peer's
-// connections stay masked while posts go on like this; the watch timer
-// hands a post back to the I/O thread if its caller stops polling for
-// kPollWatchNs, and CheckTimeouts unmasks an idle peer after kQuietWatchNs.
-// False when it cannot be left (the post did not go out whole).
+// connections stay masked while posts go on like this: one epoll_ctl per
+// stream when the caller takes the peer, none per post. What the socket did
+// not take of a WRITE is sent by the caller's polls too (Progress).
+// Handing back: a caller that stops polling through wait() says so
+// (StopPolling); one that stops otherwise leaves an answer to CheckTimeouts,
+// which unmasks a peer not polled for kQuietWatchNs. Only a payload left to
+// send arms the watch timer (kPollWatchNs): re-armed while posts went on, it
+// woke the I/O thread every few transfers, only for it to block on ioMu_
+// behind the poller (bench/cli/results/2026-12-lean-poll/).
 bool Engine::LeaveToPoller(uint32_t slot, Peer* p) {
   const Xfer* x = xfers_[slot].get();
   if (pollWatchFd_ < 0 || p->state != Peer::kReady) return false;
-  // What is left to send is the poller's too when it sends (Progress).
-  if (HasUnsent(p) && !(x->active && PollSends(x, p))) return false;
   p->quietSinceNs = NowNs();
-  if (x->active && !pollWatchArmed_) ArmPollWatch(kPollWatchNs);
+  if (x->active && HasUnsent(p) && !pollWatchArmed_) ArmPollWatch(kPollWatchNs);
   return true;
 }
 
@@ -266,9 +280,10 @@ void Engine::ArmPollWatch(uint64_t ns) {
   pollWatchArmed_ = timerfd_settime(pollWatchFd_, 0, &t, nullptr) == 0;
 }
 
-// The watch timer fired: a peer whose answers were left to a polling caller,
-// with a post still in flight that no poll completed for kPollWatchNs, is
-// read by the I/O thread from now on. Later posts get the rest of their time.
+// The watch timer fired: a peer left to a polling caller with a payload still
+// to send, that no poll moved for kPollWatchNs, is served by the I/O thread
+// from now on. Later posts get the rest of their time. (An answer alone
+// waits for the caller's polls, StopPolling or CheckTimeouts: LeaveToPoller.)
 void Engine::OnPollWatch() {
   uint64_t expirations;
   ssize_t ignored = read(pollWatchFd_, &expirations, sizeof(expirations));
@@ -278,7 +293,7 @@ void Engine::OnPollWatch() {
   uint64_t next = 0;
   for (auto& [id, pp] : peers_) {
     Peer* p = pp.get();
-    if (p->quietSinceNs == 0 || p->inflight == 0) continue;
+    if (p->quietSinceNs == 0 || p->inflight == 0 || !HasUnsent(p)) continue;
     uint64_t waited = now - p->quietSinceNs;
     if (waited >= kPollWatchNs) {
       Unquiet(p);
@@ -499,6 +514,7 @@ void Engine::ExecCmd(Cmd& c) {
         if (Peer* p = PeerOf(c.a); p && p->quietSinceNs != 0) Unquiet(p);
       }
       x->polled = false;
+      x->leftToPoller = false;
       x->polls = 0;
       x->gen = c.b;
       x->active = true;

@@ -4,7 +4,7 @@
 // answer to that caller instead of waking the engine's I/O thread (the
 // peer's connections masked, native/tcp/posting.cc). These tests check that
 // the data still lands, that a caller who then stops polling still gets its
-// completions (the watch timer hands them back to the I/O thread), and that
+// completions (wait() hands the peer back to the I/O thread), and that
 // a peer killed in either phase fails the transfers in bounded time. The
 // target is an agent in another process; data is checked by hash.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,7 +80,8 @@ for (const sameHost of ['off', 'auto'] as const) {
           await req.wait({ signal: AbortSignal.timeout(5_000) });
           slowest = Math.max(slowest, performance.now() - t0);
         }
-        // The watch timer hands an answer back within 2 × 200 µs; 1 s is a generous bound.
+        // wait() hands the answer back (stopPolling) once its spin of
+        // waitSpinUs (100 µs) is over; 1 s is a generous bound.
         expect(slowest).toBeLessThan(1_000);
         const remote = (await p.peer.send({ cmd: 'hash', off: 0, len: area })).hash;
         expect(sha256(p.local.subarray(0, area))).toBe(remote);

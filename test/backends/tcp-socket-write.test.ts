@@ -1,9 +1,10 @@
 // Socket WRITEs of 16 KiB to 4 MiB at batch 1, polled as nixl-ts-bench and
 // nixlbench poll them, on the paths the engine may take for them: sent by the
 // caller's thread inside postXferReq (inline_write_max_bytes), handed to the
-// I/O thread, or sent by the polling caller (poll_send_min_bytes). Against an
-// agent in another process, every DONE is checked by hash, and a target that
-// is killed or frozen in the middle of such WRITEs fails them in bounded time.
+// I/O thread, or sent by the polling caller (poll_send_min_bytes, or
+// poll_progress with inline sends). Against an agent in another process,
+// every DONE is checked by hash, and a target that is killed or frozen in
+// the middle of such WRITEs fails them in bounded time.
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
@@ -28,6 +29,14 @@ const VARIANTS: Record<string, Record<string, string>> = {
   'sent by the polling caller from 16 KiB': {
     poll_send: 'on',
     poll_send_min_bytes: String(16 << 10),
+  },
+  // What the socket does not take inside postXferReq is sent by the caller's
+  // status reads, which also read the ACK (Engine::LeaveToPoller).
+  'sent and answered by the polling caller up to 4 MiB (poll_progress, linger_us=0)': {
+    poll_progress: 'on',
+    linger_us: '0',
+    inline_write_max_bytes: String(4 << 20),
+    poll_send: 'off',
   },
 };
 
