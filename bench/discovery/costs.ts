@@ -65,6 +65,7 @@ import { multiaddrConnectionPair, lpStream } from '@libp2p/utils';
 import { Agent } from '../../src/agent.js';
 import { createLogger } from '../../src/logger.js';
 import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
+import type { MeshTransportOptions } from '../../plugins/gossip/mesh-transport.js';
 import { privateNetwork } from '../../plugins/libp2p-node/private-network.js';
 import { threadCpuMs } from './thread-cpu.js';
 
@@ -226,40 +227,58 @@ for (const [step, withKey] of [
   await Promise.all([a.stop(), b.stop()]);
 }
 
+// ---------------------------------------------------------------- mesh transports
+/**
+ * A mesh transport with no rate or size limit in the way of a probe: only the
+ * protocol, where its peers listen, and what it does with a frame differ.
+ */
+async function probeTransport(
+  node: ControlNode,
+  protocol: string,
+  addrsOf: MeshTransportOptions['addrsOf'],
+  receive: MeshTransportOptions['receive'],
+) {
+  const { Libp2pMeshTransport } = await import('../../plugins/gossip/mesh-transport.js');
+  return new Libp2pMeshTransport(node, {
+    protocol,
+    maxFrameBytes: 1 << 20,
+    maxQueueBytes: 16 << 20,
+    messagesPerSecond: 1e9,
+    messageBurst: 1e9,
+    bytesPerSecond: 1e12,
+    byteBurst: 1e12,
+    maxPeers: 16,
+    dialTimeoutMs: 10_000,
+    maxInbound: 16,
+    addrsOf,
+    refused: () => false,
+    receive,
+    invalid: (_from, err) => {
+      throw err;
+    },
+    rateLimited: () => {},
+    foreign: () => {},
+    refusedByLive: () => {},
+    log: createLogger('nixl-ts:costs-probe'),
+  });
+}
+
 // ---------------------------------------------------------------- mesh frames
 if (wanted('frames') || wanted('frames-burst') || wanted('frames-spaced')) {
-  const { Libp2pMeshTransport } = await import('../../plugins/gossip/mesh-transport.js');
   const [a, b] = await nodePair(true);
   let received = 0;
   let wake: () => void = () => {};
   const transport = (node: ControlNode) =>
-    new Libp2pMeshTransport(node, {
-      protocol: '/nixl-ts/costs-mesh/1',
-      maxFrameBytes: 1 << 20,
-      maxQueueBytes: 16 << 20,
-      messagesPerSecond: 1e9,
-      messageBurst: 1e9,
-      bytesPerSecond: 1e12,
-      byteBurst: 1e12,
-      maxPeers: 16,
-      dialTimeoutMs: 10_000,
-      maxInbound: 16,
-      addrsOf: () => [],
-      refused: () => false,
-      receive: () => {
+    probeTransport(
+      node,
+      '/nixl-ts/costs-mesh/1',
+      () => [],
+      () => {
         received++;
         wake();
       },
-      invalid: (_from, err) => {
-        throw err;
-      },
-      rateLimited: () => {},
-      foreign: () => {},
-      refusedByLive: () => {},
-      log: createLogger('nixl-ts:costs-probe'),
-    });
-  const ta = transport(a);
-  const tb = transport(b);
+    );
+  const [ta, tb] = await Promise.all([transport(a), transport(b)]);
   await Promise.all([ta.install(), tb.install()]);
   await a.dial(b.getMultiaddrs()[0]!);
   const to = b.peerId.toString();
@@ -303,7 +322,6 @@ if (wanted('frames') || wanted('frames-burst') || wanted('frames-spaced')) {
 
 // ---------------------------------------------------------------- mesh links
 if (wanted('link') || wanted('monitor-ping')) {
-  const { Libp2pMeshTransport } = await import('../../plugins/gossip/mesh-transport.js');
   const [a, b] = await nodePair(true);
   const nodes = new Map([
     [a.peerId.toString(), a],
@@ -311,35 +329,16 @@ if (wanted('link') || wanted('monitor-ping')) {
   ]);
   let received = 0;
   let wake: () => void = () => {};
-  const transports = [a, b].map(
-    (node) =>
-      new Libp2pMeshTransport(node, {
-        protocol: '/nixl-ts/costs-link/1',
-        maxFrameBytes: 1 << 20,
-        maxQueueBytes: 16 << 20,
-        messagesPerSecond: 1e9,
-        messageBurst: 1e9,
-        bytesPerSecond: 1e12,
-        byteBurst: 1e12,
-        maxPeers: 16,
-        dialTimeoutMs: 10_000,
-        maxInbound: 16,
-        addrsOf: (id) => nodes.get(id)!.getMultiaddrs().map(String),
-        refused: () => false,
-        receive: (from, msg) => {
-          received++;
-          // The answer goes back over the connection the ping came on.
-          if (msg.kind === 'ping') transports[1]!.send(from, { kind: 'ack', nonce: msg.nonce });
-          wake();
-        },
-        invalid: (_from, err) => {
-          throw err;
-        },
-        rateLimited: () => {},
-        foreign: () => {},
-        refusedByLive: () => {},
-        log: createLogger('nixl-ts:costs-probe'),
+  const addrsOf = (id: string) => nodes.get(id)!.getMultiaddrs().map(String);
+  const transports = await Promise.all(
+    [a, b].map((node) =>
+      probeTransport(node, '/nixl-ts/costs-link/1', addrsOf, (from, msg) => {
+        received++;
+        // The answer goes back over the connection the ping came on.
+        if (msg.kind === 'ping') transports[1]!.send(from, { kind: 'ack', nonce: msg.nonce });
+        wake();
       }),
+    ),
   );
   const [ta, tb] = [transports[0]!, transports[1]!];
   await Promise.all([ta.install(), tb.install()]);
