@@ -65,6 +65,8 @@ class TcpXfer implements NativeXfer {
   pollSends = false;
   /** Status reads of the current post that found it in flight. */
   idlePolls = 0;
+  /** Status reads of it park the caller (poll_park_us) instead of yielding. */
+  parks = false;
   error?: NixlError;
   onSettled?: () => void;
   constructor(
@@ -359,6 +361,7 @@ export class TcpBackend implements Backend {
       op === 'WRITE' &&
       peerId !== 0 &&
       bytes >= this.#opts.pollSendMinBytes;
+    h.parks = this.#opts.pollParkUs > 0 && bytes >= this.#opts.pollParkMinBytes;
     this.#settle.add(h);
     return h;
   }
@@ -390,8 +393,13 @@ export class TcpBackend implements Backend {
     const s = this.#settle.status(h);
     if (s !== Status.IN_PROG || !h.inFlight || this.#closed) return s;
     if (!this.#pollsAnswers(h)) {
-      if ((++h.idlePolls & (YIELD_EVERY_POLLS - 1)) === 0) this.#engine.yieldCpu();
-      return s;
+      if ((++h.idlePolls & (YIELD_EVERY_POLLS - 1)) !== 0) return s;
+      if (!h.parks) {
+        this.#engine.yieldCpu();
+        return s;
+      }
+      this.#engine.park(h.slot.index, this.#opts.pollParkUs);
+      return this.#settle.status(h);
     }
     // A poll reads the answer itself when it is already there (no wake-up of
     // the engine's I/O thread, no completion batch), and sends what is left of
