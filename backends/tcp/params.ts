@@ -143,7 +143,7 @@ export const TCP_PARAM_TABLE = {
   poll_park_us: {
     field: 'pollParkUs',
     default: '200',
-    doc: 'a caller that polls a socket or same-host transfer of `poll_park_min_bytes` or more (without `poll_progress`, `poll_send` or `busy_poll_us`) sleeps in every 64th `getXferStatus` of it until the engine settles a transfer or this many µs passed, instead of spinning (see Polling: on 2 vCPUs the spinning caller took a whole CPU from the two I/O threads that copy the payload). `0`: never; a status read then yields its CPU (`sched_yield`) instead.',
+    doc: 'a caller that polls a socket transfer (not a same-host one) of `poll_park_min_bytes` or more (without `poll_progress`, `poll_send` or `busy_poll_us`) sleeps in every 64th `getXferStatus` of it until the engine settles a transfer or this many µs passed, instead of spinning (see Polling: on 2 vCPUs the spinning caller took a whole CPU from the two I/O threads that copy the payload). `0`: never; a status read then yields its CPU (`sched_yield`) instead.',
     parse: integer(0, 100_000),
   },
   poll_park_min_bytes: {

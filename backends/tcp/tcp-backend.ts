@@ -325,7 +325,8 @@ export class TcpBackend implements Backend {
         { op: 'prepXfer', backend: this.type },
       );
     }
-    const peerId = agent === this.#components.agentName ? 0 : this.#peer(agent, 'prepXfer').id;
+    const peer = agent === this.#components.agentName ? undefined : this.#peer(agent, 'prepXfer');
+    const peerId = peer?.id ?? 0;
     const slot = this.#slots.take();
     if (slot === undefined) {
       throw new NotAllowedError(
@@ -361,7 +362,14 @@ export class TcpBackend implements Backend {
       op === 'WRITE' &&
       peerId !== 0 &&
       bytes >= this.#opts.pollSendMinBytes;
-    h.parks = this.#opts.pollParkUs > 0 && bytes >= this.#opts.pollParkMinBytes;
+    // Socket transfers only: a same-host copy takes a fraction of a millisecond,
+    // where a parked caller's wake-up costs more than its spinning did.
+    const sameHostPath = this.#opts.sameHost && peer?.identity.hostId === this.#components.hostId;
+    h.parks =
+      this.#opts.pollParkUs > 0 &&
+      peer !== undefined &&
+      !sameHostPath &&
+      bytes >= this.#opts.pollParkMinBytes;
     this.#settle.add(h);
     return h;
   }
