@@ -89,6 +89,8 @@ export interface TcpEngine {
   progress(slot: number, gen: number): boolean;
   /** sched_yield: lets a thread queued on the polling caller's CPU run. */
   yieldCpu(): void;
+  /** Sleeps until a transfer settles, `slot` no longer reads IN_PROG, or `maxUs` passed. */
+  park(slot: number, maxUs: number): void;
   /** The caller stopped polling that post: its answer goes back to the I/O thread now. */
   stopPolling(slot: number, gen: number): void;
   /** The engine writes SLOT_FREE into the slot once its I/O thread let go. */

@@ -140,6 +140,18 @@ export const TCP_PARAM_TABLE = {
     doc: 'smallest socket WRITE (total bytes) that `poll_send` sends from the polling caller.',
     parse: integer(1, 2 ** 40),
   },
+  poll_park_us: {
+    field: 'pollParkUs',
+    default: '200',
+    doc: 'a caller that polls a socket transfer (not a same-host one) of `poll_park_min_bytes` or more (without `poll_progress`, `poll_send` or `busy_poll_us`) sleeps in every 64th `getXferStatus` of it until the engine settles a transfer or this many µs passed, instead of spinning (see Polling: on 2 vCPUs the spinning caller took a whole CPU from the two I/O threads that copy the payload). `0`: never; a status read then yields its CPU (`sched_yield`) instead.',
+    parse: integer(0, 100_000),
+  },
+  poll_park_min_bytes: {
+    field: 'pollParkMinBytes',
+    default: String(8 * 1024 * 1024),
+    doc: "smallest transfer (total bytes) whose polling caller parks (`poll_park_us`). Below 8 MiB parking was slower on this VM (the parked caller's wake-up costs more than the CPU it frees, bench/cli/results/2026-12-socket-read-large/).",
+    parse: integer(1, 2 ** 40),
+  },
   inline_write_max_bytes: {
     field: 'inlineWriteMaxBytes',
     default: String(64 * 1024),

@@ -66,6 +66,8 @@ class TcpXfer implements NativeXfer {
   pollSends = false;
   /** Status reads of the current post that found it in flight. */
   idlePolls = 0;
+  /** Status reads of it park the caller (poll_park_us) instead of yielding. */
+  parks = false;
   error?: NixlError;
   onSettled?: () => void;
   constructor(
@@ -315,7 +317,8 @@ export class TcpBackend implements Backend {
         { op: 'prepXfer', backend: this.type },
       );
     }
-    const peerId = agent === this.#components.agentName ? 0 : this.#peer(agent, 'prepXfer').id;
+    const peer = agent === this.#components.agentName ? undefined : this.#peer(agent, 'prepXfer');
+    const peerId = peer?.id ?? 0;
     const slot = this.#slots.take();
     if (slot === undefined) {
       throw new NotAllowedError(
@@ -351,6 +354,14 @@ export class TcpBackend implements Backend {
       op === 'WRITE' &&
       peerId !== 0 &&
       bytes >= this.#opts.pollSendMinBytes;
+    // Socket transfers only: a same-host copy takes a fraction of a millisecond,
+    // where a parked caller's wake-up costs more than its spinning did.
+    const sameHostPath = this.#opts.sameHost && peer?.identity.hostId === this.#components.hostId;
+    h.parks =
+      this.#opts.pollParkUs > 0 &&
+      peer !== undefined &&
+      !sameHostPath &&
+      bytes >= this.#opts.pollParkMinBytes;
     this.#settle.add(h);
     return h;
   }
@@ -382,8 +393,13 @@ export class TcpBackend implements Backend {
     const s = this.#settle.status(h);
     if (s !== Status.IN_PROG || !h.inFlight || this.#closed) return s;
     if (!this.#pollsAnswers(h)) {
-      if ((++h.idlePolls & (YIELD_EVERY_POLLS - 1)) === 0) this.#engine.yieldCpu();
-      return s;
+      if ((++h.idlePolls & (YIELD_EVERY_POLLS - 1)) !== 0) return s;
+      if (!h.parks) {
+        this.#engine.yieldCpu();
+        return s;
+      }
+      this.#engine.park(h.slot.index, this.#opts.pollParkUs);
+      return this.#settle.status(h);
     }
     // A poll reads the answer itself when it is already there (no wake-up of
     // the engine's I/O thread, no completion batch), and sends what is left of

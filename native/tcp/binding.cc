@@ -73,6 +73,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                            InstanceMethod("post", &TcpEngineWrap::Post),
                            InstanceMethod("progress", &TcpEngineWrap::Progress),
                            InstanceMethod("yieldCpu", &TcpEngineWrap::YieldCpu),
+                           InstanceMethod("park", &TcpEngineWrap::Park),
                            InstanceMethod("stopPolling", &TcpEngineWrap::StopPolling),
                            InstanceMethod("release", &TcpEngineWrap::Release),
                            InstanceMethod("runQueuedCommands", &TcpEngineWrap::RunQueuedCommands),
@@ -393,6 +394,19 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   // yieldCpu(): sched_yield, for a caller that polls a transfer in flight.
   Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
     sched_yield();
+    return info.Env().Undefined();
+  }
+
+  // park(slot, maxUs): sleeps until a transfer settles, the slot no longer
+  // reads IN_PROG, or maxUs passed (Engine::ParkUntilSettle).
+  Napi::Value Park(const Napi::CallbackInfo& info) {
+    if (live()) {
+      uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
+      uint32_t maxUs = info[1].As<Napi::Number>().Uint32Value();
+      if (const int32_t* status = host_->slots.At(slot)) {
+        host_->engine->ParkUntilSettle(status, kInProg, maxUs);
+      }
+    }
     return info.Env().Undefined();
   }
 

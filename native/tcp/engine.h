@@ -169,6 +169,11 @@ class Engine {
   // the I/O thread reads its answer (no wait for the poll watch timer), and
   // the next post of the slot is not left to a poller.
   void StopPolling(uint32_t slot, uint32_t gen);
+  // The caller polls a large transfer in flight (JavaScript thread): it sleeps
+  // until the engine settles any transfer or `maxUs` passed, instead of
+  // spinning on a CPU the engine's threads need (see initiating.cc). Returns
+  // at once if `status` no longer reads `inProgress`.
+  void ParkUntilSettle(const int32_t* status, int32_t inProgress, uint32_t maxUs);
   // Writes kSlotFree into `status` once the I/O thread let go of the transfer.
   void Release(uint32_t slot, int32_t* status);
   void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
@@ -388,6 +393,10 @@ class Engine {
   // skipped, lingerBackoff_ doubling up to kLingerMaxBackoff (I/O thread).
   uint64_t settles_ = 0;
   uint32_t lastSettledPeer_ = 0;
+  // Parked callers (ParkUntilSettle) sleep on settleSeq_ (a futex word), which
+  // every settlement moves on; Settle wakes them only while parkers_ says so.
+  std::atomic<uint32_t> settleSeq_{0};
+  std::atomic<uint32_t> parkers_{0};
   uint32_t lingerBackoff_ = 0;
   uint32_t lingerSkip_ = 0;
   static constexpr uint32_t kLingerMaxBackoff = 64;

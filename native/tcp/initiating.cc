@@ -1,5 +1,10 @@
 // The initiator side: submitting transfers (local copies, same-host copy
 // lists, socket frames), settling them, and notifications.
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+#include <climits>
+
 #include "tcp/engine_internal.h"
 
 namespace nixl::tcp {
@@ -27,6 +32,29 @@ void Engine::Settle(Xfer* x, int32_t status, const std::string& msg) {
   }
   StatusSlots::Store(x->statusSlot, status);
   staged_.settled.push_back({x->slot, x->gen, status, status == kSuccess ? "" : msg});
+  // Both sequentially consistent, as ParkUntilSettle's: either this sees its
+  // parker, or the parker sees the new sequence number and does not sleep.
+  settleSeq_.fetch_add(1);
+  if (parkers_.load() > 0) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&settleSeq_), FUTEX_WAKE_PRIVATE, INT32_MAX,
+            nullptr, nullptr, 0);
+  }
+}
+
+// Why a polling caller parks (bench/cli/results/2026-12-socket-read-large/):
+// a socket transfer of megabytes keeps both I/O threads copying for
+// milliseconds, and on a 2-vCPU machine a caller spinning on its status slot
+// takes a whole CPU (sched_yield gives nothing away when nothing else is
+// queued on its CPU), leaving the two copying threads one CPU to share.
+void Engine::ParkUntilSettle(const int32_t* status, int32_t inProgress, uint32_t maxUs) {
+  const uint32_t seq = settleSeq_.load();
+  parkers_.fetch_add(1);
+  if (__atomic_load_n(status, __ATOMIC_ACQUIRE) == inProgress) {
+    timespec limit{static_cast<time_t>(maxUs / 1000000), static_cast<long>(maxUs % 1000000) * 1000};
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&settleSeq_), FUTEX_WAIT_PRIVATE, seq, &limit,
+            nullptr, 0);
+  }
+  parkers_.fetch_sub(1);
 }
 
 void Engine::ApplyStatus(Xfer* x, int32_t status, const char* what) {
