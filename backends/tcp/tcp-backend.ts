@@ -42,20 +42,13 @@ import {
   type BatchCallback,
   type NativeXfer,
 } from '../common/settle-dispatch.js';
+import { YIELD_EVERY_POLLS } from '../common/poll-yield.js';
 import { StatusSlots, type Slot } from '../common/status-slots.js';
 import type { LingerCounters, ShmCounters, TcpEngine, TcpEngineOptions } from './native-engine.js';
 import { native } from '../../src/native.js';
 import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
 import { parsePublicData, RemoteRegionKeys, type RegionMD } from './region-md.js';
-
-/**
- * A caller that polls a transfer in flight gives up its CPU (sched_yield)
- * every this many status reads (a power of two): an engine thread, its own
- * or a same-host target's, that was woken onto the caller's CPU runs then,
- * not after the caller's time slice (milliseconds) when the other CPU is busy.
- */
-const YIELD_EVERY_POLLS = 64;
 
 class TcpXfer implements NativeXfer {
   gen = 0;

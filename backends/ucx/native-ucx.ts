@@ -64,6 +64,8 @@ export interface NativeUcxEngine {
   release(xferId: number): void;
   genNotif(peerId: number, msg: Uint8Array): void;
   progress(): void;
+  /** sched_yield: lets a progress thread queued on the polling caller's CPU run. */
+  yieldCpu(): void;
   /** Holds the event loop open (transfers in flight) / lets it go (idle). */
   ref(): void;
   unref(): void;

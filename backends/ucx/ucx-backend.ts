@@ -35,6 +35,7 @@ import {
   type BatchCallback,
   type NativeXfer,
 } from '../common/settle-dispatch.js';
+import { YIELD_EVERY_POLLS } from '../common/poll-yield.js';
 import { StatusSlots, type Slot } from '../common/status-slots.js';
 import type { NativeUcxEngine } from './native-ucx.js';
 import { ucxAddon, UCX_MAX_NOTIF_BYTES } from './native-ucx.js';
@@ -62,6 +63,8 @@ class UcxXfer implements NativeXfer {
   inFlight = false;
   notif = false;
   released = false;
+  /** Status reads that found a post in flight (the caller yields every YIELD_EVERY_POLLS). */
+  idlePolls = 0;
   error?: NixlError;
   onSettled?: () => void;
   constructor(
@@ -414,10 +417,15 @@ export class UcxBackend implements Backend {
   checkXfer(handle: BackendXfer): StatusCode {
     const h = handle as UcxXfer;
     let s = this.#settle.status(h);
-    if (s === Status.IN_PROG && this.options.progress === 'event' && !this.#closed) {
+    if (s !== Status.IN_PROG || this.#closed) return s;
+    if (this.options.progress === 'event') {
       // Event-fd mode: a poll also progresses, so a caller spinning on the status moves on.
       this.#engine.progress();
       s = this.#settle.status(h);
+    } else if ((++h.idlePolls & (YIELD_EVERY_POLLS - 1)) === 0) {
+      // Thread mode: the progress thread that reads the answer (a WRITE's
+      // acknowledgement, a notification's) may be yield-spinning on this CPU.
+      this.#engine.yieldCpu();
     }
     return s;
   }

@@ -4,6 +4,7 @@
 // common/completion_batch.h); transfer status is read by JavaScript from the
 // status slots (common/status_slots.h).
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <chrono>
@@ -73,6 +74,7 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                            InstanceMethod<&UcxEngineWrap::Release>("release"),
                            InstanceMethod<&UcxEngineWrap::GenNotif>("genNotif"),
                            InstanceMethod<&UcxEngineWrap::Progress>("progress"),
+                           InstanceMethod<&UcxEngineWrap::YieldCpu>("yieldCpu"),
                            InstanceMethod<&UcxEngineWrap::Ref>("ref"),
                            InstanceMethod<&UcxEngineWrap::Unref>("unref"),
                            InstanceMethod<&UcxEngineWrap::Close>("close"),
@@ -386,6 +388,9 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     if (!shared_ || shared_->closed) return;
     shared_->engine->ProgressOnce();
   }
+
+  // yieldCpu(): sched_yield, for a caller that polls a transfer in flight.
+  void YieldCpu(const Napi::CallbackInfo&) { sched_yield(); }
 
   // close(drainMs = 2000)
   void Close(const Napi::CallbackInfo& info) {
