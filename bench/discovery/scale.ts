@@ -19,14 +19,15 @@
  * sent (mean, max) and the CPU time of its worker process per agent (in
  * parentheses the part after the worker's last agent was ready; the workers'
  * import of the discovery's modules, counted in the total, is printed per
- * run). Then one
+ * run), and over the `--idle-ms` (default 5000) after that the CPU of the
+ * converged cluster at rest, µs per agent per second. Then one
  * agent, alone in its own process (the victim), is SIGKILLed: `kill→all`,
  * from the kill until every other agent has had its peer:leave (compare with
  * the grace period). `leaves` counts every other peer:leave (spurious).
  *
  * Usage (root for seeds/mdns): tsx bench/discovery/scale.ts [--sizes 32,64,128] [--hosts 4]
  *   [--runs 3] [--source seeds|mdns|etcd] [--seeds 4] [--per-process 8] [--grace-ms 10000]
- *   [--settle-ms 3000] [--limit-s 300] [--timeline] [--cpu-prof DIR] [--node-args "FLAGS"] [--compiled]
+ *   [--settle-ms 3000] [--idle-ms 5000] [--limit-s 300] [--timeline] [--cpu-prof DIR] [--node-args "FLAGS"] [--compiled]
  *   (BENCH_VERBOSE=1 prints progress)
  *
  * `--timeline` prints, per agent, when it was ready, when every other agent
@@ -67,6 +68,8 @@ const perProcess = Number(arg('per-process', '8'));
 const seedHosts = Number(arg('seeds', String(Math.min(maxHosts, 4))));
 const graceMs = Number(arg('grace-ms', '10000'));
 const settleMs = Number(arg('settle-ms', '3000'));
+/** After the settle point, the CPU of a converged, idle cluster is measured over this window. */
+const idleMs = Number(arg('idle-ms', '5000'));
 const LIMIT_MS = Number(arg('limit-s', '300')) * 1000;
 const timeline = process.argv.includes('--timeline');
 /** Writes a V8 CPU profile of every worker into this folder (`--cpu-prof DIR`). */
@@ -101,6 +104,10 @@ interface RunResult {
   cpuAfterReadyMs: number[];
   /** CPU each worker spent importing the discovery's modules (counted in cpuMs). */
   importCpuMs: number[];
+  /** CPU µs per agent per second of the converged cluster at rest (all workers' total / agents). */
+  idleCpuUs: number;
+  /** The same, main threads only. */
+  idleMainUs: number;
   killToAll: number;
   leaves: number;
   errors: number;
@@ -188,6 +195,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         namespace: `/bench/${cluster}/`,
         graceMs,
         statsAfterMs: settleMs,
+        idleMs,
         limitMs: LIMIT_MS + 60_000,
         timeline,
       };
@@ -303,7 +311,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           console.log(`  ${agent} +${t - t0}: ${msg.replace(/^\S+ /, '')}`);
       }
     }
-    await Promise.race([allStats, sleep(settleMs + 30_000)]);
+    await Promise.race([allStats, sleep(settleMs + idleMs + 30_000)]);
     const etcd =
       server && before
         ? formatCounters(diffCounters(before, await etcdCounters(server)))
@@ -423,6 +431,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       cpuMs: stats.map((s) => s.cpuMsPerAgent as number),
       cpuAfterReadyMs: stats.map((s) => (s.cpuAfterReadyMsPerAgent as number) ?? NaN),
       importCpuMs: stats.map((s) => (s.importCpuMs as number) ?? NaN),
+      idleCpuUs: perAgentOverWorkers(stats, 'idleCpuUsPerAgentPerS'),
+      idleMainUs: perAgentOverWorkers(stats, 'idleMainUsPerAgentPerS'),
       killToAll,
       leaves,
       errors,
@@ -495,6 +505,20 @@ const max = (xs: number[]) => {
   return ok.length ? Math.max(...ok) : NaN;
 };
 
+/** A per-agent figure of each worker, weighted by its agents (the victim's worker has one). */
+function perAgentOverWorkers(stats: Record<string, unknown>[], key: string): number {
+  let sum = 0;
+  let agents = 0;
+  for (const s of stats) {
+    const v = s[key] as number | undefined;
+    const k = (s.agents as unknown[]).length;
+    if (v === undefined) return NaN;
+    sum += v * k;
+    agents += k;
+  }
+  return agents ? sum / agents : NaN;
+}
+
 const results = new Map<number, RunResult[]>();
 for (let r = 0; r < runs; r++) {
   // Interleave sizes so that machine noise spreads over all of them.
@@ -508,6 +532,7 @@ for (let r = 0; r < runs; r++) {
         `peak at open max ${fixed(max(res.peakAtOpen), 0)}, ` +
         `CPU ms/agent ${fixed(mean(res.cpuMs), 0)} (after ready ${fixed(mean(res.cpuAfterReadyMs), 0)}; ` +
         `imports ${fixed(mean(res.importCpuMs), 0)} ms per worker), ` +
+        `idle CPU µs/agent/s ${fixed(res.idleCpuUs, 0)} (main threads ${fixed(res.idleMainUs, 0)}), ` +
         `leaves ${res.leaves}, errors ${res.errors}`,
     );
     if (res.etcd) console.error(`  etcd: ${res.etcd}`);
@@ -522,7 +547,7 @@ console.log(
   `discovery scale (${source}, ${place}, grace ${graceMs} ms, ${runs} run(s), median of runs; per-agent figures ${settleMs} ms after all loaded)`,
 );
 console.log(
-  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent (after ready) | kill→all ms | spurious leaves | conns opened/agent mean (max) | peak conns held mean (max; at open)',
+  'agents | spawn→all ms | ready→all ms [min-max] | conns/agent mean (max) | KiB sent/agent mean (max) | CPU ms/agent (after ready) | kill→all ms | spurious leaves | conns opened/agent mean (max) | peak conns held mean (max; at open) | idle CPU µs/agent/s',
 );
 for (const n of sizes) {
   const rs = results.get(n)!;
@@ -535,6 +560,7 @@ for (const n of sizes) {
       `${median(rs.map((x) => x.killToAll))} | ` +
       `${rs.map((x) => x.leaves).join(', ')} | ` +
       `${fixed(median(rs.map((x) => mean(x.opened))), 1)} (${fixed(max(rs.map((x) => max(x.opened))), 0)}) | ` +
-      `${fixed(median(rs.map((x) => mean(x.peakSampled))), 1)} (${fixed(max(rs.map((x) => max(x.peakSampled))), 0)}; ${fixed(max(rs.map((x) => max(x.peakAtOpen))), 0)})`,
+      `${fixed(median(rs.map((x) => mean(x.peakSampled))), 1)} (${fixed(max(rs.map((x) => max(x.peakSampled))), 0)}; ${fixed(max(rs.map((x) => max(x.peakAtOpen))), 0)}) | ` +
+      `${fixed(median(rs.map((x) => x.idleCpuUs)), 0)}`,
   );
 }

@@ -36,6 +36,8 @@ interface WorkerConfig {
   /** Report every peer:join (the timeline of a run). */
   timeline?: boolean;
   statsAfterMs?: number;
+  /** After the stats snapshot, the CPU of this long a window is measured (idle, converged). */
+  idleMs?: number;
   limitMs: number;
 }
 
@@ -220,8 +222,7 @@ function reportStatsLater(): void {
             orphaned: 0,
           };
     });
-    out({
-      ev: 'stats',
+    const stats = {
       agents: perAgent,
       cpuMsPerAgent: (cpu.user + cpu.system) / 1000 / agents.length,
       importCpuMs: (importCpu.user + importCpu.system) / 1000,
@@ -236,7 +237,25 @@ function reportStatsLater(): void {
         helpers: threads.helpers / agents.length,
         started: threads.started / agents.length,
       },
-    });
+    };
+    // Then the converged cluster at rest: what its timers and probes cost.
+    const idleMs = cfg.idleMs ?? 0;
+    if (idleMs <= 0) return out({ ev: 'stats', ...stats });
+    const idleFrom = process.cpuUsage();
+    const idleAt = performance.now();
+    const threadsIdle = threadCpuMs();
+    setTimeout(() => {
+      const used = process.cpuUsage(idleFrom);
+      const seconds = (performance.now() - idleAt) / 1000;
+      const perAgentPerS = (us: number) => us / agents.length / seconds;
+      const split = splitSince(threadsIdle, threadCpuMs(), new Set(threadsBefore.keys()));
+      out({
+        ev: 'stats',
+        ...stats,
+        idleCpuUsPerAgentPerS: perAgentPerS(used.user + used.system),
+        idleMainUsPerAgentPerS: perAgentPerS(split.main * 1000),
+      });
+    }, idleMs).unref();
   }, cfg.statsAfterMs ?? 3000);
   t.unref();
 }

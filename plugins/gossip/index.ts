@@ -49,6 +49,7 @@ import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
 import { Membership, type FailureStep, type SignedRecord } from './membership.js';
 import { watchLoopLag } from './loop-lag.js';
+import { AlignedTimer, clearAlignedTimeout, GRID_MS, setAlignedTimeout } from './aligned-timers.js';
 import { Libp2pMeshTransport, meshProtocolFor } from './mesh-transport.js';
 import { decodePayload, encodePayload, type MemberPayload } from './mesh-wire.js';
 export {
@@ -176,6 +177,8 @@ const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0'];
 const UPDATE_COALESCE_MS = 50;
 /** Addresses taken from one member record. */
 const MAX_ADDRS_PER_PEER = 16;
+/** Membership timers this long or longer go on the shared grid (aligned-timers.ts): ≤ 25 % late. */
+const ALIGN_FROM_MS = 4 * GRID_MS;
 
 function positive(value: number | undefined, fallback: number, what: string): number {
   const v = value ?? fallback;
@@ -514,12 +517,20 @@ export class GossipDiscovery implements Discovery {
       },
       {
         now: () => Date.now(),
+        // The membership's long timers (probes, upkeep, timeouts) share the
+        // process's grid, and with it wake-ups; short ones (a 20 ms batch) keep
+        // their precision.
         setTimeout: (fn, ms) => {
+          if (ms >= ALIGN_FROM_MS) return setAlignedTimeout(fn, ms);
           const t = setTimeout(fn, ms);
           t.unref();
           return t;
         },
-        clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+        clearTimeout: (h) => {
+          if (h instanceof AlignedTimer) clearAlignedTimeout(h);
+          else clearTimeout(h as ReturnType<typeof setTimeout>);
+        },
+        slackMs: GRID_MS,
         lagSince: (t) => lag.since(t),
       },
       {

@@ -5,10 +5,18 @@
  * out? then its answer may be sitting unread in our buffers, and a missing
  * answer says nothing about the peer). One sampler serves every discovery of
  * the process (they share the event loop); it never keeps the process alive.
+ * It ticks on the aligned timers' grid (aligned-timers.ts), so the
+ * discoveries' own timers fire in its wake-ups instead of waking the loop again.
  */
+import {
+  clearAlignedTimeout,
+  GRID_MS,
+  setAlignedTimeout,
+  type AlignedTimer,
+} from './aligned-timers.js';
 
 /** Sampling period: stalls much shorter than this are not seen (they do not matter to probes). */
-const PERIOD_MS = 50;
+const PERIOD_MS = GRID_MS;
 /** Ticks remembered (about 25 s at 50 ms; longer under load, when ticks come late). */
 const SLOTS = 512;
 
@@ -18,20 +26,28 @@ class LoopLagSampler {
   private next = 0;
   private filled = 0;
   private expected = 0;
-  private timer?: ReturnType<typeof setInterval>;
+  private timer?: AlignedTimer;
   private users = 0;
 
   acquire(): void {
     if (this.users++ > 0) return;
-    this.expected = Date.now() + PERIOD_MS;
-    this.timer = setInterval(() => this.tick(), PERIOD_MS);
-    this.timer.unref();
+    this.expected = 0;
+    this.arm();
+  }
+
+  /** The next tick at the next grid point after the last one expected. */
+  private arm(): void {
+    // A Node timer may fire a little before Date.now() reaches its grid point
+    // (it counts from the loop's cached time): never tick twice for one point.
+    const from = Math.max(Date.now(), this.expected);
+    this.expected = Math.ceil((from + 1) / PERIOD_MS) * PERIOD_MS;
+    this.timer = setAlignedTimeout(() => this.tick(), this.expected - Date.now());
   }
 
   release(): void {
     if (--this.users > 0) return;
     this.users = 0;
-    clearInterval(this.timer);
+    clearAlignedTimeout(this.timer);
     this.timer = undefined;
     this.filled = 0;
   }
@@ -42,7 +58,7 @@ class LoopLagSampler {
     this.late[this.next] = Math.max(0, now - this.expected);
     this.next = (this.next + 1) % SLOTS;
     if (this.filled < SLOTS) this.filled++;
-    this.expected = now + PERIOD_MS;
+    this.arm();
   }
 
   /** The longest stall (ms) that ended at or after `t`, the one in progress included. */

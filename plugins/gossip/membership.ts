@@ -156,6 +156,11 @@ export interface MeshClock {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
   /**
+   * How late (ms) a timer may fire by design (timers aligned to a shared
+   * grid): lateness within it is not starvation.
+   */
+  slackMs?: number;
+  /**
    * The longest stall of this member's event loop (ms) that ended at or after
    * time `t`: while it ran behind, answers to its probes may have waited
    * unread. Without it only the lateness of the membership's own timers counts.
@@ -519,7 +524,7 @@ export class Membership {
       };
       const loop = () => {
         if (this.stopped) return;
-        this.noteLateness(this.clock.now() - due);
+        this.noteLateness(this.clock.now() - due - (this.clock.slackMs ?? 0));
         fn();
         arm(ms * (0.75 + Math.random() * 0.5));
       };
@@ -1579,7 +1584,7 @@ export class Membership {
 
   /** True when a timer armed for `due` fired so late that what it timed is inconclusive. */
   private starved(due: number): boolean {
-    const late = this.clock.now() - due;
+    const late = this.clock.now() - due - (this.clock.slackMs ?? 0);
     this.noteLateness(late);
     return late > this.opts.probeTimeoutMs / 2;
   }
