@@ -470,6 +470,8 @@ export class Membership {
    * `degree` others, and then we tell that member we can spare it.
    */
   private bootstrap?: string;
+  /** Links whose first frame said we were their only link: joiners that came through us (a seed). */
+  private readonly newcomers = new Set<string>();
   /**
    * New links whose first digest exchange has not happened yet, since when:
    * floods to them are held, and dropped if the exchange covers them.
@@ -705,6 +707,7 @@ export class Membership {
     if (!this.links.delete(id)) return;
     this.outboxes.delete(id);
     this.peerLinks.delete(id);
+    this.newcomers.delete(id);
     this.heard.delete(id);
     this.syncing.delete(id);
     for (const [nonce, link] of this.farewells) if (link === id) this.farewells.delete(nonce);
@@ -759,11 +762,15 @@ export class Membership {
       this.bootstrap = undefined;
       if (this.links.has(b)) this.send(b, { kind: 'digest', ...this.digest() });
     }
+    // A joiner that came through us holds one of our few connection slots
+    // (joiners are refused at accept while they are taken): it goes once it
+    // holds another link, whatever its age, while we hold more than the degree.
+    const released = this.links.size > this.opts.degree ? this.releaseJoined() : 0;
     // At the connection bound (connections the links do not account for, or
     // links that no newcomer displaced): one link a round goes, the one whose
     // other side holds the most links (two or more, never a member's last), or
     // joiners would be refused until a link closed by itself.
-    if (this.links.size > this.opts.degree && this.transport.full?.()) {
+    if (!released && this.links.size > this.opts.degree && this.transport.full?.()) {
       const busiest = this.busiestLink(1, this.opts.minLinkAgeMs);
       if (busiest !== undefined) this.dropLink(busiest);
     }
@@ -780,6 +787,27 @@ export class Membership {
         this.dropLink(spare.splice(k, 1)[0]![0]);
       }
     }
+  }
+
+  /**
+   * Drops the joiners that came through us once they hold another link and
+   * have had their first digest exchange with us (they have the directory),
+   * busiest first, down to the degree. Returns how many went.
+   */
+  private releaseJoined(): number {
+    const spare: [string, number][] = [];
+    for (const id of this.newcomers) {
+      const theirs = this.peerLinks.get(id) ?? 0;
+      if (theirs >= 2 && !this.syncing.has(id)) spare.push([id, theirs]);
+    }
+    spare.sort((a, b) => b[1] - a[1]);
+    let dropped = 0;
+    for (const [id] of spare) {
+      if (this.links.size <= this.opts.degree) break;
+      this.dropLink(id);
+      dropped++;
+    }
+    return dropped;
   }
 
   /**
@@ -839,6 +867,7 @@ export class Membership {
     this.links.delete(id);
     this.outboxes.delete(id);
     this.peerLinks.delete(id);
+    this.newcomers.delete(id);
     this.heard.delete(id);
     this.syncing.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
@@ -856,6 +885,7 @@ export class Membership {
     if (this.stopped) return;
     if (this.links.has(from)) {
       this.heard.set(from, this.clock.now());
+      if (msg.links === 1 && !this.peerLinks.has(from)) this.newcomers.add(from);
       if (msg.links) this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
     } else if (this.probing.has(from)) {
       // A member whose link we lost still speaks (e.g. its unlink came after

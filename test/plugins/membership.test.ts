@@ -583,6 +583,50 @@ describe('mesh membership', () => {
     expect(seed.counters.shed).toBe(5);
   });
 
+  it('a seed above the degree lets a joiner go at once when it holds another link and has synced, never below the degree', () => {
+    const net = new SimNetwork(10, OPTS);
+    const hungUp: string[] = [];
+    const seed = new Membership(
+      'seed',
+      new Uint8Array(1),
+      { send() {}, connect() {}, disconnect: (to) => hungUp.push(to) },
+      { sign: () => new Uint8Array(64), verify: () => true },
+      net.clock,
+      {},
+      OPTS,
+    );
+    // A mesh link (its first frame says it holds others) and six joiners
+    // (their first frame says the seed is their only link): 7 links, under
+    // maxLinks, and the transport has no bound, so nothing was shed before.
+    seed.linkUp('member');
+    seed.receive('member', { kind: 'ping', nonce: 1, links: 3 });
+    const joiners = Array.from({ length: 6 }, (_, i) => `j${i}`);
+    for (const j of joiners) {
+      seed.linkUp(j);
+      seed.receive(j, { kind: 'ping', nonce: 1, links: 1 });
+    }
+    // All but j5 sync (a digest that differs: the seed answers with its entries).
+    for (const j of joiners.slice(0, 5)) seed.receive(j, { kind: 'digest', hash: 'x', count: 2 });
+    seed.maintain();
+    expect(hungUp).toEqual([]);
+    // Long before minLinkAgeMs: j0-j3 and the unsynced j5 hold another link
+    // now, and so does the mesh member (it holds 5).
+    for (const j of ['j0', 'j1', 'j2', 'j3', 'j5'])
+      seed.receive(j, { kind: 'ping', nonce: 2, links: 2 });
+    seed.receive('j1', { kind: 'ping', nonce: 3, links: 3 });
+    seed.receive('member', { kind: 'ping', nonce: 2, links: 5 });
+    expect(net.clock.now()).toBeLessThan(OPTS.minLinkAgeMs);
+    seed.maintain();
+    // Busiest first, down to the degree (4 of 7 kept): j1, then two of j0, j2, j3.
+    expect(hungUp).toHaveLength(3);
+    expect(hungUp[0]).toBe('j1');
+    for (const j of hungUp) expect(['j0', 'j1', 'j2', 'j3']).toContain(j);
+    expect(seed.linkIds()).toHaveLength(OPTS.degree);
+    expect(seed.linkIds()).toContain('member');
+    expect(seed.linkIds()).toContain('j5');
+    expect(seed.counters.shed).toBe(3);
+  });
+
   it('joiners through one seed lose no link mid-start: each tells the seed once meshed, and the seed sheds down to maxLinks', () => {
     const { net, ms } = cluster(60);
     net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 59));
