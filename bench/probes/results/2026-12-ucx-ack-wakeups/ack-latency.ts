@@ -1,11 +1,12 @@
 /**
- * One 4 KiB UCX WRITE with a notification at a time against the probes' CLI
- * target, N times after 300 warm-ups: mean, median and p90 µs per transfer
+ * One UCX WRITE (4 KiB unless SIZE says) with a notification at a time
+ * against the probes' CLI target, N times after 300 warm-ups: mean, median and p90 µs per transfer
  * (bench/probes/notif-write.ts reports means only, which one stall dominates).
  *
  *   npx tsx ack-latency.ts PARAMS_JSON awaited|polled [N]
  *
- * SPINUS=… sets the agent's waitSpinUs (default 100). With the build of
+ * SIZE=bytes sets the WRITE's size (default 4096); SPINUS=… the agent's
+ * waitSpinUs (default 100). With the build of
  * experiment.patch, UCXTRACE=1 writes per-thread event times to
  * /tmp/ucxack/trace.PID (phases.py, slow.py read them).
  */
@@ -15,7 +16,7 @@ import { startCliTarget } from '../../cli-target.js';
 const params = JSON.parse(process.argv[2] ?? '{"error_handling":"process"}');
 const polled = process.argv[3] === 'polled';
 const N = Number(process.argv[4] ?? 2000);
-const size = 4096;
+const size = Number(process.env.SIZE ?? 4096);
 const a = await Agent.create({
   name: `tr-${process.pid}`,
   waitSpinUs: Number(process.env.SPINUS ?? 100),
