@@ -11,9 +11,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
 import { InvalidParamError, NotFoundError, RemoteDisconnectError } from '../../src/errors.js';
-import type { XferRequest } from '../../src/xfer-request.js';
-import { fillPattern, sha256 } from '../../testing/pattern.js';
-import { pollUntilDone, type TcpPair, TcpPairs } from './tcp-pair.js';
+import {
+  pollRoundTripsByHash,
+  pollUntilDone,
+  requestAt,
+  type TcpPair,
+  TcpPairs,
+} from './tcp-pair.js';
 
 const REGION = 16 << 20;
 const SIZES = [64 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20];
@@ -30,15 +34,6 @@ function pair(params: Record<string, string>): Promise<TcpPair> {
     regionBytes: REGION,
     params: { port: '0', same_host: 'off', timeout_ms: String(TIMEOUT_MS), ...params },
   });
-}
-
-function request(p: TcpPair, op: 'READ' | 'WRITE', len: number, at: number): XferRequest {
-  return p.agent.createXferReq(
-    op,
-    [{ addr: p.localAddr, len, devId: 0 }],
-    [{ addr: p.remoteAddr + BigInt(at), len, devId: 0 }],
-    'target',
-  );
 }
 
 interface TcpSocket {
@@ -74,32 +69,9 @@ function dataConnections(p: TcpPair): string[] {
   return [...target, ...ours].map((s) => s.cc);
 }
 
-/** Moves every size both ways, polled, and checks each by hash; the two ends of one size share a seed. */
-async function roundTrips(p: TcpPair): Promise<void> {
-  for (const [i, len] of SIZES.entries()) {
-    const at = 4096 * (i + 1) + 8 * i; // not page-aligned on the target
-    const write = request(p, 'WRITE', len, at);
-    const read = request(p, 'READ', len, at);
-    for (let round = 0; round < 3; round++) {
-      fillPattern(p.local.subarray(0, len), 17 * i + round);
-      pollUntilDone(p, write, performance.now() + 30_000);
-      const remote = (await p.peer.send({ cmd: 'hash', off: at, len })).hash;
-      expect(remote, `WRITE ${len} bytes, round ${round}`).toBe(sha256(p.local.subarray(0, len)));
-
-      await p.peer.send({ cmd: 'fill', off: at, len, seed: 1000 + 17 * i + round });
-      const want = (await p.peer.send({ cmd: 'hash', off: at, len })).hash;
-      p.local.fill(0, 0, len);
-      pollUntilDone(p, read, performance.now() + 30_000);
-      expect(sha256(p.local.subarray(0, len)), `READ ${len} bytes, round ${round}`).toBe(want);
-    }
-    write.release();
-    read.release();
-  }
-}
-
 /** After round trips over `p`, every data connection, seen from both ends, uses `cc`. */
 async function expectDataConnectionsUse(p: TcpPair, cc: string, label?: string) {
-  await roundTrips(p);
+  await pollRoundTripsByHash(p, SIZES);
   const ccs = dataConnections(p);
   // Two streams, each seen from both processes.
   expect(ccs.length, label).toBeGreaterThanOrEqual(4);
@@ -137,7 +109,7 @@ describe('TCP tcp_congestion', () => {
   it('a killed target fails 8 MiB READs in bounded time', async () => {
     const p = await pair({});
     const len = 8 << 20;
-    const read = request(p, 'READ', len, 0);
+    const read = requestAt(p, 'READ', len, 0);
     for (let round = 0; round < 3; round++) pollUntilDone(p, read, performance.now() + 30_000);
     p.peer.signal('SIGKILL');
     const t0 = performance.now();

@@ -1,11 +1,14 @@
 // What the TCP engine's polling tests (tcp-poll, tcp-poll-send, tcp-linger,
-// tcp-socket-write) share: an initiator agent in this process, connected to a
+// tcp-socket-write, tcp-poll-lean, tcp-poll-park, tcp-congestion) share: an initiator agent in this process, connected to a
 // target agent in a child process, each with one registered region; requests
 // over that region; and the poll loop nixlbench runs (post, then
 // getXferStatus until DONE).
+import { expect } from 'vitest';
+
 import { Agent } from '../../src/agent.js';
 import type { XferRequest } from '../../src/xfer-request.js';
 import { PeerProcess } from '../../testing/peer-harness.js';
+import { fillPattern, sha256 } from '../../testing/pattern.js';
 
 /** An initiator here and its target, an agent named 'target' in a child process. */
 export interface TcpPair {
@@ -96,14 +99,19 @@ export function blockRequests(
   );
 }
 
-/** A WRITE of `len` bytes from local offset 0 to target offset `at`. */
-export function writeAt(p: TcpPair, len: number, at: number): XferRequest {
+/** A READ or WRITE of `len` bytes between local offset 0 and target offset `at`. */
+export function requestAt(p: TcpPair, op: 'READ' | 'WRITE', len: number, at: number): XferRequest {
   return p.agent.createXferReq(
-    'WRITE',
+    op,
     [{ addr: p.localAddr, len, devId: 0 }],
     [{ addr: p.remoteAddr + BigInt(at), len, devId: 0 }],
     'target',
   );
+}
+
+/** A WRITE of `len` bytes from local offset 0 to target offset `at`. */
+export function writeAt(p: TcpPair, len: number, at: number): XferRequest {
+  return requestAt(p, 'WRITE', len, at);
 }
 
 /** Posts `req` and polls getXferStatus until DONE, as the benchmarks' timed loops do. */
@@ -129,4 +137,40 @@ export function pollRounds(
     }
   }
   return posts;
+}
+
+/** Reposts `req` to a target that stopped answering until a post fails; the error. */
+export function failAfter(p: TcpPair, req: XferRequest, deadline: number): unknown {
+  try {
+    for (;;) pollUntilDone(p, req, deadline);
+  } catch (err) {
+    return err;
+  }
+}
+
+/**
+ * Moves every size both ways, polled, three rounds each, and checks each
+ * transfer by hash (the target's for a WRITE, ours for a READ); a size's
+ * requests target a page-unaligned offset of their own.
+ */
+export async function pollRoundTripsByHash(p: TcpPair, sizes: readonly number[]): Promise<void> {
+  for (const [i, len] of sizes.entries()) {
+    const at = 4096 * (i + 1) + 8 * i; // not page-aligned on the target
+    const write = requestAt(p, 'WRITE', len, at);
+    const read = requestAt(p, 'READ', len, at);
+    for (let round = 0; round < 3; round++) {
+      fillPattern(p.local.subarray(0, len), 17 * i + round);
+      pollUntilDone(p, write, performance.now() + 30_000);
+      const remote = (await p.peer.send({ cmd: 'hash', off: at, len })).hash;
+      expect(remote, `WRITE ${len} bytes, round ${round}`).toBe(sha256(p.local.subarray(0, len)));
+
+      await p.peer.send({ cmd: 'fill', off: at, len, seed: 1000 + 17 * i + round });
+      const want = (await p.peer.send({ cmd: 'hash', off: at, len })).hash;
+      p.local.fill(0, 0, len);
+      pollUntilDone(p, read, performance.now() + 30_000);
+      expect(sha256(p.local.subarray(0, len)), `READ ${len} bytes, round ${round}`).toBe(want);
+    }
+    write.release();
+    read.release();
+  }
 }

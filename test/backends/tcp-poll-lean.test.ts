@@ -13,11 +13,10 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { NotFoundError, RemoteDisconnectError } from '../../src/errors.js';
-import type { XferRequest } from '../../src/xfer-request.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
 import { cpuMs, waitStopped } from '../proc-stat.js';
 import { PeerProcess } from '../../testing/peer-harness.js';
-import { pollUntilDone, type TcpPair, TcpPairs } from './tcp-pair.js';
+import { failAfter, pollUntilDone, requestAt, type TcpPair, TcpPairs } from './tcp-pair.js';
 
 const REGION = 4 << 20;
 const SIZES = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20];
@@ -40,39 +39,20 @@ function pair(): Promise<TcpPair> {
   });
 }
 
-/** One request of `len` bytes between the same offset `at` on both sides. */
-function request(p: TcpPair, op: 'READ' | 'WRITE', len: number, at: number): XferRequest {
-  return p.agent.createXferReq(
-    op,
-    [{ addr: p.localAddr + BigInt(at), len, devId: 0 }],
-    [{ addr: p.remoteAddr + BigInt(at), len, devId: 0 }],
-    'target',
-  );
-}
-
-/** Reposts `req` until a post fails; the error. */
-function failAfter(p: TcpPair, req: XferRequest, deadline: number): unknown {
-  try {
-    for (;;) pollUntilDone(p, req, deadline);
-  } catch (err) {
-    return err;
-  }
-}
-
 describe('TCP, the caller sends and reads (poll_progress=on, linger_us=0)', () => {
   it('polled WRITEs and READs of 4 KiB to 1 MiB land, every round checked by hash', async () => {
     const p = await pair();
     for (const [i, len] of SIZES.entries()) {
       // Several posts per request: the first is the I/O thread's, later ones
       // are left to this caller once it was seen polling.
-      const write = request(p, 'WRITE', len, 0);
+      const write = requestAt(p, 'WRITE', len, 0);
       for (let round = 0; round < 6; round++) {
         fillPattern(p.local.subarray(0, len), 7 * i + round);
         pollUntilDone(p, write, performance.now() + 30_000);
         const remote = (await p.peer.send({ cmd: 'hash', off: 0, len })).hash;
         expect(remote, `WRITE ${len} B, round ${round}`).toBe(sha256(p.local.subarray(0, len)));
       }
-      const read = request(p, 'READ', len, 0);
+      const read = requestAt(p, 'READ', len, 0);
       for (let round = 0; round < 6; round++) {
         await p.peer.send({ cmd: 'fill', off: 0, len, seed: 100 + 7 * i + round });
         const want = (await p.peer.send({ cmd: 'hash', off: 0, len })).hash;
@@ -88,7 +68,7 @@ describe('TCP, the caller sends and reads (poll_progress=on, linger_us=0)', () =
   it('after a poll loop, awaited posts finish promptly and land', async () => {
     const p = await pair();
     for (const len of [4 << 10, 1 << 20]) {
-      const write = request(p, 'WRITE', len, 0);
+      const write = requestAt(p, 'WRITE', len, 0);
       for (let round = 0; round < 10; round++) pollUntilDone(p, write, performance.now() + 30_000);
       // Left to a poller that now awaits: wait() hands the peer back to the
       // I/O thread (stopPolling) once its short spin is over.
@@ -111,7 +91,7 @@ describe('TCP, the caller sends and reads (poll_progress=on, linger_us=0)', () =
 
   it('once the caller stops polling, neither process keeps a core busy', async () => {
     const p = await pair();
-    const req = request(p, 'WRITE', 4 << 10, 0);
+    const req = requestAt(p, 'WRITE', 4 << 10, 0);
     for (let round = 0; round < 2000; round++) pollUntilDone(p, req, performance.now() + 30_000);
     // The peer stays left to this caller, which no longer polls: nothing may
     // spin for it (the I/O thread takes the peer back after the quiet watch).
@@ -173,7 +153,7 @@ describe('TCP, the caller sends and reads (poll_progress=on, linger_us=0)', () =
   ] as const) {
     it(`a target frozen in the middle of polled ${op}s of ${len >> 10} KiB fails them within timeout_ms`, async () => {
       const p = await pair();
-      const req = request(p, op, len, 0);
+      const req = requestAt(p, op, len, 0);
       for (let round = 0; round < 20; round++) pollUntilDone(p, req, performance.now() + 30_000);
       p.peer.signal('SIGSTOP');
       await waitStopped(p.peer.pid);
@@ -185,7 +165,7 @@ describe('TCP, the caller sends and reads (poll_progress=on, linger_us=0)', () =
 
     it(`a target killed in the middle of polled ${op}s of ${len >> 10} KiB fails them in bounded time`, async () => {
       const p = await pair();
-      const req = request(p, op, len, 0);
+      const req = requestAt(p, op, len, 0);
       for (let round = 0; round < 20; round++) pollUntilDone(p, req, performance.now() + 30_000);
       p.peer.signal('SIGKILL');
       const t0 = performance.now();
