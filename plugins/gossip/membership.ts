@@ -526,7 +526,7 @@ export class Membership {
       };
       const loop = () => {
         if (this.stopped) return;
-        this.noteLateness(this.clock.now() - due - (this.clock.slackMs ?? 0));
+        this.lateness(due);
         fn();
         arm(ms * (0.75 + Math.random() * 0.5));
       };
@@ -705,13 +705,8 @@ export class Membership {
   linkDown(id: string): void {
     const dropped = this.unlinked.delete(id);
     if (!this.links.delete(id)) return;
-    this.outboxes.delete(id);
-    this.peerLinks.delete(id);
-    this.newcomers.delete(id);
-    this.heard.delete(id);
-    this.syncing.delete(id);
+    this.forgetLinkState(id);
     for (const [nonce, link] of this.farewells) if (link === id) this.farewells.delete(nonce);
-    if (this.bootstrap === id) this.bootstrap = undefined;
     if (this.stopped) return;
     // Dropped by the other side (shed, or we were referred elsewhere): not a
     // failure; links to the members we know replace it now, not a round later.
@@ -865,13 +860,18 @@ export class Membership {
     this.flushLink(id, true);
     this.send(id, { kind: 'unlink' });
     this.links.delete(id);
+    this.forgetLinkState(id);
+    this.transport.disconnect(id);
+  }
+
+  /** What we kept about a link that is gone (whichever side ended it). */
+  private forgetLinkState(id: string): void {
     this.outboxes.delete(id);
     this.peerLinks.delete(id);
     this.newcomers.delete(id);
     this.heard.delete(id);
     this.syncing.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
-    this.transport.disconnect(id);
   }
 
   /** Every frame says how many links we hold (the other side sheds only links we can spare). */
@@ -1567,8 +1567,14 @@ export class Membership {
 
   // ---- failure detection ----
 
-  private noteLateness(ms: number): void {
-    this.lag = Math.max(Math.max(0, ms), this.lag * 0.7);
+  /**
+   * How late (ms) a timer armed for `due` fired, beyond the clock's slack by
+   * design; it goes into our own starvation estimate (`lag`).
+   */
+  private lateness(due: number): number {
+    const late = this.clock.now() - due - (this.clock.slackMs ?? 0);
+    this.lag = Math.max(Math.max(0, late), this.lag * 0.7);
+    return late;
   }
 
   /**
@@ -1614,9 +1620,7 @@ export class Membership {
 
   /** True when a timer armed for `due` fired so late that what it timed is inconclusive. */
   private starved(due: number): boolean {
-    const late = this.clock.now() - due - (this.clock.slackMs ?? 0);
-    this.noteLateness(late);
-    return late > this.opts.probeTimeoutMs / 2;
+    return this.lateness(due) > this.opts.probeTimeoutMs / 2;
   }
 
   private probeNext(): void {
