@@ -66,41 +66,28 @@ function isSelf(ctx: PeerSourceContext, addr: Multiaddr): boolean {
   return ctx.node.getMultiaddrs().some((own) => own.decapsulateCode(421).toString() === s);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, on abort, or, with `node`, when one of the node's
+ * connections closes: while it is connected the seeds have nothing to do until
+ * then (polling instead cost every agent a timer, an abort listener and a pass
+ * over its connections every `retryMs`, ten times a second in a start).
+ */
+function sleep(ms: number, signal: AbortSignal, node?: PeerSourceContext['node']): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
+    node?.addEventListener('connection:close', done);
     function done() {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
+      node?.removeEventListener('connection:close', done);
       resolve();
     }
   });
 }
 
 /** How long a joiner that has never reached its seed keeps retrying at most 4 × retryMs apart. */
-/**
- * Resolves when one of the node's connections closes, on abort, or after `ms`
- * (a safety net): while the node is connected the seeds have nothing to do
- * until then. (Polling instead cost every agent a timer, an abort listener and
- * a pass over its connections every `retryMs`, ten times a second in a start.)
- */
-function connectionClosed(ctx: PeerSourceContext, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    ctx.signal.addEventListener('abort', done, { once: true });
-    ctx.node.addEventListener('connection:close', done);
-    function done() {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', done);
-      ctx.node.removeEventListener('connection:close', done);
-      resolve();
-    }
-  });
-}
-
 const JOIN_WINDOW_MS = 30_000;
 
 function shuffled<T>(xs: readonly T[]): T[] {
@@ -204,7 +191,7 @@ async function keepDialing(
       }
     }
     // Connected (or just joined): nothing changes until a connection closes.
-    if (ctx.node.getConnections().length > 0) await connectionClosed(ctx, maxRetryMs);
+    if (ctx.node.getConnections().length > 0) await sleep(maxRetryMs, ctx.signal, ctx.node);
     else await sleep(retryMs, ctx.signal);
   }
 }
