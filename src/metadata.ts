@@ -3,6 +3,7 @@ import protobuf from 'protobufjs';
 import { MEM_TYPE_CODE, MEM_TYPES, type MemType } from './descriptors.js';
 import { InvalidParamError, MismatchError } from './errors.js';
 import { METADATA_FORMAT_VERSION, METADATA_MAGIC, METADATA_PROTO } from './metadata-schema.js';
+import { decodedBytes } from './proto.js';
 
 export interface RegionMetadata {
   addr: number;
@@ -171,12 +172,6 @@ export function encodeMetadata(md: AgentMetadata): Uint8Array {
 
 // ------------------------------------------------------------------ decoding
 
-/** A decoded bytes field: absent, protobufjs reads the prototype's default, an empty array. */
-function bytesOf(b: Uint8Array | undefined): Uint8Array {
-  return b instanceof Uint8Array ? b : EMPTY_BYTES;
-}
-const EMPTY_BYTES = new Uint8Array(0);
-
 function mismatch(what: string, cause?: unknown): never {
   throw new MismatchError(`metadata ${what}`, { op: 'loadRemoteMD', cause });
 }
@@ -191,7 +186,7 @@ export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
   if (!(blob instanceof Uint8Array)) mismatch('must be a Uint8Array');
   // The decoded message is read as it is (no toObject copy): an absent field
   // reads as its prototype default, an absent bytes field as an empty array
-  // (bytesOf), an absent repeated or map field as an empty one.
+  // (decodedBytes), an absent repeated or map field as an empty one.
   let obj: any;
   try {
     obj = AgentMetadataType.decode(blob);
@@ -206,7 +201,7 @@ export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
   }
   const name: string = obj.agentName;
   if (!name || name.length > MAX_NAME) mismatch('has an empty or oversized agent name');
-  const agentId = bytesOf(obj.agentId);
+  const agentId = decodedBytes(obj.agentId);
   if (agentId.length !== AGENT_ID_BYTES) mismatch(`has an agent id of ${agentId.length} bytes`);
 
   const conns: AgentMetadata['conns'] = [];
@@ -215,7 +210,7 @@ export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
     if (!c.backend) mismatch('has a connection entry without a backend name');
     if (seen.has(c.backend)) mismatch(`lists backend ${c.backend} twice`);
     seen.add(c.backend);
-    conns.push({ backend: c.backend, connInfo: bytesOf(c.connInfo) });
+    conns.push({ backend: c.backend, connInfo: decodedBytes(c.connInfo) });
   }
 
   const sections: PackedSection[] = [];
@@ -228,10 +223,10 @@ export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
     if (seenSections.has(key)) mismatch(`has two ${key} sections`);
     seenSections.add(key);
     const count: number = s.count;
-    const addrs = bytesOf(s.addrs);
-    const lens = bytesOf(s.lens);
-    const devIds = bytesOf(s.devIds);
-    const pdLens = bytesOf(s.publicDataLens);
+    const addrs = decodedBytes(s.addrs);
+    const lens = decodedBytes(s.lens);
+    const devIds = decodedBytes(s.devIds);
+    const pdLens = decodedBytes(s.publicDataLens);
     // Every region takes at least one byte in each varint column.
     const shortest = Math.min(addrs.length, lens.length, devIds.length, pdLens.length);
     if (count > shortest) mismatch(`lists ${count} ${key} regions but holds fewer`);
@@ -243,13 +238,13 @@ export function decodeMetadataHeader(blob: Uint8Array): MetadataHeader {
       lens,
       devIds,
       pdLens,
-      publicData: bytesOf(s.publicData),
+      publicData: decodedBytes(s.publicData),
     });
   }
 
   const labels = new Map<string, Uint8Array>();
   for (const [k, v] of Object.entries(obj.labels as Record<string, Uint8Array>))
-    labels.set(k, bytesOf(v));
+    labels.set(k, decodedBytes(v));
 
   return {
     name,

@@ -13,3 +13,14 @@ export function readProto(name: string): string {
   }
   throw new Error(`nixl-ts: the wire schema proto/${name} is missing from the package`);
 }
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * A bytes field of a message protobufjs decoded, read without its toObject
+ * copy: an absent field reads as the prototype's default, which is not a
+ * Uint8Array, so it becomes an empty one.
+ */
+export function decodedBytes(b: Uint8Array | undefined): Uint8Array {
+  return b instanceof Uint8Array ? b : NO_BYTES;
+}

@@ -13,7 +13,7 @@
 import protobuf from 'protobufjs';
 
 import { MismatchError } from '../../src/errors.js';
-import { readProto } from '../../src/proto.js';
+import { decodedBytes, readProto } from '../../src/proto.js';
 import type { Alive, Death, DigestEntry, MeshMessage, SignedRecord } from './membership.js';
 
 export const MESH_FORMAT_VERSION = 1;
@@ -21,7 +21,6 @@ export const MESH_FORMAT_VERSION = 1;
 const root = protobuf.parse(readProto('mesh.proto')).root;
 const FrameType = root.lookupType('nixl_ts.mesh.Frame');
 const PayloadType = root.lookupType('nixl_ts.mesh.MemberPayload');
-const NO_BYTES = new Uint8Array(0);
 
 export interface MemberPayload {
   name: string;
@@ -94,18 +93,13 @@ export function decodeFrame(bytes: Uint8Array): MeshMessage {
  * `toObject({ defaults: true, arrays: true })` made them.
  */
 
-function bytesOf(b: Uint8Array | undefined): Uint8Array {
-  // An absent bytes field reads as the prototype's default, an empty array.
-  return b instanceof Uint8Array ? b : NO_BYTES;
-}
-
 function recordOf(r: any): SignedRecord {
   return {
     id: r.id,
     version: r.version,
     left: r.left,
-    payload: bytesOf(r.payload),
-    sig: bytesOf(r.sig),
+    payload: decodedBytes(r.payload),
+    sig: decodedBytes(r.sig),
   };
 }
 
@@ -114,7 +108,7 @@ function deathOf(d: any): Death {
 }
 
 function aliveOf(a: any): Alive {
-  return { id: a.id, version: a.version, digest: bytesOf(a.digest), sig: bytesOf(a.sig) };
+  return { id: a.id, version: a.version, digest: decodedBytes(a.digest), sig: decodedBytes(a.sig) };
 }
 
 function entryOf(e: any): DigestEntry {
@@ -134,7 +128,7 @@ function bodyOf(o: any): MeshMessage {
       };
     }
     case 'digest': {
-      const buckets = bytesOf(o.digest.buckets);
+      const buckets = decodedBytes(o.digest.buckets);
       return buckets.byteLength
         ? { kind: 'digest', hash: o.digest.hash, count: o.digest.count, buckets }
         : { kind: 'digest', hash: o.digest.hash, count: o.digest.count };
@@ -170,7 +164,7 @@ export function decodePayload(bytes: Uint8Array): MemberPayload {
   try {
     const o: any = PayloadType.decode(bytes);
     if (!o.name) throw new Error('no agent name');
-    return { name: o.name, addrs: [...o.addrs], metadata: bytesOf(o.metadata) };
+    return { name: o.name, addrs: [...o.addrs], metadata: decodedBytes(o.metadata) };
   } catch (err) {
     throw new MismatchError(`malformed member record: ${(err as Error).message}`, {
       op: 'discovery',
