@@ -11,7 +11,7 @@
 import { setNewest } from '../../src/bounded-map.js';
 
 /** About 1 MiB of keys at most (a key holds ~250 one-byte characters). */
-const MAX_ENTRIES = 4096;
+export const MAX_VERIFIED_ENTRIES = 4096;
 
 const verified = new Map<string, true>();
 
@@ -31,5 +31,5 @@ export function wasVerified(key: string): boolean {
 
 /** Remembers a triple that verified (the oldest is forgotten at the bound). */
 export function rememberVerified(key: string): void {
-  setNewest(verified, key, true, MAX_ENTRIES);
+  setNewest(verified, key, true, MAX_VERIFIED_ENTRIES);
 }
