@@ -37,7 +37,9 @@
  *   timers, the same before and after).
  * - `verify`: one record signature verified (a member's key already imported)
  *   and `verify-first` with the key imported from the peer id first (as JWK;
- *   `verify-first-der` as DER, the discovery's way before).
+ *   `verify-first-der` as DER, the discovery's way before); `verify-hit` the
+ *   same triple found in the process-wide cache of verified signatures (what
+ *   every agent of a process but the first pays for a record).
  * - `sign`: one record signed with a libp2p Ed25519 key as `@libp2p/crypto`
  *   makes it, `sign-cached` with the control node's key (one key object).
  * - `load`: one peer's metadata (TCP backend connection info) loaded into an
@@ -419,6 +421,17 @@ if (wanted('seeds-joined')) {
   await measure('verify', N * 5, () => {
     if (!cryptoVerify(null, bytes, keyObject, sig)) throw new Error('bad signature');
   });
+  // The same triple heard by another agent of the process (verified-signatures.ts; absent before).
+  const verifiedSignatures = await import('../../plugins/gossip/verified-signatures.js').catch(
+    () => null,
+  );
+  if (verifiedSignatures) {
+    const { rememberVerified, signatureKey, wasVerified } = verifiedSignatures;
+    rememberVerified(signatureKey(id, bytes, sig));
+    await measure('verify-hit', N * 5, () => {
+      if (!wasVerified(signatureKey(id, bytes, sig))) throw new Error('not cached');
+    });
+  }
   const { peerIdFromString } = await import('@libp2p/peer-id');
   // A member's first record: its key imported from its peer id, as JWK (the discovery's way
   // now) and as DER SubjectPublicKeyInfo (before).

@@ -351,7 +351,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           verified: number;
           referred: number;
           duplicates?: number;
-          verifyTime?: { count: number; totalMs: number; medianUs: number };
+          verifyTime?: { count: number; totalMs: number; medianUs: number; cached?: number };
         }[],
     );
     if (timeline) {
@@ -388,7 +388,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       console.error(
         `  records and alives heard again per agent ${(per.reduce((x, a) => x + (a.duplicates ?? 0), 0) / per.length).toFixed(1)}, ` +
           `verification wall time per agent ${(totalMs / timed.length).toFixed(1)} ms ` +
-          `(mean ${((totalMs / count) * 1000).toFixed(0)} µs a call, median of the agents' medians ${medians[medians.length >> 1]!.toFixed(0)} µs)`,
+          `(mean ${((totalMs / count) * 1000).toFixed(0)} µs a call, median of the agents' medians ${medians[medians.length >> 1]!.toFixed(0)} µs), ` +
+          `verified already by another agent of the process per agent ${(timed.reduce((x, a) => x + (a.verifyTime!.cached ?? 0), 0) / timed.length).toFixed(1)}`,
       );
     }
     const threadSplits = stats
