@@ -1,27 +1,41 @@
 /**
- * Signatures this process has already verified, by their exact bytes.
+ * Signatures this process has already verified, by a digest of their bytes.
  *
  * Every member checks each record and alive it accepts itself; a process that
  * holds several agents (tests, benchmarks, a worker serving several engines)
  * would otherwise verify the same (signer, message, signature) once per
- * agent. A triple that verified once verifies again, so a hit here is the
- * same answer the arithmetic would give: only successes are kept, keyed by
- * all three byte strings in full. One agent per process gains nothing.
+ * agent. A triple that verified once verifies again, so a hit here gives the
+ * answer the arithmetic would: only successes are kept, keyed by the SHA-256
+ * of all three byte strings (length-prefixed). One agent per process gains
+ * nothing but the digest (~1 µs per KiB).
+ *
+ * Keys are digests, not the bytes, because a record may carry up to
+ * `maxMessageBytes` of metadata: the cache costs ~100 bytes per entry at most.
  */
+import { createHash } from 'node:crypto';
 import { setNewest } from '../../src/bounded-map.js';
 
-/** About 1 MiB of keys at most (a key holds ~250 one-byte characters). */
+/** About 400 KiB at most (a 44-character key and the map's entry). */
 export const MAX_VERIFIED_ENTRIES = 4096;
 
 const verified = new Map<string, true>();
 
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+function lengthOf(n: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(n);
+  return out;
 }
 
-/** One string for the triple; the lengths keep the fields' boundaries unambiguous. */
+/** One digest for the triple; the lengths keep the fields' boundaries unambiguous. */
 export function signatureKey(signer: string, message: Uint8Array, sig: Uint8Array): string {
-  return `${signer.length}:${signer}${message.byteLength}:${latin1(message)}${latin1(sig)}`;
+  const signerBytes = Buffer.from(signer, 'utf8');
+  return createHash('sha256')
+    .update(lengthOf(signerBytes.byteLength))
+    .update(signerBytes)
+    .update(lengthOf(message.byteLength))
+    .update(message)
+    .update(sig)
+    .digest('base64');
 }
 
 /** Whether this exact triple verified before in this process. */

@@ -57,6 +57,13 @@ describe('verified signatures', () => {
     );
   });
 
+  it('keys a triple by a digest, so a record of a MiB costs the cache no more than a small one', () => {
+    const big = signatureKey('signer', new Uint8Array(1024 * 1024), new Uint8Array(64));
+    const small = signatureKey('signer', new Uint8Array(100), new Uint8Array(64));
+    expect(big.length).toBe(small.length);
+    expect(big.length).toBeLessThan(64);
+  });
+
   it('forgets the oldest triples at the bound', () => {
     const tag = randomBytes(4).toString('hex');
     const keyAt = (i: number) =>
