@@ -10,10 +10,8 @@
  * pairs are generated as KeyObjects and the private one is kept beside the
  * bytes noise holds (a WeakMap keyed by that very array), and a peer's public
  * key is imported from JWK (~13 µs). HKDF uses Node's instead of a JavaScript
- * SHA-256. Transport messages of NATIVE_AEAD_FROM bytes or more are sealed
- * and opened by Node's ChaCha20-Poly1305 (see there). The handshake, its
- * messages and its security are unchanged: the same X25519, HKDF-SHA256 and
- * ChaCha20-Poly1305, only computed natively.
+ * SHA-256. The handshake, its messages and its security are unchanged: the
+ * same X25519, HKDF-SHA256 and ChaCha20-Poly1305, only computed natively.
  */
 import {
   createPrivateKey,
@@ -25,21 +23,13 @@ import {
   type KeyObject,
 } from 'node:crypto';
 
-import { asCrypto, defaultCrypto, nodeCrypto } from '@libp2p/noise/crypto';
+import { defaultCrypto } from '@libp2p/noise/crypto';
 import type { ICryptoInterface } from '@libp2p/noise';
 import type { Uint8ArrayList } from 'uint8arraylist';
 
 /** The KeyObject of each private key this module generated, by the array noise holds. */
 const privateKeys = new WeakMap<Uint8Array, KeyObject>();
 const NO_INFO = new Uint8Array(0);
-/**
- * Smallest message sealed and opened by Node's ChaCha20-Poly1305 instead of
- * the WebAssembly one. Stock noise switches at 1200 bytes; on this machine
- * Node's is already as fast at 400-500 bytes and a third faster at 700 (a
- * mesh frame with one record: WebAssembly 7.1 µs to seal and 7.6 to open,
- * Node 5.1 and 4.8), its cost per call being mostly fixed (cipher setup).
- */
-export const NATIVE_AEAD_FROM = 512;
 /** PKCS#8 prefix of a raw X25519 private key (RFC 8410), for keys not made here. */
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
@@ -80,14 +70,6 @@ function keyPairFrom(privateKey: KeyObject, publicKey: KeyObject) {
 
 export const nativeNoiseCrypto: ICryptoInterface = {
   ...defaultCrypto,
-  chaCha20Poly1305Encrypt(plaintext, nonce, ad, k) {
-    const impl = plaintext.byteLength < NATIVE_AEAD_FROM ? asCrypto : nodeCrypto;
-    return impl.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k);
-  },
-  chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst) {
-    const impl = ciphertext.byteLength < NATIVE_AEAD_FROM ? asCrypto : nodeCrypto;
-    return impl.chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst);
-  },
   getHKDF(ck, ikm) {
     const okm = new Uint8Array(hkdfSync('sha256', ikm, ck, NO_INFO, 96));
     return [okm.subarray(0, 32), okm.subarray(32, 64), okm.subarray(64, 96)];
