@@ -33,7 +33,7 @@
 import { createRequire } from 'node:module';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-import { byteStream } from '@libp2p/utils';
+import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils';
 import type {
   AbortOptions,
   ConnectionProtector,
@@ -127,8 +127,7 @@ class ReadMeter {
   private closed = false;
 
   constructor(
-    private readonly pause: () => void,
-    private readonly resume: () => void,
+    private readonly conn: MultiaddrConnection,
     private readonly limits: ReadLimits,
   ) {
     this.tokens = limits.burstBytes;
@@ -191,38 +190,16 @@ class ReadMeter {
   private apply(): void {
     if (this.closed) return;
     try {
-      if (this.throttled || this.upperPaused) this.pause();
-      else this.resume();
+      if (this.throttled || this.upperPaused) this.conn.pause();
+      else this.conn.resume();
     } catch {
       // closing: nothing more to read anyway
     }
   }
 }
 
-/**
- * The parts of libp2p's `AbstractMessageStream` that the private network
- * takes over on the transport's own connection: the hooks its subclasses
- * implement (onData is what the transport calls with each socket read,
- * send* what the stream calls to reach the socket) and its read buffer.
- */
-interface StreamHooks {
-  onData(data: Uint8Array | Uint8ArrayList): void;
-  sendData(data: Uint8ArrayList): SendResult;
-  sendClose(options?: AbortOptions): Promise<void>;
-  sendReset(err: Error): void;
-  sendPause(): void;
-  sendResume(): void;
-  readBuffer: Uint8ArrayList;
-}
-
-/**
- * Makes the transport's connection (TCP's) the private connection itself:
- * its bytes are XORed on the way in and out, beneath its read and write
- * queues. A connection of its own wrapped around it (as `@libp2p/pnet` and
- * this module did before) runs a second read queue, write queue and message
- * event for every socket read and write, which cost more than the cipher.
- */
-class PrivateChannel {
+class PrivateConnection extends AbstractMultiaddrConnection {
+  private readonly maConn: MultiaddrConnection;
   private inbound?: XSalsa20;
   private outbound?: XSalsa20;
   private readonly meter: ReadMeter;
@@ -230,58 +207,42 @@ class PrivateChannel {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
-  /** The transport's own hooks, called beneath the cipher. */
-  private readonly transport: Omit<StreamHooks, 'readBuffer'>;
-  /** The list class the stream itself uses (uint8arraylist: libp2p's dependency, not ours). */
-  private List?: new (...bufs: Uint8Array[]) => Uint8ArrayList;
 
-  constructor(
-    private readonly conn: MultiaddrConnection,
-    init: {
-      localNonce: Uint8Array;
-      remoteNonce: Uint8Array;
-      key: Uint8Array;
-      readLimits: ReadLimits;
-    },
-  ) {
-    const hooks = conn as unknown as StreamHooks;
-    this.transport = {
-      onData: hooks.onData.bind(conn),
-      sendData: hooks.sendData.bind(conn),
-      sendClose: hooks.sendClose.bind(conn),
-      sendReset: hooks.sendReset.bind(conn),
-      sendPause: hooks.sendPause.bind(conn),
-      sendResume: hooks.sendResume.bind(conn),
-    };
+  constructor(init: {
+    maConn: MultiaddrConnection;
+    localNonce: Uint8Array;
+    remoteNonce: Uint8Array;
+    key: Uint8Array;
+    readLimits: ReadLimits;
+  }) {
+    const { maConn } = init;
+    super({
+      log: maConn.log.newScope('pnet'),
+      remoteAddr: maConn.remoteAddr,
+      direction: maConn.direction,
+    });
+    this.maConn = maConn;
     this.inbound = xsalsa20(init.remoteNonce, init.key);
     this.outbound = xsalsa20(init.localNonce, init.key);
-    this.meter = new ReadMeter(
-      () => this.transport.sendPause(),
-      () => this.transport.sendResume(),
-      init.readLimits,
-    );
-    // Bytes the handshake read past its end were put back unread: they are the first ciphertext.
-    const early = hooks.readBuffer;
-    if (early.byteLength > 0) {
-      const plain = xorInChunks(this.inbound, early.subarray());
-      early.consume(early.byteLength);
-      early.append(plain);
-    }
-    hooks.onData = (data) => this.onData(data);
-    hooks.sendData = (data) => this.sendData(data);
-    hooks.sendClose = (options) => this.sendClose(options);
-    hooks.sendReset = (err) => this.sendReset(err);
-    hooks.sendPause = () => this.meter.setUpperPaused(true);
-    hooks.sendResume = () => this.meter.setUpperPaused(false);
-    conn.addEventListener('close', () => this.release());
-  }
-
-  private onData(data: Uint8Array | Uint8ArrayList): void {
-    const inbound = this.inbound;
-    if (!inbound) return;
-    this.meter.read(data.byteLength);
-    if (data instanceof Uint8Array) this.transport.onData(xorInChunks(inbound, data));
-    else for (const buf of data) this.transport.onData(xorInChunks(inbound, buf));
+    this.meter = new ReadMeter(maConn, init.readLimits);
+    maConn.addEventListener('message', (evt) => {
+      const inbound = this.inbound;
+      if (!inbound) return;
+      const data = evt.data;
+      this.meter.read(data.byteLength);
+      if (data instanceof Uint8Array) this.onData(xorInChunks(inbound, data));
+      else for (const buf of data) this.onData(xorInChunks(inbound, buf));
+    });
+    maConn.addEventListener('drain', () => this.onMuxerDrain());
+    maConn.addEventListener('close', (evt) => {
+      this.release();
+      if (evt.error != null) {
+        if (evt.local) this.abort(evt.error);
+        else this.onRemoteReset();
+      } else {
+        this.onTransportClosed();
+      }
+    });
   }
 
   /** Hands both ciphers' slots back to the shared pool (and wipes the key there). Idempotent. */
@@ -294,15 +255,14 @@ class PrivateChannel {
     this.inbound = this.outbound = undefined;
   }
 
-  private async sendClose(options?: AbortOptions): Promise<void> {
+  async sendClose(options?: AbortOptions): Promise<void> {
     this.flush();
-    await this.transport.sendClose(options);
+    await this.maConn.close(options);
   }
 
-  private sendData(data: Uint8ArrayList): SendResult {
+  sendData(data: Uint8ArrayList): SendResult {
     const outbound = this.outbound;
     if (!outbound) return { sentBytes: data.byteLength, canSendMore: false };
-    this.List ??= data.constructor as new (...bufs: Uint8Array[]) => Uint8ArrayList;
     // Encrypted now, in order: the key stream follows the bytes as they are sent.
     this.pending.push(xorInChunks(outbound, data.subarray()));
     this.pendingBytes += data.byteLength;
@@ -316,7 +276,7 @@ class PrivateChannel {
           this.flush();
         } catch (err) {
           // The socket went away meanwhile: the connection is over.
-          this.conn.abort(err as Error);
+          this.abort(err as Error);
         }
       });
     }
@@ -325,18 +285,25 @@ class PrivateChannel {
 
   /** Writes what is pending as one buffer; the socket's answer (false: wait for drain). */
   private flush(): boolean {
-    if (this.pendingBytes === 0 || !this.List) return true;
+    if (this.pendingBytes === 0) return true;
     const chunks = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    const data = new this.List(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    return this.transport.sendData(data).canSendMore;
+    return this.maConn.send(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
   }
 
-  private sendReset(err: Error): void {
+  sendReset(err: Error): void {
     this.pending = [];
     this.pendingBytes = 0;
-    this.transport.sendReset(err);
+    this.maConn.abort(err);
+  }
+
+  sendPause(): void {
+    this.meter.setUpperPaused(true);
+  }
+
+  sendResume(): void {
+    this.meter.setUpperPaused(false);
   }
 }
 
@@ -369,14 +336,13 @@ class PrivateNetwork implements ConnectionProtector {
       connection.abort(err);
       throw err;
     }
-    const conn = bytes.unwrap() as unknown as MultiaddrConnection;
-    new PrivateChannel(conn, {
+    return new PrivateConnection({
+      maConn: bytes.unwrap() as unknown as MultiaddrConnection,
       localNonce,
       remoteNonce,
       key: this.key,
       readLimits: this.readLimits,
     });
-    return conn;
   }
 }
 
