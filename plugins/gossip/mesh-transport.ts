@@ -83,7 +83,6 @@ export class Libp2pMeshTransport implements MeshTransport {
   private readonly byteRate: KeyedLimiter;
   private readonly dialing = new Set<string>();
   private closed = false;
-  private sliceStart = performance.now();
   /**
    * `@libp2p/utils`'s lpStream and LengthPrefixedDecoder, imported once in
    * install(): a dynamic import per stream goes through the module loader
@@ -155,9 +154,9 @@ export class Libp2pMeshTransport implements MeshTransport {
    * Reads a peer's mesh stream: frames are cut from each chunk as it arrives
    * (a 'message' event), without lpStream, whose read of a frame is two or
    * three awaited reads (the length prefix a byte at a time), each with its
-   * promise and abort-signal race. A stretch of frames longer than SLICE_MS
-   * pauses the stream until the next turn of the event loop (TCP
-   * backpressure holds the peer), as the read loop's yield did.
+   * promise and abort-signal race. Frames of one delivery that take longer
+   * than SLICE_MS to handle pause the stream until the next turn of the event
+   * loop (TCP backpressure holds the peer), as the read loop's yield did.
    */
   private serve(stream: any, from: string): void {
     // This stream only receives (ours to the peer is another): credit in large steps.
@@ -177,10 +176,11 @@ export class Libp2pMeshTransport implements MeshTransport {
     };
     const readFrames = (chunk: Uint8Array | Uint8ArrayList) => {
       if (this.closed || this.o.refused(from)) return stop('mesh stream closed');
+      const start = performance.now();
       try {
         for (const frame of decoder.decode(chunk)) {
           this.onFrame(from, frame.subarray());
-          if (performance.now() - this.sliceStart > SLICE_MS) return pauseUntilNextTurn();
+          if (performance.now() - start > SLICE_MS) return pauseUntilNextTurn();
         }
       } catch (err) {
         this.o.invalid(from, err as Error);
@@ -191,7 +191,6 @@ export class Libp2pMeshTransport implements MeshTransport {
       paused = true;
       stream.pause?.();
       setImmediate(() => {
-        this.sliceStart = performance.now();
         paused = false;
         if (stream.status !== 'open') return;
         // First the frames already cut from earlier deliveries (they wait in the decoder).
