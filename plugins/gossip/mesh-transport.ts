@@ -177,14 +177,20 @@ export class Libp2pMeshTransport implements MeshTransport {
     const readFrames = (chunk: Uint8Array | Uint8ArrayList) => {
       if (this.closed || this.o.refused(from)) return stop('mesh stream closed');
       const start = performance.now();
+      let handling = false;
       try {
         for (const frame of decoder.decode(chunk)) {
+          handling = true;
           this.onFrame(from, frame.subarray());
+          handling = false;
           if (performance.now() - start > SLICE_MS) return pauseUntilNextTurn();
         }
       } catch (err) {
-        this.o.invalid(from, err as Error);
-        stop('invalid mesh stream');
+        // The stream's bytes are at fault (a length over the bound, a bad prefix), or our handler.
+        if (handling)
+          this.o.log('mesh frame from %s not handled: %s', from, (err as Error).message);
+        else this.o.invalid(from, err as Error);
+        stop('mesh stream ended');
       }
     };
     const pauseUntilNextTurn = () => {
