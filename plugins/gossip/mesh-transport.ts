@@ -12,7 +12,6 @@
  * frames is reported to `invalid` (which may ban it).
  */
 import { createHash } from 'node:crypto';
-import type { Uint8ArrayList } from 'uint8arraylist';
 
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -63,9 +62,6 @@ export interface MeshTransportOptions {
 
 /** Longest stretch of frame handling before yielding to the event loop. */
 const SLICE_MS = 5;
-/** Most bytes one 'message' event of a yamux stream carries: its receive window (256 KiB). */
-const MAX_DELIVERY_BYTES = 256 * 1024;
-const NO_BYTES = new Uint8Array(0);
 
 interface Outbound {
   queue: Uint8Array[];
@@ -83,13 +79,13 @@ export class Libp2pMeshTransport implements MeshTransport {
   private readonly byteRate: KeyedLimiter;
   private readonly dialing = new Set<string>();
   private closed = false;
+  private sliceStart = performance.now();
   /**
-   * `@libp2p/utils`'s lpStream and LengthPrefixedDecoder, imported once in
-   * install(): a dynamic import per stream goes through the module loader
-   * (and its hooks thread under a loader such as tsx) every time.
+   * `@libp2p/utils`'s lpStream, imported once in install(): a dynamic import
+   * per stream goes through the module loader (and its hooks thread under a
+   * loader such as tsx) every time.
    */
   private lpStream!: (typeof import('@libp2p/utils'))['lpStream'];
-  private LengthPrefixedDecoder!: (typeof import('@libp2p/utils'))['LengthPrefixedDecoder'];
   /**
    * Bytes sent and frames, for benchmarks; `dialed`: connections a send had
    * to open (a frame for a peer we held no connection to: a relayed probe, an
@@ -123,11 +119,10 @@ export class Libp2pMeshTransport implements MeshTransport {
   }
 
   async install(): Promise<void> {
-    ({ lpStream: this.lpStream, LengthPrefixedDecoder: this.LengthPrefixedDecoder } =
-      await import('@libp2p/utils'));
+    this.lpStream = (await import('@libp2p/utils')).lpStream;
     await this.node.handle(
       this.o.protocol,
-      (stream: any, connection: any) => this.serve(stream, connection.remotePeer.toString()),
+      (stream: any, connection: any) => void this.serve(stream, connection.remotePeer.toString()),
       { maxInboundStreams: 4, maxOutboundStreams: 4 },
     );
   }
@@ -150,87 +145,41 @@ export class Libp2pMeshTransport implements MeshTransport {
       await new Promise((r) => setTimeout(r, 10));
   }
 
-  /**
-   * Reads a peer's mesh stream: frames are cut from each chunk as it arrives
-   * (a 'message' event), without lpStream, whose read of a frame is two or
-   * three awaited reads (the length prefix a byte at a time), each with its
-   * promise and abort-signal race. Frames of one delivery that take longer
-   * than SLICE_MS to handle pause the stream until the next turn of the event
-   * loop (TCP backpressure holds the peer), as the read loop's yield did.
-   */
-  private serve(stream: any, from: string): void {
+  private async serve(stream: any, from: string): Promise<void> {
     // This stream only receives (ours to the peer is another): credit in large steps.
     halfWindowUpdates(stream);
-    const decoder = new this.LengthPrefixedDecoder({
+    const lp = this.lpStream(stream, {
       maxDataLength: this.o.maxFrameBytes,
-      // A frame not yet complete, and what one delivery of the stream can add.
-      maxBufferSize: this.o.maxFrameBytes + MAX_DELIVERY_BYTES,
       lengthDecoder: varintLength,
     });
-    let paused = false;
-    /** Deliveries that came while paused (the stream should hold them: a safety net). */
-    const held: Array<Uint8Array | Uint8ArrayList> = [];
-    const stop = (why: string) => {
-      stream.removeEventListener('message', onMessage);
-      stream.abort?.(new Error(why));
-    };
-    const readFrames = (chunk: Uint8Array | Uint8ArrayList) => {
-      if (this.closed || this.o.refused(from)) return stop('mesh stream closed');
-      const start = performance.now();
-      let handling = false;
-      try {
-        for (const frame of decoder.decode(chunk)) {
-          handling = true;
-          this.onFrame(from, frame.subarray());
-          handling = false;
-          if (performance.now() - start > SLICE_MS) return pauseUntilNextTurn();
-        }
-      } catch (err) {
-        // The stream's bytes are at fault (a length over the bound, a bad prefix), or our handler.
-        if (handling)
-          this.o.log('mesh frame from %s not handled: %s', from, (err as Error).message);
-        else this.o.invalid(from, err as Error);
-        stop('mesh stream ended');
-      }
-    };
-    const pauseUntilNextTurn = () => {
-      paused = true;
-      stream.pause?.();
-      setImmediate(() => {
-        paused = false;
-        if (stream.status !== 'open') return;
-        // First the frames already cut from earlier deliveries (they wait in the decoder).
-        readFrames(NO_BYTES);
-        while (!paused && held.length) readFrames(held.shift()!);
-        if (!paused) stream.resume?.();
-      });
-    };
-    const onMessage = (evt: { data: Uint8Array | Uint8ArrayList }) => {
-      if (paused) held.push(evt.data);
-      else readFrames(evt.data);
-    };
-    stream.addEventListener('message', onMessage);
-    stream.addEventListener('remoteCloseWrite', () => stop('mesh stream closed'));
-    stream.addEventListener('close', (evt: { error?: Error }) => {
-      stream.removeEventListener('message', onMessage);
-      this.o.log('mesh stream from %s ended: %s', from, evt.error?.message ?? 'closed');
-    });
-  }
-
-  /** One frame read from `from`: admitted by its rates, decoded, handed to the membership. */
-  private onFrame(from: string, buf: Uint8Array): void {
-    if (!this.msgRate.take(from) || !this.byteRate.take(from, buf.byteLength)) {
-      this.o.rateLimited(from);
-      return;
-    }
-    let msg: MeshMessage;
     try {
-      msg = decodeFrame(buf);
+      for (;;) {
+        if (this.closed || this.o.refused(from)) break;
+        // Buffered frames resolve without a turn of the event loop: yield every few ms.
+        if (performance.now() - this.sliceStart > SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.sliceStart = performance.now();
+        }
+        const buf = (await lp.read()).subarray();
+        if (!this.msgRate.take(from) || !this.byteRate.take(from, buf.byteLength)) {
+          this.o.rateLimited(from);
+          continue;
+        }
+        let msg: MeshMessage;
+        try {
+          msg = decodeFrame(buf);
+        } catch (err) {
+          this.o.invalid(from, err as Error);
+          continue;
+        }
+        this.o.receive(from, msg);
+      }
     } catch (err) {
-      this.o.invalid(from, err as Error);
-      return;
+      const m = (err as Error)?.message ?? '';
+      if (/max.*length|too long|exceeds/i.test(m)) this.o.invalid(from, err as Error);
+      else this.o.log('mesh stream from %s ended: %s', from, m);
     }
-    this.o.receive(from, msg);
+    stream.abort?.(new Error('mesh stream closed'));
   }
 
   send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void {
