@@ -4,8 +4,12 @@
  * a member this node holds no connection to opens none (a handshake to answer
  * or flood a member that went away, or whose link was shed, would bring the
  * link back), unless the membership allows it (a relayed probe); over a
- * connection, frames arrive.
+ * connection, frames arrive: many of all sizes sent at once arrive whole and
+ * in order (cut from deliveries that split and join them), and a frame over
+ * the receiver's limit is reported and ends the stream.
  */
+import { createHash, randomBytes } from 'node:crypto';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { generateClusterKey, parseClusterKey } from '../../plugins/gossip/cluster-key.js';
@@ -23,7 +27,7 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-async function member(addrsOf: (id: string) => string[]) {
+async function member(addrsOf: (id: string) => string[], maxFrameBytes = 1024 * 1024) {
   const node = await createControlNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
     clusterKey: KEY,
@@ -32,10 +36,11 @@ async function member(addrsOf: (id: string) => string[]) {
     start: false,
   });
   const received: { from: string; msg: MeshMessage }[] = [];
+  const invalid: Error[] = [];
   const transport = new Libp2pMeshTransport(node, {
     protocol: PROTOCOL,
-    maxFrameBytes: 1024 * 1024,
-    maxQueueBytes: 1024 * 1024,
+    maxFrameBytes,
+    maxQueueBytes: 16 * 1024 * 1024,
     messagesPerSecond: 1000,
     messageBurst: 1000,
     bytesPerSecond: 1 << 30,
@@ -46,7 +51,7 @@ async function member(addrsOf: (id: string) => string[]) {
     addrsOf,
     refused: () => false,
     receive: (from, msg) => received.push({ from, msg }),
-    invalid: () => {},
+    invalid: (_from, err) => invalid.push(err),
     rateLimited: () => {},
     foreign: () => {},
     refusedByLive: () => {},
@@ -56,7 +61,7 @@ async function member(addrsOf: (id: string) => string[]) {
   await node.start();
   nodes.push(node);
   transports.push(transport);
-  return { node, transport, received, id: node.peerId.toString() };
+  return { node, transport, received, invalid, id: node.peerId.toString() };
 }
 
 async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
@@ -105,5 +110,51 @@ describe('mesh transport', { timeout: 60_000 }, () => {
     await until('the frame to be dropped', () => a.transport.sent.dropped === dropped + 1);
     expect(a.node.getConnections()).toHaveLength(0);
     expect(a.transport.sent.dialed).toBe(1);
+  });
+
+  it('delivers frames of all sizes sent at once whole and in order; an oversized one ends the stream', async () => {
+    const addrs = new Map<string, string[]>();
+    const a = await member((id) => addrs.get(id) ?? []);
+    const b = await member((id) => addrs.get(id) ?? [], 256 * 1024);
+    addrs.set(b.id, b.node.getMultiaddrs().map(String));
+
+    // 300 frames from 1 byte to ~200 KiB of payload, queued in one turn.
+    const sizes = Array.from({ length: 300 }, (_, i) =>
+      i % 50 === 49 ? 150_000 + i * 100 : 1 + ((i * 7919) % 3000),
+    );
+    const payloads = sizes.map((n) => new Uint8Array(randomBytes(n)));
+    payloads.forEach((payload, i) =>
+      a.transport.send(
+        b.id,
+        {
+          kind: 'gossip',
+          records: [{ id: a.id, version: i + 1, left: false, payload, sig: new Uint8Array(64) }],
+          deaths: [],
+          suspects: [],
+        },
+        { dial: true },
+      ),
+    );
+    await until('300 frames', () => b.received.length === 300);
+    const digest = (x: Uint8Array) => createHash('sha256').update(x).digest('hex');
+    const got = b.received.map(({ msg }) => {
+      if (msg.kind !== 'gossip') throw new Error(`unexpected ${msg.kind}`);
+      return { version: msg.records[0]!.version, hash: digest(msg.records[0]!.payload) };
+    });
+    expect(got).toEqual(payloads.map((p, i) => ({ version: i + 1, hash: digest(p) })));
+    expect(b.invalid).toEqual([]);
+
+    // Over b's limit (checked from the length prefix): reported, and the stream ends.
+    const big = new Uint8Array(300 * 1024);
+    a.transport.send(b.id, {
+      kind: 'gossip',
+      records: [{ id: a.id, version: 999, left: false, payload: big, sig: new Uint8Array(64) }],
+      deaths: [],
+      suspects: [],
+    });
+    a.transport.send(b.id, { kind: 'ack', nonce: 1 });
+    await until('the oversized frame to be reported', () => b.invalid.length === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.received).toHaveLength(300);
   });
 });
