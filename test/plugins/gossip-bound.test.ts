@@ -4,7 +4,10 @@
  * kernel's count of its established TCP connections (read from /proc every
  * few ms) never exceeds twice the mesh degree plus two; the joiners it had
  * no room for are referred to other members and still load everyone. And a
- * joiner whose seed is down at first keeps dialing until it comes up.
+ * joiner whose seed is down at first keeps dialing until it comes up. And a
+ * seed that is full when it is asked to relay probes to members that froze
+ * (dials that hang in their handshakes) still stays within the bound, by its
+ * own count of its sockets, established or connecting.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -75,7 +75,8 @@ const server = serveJsonLines<{ cmd: 'close' | 'peak' }>(
       server.emit('closing');
       await agent.close();
     },
-    peak: () => peak,
+    // (refusedAtBound: where a build has it, the dials and accepts its bound refused so far.)
+    peak: () => ({ ...peak, refusedAtBound: discovery.stats().refusedAtBound }),
   },
   { onEnd: () => process.exit(0) },
 );
