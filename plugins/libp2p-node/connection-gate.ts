@@ -10,7 +10,7 @@ import type { Connection, PeerId } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 
 /** Why a dial was made, for the bound's accounting and for traces. */
-export type DialReason = 'link' | 'probe' | 'relay' | 'frame' | 'seed';
+export type DialReason = 'link' | 'probe' | 'relay' | 'seed';
 
 /** A dial refused by our own bound: nothing was sent, no socket opened. */
 export class ConnectionBoundError extends Error {
@@ -24,7 +24,7 @@ export class ConnectionBoundError extends Error {
   }
 }
 
-/** What the gate needs of the node (a libp2p node, seen through its connection manager). */
+/** What the gate needs of the node (a libp2p node). */
 export interface GatedNode {
   getConnections(peer?: PeerId): Connection[];
   dial(target: PeerId | Multiaddr, options?: object): Promise<Connection>;
@@ -37,7 +37,6 @@ export class ConnectionGate {
     link: 0,
     probe: 0,
     relay: 0,
-    frame: 0,
     seed: 0,
   };
   private dialsInProgress = 0;
