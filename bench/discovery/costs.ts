@@ -241,6 +241,7 @@ async function probeTransport(
   receive: MeshTransportOptions['receive'],
 ) {
   const { Libp2pMeshTransport } = await import('../../plugins/gossip/mesh-transport.js');
+  const { ConnectionGate } = await import('../../plugins/libp2p-node/connection-gate.js');
   return new Libp2pMeshTransport(node, {
     protocol,
     maxFrameBytes: 1 << 20,
@@ -251,7 +252,7 @@ async function probeTransport(
     byteBurst: 1e12,
     maxPeers: 16,
     dialTimeoutMs: 10_000,
-    maxInbound: 16,
+    gate: new ConnectionGate(node, 16, () => 0),
     addrsOf,
     refused: () => false,
     receive,
@@ -261,6 +262,7 @@ async function probeTransport(
     rateLimited: () => {},
     foreign: () => {},
     refusedByLive: () => {},
+    linkRefused: () => {},
     log: createLogger('nixl-ts:costs-probe'),
   });
 }
@@ -383,6 +385,7 @@ if (wanted('seeds-joined')) {
   seeds([b.getMultiaddrs()[0]!.toString()], { retryMs: 100 }).start!({
     cluster: 'costs-probe',
     node: a,
+    dial: (addr, options) => a.dial(addr, options),
     log: createLogger('nixl-ts:costs-probe'),
     signal: stop.signal,
   });

@@ -42,6 +42,7 @@ import type { Discovery, DiscoveryHost } from '../../src/discovery.js';
 import { InvalidParamError, MismatchError, NixlError, NotAllowedError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { decodeMetadata } from '../../src/metadata.js';
+import { ConnectionGate, type DialReason } from '../libp2p-node/connection-gate.js';
 import type { ControlNode } from '../libp2p-node/index.js';
 import { withCachedSigning } from '../libp2p-node/signing-key.js';
 import type { PeerSource } from '../libp2p-node/peer-source.js';
@@ -133,6 +134,12 @@ export interface GossipStats {
   links: number;
   /** libp2p connections open now (links plus transient ones). */
   connections: number;
+  /** Connections open, inbound ones in their handshakes and our dials in progress: what the bound counts. */
+  openOrOpening: number;
+  /** Our dials in progress, by what they are for. */
+  dialing: Partial<Record<DialReason, number>>;
+  /** Our dials and inbound connections refused at the bound (no slot). */
+  refusedAtBound: { dials: number; inbound: number };
   /** libp2p connections opened since start, both directions (each one a pnet and noise handshake). */
   opened: number;
   /** The most libp2p connections open at once since start (counted as each one opened). */
@@ -238,6 +245,8 @@ export class GossipDiscovery implements Discovery {
   private key?: PrivateKey;
   private mesh?: Membership;
   private transport?: Libp2pMeshTransport;
+  /** The bound every dial and every inbound connection passes. */
+  private gate?: ConnectionGate;
   /** Agent name → owning peer id, and back (loaded members only). */
   private readonly owners = new Map<string, string>();
   private readonly names = new Map<string, string>();
@@ -340,6 +349,9 @@ export class GossipDiscovery implements Discovery {
       peers: this.mesh?.size ?? 0,
       links: this.mesh?.linkIds().length ?? 0,
       connections: this.node?.getConnections().length ?? 0,
+      openOrOpening: this.gate?.count ?? 0,
+      dialing: { ...this.gate?.dials },
+      refusedAtBound: { ...(this.gate?.refused ?? { dials: 0, inbound: 0 }) },
       opened: this.counters.opened,
       peakConnections: this.counters.peakConnections,
       maxConnections: this.maxConnections,
@@ -371,6 +383,11 @@ export class GossipDiscovery implements Discovery {
   /** libp2p connections open now (cheap: for samplers). */
   get connectionCount(): number {
     return this.node?.getConnections().length ?? 0;
+  }
+
+  /** Connections open or being opened, both ways, as the bound counts them (cheap: for samplers). */
+  get connectionsOpenOrOpening(): number {
+    return this.gate?.count ?? 0;
   }
 
   /** The most libp2p connections open at once since start (stats().peakConnections, cheaply). */
@@ -423,7 +440,7 @@ export class GossipDiscovery implements Discovery {
     for (const s of this.sources)
       if (s.peerDiscovery) peerDiscovery.push(...(await s.peerDiscovery(this.cluster)));
 
-    const { createControlNode } = await import('../libp2p-node/index.js');
+    const { createControlNode, inboundInHandshake } = await import('../libp2p-node/index.js');
     if (this.insecure) {
       this.log('no cluster key (insecure: true): any peer that reaches %o may join', this.listen);
     }
@@ -438,9 +455,7 @@ export class GossipDiscovery implements Discovery {
       // The mesh carries addresses in its records and dials its protocol directly.
       identify: false,
       refuse: (peerId) => this.refused(peerId),
-      // One below the bound: a connection refused at accept is briefly one
-      // more (the kernel accepted it), and so is a probe's dial.
-      maxInbound: this.maxConnections - 1,
+      admitInbound: () => this.gate?.admitInbound() ?? true,
       readLimits: {
         bytesPerSecond: this.limits.connectionBytesPerSecond,
         burstBytes: this.limits.connectionBurstBytes,
@@ -454,6 +469,10 @@ export class GossipDiscovery implements Discovery {
       start: false,
     });
     this.node = node;
+    // One below the bound: a connection refused at accept is briefly one
+    // more (the kernel accepted it before the gate closed it).
+    const gate = new ConnectionGate(node, this.maxConnections - 1, () => inboundInHandshake(node));
+    this.gate = gate;
     const transport = new Libp2pMeshTransport(node, {
       protocol: this.protocol,
       maxFrameBytes: this.limits.maxMessageBytes + 64 * 1024,
@@ -464,7 +483,7 @@ export class GossipDiscovery implements Discovery {
       byteBurst: this.limits.byteBurst,
       maxPeers: this.limits.maxPeers,
       dialTimeoutMs: Math.min(this.fetchTimeoutMs, 10_000),
-      maxInbound: this.maxConnections - 1,
+      gate,
       addrsOf: (id) => this.addrsOf(id),
       refused: (id) => this.refused(id),
       receive: (from, msg) => this.mesh?.receive(from, msg),
@@ -485,6 +504,7 @@ export class GossipDiscovery implements Discovery {
       },
       foreign: (id) => this.onForeign(id),
       refusedByLive: (id) => this.mesh?.refusedByLive(id),
+      linkRefused: (id) => this.mesh?.linkRefused(id),
       log: this.log.extend('mesh'),
     });
     this.transport = transport;
@@ -587,6 +607,7 @@ export class GossipDiscovery implements Discovery {
       s.start?.({
         cluster: this.cluster,
         node,
+        dial: (addr, options) => gate.dial(addr, 'seed', options),
         log: this.log.extend(s.kind),
         signal: this.lifetime.signal,
       });

@@ -141,8 +141,11 @@ export interface MeshTransport {
    * unless `dial` (a relayed probe: the transport connects for it, briefly).
    */
   send(to: string, msg: MeshMessage, opts?: { dial?: boolean }): void;
-  /** Asks for a link to a member; the transport calls linkUp when it holds. */
-  connect(id: string): void;
+  /**
+   * Asks for a link to a member (`probe`: to hear from it once, before a
+   * verdict); the transport calls linkUp when it holds.
+   */
+  connect(id: string, reason?: 'link' | 'probe'): void;
   /**
    * True while the transport holds as many connections as it admits (newcomers
    * are refused): mesh upkeep then drops a link each round (see maintain).
@@ -1301,7 +1304,7 @@ export class Membership {
     // member ourselves, once. A live member's handshake answers (its record
     // comes first on a new link), however busy the helpers' relays were; a
     // dead process's port refuses at once.
-    else this.transport.connect(target);
+    else this.transport.connect(target, 'probe');
     const expire = () => {
       if ((this.heard.get(target) ?? -1) >= probe.sent) return this.probeAnswered(nonce);
       if (this.starved(probe.due) && probe.retries < 3) {
@@ -1762,6 +1765,15 @@ export class Membership {
     }
     this.probeDone(p.target);
     this.adjustHealth(-1);
+  }
+
+  /**
+   * Our own connection bound had no slot for a link to the member: the next
+   * round of upkeep picks again (maybe another member) instead of waiting
+   * out the dial's 10 s.
+   */
+  linkRefused(id: string): void {
+    this.connecting.delete(id);
   }
 
   /**

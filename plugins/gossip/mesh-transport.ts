@@ -17,6 +17,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 
 import type { Logger } from '../../src/logger.js';
+import { ConnectionBoundError, type ConnectionGate } from '../libp2p-node/connection-gate.js';
 import type { ControlNode } from '../libp2p-node/index.js';
 import { varintLength } from '../libp2p-node/length-prefix.js';
 import { halfWindowUpdates } from '../libp2p-node/window-updates.js';
@@ -40,8 +41,8 @@ export interface MeshTransportOptions {
   byteBurst: number;
   maxPeers: number;
   dialTimeoutMs: number;
-  /** Connections past which inbound ones are refused (see full()). */
-  maxInbound: number;
+  /** The node's connection bound: every dial here takes a slot of it (see full()). */
+  gate: ConnectionGate;
   /** Listen addresses of a member, from its record (for dials). */
   addrsOf(id: string): string[];
   refused(id: string): boolean;
@@ -57,6 +58,8 @@ export interface MeshTransportOptions {
    * answers a probe as well as an ack would.
    */
   refusedByLive(id: string): void;
+  /** A dial for a link was refused by our own connection bound (no slot): nothing was sent. */
+  linkRefused(id: string): void;
   log: Logger;
 }
 
@@ -224,12 +227,15 @@ export class Libp2pMeshTransport implements MeshTransport {
           let stream;
           try {
             await this.learn(to);
-            stream = await this.node.dialProtocol(peer, this.o.protocol, {
+            stream = await this.o.gate.dialProtocol(peer, this.o.protocol, 'relay', {
               signal: AbortSignal.timeout(this.o.dialTimeoutMs),
             });
           } catch (err) {
             const m = `${(err as Error)?.name} ${(err as Error)?.message}`;
-            if (/protocol selection failed|UnsupportedProtocol/i.test(m)) this.o.foreign(to);
+            // At our bound a relayed probe is not sent (SWIM's helper that
+            // cannot help stays silent; the requester has other helpers).
+            if (err instanceof ConnectionBoundError) this.o.log('%s', m);
+            else if (/protocol selection failed|UnsupportedProtocol/i.test(m)) this.o.foreign(to);
             else if (resetByLiveHost(err)) this.o.refusedByLive(to);
             else this.o.log('mesh stream to %s failed: %s', to, (err as Error)?.message);
             this.sent.dropped += o.queue.length;
@@ -272,17 +278,20 @@ export class Libp2pMeshTransport implements MeshTransport {
     if (!o.writing) this.out.delete(id);
   }
 
-  connect(id: string): void {
+  connect(id: string, reason: 'link' | 'probe' = 'link'): void {
     if (this.closed || this.dialing.has(id) || this.o.refused(id)) return;
     this.dialing.add(id);
     void (async () => {
       try {
         await this.learn(id);
-        await this.node.dial(peerIdFromString(id), {
+        await this.o.gate.dial(peerIdFromString(id), reason, {
           signal: AbortSignal.timeout(this.o.dialTimeoutMs),
         });
       } catch (err) {
-        if (resetByLiveHost(err)) this.o.refusedByLive(id);
+        if (err instanceof ConnectionBoundError) {
+          this.o.log('%s', err.message);
+          if (reason === 'link') this.o.linkRefused(id);
+        } else if (resetByLiveHost(err)) this.o.refusedByLive(id);
         else this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
       } finally {
         this.dialing.delete(id);
@@ -290,9 +299,9 @@ export class Libp2pMeshTransport implements MeshTransport {
     })();
   }
 
-  /** True while inbound connections are refused (the gossip plugin's bound): see MeshTransport.full. */
+  /** True while the open connections alone fill the bound: see MeshTransport.full. */
   full(): boolean {
-    return this.node.getConnections().length >= this.o.maxInbound;
+    return this.node.getConnections().length >= this.o.gate.max;
   }
 
   get dialsInFlight(): number {

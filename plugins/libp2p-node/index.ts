@@ -65,12 +65,11 @@ export interface ControlNodeOptions {
   /** Peers refused outright (not dialed, their connections closed once they are identified). */
   refuse?: (peerId: string) => boolean;
   /**
-   * A bound on connections open and being opened: an inbound connection
-   * that would exceed it is closed at accept, before any handshake (the
-   * dialer sees its dial fail and tries elsewhere). Outbound dials are the
-   * caller's to bound.
+   * Admission of an inbound connection, asked at accept before any
+   * handshake (a ConnectionGate's admitInbound): false closes it, and the
+   * dialer sees its dial fail and tries elsewhere.
    */
-  maxInbound?: number;
+  admitInbound?: () => boolean;
   /** Create stopped, so protocol handlers can be installed before the first peer arrives. */
   start?: boolean;
   /**
@@ -90,7 +89,6 @@ export interface ControlNodeOptions {
 }
 
 export async function createControlNode(opts: ControlNodeOptions): Promise<ControlNode> {
-  let admit: (() => boolean) | undefined;
   const node = (await createLibp2p({
     start: opts.start ?? true,
     ...(opts.privateKey ? { privateKey: withCachedSigning(opts.privateKey) } : {}),
@@ -108,8 +106,13 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     connectionEncrypters: [controlNoise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.peerDiscovery ?? [],
-    ...(opts.refuse || opts.maxInbound
-      ? { connectionGater: gaterFor(opts.refuse ?? (() => false), () => admit?.() ?? true) }
+    ...(opts.refuse || opts.admitInbound
+      ? {
+          connectionGater: gaterFor(
+            opts.refuse ?? (() => false),
+            opts.admitInbound ?? (() => true),
+          ),
+        }
       : {}),
     connectionManager: {
       maxConnections: opts.maxConnections ?? 1024,
@@ -150,7 +153,6 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     },
   })) as ControlNode;
   if (opts.gate && opts.pubsub !== false) installGate(node.services.pubsub, opts.gate);
-  if (opts.maxInbound) admit = inboundAdmission(node, opts.maxInbound);
   return node;
 }
 
@@ -182,20 +184,14 @@ function gaterFor(refuse: (peerId: string) => boolean, admit: () => boolean) {
 }
 
 /**
- * Admits an inbound connection while the connections open, the inbound ones
- * still in their handshakes (this one among them: the connection manager
- * counts it before the gater runs) and our own dials in progress stay within
- * `max`. The pending counts are the connection manager's own fields (no
- * public accessor); without them only open connections are counted.
+ * Inbound connections in their handshakes, the one being admitted included
+ * (the connection manager counts it before the gater runs): its own field,
+ * which has no public accessor.
  */
-function inboundAdmission(node: ControlNode, max: number): () => boolean {
+export function inboundInHandshake(node: ControlNode): number {
   const cm = (node as unknown as { components?: { connectionManager?: any } }).components
     ?.connectionManager;
-  return () => {
-    const pendingIn = Math.max(0, (cm?.incomingPendingConnections ?? 1) - 1);
-    const pendingOut = cm?.outboundPendingConnections ?? 0;
-    return node.getConnections().length + pendingIn + pendingOut < max;
-  };
+  return cm?.incomingPendingConnections ?? 0;
 }
 
 /**

@@ -3,12 +3,20 @@
  * a static seed list in a datacenter. Sources only find peers; the gossip
  * discovery dials them, fetches and checks their metadata.
  */
+import type { Connection } from '@libp2p/interface';
+import type { Multiaddr } from '@multiformats/multiaddr';
+
 import type { Logger } from '../../src/logger.js';
 import type { ControlNode, PeerDiscoveryFactory } from './index.js';
 
 export interface PeerSourceContext {
   readonly cluster: string;
   readonly node: ControlNode;
+  /**
+   * Dials through the node's connection bound: a dial with no slot fails at
+   * once with a ConnectionBoundError (try again later).
+   */
+  dial(addr: Multiaddr, options?: object): Promise<Connection>;
   readonly log: Logger;
   /** Aborted when the discovery stops. */
   readonly signal: AbortSignal;

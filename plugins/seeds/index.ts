@@ -150,7 +150,7 @@ async function keepDialing(
       const dialStart = Date.now();
       let step = 'queued';
       try {
-        const conn = await ctx.node.dial(addr, {
+        const conn = await ctx.dial(addr, {
           signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
           onProgress: (e: { type: string }) => {
             step = e.type;

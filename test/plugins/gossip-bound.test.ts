@@ -4,7 +4,10 @@
  * kernel's count of its established TCP connections (read from /proc every
  * few ms) never exceeds twice the mesh degree plus two; the joiners it had
  * no room for are referred to other members and still load everyone. And a
- * joiner whose seed is down at first keeps dialing until it comes up.
+ * joiner whose seed is down at first keeps dialing until it comes up. And a
+ * seed that is full when it is asked to relay probes to members that froze
+ * (dials that hang in their handshakes) still stays within the bound, by its
+ * own count of its sockets, established or connecting.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -52,16 +55,17 @@ function establishedTcp(pid: number): number {
       // (closed while we listed)
     }
   }
-  let n = 0;
+  // By inode: a read of the table while it changes can list a socket twice.
+  const established = new Set<string>();
   for (const table of ['tcp', 'tcp6']) {
     const lines = readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1);
     for (const line of lines) {
       const f = line.trim().split(/\s+/);
       // st 01: ESTABLISHED; field 9: the inode.
-      if (f[3] === '01' && inodes.has(f[9]!)) n++;
+      if (f[3] === '01' && inodes.has(f[9]!)) established.add(f[9]!);
     }
   }
-  return n;
+  return established.size;
 }
 
 const knowsAll = (t: TestAgent, names: string[]) =>
@@ -148,4 +152,92 @@ describe('control-plane connection bound', { timeout: 120_000 }, () => {
     await until(() => joiner.agent.checkRemoteMD('seed'), 'the joiner to load the seed', 30_000);
     expect(joiner.errors).toEqual([]);
   });
+
+  it('a seed full of joiners, asked at once to probe members that froze, never holds more than the bound open or opening', async () => {
+    const hub = member({ name: 'hub', sampleMs: 5 }, 'hub');
+    const hubAddr = (await hub.nextEvent('ready', 60_000)).addr!.replace(/\/p2p\/.*$/, '');
+    // Members that freeze (SIGSTOP) later: their ports still complete TCP
+    // connects (the kernel's backlog), so a dial of one hangs in its handshake.
+    const frozen = Array.from({ length: 8 }, (_, i) =>
+      member({ name: `f${i}`, seed: hubAddr }, `f${i}`),
+    );
+    const frozenAddrs = await Promise.all(frozen.map((f) => f.nextEvent('ready', 60_000)));
+    const early = Array.from({ length: 12 }, (_, i) => `e${i}`);
+    // Probed for 10 s once frozen (their grace): relays go on throughout the join.
+    agents.push(
+      ...(await Promise.all(
+        early.map((n) => startAgent(n, { seedAddrs: [hubAddr], graceMs: 10_000 })),
+      )),
+    );
+    const before = ['hub', ...frozen.map((_, i) => `f${i}`), ...early];
+    await until(
+      () => agents.every((t) => knowsAll(t, before)),
+      'the first members to mesh',
+      60_000,
+    );
+
+    // Every in-process agent's own count, as often as this loop turns.
+    let peakHere = 0;
+    const sampler = setInterval(() => {
+      for (const t of agents)
+        peakHere = Math.max(peakHere, t.disc.connectionCount, connectionsOpenOrOpening(t));
+    }, 5);
+    const joiners = Array.from({ length: 24 }, (_, i) => `j${i}`);
+    try {
+      // A crowd joins at the hub; once it has filled the hub's slots, members
+      // freeze: their neighbours' probes time out and they ask their other
+      // links (the hub among them) to relay probes, each relay a dial.
+      agents.push(
+        ...(await Promise.all(joiners.map((n) => startAgent(n, { seedAddrs: [hubAddr] })))),
+      );
+      const full = Date.now() + 5000;
+      while (Date.now() < full && (await hubPeak(hub)).count < BOUND - 2)
+        await new Promise((r) => setTimeout(r, 20));
+      for (const f of frozen) f.signal('SIGSTOP');
+      const live = ['hub', ...early, ...joiners];
+      await until(
+        () => agents.every((t) => knowsAll(t, live)),
+        'every live agent to load all',
+        90_000,
+      );
+      // The relays' dials of frozen members hang until their 10 s timeout: sample on.
+      await new Promise((r) => setTimeout(r, 3000));
+    } finally {
+      clearInterval(sampler);
+      for (const f of frozen) f.signal('SIGKILL');
+    }
+    const { count, sockets, dialing, connections, openOrOpening } = await hubPeak(hub);
+    const ports = new Map<number, string>();
+    for (const t of agents) ports.set(portOf(t.disc.getMultiaddrs()[0]!), t.agent.name);
+    for (const [i, e] of frozenAddrs.entries()) ports.set(portOf(e.addr!), `f${i} (frozen)`);
+    const trace = sockets.map(
+      (s) =>
+        `${s.outbound ? `out to ${ports.get(s.remotePort) ?? s.remotePort}` : 'in'} ${s.state}`,
+    );
+    expect(
+      count,
+      `the hub at its peak: ${trace.join(', ')}; libp2p held ${connections}, dialing ${JSON.stringify(dialing)}`,
+    ).toBeLessThanOrEqual(BOUND);
+    // The hub was full at some moment (the bound was put to the test).
+    expect(count).toBeGreaterThanOrEqual(BOUND - 2);
+    // The discovery's own count (0 where a build has none) stays one below.
+    expect(openOrOpening).toBeLessThanOrEqual(BOUND - 1);
+    expect(peakHere).toBeLessThanOrEqual(BOUND);
+  });
 });
+
+const portOf = (addr: string) => Number(/\/tcp\/(\d+)/.exec(addr)![1]);
+
+/** The discovery's own count of connections open or opening (0 where a build has none). */
+const connectionsOpenOrOpening = (t: TestAgent) =>
+  (t.disc as { connectionsOpenOrOpening?: number }).connectionsOpenOrOpening ?? 0;
+
+interface HubPeak {
+  count: number;
+  dialing: object;
+  connections: number;
+  openOrOpening: number;
+  sockets: { outbound: boolean; remotePort: number; state: string }[];
+}
+const hubPeak = async (hub: JsonLineChild<JsonLineReply, { event: string }>) =>
+  (await hub.send({ cmd: 'peak' })) as unknown as HubPeak;

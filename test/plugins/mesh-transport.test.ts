@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateClusterKey, parseClusterKey } from '../../plugins/gossip/cluster-key.js';
 import type { MeshMessage } from '../../plugins/gossip/membership.js';
 import { Libp2pMeshTransport, meshProtocolFor } from '../../plugins/gossip/mesh-transport.js';
+import { ConnectionGate } from '../../plugins/libp2p-node/connection-gate.js';
 import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -47,7 +48,7 @@ async function member(addrsOf: (id: string) => string[], maxFrameBytes = 1024 * 
     byteBurst: 1 << 30,
     maxPeers: 16,
     dialTimeoutMs: 10_000,
-    maxInbound: 16,
+    gate: new ConnectionGate(node, 16, () => 0),
     addrsOf,
     refused: () => false,
     receive: (from, msg) => received.push({ from, msg }),
@@ -55,6 +56,7 @@ async function member(addrsOf: (id: string) => string[], maxFrameBytes = 1024 * 
     rateLimited: () => {},
     foreign: () => {},
     refusedByLive: () => {},
+    linkRefused: () => {},
     log: createLogger('nixl:test:mesh'),
   });
   await transport.install();
