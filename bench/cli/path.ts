@@ -32,7 +32,7 @@ function lines(path: string): string[] {
 }
 
 /** Inodes of the sockets this process holds. */
-function ownSockets(): Set<string> {
+export function ownSockets(): Set<string> {
   const inodes = new Set<string>();
   for (const fd of readdirSync('/proc/self/fd')) {
     try {

@@ -11,8 +11,9 @@
  */
 import '../../src/polyfills.js';
 
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
+import { ownSockets } from '../../bench/cli/path.js';
 import { Agent } from '../../src/agent.js';
 import { gossip } from '../../plugins/gossip/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
@@ -93,15 +94,7 @@ interface TcpSocket {
 
 /** This process's TCP sockets that are established or connecting, from /proc. */
 function ownTcpSockets(): TcpSocket[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // (closed while we listed)
-    }
-  }
+  const inodes = ownSockets();
   // By inode: a read of the table while it changes can list a socket twice.
   const byInode = new Map<string, string[]>();
   for (const table of ['tcp', 'tcp6'])
