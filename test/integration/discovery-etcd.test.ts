@@ -209,6 +209,7 @@ describe.skipIf(skipWithoutEtcd)(
       const leaseBefore = await leaseOf('/nixl/agents/b/metadata');
 
       process.kill(a.pid, 'SIGSTOP');
+      let resumedAt = 0;
       let second: { addr: string; len: number };
       try {
         await server.kill();
@@ -230,9 +231,9 @@ describe.skipIf(skipWithoutEtcd)(
           raw.close();
         }
       } finally {
+        resumedAt = Date.now();
         process.kill(a.pid, 'SIGCONT');
       }
-      const resumedAt = Date.now();
 
       await a.waitFor(
         (e) => e.ev === 'peer:update' && e.peer === 'b' && e.t >= resumedAt,
