@@ -7,9 +7,12 @@
  * metadata. A registration is published as one transaction that puts its
  * partial metadata under `update` and the new full metadata under `metadata`
  * (peers that know this agent load the partial one; newcomers read the full
- * one). A deregistration puts `metadata` alone (peers reload it whole, as
- * NIXL's full metadata replaces what they held). Labels from
- * sendLocalPartialMD are put under their own keys.
+ * one). A later put of that same metadata (a lease renewal, a retry, a
+ * restore) carries the same `update` again, so a peer that reads the pair
+ * only then (its watch was down) still adds the regions. A deregistration
+ * puts `metadata` alone (peers reload it whole, as NIXL's full metadata
+ * replaces what they held). Labels from sendLocalPartialMD are put under
+ * their own keys.
  *
  * Writes run one at a time, in order; registrations made while one is in
  * flight go out together in the next (a burst costs a few transactions, not
@@ -43,6 +46,12 @@ export class Publisher {
   #pending: RegistrationChange[] = [];
   /** Digest of the last `metadata` value put: the base of the next partial update. */
   #putDigest: string | undefined;
+  /**
+   * The last `update` value put, and the digest of the `metadata` put with
+   * it: a later put of that same metadata (a lease renewal, a retry) puts
+   * the update again in its transaction (see #put).
+   */
+  #lastUpdate: { value: Uint8Array; result: string } | undefined;
   #chain: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -130,6 +139,7 @@ export class Publisher {
       this.#pending = [];
       this.#labels.clear();
       this.#putDigest = undefined;
+      this.#lastUpdate = undefined;
       const key = Buffer.from(agentPrefix(this.#cfg.namespace, this.#host.name));
       await this.#call('withdrawing the metadata', () =>
         this.#client.kv.deleteRange({ key, range_end: prefixEnd(key) }),
@@ -247,9 +257,24 @@ export class Publisher {
     this.#retryTimer.unref?.();
   }
 
-  /** Puts label → value pairs under the lease, in one transaction. */
+  /**
+   * Puts label → value pairs under the lease, in one transaction. A
+   * `metadata` value equal to the one the last `update` was put with takes
+   * that update along again: readers pair the two only when one transaction
+   * wrote both (and a renewal revokes the lease the old update lived
+   * under), so without it a peer that reads this agent after a re-put (its
+   * watch was down when the update went by) would reload it in full, and
+   * the requests it prepared would fail, though the metadata only grew.
+   */
   async #put(entries: [string, Uint8Array][], leaseId = this.#leaseId): Promise<void> {
     if (entries.length === 0) return;
+    const md = entries.find(([label]) => label === METADATA_LABEL);
+    const mdDigest = md && metadataDigest(md[1]);
+    const update = entries.find(([label]) => label === UPDATE_LABEL);
+    const last = this.#lastUpdate;
+    if (md && !update && last && last.result === mdDigest) {
+      entries = [...entries, [UPDATE_LABEL, last.value]];
+    }
     const success: IRequestOp[] = entries.map(([label, value]) => ({
       request_put: {
         key: Buffer.from(keyOf(this.#cfg.namespace, this.#host.name, label)),
@@ -259,8 +284,11 @@ export class Publisher {
     }));
     try {
       await this.#client.kv.txn({ success });
-      const md = entries.find(([label]) => label === METADATA_LABEL);
-      if (md) this.#putDigest = metadataDigest(md[1]);
+      if (mdDigest !== undefined) {
+        this.#putDigest = mdDigest;
+        if (update) this.#lastUpdate = { value: update[1], result: mdDigest };
+        else if (this.#lastUpdate?.result !== mdDigest) this.#lastUpdate = undefined;
+      }
     } catch (err) {
       // etcd dropped the lease (it expired while this agent was away): renew it.
       if (leaseId === this.#leaseId && isLeaseGone(err)) this.#onLost(err);

@@ -192,5 +192,59 @@ describe.skipIf(skipWithoutEtcd)(
       const again = await a.request({ cmd: 'repost' }, 'reposted');
       expect(again.sha256).toBe(sha256);
     });
+
+    it("a peer that reads etcd again only after the registrant's recovery writes still applies the partial update", async () => {
+      // An ordering that a loaded machine makes now and then, made certain:
+      // 'a' is stopped while etcd restarts and 'b' recovers (a new lease, the
+      // old one revoked, and a retry of the write that failed during the
+      // outage), and etcd's history is compacted, so that a's watch cannot
+      // replay b's update: a's first read after the outage comes after all of
+      // b's writes. A TTL longer than the pause keeps a's lease alive.
+      const a = start('a', 30);
+      const b = start('b');
+      await Promise.all([joined(a, 'b'), joined(b, 'a')]);
+      const first = await registered(b, 64 << 10, 31);
+      await a.waitEv('peer:update', 'b');
+      await a.request({ cmd: 'prep', peer: 'b', ...first }, 'prepped');
+      const leaseBefore = await leaseOf('/nixl/agents/b/metadata');
+
+      process.kill(a.pid, 'SIGSTOP');
+      let resumedAt = 0;
+      let second: { addr: string; len: number };
+      try {
+        await server.kill();
+        second = await registered(b, 256 << 10, 32);
+        await new Promise((r) => setTimeout(r, 1500));
+        await server.start();
+        const deadline = Date.now() + 20_000;
+        while ((await leaseOf('/nixl/agents/b/metadata')) === leaseBefore) {
+          if (Date.now() > deadline) throw new Error('b did not renew its lease within 20 s');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        // b's failed write is retried every second: let that retry land too.
+        await new Promise((r) => setTimeout(r, 2500));
+        const raw = new Etcd3({ hosts: server.endpoint });
+        try {
+          const { header } = await raw.kv.range({ key: Buffer.from('/') });
+          await raw.kv.compact({ revision: header.revision, physical: true });
+        } finally {
+          raw.close();
+        }
+      } finally {
+        resumedAt = Date.now();
+        process.kill(a.pid, 'SIGCONT');
+      }
+
+      await a.waitFor(
+        (e) => e.ev === 'peer:update' && e.peer === 'b' && e.t >= resumedAt,
+        "b's update",
+      );
+      const read = await a.request({ cmd: 'read', peer: 'b', ...second }, 'read');
+      expect(read.sha256).toBe(patternSha256(second.len, 32));
+      // Full metadata would have started a new generation of 'b' on 'a'.
+      const again = await a.request({ cmd: 'repost' }, 'reposted');
+      expect(again.sha256).toBe(patternSha256(first.len, 31));
+      expect(a.events.filter((e) => e.ev === 'peer:leave')).toEqual([]);
+    });
   },
 );

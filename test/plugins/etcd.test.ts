@@ -276,6 +276,45 @@ describe.skipIf(skipWithoutEtcd)('etcd plugin against a real etcd', { timeout: 6
     expect(await pending).toMatchObject({ code: 'NIXL_ERR_CANCELED' });
   });
 
+  it('a put of unchanged metadata (sendLocalMD) puts the last update again in its transaction', async () => {
+    const b = await startAgent('b', opts());
+    const reg = b.agent.registerMem(b.agent.alloc(4096).buffer);
+    const keys = async () => {
+      const res = await raw.getAll().prefix(`${ns}b/`).exec();
+      return new Map(res.kvs.map((kv) => [kv.key.toString().slice(ns.length), kv]));
+    };
+    const end = Date.now() + 5000;
+    while (!(await keys()).has('b/update')) {
+      if (Date.now() > end) throw new Error('no update key within 5 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const before = await keys();
+    expect(before.get('b/update')!.mod_revision).toBe(before.get('b/metadata')!.mod_revision);
+
+    await b.agent.sendLocalMD();
+    const after = await keys();
+    // Readers pair the two only when one transaction wrote both.
+    expect(BigInt(after.get('b/metadata')!.mod_revision)).toBeGreaterThan(
+      BigInt(before.get('b/metadata')!.mod_revision),
+    );
+    expect(after.get('b/update')!.mod_revision).toBe(after.get('b/metadata')!.mod_revision);
+    expect(after.get('b/update')!.value).toEqual(before.get('b/update')!.value);
+    expect(after.get('b/metadata')!.value).toEqual(before.get('b/metadata')!.value);
+
+    // Once the metadata changed otherwise (a deregistration), it goes alone.
+    b.agent.deregisterMem(reg);
+    while ((await keys()).get('b/metadata')!.value.equals(before.get('b/metadata')!.value)) {
+      if (Date.now() > end + 5000) throw new Error('the deregistration was not published');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await b.agent.sendLocalMD();
+    const last = await keys();
+    expect(last.get('b/update')!.mod_revision).toBe(after.get('b/update')!.mod_revision);
+    expect(BigInt(last.get('b/metadata')!.mod_revision)).toBeGreaterThan(
+      BigInt(after.get('b/metadata')!.mod_revision),
+    );
+  });
+
   it('ignores oversized, misnamed and malformed values with a discovery:error, and keeps working', async () => {
     const maxValueBytes = 64 * 1024;
     // Present at start: one value over the bound, one over the gRPC message
