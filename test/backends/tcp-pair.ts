@@ -6,9 +6,11 @@
 import { expect } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
+import { NotFoundError, RemoteDisconnectError } from '../../src/errors.js';
 import type { XferRequest } from '../../src/xfer-request.js';
 import { PeerProcess } from '../../testing/peer-harness.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { waitStopped } from '../proc-stat.js';
 
 /** An initiator here and its target, an agent named 'target' in a child process. */
 export interface TcpPair {
@@ -146,6 +148,40 @@ export function failAfter(p: TcpPair, req: XferRequest, deadline: number): unkno
   } catch (err) {
     return err;
   }
+}
+
+/** What a failure may take past timeout_ms on a loaded 2-core machine. */
+const FAILURE_SLACK_MS = 8000;
+
+/**
+ * Freezes the target (SIGSTOP) with `req` in use: nothing answers, so
+ * timeout_ms fails the next posts with a RemoteDisconnectError, within
+ * `timeoutMs` and a generous margin.
+ */
+export async function expectFailsOnceFrozen(
+  p: TcpPair,
+  req: XferRequest,
+  timeoutMs: number,
+): Promise<void> {
+  p.peer.signal('SIGSTOP');
+  await waitStopped(p.peer.pid);
+  const t0 = performance.now();
+  const error = failAfter(p, req, t0 + 30_000);
+  expect(error).toBeInstanceOf(RemoteDisconnectError);
+  expect(performance.now() - t0).toBeLessThan(timeoutMs + FAILURE_SLACK_MS);
+}
+
+/**
+ * Kills the target (SIGKILL) with `req` in use: the next posts fail within
+ * `timeoutMs` and a generous margin, with a RemoteDisconnectError, or a
+ * NotFoundError once the agent has dropped the peer.
+ */
+export function expectFailsOnceKilled(p: TcpPair, req: XferRequest, timeoutMs: number): void {
+  p.peer.signal('SIGKILL');
+  const t0 = performance.now();
+  const error = failAfter(p, req, t0 + 30_000);
+  expect(error instanceof RemoteDisconnectError || error instanceof NotFoundError).toBe(true);
+  expect(performance.now() - t0).toBeLessThan(timeoutMs + FAILURE_SLACK_MS);
 }
 
 /**
