@@ -39,7 +39,6 @@ export class ConnectionGate {
     relay: 0,
     seed: 0,
   };
-  private dialsInProgress = 0;
   /** Dials and inbound connections refused at the bound, for stats. */
   readonly refused = { dials: 0, inbound: 0 };
 
@@ -55,7 +54,9 @@ export class ConnectionGate {
 
   /** Connections open, inbound in handshake and dials in progress, together. */
   get count(): number {
-    return this.node.getConnections().length + this.pendingInbound() + this.dialsInProgress;
+    let dials = 0;
+    for (const n of Object.values(this.dialing)) dials += n;
+    return this.node.getConnections().length + this.pendingInbound() + dials;
   }
 
   /** Our dials in progress, by reason (for traces). */
@@ -93,12 +94,10 @@ export class ConnectionGate {
       throw new ConnectionBoundError(reason, counted, this.max);
     }
     this.dialing[reason]++;
-    this.dialsInProgress++;
     try {
       return await open();
     } finally {
       this.dialing[reason]--;
-      this.dialsInProgress--;
     }
   }
 }
