@@ -50,6 +50,7 @@ import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
 import { Membership, type FailureStep, type SignedRecord } from './membership.js';
 import { watchLoopLag } from './loop-lag.js';
+import { FoundPeers, JOIN_DIALS, RETRY_FIRST_MS, RETRY_MAX_MS } from './found-peers.js';
 import { AlignedTimer, clearAlignedTimeout, GRID_MS, setAlignedTimeout } from './aligned-timers.js';
 import { Libp2pMeshTransport, meshProtocolFor } from './mesh-transport.js';
 import { decodePayload, encodePayload, type MemberPayload } from './mesh-wire.js';
@@ -267,6 +268,9 @@ export class GossipDiscovery implements Discovery {
   private readonly lifetime = new AbortController();
   private readonly cleanups: (() => void)[] = [];
   private updateTimer?: ReturnType<typeof setTimeout>;
+  /** Peers mDNS announced, dialed again while this agent has no link (see FoundPeers). */
+  private found!: FoundPeers;
+  private lanRetry?: ReturnType<typeof setTimeout>;
   /** When each failure-detection step last happened here, per member (the most recent 256 members). */
   private readonly failureSteps = new Map<string, Partial<Record<FailureStep, number>>>();
   /** Agent name → peer id of members that left or died (the most recent 256), for failureTrace. */
@@ -302,6 +306,7 @@ export class GossipDiscovery implements Discovery {
     }
     this.protocol = meshProtocolFor(this.cluster);
     this.limits = resolveLimits(opts.limits);
+    this.found = new FoundPeers(Math.min(this.limits.maxPeers, 1024));
     const l = this.limits;
     this.errorRate = new KeyedLimiter(1000 / l.errorIntervalMs, l.errorBurst, l.maxPeers);
     this.invalidRate = new KeyedLimiter(
@@ -601,8 +606,9 @@ export class GossipDiscovery implements Discovery {
     const timer = setInterval(() => this.tick(), this.announceIntervalMs);
     timer.unref();
     this.cleanups.push(() => clearInterval(timer));
-    // Connections that came before the membership existed.
+    // Connections and mDNS answers that came before the membership existed.
     for (const c of node.getConnections()) this.onConnect(c.remotePeer.toString());
+    for (const id of [...this.found.ids()]) this.onDiscovered(id);
     for (const s of this.sources) {
       s.start?.({
         cluster: this.cluster,
@@ -633,6 +639,7 @@ export class GossipDiscovery implements Discovery {
   private async teardown(): Promise<void> {
     this.lifetime.abort();
     if (this.updateTimer) clearTimeout(this.updateTimer);
+    if (this.lanRetry) clearTimeout(this.lanRetry);
     this.mesh?.stop();
     this.transport?.close();
     for (const c of this.cleanups.splice(0)) c();
@@ -793,21 +800,59 @@ export class GossipDiscovery implements Discovery {
   private onDisconnect(peerId: string): void {
     this.transport?.peerGone(peerId);
     this.mesh?.linkDown(peerId);
+    this.retryLanWhileAlone();
   }
 
-  /** mDNS found a peer: dial it only while we hold fewer links than the degree. */
+  /**
+   * mDNS found a peer: remember it, and dial it only while we hold fewer
+   * links than the degree.
+   */
   private onDiscovered(id: string): void {
-    if (!this.mesh || this.foreign.has(id) || this.refused(id)) return;
-    // Dials in flight count too: mDNS finds the whole LAN at once.
-    if (this.mesh.linkIds().length + this.transport!.dialsInFlight >= this.degree) return;
-    if (this.node!.getConnections().some((c) => c.remotePeer.toString() === id)) return;
+    if (this.foreign.has(id) || this.refused(id)) return;
+    this.found.add(id);
+    if (!this.mesh) return;
+    this.retryLanWhileAlone();
+    // Dials in flight count too: mDNS finds the whole LAN at once, and one
+    // link is enough to join; the membership links on to members itself.
+    if (this.mesh.linkIds().length + this.transport!.dialsInFlight >= JOIN_DIALS) return;
+    if (this.connectedTo(id)) return;
     this.transport!.connect(id);
+  }
+
+  private connectedTo(id: string): boolean {
+    return this.node!.getConnections().some((c) => c.remotePeer.toString() === id);
+  }
+
+  /**
+   * While this agent has no link, dials a few of the peers mDNS announced,
+   * again and again (250 ms, doubling to 4 s), until one link holds: their
+   * announcements are not repeated before the next query.
+   */
+  private retryLanWhileAlone(): void {
+    if (this.lanRetry || this.stopping || !this.mesh || this.found.size === 0) return;
+    if (this.mesh.linkIds().length > 0) return;
+    const attempt = (delayMs: number) => {
+      this.lanRetry = setTimeout(() => {
+        this.lanRetry = undefined;
+        if (this.stopping || !this.mesh || this.mesh.linkIds().length > 0) return;
+        if (this.transport!.dialsInFlight === 0) {
+          const want = JOIN_DIALS;
+          const usable = (id: string) =>
+            !this.foreign.has(id) && !this.refused(id) && !this.connectedTo(id);
+          for (const id of this.found.pick(want, usable)) this.transport!.connect(id);
+        }
+        attempt(Math.min(2 * delayMs, RETRY_MAX_MS));
+      }, delayMs);
+      this.lanRetry.unref();
+    };
+    attempt(RETRY_FIRST_MS);
   }
 
   private onForeign(id: string): void {
     if (this.foreign.has(id)) return;
     if (this.foreign.size >= this.limits.maxPeers) this.foreign.clear();
     this.foreign.add(id);
+    this.found.delete(id);
     this.mesh?.linkDown(id);
     this.report(
       id,

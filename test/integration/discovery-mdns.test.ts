@@ -21,7 +21,13 @@ afterEach(async () => {
   await Promise.all(procs.splice(0).map((p) => p.close()));
 });
 
-function startIn(hosts: Hosts, i: number, name: string, backend = 'TCP'): AgentProcess {
+function startIn(
+  hosts: Hosts,
+  i: number,
+  name: string,
+  backend = 'TCP',
+  intervalMs = 500,
+): AgentProcess {
   const ip = hosts.hosts[i]!.ip;
   // Over the emulated network: the TCP data plane binds the host's address
   // and takes the socket path, not the same-machine shortcut.
@@ -31,7 +37,7 @@ function startIn(hosts: Hosts, i: number, name: string, backend = 'TCP'): AgentP
     name,
     cluster: 'mdns-test',
     listen: [`/ip4/${ip}/tcp/0`],
-    mdns: { intervalMs: 500 },
+    mdns: { intervalMs },
     graceMs: GRACE_MS,
     backend,
     backendParams,
@@ -78,6 +84,20 @@ describe.skipIf(!canNetns)(
         'read',
       );
       expect(back.sum).toBe(5 * 65536);
+    });
+
+    // mDNS announces a peer once per query. An agent that heard its answers
+    // before its membership existed, or whose first dials failed, used to sit
+    // alone until its next query: 10 s by default, a minute here.
+    it('a cluster starting at once, with a query a minute: every agent loads every other', async () => {
+      const names = Array.from({ length: 12 }, (_, k) => `s${k}`);
+      const agents = names.map((name, k) => startIn(hosts, k % 3, name, 'TCP', 60_000));
+      await Promise.all(
+        agents.flatMap((p, k) =>
+          names.filter((_, j) => j !== k).map((other) => p.waitEv('peer:join', other, 45_000)),
+        ),
+      );
+      for (const p of agents) expect(p.events.filter((e) => e.ev === 'error')).toEqual([]);
     });
 
     it('three hosts: join, late joiner, update after join, tombstone, and a crash within the grace period', async () => {

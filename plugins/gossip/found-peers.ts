@@ -1,0 +1,53 @@
+/**
+ * Peers a LAN source (mDNS) announced, kept so that an agent with no link can
+ * keep dialing them. mDNS announces a peer once per query: an answer that
+ * came before the membership existed, or whose dial failed (the peer was at
+ * its connection bound), is not repeated until the next query, seconds later.
+ * Without this list an agent that started last in a cluster start heard every
+ * answer to its own query while still starting and then sat alone until its
+ * next query (10 s).
+ */
+import { setNewest } from '../../src/bounded-map.js';
+
+/** Dials at once of an agent that is joining through the peers mDNS found (one link is enough). */
+export const JOIN_DIALS = 2;
+
+/** First retry delay of an agent with no link; doubles up to RETRY_MAX_MS. */
+export const RETRY_FIRST_MS = 250;
+export const RETRY_MAX_MS = 4000;
+
+export class FoundPeers {
+  readonly #ids = new Map<string, true>();
+
+  constructor(private readonly max: number) {}
+
+  /** Remembers a peer, the oldest forgotten first past `max`. */
+  add(id: string): void {
+    setNewest(this.#ids, id, true, this.max);
+  }
+
+  delete(id: string): void {
+    this.#ids.delete(id);
+  }
+
+  get size(): number {
+    return this.#ids.size;
+  }
+
+  ids(): IterableIterator<string> {
+    return this.#ids.keys();
+  }
+
+  /** Up to `n` distinct peers chosen at random among those `usable` accepts. */
+  pick(n: number, usable: (id: string) => boolean): string[] {
+    const pool = [...this.#ids.keys()].filter(usable);
+    const out: string[] = [];
+    while (out.length < n && pool.length) {
+      const k = Math.floor(Math.random() * pool.length);
+      out.push(pool[k]!);
+      pool[k] = pool[pool.length - 1]!;
+      pool.pop();
+    }
+    return out;
+  }
+}
