@@ -26,7 +26,7 @@ export const LIBP2P_DEPS: Readonly<Record<string, string>> = {
 
 export const MDNS_DEPS: Readonly<Record<string, string>> = {
   ...LIBP2P_DEPS,
-  '@libp2p/mdns': '^12.0.32',
+  'multicast-dns': '^7.2.5',
 };
 
 export const ETCD_DEPS: Readonly<Record<string, string>> = {

@@ -11,7 +11,6 @@ import { readlinkSync } from 'node:fs';
 
 import { InvalidParamError, NotAllowedError } from '../../src/errors.js';
 import type { PeerSource } from '../libp2p-node/peer-source.js';
-import { OncePerPeer } from './once-per-peer.js';
 
 export interface MdnsOptions {
   /** Re-query period; discovery mostly comes from the query sent at start. */
@@ -73,10 +72,9 @@ export function mdns(opts: MdnsOptions = {}): PeerSource {
     kind: 'mdns',
     async peerDiscovery(cluster) {
       assertMdnsAllowed();
-      const { mdns: libp2pMdns } = await import('@libp2p/mdns');
-      const inner = libp2pMdns({ interval: intervalMs, serviceTag: mdnsServiceTag(cluster) });
-      // One answer per peer into the peer store (see OncePerPeer).
-      return [(components) => new OncePerPeer(inner(components), intervalMs, 1024)];
+      const { LanDiscovery } = await import('./lan-discovery.js');
+      const serviceTag = mdnsServiceTag(cluster);
+      return [(components) => new LanDiscovery(components, { serviceTag, intervalMs }) as any];
     },
   };
 }

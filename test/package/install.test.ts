@@ -73,7 +73,7 @@ function exercise(project: string): void {
       /needs its optional peer dependencies.*npm install libp2p@'\^3\.\d+\.\d+' .*@libp2p\/tcp@/,
     );
   }
-  expect(out['nixl-ts/plugins/mdns'].message).toMatch(/@libp2p\/mdns@/);
+  expect(out['nixl-ts/plugins/mdns'].message).toMatch(/multicast-dns@/);
   expect(out['nixl-ts/plugins/etcd'].message).toMatch(
     /npm install etcd3@'\^1\.\d+\.\d+' cockatiel@/,
   );

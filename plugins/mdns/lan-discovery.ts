@@ -1,0 +1,210 @@
+/**
+ * mDNS peer discovery for the gossip discovery's libp2p node (a libp2p
+ * PeerDiscovery), answering queries by unicast.
+ *
+ * Each agent holds two UDP sockets. Its responder joins the mDNS group on
+ * port 5353 and answers questions for the cluster's service tag with its
+ * multiaddrs (a PTR record and one `dnsaddr=` TXT record per address). Its
+ * querier sends the questions from a port of its own, so the answers come
+ * back to it alone (RFC 6762 §6.7, "legacy unicast"). Multicast answers, as
+ * libp2p's own mDNS sends them, reach every agent on the LAN: a cluster of N
+ * agents starting together parsed about N² answers each, most of its CPU in
+ * the first seconds at 32 agents. A query from port 5353 (another mDNS
+ * stack) is still answered by multicast, as RFC 6762 says.
+ *
+ * Early agents learn of later ones from the mesh (a newcomer dials the peers
+ * that answered it), and the querier asks again 1, 2 and 4 s after the
+ * first question before settling to `intervalMs`, so an agent that started
+ * alone finds the others that came after it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RemoteInfo } from 'node:dgram';
+
+import { peerDiscoverySymbol, type PeerInfo } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { Answer, Packet } from 'dns-packet';
+import makeMdns from 'multicast-dns';
+
+import { OncePerPeer } from './once-per-peer.js';
+
+const MDNS_GROUP = '224.0.0.251';
+const MDNS_PORT = 5353;
+/** Addresses announced and accepted per agent (a TXT record each). */
+const MAX_ADDRS = 16;
+/** The longest TXT string a record may hold. */
+const MAX_TXT_BYTES = 255;
+/** Seconds an answer is valid: RFC 6762 caps legacy unicast answers at 10 s. */
+const ANSWER_TTL_S = 10;
+/** Gaps between the first questions, then `intervalMs`. */
+const FIRST_GAPS_MS = [1000, 2000, 4000];
+
+/** What the discovery needs of the libp2p node's components. */
+export interface LanComponents {
+  peerId: { toString(): string };
+  addressManager: { getAddresses(): Multiaddr[] };
+}
+
+export interface LanDiscoveryOptions {
+  serviceTag: string;
+  intervalMs: number;
+  /** Peers remembered by the answer filter (bounded memory). */
+  maxPeers?: number;
+}
+
+export class LanDiscovery extends EventTarget {
+  readonly [peerDiscoverySymbol] = this;
+  readonly [Symbol.toStringTag] = 'nixl-ts mdns';
+  /** Answers heard and peers passed to libp2p, for tests and benchmarks. */
+  readonly counts = { answers: 0, passed: 0, queries: 0 };
+  readonly #listeners = new Map<string, number>();
+  readonly #filter: OncePerPeer;
+  /** This agent's instance name under the service tag. */
+  readonly #instance = `${randomBytes(16).toString('hex')}`;
+  #responder?: makeMdns.MulticastDNS;
+  #querier?: makeMdns.MulticastDNS;
+  #timer?: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly components: LanComponents,
+    private readonly opts: LanDiscoveryOptions,
+  ) {
+    super();
+    this.#filter = new OncePerPeer(opts.intervalMs, opts.maxPeers ?? 1024);
+  }
+
+  /** TypedEventTarget's count (libp2p's peer-discovery type asks for it). */
+  listenerCount(type: string): number {
+    return this.#listeners.get(type) ?? 0;
+  }
+
+  override addEventListener(...args: Parameters<EventTarget['addEventListener']>): void {
+    this.#listeners.set(args[0], this.listenerCount(args[0]) + 1);
+    super.addEventListener(...args);
+  }
+
+  override removeEventListener(...args: Parameters<EventTarget['removeEventListener']>): void {
+    this.#listeners.set(args[0], Math.max(0, this.listenerCount(args[0]) - 1));
+    super.removeEventListener(...args);
+  }
+
+  safeDispatchEvent<T>(type: string, init?: { detail?: T }): boolean {
+    return this.dispatchEvent(new CustomEvent(type, init));
+  }
+
+  start(): void {
+    if (this.#responder) return;
+    this.#responder = makeMdns({ port: MDNS_PORT, ip: MDNS_GROUP });
+    this.#responder.on('query', (q, rinfo) => this.#onQuery(q, rinfo));
+    // The querier joins no group: only the unicast answers to its questions reach it.
+    this.#querier = makeMdns({ port: 0, multicast: false });
+    this.#querier.on('response', (r) => this.#onResponse(r));
+    for (const m of [this.#responder, this.#querier]) m.on('warning', () => {});
+    this.#ask(0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const sockets = [this.#responder, this.#querier];
+    this.#responder = this.#querier = undefined;
+    await Promise.all(
+      sockets.map(
+        (m) => new Promise<void>((resolve) => (m ? m.destroy(() => resolve()) : resolve())),
+      ),
+    );
+  }
+
+  /** Sends the question now, then again after the next gap. */
+  #ask(round: number): void {
+    const q = this.#querier;
+    if (!q) return;
+    this.counts.queries++;
+    q.query(
+      { questions: [{ name: this.opts.serviceTag, type: 'PTR' }] },
+      { port: MDNS_PORT, address: MDNS_GROUP },
+    );
+    const gap = FIRST_GAPS_MS[round] ?? this.opts.intervalMs;
+    this.#timer = setTimeout(() => this.#ask(round + 1), Math.min(gap, this.opts.intervalMs));
+    this.#timer.unref();
+  }
+
+  #onQuery(query: Packet, rinfo: RemoteInfo): void {
+    const asked = query.questions?.some(
+      (q) => q.name === this.opts.serviceTag && (q.type === 'PTR' || (q.type as string) === 'ANY'),
+    );
+    if (!asked || !this.#responder) return;
+    const answers = this.#answers();
+    if (answers.length < 2) return;
+    if (rinfo.port === MDNS_PORT) {
+      this.#responder.respond({ answers });
+    } else {
+      // Legacy unicast: to the asker's own port, with its id and question.
+      this.#responder.respond(
+        { id: query.id, questions: query.questions, answers },
+        { port: rinfo.port, address: rinfo.address },
+      );
+    }
+  }
+
+  #answers(): Answer[] {
+    const name = `${this.#instance}.${this.opts.serviceTag}`;
+    const answers: Answer[] = [
+      { name: this.opts.serviceTag, type: 'PTR', class: 'IN', ttl: ANSWER_TTL_S, data: name },
+    ];
+    for (const addr of this.components.addressManager.getAddresses().slice(0, MAX_ADDRS)) {
+      const data = `dnsaddr=${addr.toString()}`;
+      if (data.length > MAX_TXT_BYTES) continue;
+      answers.push({ name, type: 'TXT', class: 'IN', ttl: ANSWER_TTL_S, data });
+    }
+    return answers;
+  }
+
+  #onResponse(response: Packet): void {
+    const records = [...(response.answers ?? []), ...(response.additionals ?? [])];
+    const instances = new Set<string>();
+    for (const r of records) {
+      if (r.type === 'PTR' && r.name === this.opts.serviceTag) instances.add(String(r.data));
+    }
+    for (const instance of instances) {
+      this.counts.answers++;
+      const peer = peerOf(instance, records);
+      if (!peer || peer.id.toString() === this.components.peerId.toString()) continue;
+      const addrs = peer.multiaddrs.map((a) => a.toString());
+      if (!this.#filter.pass(peer.id.toString(), addrs)) continue;
+      this.counts.passed++;
+      this.safeDispatchEvent('peer', { detail: peer });
+    }
+  }
+}
+
+/**
+ * The peer an instance's TXT records describe: every `dnsaddr=` multiaddr
+ * must end in the same /p2p/ id; undefined if none parses.
+ */
+function peerOf(instance: string, records: Answer[]): PeerInfo | undefined {
+  let id: string | undefined;
+  const multiaddrs: Multiaddr[] = [];
+  for (const r of records) {
+    if (r.type !== 'TXT' || r.name !== instance) continue;
+    const strings = (Array.isArray(r.data) ? r.data : [r.data]).map((d) => String(d));
+    for (const s of strings) {
+      if (!s.startsWith('dnsaddr=') || multiaddrs.length >= MAX_ADDRS) continue;
+      try {
+        const ma = multiaddr(s.slice('dnsaddr='.length));
+        const p2p = ma.getComponents().findLast((c) => c.name === 'p2p')?.value;
+        if (!p2p || (id !== undefined && p2p !== id)) return undefined;
+        id = p2p;
+        multiaddrs.push(ma);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  if (id === undefined) return undefined;
+  try {
+    return { id: peerIdFromString(id), multiaddrs };
+  } catch {
+    return undefined;
+  }
+}
