@@ -19,6 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RemoteInfo } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
 
 import { peerDiscoverySymbol, type PeerInfo } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -36,6 +37,8 @@ const MAX_ADDRS = 16;
 const MAX_TXT_BYTES = 255;
 /** Seconds an answer is valid: RFC 6762 caps legacy unicast answers at 10 s. */
 const ANSWER_TTL_S = 10;
+/** Instances read from one answer: a packet full of them costs a bounded parse. */
+const MAX_INSTANCES_PER_ANSWER = 16;
 /** Gaps between the first questions, then `intervalMs`. */
 const FIRST_GAPS_MS = [1000, 2000, 4000];
 
@@ -138,8 +141,10 @@ export class LanDiscovery extends EventTarget {
     if (answers.length < 2) return;
     if (rinfo.port === MDNS_PORT) {
       this.#responder.respond({ answers });
-    } else {
+    } else if (onLocalLink(rinfo.address)) {
       // Legacy unicast: to the asker's own port, with its id and question.
+      // Only to an address on one of our links: an answer is larger than the
+      // question, and a forged source must not turn us into a reflector.
       this.#responder.respond(
         { id: query.id, questions: query.questions, answers },
         { port: rinfo.port, address: rinfo.address },
@@ -165,6 +170,7 @@ export class LanDiscovery extends EventTarget {
     const instances = new Set<string>();
     for (const r of records) {
       if (r.type === 'PTR' && r.name === this.opts.serviceTag) instances.add(String(r.data));
+      if (instances.size >= MAX_INSTANCES_PER_ANSWER) break;
     }
     for (const instance of instances) {
       this.counts.answers++;
@@ -207,4 +213,31 @@ function peerOf(instance: string, records: Answer[]): PeerInfo | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** True when `address` (IPv4) is in the subnet of one of this host's interfaces. */
+export function onLocalLink(address: string): boolean {
+  const ip = ipv4ToInt(address);
+  if (ip === undefined) return false;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family !== 'IPv4') continue;
+      const own = ipv4ToInt(a.address);
+      const mask = ipv4ToInt(a.netmask);
+      if (own !== undefined && mask !== undefined && ((own ^ ip) & mask) === 0) return true;
+    }
+  }
+  return false;
+}
+
+function ipv4ToInt(s: string): number | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    const b = Number(p);
+    if (!Number.isInteger(b) || b < 0 || b > 255) return undefined;
+    n = (n << 8) | b;
+  }
+  return n;
 }

@@ -48,6 +48,38 @@ function startIn(
 
 const hasTcp = (await PluginManager.create()).names().includes('TCP');
 
+/**
+ * A listener on host 0's mDNS group for 12 s: how many queries and responses
+ * (the QR bit of each packet) crossed it. Resolves `ready` once it has joined.
+ */
+async function countMdnsPackets(
+  hosts: Hosts,
+): Promise<{ counted: Promise<{ queries: number; responses: number }> }> {
+  const code = `
+    const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
+    const n = { queries: 0, responses: 0 };
+    s.on('message', (m) => { if (m.length >= 12) (m[2] & 0x80 ? n.responses++ : n.queries++); });
+    s.bind(5353, () => { s.addMembership('224.0.0.251'); console.log('ready'); });
+    setTimeout(() => { console.log(JSON.stringify(n)); process.exit(0); }, 12000);`;
+  const child = hosts.spawn(0, process.execPath, ['-e', code]);
+  let out = '';
+  let joined!: () => void;
+  const ready = new Promise<void>((r) => (joined = r));
+  child.stdout!.on('data', (d) => {
+    out += d;
+    if (out.startsWith('ready\n')) joined();
+  });
+  const counted = new Promise<{ queries: number; responses: number }>((resolve, reject) => {
+    child.on('exit', (status) =>
+      status === 0
+        ? resolve(JSON.parse(out.slice('ready\n'.length)))
+        : reject(new Error(`listener exited ${status}`)),
+    );
+  });
+  await Promise.race([ready, counted]);
+  return { counted };
+}
+
 describe.skipIf(!canNetns)(
   'mDNS discovery on emulated hosts (ip netns, root)',
   { timeout: 120_000 },
@@ -89,7 +121,8 @@ describe.skipIf(!canNetns)(
     // mDNS announces a peer once per query. An agent that heard its answers
     // before its membership existed, or whose first dials failed, used to sit
     // alone until its next query: 10 s by default, a minute here.
-    it('a cluster starting at once, with a query a minute: every agent loads every other', async () => {
+    it('a cluster starting at once, with a query a minute: every agent loads every other, and no answer is multicast', async () => {
+      const listener = await countMdnsPackets(hosts);
       const names = Array.from({ length: 12 }, (_, k) => `s${k}`);
       const agents = names.map((name, k) => startIn(hosts, k % 3, name, 'TCP', 60_000));
       await Promise.all(
@@ -98,6 +131,10 @@ describe.skipIf(!canNetns)(
         ),
       );
       for (const p of agents) expect(p.events.filter((e) => e.ev === 'error')).toEqual([]);
+      // Every question was heard on the group; every answer went by unicast to its asker.
+      const seen = await listener.counted;
+      expect(seen.queries).toBeGreaterThanOrEqual(names.length);
+      expect(seen.responses).toBe(0);
     });
 
     it('three hosts: join, late joiner, update after join, tombstone, and a crash within the grace period', async () => {

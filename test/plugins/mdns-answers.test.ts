@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { FoundPeers } from '../../plugins/gossip/found-peers.js';
+import { onLocalLink } from '../../plugins/mdns/lan-discovery.js';
 import { OncePerPeer } from '../../plugins/mdns/once-per-peer.js';
 
 describe('mDNS answers into the peer store', () => {
@@ -53,5 +54,15 @@ describe('peers found on the LAN, kept for an agent with no link', () => {
     expect(found.pick(10, () => true).sort()).toEqual(['b', 'c', 'd', 'e']);
     found.delete('d');
     expect(found.pick(10, (id) => id !== 'b').sort()).toEqual(['c', 'e']);
+  });
+});
+
+describe("legacy unicast answers go only to this host's links", () => {
+  it('answers an address in the subnet of one of our interfaces, not one outside', () => {
+    expect(onLocalLink('127.0.0.1')).toBe(true);
+    expect(onLocalLink('127.9.9.9')).toBe(true);
+    // TEST-NET-3 (RFC 5737): on no interface of a test machine.
+    expect(onLocalLink('203.0.113.7')).toBe(false);
+    expect(onLocalLink('not an address')).toBe(false);
   });
 });
