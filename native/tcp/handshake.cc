@@ -135,6 +135,8 @@ bool Engine::OnHelloOk(Conn* c) {
 }
 
 bool Engine::BindName(const std::string& name, const uint8_t key[32]) {
+  // This agent's own name is bound to its own key: nobody else speaks as it.
+  if (name == cfg_.name) return crypto::ConstantTimeEqual(key, publicKey_, 32);
   auto it = bindings_.find(name);
   if (it == bindings_.end()) {
     Binding b;

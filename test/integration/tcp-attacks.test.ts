@@ -142,6 +142,22 @@ describe('TCP target against an attacker in another process', () => {
     }
   });
 
+  it('a HELLO under the target’s own name is refused: nobody notifies it as itself', async () => {
+    const got: string[] = [];
+    const listener = (from: string, msg: Uint8Array) => got.push(`${from}:${Buffer.from(msg)}`);
+    target.on('notif', listener);
+    try {
+      const forged = await attacker.send({ cmd: 'hello', name: target.name, notif: 'from me' });
+      expect(forged.accepted).toBe(false);
+      // Its own notification still arrives, from itself.
+      target.genNotif(target.name, 'really me');
+      await until(() => got.length > 0);
+      expect(got).toEqual([`${target.name}:really me`]);
+    } finally {
+      target.off('notif', listener);
+    }
+  });
+
   it('a name a HELLO bound first (trust on first use) is re-bound by its metadata: that connection closes and no longer speaks as the name; the real agent then transfers', async () => {
     const victim = await Agent.create({ name: `late-md-${process.pid}`, backends: ['TCP'] });
     const got: string[] = [];
