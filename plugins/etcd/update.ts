@@ -20,8 +20,12 @@ const DIGEST_BYTES = 32;
 const CHAIN_MAGIC = Buffer.from('NXUC');
 /** Updates a chain holds: a peer that missed more loads the full metadata. */
 export const UPDATE_CHAIN_LINKS = 8;
-/** Older links are dropped while a chain is larger than this (the newest is always kept). */
-export const UPDATE_CHAIN_MAX_BYTES = 4 << 20;
+/**
+ * Older links are dropped while a chain is larger than this (the newest is
+ * always kept): a transaction then grows by at most this much over one with
+ * the newest link alone, well inside etcd's request bound (1.5 MiB by default).
+ */
+export const UPDATE_CHAIN_MAX_BYTES = 256 << 10;
 
 /** One registration change: the metadata digest it applies on top of, and its partial metadata. */
 export interface UpdateLink {
