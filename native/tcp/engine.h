@@ -265,9 +265,13 @@ class Engine {
   void Authenticated(Conn* c);
   // Name bindings: an agent name is bound to the identity key of its
   // metadata, or, for a name whose metadata was not loaded here, to the key
-  // of its open connections (released when the last one closes).
+  // of its open connections (released when the last one closes). This
+  // engine's own name is bound to its own key.
   bool BindName(const std::string& name, const uint8_t key[32]);
   void UnbindName(const std::string& name);
+  // The name's metadata arrived: it binds the name to `key`, and the
+  // connections that authenticated under that name with another key close.
+  void BindNameFromMetadata(const std::string& name, const uint8_t key[32]);
   // Same host. The target validates every list before a byte moves; each
   // side writes only its own memory (the target pulls a WRITE, the
   // initiator a READ), so no peer can write into this process's memory,

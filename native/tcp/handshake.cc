@@ -135,6 +135,8 @@ bool Engine::OnHelloOk(Conn* c) {
 }
 
 bool Engine::BindName(const std::string& name, const uint8_t key[32]) {
+  // This agent's own name is bound to its own key: nobody else speaks as it.
+  if (name == cfg_.name) return crypto::ConstantTimeEqual(key, publicKey_, 32);
   auto it = bindings_.find(name);
   if (it == bindings_.end()) {
     Binding b;
@@ -157,6 +159,25 @@ void Engine::UnbindName(const std::string& name) {
   if (it == bindings_.end()) return;
   if (it->second.liveConns > 0) it->second.liveConns--;
   if (it->second.liveConns == 0 && !it->second.fromMetadata) bindings_.erase(it);
+}
+
+// The metadata is the authority on a name: a connection that bound it first
+// (trust on first use) or under an earlier metadata's key stops acting as it.
+void Engine::BindNameFromMetadata(const std::string& name, const uint8_t key[32]) {
+  std::vector<Conn*> impostors;
+  for (Conn* c : conns_) {
+    if (!c->outgoing && c->bound && c->remoteName == name &&
+        !crypto::ConstantTimeEqual(c->remoteKey, key, 32)) {
+      impostors.push_back(c);
+    }
+  }
+  // Each close releases its reference on the binding (UnbindName).
+  for (Conn* c : impostors) {
+    CloseConn(c, "its name's metadata binds that name to another identity key");
+  }
+  Binding& b = bindings_[name];
+  std::memcpy(b.key, key, 32);
+  b.fromMetadata = true;
 }
 
 }  // namespace nixl::tcp

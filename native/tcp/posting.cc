@@ -464,10 +464,7 @@ void Engine::ExecCmd(Cmd& c) {
   switch (c.kind) {
     case Cmd::kAddPeer: {
       uint32_t id = c.peer->id;
-      // Its metadata binds its name to its key from now on.
-      Binding& b = bindings_[c.peer->name];
-      std::memcpy(b.key, c.peer->publicKey, 32);
-      b.fromMetadata = true;
+      BindNameFromMetadata(c.peer->name, c.peer->publicKey);
       peers_[id] = std::move(c.peer);
       break;
     }

@@ -3,7 +3,8 @@
  * parts (NIXL's own code writes `<namespace>/<agent>/...`, which with the
  * default namespace reads `/nixl/agents//<agent>/...`; nixl-ts does not
  * double the slash). The full metadata lives under the label `metadata`;
- * `update` holds the last registration change as partial metadata; other
+ * `update` holds the last registration changes as a chain of partial
+ * metadata (update.ts); other
  * labels hold what sendLocalPartialMD published under them.
  */
 import { InvalidParamError } from '../../src/errors.js';
@@ -11,7 +12,7 @@ import { InvalidParamError } from '../../src/errors.js';
 export const DEFAULT_NAMESPACE = '/nixl/agents/';
 /** The full, current metadata of an agent. */
 export const METADATA_LABEL = 'metadata';
-/** The last registration change, as partial metadata, put in one transaction with `metadata`. */
+/** The last registration changes, as partial metadata (update.ts), put in one transaction with `metadata`. */
 export const UPDATE_LABEL = 'update';
 
 /** The namespace with exactly one trailing slash. */

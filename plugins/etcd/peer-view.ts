@@ -3,8 +3,9 @@
  * metadata loads: a peer's `metadata` key loads its full metadata (peer:join,
  * or peer:update when it changed); an `update` key written in the same
  * transaction loads as partial metadata instead, when this view came from the
- * metadata the update was made on (update.ts): regions are added, and the
- * requests prepared for the peer stay valid; a deleted `metadata` key (the peer closed,
+ * metadata one of the updates of its chain was made on (update.ts): the
+ * regions of that update and the later ones are added, and the requests
+ * prepared for the peer stay valid; a deleted `metadata` key (the peer closed,
  * withdrew, or its lease expired) invalidates the peer (peer:leave).
  *
  * A value equal to the one the peer's state came from (its SHA-256) is not
@@ -241,8 +242,8 @@ export class PeerView {
   }
 
   /**
-   * Applies a partial update if this view came from its base; 'stale' if not
-   * (the caller loads the full metadata instead).
+   * Applies the updates of the chain from the one whose base this view came
+   * from; 'stale' if none (the caller loads the full metadata instead).
    */
   #loadPartial(
     agent: string,
@@ -252,10 +253,14 @@ export class PeerView {
     const rec = this.#peers.get(agent)!;
     const digest = metadataDigest(metadata);
     if (rec.digest === digest && this.#host.checkRemoteMD(agent)) return undefined;
-    const u = decodeUpdate(update);
-    if (!u || u.base !== rec.digest || !this.#host.checkRemoteMD(agent)) return 'stale';
-    const err = this.#check(agent, UPDATE_LABEL, u.partial) ?? this.#load(agent, u.partial);
-    if (err) return err;
+    const links = decodeUpdate(update) ?? [];
+    const from = links.findLastIndex((l) => l.base === rec.digest);
+    if (from < 0 || !this.#host.checkRemoteMD(agent)) return 'stale';
+    for (const l of links.slice(from)) {
+      // A refusal part way leaves rec.digest as it was: the full metadata follows.
+      const err = this.#check(agent, UPDATE_LABEL, l.partial) ?? this.#load(agent, l.partial);
+      if (err) return err;
+    }
     rec.digest = digest;
     this.#loadedNow(agent, rec);
     return undefined;

@@ -7,11 +7,13 @@
  * metadata. A registration is published as one transaction that puts its
  * partial metadata under `update` and the new full metadata under `metadata`
  * (peers that know this agent load the partial one; newcomers read the full
- * one). A later put of that same metadata (a lease renewal, a retry, a
+ * one). `update` holds the last few registrations as a chain (update.ts), so
+ * a peer that missed some of them (its watch was down) still adds the
+ * regions. A later put of that same metadata (a lease renewal, a retry, a
  * restore) carries the same `update` again, so a peer that reads the pair
- * only then (its watch was down) still adds the regions. A deregistration
- * puts `metadata` alone (peers reload it whole, as NIXL's full metadata
- * replaces what they held). Labels from sendLocalPartialMD are put under
+ * only then still adds them. A deregistration puts `metadata` alone (peers
+ * reload it whole, as NIXL's full metadata replaces what they held) and
+ * ends the chain. Labels from sendLocalPartialMD are put under
  * their own keys.
  *
  * Writes run one at a time, in order; registrations made while one is in
@@ -28,7 +30,7 @@ import type { EtcdConfig } from './config.js';
 import { etcdError, prefixEnd } from './client.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { agentPrefix, keyOf, METADATA_LABEL, UPDATE_LABEL } from './keys.js';
-import { encodeUpdate, metadataDigest } from './update.js';
+import { encodeUpdate, extendChain, metadataDigest, type UpdateLink } from './update.js';
 
 const RETRY_MS = 1000;
 
@@ -47,11 +49,11 @@ export class Publisher {
   /** Digest of the last `metadata` value put: the base of the next partial update. */
   #putDigest: string | undefined;
   /**
-   * The last `update` value put, and the digest of the `metadata` put with
-   * it: a later put of that same metadata (a lease renewal, a retry) puts
-   * the update again in its transaction (see #put).
+   * The chain of the last `update` put, and the digest of the `metadata`
+   * put with it: the next registration extends it, and a later put of that
+   * same metadata (a lease renewal, a retry) puts it again (see #put).
    */
-  #lastUpdate: { value: Uint8Array; result: string } | undefined;
+  #lastUpdate: { links: UpdateLink[]; result: string } | undefined;
   #chain: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -210,14 +212,15 @@ export class Publisher {
   async #putSnapshot(withLabels: boolean, leaseId = this.#leaseId): Promise<void> {
     const taken = this.#pending.splice(0);
     const entries: [string, Uint8Array][] = withLabels ? [...this.#labels] : [];
+    let link: UpdateLink | undefined;
     if (this.#published) {
       const base = this.#putDigest;
-      const update = taken.length > 0 && base ? this.#partialOf(taken) : undefined;
-      if (update) entries.push([UPDATE_LABEL, encodeUpdate(base!, update)]);
+      const partial = taken.length > 0 && base ? this.#partialOf(taken) : undefined;
+      if (partial) link = { base: base!, partial };
       entries.push([METADATA_LABEL, this.#host.getLocalMD()]);
     }
     try {
-      await this.#put(entries, leaseId);
+      await this.#put(entries, leaseId, link);
     } catch (err) {
       this.#pending.unshift(...taken);
       throw err;
@@ -258,7 +261,9 @@ export class Publisher {
   }
 
   /**
-   * Puts label → value pairs under the lease, in one transaction. A
+   * Puts label → value pairs under the lease, in one transaction; with
+   * `link` (a registration, on top of the last `metadata` put), the chain
+   * it extends goes under `update` in it. A
    * `metadata` value equal to the one the last `update` was put with takes
    * that update along again: readers pair the two only when one transaction
    * wrote both (and a renewal revokes the lease the old update lived
@@ -266,15 +271,19 @@ export class Publisher {
    * watch was down when the update went by) would reload it in full, and
    * the requests it prepared would fail, though the metadata only grew.
    */
-  async #put(entries: [string, Uint8Array][], leaseId = this.#leaseId): Promise<void> {
+  async #put(
+    entries: [string, Uint8Array][],
+    leaseId = this.#leaseId,
+    link?: UpdateLink,
+  ): Promise<void> {
     if (entries.length === 0) return;
     const md = entries.find(([label]) => label === METADATA_LABEL);
     const mdDigest = md && metadataDigest(md[1]);
-    const update = entries.find(([label]) => label === UPDATE_LABEL);
     const last = this.#lastUpdate;
-    if (md && !update && last && last.result === mdDigest) {
-      entries = [...entries, [UPDATE_LABEL, last.value]];
-    }
+    let links: UpdateLink[] | undefined;
+    if (md && link) links = extendChain(last?.links ?? [], last?.result, link);
+    else if (md && last && last.result === mdDigest) links = last.links;
+    if (links) entries = [...entries, [UPDATE_LABEL, encodeUpdate(links)]];
     const success: IRequestOp[] = entries.map(([label, value]) => ({
       request_put: {
         key: Buffer.from(keyOf(this.#cfg.namespace, this.#host.name, label)),
@@ -286,8 +295,8 @@ export class Publisher {
       await this.#client.kv.txn({ success });
       if (mdDigest !== undefined) {
         this.#putDigest = mdDigest;
-        if (update) this.#lastUpdate = { value: update[1], result: mdDigest };
-        else if (this.#lastUpdate?.result !== mdDigest) this.#lastUpdate = undefined;
+        // Metadata that changed without a registration (a deregistration) ends the chain.
+        this.#lastUpdate = links ? { links, result: mdDigest } : undefined;
       }
     } catch (err) {
       // etcd dropped the lease (it expired while this agent was away): renew it.

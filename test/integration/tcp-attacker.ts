@@ -23,6 +23,8 @@ import {
 type Cmd = { id: number; cmd: string } & Record<string, any>;
 
 let info: TargetInfo | undefined;
+/** A connection kept open under a name (holdHello), to see what the target does with it later. */
+let held: FrameClient | undefined;
 const flood: Socket[] = [];
 let fake: { server: Server; connections: number; hellos: number; afterHello: number } | undefined;
 
@@ -146,6 +148,34 @@ serveJsonLines<Cmd>({
     } catch {
       return { accepted: false };
     }
+  },
+
+  holdHello: async (c) => {
+    // Authenticate as `name` (a fresh identity key), send `notif`, keep the connection open.
+    try {
+      held = await FrameClient.open(info!, c.name, {});
+    } catch {
+      return { accepted: false };
+    }
+    const msg = Buffer.from(c.notif);
+    held.send(header({ op: OP.NOTIF, len: msg.length }), msg);
+    return { accepted: true };
+  },
+
+  heldWaitClosed: async (c) => {
+    // Whether the target closed the held connection within `timeoutMs`.
+    const t0 = Date.now();
+    const timeout = new Promise<void>((r) => setTimeout(r, c.timeoutMs));
+    await Promise.race([held!.closed.catch(() => undefined), timeout]);
+    return { closed: held!.isClosed, ms: Date.now() - t0 };
+  },
+
+  heldNotif: (c) => {
+    // One more notification on the held connection, if it is still open.
+    if (held!.isClosed) return { sent: false };
+    const msg = Buffer.from(c.notif);
+    held!.send(header({ op: OP.NOTIF, len: msg.length }), msg);
+    return { sent: true };
   },
 
   flood: async (c) => {

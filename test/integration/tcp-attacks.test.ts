@@ -34,6 +34,15 @@ class Attacker extends JsonLineChild<JsonLineReply & Record<string, any>> {
   }
 }
 
+/** Resolves once `cond` holds; fails after `ms`. */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Resident memory of a process, MiB. */
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -45,6 +54,7 @@ describe('TCP target against an attacker in another process', () => {
   let buf: Buffer;
   let attacker: Attacker;
   let md: Buffer;
+  let region: Registration;
 
   /** The target's memory outside its region: canaries before and after it. */
   const outside = () =>
@@ -57,7 +67,7 @@ describe('TCP target against an attacker in another process', () => {
     });
     buf = target.alloc(LEN + 2 * CANARY).buffer;
     buf.fill(0xa5);
-    target.registerMem(buf.subarray(CANARY, CANARY + LEN));
+    region = target.registerMem(buf.subarray(CANARY, CANARY + LEN));
     md = Buffer.from(target.getLocalMD());
     attacker = new Attacker();
     await attacker.send({ cmd: 'target', md: md.toString('base64') });
@@ -129,6 +139,108 @@ describe('TCP target against an attacker in another process', () => {
       expect(got.sort()).toEqual(['attacker-own:mine', `${victim.name}:real`].sort());
     } finally {
       await victim.close();
+    }
+  });
+
+  it('a HELLO under the target’s own name is refused: nobody notifies it as itself', async () => {
+    const got: string[] = [];
+    const listener = (from: string, msg: Uint8Array) => got.push(`${from}:${Buffer.from(msg)}`);
+    target.on('notif', listener);
+    try {
+      const forged = await attacker.send({ cmd: 'hello', name: target.name, notif: 'from me' });
+      expect(forged.accepted).toBe(false);
+      // Its own notification still arrives, from itself.
+      target.genNotif(target.name, 'really me');
+      await until(() => got.length > 0);
+      expect(got).toEqual([`${target.name}:really me`]);
+    } finally {
+      target.off('notif', listener);
+    }
+  });
+
+  it('a name a HELLO bound first (trust on first use) is re-bound by its metadata: that connection closes and no longer speaks as the name; the real agent then transfers', async () => {
+    const victim = await Agent.create({ name: `late-md-${process.pid}`, backends: ['TCP'] });
+    const got: string[] = [];
+    const listener = (from: string, msg: Uint8Array) => got.push(`${from}:${Buffer.from(msg)}`);
+    target.on('notif', listener);
+    try {
+      // The name is free: the attacker binds it with its own key.
+      const held = await attacker.send({ cmd: 'holdHello', name: victim.name, notif: 'before' });
+      expect(held.accepted).toBe(true);
+      await until(() => got.includes(`${victim.name}:before`));
+      // While it holds the name, another key cannot take it.
+      const second = await attacker.send({ cmd: 'hello', name: victim.name, notif: 'second' });
+      expect(second.accepted).toBe(false);
+      target.loadRemoteMD(victim.getLocalMD());
+      const closed = await attacker.send({ cmd: 'heldWaitClosed', timeoutMs: 10_000 });
+      expect(closed.closed).toBe(true);
+      // Whatever it would still send under that name, and a new HELLO with its key.
+      await attacker.send({ cmd: 'heldNotif', notif: 'after' });
+      const again = await attacker.send({ cmd: 'hello', name: victim.name, notif: 'again' });
+      expect(again.accepted).toBe(false);
+      // The real agent of that name writes, with a notification.
+      const src = victim.alloc(LEN).buffer;
+      fillPattern(src, 7);
+      const srcReg = victim.registerMem(src);
+      victim.loadRemoteMD(md);
+      await victim.write(srcReg.descs, region.descs, target.name, {
+        notif: 'real',
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(sha256(buf.subarray(CANARY, CANARY + LEN))).toBe(sha256(src));
+      await until(() => got.includes(`${victim.name}:real`));
+      // Give a late 'after' the time to arrive: it must not.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(got.filter((g) => g.startsWith(`${victim.name}:`))).toEqual([
+        `${victim.name}:before`,
+        `${victim.name}:real`,
+      ]);
+    } finally {
+      target.off('notif', listener);
+      target.invalidateRemoteMD(victim.name);
+      await victim.close();
+    }
+  });
+
+  it('metadata that re-keys a name (removed, then loaded with another key) closes the connections of the old key: the old agent’s next transfer fails, the new one transfers', async () => {
+    const name = `rekeyed-${process.pid}`;
+    const old = await TcpPeer.start(name, LEN, {});
+    const fresh = await Agent.create({ name, backends: ['TCP'] });
+    try {
+      target.loadRemoteMD(old.mdBytes);
+      await old.send({ cmd: 'load', md: md.toString('base64') });
+      const addr = region.descs.at(0).addr.toString();
+      await old.send({ cmd: 'fill', off: 0, len: LEN, seed: 1 });
+      // The old agent connects and writes: its connection stays open.
+      await old.send({ cmd: 'write', to: target.name, descs: [[0, addr, LEN]] });
+      const oldHash = (await old.send({ cmd: 'hash', off: 0, len: LEN })).hash;
+      expect(sha256(buf.subarray(CANARY, CANARY + LEN))).toBe(oldHash);
+      // The name is removed and loaded again with another key.
+      target.invalidateRemoteMD(name);
+      target.loadRemoteMD(fresh.getLocalMD());
+      // The old key's connection closed: its next write fails, typed — with
+      // RemoteDisconnectError if it is under way when the close arrives,
+      // NotFoundError once that disconnect dropped the target's metadata there.
+      await old.send({ cmd: 'fill', off: 0, len: LEN, seed: 2 });
+      const err = await old
+        .send({ cmd: 'write', to: target.name, descs: [[0, addr, LEN]] })
+        .catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(String(err)).toMatch(/RemoteDisconnectError|NotFoundError/);
+      expect(sha256(buf.subarray(CANARY, CANARY + LEN))).toBe(oldHash);
+      // The new key's agent writes.
+      const src = fresh.alloc(LEN).buffer;
+      fillPattern(src, 3);
+      const srcReg = fresh.registerMem(src);
+      fresh.loadRemoteMD(md);
+      await fresh.write(srcReg.descs, region.descs, target.name, {
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(sha256(buf.subarray(CANARY, CANARY + LEN))).toBe(sha256(src));
+    } finally {
+      target.invalidateRemoteMD(name);
+      await old.close();
+      await fresh.close();
     }
   });
 
