@@ -352,6 +352,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           referred: number;
           duplicates?: number;
           verifyTime?: { count: number; totalMs: number; medianUs: number; cached?: number };
+          recordLoads?: { passes: number; records: number };
         }[],
     );
     if (timeline) {
@@ -390,6 +391,15 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           `verification wall time per agent ${(totalMs / timed.length).toFixed(1)} ms ` +
           `(mean ${((totalMs / count) * 1000).toFixed(0)} µs a call, median of the agents' medians ${medians[medians.length >> 1]!.toFixed(0)} µs), ` +
           `verified already by another agent of the process per agent ${(timed.reduce((x, a) => x + (a.verifyTime!.cached ?? 0), 0) / timed.length).toFixed(1)}`,
+      );
+    }
+    const loads = per.filter((a) => a.recordLoads && a.recordLoads.passes > 0);
+    if (loads.length) {
+      const passes = loads.reduce((x, a) => x + a.recordLoads!.passes, 0);
+      const records = loads.reduce((x, a) => x + a.recordLoads!.records, 0);
+      console.error(
+        `  records loaded into the agent per agent ${(records / loads.length).toFixed(1)}, ` +
+          `in ${(passes / loads.length).toFixed(1)} passes (${(records / passes).toFixed(2)} records a pass)`,
       );
     }
     const threadSplits = stats

@@ -207,6 +207,7 @@ function reportStatsLater(): void {
             verified: s.membership.verified,
             duplicates: s.membership.duplicates,
             verifyTime: s.verifyTime,
+            recordLoads: s.recordLoads,
           }
         : {
             connections: NaN,

@@ -180,6 +180,12 @@ export interface GossipStats {
    * already (verified-signatures.ts).
    */
   verifyTime: { count: number; totalMs: number; medianUs: number; cached: number };
+  /**
+   * Records loaded into the agent (`records`), and the passes that loaded
+   * them (`passes`): the records accepted in one turn of the event loop are
+   * loaded in one pass.
+   */
+  recordLoads: { passes: number; records: number };
 }
 
 const CLUSTER_RE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -263,6 +269,14 @@ export class GossipDiscovery implements Discovery {
   private readonly verifyTimes = { count: 0, totalMs: 0, firstUs: [] as number[], cached: 0 };
   /** The metadata last loaded from each member (its record's bytes, shared). */
   private readonly loadedMetadata = new Map<string, Uint8Array>();
+  /**
+   * Records the membership accepted that are not loaded into the agent yet,
+   * by member (the newest version only): see queueLoad.
+   */
+  private readonly pendingLoads = new Map<string, SignedRecord>();
+  private loadPassScheduled = false;
+  /** Load passes run, and the records they loaded (stats().recordLoads). */
+  private readonly loadCounts = { passes: 0, records: 0 };
   private stopping = false;
   private started = false;
   private readonly lifetime = new AbortController();
@@ -376,6 +390,7 @@ export class GossipDiscovery implements Discovery {
         referred: c?.referred ?? 0,
         verified: c?.verified ?? 0,
       },
+      recordLoads: { ...this.loadCounts },
       verifyTime: {
         count: this.verifyTimes.count,
         totalMs: this.verifyTimes.totalMs,
@@ -563,8 +578,12 @@ export class GossipDiscovery implements Discovery {
         lagSince: (t) => lag.since(t),
       },
       {
-        alive: (rec) => this.onAlive(rec),
-        gone: (id, reason) => this.onGone(id, reason),
+        alive: (rec) => this.queueLoad(rec),
+        gone: (id, reason) => {
+          // A record accepted in this turn and gone in it too is never loaded.
+          this.pendingLoads.delete(id);
+          this.onGone(id, reason);
+        },
         failure: (id, step) => {
           const steps = this.failureSteps.get(id);
           setNewest(this.failureSteps, id, { ...steps, [step]: Date.now() }, 256);
@@ -638,6 +657,7 @@ export class GossipDiscovery implements Discovery {
 
   private async teardown(): Promise<void> {
     this.lifetime.abort();
+    this.pendingLoads.clear();
     if (this.updateTimer) clearTimeout(this.updateTimer);
     if (this.lanRetry) clearTimeout(this.lanRetry);
     this.mesh?.stop();
@@ -868,6 +888,33 @@ export class GossipDiscovery implements Discovery {
   }
 
   // ---- records → the agent ----
+
+  /**
+   * Loads a member's record into the agent once the frames read in this turn
+   * of the event loop are handled (setImmediate), together with every other
+   * record accepted meanwhile. During a start a process reads frames from
+   * many links in one turn, each with a record or two: loaded one by one,
+   * each load ran cold (the metadata decoding, the backend's addPeer) and
+   * woke the TCP engine's sleeping thread; loaded in one pass, the code is
+   * warm after the first and one wake-up serves them all.
+   */
+  private queueLoad(rec: SignedRecord): void {
+    if (this.stopping) return;
+    this.pendingLoads.set(rec.id, rec);
+    if (this.loadPassScheduled) return;
+    this.loadPassScheduled = true;
+    setImmediate(() => this.loadPending());
+  }
+
+  private loadPending(): void {
+    this.loadPassScheduled = false;
+    if (this.stopping || !this.pendingLoads.size) return;
+    const records = [...this.pendingLoads.values()];
+    this.pendingLoads.clear();
+    this.loadCounts.passes++;
+    this.loadCounts.records += records.length;
+    for (const rec of records) this.onAlive(rec);
+  }
 
   private onAlive(rec: SignedRecord): void {
     if (this.stopping || !this.host) return;

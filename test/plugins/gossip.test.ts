@@ -88,6 +88,26 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
     expect(a.errors).toEqual([]);
   });
 
+  it("a joiner loads the directory its first link syncs in a few passes, not one per member, each member's metadata once", async () => {
+    const a = await agent('a');
+    const members = ['b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const others = await Promise.all(members.map((n) => agent(n, { seedAddrs: [seedOf(a)] })));
+    await until(
+      () => knowsAll(a, members) && others.every((t) => knowsAll(t, ['a'])),
+      'the members to join a',
+    );
+    const j = await agent('j', { seedAddrs: [seedOf(a)] });
+    await until(() => knowsAll(j, ['a', ...members]), 'the joiner to load every member');
+    // Its first link sends its own record, then pushes the other seven in one frame: the
+    // records accepted in one turn of the event loop are loaded together.
+    const { passes, records } = j.disc.stats().recordLoads;
+    expect(records).toBeGreaterThanOrEqual(8);
+    expect(passes).toBeLessThanOrEqual(records / 2);
+    for (const n of ['a', ...members])
+      expect(j.events.filter((e) => e === `peer:join ${n}`)).toHaveLength(1);
+    expect(j.errors).toEqual([]);
+  });
+
   it('spreads a registration made after joining as a peer:update, and a deregistration', async () => {
     const a = await agent('a');
     const b = await agent('b', { seedAddrs: [seedOf(a)] });
