@@ -49,18 +49,21 @@ function startIn(
 const hasTcp = (await PluginManager.create()).names().includes('TCP');
 
 /**
- * A listener on host 0's mDNS group for 12 s: how many queries and responses
- * (the QR bit of each packet) crossed it. Resolves `ready` once it has joined.
+ * A listener on host 0's mDNS group: how many queries and responses (the QR
+ * bit of each packet) crossed it until `stop()` (at most 120 s). Resolves once
+ * it has joined the group.
  */
 async function countMdnsPackets(
   hosts: Hosts,
-): Promise<{ counted: Promise<{ queries: number; responses: number }> }> {
+): Promise<{ stop(): Promise<{ queries: number; responses: number }> }> {
   const code = `
     const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
     const n = { queries: 0, responses: 0 };
     s.on('message', (m) => { if (m.length >= 12) (m[2] & 0x80 ? n.responses++ : n.queries++); });
     s.bind(5353, () => { s.addMembership('224.0.0.251'); console.log('ready'); });
-    setTimeout(() => { console.log(JSON.stringify(n)); process.exit(0); }, 12000);`;
+    const report = () => { console.log(JSON.stringify(n)); process.exit(0); };
+    process.on('SIGTERM', report);
+    setTimeout(report, 120000);`;
   const child = hosts.spawn(0, process.execPath, ['-e', code]);
   let out = '';
   let joined!: () => void;
@@ -77,7 +80,12 @@ async function countMdnsPackets(
     );
   });
   await Promise.race([ready, counted]);
-  return { counted };
+  return {
+    stop() {
+      child.kill('SIGTERM');
+      return counted;
+    },
+  };
 }
 
 describe.skipIf(!canNetns)(
@@ -132,7 +140,7 @@ describe.skipIf(!canNetns)(
       );
       for (const p of agents) expect(p.events.filter((e) => e.ev === 'error')).toEqual([]);
       // Every question was heard on the group; every answer went by unicast to its asker.
-      const seen = await listener.counted;
+      const seen = await listener.stop();
       expect(seen.queries).toBeGreaterThanOrEqual(names.length);
       expect(seen.responses).toBe(0);
     });
