@@ -1,23 +1,25 @@
-// busy_poll_us: a READ's answer received straight into place with one
+// A READ's answer of 64 KiB or more received straight into place with one
 // scattered recvmsg (header, payload, trailer), instead of a recv of the
-// header, one of the payload and one of the trailer (64 KiB and up), or a recv
-// into rbuf and a copy (smaller answers).
+// header alone, one of the payload and one of the trailer.
 #include "tcp/engine_internal.h"
 
 namespace nixl::tcp {
 
+// Only answers of kDirectRecvMin or more: a smaller one already comes in one
+// recv into rbuf, and its copy out costs 0.05 µs for 4 KiB here; received in
+// place, 4 KiB READs took 0.5 µs longer (6 of 6 pairs, bench/cli/results/
+// 2026-12-busy-poll-3/), likely the recvmsg of four pieces on every look.
 // The only bytes this connection can carry now are the answer to its one READ:
 // no other READ, no ACK due (a refused WRITE's ERR comes before its stream's
 // ACK), and no same-host frames (a target sends SHM_UNMAP when it likes). The
 // answer must fit rbuf, where its bytes go if they turn out not to be it.
 bool Engine::ReadsInPlace(const Conn* c) {
-  if (cfg_.busyPollUs == 0 || !c->outgoing || c->state != Conn::kReady || c->cma || c->viaUnix ||
-      c->inPayload || c->rpos != c->rend || c->reads.size() != 1 || !c->cmaReads.empty() ||
-      c->answersDue != 0) {
+  if (!c->outgoing || c->state != Conn::kReady || c->cma || c->viaUnix || c->inPayload ||
+      c->rpos != c->rend || c->reads.size() != 1 || !c->cmaReads.empty() || c->answersDue != 0) {
     return false;
   }
   const Conn::PendingRead& r = c->reads.front();
-  return r.len >= kInPlaceStash && r.len <= c->rbuf.size() - kHeaderSize - 4 &&
+  return r.len >= kDirectRecvMin && r.len <= c->rbuf.size() - kHeaderSize - 4 &&
          FindXfer(r.xferId) != nullptr;
 }
 

@@ -1,6 +1,6 @@
-// With busy_poll_us, a READ's answer is received with one scattered recvmsg:
+// A READ's answer of 64 KiB or more is received with one scattered recvmsg:
 // header, payload straight into the destination, trailer
-// (native/tcp/read_in_place.cc). READs of every size, with WRITEs (and their
+// (native/tcp/read_in_place.cc), with and without busy_poll_us. READs of every size, with WRITEs (and their
 // ACKs) between them on the same connection, land whole (checked by hash);
 // a READ the target refuses leaves its destination as it was.
 import { createHash } from 'node:crypto';
@@ -13,17 +13,20 @@ import { fillPattern } from '../../testing/pattern.js';
 import { pollRoundTripsByHash, TcpPairs } from './tcp-pair.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const params = { port: '0', same_host: 'off', timeout_ms: '5000', busy_poll_us: '400' };
+const base = { port: '0', same_host: 'off', timeout_ms: '5000' };
 
 const pairs = new TcpPairs();
 afterEach(() => pairs.closeAll());
 
-describe('TCP busy_poll_us: READ answers received in place', () => {
+describe.each([
+  ['busy_poll_us=400', { ...base, busy_poll_us: '400' }],
+  ['default params', base],
+])('TCP READ answers received in place (%s)', (_, params) => {
   it('READs of 1 byte to 1 MiB land whole, with WRITEs between them', async () => {
     const p = await pairs.start({ name: 'in-place', regionBytes: 4 << 20, params });
-    // Below the 4-byte stash, at it, around the 256 KiB receive buffer's
-    // limit (an answer must fit it), and over it.
-    const sizes = [1, 3, 4, 5, 4 << 10, (16 << 10) + 3, 64 << 10, (256 << 10) - 52];
+    // Below the 64 KiB threshold, at and above it, around the 256 KiB receive
+    // buffer's limit (an answer must fit it), and over it.
+    const sizes = [1, 5, 4 << 10, (16 << 10) + 3, 64 << 10, (64 << 10) + 3, (256 << 10) - 52];
     await pollRoundTripsByHash(p, [...sizes, (256 << 10) - 51, 1 << 20]);
   }, 120_000);
 
@@ -57,7 +60,7 @@ describe('TCP busy_poll_us: READ answers received in place', () => {
         });
         return peer.send({ cmd: 'wait', xfer: posted.xfer!, timeoutMs: 10_000 });
       };
-      for (const len of [4, 5, 4 << 10, 64 << 10]) {
+      for (const len of [5, 4 << 10, 64 << 10]) {
         // Twice each, a READ that lands between: the answers of both kinds
         // follow each other on the connection.
         for (let round = 0; round < 2; round++) {
