@@ -22,7 +22,7 @@ for f in sys.argv[1:]:
                 ratio[(v,) + key].append(float(f_[-1][:-1]))
 print('cell          A us (n)   B us   A x floor  B x floor   per-run us A | B')
 for op in ('READ', 'WRITE'):
-    for b in (4096, 16384, 65536, 262144, 1048576):
+    for b in (4096, 16384, 65536, 131072, 262144, 1048576):
         a, bb = us.get(('A', op, b)), us.get(('B', op, b))
         if not a or not bb: continue
         ra, rb = ratio.get(('A', op, b), [0]), ratio.get(('B', op, b), [0])
