@@ -26,6 +26,7 @@
         "native/tcp/posting.cc",
         "native/tcp/connections.cc",
         "native/tcp/receiving.cc",
+        "native/tcp/read_in_place.cc",
         "native/tcp/handshake.cc",
         "native/tcp/initiating.cc",
         "native/tcp/vm_copy.cc",

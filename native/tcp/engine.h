@@ -249,6 +249,8 @@ class Engine {
   bool OnPayloadDone(Conn* c);
   bool ConsumePayload(Conn* c, const uint8_t* src, size_t n);
   bool RecvDirect(Conn* c);
+  bool ReadsInPlace(const Conn* c);
+  bool RecvReadInPlace(Conn* c, ssize_t* got);
   bool Flush(Conn* c, uint64_t maxBytes = UINT64_MAX);
   void Queue(Conn* c, const FrameHeader& h, const uint8_t* payload, uint64_t len);
   void QueueOwned(Conn* c, const FrameHeader& h, std::vector<uint8_t> payload);

@@ -52,6 +52,10 @@ inline constexpr size_t kMaxUnauthenticated = 1024;
 // After accept() fails for lack of descriptors or memory, accepting pauses this long.
 inline constexpr uint64_t kAcceptPauseNs = 100'000'000;
 inline constexpr uint64_t kDirectRecvMin = 64 << 10;
+// A READ answer received in place keeps this many of the payload's first
+// bytes out of the destination until its header is known: a refused answer's
+// trailer (4 bytes) lands there instead (read_in_place.cc).
+inline constexpr size_t kInPlaceStash = 4;
 inline constexpr uint64_t kMaxRecvCall = 16 << 20;
 inline constexpr uint64_t kReadBudget = 32 << 20;
 inline constexpr int kMaxIov = 512;
@@ -211,6 +215,8 @@ struct Engine::Conn {
   bool headerAlone = false;
 
   std::deque<PendingRead> reads;
+  // Initiator: ACKs still due on this connection (WRITE and NOTIF with ACK_REQ).
+  uint32_t answersDue = 0;
   // Initiator, same host: the lists of CMA_READs sent and not granted yet.
   struct PendingCmaRead {
     uint64_t xferId;

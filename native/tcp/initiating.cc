@@ -79,6 +79,7 @@ void Engine::ReplyDone(Xfer* x) {
 
 void Engine::SendNotif(Peer* p, const uint8_t* msg, size_t len, uint64_t xferId, bool ack) {
   Conn* c = p->streams[0];
+  if (ack) c->answersDue++;
   QueueOwned(c, MakeHeader(kNotif, ack ? kFlagAckReq : 0, xferId, len),
              std::vector<uint8_t>(msg, msg + len));
 }
@@ -276,6 +277,7 @@ void Engine::SubmitSocket(Xfer* x, Peer* p) {
       // (an ERR before it if the target refused a frame).
       if (last[i] && !(i == 0 && notifInline && p->notifAck)) {
         last[i]->hdr.flags |= kFlagAckReq;
+        p->streams[i]->answersDue++;
         x->pending++;
       }
     }

@@ -72,6 +72,13 @@ bool Engine::HandleReadable(Conn* c) {
         settles_ != settledBefore) {
       return true;
     }
+    if (ReadsInPlace(c)) {
+      ssize_t got;
+      if (!RecvReadInPlace(c, &got)) return false;
+      if (got == 0) return true;  // would block
+      budget = budget > uint64_t(got) ? budget - uint64_t(got) : 0;
+      continue;
+    }
     size_t room = c->rbuf.size() - c->rend;
     if (c->headerAlone) {
       // rbuf holds no more than part of the next header (or a READ_DATA's
@@ -341,6 +348,7 @@ bool Engine::OnPayloadDone(Conn* c) {
     case kHelloOk:
       return OnHelloOk(c);
     case kAck: {
+      if (c->answersDue > 0) c->answersDue--;
       Xfer* x = FindXfer(h.xferId);
       if (x) {
         ApplyStatus(x, h.status, "the target refused a request");
