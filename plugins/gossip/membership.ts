@@ -662,7 +662,8 @@ export class Membership {
     const b = bucketsFor(count);
     const out = new Uint8Array(4 * b);
     const dv = new DataView(out.buffer);
-    for (const [i, h] of this.bucketHashes(b).entries()) dv.setUint32(4 * i, h, true);
+    const hashes = this.bucketHashes(b);
+    for (let i = 0; i < hashes.length; i++) dv.setUint32(4 * i, hashes[i]!, true);
     return { ...this.summary(), buckets: out };
   }
 

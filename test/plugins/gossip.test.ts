@@ -108,6 +108,27 @@ describe('gossip discovery over a seed list', { timeout: 60_000 }, () => {
     expect(j.errors).toEqual([]);
   });
 
+  it('reloads members the agent dropped on its own, several in one tick', async () => {
+    const a = await agent('a');
+    const seed = [seedOf(a)];
+    const b = await agent('b', { seedAddrs: seed });
+    const c = await agent('c', { seedAddrs: seed });
+    await until(() => knowsAll(a, ['b', 'c']), 'a to load b and c');
+    // As when a backend saw them disconnect: the discovery's periodic check (every
+    // announceIntervalMs) finds both gone, reports them left and loads them again.
+    a.agent.invalidateRemoteMD('b');
+    a.agent.invalidateRemoteMD('c');
+    const joins = (name: string) => a.events.filter((e) => e === `peer:join ${name}`).length;
+    await until(
+      () => knowsAll(a, ['b', 'c']) && joins('b') === 2 && joins('c') === 2,
+      'a to reload b and c',
+    );
+    expect(a.events).toEqual(expect.arrayContaining(['peer:leave b', 'peer:leave c']));
+    expect(a.events.lastIndexOf('peer:leave b')).toBeLessThan(a.events.lastIndexOf('peer:join b'));
+    expect(a.errors).toEqual([]);
+    expect(b.errors.concat(c.errors)).toEqual([]);
+  });
+
   it('spreads a registration made after joining as a peer:update, and a deregistration', async () => {
     const a = await agent('a');
     const b = await agent('b', { seedAddrs: [seedOf(a)] });
