@@ -340,6 +340,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         s.agents as {
           connections: number;
           opened: number;
+          openedBy?: Record<string, number>;
           bytes: number;
           dropped: number;
           suspicions: number;
@@ -381,6 +382,14 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         `newcomers referred at the bound ${total('referred')}, ` +
         `signatures verified per agent ${(total('verified') / per.length).toFixed(1)}`,
     );
+    const by = per.filter((a) => a.openedBy);
+    if (by.length) {
+      const sum = (k: string) => by.reduce((x, a) => x + (a.openedBy![k] ?? 0), 0) / by.length;
+      console.error(
+        `  connections opened per agent: accepted ${sum('inbound').toFixed(2)}, dialed for ` +
+          ['link', 'seed', 'relay', 'probe'].map((k) => `${k} ${sum(k).toFixed(2)}`).join(', '),
+      );
+    }
     const timed = per.filter((a) => a.verifyTime && a.verifyTime.count > 0);
     if (timed.length) {
       const count = timed.reduce((x, a) => x + a.verifyTime!.count, 0);

@@ -192,6 +192,7 @@ function reportStatsLater(): void {
             agent: agents[i]!.name,
             connections: s.connections,
             opened: s.opened,
+            openedBy: s.openedBy,
             links: s.links,
             bytes: s.sent.bytes,
             frames: s.sent.frames,

@@ -143,6 +143,8 @@ export interface GossipStats {
   refusedAtBound: { dials: number; inbound: number };
   /** libp2p connections opened since start, both directions (each one a pnet and noise handshake). */
   opened: number;
+  /** The same by who opened them: accepted (`inbound`), or our dials by what they were for. */
+  openedBy: Record<DialReason | 'inbound', number>;
   /** The most libp2p connections open at once since start (counted as each one opened). */
   peakConnections: number;
   /** The bound this agent keeps its connections under (see GossipOptions.degree). */
@@ -243,6 +245,7 @@ export class GossipDiscovery implements Discovery {
     peersBanned: 0,
     errorsSuppressed: 0,
     opened: 0,
+    openedInbound: 0,
     peakConnections: 0,
   };
 
@@ -372,6 +375,10 @@ export class GossipDiscovery implements Discovery {
       dialing: { ...this.gate?.dials },
       refusedAtBound: { ...(this.gate?.refused ?? { dials: 0, inbound: 0 }) },
       opened: this.counters.opened,
+      openedBy: {
+        inbound: this.counters.openedInbound,
+        ...(this.gate?.opened ?? { link: 0, probe: 0, relay: 0, seed: 0 }),
+      },
       peakConnections: this.counters.peakConnections,
       maxConnections: this.maxConnections,
       sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0, dialed: 0 }) },
@@ -532,6 +539,7 @@ export class GossipDiscovery implements Discovery {
 
     this.listen_(node, 'connection:open', (e: any) => {
       this.counters.opened++;
+      if (e.detail.direction === 'inbound') this.counters.openedInbound++;
       const open = node.getConnections().length;
       if (open > this.counters.peakConnections) this.counters.peakConnections = open;
       const peer = e.detail.remotePeer.toString();

@@ -41,6 +41,8 @@ export class ConnectionGate {
   };
   /** Dials and inbound connections refused at the bound, for stats. */
   readonly refused = { dials: 0, inbound: 0 };
+  /** Our dials that opened a connection (each a handshake), by reason, for stats. */
+  readonly opened: Record<DialReason, number> = { link: 0, probe: 0, relay: 0, seed: 0 };
 
   /**
    * @param pendingInbound the inbound connections in their handshakes (the
@@ -95,7 +97,9 @@ export class ConnectionGate {
     }
     this.dialing[reason]++;
     try {
-      return await open();
+      const opened = await open();
+      this.opened[reason]++;
+      return opened;
     } finally {
       this.dialing[reason]--;
     }
