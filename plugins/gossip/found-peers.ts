@@ -12,6 +12,12 @@ import { setNewest } from '../../src/bounded-map.js';
 /** Dials at once of an agent that is joining through the peers mDNS found (one link is enough). */
 export const JOIN_DIALS = 2;
 
+/**
+ * Least time between two dials of found peers the membership does not know
+ * (another part of the cluster; see GossipDiscovery.onDiscovered).
+ */
+export const MERGE_DIAL_GAP_MS = 1000;
+
 /** First retry delay of an agent with no link; doubles up to RETRY_MAX_MS. */
 export const RETRY_FIRST_MS = 250;
 export const RETRY_MAX_MS = 4000;

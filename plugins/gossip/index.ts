@@ -50,7 +50,13 @@ import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
 import { Membership, type FailureStep, type SignedRecord } from './membership.js';
 import { watchLoopLag } from './loop-lag.js';
-import { FoundPeers, JOIN_DIALS, RETRY_FIRST_MS, RETRY_MAX_MS } from './found-peers.js';
+import {
+  FoundPeers,
+  JOIN_DIALS,
+  MERGE_DIAL_GAP_MS,
+  RETRY_FIRST_MS,
+  RETRY_MAX_MS,
+} from './found-peers.js';
 import { AlignedTimer, clearAlignedTimeout, GRID_MS, setAlignedTimeout } from './aligned-timers.js';
 import { Libp2pMeshTransport, meshProtocolFor } from './mesh-transport.js';
 import { decodePayload, encodePayload, type MemberPayload } from './mesh-wire.js';
@@ -288,6 +294,8 @@ export class GossipDiscovery implements Discovery {
   /** Peers mDNS announced, dialed again while this agent has no link (see FoundPeers). */
   private found!: FoundPeers;
   private lanRetry?: ReturnType<typeof setTimeout>;
+  /** When a peer of another part of the cluster was last dialed (see onDiscovered). */
+  private lastMergeDial = 0;
   /** When each failure-detection step last happened here, per member (the most recent 256 members). */
   private readonly failureSteps = new Map<string, Partial<Record<FailureStep, number>>>();
   /** Agent name → peer id of members that left or died (the most recent 256), for failureTrace. */
@@ -840,11 +848,27 @@ export class GossipDiscovery implements Discovery {
     this.found.add(id);
     if (!this.mesh) return;
     this.retryLanWhileAlone();
+    if (this.connectedTo(id)) return;
+    const links = this.mesh.linkIds().length;
     // Dials in flight count too: mDNS finds the whole LAN at once, and one
     // link is enough to join; the membership links on to members itself.
-    if (this.mesh.linkIds().length + this.transport!.dialsInFlight >= JOIN_DIALS) return;
-    if (this.connectedTo(id)) return;
-    this.transport!.connect(id);
+    if (links + this.transport!.dialsInFlight < JOIN_DIALS) {
+      this.transport!.connect(id);
+      return;
+    }
+    // A peer the membership does not know is in another part of the cluster:
+    // agents that joined each other before they heard of us. One link merges
+    // the two directories; one such dial at a time, at most one a second.
+    const now = Date.now();
+    if (
+      links > 0 &&
+      !this.mesh.recordOf(id) &&
+      this.transport!.dialsInFlight === 0 &&
+      now - this.lastMergeDial >= MERGE_DIAL_GAP_MS
+    ) {
+      this.lastMergeDial = now;
+      this.transport!.connect(id);
+    }
   }
 
   private connectedTo(id: string): boolean {

@@ -73,7 +73,8 @@ export class LanDiscovery extends EventTarget {
     private readonly opts: LanDiscoveryOptions,
   ) {
     super();
-    this.#filter = new OncePerPeer(opts.intervalMs, opts.maxPeers ?? 1024);
+    // Half the period: the answers to each periodic question pass again.
+    this.#filter = new OncePerPeer(opts.intervalMs / 2, opts.maxPeers ?? 1024);
   }
 
   /** TypedEventTarget's count (libp2p's peer-discovery type asks for it). */
