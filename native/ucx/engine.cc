@@ -871,6 +871,14 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
            "the connection to agent '" + x->peer->name + "' was closed before the notification");
     return;
   }
+  if (x->peer->self) {
+    // To this agent itself: published here, never sent, since the wire
+    // refuses this agent's own name (OnNotifAm). The data is visible already.
+    const size_t at = x->ackNotif ? 8 : 0;
+    PublishNotif(opts_.agentName, x->notif.data() + at, x->notif.size() - at);
+    Settle(x, kSuccess, "");
+    return;
+  }
   // The flush completed, so the data is visible at the target: now the notification.
   ucp_request_param_t p = EagerAmParams(NotifSentCb, x);
   unsigned id = kAmNotif;
@@ -1050,6 +1058,10 @@ void UcxEngine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
   if (peer.closed.load() || peer.failStatus.load() != 0) {
     Fail(kErrRemoteDisconnect, "agent '" + peer.name + "' is disconnected");
   }
+  if (peer.self) {
+    PublishNotif(opts_.agentName, msg, len);  // see FinishFlushed
+    return;
+  }
   SendAm(*workers_[0], peer.eps[0], kAmNotif, msg, len);
 }
 
@@ -1133,18 +1145,28 @@ void UcxEngine::FailPeerTransfers(const std::shared_ptr<Peer>& peer, const std::
   for (Xfer* x : releasedInFlight_) fail(x);
 }
 
-void UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len) {
+void UcxEngine::PublishNotif(std::string_view from, const uint8_t* data, size_t len) {
   if (closing()) return;
   CompletionBatch::Notif n;
-  n.agent.assign(static_cast<const char*>(header), headerLen);
-  n.msg.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + len);
+  n.agent.assign(from);
+  n.msg.assign(data, data + len);
   out_.Add([&](CompletionBatch& b) { b.notifs.push_back(std::move(n)); });
+}
+
+bool UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len) {
+  std::string_view from(static_cast<const char*>(header), headerLen);
+  // The sender's name is what it says it is: nothing on the wire proves it.
+  // This agent's own notifications never cross the wire (FinishFlushed,
+  // GenNotif), so one that claims its name is a forgery.
+  if (from == opts_.agentName) return false;
+  PublishNotif(from, static_cast<const uint8_t*>(data), len);
+  return true;
 }
 
 void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
                                const ucp_am_recv_param_t* param) {
   if (closing() || len < 8) return;
-  OnNotifAm(header, headerLen, static_cast<const uint8_t*>(data) + 8, len - 8);
+  if (!OnNotifAm(header, headerLen, static_cast<const uint8_t*>(data) + 8, len - 8)) return;
   // Published (getNotifs returns it from now on): acknowledge it with its
   // token. This runs inside the receiving worker's progress, under its mutex.
   if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) return;
@@ -1175,6 +1197,7 @@ void UcxEngine::OnRevokeAm(const void* header, size_t headerLen, const void* dat
   uint64_t regionId = 0;
   std::memcpy(&regionId, data, 8);
   std::string sender(static_cast<const char*>(header), headerLen);
+  if (sender == opts_.agentName) return;  // our own regions are revoked directly (Deregister)
   std::lock_guard<std::mutex> lock(revokeMu_);
   auto range = byRegionId_.equal_range(regionId);
   for (auto it = range.first; it != range.second; ++it) {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -325,7 +326,10 @@ class UcxEngine {
   void OnPeerExited(uint32_t peerId);
   // timeout_ms: fails peers whose transfers stopped moving (JS thread, on a timer).
   void CheckTimeouts();
-  void OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
+  // Queues a notification for JavaScript (getNotifs, 'notif').
+  void PublishNotif(std::string_view from, const uint8_t* data, size_t len);
+  // False: refused (it claims this agent's own name).
+  bool OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
   // Target, inside progress: queues the notification, then acknowledges it.
   void OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 import { Agent } from '../../src/agent.js';
+import { decodeMetadata, encodeMetadata } from '../../src/metadata.js';
 import { serveJsonLines } from '../../testing/json-line-server.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
 
@@ -51,6 +52,13 @@ serveJsonLines<Cmd>(
       return { md: Buffer.from(agent.getLocalMD()).toString('base64'), addr: base.toString() };
     },
     load: (c) => ({ name: agent!.loadRemoteMD(Buffer.from(c.md, 'base64')) }),
+    // Metadata loaded under the name c.as instead of its own: how a peer
+    // named like the target (a forger) still reaches it.
+    loadAs: (c) => {
+      const md = decodeMetadata(Buffer.from(c.md, 'base64'));
+      return { name: agent!.loadRemoteMD(encodeMetadata({ ...md, name: c.as })) };
+    },
+    genNotif: (c) => agent!.genNotif(c.to, c.msg),
     fill: (c) => {
       // Through an aligned copy: fillPattern wants a 4-byte aligned view.
       const tmp = Buffer.alloc(c.len);
