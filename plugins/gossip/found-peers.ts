@@ -18,6 +18,13 @@ export const JOIN_DIALS = 2;
  */
 export const MERGE_DIAL_GAP_MS = 1000;
 
+/**
+ * How long after its first link an agent starts those dials: in a cluster
+ * start every peer is unknown for a second or two, and the records are on
+ * their way.
+ */
+export const MERGE_AFTER_JOIN_MS = 5000;
+
 /** First retry delay of an agent with no link; doubles up to RETRY_MAX_MS. */
 export const RETRY_FIRST_MS = 250;
 export const RETRY_MAX_MS = 4000;

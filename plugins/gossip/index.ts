@@ -53,6 +53,7 @@ import { watchLoopLag } from './loop-lag.js';
 import {
   FoundPeers,
   JOIN_DIALS,
+  MERGE_AFTER_JOIN_MS,
   MERGE_DIAL_GAP_MS,
   RETRY_FIRST_MS,
   RETRY_MAX_MS,
@@ -296,6 +297,8 @@ export class GossipDiscovery implements Discovery {
   private lanRetry?: ReturnType<typeof setTimeout>;
   /** When a peer of another part of the cluster was last dialed (see onDiscovered). */
   private lastMergeDial = 0;
+  /** When this agent first held a connection (Infinity before). */
+  private firstLinkAt = Infinity;
   /** When each failure-detection step last happened here, per member (the most recent 256 members). */
   private readonly failureSteps = new Map<string, Partial<Record<FailureStep, number>>>();
   /** Agent name → peer id of members that left or died (the most recent 256), for failureTrace. */
@@ -816,6 +819,7 @@ export class GossipDiscovery implements Discovery {
 
   private onConnect(peerId: string): void {
     if (!this.mesh || this.foreign.has(peerId)) return;
+    if (this.firstLinkAt === Infinity) this.firstLinkAt = Date.now();
     this.mesh.linkUp(peerId);
   }
 
@@ -859,9 +863,11 @@ export class GossipDiscovery implements Discovery {
     // A peer the membership does not know is in another part of the cluster:
     // agents that joined each other before they heard of us. One link merges
     // the two directories; one such dial at a time, at most one a second.
+    // Not while the cluster is still forming (every peer is unknown for a moment then).
     const now = Date.now();
     if (
       links > 0 &&
+      now - this.firstLinkAt >= MERGE_AFTER_JOIN_MS &&
       !this.mesh.recordOf(id) &&
       this.transport!.dialsInFlight === 0 &&
       now - this.lastMergeDial >= MERGE_DIAL_GAP_MS
