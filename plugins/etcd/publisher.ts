@@ -49,11 +49,12 @@ export class Publisher {
   /** Digest of the last `metadata` value put: the base of the next partial update. */
   #putDigest: string | undefined;
   /**
-   * The chain of the last `update` put, and the digest of the `metadata`
-   * put with it: the next registration extends it, and a later put of that
-   * same metadata (a lease renewal, a retry) puts it again (see #put).
+   * The chain of the last `update` put, its encoded value, and the digest
+   * of the `metadata` put with it: the next registration extends it, and a
+   * later put of that same metadata (a lease renewal, a retry) puts the
+   * same value again (see #put).
    */
-  #lastUpdate: { links: UpdateLink[]; result: string } | undefined;
+  #lastUpdate: { links: UpdateLink[]; value: Uint8Array; result: string } | undefined;
   #chain: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -280,10 +281,12 @@ export class Publisher {
     const md = entries.find(([label]) => label === METADATA_LABEL);
     const mdDigest = md && metadataDigest(md[1]);
     const last = this.#lastUpdate;
-    let links: UpdateLink[] | undefined;
-    if (md && link) links = extendChain(last?.links ?? [], last?.result, link);
-    else if (md && last && last.result === mdDigest) links = last.links;
-    if (links) entries = [...entries, [UPDATE_LABEL, encodeUpdate(links)]];
+    let update: { links: UpdateLink[]; value: Uint8Array } | undefined;
+    if (md && link) {
+      const links = extendChain(last?.links ?? [], last?.result, link);
+      update = { links, value: encodeUpdate(links) };
+    } else if (md && last && last.result === mdDigest) update = last;
+    if (update) entries = [...entries, [UPDATE_LABEL, update.value]];
     const success: IRequestOp[] = entries.map(([label, value]) => ({
       request_put: {
         key: Buffer.from(keyOf(this.#cfg.namespace, this.#host.name, label)),
@@ -296,7 +299,7 @@ export class Publisher {
       if (mdDigest !== undefined) {
         this.#putDigest = mdDigest;
         // Metadata that changed without a registration (a deregistration) ends the chain.
-        this.#lastUpdate = links ? { links, result: mdDigest } : undefined;
+        this.#lastUpdate = update ? { ...update, result: mdDigest } : undefined;
       }
     } catch (err) {
       // etcd dropped the lease (it expired while this agent was away): renew it.

@@ -844,8 +844,9 @@ export class GossipDiscovery implements Discovery {
   }
 
   /**
-   * mDNS found a peer: remember it, and dial it only while we hold fewer
-   * links than the degree.
+   * mDNS found a peer: remember it, and dial it while this agent is joining
+   * (fewer than JOIN_DIALS links and dials), or when the membership does not
+   * know it (another part of the cluster).
    */
   private onDiscovered(id: string): void {
     if (this.foreign.has(id) || this.refused(id)) return;
@@ -894,10 +895,10 @@ export class GossipDiscovery implements Discovery {
         this.lanRetry = undefined;
         if (this.stopping || !this.mesh || this.mesh.linkIds().length > 0) return;
         if (this.transport!.dialsInFlight === 0) {
-          const want = JOIN_DIALS;
+          // The same peers onDiscovered would dial.
           const usable = (id: string) =>
             !this.foreign.has(id) && !this.refused(id) && !this.connectedTo(id);
-          for (const id of this.found.pick(want, usable)) this.transport!.connect(id);
+          for (const id of this.found.pick(JOIN_DIALS, usable)) this.transport!.connect(id);
         }
         attempt(Math.min(2 * delayMs, RETRY_MAX_MS));
       }, delayMs);

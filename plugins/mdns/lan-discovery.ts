@@ -58,12 +58,10 @@ export interface LanDiscoveryOptions {
 export class LanDiscovery extends EventTarget {
   readonly [peerDiscoverySymbol] = this;
   readonly [Symbol.toStringTag] = 'nixl-ts mdns';
-  /** Answers heard and peers passed to libp2p, for tests and benchmarks. */
-  readonly counts = { answers: 0, passed: 0, queries: 0 };
   readonly #listeners = new Map<string, number>();
   readonly #filter: OncePerPeer;
   /** This agent's instance name under the service tag. */
-  readonly #instance = `${randomBytes(16).toString('hex')}`;
+  readonly #instance = randomBytes(16).toString('hex');
   #responder?: makeMdns.MulticastDNS;
   #querier?: makeMdns.MulticastDNS;
   #timer?: ReturnType<typeof setTimeout>;
@@ -123,7 +121,6 @@ export class LanDiscovery extends EventTarget {
   #ask(round: number): void {
     const q = this.#querier;
     if (!q) return;
-    this.counts.queries++;
     q.query(
       { questions: [{ name: this.opts.serviceTag, type: 'PTR' }] },
       { port: MDNS_PORT, address: MDNS_GROUP },
@@ -174,12 +171,10 @@ export class LanDiscovery extends EventTarget {
       if (instances.size >= MAX_INSTANCES_PER_ANSWER) break;
     }
     for (const instance of instances) {
-      this.counts.answers++;
       const peer = peerOf(instance, records);
       if (!peer || peer.id.toString() === this.components.peerId.toString()) continue;
       const addrs = peer.multiaddrs.map((a) => a.toString());
       if (!this.#filter.pass(peer.id.toString(), addrs)) continue;
-      this.counts.passed++;
       this.safeDispatchEvent('peer', { detail: peer });
     }
   }
