@@ -18,10 +18,13 @@
 // engine's receive). CHUNK>0: payload receives are capped at CHUNK bytes.
 // CSPIN/SSPIN=1: that side spins on non-blocking calls (nixlbench's caller
 // progresses UCX in getXferStatus; its target loops on getNotifs, which
-// progresses its worker); 0: it sleeps in poll() when a call would block.
+// progresses its worker); 2: it spins on poll() with a zero timeout and
+// receives only when the socket is readable (as UCX's progress does with
+// epoll_wait); 0: it sleeps in poll() when a call would block.
 // CC: congestion control of both ends ("" = the system default, which UCX
 // keeps; our engine sets reno on loopback).
-// Environment PIN=1: the initiator runs on CPU 0 and the target on CPU 1.
+// Environment PIN=1: the initiator runs on CPU 0 and the target on CPU 1;
+// ZEROSRC=1: the initiator sends from memory it never wrote (see main).
 // Prints one JSON line: "loop" is nixlbench's figure (the timed loop's time
 // over its transfers), then the mean, median, 10th and 90th percentile of
 // single transfers in µs; the target prints its EAGAINs per payload (times it
@@ -38,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -84,11 +88,15 @@ static void pin_to(int cpu) {
 
 static int rxseg, chunk;
 
-// Waits until fd is readable (or just returns when spinning).
+// Waits until fd is readable: spin 0 sleeps in poll(); 1 returns at once (the
+// caller retries recv, which takes the socket lock every time); 2 spins on
+// poll() with no timeout, which reads the socket's state without its lock
+// (UCX's progress spins on epoll_wait(epfd, ..., 0) before it receives).
 static void wait_in(int fd, int spin) {
-  if (spin) return;
+  if (spin == 1) return;
   struct pollfd p = {fd, POLLIN, 0};
-  poll(&p, 1, -1);
+  while (poll(&p, 1, spin == 2 ? 0 : -1) == 0) {
+  }
 }
 
 // Returns bytes read, 0 for EAGAIN, exits on EOF.
@@ -223,8 +231,15 @@ int main(int argc, char** argv) {
   int cspin = atoi(argv[5]), sspin = atoi(argv[6]);
   const char* cc = argc > 7 ? argv[7] : "";
   chunk = argc > 8 ? atoi(argv[8]) : 0;
+  // ZEROSRC=1: the initiator sends from anonymous memory it never wrote, whose
+  // pages all map the kernel's one zero page (always in cache).
+  const char* zerosrc = getenv("ZEROSRC");
+  int zero = zerosrc && strcmp(zerosrc, "1") == 0;
   char* buf = malloc(size);
   memset(buf, 1, size);
+  char* src =
+      zero ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : buf;
+  if (src == MAP_FAILED) die("mmap");
   int one = 1;
 
   int listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -255,12 +270,12 @@ int main(int argc, char** argv) {
   fcntl(fd, F_SETFL, O_NONBLOCK);
   double* times = malloc(sizeof(double) * kMaxRequests);
   uint32_t sn = 0;
-  for (int i = 0; i < 20; i++) one_write(fd, buf, size, ++sn, cspin, notif);  // buffers grow
+  for (int i = 0; i < 20; i++) one_write(fd, src, size, ++sn, cspin, notif);  // buffers grow
   int n = 0;
   double start = now_us(), until = start + ms * 1000;
   while (n < kMaxRequests && (n < 3 || now_us() < until)) {
     double t0 = now_us();
-    one_write(fd, buf, size, ++sn, cspin, notif);
+    one_write(fd, src, size, ++sn, cspin, notif);
     times[n++] = now_us() - t0;
   }
   double total = now_us() - start;
@@ -271,10 +286,11 @@ int main(int argc, char** argv) {
   qsort(times, n, sizeof(double), by_value);
   // "loop" is nixlbench's figure: the whole loop's time over the transfers.
   printf(
-      "{\"size\":%zu,\"pin\":%d,\"rxseg\":%d,\"notif\":%d,\"cspin\":%d,\"sspin\":%d,\"cc\":\"%s\","
+      "{\"size\":%zu,\"zerosrc\":%d,\"pin\":%d,\"rxseg\":%d,\"notif\":%d,\"cspin\":%d,\"sspin\":%d,"
+      "\"cc\":\"%s\","
       "\"chunk\":%d,\"loop\":%.2f,\"mean\":%.2f,\"p10\":%.2f,\"p50\":%.2f,\"p90\":%.2f,"
       "\"gbps\":%.2f,\"n\":%d}\n",
-      size, getenv("PIN") && strcmp(getenv("PIN"), "1") == 0, rxseg, notif, cspin, sspin,
+      size, zero, getenv("PIN") && strcmp(getenv("PIN"), "1") == 0, rxseg, notif, cspin, sspin,
       cc[0] ? cc : "default", chunk, total / n, sum / n, times[n / 10], times[n / 2],
       times[n * 9 / 10], size / times[n / 2] / 1e3, n);
   return 0;
