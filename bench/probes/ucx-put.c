@@ -20,7 +20,8 @@
 // progresses UCX in getXferStatus; its target loops on getNotifs, which
 // progresses its worker); 2: it spins on poll() with a zero timeout and
 // receives only when the socket is readable (as UCX's progress does with
-// epoll_wait); 0: it sleeps in poll() when a call would block.
+// epoll_wait); 3: it blocks inside recv/writev (a blocking socket, as
+// request-response.c); 0: it sleeps in poll() when a call would block.
 // CC: congestion control of both ends ("" = the system default, which UCX
 // keeps; our engine sets reno on loopback).
 // Environment PIN=1: the initiator runs on CPU 0 and the target on CPU 1;
@@ -93,18 +94,21 @@ static int rxseg, chunk;
 // poll() with no timeout, which reads the socket's state without its lock
 // (UCX's progress spins on epoll_wait(epfd, ..., 0) before it receives).
 static void wait_in(int fd, int spin) {
-  if (spin == 1) return;
+  if (spin == 1 || spin == 3) return;
   struct pollfd p = {fd, POLLIN, 0};
   while (poll(&p, 1, spin == 2 ? 0 : -1) == 0) {
   }
 }
+
+// 3: the side blocks inside recv/writev instead (a socket without O_NONBLOCK).
+static int blocking;  // this process's side blocks in its calls (mode 3)
 
 // Returns bytes read, 0 for EAGAIN, exits on EOF.
 static long caught_up;  // the target's EAGAINs inside a payload
 static long served;
 
 static size_t recv_some(int fd, void* to, size_t len) {
-  ssize_t r = recv(fd, to, len, MSG_DONTWAIT);
+  ssize_t r = recv(fd, to, len, blocking ? 0 : MSG_DONTWAIT);
   if (r == 0) {
     if (served > 0)
       fprintf(stderr, "target: %.2f EAGAIN per payload\n", (double)caught_up / served);
@@ -256,6 +260,7 @@ int main(int argc, char** argv) {
   pid_t server = fork();
   if (server == 0) {
     pin_to(1);
+    blocking = sspin == 3;
     int fd = accept(listener, NULL, NULL);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     serve(fd, buf, sspin);
@@ -267,7 +272,8 @@ int main(int argc, char** argv) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (cc[0]) setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, strlen(cc));
   if (connect(fd, (struct sockaddr*)&addr, sizeof addr) != 0) die("connect");
-  fcntl(fd, F_SETFL, O_NONBLOCK);
+  blocking = cspin == 3;
+  if (!blocking) fcntl(fd, F_SETFL, O_NONBLOCK);
   double* times = malloc(sizeof(double) * kMaxRequests);
   uint32_t sn = 0;
   for (int i = 0; i < 20; i++) one_write(fd, src, size, ++sn, cspin, notif);  // buffers grow
