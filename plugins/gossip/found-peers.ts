@@ -1,11 +1,16 @@
 /**
- * Peers a LAN source (mDNS) announced, kept so that an agent with no link can
- * keep dialing them. mDNS announces a peer once per query: an answer that
- * came before the membership existed, or whose dial failed (the peer was at
- * its connection bound), is not repeated until the next query, seconds later.
- * Without this list an agent that started last in a cluster start heard every
- * answer to its own query while still starting and then sat alone until its
- * next query (10 s).
+ * Peers a LAN source (mDNS) announced, with their addresses, kept so that an
+ * agent with no link can keep dialing them. mDNS announces a peer once per
+ * query: an answer that came before the membership existed, or whose dial
+ * failed (the peer was at its connection bound), is not repeated until the
+ * next query, seconds later. Without this list an agent that started last in
+ * a cluster start heard every answer to its own query while still starting
+ * and then sat alone until its next query (10 s).
+ *
+ * A found peer the membership does not know belongs to another part of the
+ * cluster (agents that joined each other before they heard of us): it is
+ * dialed by its announced addresses, which merges the two directories (see
+ * GossipDiscovery.onDiscovered).
  */
 import { setNewest } from '../../src/bounded-map.js';
 
@@ -25,35 +30,48 @@ export const MERGE_DIAL_GAP_MS = 1000;
  */
 export const MERGE_AFTER_JOIN_MS = 5000;
 
+/** Addresses kept per found peer (as many as an mDNS answer carries). */
+const MAX_ADDRS = 16;
+
 /** First retry delay of an agent with no link; doubles up to RETRY_MAX_MS. */
 export const RETRY_FIRST_MS = 250;
 export const RETRY_MAX_MS = 4000;
 
 export class FoundPeers {
-  readonly #ids = new Map<string, true>();
+  /** Peer id → the addresses it announced last. */
+  readonly #addrs = new Map<string, string[]>();
 
   constructor(private readonly max: number) {}
 
-  /** Remembers a peer, the oldest forgotten first past `max`. */
-  add(id: string): void {
-    setNewest(this.#ids, id, true, this.max);
+  /**
+   * Remembers a peer and its addresses (an empty list keeps those known), the
+   * oldest forgotten first past `max`.
+   */
+  add(id: string, addrs: readonly string[]): void {
+    const kept = addrs.length ? addrs.slice(0, MAX_ADDRS) : this.addrsOf(id);
+    setNewest(this.#addrs, id, kept, this.max);
   }
 
   delete(id: string): void {
-    this.#ids.delete(id);
+    this.#addrs.delete(id);
   }
 
   get size(): number {
-    return this.#ids.size;
+    return this.#addrs.size;
   }
 
   ids(): IterableIterator<string> {
-    return this.#ids.keys();
+    return this.#addrs.keys();
+  }
+
+  /** The addresses a peer announced (none if it was not found). */
+  addrsOf(id: string): string[] {
+    return this.#addrs.get(id) ?? [];
   }
 
   /** Up to `n` distinct peers chosen at random among those `usable` accepts. */
   pick(n: number, usable: (id: string) => boolean): string[] {
-    const pool = [...this.#ids.keys()].filter(usable);
+    const pool = [...this.#addrs.keys()].filter(usable);
     const out: string[] = [];
     while (out.length < n && pool.length) {
       const k = Math.floor(Math.random() * pool.length);

@@ -35,7 +35,7 @@ import { createPublicKey, KeyObject, verify as cryptoVerify } from 'node:crypto'
 
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromString } from '@libp2p/peer-id';
-import type { PrivateKey, PublicKey } from '@libp2p/interface';
+import type { PeerDiscovery, PeerInfo, PrivateKey, PublicKey } from '@libp2p/interface';
 
 import { setNewest } from '../../src/bounded-map.js';
 import type { Discovery, DiscoveryHost } from '../../src/discovery.js';
@@ -43,7 +43,7 @@ import { InvalidParamError, MismatchError, NixlError, NotAllowedError } from '..
 import type { Logger } from '../../src/logger.js';
 import { decodeMetadata } from '../../src/metadata.js';
 import { ConnectionGate, type DialReason } from '../libp2p-node/connection-gate.js';
-import type { ControlNode } from '../libp2p-node/index.js';
+import type { ControlNode, PeerDiscoveryFactory } from '../libp2p-node/index.js';
 import { withCachedSigning } from '../libp2p-node/signing-key.js';
 import type { PeerSource } from '../libp2p-node/peer-source.js';
 import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
@@ -474,9 +474,10 @@ export class GossipDiscovery implements Discovery {
     this.host = host;
     this.log = host.log.extend('gossip');
 
-    const peerDiscovery = [];
+    const peerDiscovery: PeerDiscoveryFactory[] = [];
     for (const s of this.sources)
-      if (s.peerDiscovery) peerDiscovery.push(...(await s.peerDiscovery(this.cluster)));
+      for (const make of (await s.peerDiscovery?.(this.cluster)) ?? [])
+        peerDiscovery.push((components) => this.hearEveryAnswer(make(components)));
 
     const { createControlNode, inboundInHandshake } = await import('../libp2p-node/index.js');
     if (this.insecure) {
@@ -558,7 +559,9 @@ export class GossipDiscovery implements Discovery {
     });
     this.listen_(node, 'peer:connect', (e: any) => this.onConnect(e.detail.toString()));
     this.listen_(node, 'peer:disconnect', (e: any) => this.onDisconnect(e.detail.toString()));
-    this.listen_(node, 'peer:discovery', (e: any) => this.onDiscovered(e.detail.id.toString()));
+    // A peer new to libp2p's peer store: a connection or a member's record put
+    // it there, or a LAN source's first answer (which hearEveryAnswer passed on already).
+    this.listen_(node, 'peer:discovery', (e: any) => this.onFound(e.detail));
     this.cleanups.push(host.onRegistrationChange(() => this.scheduleUpdate()));
 
     try {
@@ -646,7 +649,7 @@ export class GossipDiscovery implements Discovery {
     this.cleanups.push(() => clearInterval(timer));
     // Connections and mDNS answers that came before the membership existed.
     for (const c of node.getConnections()) this.onConnect(c.remotePeer.toString());
-    for (const id of [...this.found.ids()]) this.onDiscovered(id);
+    for (const id of [...this.found.ids()]) this.onDiscovered(id, this.found.addrsOf(id));
     for (const s of this.sources) {
       s.start?.({
         cluster: this.cluster,
@@ -805,9 +808,10 @@ export class GossipDiscovery implements Discovery {
     }
   }
 
+  /** A member's addresses from its record; else those a LAN source found it at. */
   private addrsOf(id: string): string[] {
     const rec = this.mesh?.recordOf(id);
-    if (!rec) return [];
+    if (!rec) return this.found.addrsOf(id);
     try {
       return decodePayload(rec.payload).addrs.slice(0, MAX_ADDRS_PER_PEER);
     } catch {
@@ -844,13 +848,33 @@ export class GossipDiscovery implements Discovery {
   }
 
   /**
-   * mDNS found a peer: remember it, and dial it while this agent is joining
-   * (fewer than JOIN_DIALS links and dials), or when the membership does not
-   * know it (another part of the cluster).
+   * Hands every peer a libp2p peer discovery (mDNS) announces to
+   * onDiscovered, not only the first: libp2p's own `peer:discovery` event
+   * fires once per peer, when it first enters the peer store. An agent that
+   * heard a peer while it could not use it (during a cluster start, or while
+   * the peer was unreachable) then never heard of it again, and two groups
+   * that formed apart stayed apart (the merge dial below never came).
    */
-  private onDiscovered(id: string): void {
+  private hearEveryAnswer(discovery: PeerDiscovery): PeerDiscovery {
+    this.listen_(discovery, 'peer', (e: any) => this.onFound(e.detail));
+    return discovery;
+  }
+
+  private onFound(peer: PeerInfo): void {
+    this.onDiscovered(
+      peer.id.toString(),
+      peer.multiaddrs.map((a) => a.toString()),
+    );
+  }
+
+  /**
+   * mDNS found a peer: remember it and its addresses, and dial it while this
+   * agent is joining (fewer than JOIN_DIALS links and dials), or when the
+   * membership does not know it (another part of the cluster).
+   */
+  private onDiscovered(id: string, addrs: readonly string[]): void {
     if (this.foreign.has(id) || this.refused(id)) return;
-    this.found.add(id);
+    this.found.add(id, addrs);
     if (!this.mesh) return;
     this.retryLanWhileAlone();
     if (this.connectedTo(id)) return;

@@ -43,7 +43,7 @@ export interface MeshTransportOptions {
   dialTimeoutMs: number;
   /** The node's connection bound: every dial here takes a slot of it (see full()). */
   gate: ConnectionGate;
-  /** Listen addresses of a member, from its record (for dials). */
+  /** Listen addresses of a member, from its record or where mDNS found it (for dials). */
   addrsOf(id: string): string[];
   refused(id: string): boolean;
   receive(from: string, msg: MeshMessage): void;

@@ -3,6 +3,9 @@
  * namespaces on a bridge, created (and deleted) by this test, so multicast
  * never leaves them. Needs root; skipped with the reason otherwise.
  */
+import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { CLUSTER_KEY_ENV, generateClusterKey } from '../../plugins/gossip/cluster-key.js';
@@ -47,6 +50,18 @@ function startIn(
 }
 
 const hasTcp = (await PluginManager.create()).names().includes('TCP');
+
+/**
+ * Refuses (or, with `del`, allows again) TCP from emulated host `i` to `ip`:
+ * a policy-routing rule in the host's namespace, so its connects to that
+ * address fail at once (EACCES) while UDP, mDNS included, still passes.
+ */
+function tcpProhibited(hosts: Hosts, i: number, ip: string, del = false): void {
+  const rule = ['rule', del ? 'del' : 'add', 'to', `${ip}/32`, 'ipproto', 'tcp', 'prohibit'];
+  execFileSync('ip', ['-n', hosts.hosts[i]!.netns, ...rule], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
 
 /**
  * A listener on host 0's mDNS group: how many queries and responses (the QR
@@ -143,6 +158,52 @@ describe.skipIf(!canNetns)(
       const seen = await listener.stop();
       expect(seen.queries).toBeGreaterThanOrEqual(names.length);
       expect(seen.responses).toBe(0);
+    });
+
+    // Two groups that formed apart while each heard the other's mDNS answers
+    // (here TCP between their hosts was refused; in a 64-agent start they
+    // heard each other while merge dials still waited) must merge once they
+    // can connect: every answer of a periodic question is a chance to dial a
+    // peer the membership does not know. libp2p reports a peer to the
+    // discovery only the first time it enters its peer store, so the agents
+    // once dialed nobody and the groups stayed apart for good.
+    it('two groups that formed apart merge within a query period once they can connect', async () => {
+      const QUERY_MS = 3000;
+      const a = [0, 1, 2, 3].map((k) => `a${k}`);
+      const b = [0, 1, 2, 3].map((k) => `b${k}`);
+      const [ipA, ipB] = [hosts.hosts[0]!.ip, hosts.hosts[1]!.ip];
+      tcpProhibited(hosts, 0, ipB);
+      tcpProhibited(hosts, 1, ipA);
+      let healed = false;
+      try {
+        const groupA = a.map((name) => startIn(hosts, 0, name, 'TCP', QUERY_MS));
+        const groupB = b.map((name) => startIn(hosts, 1, name, 'TCP', QUERY_MS));
+        const formed = (group: AgentProcess[], names: string[]) =>
+          group.flatMap((p) =>
+            names.filter((n) => n !== p.name).map((n) => p.waitEv('peer:join', n, 45_000)),
+          );
+        await Promise.all([...formed(groupA, a), ...formed(groupB, b)]);
+        // Two more questions each: every agent has heard every other's answer.
+        await sleep(2 * QUERY_MS);
+        const joins = (p: AgentProcess) =>
+          p.events.filter((e) => e.ev === 'peer:join').map((e) => e.peer as string);
+        for (const p of groupA) expect(joins(p).filter((n) => n.startsWith('b'))).toEqual([]);
+        for (const p of groupB) expect(joins(p).filter((n) => n.startsWith('a'))).toEqual([]);
+
+        tcpProhibited(hosts, 0, ipB, true);
+        tcpProhibited(hosts, 1, ipA, true);
+        healed = true;
+        const bound = QUERY_MS + 12_000;
+        await Promise.all([
+          ...groupA.flatMap((p) => b.map((n) => p.waitEv('peer:join', n, bound))),
+          ...groupB.flatMap((p) => a.map((n) => p.waitEv('peer:join', n, bound))),
+        ]);
+      } finally {
+        if (!healed) {
+          tcpProhibited(hosts, 0, ipB, true);
+          tcpProhibited(hosts, 1, ipA, true);
+        }
+      }
     });
 
     it('three hosts: join, late joiner, update after join, tombstone, and a crash within the grace period', async () => {

@@ -42,7 +42,8 @@ describe('mDNS answers into the peer store', () => {
 describe('peers found on the LAN, kept for an agent with no link', () => {
   it('picks distinct usable peers at random, and holds at most max', () => {
     const found = new FoundPeers(4);
-    for (const id of ['a', 'b', 'c', 'd', 'e', 'b']) found.add(id);
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'b'])
+      found.add(id, [`/ip4/10.0.0.1/tcp/1/p2p/${id}`]);
     expect(found.size).toBe(4);
     expect([...found.ids()].sort()).toEqual(['b', 'c', 'd', 'e']);
     for (let i = 0; i < 20; i++) {
@@ -52,6 +53,11 @@ describe('peers found on the LAN, kept for an agent with no link', () => {
       expect(picked).not.toContain('c');
     }
     expect(found.pick(10, () => true).sort()).toEqual(['b', 'c', 'd', 'e']);
+    // The addresses dials use: the last announced; an empty list keeps them.
+    found.add('c', ['/ip4/10.0.0.2/tcp/2/p2p/c']);
+    found.add('c', []);
+    expect(found.addrsOf('c')).toEqual(['/ip4/10.0.0.2/tcp/2/p2p/c']);
+    expect(found.addrsOf('a')).toEqual([]);
     found.delete('d');
     expect(found.pick(10, (id) => id !== 'b').sort()).toEqual(['c', 'e']);
   });
