@@ -200,6 +200,7 @@ struct Engine::Conn {
   std::vector<uint8_t> rbuf;
   size_t rpos = 0;
   size_t rend = 0;
+  uint64_t bytesIn = 0;  // received so far (RecvSome)
   bool inPayload = false;
   FrameHeader cur;
   Sink sink = kDiscard;
