@@ -202,9 +202,32 @@ void Engine::Run() {
   uint64_t lastServed = 0;
   uint64_t lastYieldNs = 0;
   const uint64_t spinNs = cfg_.busyPollUs * 1000;
+  // While spinning, a look is one recv on the connection served last, as the
+  // spinning C server's look is, not an epoll_wait(0) and then that recv: a
+  // one-at-a-time initiator's next request comes on it. Every kSpinEpollNs,
+  // and whenever a command is queued, the loop looks at everything else.
+  Conn* spinConn = nullptr;
+  uint64_t lastEpollNs = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     uint64_t now = NowNs();
     bool spin = spinNs > 0 && now - lastServed < spinNs;
+    if (spin && spinConn != nullptr && now - lastEpollNs < kSpinEpollNs &&
+        !cmdPending_.load(std::memory_order_relaxed)) {
+      switch (LookOnServed(spinConn)) {
+        case Look::kNothing:
+          YieldNowAndThen(&lastYieldNs);
+          break;
+        case Look::kServed:
+          lastServed = NowNs();
+          break;
+        case Look::kNeedsEpoll:
+          lastServed = NowNs();
+          spinConn = nullptr;
+          break;
+      }
+      continue;
+    }
+    lastEpollNs = now;
     int timeout = 0;
     bool idle = false;
     if (!spin) {
@@ -232,6 +255,8 @@ void Engine::Run() {
       continue;
     }
     bool served = false;
+    Conn* servedConn = nullptr;
+    int servedConns = 0;
     // Everything below owns the engine's state; a post from JavaScript that
     // finds this lock free runs inline (TryRunInline).
     ioWanted_.store(true, std::memory_order_relaxed);
@@ -265,7 +290,11 @@ void Engine::Run() {
         continue;
       }
       if (e & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-        if (!c->outgoing) served = true;
+        if (!c->outgoing) {
+          served = true;
+          servedConn = c;
+          servedConns++;
+        }
         if (!HandleReadable(c)) {
           CloseConn(c, "connection closed by the peer");
           continue;
@@ -291,11 +320,36 @@ void Engine::Run() {
     }
     Publish();
     if (settles_ != settledBefore) Linger();
+    // Several connections in one round (striped streams, other peers): none
+    // of them is the one the next request comes on. Before the graveyard
+    // goes: a connection closed meanwhile is not looked at again.
+    if (spinNs > 0 && served) spinConn = servedConns == 1 ? servedConn : nullptr;
+    if (spinConn != nullptr && (spinConn->state != Conn::kReady || !spinConn->txq.empty())) {
+      spinConn = nullptr;
+    }
     for (Conn* c : graveyard_) delete c;
     graveyard_.clear();
     if (served) lastServed = NowNs();
   }
   if (onExit_) onExit_();
+}
+
+// busy_poll_us: one look of the spinning I/O thread at the connection it
+// served last (Run): a recv, and if a request came, its answer sent at once.
+// A connection closed meanwhile (by a command run inline) stays in the
+// graveyard until Run's next epoll round, which stops these looks at it.
+Engine::Look Engine::LookOnServed(Conn* c) {
+  std::unique_lock<std::mutex> io(ioMu_, std::try_to_lock);
+  if (!io.owns_lock() || c->state != Conn::kReady) return Look::kNothing;
+  const uint64_t before = c->bytesIn;
+  if (!HandleReadable(c)) CloseConn(c, "connection closed by the peer");
+  if (c->bytesIn == before && c->state == Conn::kReady) return Look::kNothing;
+  FlushDirty();  // the answer (queued dirty)
+  Publish();
+  // What the socket did not take waits for EPOLLOUT, which only epoll_wait
+  // reports; a closed connection's round goes there too.
+  if (c->state != Conn::kReady || !c->txq.empty()) return Look::kNeedsEpoll;
+  return Look::kServed;
 }
 
 void Engine::FlushDirty(uint64_t maxBytes) {

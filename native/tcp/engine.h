@@ -224,6 +224,8 @@ class Engine {
   // busy_poll_us: a spinning thread's look found nothing; it yields its CPU
   // if it has not for kSpinYieldNs.
   static void YieldNowAndThen(uint64_t* lastYieldNs);
+  enum class Look { kNothing, kServed, kNeedsEpoll };
+  Look LookOnServed(Conn* c);
   Peer* PeerOf(uint32_t slot);
   void SetQuiet(Peer* p, bool quiet);
   void Unquiet(Peer* p);
@@ -375,6 +377,9 @@ class Engine {
   static constexpr uint64_t kPollWatchNs = 200'000;
   // busy_poll_us: how often a spinning thread that finds nothing yields.
   static constexpr uint64_t kSpinYieldNs = 5'000;
+  // busy_poll_us: how often the spinning I/O thread, which looks at the
+  // connection it served last, looks at all the others (epoll_wait).
+  static constexpr uint64_t kSpinEpollNs = 20'000;
   // The largest socket READ whose payload a poll receives itself (Progress).
   static constexpr uint64_t kPollAnswerMaxBytes = 16 << 10;
   // pollSend: socket WRITEs from cfg_.pollSendMinBytes on are sent by the

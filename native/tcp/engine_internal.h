@@ -231,6 +231,10 @@ struct Engine::Conn {
   bool quiet = false;
   // Initiator via Unix: descriptors received (SHM_GRANT's memfd), in order.
   std::deque<int> rxFds;
+  // Bytes received so far (RecvSome): the spinning target's look at this
+  // connection read something (busy_poll_us, LookOnServed). Last, so that
+  // the fields above keep their places.
+  uint64_t bytesIn = 0;
 
   Conn() = default;
   Conn(const Conn&) = delete;

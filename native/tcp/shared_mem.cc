@@ -58,7 +58,11 @@ ShmCounters Engine::shmCounters() {
 // carries a descriptor: those are kept in order (rxFds). Truncated control
 // data, or more descriptors than grants could explain, break the connection.
 ssize_t Engine::RecvSome(Conn* c, void* buf, size_t len) {
-  if (!(c->outgoing && c->viaUnix)) return recv(c->fd, buf, len, 0);
+  if (!(c->outgoing && c->viaUnix)) {
+    ssize_t r = recv(c->fd, buf, len, 0);
+    if (r > 0) c->bytesIn += static_cast<uint64_t>(r);
+    return r;
+  }
   iovec v{buf, len};
   alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 4)];
   msghdr m{};
@@ -68,6 +72,7 @@ ssize_t Engine::RecvSome(Conn* c, void* buf, size_t len) {
   m.msg_controllen = sizeof(ctl);
   ssize_t n = recvmsg(c->fd, &m, MSG_CMSG_CLOEXEC);
   if (n < 0) return n;
+  c->bytesIn += static_cast<uint64_t>(n);
   bool bad = (m.msg_flags & MSG_CTRUNC) != 0;
   for (cmsghdr* h = CMSG_FIRSTHDR(&m); h != nullptr; h = CMSG_NXTHDR(&m, h)) {
     if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
