@@ -43,7 +43,10 @@
  * - `sign`: one record signed with a libp2p Ed25519 key as `@libp2p/crypto`
  *   makes it, `sign-cached` with the control node's key (one key object).
  * - `load`: one peer's metadata (TCP backend connection info) loaded into an
- *   agent (loadRemoteMD: decode, the backend's addPeer) and invalidated.
+ *   agent (loadRemoteMD: decode, the backend's addPeer) and invalidated;
+ *   `load-spaced` the same with a 3 ms pause after each (the engine's thread
+ *   asleep when the next comes, as in a start), `spaced` the pause alone
+ *   (twice it is the pauses' share of `load-spaced`).
  * - `agent`: one agent with the TCP backend created and closed (no discovery),
  *   and `agent-gossip`: the same with the gossip discovery started (its
  *   libp2p node listening, no peers) — what comes before "ready".
@@ -460,7 +463,7 @@ if (wanted('seeds-joined')) {
 }
 
 // ---------------------------------------------------------------- metadata load
-if (wanted('load')) {
+if (['load', 'spaced', 'load-spaced'].some(wanted)) {
   const backends = [{ type: 'TCP' as const, params: { bind_addr: '127.0.0.1', port: '0' } }];
   const target = await Agent.create({ name: 'costs-target', backends });
   const loader = await Agent.create({ name: 'costs-loader', backends });
@@ -468,6 +471,15 @@ if (wanted('load')) {
   await measure('load', N * 5, () => {
     loader.loadRemoteMD(md);
     loader.invalidateRemoteMD('costs-target');
+  });
+  // As in a start: one peer's metadata now and then, the TCP engine's thread asleep
+  // in between. `load-spaced` minus `spaced` (the 3 ms timer alone) is the load.
+  await measure('spaced', N, () => sleep(3));
+  await measure('load-spaced', N, async () => {
+    loader.loadRemoteMD(md);
+    await sleep(3);
+    loader.invalidateRemoteMD('costs-target');
+    await sleep(3);
   });
   await Promise.all([target.close(), loader.close()]);
 }

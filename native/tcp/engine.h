@@ -217,7 +217,12 @@ class Engine {
 
  private:
   void Run();
-  void PushCmd(Cmd&& c);
+  // kNow wakes the I/O thread wherever it sleeps. kNextTick leaves a thread
+  // that sleeps a short tick (kTickMs) to run the command when it wakes, and
+  // wakes only one in its idle sleep: for commands nothing waits on (a new
+  // peer), so a cluster start does not pay a thread wake-up for each member.
+  enum class Wake { kNow, kNextTick };
+  void PushCmd(Cmd&& c, Wake wake = Wake::kNow);
   bool TryRunInline(Cmd& c);
   bool InlineEligible(const Cmd& c);
   void PollForCompletion(uint32_t slot, uint32_t gen);

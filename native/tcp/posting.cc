@@ -8,13 +8,16 @@ namespace nixl::tcp {
 // ---------------------------------------------------------------------------
 // Commands from JavaScript.
 
-void Engine::PushCmd(Cmd&& c) {
+void Engine::PushCmd(Cmd&& c, Wake wake) {
   {
     std::lock_guard<std::mutex> lock(cmdMu_);
     cmds_->push_back(std::move(c));
   }
   cmdPending_.store(true);
-  if (sleeping_.load()) {
+  // The I/O thread sets idleSleep_ before it reads cmdPending_ to choose its
+  // timeout (both sequentially consistent): it either sees this command and
+  // does not sleep, or this sees it in its idle sleep and wakes it.
+  if (wake == Wake::kNow ? sleeping_.load() : idleSleep_.load()) {
     uint64_t one = 1;
     ssize_t ignored = write(eventFd_, &one, sizeof(one));
     (void)ignored;
@@ -37,7 +40,9 @@ uint32_t Engine::AddPeer(const std::string& name, const std::string& host, int p
   Cmd c;
   c.kind = Cmd::kAddPeer;
   c.peer = std::move(p);
-  PushCmd(std::move(c));
+  // Nothing waits on a new peer: a connect to it is a command of its own
+  // (after this one in the queue) that wakes the thread.
+  PushCmd(std::move(c), Wake::kNextTick);
   return id;
 }
 
