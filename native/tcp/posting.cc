@@ -14,10 +14,7 @@ void Engine::PushCmd(Cmd&& c, Wake wake) {
     cmds_->push_back(std::move(c));
   }
   cmdPending_.store(true);
-  // The I/O thread sets idleSleep_ before it reads cmdPending_ to choose its
-  // timeout (both sequentially consistent): it either sees this command and
-  // does not sleep, or this sees it in its idle sleep and wakes it.
-  if (wake == Wake::kNow ? sleeping_.load() : idleSleep_.load()) {
+  if (wake == Wake::kNow && sleeping_.load()) {
     uint64_t one = 1;
     ssize_t ignored = write(eventFd_, &one, sizeof(one));
     (void)ignored;
@@ -40,9 +37,7 @@ uint32_t Engine::AddPeer(const std::string& name, const std::string& host, int p
   Cmd c;
   c.kind = Cmd::kAddPeer;
   c.peer = std::move(p);
-  // Nothing waits on a new peer: a connect to it is a command of its own
-  // (after this one in the queue) that wakes the thread.
-  PushCmd(std::move(c), Wake::kNextTick);
+  PushCmd(std::move(c), Wake::kLater);
   return id;
 }
 
@@ -456,13 +451,18 @@ void Engine::RunQueuedCommands() {
   Publish();
 }
 
-void Engine::DrainCommands() {
+bool Engine::DrainCommands() {
   {
     std::lock_guard<std::mutex> lock(cmdMu_);
     std::swap(cmds_, cmdsSpare_);
   }
-  for (Cmd& c : *cmdsSpare_) ExecCmd(c);
+  bool watch = false;
+  for (Cmd& c : *cmdsSpare_) {
+    watch |= c.kind != Cmd::kAddPeer;
+    ExecCmd(c);
+  }
   cmdsSpare_->clear();
+  return watch;
 }
 
 void Engine::ExecCmd(Cmd& c) {
