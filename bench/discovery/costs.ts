@@ -43,13 +43,7 @@
  * - `sign`: one record signed with a libp2p Ed25519 key as `@libp2p/crypto`
  *   makes it, `sign-cached` with the control node's key (one key object).
  * - `load`: one peer's metadata (TCP backend connection info) loaded into an
- *   agent (loadRemoteMD: decode, the backend's addPeer) and invalidated;
- *   `load-spaced` the same with a 3 ms pause after each (the engine's thread
- *   asleep when the next comes, as in a start), `spaced` the pause alone
- *   (twice it is the pauses' share of `load-spaced`); `load-passes` three
- *   peers' metadata loaded at once, every 400 ms (the engine asleep in between,
- *   as when an agent loads members in a start), CPU per load over 100 ms from
- *   the loads (the invalidations outside).
+ *   agent (loadRemoteMD: decode, the backend's addPeer) and invalidated.
  * - `agent`: one agent with the TCP backend created and closed (no discovery),
  *   and `agent-gossip`: the same with the gossip discovery started (its
  *   libp2p node listening, no peers) — what comes before "ready".
@@ -466,7 +460,7 @@ if (wanted('seeds-joined')) {
 }
 
 // ---------------------------------------------------------------- metadata load
-if (['load', 'spaced', 'load-spaced'].some(wanted)) {
+if (wanted('load')) {
   const backends = [{ type: 'TCP' as const, params: { bind_addr: '127.0.0.1', port: '0' } }];
   const target = await Agent.create({ name: 'costs-target', backends });
   const loader = await Agent.create({ name: 'costs-loader', backends });
@@ -475,51 +469,7 @@ if (['load', 'spaced', 'load-spaced'].some(wanted)) {
     loader.loadRemoteMD(md);
     loader.invalidateRemoteMD('costs-target');
   });
-  // As in a start: one peer's metadata now and then, the TCP engine's thread asleep
-  // in between. `load-spaced` minus `spaced` (the 3 ms timer alone) is the load.
-  await measure('spaced', N, () => sleep(3));
-  await measure('load-spaced', N, async () => {
-    loader.loadRemoteMD(md);
-    await sleep(3);
-    loader.invalidateRemoteMD('costs-target');
-    await sleep(3);
-  });
   await Promise.all([target.close(), loader.close()]);
-}
-// As an agent loads members during a start: a few at a time (a pass of the records
-// one turn accepted), passes ~100 ms apart, its TCP engine's thread idle between.
-// CPU counted from each pass's loads to 100 ms after them; the invalidations
-// (engine commands of their own) run outside, followed by a 300 ms rest.
-if (wanted('load-passes')) {
-  const backends = [{ type: 'TCP' as const, params: { bind_addr: '127.0.0.1', port: '0' } }];
-  const targets = await Promise.all(
-    [0, 1, 2].map((i) => Agent.create({ name: `costs-target-${i}`, backends })),
-  );
-  const loader = await Agent.create({ name: 'costs-loader', backends });
-  const mds = targets.map((t) => t.getLocalMD());
-  const passes = Math.max(10, Math.floor(N / 5));
-  let cpu = 0;
-  const t0 = performance.now();
-  for (let i = 0; i < passes; i++) {
-    const c0 = process.cpuUsage();
-    for (const md of mds) loader.loadRemoteMD(md);
-    await sleep(100);
-    const c = process.cpuUsage(c0);
-    cpu += c.user + c.system;
-    for (const t of targets) loader.invalidateRemoteMD(t.name);
-    await sleep(300);
-  }
-  const r = {
-    step: 'load-passes',
-    n: passes * mds.length,
-    cpuUs: cpu / (passes * mds.length),
-    wallUs: ((performance.now() - t0) * 1000) / (passes * mds.length),
-  };
-  results.push(r);
-  console.log(
-    `${r.step.padEnd(14)} n=${String(r.n).padEnd(6)} cpu ${r.cpuUs.toFixed(1).padStart(9)} µs   (per load, with a third of the 100 ms pause's)`,
-  );
-  await Promise.all([...targets, loader].map((a) => a.close()));
 }
 
 // ---------------------------------------------------------------- agent creation

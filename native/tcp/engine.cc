@@ -239,13 +239,6 @@ void Engine::Run() {
     ioWanted_.store(false, std::memory_order_relaxed);
     sleeping_.store(false, std::memory_order_relaxed);
     const uint64_t settledBefore = settles_;
-    // Commands first: what JavaScript asked before this wake-up holds for
-    // every frame read below (metadata that binds a name to a new key closes
-    // the old key's connections before a request of theirs is served; a new
-    // peer is left queued until the next wake-up, PushCmd's kLater). A command
-    // (a post, a connect) may start something to watch: the next CheckTimeouts
-    // says, before the thread sleeps long again; new peers alone do not.
-    if (cmdPending_.exchange(false) && DrainCommands()) lastCommandNs_.store(NowNs());
     bool sawEvent = false;
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
@@ -282,6 +275,12 @@ void Engine::Run() {
         c->inDirty = true;
         dirty_.push_back(c);
       }
+    }
+    // A command (posts, new peers) may start something to watch: the next
+    // CheckTimeouts says, before the thread sleeps long again.
+    if (cmdPending_.exchange(false)) {
+      DrainCommands();
+      lastCommandNs_.store(NowNs());
     }
     FlushDirty();
     now = NowNs();

@@ -217,13 +217,7 @@ class Engine {
 
  private:
   void Run();
-  // kNow wakes the I/O thread. kLater leaves the command to its next wake-up
-  // (another command, a socket event, its tick: kIdleTickMs at most), for
-  // commands nothing waits on (a new peer: a connect to it is a command of
-  // its own, queued after it), so that a cluster start does not wake each
-  // agent's thread for each member's metadata.
-  enum class Wake { kNow, kLater };
-  void PushCmd(Cmd&& c, Wake wake = Wake::kNow);
+  void PushCmd(Cmd&& c);
   bool TryRunInline(Cmd& c);
   bool InlineEligible(const Cmd& c);
   void PollForCompletion(uint32_t slot, uint32_t gen);
@@ -240,9 +234,7 @@ class Engine {
   static uint64_t TotalBytes(const Xfer* x);
   static bool UsesCma(const Peer* p, uint64_t bytes);
   void FlushDirty(uint64_t maxBytes = UINT64_MAX);
-  // Runs the queued commands; false when they were only new peers (nothing
-  // for the timer tick to watch: the thread may go on sleeping long).
-  bool DrainCommands();
+  void DrainCommands();
   void ExecCmd(Cmd& c);
 
   // Connections.

@@ -8,13 +8,13 @@ namespace nixl::tcp {
 // ---------------------------------------------------------------------------
 // Commands from JavaScript.
 
-void Engine::PushCmd(Cmd&& c, Wake wake) {
+void Engine::PushCmd(Cmd&& c) {
   {
     std::lock_guard<std::mutex> lock(cmdMu_);
     cmds_->push_back(std::move(c));
   }
   cmdPending_.store(true);
-  if (wake == Wake::kNow && sleeping_.load()) {
+  if (sleeping_.load()) {
     uint64_t one = 1;
     ssize_t ignored = write(eventFd_, &one, sizeof(one));
     (void)ignored;
@@ -37,7 +37,7 @@ uint32_t Engine::AddPeer(const std::string& name, const std::string& host, int p
   Cmd c;
   c.kind = Cmd::kAddPeer;
   c.peer = std::move(p);
-  PushCmd(std::move(c), Wake::kLater);
+  PushCmd(std::move(c));
   return id;
 }
 
@@ -451,18 +451,13 @@ void Engine::RunQueuedCommands() {
   Publish();
 }
 
-bool Engine::DrainCommands() {
+void Engine::DrainCommands() {
   {
     std::lock_guard<std::mutex> lock(cmdMu_);
     std::swap(cmds_, cmdsSpare_);
   }
-  bool watch = false;
-  for (Cmd& c : *cmdsSpare_) {
-    watch |= c.kind != Cmd::kAddPeer;
-    ExecCmd(c);
-  }
+  for (Cmd& c : *cmdsSpare_) ExecCmd(c);
   cmdsSpare_->clear();
-  return watch;
 }
 
 void Engine::ExecCmd(Cmd& c) {
