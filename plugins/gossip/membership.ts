@@ -311,6 +311,9 @@ interface Suspicion {
 /** A verdict waits at most this many probe timeouts for our own stalled loop (see behind). */
 const MAX_VERDICT_WAITS = 2;
 
+/** The widest batching window under a burst of gossip, in multiples of batchMs. */
+const BURST_BATCHES = 8;
+
 interface Outbox {
   records: Map<string, SignedRecord>;
   deaths: Map<string, Death>;
@@ -427,6 +430,9 @@ export class Membership {
   private directoryBytes = 0;
   private readonly outboxes = new Map<string, Outbox>();
   private flushTimer: unknown;
+  /** When the flush timer last fired, and the batching window's multiple of batchMs now. */
+  private flushedAt = -Infinity;
+  private burst = 1;
   private nonce = 1;
   private readonly probes = new Map<
     number,
@@ -1538,12 +1544,18 @@ export class Membership {
 
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined || this.stopped) return;
-    // A member with many links (a seed during a start) batches longer: each
-    // flush is a frame per link from one event loop.
+    // Each flush is a frame per link. A member with many links (a seed during
+    // a start) batches longer, and so does one whose gossip comes in a burst
+    // (a start, a storm): gossip queued again soon after a flush doubles the
+    // window (up to BURST_BATCHES times batchMs); a quiet spell resets it.
+    const now = this.clock.now();
+    const window = this.opts.batchMs * this.burst;
+    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, BURST_BATCHES) : 1;
     const crowd = Math.ceil(this.links.size / this.opts.maxLinks);
-    const delay = Math.min(this.opts.batchMs * Math.max(1, crowd), 10 * this.opts.batchMs);
+    const delay = Math.min(this.opts.batchMs * Math.max(this.burst, crowd), 10 * this.opts.batchMs);
     this.flushTimer = this.clock.setTimeout(() => {
       this.flushTimer = undefined;
+      this.flushedAt = this.clock.now();
       this.flush();
     }, delay);
   }

@@ -774,6 +774,61 @@ describe('mesh membership', () => {
     expect(floods).toEqual(['c']);
     expect(m.counters.duplicates).toBe(1);
   });
+  it('a burst of gossip widens the batching window (fewer frames per link, nothing lost); a lone record after a quiet spell goes out within batchMs', () => {
+    const frames: { to: string; ids: string[] }[] = [];
+    let timers: { at: number; fn: () => void }[] = [];
+    let now = 0;
+    const m = new Membership(
+      'm',
+      new Uint8Array(10),
+      {
+        send: (to, msg) =>
+          frames.push({ to, ids: msg.kind === 'gossip' ? msg.records.map((r) => r.id) : [] }),
+        connect: () => {},
+        disconnect: () => {},
+      },
+      { sign: () => new Uint8Array(64), verify: () => true },
+      {
+        now: () => now,
+        setTimeout: (fn, ms) => timers.push({ at: now + ms, fn }),
+        clearTimeout: () => {},
+      },
+      {},
+      { batchMs: 20 },
+    );
+    m.linkUp('a', false);
+    m.linkUp('b', false);
+    const advanceTo = (t: number) => {
+      for (;;) {
+        const due = timers.filter((x) => x.at <= t).sort((x, y) => x.at - y.at)[0];
+        if (!due) break;
+        timers = timers.filter((x) => x !== due);
+        now = due.at;
+        due.fn();
+      }
+      now = t;
+    };
+    // 'a' sends a new member's record every 10 ms for one second.
+    for (let i = 0; i < 100; i++) {
+      advanceTo(i * 10);
+      m.receive('a', {
+        kind: 'gossip',
+        records: [liveRecord(`x${i}`, 1)],
+        deaths: [],
+        suspects: [],
+      });
+    }
+    advanceTo(2000);
+    const toB = frames.filter((f) => f.to === 'b' && f.ids.length);
+    // At a fixed 20 ms window this is 50 frames; widened to 160 ms, about 1000 / 160.
+    expect(toB.length).toBeLessThan(15);
+    expect(new Set(toB.flatMap((f) => f.ids)).size).toBe(100);
+    // After the quiet spell, one record waits one plain window.
+    frames.length = 0;
+    m.receive('a', { kind: 'gossip', records: [liveRecord('late', 1)], deaths: [], suspects: [] });
+    advanceTo(2000 + 20);
+    expect(frames.filter((f) => f.to === 'b' && f.ids.includes('late'))).toHaveLength(1);
+  });
   it('anti-entropy answers a digest with the entries of the buckets that differ, not the whole directory', () => {
     const { net, ms } = cluster(120);
     net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 119));

@@ -1,0 +1,19 @@
+#!/bin/bash
+# The costs probe (dist/bench/discovery/costs.js of this tree) with two builds of the
+# native addon, A and B alternating, each pair one hold of the bench lock.
+# Usage: probe-native-ab.sh PAIRS A.node B.node COSTS-ARGS...
+pairs=$1 a=$2 b=$3
+shift 3
+root=$(cd "$(dirname "$0")/../../../.." && pwd)
+keep=$(mktemp)
+cp "$root/build/Release/nixl_native.node" "$keep"
+for i in $(seq 1 "$pairs"); do
+  flock /tmp/bench.lock bash -c "
+    echo \"pair $i \$(date -u +%T) load \$(cut -d' ' -f1-3 /proc/loadavg)\"
+    for side in A B; do
+      [ \$side = A ] && cp '$a' '$root/build/Release/nixl_native.node' || cp '$b' '$root/build/Release/nixl_native.node'
+      node '$root/dist/bench/discovery/costs.js' $* | grep -v '^{' | sed \"s/^/\$side /\"
+    done"
+done
+cp "$keep" "$root/build/Release/nixl_native.node"
+rm -f "$keep"
