@@ -65,11 +65,11 @@ bool Engine::HandleReadable(Conn* c) {
         continue;
       }
     }
-    // busy_poll_us: an answer that settled a transfer, with nothing after it
-    // buffered, ends the read; the next recv would most likely say EAGAIN, a
-    // system call between the answer and the spinning caller that waits for it.
-    if (cfg_.busyPollUs > 0 && c->outgoing && !c->inPayload && c->rend == 0 &&
-        settles_ != settledBefore) {
+    // An answer that settled a transfer, with nothing after it buffered, ends
+    // the read; the next recv would most likely say EAGAIN, a system call
+    // between the answer and the caller that waits for it. Epoll is level
+    // triggered: anything that did arrive is reported again.
+    if (c->outgoing && !c->inPayload && c->rend == 0 && settles_ != settledBefore) {
       return true;
     }
     if (ReadsInPlace(c)) {
