@@ -37,4 +37,33 @@ bool Ed25519Verify(const uint8_t publicKey[kIdentityKeySize], const uint8_t* msg
 // The public key of a private seed.
 bool Ed25519PublicKey(const uint8_t seed[kIdentityKeySize], uint8_t publicKey[kIdentityKeySize]);
 
+constexpr size_t kX25519KeySize = 32;  // X25519 private or public key
+
+// The X25519 public key of a private key (32 random bytes).
+bool X25519PublicKey(const uint8_t privateKey[kX25519KeySize], uint8_t publicKey[kX25519KeySize]);
+
+// shared = X25519(privateKey, peerPublic). False if OpenSSL refuses, e.g. for
+// a peer key of small order (the result would be all zeros).
+bool X25519(const uint8_t privateKey[kX25519KeySize], const uint8_t peerPublic[kX25519KeySize],
+            uint8_t shared[kX25519KeySize]);
+
+// out = HKDF-SHA256(salt, ikm, info), `outLen` bytes (RFC 5869).
+bool HkdfSha256(const uint8_t* salt, size_t saltLen, const uint8_t* ikm, size_t ikmLen,
+                const uint8_t* info, size_t infoLen, uint8_t* out, size_t outLen);
+
+// HMAC-SHA256 over a message given in pieces (no copy of them).
+class HmacSha256Stream {
+ public:
+  HmacSha256Stream(const uint8_t* key, size_t keyLen);
+  ~HmacSha256Stream();
+  HmacSha256Stream(const HmacSha256Stream&) = delete;
+  HmacSha256Stream& operator=(const HmacSha256Stream&) = delete;
+  HmacSha256Stream& Add(const void* p, size_t n);
+  // Throws std::runtime_error if OpenSSL fails.
+  void Finish(uint8_t out[kDigestSize]);
+
+ private:
+  void* ctx_;  // EVP_MAC_CTX
+};
+
 }  // namespace nixl::crypto
