@@ -119,7 +119,7 @@ bool HkdfSha256(const uint8_t* salt, size_t saltLen, const uint8_t* ikm, size_t 
          EVP_PKEY_derive(ctx.get(), out, &outLen) == 1;
 }
 
-HmacSha256Stream::HmacSha256Stream(const uint8_t* key, size_t keyLen) {
+HmacSha256Key::HmacSha256Key(const uint8_t* key, size_t keyLen) {
   EVP_MAC_CTX* ctx = HmacAlgorithm() ? EVP_MAC_CTX_new(HmacAlgorithm()) : nullptr;
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
@@ -131,14 +131,31 @@ HmacSha256Stream::HmacSha256Stream(const uint8_t* key, size_t keyLen) {
   ctx_ = ctx;
 }
 
-HmacSha256Stream::~HmacSha256Stream() { EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(ctx_)); }
+HmacSha256Key::~HmacSha256Key() { EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(ctx_)); }
 
-HmacSha256Stream& HmacSha256Stream::Add(const void* p, size_t n) {
+HmacSha256Key& HmacSha256Key::operator=(HmacSha256Key&& o) noexcept {
+  if (this != &o) {
+    EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(ctx_));
+    ctx_ = o.ctx_;
+    o.ctx_ = nullptr;
+  }
+  return *this;
+}
+
+HmacSha256Key& HmacSha256Key::Begin() {
+  // No key: OpenSSL's HMAC restarts from the state it kept after the key.
+  if (EVP_MAC_init(static_cast<EVP_MAC_CTX*>(ctx_), nullptr, 0, nullptr) != 1) {
+    throw std::runtime_error("HMAC-SHA256 restart failed");
+  }
+  return *this;
+}
+
+HmacSha256Key& HmacSha256Key::Add(const void* p, size_t n) {
   if (n > 0) EVP_MAC_update(static_cast<EVP_MAC_CTX*>(ctx_), static_cast<const uint8_t*>(p), n);
   return *this;
 }
 
-void HmacSha256Stream::Finish(uint8_t out[kDigestSize]) {
+void HmacSha256Key::Finish(uint8_t out[kDigestSize]) {
   size_t len = 0;
   if (EVP_MAC_final(static_cast<EVP_MAC_CTX*>(ctx_), out, &len, kDigestSize) != 1 ||
       len != kDigestSize) {

@@ -49,7 +49,7 @@ bool DeriveKey(const uint8_t shared[kKeySize], const uint8_t targetExchange[kKey
                             shared, kKeySize, info.data(), info.size(), key, kKeySize);
 }
 
-void ComputeMac(unsigned amId, const uint8_t key[kKeySize], uint64_t session, uint64_t seq,
+void ComputeMac(unsigned amId, crypto::HmacSha256Key& mac, uint64_t session, uint64_t seq,
                 std::string_view from, std::string_view to, const uint8_t* body, size_t len,
                 uint8_t out[kMacSize]) {
   uint8_t fixed[4 + 8 + 8];
@@ -60,7 +60,7 @@ void ComputeMac(unsigned amId, const uint8_t key[kKeySize], uint64_t session, ui
   uint16_t fromLen = static_cast<uint16_t>(from.size());
   uint16_t toLen = static_cast<uint16_t>(to.size());
   uint8_t digest[crypto::kDigestSize];
-  crypto::HmacSha256Stream(key, kKeySize)
+  mac.Begin()
       .Add(kAmLabel, sizeof(kAmLabel) - 1)
       .Add(fixed, sizeof(fixed))
       .Add(&fromLen, 2)
@@ -87,14 +87,14 @@ AgentKeys AgentKeys::Generate() {
 
 std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfName,
                                const uint8_t targetExchange[kKeySize], SendSession* session) {
-  uint8_t ephemeralPrivate[kKeySize], ephemeral[kKeySize], shared[kKeySize];
+  uint8_t ephemeralPrivate[kKeySize], ephemeral[kKeySize], shared[kKeySize], key[kKeySize];
   crypto::RandomBytes(ephemeralPrivate, kKeySize);
   std::vector<uint8_t> hello(kHelloFixed + selfName.size());
   hello[0] = kAuthVersion;
   std::memcpy(&hello[1], self.identityPublic, kKeySize);
   if (!crypto::X25519PublicKey(ephemeralPrivate, ephemeral) ||
       !crypto::X25519(ephemeralPrivate, targetExchange, shared) ||
-      !DeriveKey(shared, targetExchange, ephemeral, self.identityPublic, selfName, session->key)) {
+      !DeriveKey(shared, targetExchange, ephemeral, self.identityPublic, selfName, key)) {
     throw std::runtime_error("the UCX session key exchange failed");
   }
   std::memcpy(&hello[1 + kKeySize], ephemeral, kKeySize);
@@ -104,6 +104,7 @@ std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfNam
     throw std::runtime_error("signing the UCX HELLO failed");
   }
   std::memcpy(&hello[kHelloFixed], selfName.data(), selfName.size());
+  session->mac = crypto::HmacSha256Key(key, kKeySize);
   session->id = GetU64(ephemeral);
   session->nextSeq = 1;
   session->lastAckSeq = 0;
@@ -111,21 +112,21 @@ std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfNam
   return hello;
 }
 
-void TagHeader(unsigned amId, const uint8_t key[kKeySize], uint64_t sessionId, uint64_t seq,
-               const std::string& from, std::string_view to, const uint8_t* body, size_t len,
-               std::vector<uint8_t>* header) {
+void TagWith(unsigned amId, crypto::HmacSha256Key& mac, uint64_t sessionId, uint64_t seq,
+             std::string_view from, std::string_view to, const uint8_t* body, size_t len,
+             std::vector<uint8_t>* header) {
   header->resize(kTagSize + from.size());
   uint8_t* h = header->data();
   h[0] = kAuthVersion;
   PutU64(h + 1, sessionId);
   PutU64(h + 9, seq);
-  ComputeMac(amId, key, sessionId, seq, from, to, body, len, h + 17);
+  ComputeMac(amId, mac, sessionId, seq, from, to, body, len, h + 17);
   std::memcpy(h + kTagSize, from.data(), from.size());
 }
 
 void TagHeader(unsigned amId, SendSession* session, const std::string& from, std::string_view to,
                const uint8_t* body, size_t len, std::vector<uint8_t>* header) {
-  TagHeader(amId, session->key, session->id, session->nextSeq++, from, to, body, len, header);
+  TagWith(amId, session->mac, session->id, session->nextSeq++, from, to, body, len, header);
 }
 
 bool ParseHeader(const void* header, size_t len, AmTag* tag, std::string_view* from) {
@@ -138,23 +139,23 @@ bool ParseHeader(const void* header, size_t len, AmTag* tag, std::string_view* f
   return true;
 }
 
-bool CheckMac(unsigned amId, const uint8_t key[kKeySize], const AmTag& tag, std::string_view from,
+bool CheckMac(unsigned amId, crypto::HmacSha256Key& mac, const AmTag& tag, std::string_view from,
               std::string_view to, const uint8_t* body, size_t len) {
-  uint8_t mac[kMacSize];
-  ComputeMac(amId, key, tag.session, tag.seq, from, to, body, len, mac);
-  return crypto::ConstantTimeEqual(mac, tag.mac, kMacSize);
+  uint8_t want[kMacSize];
+  ComputeMac(amId, mac, tag.session, tag.seq, from, to, body, len, want);
+  return crypto::ConstantTimeEqual(want, tag.mac, kMacSize);
 }
 
 AmAuthority::AmAuthority(std::string selfName, const AgentKeys& keys)
     : selfName_(std::move(selfName)), keys_(keys) {}
 
-void AmAuthority::AddSession(Binding& b, const Session& s) {
+void AmAuthority::AddSession(Binding& b, Session&& s) {
   // The same HELLO again (a replay) must not reset its sequence numbers.
   for (const Session& have : b.sessions) {
     if (have.id == s.id) return;
   }
   if (b.sessions.size() >= kMaxSessions) b.sessions.pop_front();
-  b.sessions.push_back(s);
+  b.sessions.push_back(std::move(s));
 }
 
 void AmAuthority::OnHello(const uint8_t* body, size_t len) {
@@ -170,11 +171,12 @@ void AmAuthority::OnHello(const uint8_t* body, size_t len) {
     name.assign(reinterpret_cast<const char*>(body + kHelloFixed), len - kHelloFixed);
     std::vector<uint8_t> t =
         HelloTranscript(kHelloLabel, keys_.exchangePublic, ephemeral, identity, name);
-    uint8_t shared[kKeySize];
+    uint8_t shared[kKeySize], key[kKeySize];
     // Nobody else speaks under this agent's name: its own messages never cross the wire.
     ok = name != selfName_ && crypto::Ed25519Verify(identity, t.data(), t.size(), sig) &&
          crypto::X25519(keys_.exchangePrivate, ephemeral, shared) &&
-         DeriveKey(shared, keys_.exchangePublic, ephemeral, identity, name, p.session.key);
+         DeriveKey(shared, keys_.exchangePublic, ephemeral, identity, name, key);
+    if (ok) p.session.mac = crypto::HmacSha256Key(key, kKeySize);
     std::memcpy(p.identity, identity, kKeySize);
     p.session.id = GetU64(ephemeral);
   }
@@ -202,11 +204,11 @@ void AmAuthority::OnHello(const uint8_t* body, size_t len) {
     return;
   }
   counters_.hellos++;
-  AddSession(b, p.session);
+  AddSession(b, std::move(p.session));
 }
 
 bool AmAuthority::Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body,
-                         size_t len, std::string_view* from, ReplyKey* reply) {
+                         size_t len, std::string_view* from, const Reply* reply) {
   AmTag tag;
   std::lock_guard<std::mutex> lock(mu_);
   if (!ParseHeader(header, headerLen, &tag, from)) {
@@ -224,7 +226,7 @@ bool AmAuthority::Verify(unsigned amId, const void* header, size_t headerLen, co
     counters_.noSession++;
     return false;
   }
-  if (!CheckMac(amId, s->key, tag, *from, selfName_, body, len)) {
+  if (!CheckMac(amId, s->mac, tag, *from, selfName_, body, len)) {
     counters_.badMac++;
     return false;
   }
@@ -234,9 +236,8 @@ bool AmAuthority::Verify(unsigned amId, const void* header, size_t headerLen, co
   }
   s->lastSeq = tag.seq;
   if (reply != nullptr) {
-    reply->session = s->id;
-    std::memcpy(reply->key, s->key, kKeySize);
-    reply->seq = ++s->replySeq;
+    TagWith(reply->amId, s->mac, s->id, ++s->replySeq, selfName_, *from, reply->body, reply->len,
+            reply->header);
   }
   return true;
 }
@@ -252,7 +253,7 @@ void AmAuthority::BindFromMetadata(const std::string& name, const uint8_t identi
   }
   for (auto p = pending_.begin(); p != pending_.end();) {
     if (p->name == name && std::memcmp(p->identity, identity, kKeySize) == 0) {
-      AddSession(b, p->session);
+      AddSession(b, std::move(p->session));
       counters_.hellos++;
       p = pending_.erase(p);
     } else {

@@ -31,6 +31,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/crypto.h"
+
 namespace nixl::ucx {
 
 constexpr size_t kKeySize = 32;
@@ -50,7 +52,7 @@ struct AgentKeys {
 struct SendSession {
   bool ready = false;
   uint64_t id = 0;
-  uint8_t key[kKeySize] = {};
+  crypto::HmacSha256Key mac;  // keyed with the session's key
   uint64_t nextSeq = 1;
   uint64_t lastAckSeq = 0;  // acknowledgements the target sent under it
 };
@@ -70,16 +72,12 @@ std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfNam
 // header = tag | `from`, tagged under `session` (its next sequence number).
 void TagHeader(unsigned amId, SendSession* session, const std::string& from, std::string_view to,
                const uint8_t* body, size_t len, std::vector<uint8_t>* header);
-// The same with an explicit key, session and sequence number (acknowledgements).
-void TagHeader(unsigned amId, const uint8_t key[kKeySize], uint64_t sessionId, uint64_t seq,
-               const std::string& from, std::string_view to, const uint8_t* body, size_t len,
-               std::vector<uint8_t>* header);
 
 // Splits a header into its tag and the sender's name; false if malformed.
 bool ParseHeader(const void* header, size_t len, AmTag* tag, std::string_view* from);
 
-// Whether `tag` is a valid MAC under `key` (constant-time comparison).
-bool CheckMac(unsigned amId, const uint8_t key[kKeySize], const AmTag& tag, std::string_view from,
+// Whether `tag` is a valid MAC under `mac`'s key (constant-time comparison).
+bool CheckMac(unsigned amId, crypto::HmacSha256Key& mac, const AmTag& tag, std::string_view from,
               std::string_view to, const uint8_t* body, size_t len);
 
 struct AuthCounters {
@@ -90,11 +88,13 @@ struct AuthCounters {
   uint64_t replayed = 0;       // sequence number not above the session's last
 };
 
-// What the target needs to answer a message under its session.
-struct ReplyKey {
-  uint64_t session = 0;
-  uint8_t key[kKeySize] = {};
-  uint64_t seq = 0;
+// An answer to a message, tagged under the message's session (its own
+// sequence numbers) from this agent to the message's sender.
+struct Reply {
+  unsigned amId = 0;
+  const uint8_t* body = nullptr;
+  size_t len = 0;
+  std::vector<uint8_t>* header = nullptr;  // filled: tag | this agent's name
 };
 
 // The receiving side: names bound to identity keys, and their sessions.
@@ -106,9 +106,9 @@ class AmAuthority {
   // A HELLO's body: opens a session if its signature and name check out.
   void OnHello(const uint8_t* body, size_t len);
   // A tagged message. True if it is authentic and new; *from is then its
-  // sender. `reply`: the session's key and its next reply sequence number.
+  // sender (a view into `header`), and `reply`, if given, is tagged.
   bool Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body, size_t len,
-              std::string_view* from, ReplyKey* reply = nullptr);
+              std::string_view* from, const Reply* reply = nullptr);
   // The metadata of `name` binds it to `identity` (loadRemoteMD).
   void BindFromMetadata(const std::string& name, const uint8_t identity[kKeySize]);
   AuthCounters counters();
@@ -116,7 +116,7 @@ class AmAuthority {
  private:
   struct Session {
     uint64_t id = 0;
-    uint8_t key[kKeySize] = {};
+    crypto::HmacSha256Key mac;
     uint64_t lastSeq = 0;
     uint64_t replySeq = 0;
   };
@@ -129,7 +129,7 @@ class AmAuthority {
     uint8_t identity[kKeySize] = {};
     Session session;
   };
-  static void AddSession(Binding& b, const Session& s);
+  static void AddSession(Binding& b, Session&& s);
 
   const std::string selfName_;
   const AgentKeys& keys_;

@@ -1225,16 +1225,20 @@ void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void*
   if (closing() || len < 8) return;
   const auto* body = static_cast<const uint8_t*>(data);
   std::string_view from;
-  ReplyKey reply;
-  if (!auth_.Verify(kAmNotifAcked, header, headerLen, body, len, &from, &reply)) return;
-  PublishNotif(from, body + 8, len - 8);
-  // Published (getNotifs returns it from now on): acknowledge it with its
-  // token, under its session. This runs inside the receiving worker's
-  // progress, under its mutex.
-  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) return;
+  // The acknowledgement carries the token, under the notification's session.
   auto* buf = new AmBuffer{{}, {body, body + 8}};
-  TagHeader(kAmNotifAck, reply.key, reply.session, reply.seq, opts_.agentName, from,
-            buf->data.data(), 8, &buf->header);
+  Reply reply{kAmNotifAck, buf->data.data(), 8, &buf->header};
+  if (!auth_.Verify(kAmNotifAcked, header, headerLen, body, len, &from, &reply)) {
+    delete buf;
+    return;
+  }
+  PublishNotif(from, body + 8, len - 8);
+  // Published (getNotifs returns it from now on): acknowledge it. This runs
+  // inside the receiving worker's progress, under its mutex.
+  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) {
+    delete buf;
+    return;
+  }
   ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
   ucs_status_ptr_t r = ucp_am_send_nbx(param->reply_ep, kAmNotifAck, buf->header.data(),
                                        buf->header.size(), buf->data.data(), buf->data.size(), &p);
@@ -1255,7 +1259,7 @@ void UcxEngine::OnNotifAckAm(Worker& w, const void* header, size_t headerLen, co
   SendSession& s = x->peer->sessions[w.index];
   if (!ParseHeader(header, headerLen, &tag, &from) || from != x->peer->name || !s.ready ||
       tag.session != s.id || tag.seq <= s.lastAckSeq ||
-      !CheckMac(kAmNotifAck, s.key, tag, from, opts_.agentName, static_cast<const uint8_t*>(data),
+      !CheckMac(kAmNotifAck, s.mac, tag, from, opts_.agentName, static_cast<const uint8_t*>(data),
                 len)) {
     return;
   }
