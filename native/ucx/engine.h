@@ -341,7 +341,7 @@ class UcxEngine {
   void CheckTimeouts();
   // Queues a notification for JavaScript (getNotifs, 'notif').
   void PublishNotif(std::string_view from, const uint8_t* data, size_t len);
-  // False: refused (it claims this agent's own name).
+  // False: refused (no session of its sender, bad MAC or old sequence number).
   bool OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
   void OnHelloAm(const void* data, size_t len) {
     auth_.OnHello(static_cast<const uint8_t*>(data), len);
