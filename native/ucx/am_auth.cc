@@ -72,6 +72,45 @@ void ComputeMac(unsigned amId, crypto::HmacSha256Key& mac, uint64_t session, uin
   std::memcpy(out, digest, kMacSize);
 }
 
+// The authentication tag at the front of an active message's header.
+struct AmTag {
+  uint64_t session = 0;
+  uint64_t seq = 0;
+  uint8_t mac[kMacSize] = {};
+};
+
+// Splits a header into its tag and the sender's name; false if malformed.
+bool ParseHeader(const void* header, size_t len, AmTag* tag, std::string_view* from) {
+  const auto* h = static_cast<const uint8_t*>(header);
+  if (len <= kTagSize || len - kTagSize > kMaxName || h[0] != kAuthVersion) return false;
+  tag->session = GetU64(h + 1);
+  tag->seq = GetU64(h + 9);
+  std::memcpy(tag->mac, h + 17, kMacSize);
+  *from = std::string_view(reinterpret_cast<const char*>(h + kTagSize), len - kTagSize);
+  return true;
+}
+
+// Whether `tag` is a valid MAC under `mac`'s key (constant-time comparison).
+bool CheckMac(unsigned amId, crypto::HmacSha256Key& mac, const AmTag& tag, std::string_view from,
+              std::string_view to, const uint8_t* body, size_t len) {
+  uint8_t want[kMacSize];
+  ComputeMac(amId, mac, tag.session, tag.seq, from, to, body, len, want);
+  return crypto::ConstantTimeEqual(want, tag.mac, kMacSize);
+}
+
+// header = tag | `from`, under `mac` with the given session and sequence number.
+void TagWith(unsigned amId, crypto::HmacSha256Key& mac, uint64_t sessionId, uint64_t seq,
+             std::string_view from, std::string_view to, const uint8_t* body, size_t len,
+             std::vector<uint8_t>* header) {
+  header->resize(kTagSize + from.size());
+  uint8_t* h = header->data();
+  h[0] = kAuthVersion;
+  PutU64(h + 1, sessionId);
+  PutU64(h + 9, seq);
+  ComputeMac(amId, mac, sessionId, seq, from, to, body, len, h + 17);
+  std::memcpy(h + kTagSize, from.data(), from.size());
+}
+
 }  // namespace
 
 AgentKeys AgentKeys::Generate() {
@@ -112,38 +151,22 @@ std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfNam
   return hello;
 }
 
-void TagWith(unsigned amId, crypto::HmacSha256Key& mac, uint64_t sessionId, uint64_t seq,
-             std::string_view from, std::string_view to, const uint8_t* body, size_t len,
-             std::vector<uint8_t>* header) {
-  header->resize(kTagSize + from.size());
-  uint8_t* h = header->data();
-  h[0] = kAuthVersion;
-  PutU64(h + 1, sessionId);
-  PutU64(h + 9, seq);
-  ComputeMac(amId, mac, sessionId, seq, from, to, body, len, h + 17);
-  std::memcpy(h + kTagSize, from.data(), from.size());
-}
-
 void TagHeader(unsigned amId, SendSession* session, const std::string& from, std::string_view to,
                const uint8_t* body, size_t len, std::vector<uint8_t>* header) {
   TagWith(amId, session->mac, session->id, session->nextSeq++, from, to, body, len, header);
 }
 
-bool ParseHeader(const void* header, size_t len, AmTag* tag, std::string_view* from) {
-  const auto* h = static_cast<const uint8_t*>(header);
-  if (len <= kTagSize || len - kTagSize > kMaxName || h[0] != kAuthVersion) return false;
-  tag->session = GetU64(h + 1);
-  tag->seq = GetU64(h + 9);
-  std::memcpy(tag->mac, h + 17, kMacSize);
-  *from = std::string_view(reinterpret_cast<const char*>(h + kTagSize), len - kTagSize);
+bool VerifyAnswer(unsigned amId, SendSession* session, const void* header, size_t headerLen,
+                  std::string_view peer, std::string_view self, const uint8_t* body, size_t len) {
+  AmTag tag;
+  std::string_view from;
+  if (!ParseHeader(header, headerLen, &tag, &from) || from != peer || !session->ready ||
+      tag.session != session->id || tag.seq <= session->lastAckSeq ||
+      !CheckMac(amId, session->mac, tag, from, self, body, len)) {
+    return false;
+  }
+  session->lastAckSeq = tag.seq;
   return true;
-}
-
-bool CheckMac(unsigned amId, crypto::HmacSha256Key& mac, const AmTag& tag, std::string_view from,
-              std::string_view to, const uint8_t* body, size_t len) {
-  uint8_t want[kMacSize];
-  ComputeMac(amId, mac, tag.session, tag.seq, from, to, body, len, want);
-  return crypto::ConstantTimeEqual(want, tag.mac, kMacSize);
 }
 
 AmAuthority::AmAuthority(std::string selfName, const AgentKeys& keys)

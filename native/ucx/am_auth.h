@@ -57,13 +57,6 @@ struct SendSession {
   uint64_t lastAckSeq = 0;  // acknowledgements the target sent under it
 };
 
-// The authentication tag at the front of an active message's header.
-struct AmTag {
-  uint64_t session = 0;
-  uint64_t seq = 0;
-  uint8_t mac[kMacSize] = {};
-};
-
 // The HELLO body for a new endpoint to the agent whose X25519 key is
 // `targetExchange`; fills `session` (ready). Throws std::runtime_error.
 std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfName,
@@ -73,12 +66,11 @@ std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfNam
 void TagHeader(unsigned amId, SendSession* session, const std::string& from, std::string_view to,
                const uint8_t* body, size_t len, std::vector<uint8_t>* header);
 
-// Splits a header into its tag and the sender's name; false if malformed.
-bool ParseHeader(const void* header, size_t len, AmTag* tag, std::string_view* from);
-
-// Whether `tag` is a valid MAC under `mac`'s key (constant-time comparison).
-bool CheckMac(unsigned amId, crypto::HmacSha256Key& mac, const AmTag& tag, std::string_view from,
-              std::string_view to, const uint8_t* body, size_t len);
+// The initiator's check of an answer to its own message: from `peer`, under
+// `session` (which only that peer can key), with a sequence number above the
+// last answer's. True if authentic and new (the session then remembers it).
+bool VerifyAnswer(unsigned amId, SendSession* session, const void* header, size_t headerLen,
+                  std::string_view peer, std::string_view self, const uint8_t* body, size_t len);
 
 struct AuthCounters {
   uint64_t hellos = 0;         // sessions opened

@@ -1254,16 +1254,10 @@ void UcxEngine::OnNotifAckAm(Worker& w, const void* header, size_t headerLen, co
   if (!x->inFlight) return;
   // Only the target of the transfer acknowledges it: under the session our
   // notification went on, which only the target can key.
-  AmTag tag;
-  std::string_view from;
-  SendSession& s = x->peer->sessions[w.index];
-  if (!ParseHeader(header, headerLen, &tag, &from) || from != x->peer->name || !s.ready ||
-      tag.session != s.id || tag.seq <= s.lastAckSeq ||
-      !CheckMac(kAmNotifAck, s.mac, tag, from, opts_.agentName, static_cast<const uint8_t*>(data),
-                len)) {
+  if (!VerifyAnswer(kAmNotifAck, &x->peer->sessions[w.index], header, headerLen, x->peer->name,
+                    opts_.agentName, static_cast<const uint8_t*>(data), len)) {
     return;
   }
-  s.lastAckSeq = tag.seq;
   x->notifAcked = true;
   if (x->notifSent) Settle(x, kSuccess, "");
 }
