@@ -182,7 +182,7 @@ void AmAuthority::AddSession(Binding& b, Session&& s) {
 }
 
 void AmAuthority::OnHello(const uint8_t* body, size_t len) {
-  // An empty HELLO: this agent's own loopback endpoint, or a peer before version 3.
+  // An empty HELLO: an endpoint's handshake (UcxEngine::SendHandshake).
   if (len == 0) return;
   bool ok = len > kHelloFixed && len - kHelloFixed <= kMaxName && body[0] == kAuthVersion;
   std::string name;

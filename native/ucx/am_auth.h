@@ -4,7 +4,8 @@
 //
 // - Every agent has an Ed25519 identity key and a static X25519 key; both
 //   public halves are in its connection info, i.e. in its metadata.
-// - The first message on each endpoint is a HELLO: the sender's name, its
+// - Before the first tagged message on each endpoint goes a HELLO (not
+//   earlier: a transfer without messages never waits for it): the sender's name, its
 //   identity key, a fresh X25519 key E, and an Ed25519 signature over the
 //   target's X25519 key, E, the identity key and the name. Sender and target
 //   both derive the session key K = HKDF(X25519(E, target)); only they can.

@@ -308,14 +308,17 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
   peer->gates.resize(workers_.size());
   peer->flushes.resize(workers_.size());
   peer->sessions.resize(workers_.size());
+  peer->hellos.resize(workers_.size());
   std::memcpy(peer->identityKey, ci.identityKey, kKeySize);
   std::memcpy(peer->exchangeKey, ci.exchangeKey, kKeySize);
   for (unsigned i = 0; i < workers_.size(); ++i) {
     Worker& w = *workers_[i];
     // The endpoint's session (none toward this agent itself: its own
-    // messages never cross the wire).
-    std::vector<uint8_t> hello;
-    if (!self) hello = MakeHello(keys_, opts_.agentName, peer->exchangeKey, &peer->sessions[i]);
+    // messages never cross the wire); its HELLO goes out with the first
+    // tagged message (SendHelloOnce).
+    if (!self) {
+      peer->hellos[i] = MakeHello(keys_, opts_.agentName, peer->exchangeKey, &peer->sessions[i]);
+    }
     // Local worker i talks to remote worker i mod n; the remote side does the same.
     const std::vector<uint8_t>& remote = addrs[i % addrs.size()];
     auto ctx = std::make_unique<EpCtx>(EpCtx{this, peer, i});
@@ -338,7 +341,7 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
       s = ucp_ep_create(w.handle, &ep, &h);
       if (s == UCS_OK) {
         peer->eps.push_back(h);
-        SendHello(w, *peer, ctx.get(), std::move(hello));
+        SendHandshake(w, *peer, ctx.get());
       }
     }
     if (s != UCS_OK) {
@@ -375,36 +378,40 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
 // message, which UCX holds until the wireup reply is back, and transfers on
 // that endpoint wait until it has been sent: by then the peer has processed
 // the request and nothing of ours can be behind it in its socket.
-//
-// The same message opens the endpoint's authenticated session (am_auth.h).
-// Being the first active message on its endpoint, it reaches the target
-// before any other message on that endpoint: UCX delivers a sender's active
-// messages on one endpoint in order (all go eagerly on its one AM lane, and a
-// send waiting for wireup holds the ones behind it in the endpoint's pending
-// queue), and the target handles them on the one worker the endpoint reaches.
-void UcxEngine::SendHello(Worker& w, Peer& peer, EpCtx* ctx, std::vector<uint8_t> body) {
+void UcxEngine::SendHandshake(Worker& w, Peer& peer, EpCtx* ctx) {
   EpGate& gate = peer.gates[w.index];
-  struct HelloSend {
-    EpCtx* ctx;
-    std::vector<uint8_t> body;
-  };
-  auto* h = new HelloSend{ctx, std::move(body)};
   auto sent = [](void* request, ucs_status_t, void* userData) {
     ucp_request_free(request);
-    auto* h = static_cast<HelloSend*>(userData);
-    EpCtx* c = h->ctx;
-    delete h;
+    auto* c = static_cast<EpCtx*>(userData);
     // A failed handshake leaves the endpoint to its error callback; the
     // transfers it held fail on their own.
     c->engine->OnHelloSent(c->peer, c->worker);
   };
-  ucp_request_param_t p = EagerAmParams(sent, h);
-  ucs_status_ptr_t r =
-      ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, h->body.data(), h->body.size(), &p);
-  if (r == nullptr || UCS_PTR_IS_ERR(r)) {
-    delete h;
-    gate.ready = true;
-  }
+  // Empty, so that UCX sends it at once on shared memory (an active message
+  // of 96 bytes or more returns a request there, and the gate would then stay
+  // closed until progress: a put posted meanwhile would not copy inside
+  // postXferReq, which errorHandling 'process' relies on).
+  ucp_request_param_t p = EagerAmParams(sent, ctx);
+  ucs_status_ptr_t r = ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, nullptr, 0, &p);
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) gate.ready = true;
+}
+
+// The endpoint's authenticated session (am_auth.h) opens with its HELLO, sent
+// just before the first tagged message, so that a transfer without messages
+// never waits for it. It reaches the target before that message: UCX
+// delivers a sender's active messages on one endpoint in order (all go
+// eagerly on its one AM lane, and a send waiting for wireup holds the ones
+// behind it in the endpoint's pending queue), and the target handles them on
+// the one worker the endpoint reaches.
+void UcxEngine::SendHelloOnce(Worker& w, Peer& peer) {
+  std::vector<uint8_t>& hello = peer.hellos[w.index];
+  if (hello.empty()) return;
+  auto* buf = new AmBuffer{{}, std::move(hello)};
+  hello.clear();
+  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
+  ucs_status_ptr_t r = ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, buf->data.data(),
+                                       buf->data.size(), &p);
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
 }
 
 void UcxEngine::OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker) {
@@ -928,6 +935,7 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
     x->notifAcked = false;
     w.awaitingAck[x->ackToken] = x;
   }
+  SendHelloOnce(w, *x->peer);
   TagHeader(id, &x->peer->sessions[w.index], opts_.agentName, x->peer->name, x->notif.data(),
             x->notif.size(), &x->amHeader);
   ucs_status_ptr_t r = ucp_am_send_nbx(x->peer->eps[w.index], id, x->amHeader.data(),
@@ -1080,6 +1088,7 @@ void UcxEngine::SendAm(Worker& w, Peer& peer, unsigned id, const uint8_t* data, 
   {
     // Tagged under the lock: sequence numbers go on the wire in their order.
     std::lock_guard<std::mutex> lock(w.mu);
+    SendHelloOnce(w, peer);
     TagHeader(id, &peer.sessions[w.index], opts_.agentName, peer.name, buf->data.data(),
               buf->data.size(), &buf->header);
     r = ucp_am_send_nbx(peer.eps[w.index], id, buf->header.data(), buf->header.size(),

@@ -146,6 +146,7 @@ struct Peer {
   uint8_t identityKey[kKeySize] = {};
   uint8_t exchangeKey[kKeySize] = {};
   std::vector<SendSession> sessions;
+  std::vector<std::vector<uint8_t>> hellos;  // each endpoint's HELLO until it is sent
   // kProcess: the peer's process, watched on the libuv loop (JS thread only).
   uint32_t pid = 0;
   int pidfd = -1;
@@ -444,8 +445,10 @@ class UcxEngine {
   std::vector<std::unique_ptr<EpCtx>> epCtxs_;
   std::vector<std::unique_ptr<PeerClock>> clocks_;
   void* timeoutTimer_ = nullptr;  // uv_timer_t, timeout_ms only
-  // Under w.mu: the endpoint's handshake message (see MakePeer in engine.cc).
-  void SendHello(Worker& w, Peer& peer, EpCtx* ctx, std::vector<uint8_t> body);
+  // Under w.mu: the endpoint's handshake message (see MakePeer in engine.cc),
+  // and its HELLO before its first tagged message.
+  void SendHandshake(Worker& w, Peer& peer, EpCtx* ctx);
+  void SendHelloOnce(Worker& w, Peer& peer);
 
   CompletionQueue out_;
   // Transfers released in flight that settled since: deleted on the JS thread.

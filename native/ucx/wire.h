@@ -12,14 +12,16 @@
 //   tag = u8 version=3 | u64 session | u64 seq | mac[16]
 //   mac = HMAC-SHA256(K, "nixl-ucx-v3 am" | u32 amId | u64 session | u64 seq | u16 fromLen | from
 //                        | u16 toLen | to | body), first 16 bytes; K is the session's key.
-//   kAmHello   header empty; body = u8 version=3 | identityKey[32] | E[32] | signature[64] | name:
-//              the first message on every new endpoint (see UcxEngine::MakePeer). E is a fresh
+//   kAmHello   header empty; body empty: the first message on every new endpoint (the
+//              handshake, UcxEngine::SendHandshake), which the target ignores. Then, just
+//              before the endpoint's first tagged message (UcxEngine::SendHelloOnce), one with
+//              body = u8 version=3 | identityKey[32] | E[32] | signature[64] | name. E is a fresh
 //              X25519 key; session = E's first 8 bytes (little-endian u64);
 //              signature = Ed25519 by identityKey over "nixl-ucx-v3 hello" | target's
 //              exchangeKey | E | identityKey | name;
 //              K = HKDF-SHA256(salt "nixl-ucx-v3 key", X25519(E, target's exchangeKey),
 //                              info = target's exchangeKey | E | identityKey | name).
-//              The loopback endpoint to the agent itself sends an empty body.
+//              The loopback endpoint to the agent itself sends only the empty one.
 //   kAmNotif   body = the notification bytes
 //   kAmNotifAcked  body = u64 token | the notification bytes; sent with UCX's reply flag, only
 //              to an owner of regions with kRegionAcksNotifs. The target answers kAmNotifAck
