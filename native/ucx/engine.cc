@@ -991,6 +991,19 @@ void UcxEngine::ForgetAck(Xfer* x) {
 }
 
 void UcxEngine::Settle(Xfer* x, int status, const std::string& error) {
+  // kProcess: UCX reports success for a copy into the mapped memory of a
+  // process that has exited (its endpoints have no error handling), so a
+  // transfer that finished outside the post is DONE only if the process is
+  // still there now, after the copy: then it was there during all of it (the
+  // pidfd pins the process, and a dead one stays dead). A transfer that
+  // finished inside the post is not checked (one system call per post).
+  if (status == kSuccess && !x->posting && x->inFlight && x->peer->pidfd >= 0 &&
+      ProcessExited(x->peer->pidfd)) {
+    Settle(x, kErrRemoteDisconnect,
+           "agent '" + x->peer->name + "' (process " + std::to_string(x->peer->pid) +
+               " on this host) exited before the transfer was complete");
+    return;
+  }
   if (x->inFlight) {
     // Progress for timeout_ms: every finished transfer (whether its flush or
     // notification completed in a callback or at once), besides large ops
