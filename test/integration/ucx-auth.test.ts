@@ -77,9 +77,10 @@ else {
       const md = Buffer.from(target.getLocalMD()).toString('base64');
       await real.send({ cmd: 'load', md });
       await forger.send({ cmd: 'load', md });
-      // The forger's HELLO comes with its own key, not the one X's metadata holds.
-      expect(await until(() => ucxOf(target).authCounters().hellosRefused >= 1, 10_000)).toBe(true);
+      // The forger's HELLO, which goes just before its first message, comes
+      // with its own key, not the one X's metadata holds.
       await forger.send({ cmd: 'genNotif', to: target.name, msg: 'forged' });
+      expect(await until(() => ucxOf(target).authCounters().hellosRefused >= 1, 10_000)).toBe(true);
 
       await real.send({ cmd: 'genNotif', to: target.name, msg: 'real' });
       await real.send({ cmd: 'fill', off: 0, len: 4096, seed: 7 });
@@ -173,10 +174,12 @@ else {
       await first.send({ cmd: 'genNotif', to: target.name, msg: 'first use' });
       expect(await until(() => got.length >= 1, 10_000)).toBe(true);
 
-      // The real X: its HELLO is refused (the name is bound to the first key)
-      // and kept until the target loads X's metadata.
+      // The real X: its HELLO (with its first message, which is not heard)
+      // is refused, the name being bound to the first key, and kept until
+      // the target loads X's metadata.
       const real = await start(x);
       await real.send({ cmd: 'load', md });
+      await real.send({ cmd: 'genNotif', to: target.name, msg: 'before its metadata' });
       expect(await until(() => ucxOf(target).authCounters().hellosRefused >= 1, 10_000)).toBe(true);
       target.loadRemoteMD(real.mdBytes);
       await first.send({ cmd: 'genNotif', to: target.name, msg: 'after' });
