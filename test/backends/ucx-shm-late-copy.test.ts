@@ -4,12 +4,12 @@
  * target died, so UCX reports such a copy a success whether or not anyone
  * still holds the bytes. Inside postXferReq that is safe (the target lived
  * through the copy). Here the copy is made to happen after the post: the
- * target is frozen (SIGSTOP) and its shared-memory FIFO filled with the
- * first messages of fresh endpoints to it, so that the first message of the
- * last one waits, and so does a WRITE posted on that endpoint
- * (UcxEngine::SendHandshake); the
- * progress thread copies once the target runs again, and the target SIGKILLs
- * itself when it sees the first bytes (testing/peer-process.ts, `watch`).
+ * target is frozen (SIGSTOP) and its shared-memory FIFO filled with the first
+ * messages of fresh endpoints to it, so that the last one's first message
+ * waits, and so does a WRITE posted on that endpoint
+ * (UcxEngine::SendHandshake); the progress thread copies once the target runs
+ * again, and the target SIGKILLs itself when it sees the first bytes
+ * (testing/peer-process.ts, `watch`).
  * Such a WRITE must end in RemoteDisconnectError, never in DONE for bytes the
  * target did not hold when it died.
  */
