@@ -995,10 +995,10 @@ void UcxEngine::Settle(Xfer* x, int status, const std::string& error) {
   // process that has exited (its endpoints have no error handling), so a
   // transfer that finished outside the post is DONE only if the process is
   // still there now, after the copy: then it was there during all of it (the
-  // pidfd pins the process, and a dead one stays dead). A transfer that
-  // finished inside the post is not checked (one system call per post).
-  if (status == kSuccess && !x->posting && x->inFlight && x->peer->pidfd >= 0 &&
-      ProcessExited(x->peer->pidfd)) {
+  // pidfd pins the process, and a dead one stays dead). This holds for a copy
+  // inside the post as well: the target may have exited after this process's
+  // event loop last looked at its pidfd (one poll per transfer to such a peer).
+  if (status == kSuccess && x->inFlight && x->peer->pidfd >= 0 && ProcessExited(x->peer->pidfd)) {
     Settle(x, kErrRemoteDisconnect,
            "agent '" + x->peer->name + "' (process " + std::to_string(x->peer->pid) +
                " on this host) exited before the transfer was complete");

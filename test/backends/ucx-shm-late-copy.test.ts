@@ -13,6 +13,8 @@
  * Such a WRITE must end in RemoteDisconnectError, never in DONE for bytes the
  * target did not hold when it died.
  */
+import { readFileSync } from 'node:fs';
+
 import { expect, it } from 'vitest';
 
 import { Agent } from '../../src/agent.js';
@@ -51,6 +53,22 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Whether every thread of process `pid` has exited (a zombie left for its
+ * parent to reap, or gone). The leader turns zombie while other threads may
+ * still be exiting; the process has exited (its pidfd readable) once only the
+ * leader is counted.
+ */
+function exitedWholly(pid: number): boolean {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return true;
+  }
+  return /^State:\s+[ZX]/m.test(status) && /^Threads:\s+1$/m.test(status);
 }
 
 type Outcome = 'not-deferred' | 'disconnect' | 'done-verified' | 'false-done' | 'other';
@@ -172,4 +190,73 @@ else {
     // The path under test was taken: copies after the post, killed mid-copy.
     expect(midCopy).toBeGreaterThan(0);
   }, 300_000);
+
+  // The copy inside the post to a target that has already exited, before this
+  // process's event loop could run the pidfd watch that would drop it: the
+  // segment is still mapped here, so the memcpy succeeds; the post must not
+  // call that DONE.
+  it(`errorHandling 'process', UCX-allocated memory: a WRITE posted to a target that exited a moment before (its exit not yet seen by the event loop) is not DONE`, async () => {
+    const a = await Agent.create({
+      name: `dead-before-post-i-${process.pid}`,
+      backends: [{ type: 'UCX', params: PARAMS }],
+    });
+    const peer = new PeerProcess();
+    try {
+      const size = 4 * MiB;
+      const name = `dead-before-post-t-${process.pid}`;
+      const init = await peer.send(
+        {
+          cmd: 'init',
+          name,
+          backend: 'UCX',
+          params: PARAMS,
+          plugins: [],
+          size,
+          allocBackend: 'UCX',
+        },
+        SETUP_MS,
+      );
+      a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
+      const local = a.alloc(size, { backend: 'UCX' }).buffer;
+      fillPattern(local, 3);
+      const localBase = a.registerMem(local).descs.at(0).addr;
+      const descs = () =>
+        [
+          [{ addr: localBase, len: size, devId: 0 }],
+          [{ addr: BigInt(init.addr!), len: size, devId: 0 }],
+        ] as const;
+      // One WRITE while the target lives: the path copies inside the post.
+      const warm = a.createXferReq('WRITE', ...descs(), name);
+      expect(a.postXferReq(warm)).toBe('DONE');
+      warm.release();
+      const req = a.createXferReq('WRITE', ...descs(), name);
+      // Kill it and wait, without yielding to the event loop, until the kernel
+      // has ended it (a zombie: its parent, this process, has not reaped it),
+      // every thread of it.
+      killByPid(peer.pid);
+      const until = Date.now() + 10_000;
+      for (;;) {
+        if (exitedWholly(peer.pid)) break;
+        if (Date.now() > until) throw new Error(`process ${peer.pid} did not exit within 10 s`);
+      }
+      let outcome: string;
+      try {
+        const posted = a.postXferReq(req);
+        outcome =
+          posted === 'DONE'
+            ? 'DONE'
+            : await req.wait({ signal: AbortSignal.timeout(SETTLE_MS) }).then(() => 'DONE');
+      } catch (err) {
+        outcome =
+          err instanceof RemoteDisconnectError
+            ? 'RemoteDisconnectError'
+            : `${(err as Error).name}: ${(err as Error).message}`;
+      }
+      expect(outcome).toBe('RemoteDisconnectError');
+    } finally {
+      killByPid(peer.pid);
+      await withTimeout(peer.exited, 10_000, 'reaping the target').catch(() => {});
+      await a.close();
+    }
+  }, 120_000);
 }
