@@ -81,6 +81,8 @@
             "native/common/status_slots.cc",
             "native/common/completion_batch.cc",
             "native/common/teardown_guard.cc",
+            "native/common/crypto.cc",
+            "native/ucx/am_auth.cc",
             "native/ucx/binding.cc",
             "native/ucx/engine.cc",
             "native/ucx/progress.cc",

@@ -9,6 +9,20 @@ import type { BatchCallback, CompletionBatch } from '../common/settle-dispatch.j
  * the TCP engine's limit, so that an application behaves the same on either
  * backend, and small enough that the receiver's copy of it stays cheap.
  */
+/** Counts of the engine's message authentication (native/ucx/am_auth.h). */
+export interface UcxAuthCounters {
+  /** Sessions opened (verified HELLOs). */
+  hellos: number;
+  /** HELLOs refused: bad signature, another key than the name's, this agent's own name, bounds. */
+  hellosRefused: number;
+  /** Messages under no session of the name they claim (or malformed). */
+  noSession: number;
+  /** Messages whose MAC did not verify. */
+  badMac: number;
+  /** Messages whose sequence number was not above their session's last. */
+  replayed: number;
+}
+
 export const UCX_MAX_NOTIF_BYTES = 1 << 20;
 
 export interface NativeUcxEngineOptions {
@@ -63,6 +77,10 @@ export interface NativeUcxEngine {
   /** Frees the transfer; its status slot reads SLOT_FREE when this returns. */
   release(xferId: number): void;
   genNotif(peerId: number, msg: Uint8Array): void;
+  /** What the engine refused of its peers' active messages (native/ucx/am_auth.h). */
+  authCounters(): UcxAuthCounters;
+  /** Tests only: an arbitrary active message to the peer, as a forger would send it. */
+  forgeAm(peerId: number, amId: number, header: Uint8Array, body: Uint8Array): void;
   progress(): void;
   /** sched_yield: lets a progress thread queued on the polling caller's CPU run. */
   yieldCpu(): void;

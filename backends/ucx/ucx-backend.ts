@@ -38,7 +38,7 @@ import {
 import { YIELD_EVERY_POLLS } from '../common/poll-yield.js';
 import { StatusSlots, type Slot } from '../common/status-slots.js';
 import type { NativeUcxEngine } from './native-ucx.js';
-import { ucxAddon, UCX_MAX_NOTIF_BYTES } from './native-ucx.js';
+import { ucxAddon, UCX_MAX_NOTIF_BYTES, type UcxAuthCounters } from './native-ucx.js';
 import type { UcxOptions } from './params.js';
 import { ucxCudaSupport } from './cuda-transports.js';
 
@@ -449,6 +449,24 @@ export class UcxBackend implements Backend {
     } catch (err) {
       throw fromNative(err, { ...this.#ctx('genNotif'), agent });
     }
+  }
+
+  /** What this agent refused of its peers' UCX messages (wire version 3; tests, probes). */
+  authCounters(): UcxAuthCounters {
+    this.#checkOpen('authCounters');
+    return this.#engine.authCounters();
+  }
+
+  /**
+   * Tests only: sends an arbitrary active message to `agent` (loaded), as a
+   * forger would, with no session tag of this agent's.
+   */
+  forgeAm(agent: string, amId: number, header: Uint8Array, body: Uint8Array): void {
+    this.#checkOpen('forgeAm');
+    const peerId = this.#peers.get(agent);
+    if (peerId === undefined)
+      throw new NotFoundError(`no UCX connection to '${agent}'`, this.#ctx('forgeAm'));
+    this.#engine.forgeAm(peerId, amId, header, body);
   }
 
   /**

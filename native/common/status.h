@@ -11,6 +11,7 @@ inline constexpr int32_t kErrNotPosted = -1;
 inline constexpr int32_t kErrInvalidParam = -2;
 inline constexpr int32_t kErrBackend = -3;
 inline constexpr int32_t kErrNotFound = -4;
+inline constexpr int32_t kErrMismatch = -5;
 inline constexpr int32_t kErrNotAllowed = -6;
 inline constexpr int32_t kErrRepostActive = -7;
 inline constexpr int32_t kErrNotSupported = -9;

@@ -73,6 +73,8 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
                            InstanceMethod<&UcxEngineWrap::Prep>("prep"),
                            InstanceMethod<&UcxEngineWrap::Release>("release"),
                            InstanceMethod<&UcxEngineWrap::GenNotif>("genNotif"),
+                           InstanceMethod<&UcxEngineWrap::AuthCounters>("authCounters"),
+                           InstanceMethod<&UcxEngineWrap::ForgeAm>("forgeAm"),
                            InstanceMethod<&UcxEngineWrap::Progress>("progress"),
                            InstanceMethod<&UcxEngineWrap::YieldCpu>("yieldCpu"),
                            InstanceMethod<&UcxEngineWrap::Ref>("ref"),
@@ -382,6 +384,33 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     uint32_t peer = info[0].As<Napi::Number>().Uint32Value();
     auto msg = info[1].As<Napi::Uint8Array>();
     Guard(env, [&] { engine(env).GenNotif(peer, msg.Data(), msg.ByteLength()); });
+  }
+
+  // authCounters() -> what the engine refused of its peers' messages (ucx/am_auth.h)
+  Napi::Value AuthCounters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ucx::AuthCounters c;
+    Guard(env, [&] { c = engine(env).authCounters(); });
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("hellos", Napi::Number::New(env, static_cast<double>(c.hellos)));
+    o.Set("hellosRefused", Napi::Number::New(env, static_cast<double>(c.hellosRefused)));
+    o.Set("noSession", Napi::Number::New(env, static_cast<double>(c.noSession)));
+    o.Set("badMac", Napi::Number::New(env, static_cast<double>(c.badMac)));
+    o.Set("replayed", Napi::Number::New(env, static_cast<double>(c.replayed)));
+    return o;
+  }
+
+  // forgeAm(peerId, amId, header, body): tests only, an arbitrary active message.
+  void ForgeAm(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t peer = info[0].As<Napi::Number>().Uint32Value();
+    uint32_t id = info[1].As<Napi::Number>().Uint32Value();
+    auto header = info[2].As<Napi::Uint8Array>();
+    auto body = info[3].As<Napi::Uint8Array>();
+    Guard(env, [&] {
+      engine(env).ForgeAm(peer, id, header.Data(), header.ByteLength(), body.Data(),
+                          body.ByteLength());
+    });
   }
 
   void Progress(const Napi::CallbackInfo& info) {

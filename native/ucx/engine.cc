@@ -115,8 +115,10 @@ uint64_t GetU64(const void* p) {
   return v;
 }
 
-// The handshake message carries nothing; receiving it is all it is for.
-ucs_status_t HelloAmCb(void*, const void*, size_t, void*, size_t, const ucp_am_recv_param_t*) {
+// The handshake message opens the sender's session (am_auth.h).
+ucs_status_t HelloAmCb(void* arg, const void*, size_t, void* data, size_t len,
+                       const ucp_am_recv_param_t*) {
+  static_cast<UcxEngine*>(arg)->OnHelloAm(data, len);
   return UCS_OK;
 }
 
@@ -269,16 +271,23 @@ UcxEngine::~UcxEngine() { Close(); }
 std::vector<uint8_t> UcxEngine::ConnInfo() const {
   std::vector<std::vector<uint8_t>> addrs;
   for (const auto& w : workers_) addrs.push_back(w->address);
-  return EncodeConnInfo(addrs, self_);
+  return EncodeConnInfo(addrs, self_, keys_);
 }
 
 std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t* connInfo,
                                           size_t len, bool self) {
-  std::vector<std::vector<uint8_t>> addrs;
-  ProcessIdentity who;
-  if (!DecodeConnInfo(connInfo, len, &addrs, &who)) {
+  PeerConnInfo ci;
+  if (!DecodeConnInfo(connInfo, len, &ci)) {
     Fail(kErrInvalidParam, "connection info of agent '" + name + "' is not UCX worker addresses");
   }
+  if (ci.version < kConnVersion) {
+    Fail(kErrMismatch, "agent '" + name + "' speaks UCX wire version " +
+                           std::to_string(ci.version) + ", which sends unauthenticated messages; " +
+                           "this agent needs version " + std::to_string(kConnVersion) +
+                           " (update nixl-ts there)");
+  }
+  const std::vector<std::vector<uint8_t>>& addrs = ci.addrs;
+  const ProcessIdentity& who = ci.who;
   auto peer = std::make_shared<Peer>();
   peer->id = nextPeer_++;
   clocks_.push_back(std::make_unique<PeerClock>());
@@ -298,8 +307,18 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
                       (opts_.errorMode == ErrorMode::kProcess && !self && peer->pidfd < 0);
   peer->gates.resize(workers_.size());
   peer->flushes.resize(workers_.size());
+  peer->sessions.resize(workers_.size());
+  peer->hellos.resize(workers_.size());
+  std::memcpy(peer->identityKey, ci.identityKey, kKeySize);
+  std::memcpy(peer->exchangeKey, ci.exchangeKey, kKeySize);
   for (unsigned i = 0; i < workers_.size(); ++i) {
     Worker& w = *workers_[i];
+    // The endpoint's session (none toward this agent itself: its own
+    // messages never cross the wire); its HELLO goes out with the first
+    // tagged message (SendHelloOnce).
+    if (!self) {
+      peer->hellos[i] = MakeHello(keys_, opts_.agentName, peer->exchangeKey, &peer->sessions[i]);
+    }
     // Local worker i talks to remote worker i mod n; the remote side does the same.
     const std::vector<uint8_t>& remote = addrs[i % addrs.size()];
     auto ctx = std::make_unique<EpCtx>(EpCtx{this, peer, i});
@@ -322,7 +341,7 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
       s = ucp_ep_create(w.handle, &ep, &h);
       if (s == UCS_OK) {
         peer->eps.push_back(h);
-        SendHello(w, *peer, ctx.get());
+        SendHandshake(w, *peer, ctx.get());
       }
     }
     if (s != UCS_OK) {
@@ -359,7 +378,7 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
 // message, which UCX holds until the wireup reply is back, and transfers on
 // that endpoint wait until it has been sent: by then the peer has processed
 // the request and nothing of ours can be behind it in its socket.
-void UcxEngine::SendHello(Worker& w, Peer& peer, EpCtx* ctx) {
+void UcxEngine::SendHandshake(Worker& w, Peer& peer, EpCtx* ctx) {
   EpGate& gate = peer.gates[w.index];
   auto sent = [](void* request, ucs_status_t, void* userData) {
     ucp_request_free(request);
@@ -368,9 +387,31 @@ void UcxEngine::SendHello(Worker& w, Peer& peer, EpCtx* ctx) {
     // transfers it held fail on their own.
     c->engine->OnHelloSent(c->peer, c->worker);
   };
+  // Empty, so that UCX sends it at once on shared memory (an active message
+  // of 96 bytes or more returns a request there, and the gate would then stay
+  // closed until progress: a put posted meanwhile would not copy inside
+  // postXferReq, which errorHandling 'process' relies on).
   ucp_request_param_t p = EagerAmParams(sent, ctx);
   ucs_status_ptr_t r = ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, nullptr, 0, &p);
   if (r == nullptr || UCS_PTR_IS_ERR(r)) gate.ready = true;
+}
+
+// The endpoint's authenticated session (am_auth.h) opens with its HELLO, sent
+// just before the first tagged message, so that a transfer without messages
+// never waits for it. It reaches the target before that message: UCX
+// delivers a sender's active messages on one endpoint in order (all go
+// eagerly on its one AM lane, and a send waiting for wireup holds the ones
+// behind it in the endpoint's pending queue), and the target handles them on
+// the one worker the endpoint reaches.
+void UcxEngine::SendHelloOnce(Worker& w, Peer& peer) {
+  std::vector<uint8_t>& hello = peer.hellos[w.index];
+  if (hello.empty()) return;
+  auto* buf = new AmBuffer{{}, std::move(hello)};
+  hello.clear();
+  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
+  ucs_status_ptr_t r = ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, buf->data.data(),
+                                       buf->data.size(), &p);
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
 }
 
 void UcxEngine::OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker) {
@@ -385,6 +426,8 @@ void UcxEngine::OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker) 
 
 uint32_t UcxEngine::LoadPeer(const std::string& name, const uint8_t* connInfo, size_t len) {
   auto peer = MakePeer(name, connInfo, len, false);
+  // The metadata is the authority on the name's key (am_auth.h).
+  auth_.BindFromMetadata(name, peer->identityKey);
   peers_[peer->id] = peer;
   if (peer->pidfd >= 0) WatchProcess(*peer);
   return peer->id;
@@ -535,8 +578,7 @@ void UcxEngine::Deregister(uint32_t handle) {
   std::memcpy(body.data(), &regionId, 8);
   for (auto& [id, peer] : peers_) {
     if (peer->self || peer->failStatus.load() != 0 || peer->eps.empty()) continue;
-    Worker& w = *workers_[0];
-    SendAm(w, peer->eps[0], kAmRevoke, body.data(), body.size());
+    SendAm(*workers_[0], *peer, kAmRevoke, body.data(), body.size());
   }
   // Our own loopback view of this region (loadLocalMD) is revoked directly.
   std::lock_guard<std::mutex> lock(revokeMu_);
@@ -893,9 +935,11 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
     x->notifAcked = false;
     w.awaitingAck[x->ackToken] = x;
   }
-  const std::string& name = opts_.agentName;
-  ucs_status_ptr_t r = ucp_am_send_nbx(x->peer->eps[w.index], id, name.data(), name.size(),
-                                       x->notif.data(), x->notif.size(), &p);
+  SendHelloOnce(w, *x->peer);
+  TagHeader(id, &x->peer->sessions[w.index], opts_.agentName, x->peer->name, x->notif.data(),
+            x->notif.size(), &x->amHeader);
+  ucs_status_ptr_t r = ucp_am_send_nbx(x->peer->eps[w.index], id, x->amHeader.data(),
+                                       x->amHeader.size(), x->notif.data(), x->notif.size(), &p);
   if (r == nullptr) {
     if (x->ackToken == 0) {
       Settle(x, kSuccess, "");
@@ -947,6 +991,19 @@ void UcxEngine::ForgetAck(Xfer* x) {
 }
 
 void UcxEngine::Settle(Xfer* x, int status, const std::string& error) {
+  // kProcess: UCX reports success for a copy into the mapped memory of a
+  // process that has exited (its endpoints have no error handling), so a
+  // transfer that finished outside the post is DONE only if the process is
+  // still there now, after the copy: then it was there during all of it (the
+  // pidfd pins the process, and a dead one stays dead). This holds for a copy
+  // inside the post as well: the target may have exited after this process's
+  // event loop last looked at its pidfd (one poll per transfer to such a peer).
+  if (status == kSuccess && x->inFlight && x->peer->pidfd >= 0 && ProcessExited(x->peer->pidfd)) {
+    Settle(x, kErrRemoteDisconnect,
+           "agent '" + x->peer->name + "' (process " + std::to_string(x->peer->pid) +
+               " on this host) exited before the transfer was complete");
+    return;
+  }
   if (x->inFlight) {
     // Progress for timeout_ms: every finished transfer (whether its flush or
     // notification completed in a callback or at once), besides large ops
@@ -1037,14 +1094,18 @@ void UcxEngine::Release(uint32_t xferId) {
   delete x;
 }
 
-void UcxEngine::SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len) {
-  auto* buf = new AmBuffer{{opts_.agentName.begin(), opts_.agentName.end()}, {data, data + len}};
+void UcxEngine::SendAm(Worker& w, Peer& peer, unsigned id, const uint8_t* data, size_t len) {
+  auto* buf = new AmBuffer{{}, {data, data + len}};
   ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
   ucs_status_ptr_t r;
   {
+    // Tagged under the lock: sequence numbers go on the wire in their order.
     std::lock_guard<std::mutex> lock(w.mu);
-    r = ucp_am_send_nbx(ep, id, buf->header.data(), buf->header.size(), buf->data.data(),
-                        buf->data.size(), &p);
+    SendHelloOnce(w, peer);
+    TagHeader(id, &peer.sessions[w.index], opts_.agentName, peer.name, buf->data.data(),
+              buf->data.size(), &buf->header);
+    r = ucp_am_send_nbx(peer.eps[w.index], id, buf->header.data(), buf->header.size(),
+                        buf->data.data(), buf->data.size(), &p);
   }
   if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
   AfterPost(w);
@@ -1062,7 +1123,24 @@ void UcxEngine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
     PublishNotif(opts_.agentName, msg, len);  // see FinishFlushed
     return;
   }
-  SendAm(*workers_[0], peer.eps[0], kAmNotif, msg, len);
+  SendAm(*workers_[0], peer, kAmNotif, msg, len);
+}
+
+void UcxEngine::ForgeAm(uint32_t peerId, unsigned id, const uint8_t* header, size_t headerLen,
+                        const uint8_t* body, size_t len) {
+  auto it = peers_.find(peerId);
+  if (it == peers_.end() || it->second->eps.empty()) Fail(kErrNotFound, "no such peer");
+  Worker& w = *workers_[0];
+  auto* buf = new AmBuffer{{header, header + headerLen}, {body, body + len}};
+  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
+  ucs_status_ptr_t r;
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    r = ucp_am_send_nbx(it->second->eps[0], id, buf->header.data(), buf->header.size(),
+                        buf->data.data(), buf->data.size(), &p);
+  }
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
+  AfterPost(w);
 }
 
 void UcxEngine::OnPeerError(const std::shared_ptr<Peer>& peer, unsigned worker,
@@ -1154,11 +1232,12 @@ void UcxEngine::PublishNotif(std::string_view from, const uint8_t* data, size_t 
 }
 
 bool UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len) {
-  std::string_view from(static_cast<const char*>(header), headerLen);
-  // The sender's name is what it says it is: nothing on the wire proves it.
-  // This agent's own notifications never cross the wire (FinishFlushed,
-  // GenNotif), so one that claims its name is a forgery.
-  if (from == opts_.agentName) return false;
+  // Only under a session its sender opened with the name's key; never under
+  // this agent's own name, whose notifications never cross the wire.
+  std::string_view from;
+  if (!auth_.Verify(kAmNotif, header, headerLen, static_cast<const uint8_t*>(data), len, &from)) {
+    return false;
+  }
   PublishNotif(from, static_cast<const uint8_t*>(data), len);
   return true;
 }
@@ -1166,13 +1245,22 @@ bool UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data
 void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
                                const ucp_am_recv_param_t* param) {
   if (closing() || len < 8) return;
-  if (!OnNotifAm(header, headerLen, static_cast<const uint8_t*>(data) + 8, len - 8)) return;
-  // Published (getNotifs returns it from now on): acknowledge it with its
-  // token. This runs inside the receiving worker's progress, under its mutex.
-  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) return;
-  auto* buf =
-      new AmBuffer{{opts_.agentName.begin(), opts_.agentName.end()},
-                   {static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + 8}};
+  const auto* body = static_cast<const uint8_t*>(data);
+  std::string_view from;
+  // The acknowledgement carries the token, under the notification's session.
+  auto* buf = new AmBuffer{{}, {body, body + 8}};
+  Reply reply{kAmNotifAck, buf->data.data(), 8, &buf->header};
+  if (!auth_.Verify(kAmNotifAcked, header, headerLen, body, len, &from, &reply)) {
+    delete buf;
+    return;
+  }
+  PublishNotif(from, body + 8, len - 8);
+  // Published (getNotifs returns it from now on): acknowledge it. This runs
+  // inside the receiving worker's progress, under its mutex.
+  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) {
+    delete buf;
+    return;
+  }
   ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
   ucs_status_ptr_t r = ucp_am_send_nbx(param->reply_ep, kAmNotifAck, buf->header.data(),
                                        buf->header.size(), buf->data.data(), buf->data.size(), &p);
@@ -1186,8 +1274,12 @@ void UcxEngine::OnNotifAckAm(Worker& w, const void* header, size_t headerLen, co
   if (it == w.awaitingAck.end()) return;  // settled meanwhile (failed, or the engine closing)
   Xfer* x = it->second;
   if (!x->inFlight) return;
-  // Only the target of the transfer acknowledges it.
-  if (std::string_view(static_cast<const char*>(header), headerLen) != x->peer->name) return;
+  // Only the target of the transfer acknowledges it: under the session our
+  // notification went on, which only the target can key.
+  if (!VerifyAnswer(kAmNotifAck, &x->peer->sessions[w.index], header, headerLen, x->peer->name,
+                    opts_.agentName, static_cast<const uint8_t*>(data), len)) {
+    return;
+  }
   x->notifAcked = true;
   if (x->notifSent) Settle(x, kSuccess, "");
 }
@@ -1196,8 +1288,12 @@ void UcxEngine::OnRevokeAm(const void* header, size_t headerLen, const void* dat
   if (len != 8) return;
   uint64_t regionId = 0;
   std::memcpy(&regionId, data, 8);
-  std::string sender(static_cast<const char*>(header), headerLen);
-  if (sender == opts_.agentName) return;  // our own regions are revoked directly (Deregister)
+  // Never under our own name: our own regions are revoked directly (Deregister).
+  std::string_view sender;
+  if (!auth_.Verify(kAmRevoke, header, headerLen, static_cast<const uint8_t*>(data), len,
+                    &sender)) {
+    return;
+  }
   std::lock_guard<std::mutex> lock(revokeMu_);
   auto range = byRegionId_.equal_range(regionId);
   for (auto it = range.first; it != range.second; ++it) {

@@ -30,6 +30,7 @@
 
 #include "common/completion_batch.h"
 #include "common/native_error.h"
+#include "ucx/am_auth.h"
 #include "ucx/process_identity.h"
 
 namespace nixl::ucx {
@@ -140,6 +141,12 @@ struct Peer {
   std::mutex failMu;
   std::string failMessage;
   bool errHandling = false;  // its endpoints use UCP_ERR_HANDLING_MODE_PEER
+  // Its keys, from its connection info, and our session on each endpoint
+  // (am_auth.h; a session is written under its worker's mutex).
+  uint8_t identityKey[kKeySize] = {};
+  uint8_t exchangeKey[kKeySize] = {};
+  std::vector<SendSession> sessions;
+  std::vector<std::vector<uint8_t>> hellos;  // each endpoint's HELLO until it is sent
   // kProcess: the peer's process, watched on the libuv loop (JS thread only).
   uint32_t pid = 0;
   int pidfd = -1;
@@ -229,7 +236,8 @@ struct Xfer {
   // Post is running for it on the JavaScript thread: a completion meanwhile is
   // returned by Post itself, so it queues no event (and no wake-up).
   bool posting = false;
-  std::vector<uint8_t> notif;  // with ackNotif: 8 bytes for the token, then the notification
+  std::vector<uint8_t> notif;     // with ackNotif: 8 bytes for the token, then the notification
+  std::vector<uint8_t> amHeader;  // the notification's tagged header (kept until it is sent)
   bool hasNotif = false;
   // The target acknowledges its notification (every remote region says so):
   // DONE waits for that acknowledgement. Guarded by the worker's mutex:
@@ -301,6 +309,12 @@ class UcxEngine {
   // writes its late status elsewhere from now on.
   void Release(uint32_t xferId);
   void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
+  // What the target side of the authentication refused so far (am_auth.h).
+  AuthCounters authCounters() { return auth_.counters(); }
+  // Tests only: sends an arbitrary active message to the peer on worker 0, as
+  // a forger would, with no session tag of ours.
+  void ForgeAm(uint32_t peerId, unsigned id, const uint8_t* header, size_t headerLen,
+               const uint8_t* body, size_t len);
   // One bounded round of progress on the calling (JavaScript) thread.
   void ProgressOnce();
 
@@ -328,8 +342,11 @@ class UcxEngine {
   void CheckTimeouts();
   // Queues a notification for JavaScript (getNotifs, 'notif').
   void PublishNotif(std::string_view from, const uint8_t* data, size_t len);
-  // False: refused (it claims this agent's own name).
+  // False: refused (no session of its sender, bad MAC or old sequence number).
   bool OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
+  void OnHelloAm(const void* data, size_t len) {
+    auth_.OnHello(static_cast<const uint8_t*>(data), len);
+  }
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
   // Target, inside progress: queues the notification, then acknowledges it.
   void OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
@@ -379,7 +396,8 @@ class UcxEngine {
   void ForgetAck(Xfer* x);
   void DrainFlushed(Worker& w);
   void ReapClosing(Worker& w);
-  void SendAm(Worker& w, ucp_ep_h ep, unsigned id, const uint8_t* data, size_t len);
+  // A tagged message to `peer` on w's endpoint (session of that endpoint).
+  void SendAm(Worker& w, Peer& peer, unsigned id, const uint8_t* data, size_t len);
   std::vector<Xfer*> SwapGraveyard();
   void ThreadMain();
   void StopProgress();
@@ -398,6 +416,8 @@ class UcxEngine {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::shared_ptr<Peer> selfPeer_;
   ProcessIdentity self_ = ProcessIdentity::Self();
+  AgentKeys keys_ = AgentKeys::Generate();
+  AmAuthority auth_{opts_.agentName, keys_};
 
   // JS-thread-only maps.
   std::unordered_map<uint32_t, std::shared_ptr<LocalRegion>> locals_;
@@ -425,8 +445,10 @@ class UcxEngine {
   std::vector<std::unique_ptr<EpCtx>> epCtxs_;
   std::vector<std::unique_ptr<PeerClock>> clocks_;
   void* timeoutTimer_ = nullptr;  // uv_timer_t, timeout_ms only
-  // Under w.mu: the endpoint's handshake message (see MakePeer in engine.cc).
-  void SendHello(Worker& w, Peer& peer, EpCtx* ctx);
+  // Under w.mu: the endpoint's handshake message (see MakePeer in engine.cc),
+  // and its HELLO before its first tagged message.
+  void SendHandshake(Worker& w, Peer& peer, EpCtx* ctx);
+  void SendHelloOnce(Worker& w, Peer& peer);
 
   CompletionQueue out_;
   // Transfers released in flight that settled since: deleted on the JS thread.

@@ -31,5 +31,7 @@ struct ProcessIdentity {
 // process. Returns the fd; -1 if that process has exited (or its pid now
 // belongs to another); -2 if pidfds are unavailable here.
 int OpenProcessWatch(const ProcessIdentity& id);
+// Whether the process of a pidfd from OpenProcessWatch has exited (without waiting).
+bool ProcessExited(int pidfd);
 
 }  // namespace nixl::ucx

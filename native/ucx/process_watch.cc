@@ -2,6 +2,7 @@
 // on the libuv loop. It becomes readable when the process exits, at once,
 // which is how a peer whose endpoints have no UCX error handling (so that
 // shared memory can carry RMA on UCX 1.13) still fails in bounded time.
+#include <poll.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -17,6 +18,11 @@ struct ProcessWatch {
 };
 
 }  // namespace
+
+bool ProcessExited(int pidfd) {
+  pollfd p{pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+}
 
 Peer::~Peer() {
   if (pidfd >= 0) close(pidfd);

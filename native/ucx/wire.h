@@ -1,24 +1,40 @@
 // Byte layouts the UCX engine exchanges with peers (all little-endian).
 //
-// Connection info:  "NXUC" | u8 version=2 | u8 workerCount | { u32 len | UCX worker address }*
+// Connection info:  "NXUC" | u8 version=3 | u8 workerCount | { u32 len | UCX worker address }*
 //                   | u8 identityLen | process identity (process_identity.h; version 1 had none)
+//                   | identityKey[32] (Ed25519) | exchangeKey[32] (X25519)   (since version 3)
+//   Versions 1 and 2 are refused (kErrMismatch): their peers send unauthenticated messages.
 // Region public data: "NXUR" | u8 version=1 | u8 flags | 2 bytes zero | u64 regionId
 //                    | packed UCX rkey
 //   flags bit 0 (kRegionAcksNotifs): the region's owner acknowledges a kAmNotifAcked. Readers
 //   before this flag ignore the byte (it was reserved), so they see a plain region.
-// Active messages (header = sender agent name, data = body):
+// Active messages (version 3, am_auth.h): header = tag | sender agent name, data = body, where
+//   tag = u8 version=3 | u64 session | u64 seq | mac[16]
+//   mac = HMAC-SHA256(K, "nixl-ucx-v3 am" | u32 amId | u64 session | u64 seq | u16 fromLen | from
+//                        | u16 toLen | to | body), first 16 bytes; K is the session's key.
+//   kAmHello   header empty; body empty: the first message on every new endpoint (the
+//              handshake, UcxEngine::SendHandshake), which the target ignores. Then, just
+//              before the endpoint's first tagged message (UcxEngine::SendHelloOnce), one with
+//              body = u8 version=3 | identityKey[32] | E[32] | signature[64] | name. E is a fresh
+//              X25519 key; session = E's first 8 bytes (little-endian u64);
+//              signature = Ed25519 by identityKey over "nixl-ucx-v3 hello" | target's
+//              exchangeKey | E | identityKey | name;
+//              K = HKDF-SHA256(salt "nixl-ucx-v3 key", X25519(E, target's exchangeKey),
+//                              info = target's exchangeKey | E | identityKey | name).
+//              The loopback endpoint to the agent itself sends only the empty one.
 //   kAmNotif   body = the notification bytes
 //   kAmNotifAcked  body = u64 token | the notification bytes; sent with UCX's reply flag, only
 //              to an owner of regions with kRegionAcksNotifs. The target answers kAmNotifAck
 //              with the token once the notification is in its JavaScript queue.
-//   kAmNotifAck    body = u64 token of the kAmNotifAcked it acknowledges
+//   kAmNotifAck    body = u64 token of the kAmNotifAcked it acknowledges; tagged by the target
+//              under the session of that kAmNotifAcked (seq: the session's own count of replies)
 //   kAmRevoke  body = u64 regionId of a region its owner deregistered
-//   kAmHello   empty; the first message on every new endpoint (see UcxEngine::MakePeer)
 #pragma once
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "ucx/am_auth.h"
 #include "ucx/process_identity.h"
 
 namespace nixl::ucx {
@@ -34,10 +50,20 @@ constexpr uint8_t kRegionAcksNotifs = 1;
 constexpr uint8_t kConnMagic[4] = {'N', 'X', 'U', 'C'};
 constexpr uint8_t kRegionMagic[4] = {'N', 'X', 'U', 'R'};
 constexpr uint8_t kWireVersion = 1;  // region public data
-constexpr uint8_t kConnVersion = 2;
+constexpr uint8_t kConnVersion = 3;
+constexpr uint8_t kAuthVersion = 3;  // HELLO bodies and message tags
+
+// What a peer's connection info says.
+struct PeerConnInfo {
+  uint8_t version = 0;
+  std::vector<std::vector<uint8_t>> addrs;
+  ProcessIdentity who;  // unknown for version 1
+  uint8_t identityKey[kKeySize] = {};
+  uint8_t exchangeKey[kKeySize] = {};
+};
 
 inline std::vector<uint8_t> EncodeConnInfo(const std::vector<std::vector<uint8_t>>& addrs,
-                                           const ProcessIdentity& self) {
+                                           const ProcessIdentity& self, const AgentKeys& keys) {
   std::vector<uint8_t> out(kConnMagic, kConnMagic + 4);
   out.push_back(kConnVersion);
   out.push_back(static_cast<uint8_t>(addrs.size()));
@@ -50,15 +76,19 @@ inline std::vector<uint8_t> EncodeConnInfo(const std::vector<std::vector<uint8_t
   self.Encode(&identity);
   out.push_back(static_cast<uint8_t>(identity.size()));
   out.insert(out.end(), identity.begin(), identity.end());
+  out.insert(out.end(), keys.identityPublic, keys.identityPublic + kKeySize);
+  out.insert(out.end(), keys.exchangePublic, keys.exchangePublic + kKeySize);
   return out;
 }
 
-// `who` stays unknown for version 1, which carried no identity.
-inline bool DecodeConnInfo(const uint8_t* p, size_t len, std::vector<std::vector<uint8_t>>* addrs,
-                           ProcessIdentity* who) {
+// False if malformed. An older version decodes (ci->version says which) so
+// that the caller can name it in its refusal.
+inline bool DecodeConnInfo(const uint8_t* p, size_t len, PeerConnInfo* ci) {
   if (len < 6 || std::memcmp(p, kConnMagic, 4) != 0 || p[5] == 0) return false;
   uint8_t version = p[4];
-  if (version != 1 && version != kConnVersion) return false;
+  if (version < 1 || version > kConnVersion) return false;
+  ci->version = version;
+  std::vector<std::vector<uint8_t>>* addrs = &ci->addrs;
   size_t count = p[5];
   size_t off = 6;
   for (size_t i = 0; i < count; ++i) {
@@ -73,7 +103,13 @@ inline bool DecodeConnInfo(const uint8_t* p, size_t len, std::vector<std::vector
   if (version == 1) return off == len;
   if (off + 1 > len) return false;
   size_t n = p[off++];
-  return off + n == len && who->Decode(p + off, n);
+  size_t keys = version >= 3 ? 2 * kKeySize : 0;
+  if (off + n + keys != len || !ci->who.Decode(p + off, n)) return false;
+  off += n;
+  if (version < 3) return true;
+  std::memcpy(ci->identityKey, p + off, kKeySize);
+  std::memcpy(ci->exchangeKey, p + off + kKeySize, kKeySize);
+  return true;
 }
 
 inline std::vector<uint8_t> EncodePublicData(uint64_t regionId, uint8_t flags, const uint8_t* rkey,

@@ -2,10 +2,12 @@
  * A TCP agent in its own process for the integration tests, driven over
  * stdin/stdout with one JSON object a line ({id, cmd, ...} → {id, ...}).
  * It serves one region; it can also initiate transfers to peers it loaded.
- * `init` may name another backend (`backend: 'UCX'`).
+ * `init` may name another backend (`backend: 'UCX'`); a UCX agent can also
+ * forge active messages (`forgeAm`) and report what it refused (`authCounters`).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
+import type { UcxBackend } from '../../backends/ucx/ucx-backend.js';
 import { Agent } from '../../src/agent.js';
 import { decodeMetadata, encodeMetadata } from '../../src/metadata.js';
 import { serveJsonLines } from '../../testing/json-line-server.js';
@@ -18,6 +20,8 @@ const notifs: [string, string, string | null][] = [];
 
 type Cmd = { id: number; cmd: string } & Record<string, any>;
 
+const ucx = (): UcxBackend => agent!.backends.find((b) => b.type === 'UCX') as UcxBackend;
+
 /** write/read: [off, remoteAddr, len] triples into/from the region of agent c.to. */
 async function transfer(c: Cmd): Promise<void> {
   const local = c.descs.map((d: number[]) => ({ addr: base + BigInt(d[0]!), len: d[2]! }));
@@ -26,7 +30,7 @@ async function transfer(c: Cmd): Promise<void> {
     len: d[2] as number,
   }));
   const fn = c.cmd === 'write' ? agent!.write.bind(agent) : agent!.read.bind(agent);
-  await fn(local, remote, c.to, { signal: AbortSignal.timeout(60_000) });
+  await fn(local, remote, c.to, { notif: c.notif, signal: AbortSignal.timeout(60_000) });
 }
 
 serveJsonLines<Cmd>(
@@ -59,6 +63,23 @@ serveJsonLines<Cmd>(
       return { name: agent!.loadRemoteMD(encodeMetadata({ ...md, name: c.as })) };
     },
     genNotif: (c) => agent!.genNotif(c.to, c.msg),
+    // UCX only: what this agent refused of its peers' messages.
+    authCounters: () => ({ counters: ucx().authCounters() }),
+    // UCX only, a forger: c.rounds rounds (at most 200, 5 s at most) of the
+    // active messages c.ams ([amId, header hex, body hex]) to agent c.to.
+    forgeAm: async (c) => {
+      const ams = (c.ams as [number, string, string][]).map(
+        ([id, h, b]) => [id, Buffer.from(h, 'hex'), Buffer.from(b, 'hex')] as const,
+      );
+      const end = Date.now() + 5_000;
+      let sent = 0;
+      for (let r = 0; r < Math.min(c.rounds ?? 1, 200) && Date.now() < end; r++) {
+        for (const [id, h, b] of ams) ucx().forgeAm(c.to, id, h, b);
+        sent += ams.length;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return { sent };
+    },
     fill: (c) => {
       // Through an aligned copy: fillPattern wants a 4-byte aligned view.
       const tmp = Buffer.alloc(c.len);

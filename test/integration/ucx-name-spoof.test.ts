@@ -1,8 +1,8 @@
 /**
- * Who a UCX notification says it comes from. Its sender's name is the header
- * of an active message and nothing on the wire proves it (see
- * bench/probes/results/2026-12-ucx-name-binding.md): the one name a target
- * can refuse is its own, since its own notifications never cross the wire.
+ * A UCX notification under the target's own name. The target's own
+ * notifications never cross the wire, so no HELLO under its name opens a
+ * session (ucx-auth.test.ts covers other agents' names; see
+ * bench/probes/results/2026-12-ucx-name-binding.md).
  * The forger is a UCX agent in another process named like the target, which
  * loads the target's metadata under another name and sends to it.
  */

@@ -1,0 +1,140 @@
+// Who a UCX active message is from (wire version 3; the layouts are in
+// wire.h). A UCX receiver cannot tell which endpoint a message came on, so
+// each message proves its sender itself:
+//
+// - Every agent has an Ed25519 identity key and a static X25519 key; both
+//   public halves are in its connection info, i.e. in its metadata.
+// - Before the first tagged message on each endpoint goes a HELLO (not
+//   earlier: a transfer without messages never waits for it): the sender's name, its
+//   identity key, a fresh X25519 key E, and an Ed25519 signature over the
+//   target's X25519 key, E, the identity key and the name. Sender and target
+//   both derive the session key K = HKDF(X25519(E, target)); only they can.
+// - Every later message carries the session id, a sequence number and a
+//   truncated HMAC-SHA256 under K over (type, session, seq, from, to, body).
+//
+// The target binds names to identity keys with the TCP engine's rules
+// (native/tcp/FRAMES.md, "Handshake (v2)"): a name whose metadata it loaded
+// must come with that metadata's key; any other name binds to the key of its
+// first HELLO (for good: UCX shows no connection whose end would free it);
+// loading metadata with another key drops the sessions of the earlier key;
+// this agent's own name is never accepted from the wire. A
+// verified HELLO refused for its key is kept (bounded) and becomes a session
+// if metadata with that key is loaded later: a peer that restarted with a
+// new key is heard once the target loads its new metadata.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/crypto.h"
+
+namespace nixl::ucx {
+
+constexpr size_t kKeySize = 32;
+constexpr size_t kMacSize = 16;  // HMAC-SHA256 truncated (RFC 2104 section 5)
+
+// This agent's keys (private halves never leave the process).
+struct AgentKeys {
+  uint8_t identitySeed[kKeySize];
+  uint8_t identityPublic[kKeySize];
+  uint8_t exchangePrivate[kKeySize];
+  uint8_t exchangePublic[kKeySize];
+  // Throws std::runtime_error if OpenSSL fails.
+  static AgentKeys Generate();
+};
+
+// The sending half of one endpoint's session (guarded by its worker's mutex).
+struct SendSession {
+  bool ready = false;
+  uint64_t id = 0;
+  crypto::HmacSha256Key mac;  // keyed with the session's key
+  uint64_t nextSeq = 1;
+  uint64_t lastAckSeq = 0;  // acknowledgements the target sent under it
+};
+
+// The HELLO body for a new endpoint to the agent whose X25519 key is
+// `targetExchange`; fills `session` (ready). Throws std::runtime_error.
+std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfName,
+                               const uint8_t targetExchange[kKeySize], SendSession* session);
+
+// header = tag | `from`, tagged under `session` (its next sequence number).
+void TagHeader(unsigned amId, SendSession* session, const std::string& from, std::string_view to,
+               const uint8_t* body, size_t len, std::vector<uint8_t>* header);
+
+// The initiator's check of an answer to its own message: from `peer`, under
+// `session` (which only that peer can key), with a sequence number above the
+// last answer's. True if authentic and new (the session then remembers it).
+bool VerifyAnswer(unsigned amId, SendSession* session, const void* header, size_t headerLen,
+                  std::string_view peer, std::string_view self, const uint8_t* body, size_t len);
+
+struct AuthCounters {
+  uint64_t hellos = 0;         // sessions opened
+  uint64_t hellosRefused = 0;  // bad signature or key, own name, past the bounds
+  uint64_t noSession = 0;      // messages under no session of their name (or malformed)
+  uint64_t badMac = 0;         // messages whose MAC did not verify
+  uint64_t replayed = 0;       // sequence number not above the session's last
+};
+
+// An answer to a message, tagged under the message's session (its own
+// sequence numbers) from this agent to the message's sender.
+struct Reply {
+  unsigned amId = 0;
+  const uint8_t* body = nullptr;
+  size_t len = 0;
+  std::vector<uint8_t>* header = nullptr;  // filled: tag | this agent's name
+};
+
+// The receiving side: names bound to identity keys, and their sessions.
+// Called from progress (any worker) and from the JavaScript thread.
+class AmAuthority {
+ public:
+  AmAuthority(std::string selfName, const AgentKeys& keys);
+
+  // A HELLO's body: opens a session if its signature and name check out.
+  void OnHello(const uint8_t* body, size_t len);
+  // A tagged message. True if it is authentic and new; *from is then its
+  // sender (a view into `header`), and `reply`, if given, is tagged.
+  bool Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body, size_t len,
+              std::string_view* from, const Reply* reply = nullptr);
+  // The metadata of `name` binds it to `identity` (loadRemoteMD).
+  void BindFromMetadata(const std::string& name, const uint8_t identity[kKeySize]);
+  AuthCounters counters();
+
+ private:
+  struct Session {
+    uint64_t id = 0;
+    crypto::HmacSha256Key mac;
+    uint64_t lastSeq = 0;
+    uint64_t replySeq = 0;
+  };
+  struct Binding {
+    uint8_t identity[kKeySize] = {};
+    std::deque<Session> sessions;  // oldest first, at most kMaxSessions
+  };
+  struct Pending {
+    std::string name;
+    uint8_t identity[kKeySize] = {};
+    Session session;
+  };
+  static void AddSession(Binding& b, Session&& s);
+
+  const std::string selfName_;
+  const AgentKeys& keys_;
+  std::mutex mu_;
+  // Looked up by string_view: no allocation per message.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Binding, NameHash, std::equal_to<>> bindings_;
+  std::deque<Pending> pending_;  // at most kMaxPending
+  AuthCounters counters_;
+};
+
+}  // namespace nixl::ucx
