@@ -103,20 +103,21 @@ serveJsonLines<Cmd>(
       return { ams: [hex(am)] };
     },
     // UCX only, a stranger flooding c.to (metadata c.md) with HELLOs for c.ms
-    // (at most 10 s): c.valid HELLOs that verify, each under a name of its
-    // own that the target has no metadata for, then junk (signatures that do
-    // not verify, random keys and names), in rounds of 64.
+    // (at most 10 s), in rounds of 64: c.valid fresh HELLOs that verify (new
+    // sessions under one name the target has no metadata for: each costs it
+    // the whole crypto), then junk (signatures that do not verify, random
+    // keys and names).
     floodHellos: async (c) => {
-      const target = exchangeKeyOf(Buffer.from(c.md, 'base64'));
-      const valid: Am[] = [];
-      for (let i = 0; i < c.valid; i++) {
-        valid.push(new WireSender(`stranger-${process.pid}-${i}`, c.to, target).hello());
-      }
+      const stranger = new WireSender(
+        `stranger-${process.pid}`,
+        c.to,
+        exchangeKeyOf(Buffer.from(c.md, 'base64')),
+      );
       const end = Date.now() + Math.min(c.ms, 10_000);
       let sent = 0;
       for (let round = 0; round < 100_000 && Date.now() < end; round++) {
         for (let i = 0; i < 64; i++) {
-          const am = valid[sent] ?? junkHello(`junk-${process.pid}-${sent}`);
+          const am = i < c.valid ? stranger.hello() : junkHello(`junk-${process.pid}-${sent}`);
           ucx().forgeAm(c.to, ...am);
           sent++;
         }

@@ -259,7 +259,13 @@ else {
       await notif('pushed out');
       expect(await until(() => got.length >= 2, 10_000)).toBe(true);
       await replay(captured);
-      expect(await until(() => counters().hellosStale >= 2, 10_000)).toBe(true);
+      // Accepted, the replayed notification would arrive within milliseconds.
+      await until(() => got.length > 2, FORGERY_WAIT_MS);
+      expect(got).toEqual([
+        [s, 'first'],
+        [s, 'pushed out'],
+      ]);
+      expect(counters().hellosStale).toBe(2);
       await notif('later');
       expect(await until(() => got.length >= 3, 10_000)).toBe(true);
       await until(() => got.length > 3, FORGERY_WAIT_MS);
@@ -293,7 +299,7 @@ else {
       const before = await progress();
       const t0 = Date.now();
       const flood = flooder.send(
-        { cmd: 'floodHellos', to: target.name, md: target.md, ms: FLOOD_MS, valid: 1000 },
+        { cmd: 'floodHellos', to: target.name, md: target.md, ms: FLOOD_MS, valid: 8 },
         60_000,
       );
       // The loaded agent X keeps writing (with a notification) and notifying,
@@ -329,7 +335,7 @@ else {
           ` target progress thread ${cpu.toFixed(2)} s CPU; counters ${JSON.stringify(c)}`,
       );
       expect(rounds).toBeGreaterThanOrEqual(10);
-      expect(sent).toBeGreaterThan(5_000);
+      expect(sent).toBeGreaterThan(2_000);
       // Every notification of X arrived (the last genNotif may still be on its way).
       const heard: string[] = [];
       for (let i = 0; i < 50 && heard.length < want.length; i++) {
