@@ -95,7 +95,7 @@ serveJsonLines<Cmd>(
       wire ??= new WireSender(c.name, c.to, exchangeKeyOf(Buffer.from(c.md, 'base64')));
       const am = wire.hello();
       ucx().forgeAm(c.to, ...am);
-      return { ams: [hex(am)] };
+      return { ams: [hex(am)], identity: wire.identityPublic.toString('hex') };
     },
     wireNotif: (c) => {
       const am = wire!.notif(c.msg);

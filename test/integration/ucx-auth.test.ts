@@ -281,6 +281,53 @@ else {
       expect(c.badMac).toBe(0);
     }, 60_000);
 
+    it('a name’s earlier key keeps its stamps: back under that key, a HELLO it had is refused', async () => {
+      const target = await agent(`ucx-auth-t-${process.pid}`);
+      const got: [string, string][] = [];
+      target.on('notif', (from, msg) => got.push([from, Buffer.from(msg).toString()]));
+      const md = Buffer.from(target.getLocalMD()).toString('base64');
+      const sender = await start(`ucx-auth-s-${process.pid}`);
+      const replayer = await start(`ucx-auth-r-${process.pid}`);
+      const other = await start(`ucx-auth-o-${process.pid}`);
+      await sender.send({ cmd: 'load', md });
+      await replayer.send({ cmd: 'load', md });
+      const s = `ucx-auth-wire-${process.pid}`;
+      const to = target.name;
+      const first = await sender.send({ cmd: 'wireHello', name: s, to, md });
+      const captured = [
+        ...first.ams,
+        ...(await sender.send({ cmd: 'wireNotif', to, msg: 'first' })).ams,
+      ];
+      expect(await until(() => got.length >= 1, 10_000)).toBe(true);
+      // Metadata with another key takes the name (its first-use key's sessions go)...
+      const asName = (peer: TcpPeer, identity?: string): Uint8Array => {
+        const m = decodeMetadata(peer.mdBytes);
+        const conns = m.conns.map((c) => {
+          if (c.backend !== 'UCX' || identity === undefined) return c;
+          const info = Buffer.from(c.connInfo);
+          Buffer.from(identity, 'hex').copy(info, info.length - 64); // identityKey (wire.h)
+          return { ...c, connInfo: info };
+        });
+        return encodeMetadata({ ...m, name: s, conns });
+      };
+      target.loadRemoteMD(asName(other));
+      // ...and metadata with the sender's key gives it back.
+      target.invalidateRemoteMD(s);
+      target.loadRemoteMD(asName(other, first.identity));
+      await replayer.send({ cmd: 'forgeAm', to, ams: captured, rounds: 1 });
+      await until(() => got.length > 1, FORGERY_WAIT_MS);
+      expect(got).toEqual([[s, 'first']]);
+      expect(ucxOf(target).authCounters().hellosStale).toBe(1);
+      // A new HELLO of the sender's is heard.
+      await sender.send({ cmd: 'wireHello', name: s, to, md });
+      await sender.send({ cmd: 'wireNotif', to, msg: 'new session' });
+      expect(await until(() => got.length >= 2, 10_000)).toBe(true);
+      expect(got).toEqual([
+        [s, 'first'],
+        [s, 'new session'],
+      ]);
+    }, 60_000);
+
     it('a flood of strangers’ HELLOs costs the target a bounded share of its progress thread; a loaded agent is served', async () => {
       // The target in its own process, so that its progress thread's CPU time is its own.
       const target = await start(`ucx-auth-t-${process.pid}`);

@@ -46,7 +46,8 @@ export type Am = [number, Buffer, Buffer];
 
 export class WireSender {
   readonly #identity = generateKeyPairSync('ed25519');
-  readonly #identityPublic = rawPublic(this.#identity.publicKey);
+  /** The raw Ed25519 public key it signs its HELLOs with. */
+  readonly identityPublic = rawPublic(this.#identity.publicKey);
   readonly #target: KeyObject;
   #stamp = BigInt(Date.now()) * 1000n;
   #session?: { id: Buffer; key: Buffer; seq: bigint };
@@ -69,7 +70,7 @@ export class WireSender {
     const ephemeral = rawPublic(e.publicKey);
     const stamp = u64(++this.#stamp);
     const name = Buffer.from(this.name);
-    const fields = [rawPublic(this.#target), ephemeral, this.#identityPublic, stamp, name];
+    const fields = [rawPublic(this.#target), ephemeral, this.identityPublic, stamp, name];
     const transcript = Buffer.concat([Buffer.from('nixl-ucx-v4 hello'), ...fields]);
     const signature = sign(null, transcript, this.#identity.privateKey);
     const shared = diffieHellman({ privateKey: e.privateKey, publicKey: this.#target });
@@ -79,7 +80,7 @@ export class WireSender {
     this.#session = { id: ephemeral.subarray(0, 8), key, seq: 0n };
     const body = Buffer.concat([
       Buffer.from([VERSION]),
-      this.#identityPublic,
+      this.identityPublic,
       ephemeral,
       stamp,
       signature,
