@@ -21,6 +21,10 @@ export interface UcxAuthCounters {
   badMac: number;
   /** Messages whose sequence number was not above their session's last. */
   replayed: number;
+  /** HELLOs (counted in hellosRefused too) whose stamp the key's sessions had reached: replays. */
+  hellosStale: number;
+  /** First-use HELLOs (counted in hellosRefused too) refused for want of a token (am_auth.h). */
+  hellosThrottled: number;
 }
 
 export const UCX_MAX_NOTIF_BYTES = 1 << 20;

@@ -451,7 +451,7 @@ export class UcxBackend implements Backend {
     }
   }
 
-  /** What this agent refused of its peers' UCX messages (wire version 3; tests, probes). */
+  /** What this agent refused of its peers' UCX messages (wire version 4; tests, probes). */
   authCounters(): UcxAuthCounters {
     this.#checkOpen('authCounters');
     return this.#engine.authCounters();

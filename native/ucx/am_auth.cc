@@ -1,5 +1,8 @@
 #include "ucx/am_auth.h"
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -9,17 +12,27 @@
 namespace nixl::ucx {
 namespace {
 
-constexpr char kHelloLabel[] = "nixl-ucx-v3 hello";
-constexpr char kKeyLabel[] = "nixl-ucx-v3 key";
-constexpr char kAmLabel[] = "nixl-ucx-v3 am";
+constexpr char kHelloLabel[] = "nixl-ucx-v4 hello";
+constexpr char kKeyLabel[] = "nixl-ucx-v4 key";
+constexpr char kAmLabel[] = "nixl-ucx-v4 am";
 
 // Bounds on what senders can make the target keep (DESIGN rule 8).
 constexpr size_t kMaxBindings = 4096;  // names; past it, new first-use names are refused
-constexpr size_t kMaxSessions = 16;    // per name (one per sender endpoint); oldest dropped
+constexpr size_t kMaxSessions = 16;    // per name (one per sender endpoint); lowest stamp dropped
+constexpr size_t kMaxRetired = 4;      // earlier keys of a name whose stamp floor is kept
 constexpr size_t kMaxPending = 64;     // HELLOs waiting for metadata; oldest dropped
 constexpr size_t kMaxName = 4096;
 
-constexpr size_t kHelloFixed = 1 + 2 * kKeySize + crypto::kSignatureSize;
+// The crypto of first-use HELLOs (about 0.2 ms each): at most kHelloBurst at
+// once, kHellosPerSecond on average, i.e. at most about 2.5 % of the progress
+// thread once the burst is spent.
+constexpr double kHelloBurst = 256;
+constexpr double kHellosPerSecond = 128;
+
+// HELLO body: u8 version | identity[32] | E[32] | u64 stamp | signature[64] | name
+constexpr size_t kHelloStampAt = 1 + 2 * kKeySize;
+constexpr size_t kHelloSigAt = kHelloStampAt + 8;
+constexpr size_t kHelloFixed = kHelloSigAt + crypto::kSignatureSize;
 constexpr size_t kTagSize = 1 + 8 + 8 + kMacSize;
 
 void PutU64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }  // little-endian hosts
@@ -29,22 +42,32 @@ uint64_t GetU64(const uint8_t* p) {
   return v;
 }
 
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
 // What the HELLO's signature covers, and what K is derived for.
 std::vector<uint8_t> HelloTranscript(const char* label, const uint8_t targetExchange[kKeySize],
                                      const uint8_t ephemeral[kKeySize],
-                                     const uint8_t identity[kKeySize], std::string_view name) {
+                                     const uint8_t identity[kKeySize], uint64_t stamp,
+                                     std::string_view name) {
   std::vector<uint8_t> t(label, label + std::strlen(label));
   t.insert(t.end(), targetExchange, targetExchange + kKeySize);
   t.insert(t.end(), ephemeral, ephemeral + kKeySize);
   t.insert(t.end(), identity, identity + kKeySize);
+  uint8_t s[8];
+  PutU64(s, stamp);
+  t.insert(t.end(), s, s + 8);
   t.insert(t.end(), name.begin(), name.end());
   return t;
 }
 
 bool DeriveKey(const uint8_t shared[kKeySize], const uint8_t targetExchange[kKeySize],
-               const uint8_t ephemeral[kKeySize], const uint8_t identity[kKeySize],
+               const uint8_t ephemeral[kKeySize], const uint8_t identity[kKeySize], uint64_t stamp,
                std::string_view name, uint8_t key[kKeySize]) {
-  std::vector<uint8_t> info = HelloTranscript("", targetExchange, ephemeral, identity, name);
+  std::vector<uint8_t> info = HelloTranscript("", targetExchange, ephemeral, identity, stamp, name);
   return crypto::HkdfSha256(reinterpret_cast<const uint8_t*>(kKeyLabel), std::strlen(kKeyLabel),
                             shared, kKeySize, info.data(), info.size(), key, kKeySize);
 }
@@ -111,7 +134,45 @@ void TagWith(unsigned amId, crypto::HmacSha256Key& mac, uint64_t sessionId, uint
   std::memcpy(h + kTagSize, from.data(), from.size());
 }
 
+// A HELLO body's fields (views into it).
+struct HelloFields {
+  const uint8_t* identity = nullptr;
+  const uint8_t* ephemeral = nullptr;
+  uint64_t stamp = 0;
+  const uint8_t* signature = nullptr;
+  std::string_view name;
+  uint64_t session() const { return GetU64(ephemeral); }
+};
+
+// False if malformed (no crypto).
+bool ParseHello(const uint8_t* body, size_t len, HelloFields* h) {
+  if (len <= kHelloFixed || len - kHelloFixed > kMaxName || body[0] != kAuthVersion) return false;
+  h->identity = body + 1;
+  h->ephemeral = body + 1 + kKeySize;
+  h->stamp = GetU64(body + kHelloStampAt);
+  h->signature = body + kHelloSigAt;
+  h->name = std::string_view(reinterpret_cast<const char*>(body + kHelloFixed), len - kHelloFixed);
+  return true;
+}
+
+// The crypto (about 0.2 ms): the signature, then the session key. False if
+// the HELLO does not check out.
+bool OpenHello(const AgentKeys& keys, const HelloFields& h, uint8_t key[kKeySize]) {
+  std::vector<uint8_t> t =
+      HelloTranscript(kHelloLabel, keys.exchangePublic, h.ephemeral, h.identity, h.stamp, h.name);
+  uint8_t shared[kKeySize];
+  return crypto::Ed25519Verify(h.identity, t.data(), t.size(), h.signature) &&
+         crypto::X25519(keys.exchangePrivate, h.ephemeral, shared) &&
+         DeriveKey(shared, keys.exchangePublic, h.ephemeral, h.identity, h.stamp, h.name, key);
+}
+
 }  // namespace
+
+uint64_t FirstHelloStamp() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
 
 AgentKeys AgentKeys::Generate() {
   AgentKeys k;
@@ -125,7 +186,8 @@ AgentKeys AgentKeys::Generate() {
 }
 
 std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfName,
-                               const uint8_t targetExchange[kKeySize], SendSession* session) {
+                               const uint8_t targetExchange[kKeySize], uint64_t stamp,
+                               SendSession* session) {
   uint8_t ephemeralPrivate[kKeySize], ephemeral[kKeySize], shared[kKeySize], key[kKeySize];
   crypto::RandomBytes(ephemeralPrivate, kKeySize);
   std::vector<uint8_t> hello(kHelloFixed + selfName.size());
@@ -133,13 +195,14 @@ std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfNam
   std::memcpy(&hello[1], self.identityPublic, kKeySize);
   if (!crypto::X25519PublicKey(ephemeralPrivate, ephemeral) ||
       !crypto::X25519(ephemeralPrivate, targetExchange, shared) ||
-      !DeriveKey(shared, targetExchange, ephemeral, self.identityPublic, selfName, key)) {
+      !DeriveKey(shared, targetExchange, ephemeral, self.identityPublic, stamp, selfName, key)) {
     throw std::runtime_error("the UCX session key exchange failed");
   }
   std::memcpy(&hello[1 + kKeySize], ephemeral, kKeySize);
+  PutU64(&hello[kHelloStampAt], stamp);
   std::vector<uint8_t> t =
-      HelloTranscript(kHelloLabel, targetExchange, ephemeral, self.identityPublic, selfName);
-  if (!crypto::Ed25519Sign(self.identitySeed, t.data(), t.size(), &hello[1 + 2 * kKeySize])) {
+      HelloTranscript(kHelloLabel, targetExchange, ephemeral, self.identityPublic, stamp, selfName);
+  if (!crypto::Ed25519Sign(self.identitySeed, t.data(), t.size(), &hello[kHelloSigAt])) {
     throw std::runtime_error("signing the UCX HELLO failed");
   }
   std::memcpy(&hello[kHelloFixed], selfName.data(), selfName.size());
@@ -170,64 +233,134 @@ bool VerifyAnswer(unsigned amId, SendSession* session, const void* header, size_
 }
 
 AmAuthority::AmAuthority(std::string selfName, const AgentKeys& keys)
-    : selfName_(std::move(selfName)), keys_(keys) {}
+    : selfName_(std::move(selfName)),
+      keys_(keys),
+      tokens_(kHelloBurst),
+      tokensAtNs_(MonotonicNs()) {}
 
-void AmAuthority::AddSession(Binding& b, Session&& s) {
-  // The same HELLO again (a replay) must not reset its sequence numbers.
-  for (const Session& have : b.sessions) {
-    if (have.id == s.id) return;
+bool AmAuthority::Binding::Stale(uint64_t stamp, uint64_t id) const {
+  if (stamp <= floor) return true;
+  for (const Session& s : sessions) {
+    if (s.stamp == stamp || s.id == id) return true;
   }
-  if (b.sessions.size() >= kMaxSessions) b.sessions.pop_front();
-  b.sessions.push_back(std::move(s));
+  return false;
+}
+
+bool AmAuthority::Binding::Add(Session&& s) {
+  uint64_t stamp = s.stamp;
+  sessions.push_back(std::move(s));
+  if (sessions.size() <= kMaxSessions) return true;
+  // Drop the lowest stamp; the floor then refuses its HELLO for good.
+  auto low = std::min_element(sessions.begin(), sessions.end(),
+                              [](const Session& a, const Session& b) { return a.stamp < b.stamp; });
+  floor = std::max(floor, low->stamp);
+  sessions.erase(low);
+  return stamp > floor;
+}
+
+void AmAuthority::Binding::Rebind(const uint8_t to[kKeySize]) {
+  // The stamps the old key reached stay refused should that key come back.
+  Retired old;
+  std::memcpy(old.identity, identity, kKeySize);
+  old.floor = floor;
+  for (const Session& s : sessions) old.floor = std::max(old.floor, s.stamp);
+  sessions.clear();
+  floor = 0;
+  for (auto r = retired.begin(); r != retired.end(); ++r) {
+    if (std::memcmp(r->identity, to, kKeySize) == 0) {
+      floor = r->floor;
+      retired.erase(r);
+      break;
+    }
+  }
+  retired.push_back(old);
+  if (retired.size() > kMaxRetired) retired.pop_front();
+  std::memcpy(identity, to, kKeySize);
+}
+
+bool AmAuthority::TakeToken() {
+  int64_t now = MonotonicNs();
+  tokens_ = std::min(kHelloBurst, tokens_ + (now - tokensAtNs_) * 1e-9 * kHellosPerSecond);
+  tokensAtNs_ = now;
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
 }
 
 void AmAuthority::OnHello(const uint8_t* body, size_t len) {
   // An empty HELLO: an endpoint's handshake (UcxEngine::SendHandshake).
   if (len == 0) return;
-  bool ok = len > kHelloFixed && len - kHelloFixed <= kMaxName && body[0] == kAuthVersion;
-  std::string name;
-  Pending p;
-  if (ok) {
-    const uint8_t* identity = body + 1;
-    const uint8_t* ephemeral = body + 1 + kKeySize;
-    const uint8_t* sig = body + 1 + 2 * kKeySize;
-    name.assign(reinterpret_cast<const char*>(body + kHelloFixed), len - kHelloFixed);
-    std::vector<uint8_t> t =
-        HelloTranscript(kHelloLabel, keys_.exchangePublic, ephemeral, identity, name);
-    uint8_t shared[kKeySize], key[kKeySize];
+  HelloFields h;
+  // The cheap checks, under the lock; the crypto after them, outside it.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
     // Nobody else speaks under this agent's name: its own messages never cross the wire.
-    ok = name != selfName_ && crypto::Ed25519Verify(identity, t.data(), t.size(), sig) &&
-         crypto::X25519(keys_.exchangePrivate, ephemeral, shared) &&
-         DeriveKey(shared, keys_.exchangePublic, ephemeral, identity, name, key);
-    if (ok) p.session.mac = crypto::HmacSha256Key(key, kKeySize);
-    std::memcpy(p.identity, identity, kKeySize);
-    p.session.id = GetU64(ephemeral);
+    if (!ParseHello(body, len, &h) || h.name == selfName_) {
+      counters_.hellosRefused++;
+      return;
+    }
+    auto it = bindings_.find(h.name);
+    bool firstUse = true;
+    if (it == bindings_.end()) {
+      if (bindings_.size() >= kMaxBindings) {
+        counters_.hellosRefused++;
+        return;
+      }
+    } else {
+      Binding& b = it->second;
+      if (std::memcmp(b.identity, h.identity, kKeySize) != 0) {
+        // Bound to another key: kept, unverified, in case metadata with this key comes.
+        counters_.hellosRefused++;
+        if (pending_.size() >= kMaxPending) pending_.pop_front();
+        pending_.push_back(Pending{std::string(h.name), std::vector<uint8_t>(body, body + len)});
+        return;
+      }
+      if (b.Stale(h.stamp, h.session())) {
+        counters_.hellosRefused++;
+        counters_.hellosStale++;
+        return;
+      }
+      firstUse = !b.fromMetadata;
+    }
+    if (firstUse && !TakeToken()) {
+      counters_.hellosRefused++;
+      counters_.hellosThrottled++;
+      return;
+    }
   }
+  uint8_t key[kKeySize];
+  bool ok = OpenHello(keys_, h, key);
   std::lock_guard<std::mutex> lock(mu_);
   if (!ok) {
     counters_.hellosRefused++;
     return;
   }
-  auto it = bindings_.find(name);
+  // Looked up again: the name may have been bound meanwhile (another worker,
+  // loadRemoteMD).
+  auto it = bindings_.find(h.name);
   if (it == bindings_.end()) {
     if (bindings_.size() >= kMaxBindings) {
       counters_.hellosRefused++;
       return;
     }
-    it = bindings_.emplace(name, Binding{}).first;
-    std::memcpy(it->second.identity, p.identity, kKeySize);
+    it = bindings_.emplace(std::string(h.name), Binding{}).first;
+    std::memcpy(it->second.identity, h.identity, kKeySize);
   }
   Binding& b = it->second;
-  if (std::memcmp(b.identity, p.identity, kKeySize) != 0) {
-    // Bound to another key: kept in case metadata with this key comes.
+  if (std::memcmp(b.identity, h.identity, kKeySize) != 0) {
     counters_.hellosRefused++;
-    if (pending_.size() >= kMaxPending) pending_.pop_front();
-    p.name = std::move(name);
-    pending_.push_back(std::move(p));
+    return;
+  }
+  Session s;
+  s.id = h.session();
+  s.stamp = h.stamp;
+  s.mac = crypto::HmacSha256Key(key, kKeySize);
+  if (b.Stale(h.stamp, s.id) || !b.Add(std::move(s))) {
+    counters_.hellosRefused++;
+    counters_.hellosStale++;
     return;
   }
   counters_.hellos++;
-  AddSession(b, std::move(p.session));
 }
 
 bool AmAuthority::Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body,
@@ -267,22 +400,29 @@ bool AmAuthority::Verify(unsigned amId, const void* header, size_t headerLen, co
 
 void AmAuthority::BindFromMetadata(const std::string& name, const uint8_t identity[kKeySize]) {
   if (name == selfName_) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  Binding& b = bindings_[name];
-  if (std::memcmp(b.identity, identity, kKeySize) != 0) {
-    // Metadata is the authority: whoever bound the name first with another key stops being it.
-    b.sessions.clear();
-    std::memcpy(b.identity, identity, kKeySize);
-  }
-  for (auto p = pending_.begin(); p != pending_.end();) {
-    if (p->name == name && std::memcmp(p->identity, identity, kKeySize) == 0) {
-      AddSession(b, std::move(p->session));
-      counters_.hellos++;
-      p = pending_.erase(p);
-    } else {
-      ++p;
+  std::vector<std::vector<uint8_t>> kept;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, fresh] = bindings_.try_emplace(name);
+    Binding& b = it->second;
+    if (fresh) {
+      std::memcpy(b.identity, identity, kKeySize);
+    } else if (std::memcmp(b.identity, identity, kKeySize) != 0) {
+      // Metadata is the authority: whoever bound the name first with another key stops being it.
+      b.Rebind(identity);
+    }
+    b.fromMetadata = true;
+    for (auto p = pending_.begin(); p != pending_.end();) {
+      if (p->name == name && std::memcmp(p->body.data() + 1, identity, kKeySize) == 0) {
+        kept.push_back(std::move(p->body));
+        p = pending_.erase(p);
+      } else {
+        ++p;
+      }
     }
   }
+  // Their name now binds to their key: verified and opened as they come.
+  for (const std::vector<uint8_t>& body : kept) OnHello(body.data(), body.size());
 }
 
 AuthCounters AmAuthority::counters() {

@@ -1,4 +1,4 @@
-// Who a UCX active message is from (wire version 3; the layouts are in
+// Who a UCX active message is from (wire version 4; the layouts are in
 // wire.h). A UCX receiver cannot tell which endpoint a message came on, so
 // each message proves its sender itself:
 //
@@ -6,9 +6,16 @@
 //   public halves are in its connection info, i.e. in its metadata.
 // - Before the first tagged message on each endpoint goes a HELLO (not
 //   earlier: a transfer without messages never waits for it): the sender's name, its
-//   identity key, a fresh X25519 key E, and an Ed25519 signature over the
-//   target's X25519 key, E, the identity key and the name. Sender and target
-//   both derive the session key K = HKDF(X25519(E, target)); only they can.
+//   identity key, a fresh X25519 key E, a stamp, and an Ed25519 signature over
+//   the target's X25519 key, E, the identity key, the stamp and the name.
+//   Sender and target both derive the session key K = HKDF(X25519(E, target));
+//   only they can.
+// - The stamp is the sender's HELLO counter (seeded from the real-time clock
+//   in µs when the engine starts, one more per HELLO). The target keeps, per
+//   identity key, the stamps of the sessions it holds and a floor: the
+//   highest stamp of a session it dropped. A HELLO at or below the floor, or
+//   with a held stamp, is a replay: refused. Endpoints may deliver their
+//   HELLOs out of order, hence a floor and not "above the highest seen".
 // - Every later message carries the session id, a sequence number and a
 //   truncated HMAC-SHA256 under K over (type, session, seq, from, to, body).
 //
@@ -21,6 +28,16 @@
 // verified HELLO refused for its key is kept (bounded) and becomes a session
 // if metadata with that key is loaded later: a peer that restarted with a
 // new key is heard once the target loads its new metadata.
+//
+// What a stranger's HELLO costs (the signature check, X25519 and HKDF, about
+// 0.2 ms of the progress thread): the cheap checks come first (size, version,
+// name, the own name, a key other than the one the name is bound to, a
+// replayed stamp, the bound on names), and none of them costs crypto. A HELLO
+// refused for its key is kept unverified; it is verified when metadata with
+// its key is loaded (on the JavaScript thread). What is left, HELLOs of names
+// without loaded metadata (first use), spends tokens of a bucket
+// (kHelloBurst, refilled at kHellosPerSecond); without a token it is refused.
+// HELLOs that carry a loaded name with that name's key are always verified.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -59,9 +76,14 @@ struct SendSession {
 };
 
 // The HELLO body for a new endpoint to the agent whose X25519 key is
-// `targetExchange`; fills `session` (ready). Throws std::runtime_error.
+// `targetExchange`, with `stamp` (strictly increasing per sender); fills
+// `session` (ready). Throws std::runtime_error.
 std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfName,
-                               const uint8_t targetExchange[kKeySize], SendSession* session);
+                               const uint8_t targetExchange[kKeySize], uint64_t stamp,
+                               SendSession* session);
+
+// The first HELLO stamp of an engine: CLOCK_REALTIME in µs.
+uint64_t FirstHelloStamp();
 
 // header = tag | `from`, tagged under `session` (its next sequence number).
 void TagHeader(unsigned amId, SendSession* session, const std::string& from, std::string_view to,
@@ -74,11 +96,13 @@ bool VerifyAnswer(unsigned amId, SendSession* session, const void* header, size_
                   std::string_view peer, std::string_view self, const uint8_t* body, size_t len);
 
 struct AuthCounters {
-  uint64_t hellos = 0;         // sessions opened
-  uint64_t hellosRefused = 0;  // bad signature or key, own name, past the bounds
-  uint64_t noSession = 0;      // messages under no session of their name (or malformed)
-  uint64_t badMac = 0;         // messages whose MAC did not verify
-  uint64_t replayed = 0;       // sequence number not above the session's last
+  uint64_t hellos = 0;           // sessions opened
+  uint64_t hellosRefused = 0;    // bad signature or key, own name, past the bounds (all below too)
+  uint64_t hellosStale = 0;      // stamp not above what the key's sessions had: replays
+  uint64_t hellosThrottled = 0;  // first-use HELLOs refused for want of a token
+  uint64_t noSession = 0;        // messages under no session of their name (or malformed)
+  uint64_t badMac = 0;           // messages whose MAC did not verify
+  uint64_t replayed = 0;         // sequence number not above the session's last
 };
 
 // An answer to a message, tagged under the message's session (its own
@@ -102,27 +126,44 @@ class AmAuthority {
   // sender (a view into `header`), and `reply`, if given, is tagged.
   bool Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body, size_t len,
               std::string_view* from, const Reply* reply = nullptr);
-  // The metadata of `name` binds it to `identity` (loadRemoteMD).
+  // The metadata of `name` binds it to `identity` (loadRemoteMD); verifies
+  // the HELLOs kept for that name and key.
   void BindFromMetadata(const std::string& name, const uint8_t identity[kKeySize]);
   AuthCounters counters();
 
  private:
   struct Session {
     uint64_t id = 0;
+    uint64_t stamp = 0;
     crypto::HmacSha256Key mac;
     uint64_t lastSeq = 0;
     uint64_t replySeq = 0;
   };
+  // What a key that a name was bound to before left behind.
+  struct Retired {
+    uint8_t identity[kKeySize] = {};
+    uint64_t floor = 0;
+  };
   struct Binding {
     uint8_t identity[kKeySize] = {};
-    std::deque<Session> sessions;  // oldest first, at most kMaxSessions
+    bool fromMetadata = false;
+    uint64_t floor = 0;            // highest stamp of a session dropped under `identity`
+    std::deque<Session> sessions;  // at most kMaxSessions
+    std::deque<Retired> retired;   // the name's earlier keys, newest last, at most kMaxRetired
+    // Whether a HELLO with this stamp and session id is one seen before.
+    bool Stale(uint64_t stamp, uint64_t id) const;
+    // False if the session was dropped at once (its stamp the lowest of a full set).
+    bool Add(Session&& s);
+    // Now bound to `to`: the old key's sessions go, its floor is retired.
+    void Rebind(const uint8_t to[kKeySize]);
   };
+  // A HELLO kept, unverified, until metadata with its key is loaded.
   struct Pending {
     std::string name;
-    uint8_t identity[kKeySize] = {};
-    Session session;
+    std::vector<uint8_t> body;
   };
-  static void AddSession(Binding& b, Session&& s);
+  // Whether a first-use HELLO may spend its crypto now (takes a token).
+  bool TakeToken();
 
   const std::string selfName_;
   const AgentKeys& keys_;
@@ -135,6 +176,8 @@ class AmAuthority {
   std::unordered_map<std::string, Binding, NameHash, std::equal_to<>> bindings_;
   std::deque<Pending> pending_;  // at most kMaxPending
   AuthCounters counters_;
+  double tokens_;
+  int64_t tokensAtNs_ = 0;  // CLOCK_MONOTONIC_COARSE of the last refill
 };
 
 }  // namespace nixl::ucx

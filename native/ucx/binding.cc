@@ -397,6 +397,8 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     o.Set("noSession", Napi::Number::New(env, static_cast<double>(c.noSession)));
     o.Set("badMac", Napi::Number::New(env, static_cast<double>(c.badMac)));
     o.Set("replayed", Napi::Number::New(env, static_cast<double>(c.replayed)));
+    o.Set("hellosStale", Napi::Number::New(env, static_cast<double>(c.hellosStale)));
+    o.Set("hellosThrottled", Napi::Number::New(env, static_cast<double>(c.hellosThrottled)));
     return o;
   }
 

@@ -281,10 +281,11 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     Fail(kErrInvalidParam, "connection info of agent '" + name + "' is not UCX worker addresses");
   }
   if (ci.version < kConnVersion) {
+    std::string why = ci.version < 3 ? "which sends unauthenticated messages"
+                                     : "whose session HELLOs can be replayed";
     Fail(kErrMismatch, "agent '" + name + "' speaks UCX wire version " +
-                           std::to_string(ci.version) + ", which sends unauthenticated messages; " +
-                           "this agent needs version " + std::to_string(kConnVersion) +
-                           " (update nixl-ts there)");
+                           std::to_string(ci.version) + ", " + why + "; this agent needs version " +
+                           std::to_string(kConnVersion) + " (update nixl-ts there)");
   }
   const std::vector<std::vector<uint8_t>>& addrs = ci.addrs;
   const ProcessIdentity& who = ci.who;
@@ -317,7 +318,8 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     // messages never cross the wire); its HELLO goes out with the first
     // tagged message (SendHelloOnce).
     if (!self) {
-      peer->hellos[i] = MakeHello(keys_, opts_.agentName, peer->exchangeKey, &peer->sessions[i]);
+      peer->hellos[i] = MakeHello(keys_, opts_.agentName, peer->exchangeKey, nextHelloStamp_++,
+                                  &peer->sessions[i]);
     }
     // Local worker i talks to remote worker i mod n; the remote side does the same.
     const std::vector<uint8_t>& remote = addrs[i % addrs.size()];

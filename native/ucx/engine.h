@@ -417,6 +417,7 @@ class UcxEngine {
   std::shared_ptr<Peer> selfPeer_;
   ProcessIdentity self_ = ProcessIdentity::Self();
   AgentKeys keys_ = AgentKeys::Generate();
+  std::atomic<uint64_t> nextHelloStamp_{FirstHelloStamp()};  // am_auth.h
   AmAuthority auth_{opts_.agentName, keys_};
 
   // JS-thread-only maps.

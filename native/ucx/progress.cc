@@ -12,6 +12,7 @@
 // neither the JavaScript thread (posting under the worker's mutex) nor the
 // event loop waits long.
 #include <poll.h>
+#include <pthread.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -233,6 +234,8 @@ void UcxEngine::ProgressOnce() {
 }
 
 void UcxEngine::ThreadMain() {
+  // Named, so that its CPU time can be found (/proc/PID/task/*/comm).
+  pthread_setname_np(pthread_self(), "nixl-ucx-prog");
   std::vector<pollfd> fds;
   for (auto& w : workers_) fds.push_back(pollfd{w->efd, POLLIN, 0});
   unsigned idleSpins = 0;

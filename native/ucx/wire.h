@@ -1,26 +1,29 @@
 // Byte layouts the UCX engine exchanges with peers (all little-endian).
 //
-// Connection info:  "NXUC" | u8 version=3 | u8 workerCount | { u32 len | UCX worker address }*
+// Connection info:  "NXUC" | u8 version=4 | u8 workerCount | { u32 len | UCX worker address }*
 //                   | u8 identityLen | process identity (process_identity.h; version 1 had none)
 //                   | identityKey[32] (Ed25519) | exchangeKey[32] (X25519)   (since version 3)
-//   Versions 1 and 2 are refused (kErrMismatch): their peers send unauthenticated messages.
+//   Versions 1 and 2 are refused (kErrMismatch): their peers send unauthenticated messages;
+//   version 3 too: its HELLO (no stamp) can be replayed. Version 4 has version 3's layout.
 // Region public data: "NXUR" | u8 version=1 | u8 flags | 2 bytes zero | u64 regionId
 //                    | packed UCX rkey
 //   flags bit 0 (kRegionAcksNotifs): the region's owner acknowledges a kAmNotifAcked. Readers
 //   before this flag ignore the byte (it was reserved), so they see a plain region.
-// Active messages (version 3, am_auth.h): header = tag | sender agent name, data = body, where
-//   tag = u8 version=3 | u64 session | u64 seq | mac[16]
-//   mac = HMAC-SHA256(K, "nixl-ucx-v3 am" | u32 amId | u64 session | u64 seq | u16 fromLen | from
+// Active messages (version 4, am_auth.h): header = tag | sender agent name, data = body, where
+//   tag = u8 version=4 | u64 session | u64 seq | mac[16]
+//   mac = HMAC-SHA256(K, "nixl-ucx-v4 am" | u32 amId | u64 session | u64 seq | u16 fromLen | from
 //                        | u16 toLen | to | body), first 16 bytes; K is the session's key.
 //   kAmHello   header empty; body empty: the first message on every new endpoint (the
 //              handshake, UcxEngine::SendHandshake), which the target ignores. Then, just
 //              before the endpoint's first tagged message (UcxEngine::SendHelloOnce), one with
-//              body = u8 version=3 | identityKey[32] | E[32] | signature[64] | name. E is a fresh
-//              X25519 key; session = E's first 8 bytes (little-endian u64);
-//              signature = Ed25519 by identityKey over "nixl-ucx-v3 hello" | target's
-//              exchangeKey | E | identityKey | name;
-//              K = HKDF-SHA256(salt "nixl-ucx-v3 key", X25519(E, target's exchangeKey),
-//                              info = target's exchangeKey | E | identityKey | name).
+//              body = u8 version=4 | identityKey[32] | E[32] | u64 stamp | signature[64] | name.
+//              E is a fresh X25519 key; session = E's first 8 bytes (little-endian u64);
+//              stamp = the sender's HELLO counter (CLOCK_REALTIME in µs at its start, +1 per
+//              HELLO; the target refuses a stamp it saw or dropped, am_auth.h);
+//              signature = Ed25519 by identityKey over "nixl-ucx-v4 hello" | target's
+//              exchangeKey | E | identityKey | stamp | name;
+//              K = HKDF-SHA256(salt "nixl-ucx-v4 key", X25519(E, target's exchangeKey),
+//                              info = target's exchangeKey | E | identityKey | stamp | name).
 //              The loopback endpoint to the agent itself sends only the empty one.
 //   kAmNotif   body = the notification bytes
 //   kAmNotifAcked  body = u64 token | the notification bytes; sent with UCX's reply flag, only
@@ -50,8 +53,8 @@ constexpr uint8_t kRegionAcksNotifs = 1;
 constexpr uint8_t kConnMagic[4] = {'N', 'X', 'U', 'C'};
 constexpr uint8_t kRegionMagic[4] = {'N', 'X', 'U', 'R'};
 constexpr uint8_t kWireVersion = 1;  // region public data
-constexpr uint8_t kConnVersion = 3;
-constexpr uint8_t kAuthVersion = 3;  // HELLO bodies and message tags
+constexpr uint8_t kConnVersion = 4;
+constexpr uint8_t kAuthVersion = 4;  // HELLO bodies and message tags
 
 // What a peer's connection info says.
 struct PeerConnInfo {

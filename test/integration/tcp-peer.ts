@@ -12,11 +12,18 @@ import { Agent } from '../../src/agent.js';
 import { decodeMetadata, encodeMetadata } from '../../src/metadata.js';
 import { serveJsonLines } from '../../testing/json-line-server.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
+import { exchangeKeyOf, junkHello, WireSender, type Am } from './ucx-wire-sender.js';
 
 let agent: Agent | undefined;
 let buffer: Buffer | undefined;
 let base = 0n;
 const notifs: [string, string, string | null][] = [];
+let wire: WireSender | undefined;
+const hex = ([id, h, b]: Am): [number, string, string] => [
+  id,
+  h.toString('hex'),
+  b.toString('hex'),
+];
 
 type Cmd = { id: number; cmd: string } & Record<string, any>;
 
@@ -80,6 +87,44 @@ serveJsonLines<Cmd>(
       }
       return { sent };
     },
+    // UCX only, a sender of wire version 4 written in TypeScript (ucx-wire-sender.ts)
+    // under the name c.name, through this agent's endpoint to c.to (whose
+    // metadata is c.md): a new session's HELLO, then notifications under it.
+    // Each returns the active messages it sent, as forgeAm takes them.
+    wireHello: (c) => {
+      wire ??= new WireSender(c.name, c.to, exchangeKeyOf(Buffer.from(c.md, 'base64')));
+      const am = wire.hello();
+      ucx().forgeAm(c.to, ...am);
+      return { ams: [hex(am)], identity: wire.identityPublic.toString('hex') };
+    },
+    wireNotif: (c) => {
+      const am = wire!.notif(c.msg);
+      ucx().forgeAm(c.to, ...am);
+      return { ams: [hex(am)] };
+    },
+    // UCX only, a stranger flooding c.to (metadata c.md) with HELLOs for c.ms
+    // (at most 10 s), in rounds of 64: c.valid fresh HELLOs that verify (new
+    // sessions under one name the target has no metadata for: each costs it
+    // the whole crypto), then junk (signatures that do not verify, random
+    // keys and names).
+    floodHellos: async (c) => {
+      const stranger = new WireSender(
+        `stranger-${process.pid}`,
+        c.to,
+        exchangeKeyOf(Buffer.from(c.md, 'base64')),
+      );
+      const end = Date.now() + Math.min(c.ms, 10_000);
+      let sent = 0;
+      for (let round = 0; round < 100_000 && Date.now() < end; round++) {
+        for (let i = 0; i < 64; i++) {
+          const am = i < c.valid ? stranger.hello() : junkHello(`junk-${process.pid}-${sent}`);
+          ucx().forgeAm(c.to, ...am);
+          sent++;
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return { sent };
+    },
     fill: (c) => {
       // Through an aligned copy: fillPattern wants a 4-byte aligned view.
       const tmp = Buffer.alloc(c.len);
@@ -89,12 +134,19 @@ serveJsonLines<Cmd>(
     hash: (c) => ({ hash: sha256(buffer!.subarray(c.off, c.off + c.len)) }),
     notifs: () => ({ list: notifs.splice(0) }),
     // Each thread of this process: how often it was scheduled so far
-    // (/proc/self/task/<tid>/schedstat's third field: each wake-up is one).
+    // (/proc/self/task/<tid>/schedstat's third field: each wake-up is one),
+    // its name and CPU time (utime + stime of its stat, in clock ticks).
     threads: () => ({
-      list: readdirSync('/proc/self/task').map((tid) => ({
-        tid: Number(tid),
-        runs: Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[2]),
-      })),
+      list: readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return {
+          tid: Number(tid),
+          runs: Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[2]),
+          comm: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(),
+          cpuTicks: Number(rest[11]) + Number(rest[12]),
+        };
+      }),
     }),
     // Synchronously, as the line arrives: what getNotifs returns now, and the
     // hash of [off, off + len) at that moment.

@@ -1,10 +1,11 @@
 /**
- * Who a UCX active message is from (wire version 3, native/ucx/am_auth.h):
+ * Who a UCX active message is from (wire version 4, native/ucx/am_auth.h):
  * every notification, revocation and notification ack proves its sender
  * under a session that the sender's HELLO opened with the key its metadata
  * holds. The forgers are UCX agents in other processes (test/integration/
  * tcp-peer.ts): one named like a real agent, one that sends raw active
- * messages. UCX over tcp on lo.
+ * messages, one that replays what a sender sent, one that floods HELLOs.
+ * UCX over tcp on lo.
  */
 import { randomFillSync } from 'node:crypto';
 
@@ -21,6 +22,12 @@ import { TcpPeer } from './tcp-peer-process.js';
 const TCP = { profile: 'tcp', devices: 'lo' };
 /** How long a forged message gets to take effect: it takes milliseconds when accepted. */
 const FORGERY_WAIT_MS = 2_000;
+/** How long a stranger floods the target with HELLOs. */
+const FLOOD_MS = 5_000;
+/** USER_HZ: the unit of /proc/<pid>/task/<tid>/stat's CPU times on Linux. */
+const CLOCK_TICKS = 100;
+/** The share of its progress thread a flood may cost the target (measured: see the write-up). */
+const CPU_BOUND = 0.4;
 // Active message ids (native/ucx/wire.h).
 const AM_REVOKE = 0x5231;
 const AM_NOTIF_ACK = 0x4131;
@@ -33,10 +40,10 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 
 const ucxOf = (a: Agent): UcxBackend => a.backends.find((b) => b.type === 'UCX') as UcxBackend;
 
-/** A version 3 tag with a made-up session and MAC, then the name (wire.h). */
+/** A version 4 tag with a made-up session and MAC, then the name (wire.h). */
 function forgedTag(name: string): Buffer {
   const tag = Buffer.alloc(33);
-  tag[0] = 3;
+  tag[0] = 4;
   randomFillSync(tag, 1, 8); // session
   tag.writeBigUInt64LE(1n << 40n, 9); // seq
   randomFillSync(tag, 17, 16); // mac
@@ -192,28 +199,203 @@ else {
       ]);
     }, 60_000);
 
-    it('metadata of a peer of wire version 2 is refused with MismatchError', async () => {
+    it('metadata of a peer of wire version 2 or 3 is refused with MismatchError', async () => {
       const target = await agent(`ucx-auth-t-${process.pid}`);
       const peer = await start(`ucx-auth-old-${process.pid}`);
       const md = decodeMetadata(peer.mdBytes);
-      const conns = md.conns.map((c) => {
-        if (c.backend !== 'UCX') return c;
-        // Version 3 less its two keys is the layout of version 2 (wire.h).
-        const old = Buffer.from(c.connInfo.subarray(0, c.connInfo.length - 64));
-        old[4] = 2;
-        return { ...c, connInfo: old };
-      });
-      const err = (() => {
+      const asVersion = (version: number): Uint8Array => {
+        const conns = md.conns.map((c) => {
+          if (c.backend !== 'UCX') return c;
+          // Version 4 has version 3's layout; less its two keys, version 2's (wire.h).
+          const keep = version === 2 ? c.connInfo.length - 64 : c.connInfo.length;
+          const old = Buffer.from(c.connInfo.subarray(0, keep));
+          old[4] = version;
+          return { ...c, connInfo: old };
+        });
+        return encodeMetadata({ ...md, conns });
+      };
+      const refusal = (bytes: Uint8Array): unknown => {
         try {
-          target.loadRemoteMD(encodeMetadata({ ...md, conns }));
+          target.loadRemoteMD(bytes);
         } catch (e) {
           return e;
         }
-      })();
-      expect(err).toBeInstanceOf(MismatchError);
-      expect(String((err as Error).message)).toMatch(/wire version 2.*unauthenticated/);
-      // A peer of version 3 next to it still loads.
+      };
+      const v2 = refusal(asVersion(2));
+      expect(v2).toBeInstanceOf(MismatchError);
+      expect(String((v2 as Error).message)).toMatch(/wire version 2.*unauthenticated/);
+      const v3 = refusal(asVersion(3));
+      expect(v3).toBeInstanceOf(MismatchError);
+      expect(String((v3 as Error).message)).toMatch(/wire version 3.*HELLOs can be replayed/);
+      // A peer of version 4 next to them still loads.
       target.loadRemoteMD(peer.mdBytes);
     }, 30_000);
+
+    it('a captured HELLO and notification, replayed once their session was pushed out, are refused; the sender is still heard', async () => {
+      const target = await agent(`ucx-auth-t-${process.pid}`);
+      const got: [string, string][] = [];
+      target.on('notif', (from, msg) => got.push([from, Buffer.from(msg).toString()]));
+      const md = Buffer.from(target.getLocalMD()).toString('base64');
+      // The sender speaks as `s` through its process's endpoint (ucx-wire-sender.ts) and
+      // returns the bytes it sent; the replayer, another process, sends them again.
+      const sender = await start(`ucx-auth-s-${process.pid}`);
+      const replayer = await start(`ucx-auth-r-${process.pid}`);
+      await sender.send({ cmd: 'load', md });
+      await replayer.send({ cmd: 'load', md });
+      const s = `ucx-auth-wire-${process.pid}`;
+      const to = target.name;
+      const hello = async () => (await sender.send({ cmd: 'wireHello', name: s, to, md })).ams;
+      const notif = async (msg: string) => (await sender.send({ cmd: 'wireNotif', to, msg })).ams;
+      const replay = (ams: unknown) => replayer.send({ cmd: 'forgeAm', to, ams, rounds: 1 });
+      const counters = () => ucxOf(target).authCounters();
+
+      const captured = [...(await hello()), ...(await notif('first'))];
+      expect(await until(() => got.length >= 1, 10_000)).toBe(true);
+      // While its session is held: the HELLO opens nothing, the notification's number is old.
+      await replay(captured);
+      expect(await until(() => counters().replayed >= 1, 10_000)).toBe(true);
+      // 16 newer sessions under the name push it out.
+      for (let i = 0; i < 16; i++) await hello();
+      await notif('pushed out');
+      expect(await until(() => got.length >= 2, 10_000)).toBe(true);
+      await replay(captured);
+      // Accepted, the replayed notification would arrive within milliseconds.
+      await until(() => got.length > 2, FORGERY_WAIT_MS);
+      expect(got).toEqual([
+        [s, 'first'],
+        [s, 'pushed out'],
+      ]);
+      expect(counters().hellosStale).toBe(2);
+      await notif('later');
+      expect(await until(() => got.length >= 3, 10_000)).toBe(true);
+      await until(() => got.length > 3, FORGERY_WAIT_MS);
+      expect(got).toEqual([
+        [s, 'first'],
+        [s, 'pushed out'],
+        [s, 'later'],
+      ]);
+      const c = counters();
+      expect(c.hellos).toBe(17);
+      expect(c.hellosStale).toBe(2); // the captured HELLO, both times
+      expect(c.noSession).toBeGreaterThanOrEqual(1); // its notification, the second time
+      expect(c.badMac).toBe(0);
+    }, 60_000);
+
+    it('a name’s earlier key keeps its stamps: back under that key, a HELLO it had is refused', async () => {
+      const target = await agent(`ucx-auth-t-${process.pid}`);
+      const got: [string, string][] = [];
+      target.on('notif', (from, msg) => got.push([from, Buffer.from(msg).toString()]));
+      const md = Buffer.from(target.getLocalMD()).toString('base64');
+      const sender = await start(`ucx-auth-s-${process.pid}`);
+      const replayer = await start(`ucx-auth-r-${process.pid}`);
+      const other = await start(`ucx-auth-o-${process.pid}`);
+      await sender.send({ cmd: 'load', md });
+      await replayer.send({ cmd: 'load', md });
+      const s = `ucx-auth-wire-${process.pid}`;
+      const to = target.name;
+      const first = await sender.send({ cmd: 'wireHello', name: s, to, md });
+      const captured = [
+        ...first.ams,
+        ...(await sender.send({ cmd: 'wireNotif', to, msg: 'first' })).ams,
+      ];
+      expect(await until(() => got.length >= 1, 10_000)).toBe(true);
+      // Metadata with another key takes the name (its first-use key's sessions go)...
+      const asName = (peer: TcpPeer, identity?: string): Uint8Array => {
+        const m = decodeMetadata(peer.mdBytes);
+        const conns = m.conns.map((c) => {
+          if (c.backend !== 'UCX' || identity === undefined) return c;
+          const info = Buffer.from(c.connInfo);
+          Buffer.from(identity, 'hex').copy(info, info.length - 64); // identityKey (wire.h)
+          return { ...c, connInfo: info };
+        });
+        return encodeMetadata({ ...m, name: s, conns });
+      };
+      target.loadRemoteMD(asName(other));
+      // ...and metadata with the sender's key gives it back.
+      target.invalidateRemoteMD(s);
+      target.loadRemoteMD(asName(other, first.identity));
+      await replayer.send({ cmd: 'forgeAm', to, ams: captured, rounds: 1 });
+      await until(() => got.length > 1, FORGERY_WAIT_MS);
+      expect(got).toEqual([[s, 'first']]);
+      expect(ucxOf(target).authCounters().hellosStale).toBe(1);
+      // A new HELLO of the sender's is heard.
+      await sender.send({ cmd: 'wireHello', name: s, to, md });
+      await sender.send({ cmd: 'wireNotif', to, msg: 'new session' });
+      expect(await until(() => got.length >= 2, 10_000)).toBe(true);
+      expect(got).toEqual([
+        [s, 'first'],
+        [s, 'new session'],
+      ]);
+    }, 60_000);
+
+    it('a flood of strangers’ HELLOs costs the target a bounded share of its progress thread; a loaded agent is served', async () => {
+      // The target in its own process, so that its progress thread's CPU time is its own.
+      const target = await start(`ucx-auth-t-${process.pid}`);
+      const x = await agent(`ucx-auth-x-${process.pid}`);
+      const flooder = await start(`ucx-auth-f-${process.pid}`);
+      x.loadRemoteMD(target.mdBytes);
+      await target.send({ cmd: 'load', md: Buffer.from(x.getLocalMD()).toString('base64') });
+      await flooder.send({ cmd: 'load', md: target.md });
+      const progress = async (): Promise<{ cpuTicks: number }> => {
+        const { list } = await target.send({ cmd: 'threads' });
+        return list.find((t: { comm: string }) => t.comm === 'nixl-ucx-prog');
+      };
+
+      const src = x.alloc(1 << 16).buffer;
+      const base = x.registerMem(src).descs.at(0).addr;
+      const before = await progress();
+      const t0 = Date.now();
+      const flood = flooder.send(
+        { cmd: 'floodHellos', to: target.name, md: target.md, ms: FLOOD_MS, valid: 8 },
+        60_000,
+      );
+      // The loaded agent X keeps writing (with a notification) and notifying,
+      // and remakes its endpoints (a new HELLO each time) every other round.
+      const want: string[] = [];
+      let rounds = 0;
+      for (; rounds < 400 && Date.now() - t0 < FLOOD_MS; rounds++) {
+        if (rounds % 2 === 1) {
+          x.invalidateRemoteMD(target.name);
+          x.loadRemoteMD(target.mdBytes);
+        }
+        const off = (rounds % 16) * 4096;
+        randomFillSync(src, off, 4096);
+        await x.write(
+          [{ addr: base + BigInt(off), len: 4096 }],
+          [{ addr: target.addr + BigInt(off), len: 4096 }],
+          target.name,
+          { notif: `w${rounds}`, signal: AbortSignal.timeout(20_000) },
+        );
+        // DONE: the target holds the notification and the data (notif_ack).
+        const { hash } = await target.send({ cmd: 'hash', off, len: 4096 });
+        expect(hash).toBe(sha256(src.subarray(off, off + 4096)));
+        x.genNotif(target.name, `g${rounds}`);
+        want.push(`w${rounds}`, `g${rounds}`);
+      }
+      const { sent } = await flood;
+      const after = await progress();
+      const seconds = (Date.now() - t0) / 1000;
+      const c = (await target.send({ cmd: 'authCounters' })).counters;
+      const cpu = (after.cpuTicks - before.cpuTicks) / CLOCK_TICKS;
+      console.log(
+        `flood: ${sent} HELLOs in ${seconds.toFixed(1)} s, X ${rounds} rounds;` +
+          ` target progress thread ${cpu.toFixed(2)} s CPU; counters ${JSON.stringify(c)}`,
+      );
+      expect(rounds).toBeGreaterThanOrEqual(10);
+      expect(sent).toBeGreaterThan(2_000);
+      // Every notification of X arrived (the last genNotif may still be on its way).
+      const heard: string[] = [];
+      for (let i = 0; i < 50 && heard.length < want.length; i++) {
+        const { list } = await target.send({ cmd: 'notifs' });
+        heard.push(...list.filter((n: string[]) => n[0] === x.name).map((n: string[]) => n[1]));
+        if (heard.length < want.length) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(heard.sort()).toEqual(want.sort());
+      expect(c.hellosThrottled).toBeGreaterThan(0);
+      // The crypto of at most 256 + 128 per second first-use HELLOs (0.2 ms
+      // each), X's own HELLOs and traffic, and receiving the flood: well under
+      // half of the thread, where without the bound it takes what it can get.
+      expect(cpu).toBeLessThan(CPU_BOUND * seconds);
+    }, 90_000);
   });
 }
