@@ -14,7 +14,14 @@ import protobuf from 'protobufjs';
 
 import { MismatchError } from '../../src/errors.js';
 import { decodedBytes, readProto } from '../../src/proto.js';
-import type { Alive, Death, DigestEntry, MeshMessage, SignedRecord } from './membership.js';
+import type {
+  Alive,
+  Announcement,
+  Death,
+  DigestEntry,
+  MeshMessage,
+  SignedRecord,
+} from './membership.js';
 
 export const MESH_FORMAT_VERSION = 1;
 
@@ -38,6 +45,9 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
         deaths: msg.deaths,
         suspects: msg.suspects,
         alives: msg.alives ?? [],
+        ihaves: msg.ihaves ?? [],
+        prune: msg.prune === true,
+        flood: msg.flood === true,
       };
       break;
     case 'digest':
@@ -51,7 +61,7 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
       };
       break;
     case 'pull':
-      obj.pull = { ids: msg.ids };
+      obj.pull = { ids: msg.ids, graft: msg.graft === true };
       break;
     case 'ping':
       obj.ping = { nonce: msg.nonce };
@@ -111,6 +121,10 @@ function aliveOf(a: any): Alive {
   return { id: a.id, version: a.version, digest: decodedBytes(a.digest), sig: decodedBytes(a.sig) };
 }
 
+function announcementOf(e: any): Announcement {
+  return { id: e.id, version: e.version };
+}
+
 function entryOf(e: any): DigestEntry {
   return { id: e.id, version: e.version, dead: e.dead };
 }
@@ -125,6 +139,9 @@ function bodyOf(o: any): MeshMessage {
         deaths: g.deaths.map(deathOf),
         suspects: g.suspects.map(deathOf),
         alives: g.alives.map(aliveOf),
+        ihaves: g.ihaves.map(announcementOf),
+        prune: g.prune,
+        flood: g.flood,
       };
     }
     case 'digest': {
@@ -143,7 +160,7 @@ function bodyOf(o: any): MeshMessage {
           }
         : { kind: 'entries', entries: o.entries.entries.map(entryOf) };
     case 'pull':
-      return { kind: 'pull', ids: [...o.pull.ids] };
+      return { kind: 'pull', ids: [...o.pull.ids], graft: o.pull.graft };
     case 'ping':
       return { kind: 'ping', nonce: o.ping.nonce };
     case 'ack':

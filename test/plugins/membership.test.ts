@@ -61,6 +61,30 @@ function cluster(n: number, opts = {}) {
   return { net, ms };
 }
 
+/** Links each member to `degree` random others, each knowing its neighbours' records (unstarted). */
+function formMesh(ms: Membership[], degree: number) {
+  const links = ms.map(() => new Set<number>());
+  for (let i = 0; i < ms.length; i++) {
+    while (links[i]!.size < degree) {
+      const j = Math.floor(Math.random() * ms.length);
+      if (j === i || links[i]!.has(j) || links[j]!.size >= 7) continue;
+      links[i]!.add(j);
+      links[j]!.add(i);
+    }
+  }
+  for (let i = 0; i < ms.length; i++) {
+    for (let j = 0; j < ms.length; j++)
+      if (j !== i)
+        ms[i]!.receive('prime', {
+          kind: 'gossip',
+          records: [ms[j]!.record],
+          deaths: [],
+          suspects: [],
+        });
+    for (const j of links[i]!) ms[i]!.linkUp(ms[j]!.id, false);
+  }
+}
+
 /**
  * A started member, 'prober', linked to one other member, 'peer', that it
  * learnt of by gossip; nothing the prober sends is answered (its pings are
@@ -828,6 +852,129 @@ describe('mesh membership', () => {
     m.receive('a', { kind: 'gossip', records: [liveRecord('late', 1)], deaths: [], suspects: [] });
     advanceTo(2000 + 20);
     expect(frames.filter((f) => f.to === 'b' && f.ids.includes('late'))).toHaveLength(1);
+  });
+  it('records travel over a tree: links whose flood came second are pruned to announcements, and duplicates drop', () => {
+    // 40 members, each linked to 4 random others; every member publishes 5
+    // new versions of its record in turn. Without the tree each version
+    // reaches a member over ~all its links; with it, over about one.
+    const run = (eagerTree: boolean) => {
+      const n = 40;
+      const net = new SimNetwork(10, {
+        ...OPTS,
+        antiEntropyMs: 1e9,
+        eagerTree,
+        lazyMs: 20,
+        graftMs: 40,
+      });
+      const ms = Array.from({ length: n }, (_, i) => net.add(id(i), new Uint8Array(100)));
+      formMesh(ms, 4);
+      for (const m of ms) m.start();
+      for (let round = 1; round <= 5; round++)
+        for (const m of ms) {
+          m.update(new Uint8Array(100).fill(round));
+          net.clock.run(net.clock.now() + 20);
+        }
+      net.clock.run(net.clock.now() + 2000);
+      const latest = ms.every((m) => ms.every((o) => o === m || m.recordOf(o.id)?.version === 6));
+      const sum = (k: 'duplicates' | 'prunes' | 'grafts') =>
+        ms.reduce((x, m) => x + m.counters[k], 0);
+      for (const m of ms) m.stop();
+      return {
+        latest,
+        duplicates: sum('duplicates'),
+        prunes: sum('prunes'),
+        grafts: sum('grafts'),
+      };
+    };
+    const flood = run(false);
+    const tree = run(true);
+    expect(flood.latest).toBe(true);
+    expect(tree.latest).toBe(true);
+    expect(flood.prunes).toBe(0);
+    expect(tree.prunes).toBeGreaterThan(0);
+    // 40 × 39 × 5 versions heard: the flood hears most of them again, the tree far fewer.
+    expect(tree.duplicates).toBeLessThan(flood.duplicates / 2);
+  });
+  it('a record announced by a link but never received over the tree is pulled from that link (graft)', () => {
+    const sent: { to: string; msg: MeshMessage }[] = [];
+    let timers: { at: number; fn: () => void }[] = [];
+    let now = 0;
+    const m = new Membership(
+      'm',
+      new Uint8Array(10),
+      { send: (to, msg) => sent.push({ to, msg }), connect: () => {}, disconnect: () => {} },
+      { sign: () => new Uint8Array(64), verify: () => true },
+      {
+        now: () => now,
+        setTimeout: (fn, ms) => timers.push({ at: now + ms, fn }),
+        clearTimeout: (h) => (timers = timers.filter((t) => t !== h)),
+      },
+      {},
+      { batchMs: 20, lazyMs: 200, graftMs: 400 },
+    );
+    const advanceTo = (t: number) => {
+      for (;;) {
+        const due = timers.filter((x) => x.at <= t).sort((x, y) => x.at - y.at)[0];
+        if (!due) break;
+        timers = timers.filter((x) => x !== due);
+        now = due.at;
+        due.fn();
+      }
+      now = t;
+    };
+    m.linkUp('a', false);
+    m.linkUp('b', false);
+    // 'a' floods x; 'b' floods it too, second: 'b' is told to prune.
+    const flood = (from: string, rec: ReturnType<typeof liveRecord>) =>
+      m.receive(from, { kind: 'gossip', records: [rec], deaths: [], suspects: [], flood: true });
+    flood('a', liveRecord('x', 1));
+    flood('b', liveRecord('x', 1));
+    advanceTo(100);
+    const toB = sent.filter((s) => s.to === 'b' && s.msg.kind === 'gossip');
+    expect(toB.some((s) => s.msg.kind === 'gossip' && s.msg.prune)).toBe(true);
+    expect(m.counters.prunes).toBe(1);
+    // 'b' prunes us in turn: our next record goes to it as an announcement only.
+    m.receive('b', { kind: 'gossip', records: [], deaths: [], suspects: [], prune: true });
+    sent.length = 0;
+    flood('a', liveRecord('y', 1));
+    advanceTo(150);
+    // Announcements wait lazyMs for other gossip to ride with.
+    expect(sent.filter((s) => s.to === 'b')).toHaveLength(0);
+    advanceTo(400);
+    const ann = sent.filter((s) => s.to === 'b' && s.msg.kind === 'gossip');
+    expect(ann).toHaveLength(1);
+    const g = ann[0]!.msg as Extract<MeshMessage, { kind: 'gossip' }>;
+    expect(g.records).toHaveLength(0);
+    expect(g.ihaves).toEqual([{ id: 'y', version: 1 }]);
+    // 'b' announces z, which never comes over the tree: after graftMs we pull it from 'b'.
+    sent.length = 0;
+    m.receive('b', {
+      kind: 'gossip',
+      records: [],
+      deaths: [],
+      suspects: [],
+      ihaves: [{ id: 'z', version: 2 }],
+    });
+    advanceTo(700);
+    expect(sent.filter((s) => s.msg.kind === 'pull')).toHaveLength(0);
+    advanceTo(900);
+    const pulls = sent.filter((s) => s.msg.kind === 'pull');
+    expect(pulls.map((p) => [p.to, p.msg])).toEqual([
+      ['b', { kind: 'pull', ids: ['z'], graft: true, links: 2 }],
+    ]);
+    expect(m.counters.grafts).toBe(1);
+    // An announced record that arrives in time is not pulled.
+    sent.length = 0;
+    m.receive('b', {
+      kind: 'gossip',
+      records: [],
+      deaths: [],
+      suspects: [],
+      ihaves: [{ id: 'w', version: 1 }],
+    });
+    flood('a', liveRecord('w', 1));
+    advanceTo(2000);
+    expect(sent.filter((s) => s.msg.kind === 'pull')).toHaveLength(0);
   });
   it('anti-entropy answers a digest with the entries of the buckets that differ, not the whole directory', () => {
     const { net, ms } = cluster(120);
