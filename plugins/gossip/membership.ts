@@ -298,7 +298,7 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   maxMessageBytes: 512 * 1024,
   eagerTree: true,
   lazyMs: 200,
-  graftMs: 50,
+  graftMs: 400,
 };
 
 interface Entry {
@@ -1579,7 +1579,7 @@ export class Membership {
       box.ihaves.clear();
       box.bytes = 96 * box.suspects.size + 128 * box.alives.size;
     }
-    if (box.ihaves.size || box.prune) this.armLazy();
+    if (box.ihaves.size) this.armLazy();
     this.scheduleFlush();
   }
 
@@ -1649,13 +1649,12 @@ export class Membership {
   private flushLink(link: string, force = false): void {
     const b = this.outboxes.get(link);
     if (!b || (!force && this.syncing.has(link))) return;
-    // A prune rides like an announcement: it saves bytes, not worth a frame of its own.
-    const urgent = b.records.size || b.deaths.size || b.suspects.size || b.alives.size;
+    const urgent = b.records.size || b.deaths.size || b.suspects.size || b.alives.size || b.prune;
     // Announcements alone wait (lazyMs) for other gossip to ride with.
     // (Compared as flushAnnouncements does: its timer fires at exactly lazySince + lazyMs.)
     if (!urgent && !force && b.lazySince + this.opts.lazyMs > this.clock.now()) return;
     this.outboxes.delete(link);
-    if (!urgent && !b.ihaves.size && !b.prune) return;
+    if (!urgent && !b.ihaves.size) return;
     const ihaves: Announcement[] = [];
     for (const [id, version] of b.ihaves) ihaves.push({ id, version });
     this.counters.announced += ihaves.length;
@@ -1680,16 +1679,14 @@ export class Membership {
     if (!this.opts.eagerTree || this.pruned.has(link) || !this.links.has(link)) return;
     this.pruned.add(link);
     this.counters.prunes++;
-    const box = this.outbox(link);
-    if (!box.ihaves.size && !box.prune) box.lazySince = this.clock.now();
-    box.prune = true;
-    this.armLazy();
+    this.outbox(link).prune = true;
+    this.scheduleFlush();
   }
 
   /** Queues an announcement of a record for a link we push to lazily. */
   private announce(link: string, rec: SignedRecord): void {
     const box = this.outbox(link);
-    if (!box.ihaves.size && !box.prune) box.lazySince = this.clock.now();
+    if (!box.ihaves.size) box.lazySince = this.clock.now();
     box.ihaves.set(rec.id, rec.version);
     this.armLazy();
   }
@@ -1704,7 +1701,7 @@ export class Membership {
     this.lazyTimer = undefined;
     let next = Infinity;
     for (const [link, box] of [...this.outboxes]) {
-      if (!box.ihaves.size && !box.prune) continue;
+      if (!box.ihaves.size) continue;
       const due = box.lazySince + this.opts.lazyMs;
       if (due <= this.clock.now()) this.flushLink(link);
       else next = Math.min(next, due);
