@@ -352,9 +352,6 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           verified: number;
           referred: number;
           duplicates?: number;
-          prunes?: number;
-          grafts?: number;
-          announced?: number;
           verifyTime?: { count: number; totalMs: number; medianUs: number; cached?: number };
           recordLoads?: { passes: number; records: number };
         }[],
@@ -403,11 +400,6 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           `verification wall time per agent ${(totalMs / timed.length).toFixed(1)} ms ` +
           `(mean ${((totalMs / count) * 1000).toFixed(0)} µs a call, median of the agents' medians ${medians[medians.length >> 1]!.toFixed(0)} µs), ` +
           `verified already by another agent of the process per agent ${(timed.reduce((x, a) => x + (a.verifyTime!.cached ?? 0), 0) / timed.length).toFixed(1)}`,
-      );
-      const mean = (k: 'prunes' | 'grafts' | 'announced') =>
-        (per.reduce((x, a) => x + (a[k] ?? 0), 0) / per.length).toFixed(1);
-      console.error(
-        `  record tree per agent: prunes sent ${mean('prunes')}, records pulled after an announcement ${mean('grafts')}, announcements sent ${mean('announced')}`,
       );
     }
     const loads = per.filter((a) => a.recordLoads && a.recordLoads.passes > 0);

@@ -207,9 +207,6 @@ function reportStatsLater(): void {
             referred: s.membership.referred,
             verified: s.membership.verified,
             duplicates: s.membership.duplicates,
-            prunes: s.membership.prunes,
-            grafts: s.membership.grafts,
-            announced: s.membership.announced,
             verifyTime: s.verifyTime,
             recordLoads: s.recordLoads,
           }

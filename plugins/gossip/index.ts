@@ -180,10 +180,6 @@ export interface GossipStats {
     referred: number;
     /** Record and alive signatures verified (one per new version heard). */
     verified: number;
-    /** The record tree: prunes sent, records pulled after an announcement, announcements sent. */
-    prunes: number;
-    grafts: number;
-    announced: number;
   };
   /**
    * Wall time of the signature verifications (key import included): their
@@ -411,9 +407,6 @@ export class GossipDiscovery implements Discovery {
         orphaned: c?.orphaned ?? 0,
         referred: c?.referred ?? 0,
         verified: c?.verified ?? 0,
-        prunes: c?.prunes ?? 0,
-        grafts: c?.grafts ?? 0,
-        announced: c?.announced ?? 0,
       },
       recordLoads: { ...this.loadCounts },
       verifyTime: {

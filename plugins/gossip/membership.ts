@@ -100,12 +100,6 @@ export interface Alive {
   readonly sig: Uint8Array;
 }
 
-/** A record announced by its id and version (lazy push). */
-export interface Announcement {
-  readonly id: string;
-  readonly version: number;
-}
-
 export interface DigestEntry {
   readonly id: string;
   readonly version: number;
@@ -119,12 +113,6 @@ export type MeshMessage = (
       deaths: Death[];
       suspects: Death[];
       alives?: Alive[];
-      /** Records the sender holds, announced instead of sent (a link it pushes to lazily). */
-      ihaves?: Announcement[];
-      /** The sender heard our records from others first: push it only announcements. */
-      prune?: boolean;
-      /** Sent by the flood (not a sync's push): a duplicate in it prunes the link. */
-      flood?: boolean;
     }
   /**
    * `buckets`: the directory split by member id into buckets, each one's
@@ -136,8 +124,7 @@ export type MeshMessage = (
    * are equal on both sides); absent, it is the whole directory.
    */
   | { kind: 'entries'; entries: DigestEntry[]; buckets?: number[]; bucketCount?: number }
-  /** `graft`: the sender missed a record it was announced; push it records again. */
-  | { kind: 'pull'; ids: string[]; graft?: boolean }
+  | { kind: 'pull'; ids: string[] }
   | { kind: 'ping'; nonce: number }
   | { kind: 'ack'; nonce: number }
   | { kind: 'ping-req'; target: string; nonce: number }
@@ -260,18 +247,6 @@ export interface MembershipOptions {
   maxDirectoryBytes: number;
   /** Largest batch of records in one message (by payload bytes). */
   maxMessageBytes: number;
-  /**
-   * Records spread over a tree (Plumtree): a link that sends us a record we
-   * already hold from its flood is told to prune, and then gets only
-   * announcements (id, version) of the records we forward; a record announced
-   * but not received within `graftMs` is pulled, and the link grafted back.
-   * Deaths, suspicions, alives and tombstones always go to every link.
-   */
-  eagerTree: boolean;
-  /** How long announcements for a link wait for other gossip to ride with. */
-  lazyMs: number;
-  /** How long an announced record may take to arrive before it is pulled. */
-  graftMs: number;
 }
 
 export const DEFAULT_MEMBERSHIP: MembershipOptions = {
@@ -296,9 +271,6 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   maxRecordBytes: 4 * 1024 * 1024,
   maxDirectoryBytes: 64 * 1024 * 1024,
   maxMessageBytes: 512 * 1024,
-  eagerTree: true,
-  lazyMs: 200,
-  graftMs: 400,
 };
 
 interface Entry {
@@ -347,11 +319,6 @@ interface Outbox {
   deaths: Map<string, Death>;
   suspects: Map<string, Death>;
   alives: Map<string, Alive>;
-  /** Announcements (id → version) for a link we push to lazily, since `lazySince`. */
-  ihaves: Map<string, number>;
-  lazySince: number;
-  /** Tell the link to prune (we heard its flood's records from others first). */
-  prune: boolean;
   bytes: number;
 }
 
@@ -378,12 +345,6 @@ export interface MembershipCounters {
   referred: number;
   /** Signatures checked (records and alives; each a new version to this member). */
   verified: number;
-  /** Prunes sent (a link's flood brought a record we held). */
-  prunes: number;
-  /** Records pulled after an announcement whose record did not come (grafts). */
-  grafts: number;
-  /** Announcements sent instead of records. */
-  announced: number;
 }
 
 const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
@@ -546,18 +507,7 @@ export class Membership {
     orphaned: 0,
     referred: 0,
     verified: 0,
-    prunes: 0,
-    grafts: 0,
-    announced: 0,
   };
-  /** Links that told us to prune: records go to them as announcements. */
-  private readonly lazyLinks = new Set<string>();
-  /** Links we told to prune (once each, until we graft them back). */
-  private readonly pruned = new Set<string>();
-  /** Records announced to us that we lack: the version, the link, when. */
-  private readonly missing = new Map<string, { version: number; link: string; at: number }>();
-  private lazyTimer: unknown;
-  private graftTimer: unknown;
 
   constructor(
     readonly id: string,
@@ -611,8 +561,6 @@ export class Membership {
     for (const r of this.relays.values()) this.clock.clearTimeout(r.timer);
     for (const e of this.entries.values()) if (e.suspect) this.clock.clearTimeout(e.suspect.timer);
     if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
-    if (this.lazyTimer !== undefined) this.clock.clearTimeout(this.lazyTimer);
-    if (this.graftTimer !== undefined) this.clock.clearTimeout(this.graftTimer);
   }
 
   // ---- what the owner publishes ----
@@ -933,8 +881,6 @@ export class Membership {
     this.newcomers.delete(id);
     this.heard.delete(id);
     this.syncing.delete(id);
-    this.lazyLinks.delete(id);
-    this.pruned.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
   }
 
@@ -967,10 +913,8 @@ export class Membership {
     }
     switch (msg.kind) {
       case 'gossip':
-        if (msg.prune && this.links.has(from)) this.lazyLinks.add(from);
-        this.onGossip(from, msg.records, msg.deaths, msg.suspects, msg.flood === true);
+        this.onGossip(from, msg.records, msg.deaths, msg.suspects);
         for (const a of msg.alives ?? []) this.onAlive(from, a);
-        for (const a of msg.ihaves ?? []) this.onAnnounced(from, a);
         return;
       case 'digest': {
         const mine = this.summary();
@@ -987,7 +931,6 @@ export class Membership {
         // We pushed whatever it lacked of what we hold.
         return this.synced(from, true);
       case 'pull':
-        if (msg.graft) this.lazyLinks.delete(from);
         return this.onPull(from, msg.ids);
       case 'ping':
         return this.send(from, { kind: 'ack', nonce: msg.nonce });
@@ -1003,19 +946,13 @@ export class Membership {
     }
   }
 
-  private onGossip(
-    from: string,
-    records: SignedRecord[],
-    deaths: Death[],
-    suspects: Death[],
-    flood = false,
-  ) {
-    for (const rec of records) this.onRecord(from, rec, flood);
+  private onGossip(from: string, records: SignedRecord[], deaths: Death[], suspects: Death[]) {
+    for (const rec of records) this.onRecord(from, rec);
     for (const d of deaths) this.onDeath(from, d);
     for (const s of suspects) this.onSuspect(from, s);
   }
 
-  private onRecord(from: string, rec: SignedRecord, flood = false): void {
+  private onRecord(from: string, rec: SignedRecord): void {
     if (rec.id === this.id) {
       // Someone holds an old version of ours that is marked dead, or a refutation raced.
       return;
@@ -1023,14 +960,9 @@ export class Membership {
     const e = this.entries.get(rec.id);
     // The sender holds this version: what we queued for it up to there is a duplicate.
     this.heldBy(from, rec.id, rec.version);
-    const m = this.missing.get(rec.id);
-    if (m && m.version <= rec.version) this.missing.delete(rec.id);
     if (e && e.version >= rec.version) {
-      if (e.version === rec.version) {
-        this.counters.duplicates++;
-        // Its flood reached us after another's: the tree needs no second path here.
-        if (flood) this.prune(from);
-      } else this.counters.stale++;
+      if (e.version === rec.version) this.counters.duplicates++;
+      else this.counters.stale++;
       return;
     }
     if (!e && this.entries.size >= this.opts.maxMembers) {
@@ -1120,8 +1052,6 @@ export class Membership {
       box.alives.delete(id);
       box.bytes -= 128;
     }
-    const v = box.ihaves.get(id);
-    if (v !== undefined && v <= version) box.ihaves.delete(id);
   }
 
   private accept(from: string, rec: SignedRecord, e: Entry | undefined, asAlive: boolean): void {
@@ -1547,14 +1477,8 @@ export class Membership {
   // ---- forwarding ----
 
   private floodRecord(rec: SignedRecord, except: string | undefined): void {
-    // Tombstones go to every link (a leaving member waits for its links to read it).
-    const lazy = this.opts.eagerTree && !rec.left;
     for (const link of this.links.keys()) {
       if (link === except) continue;
-      if (lazy && this.lazyLinks.has(link)) {
-        this.announce(link, rec);
-        continue;
-      }
       const box = this.outbox(link);
       box.records.set(rec.id, rec);
       box.bytes += rec.payload.byteLength + 128;
@@ -1576,10 +1500,8 @@ export class Membership {
     if (covered) {
       box.records.clear();
       box.deaths.clear();
-      box.ihaves.clear();
       box.bytes = 96 * box.suspects.size + 128 * box.alives.size;
     }
-    if (box.ihaves.size) this.armLazy();
     this.scheduleFlush();
   }
 
@@ -1613,9 +1535,6 @@ export class Membership {
         deaths: new Map(),
         suspects: new Map(),
         alives: new Map(),
-        ihaves: new Map(),
-        lazySince: 0,
-        prune: false,
         bytes: 0,
       };
       this.outboxes.set(link, b);
@@ -1649,15 +1568,8 @@ export class Membership {
   private flushLink(link: string, force = false): void {
     const b = this.outboxes.get(link);
     if (!b || (!force && this.syncing.has(link))) return;
-    const urgent = b.records.size || b.deaths.size || b.suspects.size || b.alives.size || b.prune;
-    // Announcements alone wait (lazyMs) for other gossip to ride with.
-    // (Compared as flushAnnouncements does: its timer fires at exactly lazySince + lazyMs.)
-    if (!urgent && !force && b.lazySince + this.opts.lazyMs > this.clock.now()) return;
     this.outboxes.delete(link);
-    if (!urgent && !b.ihaves.size) return;
-    const ihaves: Announcement[] = [];
-    for (const [id, version] of b.ihaves) ihaves.push({ id, version });
-    this.counters.announced += ihaves.length;
+    if (!b.records.size && !b.deaths.size && !b.suspects.size && !b.alives.size) return;
     this.send(link, {
       kind: 'gossip',
       records: [...b.records.values()],
@@ -1666,99 +1578,7 @@ export class Membership {
       alives: [...b.alives.values()].filter(
         (a) => (b.records.get(a.id)?.version ?? -1) < a.version,
       ),
-      ihaves,
-      prune: b.prune,
-      flood: true,
     });
-  }
-
-  // ---- the tree (Plumtree: eager push along it, announcements to the other links) ----
-
-  /** Tells a link its flood reached us second: it sends us announcements from now on. */
-  private prune(link: string): void {
-    if (!this.opts.eagerTree || this.pruned.has(link) || !this.links.has(link)) return;
-    this.pruned.add(link);
-    this.counters.prunes++;
-    this.outbox(link).prune = true;
-    this.scheduleFlush();
-  }
-
-  /** Queues an announcement of a record for a link we push to lazily. */
-  private announce(link: string, rec: SignedRecord): void {
-    const box = this.outbox(link);
-    if (!box.ihaves.size) box.lazySince = this.clock.now();
-    box.ihaves.set(rec.id, rec.version);
-    this.armLazy();
-  }
-
-  private armLazy(): void {
-    if (this.lazyTimer === undefined && !this.stopped)
-      this.lazyTimer = this.clock.setTimeout(() => this.flushAnnouncements(), this.opts.lazyMs);
-  }
-
-  /** Sends the announcements that waited lazyMs; re-arms for those still waiting. */
-  private flushAnnouncements(): void {
-    this.lazyTimer = undefined;
-    let next = Infinity;
-    for (const [link, box] of [...this.outboxes]) {
-      if (!box.ihaves.size) continue;
-      const due = box.lazySince + this.opts.lazyMs;
-      if (due <= this.clock.now()) this.flushLink(link);
-      else next = Math.min(next, due);
-    }
-    if (next < Infinity && !this.stopped)
-      this.lazyTimer = this.clock.setTimeout(
-        () => this.flushAnnouncements(),
-        Math.max(0, next - this.clock.now()),
-      );
-  }
-
-  /** A link holds a record: if we lack it, it is pulled unless it arrives within graftMs. */
-  private onAnnounced(from: string, a: Announcement): void {
-    if (a.id === this.id) return;
-    this.heldBy(from, a.id, a.version);
-    const e = this.entries.get(a.id);
-    if (e && e.version >= a.version) return;
-    const m = this.missing.get(a.id);
-    if (m && m.version >= a.version) return;
-    if (!m && this.missing.size >= this.opts.maxMembers) return;
-    this.missing.set(a.id, { version: a.version, link: from, at: this.clock.now() });
-    if (this.graftTimer === undefined && !this.stopped)
-      this.graftTimer = this.clock.setTimeout(() => this.graft(), this.opts.graftMs);
-  }
-
-  /**
-   * Pulls the announced records that did not arrive within graftMs from the
-   * links that announced them, and grafts those links back into the tree.
-   */
-  private graft(): void {
-    this.graftTimer = undefined;
-    const now = this.clock.now();
-    const pulls = new Map<string, string[]>();
-    let next = Infinity;
-    for (const [id, m] of this.missing) {
-      const e = this.entries.get(id);
-      if ((e && e.version >= m.version) || !this.links.has(m.link)) {
-        this.missing.delete(id);
-        continue;
-      }
-      const due = m.at + this.opts.graftMs;
-      if (due > now) {
-        next = Math.min(next, due);
-        continue;
-      }
-      this.missing.delete(id);
-      let ids = pulls.get(m.link);
-      if (!ids) pulls.set(m.link, (ids = []));
-      ids.push(id);
-    }
-    for (const [link, ids] of pulls) {
-      this.counters.grafts += ids.length;
-      this.pruned.delete(link);
-      this.send(link, { kind: 'pull', ids, graft: true });
-    }
-    if (next < Infinity && !this.stopped)
-      this.graftTimer = this.clock.setTimeout(() => this.graft(), Math.max(0, next - now));
   }
 
   // ---- failure detection ----

@@ -14,14 +14,7 @@ import protobuf from 'protobufjs';
 
 import { MismatchError } from '../../src/errors.js';
 import { decodedBytes, readProto } from '../../src/proto.js';
-import type {
-  Alive,
-  Announcement,
-  Death,
-  DigestEntry,
-  MeshMessage,
-  SignedRecord,
-} from './membership.js';
+import type { Alive, Death, DigestEntry, MeshMessage, SignedRecord } from './membership.js';
 
 export const MESH_FORMAT_VERSION = 1;
 
@@ -45,9 +38,6 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
         deaths: msg.deaths,
         suspects: msg.suspects,
         alives: msg.alives ?? [],
-        ihaves: msg.ihaves ?? [],
-        prune: msg.prune === true,
-        flood: msg.flood === true,
       };
       break;
     case 'digest':
@@ -61,7 +51,7 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
       };
       break;
     case 'pull':
-      obj.pull = { ids: msg.ids, graft: msg.graft === true };
+      obj.pull = { ids: msg.ids };
       break;
     case 'ping':
       obj.ping = { nonce: msg.nonce };
@@ -121,10 +111,6 @@ function aliveOf(a: any): Alive {
   return { id: a.id, version: a.version, digest: decodedBytes(a.digest), sig: decodedBytes(a.sig) };
 }
 
-function announcementOf(e: any): Announcement {
-  return { id: e.id, version: e.version };
-}
-
 function entryOf(e: any): DigestEntry {
   return { id: e.id, version: e.version, dead: e.dead };
 }
@@ -139,9 +125,6 @@ function bodyOf(o: any): MeshMessage {
         deaths: g.deaths.map(deathOf),
         suspects: g.suspects.map(deathOf),
         alives: g.alives.map(aliveOf),
-        ihaves: g.ihaves.map(announcementOf),
-        prune: g.prune,
-        flood: g.flood,
       };
     }
     case 'digest': {
@@ -160,7 +143,7 @@ function bodyOf(o: any): MeshMessage {
           }
         : { kind: 'entries', entries: o.entries.entries.map(entryOf) };
     case 'pull':
-      return { kind: 'pull', ids: [...o.pull.ids], graft: o.pull.graft };
+      return { kind: 'pull', ids: [...o.pull.ids] };
     case 'ping':
       return { kind: 'ping', nonce: o.ping.nonce };
     case 'ack':

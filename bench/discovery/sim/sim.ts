@@ -28,9 +28,7 @@
  *
  * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--events 1000,3000,10000]
  *        [--loss 0.01,0.1] [--loss-s 60] [--stress 1000] [--stress-s 60]
- *        [--scenarios pauses,slow,lost] [--tree on|off]
- *
- * `--tree off`: records flooded to every link (before the Plumtree tree, 2026-12-05).
+ *        [--scenarios pauses,slow,lost]
  */
 import type { MembershipOptions } from '../../../plugins/gossip/membership.js';
 import { SimNetwork } from './network.js';
@@ -49,7 +47,6 @@ const stressSeconds = Number(arg('stress-s', '60'));
 const scenarios = arg('scenarios', 'pauses,slow,lost').split(',') as (
   'pauses' | 'slow' | 'lost' | 'busy'
 )[];
-const eagerTree = arg('tree', 'on') !== 'off';
 const LATENCY = 10;
 const PAYLOAD_BYTES = 512;
 const OPTS = {
@@ -61,11 +58,6 @@ const OPTS = {
   antiEntropyMs: 5000,
   batchMs: 0,
   maxMembers: 20_000,
-  eagerTree,
-  // The plugin's announcements wait 10 batching windows and a graft 2 × that;
-  // with batchMs 0 here, announcements wait 2 rounds and a graft 4.
-  lazyMs: 2 * LATENCY,
-  graftMs: 4 * LATENCY,
 };
 const payload = () => new Uint8Array(PAYLOAD_BYTES);
 const id = (i: number) => `m${String(i).padStart(5, '0')}`;
@@ -102,20 +94,11 @@ function coldStart(n: number, how: 'seed' | 'chain') {
   net.clock.run(300_000, () => done);
   const rounds = done ? net.clock.now() / LATENCY : NaN;
   const pm = perMember(net, n);
-  const dups = ms.reduce((x, m) => x + m.counters.duplicates, 0) / n;
-  const grafts = ms.reduce((x, m) => x + m.counters.grafts, 0) / n;
   // Links once the mesh has settled (extra links are dropped after minLinkAgeMs).
   net.clock.run(net.clock.now() + 10_000);
   const links = ms.map((m) => m.linkIds().length);
   for (const m of ms) m.stop();
-  return {
-    rounds,
-    ...pm,
-    dups,
-    grafts,
-    maxLinks: Math.max(...links),
-    minLinks: Math.min(...links),
-  };
+  return { rounds, ...pm, maxLinks: Math.max(...links), minLinks: Math.min(...links) };
 }
 
 /** A formed mesh: each member linked to `degree` random others, knowing its neighbours' records. */
@@ -313,14 +296,14 @@ function stress(n: number, scenario: 'pauses' | 'slow' | 'lost' | 'busy', lifegu
 
 const fmt = (x: number, d = 1) => (Number.isNaN(x) ? '—' : x.toFixed(d));
 console.log(
-  `membership simulation (degree ${OPTS.degree}, max links ${OPTS.maxLinks}, latency = 1 round, ${PAYLOAD_BYTES}-byte payloads, records over a tree: ${eagerTree ? 'on' : 'off'})`,
+  `membership simulation (degree ${OPTS.degree}, max links ${OPTS.maxLinks}, latency = 1 round, ${PAYLOAD_BYTES}-byte payloads)`,
 );
 if (coldSizes.length) {
   console.log(
     '\ncold start, all at once (seed: every member links to member 0; chain: each to a random earlier member)',
   );
   console.log(
-    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | records heard again/member | grafts/member | links after 10 s (min-max)',
+    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | links after 10 s (min-max)',
   );
   for (const n of coldSizes) {
     for (const how of ['seed', 'chain'] as const) {
@@ -328,7 +311,6 @@ if (coldSizes.length) {
       const r = coldStart(n, how);
       console.log(
         `${n} | ${how} | ${fmt(r.rounds, 0)} | ${fmt(r.msgs)} | ${fmt(r.bytes / 1024)} | ${r.maxMsgs} | ` +
-          `${fmt(r.dups)} | ${fmt(r.grafts)} | ` +
           `${r.minLinks}-${r.maxLinks}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
       );
     }
