@@ -71,16 +71,17 @@ void Engine::Prep(uint32_t slot, int32_t* status, XferOp op, uint32_t peerId,
   PushCmd(std::move(c));
 }
 
-void Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen,
+bool Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen,
                   bool hasNotif) {
+  const bool callerReads = CallerReads();
   Cmd c;
   c.kind = Cmd::kPost;
   c.a = slot;
   c.b = gen;
   c.flag = hasNotif;
   if (hasNotif) c.bytes.assign(notif, notif + notifLen);
-  if (TryRunInline(c)) return;
-  PushCmd(std::move(c));
+  if (!TryRunInline(c)) PushCmd(std::move(c));
+  return callerReads;
 }
 
 // A small post runs on the calling thread when the I/O thread is idle (waiting
@@ -110,6 +111,10 @@ bool Engine::TryRunInline(Cmd& c) {
   if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
   Peer* poller = shm || polled ? nullptr : peer;
   if (poller && !xfers_[c.a]->polled) poller = nullptr;
+  // poll_progress=auto out of the shared-CPU regime: the I/O thread reads the
+  // answer, the caller will not (Post's answer); poll_send's WRITEs stay left.
+  if (poller && cfg_.pollAuto && !regime_.Shared() && !PollSends(xfers_[c.a].get(), peer))
+    poller = nullptr;
   if (poller) SetQuiet(poller, true);  // (a no-op while it stays masked between posts)
   // A WRITE this thread sends (pollSend): a bounded share now, the rest by
   // its polls, or by the I/O thread if its caller does not poll.
@@ -247,7 +252,7 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
   // (pollSend): yielding there was measured slower (2026-12-socket-write-512k).
   if (!settledHere && !sends && p->lastProgressNs == progressBefore) {
     io.unlock();
-    sched_yield();
+    regime_.Yield();  // timed: it tells whether this caller still shares its CPU
   }
   return settledHere;
 }
