@@ -315,10 +315,15 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     if (!live()) return o;
     tcp::RegimeCounters c = host_->engine->regimeCounters();
     o.Set("sharedCpu", Napi::Boolean::New(env, c.sharedCpu));
-    o.Set("switchesOn", Napi::Number::New(env, static_cast<double>(c.switchesOn)));
-    o.Set("switchesOff", Napi::Number::New(env, static_cast<double>(c.switchesOff)));
+    o.Set("byYields", Napi::Boolean::New(env, c.byYields));
+    o.Set("byCpus", Napi::Boolean::New(env, c.byCpus));
     o.Set("longYields", Napi::Number::New(env, static_cast<double>(c.longYields)));
     o.Set("shortYields", Napi::Number::New(env, static_cast<double>(c.shortYields)));
+    o.Set("switchesOn", Napi::Number::New(env, static_cast<double>(c.switchesOn)));
+    o.Set("switchesOff", Napi::Number::New(env, static_cast<double>(c.switchesOff)));
+    o.Set("sameCpuSettles", Napi::Number::New(env, static_cast<double>(c.sameCpuSettles)));
+    o.Set("otherCpuSettles", Napi::Number::New(env, static_cast<double>(c.otherCpuSettles)));
+    o.Set("probes", Napi::Number::New(env, static_cast<double>(c.probes)));
     return o;
   }
 
@@ -410,7 +415,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
   }
 
   // yieldCpu(): sched_yield, for a caller that polls a transfer in flight
-  // (timed by the engine: poll_progress=auto).
+  // (timed: poll_progress=auto's signal).
   Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
     if (live()) {
       host_->engine->YieldCpu();

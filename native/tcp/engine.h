@@ -173,7 +173,7 @@ class Engine {
   // the caller settles it.
   bool Progress(uint32_t slot, uint32_t gen);
   // sched_yield of a caller that polls a transfer in flight without reading
-  // its answer (poll_progress off or auto): timed, for SharedCpuRegime.
+  // its answer: timed, poll_progress=auto's signal (SharedCpuRegime).
   void YieldCpu() { regime_.Yield(); }
   RegimeCounters regimeCounters() const { return regime_.Counters(); }
   // The caller stopped polling the post `gen` of `slot` before it completed:
@@ -399,7 +399,9 @@ class Engine {
   // buffer, tcp_wmem at most 4 MiB here, usually takes less).
   static constexpr uint64_t kPollSendChunk = 4ull << 20;
   bool PollSends(const Xfer* x, const Peer* p) const;
-  bool CallerReads() const { return cfg_.pollAuto && regime_.Shared(); }
+  // A post whose settle by the I/O thread tells SharedCpuRegime something:
+  // one whose answer auto may leave to the caller (small, socket path).
+  bool SamplesRegime(const Xfer* x);
   bool inlineRun_ = false;  // ExecCmd runs on the posting thread (TryRunInline)
 
   std::mutex cmdMu_;
@@ -425,7 +427,7 @@ class Engine {
   static constexpr uint32_t kLingerMaxBackoff = 64;
   std::atomic<uint64_t> lingerHits_{0};
   std::atomic<uint64_t> lingerMisses_{0};
-  SharedCpuRegime regime_;  // poll_progress=auto (the polling JavaScript thread's)
+  SharedCpuRegime regime_;  // poll_progress=auto
 
   CompletionQueue out_;
   CompletionBatch staged_;  // under ioMu_, moved into out_ by Publish
