@@ -49,14 +49,23 @@ export interface LingerCounters {
 
 /** What `poll_progress=auto`'s detector saw (native/tcp/shared_cpu_regime.h). */
 export interface RegimeCounters {
-  /** The regime now: polling callers read their own answers. */
+  /** The regime now: polling callers read their own answers (byYields or byCpus). */
   sharedCpu: boolean;
+  /** On because polling callers' yields let other threads run (16 in a row). */
+  byYields: boolean;
+  /** On because the I/O thread settled posts on their caller's CPU (16 in a row). */
+  byCpus: boolean;
   /** Times it switched to callers reading their answers, and back to the I/O thread. */
   switchesOn: number;
   switchesOff: number;
   /** A polling caller's yields that let another thread run (long), and that did not. */
   longYields: number;
   shortYields: number;
+  /** Small socket posts the I/O thread settled on the CPU their caller posted them from, and on another. */
+  sameCpuSettles: number;
+  otherCpuSettles: number;
+  /** Posts left to the I/O thread while callers read their answers (one in 64), to check the regime. */
+  probes: number;
   /** Posts whose answer was left to their polling caller (counted by the backend). */
   callerReadPosts: number;
 }

@@ -1,7 +1,8 @@
 // poll_progress=auto (the default; native/tcp/shared_cpu_regime.h): a caller
 // that polls small socket transfers reads their answers itself while it shares
-// its CPU with the engine's threads, and leaves them to the I/O thread again
-// once its yields show it has a CPU of its own. The CPUs are forced with
+// its CPU with the engine's threads (its yields let them run, or the I/O
+// thread reads answers on its CPU), and leaves them to the I/O thread again
+// once it has a CPU of its own. The CPUs are forced with
 // sched_setaffinity (taskset -a: every thread of this process and of the
 // target's). Checked from outside: the backend's regime counters, and every
 // transfer by hash on the process that owns the memory. The target is an
@@ -38,6 +39,11 @@ afterEach(async () => {
 /** Every thread of process `pid` may run on `cpus` only (a taskset list). */
 function pin(pid: number, cpus: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** This process's main thread (the caller) alone may run on `cpus` only. */
+function pinCaller(cpus: string): void {
+  execFileSync('taskset', ['-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
 }
 
 function pair(mine: Record<string, string> = {}): Promise<TcpPair> {
@@ -77,7 +83,7 @@ describe('TCP, poll_progress=auto: the caller reads its answers on a shared CPU'
     await expect(pair({ poll_progress: 'sometimes' })).rejects.toThrow(/poll_progress/);
   });
 
-  it('switches on with both processes on one CPU, and off again with a CPU each; data lands', async () => {
+  it('switches on with both processes on one CPU, off with the caller on a CPU of its own; data lands', async () => {
     const p = await pair();
     pin(process.pid, '0');
     pin(p.peer.pid, '0');
@@ -85,16 +91,32 @@ describe('TCP, poll_progress=auto: the caller reads its answers on a shared CPU'
     expect(on.switchesOn).toBeGreaterThanOrEqual(1);
     expect(on.sharedCpu).toBe(true);
     expect(on.callerReadPosts).toBeGreaterThan(0);
-    // Pinned, nearly every yield let another thread run.
+    // Pinned, nearly every yield let another thread run, and the I/O thread
+    // settled every probe on the caller's CPU.
     expect(on.longYields).toBeGreaterThan(on.shortYields);
+    expect(on.otherCpuSettles).toBe(0);
     await pollRoundTripsByHash(p, SIZES);
     expect(counters(p).callerReadPosts).toBeGreaterThan(on.callerReadPosts);
 
     if (CPUS < 2) return;
-    pin(process.pid, '1');
+    // The caller alone on CPU 1; the I/O thread and the target stay on CPU 0.
+    pinCaller('1');
     const off = roundsUntil(p, (c) => !c.sharedCpu);
+    expect(off.probes).toBeGreaterThan(on.probes);
     expect(off.switchesOff).toBeGreaterThanOrEqual(1);
     expect(off.sharedCpu).toBe(false);
+    await pollRoundTripsByHash(p, SIZES);
+  });
+
+  it('switches on with the caller and its I/O thread on one CPU, the target on another', async () => {
+    if (CPUS < 2) return;
+    const p = await pair();
+    pin(process.pid, '1');
+    pin(p.peer.pid, '0');
+    const on = roundsUntil(p, (c) => c.byCpus);
+    expect(on.byCpus).toBe(true);
+    expect(on.sharedCpu).toBe(true);
+    expect(on.probes).toBeGreaterThan(0);
     await pollRoundTripsByHash(p, SIZES);
   });
 
