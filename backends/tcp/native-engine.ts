@@ -112,8 +112,11 @@ export interface TcpEngine {
    * the call: it then has no batch entry.
    */
   progress(slot: number, gen: number): boolean;
-  /** sched_yield: lets a thread queued on the polling caller's CPU run (timed: `poll_progress=auto`). */
-  yieldCpu(): void;
+  /**
+   * sched_yield: lets a thread queued on the polling caller's CPU run;
+   * `sample`: timed, a sample for `poll_progress=auto`.
+   */
+  yieldCpu(sample: boolean): void;
   /** Sleeps until a transfer settles, `slot` no longer reads IN_PROG, or `maxUs` passed. */
   park(slot: number, maxUs: number): void;
   /** The caller stopped polling that post: its answer goes back to the I/O thread now. */

@@ -418,7 +418,9 @@ export class TcpBackend implements Backend {
     if (!this.#pollsAnswers(h)) {
       if ((++h.idlePolls & (YIELD_EVERY_POLLS - 1)) !== 0) return s;
       if (!h.parks) {
-        this.#engine.yieldCpu();
+        // Timed (poll_progress=auto's signal) only where auto may act: a large
+        // transfer's own I/O threads make its caller's yields long.
+        this.#engine.yieldCpu(h.autoReads);
         return s;
       }
       this.#engine.park(h.slot.index, this.#opts.pollParkUs);

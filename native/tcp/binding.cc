@@ -414,10 +414,10 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     return Napi::Boolean::New(env, done);
   }
 
-  // yieldCpu(): sched_yield, for a caller that polls a transfer in flight
-  // (timed: poll_progress=auto's signal).
+  // yieldCpu(sample): sched_yield, for a caller that polls a transfer in
+  // flight; timed when `sample` (poll_progress=auto's signal).
   Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
-    if (live()) {
+    if (live() && info[0].ToBoolean().Value()) {
       host_->engine->YieldCpu();
     } else {
       sched_yield();
