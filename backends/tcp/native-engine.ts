@@ -64,7 +64,7 @@ export interface RegimeCounters {
   /** Small socket posts the I/O thread settled on the CPU their caller posted them from, and on another. */
   sameCpuSettles: number;
   otherCpuSettles: number;
-  /** Posts left to the I/O thread while callers read their answers (one in 64), to check the regime. */
+  /** Posts left to the I/O thread while callers read their answers (one in 256), to check the regime. */
   probes: number;
   /** Posts whose answer was left to their polling caller (counted by the backend). */
   callerReadPosts: number;

@@ -46,7 +46,7 @@ class SharedCpuRegime {
   static constexpr uint64_t kLongYieldNs = 1'500;
   static constexpr uint32_t kStreak = 16;
   static constexpr uint32_t kOffProbes = 3;
-  static constexpr uint32_t kProbeEvery = 64;
+  static constexpr uint32_t kProbeEvery = 256;
 
   // The polling caller: sched_yield while its transfer is in flight, timed.
   void Yield();
