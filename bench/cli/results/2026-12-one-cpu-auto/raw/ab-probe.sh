@@ -4,7 +4,7 @@
 # PP=on. PIN_IO/PIN_SELF/PIN_PEER as the probe takes them. Run under flock.
 cd "$(git rev-parse --show-toplevel)"
 OLD=${OLD:-/tmp/pprog/main.node}
-NEW=${NEW:-/tmp/pprog/auto4.node}
+NEW=${NEW:-/tmp/pprog/auto5.node}
 for r in $(seq 1 ${ROUNDS:-4}); do
   for V in ${VARIANTS:-A B}; do
     F=$OLD; [ $V = B ] && F=$NEW

@@ -6,7 +6,7 @@
 # Run under flock /tmp/bench.lock; restores B's addon at the end.
 cd "$(git rev-parse --show-toplevel)"
 OLD=${OLD:-/tmp/pprog/main.node}
-NEW=${NEW:-/tmp/pprog/auto4.node}
+NEW=${NEW:-/tmp/pprog/auto5.node}
 for r in $(seq 1 ${ROUNDS:-4}); do
   for V in ${VARIANTS:-A B}; do
     F=$OLD; [ $V = B ] && F=$NEW
