@@ -31,6 +31,7 @@
         "native/tcp/initiating.cc",
         "native/tcp/vm_copy.cc",
         "native/tcp/shared_mem.cc",
+        "native/tcp/shared_cpu_regime.cc",
         "native/tcp/binding.cc"
       ]
     },

@@ -4,7 +4,7 @@ import { DEFAULT_PARAMS, parseParams } from './params.js';
 import { TcpBackend } from './tcp-backend.js';
 
 export { TcpBackend } from './tcp-backend.js';
-export type { LingerCounters, ShmCounters } from './native-engine.js';
+export type { LingerCounters, RegimeCounters, ShmCounters } from './native-engine.js';
 export { DEFAULT_PARAMS, parseParams, type TcpParams } from './params.js';
 export {
   VramStager,

@@ -47,6 +47,29 @@ export interface LingerCounters {
   misses: number;
 }
 
+/** What `poll_progress=auto`'s detector saw (native/tcp/shared_cpu_regime.h). */
+export interface RegimeCounters {
+  /** The regime now: polling callers read their own answers (byYields or byCpus). */
+  sharedCpu: boolean;
+  /** On because polling callers' yields let other threads run (16 in a row). */
+  byYields: boolean;
+  /** On because the I/O thread settled posts on their caller's CPU (16 in a row). */
+  byCpus: boolean;
+  /** Times it switched to callers reading their answers, and back to the I/O thread. */
+  switchesOn: number;
+  switchesOff: number;
+  /** A polling caller's yields that let another thread run (long), and that did not. */
+  longYields: number;
+  shortYields: number;
+  /** Small socket posts the I/O thread settled on the CPU their caller posted them from, and on another. */
+  sameCpuSettles: number;
+  otherCpuSettles: number;
+  /** Posts left to the I/O thread while callers read their answers (one in 256), to check the regime. */
+  probes: number;
+  /** Posts whose answer was left to their polling caller (counted by the backend). */
+  callerReadPosts: number;
+}
+
 /** The native engine's JavaScript surface. */
 export interface TcpEngine {
   info(): { port: number; secret: Uint8Array; publicKey: Uint8Array; pid: number };
@@ -67,6 +90,7 @@ export interface TcpEngine {
   allocShared(bytes: number): Buffer;
   shmCounters(): ShmCounters;
   lingerCounters(): LingerCounters;
+  regimeCounters(): Omit<RegimeCounters, 'callerReadPosts'>;
   addPeer(
     name: string,
     host: string,
@@ -80,15 +104,19 @@ export interface TcpEngine {
   connect(id: number, token: number): void;
   /** A transfer is known by its status slot's number. */
   prep(slot: number, op: number, peerId: number, words: Uint32Array): void;
-  post(slot: number, gen: number, notif?: Uint8Array): void;
+  /** True when the caller should read this post's answer in its polls (`poll_progress=auto`). */
+  post(slot: number, gen: number, notif?: Uint8Array): boolean;
   /**
    * A poll of a post in flight: reads its peer's connections on this thread
    * when the engine is free (never waits). True when that post succeeded in
    * the call: it then has no batch entry.
    */
   progress(slot: number, gen: number): boolean;
-  /** sched_yield: lets a thread queued on the polling caller's CPU run. */
-  yieldCpu(): void;
+  /**
+   * sched_yield: lets a thread queued on the polling caller's CPU run;
+   * `sample`: timed, a sample for `poll_progress=auto`.
+   */
+  yieldCpu(sample: boolean): void;
   /** Sleeps until a transfer settles, `slot` no longer reads IN_PROG, or `maxUs` passed. */
   park(slot: number, maxUs: number): void;
   /** The caller stopped polling that post: its answer goes back to the I/O thread now. */

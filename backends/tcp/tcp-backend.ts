@@ -44,7 +44,13 @@ import {
 } from '../common/settle-dispatch.js';
 import { YIELD_EVERY_POLLS } from '../common/poll-yield.js';
 import { StatusSlots, type Slot } from '../common/status-slots.js';
-import type { LingerCounters, ShmCounters, TcpEngine, TcpEngineOptions } from './native-engine.js';
+import type {
+  LingerCounters,
+  RegimeCounters,
+  ShmCounters,
+  TcpEngine,
+  TcpEngineOptions,
+} from './native-engine.js';
 import { native } from '../../src/native.js';
 import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
@@ -57,6 +63,10 @@ class TcpXfer implements NativeXfer {
   released = false;
   /** Status reads of this transfer send its payload and read its answer (poll_send). */
   pollSends = false;
+  /** Small enough for poll_progress=auto to leave its answer to its caller. */
+  autoReads = false;
+  /** Status reads of the current post read its answer (poll_progress=auto, one shared CPU). */
+  callerReads = false;
   /** Status reads of the current post that found it in flight. */
   idlePolls = 0;
   /** Status reads of it park the caller (poll_park_us) instead of yielding. */
@@ -75,6 +85,13 @@ interface PeerEntry {
 }
 
 const DESC_WORDS = 9;
+/**
+ * The largest socket transfer (total bytes) whose answer poll_progress=auto
+ * leaves to its polling caller in the shared-CPU regime: the largest READ
+ * payload a poll receives itself (kPollAnswerMaxBytes, native/tcp/engine.h).
+ * Larger ones keep the I/O thread's receive straight into place and parking.
+ */
+const AUTO_READS_MAX_BYTES = 16 * 1024;
 const TWO32 = 2 ** 32;
 
 /**
@@ -113,6 +130,8 @@ export class TcpBackend implements Backend {
   >();
   #nextToken = 1;
   #closed = false;
+  /** Posts whose answer poll_progress=auto left to the polling caller. */
+  #callerReadPosts = 0;
 
   constructor(params: BackendParams, opts: TcpParams, components: BackendComponents) {
     this.params = params;
@@ -191,6 +210,11 @@ export class TcpBackend implements Backend {
   /** What the I/O thread's lingering did so far (param `linger_us`; tests). */
   lingerCounters(): LingerCounters {
     return this.#engine.lingerCounters();
+  }
+
+  /** What `poll_progress=auto`'s detector saw so far (tests, benchmarks). */
+  regimeCounters(): RegimeCounters {
+    return { ...this.#engine.regimeCounters(), callerReadPosts: this.#callerReadPosts };
   }
 
   registerMem(desc: LocalRegionDesc): BackendMD {
@@ -350,6 +374,11 @@ export class TcpBackend implements Backend {
     // Socket transfers only: a same-host copy takes a fraction of a millisecond,
     // where a parked caller's wake-up costs more than its spinning did.
     const sameHostPath = this.#opts.sameHost && peer?.identity.hostId === this.#components.hostId;
+    h.autoReads =
+      this.#opts.pollProgress === 'auto' &&
+      peer !== undefined &&
+      !sameHostPath &&
+      bytes <= AUTO_READS_MAX_BYTES;
     h.parks =
       this.#opts.pollParkUs > 0 &&
       peer !== undefined &&
@@ -371,7 +400,8 @@ export class TcpBackend implements Backend {
     if (notif) checkNotifSize(notif, this.maxNotifBytes, { op: 'postXfer', backend: this.type });
     const gen = this.#settle.begin(h, notif !== undefined);
     try {
-      this.#engine.post(h.slot.index, gen, notif);
+      h.callerReads = this.#engine.post(h.slot.index, gen, notif) && h.autoReads;
+      if (h.callerReads) this.#callerReadPosts++;
     } catch (err) {
       this.#settle.abort(h);
       throw fromNative(err, { op: 'postXfer', backend: this.type, agent: h.agent });
@@ -388,7 +418,9 @@ export class TcpBackend implements Backend {
     if (!this.#pollsAnswers(h)) {
       if ((++h.idlePolls & (YIELD_EVERY_POLLS - 1)) !== 0) return s;
       if (!h.parks) {
-        this.#engine.yieldCpu();
+        // Timed (poll_progress=auto's signal) only where auto may act: a large
+        // transfer's own I/O threads make its caller's yields long.
+        this.#engine.yieldCpu(h.autoReads);
         return s;
       }
       this.#engine.park(h.slot.index, this.#opts.pollParkUs);
@@ -406,14 +438,16 @@ export class TcpBackend implements Backend {
 
   stopPolling(handle: BackendXfer): void {
     const h = handle as TcpXfer;
-    // Without poll_progress, poll_send or busy_poll_us no answer is ever left to a poller: nothing to hand back.
+    // Without poll_progress (on, or auto's shared-CPU regime), poll_send or busy_poll_us no answer is ever left to a poller: nothing to hand back.
     if (h.inFlight && !this.#closed && this.#pollsAnswers(h))
       this.#engine.stopPolling(h.slot.index, h.gen);
   }
 
   /** Whether status reads of this transfer read its answer themselves (Engine::Progress). */
   #pollsAnswers(h: TcpXfer): boolean {
-    return this.#opts.pollProgress || h.pollSends || this.#opts.busyPollUs > 0;
+    return (
+      this.#opts.pollProgress === 'on' || h.callerReads || h.pollSends || this.#opts.busyPollUs > 0
+    );
   }
 
   releaseXfer(handle: BackendXfer): void {

@@ -66,6 +66,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
                            InstanceMethod("allocShared", &TcpEngineWrap::AllocShared),
                            InstanceMethod("shmCounters", &TcpEngineWrap::ShmCountersJs),
                            InstanceMethod("lingerCounters", &TcpEngineWrap::LingerCountersJs),
+                           InstanceMethod("regimeCounters", &TcpEngineWrap::RegimeCountersJs),
                            InstanceMethod("addPeer", &TcpEngineWrap::AddPeer),
                            InstanceMethod("removePeer", &TcpEngineWrap::RemovePeer),
                            InstanceMethod("connect", &TcpEngineWrap::Connect),
@@ -101,6 +102,7 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
         static_cast<uint64_t>(o.Get("connectTimeoutMs").As<Napi::Number>().Int64Value());
     cfg.busyPollUs = static_cast<uint64_t>(o.Get("busyPollUs").As<Napi::Number>().Int64Value());
     cfg.lingerUs = static_cast<uint64_t>(o.Get("lingerUs").As<Napi::Number>().Int64Value());
+    cfg.pollAuto = o.Get("pollProgress").As<Napi::String>().Utf8Value() == "auto";
     cfg.pollSend = o.Get("pollSend").As<Napi::Boolean>().Value();
     cfg.pollSendMinBytes =
         static_cast<uint64_t>(o.Get("pollSendMinBytes").As<Napi::Number>().Int64Value());
@@ -306,6 +308,25 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     return o;
   }
 
+  // regimeCounters() -> what poll_progress=auto's detector saw (tcp::RegimeCounters).
+  Napi::Value RegimeCountersJs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (!live()) return o;
+    tcp::RegimeCounters c = host_->engine->regimeCounters();
+    o.Set("sharedCpu", Napi::Boolean::New(env, c.sharedCpu));
+    o.Set("byYields", Napi::Boolean::New(env, c.byYields));
+    o.Set("byCpus", Napi::Boolean::New(env, c.byCpus));
+    o.Set("longYields", Napi::Number::New(env, static_cast<double>(c.longYields)));
+    o.Set("shortYields", Napi::Number::New(env, static_cast<double>(c.shortYields)));
+    o.Set("switchesOn", Napi::Number::New(env, static_cast<double>(c.switchesOn)));
+    o.Set("switchesOff", Napi::Number::New(env, static_cast<double>(c.switchesOff)));
+    o.Set("sameCpuSettles", Napi::Number::New(env, static_cast<double>(c.sameCpuSettles)));
+    o.Set("otherCpuSettles", Napi::Number::New(env, static_cast<double>(c.otherCpuSettles)));
+    o.Set("probes", Napi::Number::New(env, static_cast<double>(c.probes)));
+    return o;
+  }
+
   Napi::Value DeregisterRegion(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!live()) return Napi::Boolean::New(env, false);
@@ -369,18 +390,20 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     return env.Undefined();
   }
 
-  // post(slot, gen, notif?)
+  // post(slot, gen, notif?) -> true when the caller should read its answer
+  // in its polls (poll_progress=auto, shared-CPU regime).
   Napi::Value Post(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
     uint32_t gen = info[1].As<Napi::Number>().Uint32Value();
+    bool callerReads;
     if (info.Length() > 2 && info[2].IsTypedArray()) {
       auto n = info[2].As<Napi::Uint8Array>();
-      Live(env).Post(slot, gen, n.Data(), n.ByteLength(), true);
+      callerReads = Live(env).Post(slot, gen, n.Data(), n.ByteLength(), true);
     } else {
-      Live(env).Post(slot, gen, nullptr, 0, false);
+      callerReads = Live(env).Post(slot, gen, nullptr, 0, false);
     }
-    return env.Undefined();
+    return Napi::Boolean::New(env, callerReads);
   }
 
   // progress(slot, gen) -> true when that post succeeded inside the call (no batch entry).
@@ -391,9 +414,14 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     return Napi::Boolean::New(env, done);
   }
 
-  // yieldCpu(): sched_yield, for a caller that polls a transfer in flight.
+  // yieldCpu(sample): sched_yield, for a caller that polls a transfer in
+  // flight; timed when `sample` (poll_progress=auto's signal).
   Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
-    sched_yield();
+    if (live() && info[0].ToBoolean().Value()) {
+      host_->engine->YieldCpu();
+    } else {
+      sched_yield();
+    }
     return info.Env().Undefined();
   }
 

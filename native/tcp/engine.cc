@@ -193,6 +193,7 @@ int32_t Engine::CheckRegion(uint32_t rid, uint64_t key, uint64_t addr, uint64_t 
 // The I/O loop.
 
 void Engine::Run() {
+  tOnIoThread = true;
   epoll_event evs[64];
   // busy_poll_us: after serving a peer's request, poll instead of sleeping for
   // a while, since the next request usually follows. Only serving counts: an

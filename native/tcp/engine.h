@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/completion_batch.h"
+#include "tcp/shared_cpu_regime.h"
 #include "tcp/vm_copy.h"
 #include "tcp/wire.h"
 
@@ -36,6 +37,10 @@ struct EngineConfig {
   // that peer, it waits this long for the caller's next post and sends it
   // itself (see Engine::Linger). 0: never.
   uint64_t lingerUs = 20;
+  // poll_progress=auto: a caller that polls reads its own answers while it
+  // shares its CPU with the engine's threads (SharedCpuRegime), else the I/O
+  // thread reads them. (poll_progress=on/off is decided in JavaScript.)
+  bool pollAuto = true;
   // A socket WRITE of pollSendMinBytes or more is sent by the threads that
   // post and poll it (see Engine::Progress), not handed to the I/O thread.
   bool pollSend = false;
@@ -159,12 +164,18 @@ class Engine {
   // (local copies).
   void Prep(uint32_t slot, int32_t* status, XferOp op, uint32_t peerId,
             std::vector<XferDesc> descs);
-  void Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen, bool hasNotif);
+  // True when the caller should read this post's answer in its polls
+  // (Progress): poll_progress=auto in the shared-CPU regime.
+  bool Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen, bool hasNotif);
   // The caller polls a transfer in progress: reads its peer's connections on
   // this thread if the engine is free, never waiting. True when the post
   // `gen` of `slot` succeeded inside this call: it then has no batch entry,
   // the caller settles it.
   bool Progress(uint32_t slot, uint32_t gen);
+  // sched_yield of a caller that polls a transfer in flight without reading
+  // its answer: timed, poll_progress=auto's signal (SharedCpuRegime).
+  void YieldCpu() { regime_.Yield(); }
+  RegimeCounters regimeCounters() const { return regime_.Counters(); }
   // The caller stopped polling the post `gen` of `slot` before it completed:
   // the I/O thread reads its answer (no wait for the poll watch timer), and
   // the next post of the slot is not left to a poller.
@@ -388,6 +399,9 @@ class Engine {
   // buffer, tcp_wmem at most 4 MiB here, usually takes less).
   static constexpr uint64_t kPollSendChunk = 4ull << 20;
   bool PollSends(const Xfer* x, const Peer* p) const;
+  // A post whose settle by the I/O thread tells SharedCpuRegime something:
+  // one whose answer auto may leave to the caller (small, socket path).
+  bool SamplesRegime(const Xfer* x);
   bool inlineRun_ = false;  // ExecCmd runs on the posting thread (TryRunInline)
 
   std::mutex cmdMu_;
@@ -413,6 +427,7 @@ class Engine {
   static constexpr uint32_t kLingerMaxBackoff = 64;
   std::atomic<uint64_t> lingerHits_{0};
   std::atomic<uint64_t> lingerMisses_{0};
+  SharedCpuRegime regime_;  // poll_progress=auto
 
   CompletionQueue out_;
   CompletionBatch staged_;  // under ioMu_, moved into out_ by Publish

@@ -32,6 +32,9 @@
 
 namespace nixl::tcp {
 
+// Set on an engine's I/O thread (Run): its settles are SharedCpuRegime's samples.
+inline thread_local bool tOnIoThread = false;
+
 // What a payload the engine must send but has no bytes for is filled with
 // (read-only, shared by every engine: constant data, not state).
 inline constexpr uint8_t kZeroPayload[64 << 10] = {};
@@ -320,6 +323,10 @@ struct Engine::Xfer {
   // The current post was left to its polling caller (LeaveToPoller): its
   // polls read the answer and send what the socket did not take at once.
   bool leftToPoller = false;
+  // poll_progress=auto: the CPU its caller posted it from, when the I/O
+  // thread's settle of it is a sample for SharedCpuRegime (small, socket);
+  // else -1.
+  int postCpu = -1;
   std::vector<uint8_t> notif;
   uint64_t Id() const { return (uint64_t(slot) << 32) | gen; }
 };
@@ -331,6 +338,10 @@ struct Engine::Cmd {
   uint32_t b = 0;
   int32_t* statusSlot = nullptr;  // kRelease: the slot to free
   bool flag = false;
+  // kPost, poll_progress=auto: the posting thread's CPU, and whether its
+  // caller reads the answer (SharedCpuRegime::LeaveToCaller).
+  int cpu = -1;
+  bool callerReads = false;
   std::unique_ptr<Peer> peer;
   std::unique_ptr<Xfer> xfer;
   std::vector<uint8_t> bytes;

@@ -31,6 +31,10 @@ void Engine::Settle(Xfer* x, int32_t status, const std::string& msg) {
     if (it != peers_.end() && it->second->inflight > 0) it->second->inflight--;
   }
   StatusSlots::Store(x->statusSlot, status);
+  // poll_progress=auto: did this thread run on the poster's CPU?
+  if (x->postCpu >= 0 && tOnIoThread && status == kSuccess) {
+    regime_.Settled(x->postCpu, sched_getcpu());
+  }
   staged_.settled.push_back({x->slot, x->gen, status, status == kSuccess ? "" : msg});
   // Both sequentially consistent, as ParkUntilSettle's: either this sees its
   // parker, or the parker sees the new sequence number and does not sleep.

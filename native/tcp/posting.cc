@@ -71,16 +71,21 @@ void Engine::Prep(uint32_t slot, int32_t* status, XferOp op, uint32_t peerId,
   PushCmd(std::move(c));
 }
 
-void Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen,
+bool Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen,
                   bool hasNotif) {
   Cmd c;
+  if (cfg_.pollAuto) {
+    c.cpu = sched_getcpu();
+    c.callerReads = regime_.LeaveToCaller();
+  }
   c.kind = Cmd::kPost;
   c.a = slot;
   c.b = gen;
   c.flag = hasNotif;
   if (hasNotif) c.bytes.assign(notif, notif + notifLen);
-  if (TryRunInline(c)) return;
-  PushCmd(std::move(c));
+  const bool callerReads = c.callerReads;
+  if (!TryRunInline(c)) PushCmd(std::move(c));
+  return callerReads;
 }
 
 // A small post runs on the calling thread when the I/O thread is idle (waiting
@@ -109,7 +114,15 @@ bool Engine::TryRunInline(Cmd& c) {
   Peer* polled = !shm && cfg_.busyPollUs > 0 ? peer : nullptr;
   if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
   Peer* poller = shm || polled ? nullptr : peer;
-  if (poller && !xfers_[c.a]->polled) poller = nullptr;
+  // poll_progress=auto decided for this post (Post's answer: the caller
+  // reads a small socket transfer's answer or does not, as tcp-backend.ts
+  // decides too; poll_send's WRITEs stay as they are). Else a
+  // caller seen polling its previous post (Progress) is left this answer.
+  if (poller && cfg_.pollAuto && !PollSends(xfers_[c.a].get(), peer)) {
+    if (!c.callerReads || !SamplesRegime(xfers_[c.a].get())) poller = nullptr;
+  } else if (poller && !xfers_[c.a]->polled) {
+    poller = nullptr;
+  }
   if (poller) SetQuiet(poller, true);  // (a no-op while it stays masked between posts)
   // A WRITE this thread sends (pollSend): a bounded share now, the rest by
   // its polls, or by the I/O thread if its caller does not poll.
@@ -247,9 +260,22 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
   // (pollSend): yielding there was measured slower (2026-12-socket-write-512k).
   if (!settledHere && !sends && p->lastProgressNs == progressBefore) {
     io.unlock();
-    sched_yield();
+    regime_.Yield();  // timed: poll_progress=auto's signal
   }
   return settledHere;
+}
+
+// The posts whose answers poll_progress=auto may leave to their caller
+// (tcp-backend.ts, AUTO_READS_MAX_BYTES): small ones on the socket path.
+bool Engine::SamplesRegime(const Xfer* x) {
+  const Peer* p = PeerOf(x->slot);
+  if (!p || p->sameHost) return false;
+  uint64_t bytes = 0;
+  for (const XferDesc& d : x->descs) {
+    bytes += d.len;
+    if (bytes > kPollAnswerMaxBytes) return false;
+  }
+  return true;
 }
 
 // A caller that polled the previous post of this transfer (Progress) will
@@ -513,6 +539,7 @@ void Engine::ExecCmd(Cmd& c) {
       x->polled = false;
       x->leftToPoller = false;
       x->polls = 0;
+      x->postCpu = c.cpu >= 0 && SamplesRegime(x) ? c.cpu : -1;
       x->gen = c.b;
       x->active = true;
       x->pending = 0;

@@ -1,0 +1,140 @@
+// poll_progress=auto (the default; native/tcp/shared_cpu_regime.h): a caller
+// that polls small socket transfers reads their answers itself while it shares
+// its CPU with the engine's threads (its yields let them run, or the I/O
+// thread reads answers on its CPU), and leaves them to the I/O thread again
+// once it has a CPU of its own. The CPUs are forced with
+// sched_setaffinity (taskset -a: every thread of this process and of the
+// target's). Checked from outside: the backend's regime counters, and every
+// transfer by hash on the process that owns the memory. The target is an
+// agent in another process.
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { RegimeCounters, TcpBackend } from '../../backends/tcp/index.js';
+import {
+  blockRequests,
+  expectFailsOnceFrozen,
+  pollRoundTripsByHash,
+  pollRounds,
+  type TcpPair,
+  TcpPairs,
+} from './tcp-pair.js';
+
+const REGION = 1 << 20;
+const BLOCK = 4096;
+const BLOCKS = 64;
+const SIZES = [1, 4096, 16 * 1024, 64 * 1024];
+// Read before a test pins this process (the count follows the affinity).
+const CPUS = availableParallelism();
+const ALL_CPUS = `0-${CPUS - 1}`;
+
+const pairs = new TcpPairs();
+afterEach(async () => {
+  pin(process.pid, ALL_CPUS);
+  await pairs.closeAll();
+});
+
+/** Every thread of process `pid` may run on `cpus` only (a taskset list). */
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** This process's main thread (the caller) alone may run on `cpus` only. */
+function pinCaller(cpus: string): void {
+  execFileSync('taskset', ['-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+
+function pair(mine: Record<string, string> = {}): Promise<TcpPair> {
+  return pairs.start({
+    name: 'initiator',
+    regionBytes: REGION,
+    params: { port: '0', same_host: 'off', timeout_ms: '3000' },
+    initiatorParams: mine,
+  });
+}
+
+const counters = (p: TcpPair): RegimeCounters =>
+  (p.agent.backends.find((b) => b.type === 'TCP') as TcpBackend).regimeCounters();
+
+/**
+ * Polls rounds of 64 4 KiB READs and WRITEs until `done` holds: at least 20
+ * rounds, and on for up to 20 s (a loaded machine may hold the regime off
+ * for a while, not that long).
+ */
+function roundsUntil(p: TcpPair, done: (c: RegimeCounters) => boolean): RegimeCounters {
+  const reqs = [
+    ...blockRequests(p, 'READ', BLOCKS, BLOCK),
+    ...blockRequests(p, 'WRITE', BLOCKS, BLOCK),
+  ];
+  const until = performance.now() + 20_000;
+  for (let r = 0; r < 20 || performance.now() < until; r++) {
+    pollRounds(p, reqs, 1, performance.now() + 60_000);
+    if (r >= 20 && done(counters(p))) break;
+  }
+  return counters(p);
+}
+
+describe('TCP, poll_progress=auto: the caller reads its answers on a shared CPU', () => {
+  it('is the default, and a bad value is refused', async () => {
+    const p = await pair();
+    expect(p.agent.backends[0]!.params.poll_progress).toBe('auto');
+    await expect(pair({ poll_progress: 'sometimes' })).rejects.toThrow(/poll_progress/);
+  });
+
+  it('switches on with both processes on one CPU, off with the caller on a CPU of its own; data lands', async () => {
+    const p = await pair();
+    pin(process.pid, '0');
+    pin(p.peer.pid, '0');
+    const on = roundsUntil(p, (c) => c.sharedCpu && c.callerReadPosts > 0);
+    expect(on.switchesOn).toBeGreaterThanOrEqual(1);
+    expect(on.sharedCpu).toBe(true);
+    expect(on.callerReadPosts).toBeGreaterThan(0);
+    // Pinned, nearly every yield let another thread run, and the I/O thread
+    // settled every probe on the caller's CPU.
+    expect(on.longYields).toBeGreaterThan(on.shortYields);
+    expect(on.otherCpuSettles).toBe(0);
+    await pollRoundTripsByHash(p, SIZES);
+    expect(counters(p).callerReadPosts).toBeGreaterThan(on.callerReadPosts);
+
+    if (CPUS < 2) return;
+    // The caller alone on CPU 1; the I/O thread and the target stay on CPU 0.
+    pinCaller('1');
+    const off = roundsUntil(p, (c) => !c.sharedCpu);
+    expect(off.probes).toBeGreaterThan(on.probes);
+    expect(off.switchesOff).toBeGreaterThanOrEqual(1);
+    expect(off.sharedCpu).toBe(false);
+    await pollRoundTripsByHash(p, SIZES);
+  });
+
+  it('switches on with the caller and its I/O thread on one CPU, the target on another', async () => {
+    if (CPUS < 2) return;
+    const p = await pair();
+    pin(process.pid, '1');
+    pin(p.peer.pid, '0');
+    const on = roundsUntil(p, (c) => c.byCpus);
+    expect(on.byCpus).toBe(true);
+    expect(on.sharedCpu).toBe(true);
+    expect(on.probes).toBeGreaterThan(0);
+    await pollRoundTripsByHash(p, SIZES);
+  });
+
+  it('poll_progress=off never leaves an answer to the caller, pinned', async () => {
+    const p = await pair({ poll_progress: 'off' });
+    pin(process.pid, '0');
+    pin(p.peer.pid, '0');
+    const c = roundsUntil(p, () => true); // 20 rounds
+    expect(c.callerReadPosts).toBe(0);
+    await pollRoundTripsByHash(p, SIZES);
+  });
+
+  it('a target frozen while the caller reads its answers fails the transfer in bounded time', async () => {
+    const p = await pair();
+    pin(process.pid, '0');
+    pin(p.peer.pid, '0');
+    expect(roundsUntil(p, (c) => c.sharedCpu).sharedCpu).toBe(true);
+    const [req] = blockRequests(p, 'READ', 1, BLOCK);
+    await expectFailsOnceFrozen(p, req!, 3000);
+  });
+});
