@@ -55,6 +55,14 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
+/** The target agent in `peer`, on `size` bytes that its UCX allocated. */
+function initTarget(peer: PeerProcess, name: string, size: number): Promise<PeerReply> {
+  return peer.send(
+    { cmd: 'init', name, backend: 'UCX', params: PARAMS, plugins: [], size, allocBackend: 'UCX' },
+    SETUP_MS,
+  );
+}
+
 /**
  * Whether every thread of process `pid` has exited (a zombie left for its
  * parent to reap, or gone). The leader turns zombie while other threads may
@@ -97,18 +105,7 @@ else {
         const peer = new PeerProcess();
         let stopped = false;
         try {
-          const init = await peer.send(
-            {
-              cmd: 'init',
-              name,
-              backend: 'UCX',
-              params: PARAMS,
-              plugins: [],
-              size: BYTES,
-              allocBackend: 'UCX',
-            },
-            SETUP_MS,
-          );
+          const init = await initTarget(peer, name, BYTES);
           const md = Buffer.from(init.md!, 'base64');
           a.loadRemoteMD(md);
           // The target watches its (zeroed) region from now on, and dies at the first bytes.
@@ -204,18 +201,7 @@ else {
     try {
       const size = 4 * MiB;
       const name = `dead-before-post-t-${process.pid}`;
-      const init = await peer.send(
-        {
-          cmd: 'init',
-          name,
-          backend: 'UCX',
-          params: PARAMS,
-          plugins: [],
-          size,
-          allocBackend: 'UCX',
-        },
-        SETUP_MS,
-      );
+      const init = await initTarget(peer, name, size);
       a.loadRemoteMD(Buffer.from(init.md!, 'base64'));
       const local = a.alloc(size, { backend: 'UCX' }).buffer;
       fillPattern(local, 3);
