@@ -9,6 +9,8 @@ import type { BatchCallback, CompletionBatch } from '../common/settle-dispatch.j
  * the TCP engine's limit, so that an application behaves the same on either
  * backend, and small enough that the receiver's copy of it stays cheap.
  */
+export const UCX_MAX_NOTIF_BYTES = 1 << 20;
+
 /** Counts of the engine's message authentication (native/ucx/am_auth.h). */
 export interface UcxAuthCounters {
   /** Sessions opened (verified HELLOs). */
@@ -26,8 +28,6 @@ export interface UcxAuthCounters {
   /** First-use HELLOs (counted in hellosRefused too) refused for want of a token (am_auth.h). */
   hellosThrottled: number;
 }
-
-export const UCX_MAX_NOTIF_BYTES = 1 << 20;
 
 export interface NativeUcxEngineOptions {
   agentName: string;
