@@ -82,6 +82,16 @@ ucp_request_param_t EagerAmParams(ucp_send_nbx_callback_t sent, void* userData) 
   return p;
 }
 
+// Sends `buf` on `ep` eagerly and owns it from then on (freed once UCX is done
+// with it); the caller holds the mutex of the worker `ep` belongs to.
+ucs_status_ptr_t SendAmBuffer(ucp_ep_h ep, unsigned id, AmBuffer* buf) {
+  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
+  ucs_status_ptr_t r = ucp_am_send_nbx(ep, id, buf->header.data(), buf->header.size(),
+                                       buf->data.data(), buf->data.size(), &p);
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
+  return r;
+}
+
 ucs_status_t NotifAmCb(void* arg, const void* header, size_t headerLen, void* data, size_t len,
                        const ucp_am_recv_param_t*) {
   static_cast<UcxEngine*>(arg)->OnNotifAm(header, headerLen, data, len);
@@ -410,10 +420,7 @@ void UcxEngine::SendHelloOnce(Worker& w, Peer& peer) {
   if (hello.empty()) return;
   auto* buf = new AmBuffer{{}, std::move(hello)};
   hello.clear();
-  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
-  ucs_status_ptr_t r = ucp_am_send_nbx(peer.eps[w.index], kAmHello, nullptr, 0, buf->data.data(),
-                                       buf->data.size(), &p);
-  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
+  SendAmBuffer(peer.eps[w.index], kAmHello, buf);
 }
 
 void UcxEngine::OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker) {
@@ -1098,7 +1105,6 @@ void UcxEngine::Release(uint32_t xferId) {
 
 void UcxEngine::SendAm(Worker& w, Peer& peer, unsigned id, const uint8_t* data, size_t len) {
   auto* buf = new AmBuffer{{}, {data, data + len}};
-  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
   ucs_status_ptr_t r;
   {
     // Tagged under the lock: sequence numbers go on the wire in their order.
@@ -1106,10 +1112,8 @@ void UcxEngine::SendAm(Worker& w, Peer& peer, unsigned id, const uint8_t* data, 
     SendHelloOnce(w, peer);
     TagHeader(id, &peer.sessions[w.index], opts_.agentName, peer.name, buf->data.data(),
               buf->data.size(), &buf->header);
-    r = ucp_am_send_nbx(peer.eps[w.index], id, buf->header.data(), buf->header.size(),
-                        buf->data.data(), buf->data.size(), &p);
+    r = SendAmBuffer(peer.eps[w.index], id, buf);
   }
-  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
   AfterPost(w);
   if (UCS_PTR_IS_ERR(r)) FailUcx("ucp_am_send_nbx", UCS_PTR_STATUS(r));
 }
@@ -1134,14 +1138,10 @@ void UcxEngine::ForgeAm(uint32_t peerId, unsigned id, const uint8_t* header, siz
   if (it == peers_.end() || it->second->eps.empty()) Fail(kErrNotFound, "no such peer");
   Worker& w = *workers_[0];
   auto* buf = new AmBuffer{{header, header + headerLen}, {body, body + len}};
-  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
-  ucs_status_ptr_t r;
   {
     std::lock_guard<std::mutex> lock(w.mu);
-    r = ucp_am_send_nbx(it->second->eps[0], id, buf->header.data(), buf->header.size(),
-                        buf->data.data(), buf->data.size(), &p);
+    SendAmBuffer(it->second->eps[0], id, buf);
   }
-  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
   AfterPost(w);
 }
 
@@ -1263,10 +1263,7 @@ void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void*
     delete buf;
     return;
   }
-  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, buf);
-  ucs_status_ptr_t r = ucp_am_send_nbx(param->reply_ep, kAmNotifAck, buf->header.data(),
-                                       buf->header.size(), buf->data.data(), buf->data.size(), &p);
-  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete buf;
+  SendAmBuffer(param->reply_ep, kAmNotifAck, buf);
 }
 
 void UcxEngine::OnNotifAckAm(Worker& w, const void* header, size_t headerLen, const void* data,
