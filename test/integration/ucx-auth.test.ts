@@ -69,6 +69,30 @@ else {
       agents.push(a);
       return a;
     };
+    /**
+     * A target here, with the notifications it hears, and two processes that
+     * loaded its metadata: a sender that speaks wire v4 as `s`
+     * (ucx-wire-sender.ts) and returns the bytes it sent, and a replayer.
+     */
+    const replaySetup = async () => {
+      const target = await agent(`ucx-auth-t-${process.pid}`);
+      const got: [string, string][] = [];
+      target.on('notif', (from, msg) => got.push([from, Buffer.from(msg).toString()]));
+      const md = Buffer.from(target.getLocalMD()).toString('base64');
+      const sender = await start(`ucx-auth-s-${process.pid}`);
+      const replayer = await start(`ucx-auth-r-${process.pid}`);
+      await sender.send({ cmd: 'load', md });
+      await replayer.send({ cmd: 'load', md });
+      return {
+        target,
+        got,
+        md,
+        sender,
+        replayer,
+        s: `ucx-auth-wire-${process.pid}`,
+        to: target.name,
+      };
+    };
 
     it('a forger under the name of an agent whose metadata the target loaded is not heard; that agent is', async () => {
       const x = `ucx-auth-x-${process.pid}`;
@@ -232,18 +256,7 @@ else {
     }, 30_000);
 
     it('a captured HELLO and notification, replayed once their session was pushed out, are refused; the sender is still heard', async () => {
-      const target = await agent(`ucx-auth-t-${process.pid}`);
-      const got: [string, string][] = [];
-      target.on('notif', (from, msg) => got.push([from, Buffer.from(msg).toString()]));
-      const md = Buffer.from(target.getLocalMD()).toString('base64');
-      // The sender speaks as `s` through its process's endpoint (ucx-wire-sender.ts) and
-      // returns the bytes it sent; the replayer, another process, sends them again.
-      const sender = await start(`ucx-auth-s-${process.pid}`);
-      const replayer = await start(`ucx-auth-r-${process.pid}`);
-      await sender.send({ cmd: 'load', md });
-      await replayer.send({ cmd: 'load', md });
-      const s = `ucx-auth-wire-${process.pid}`;
-      const to = target.name;
+      const { target, got, md, sender, replayer, s, to } = await replaySetup();
       const hello = async () => (await sender.send({ cmd: 'wireHello', name: s, to, md })).ams;
       const notif = async (msg: string) => (await sender.send({ cmd: 'wireNotif', to, msg })).ams;
       const replay = (ams: unknown) => replayer.send({ cmd: 'forgeAm', to, ams, rounds: 1 });
@@ -282,17 +295,8 @@ else {
     }, 60_000);
 
     it('a name’s earlier key keeps its stamps: back under that key, a HELLO it had is refused', async () => {
-      const target = await agent(`ucx-auth-t-${process.pid}`);
-      const got: [string, string][] = [];
-      target.on('notif', (from, msg) => got.push([from, Buffer.from(msg).toString()]));
-      const md = Buffer.from(target.getLocalMD()).toString('base64');
-      const sender = await start(`ucx-auth-s-${process.pid}`);
-      const replayer = await start(`ucx-auth-r-${process.pid}`);
+      const { target, got, md, sender, replayer, s, to } = await replaySetup();
       const other = await start(`ucx-auth-o-${process.pid}`);
-      await sender.send({ cmd: 'load', md });
-      await replayer.send({ cmd: 'load', md });
-      const s = `ucx-auth-wire-${process.pid}`;
-      const to = target.name;
       const first = await sender.send({ cmd: 'wireHello', name: s, to, md });
       const captured = [
         ...first.ams,
