@@ -434,7 +434,12 @@ bool Engine::Flush(Conn* c, uint64_t maxBytes) {
       h->cmsg_len = CMSG_LEN(sizeof(int));
       std::memcpy(CMSG_DATA(h), &passFd, sizeof(int));
     }
-    ssize_t sent = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    // One buffer (a request or an ACK alone, no descriptor): send(), which
+    // skips sendmsg's copy of the msghdr and its iovec from user memory,
+    // measured 0.17 us less per call on this VM (bench/cli/results/2026-12-busy-poll-6/).
+    ssize_t sent = n == 1 && passFd < 0
+                       ? send(c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                       : sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (lock.owns_lock()) lock.unlock();
     if (sent < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
