@@ -323,8 +323,10 @@ export class XferRequest {
     }
     this.#error = err;
     this.#report(err);
+    // A fresh array only when someone waited: most completions have no
+    // waiter, and the hot path allocates nothing (DESIGN.md rule 2).
     const waiters = this.#waiters;
-    this.#waiters = [];
+    if (waiters.length > 0) this.#waiters = [];
     if (err) {
       if (!this.#released) this.#owner.onXferError(this, err);
       for (const w of waiters) w.reject(err);
