@@ -25,7 +25,11 @@
  * argv: JSON { layer, indices, addrs (every index's multiaddr), ip, clusterKey (hex),
  *              load, holdMs, statsAfterMs, limitMs }
  */
+import { splitSince, threadCpuMs } from '../thread-cpu.js';
+
 const cpu0 = process.cpuUsage();
+const threadsBefore = threadCpuMs();
+let threadsAtReady = threadsBefore;
 
 interface FloorConfig {
   layer: 'idle' | 'imports' | 'stack';
@@ -56,6 +60,7 @@ const closers: (() => Promise<unknown>)[] = [];
 function reportStats(extra: object): void {
   const cpu = process.cpuUsage(cpu0);
   const k = cfg.indices.length;
+  const threads = splitSince(threadsAtReady, threadCpuMs(), new Set(threadsBefore.keys()));
   const ms = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
   out({
     ev: 'stats',
@@ -63,6 +68,12 @@ function reportStats(extra: object): void {
     importCpuMs,
     cpuMsPerAgent: ms(cpu) / k,
     cpuAfterReadyMsPerAgent: (ms(cpu) - ms(cpuToReady)) / k,
+    // The same by thread: main, V8/libuv helpers, threads started since (TCP engines).
+    threadsAfterReadyMsPerAgent: {
+      main: threads.main / k,
+      helpers: threads.helpers / k,
+      started: threads.started / k,
+    },
     ...extra,
   });
 }
@@ -80,6 +91,7 @@ if (cfg.layer !== 'idle') {
 if (cfg.layer === 'stack') await startStack();
 else {
   cpuToReady = process.cpuUsage(cpu0);
+  threadsAtReady = threadCpuMs();
   for (const i of cfg.indices) out({ ev: 'ready', index: i });
   for (const i of cfg.indices) out({ ev: 'loaded-all', index: i });
   setTimeout(() => reportStats({}), cfg.holdMs).unref();
@@ -200,6 +212,7 @@ async function startStack(): Promise<void> {
     }),
   );
   cpuToReady = process.cpuUsage(cpu0);
+  threadsAtReady = threadCpuMs();
   for (const f of nodes) out({ ev: 'ready', index: f.index });
 
   async function readFrames(f: FloorNode, k: number, stream: any, lp: Lp): Promise<void> {

@@ -7,7 +7,7 @@
  * alone in its own process on host 1.
  *
  *   sudo npx tsx bench/discovery/floor/floor.ts [--size 128] [--hosts 4] [--runs 1]
- *     [--layers idle,imports,stack,stack-load] [--hold-ms 11000] [--settle-ms 3000] [--compiled]
+ *     [--layers idle,imports,stack,stack-load] [--hold-ms 11000] [--settle-ms 3000] [--compiled] [--cpu-prof DIR]
  *
  * Per layer and run: ready→all (last node ready to last node holding every
  * record; 0 for idle and imports), and per agent the worker's CPU after its
@@ -42,6 +42,8 @@ const layers = arg('layers', 'idle,imports,stack').split(',');
 const holdMs = Number(arg('hold-ms', '11000'));
 const settleMs = Number(arg('settle-ms', '3000'));
 const LIMIT_MS = Number(arg('limit-s', '90')) * 1000;
+/** Writes a V8 CPU profile of every worker into this folder (`--cpu-prof DIR`), as scale.ts does. */
+const cpuProfDir = arg('cpu-prof', '');
 
 interface WorkerEvent {
   ev: string;
@@ -107,7 +109,10 @@ async function runLayer(layer: string): Promise<LayerResult> {
           cwd: ROOT,
           stderr: 'inherit',
           eventField: 'ev',
-          ...(compiled ? {} : { nodeArgs: ['--import', 'tsx'] }),
+          nodeArgs: [
+            ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
+            ...(compiled ? [] : ['--import', 'tsx']),
+          ],
           spawn: (file, args, options) => hosts.spawn(g.host, file, args, options),
         },
       );
@@ -168,6 +173,7 @@ for (let r = 0; r < runs; r++) {
         `CPU ms/agent ${res.cpu.toFixed(0)} (after ready ${res.cpuAfterReady.toFixed(1)}; imports ${res.importMs.toFixed(0)} ms per worker), ` +
         `signatures verified per agent ${per('verifiedPerAgent')}, frames in per agent ${per('framesInPerAgent')}, ` +
         `KiB out per agent ${main.length && main[0]!.bytesOutPerAgent !== undefined ? (main.reduce((x, s) => x + s.bytesOutPerAgent, 0) / main.length / 1024).toFixed(1) : '—'}, ` +
+        `main / helpers / engines ${['main', 'helpers', 'started'].map((k) => (main.reduce((x, s) => x + (s.threadsAfterReadyMsPerAgent?.[k] ?? NaN), 0) / main.length).toFixed(1)).join(' / ')}, ` +
         `connections per node ${conns.length ? (conns.reduce((a, b) => a + b, 0) / conns.length).toFixed(1) : '—'}`,
     );
   }
