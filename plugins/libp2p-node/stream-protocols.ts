@@ -5,7 +5,9 @@
  * decode, and an encode to compare, per stream. Only readers of a peer's
  * protocols need it: identify and the registrar's topologies (gossipsub's).
  * A control node with neither (the discovery mesh's: identify and pubsub off)
- * never reads them, so its stream bookkeeping is dropped here; every other
+ * never reads them, so its stream bookkeeping is dropped here (and with it the
+ * registrar's record of the node's own protocols on `handle`, which only
+ * identify reads too; `getProtocols()` asks the registrar itself); every other
  * peer-store write (addresses to dial, dial outcomes) is kept.
  */
 import type { Libp2p, PeerData } from '@libp2p/interface';
