@@ -19,6 +19,7 @@ import { nativeNoiseCrypto } from './noise-crypto.js';
 import { withCachedSigning } from './signing-key.js';
 import { libp2pLoggerOption } from './silent-logger.js';
 import { DEFAULT_READ_LIMITS, privateNetwork, type ReadLimits } from './private-network.js';
+import { dropStreamProtocolRecords } from './stream-protocols.js';
 
 /** identify is absent when created with `identify: false`, pubsub with `pubsub: false`. */
 export type ControlServices = { identify: Identify; pubsub: GossipSub };
@@ -153,6 +154,7 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     },
   })) as ControlNode;
   if (opts.gate && opts.pubsub !== false) installGate(node.services.pubsub, opts.gate);
+  if (opts.identify === false && opts.pubsub === false) dropStreamProtocolRecords(node);
   return node;
 }
 
