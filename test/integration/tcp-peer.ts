@@ -87,7 +87,7 @@ serveJsonLines<Cmd>(
       }
       return { sent };
     },
-    // UCX only, a sender of wire version 4 written in TypeScript (ucx-wire-sender.ts)
+    // UCX only, a sender of wire version 5 written in TypeScript (ucx-wire-sender.ts)
     // under the name c.name, through this agent's endpoint to c.to (whose
     // metadata is c.md): a new session's HELLO, then notifications under it.
     // Each returns the active messages it sent, as forgeAm takes them.
@@ -106,7 +106,8 @@ serveJsonLines<Cmd>(
     // (at most 10 s), in rounds of 64: c.valid fresh HELLOs that verify (new
     // sessions under one name the target has no metadata for: each costs it
     // the whole crypto), then junk (signatures that do not verify, random
-    // keys and names).
+    // keys and names; or, with c.as and c.identity (hex), under that name
+    // with that Ed25519 key).
     floodHellos: async (c) => {
       const stranger = new WireSender(
         `stranger-${process.pid}`,
@@ -117,7 +118,12 @@ serveJsonLines<Cmd>(
       let sent = 0;
       for (let round = 0; round < 100_000 && Date.now() < end; round++) {
         for (let i = 0; i < 64; i++) {
-          const am = i < c.valid ? stranger.hello() : junkHello(`junk-${process.pid}-${sent}`);
+          const am =
+            i < c.valid
+              ? stranger.hello()
+              : c.as !== undefined
+                ? junkHello(c.as, Buffer.from(c.identity, 'hex'))
+                : junkHello(`junk-${process.pid}-${sent}`);
           ucx().forgeAm(c.to, ...am);
           sent++;
         }
