@@ -75,9 +75,14 @@ else {
       heard.clear();
       const target = await start(`ucx-retry-t-${process.pid}`);
       const flooder = await start(`ucx-retry-f-${process.pid}`);
-      // Two first-use agents (the target never loads their metadata), with and without notif_ack.
+      // Two first-use agents (the target never loads their metadata), with and
+      // without notif_ack; the second progresses on its event loop (its
+      // retries run on a libuv timer, the first's on its progress thread).
       const acked = await start(`ucx-retry-a-${process.pid}`);
-      const plain = await start(`ucx-retry-p-${process.pid}`, { notif_ack: 'off' });
+      const plain = await start(`ucx-retry-p-${process.pid}`, {
+        notif_ack: 'off',
+        progress: 'event',
+      });
       for (const p of [flooder, acked, plain]) await p.send({ cmd: 'load', md: target.md });
 
       // Junk HELLOs under fresh names: each takes a token of the first-use bucket.
@@ -190,40 +195,44 @@ else {
       expect(c.hellosChecked).toBeLessThan(64 + 64 * (seconds + 1) + 16);
     }, 90_000);
 
-    it('a sender never accepted gets RemoteDisconnectError after timeout_ms; nothing of it is heard', async () => {
-      heard.clear();
-      const target = await start(`ucx-retry-t-${process.pid}`);
-      const name = `ucx-retry-x-${process.pid}`;
-      // Another key binds the name on first use; the real X's HELLOs are then refused for good.
-      const first = await start(name);
-      await first.send({ cmd: 'load', md: target.md });
-      await first.send({ cmd: 'genNotif', to: target.name, msg: 'first use' });
-      expect(
-        await until(async () => {
-          await collect(target);
-          return (heard.get(name)?.length ?? 0) >= 1;
-        }, 10_000),
-      ).toBe(true);
-      const x = await start(name, { timeout_ms: '2000' });
-      await x.send({ cmd: 'load', md: target.md });
-      await x.send({ cmd: 'genNotif', to: target.name, msg: 'refused' });
-      const { done } = await write(x, target, 0, 'refused write', 31);
-      const outcome = await done;
-      // Once failed, the agent dropped the target: a later genNotif is refused at once.
-      const later = await timed(x.send({ cmd: 'genNotif', to: target.name, msg: 'later' }));
-      await new Promise((r) => setTimeout(r, 500));
-      await collect(target);
-      const retried = (await counters(x)).hellosRetried;
-      console.log(
-        `never accepted: write ${JSON.stringify(outcome)}; later genNotif ${JSON.stringify(later)};` +
-          ` retries ${retried}; heard ${JSON.stringify([...heard])}`,
-      );
-      expect(outcome.ok).toBe(false);
-      expect(outcome.error).toMatch(/RemoteDisconnectError/);
-      expect(outcome.ms).toBeLessThan(15_000);
-      expect(later.ok).toBe(false);
-      expect(heard.get(name)).toEqual(['first use']);
-      expect(retried).toBeGreaterThan(0);
-    }, 60_000);
+    it.each(['thread', 'event'])(
+      'progress %s: a sender never accepted gets RemoteDisconnectError after timeout_ms; nothing of it is heard',
+      async (progress) => {
+        heard.clear();
+        const target = await start(`ucx-retry-t-${process.pid}`);
+        const name = `ucx-retry-x-${process.pid}`;
+        // Another key binds the name on first use; the real X's HELLOs are then refused for good.
+        const first = await start(name);
+        await first.send({ cmd: 'load', md: target.md });
+        await first.send({ cmd: 'genNotif', to: target.name, msg: 'first use' });
+        expect(
+          await until(async () => {
+            await collect(target);
+            return (heard.get(name)?.length ?? 0) >= 1;
+          }, 10_000),
+        ).toBe(true);
+        const x = await start(name, { timeout_ms: '2000', progress });
+        await x.send({ cmd: 'load', md: target.md });
+        await x.send({ cmd: 'genNotif', to: target.name, msg: 'refused' });
+        const { done } = await write(x, target, 0, 'refused write', 31);
+        const outcome = await done;
+        // Once failed, the agent dropped the target: a later genNotif is refused at once.
+        const later = await timed(x.send({ cmd: 'genNotif', to: target.name, msg: 'later' }));
+        await new Promise((r) => setTimeout(r, 500));
+        await collect(target);
+        const retried = (await counters(x)).hellosRetried;
+        console.log(
+          `never accepted: write ${JSON.stringify(outcome)}; later genNotif ${JSON.stringify(later)};` +
+            ` retries ${retried}; heard ${JSON.stringify([...heard])}`,
+        );
+        expect(outcome.ok).toBe(false);
+        expect(outcome.error).toMatch(/RemoteDisconnectError/);
+        expect(outcome.ms).toBeLessThan(15_000);
+        expect(later.ok).toBe(false);
+        expect(heard.get(name)).toEqual(['first use']);
+        expect(retried).toBeGreaterThan(0);
+      },
+      60_000,
+    );
   });
 }
