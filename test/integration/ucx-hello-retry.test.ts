@@ -131,10 +131,12 @@ else {
         const { hash } = await target.send({ cmd: 'hash', off: writes[i]!.off, len: 4096 });
         expect(hash).toBe(writes[i]!.hash);
       }
-      // The senders' first HELLOs met the flood: refused, answered, retried
-      // (one may find a token left between the flooder's rounds, as one did
-      // on wire v4: see the write-up).
-      expect(retried[0] + retried[1]).toBeGreaterThan(0);
+      // Whether a sender's first HELLO was refused depends on the scheduler:
+      // one that arrives in a gap of the flood (the flooder descheduled on
+      // these shared cores) finds a token, so the retries are logged, not
+      // asserted; the never-accepted case below and ucx-auth.test.ts (a
+      // real agent refused before the target loads its metadata, heard
+      // after) refuse deterministically.
       expect(c.hellosThrottled).toBeGreaterThan(0);
     }, 90_000);
 
