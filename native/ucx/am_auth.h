@@ -16,7 +16,7 @@
 //   highest stamp of a session it dropped. A HELLO at or below the floor, or
 //   with a held stamp, is a replay: refused. Endpoints may deliver their
 //   HELLOs out of order, hence a floor and not "above the highest seen".
-// - The target answers each HELLO (wire version 5): accepted (with a MAC
+// - The target answers HELLOs (wire version 5): accepted (with a MAC
 //   under K: only the target can say it), or refused with a hint of when to
 //   retry (not authenticated: it names the HELLO's session id, which only
 //   the sender and those who see the wire know). The answer goes back on
