@@ -197,6 +197,31 @@ else {
       expect(c.hellosChecked).toBeLessThan(64 + 64 * (seconds + 1) + 16);
     }, 90_000);
 
+    it('a target that reloaded the sender’s metadata still answers its HELLO (on its own endpoint): the sender is heard', async () => {
+      heard.clear();
+      const target = await start(`ucx-retry-t-${process.pid}`);
+      const s = await start(`ucx-retry-s-${process.pid}`, { notif_ack: 'off' });
+      await target.send({ cmd: 'load', md: s.md });
+      await s.send({ cmd: 'load', md: target.md });
+      // The sender's endpoint is wired; the target remakes its own endpoints to
+      // the sender. A message of the sender's that asked UCX for a reply
+      // endpoint would now be dropped by UCX unseen (see wire.h).
+      await target.send({ cmd: 'load', md: s.md });
+      const msgs = ['r1', 'r2', 'r3'];
+      for (const m of msgs) await s.send({ cmd: 'genNotif', to: target.name, msg: m });
+      const { hash, done } = await write(s, target, 0, 'r-write', 41);
+      const outcome = await done;
+      await until(async () => {
+        await collect(target);
+        return (heard.get(s.name)?.length ?? 0) >= 4;
+      }, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      await collect(target);
+      expect(outcome.ok, outcome.error).toBe(true);
+      expect(heard.get(s.name)).toEqual([...msgs, 'r-write']);
+      expect((await target.send({ cmd: 'hash', off: 0, len: 4096 })).hash).toBe(hash);
+    }, 60_000);
+
     it.each(['thread', 'event'])(
       'progress %s: a sender never accepted gets RemoteDisconnectError after timeout_ms; nothing of it is heard',
       async (progress) => {
