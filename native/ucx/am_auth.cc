@@ -44,6 +44,8 @@ constexpr uint32_t kRetryAfterMs = 1000;
 // HELLO answer: u8 version | u64 session | u8 verdict | u32 retryAfterMs | mac[16]
 constexpr uint8_t kAccepted = 1;
 constexpr uint8_t kRefused = 2;
+// Accepted, and the target holds its own endpoints to the sender (wire.h).
+constexpr uint8_t kAcceptedAcksOnTargetEndpoint = 3;
 constexpr size_t kAnswerSigned = 1 + 8 + 1 + 4;
 constexpr size_t kAnswerSize = kAnswerSigned + kMacSize;
 // HELLO query: u8 version | u64 session | zero[23] | name (never smaller than its answer)
@@ -212,6 +214,12 @@ bool HelloSender(const uint8_t* body, size_t len, std::string_view* name) {
   return true;
 }
 
+bool HelloQuerySender(const uint8_t* body, size_t len, std::string_view* name) {
+  if (len <= kQueryFixed || len - kQueryFixed > kMaxName || body[0] != kAuthVersion) return false;
+  *name = std::string_view(reinterpret_cast<const char*>(body + kQueryFixed), len - kQueryFixed);
+  return true;
+}
+
 bool HelloAnswerSession(const uint8_t* body, size_t len, uint64_t* session) {
   if (len != kAnswerSize || body[0] != kAuthVersion) return false;
   *session = GetU64(body + 1);
@@ -227,11 +235,12 @@ bool ReadHelloAnswer(SendSession* session, std::string_view peer, std::string_vi
     std::memcpy(retryAfterMs, body + 10, 4);
     return true;
   }
-  if (body[9] != kAccepted) return false;
+  if (body[9] != kAccepted && body[9] != kAcceptedAcksOnTargetEndpoint) return false;
   uint8_t want[kMacSize];
   ComputeMac(kAmHelloAnswer, session->mac, id, 0, peer, self, body, kAnswerSigned, want);
   if (!crypto::ConstantTimeEqual(want, body + kAnswerSigned, kMacSize)) return false;
   *accepted = true;
+  session->acksOnTargetEndpoint = body[9] == kAcceptedAcksOnTargetEndpoint;
   return true;
 }
 
@@ -290,6 +299,7 @@ std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfNam
   session->id = GetU64(ephemeral);
   session->nextSeq = 1;
   session->lastAckSeq = 0;
+  session->acksOnTargetEndpoint = false;
   session->ready = true;
   return hello;
 }
@@ -362,7 +372,8 @@ bool AmAuthority::TakeToken(Binding* loaded) {
          loaded_.Take(kLoadedHelloBurst, kLoadedHellosPerSecond, now);
 }
 
-bool AmAuthority::OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint8_t>* answer) {
+bool AmAuthority::OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint8_t>* answer,
+                               bool holdsEndpoints) {
   if (len <= kQueryFixed || len - kQueryFixed > kMaxName || body[0] != kAuthVersion) return false;
   const uint64_t id = GetU64(body + 1);
   std::string_view name(reinterpret_cast<const char*>(body + kQueryFixed), len - kQueryFixed);
@@ -372,7 +383,7 @@ bool AmAuthority::OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint
     for (Session& s : it->second.sessions) {
       if (s.id != id) continue;
       // Accepted: said under the session's key, so that only this agent can say it.
-      *answer = AnswerBody(id, kAccepted, 0);
+      *answer = AnswerBody(id, holdsEndpoints ? kAcceptedAcksOnTargetEndpoint : kAccepted, 0);
       ComputeMac(kAmHelloAnswer, s.mac, id, 0, selfName_, name, answer->data(), kAnswerSigned,
                  answer->data() + kAnswerSigned);
       return true;
@@ -393,7 +404,8 @@ bool AmAuthority::OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint
   return true;
 }
 
-bool AmAuthority::OnHello(const uint8_t* body, size_t len, std::vector<uint8_t>* answer) {
+bool AmAuthority::OnHello(const uint8_t* body, size_t len, std::vector<uint8_t>* answer,
+                          bool holdsEndpoints) {
   // An empty HELLO: an endpoint's handshake (UcxEngine::SendHandshake).
   if (len == 0) return false;
   HelloFields h;
@@ -470,7 +482,7 @@ bool AmAuthority::OnHello(const uint8_t* body, size_t len, std::vector<uint8_t>*
   counters_.hellos++;
   if (answer == nullptr) return true;
   // Accepted: said under the session's key, so that only this agent can say it.
-  *answer = AnswerBody(h.session(), kAccepted, 0);
+  *answer = AnswerBody(h.session(), holdsEndpoints ? kAcceptedAcksOnTargetEndpoint : kAccepted, 0);
   crypto::HmacSha256Key mac(key, kKeySize);
   ComputeMac(kAmHelloAnswer, mac, h.session(), 0, selfName_, h.name, answer->data(), kAnswerSigned,
              answer->data() + kAnswerSigned);

@@ -92,6 +92,9 @@ struct SendSession {
   crypto::HmacSha256Key mac;  // keyed with the session's key
   uint64_t nextSeq = 1;
   uint64_t lastAckSeq = 0;  // acknowledgements the target sent under it
+  // The target said (in its acceptance) that it holds its own endpoints to
+  // this agent: its acknowledgements come on them, so no reply flag is needed.
+  bool acksOnTargetEndpoint = false;
 };
 
 // The HELLO body for a new endpoint to the agent whose X25519 key is
@@ -138,7 +141,8 @@ struct Reply {
 
 // A sender's reading of the target's answer to the HELLO of `session`. False
 // if it is not an answer to that session (or an acceptance without the
-// target's MAC); else *accepted, and for a refusal *retryAfterMs.
+// target's MAC); else *accepted (and session->acksOnTargetEndpoint from the
+// verdict), and for a refusal *retryAfterMs.
 bool ReadHelloAnswer(SendSession* session, std::string_view peer, std::string_view self,
                      const uint8_t* body, size_t len, bool* accepted, uint32_t* retryAfterMs);
 // The session id an answer names (false if malformed).
@@ -147,6 +151,8 @@ bool HelloAnswerSession(const uint8_t* body, size_t len, uint64_t* session);
 std::vector<uint8_t> MakeHelloQuery(uint64_t session, const std::string& selfName);
 // The name a HELLO claims (false if malformed; nothing checked).
 bool HelloSender(const uint8_t* body, size_t len, std::string_view* name);
+// The name a HELLO query claims (false if malformed; nothing checked).
+bool HelloQuerySender(const uint8_t* body, size_t len, std::string_view* name);
 
 // Tokens refilled at a constant rate up to a burst (the clock is
 // CLOCK_MONOTONIC_COARSE in ns).
@@ -165,11 +171,14 @@ class AmAuthority {
   AmAuthority(std::string selfName, const AgentKeys& keys);
 
   // A HELLO's body: opens a session if its signature and name check out.
-  // True if it did; then `answer`, if given, is the acceptance.
-  bool OnHello(const uint8_t* body, size_t len, std::vector<uint8_t>* answer = nullptr);
+  // True if it did; then `answer`, if given, is the acceptance, which says
+  // whether this agent holds its own endpoints to the sender (`holdsEndpoints`).
+  bool OnHello(const uint8_t* body, size_t len, std::vector<uint8_t>* answer = nullptr,
+               bool holdsEndpoints = false);
   // A HELLO query: fills `answer` (accepted if the session is open, else
   // refused with a retry hint, within the answers' budget); false: no answer.
-  bool OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint8_t>* answer);
+  bool OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint8_t>* answer,
+                    bool holdsEndpoints);
   // A tagged message. True if it is authentic and new; *from is then its
   // sender (a view into `header`), and `reply`, if given, is tagged.
   bool Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body, size_t len,

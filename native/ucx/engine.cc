@@ -106,7 +106,8 @@ ucs_status_t RevokeAmCb(void* arg, const void* header, size_t headerLen, void* d
 
 ucs_status_t NotifAckedAmCb(void* arg, const void* header, size_t headerLen, void* data, size_t len,
                             const ucp_am_recv_param_t* param) {
-  static_cast<UcxEngine*>(arg)->OnNotifAckedAm(header, headerLen, data, len, param);
+  auto* w = static_cast<Worker*>(arg);
+  w->engine->OnNotifAckedAm(*w, header, headerLen, data, len, param);
   return UCS_OK;
 }
 
@@ -136,7 +137,8 @@ ucs_status_t HelloAmCb(void* arg, const void*, size_t, void* data, size_t len,
 
 ucs_status_t HelloQueryAmCb(void* arg, const void*, size_t, void* data, size_t len,
                             const ucp_am_recv_param_t* param) {
-  static_cast<UcxEngine*>(arg)->OnHelloQueryAm(data, len, param);
+  auto* w = static_cast<Worker*>(arg);
+  w->engine->OnHelloQueryAm(*w, data, len, param);
   return UCS_OK;
 }
 
@@ -285,9 +287,11 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
             break;
           case kAmHelloQuery:
             hp.cb = HelloQueryAmCb;
+            hp.arg = &wr;
             break;
           case kAmNotifAcked:
             hp.cb = NotifAckedAmCb;
+            hp.arg = &wr;
             break;
           case kAmHelloAnswer:
             hp.cb = HelloAnswerAmCb;
@@ -351,6 +355,7 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
   }
   peer->errHandling = opts_.errorMode == ErrorMode::kPeer ||
                       (opts_.errorMode == ErrorMode::kProcess && !self && peer->pidfd < 0);
+  peer->remoteWorkers = addrs.size();
   peer->gates.resize(workers_.size());
   peer->flushes.resize(workers_.size());
   peer->sessions.resize(workers_.size());
@@ -488,31 +493,43 @@ void UcxEngine::SendHello(Worker& w, const std::shared_ptr<Peer>& peer) {
 
 void UcxEngine::OnHelloAm(Worker& w, const void* data, size_t len) {
   const auto* body = static_cast<const uint8_t*>(data);
-  std::vector<uint8_t> answer;
   std::string_view name;
-  if (!auth_.OnHello(body, len, &answer) || closing() || !HelloSender(body, len, &name)) return;
+  if (closing() || !HelloSender(body, len, &name)) return;
   // Accepted, from an agent whose metadata is loaded: the answer also goes
   // on our own endpoint to it, in case the query's reply endpoint is gone
-  // (wire.h). Our worker i talks to its worker i, the one that sent the
-  // HELLO if both have as many workers (else only the query's answer counts).
+  // (wire.h), and says that notification acknowledgements will too.
+  std::shared_ptr<Peer> peer = OwnEndpointPeer(w, name);
+  std::vector<uint8_t> answer;
+  if (!auth_.OnHello(body, len, &answer, peer != nullptr) || peer == nullptr) return;
+  SendAmBuffer(peer->eps[w.index], kAmHelloAnswer, new AmBuffer{{}, std::move(answer)});
+}
+
+std::shared_ptr<Peer> UcxEngine::OwnEndpointPeer(Worker& w, std::string_view name) {
   std::shared_ptr<Peer> peer;
   {
     std::lock_guard<std::mutex> lock(byNameMu_);
     auto it = byName_.find(std::string(name));
     if (it != byName_.end()) peer = it->second;
   }
+  // Our worker i talks to its worker i, the one that sent to our worker i if
+  // both have as many workers (else only reply endpoints can answer it).
   // Inside w's progress, under its mutex (which guards peer->eps[w.index]).
   if (peer == nullptr || peer->closed.load() || peer->failStatus.load() != 0 ||
-      w.index >= peer->eps.size() || peer->eps[w.index] == nullptr) {
-    return;
+      peer->remoteWorkers != workers_.size() || w.index >= peer->eps.size() ||
+      peer->eps[w.index] == nullptr) {
+    return nullptr;
   }
-  SendAmBuffer(peer->eps[w.index], kAmHelloAnswer, new AmBuffer{{}, std::move(answer)});
+  return peer;
 }
 
-void UcxEngine::OnHelloQueryAm(const void* data, size_t len, const ucp_am_recv_param_t* param) {
+void UcxEngine::OnHelloQueryAm(Worker& w, const void* data, size_t len,
+                               const ucp_am_recv_param_t* param) {
   if (closing() || (param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) return;
+  const auto* body = static_cast<const uint8_t*>(data);
+  std::string_view name;
+  if (!HelloQuerySender(body, len, &name)) return;
   std::vector<uint8_t> answer;
-  if (!auth_.OnHelloQuery(static_cast<const uint8_t*>(data), len, &answer)) return;
+  if (!auth_.OnHelloQuery(body, len, &answer, OwnEndpointPeer(w, name) != nullptr)) return;
   // Inside the receiving worker's progress, under its mutex.
   SendAmBuffer(param->reply_ep, kAmHelloAnswer, new AmBuffer{{}, std::move(answer)});
 }
@@ -1165,7 +1182,10 @@ void UcxEngine::SendNotif(Worker& w, Xfer* x) {
   unsigned id = kAmNotif;
   if (x->ackToken != 0) {
     id = kAmNotifAcked;
-    p.flags |= UCP_AM_SEND_FLAG_REPLY;
+    // A target that holds endpoints to us acknowledges on them; the reply
+    // flag would make UCX drop the message if the target closed the endpoint
+    // ours is wired to (reloading our metadata does), wire.h.
+    if (!x->peer->sessions[w.index].acksOnTargetEndpoint) p.flags |= UCP_AM_SEND_FLAG_REPLY;
   }
   TagHeader(id, &x->peer->sessions[w.index], opts_.agentName, x->peer->name, x->notif.data(),
             x->notif.size(), &x->amHeader);
@@ -1481,8 +1501,8 @@ bool UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data
   return true;
 }
 
-void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
-                               const ucp_am_recv_param_t* param) {
+void UcxEngine::OnNotifAckedAm(Worker& w, const void* header, size_t headerLen, const void* data,
+                               size_t len, const ucp_am_recv_param_t* param) {
   if (closing() || len < 8) return;
   const auto* body = static_cast<const uint8_t*>(data);
   std::string_view from;
@@ -1496,11 +1516,17 @@ void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void*
   PublishNotif(from, body + 8, len - 8);
   // Published (getNotifs returns it from now on): acknowledge it. This runs
   // inside the receiving worker's progress, under its mutex.
-  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) {
+  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) != 0) {
+    SendAmBuffer(param->reply_ep, kAmNotifAck, buf);
+    return;
+  }
+  // Sent without the reply flag: we told the sender we hold endpoints to it.
+  std::shared_ptr<Peer> peer = OwnEndpointPeer(w, from);
+  if (peer == nullptr) {
     delete buf;
     return;
   }
-  SendAmBuffer(param->reply_ep, kAmNotifAck, buf);
+  SendAmBuffer(peer->eps[w.index], kAmNotifAck, buf);
 }
 
 void UcxEngine::OnNotifAckAm(Worker& w, const void* header, size_t headerLen, const void* data,

@@ -161,6 +161,7 @@ struct Peer {
   std::string name;
   bool self = false;
   std::vector<ucp_ep_h> eps;     // one per local worker; written under that worker's mutex
+  size_t remoteWorkers = 0;      // how many worker addresses its metadata has
   std::vector<EpGate> gates;     // one per local worker
   std::vector<EpFlush> flushes;  // one per local worker
   std::atomic<int> failStatus{0};
@@ -375,16 +376,20 @@ class UcxEngine {
   // Target, inside progress on w: a HELLO; an accepted one is answered on
   // this agent's own endpoint to the sender, if it has one.
   void OnHelloAm(Worker& w, const void* data, size_t len);
+  // Target, inside progress on w: the loaded peer `name` if w's own endpoint
+  // to it reaches the sender's worker of the same index, else null.
+  std::shared_ptr<Peer> OwnEndpointPeer(Worker& w, std::string_view name);
   // Target: a HELLO query, answered on its reply endpoint.
-  void OnHelloQueryAm(const void* data, size_t len, const ucp_am_recv_param_t* param);
+  void OnHelloQueryAm(Worker& w, const void* data, size_t len, const ucp_am_recv_param_t* param);
   // Sender, inside progress on w: the target's answer to a HELLO of ours.
   void OnHelloAnswerAm(Worker& w, const void* data, size_t len);
   // Under w.mu, inside progress: new HELLOs for endpoints whose retry time
   // came, or their held messages failed past timeout_ms.
   void RetryHellos(Worker& w);
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
-  // Target, inside progress: queues the notification, then acknowledges it.
-  void OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
+  // Target, inside progress on w: queues the notification, then acknowledges
+  // it on its reply endpoint or, without one, on w's own endpoint to the sender.
+  void OnNotifAckedAm(Worker& w, const void* header, size_t headerLen, const void* data, size_t len,
                       const ucp_am_recv_param_t* param);
   // Initiator, inside progress on w: a target acknowledged a notification.
   void OnNotifAckAm(Worker& w, const void* header, size_t headerLen, const void* data, size_t len);

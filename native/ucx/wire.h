@@ -36,13 +36,19 @@
 //              | mac[16] (30 bytes, smaller than any HELLO), on the query's reply endpoint; an
 //              accepted HELLO's also on the target's own endpoint to the sender, if it has one.
 //              verdict 1: accepted, mac = the tag's MAC (seq 0) under the session's K over the
-//              body's first 14 bytes, from the target to the sender; verdict 2: refused, retry
-//              after retryAfterMs at the earliest with a new HELLO, mac zero. Refusals are
+//              body's first 14 bytes, from the target to the sender; verdict 3: the same, and
+//              the target holds its own endpoint to the sender's worker of the same index (it
+//              loaded the sender's metadata, both have as many workers): its kAmNotifAcks come
+//              on it, so the sender's kAmNotifAcked go without the reply flag; verdict 2: refused,
+//              retry after retryAfterMs at the earliest with a new HELLO, mac zero. Refusals are
 //              answered within a budget (am_auth.cc); the sender also retries unanswered.
 //   kAmNotif   body = the notification bytes
-//   kAmNotifAcked  body = u64 token | the notification bytes; sent with UCX's reply flag, only
-//              to an owner of regions with kRegionAcksNotifs. The target answers kAmNotifAck
-//              with the token once the notification is in its JavaScript queue.
+//   kAmNotifAcked  body = u64 token | the notification bytes; only to an owner of regions with
+//              kRegionAcksNotifs. The target answers kAmNotifAck with the token once the
+//              notification is in its JavaScript queue: on its own endpoint to the sender if
+//              the session's acceptance had verdict 3 (then sent without the reply flag, which
+//              UCX would drop once the target remade its endpoints), else on the reply endpoint
+//              (sent with UCX's reply flag).
 //   kAmNotifAck    body = u64 token of the kAmNotifAcked it acknowledges; tagged by the target
 //              under the session of that kAmNotifAcked (seq: the session's own count of replies)
 //   kAmRevoke  body = u64 regionId of a region its owner deregistered

@@ -222,6 +222,41 @@ else {
       expect((await target.send({ cmd: 'hash', off: 0, len: 4096 })).hash).toBe(hash);
     }, 60_000);
 
+    it('notified WRITEs (notif_ack on) to a target that reloads the sender’s metadata between them: each DONE, heard once, data intact', async () => {
+      heard.clear();
+      const target = await start(`ucx-retry-t-${process.pid}`);
+      const s = await start(`ucx-retry-s-${process.pid}`);
+      await target.send({ cmd: 'load', md: s.md });
+      await s.send({ cmd: 'load', md: target.md });
+      const outcomes: Outcome[] = [];
+      const hashes: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        // From the second WRITE on, the target has remade its endpoints to the
+        // sender since the sender's were wired: an acknowledgement asked for
+        // on a UCX reply endpoint would be dropped with its notification.
+        if (i > 0) await target.send({ cmd: 'load', md: s.md });
+        const { hash, done } = await write(s, target, i * 4096, `acked-${i}`, 51 + i);
+        outcomes.push(await done);
+        hashes.push(hash);
+      }
+      await until(async () => {
+        await collect(target);
+        return (heard.get(s.name)?.length ?? 0) >= 3;
+      }, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      await collect(target);
+      console.log(`acked after reload: ${JSON.stringify(outcomes)}`);
+      for (const o of outcomes) {
+        expect(o.ok, o.error).toBe(true);
+        // Within the transfer timeout (10 s), which is what the lost ack ran into.
+        expect(o.ms).toBeLessThan(8_000);
+      }
+      expect(heard.get(s.name)).toEqual(['acked-0', 'acked-1', 'acked-2']);
+      for (let i = 0; i < 3; i++) {
+        expect((await target.send({ cmd: 'hash', off: i * 4096, len: 4096 })).hash).toBe(hashes[i]);
+      }
+    }, 60_000);
+
     it.each(['thread', 'event'])(
       'progress %s: a sender never accepted gets RemoteDisconnectError after timeout_ms; nothing of it is heard',
       async (progress) => {
