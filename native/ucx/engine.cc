@@ -568,6 +568,7 @@ void UcxEngine::OpenSession(Worker& w, const std::shared_ptr<Peer>& peer) {
   peer->clock->Touch();
   std::deque<HeldAm> held;
   held.swap(h.held);
+  h.heldBytes = 0;
   for (HeldAm& m : held) {
     if (m.x != nullptr) {
       if (m.x->inFlight) SendNotif(w, m.x);
@@ -617,9 +618,22 @@ void UcxEngine::RetryHellos(Worker& w) {
   }
 }
 
+std::string UcxEngine::HeldFull(Worker& w, const Peer& peer, size_t len) const {
+  const EpHello& h = peer.hellos[w.index];
+  if (h.state == EpHello::State::kOpen) return "";
+  if (h.held.size() < kMaxHeldMessages && h.heldBytes + len <= kMaxHeldBytes) return "";
+  return "agent '" + peer.name + "' has not accepted this agent's session yet, and " +
+         std::to_string(h.held.size()) + " messages (" + std::to_string(h.heldBytes) +
+         " bytes) to it already wait for that (at most " + std::to_string(kMaxHeldMessages) +
+         " messages and " + std::to_string(kMaxHeldBytes >> 20) +
+         " MiB per endpoint): nothing was sent; try again once it accepts (a HELLO flood "
+         "there, or this agent's name bound there to another key)";
+}
+
 void UcxEngine::FailHeld(Worker& w, Peer& peer, const std::string& error) {
   std::deque<HeldAm> held;
   held.swap(peer.hellos[w.index].held);
+  peer.hellos[w.index].heldBytes = 0;
   for (HeldAm& m : held) {
     if (m.x != nullptr && m.x->inFlight) Settle(m.x, kErrRemoteDisconnect, error);
   }
@@ -956,6 +970,10 @@ int UcxEngine::Post(uint32_t xferId, uint32_t gen, const uint8_t* notif, size_t 
       *error = "the transfer is still in progress";
       return kErrRepostActive;
     }
+    if (hasNotif) {
+      *error = HeldFull(w, peer, notifLen + (x->ackNotif ? 8 : 0));
+      if (!error->empty()) return kErrNotAllowed;
+    }
     x->gen = gen;
     x->hasNotif = hasNotif;
     if (hasNotif) {
@@ -1174,6 +1192,7 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
       return;
     default:
       x->peer->hellos[w.index].held.push_back(HeldAm{x, 0, {}});
+      x->peer->hellos[w.index].heldBytes += x->notif.size();
   }
 }
 
@@ -1361,8 +1380,15 @@ void UcxEngine::SendAm(Worker& w, const std::shared_ptr<Peer>& peer, unsigned id
       }
       case EpHello::State::kFailed:
         break;  // the peer failed (reported); nothing goes to it any more
-      default:
-        peer->hellos[w.index].held.push_back(HeldAm{nullptr, id, {data, data + len}});
+      default: {
+        EpHello& h = peer->hellos[w.index];
+        if (id == kAmNotif) {
+          std::string full = HeldFull(w, *peer, len);
+          if (!full.empty()) Fail(kErrNotAllowed, full);
+        }
+        h.held.push_back(HeldAm{nullptr, id, {data, data + len}});
+        h.heldBytes += len;
+      }
     }
   }
   AfterPost(w);

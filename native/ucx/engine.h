@@ -123,7 +123,15 @@ struct EpHello {
   int64_t retryAtNs = 0;      // kAwaiting: a new HELLO then unless accepted
   uint32_t backoffMs = 0;
   std::deque<HeldAm> held;  // in order
+  size_t heldBytes = 0;     // their bodies (notifications) together
 };
+
+// What one endpoint holds at most while its session is not accepted (with
+// timeout_ms 0 it may never be): past either, a genNotif or a post with a
+// notification to that agent fails with kErrNotAllowed, changing nothing.
+// Revocations are never refused (at most one per deregistered region).
+constexpr size_t kMaxHeldMessages = 1024;
+constexpr size_t kMaxHeldBytes = size_t(64) << 20;
 
 // One endpoint's flushes (guarded by its worker's mutex). At most one flush is
 // in flight; transfers posted meanwhile wait and share the next one, since a
@@ -447,6 +455,9 @@ class UcxEngine {
   // Under w.mu: sends the endpoint's next HELLO (making one if needed) and
   // waits for its answer.
   void SendHello(Worker& w, const std::shared_ptr<Peer>& peer);
+  // Under w.mu: empty if w's endpoint to `peer` can hold one more message of
+  // `len` bytes (or needs not: its session is open), else why not.
+  std::string HeldFull(Worker& w, const Peer& peer, size_t len) const;
   // Under w.mu: the session is accepted; its held messages go, in order.
   void OpenSession(Worker& w, const std::shared_ptr<Peer>& peer);
   // Under w.mu: fails the transfers held on w's endpoint to `peer`, drops its other messages.

@@ -70,6 +70,21 @@ serveJsonLines<Cmd>(
       return { name: agent!.loadRemoteMD(encodeMetadata({ ...md, name: c.as })) };
     },
     genNotif: (c) => agent!.genNotif(c.to, c.msg),
+    // c.count (at most 5000) notifications `${c.prefix}-${i}`, each padded
+    // to c.size bytes if given, until one throws: how many went, and why not (refused).
+    genNotifs: async (c) => {
+      const count = Math.min(Number(c.count), 5000);
+      for (let i = 0; i < count; i++) {
+        const text = Buffer.from(`${c.prefix}-${i}`);
+        const msg = c.size ? Buffer.concat([text, Buffer.alloc(c.size - text.length)]) : text;
+        try {
+          await agent!.genNotif(c.to, msg);
+        } catch (e) {
+          return { sent: i, refused: `${(e as Error).name}: ${(e as Error).message}` };
+        }
+      }
+      return { sent: count };
+    },
     // UCX only: what this agent refused of its peers' messages.
     authCounters: () => ({ counters: ucx().authCounters() }),
     // UCX only, a forger: c.rounds rounds (at most 200, 5 s at most) of the

@@ -257,6 +257,48 @@ else {
       }
     }, 60_000);
 
+    it.each([
+      { what: 'messages', count: 1100, size: 0, fit: 1024 },
+      { what: 'bytes', count: 70, size: 1 << 20, fit: 64 },
+    ])(
+      'timeout_ms 0, never accepted: an endpoint holds at most 1024 messages / 64 MiB ($what); past that genNotif and a notified WRITE fail with NotAllowedError, sending nothing',
+      async ({ count, size, fit }) => {
+        heard.clear();
+        const target = await start(`ucx-retry-t-${process.pid}`);
+        const name = `ucx-retry-x-${process.pid}`;
+        // Another key binds the name on first use; the real X's HELLOs are then refused for good.
+        const first = await start(name);
+        await first.send({ cmd: 'load', md: target.md });
+        await first.send({ cmd: 'genNotif', to: target.name, msg: 'first use' });
+        expect(
+          await until(async () => {
+            await collect(target);
+            return (heard.get(name)?.length ?? 0) >= 1;
+          }, 10_000),
+        ).toBe(true);
+        const x = await start(name, { timeout_ms: '0' });
+        await x.send({ cmd: 'load', md: target.md });
+        const r = await x.send({ cmd: 'genNotifs', to: target.name, prefix: 'held', count, size });
+        const before = (await target.send({ cmd: 'hash', off: 0, len: 4096 })).hash;
+        const { done } = await write(x, target, 0, 'past the cap', 61);
+        const outcome = await done;
+        await new Promise((res) => setTimeout(res, 500));
+        await collect(target);
+        console.log(
+          `held cap (${size} B each): ${JSON.stringify(r)}; write ${JSON.stringify(outcome)}`,
+        );
+        expect(r.sent).toBe(fit);
+        expect(r.refused).toMatch(/NotAllowedError.*has not accepted this agent's session yet/);
+        expect(outcome.ok).toBe(false);
+        expect(outcome.error).toMatch(/NotAllowedError.*has not accepted/);
+        expect(outcome.ms).toBeLessThan(5_000);
+        // Refused before anything went: the target's bytes are untouched.
+        expect((await target.send({ cmd: 'hash', off: 0, len: 4096 })).hash).toBe(before);
+        expect(heard.get(name)).toEqual(['first use']);
+      },
+      60_000,
+    );
+
     it.each(['thread', 'event'])(
       'progress %s: a sender never accepted gets RemoteDisconnectError after timeout_ms; nothing of it is heard',
       async (progress) => {
