@@ -404,6 +404,20 @@ bool AmAuthority::OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint
   return true;
 }
 
+std::vector<std::vector<uint8_t>> AmAuthority::AcceptancesFor(std::string_view name) {
+  std::vector<std::vector<uint8_t>> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = bindings_.find(name);
+  if (it == bindings_.end()) return out;
+  for (Session& s : it->second.sessions) {
+    std::vector<uint8_t> a = AnswerBody(s.id, kAcceptedAcksOnTargetEndpoint, 0);
+    ComputeMac(kAmHelloAnswer, s.mac, s.id, 0, selfName_, name, a.data(), kAnswerSigned,
+               a.data() + kAnswerSigned);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 bool AmAuthority::OnHello(const uint8_t* body, size_t len, std::vector<uint8_t>* answer,
                           bool holdsEndpoints) {
   // An empty HELLO: an endpoint's handshake (UcxEngine::SendHandshake).

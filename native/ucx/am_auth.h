@@ -179,6 +179,10 @@ class AmAuthority {
   // refused with a retry hint, within the answers' budget); false: no answer.
   bool OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint8_t>* answer,
                     bool holdsEndpoints);
+  // Acceptances (verdict 3: this agent holds endpoints to the sender) of
+  // every open session of `name`: sent when this agent loads its metadata
+  // after those sessions opened, so that it acknowledges on its own endpoints.
+  std::vector<std::vector<uint8_t>> AcceptancesFor(std::string_view name);
   // A tagged message. True if it is authentic and new; *from is then its
   // sender (a view into `header`), and `reply`, if given, is tagged.
   bool Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body, size_t len,

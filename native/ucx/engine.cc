@@ -409,6 +409,22 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     epCtxs_.push_back(std::move(ctx));
     AfterPost(w);
   }
+  // Sessions of this agent's opened before we loaded its metadata were told
+  // to ask for acknowledgements on UCX reply endpoints, which a later reload
+  // of ours would break: tell them we acknowledge on these endpoints now.
+  if (!self && peer->remoteWorkers == workers_.size()) {
+    std::vector<std::vector<uint8_t>> answers = auth_.AcceptancesFor(name);
+    for (unsigned i = 0; i < workers_.size() && !answers.empty(); ++i) {
+      Worker& w = *workers_[i];
+      {
+        std::lock_guard<std::mutex> lock(w.mu);
+        for (const std::vector<uint8_t>& a : answers) {
+          SendAmBuffer(peer->eps[i], kAmHelloAnswer, new AmBuffer{{}, a});
+        }
+      }
+      AfterPost(w);
+    }
+  }
   return peer;
 }
 
@@ -539,7 +555,20 @@ void UcxEngine::OnHelloAnswerAm(Worker& w, const void* data, size_t len) {
   const auto* body = static_cast<const uint8_t*>(data);
   if (closing() || !HelloAnswerSession(body, len, &id)) return;
   auto it = w.awaitingHello.find(id);
-  if (it == w.awaitingHello.end()) return;  // an earlier HELLO's, or not ours
+  if (it == w.awaitingHello.end()) {
+    // An open session's: the target now acknowledges on its own endpoints.
+    auto open = w.openSessions.find(id);
+    std::shared_ptr<Peer> peer = open == w.openSessions.end() ? nullptr : open->second.lock();
+    if (peer == nullptr || peer->closed.load()) return;  // an earlier HELLO's, or not ours
+    // Only ever to "yes": a late copy of the first acceptance says no.
+    SendSession& session = peer->sessions[w.index];
+    const bool before = session.acksOnTargetEndpoint;
+    bool accepted = false;
+    uint32_t retryAfterMs = 0;
+    ReadHelloAnswer(&session, peer->name, opts_.agentName, body, len, &accepted, &retryAfterMs);
+    session.acksOnTargetEndpoint = session.acksOnTargetEndpoint || before;
+    return;
+  }
   std::shared_ptr<Peer> peer = it->second;
   EpHello& h = peer->hellos[w.index];
   bool accepted = false;
@@ -565,6 +594,15 @@ void UcxEngine::OpenSession(Worker& w, const std::shared_ptr<Peer>& peer) {
   EpHello& h = peer->hellos[w.index];
   w.awaitingHello.erase(peer->sessions[w.index].id);
   h.state = EpHello::State::kOpen;
+  // Entries of dropped peers go when the map has doubled since the last sweep.
+  if (w.openSessions.size() >= w.openSessionsSwept * 2 + 64) {
+    std::erase_if(w.openSessions, [](const auto& e) {
+      std::shared_ptr<Peer> p = e.second.lock();
+      return p == nullptr || p->closed.load();
+    });
+    w.openSessionsSwept = w.openSessions.size();
+  }
+  w.openSessions[peer->sessions[w.index].id] = peer;
   peer->clock->Touch();
   std::deque<HeldAm> held;
   held.swap(h.held);

@@ -90,6 +90,10 @@ struct Worker {
   // Endpoints whose HELLO waits for the target's acceptance, by its session
   // id (EpHello), and the earliest time one of them retries (0: none).
   std::unordered_map<uint64_t, std::shared_ptr<Peer>> awaitingHello;
+  // Endpoints whose session is open, by its id: a later acceptance (a target
+  // that loaded our metadata since) says it acknowledges on its own endpoints.
+  std::unordered_map<uint64_t, std::weak_ptr<Peer>> openSessions;
+  size_t openSessionsSwept = 0;  // its size after the last sweep (OpenSession)
   int64_t helloRetryAtNs = 0;
   bool hasDeferred() const { return !flushed.empty() || !unblocked.empty() || !flushReady.empty(); }
 };

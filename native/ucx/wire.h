@@ -39,7 +39,10 @@
 //              body's first 14 bytes, from the target to the sender; verdict 3: the same, and
 //              the target holds its own endpoint to the sender's worker of the same index (it
 //              loaded the sender's metadata, both have as many workers): its kAmNotifAcks come
-//              on it, so the sender's kAmNotifAcked go without the reply flag; verdict 2: refused,
+//              on it, so the sender's kAmNotifAcked go without the reply flag (a target that
+//              loads the sender's metadata after sessions of it opened sends it then, for each,
+//              on its new endpoints; the sender takes it for an open session only to say yes);
+//              verdict 2: refused,
 //              retry after retryAfterMs at the earliest with a new HELLO, mac zero. Refusals are
 //              answered within a budget (am_auth.cc); the sender also retries unanswered.
 //   kAmNotif   body = the notification bytes

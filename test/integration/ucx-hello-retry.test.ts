@@ -222,40 +222,52 @@ else {
       expect((await target.send({ cmd: 'hash', off: 0, len: 4096 })).hash).toBe(hash);
     }, 60_000);
 
-    it('notified WRITEs (notif_ack on) to a target that reloads the sender’s metadata between them: each DONE, heard once, data intact', async () => {
-      heard.clear();
-      const target = await start(`ucx-retry-t-${process.pid}`);
-      const s = await start(`ucx-retry-s-${process.pid}`);
-      await target.send({ cmd: 'load', md: s.md });
-      await s.send({ cmd: 'load', md: target.md });
-      const outcomes: Outcome[] = [];
-      const hashes: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        // From the second WRITE on, the target has remade its endpoints to the
-        // sender since the sender's were wired: an acknowledgement asked for
-        // on a UCX reply endpoint would be dropped with its notification.
-        if (i > 0) await target.send({ cmd: 'load', md: s.md });
-        const { hash, done } = await write(s, target, i * 4096, `acked-${i}`, 51 + i);
-        outcomes.push(await done);
-        hashes.push(hash);
-      }
-      await until(async () => {
+    it.each([
+      { first: 'loaded before the session', loadFirst: true },
+      { first: 'loaded only after the first WRITE', loadFirst: false },
+    ])(
+      'notified WRITEs (notif_ack on) to a target that reloads the sender’s metadata between them ($first): each DONE, heard once, data intact',
+      async ({ loadFirst }) => {
+        heard.clear();
+        const target = await start(`ucx-retry-t-${process.pid}`);
+        const s = await start(`ucx-retry-s-${process.pid}`);
+        // loadFirst: the session opens with the target holding endpoints to the
+        // sender (acks on them); else the target loads it only after the first
+        // WRITE (acks on UCX reply endpoints, which its reloads leave alone).
+        if (loadFirst) await target.send({ cmd: 'load', md: s.md });
+        await s.send({ cmd: 'load', md: target.md });
+        const outcomes: Outcome[] = [];
+        const hashes: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          // From the second WRITE on, the target has remade its endpoints to the
+          // sender since the sender's were wired: an acknowledgement asked for
+          // on a UCX reply endpoint would be dropped with its notification.
+          if (i > 0) await target.send({ cmd: 'load', md: s.md });
+          const { hash, done } = await write(s, target, i * 4096, `acked-${i}`, 51 + i);
+          outcomes.push(await done);
+          hashes.push(hash);
+        }
+        await until(async () => {
+          await collect(target);
+          return (heard.get(s.name)?.length ?? 0) >= 3;
+        }, 10_000);
+        await new Promise((r) => setTimeout(r, 300));
         await collect(target);
-        return (heard.get(s.name)?.length ?? 0) >= 3;
-      }, 10_000);
-      await new Promise((r) => setTimeout(r, 300));
-      await collect(target);
-      console.log(`acked after reload: ${JSON.stringify(outcomes)}`);
-      for (const o of outcomes) {
-        expect(o.ok, o.error).toBe(true);
-        // Within the transfer timeout (10 s), which is what the lost ack ran into.
-        expect(o.ms).toBeLessThan(8_000);
-      }
-      expect(heard.get(s.name)).toEqual(['acked-0', 'acked-1', 'acked-2']);
-      for (let i = 0; i < 3; i++) {
-        expect((await target.send({ cmd: 'hash', off: i * 4096, len: 4096 })).hash).toBe(hashes[i]);
-      }
-    }, 60_000);
+        console.log(`acked after reload: ${JSON.stringify(outcomes)}`);
+        for (const o of outcomes) {
+          expect(o.ok, o.error).toBe(true);
+          // Within the transfer timeout (10 s), which is what the lost ack ran into.
+          expect(o.ms).toBeLessThan(8_000);
+        }
+        expect(heard.get(s.name)).toEqual(['acked-0', 'acked-1', 'acked-2']);
+        for (let i = 0; i < 3; i++) {
+          expect((await target.send({ cmd: 'hash', off: i * 4096, len: 4096 })).hash).toBe(
+            hashes[i],
+          );
+        }
+      },
+      60_000,
+    );
 
     it.each([
       { what: 'messages', count: 1100, size: 0, fit: 1024 },
