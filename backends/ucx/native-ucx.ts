@@ -25,8 +25,14 @@ export interface UcxAuthCounters {
   replayed: number;
   /** HELLOs (counted in hellosRefused too) whose stamp the key's sessions had reached: replays. */
   hellosStale: number;
-  /** First-use HELLOs (counted in hellosRefused too) refused for want of a token (am_auth.h). */
+  /** HELLOs (counted in hellosRefused too) refused for want of a token (am_auth.h). */
   hellosThrottled: number;
+  /** HELLOs whose crypto (signature, X25519, HKDF) was done. */
+  hellosChecked: number;
+  /** Refused HELLOs that were answered (the answers have a budget; accepted ones always are). */
+  hellosAnswered: number;
+  /** As a sender: new HELLOs after a refusal or an answer that did not come. */
+  hellosRetried: number;
 }
 
 export interface NativeUcxEngineOptions {

@@ -12,9 +12,9 @@
 namespace nixl::ucx {
 namespace {
 
-constexpr char kHelloLabel[] = "nixl-ucx-v4 hello";
-constexpr char kKeyLabel[] = "nixl-ucx-v4 key";
-constexpr char kAmLabel[] = "nixl-ucx-v4 am";
+constexpr char kHelloLabel[] = "nixl-ucx-v5 hello";
+constexpr char kKeyLabel[] = "nixl-ucx-v5 key";
+constexpr char kAmLabel[] = "nixl-ucx-v5 am";
 
 // Bounds on what senders can make the target keep (DESIGN rule 8).
 constexpr size_t kMaxBindings = 4096;  // names; past it, new first-use names are refused
@@ -28,6 +28,28 @@ constexpr size_t kMaxName = 4096;
 // thread once the burst is spent.
 constexpr double kHelloBurst = 256;
 constexpr double kHellosPerSecond = 128;
+// The same for HELLOs under a loaded name with its key: per name (an agent
+// remakes its endpoints at most so often), and all loaded names together.
+constexpr double kNameHelloBurst = 64;
+constexpr double kNameHellosPerSecond = 64;
+constexpr double kLoadedHelloBurst = 256;
+constexpr double kLoadedHellosPerSecond = 256;
+// Answers to refused HELLOs: 30 bytes each, smaller than the HELLO, and at
+// most this many (a refused sender that gets none retries on its own).
+constexpr double kAnswerBurst = 64;
+constexpr double kAnswersPerSecond = 64;
+// What a refusal that no bucket explains tells the sender to wait.
+constexpr uint32_t kRetryAfterMs = 1000;
+
+// HELLO answer: u8 version | u64 session | u8 verdict | u32 retryAfterMs | mac[16]
+constexpr uint8_t kAccepted = 1;
+constexpr uint8_t kRefused = 2;
+// Accepted, and the target holds its own endpoints to the sender (wire.h).
+constexpr uint8_t kAcceptedAcksOnTargetEndpoint = 3;
+constexpr size_t kAnswerSigned = 1 + 8 + 1 + 4;
+constexpr size_t kAnswerSize = kAnswerSigned + kMacSize;
+// HELLO query: u8 version | u64 session | zero[23] | name (never smaller than its answer)
+constexpr size_t kQueryFixed = 32;
 
 // HELLO body: u8 version | identity[32] | E[32] | u64 stamp | signature[64] | name
 constexpr size_t kHelloStampAt = 1 + 2 * kKeySize;
@@ -166,7 +188,74 @@ bool OpenHello(const AgentKeys& keys, const HelloFields& h, uint8_t key[kKeySize
          DeriveKey(shared, keys.exchangePublic, h.ephemeral, h.identity, h.stamp, h.name, key);
 }
 
+std::vector<uint8_t> AnswerBody(uint64_t session, uint8_t verdict, uint32_t retryAfterMs) {
+  std::vector<uint8_t> a(kAnswerSize, 0);
+  a[0] = kAuthVersion;
+  PutU64(&a[1], session);
+  a[9] = verdict;
+  std::memcpy(&a[10], &retryAfterMs, 4);
+  return a;
+}
+
 }  // namespace
+
+std::vector<uint8_t> MakeHelloQuery(uint64_t session, const std::string& selfName) {
+  std::vector<uint8_t> q(kQueryFixed + selfName.size(), 0);
+  q[0] = kAuthVersion;
+  PutU64(&q[1], session);
+  std::memcpy(&q[kQueryFixed], selfName.data(), selfName.size());
+  return q;
+}
+
+bool HelloSender(const uint8_t* body, size_t len, std::string_view* name) {
+  HelloFields h;
+  if (!ParseHello(body, len, &h)) return false;
+  *name = h.name;
+  return true;
+}
+
+bool HelloQuerySender(const uint8_t* body, size_t len, std::string_view* name) {
+  if (len <= kQueryFixed || len - kQueryFixed > kMaxName || body[0] != kAuthVersion) return false;
+  *name = std::string_view(reinterpret_cast<const char*>(body + kQueryFixed), len - kQueryFixed);
+  return true;
+}
+
+bool HelloAnswerSession(const uint8_t* body, size_t len, uint64_t* session) {
+  if (len != kAnswerSize || body[0] != kAuthVersion) return false;
+  *session = GetU64(body + 1);
+  return true;
+}
+
+bool ReadHelloAnswer(SendSession* session, std::string_view peer, std::string_view self,
+                     const uint8_t* body, size_t len, bool* accepted, uint32_t* retryAfterMs) {
+  uint64_t id = 0;
+  if (!HelloAnswerSession(body, len, &id) || !session->ready || id != session->id) return false;
+  if (body[9] == kRefused) {
+    *accepted = false;
+    std::memcpy(retryAfterMs, body + 10, 4);
+    return true;
+  }
+  if (body[9] != kAccepted && body[9] != kAcceptedAcksOnTargetEndpoint) return false;
+  uint8_t want[kMacSize];
+  ComputeMac(kAmHelloAnswer, session->mac, id, 0, peer, self, body, kAnswerSigned, want);
+  if (!crypto::ConstantTimeEqual(want, body + kAnswerSigned, kMacSize)) return false;
+  *accepted = true;
+  session->acksOnTargetEndpoint = body[9] == kAcceptedAcksOnTargetEndpoint;
+  return true;
+}
+
+bool TokenBucket::Take(double burst, double perSecond, int64_t nowNs) {
+  tokens = atNs == 0 ? burst : std::min(burst, tokens + (nowNs - atNs) * 1e-9 * perSecond);
+  atNs = nowNs;
+  if (tokens < 1) return false;
+  tokens -= 1;
+  return true;
+}
+
+uint32_t TokenBucket::MsToNext(double perSecond) const {
+  if (tokens >= 1) return 0;
+  return static_cast<uint32_t>(std::max(1.0, (1 - tokens) / perSecond * 1000));
+}
 
 uint64_t FirstHelloStamp() {
   timespec ts;
@@ -210,6 +299,7 @@ std::vector<uint8_t> MakeHello(const AgentKeys& self, const std::string& selfNam
   session->id = GetU64(ephemeral);
   session->nextSeq = 1;
   session->lastAckSeq = 0;
+  session->acksOnTargetEndpoint = false;
   session->ready = true;
   return hello;
 }
@@ -233,10 +323,7 @@ bool VerifyAnswer(unsigned amId, SendSession* session, const void* header, size_
 }
 
 AmAuthority::AmAuthority(std::string selfName, const AgentKeys& keys)
-    : selfName_(std::move(selfName)),
-      keys_(keys),
-      tokens_(kHelloBurst),
-      tokensAtNs_(MonotonicNs()) {}
+    : selfName_(std::move(selfName)), keys_(keys) {}
 
 bool AmAuthority::Binding::Stale(uint64_t stamp, uint64_t id) const {
   if (stamp <= floor) return true;
@@ -278,18 +365,63 @@ void AmAuthority::Binding::Rebind(const uint8_t to[kKeySize]) {
   std::memcpy(identity, to, kKeySize);
 }
 
-bool AmAuthority::TakeToken() {
+bool AmAuthority::TakeToken(Binding* loaded) {
   int64_t now = MonotonicNs();
-  tokens_ = std::min(kHelloBurst, tokens_ + (now - tokensAtNs_) * 1e-9 * kHellosPerSecond);
-  tokensAtNs_ = now;
-  if (tokens_ < 1) return false;
-  tokens_ -= 1;
+  if (loaded == nullptr) return firstUse_.Take(kHelloBurst, kHellosPerSecond, now);
+  return loaded->hellos.Take(kNameHelloBurst, kNameHellosPerSecond, now) &&
+         loaded_.Take(kLoadedHelloBurst, kLoadedHellosPerSecond, now);
+}
+
+bool AmAuthority::OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint8_t>* answer,
+                               bool holdsEndpoints) {
+  if (len <= kQueryFixed || len - kQueryFixed > kMaxName || body[0] != kAuthVersion) return false;
+  const uint64_t id = GetU64(body + 1);
+  std::string_view name(reinterpret_cast<const char*>(body + kQueryFixed), len - kQueryFixed);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = bindings_.find(name);
+  if (it != bindings_.end()) {
+    for (Session& s : it->second.sessions) {
+      if (s.id != id) continue;
+      // Accepted: said under the session's key, so that only this agent can say it.
+      *answer = AnswerBody(id, holdsEndpoints ? kAcceptedAcksOnTargetEndpoint : kAccepted, 0);
+      ComputeMac(kAmHelloAnswer, s.mac, id, 0, selfName_, name, answer->data(), kAnswerSigned,
+                 answer->data() + kAnswerSigned);
+      return true;
+    }
+  }
+  // Not open (refused, or a session long gone): "retry", within the answers' budget.
+  if (!answers_.Take(kAnswerBurst, kAnswersPerSecond, MonotonicNs())) return false;
+  uint32_t retryAfterMs = kRetryAfterMs;
+  if (it == bindings_.end() || !it->second.fromMetadata) {
+    retryAfterMs = firstUse_.MsToNext(kHellosPerSecond);
+  } else if (it->second.hellos.tokens < 1) {
+    retryAfterMs = it->second.hellos.MsToNext(kNameHellosPerSecond);
+  } else {
+    retryAfterMs = loaded_.MsToNext(kLoadedHellosPerSecond);
+  }
+  counters_.hellosAnswered++;
+  *answer = AnswerBody(id, kRefused, retryAfterMs);
   return true;
 }
 
-void AmAuthority::OnHello(const uint8_t* body, size_t len) {
+std::vector<std::vector<uint8_t>> AmAuthority::AcceptancesFor(std::string_view name) {
+  std::vector<std::vector<uint8_t>> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = bindings_.find(name);
+  if (it == bindings_.end()) return out;
+  for (Session& s : it->second.sessions) {
+    std::vector<uint8_t> a = AnswerBody(s.id, kAcceptedAcksOnTargetEndpoint, 0);
+    ComputeMac(kAmHelloAnswer, s.mac, s.id, 0, selfName_, name, a.data(), kAnswerSigned,
+               a.data() + kAnswerSigned);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+bool AmAuthority::OnHello(const uint8_t* body, size_t len, std::vector<uint8_t>* answer,
+                          bool holdsEndpoints) {
   // An empty HELLO: an endpoint's handshake (UcxEngine::SendHandshake).
-  if (len == 0) return;
+  if (len == 0) return false;
   HelloFields h;
   // The cheap checks, under the lock; the crypto after them, outside it.
   {
@@ -297,14 +429,14 @@ void AmAuthority::OnHello(const uint8_t* body, size_t len) {
     // Nobody else speaks under this agent's name: its own messages never cross the wire.
     if (!ParseHello(body, len, &h) || h.name == selfName_) {
       counters_.hellosRefused++;
-      return;
+      return false;
     }
     auto it = bindings_.find(h.name);
-    bool firstUse = true;
+    Binding* loaded = nullptr;
     if (it == bindings_.end()) {
       if (bindings_.size() >= kMaxBindings) {
         counters_.hellosRefused++;
-        return;
+        return false;
       }
     } else {
       Binding& b = it->second;
@@ -313,27 +445,28 @@ void AmAuthority::OnHello(const uint8_t* body, size_t len) {
         counters_.hellosRefused++;
         if (pending_.size() >= kMaxPending) pending_.pop_front();
         pending_.push_back(Pending{std::string(h.name), std::vector<uint8_t>(body, body + len)});
-        return;
+        return false;
       }
       if (b.Stale(h.stamp, h.session())) {
         counters_.hellosRefused++;
         counters_.hellosStale++;
-        return;
+        return false;
       }
-      firstUse = !b.fromMetadata;
+      if (b.fromMetadata) loaded = &b;
     }
-    if (firstUse && !TakeToken()) {
+    if (!TakeToken(loaded)) {
       counters_.hellosRefused++;
       counters_.hellosThrottled++;
-      return;
+      return false;
     }
+    counters_.hellosChecked++;
   }
   uint8_t key[kKeySize];
   bool ok = OpenHello(keys_, h, key);
   std::lock_guard<std::mutex> lock(mu_);
   if (!ok) {
     counters_.hellosRefused++;
-    return;
+    return false;
   }
   // Looked up again: the name may have been bound meanwhile (another worker,
   // loadRemoteMD).
@@ -341,7 +474,7 @@ void AmAuthority::OnHello(const uint8_t* body, size_t len) {
   if (it == bindings_.end()) {
     if (bindings_.size() >= kMaxBindings) {
       counters_.hellosRefused++;
-      return;
+      return false;
     }
     it = bindings_.emplace(std::string(h.name), Binding{}).first;
     std::memcpy(it->second.identity, h.identity, kKeySize);
@@ -349,7 +482,7 @@ void AmAuthority::OnHello(const uint8_t* body, size_t len) {
   Binding& b = it->second;
   if (std::memcmp(b.identity, h.identity, kKeySize) != 0) {
     counters_.hellosRefused++;
-    return;
+    return false;
   }
   Session s;
   s.id = h.session();
@@ -358,9 +491,16 @@ void AmAuthority::OnHello(const uint8_t* body, size_t len) {
   if (b.Stale(h.stamp, s.id) || !b.Add(std::move(s))) {
     counters_.hellosRefused++;
     counters_.hellosStale++;
-    return;
+    return false;
   }
   counters_.hellos++;
+  if (answer == nullptr) return true;
+  // Accepted: said under the session's key, so that only this agent can say it.
+  *answer = AnswerBody(h.session(), holdsEndpoints ? kAcceptedAcksOnTargetEndpoint : kAccepted, 0);
+  crypto::HmacSha256Key mac(key, kKeySize);
+  ComputeMac(kAmHelloAnswer, mac, h.session(), 0, selfName_, h.name, answer->data(), kAnswerSigned,
+             answer->data() + kAnswerSigned);
+  return true;
 }
 
 bool AmAuthority::Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body,

@@ -1,4 +1,4 @@
-// Who a UCX active message is from (wire version 4; the layouts are in
+// Who a UCX active message is from (wire version 5; the layouts are in
 // wire.h). A UCX receiver cannot tell which endpoint a message came on, so
 // each message proves its sender itself:
 //
@@ -16,6 +16,21 @@
 //   highest stamp of a session it dropped. A HELLO at or below the floor, or
 //   with a held stamp, is a replay: refused. Endpoints may deliver their
 //   HELLOs out of order, hence a floor and not "above the highest seen".
+// - The target answers HELLOs (wire version 5): accepted (with a MAC
+//   under K: only the target can say it), or refused with a hint of when to
+//   retry (not authenticated: it names the HELLO's session id, which only
+//   the sender and those who see the wire know). The answer goes back on
+//   UCX's reply endpoint of a small query that follows the HELLO (the HELLO
+//   itself never asks for one: UCX drops a message that does when the
+//   target has since closed the endpoint the sender's is wired to), and, for
+//   an accepted HELLO, also on the target's own endpoint to the sender if it
+//   loaded the sender's metadata (the route that works when the query's
+//   does not).
+//   The sender keeps the endpoint's tagged messages until a HELLO of its is
+//   accepted, making a new HELLO after a refusal or an answer that did not
+//   come (backoff), and gives up after timeout_ms (UcxEngine::RetryHellos).
+//   So a refused HELLO costs its sender time, never a message, and the
+//   target may refuse any HELLO it does not want to pay for now.
 // - Every later message carries the session id, a sequence number and a
 //   truncated HMAC-SHA256 under K over (type, session, seq, from, to, body).
 //
@@ -34,10 +49,14 @@
 // name, the own name, a key other than the one the name is bound to, a
 // replayed stamp, the bound on names), and none of them costs crypto. A HELLO
 // refused for its key is kept unverified; it is verified when metadata with
-// its key is loaded (on the JavaScript thread). What is left, HELLOs of names
-// without loaded metadata (first use), spends tokens of a bucket
-// (kHelloBurst, refilled at kHellosPerSecond); without a token it is refused.
-// HELLOs that carry a loaded name with that name's key are always verified.
+// its key is loaded (on the JavaScript thread). What is left spends tokens
+// before its crypto: HELLOs of names without loaded metadata (first use) from
+// one bucket (kHelloBurst, refilled at kHellosPerSecond); HELLOs under a
+// loaded name with that name's key from the name's own bucket and then from
+// one shared by loaded names. Without a token the HELLO is refused, answered
+// "retry after" (answers to refusals spend a bucket of their own), and its
+// sender retries: junk under a loaded key costs a bounded share of the
+// progress thread, and delays that agent's new endpoints, not its messages.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +92,9 @@ struct SendSession {
   crypto::HmacSha256Key mac;  // keyed with the session's key
   uint64_t nextSeq = 1;
   uint64_t lastAckSeq = 0;  // acknowledgements the target sent under it
+  // The target said (in its acceptance) that it holds its own endpoints to
+  // this agent: its acknowledgements come on them, so no reply flag is needed.
+  bool acksOnTargetEndpoint = false;
 };
 
 // The HELLO body for a new endpoint to the agent whose X25519 key is
@@ -97,6 +119,9 @@ bool VerifyAnswer(unsigned amId, SendSession* session, const void* header, size_
 
 struct AuthCounters {
   uint64_t hellos = 0;           // sessions opened
+  uint64_t hellosChecked = 0;    // HELLOs whose crypto was done (signature, X25519, HKDF)
+  uint64_t hellosAnswered = 0;   // refusals answered (accepted HELLOs are always answered)
+  uint64_t hellosRetried = 0;    // sender side: new HELLOs after a refusal or no answer
   uint64_t hellosRefused = 0;    // bad signature or key, own name, past the bounds (all below too)
   uint64_t hellosStale = 0;      // stamp not above what the key's sessions had: replays
   uint64_t hellosThrottled = 0;  // first-use HELLOs refused for want of a token
@@ -114,6 +139,31 @@ struct Reply {
   std::vector<uint8_t>* header = nullptr;  // filled: tag | this agent's name
 };
 
+// A sender's reading of the target's answer to the HELLO of `session`. False
+// if it is not an answer to that session (or an acceptance without the
+// target's MAC); else *accepted (and session->acksOnTargetEndpoint from the
+// verdict), and for a refusal *retryAfterMs.
+bool ReadHelloAnswer(SendSession* session, std::string_view peer, std::string_view self,
+                     const uint8_t* body, size_t len, bool* accepted, uint32_t* retryAfterMs);
+// The session id an answer names (false if malformed).
+bool HelloAnswerSession(const uint8_t* body, size_t len, uint64_t* session);
+// The query that asks the target for its answer to the HELLO of `session`.
+std::vector<uint8_t> MakeHelloQuery(uint64_t session, const std::string& selfName);
+// The name a HELLO claims (false if malformed; nothing checked).
+bool HelloSender(const uint8_t* body, size_t len, std::string_view* name);
+// The name a HELLO query claims (false if malformed; nothing checked).
+bool HelloQuerySender(const uint8_t* body, size_t len, std::string_view* name);
+
+// Tokens refilled at a constant rate up to a burst (the clock is
+// CLOCK_MONOTONIC_COARSE in ns).
+struct TokenBucket {
+  double tokens = 0;
+  int64_t atNs = 0;  // 0: full at the first Take
+  bool Take(double burst, double perSecond, int64_t nowNs);
+  // How long until a token, in ms (0: one is there).
+  uint32_t MsToNext(double perSecond) const;
+};
+
 // The receiving side: names bound to identity keys, and their sessions.
 // Called from progress (any worker) and from the JavaScript thread.
 class AmAuthority {
@@ -121,7 +171,18 @@ class AmAuthority {
   AmAuthority(std::string selfName, const AgentKeys& keys);
 
   // A HELLO's body: opens a session if its signature and name check out.
-  void OnHello(const uint8_t* body, size_t len);
+  // True if it did; then `answer`, if given, is the acceptance, which says
+  // whether this agent holds its own endpoints to the sender (`holdsEndpoints`).
+  bool OnHello(const uint8_t* body, size_t len, std::vector<uint8_t>* answer = nullptr,
+               bool holdsEndpoints = false);
+  // A HELLO query: fills `answer` (accepted if the session is open, else
+  // refused with a retry hint, within the answers' budget); false: no answer.
+  bool OnHelloQuery(const uint8_t* body, size_t len, std::vector<uint8_t>* answer,
+                    bool holdsEndpoints);
+  // Acceptances (verdict 3: this agent holds endpoints to the sender) of
+  // every open session of `name`: sent when this agent loads its metadata
+  // after those sessions opened, so that it acknowledges on its own endpoints.
+  std::vector<std::vector<uint8_t>> AcceptancesFor(std::string_view name);
   // A tagged message. True if it is authentic and new; *from is then its
   // sender (a view into `header`), and `reply`, if given, is tagged.
   bool Verify(unsigned amId, const void* header, size_t headerLen, const uint8_t* body, size_t len,
@@ -150,6 +211,7 @@ class AmAuthority {
     uint64_t floor = 0;            // highest stamp of a session dropped under `identity`
     std::deque<Session> sessions;  // at most kMaxSessions
     std::deque<Retired> retired;   // the name's earlier keys, newest last, at most kMaxRetired
+    TokenBucket hellos;            // loaded names: the crypto of HELLOs under this name
     // Whether a HELLO with this stamp and session id is one seen before.
     bool Stale(uint64_t stamp, uint64_t id) const;
     // False if the session was dropped at once (its stamp the lowest of a full set).
@@ -162,8 +224,9 @@ class AmAuthority {
     std::string name;
     std::vector<uint8_t> body;
   };
-  // Whether a first-use HELLO may spend its crypto now (takes a token).
-  bool TakeToken();
+  // Whether the HELLO's crypto may be spent now (takes a token); `loaded`:
+  // the name's binding if its metadata was loaded.
+  bool TakeToken(Binding* loaded);
 
   const std::string selfName_;
   const AgentKeys& keys_;
@@ -176,8 +239,9 @@ class AmAuthority {
   std::unordered_map<std::string, Binding, NameHash, std::equal_to<>> bindings_;
   std::deque<Pending> pending_;  // at most kMaxPending
   AuthCounters counters_;
-  double tokens_;
-  int64_t tokensAtNs_ = 0;  // CLOCK_MONOTONIC_COARSE of the last refill
+  TokenBucket firstUse_;  // HELLOs of names without loaded metadata
+  TokenBucket loaded_;    // HELLOs of loaded names, all of them together
+  TokenBucket answers_;   // answers to refused HELLOs
 };
 
 }  // namespace nixl::ucx

@@ -399,6 +399,9 @@ class UcxEngineWrap : public Napi::ObjectWrap<UcxEngineWrap> {
     o.Set("replayed", Napi::Number::New(env, static_cast<double>(c.replayed)));
     o.Set("hellosStale", Napi::Number::New(env, static_cast<double>(c.hellosStale)));
     o.Set("hellosThrottled", Napi::Number::New(env, static_cast<double>(c.hellosThrottled)));
+    o.Set("hellosChecked", Napi::Number::New(env, static_cast<double>(c.hellosChecked)));
+    o.Set("hellosAnswered", Napi::Number::New(env, static_cast<double>(c.hellosAnswered)));
+    o.Set("hellosRetried", Napi::Number::New(env, static_cast<double>(c.hellosRetried)));
     return o;
   }
 

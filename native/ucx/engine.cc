@@ -106,7 +106,8 @@ ucs_status_t RevokeAmCb(void* arg, const void* header, size_t headerLen, void* d
 
 ucs_status_t NotifAckedAmCb(void* arg, const void* header, size_t headerLen, void* data, size_t len,
                             const ucp_am_recv_param_t* param) {
-  static_cast<UcxEngine*>(arg)->OnNotifAckedAm(header, headerLen, data, len, param);
+  auto* w = static_cast<Worker*>(arg);
+  w->engine->OnNotifAckedAm(*w, header, headerLen, data, len, param);
   return UCS_OK;
 }
 
@@ -125,12 +126,38 @@ uint64_t GetU64(const void* p) {
   return v;
 }
 
-// The handshake message opens the sender's session (am_auth.h).
+// The handshake message opens the sender's session (am_auth.h). Registered
+// per worker: an answer goes on this worker's endpoint to the sender.
 ucs_status_t HelloAmCb(void* arg, const void*, size_t, void* data, size_t len,
                        const ucp_am_recv_param_t*) {
-  static_cast<UcxEngine*>(arg)->OnHelloAm(data, len);
+  auto* w = static_cast<Worker*>(arg);
+  w->engine->OnHelloAm(*w, data, len);
   return UCS_OK;
 }
+
+ucs_status_t HelloQueryAmCb(void* arg, const void*, size_t, void* data, size_t len,
+                            const ucp_am_recv_param_t* param) {
+  auto* w = static_cast<Worker*>(arg);
+  w->engine->OnHelloQueryAm(*w, data, len, param);
+  return UCS_OK;
+}
+
+// Registered per worker, as NotifAckAmCb: the answer comes back to the
+// worker whose endpoint sent the HELLO.
+ucs_status_t HelloAnswerAmCb(void* arg, const void*, size_t, void* data, size_t len,
+                             const ucp_am_recv_param_t*) {
+  auto* w = static_cast<Worker*>(arg);
+  w->engine->OnHelloAnswerAm(*w, data, len);
+  return UCS_OK;
+}
+
+// How a sender paces the HELLOs of an endpoint the target has not accepted
+// yet (UcxEngine::RetryHellos): it waits for an answer this long, and after
+// a refusal the target's hint or its own backoff, whichever is longer; the
+// backoff doubles per HELLO up to its cap.
+constexpr int64_t kAnswerWaitMs = 1000;
+constexpr uint32_t kMinBackoffMs = 20;
+constexpr uint32_t kMaxBackoffMs = 2000;
 
 }  // namespace
 
@@ -240,7 +267,8 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
       auto* bytes = reinterpret_cast<const uint8_t*>(addr);
       wr.address.assign(bytes, bytes + addrLen);
       ucp_worker_release_address(wr.handle, addr);
-      for (unsigned id : {kAmNotif, kAmRevoke, kAmHello, kAmNotifAcked, kAmNotifAck}) {
+      for (unsigned id : {kAmNotif, kAmRevoke, kAmHello, kAmNotifAcked, kAmNotifAck, kAmHelloAnswer,
+                          kAmHelloQuery}) {
         ucp_am_handler_param_t hp{};
         hp.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
                         UCP_AM_HANDLER_PARAM_FIELD_ARG;
@@ -255,9 +283,19 @@ UcxEngine::UcxEngine(EngineOptions opts, std::function<void()> wake)
             break;
           case kAmHello:
             hp.cb = HelloAmCb;
+            hp.arg = &wr;
+            break;
+          case kAmHelloQuery:
+            hp.cb = HelloQueryAmCb;
+            hp.arg = &wr;
             break;
           case kAmNotifAcked:
             hp.cb = NotifAckedAmCb;
+            hp.arg = &wr;
+            break;
+          case kAmHelloAnswer:
+            hp.cb = HelloAnswerAmCb;
+            hp.arg = &wr;
             break;
           default:
             hp.cb = NotifAckAmCb;
@@ -291,8 +329,9 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     Fail(kErrInvalidParam, "connection info of agent '" + name + "' is not UCX worker addresses");
   }
   if (ci.version < kConnVersion) {
-    std::string why = ci.version < 3 ? "which sends unauthenticated messages"
-                                     : "whose session HELLOs can be replayed";
+    std::string why = ci.version < 3    ? "which sends unauthenticated messages"
+                      : ci.version == 3 ? "whose session HELLOs can be replayed"
+                                        : "whose refused session HELLOs get no answer";
     Fail(kErrMismatch, "agent '" + name + "' speaks UCX wire version " +
                            std::to_string(ci.version) + ", " + why + "; this agent needs version " +
                            std::to_string(kConnVersion) + " (update nixl-ts there)");
@@ -316,6 +355,7 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
   }
   peer->errHandling = opts_.errorMode == ErrorMode::kPeer ||
                       (opts_.errorMode == ErrorMode::kProcess && !self && peer->pidfd < 0);
+  peer->remoteWorkers = addrs.size();
   peer->gates.resize(workers_.size());
   peer->flushes.resize(workers_.size());
   peer->sessions.resize(workers_.size());
@@ -326,10 +366,10 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     Worker& w = *workers_[i];
     // The endpoint's session (none toward this agent itself: its own
     // messages never cross the wire); its HELLO goes out with the first
-    // tagged message (SendHelloOnce).
+    // tagged message (SessionState).
     if (!self) {
-      peer->hellos[i] = MakeHello(keys_, opts_.agentName, peer->exchangeKey, nextHelloStamp_++,
-                                  &peer->sessions[i]);
+      peer->hellos[i].next = MakeHello(keys_, opts_.agentName, peer->exchangeKey, nextHelloStamp_++,
+                                       &peer->sessions[i]);
     }
     // Local worker i talks to remote worker i mod n; the remote side does the same.
     const std::vector<uint8_t>& remote = addrs[i % addrs.size()];
@@ -368,6 +408,22 @@ std::shared_ptr<Peer> UcxEngine::MakePeer(const std::string& name, const uint8_t
     }
     epCtxs_.push_back(std::move(ctx));
     AfterPost(w);
+  }
+  // Sessions of this agent's opened before we loaded its metadata were told
+  // to ask for acknowledgements on UCX reply endpoints, which a later reload
+  // of ours would break: tell them we acknowledge on these endpoints now.
+  if (!self && peer->remoteWorkers == workers_.size()) {
+    std::vector<std::vector<uint8_t>> answers = auth_.AcceptancesFor(name);
+    for (unsigned i = 0; i < workers_.size() && !answers.empty(); ++i) {
+      Worker& w = *workers_[i];
+      {
+        std::lock_guard<std::mutex> lock(w.mu);
+        for (const std::vector<uint8_t>& a : answers) {
+          SendAmBuffer(peer->eps[i], kAmHelloAnswer, new AmBuffer{{}, a});
+        }
+      }
+      AfterPost(w);
+    }
   }
   return peer;
 }
@@ -410,17 +466,221 @@ void UcxEngine::SendHandshake(Worker& w, Peer& peer, EpCtx* ctx) {
 
 // The endpoint's authenticated session (am_auth.h) opens with its HELLO, sent
 // just before the first tagged message, so that a transfer without messages
-// never waits for it. It reaches the target before that message: UCX
-// delivers a sender's active messages on one endpoint in order (all go
-// eagerly on its one AM lane, and a send waiting for wireup holds the ones
-// behind it in the endpoint's pending queue), and the target handles them on
-// the one worker the endpoint reaches.
-void UcxEngine::SendHelloOnce(Worker& w, Peer& peer) {
-  std::vector<uint8_t>& hello = peer.hellos[w.index];
-  if (hello.empty()) return;
-  auto* buf = new AmBuffer{{}, std::move(hello)};
-  hello.clear();
-  SendAmBuffer(peer.eps[w.index], kAmHello, buf);
+// never waits for it. The tagged messages wait until the target accepts it
+// (its answer comes on the reply endpoint UCX gives it); a transfer's puts,
+// gets and flushes never do.
+EpHello::State UcxEngine::SessionState(Worker& w, const std::shared_ptr<Peer>& peer) {
+  EpHello& h = peer->hellos[w.index];
+  if (h.state == EpHello::State::kUnsent) SendHello(w, peer);
+  return h.state;
+}
+
+void UcxEngine::SendHello(Worker& w, const std::shared_ptr<Peer>& peer) {
+  EpHello& h = peer->hellos[w.index];
+  SendSession& session = peer->sessions[w.index];
+  if (h.next.empty()) {
+    try {
+      h.next = MakeHello(keys_, opts_.agentName, peer->exchangeKey, nextHelloStamp_++, &session);
+    } catch (const std::exception& e) {
+      h.state = EpHello::State::kFailed;
+      FailHeld(w, *peer, e.what());
+      MarkFailed(peer, e.what());
+      return;
+    }
+  }
+  // The HELLO, then the query that asks for the answer on a reply endpoint
+  // (wire.h). A send that failed leaves the endpoint to its error callback;
+  // the retry then finds the peer failed or gives up at timeout_ms.
+  SendAmBuffer(peer->eps[w.index], kAmHello, new AmBuffer{{}, std::move(h.next)});
+  h.next.clear();
+  auto* query = new AmBuffer{{}, MakeHelloQuery(session.id, opts_.agentName)};
+  ucp_request_param_t p = EagerAmParams(AmBufferSentCb, query);
+  p.flags |= UCP_AM_SEND_FLAG_REPLY;
+  ucs_status_ptr_t r = ucp_am_send_nbx(peer->eps[w.index], kAmHelloQuery, nullptr, 0,
+                                       query->data.data(), query->data.size(), &p);
+  if (r == nullptr || UCS_PTR_IS_ERR(r)) delete query;
+  const int64_t now = static_cast<int64_t>(SteadyNs());
+  if (h.firstSentNs == 0) h.firstSentNs = now;
+  h.state = EpHello::State::kAwaiting;
+  h.retryAtNs = now + (kAnswerWaitMs + h.backoffMs) * 1'000'000;
+  w.awaitingHello[session.id] = peer;
+  if (w.helloRetryAtNs == 0 || h.retryAtNs < w.helloRetryAtNs) w.helloRetryAtNs = h.retryAtNs;
+}
+
+void UcxEngine::OnHelloAm(Worker& w, const void* data, size_t len) {
+  const auto* body = static_cast<const uint8_t*>(data);
+  std::string_view name;
+  if (closing() || !HelloSender(body, len, &name)) return;
+  // Accepted, from an agent whose metadata is loaded: the answer also goes
+  // on our own endpoint to it, in case the query's reply endpoint is gone
+  // (wire.h), and says that notification acknowledgements will too.
+  std::shared_ptr<Peer> peer = OwnEndpointPeer(w, name);
+  std::vector<uint8_t> answer;
+  if (!auth_.OnHello(body, len, &answer, peer != nullptr) || peer == nullptr) return;
+  SendAmBuffer(peer->eps[w.index], kAmHelloAnswer, new AmBuffer{{}, std::move(answer)});
+}
+
+std::shared_ptr<Peer> UcxEngine::OwnEndpointPeer(Worker& w, std::string_view name) {
+  std::shared_ptr<Peer> peer;
+  {
+    std::lock_guard<std::mutex> lock(byNameMu_);
+    auto it = byName_.find(std::string(name));
+    if (it != byName_.end()) peer = it->second;
+  }
+  // Our worker i talks to its worker i, the one that sent to our worker i if
+  // both have as many workers (else only reply endpoints can answer it).
+  // Inside w's progress, under its mutex (which guards peer->eps[w.index]).
+  if (peer == nullptr || peer->closed.load() || peer->failStatus.load() != 0 ||
+      peer->remoteWorkers != workers_.size() || w.index >= peer->eps.size() ||
+      peer->eps[w.index] == nullptr) {
+    return nullptr;
+  }
+  return peer;
+}
+
+void UcxEngine::OnHelloQueryAm(Worker& w, const void* data, size_t len,
+                               const ucp_am_recv_param_t* param) {
+  if (closing() || (param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) return;
+  const auto* body = static_cast<const uint8_t*>(data);
+  std::string_view name;
+  if (!HelloQuerySender(body, len, &name)) return;
+  std::vector<uint8_t> answer;
+  if (!auth_.OnHelloQuery(body, len, &answer, OwnEndpointPeer(w, name) != nullptr)) return;
+  // Inside the receiving worker's progress, under its mutex.
+  SendAmBuffer(param->reply_ep, kAmHelloAnswer, new AmBuffer{{}, std::move(answer)});
+}
+
+void UcxEngine::OnHelloAnswerAm(Worker& w, const void* data, size_t len) {
+  uint64_t id = 0;
+  const auto* body = static_cast<const uint8_t*>(data);
+  if (closing() || !HelloAnswerSession(body, len, &id)) return;
+  auto it = w.awaitingHello.find(id);
+  if (it == w.awaitingHello.end()) {
+    // An open session's: the target now acknowledges on its own endpoints.
+    auto open = w.openSessions.find(id);
+    std::shared_ptr<Peer> peer = open == w.openSessions.end() ? nullptr : open->second.lock();
+    if (peer == nullptr || peer->closed.load()) return;  // an earlier HELLO's, or not ours
+    // Only ever to "yes": a late copy of the first acceptance says no.
+    SendSession& session = peer->sessions[w.index];
+    const bool before = session.acksOnTargetEndpoint;
+    bool accepted = false;
+    uint32_t retryAfterMs = 0;
+    ReadHelloAnswer(&session, peer->name, opts_.agentName, body, len, &accepted, &retryAfterMs);
+    session.acksOnTargetEndpoint = session.acksOnTargetEndpoint || before;
+    return;
+  }
+  std::shared_ptr<Peer> peer = it->second;
+  EpHello& h = peer->hellos[w.index];
+  bool accepted = false;
+  uint32_t retryAfterMs = 0;
+  if (!ReadHelloAnswer(&peer->sessions[w.index], peer->name, opts_.agentName, body, len, &accepted,
+                       &retryAfterMs)) {
+    return;
+  }
+  if (accepted) {
+    OpenSession(w, peer);
+    return;
+  }
+  // Refused: a new HELLO after the target's hint (capped: it is not
+  // authenticated) or the backoff with jitter, whichever is later.
+  h.backoffMs = std::max(h.backoffMs, kMinBackoffMs);
+  uint32_t jitter = static_cast<uint32_t>(id % (h.backoffMs / 2 + 1));
+  uint32_t waitMs = std::max(std::min(retryAfterMs, kMaxBackoffMs), h.backoffMs + jitter);
+  h.retryAtNs = static_cast<int64_t>(SteadyNs()) + int64_t(waitMs) * 1'000'000;
+  if (w.helloRetryAtNs == 0 || h.retryAtNs < w.helloRetryAtNs) w.helloRetryAtNs = h.retryAtNs;
+}
+
+void UcxEngine::OpenSession(Worker& w, const std::shared_ptr<Peer>& peer) {
+  EpHello& h = peer->hellos[w.index];
+  w.awaitingHello.erase(peer->sessions[w.index].id);
+  h.state = EpHello::State::kOpen;
+  // Entries of dropped peers go when the map has doubled since the last sweep.
+  if (w.openSessions.size() >= w.openSessionsSwept * 2 + 64) {
+    std::erase_if(w.openSessions, [](const auto& e) {
+      std::shared_ptr<Peer> p = e.second.lock();
+      return p == nullptr || p->closed.load();
+    });
+    w.openSessionsSwept = w.openSessions.size();
+  }
+  w.openSessions[peer->sessions[w.index].id] = peer;
+  peer->clock->Touch();
+  std::deque<HeldAm> held;
+  held.swap(h.held);
+  h.heldBytes = 0;
+  for (HeldAm& m : held) {
+    if (m.x != nullptr) {
+      if (m.x->inFlight) SendNotif(w, m.x);
+      continue;
+    }
+    auto* buf = new AmBuffer{{}, std::move(m.body)};
+    TagHeader(m.id, &peer->sessions[w.index], opts_.agentName, peer->name, buf->data.data(),
+              buf->data.size(), &buf->header);
+    SendAmBuffer(peer->eps[w.index], m.id, buf);
+  }
+}
+
+void UcxEngine::RetryHellos(Worker& w) {
+  if (w.helloRetryAtNs == 0) return;
+  const int64_t now = static_cast<int64_t>(SteadyNs());
+  if (now < w.helloRetryAtNs) return;
+  std::vector<std::shared_ptr<Peer>> due;
+  int64_t next = 0;
+  for (auto& [id, peer] : w.awaitingHello) {
+    int64_t at = peer->hellos[w.index].retryAtNs;
+    if (at <= now) {
+      due.push_back(peer);
+    } else if (next == 0 || at < next) {
+      next = at;
+    }
+  }
+  w.helloRetryAtNs = next;
+  for (const std::shared_ptr<Peer>& peer : due) {
+    EpHello& h = peer->hellos[w.index];
+    w.awaitingHello.erase(peer->sessions[w.index].id);
+    if (peer->eps[w.index] == nullptr || closing()) continue;
+    const int64_t limit = int64_t(opts_.timeoutMs) * 1'000'000;
+    if (limit != 0 && now - h.firstSentNs >= limit) {
+      // timeout_ms, as for a transfer that does not move: fail, never drop silently.
+      h.state = EpHello::State::kFailed;
+      std::string msg = "agent '" + peer->name + "' did not accept this agent's session within " +
+                        std::to_string(opts_.timeoutMs) +
+                        " ms (its HELLOs refused or unanswered: a HELLO flood there, or this "
+                        "agent's name bound there to another key)";
+      FailHeld(w, *peer, msg);
+      MarkFailed(peer, msg);
+      continue;
+    }
+    h.backoffMs = std::min(std::max(h.backoffMs * 2, kMinBackoffMs), kMaxBackoffMs);
+    hellosRetried_.fetch_add(1, std::memory_order_relaxed);
+    SendHello(w, peer);  // a new HELLO: new key E, new stamp, new session
+  }
+}
+
+std::string UcxEngine::HeldFull(Worker& w, const Peer& peer, size_t len) const {
+  const EpHello& h = peer.hellos[w.index];
+  if (h.state == EpHello::State::kOpen) return "";
+  if (h.held.size() < kMaxHeldMessages && h.heldBytes + len <= kMaxHeldBytes) return "";
+  return "agent '" + peer.name + "' has not accepted this agent's session yet, and " +
+         std::to_string(h.held.size()) + " messages (" + std::to_string(h.heldBytes) +
+         " bytes) to it already wait for that (at most " + std::to_string(kMaxHeldMessages) +
+         " messages and " + std::to_string(kMaxHeldBytes >> 20) +
+         " MiB per endpoint): nothing was sent; try again once it accepts (a HELLO flood "
+         "there, or this agent's name bound there to another key)";
+}
+
+void UcxEngine::FailHeld(Worker& w, Peer& peer, const std::string& error) {
+  std::deque<HeldAm> held;
+  held.swap(peer.hellos[w.index].held);
+  peer.hellos[w.index].heldBytes = 0;
+  for (HeldAm& m : held) {
+    if (m.x != nullptr && m.x->inFlight) Settle(m.x, kErrRemoteDisconnect, error);
+  }
+}
+
+AuthCounters UcxEngine::authCounters() {
+  AuthCounters c = auth_.counters();
+  c.hellosRetried = hellosRetried_.load(std::memory_order_relaxed);
+  return c;
 }
 
 void UcxEngine::OnHelloSent(const std::shared_ptr<Peer>& peer, unsigned worker) {
@@ -438,6 +698,10 @@ uint32_t UcxEngine::LoadPeer(const std::string& name, const uint8_t* connInfo, s
   // The metadata is the authority on the name's key (am_auth.h).
   auth_.BindFromMetadata(name, peer->identityKey);
   peers_[peer->id] = peer;
+  {
+    std::lock_guard<std::mutex> lock(byNameMu_);
+    byName_[name] = peer;
+  }
   if (peer->pidfd >= 0) WatchProcess(*peer);
   return peer->id;
 }
@@ -467,6 +731,13 @@ void UcxEngine::CloseEps(Peer& peer, bool force) {
         }
       }
       peer.eps[i] = nullptr;
+      if (peer.hellos[i].state == EpHello::State::kAwaiting) {
+        w.awaitingHello.erase(peer.sessions[i].id);
+      }
+      peer.hellos[i].state = EpHello::State::kFailed;
+      FailHeld(w, peer,
+               "the connection to agent '" + peer.name +
+                   "' was closed before it accepted this agent's session");
       FailAwaitingAck(w, peer,
                       "the connection to agent '" + peer.name +
                           "' was closed before it acknowledged the notification");
@@ -489,6 +760,11 @@ void UcxEngine::DropPeer(uint32_t peerId) {
   if (it == peers_.end() || it->second->self) return;
   std::shared_ptr<Peer> peer = it->second;
   peers_.erase(it);
+  {
+    std::lock_guard<std::mutex> lock(byNameMu_);
+    auto named = byName_.find(peer->name);
+    if (named != byName_.end() && named->second == peer) byName_.erase(named);
+  }
   UnwatchProcess(*peer);
   CloseEps(*peer);
 }
@@ -587,7 +863,7 @@ void UcxEngine::Deregister(uint32_t handle) {
   std::memcpy(body.data(), &regionId, 8);
   for (auto& [id, peer] : peers_) {
     if (peer->self || peer->failStatus.load() != 0 || peer->eps.empty()) continue;
-    SendAm(*workers_[0], *peer, kAmRevoke, body.data(), body.size());
+    SendAm(*workers_[0], peer, kAmRevoke, body.data(), body.size());
   }
   // Our own loopback view of this region (loadLocalMD) is revoked directly.
   std::lock_guard<std::mutex> lock(revokeMu_);
@@ -731,6 +1007,10 @@ int UcxEngine::Post(uint32_t xferId, uint32_t gen, const uint8_t* notif, size_t 
     if (x->inFlight) {
       *error = "the transfer is still in progress";
       return kErrRepostActive;
+    }
+    if (hasNotif) {
+      *error = HeldFull(w, peer, notifLen + (x->ackNotif ? 8 : 0));
+      if (!error->empty()) return kErrNotAllowed;
     }
     x->gen = gen;
     x->hasNotif = hasNotif;
@@ -931,20 +1211,39 @@ void UcxEngine::FinishFlushed(Worker& w, Xfer* x) {
     return;
   }
   // The flush completed, so the data is visible at the target: now the notification.
-  ucp_request_param_t p = EagerAmParams(NotifSentCb, x);
-  unsigned id = kAmNotif;
   if (x->ackNotif) {
     // The target answers with the token (on the reply endpoint UCX gives it);
     // the transfer is DONE once both the send and that answer completed.
-    id = kAmNotifAcked;
-    p.flags |= UCP_AM_SEND_FLAG_REPLY;
     x->ackToken = uint64_t(x->id) << 32 | x->gen;
     std::memcpy(x->notif.data(), &x->ackToken, 8);
     x->notifSent = false;
     x->notifAcked = false;
     w.awaitingAck[x->ackToken] = x;
   }
-  SendHelloOnce(w, *x->peer);
+  switch (SessionState(w, x->peer)) {
+    case EpHello::State::kOpen:
+      SendNotif(w, x);
+      return;
+    case EpHello::State::kFailed:
+      Settle(x, kErrRemoteDisconnect,
+             "agent '" + x->peer->name + "' did not accept this agent's session");
+      return;
+    default:
+      x->peer->hellos[w.index].held.push_back(HeldAm{x, 0, {}});
+      x->peer->hellos[w.index].heldBytes += x->notif.size();
+  }
+}
+
+void UcxEngine::SendNotif(Worker& w, Xfer* x) {
+  ucp_request_param_t p = EagerAmParams(NotifSentCb, x);
+  unsigned id = kAmNotif;
+  if (x->ackToken != 0) {
+    id = kAmNotifAcked;
+    // A target that holds endpoints to us acknowledges on them; the reply
+    // flag would make UCX drop the message if the target closed the endpoint
+    // ours is wired to (reloading our metadata does), wire.h.
+    if (!x->peer->sessions[w.index].acksOnTargetEndpoint) p.flags |= UCP_AM_SEND_FLAG_REPLY;
+  }
   TagHeader(id, &x->peer->sessions[w.index], opts_.agentName, x->peer->name, x->notif.data(),
             x->notif.size(), &x->amHeader);
   ucs_status_ptr_t r = ucp_am_send_nbx(x->peer->eps[w.index], id, x->amHeader.data(),
@@ -1103,16 +1402,32 @@ void UcxEngine::Release(uint32_t xferId) {
   delete x;
 }
 
-void UcxEngine::SendAm(Worker& w, Peer& peer, unsigned id, const uint8_t* data, size_t len) {
-  auto* buf = new AmBuffer{{}, {data, data + len}};
-  ucs_status_ptr_t r;
+void UcxEngine::SendAm(Worker& w, const std::shared_ptr<Peer>& peer, unsigned id,
+                       const uint8_t* data, size_t len) {
+  ucs_status_ptr_t r = nullptr;
   {
     // Tagged under the lock: sequence numbers go on the wire in their order.
     std::lock_guard<std::mutex> lock(w.mu);
-    SendHelloOnce(w, peer);
-    TagHeader(id, &peer.sessions[w.index], opts_.agentName, peer.name, buf->data.data(),
-              buf->data.size(), &buf->header);
-    r = SendAmBuffer(peer.eps[w.index], id, buf);
+    switch (SessionState(w, peer)) {
+      case EpHello::State::kOpen: {
+        auto* buf = new AmBuffer{{}, {data, data + len}};
+        TagHeader(id, &peer->sessions[w.index], opts_.agentName, peer->name, buf->data.data(),
+                  buf->data.size(), &buf->header);
+        r = SendAmBuffer(peer->eps[w.index], id, buf);
+        break;
+      }
+      case EpHello::State::kFailed:
+        break;  // the peer failed (reported); nothing goes to it any more
+      default: {
+        EpHello& h = peer->hellos[w.index];
+        if (id == kAmNotif) {
+          std::string full = HeldFull(w, *peer, len);
+          if (!full.empty()) Fail(kErrNotAllowed, full);
+        }
+        h.held.push_back(HeldAm{nullptr, id, {data, data + len}});
+        h.heldBytes += len;
+      }
+    }
   }
   AfterPost(w);
   if (UCS_PTR_IS_ERR(r)) FailUcx("ucp_am_send_nbx", UCS_PTR_STATUS(r));
@@ -1121,11 +1436,11 @@ void UcxEngine::SendAm(Worker& w, Peer& peer, unsigned id, const uint8_t* data, 
 void UcxEngine::GenNotif(uint32_t peerId, const uint8_t* msg, size_t len) {
   auto it = peers_.find(peerId);
   if (it == peers_.end()) Fail(kErrNotFound, "no connection to this agent");
-  Peer& peer = *it->second;
-  if (peer.closed.load() || peer.failStatus.load() != 0) {
-    Fail(kErrRemoteDisconnect, "agent '" + peer.name + "' is disconnected");
+  const std::shared_ptr<Peer>& peer = it->second;
+  if (peer->closed.load() || peer->failStatus.load() != 0) {
+    Fail(kErrRemoteDisconnect, "agent '" + peer->name + "' is disconnected");
   }
-  if (peer.self) {
+  if (peer->self) {
     PublishNotif(opts_.agentName, msg, len);  // see FinishFlushed
     return;
   }
@@ -1150,8 +1465,14 @@ void UcxEngine::OnPeerError(const std::shared_ptr<Peer>& peer, unsigned worker,
   // Called inside ucp_worker_progress, under the worker's mutex.
   if (closing()) return;
   std::string msg = UcxMessage("connection to agent '" + peer->name + "' failed", status);
-  // Requests in flight fail with the endpoint; an acknowledgement it owes never comes.
-  FailAwaitingAck(*workers_[worker], *peer, msg + " before it acknowledged the notification");
+  // Requests in flight fail with the endpoint; an acknowledgement it owes never
+  // comes, nor the acceptance of a HELLO.
+  Worker& w = *workers_[worker];
+  EpHello& h = peer->hellos[worker];
+  if (h.state == EpHello::State::kAwaiting) w.awaitingHello.erase(peer->sessions[worker].id);
+  h.state = EpHello::State::kFailed;
+  FailHeld(w, *peer, msg + " before it accepted this agent's session");
+  FailAwaitingAck(w, *peer, msg + " before it acknowledged the notification");
   MarkFailed(peer, msg);
 }
 
@@ -1244,8 +1565,8 @@ bool UcxEngine::OnNotifAm(const void* header, size_t headerLen, const void* data
   return true;
 }
 
-void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
-                               const ucp_am_recv_param_t* param) {
+void UcxEngine::OnNotifAckedAm(Worker& w, const void* header, size_t headerLen, const void* data,
+                               size_t len, const ucp_am_recv_param_t* param) {
   if (closing() || len < 8) return;
   const auto* body = static_cast<const uint8_t*>(data);
   std::string_view from;
@@ -1259,11 +1580,17 @@ void UcxEngine::OnNotifAckedAm(const void* header, size_t headerLen, const void*
   PublishNotif(from, body + 8, len - 8);
   // Published (getNotifs returns it from now on): acknowledge it. This runs
   // inside the receiving worker's progress, under its mutex.
-  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) == 0) {
+  if ((param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP) != 0) {
+    SendAmBuffer(param->reply_ep, kAmNotifAck, buf);
+    return;
+  }
+  // Sent without the reply flag: we told the sender we hold endpoints to it.
+  std::shared_ptr<Peer> peer = OwnEndpointPeer(w, from);
+  if (peer == nullptr) {
     delete buf;
     return;
   }
-  SendAmBuffer(param->reply_ep, kAmNotifAck, buf);
+  SendAmBuffer(peer->eps[w.index], kAmNotifAck, buf);
 }
 
 void UcxEngine::OnNotifAckAm(Worker& w, const void* header, size_t headerLen, const void* data,

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -86,6 +87,14 @@ struct Worker {
   std::vector<std::shared_ptr<Peer>> flushReady;
   // Transfers whose notification waits for the target's kAmNotifAck, by token.
   std::unordered_map<uint64_t, Xfer*> awaitingAck;
+  // Endpoints whose HELLO waits for the target's acceptance, by its session
+  // id (EpHello), and the earliest time one of them retries (0: none).
+  std::unordered_map<uint64_t, std::shared_ptr<Peer>> awaitingHello;
+  // Endpoints whose session is open, by its id: a later acceptance (a target
+  // that loaded our metadata since) says it acknowledges on its own endpoints.
+  std::unordered_map<uint64_t, std::weak_ptr<Peer>> openSessions;
+  size_t openSessionsSwept = 0;  // its size after the last sweep (OpenSession)
+  int64_t helloRetryAtNs = 0;
   bool hasDeferred() const { return !flushed.empty() || !unblocked.empty() || !flushReady.empty(); }
 };
 
@@ -96,6 +105,37 @@ struct EpGate {
   bool ready = false;
   std::vector<Xfer*> waiting;  // posted before the handshake finished
 };
+
+// A tagged message that waits for its endpoint's session: a transfer's
+// notification (x), or a standalone one (id, body: genNotif, revocation).
+struct HeldAm {
+  Xfer* x = nullptr;
+  unsigned id = 0;
+  std::vector<uint8_t> body;
+};
+
+// One endpoint's HELLO (am_auth.h; guarded by its worker's mutex). It goes
+// out with the endpoint's first tagged message, which waits, as every tagged
+// message after it, until the target accepts a HELLO of this endpoint:
+// after a refusal, or no answer, a new HELLO follows with backoff
+// (UcxEngine::RetryHellos). Transfers (puts, gets, flushes) never wait.
+struct EpHello {
+  enum class State { kUnsent, kAwaiting, kOpen, kFailed };
+  State state = State::kUnsent;
+  std::vector<uint8_t> next;  // the HELLO to send (made at loadRemoteMD)
+  int64_t firstSentNs = 0;    // CLOCK_MONOTONIC_COARSE, for timeout_ms
+  int64_t retryAtNs = 0;      // kAwaiting: a new HELLO then unless accepted
+  uint32_t backoffMs = 0;
+  std::deque<HeldAm> held;  // in order
+  size_t heldBytes = 0;     // their bodies (notifications) together
+};
+
+// What one endpoint holds at most while its session is not accepted (with
+// timeout_ms 0 it may never be): past either, a genNotif or a post with a
+// notification to that agent fails with kErrNotAllowed, changing nothing.
+// Revocations are never refused (at most one per deregistered region).
+constexpr size_t kMaxHeldMessages = 1024;
+constexpr size_t kMaxHeldBytes = size_t(64) << 20;
 
 // One endpoint's flushes (guarded by its worker's mutex). At most one flush is
 // in flight; transfers posted meanwhile wait and share the next one, since a
@@ -133,6 +173,7 @@ struct Peer {
   std::string name;
   bool self = false;
   std::vector<ucp_ep_h> eps;     // one per local worker; written under that worker's mutex
+  size_t remoteWorkers = 0;      // how many worker addresses its metadata has
   std::vector<EpGate> gates;     // one per local worker
   std::vector<EpFlush> flushes;  // one per local worker
   std::atomic<int> failStatus{0};
@@ -146,7 +187,7 @@ struct Peer {
   uint8_t identityKey[kKeySize] = {};
   uint8_t exchangeKey[kKeySize] = {};
   std::vector<SendSession> sessions;
-  std::vector<std::vector<uint8_t>> hellos;  // each endpoint's HELLO until it is sent
+  std::vector<EpHello> hellos;  // one per local worker
   // kProcess: the peer's process, watched on the libuv loop (JS thread only).
   uint32_t pid = 0;
   int pidfd = -1;
@@ -310,7 +351,7 @@ class UcxEngine {
   void Release(uint32_t xferId);
   void GenNotif(uint32_t peerId, const uint8_t* msg, size_t len);
   // What the target side of the authentication refused so far (am_auth.h).
-  AuthCounters authCounters() { return auth_.counters(); }
+  AuthCounters authCounters();
   // Tests only: sends an arbitrary active message to the peer on worker 0, as
   // a forger would, with no session tag of ours.
   void ForgeAm(uint32_t peerId, unsigned id, const uint8_t* header, size_t headerLen,
@@ -344,12 +385,23 @@ class UcxEngine {
   void PublishNotif(std::string_view from, const uint8_t* data, size_t len);
   // False: refused (no session of its sender, bad MAC or old sequence number).
   bool OnNotifAm(const void* header, size_t headerLen, const void* data, size_t len);
-  void OnHelloAm(const void* data, size_t len) {
-    auth_.OnHello(static_cast<const uint8_t*>(data), len);
-  }
+  // Target, inside progress on w: a HELLO; an accepted one is answered on
+  // this agent's own endpoint to the sender, if it has one.
+  void OnHelloAm(Worker& w, const void* data, size_t len);
+  // Target, inside progress on w: the loaded peer `name` if w's own endpoint
+  // to it reaches the sender's worker of the same index, else null.
+  std::shared_ptr<Peer> OwnEndpointPeer(Worker& w, std::string_view name);
+  // Target: a HELLO query, answered on its reply endpoint.
+  void OnHelloQueryAm(Worker& w, const void* data, size_t len, const ucp_am_recv_param_t* param);
+  // Sender, inside progress on w: the target's answer to a HELLO of ours.
+  void OnHelloAnswerAm(Worker& w, const void* data, size_t len);
+  // Under w.mu, inside progress: new HELLOs for endpoints whose retry time
+  // came, or their held messages failed past timeout_ms.
+  void RetryHellos(Worker& w);
   void OnRevokeAm(const void* header, size_t headerLen, const void* data, size_t len);
-  // Target, inside progress: queues the notification, then acknowledges it.
-  void OnNotifAckedAm(const void* header, size_t headerLen, const void* data, size_t len,
+  // Target, inside progress on w: queues the notification, then acknowledges
+  // it on its reply endpoint or, without one, on w's own endpoint to the sender.
+  void OnNotifAckedAm(Worker& w, const void* header, size_t headerLen, const void* data, size_t len,
                       const ucp_am_recv_param_t* param);
   // Initiator, inside progress on w: a target acknowledged a notification.
   void OnNotifAckAm(Worker& w, const void* header, size_t headerLen, const void* data, size_t len);
@@ -397,7 +449,23 @@ class UcxEngine {
   void DrainFlushed(Worker& w);
   void ReapClosing(Worker& w);
   // A tagged message to `peer` on w's endpoint (session of that endpoint).
-  void SendAm(Worker& w, Peer& peer, unsigned id, const uint8_t* data, size_t len);
+  void SendAm(Worker& w, const std::shared_ptr<Peer>& peer, unsigned id, const uint8_t* data,
+              size_t len);
+  // Under w.mu: x's notification, tagged, on the wire (its session is open).
+  void SendNotif(Worker& w, Xfer* x);
+  // Under w.mu: whether w's endpoint to `peer` has an accepted session; if
+  // its HELLO was not sent yet, sends it.
+  EpHello::State SessionState(Worker& w, const std::shared_ptr<Peer>& peer);
+  // Under w.mu: sends the endpoint's next HELLO (making one if needed) and
+  // waits for its answer.
+  void SendHello(Worker& w, const std::shared_ptr<Peer>& peer);
+  // Under w.mu: empty if w's endpoint to `peer` can hold one more message of
+  // `len` bytes (or needs not: its session is open), else why not.
+  std::string HeldFull(Worker& w, const Peer& peer, size_t len) const;
+  // Under w.mu: the session is accepted; its held messages go, in order.
+  void OpenSession(Worker& w, const std::shared_ptr<Peer>& peer);
+  // Under w.mu: fails the transfers held on w's endpoint to `peer`, drops its other messages.
+  void FailHeld(Worker& w, Peer& peer, const std::string& error);
   std::vector<Xfer*> SwapGraveyard();
   void ThreadMain();
   void StopProgress();
@@ -424,6 +492,9 @@ class UcxEngine {
   std::unordered_map<uint32_t, std::shared_ptr<LocalRegion>> locals_;
   std::unordered_map<uint32_t, std::shared_ptr<RemoteRegion>> remotes_;
   std::unordered_map<uint32_t, std::shared_ptr<Peer>> peers_;
+  // Peers by name, for answering HELLOs on the progress thread (OnHelloAm).
+  std::mutex byNameMu_;
+  std::unordered_map<std::string, std::shared_ptr<Peer>> byName_;
   std::unordered_map<uint32_t, Xfer*> xfers_;
   std::unordered_set<Xfer*> releasedInFlight_;
   uint32_t nextHandle_ = 1;
@@ -446,10 +517,9 @@ class UcxEngine {
   std::vector<std::unique_ptr<EpCtx>> epCtxs_;
   std::vector<std::unique_ptr<PeerClock>> clocks_;
   void* timeoutTimer_ = nullptr;  // uv_timer_t, timeout_ms only
-  // Under w.mu: the endpoint's handshake message (see MakePeer in engine.cc),
-  // and its HELLO before its first tagged message.
+  // Under w.mu: the endpoint's handshake message (see MakePeer in engine.cc).
   void SendHandshake(Worker& w, Peer& peer, EpCtx* ctx);
-  void SendHelloOnce(Worker& w, Peer& peer);
+  std::atomic<uint64_t> hellosRetried_{0};  // AuthCounters::hellosRetried
 
   CompletionQueue out_;
   // Transfers released in flight that settled since: deleted on the JS thread.

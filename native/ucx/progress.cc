@@ -41,7 +41,24 @@ struct UcxEngine::UvState {
   // Pumps again 1 ms later instead of at once when UCX is stuck (see Pump).
   uv_timer_t* timer = nullptr;
   std::chrono::steady_clock::time_point stuckSince{};
+  // Pumps when the next HELLO retry is due (RetryHellos).
+  uv_timer_t* helloTimer = nullptr;
 };
+
+namespace {
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+// How long until `atNs` (0: never), in whole ms rounded up, at most `cap`.
+uint64_t MsUntil(int64_t atNs, uint64_t cap) {
+  if (atNs == 0) return cap;
+  int64_t ns = atNs - NowNs();
+  if (ns <= 0) return 0;
+  return std::min<uint64_t>(cap, static_cast<uint64_t>((ns + 999'999) / 1'000'000));
+}
+}  // namespace
 
 void UcxEngine::StartTimeoutTimer(void* uvLoop) {
   if (opts_.timeoutMs == 0) return;
@@ -95,6 +112,10 @@ void UcxEngine::StartProgress(void* uvLoop) {
   uv_timer_init(loop, uv_->timer);
   uv_->timer->data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(uv_->timer));
+  uv_->helloTimer = new uv_timer_t();
+  uv_timer_init(loop, uv_->helloTimer);
+  uv_->helloTimer->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(uv_->helloTimer));
   Pump();
 }
 
@@ -117,9 +138,11 @@ void UcxEngine::StopLoopProgress() {
     uv_idle_stop(uv_->idle);
     uv_close(reinterpret_cast<uv_handle_t*>(uv_->idle),
              [](uv_handle_t* p) { delete reinterpret_cast<uv_idle_t*>(p); });
-    uv_timer_stop(uv_->timer);
-    uv_close(reinterpret_cast<uv_handle_t*>(uv_->timer),
-             [](uv_handle_t* p) { delete reinterpret_cast<uv_timer_t*>(p); });
+    for (uv_timer_t* t : {uv_->timer, uv_->helloTimer}) {
+      uv_timer_stop(t);
+      uv_close(reinterpret_cast<uv_handle_t*>(t),
+               [](uv_handle_t* p) { delete reinterpret_cast<uv_timer_t*>(p); });
+    }
     delete uv_;
     uv_ = nullptr;
   }
@@ -143,6 +166,7 @@ void UcxEngine::Pump() {
   if (closing()) return;
   bool busy = false;
   bool moved = false;
+  int64_t helloRetryAt = 0;
   for (auto& w : workers_) {
     std::lock_guard<std::mutex> lock(w->mu);
     unsigned n = 0;
@@ -150,6 +174,10 @@ void UcxEngine::Pump() {
     bool deferred = w->hasDeferred();
     DrainFlushed(*w);
     ReapClosing(*w);
+    RetryHellos(*w);
+    if (w->helloRetryAtNs != 0 && (helloRetryAt == 0 || w->helloRetryAtNs < helloRetryAt)) {
+      helloRetryAt = w->helloRetryAtNs;
+    }
     moved = moved || n > 0 || deferred;
     if (n == kBudget || !w->closing.empty() || w->hasDeferred()) {
       busy = true;
@@ -158,6 +186,11 @@ void UcxEngine::Pump() {
     if (ucp_worker_arm(w->handle) == UCS_ERR_BUSY) busy = true;
   }
   if (uv_ == nullptr) return;
+  if (helloRetryAt != 0) {
+    uv_timer_start(
+        uv_->helloTimer, [](uv_timer_t* t) { static_cast<UcxEngine*>(t->data)->Pump(); },
+        MsUntil(helloRetryAt, 1000), 0);
+  }
   // As in ThreadMain: UCX busy yet nothing moving for kStuckFor (sends queued
   // toward an exited process) pumps every 1 ms instead of spinning the loop.
   if (!busy || moved) {
@@ -248,6 +281,7 @@ void UcxEngine::ThreadMain() {
       while (n < kBudget && ucp_worker_progress(w->handle) != 0) ++n;
       DrainFlushed(*w);
       ReapClosing(*w);
+      RetryHellos(*w);
       if (n > 0 || !w->closing.empty()) busy = true;
     }
     if (busy) {
@@ -265,8 +299,12 @@ void UcxEngine::ThreadMain() {
     sleeping_.store(true, std::memory_order_seq_cst);
     bool armed = true;
     bool progressed = false;
+    int64_t helloRetryAt = 0;  // the sleep ends for it (RetryHellos)
     for (auto& w : workers_) {
       std::lock_guard<std::mutex> lock(w->mu);
+      if (w->helloRetryAtNs != 0 && (helloRetryAt == 0 || w->helloRetryAtNs < helloRetryAt)) {
+        helloRetryAt = w->helloRetryAtNs;
+      }
       if (ucp_worker_progress(w->handle) != 0 || w->hasDeferred()) {
         DrainFlushed(*w);
         armed = false;
@@ -276,8 +314,9 @@ void UcxEngine::ThreadMain() {
       if (ucp_worker_arm(w->handle) == UCS_ERR_BUSY) armed = false;
     }
     if (armed && !stop_.load()) {
-      // The timeout is a safety net only; wake-ups come from the event fds.
-      poll(fds.data(), fds.size(), 1000);
+      // The timeout is a safety net only; wake-ups come from the event fds
+      // (and the next HELLO retry, if one is due).
+      poll(fds.data(), fds.size(), static_cast<int>(MsUntil(helloRetryAt, 1000)));
       stuckSince = {};
     } else if (progressed) {
       stuckSince = {};

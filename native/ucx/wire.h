@@ -1,34 +1,57 @@
 // Byte layouts the UCX engine exchanges with peers (all little-endian).
 //
-// Connection info:  "NXUC" | u8 version=4 | u8 workerCount | { u32 len | UCX worker address }*
+// Connection info:  "NXUC" | u8 version=5 | u8 workerCount | { u32 len | UCX worker address }*
 //                   | u8 identityLen | process identity (process_identity.h; version 1 had none)
 //                   | identityKey[32] (Ed25519) | exchangeKey[32] (X25519)   (since version 3)
 //   Versions 1 and 2 are refused (kErrMismatch): their peers send unauthenticated messages;
-//   version 3 too: its HELLO (no stamp) can be replayed. Version 4 has version 3's layout.
+//   version 3 too: its HELLO (no stamp) can be replayed; version 4: its refused HELLOs get
+//   no answer, so its messages on that endpoint are lost. Versions 4 and 5 have version 3's
+//   layout.
 // Region public data: "NXUR" | u8 version=1 | u8 flags | 2 bytes zero | u64 regionId
 //                    | packed UCX rkey
 //   flags bit 0 (kRegionAcksNotifs): the region's owner acknowledges a kAmNotifAcked. Readers
 //   before this flag ignore the byte (it was reserved), so they see a plain region.
-// Active messages (version 4, am_auth.h): header = tag | sender agent name, data = body, where
-//   tag = u8 version=4 | u64 session | u64 seq | mac[16]
-//   mac = HMAC-SHA256(K, "nixl-ucx-v4 am" | u32 amId | u64 session | u64 seq | u16 fromLen | from
+// Active messages (version 5, am_auth.h): header = tag | sender agent name, data = body, where
+//   tag = u8 version=5 | u64 session | u64 seq | mac[16]
+//   mac = HMAC-SHA256(K, "nixl-ucx-v5 am" | u32 amId | u64 session | u64 seq | u16 fromLen | from
 //                        | u16 toLen | to | body), first 16 bytes; K is the session's key.
 //   kAmHello   header empty; body empty: the first message on every new endpoint (the
 //              handshake, UcxEngine::SendHandshake), which the target ignores. Then, just
-//              before the endpoint's first tagged message (UcxEngine::SendHelloOnce), one with
-//              body = u8 version=4 | identityKey[32] | E[32] | u64 stamp | signature[64] | name.
+//              before the endpoint's first tagged message (UcxEngine::SessionState), one with
+//              body = u8 version=5 | identityKey[32] | E[32] | u64 stamp | signature[64] | name,
+//              followed by a kAmHelloQuery; tagged messages on the endpoint wait for the answer.
 //              E is a fresh X25519 key; session = E's first 8 bytes (little-endian u64);
 //              stamp = the sender's HELLO counter (CLOCK_REALTIME in µs at its start, +1 per
 //              HELLO; the target refuses a stamp it saw or dropped, am_auth.h);
-//              signature = Ed25519 by identityKey over "nixl-ucx-v4 hello" | target's
+//              signature = Ed25519 by identityKey over "nixl-ucx-v5 hello" | target's
 //              exchangeKey | E | identityKey | stamp | name;
-//              K = HKDF-SHA256(salt "nixl-ucx-v4 key", X25519(E, target's exchangeKey),
+//              K = HKDF-SHA256(salt "nixl-ucx-v5 key", X25519(E, target's exchangeKey),
 //                              info = target's exchangeKey | E | identityKey | stamp | name).
 //              The loopback endpoint to the agent itself sends only the empty one.
+//   kAmHelloQuery  header empty; body = u8 version=5 | u64 session | zero[23] | name, sent with
+//              UCX's reply flag (the HELLO is not: UCX drops a message with that flag whose
+//              sender's endpoint is wired to one the target has closed since, e.g. by reloading
+//              the sender's metadata). Never smaller than its answer.
+//   kAmHelloAnswer header empty; body = u8 version=5 | u64 session | u8 verdict | u32 retryAfterMs
+//              | mac[16] (30 bytes, smaller than any HELLO), on the query's reply endpoint; an
+//              accepted HELLO's also on the target's own endpoint to the sender, if it has one.
+//              verdict 1: accepted, mac = the tag's MAC (seq 0) under the session's K over the
+//              body's first 14 bytes, from the target to the sender; verdict 3: the same, and
+//              the target holds its own endpoint to the sender's worker of the same index (it
+//              loaded the sender's metadata, both have as many workers): its kAmNotifAcks come
+//              on it, so the sender's kAmNotifAcked go without the reply flag (a target that
+//              loads the sender's metadata after sessions of it opened sends it then, for each,
+//              on its new endpoints; the sender takes it for an open session only to say yes);
+//              verdict 2: refused,
+//              retry after retryAfterMs at the earliest with a new HELLO, mac zero. Refusals are
+//              answered within a budget (am_auth.cc); the sender also retries unanswered.
 //   kAmNotif   body = the notification bytes
-//   kAmNotifAcked  body = u64 token | the notification bytes; sent with UCX's reply flag, only
-//              to an owner of regions with kRegionAcksNotifs. The target answers kAmNotifAck
-//              with the token once the notification is in its JavaScript queue.
+//   kAmNotifAcked  body = u64 token | the notification bytes; only to an owner of regions with
+//              kRegionAcksNotifs. The target answers kAmNotifAck with the token once the
+//              notification is in its JavaScript queue: on its own endpoint to the sender if
+//              the session's acceptance had verdict 3 (then sent without the reply flag, which
+//              UCX would drop once the target remade its endpoints), else on the reply endpoint
+//              (sent with UCX's reply flag).
 //   kAmNotifAck    body = u64 token of the kAmNotifAcked it acknowledges; tagged by the target
 //              under the session of that kAmNotifAcked (seq: the session's own count of replies)
 //   kAmRevoke  body = u64 regionId of a region its owner deregistered
@@ -42,19 +65,21 @@
 
 namespace nixl::ucx {
 
-constexpr unsigned kAmNotif = 0x4e31;       // 'N1'
-constexpr unsigned kAmRevoke = 0x5231;      // 'R1'
-constexpr unsigned kAmHello = 0x4831;       // 'H1'
-constexpr unsigned kAmNotifAcked = 0x4e32;  // 'N2'
-constexpr unsigned kAmNotifAck = 0x4131;    // 'A1'
+constexpr unsigned kAmNotif = 0x4e31;        // 'N1'
+constexpr unsigned kAmRevoke = 0x5231;       // 'R1'
+constexpr unsigned kAmHello = 0x4831;        // 'H1'
+constexpr unsigned kAmNotifAcked = 0x4e32;   // 'N2'
+constexpr unsigned kAmNotifAck = 0x4131;     // 'A1'
+constexpr unsigned kAmHelloAnswer = 0x4832;  // 'H2'
+constexpr unsigned kAmHelloQuery = 0x4833;   // 'H3'
 
 constexpr uint8_t kRegionAcksNotifs = 1;
 
 constexpr uint8_t kConnMagic[4] = {'N', 'X', 'U', 'C'};
 constexpr uint8_t kRegionMagic[4] = {'N', 'X', 'U', 'R'};
 constexpr uint8_t kWireVersion = 1;  // region public data
-constexpr uint8_t kConnVersion = 4;
-constexpr uint8_t kAuthVersion = 4;  // HELLO bodies and message tags
+constexpr uint8_t kConnVersion = 5;
+constexpr uint8_t kAuthVersion = 5;  // HELLO bodies, their answers and message tags
 
 // What a peer's connection info says.
 struct PeerConnInfo {

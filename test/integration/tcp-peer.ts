@@ -70,6 +70,21 @@ serveJsonLines<Cmd>(
       return { name: agent!.loadRemoteMD(encodeMetadata({ ...md, name: c.as })) };
     },
     genNotif: (c) => agent!.genNotif(c.to, c.msg),
+    // c.count (at most 5000) notifications `${c.prefix}-${i}`, each padded
+    // to c.size bytes if given, until one throws: how many went, and why not (refused).
+    genNotifs: async (c) => {
+      const count = Math.min(Number(c.count), 5000);
+      for (let i = 0; i < count; i++) {
+        const text = Buffer.from(`${c.prefix}-${i}`);
+        const msg = c.size ? Buffer.concat([text, Buffer.alloc(c.size - text.length)]) : text;
+        try {
+          await agent!.genNotif(c.to, msg);
+        } catch (e) {
+          return { sent: i, refused: `${(e as Error).name}: ${(e as Error).message}` };
+        }
+      }
+      return { sent: count };
+    },
     // UCX only: what this agent refused of its peers' messages.
     authCounters: () => ({ counters: ucx().authCounters() }),
     // UCX only, a forger: c.rounds rounds (at most 200, 5 s at most) of the
@@ -87,7 +102,7 @@ serveJsonLines<Cmd>(
       }
       return { sent };
     },
-    // UCX only, a sender of wire version 4 written in TypeScript (ucx-wire-sender.ts)
+    // UCX only, a sender of wire version 5 written in TypeScript (ucx-wire-sender.ts)
     // under the name c.name, through this agent's endpoint to c.to (whose
     // metadata is c.md): a new session's HELLO, then notifications under it.
     // Each returns the active messages it sent, as forgeAm takes them.
@@ -106,7 +121,8 @@ serveJsonLines<Cmd>(
     // (at most 10 s), in rounds of 64: c.valid fresh HELLOs that verify (new
     // sessions under one name the target has no metadata for: each costs it
     // the whole crypto), then junk (signatures that do not verify, random
-    // keys and names).
+    // keys and names; or, with c.as and c.identity (hex), under that name
+    // with that Ed25519 key).
     floodHellos: async (c) => {
       const stranger = new WireSender(
         `stranger-${process.pid}`,
@@ -117,7 +133,12 @@ serveJsonLines<Cmd>(
       let sent = 0;
       for (let round = 0; round < 100_000 && Date.now() < end; round++) {
         for (let i = 0; i < 64; i++) {
-          const am = i < c.valid ? stranger.hello() : junkHello(`junk-${process.pid}-${sent}`);
+          const am =
+            i < c.valid
+              ? stranger.hello()
+              : c.as !== undefined
+                ? junkHello(c.as, Buffer.from(c.identity, 'hex'))
+                : junkHello(`junk-${process.pid}-${sent}`);
           ucx().forgeAm(c.to, ...am);
           sent++;
         }

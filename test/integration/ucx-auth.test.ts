@@ -1,5 +1,5 @@
 /**
- * Who a UCX active message is from (wire version 4, native/ucx/am_auth.h):
+ * Who a UCX active message is from (wire version 5, native/ucx/am_auth.h):
  * every notification, revocation and notification ack proves its sender
  * under a session that the sender's HELLO opened with the key its metadata
  * holds. The forgers are UCX agents in other processes (test/integration/
@@ -40,10 +40,10 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 
 const ucxOf = (a: Agent): UcxBackend => a.backends.find((b) => b.type === 'UCX') as UcxBackend;
 
-/** A version 4 tag with a made-up session and MAC, then the name (wire.h). */
+/** A version 5 tag with a made-up session and MAC, then the name (wire.h). */
 function forgedTag(name: string): Buffer {
   const tag = Buffer.alloc(33);
-  tag[0] = 4;
+  tag[0] = 5;
   randomFillSync(tag, 1, 8); // session
   tag.writeBigUInt64LE(1n << 40n, 9); // seq
   randomFillSync(tag, 17, 16); // mac
@@ -71,7 +71,7 @@ else {
     };
     /**
      * A target here, with the notifications it hears, and two processes that
-     * loaded its metadata: a sender that speaks wire v4 as `s`
+     * loaded its metadata: a sender that speaks wire v5 as `s`
      * (ucx-wire-sender.ts) and returns the bytes it sent, and a replayer.
      */
     const replaySetup = async () => {
@@ -130,7 +130,9 @@ else {
       ]);
       expect(sha256(buf.subarray(4096, 8192))).toBe(hash);
       const c = ucxOf(target).authCounters();
-      expect(c.noSession).toBeGreaterThanOrEqual(1); // the forged notification
+      // The forger's HELLO was refused, and so answered: its notification
+      // waits for a session it never gets, and never goes on the wire.
+      expect(c.hellosAnswered).toBeGreaterThanOrEqual(1);
       expect(c.badMac + c.replayed).toBe(0);
     }, 60_000);
 
@@ -205,9 +207,9 @@ else {
       await first.send({ cmd: 'genNotif', to: target.name, msg: 'first use' });
       expect(await until(() => got.length >= 1, 10_000)).toBe(true);
 
-      // The real X: its HELLO (with its first message, which is not heard)
-      // is refused, the name being bound to the first key, and kept until
-      // the target loads X's metadata.
+      // The real X: its HELLO (with its first message, which waits) is
+      // refused, the name being bound to the first key, and answered so;
+      // X retries, and is accepted once the target loaded X's metadata.
       const real = await start(x);
       await real.send({ cmd: 'load', md });
       await real.send({ cmd: 'genNotif', to: target.name, msg: 'before its metadata' });
@@ -215,22 +217,23 @@ else {
       target.loadRemoteMD(real.mdBytes);
       await first.send({ cmd: 'genNotif', to: target.name, msg: 'after' });
       await real.send({ cmd: 'genNotif', to: target.name, msg: 'real' });
-      expect(await until(() => got.length >= 2, 10_000)).toBe(true);
-      await until(() => got.length > 2, FORGERY_WAIT_MS);
+      expect(await until(() => got.length >= 3, 10_000)).toBe(true);
+      await until(() => got.length > 3, FORGERY_WAIT_MS);
       expect(got).toEqual([
         [x, 'first use'],
+        [x, 'before its metadata'],
         [x, 'real'],
       ]);
     }, 60_000);
 
-    it('metadata of a peer of wire version 2 or 3 is refused with MismatchError', async () => {
+    it('metadata of a peer of wire version 2, 3 or 4 is refused with MismatchError', async () => {
       const target = await agent(`ucx-auth-t-${process.pid}`);
       const peer = await start(`ucx-auth-old-${process.pid}`);
       const md = decodeMetadata(peer.mdBytes);
       const asVersion = (version: number): Uint8Array => {
         const conns = md.conns.map((c) => {
           if (c.backend !== 'UCX') return c;
-          // Version 4 has version 3's layout; less its two keys, version 2's (wire.h).
+          // Versions 4 and 5 have version 3's layout; less its two keys, version 2's (wire.h).
           const keep = version === 2 ? c.connInfo.length - 64 : c.connInfo.length;
           const old = Buffer.from(c.connInfo.subarray(0, keep));
           old[4] = version;
@@ -251,7 +254,12 @@ else {
       const v3 = refusal(asVersion(3));
       expect(v3).toBeInstanceOf(MismatchError);
       expect(String((v3 as Error).message)).toMatch(/wire version 3.*HELLOs can be replayed/);
-      // A peer of version 4 next to them still loads.
+      const v4 = refusal(asVersion(4));
+      expect(v4).toBeInstanceOf(MismatchError);
+      expect(String((v4 as Error).message)).toMatch(
+        /wire version 4.*refused session HELLOs get no answer/,
+      );
+      // A peer of version 5 next to them still loads.
       target.loadRemoteMD(peer.mdBytes);
     }, 30_000);
 

@@ -1,5 +1,5 @@
 /**
- * A UCX wire-version-4 sender written from native/ucx/wire.h, for tests that
+ * A UCX wire-version-5 sender written from native/ucx/wire.h, for tests that
  * need the exact bytes a sender put on the wire: its HELLOs and tagged
  * notifications (kAmNotif). Its own identity key; the bytes go out through a
  * real UCX agent's `forgeAm`. Tests keep what it returns to replay it, or send
@@ -20,7 +20,7 @@ import { decodeMetadataHeader } from '../../src/metadata.js';
 
 export const AM_HELLO = 0x4831;
 export const AM_NOTIF = 0x4e31;
-const VERSION = 4;
+const VERSION = 5;
 const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
 
 const u64 = (v: bigint): Buffer => {
@@ -39,6 +39,23 @@ const rawPublic = (k: KeyObject): Buffer => k.export({ format: 'der', type: 'spk
 export function exchangeKeyOf(md: Uint8Array): Buffer {
   const conn = decodeMetadataHeader(md).conns.find((c) => c.backend === 'UCX')!;
   return Buffer.from(conn.connInfo.subarray(conn.connInfo.length - 32));
+}
+
+/** The Ed25519 identity key in a UCX agent's metadata (before its X25519 key, wire.h). */
+export function identityKeyOf(md: Uint8Array): Buffer {
+  const conn = decodeMetadataHeader(md).conns.find((c) => c.backend === 'UCX')!;
+  return Buffer.from(conn.connInfo.subarray(conn.connInfo.length - 64, conn.connInfo.length - 32));
+}
+
+/**
+ * 64 random bytes whose second half (S, little-endian) is below 2^252, so
+ * that a verifier cannot reject it by the range check alone: it costs a
+ * whole Ed25519 verification.
+ */
+function inRangeJunkSignature(): Buffer {
+  const sig = randomBytes(64);
+  sig[63] = sig[63]! & 0x0f;
+  return sig;
 }
 
 /** One active message: its id, header and body. */
@@ -71,11 +88,11 @@ export class WireSender {
     const stamp = u64(++this.#stamp);
     const name = Buffer.from(this.name);
     const fields = [rawPublic(this.#target), ephemeral, this.identityPublic, stamp, name];
-    const transcript = Buffer.concat([Buffer.from('nixl-ucx-v4 hello'), ...fields]);
+    const transcript = Buffer.concat([Buffer.from('nixl-ucx-v5 hello'), ...fields]);
     const signature = sign(null, transcript, this.#identity.privateKey);
     const shared = diffieHellman({ privateKey: e.privateKey, publicKey: this.#target });
     const key = Buffer.from(
-      hkdfSync('sha256', shared, 'nixl-ucx-v4 key', Buffer.concat(fields), 32),
+      hkdfSync('sha256', shared, 'nixl-ucx-v5 key', Buffer.concat(fields), 32),
     );
     this.#session = { id: ephemeral.subarray(0, 8), key, seq: 0n };
     const body = Buffer.concat([
@@ -99,7 +116,7 @@ export class WireSender {
     const amId = Buffer.alloc(4);
     amId.writeUInt32LE(AM_NOTIF);
     const mac = createHmac('sha256', s.key)
-      .update('nixl-ucx-v4 am')
+      .update('nixl-ucx-v5 am')
       .update(Buffer.concat([amId, s.id, seq, u16(from.length), from, u16(to.length), to, body]))
       .digest()
       .subarray(0, 16);
@@ -108,13 +125,17 @@ export class WireSender {
   }
 }
 
-/** A HELLO under `name` with a random key and a signature that does not verify. */
-export function junkHello(name: string): Am {
+/**
+ * A HELLO under `name` with a signature that does not verify, by a random
+ * identity key or by `identity` (a real agent's public key, from its metadata).
+ */
+export function junkHello(name: string, identity: Buffer = randomBytes(32)): Am {
   const body = Buffer.concat([
     Buffer.from([VERSION]),
-    randomBytes(32 + 32),
+    identity,
+    randomBytes(32),
     u64(1n),
-    randomBytes(64),
+    inRangeJunkSignature(),
     Buffer.from(name),
   ]);
   return [AM_HELLO, Buffer.alloc(0), body];
