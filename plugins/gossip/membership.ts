@@ -313,6 +313,12 @@ const MAX_VERDICT_WAITS = 2;
 
 /** The widest batching window under a burst of gossip, in multiples of batchMs. */
 const BURST_BATCHES = 8;
+/**
+ * The widest window while our own event loop runs behind by more than half of
+ * BURST_BATCHES windows: its frames already wait behind the backlog, and each
+ * frame costs CPU the backlog needs.
+ */
+const LAGGED_BURST_BATCHES = 32;
 
 interface Outbox {
   records: Map<string, SignedRecord>;
@@ -1548,11 +1554,15 @@ export class Membership {
     // a start) batches longer, and so does one whose gossip comes in a burst
     // (a start, a storm): gossip queued again soon after a flush doubles the
     // window (up to BURST_BATCHES times batchMs); a quiet spell resets it.
+    // While our loop runs behind, the window may widen further (LAGGED_BURST_BATCHES).
     const now = this.clock.now();
     const window = this.opts.batchMs * this.burst;
-    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, BURST_BATCHES) : 1;
-    const crowd = Math.ceil(this.links.size / this.opts.maxLinks);
-    const delay = Math.min(this.opts.batchMs * Math.max(this.burst, crowd), 10 * this.opts.batchMs);
+    const lagged =
+      (this.clock.lagSince?.(this.flushedAt) ?? 0) > (this.opts.batchMs * BURST_BATCHES) / 2;
+    const cap = lagged ? LAGGED_BURST_BATCHES : BURST_BATCHES;
+    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, cap) : 1;
+    const crowd = Math.min(Math.ceil(this.links.size / this.opts.maxLinks), 10);
+    const delay = this.opts.batchMs * Math.max(this.burst, crowd);
     this.flushTimer = this.clock.setTimeout(() => {
       this.flushTimer = undefined;
       this.flushedAt = this.clock.now();
