@@ -774,8 +774,14 @@ describe('mesh membership', () => {
     expect(floods).toEqual(['c']);
     expect(m.counters.duplicates).toBe(1);
   });
-  it('a burst of gossip widens the batching window (fewer frames per link, nothing lost); a lone record after a quiet spell goes out within batchMs', () => {
-    const frames: { to: string; ids: string[] }[] = [];
+  /**
+   * One member with links a and b; a sends a new member's record every 10 ms
+   * for `burstMs`, then goes quiet; the member's event loop reports `lagMs`
+   * of lag throughout. Returns the gossip frames b got, the kinds sent the
+   * moment a ping arrived mid-burst, and a function to send one more record.
+   */
+  const burstTo = (burstMs: number, lagMs: number) => {
+    const frames: { to: string; kind: string; ids: string[] }[] = [];
     let timers: { at: number; fn: () => void }[] = [];
     let now = 0;
     const m = new Membership(
@@ -783,7 +789,11 @@ describe('mesh membership', () => {
       new Uint8Array(10),
       {
         send: (to, msg) =>
-          frames.push({ to, ids: msg.kind === 'gossip' ? msg.records.map((r) => r.id) : [] }),
+          frames.push({
+            to,
+            kind: msg.kind,
+            ids: msg.kind === 'gossip' ? msg.records.map((r) => r.id) : [],
+          }),
         connect: () => {},
         disconnect: () => {},
       },
@@ -792,6 +802,7 @@ describe('mesh membership', () => {
         now: () => now,
         setTimeout: (fn, ms) => timers.push({ at: now + ms, fn }),
         clearTimeout: () => {},
+        lagSince: () => lagMs,
       },
       {},
       { batchMs: 20 },
@@ -808,8 +819,8 @@ describe('mesh membership', () => {
       }
       now = t;
     };
-    // 'a' sends a new member's record every 10 ms for one second.
-    for (let i = 0; i < 100; i++) {
+    let onPing: string[] = [];
+    for (let i = 0; i < burstMs / 10; i++) {
       advanceTo(i * 10);
       m.receive('a', {
         kind: 'gossip',
@@ -817,17 +828,46 @@ describe('mesh membership', () => {
         deaths: [],
         suspects: [],
       });
+      if (i === burstMs / 20) {
+        // Probes are answered at once, whatever the window.
+        const before = frames.length;
+        m.receive('b', { kind: 'ping', nonce: 7 });
+        onPing = frames.slice(before).map((f) => f.kind);
+      }
     }
-    advanceTo(2000);
+    advanceTo(burstMs + 2000);
     const toB = frames.filter((f) => f.to === 'b' && f.ids.length);
+    const lone = (): number => {
+      frames.length = 0;
+      m.receive('a', {
+        kind: 'gossip',
+        records: [liveRecord('late', 1)],
+        deaths: [],
+        suspects: [],
+      });
+      advanceTo(now + 20);
+      return frames.filter((f) => f.to === 'b' && f.ids.includes('late')).length;
+    };
+    return { toB, onPing, lone };
+  };
+  it('a burst of gossip widens the batching window (fewer frames per link, nothing lost); a lone record after a quiet spell goes out within batchMs', () => {
+    const { toB, onPing, lone } = burstTo(1000, 0);
     // At a fixed 20 ms window this is 50 frames; widened to 160 ms, about 1000 / 160.
     expect(toB.length).toBeLessThan(15);
     expect(new Set(toB.flatMap((f) => f.ids)).size).toBe(100);
+    expect(onPing).toEqual(['ack']);
     // After the quiet spell, one record waits one plain window.
-    frames.length = 0;
-    m.receive('a', { kind: 'gossip', records: [liveRecord('late', 1)], deaths: [], suspects: [] });
-    advanceTo(2000 + 20);
-    expect(frames.filter((f) => f.to === 'b' && f.ids.includes('late'))).toHaveLength(1);
+    expect(lone()).toBe(1);
+  });
+  it('while the event loop runs behind, a burst widens the window further (to 640 ms); a lone record after a quiet spell still goes out within batchMs', () => {
+    const plain = burstTo(3000, 0);
+    const lagged = burstTo(3000, 200);
+    // 3 s of records: about 4 + 2700 / 160 frames at the plain cap, 5 + 2400 / 640 behind.
+    expect(plain.toB.length).toBeGreaterThan(15);
+    expect(lagged.toB.length).toBeLessThan(12);
+    expect(new Set(lagged.toB.flatMap((f) => f.ids)).size).toBe(300);
+    expect(lagged.onPing).toEqual(['ack']);
+    expect(lagged.lone()).toBe(1);
   });
   it('anti-entropy answers a digest with the entries of the buckets that differ, not the whole directory', () => {
     const { net, ms } = cluster(120);
