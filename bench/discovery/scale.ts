@@ -352,6 +352,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           verified: number;
           referred: number;
           duplicates?: number;
+          flushes?: number;
+          widened?: number;
           verifyTime?: { count: number; totalMs: number; medianUs: number; cached?: number };
           recordLoads?: { passes: number; records: number };
         }[],
@@ -400,6 +402,14 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           `verification wall time per agent ${(totalMs / timed.length).toFixed(1)} ms ` +
           `(mean ${((totalMs / count) * 1000).toFixed(0)} µs a call, median of the agents' medians ${medians[medians.length >> 1]!.toFixed(0)} µs), ` +
           `verified already by another agent of the process per agent ${(timed.reduce((x, a) => x + (a.verifyTime!.cached ?? 0), 0) / timed.length).toFixed(1)}`,
+      );
+    }
+    const flushed = per.filter((a) => a.flushes !== undefined);
+    if (flushed.length) {
+      const mean = (k: 'flushes' | 'widened') =>
+        (flushed.reduce((x, a) => x + (a[k] ?? 0), 0) / flushed.length).toFixed(1);
+      console.error(
+        `  gossip flushes per agent ${mean('flushes')} (wider than the plain burst cap, the loop behind: ${mean('widened')})`,
       );
     }
     const loads = per.filter((a) => a.recordLoads && a.recordLoads.passes > 0);

@@ -207,6 +207,8 @@ function reportStatsLater(): void {
             referred: s.membership.referred,
             verified: s.membership.verified,
             duplicates: s.membership.duplicates,
+            flushes: s.membership.flushes,
+            widened: s.membership.widened,
             verifyTime: s.verifyTime,
             recordLoads: s.recordLoads,
           }

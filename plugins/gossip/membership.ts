@@ -343,6 +343,10 @@ export interface MembershipCounters {
   alives: number;
   /** Probes given up without a verdict: our own event loop stalled while they were out. */
   inconclusive: number;
+  /** Gossip flushes armed (each a frame per link with gossip queued). */
+  flushes: number;
+  /** Of them, windows wider than BURST_BATCHES × batchMs (our event loop ran behind). */
+  widened: number;
   /** Links this member dropped for being extra (each a handshake some member made in vain). */
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
@@ -509,6 +513,8 @@ export class Membership {
     raised: 0,
     alives: 0,
     inconclusive: 0,
+    flushes: 0,
+    widened: 0,
     shed: 0,
     orphaned: 0,
     referred: 0,
@@ -1563,6 +1569,8 @@ export class Membership {
     this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, cap) : 1;
     const crowd = Math.min(Math.ceil(this.links.size / this.opts.maxLinks), 10);
     const delay = this.opts.batchMs * Math.max(this.burst, crowd);
+    this.counters.flushes++;
+    if (this.burst > BURST_BATCHES) this.counters.widened++;
     this.flushTimer = this.clock.setTimeout(() => {
       this.flushTimer = undefined;
       this.flushedAt = this.clock.now();
