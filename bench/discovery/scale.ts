@@ -353,7 +353,6 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           referred: number;
           duplicates?: number;
           flushes?: number;
-          widened?: number;
           verifyTime?: { count: number; totalMs: number; medianUs: number; cached?: number };
           recordLoads?: { passes: number; records: number };
         }[],
@@ -406,11 +405,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     }
     const flushed = per.filter((a) => a.flushes !== undefined);
     if (flushed.length) {
-      const mean = (k: 'flushes' | 'widened') =>
-        (flushed.reduce((x, a) => x + (a[k] ?? 0), 0) / flushed.length).toFixed(1);
-      console.error(
-        `  gossip flushes per agent ${mean('flushes')} (wider than the plain burst cap, the loop behind: ${mean('widened')})`,
-      );
+      const flushes = flushed.reduce((x, a) => x + (a.flushes ?? 0), 0) / flushed.length;
+      console.error(`  gossip flushes per agent ${flushes.toFixed(1)}`);
     }
     const loads = per.filter((a) => a.recordLoads && a.recordLoads.passes > 0);
     if (loads.length) {

@@ -208,7 +208,6 @@ function reportStatsLater(): void {
             verified: s.membership.verified,
             duplicates: s.membership.duplicates,
             flushes: s.membership.flushes,
-            widened: s.membership.widened,
             verifyTime: s.verifyTime,
             recordLoads: s.recordLoads,
           }

@@ -173,9 +173,8 @@ export interface GossipStats {
     raised: number;
     /** Probes given up without a verdict (this agent's own event loop stalled while they were out). */
     inconclusive: number;
-    /** Gossip flushes armed, and those wider than the plain burst cap (the event loop ran behind). */
+    /** Gossip flushes armed (each a frame per link with gossip queued). */
     flushes: number;
-    widened: number;
     /** Links this agent dropped for being extra, and times a peer dropped its only link. */
     shed: number;
     orphaned: number;
@@ -407,7 +406,6 @@ export class GossipDiscovery implements Discovery {
         raised: c?.raised ?? 0,
         inconclusive: c?.inconclusive ?? 0,
         flushes: c?.flushes ?? 0,
-        widened: c?.widened ?? 0,
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
         referred: c?.referred ?? 0,

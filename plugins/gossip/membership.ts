@@ -311,14 +311,12 @@ interface Suspicion {
 /** A verdict waits at most this many probe timeouts for our own stalled loop (see behind). */
 const MAX_VERDICT_WAITS = 2;
 
-/** The widest batching window under a burst of gossip, in multiples of batchMs. */
-const BURST_BATCHES = 8;
 /**
- * The widest window while our own event loop runs behind by more than half of
- * BURST_BATCHES windows: its frames already wait behind the backlog, and each
- * frame costs CPU the backlog needs.
+ * The widest batching window under a burst of gossip, in multiples of batchMs
+ * (320 ms: at 128 agents 16 gave fewer frames, less CPU and an earlier
+ * convergence than 8; bench/discovery/README.md, 2026-12-05 22:13).
  */
-const LAGGED_BURST_BATCHES = 32;
+const BURST_BATCHES = 16;
 
 interface Outbox {
   records: Map<string, SignedRecord>;
@@ -345,8 +343,6 @@ export interface MembershipCounters {
   inconclusive: number;
   /** Gossip flushes armed (each a frame per link with gossip queued). */
   flushes: number;
-  /** Of them, windows wider than BURST_BATCHES × batchMs (our event loop ran behind). */
-  widened: number;
   /** Links this member dropped for being extra (each a handshake some member made in vain). */
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
@@ -514,7 +510,6 @@ export class Membership {
     alives: 0,
     inconclusive: 0,
     flushes: 0,
-    widened: 0,
     shed: 0,
     orphaned: 0,
     referred: 0,
@@ -1560,17 +1555,12 @@ export class Membership {
     // a start) batches longer, and so does one whose gossip comes in a burst
     // (a start, a storm): gossip queued again soon after a flush doubles the
     // window (up to BURST_BATCHES times batchMs); a quiet spell resets it.
-    // While our loop runs behind, the window may widen further (LAGGED_BURST_BATCHES).
     const now = this.clock.now();
     const window = this.opts.batchMs * this.burst;
-    const lagged =
-      (this.clock.lagSince?.(this.flushedAt) ?? 0) > (this.opts.batchMs * BURST_BATCHES) / 2;
-    const cap = lagged ? LAGGED_BURST_BATCHES : BURST_BATCHES;
-    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, cap) : 1;
+    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, BURST_BATCHES) : 1;
     const crowd = Math.min(Math.ceil(this.links.size / this.opts.maxLinks), 10);
     const delay = this.opts.batchMs * Math.max(this.burst, crowd);
     this.counters.flushes++;
-    if (this.burst > BURST_BATCHES) this.counters.widened++;
     this.flushTimer = this.clock.setTimeout(() => {
       this.flushTimer = undefined;
       this.flushedAt = this.clock.now();
