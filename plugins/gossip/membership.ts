@@ -311,12 +311,15 @@ interface Suspicion {
 /** A verdict waits at most this many probe timeouts for our own stalled loop (see behind). */
 const MAX_VERDICT_WAITS = 2;
 
+/** The widest batching window under a burst of gossip, in multiples of batchMs. */
+const BURST_BATCHES = 8;
 /**
- * The widest batching window under a burst of gossip, in multiples of batchMs
- * (320 ms: at 128 agents 16 gave fewer frames, less CPU and an earlier
- * convergence than 8; bench/discovery/README.md, 2026-12-05 22:13).
+ * The widest window in a directory of more than LARGE_DIRECTORY members: at
+ * 128 agents 16 (320 ms) gave fewer frames, less CPU and an earlier
+ * convergence than 8, at 32 a later one (bench/discovery/README.md, 2026-12-05 22:13).
  */
-const BURST_BATCHES = 16;
+const LARGE_BURST_BATCHES = 16;
+const LARGE_DIRECTORY = 64;
 
 interface Outbox {
   records: Map<string, SignedRecord>;
@@ -1557,7 +1560,8 @@ export class Membership {
     // window (up to BURST_BATCHES times batchMs); a quiet spell resets it.
     const now = this.clock.now();
     const window = this.opts.batchMs * this.burst;
-    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, BURST_BATCHES) : 1;
+    const cap = this.entries.size > LARGE_DIRECTORY ? LARGE_BURST_BATCHES : BURST_BATCHES;
+    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, cap) : 1;
     const crowd = Math.min(Math.ceil(this.links.size / this.opts.maxLinks), 10);
     const delay = this.opts.batchMs * Math.max(this.burst, crowd);
     this.counters.flushes++;
