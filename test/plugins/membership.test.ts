@@ -775,11 +775,12 @@ describe('mesh membership', () => {
     expect(m.counters.duplicates).toBe(1);
   });
   /**
-   * One member with links a and b; a sends a new member's record every 10 ms
-   * for `burstMs`, then goes quiet. Returns the gossip frames b got, the kinds sent the
+   * One member with links a and b; a sends a record every 10 ms for `burstMs`
+   * (a new member's, or with `members` a new version of one of that many),
+   * then goes quiet. Returns the gossip frames b got, the kinds sent the
    * moment a ping arrived mid-burst, and a function to send one more record.
    */
-  const burstTo = (burstMs: number) => {
+  const burstTo = (burstMs: number, members = Infinity) => {
     const frames: { to: string; kind: string; ids: string[] }[] = [];
     let timers: { at: number; fn: () => void }[] = [];
     let now = 0;
@@ -822,7 +823,7 @@ describe('mesh membership', () => {
       advanceTo(i * 10);
       m.receive('a', {
         kind: 'gossip',
-        records: [liveRecord(`x${i}`, 1)],
+        records: [liveRecord(`x${i % members}`, Math.floor(i / members) + 1)],
         deaths: [],
         suspects: [],
       });
@@ -857,7 +858,11 @@ describe('mesh membership', () => {
     // After the quiet spell, one record waits one plain window.
     expect(lone()).toBe(1);
   });
-  it('a long burst widens the window to 320 ms, no wider; a lone record after it still goes out within batchMs', () => {
+  it('a long burst widens the window to 320 ms in a large directory, 160 ms in a small one; a lone record after it still goes out within batchMs', () => {
+    // Ten members, each a new version every 100 ms: at most 160 ms, about 5 + 5400 / 160.
+    const small = burstTo(6000, 10);
+    expect(small.toB.length).toBeGreaterThan(30);
+    expect(small.lone()).toBe(1);
     const { toB, onPing, lone } = burstTo(6000);
     // 6 s of records: about 5 + 5400 / 320 frames (40 at a 160 ms cap, 14 at 640 ms).
     expect(toB.length).toBeGreaterThan(18);
