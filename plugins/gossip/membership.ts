@@ -316,7 +316,8 @@ const BURST_BATCHES = 8;
 /**
  * The widest window in a directory of more than LARGE_DIRECTORY members: at
  * 128 agents 16 (320 ms) gave fewer frames, less CPU and an earlier
- * convergence than 8, at 32 a later one (bench/discovery/README.md, 2026-12-05 22:13).
+ * convergence than 8; a small cluster keeps 8 (at 32 a start has ~6 flushes
+ * per agent: no frames to save; bench/discovery/README.md, 2026-12-05 22:13).
  */
 const LARGE_BURST_BATCHES = 16;
 const LARGE_DIRECTORY = 64;
