@@ -352,6 +352,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           verified: number;
           referred: number;
           duplicates?: number;
+          flushes?: number;
           verifyTime?: { count: number; totalMs: number; medianUs: number; cached?: number };
           recordLoads?: { passes: number; records: number };
         }[],
@@ -401,6 +402,11 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           `(mean ${((totalMs / count) * 1000).toFixed(0)} µs a call, median of the agents' medians ${medians[medians.length >> 1]!.toFixed(0)} µs), ` +
           `verified already by another agent of the process per agent ${(timed.reduce((x, a) => x + (a.verifyTime!.cached ?? 0), 0) / timed.length).toFixed(1)}`,
       );
+    }
+    const flushed = per.filter((a) => a.flushes !== undefined);
+    if (flushed.length) {
+      const flushes = flushed.reduce((x, a) => x + (a.flushes ?? 0), 0) / flushed.length;
+      console.error(`  gossip flushes per agent ${flushes.toFixed(1)}`);
     }
     const loads = per.filter((a) => a.recordLoads && a.recordLoads.passes > 0);
     if (loads.length) {

@@ -207,6 +207,7 @@ function reportStatsLater(): void {
             referred: s.membership.referred,
             verified: s.membership.verified,
             duplicates: s.membership.duplicates,
+            flushes: s.membership.flushes,
             verifyTime: s.verifyTime,
             recordLoads: s.recordLoads,
           }

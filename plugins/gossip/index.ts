@@ -173,6 +173,8 @@ export interface GossipStats {
     raised: number;
     /** Probes given up without a verdict (this agent's own event loop stalled while they were out). */
     inconclusive: number;
+    /** Gossip flushes armed (each a frame per link with gossip queued). */
+    flushes: number;
     /** Links this agent dropped for being extra, and times a peer dropped its only link. */
     shed: number;
     orphaned: number;
@@ -403,6 +405,7 @@ export class GossipDiscovery implements Discovery {
         refutations: c?.refutations ?? 0,
         raised: c?.raised ?? 0,
         inconclusive: c?.inconclusive ?? 0,
+        flushes: c?.flushes ?? 0,
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
         referred: c?.referred ?? 0,

@@ -313,6 +313,14 @@ const MAX_VERDICT_WAITS = 2;
 
 /** The widest batching window under a burst of gossip, in multiples of batchMs. */
 const BURST_BATCHES = 8;
+/**
+ * The widest window in a directory of more than LARGE_DIRECTORY members: at
+ * 128 agents 16 (320 ms) gave fewer frames, less CPU and an earlier
+ * convergence than 8; a small cluster keeps 8 (at 32 a start has ~6 flushes
+ * per agent: no frames to save; bench/discovery/README.md, 2026-12-05 22:13).
+ */
+const LARGE_BURST_BATCHES = 16;
+const LARGE_DIRECTORY = 64;
 
 interface Outbox {
   records: Map<string, SignedRecord>;
@@ -337,6 +345,8 @@ export interface MembershipCounters {
   alives: number;
   /** Probes given up without a verdict: our own event loop stalled while they were out. */
   inconclusive: number;
+  /** Gossip flushes armed (each a frame per link with gossip queued). */
+  flushes: number;
   /** Links this member dropped for being extra (each a handshake some member made in vain). */
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
@@ -503,6 +513,7 @@ export class Membership {
     raised: 0,
     alives: 0,
     inconclusive: 0,
+    flushes: 0,
     shed: 0,
     orphaned: 0,
     referred: 0,
@@ -1550,9 +1561,11 @@ export class Membership {
     // window (up to BURST_BATCHES times batchMs); a quiet spell resets it.
     const now = this.clock.now();
     const window = this.opts.batchMs * this.burst;
-    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, BURST_BATCHES) : 1;
-    const crowd = Math.ceil(this.links.size / this.opts.maxLinks);
-    const delay = Math.min(this.opts.batchMs * Math.max(this.burst, crowd), 10 * this.opts.batchMs);
+    const cap = this.entries.size > LARGE_DIRECTORY ? LARGE_BURST_BATCHES : BURST_BATCHES;
+    this.burst = now - this.flushedAt < 2 * window ? Math.min(this.burst * 2, cap) : 1;
+    const crowd = Math.min(Math.ceil(this.links.size / this.opts.maxLinks), 10);
+    const delay = this.opts.batchMs * Math.max(this.burst, crowd);
+    this.counters.flushes++;
     this.flushTimer = this.clock.setTimeout(() => {
       this.flushTimer = undefined;
       this.flushedAt = this.clock.now();

@@ -774,8 +774,14 @@ describe('mesh membership', () => {
     expect(floods).toEqual(['c']);
     expect(m.counters.duplicates).toBe(1);
   });
-  it('a burst of gossip widens the batching window (fewer frames per link, nothing lost); a lone record after a quiet spell goes out within batchMs', () => {
-    const frames: { to: string; ids: string[] }[] = [];
+  /**
+   * One member with links a and b; a sends a record every 10 ms for `burstMs`
+   * (a new member's, or with `members` a new version of one of that many),
+   * then goes quiet. Returns the gossip frames b got, the kinds sent the
+   * moment a ping arrived mid-burst, and a function to send one more record.
+   */
+  const burstTo = (burstMs: number, members = Infinity) => {
+    const frames: { to: string; kind: string; ids: string[] }[] = [];
     let timers: { at: number; fn: () => void }[] = [];
     let now = 0;
     const m = new Membership(
@@ -783,7 +789,11 @@ describe('mesh membership', () => {
       new Uint8Array(10),
       {
         send: (to, msg) =>
-          frames.push({ to, ids: msg.kind === 'gossip' ? msg.records.map((r) => r.id) : [] }),
+          frames.push({
+            to,
+            kind: msg.kind,
+            ids: msg.kind === 'gossip' ? msg.records.map((r) => r.id) : [],
+          }),
         connect: () => {},
         disconnect: () => {},
       },
@@ -808,26 +818,58 @@ describe('mesh membership', () => {
       }
       now = t;
     };
-    // 'a' sends a new member's record every 10 ms for one second.
-    for (let i = 0; i < 100; i++) {
+    let onPing: string[] = [];
+    for (let i = 0; i < burstMs / 10; i++) {
       advanceTo(i * 10);
       m.receive('a', {
         kind: 'gossip',
-        records: [liveRecord(`x${i}`, 1)],
+        records: [liveRecord(`x${i % members}`, Math.floor(i / members) + 1)],
         deaths: [],
         suspects: [],
       });
+      if (i === burstMs / 20) {
+        // Probes are answered at once, whatever the window.
+        const before = frames.length;
+        m.receive('b', { kind: 'ping', nonce: 7 });
+        onPing = frames.slice(before).map((f) => f.kind);
+      }
     }
-    advanceTo(2000);
+    advanceTo(burstMs + 2000);
     const toB = frames.filter((f) => f.to === 'b' && f.ids.length);
-    // At a fixed 20 ms window this is 50 frames; widened to 160 ms, about 1000 / 160.
+    const lone = (): number => {
+      frames.length = 0;
+      m.receive('a', {
+        kind: 'gossip',
+        records: [liveRecord('late', 1)],
+        deaths: [],
+        suspects: [],
+      });
+      advanceTo(now + 20);
+      return frames.filter((f) => f.to === 'b' && f.ids.includes('late')).length;
+    };
+    return { toB, onPing, lone };
+  };
+  it('a burst of gossip widens the batching window (fewer frames per link, nothing lost); a lone record after a quiet spell goes out within batchMs', () => {
+    const { toB, onPing, lone } = burstTo(1000);
+    // At a fixed 20 ms window this is 50 frames; widened (to at most 320 ms), about 4 + 700 / 320.
     expect(toB.length).toBeLessThan(15);
     expect(new Set(toB.flatMap((f) => f.ids)).size).toBe(100);
+    expect(onPing).toEqual(['ack']);
     // After the quiet spell, one record waits one plain window.
-    frames.length = 0;
-    m.receive('a', { kind: 'gossip', records: [liveRecord('late', 1)], deaths: [], suspects: [] });
-    advanceTo(2000 + 20);
-    expect(frames.filter((f) => f.to === 'b' && f.ids.includes('late'))).toHaveLength(1);
+    expect(lone()).toBe(1);
+  });
+  it('a long burst widens the window to 320 ms in a large directory, 160 ms in a small one; a lone record after it still goes out within batchMs', () => {
+    // Ten members, each a new version every 100 ms: at most 160 ms, about 5 + 5400 / 160.
+    const small = burstTo(6000, 10);
+    expect(small.toB.length).toBeGreaterThan(30);
+    expect(small.lone()).toBe(1);
+    const { toB, onPing, lone } = burstTo(6000);
+    // 6 s of records: about 5 + 5400 / 320 frames (40 at a 160 ms cap, 14 at 640 ms).
+    expect(toB.length).toBeGreaterThan(18);
+    expect(toB.length).toBeLessThan(26);
+    expect(new Set(toB.flatMap((f) => f.ids)).size).toBe(600);
+    expect(onPing).toEqual(['ack']);
+    expect(lone()).toBe(1);
   });
   it('anti-entropy answers a digest with the entries of the buckets that differ, not the whole directory', () => {
     const { net, ms } = cluster(120);

@@ -1,0 +1,19 @@
+"""dcpu2's table.py plus frames per agent (all kinds, and gossip alone) and gossip flushes per agent: python3 table.py LOG..."""
+import re, sys
+print('| run | start (UTC), load | ready→all ms | CPU ms/agent after ready | main / helpers / engines | KiB sent/agent | frames/agent | gossip frames/agent | flushes/agent | kill→all ms | spurious leaves |')
+print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+for path in sys.argv[1:]:
+  t = open(path).read()
+  name = path.rsplit('/', 1)[-1].removesuffix('.log')
+  st = re.search(r'^start (\S+) load (\S+)', t, re.M)
+  run = re.search(r'^run 1 n=(\d+): .*ready→all (\d+) ms, kill→all (\d+) ms.*after ready (\d+);.*leaves (\d+)', t, re.M)
+  th = re.search(r'by thread: main (\d+), V8/libuv helpers (\d+), .*TCP engines\) (\d+)', t)
+  kib = re.search(r'^\d+ \| \d+ \| \d+ \[[^]]*\] \| [^|]*\| ([\d.]+) ', t, re.M)
+  fr = re.search(r'frames sent (\d+)', t)
+  gf = re.search(r'frames sent per agent by kind: gossip ([\d.]+)', t)
+  fl = re.search(r'gossip flushes per agent ([\d.]+)', t)
+  if not run:
+    print(f'| {name} | {st[1]}, {st[2]} | did not converge | | | | | | | | |' if st else f'| {name} | (no start) | | | | | | | | | |')
+    continue
+  per = f'{int(fr[1]) / int(run[1]):.1f}' if fr else ''
+  print(f'| {name} | {st[1]}, {st[2]} | {run[2]} | {run[4]} | {th[1]} / {th[2]} / {th[3]} | {kib[1] if kib else ""} | {per} | {gf[1] if gf else ""} | {fl[1] if fl else ""} | {run[3]} | {run[5]} |')
