@@ -10,10 +10,10 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Agent } from '../../src/agent.js';
 import type { XferRequest } from '../../src/index.js';
 import { fillPattern, seededInts, sha256 } from '../../testing/pattern.js';
 import { TcpPeer } from './tcp-peer-process.js';
+import { initiatorTargetPairs } from './tcp-initiator-target.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -33,30 +33,10 @@ async function postAndSpin(req: XferRequest, boundMs: number): Promise<string> {
 }
 
 describe('TCP busy_poll_us: the spinning target looks at the connection it served last', () => {
-  const peers: TcpPeer[] = [];
-  let agent: Agent | undefined;
+  const pairs = initiatorTargetPairs('look', REGION, PARAMS);
+  const setUp = pairs.setUp;
 
-  afterEach(async () => {
-    for (const p of peers.splice(0)) await p.close();
-    await agent?.close();
-    agent = undefined;
-  }, 60_000);
-
-  async function setUp(tag: string, targetParams = PARAMS) {
-    const a = await Agent.create({
-      name: `look-${tag}-${process.pid}`,
-      backends: [{ type: 'TCP', params: PARAMS }],
-    });
-    agent = a;
-    const local = a.alloc(REGION).buffer;
-    const localBase = a.registerMem(local).descs.at(0).addr;
-    const target = await TcpPeer.start(`look-target-${tag}-${process.pid}`, REGION, targetParams);
-    peers.push(target);
-    a.loadRemoteMD(target.mdBytes);
-    await target.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
-    await a.makeConnection(target.name);
-    return { a, target, local, localBase };
-  }
+  afterEach(() => pairs.closeAll(), 60_000);
 
   it('a second initiator is served while the first keeps the target busy', async () => {
     // The target spins for 100 ms after serving: however long this process's
@@ -68,7 +48,7 @@ describe('TCP busy_poll_us: the spinning target looks at the connection it serve
       busy_poll_us: '100000',
     });
     const other = await TcpPeer.start(`look-other-${process.pid}`, REGION, PARAMS);
-    peers.push(other);
+    pairs.track(other);
     await other.send({ cmd: 'load', md: target.md });
     // This process works in the target's first half, the other initiator in its second.
     const half = REGION / 2;

@@ -12,6 +12,7 @@ import { Agent } from '../../src/agent.js';
 import type { XferRequest } from '../../src/index.js';
 import { fillPattern, seededInts, sha256 } from '../../testing/pattern.js';
 import { TcpPeer } from './tcp-peer-process.js';
+import { initiatorTargetPairs } from './tcp-initiator-target.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -27,30 +28,10 @@ const MODES: { mode: string; params: Record<string, string> }[] = [
 ];
 
 describe.each(MODES)('TCP one-buffer frames sent with send(), $mode', ({ params }) => {
-  const peers: TcpPeer[] = [];
-  let agent: Agent | undefined;
+  const pairs = initiatorTargetPairs('onebuf', REGION, params);
+  const setUp = pairs.setUp;
 
-  afterEach(async () => {
-    for (const p of peers.splice(0)) await p.close();
-    await agent?.close();
-    agent = undefined;
-  }, 60_000);
-
-  async function setUp(tag: string) {
-    const a = await Agent.create({
-      name: `onebuf-${tag}-${process.pid}`,
-      backends: [{ type: 'TCP', params }],
-    });
-    agent = a;
-    const local = a.alloc(REGION).buffer;
-    const localBase = a.registerMem(local).descs.at(0).addr;
-    const target = await TcpPeer.start(`onebuf-target-${tag}-${process.pid}`, REGION, params);
-    peers.push(target);
-    a.loadRemoteMD(target.mdBytes);
-    await target.send({ cmd: 'load', md: Buffer.from(a.getLocalMD()).toString('base64') });
-    await a.makeConnection(target.name);
-    return { a, target, local, localBase };
-  }
+  afterEach(() => pairs.closeAll(), 60_000);
 
   function xfer(
     a: Agent,
