@@ -71,6 +71,22 @@ else {
       return { hash, done };
     };
 
+    /**
+     * Another key binds `name` at the target on first use (its 'first use'
+     * notification is heard), so a later agent of that name is refused for good.
+     */
+    const bindNameElsewhere = async (target: TcpPeer, name: string): Promise<void> => {
+      const first = await start(name);
+      await first.send({ cmd: 'load', md: target.md });
+      await first.send({ cmd: 'genNotif', to: target.name, msg: 'first use' });
+      expect(
+        await until(async () => {
+          await collect(target);
+          return (heard.get(name)?.length ?? 0) >= 1;
+        }, 10_000),
+      ).toBe(true);
+    };
+
     it('a first-use agent whose HELLOs a flood refused is heard after the flood: in order, once each, data intact', async () => {
       heard.clear();
       const target = await start(`ucx-retry-t-${process.pid}`);
@@ -278,16 +294,7 @@ else {
         heard.clear();
         const target = await start(`ucx-retry-t-${process.pid}`);
         const name = `ucx-retry-x-${process.pid}`;
-        // Another key binds the name on first use; the real X's HELLOs are then refused for good.
-        const first = await start(name);
-        await first.send({ cmd: 'load', md: target.md });
-        await first.send({ cmd: 'genNotif', to: target.name, msg: 'first use' });
-        expect(
-          await until(async () => {
-            await collect(target);
-            return (heard.get(name)?.length ?? 0) >= 1;
-          }, 10_000),
-        ).toBe(true);
+        await bindNameElsewhere(target, name);
         const x = await start(name, { timeout_ms: '0' });
         await x.send({ cmd: 'load', md: target.md });
         const r = await x.send({ cmd: 'genNotifs', to: target.name, prefix: 'held', count, size });
@@ -317,16 +324,7 @@ else {
         heard.clear();
         const target = await start(`ucx-retry-t-${process.pid}`);
         const name = `ucx-retry-x-${process.pid}`;
-        // Another key binds the name on first use; the real X's HELLOs are then refused for good.
-        const first = await start(name);
-        await first.send({ cmd: 'load', md: target.md });
-        await first.send({ cmd: 'genNotif', to: target.name, msg: 'first use' });
-        expect(
-          await until(async () => {
-            await collect(target);
-            return (heard.get(name)?.length ?? 0) >= 1;
-          }, 10_000),
-        ).toBe(true);
+        await bindNameElsewhere(target, name);
         const x = await start(name, { timeout_ms: '2000', progress });
         await x.send({ cmd: 'load', md: target.md });
         await x.send({ cmd: 'genNotif', to: target.name, msg: 'refused' });
