@@ -53,12 +53,6 @@ void Leak(T& v) {
   new T(std::move(v));
 }
 
-uint64_t SteadyNs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
-
 // Standalone active messages (genNotif, revocations) own a copy of their payload.
 struct AmBuffer {
   std::vector<uint8_t> header;
@@ -160,6 +154,19 @@ constexpr uint32_t kMinBackoffMs = 20;
 constexpr uint32_t kMaxBackoffMs = 2000;
 
 }  // namespace
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t MsUntil(int64_t atNs, uint64_t cap) {
+  if (atNs == 0) return cap;
+  int64_t ns = atNs - SteadyNs();
+  if (ns <= 0) return 0;
+  return std::min<uint64_t>(cap, static_cast<uint64_t>((ns + 999'999) / 1'000'000));
+}
 
 Context::~Context() {
   if (handle != nullptr) ucp_cleanup(handle);
@@ -482,8 +489,7 @@ void UcxEngine::SendHello(Worker& w, const std::shared_ptr<Peer>& peer) {
     try {
       h.next = MakeHello(keys_, opts_.agentName, peer->exchangeKey, nextHelloStamp_++, &session);
     } catch (const std::exception& e) {
-      h.state = EpHello::State::kFailed;
-      FailHeld(w, *peer, e.what());
+      FailSession(w, *peer, e.what());
       MarkFailed(peer, e.what());
       return;
     }
@@ -499,12 +505,12 @@ void UcxEngine::SendHello(Worker& w, const std::shared_ptr<Peer>& peer) {
   ucs_status_ptr_t r = ucp_am_send_nbx(peer->eps[w.index], kAmHelloQuery, nullptr, 0,
                                        query->data.data(), query->data.size(), &p);
   if (r == nullptr || UCS_PTR_IS_ERR(r)) delete query;
-  const int64_t now = static_cast<int64_t>(SteadyNs());
+  const int64_t now = SteadyNs();
   if (h.firstSentNs == 0) h.firstSentNs = now;
   h.state = EpHello::State::kAwaiting;
   h.retryAtNs = now + (kAnswerWaitMs + h.backoffMs) * 1'000'000;
   w.awaitingHello[session.id] = peer;
-  if (w.helloRetryAtNs == 0 || h.retryAtNs < w.helloRetryAtNs) w.helloRetryAtNs = h.retryAtNs;
+  KeepEarliest(w.helloRetryAtNs, h.retryAtNs);
 }
 
 void UcxEngine::OnHelloAm(Worker& w, const void* data, size_t len) {
@@ -586,8 +592,8 @@ void UcxEngine::OnHelloAnswerAm(Worker& w, const void* data, size_t len) {
   h.backoffMs = std::max(h.backoffMs, kMinBackoffMs);
   uint32_t jitter = static_cast<uint32_t>(id % (h.backoffMs / 2 + 1));
   uint32_t waitMs = std::max(std::min(retryAfterMs, kMaxBackoffMs), h.backoffMs + jitter);
-  h.retryAtNs = static_cast<int64_t>(SteadyNs()) + int64_t(waitMs) * 1'000'000;
-  if (w.helloRetryAtNs == 0 || h.retryAtNs < w.helloRetryAtNs) w.helloRetryAtNs = h.retryAtNs;
+  h.retryAtNs = SteadyNs() + int64_t(waitMs) * 1'000'000;
+  KeepEarliest(w.helloRetryAtNs, h.retryAtNs);
 }
 
 void UcxEngine::OpenSession(Worker& w, const std::shared_ptr<Peer>& peer) {
@@ -621,7 +627,7 @@ void UcxEngine::OpenSession(Worker& w, const std::shared_ptr<Peer>& peer) {
 
 void UcxEngine::RetryHellos(Worker& w) {
   if (w.helloRetryAtNs == 0) return;
-  const int64_t now = static_cast<int64_t>(SteadyNs());
+  const int64_t now = SteadyNs();
   if (now < w.helloRetryAtNs) return;
   std::vector<std::shared_ptr<Peer>> due;
   int64_t next = 0;
@@ -629,8 +635,8 @@ void UcxEngine::RetryHellos(Worker& w) {
     int64_t at = peer->hellos[w.index].retryAtNs;
     if (at <= now) {
       due.push_back(peer);
-    } else if (next == 0 || at < next) {
-      next = at;
+    } else {
+      KeepEarliest(next, at);
     }
   }
   w.helloRetryAtNs = next;
@@ -641,12 +647,11 @@ void UcxEngine::RetryHellos(Worker& w) {
     const int64_t limit = int64_t(opts_.timeoutMs) * 1'000'000;
     if (limit != 0 && now - h.firstSentNs >= limit) {
       // timeout_ms, as for a transfer that does not move: fail, never drop silently.
-      h.state = EpHello::State::kFailed;
       std::string msg = "agent '" + peer->name + "' did not accept this agent's session within " +
                         std::to_string(opts_.timeoutMs) +
                         " ms (its HELLOs refused or unanswered: a HELLO flood there, or this "
                         "agent's name bound there to another key)";
-      FailHeld(w, *peer, msg);
+      FailSession(w, *peer, msg);
       MarkFailed(peer, msg);
       continue;
     }
@@ -668,10 +673,13 @@ std::string UcxEngine::HeldFull(Worker& w, const Peer& peer, size_t len) const {
          "there, or this agent's name bound there to another key)";
 }
 
-void UcxEngine::FailHeld(Worker& w, Peer& peer, const std::string& error) {
+void UcxEngine::FailSession(Worker& w, Peer& peer, const std::string& error) {
+  EpHello& h = peer.hellos[w.index];
+  if (h.state == EpHello::State::kAwaiting) w.awaitingHello.erase(peer.sessions[w.index].id);
+  h.state = EpHello::State::kFailed;
   std::deque<HeldAm> held;
-  held.swap(peer.hellos[w.index].held);
-  peer.hellos[w.index].heldBytes = 0;
+  held.swap(h.held);
+  h.heldBytes = 0;
   for (HeldAm& m : held) {
     if (m.x != nullptr && m.x->inFlight) Settle(m.x, kErrRemoteDisconnect, error);
   }
@@ -731,13 +739,9 @@ void UcxEngine::CloseEps(Peer& peer, bool force) {
         }
       }
       peer.eps[i] = nullptr;
-      if (peer.hellos[i].state == EpHello::State::kAwaiting) {
-        w.awaitingHello.erase(peer.sessions[i].id);
-      }
-      peer.hellos[i].state = EpHello::State::kFailed;
-      FailHeld(w, peer,
-               "the connection to agent '" + peer.name +
-                   "' was closed before it accepted this agent's session");
+      FailSession(w, peer,
+                  "the connection to agent '" + peer.name +
+                      "' was closed before it accepted this agent's session");
       FailAwaitingAck(w, peer,
                       "the connection to agent '" + peer.name +
                           "' was closed before it acknowledged the notification");
@@ -1468,10 +1472,7 @@ void UcxEngine::OnPeerError(const std::shared_ptr<Peer>& peer, unsigned worker,
   // Requests in flight fail with the endpoint; an acknowledgement it owes never
   // comes, nor the acceptance of a HELLO.
   Worker& w = *workers_[worker];
-  EpHello& h = peer->hellos[worker];
-  if (h.state == EpHello::State::kAwaiting) w.awaitingHello.erase(peer->sessions[worker].id);
-  h.state = EpHello::State::kFailed;
-  FailHeld(w, *peer, msg + " before it accepted this agent's session");
+  FailSession(w, *peer, msg + " before it accepted this agent's session");
   FailAwaitingAck(w, *peer, msg + " before it acknowledged the notification");
   MarkFailed(peer, msg);
 }
@@ -1501,7 +1502,7 @@ void UcxEngine::OnPeerExited(uint32_t peerId) {
 
 void UcxEngine::CheckTimeouts() {
   if (opts_.timeoutMs == 0 || closing()) return;
-  const uint64_t now = SteadyNs();
+  const uint64_t now = static_cast<uint64_t>(SteadyNs());
   const uint64_t limit = uint64_t(opts_.timeoutMs) * 1000000;
   std::vector<std::shared_ptr<Peer>> late;
   for (auto& [id, peer] : peers_) {

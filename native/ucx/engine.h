@@ -94,7 +94,7 @@ struct Worker {
   // that loaded our metadata since) says it acknowledges on its own endpoints.
   std::unordered_map<uint64_t, std::weak_ptr<Peer>> openSessions;
   size_t openSessionsSwept = 0;  // its size after the last sweep (OpenSession)
-  int64_t helloRetryAtNs = 0;
+  int64_t helloRetryAtNs = 0;    // SteadyNs time
   bool hasDeferred() const { return !flushed.empty() || !unblocked.empty() || !flushReady.empty(); }
 };
 
@@ -105,6 +105,16 @@ struct EpGate {
   bool ready = false;
   std::vector<Xfer*> waiting;  // posted before the handshake finished
 };
+
+// The steady clock in ns (std::chrono::steady_clock), the clock of the HELLO
+// retry times below.
+int64_t SteadyNs();
+// Lowers `earliest` to `at`, a time where 0 means none (HELLO retry times).
+inline void KeepEarliest(int64_t& earliest, int64_t at) {
+  if (at != 0 && (earliest == 0 || at < earliest)) earliest = at;
+}
+// How long until SteadyNs time `atNs` (0: never), in whole ms rounded up, at most `cap`.
+uint64_t MsUntil(int64_t atNs, uint64_t cap);
 
 // A tagged message that waits for its endpoint's session: a transfer's
 // notification (x), or a standalone one (id, body: genNotif, revocation).
@@ -123,7 +133,7 @@ struct EpHello {
   enum class State { kUnsent, kAwaiting, kOpen, kFailed };
   State state = State::kUnsent;
   std::vector<uint8_t> next;  // the HELLO to send (made at loadRemoteMD)
-  int64_t firstSentNs = 0;    // CLOCK_MONOTONIC_COARSE, for timeout_ms
+  int64_t firstSentNs = 0;    // SteadyNs time, for timeout_ms
   int64_t retryAtNs = 0;      // kAwaiting: a new HELLO then unless accepted
   uint32_t backoffMs = 0;
   std::deque<HeldAm> held;  // in order
@@ -464,8 +474,9 @@ class UcxEngine {
   std::string HeldFull(Worker& w, const Peer& peer, size_t len) const;
   // Under w.mu: the session is accepted; its held messages go, in order.
   void OpenSession(Worker& w, const std::shared_ptr<Peer>& peer);
-  // Under w.mu: fails the transfers held on w's endpoint to `peer`, drops its other messages.
-  void FailHeld(Worker& w, Peer& peer, const std::string& error);
+  // Under w.mu: w's endpoint to `peer` will have no session (it stops
+  // awaiting an answer); the transfers held on it fail, its other messages are dropped.
+  void FailSession(Worker& w, Peer& peer, const std::string& error);
   std::vector<Xfer*> SwapGraveyard();
   void ThreadMain();
   void StopProgress();

@@ -45,21 +45,6 @@ struct UcxEngine::UvState {
   uv_timer_t* helloTimer = nullptr;
 };
 
-namespace {
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-// How long until `atNs` (0: never), in whole ms rounded up, at most `cap`.
-uint64_t MsUntil(int64_t atNs, uint64_t cap) {
-  if (atNs == 0) return cap;
-  int64_t ns = atNs - NowNs();
-  if (ns <= 0) return 0;
-  return std::min<uint64_t>(cap, static_cast<uint64_t>((ns + 999'999) / 1'000'000));
-}
-}  // namespace
-
 void UcxEngine::StartTimeoutTimer(void* uvLoop) {
   if (opts_.timeoutMs == 0) return;
   auto* timer = new uv_timer_t();
@@ -175,9 +160,7 @@ void UcxEngine::Pump() {
     DrainFlushed(*w);
     ReapClosing(*w);
     RetryHellos(*w);
-    if (w->helloRetryAtNs != 0 && (helloRetryAt == 0 || w->helloRetryAtNs < helloRetryAt)) {
-      helloRetryAt = w->helloRetryAtNs;
-    }
+    KeepEarliest(helloRetryAt, w->helloRetryAtNs);
     moved = moved || n > 0 || deferred;
     if (n == kBudget || !w->closing.empty() || w->hasDeferred()) {
       busy = true;
@@ -302,9 +285,7 @@ void UcxEngine::ThreadMain() {
     int64_t helloRetryAt = 0;  // the sleep ends for it (RetryHellos)
     for (auto& w : workers_) {
       std::lock_guard<std::mutex> lock(w->mu);
-      if (w->helloRetryAtNs != 0 && (helloRetryAt == 0 || w->helloRetryAtNs < helloRetryAt)) {
-        helloRetryAt = w->helloRetryAtNs;
-      }
+      KeepEarliest(helloRetryAt, w->helloRetryAtNs);
       if (ucp_worker_progress(w->handle) != 0 || w->hasDeferred()) {
         DrainFlushed(*w);
         armed = false;
