@@ -1558,7 +1558,8 @@ export class Membership {
     // Each flush is a frame per link. A member with many links (a seed during
     // a start) batches longer, and so does one whose gossip comes in a burst
     // (a start, a storm): gossip queued again soon after a flush doubles the
-    // window (up to BURST_BATCHES times batchMs); a quiet spell resets it.
+    // window (up to BURST_BATCHES times batchMs, LARGE_BURST_BATCHES in a large
+    // directory); a quiet spell resets it.
     const now = this.clock.now();
     const window = this.opts.batchMs * this.burst;
     const cap = this.entries.size > LARGE_DIRECTORY ? LARGE_BURST_BATCHES : BURST_BATCHES;
