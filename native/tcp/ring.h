@@ -43,6 +43,10 @@ class Ring {
   Ring() = default;
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
+  ~Ring() {
+    while (count_ > 0) pop_front();
+    std::allocator<T>().deallocate(items_, cap_);
+  }
 
   bool empty() const { return count_ == 0; }
   size_t size() const { return count_; }
@@ -57,17 +61,16 @@ class Ring {
   // A fresh item (value-initialized) at the back.
   T& emplace_back() {
     if (count_ == cap_) Grow();
-    T& t = items_[(head_ + count_) & (cap_ - 1)];
-    t = T{};
+    T* t = std::construct_at(&items_[(head_ + count_) & (cap_ - 1)]);
     count_++;
-    return t;
+    return *t;
   }
-  void push_back(T v) { emplace_back() = std::move(v); }
+  void push_back(const T& v) { emplace_back() = v; }
 
-  // The front item's resources (an owned payload) go now, as a destructor
-  // would free them; its slot is reused by a later push.
+  // The front item is destroyed (its owned payload freed) as std::deque's
+  // pop_front does; only its slot stays, for a later push.
   void pop_front() {
-    items_[head_] = T{};
+    std::destroy_at(&items_[head_]);
     head_ = (head_ + 1) & (cap_ - 1);
     count_--;
   }
@@ -81,18 +84,23 @@ class Ring {
   static constexpr size_t kFirstCapacity = 8;
 
   // Doubles the capacity (a power of two, so a position is masked, not
-  // divided), moving the items to the start in order.
+  // divided), moving the items to the start of new slots, in order.
   void Grow() {
     const size_t cap = cap_ == 0 ? kFirstCapacity : cap_ * 2;
-    std::unique_ptr<T[]> items(new T[cap]);
-    for (size_t i = 0; i < count_; i++) items[i] = std::move((*this)[i]);
-    items_ = std::move(items);
+    T* items = std::allocator<T>().allocate(cap);
+    for (size_t i = 0; i < count_; i++) {
+      T& from = (*this)[i];
+      std::construct_at(&items[i], std::move(from));
+      std::destroy_at(&from);
+    }
+    std::allocator<T>().deallocate(items_, cap_);
+    items_ = items;
     cap_ = cap;
     head_ = 0;
   }
 
-  std::unique_ptr<T[]> items_;
-  size_t cap_ = 0;  // 0 or a power of two
+  T* items_ = nullptr;  // cap_ slots; count_ of them, from head_ on, hold items
+  size_t cap_ = 0;      // 0 or a power of two
   size_t head_ = 0;
   size_t count_ = 0;
 };
