@@ -29,6 +29,7 @@
 #include "common/status.h"
 #include "common/status_slots.h"
 #include "tcp/engine.h"
+#include "tcp/ring.h"
 
 namespace nixl::tcp {
 
@@ -217,7 +218,7 @@ struct Engine::Conn {
   // there too instead of through rbuf and a copy.
   bool headerAlone = false;
 
-  std::deque<PendingRead> reads;
+  Ring<PendingRead> reads;
   // Initiator: ACKs still due on this connection (WRITE and NOTIF with ACK_REQ).
   uint32_t answersDue = 0;
   // Initiator, same host: the lists of CMA_READs sent and not granted yet.
@@ -226,7 +227,7 @@ struct Engine::Conn {
     std::vector<uint8_t> entries;
   };
   std::deque<PendingCmaRead> cmaReads;
-  std::deque<TxItem> txq;
+  Ring<TxItem> txq;
   bool inDirty = false;
   bool registered = false;  // in the epoll set
   // A posting thread reads this connection itself (busy_poll_us), so the I/O

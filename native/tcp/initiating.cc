@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 
 #include <climits>
+#include <cstdint>
+#include <iterator>
 
 #include "tcp/engine_internal.h"
 
@@ -241,7 +243,10 @@ void Engine::SubmitSocket(Xfer* x, Peer* p) {
     uint64_t share = (total + nstreams * 2 - 1) / (nstreams * 2);
     pieceMax = std::clamp<uint64_t>(share, 256 << 10, pieceMax);
   }
-  TxItem* last[64] = {nullptr};
+  // Each stream's last WRITE frame, by its position in txq (a pointer would
+  // not survive the queue growing); SIZE_MAX: none.
+  size_t last[64];
+  std::fill(std::begin(last), std::end(last), SIZE_MAX);
   if (nstreams > 64) nstreams = 64;
   uint32_t s = nstreams > 1 ? p->rr++ % nstreams : 0;
   uint64_t id = x->Id();
@@ -256,7 +261,7 @@ void Engine::SubmitSocket(Xfer* x, Peer* p) {
       h.addr = d.raddr + off;
       if (x->op == XferOp::kWrite) {
         Queue(c, h, reinterpret_cast<const uint8_t*>(d.laddr + off), piece);
-        last[s] = &c->txq.back();
+        last[s] = c->txq.size() - 1;
       } else {
         Queue(c, h, nullptr, 0);
         c->reads.push_back({id, d.laddr + off, piece});
@@ -273,14 +278,14 @@ void Engine::SubmitSocket(Xfer* x, Peer* p) {
   // READ_DATA from its region lazily, so a notification that overtook it
   // could let the target reuse memory still being read.
   bool notifInline = x->hasNotif && x->op == XferOp::kWrite;
-  for (size_t i = 1; i < nstreams; i++) notifInline = notifInline && last[i] == nullptr;
+  for (size_t i = 1; i < nstreams; i++) notifInline = notifInline && last[i] == SIZE_MAX;
   if (x->op == XferOp::kWrite) {
     for (size_t i = 0; i < nstreams; i++) {
       // Stream 0's last WRITE needs no ACK of its own when the notification
       // that follows it is acknowledged: that ACK comes after it, in order
       // (an ERR before it if the target refused a frame).
-      if (last[i] && !(i == 0 && notifInline && p->notifAck)) {
-        last[i]->hdr.flags |= kFlagAckReq;
+      if (last[i] != SIZE_MAX && !(i == 0 && notifInline && p->notifAck)) {
+        p->streams[i]->txq[last[i]].hdr.flags |= kFlagAckReq;
         p->streams[i]->answersDue++;
         x->pending++;
       }
