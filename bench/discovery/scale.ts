@@ -427,7 +427,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           `threads started by the agents (TCP engines) ${m('started')}`,
       );
     }
-    const sumByKind = (field: 'bytesByKind' | 'framesByKind') => {
+    const sumByKind = (field: 'bytesByKind' | 'framesByKind' | 'sentFor') => {
       const byKind = new Map<string, number>();
       for (const a of per as { [k in typeof field]?: Record<string, number> }[])
         for (const [k, v] of Object.entries(a[field] ?? {}))
@@ -444,6 +444,12 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     if (framesByKind.length) {
       console.error(
         `  frames sent per agent by kind: ${framesByKind.map(([k, v]) => `${k} ${(v / per.length).toFixed(1)}`).join(', ')}`,
+      );
+    }
+    const sentFor = sumByKind('sentFor');
+    if (sentFor.length) {
+      console.error(
+        `  messages sent per agent by reason: ${sentFor.map(([k, v]) => `${k} ${(v / per.length).toFixed(1)}`).join(', ')}`,
       );
     }
     return {

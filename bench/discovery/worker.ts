@@ -200,6 +200,7 @@ function reportStatsLater(): void {
             dialed: s.sent.dialed,
             bytesByKind: s.bytesByKind,
             framesByKind: s.framesByKind,
+            sentFor: s.sentFor,
             suspicions: s.membership.suspicions,
             raised: s.membership.raised,
             shed: s.membership.shed,

@@ -48,7 +48,7 @@ import { withCachedSigning } from '../libp2p-node/signing-key.js';
 import type { PeerSource } from '../libp2p-node/peer-source.js';
 import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
-import { Membership, type FailureStep, type SignedRecord } from './membership.js';
+import { Membership, type FailureStep, type SendReason, type SignedRecord } from './membership.js';
 import { watchLoopLag } from './loop-lag.js';
 import {
   FoundPeers,
@@ -160,8 +160,10 @@ export interface GossipStats {
   sent: { frames: number; bytes: number; dropped: number; dialed: number };
   /** Bytes of mesh frames queued to send, by message kind (gossip, digest, entries, pull, ping, ...). */
   bytesByKind: Record<string, number>;
-  /** Mesh frames queued to send, by message kind. */
+  /** Mesh messages queued to send, by message kind (several may share a frame). */
   framesByKind: Record<string, number>;
+  /** Mesh messages queued to send, by why the membership sent them. */
+  sentFor: Partial<Record<SendReason, number>>;
   /** What the membership dropped or did. */
   membership: {
     duplicates: number;
@@ -397,6 +399,7 @@ export class GossipDiscovery implements Discovery {
       sent: { ...(this.transport?.sent ?? { frames: 0, bytes: 0, dropped: 0, dialed: 0 }) },
       bytesByKind: { ...this.transport?.bytesByKind },
       framesByKind: { ...this.transport?.framesByKind },
+      sentFor: { ...this.mesh?.sentFor },
       membership: {
         duplicates: c?.duplicates ?? 0,
         stale: c?.stale ?? 0,

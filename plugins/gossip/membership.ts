@@ -357,6 +357,36 @@ export interface MembershipCounters {
   verified: number;
 }
 
+/**
+ * Why a message was sent (counted per member in `sentFor`): on a new link
+ * (our record, the smaller id's digest), anti-entropy (digests, their
+ * answers, pulls and pushes), the batched flood (`flush`), failure detection
+ * (probes, acks, ping-reqs, suspicions told), and link upkeep.
+ */
+export type SendReason =
+  | 'link-record'
+  | 'link-digest'
+  | 'bootstrap-digest'
+  | 'anti-entropy'
+  | 'digest-answer'
+  | 'digest-equal'
+  | 'entries-pull'
+  | 'entries-push'
+  | 'pull-answer'
+  | 'alive-pull'
+  | 'correct'
+  | 'flush'
+  | 'farewell'
+  | 'probe'
+  | 'ack'
+  | 'ping-req'
+  | 'relay-ping'
+  | 'relay-ack'
+  | 'tell-suspect'
+  | 'buddy'
+  | 'refer'
+  | 'shed';
+
 const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
 
 /** SHA-256 of a payload (what a record's signature covers, and an alive carries). */
@@ -502,6 +532,8 @@ export class Membership {
   private health = 0;
   /** Payload digests of the records held (computed once per record). */
   private readonly digests = new WeakMap<SignedRecord, Uint8Array>();
+  /** Messages handed to the transport, by why they were sent (see SendReason). */
+  readonly sentFor: Partial<Record<SendReason, number>> = {};
   readonly counters: MembershipCounters = {
     duplicates: 0,
     stale: 0,
@@ -621,7 +653,7 @@ export class Membership {
     for (const link of this.links.keys()) {
       const nonce = this.nonce++;
       this.farewells.set(nonce, link);
-      this.send(link, { kind: 'ping', nonce });
+      this.send(link, { kind: 'ping', nonce }, 'farewell');
     }
   }
 
@@ -717,10 +749,14 @@ export class Membership {
     // the other side cannot have, and the digest exchange below takes two or
     // three more messages to push it (each a turn of two busy event loops
     // during a cluster start); a duplicate is dropped unverified.
-    this.send(id, { kind: 'gossip', records: [this.self], deaths: [], suspects: [] });
+    this.send(
+      id,
+      { kind: 'gossip', records: [this.self], deaths: [], suspects: [] },
+      'link-record',
+    );
     // Anti-entropy on every new link: a joiner syncs the directory this way.
     // One side starts it (the smaller id), or both would push and pull everything twice.
-    if (this.id < id) this.send(id, { kind: 'digest', ...this.digest() });
+    if (this.id < id) this.send(id, { kind: 'digest', ...this.digest() }, 'link-digest');
   }
 
   linkDown(id: string): void {
@@ -776,7 +812,7 @@ export class Membership {
     // it sheds the link if it holds too many (a seed every joiner came to).
     if (b !== undefined && (!this.links.has(b) || this.links.size > this.opts.degree)) {
       this.bootstrap = undefined;
-      if (this.links.has(b)) this.send(b, { kind: 'digest', ...this.digest() });
+      if (this.links.has(b)) this.send(b, { kind: 'digest', ...this.digest() }, 'bootstrap-digest');
     }
     // A joiner that came through us holds one of our few connection slots
     // (joiners are refused at accept while they are taken): it goes once it
@@ -870,8 +906,8 @@ export class Membership {
       others[k] = others[others.length - 1]!;
       others.pop();
     }
-    this.send(id, { kind: 'gossip', records, deaths: [], suspects: [] });
-    this.send(id, { kind: 'unlink' });
+    this.send(id, { kind: 'gossip', records, deaths: [], suspects: [] }, 'refer');
+    this.send(id, { kind: 'unlink' }, 'refer');
     this.transport.disconnect(id);
   }
 
@@ -879,7 +915,7 @@ export class Membership {
   private dropLink(id: string): void {
     this.counters.shed++;
     this.flushLink(id, true);
-    this.send(id, { kind: 'unlink' });
+    this.send(id, { kind: 'unlink' }, 'shed');
     this.links.delete(id);
     this.forgetLinkState(id);
     this.transport.disconnect(id);
@@ -896,7 +932,8 @@ export class Membership {
   }
 
   /** Every frame says how many links we hold (the other side sheds only links we can spare). */
-  private send(to: string, msg: MeshMessage, dial = false): void {
+  private send(to: string, msg: MeshMessage, why: SendReason, dial = false): void {
+    this.sentFor[why] = (this.sentFor[why] ?? 0) + 1;
     this.transport.send(to, { ...msg, links: this.links.size }, dial ? { dial } : undefined);
   }
 
@@ -920,7 +957,7 @@ export class Membership {
     if (sus && !sus.told) {
       sus.told = true;
       const s = this.suspicionOf(from, sus, this.id, false);
-      this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
+      this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [s] }, 'tell-suspect');
     }
     switch (msg.kind) {
       case 'gossip':
@@ -930,10 +967,12 @@ export class Membership {
       case 'digest': {
         const mine = this.summary();
         const same = mine.hash === msg.hash && mine.count === msg.count;
-        if (!same) this.send(from, { kind: 'entries', ...this.entriesFor(msg.buckets) });
+        if (!same)
+          this.send(from, { kind: 'entries', ...this.entriesFor(msg.buckets) }, 'digest-answer');
         // Equal directories on a new link: our digest tells the other side so,
         // or it would hold its floods to us until the hold expires.
-        else if (this.syncing.has(from)) this.send(from, { kind: 'digest', ...this.digest() });
+        else if (this.syncing.has(from))
+          this.send(from, { kind: 'digest', ...this.digest() }, 'digest-equal');
         // Equal directories, or ours listed in full: it has or pulls whatever we hold.
         return this.synced(from, true);
       }
@@ -944,7 +983,7 @@ export class Membership {
       case 'pull':
         return this.onPull(from, msg.ids);
       case 'ping':
-        return this.send(from, { kind: 'ack', nonce: msg.nonce });
+        return this.send(from, { kind: 'ack', nonce: msg.nonce }, 'ack');
       case 'ack':
         return this.onAck(msg.nonce);
       case 'ping-req':
@@ -1023,7 +1062,7 @@ export class Membership {
     const held = e?.rec;
     if (!held || held.left || !equalBytes(this.digestOf(held), a.digest)) {
       // Not the payload we hold (or none): the full record comes by a pull.
-      this.send(from, { kind: 'pull', ids: [a.id] });
+      this.send(from, { kind: 'pull', ids: [a.id] }, 'alive-pull');
       return;
     }
     this.counters.verified++;
@@ -1129,8 +1168,9 @@ export class Membership {
     if (!from || e.dead || !e.rec || e.rec.left) return;
     if (this.opts.lifeguard) {
       const alives = [this.aliveOf(e.rec)];
-      this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [], alives });
-    } else this.send(from, { kind: 'gossip', records: [e.rec], deaths: [], suspects: [] });
+      this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [], alives }, 'correct');
+    } else
+      this.send(from, { kind: 'gossip', records: [e.rec], deaths: [], suspects: [] }, 'correct');
   }
 
   /** Someone thinks we are dead or suspect: a newer version of our record says otherwise. */
@@ -1248,7 +1288,7 @@ export class Membership {
     // Buddy system: the suspect hears it from us at once, so it can refute
     // before the suspicion has spread far.
     if (raised && this.opts.lifeguard)
-      this.send(id, { kind: 'gossip', records: [], deaths: [], suspects: [msg] });
+      this.send(id, { kind: 'gossip', records: [], deaths: [], suspects: [msg] }, 'buddy');
   }
 
   /** Another member's independent suspicion of one we suspect: the timeout shrinks. */
@@ -1317,7 +1357,7 @@ export class Membership {
     };
     this.probes.set(nonce, probe);
     this.askHelpers(target, nonce);
-    if (this.links.has(target)) this.send(target, { kind: 'ping', nonce });
+    if (this.links.has(target)) this.send(target, { kind: 'ping', nonce }, 'probe');
     // No link (it was lost): before declaring a death everywhere we dial the
     // member ourselves, once. A live member's handshake answers (its record
     // comes first on a new link), however busy the helpers' relays were; a
@@ -1435,7 +1475,7 @@ export class Membership {
       if (!e || e.version < x.version || (e.version === x.version && x.dead && !e.dead))
         pull.push(x.id);
     }
-    if (pull.length) this.send(from, { kind: 'pull', ids: pull });
+    if (pull.length) this.send(from, { kind: 'pull', ids: pull }, 'entries-pull');
     const push: { records: SignedRecord[]; deaths: Death[] } = { records: [], deaths: [] };
     const t = theirs.get(this.id);
     if (covers(this.selfSlot) && (!t || t.version < this.self.version))
@@ -1449,7 +1489,7 @@ export class Membership {
       if (e.dead) push.deaths.push({ id, version: e.version });
       else if (e.rec) push.records.push(e.rec);
     }
-    this.sendBatches(from, push.records, push.deaths);
+    this.sendBatches(from, push.records, push.deaths, 'entries-push');
   }
 
   private onPull(from: string, ids: string[]): void {
@@ -1465,16 +1505,21 @@ export class Membership {
       if (e.dead) deaths.push({ id, version: e.version });
       else if (e.rec) records.push(e.rec);
     }
-    this.sendBatches(from, records, deaths);
+    this.sendBatches(from, records, deaths, 'pull-answer');
   }
 
   /** Sends records in messages of at most maxMessageBytes of payload (one oversized record goes alone). */
-  private sendBatches(to: string, records: SignedRecord[], deaths: Death[]): void {
+  private sendBatches(
+    to: string,
+    records: SignedRecord[],
+    deaths: Death[],
+    why: 'entries-push' | 'pull-answer',
+  ): void {
     let batch: SignedRecord[] = [];
     let bytes = 0;
     for (const r of records) {
       if (batch.length && bytes + r.payload.byteLength > this.opts.maxMessageBytes) {
-        this.send(to, { kind: 'gossip', records: batch, deaths: [], suspects: [] });
+        this.send(to, { kind: 'gossip', records: batch, deaths: [], suspects: [] }, why);
         batch = [];
         bytes = 0;
       }
@@ -1482,7 +1527,7 @@ export class Membership {
       bytes += r.payload.byteLength + 128;
     }
     if (batch.length || deaths.length)
-      this.send(to, { kind: 'gossip', records: batch, deaths, suspects: [] });
+      this.send(to, { kind: 'gossip', records: batch, deaths, suspects: [] }, why);
   }
 
   // ---- forwarding ----
@@ -1584,15 +1629,19 @@ export class Membership {
     if (!b || (!force && this.syncing.has(link))) return;
     this.outboxes.delete(link);
     if (!b.records.size && !b.deaths.size && !b.suspects.size && !b.alives.size) return;
-    this.send(link, {
-      kind: 'gossip',
-      records: [...b.records.values()],
-      deaths: [...b.deaths.values()],
-      suspects: [...b.suspects.values()],
-      alives: [...b.alives.values()].filter(
-        (a) => (b.records.get(a.id)?.version ?? -1) < a.version,
-      ),
-    });
+    this.send(
+      link,
+      {
+        kind: 'gossip',
+        records: [...b.records.values()],
+        deaths: [...b.deaths.values()],
+        suspects: [...b.suspects.values()],
+        alives: [...b.alives.values()].filter(
+          (a) => (b.records.get(a.id)?.version ?? -1) < a.version,
+        ),
+      },
+      'flush',
+    );
   }
 
   // ---- failure detection ----
@@ -1694,7 +1743,7 @@ export class Membership {
     this.probes.set(nonce, probe);
     if (lost) this.askHelpers(target, nonce);
     // A lost link is not redialed for the probe: the helpers try it.
-    else this.send(target, { kind: 'ping', nonce });
+    else this.send(target, { kind: 'ping', nonce }, 'probe');
     probe.timer = this.clock.setTimeout(() => this.probeTimedOut(nonce), timeout);
   }
 
@@ -1704,7 +1753,7 @@ export class Membership {
     while (helpers.length && asked < this.opts.indirectProbes) {
       const k = Math.floor(Math.random() * helpers.length);
       const h = helpers.splice(k, 1)[0]!;
-      this.send(h, { kind: 'ping-req', target, nonce });
+      this.send(h, { kind: 'ping-req', target, nonce }, 'ping-req');
       asked++;
     }
     return asked;
@@ -1741,7 +1790,7 @@ export class Membership {
     if (!p.indirect) {
       p.indirect = true;
       this.askHelpers(p.target, nonce);
-      if (this.links.has(p.target)) this.send(p.target, { kind: 'ping', nonce });
+      if (this.links.has(p.target)) this.send(p.target, { kind: 'ping', nonce }, 'probe');
       return rearm();
     }
     this.probes.delete(nonce);
@@ -1770,7 +1819,7 @@ export class Membership {
     if (relay) {
       this.relays.delete(nonce);
       this.clock.clearTimeout(relay.timer);
-      this.send(relay.requester, { kind: 'ack', nonce: relay.nonce });
+      this.send(relay.requester, { kind: 'ack', nonce: relay.nonce }, 'relay-ack');
       return;
     }
     this.probeAnswered(nonce);
@@ -1787,7 +1836,7 @@ export class Membership {
       const e = this.entries.get(p.target);
       if (e?.suspect) e.suspect = undefined;
       const s = { id: p.target, version: p.confirm };
-      this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
+      this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] }, 'buddy');
       return;
     }
     this.probeDone(p.target);
@@ -1815,7 +1864,7 @@ export class Membership {
       if (r.target !== id) continue;
       this.relays.delete(mine);
       this.clock.clearTimeout(r.timer);
-      this.send(r.requester, { kind: 'ack', nonce: r.nonce });
+      this.send(r.requester, { kind: 'ack', nonce: r.nonce }, 'relay-ack');
     }
   }
 
@@ -1831,7 +1880,7 @@ export class Membership {
       timer: this.clock.setTimeout(() => this.relays.delete(mine), 10 * this.opts.probeTimeoutMs),
     });
     // A helper may hold no connection to the target: SWIM's indirect probe connects.
-    this.send(target, { kind: 'ping', nonce: mine }, !this.links.has(target));
+    this.send(target, { kind: 'ping', nonce: mine }, 'relay-ping', !this.links.has(target));
   }
 
   // ---- upkeep ----
@@ -1840,7 +1889,7 @@ export class Membership {
     const ids = [...this.links.keys()];
     if (!ids.length) return;
     const id = ids[Math.floor(Math.random() * ids.length)]!;
-    this.send(id, { kind: 'digest', ...this.digest() });
+    this.send(id, { kind: 'digest', ...this.digest() }, 'anti-entropy');
   }
 
   /** Forgets deaths and tombstones older than tombstoneMs. */
