@@ -6,8 +6,8 @@
  * (mesh upkeep, probes), never because a peer exists.
  *
  * What is queued for a peer when its writer runs (everything the membership
- * sent it in the same synchronous job, or while the stream was backed up)
- * goes out as one frame of several messages (mesh-wire.ts's
+ * sent it in the current turn of the event loop, or while the stream was
+ * backed up) goes out as one frame of several messages (mesh-wire.ts's
  * joinFrames), up to JOINED_FRAME_BYTES and MAX_FRAME_MESSAGES.
  *
  * Bounds: a frame is at most `maxFrameBytes` (checked from its length prefix
@@ -234,12 +234,10 @@ export class Libp2pMeshTransport implements MeshTransport {
   private async write(to: string, o: Outbound): Promise<void> {
     o.writing = true;
     try {
-      // What the rest of this job sends the same peer (a pull and a push
-      // answering one frame, a new link's record and digest) goes in the
-      // same frame. Only the job: waiting for the end of the event loop's
-      // turn (setImmediate) delayed every frame by a whole turn of a
-      // saturated process, and probes timed out (2026-12-06 in the README).
-      await null;
+      // The rest of this turn may send the same peer more (an answer and a
+      // pull, a record and a digest): it goes in the same frame. A turn, not
+      // a window: probes and acks wait for nothing else.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (o.queue.length && !this.closed) {
         if (!o.lp) {
           const peer = peerIdFromString(to);
