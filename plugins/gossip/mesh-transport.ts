@@ -5,13 +5,8 @@
  * speaks the protocol is a link; dials happen only when the membership asks
  * (mesh upkeep, probes), never because a peer exists.
  *
- * What is queued for a peer when its writer runs (everything the membership
- * sent it in the current turn of the event loop, or while the stream was
- * backed up) goes out as one frame of several messages (mesh-wire.ts's
- * joinFrames), up to JOINED_FRAME_BYTES and MAX_FRAME_MESSAGES.
- *
  * Bounds: a frame is at most `maxFrameBytes` (checked from its length prefix
- * before it is read), a peer's messages are admitted by its message and byte
+ * before it is read), a peer's frames are admitted by its message and byte
  * rates (the rest dropped, anti-entropy heals), each outbound queue holds at
  * most `maxQueueBytes` (the rest dropped), and a peer that sends invalid
  * frames is reported to `invalid` (which may ban it).
@@ -28,20 +23,12 @@ import { varintLength } from '../libp2p-node/length-prefix.js';
 import { halfWindowUpdates } from '../libp2p-node/window-updates.js';
 import { KeyedLimiter } from './limits.js';
 import type { MeshMessage, MeshTransport } from './membership.js';
-import {
-  decodeFrames,
-  encodeFrame,
-  joinedBytes,
-  joinFrames,
-  MAX_FRAME_MESSAGES,
-} from './mesh-wire.js';
+import { decodeFrame, encodeFrame } from './mesh-wire.js';
 
 /** The mesh protocol of a cluster: named by a digest, so the name is never sent. */
 export function meshProtocolFor(cluster: string): string {
   const digest = createHash('sha256').update(`nixl-ts/cluster/${cluster}`, 'utf8').digest('hex');
-  // 2: the mesh wire's version 2 (a frame may carry several messages); a
-  // member speaking 1 finds no common protocol (foreign) instead of losing messages.
-  return `/nixl-ts/mesh/2/${digest.slice(0, 32)}`;
+  return `/nixl-ts/mesh/1/${digest.slice(0, 32)}`;
 }
 
 export interface MeshTransportOptions {
@@ -75,13 +62,6 @@ export interface MeshTransportOptions {
   linkRefused(id: string): void;
   log: Logger;
 }
-
-/**
- * Messages are joined into one frame up to this size (a message larger goes
- * alone): every member's frame bound (its maxMessageBytes + 64 KiB) admits
- * it, whatever limits the sender and the receiver were configured with.
- */
-const JOINED_FRAME_BYTES = 64 * 1024;
 
 /** Longest stretch of frame handling before yielding to the event loop. */
 const SLICE_MS = 5;
@@ -188,19 +168,14 @@ export class Libp2pMeshTransport implements MeshTransport {
           this.o.rateLimited(from);
           continue;
         }
-        let msgs: MeshMessage[];
+        let msg: MeshMessage;
         try {
-          msgs = decodeFrames(buf);
+          msg = decodeFrame(buf);
         } catch (err) {
           this.o.invalid(from, err as Error);
           continue;
         }
-        // Each message of a frame counts against the peer's message rate.
-        if (msgs.length > 1 && !this.msgRate.take(from, msgs.length - 1)) {
-          this.o.rateLimited(from);
-          continue;
-        }
-        for (const msg of msgs) this.o.receive(from, msg);
+        this.o.receive(from, msg);
       }
     } catch (err) {
       const m = (err as Error)?.message ?? '';
@@ -234,10 +209,6 @@ export class Libp2pMeshTransport implements MeshTransport {
   private async write(to: string, o: Outbound): Promise<void> {
     o.writing = true;
     try {
-      // The rest of this turn may send the same peer more (an answer and a
-      // pull, a record and a digest): it goes in the same frame. A turn, not
-      // a window: probes and acks wait for nothing else.
-      await new Promise<void>((resolve) => setImmediate(resolve));
       while (o.queue.length && !this.closed) {
         if (!o.lp) {
           const peer = peerIdFromString(to);
@@ -276,7 +247,9 @@ export class Libp2pMeshTransport implements MeshTransport {
           o.stream = stream;
           o.lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
         }
-        const bytes = this.takeFrame(o);
+        const bytes = o.queue.shift()!;
+        o.dial.shift();
+        o.bytes -= bytes.byteLength;
         try {
           await o.lp.write(bytes, this.writeOptions);
           this.sent.frames++;
@@ -293,23 +266,6 @@ export class Libp2pMeshTransport implements MeshTransport {
       o.writing = false;
       if (!o.queue.length && !o.lp) this.out.delete(to);
     }
-  }
-
-  /** What is queued for a peer, as one frame of as many messages as fit (at least one). */
-  private takeFrame(o: Outbound): Uint8Array {
-    const max = Math.min(this.o.maxFrameBytes, JOINED_FRAME_BYTES);
-    let size = o.queue[0]!.byteLength;
-    let n = 1;
-    while (n < o.queue.length && n < MAX_FRAME_MESSAGES) {
-      const more = joinedBytes(o.queue[n]!.byteLength);
-      if (size + more > max) break;
-      size += more;
-      n++;
-    }
-    const parts = o.queue.splice(0, n);
-    o.dial.splice(0, n);
-    for (const p of parts) o.bytes -= p.byteLength;
-    return joinFrames(parts);
   }
 
   /** A peer's connection closed: its outbound stream is gone with it. */

@@ -2,10 +2,7 @@
  * The mesh wire format (proto/mesh.proto): frames between linked members, and
  * the payload of a member's signed record (its agent name, listen addresses
  * and full metadata). Frames carry the format version; another is refused
- * with MismatchError. Since version 2 a frame may carry further messages to
- * the same member (`also`, joinFrames): a frame costs both sides the same
- * muxing, encryption and read whatever it carries, so what a member sends
- * another in one turn goes in one.
+ * with MismatchError.
  *
  * Frames are encoded from and decoded to plain objects by hand around
  * protobufjs's `encode`/`decode`, without its `fromObject`/`toObject`
@@ -19,13 +16,7 @@ import { MismatchError } from '../../src/errors.js';
 import { decodedBytes, readProto } from '../../src/proto.js';
 import type { Alive, Death, DigestEntry, MeshMessage, SignedRecord } from './membership.js';
 
-export const MESH_FORMAT_VERSION = 2;
-
-/** Most messages one frame may carry (its own and those in `also`); more is refused. */
-export const MAX_FRAME_MESSAGES = 64;
-
-/** The key of Frame's `also` (field 11, length-delimited), as written before each joined message. */
-const ALSO_KEY = (11 << 3) | 2;
+export const MESH_FORMAT_VERSION = 1;
 
 const root = protobuf.parse(readProto('mesh.proto')).root;
 const FrameType = root.lookupType('nixl_ts.mesh.Frame');
@@ -79,72 +70,7 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
   return FrameType.encode(obj).finish();
 }
 
-/** Bytes an encoded message of `length` bytes adds when joined to a frame (its key, length and bytes). */
-export function joinedBytes(length: number): number {
-  let n = 1;
-  for (let v = length; v >= 0x80; v >>>= 7) n++;
-  return 1 + n + length;
-}
-
-/**
- * One frame carrying encoded messages (encodeFrame's) in order: the first's
- * bytes with the others appended as its `also`, copied, not re-encoded.
- */
-export function joinFrames(frames: readonly Uint8Array[]): Uint8Array {
-  if (frames.length === 1) return frames[0]!;
-  let size = frames[0]!.byteLength;
-  for (let i = 1; i < frames.length; i++) size += joinedBytes(frames[i]!.byteLength);
-  const out = new Uint8Array(size);
-  out.set(frames[0]!, 0);
-  let o = frames[0]!.byteLength;
-  for (let i = 1; i < frames.length; i++) {
-    const f = frames[i]!;
-    out[o++] = ALSO_KEY;
-    let v = f.byteLength;
-    for (; v >= 0x80; v >>>= 7) out[o++] = (v & 0x7f) | 0x80;
-    out[o++] = v;
-    out.set(f, o);
-    o += f.byteLength;
-  }
-  return out;
-}
-
-/** The messages of a frame, in order (see joinFrames); MismatchError names what is wrong. */
-export function decodeFrames(bytes: Uint8Array): MeshMessage[] {
-  const o = decodeOne(bytes);
-  const also: Uint8Array[] = o.also;
-  if (also.length >= MAX_FRAME_MESSAGES) {
-    throw new MismatchError(
-      `discovery mesh frame carries ${also.length + 1} messages; at most ${MAX_FRAME_MESSAGES}`,
-      { op: 'discovery' },
-    );
-  }
-  const out = [messageOf(o)];
-  for (const bytes of also) {
-    const m = decodeOne(bytes);
-    if (m.also.length) {
-      throw new MismatchError('discovery mesh frame nests joined messages in a joined one', {
-        op: 'discovery',
-      });
-    }
-    out.push(messageOf(m));
-  }
-  return out;
-}
-
-/** A frame that carries one message (MismatchError if it carries more). */
 export function decodeFrame(bytes: Uint8Array): MeshMessage {
-  const o = decodeOne(bytes);
-  if (o.also.length) {
-    throw new MismatchError(
-      `discovery mesh frame carries ${o.also.length + 1} messages where one was expected`,
-      { op: 'discovery' },
-    );
-  }
-  return messageOf(o);
-}
-
-function decodeOne(bytes: Uint8Array): any {
   let o: any;
   try {
     o = FrameType.decode(bytes);
@@ -157,10 +83,6 @@ function decodeOne(bytes: Uint8Array): any {
       { op: 'discovery' },
     );
   }
-  return o;
-}
-
-function messageOf(o: any): MeshMessage {
   const links: number = o.links;
   return links ? { ...bodyOf(o), links } : bodyOf(o);
 }
