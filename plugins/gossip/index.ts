@@ -180,6 +180,8 @@ export interface GossipStats {
     orphaned: number;
     /** Newcomers referred elsewhere at the bound. */
     referred: number;
+    /** Joiners handed the directory at their first frame and let go (join-and-go). */
+    handedOff: number;
     /** Record and alive signatures verified (one per new version heard). */
     verified: number;
   };
@@ -409,6 +411,7 @@ export class GossipDiscovery implements Discovery {
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
         referred: c?.referred ?? 0,
+        handedOff: c?.handedOff ?? 0,
         verified: c?.verified ?? 0,
       },
       recordLoads: { ...this.loadCounts },
@@ -658,6 +661,7 @@ export class GossipDiscovery implements Discovery {
         cluster: this.cluster,
         node,
         dial: (addr, options) => gate.dial(addr, 'seed', options),
+        linking: () => node.getConnections().length > 0 || transport.dialsInFlight > 0,
         log: this.log.extend(s.kind),
         signal: this.lifetime.signal,
       });

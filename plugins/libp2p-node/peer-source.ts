@@ -17,6 +17,12 @@ export interface PeerSourceContext {
    * once with a ConnectionBoundError (try again later).
    */
   dial(addr: Multiaddr, options?: object): Promise<Connection>;
+  /**
+   * True while the node holds a connection or the discovery is dialing a
+   * member it knows (a joiner handed the directory links with its members):
+   * a bootstrap source has nothing to dial then.
+   */
+  linking(): boolean;
   readonly log: Logger;
   /** Aborted when the discovery stops. */
   readonly signal: AbortSignal;

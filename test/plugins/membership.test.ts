@@ -627,6 +627,94 @@ describe('mesh membership', () => {
     expect(seed.counters.shed).toBe(3);
   });
 
+  it('a seed above the degree hands a joiner it never heard of the directory at its first frame and lets it go; a member it knows, or a seed at the degree, keeps it', () => {
+    const net = new SimNetwork(10, OPTS);
+    const seedWith = (links: number) => {
+      const sent: { to: string; msg: MeshMessage }[] = [];
+      const hungUp: string[] = [];
+      const seed = new Membership(
+        'seed',
+        new Uint8Array(1),
+        {
+          send: (to, msg) => sent.push({ to, msg }),
+          connect() {},
+          disconnect: (to) => hungUp.push(to),
+        },
+        { sign: () => new Uint8Array(64), verify: () => true },
+        net.clock,
+        {},
+        OPTS,
+      );
+      // Mesh members it knows (their records), linked, each holding others.
+      const members = Array.from({ length: links }, (_, i) => `m${i}`);
+      seed.receive('m0', {
+        kind: 'gossip',
+        records: [...members, 'known'].map((m) => liveRecord(m, 1)),
+        deaths: [],
+        suspects: [],
+      });
+      for (const m of members) {
+        seed.linkUp(m, false);
+        seed.receive(m, { kind: 'ping', nonce: 1, links: 3 });
+      }
+      return { seed, sent, hungUp };
+    };
+    const first = (j: string) => ({
+      kind: 'gossip' as const,
+      records: [liveRecord(j, 1)],
+      deaths: [],
+      suspects: [],
+      links: 1,
+    });
+
+    const { seed, sent, hungUp } = seedWith(OPTS.degree);
+    // The seed holds the degree: a joiner's link (the fifth) takes it above.
+    seed.linkUp('j');
+    sent.length = 0;
+    seed.receive('j', first('j'));
+    // In the same turn: every live record (ours first), the unlink, the hang-up.
+    expect(hungUp).toEqual(['j']);
+    expect(sent.map((f) => f.msg.kind)).toEqual(['gossip', 'unlink']);
+    const handed = sent[0]!.msg as Extract<MeshMessage, { kind: 'gossip' }>;
+    expect(handed.records.map((r) => r.id).sort()).toEqual(
+      ['known', 'm0', 'm1', 'm2', 'm3', 'seed'].sort(),
+    );
+    expect(handed.records[0]!.id).toBe('seed');
+    expect(seed.linkIds()).not.toContain('j');
+    expect(seed.counters.handedOff).toBe(1);
+    // It knows the joiner now (and floods it); its digest, sent before it
+    // read the unlink, is not answered with the directory a second time.
+    expect(seed.liveCount()).toBe(6);
+    sent.length = 0;
+    seed.receive('j', { kind: 'digest', hash: 'x', count: 1 });
+    expect(sent.filter((f) => f.to === 'j')).toEqual([]);
+
+    // A member the seed knows already (it holds the directory, e.g. a joiner
+    // another seed let go) links with it: kept.
+    seed.linkUp('known');
+    seed.receive('known', first('known'));
+    expect(seed.linkIds()).toContain('known');
+    expect(hungUp).toEqual(['j']);
+
+    // A seed at the degree (the joiner is its fourth link) keeps a new joiner.
+    const small = seedWith(OPTS.degree - 1);
+    small.seed.linkUp('j');
+    small.seed.receive('j', first('j'));
+    expect(small.hungUp).toEqual([]);
+    expect(small.seed.linkIds()).toContain('j');
+    expect(small.seed.counters.handedOff).toBe(0);
+  });
+
+  it('59 joiners through one seed: the seed hands most of them off at their first frame, all of them load everyone and end with the degree, none is left with nowhere to go', () => {
+    const { net, ms } = cluster(60);
+    net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 59));
+    expect(ms.every((m) => m.liveCount() === 59)).toBe(true);
+    expect(ms[0]!.counters.handedOff).toBeGreaterThanOrEqual(40);
+    net.clock.run(net.clock.now() + 10_000);
+    expect(ms.reduce((n, m) => n + m.counters.orphaned, 0)).toBe(0);
+    for (const m of ms) expect(m.linkIds().length).toBeGreaterThanOrEqual(OPTS.degree);
+  });
+
   it('joiners through one seed lose no link mid-start: each tells the seed once meshed, and the seed sheds down to maxLinks', () => {
     const { net, ms } = cluster(60);
     net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 59));
