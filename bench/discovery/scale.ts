@@ -341,7 +341,6 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           connections: number;
           opened: number;
           openedBy?: Record<string, number>;
-          handedOff?: number;
           refusedAtBound?: { dials: number; inbound: number };
           bytes: number;
           dropped: number;
@@ -393,15 +392,13 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           ['link', 'seed', 'relay', 'probe'].map((k) => `${k} ${sum(k).toFixed(2)}`).join(', '),
       );
     }
-    // The join path: joiners a seed handed the directory and let go at once,
-    // and connections refused at a bound (inbound: reset at accept, most of
-    // them at the seeds; dials: refused by the dialer's own bound).
+    // The join path: connections refused at a bound (inbound: reset at
+    // accept, most of them at the seeds; dials: refused by the dialer's own bound).
     const refused = per.filter((a) => a.refusedAtBound);
     if (refused.length) {
       const inbound = refused.map((a) => a.refusedAtBound!.inbound).sort((x, y) => y - x);
       console.error(
-        `  join path: joiners handed off ${per.reduce((x, a) => x + (a.handedOff ?? 0), 0)}, ` +
-          `inbound refused at the bound ${inbound.reduce((x, y) => x + y, 0)} ` +
+        `  join path: inbound refused at the bound ${inbound.reduce((x, y) => x + y, 0)} ` +
           `(the four most: ${inbound.slice(0, 4).join(', ')}), ` +
           `dials refused at own bound ${refused.reduce((x, a) => x + a.refusedAtBound!.dials, 0)}`,
       );

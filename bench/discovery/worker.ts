@@ -205,7 +205,6 @@ function reportStatsLater(): void {
             shed: s.membership.shed,
             orphaned: s.membership.orphaned,
             referred: s.membership.referred,
-            handedOff: s.membership.handedOff ?? 0,
             refusedAtBound: s.refusedAtBound,
             verified: s.membership.verified,
             duplicates: s.membership.duplicates,

@@ -180,8 +180,6 @@ export interface GossipStats {
     orphaned: number;
     /** Newcomers referred elsewhere at the bound. */
     referred: number;
-    /** Joiners handed the directory at their first frame and let go (join-and-go). */
-    handedOff: number;
     /** Record and alive signatures verified (one per new version heard). */
     verified: number;
   };
@@ -411,7 +409,6 @@ export class GossipDiscovery implements Discovery {
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
         referred: c?.referred ?? 0,
-        handedOff: c?.handedOff ?? 0,
         verified: c?.verified ?? 0,
       },
       recordLoads: { ...this.loadCounts },

@@ -349,20 +349,15 @@ export interface MembershipCounters {
   flushes: number;
   /** Links this member dropped for being extra (each a handshake some member made in vain). */
   shed: number;
-  /** Times the other side dropped our only link while we knew no other live member to link with. */
+  /** Times the other side dropped our only link (we had to dial again). */
   orphaned: number;
   /** Newcomers referred elsewhere and unlinked (we held linkCap links and none could go). */
   referred: number;
-  /** Joiners handed the directory and let go at their first frame (see handOff). */
-  handedOff: number;
   /** Signatures checked (records and alives; each a new version to this member). */
   verified: number;
 }
 
 const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
-
-/** The frames of a directory sync (see Membership.handOff). */
-const ANTI_ENTROPY: ReadonlySet<MeshMessage['kind']> = new Set(['digest', 'entries', 'pull']);
 
 /** SHA-256 of a payload (what a record's signature covers, and an alive carries). */
 export function payloadDigest(payload: Uint8Array): Uint8Array {
@@ -497,12 +492,6 @@ export class Membership {
   /** Links whose first frame said we were their only link: joiners that came through us (a seed). */
   private readonly newcomers = new Set<string>();
   /**
-   * Joiners we handed the directory and let go (see handOff): the anti-entropy
-   * frames they sent before reading our unlink are not answered (they have
-   * the directory; an answer would write it to them a second time).
-   */
-  private readonly handedOffTo = new Set<string>();
-  /**
    * New links whose first digest exchange has not happened yet, since when:
    * floods to them are held, and dropped if the exchange covers them.
    */
@@ -528,7 +517,6 @@ export class Membership {
     shed: 0,
     orphaned: 0,
     referred: 0,
-    handedOff: 0,
     verified: 0,
   };
 
@@ -717,7 +705,6 @@ export class Membership {
   linkUp(id: string, sync = true): void {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
-    this.handedOffTo.delete(id);
     this.lostAt.delete(id);
     if (!this.links.has(id)) {
       if (this.links.size >= this.opts.linkCap && !this.makeRoom()) return this.refer(id);
@@ -888,38 +875,6 @@ export class Membership {
     this.transport.disconnect(id);
   }
 
-  /**
-   * Join-and-go: a joiner that came through us (its first frame says we are
-   * its only link) while we hold more than the degree gets the directory at
-   * once (every live record, ours first: what its sync through us would have
-   * pushed over three more round trips), then the unlink, and the connection
-   * is closed as soon as they are written. A seed's few connection slots so
-   * turn over in one handshake and one write, instead of staying taken until
-   * the joiner holds another link; the joiner links with members of the
-   * directory instead.
-   */
-  private handOff(id: string): void {
-    this.counters.handedOff++;
-    const records = [this.self];
-    for (const rec of this.alive()) if (rec.id !== id) records.push(rec);
-    this.sendBatches(id, records, []);
-    this.send(id, { kind: 'unlink' });
-    this.links.delete(id);
-    this.forgetLinkState(id);
-    if (this.handedOffTo.size >= 4 * this.opts.maxLinks) {
-      this.handedOffTo.delete(this.handedOffTo.values().next().value!);
-    }
-    this.handedOffTo.add(id);
-    this.transport.disconnect(id);
-  }
-
-  /** True when we hold live records of at least `n` members other than `id` (ones we could link with). */
-  private knowsOthers(id: string, n: number): boolean {
-    let known = 0;
-    for (const rec of this.alive()) if (rec.id !== id && ++known >= n) return true;
-    return false;
-  }
-
   /** Drops a link we do not need: what is queued goes first, then the unlink (not a failure). */
   private dropLink(id: string): void {
     this.counters.shed++;
@@ -949,16 +904,9 @@ export class Membership {
 
   receive(from: string, msg: MeshMessage): void {
     if (this.stopped) return;
-    let joiner = false;
     if (this.links.has(from)) {
       this.heard.set(from, this.clock.now());
-      if (msg.links === 1 && !this.peerLinks.has(from)) {
-        this.newcomers.add(from);
-        // A member we never heard of: new to the cluster, not one that holds
-        // the directory already (a joiner we or a seed handed it to, linking
-        // now, was flooded to the mesh when it came).
-        joiner = !this.entries.has(from);
-      }
+      if (msg.links === 1 && !this.peerLinks.has(from)) this.newcomers.add(from);
       if (msg.links) this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
     } else if (this.probing.has(from)) {
       // A member whose link we lost still speaks (e.g. its unlink came after
@@ -974,15 +922,6 @@ export class Membership {
       const s = this.suspicionOf(from, sus, this.id, false);
       this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [s] });
     }
-    this.handle(from, msg);
-    // Its first frame (its own record, see linkUp) is handled: we know it and
-    // flood it. It goes if we can spare it and hand it enough members to link with.
-    if (joiner && this.links.size > this.opts.degree && this.knowsOthers(from, this.opts.degree))
-      this.handOff(from);
-  }
-
-  private handle(from: string, msg: MeshMessage): void {
-    if (this.handedOffTo.has(from) && ANTI_ENTROPY.has(msg.kind)) return;
     switch (msg.kind) {
       case 'gossip':
         this.onGossip(from, msg.records, msg.deaths, msg.suspects);
@@ -1011,8 +950,7 @@ export class Membership {
       case 'ping-req':
         return this.onPingReq(from, msg.target, msg.nonce);
       case 'unlink':
-        if (this.links.has(from) && this.links.size === 1 && !this.knowsOthers(from, 1))
-          this.counters.orphaned++;
+        if (this.links.has(from) && this.links.size === 1) this.counters.orphaned++;
         if (this.links.has(from) && this.unlinked.size < 4 * this.opts.maxLinks)
           this.unlinked.add(from);
         return;

@@ -19,8 +19,9 @@ export interface PeerSourceContext {
   dial(addr: Multiaddr, options?: object): Promise<Connection>;
   /**
    * True while the node holds a connection or the discovery is dialing a
-   * member it knows (a joiner handed the directory links with its members):
-   * a bootstrap source has nothing to dial then.
+   * member it knows (a joiner its seed referred elsewhere and hung up on
+   * links with the members it was given): a bootstrap source has nothing
+   * to dial then.
    */
   linking(): boolean;
   readonly log: Logger;

@@ -9,8 +9,8 @@
  * themselves dial every other seed (a clique: the groups of joiners that
  * different seeds took in become one cluster). Seeds are dialed again only
  * when this node has no connection left and dials none (a partition, or a
- * cluster restarting; not a joiner its seed let go of, which links with the
- * members its seed handed it).
+ * cluster restarting; not a joiner its seed referred elsewhere, which links
+ * with the members its seed named).
  */
 import '../../src/polyfills.js';
 
@@ -191,8 +191,8 @@ async function keepDialing(
         continue;
       }
     }
-    // Connected, or linking with members we know (a seed handed us the
-    // directory and let go): nothing changes until a connection closes.
+    // Connected, or linking with members we know (a seed referred us to
+    // them and hung up): nothing changes until a connection closes.
     if (ctx.linking()) await sleep(maxRetryMs, ctx.signal, ctx.node);
     else await sleep(retryMs, ctx.signal);
   }

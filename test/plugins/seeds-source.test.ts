@@ -1,8 +1,9 @@
 /**
  * The static seed list (plugins/seeds) between two real control nodes: a
  * joiner its seed let go of does not dial the seed again while it is
- * linking with members it knows (the seed handed it the directory), and
- * dials it again once it holds no connection and dials none.
+ * linking with members it knows (a seed at its link cap refers a joiner to
+ * members and hangs up), and dials it again once it holds no connection and
+ * dials none.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -62,8 +63,8 @@ describe('seeds source', { timeout: 30_000 }, () => {
     });
     await until(() => seed.getConnections().length === 1, 'the joiner to reach its seed');
     expect(seedDials).toBe(1);
-    // The seed hands the joiner the directory and hangs up; the joiner is
-    // dialing members of it meanwhile.
+    // The seed refers the joiner to members and hangs up; the joiner is
+    // dialing them meanwhile.
     memberDial = true;
     await seed.hangUp(joiner.peerId);
     await until(() => joiner.getConnections().length === 0, 'the hang-up to reach the joiner');
