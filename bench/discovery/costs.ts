@@ -386,6 +386,7 @@ if (wanted('seeds-joined')) {
     cluster: 'costs-probe',
     node: a,
     dial: (addr, options) => a.dial(addr, options),
+    linking: () => a.getConnections().length > 0,
     log: createLogger('nixl-ts:costs-probe'),
     signal: stop.signal,
   });

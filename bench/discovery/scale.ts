@@ -341,6 +341,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           connections: number;
           opened: number;
           openedBy?: Record<string, number>;
+          refusedAtBound?: { dials: number; inbound: number };
           bytes: number;
           dropped: number;
           suspicions: number;
@@ -389,6 +390,17 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
       console.error(
         `  connections opened per agent: accepted ${sum('inbound').toFixed(2)}, dialed for ` +
           ['link', 'seed', 'relay', 'probe'].map((k) => `${k} ${sum(k).toFixed(2)}`).join(', '),
+      );
+    }
+    // The join path: connections refused at a bound (inbound: reset at
+    // accept, most of them at the seeds; dials: refused by the dialer's own bound).
+    const refused = per.filter((a) => a.refusedAtBound);
+    if (refused.length) {
+      const inbound = refused.map((a) => a.refusedAtBound!.inbound).sort((x, y) => y - x);
+      console.error(
+        `  join path: inbound refused at the bound ${inbound.reduce((x, y) => x + y, 0)} ` +
+          `(the four most: ${inbound.slice(0, 4).join(', ')}), ` +
+          `dials refused at own bound ${refused.reduce((x, a) => x + a.refusedAtBound!.dials, 0)}`,
       );
     }
     const timed = per.filter((a) => a.verifyTime && a.verifyTime.count > 0);

@@ -206,6 +206,7 @@ function reportStatsLater(): void {
             shed: s.membership.shed,
             orphaned: s.membership.orphaned,
             referred: s.membership.referred,
+            refusedAtBound: s.refusedAtBound,
             verified: s.membership.verified,
             duplicates: s.membership.duplicates,
             flushes: s.membership.flushes,

@@ -661,6 +661,7 @@ export class GossipDiscovery implements Discovery {
         cluster: this.cluster,
         node,
         dial: (addr, options) => gate.dial(addr, 'seed', options),
+        linking: () => node.getConnections().length > 0 || transport.dialsInFlight > 0,
         log: this.log.extend(s.kind),
         signal: this.lifetime.signal,
       });

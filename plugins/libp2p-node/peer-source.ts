@@ -17,6 +17,13 @@ export interface PeerSourceContext {
    * once with a ConnectionBoundError (try again later).
    */
   dial(addr: Multiaddr, options?: object): Promise<Connection>;
+  /**
+   * True while the node holds a connection or the discovery is dialing a
+   * member it knows (a joiner its seed referred elsewhere and hung up on
+   * links with the members it was given): a bootstrap source has nothing
+   * to dial then.
+   */
+  linking(): boolean;
   readonly log: Logger;
   /** Aborted when the discovery stops. */
   readonly signal: AbortSignal;

@@ -8,8 +8,9 @@
  * later (a seed keeps a bounded number of links like everyone). The seeds
  * themselves dial every other seed (a clique: the groups of joiners that
  * different seeds took in become one cluster). Seeds are dialed again only
- * when this node has no connection left (a partition, or a cluster
- * restarting).
+ * when this node has no connection left and dials none (a partition, or a
+ * cluster restarting; not a joiner its seed referred elsewhere, which links
+ * with the members its seed named).
  */
 import '../../src/polyfills.js';
 
@@ -134,14 +135,14 @@ async function keepDialing(
     // Once joined, the mesh keeps us connected; the seed is only for bootstrapping.
     const connected =
       peer !== undefined
-        ? ctx.node.getConnections().length > 0
+        ? ctx.linking()
         : ctx.node
             .getConnections()
             .some((c) => c.remoteAddr.toString().startsWith(addr.toString()));
     if (!connected && peer !== undefined && Date.now() - joinedAt < maxRetryMs) {
       await sleep(rejoin, ctx.signal);
       rejoin = Math.min(2 * rejoin, maxRetryMs);
-      if (ctx.node.getConnections().length > 0) continue;
+      if (ctx.linking()) continue;
     } else if (connected && Date.now() - joinedAt >= maxRetryMs) rejoin = retryMs;
     if (!connected) {
       // How long the dial took and the last step it reached (TCP connect, the
@@ -190,8 +191,9 @@ async function keepDialing(
         continue;
       }
     }
-    // Connected (or just joined): nothing changes until a connection closes.
-    if (ctx.node.getConnections().length > 0) await sleep(maxRetryMs, ctx.signal, ctx.node);
+    // Connected, or linking with members we know (a seed referred us to
+    // them and hung up): nothing changes until a connection closes.
+    if (ctx.linking()) await sleep(maxRetryMs, ctx.signal, ctx.node);
     else await sleep(retryMs, ctx.signal);
   }
 }
