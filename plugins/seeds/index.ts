@@ -191,9 +191,10 @@ async function keepDialing(
         continue;
       }
     }
-    // Connected, or linking with members we know (a seed referred us to
-    // them and hung up): nothing changes until a connection closes.
-    if (ctx.linking()) await sleep(maxRetryMs, ctx.signal, ctx.node);
+    // Connected: nothing changes until a connection closes. Only dialing
+    // members a seed referred us to: look again soon, for those dials may
+    // fail without any connection closing.
+    if (ctx.node.getConnections().length > 0) await sleep(maxRetryMs, ctx.signal, ctx.node);
     else await sleep(retryMs, ctx.signal);
   }
 }
