@@ -439,31 +439,21 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           `threads started by the agents (TCP engines) ${m('started')}`,
       );
     }
-    const sumByKind = (field: 'bytesByKind' | 'framesByKind' | 'sentFor') => {
-      const byKind = new Map<string, number>();
+    // A per-agent breakdown summed over the agents, largest first (bytes shown in KiB).
+    const printByKey = (field: 'bytesByKind' | 'framesByKind' | 'sentFor', label: string) => {
+      const byKey = new Map<string, number>();
       for (const a of per as { [k in typeof field]?: Record<string, number> }[])
-        for (const [k, v] of Object.entries(a[field] ?? {}))
-          byKind.set(k, (byKind.get(k) ?? 0) + v);
-      return [...byKind].sort((x, y) => y[1] - x[1]);
+        for (const [k, v] of Object.entries(a[field] ?? {})) byKey.set(k, (byKey.get(k) ?? 0) + v);
+      if (!byKey.size) return;
+      const unit = field === 'bytesByKind' ? 1024 : 1;
+      const parts = [...byKey]
+        .sort((x, y) => y[1] - x[1])
+        .map(([k, v]) => `${k} ${(v / unit / per.length).toFixed(1)}`);
+      console.error(`  ${label}: ${parts.join(', ')}`);
     };
-    const bytesByKind = sumByKind('bytesByKind');
-    if (bytesByKind.length) {
-      console.error(
-        `  KiB sent per agent by kind: ${bytesByKind.map(([k, v]) => `${k} ${(v / 1024 / per.length).toFixed(1)}`).join(', ')}`,
-      );
-    }
-    const framesByKind = sumByKind('framesByKind');
-    if (framesByKind.length) {
-      console.error(
-        `  frames sent per agent by kind: ${framesByKind.map(([k, v]) => `${k} ${(v / per.length).toFixed(1)}`).join(', ')}`,
-      );
-    }
-    const sentFor = sumByKind('sentFor');
-    if (sentFor.length) {
-      console.error(
-        `  messages sent per agent by reason: ${sentFor.map(([k, v]) => `${k} ${(v / per.length).toFixed(1)}`).join(', ')}`,
-      );
-    }
+    printByKey('bytesByKind', 'KiB sent per agent by kind');
+    printByKey('framesByKind', 'frames sent per agent by kind');
+    printByKey('sentFor', 'messages sent per agent by reason');
     return {
       spawnToAll: lastLoaded - t0,
       readyToAll: Math.max(0, lastLoaded - lastReady),

@@ -160,7 +160,7 @@ export interface GossipStats {
   sent: { frames: number; bytes: number; dropped: number; dialed: number };
   /** Bytes of mesh frames queued to send, by message kind (gossip, digest, entries, pull, ping, ...). */
   bytesByKind: Record<string, number>;
-  /** Mesh messages queued to send, by message kind (several may share a frame). */
+  /** Mesh frames queued to send, by message kind. */
   framesByKind: Record<string, number>;
   /** Mesh messages queued to send, by why the membership sent them. */
   sentFor: Partial<Record<SendReason, number>>;
