@@ -9,6 +9,13 @@ import { runC } from './compile-c.js';
  * `congestion`: the TCP congestion control both ends use ('' for the
  * system default), as the engine's `tcp_congestion` sets it for the cell.
  * Loopback only: the program serves itself.
+ *
+ * Blocking, both processes sleep between requests, so on a VM the floor gets
+ * faster when other processes keep the vCPUs awake, while a transfer whose
+ * caller spins gets slower: the ratio to it moves with the machine's load
+ * (measured: one extra busy process, READ 4 KiB floor 36 → 26 µs, ours 42 →
+ * 45 µs; bench/cli/results/2026-12-socket-vs-reqresp/). Compare ratios taken
+ * at the same load.
  */
 export async function requestResponse(
   op: Op,
