@@ -19,7 +19,10 @@
  * - Links: `degree` per member, at most `maxLinks`; every frame carries its
  *   sender's link count, and only links whose other side holds more than the
  *   degree are shed, so a joiner never loses its only link (it tells the
- *   member it joined through once it has `degree` others). Floods to a new
+ *   member it joined through once it has `degree` others). A joiner's
+ *   first link points it to up to `dialsPerRound` of its own links that hold
+ *   fewer than the degree, which it dials before random members (one
+ *   handshake fills two members' shortfall). Floods to a new
  *   link wait for its first digest exchange, which covers them.
  * - Failure detection (SWIM over the mesh): each member probes its links in
  *   turn (ping, then ping-req through up to `indirectProbes` other links);
