@@ -937,13 +937,19 @@ export class Membership {
 
   /**
    * Up to `n` of our links (not `except`) that said they hold fewer than the
-   * degree, counting the joiners we pointed to them since, fewest first;
-   * each one counts as pointed to once more.
+   * degree, counting the joiners we pointed to them since, and have had
+   * their first digest exchange with us, fewest first; each one counts as
+   * pointed to once more.
    */
   private roomFor(except: string, n: number): string[] {
     const room: [string, number][] = [];
     for (const id of this.links.keys()) {
       if (id === except || this.recordOf(id)?.left !== false) continue;
+      // A link still in its first digest exchange with us lacks most of the
+      // directory: a joiner linked to it would get from it what it gets
+      // from us as well (two joiners syncing at once push each other the
+      // records they both pull from us).
+      if (this.syncing.has(id)) continue;
       const theirs = (this.peerLinks.get(id) ?? this.opts.degree) + (this.pointed.get(id) ?? 0);
       if (theirs < this.opts.degree) room.push([id, theirs]);
     }

@@ -691,6 +691,23 @@ describe('mesh membership', () => {
     expect(none).toBe(true);
     seed.receive('j2', { kind: 'ping', nonce: 2, links: 2 });
     expect(pointedTo('n42')).toEqual(['j2']);
+    // A joiner still in its first digest exchange with the seed (it lacks
+    // most of the directory) is pointed to nobody until the exchange is done.
+    // (Its link gone, the seed's upkeep lets j2 go: it holds another link.)
+    seed.linkDown('n42');
+    expect(seed.linkIds()).not.toContain('j2');
+    seed.linkUp('s1');
+    seed.receive('s1', {
+      kind: 'gossip',
+      records: [liveRecord('s1', 1)],
+      deaths: [],
+      suspects: [],
+      links: 1,
+    });
+    expect(pointedTo('n43')).toEqual([]);
+    seed.linkDown('n43');
+    seed.receive('s1', { kind: 'digest', hash: 'x', count: 2 });
+    expect(pointedTo('n44')).toEqual(['s1']);
     // A member whose first frame says it holds other links gets nothing.
     sent.length = 0;
     seed.linkUp('m4', false);
