@@ -19,7 +19,10 @@
  * - Links: `degree` per member, at most `maxLinks`; every frame carries its
  *   sender's link count, and only links whose other side holds more than the
  *   degree are shed, so a joiner never loses its only link (it tells the
- *   member it joined through once it has `degree` others). Floods to a new
+ *   member it joined through once it has `degree` others). A joiner's
+ *   first link points it to up to `dialsPerRound` of its own links that hold
+ *   fewer than the degree, which it dials before random members (one
+ *   handshake fills two members' shortfall). Floods to a new
  *   link wait for its first digest exchange, which covers them.
  * - Failure detection (SWIM over the mesh): each member probes its links in
  *   turn (ping, then ping-req through up to `indirectProbes` other links);
@@ -113,6 +116,12 @@ export type MeshMessage = (
       deaths: Death[];
       suspects: Death[];
       alives?: Alive[];
+      /**
+       * Members with room for a link (they said they hold fewer than the
+       * degree; their records are in `records`): sent to a joiner, which
+       * dials them before random members. See Membership's pointToRoom.
+       */
+      room?: string[];
     }
   /**
    * `buckets`: the directory split by member id into buckets, each one's
@@ -385,6 +394,7 @@ export type SendReason =
   | 'tell-suspect'
   | 'buddy'
   | 'refer'
+  | 'room'
   | 'shed';
 
 const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
@@ -521,6 +531,13 @@ export class Membership {
   private bootstrap?: string;
   /** Links whose first frame said we were their only link: joiners that came through us (a seed). */
   private readonly newcomers = new Set<string>();
+  /**
+   * Joiners we pointed to each of our links since it last said how many
+   * links it holds (each may be one more link it holds by now): see pointToRoom.
+   */
+  private readonly pointed = new Map<string, number>();
+  /** Members a link pointed us to (they have room): our next dials go to them first. */
+  private roomAt: string[] = [];
   /**
    * New links whose first digest exchange has not happened yet, since when:
    * floods to them are held, and dropped if the exchange covers them.
@@ -791,14 +808,27 @@ export class Membership {
     const crowded = b !== undefined && (this.peerLinks.get(b) ?? 0) > this.opts.maxLinks;
     const held = this.links.size - (crowded ? 1 : 0);
     const want = Math.min(this.opts.dialsPerRound, this.opts.degree - held - this.connecting.size);
+    const pointed = this.roomAt;
+    this.roomAt = [];
     if (want > 0) {
-      const candidates: string[] = [];
-      for (const [id, e] of this.entries) {
-        if (e.dead || !e.rec || e.rec.left || e.suspect) continue;
-        if (this.links.has(id) || this.connecting.has(id)) continue;
-        candidates.push(id);
+      const linkable = (id: string) => {
+        const e = this.entries.get(id);
+        if (!e || e.dead || !e.rec || e.rec.left || e.suspect) return false;
+        return id !== this.id && !this.links.has(id) && !this.connecting.has(id);
+      };
+      // Members we were pointed to first: they want a link too (one
+      // handshake fills two members' shortfall), then random ones.
+      let i = 0;
+      for (const id of pointed) {
+        if (i >= want) break;
+        if (!linkable(id)) continue;
+        this.connecting.set(id, now);
+        this.transport.connect(id);
+        i++;
       }
-      for (let i = 0; i < want && candidates.length; i++) {
+      const candidates: string[] = [];
+      for (const id of this.entries.keys()) if (linkable(id)) candidates.push(id);
+      for (; i < want && candidates.length; i++) {
         const k = Math.floor(Math.random() * candidates.length);
         const id = candidates[k]!;
         candidates[k] = candidates[candidates.length - 1]!;
@@ -890,23 +920,65 @@ export class Membership {
   }
 
   /**
-   * A newcomer we hold no room for: it gets our record and up to `degree`
-   * random live members' records (where it can link instead), then the
+   * A joiner's first frame (we are its only link: a seed, or the member it
+   * was referred to): it gets the records of up to `dialsPerRound` of our
+   * links that said they hold fewer than the degree (other joiners, fewest
+   * links first), and dials them before random members. A link between two
+   * members that each want one is one handshake where random dials make two
+   * (each joiner dials its own, to a member that holds enough already and
+   * ends with links it sheds or never needed). None with room: nothing is sent.
+   */
+  private pointToRoom(joiner: string): void {
+    const room = this.roomFor(joiner, this.opts.dialsPerRound);
+    if (!room.length) return;
+    const records = room.map((r) => this.entries.get(r)!.rec!);
+    this.send(joiner, { kind: 'gossip', records, deaths: [], suspects: [], room }, 'room');
+  }
+
+  /**
+   * Up to `n` of our links (not `except`) that said they hold fewer than the
+   * degree, counting the joiners we pointed to them since, and have had
+   * their first digest exchange with us, fewest first; each one counts as
+   * pointed to once more.
+   */
+  private roomFor(except: string, n: number): string[] {
+    const room: [string, number][] = [];
+    for (const id of this.links.keys()) {
+      if (id === except || this.recordOf(id)?.left !== false) continue;
+      // A link still in its first digest exchange with us lacks most of the
+      // directory: a joiner linked to it would get from it what it gets
+      // from us as well (two joiners syncing at once push each other the
+      // records they both pull from us).
+      if (this.syncing.has(id)) continue;
+      const theirs = (this.peerLinks.get(id) ?? this.opts.degree) + (this.pointed.get(id) ?? 0);
+      if (theirs < this.opts.degree) room.push([id, theirs]);
+    }
+    room.sort((a, b) => a[1] - b[1]);
+    const out = room.slice(0, n).map(([id]) => id);
+    for (const id of out) this.pointed.set(id, (this.pointed.get(id) ?? 0) + 1);
+    return out;
+  }
+
+  /**
+   * A newcomer we hold no room for: it gets our record, the records of our
+   * links with room (see pointToRoom: it dials those first) and random live
+   * members' records up to `degree` (where it can link instead), then the
    * unlink, and the connection is closed once they are written. Its sync
    * runs with the members it was referred to.
    */
   private refer(id: string): void {
     this.counters.referred++;
+    const room = this.roomFor(id, this.opts.dialsPerRound);
     const others: SignedRecord[] = [];
-    for (const rec of this.alive()) if (rec.id !== id) others.push(rec);
-    const records = [this.self];
+    for (const rec of this.alive()) if (rec.id !== id && !room.includes(rec.id)) others.push(rec);
+    const records = [this.self, ...room.map((r) => this.entries.get(r)!.rec!)];
     while (others.length && records.length <= this.opts.degree) {
       const k = Math.floor(Math.random() * others.length);
       records.push(others[k]!);
       others[k] = others[others.length - 1]!;
       others.pop();
     }
-    this.send(id, { kind: 'gossip', records, deaths: [], suspects: [] }, 'refer');
+    this.send(id, { kind: 'gossip', records, deaths: [], suspects: [], room }, 'refer');
     this.send(id, { kind: 'unlink' }, 'refer');
     this.transport.disconnect(id);
   }
@@ -926,6 +998,7 @@ export class Membership {
     this.outboxes.delete(id);
     this.peerLinks.delete(id);
     this.newcomers.delete(id);
+    this.pointed.delete(id);
     this.heard.delete(id);
     this.syncing.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
@@ -943,8 +1016,16 @@ export class Membership {
     if (this.stopped) return;
     if (this.links.has(from)) {
       this.heard.set(from, this.clock.now());
-      if (msg.links === 1 && !this.peerLinks.has(from)) this.newcomers.add(from);
-      if (msg.links) this.peerLinks.set(from, Math.min(msg.links, this.opts.maxMembers));
+      const joiner = msg.links === 1 && !this.peerLinks.has(from);
+      if (msg.links) {
+        const theirs = Math.min(msg.links, this.opts.maxMembers);
+        if (this.peerLinks.get(from) !== theirs) this.pointed.delete(from);
+        this.peerLinks.set(from, theirs);
+      }
+      if (joiner) {
+        this.newcomers.add(from);
+        this.pointToRoom(from);
+      }
     } else if (this.probing.has(from)) {
       // A member whose link we lost still speaks (e.g. its unlink came after
       // the close): it runs, which answers the lost link's probe.
@@ -963,6 +1044,10 @@ export class Membership {
       case 'gossip':
         this.onGossip(from, msg.records, msg.deaths, msg.suspects);
         for (const a of msg.alives ?? []) this.onAlive(from, a);
+        // Pointed to members with room (by the member we joined through, or
+        // one that referred us): wanted only while we want links ourselves.
+        if (msg.room?.length && this.links.has(from) && this.links.size <= this.opts.degree)
+          this.roomAt = msg.room.slice(0, this.opts.degree);
         return;
       case 'digest': {
         const mine = this.summary();

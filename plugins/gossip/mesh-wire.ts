@@ -38,6 +38,7 @@ export function encodeFrame(msg: MeshMessage): Uint8Array {
         deaths: msg.deaths,
         suspects: msg.suspects,
         alives: msg.alives ?? [],
+        room: msg.room ?? [],
       };
       break;
     case 'digest':
@@ -119,13 +120,16 @@ function bodyOf(o: any): MeshMessage {
   switch (o.body) {
     case 'gossip': {
       const g = o.gossip;
-      return {
+      const gossip: Extract<MeshMessage, { kind: 'gossip' }> = {
         kind: 'gossip',
         records: g.records.map(recordOf),
         deaths: g.deaths.map(deathOf),
         suspects: g.suspects.map(deathOf),
         alives: g.alives.map(aliveOf),
       };
+      // (Present only when it names some: most gossip frames point nowhere.)
+      if (g.room.length) gossip.room = [...g.room];
+      return gossip;
     }
     case 'digest': {
       const buckets = decodedBytes(o.digest.buckets);

@@ -627,6 +627,135 @@ describe('mesh membership', () => {
     expect(seed.counters.shed).toBe(3);
   });
 
+  it('a seed points each joiner to its links with room, fewest links first, and no member to more joiners than it has room for', () => {
+    const net = new SimNetwork(10, OPTS);
+    const sent: { to: string; msg: MeshMessage }[] = [];
+    const seed = new Membership(
+      'seed',
+      new Uint8Array(1),
+      { send: (to, msg) => sent.push({ to, msg }), connect() {}, disconnect() {} },
+      { sign: () => new Uint8Array(64), verify: () => true },
+      net.clock,
+      {},
+      OPTS,
+    );
+    // Linked: three meshed members (5 links each) and three joiners that
+    // hold 2, 1 and 3 links; the directory has ten more members.
+    const held = { m1: 5, m2: 5, m3: 5, j1: 2, j2: 1, j3: 3 };
+    const others = Array.from({ length: 10 }, (_, i) => `o${i}`);
+    seed.receive('o0', {
+      kind: 'gossip',
+      records: [...Object.keys(held), ...others].map((m) => liveRecord(m, 1)),
+      deaths: [],
+      suspects: [],
+    });
+    for (const [m, links] of Object.entries(held)) {
+      seed.linkUp(m, false);
+      seed.receive(m, { kind: 'ping', nonce: 1, links });
+    }
+    const pointedTo = (joiner: string) => {
+      sent.length = 0;
+      seed.linkUp(joiner, false);
+      // Its first frame (its record): the seed is its only link.
+      const first = [liveRecord(joiner, 1)];
+      seed.receive(joiner, { kind: 'gossip', records: first, deaths: [], suspects: [], links: 1 });
+      const room = sent.filter((s) => s.to === joiner && s.msg.kind === 'gossip');
+      if (!room.length) return [];
+      expect(room).toHaveLength(1);
+      const msg = room[0]!.msg;
+      if (msg.kind !== 'gossip') throw new Error('not gossip');
+      // The records of the members it names travel with them (the joiner can dial them now).
+      expect(msg.records.map((r) => r.id)).toEqual(msg.room);
+      return msg.room ?? [];
+    };
+    // Fewest first (j2 holds 1, j1 2), two: a joiner's dials in one round.
+    expect(pointedTo('n1')).toEqual(['j2', 'j1']);
+    // Ten more joiners: each member is pointed to at most as many joiners as
+    // it has room for (the degree less the links it said it holds; a joiner
+    // holds 1), never one that holds the degree or more.
+    const times = new Map<string, number>();
+    for (const m of ['j2', 'j1']) times.set(m, 1);
+    for (let k = 2; k <= 11; k++)
+      for (const m of pointedTo(`n${k}`)) times.set(m, (times.get(m) ?? 0) + 1);
+    const room = (m: string) => OPTS.degree - ((held as Record<string, number>)[m] ?? 1);
+    for (const [m, n] of times) expect(n, m).toBeLessThanOrEqual(room(m));
+    for (const m of ['m1', 'm2', 'm3']) expect(times.has(m)).toBe(false);
+    // A frame from j2 saying how many links it holds now replaces what we counted.
+    // (The joiners go, and more come and go, until the room left is taken.)
+    for (let k = 1; k <= 11; k++) seed.linkDown(`n${k}`);
+    let none = false;
+    for (let k = 12; k <= 40 && !none; k++) {
+      none = pointedTo(`n${k}`).length === 0;
+      seed.linkDown(`n${k}`);
+    }
+    expect(none).toBe(true);
+    seed.receive('j2', { kind: 'ping', nonce: 2, links: 2 });
+    expect(pointedTo('n42')).toEqual(['j2']);
+    // A joiner still in its first digest exchange with the seed (it lacks
+    // most of the directory) is pointed to nobody until the exchange is done.
+    // (Its link gone, the seed's upkeep lets j2 go: it holds another link.)
+    seed.linkDown('n42');
+    expect(seed.linkIds()).not.toContain('j2');
+    seed.linkUp('s1');
+    seed.receive('s1', {
+      kind: 'gossip',
+      records: [liveRecord('s1', 1)],
+      deaths: [],
+      suspects: [],
+      links: 1,
+    });
+    expect(pointedTo('n43')).toEqual([]);
+    seed.linkDown('n43');
+    seed.receive('s1', { kind: 'digest', hash: 'x', count: 2 });
+    expect(pointedTo('n44')).toEqual(['s1']);
+    // A member whose first frame says it holds other links gets nothing.
+    sent.length = 0;
+    seed.linkUp('m4', false);
+    seed.receive('m4', { kind: 'ping', nonce: 1, links: 3 });
+    expect(sent.filter((s) => s.msg.kind === 'gossip')).toEqual([]);
+  });
+
+  it('a joiner dials the members its seed pointed it to before random ones; a pointer from a member it holds no link to is ignored', () => {
+    const net = new SimNetwork(10, OPTS);
+    const dialed: string[] = [];
+    const joiner = new Membership(
+      'joiner',
+      new Uint8Array(1),
+      { send() {}, connect: (to) => dialed.push(to), disconnect() {} },
+      { sign: () => new Uint8Array(64), verify: () => true },
+      net.clock,
+      {},
+      OPTS,
+    );
+    const members = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    joiner.linkUp('seed', false);
+    joiner.receive('seed', {
+      kind: 'gossip',
+      records: [liveRecord('seed', 1), ...members.map((m) => liveRecord(m, 1))],
+      deaths: [],
+      suspects: [],
+      links: 8,
+    });
+    // A stranger's pointer is not taken.
+    joiner.receive('m1', { kind: 'gossip', records: [], deaths: [], suspects: [], room: ['m2'] });
+    joiner.receive('seed', {
+      kind: 'gossip',
+      records: [liveRecord('m17', 1), liveRecord('m5', 1)],
+      deaths: [],
+      suspects: [],
+      room: ['m17', 'm5'],
+      links: 8,
+    });
+    joiner.maintain();
+    // Two dials a round (OPTS' default dialsPerRound): both to the members pointed to.
+    expect(dialed).toEqual(['m17', 'm5']);
+    // The pointer is used once: the next round dials a random member.
+    dialed.length = 0;
+    joiner.maintain();
+    expect(dialed).toHaveLength(1);
+    expect(['m17', 'm5', 'm2']).not.toContain(dialed[0]);
+  });
+
   it('joiners through one seed lose no link mid-start: each tells the seed once meshed, and the seed sheds down to maxLinks', () => {
     const { net, ms } = cluster(60);
     net.clock.run(60_000, () => ms.every((m) => m.liveCount() === 59));

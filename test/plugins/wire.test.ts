@@ -62,6 +62,7 @@ describe('discovery mesh wire format', () => {
       { kind: 'ping-req', target: 'p2', nonce: 5 },
       { kind: 'unlink' },
       { kind: 'ping', nonce: 6, links: 130 },
+      { kind: 'gossip', records: [rec], deaths: [], suspects: [], alives: [], room: ['p1'] },
     ];
     for (const f of frames) expect(plain(decodeFrame(encodeFrame(f)))).toEqual(plain(f));
     const p = { name: 'agent', addrs: ['/ip4/127.0.0.1/tcp/1'], metadata: new Uint8Array([5]) };
