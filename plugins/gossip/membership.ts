@@ -16,7 +16,7 @@
  *   on a mismatch the other side answers with its entry list, and each side
  *   pushes what the other lacks and pulls what it lacks. A joiner syncs the
  *   whole directory from its first link this way. The periodic digest goes
- *   only to a quiet link (no gossip or digest either way for a period): on a
+ *   only to a quiet link (no gossip either way for a period): on a
  *   busy one the flood itself is exchanging what is new (during a start the
  *   digests would differ by what is in flight, and their answers duplicate
  *   the flood). When every link stays busy, every few periods one goes anyway.
@@ -543,7 +543,7 @@ export class Membership {
   /** When each link last sent us anything (a frame proves its sender runs). */
   private readonly heard = new Map<string, number>();
   /**
-   * When gossip or a digest last went either way over each link: the
+   * When gossip last went either way over each link: the
    * periodic anti-entropy passes over a link busier than one period.
    */
   private readonly exchangedAt = new Map<string, number>();
@@ -962,8 +962,7 @@ export class Membership {
   /** Every frame says how many links we hold (the other side sheds only links we can spare). */
   private send(to: string, msg: MeshMessage, why: SendReason, dial = false): void {
     this.sentFor[why] = (this.sentFor[why] ?? 0) + 1;
-    if (msg.kind === 'gossip' || msg.kind === 'digest' || msg.kind === 'entries')
-      this.exchanged(to);
+    if (msg.kind === 'gossip') this.exchanged(to);
     this.transport.send(to, { ...msg, links: this.links.size }, dial ? { dial } : undefined);
   }
 
@@ -990,10 +989,8 @@ export class Membership {
       this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [s] }, 'tell-suspect');
     }
     if (
-      msg.kind === 'digest' ||
-      msg.kind === 'entries' ||
-      (msg.kind === 'gossip' &&
-        (msg.records.length || msg.deaths.length || msg.suspects.length || msg.alives?.length))
+      msg.kind === 'gossip' &&
+      (msg.records.length || msg.deaths.length || msg.suspects.length || msg.alives?.length)
     )
       this.exchanged(from);
     switch (msg.kind) {
@@ -1949,8 +1946,8 @@ export class Membership {
   // ---- upkeep ----
 
   /**
-   * The periodic digest, to a random quiet link: one with no gossip or digest
-   * either way for a period. While every link is busy (a start floods them
+   * The periodic digest, to a random quiet link: one with no gossip either
+   * way for a period. While every link is busy (a start floods them
    * all) the round is skipped, at most MAX_SKIPPED_ROUNDS in a row; then the
    * link quiet longest gets it.
    */
@@ -1976,7 +1973,10 @@ export class Membership {
     this.send(id, { kind: 'digest', ...this.digest() }, 'anti-entropy');
   }
 
-  /** Gossip or a digest went either way over a link. */
+  /**
+   * Gossip went either way over a link (a digest does not count: each side
+   * keeps its own period on a quiet link, so a lost message heals as fast as before).
+   */
   private exchanged(link: string): void {
     if (this.links.has(link)) this.exchangedAt.set(link, this.clock.now());
   }
