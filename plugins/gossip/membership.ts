@@ -15,7 +15,14 @@
  *   a 16-byte summary of the directory (an XOR of per-entry hashes) is sent;
  *   on a mismatch the other side answers with its entry list, and each side
  *   pushes what the other lacks and pulls what it lacks. A joiner syncs the
- *   whole directory from its first link this way.
+ *   whole directory from its first link this way. The periodic digest goes
+ *   only to a quiet link (no gossip either way for a period): on a
+ *   busy one the flood itself is exchanging what is new (during a start the
+ *   digests would differ by what is in flight, and their answers duplicate
+ *   the flood). When every link stays busy, every few periods one goes anyway.
+ *   What a link has shown it holds (versions it sent us) is not pushed back
+ *   to it by an answer, and a correction is not repeated to a link before it
+ *   could have read the first.
  * - Links: `degree` per member, at most `maxLinks`; every frame carries its
  *   sender's link count, and only links whose other side holds more than the
  *   degree are shed, so a joiner never loses its only link (it tells the
@@ -331,6 +338,13 @@ const BURST_BATCHES = 8;
 const LARGE_BURST_BATCHES = 16;
 const LARGE_DIRECTORY = 64;
 
+/**
+ * Anti-entropy rounds skipped in a row because every link was busy, after
+ * which the next round sends its digest anyway (to the link quiet longest):
+ * a lost message heals within a few periods even while gossip never stops.
+ */
+const MAX_SKIPPED_ROUNDS = 2;
+
 interface Outbox {
   records: Map<string, SignedRecord>;
   deaths: Map<string, Death>;
@@ -545,6 +559,17 @@ export class Membership {
   private readonly syncing = new Map<string, number>();
   /** When each link last sent us anything (a frame proves its sender runs). */
   private readonly heard = new Map<string, number>();
+  /**
+   * When gossip last went either way over each link: the
+   * periodic anti-entropy passes over a link busier than one period.
+   */
+  private readonly exchangedAt = new Map<string, number>();
+  /** Anti-entropy rounds skipped in a row (every link busy; see MAX_SKIPPED_ROUNDS). */
+  private skippedRounds = 0;
+  /** Per link, the highest version of each member it has sent us (it holds at least that). */
+  private readonly shown = new Map<string, Map<string, number>>();
+  /** Per link, the corrections sent it (member → version and when): not repeated while in flight. */
+  private readonly corrected = new Map<string, Map<string, { version: number; at: number }>>();
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
   private health = 0;
   /** Payload digests of the records held (computed once per record). */
@@ -1001,12 +1026,16 @@ export class Membership {
     this.pointed.delete(id);
     this.heard.delete(id);
     this.syncing.delete(id);
+    this.exchangedAt.delete(id);
+    this.shown.delete(id);
+    this.corrected.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
   }
 
   /** Every frame says how many links we hold (the other side sheds only links we can spare). */
   private send(to: string, msg: MeshMessage, why: SendReason, dial = false): void {
     this.sentFor[why] = (this.sentFor[why] ?? 0) + 1;
+    if (msg.kind === 'gossip') this.exchanged(to);
     this.transport.send(to, { ...msg, links: this.links.size }, dial ? { dial } : undefined);
   }
 
@@ -1040,6 +1069,11 @@ export class Membership {
       const s = this.suspicionOf(from, sus, this.id, false);
       this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [s] }, 'tell-suspect');
     }
+    if (
+      msg.kind === 'gossip' &&
+      (msg.records.length || msg.deaths.length || msg.suspects.length || msg.alives?.length)
+    )
+      this.exchanged(from);
     switch (msg.kind) {
       case 'gossip':
         this.onGossip(from, msg.records, msg.deaths, msg.suspects);
@@ -1175,6 +1209,12 @@ export class Membership {
    * several links within one batching delay; each would otherwise go back.
    */
   private heldBy(link: string, id: string, version: number): void {
+    this.showed(link, id, version);
+    this.dropQueued(link, id, version);
+  }
+
+  /** What is queued for a link of a member's record or alive, up to `version`, is dropped unsent. */
+  private dropQueued(link: string, id: string, version: number): void {
     const box = this.outboxes.get(link);
     if (!box) return;
     const r = box.records.get(id);
@@ -1213,6 +1253,7 @@ export class Membership {
   private onDeath(from: string, d: Death): void {
     if (d.id === this.id) return this.refute(d.version);
     const e = this.entries.get(d.id);
+    this.showed(from, d.id, d.version);
     const queued = this.outboxes.get(from)?.deaths.get(d.id);
     if (queued && queued.version <= d.version) this.outboxes.get(from)!.deaths.delete(d.id);
     // A death of a member we never knew is dropped: anyone can claim one, so it
@@ -1251,6 +1292,17 @@ export class Membership {
    */
   private correct(from: string, e: Entry): void {
     if (!from || e.dead || !e.rec || e.rec.left) return;
+    // The same correction sent it a probe timeout ago or less is still in
+    // flight (it sends each suspector's suspicion, then the death: during a
+    // start's refutations several arrive together); one read is enough.
+    const now = this.clock.now();
+    let sent = this.corrected.get(from);
+    const last = sent?.get(e.rec.id);
+    if (last && last.version >= e.version && now - last.at < this.probeTimeout()) return;
+    if (this.links.has(from)) {
+      if (!sent) this.corrected.set(from, (sent = new Map()));
+      sent.set(e.rec.id, { version: e.version, at: now });
+    }
     if (this.opts.lifeguard) {
       const alives = [this.aliveOf(e.rec)];
       this.send(from, { kind: 'gossip', records: [], deaths: [], suspects: [], alives }, 'correct');
@@ -1571,6 +1623,9 @@ export class Membership {
       if (x && (x.version > e.version || (x.version === e.version && (x.dead || !e.dead))))
         continue;
       if (!x && e.dead) continue;
+      // It sent us this version (or a newer one) since its list was made.
+      if (this.shownBy(from, id) > e.version || (!e.dead && this.shownBy(from, id) === e.version))
+        continue;
       if (e.dead) push.deaths.push({ id, version: e.version });
       else if (e.rec) push.records.push(e.rec);
     }
@@ -1587,6 +1642,9 @@ export class Membership {
       }
       const e = this.entries.get(id);
       if (!e) continue;
+      // The flood brought it this version (or a newer one) since it pulled.
+      if (this.shownBy(from, id) > e.version || (!e.dead && this.shownBy(from, id) === e.version))
+        continue;
       if (e.dead) deaths.push({ id, version: e.version });
       else if (e.rec) records.push(e.rec);
     }
@@ -1603,6 +1661,8 @@ export class Membership {
     let batch: SignedRecord[] = [];
     let bytes = 0;
     for (const r of records) {
+      // Sent now: the same version waiting in its outbox would follow it as a duplicate.
+      this.dropQueued(to, r.id, r.version);
       if (batch.length && bytes + r.payload.byteLength > this.opts.maxMessageBytes) {
         this.send(to, { kind: 'gossip', records: batch, deaths: [], suspects: [] }, why);
         batch = [];
@@ -1970,11 +2030,53 @@ export class Membership {
 
   // ---- upkeep ----
 
+  /**
+   * The periodic digest, to a random quiet link: one with no gossip either
+   * way for a period. While every link is busy (a start floods them
+   * all) the round is skipped, at most MAX_SKIPPED_ROUNDS in a row; then the
+   * link quiet longest gets it.
+   */
   private antiEntropy(): void {
-    const ids = [...this.links.keys()];
-    if (!ids.length) return;
-    const id = ids[Math.floor(Math.random() * ids.length)]!;
+    if (!this.links.size) return;
+    const now = this.clock.now();
+    const quiet: string[] = [];
+    let oldest: string | undefined;
+    let oldestAt = Infinity;
+    for (const id of this.links.keys()) {
+      const at = this.exchangedAt.get(id) ?? -Infinity;
+      if (now - at >= this.opts.antiEntropyMs) quiet.push(id);
+      if (at < oldestAt) [oldest, oldestAt] = [id, at];
+    }
+    let id: string | undefined;
+    if (quiet.length) id = quiet[Math.floor(Math.random() * quiet.length)];
+    else if (this.skippedRounds >= MAX_SKIPPED_ROUNDS) id = oldest;
+    if (id === undefined) {
+      this.skippedRounds++;
+      return;
+    }
+    this.skippedRounds = 0;
     this.send(id, { kind: 'digest', ...this.digest() }, 'anti-entropy');
+  }
+
+  /**
+   * Gossip went either way over a link (a digest does not count: each side
+   * keeps its own period on a quiet link, so a lost message heals as fast as before).
+   */
+  private exchanged(link: string): void {
+    if (this.links.has(link)) this.exchangedAt.set(link, this.clock.now());
+  }
+
+  /** A link sent us version `version` of a member (a record, an alive, a death): it holds that much. */
+  private showed(link: string, id: string, version: number): void {
+    if (!this.links.has(link)) return;
+    let held = this.shown.get(link);
+    if (!held) this.shown.set(link, (held = new Map()));
+    if ((held.get(id) ?? -1) < version) held.set(id, version);
+  }
+
+  /** The highest version of a member a link has sent us (-1: none). */
+  private shownBy(link: string, id: string): number {
+    return this.shown.get(link)?.get(id) ?? -1;
   }
 
   /** Forgets deaths and tombstones older than tombstoneMs. */

@@ -1034,4 +1034,118 @@ describe('mesh membership', () => {
     net.clock.run(net.clock.now() + 50);
     for (const i of [20, 40, 60]) expect(a.recordOf(id(i))!.payload).toEqual(new Uint8Array([i]));
   });
+  /**
+   * Members x—a—b in a chain over the simulation's network: x is linked to a
+   * alone, a to x and b (degree 1: nobody dials a shortcut). With `busy`, a publishes a new version of its own
+   * record every 500 ms for `busyMs` (the a–b link carries gossip all along).
+   * x publishes one new version, and the frame that carries it from a to b is
+   * lost. Returns when b first held it (virtual ms after x published), and
+   * the digests a and b sent while the link was busy and after.
+   */
+  const lostOnLink = (busyMs: number) => {
+    const net = new SimNetwork(10, { ...OPTS, degree: 1 });
+    const [x, a, b] = ['x', 'a', 'b'].map((n) => net.add(n, new Uint8Array([1])));
+    for (const m of [x, a, b]) m.start();
+    x!.linkUp('a');
+    a!.linkUp('x');
+    a!.linkUp('b');
+    b!.linkUp('a');
+    net.clock.run(3000);
+    expect(b!.recordOf('x')?.version).toBe(1);
+    const digests = () => (a!.sentFor['anti-entropy'] ?? 0) + (b!.sentFor['anti-entropy'] ?? 0);
+    const transport = (a as any).transport;
+    const send = transport.send.bind(transport);
+    // Frames to b with x's version 2: the first is lost, the second is the heal.
+    let carried = 0;
+    transport.send = (to: string, msg: MeshMessage, o?: unknown) => {
+      const carries =
+        msg.kind === 'gossip' && msg.records.some((r) => r.id === 'x' && r.version === 2);
+      if (to === 'b' && carries && !carried++) return;
+      send(to, msg, o);
+    };
+    const start = net.clock.now();
+    const before = digests();
+    x!.update(new Uint8Array([2]));
+    let healedAt = Infinity;
+    for (let t = 0; t < busyMs + 20_000; t += 100) {
+      if (t < busyMs && t % 500 === 0) a!.update(new Uint8Array([3, t / 500]));
+      net.clock.run(start + t + 100);
+      if (healedAt === Infinity && b!.recordOf('x')?.version === 2) healedAt = t + 100;
+      if (t + 100 === busyMs) var busyDigests = digests() - before;
+    }
+    expect(carried).toBe(2);
+    return { healedAt, busyDigests: busyDigests!, quietDigests: digests() - before - busyDigests! };
+  };
+
+  it('anti-entropy passes over a link busy with gossip and resumes once it is quiet; a message lost there heals within a bound', () => {
+    // 20 s of gossip on a–b (ten anti-entropy periods): each side sends a
+    // digest every third round at most (about 3 + 3, not 10 + 10).
+    const busy = lostOnLink(20_000);
+    expect(busy.busyDigests).toBeLessThanOrEqual(9);
+    // Forced after MAX_SKIPPED_ROUNDS busy rounds: healed within three periods (+ jitter).
+    expect(busy.healedAt).toBeLessThanOrEqual(3 * 1.25 * OPTS.antiEntropyMs + 500);
+    // Quiet after it: a digest every period again from each side (about 10 + 10).
+    expect(busy.quietDigests).toBeGreaterThanOrEqual(14);
+    // A quiet link heals within about one period.
+    const quiet = lostOnLink(0);
+    expect(quiet.healedAt).toBeLessThanOrEqual(1.25 * OPTS.antiEntropyMs + 500);
+  });
+
+  it('a link is sent the same correction once while it is in flight; a pull or push of what it has sent us is not answered', () => {
+    const net = new SimNetwork(10, OPTS);
+    const sent: { to: string; msg: MeshMessage }[] = [];
+    const m = new Membership(
+      'holder',
+      new Uint8Array(1),
+      { send: (to, msg) => sent.push({ to, msg }), connect() {}, disconnect() {} },
+      SIM_SIGNER,
+      net.clock,
+      {},
+      OPTS,
+    );
+    m.linkUp('p', false);
+    m.receive('q', { kind: 'gossip', records: [liveRecord('x', 3)], deaths: [], suspects: [] });
+    sent.length = 0;
+    // p missed x's refutation (version 3): two suspectors' suspicions of version 2, then its death.
+    for (const by of ['s1', 's2'])
+      m.receive('p', {
+        kind: 'gossip',
+        records: [],
+        deaths: [],
+        suspects: [{ id: 'x', version: 2, by }],
+      });
+    m.receive('p', {
+      kind: 'gossip',
+      records: [],
+      deaths: [{ id: 'x', version: 2 }],
+      suspects: [],
+    });
+    const corrections = () =>
+      sent.filter((x) => x.to === 'p' && x.msg.kind === 'gossip' && x.msg.alives?.length);
+    expect(corrections()).toHaveLength(1);
+    // A probe timeout later, a stale suspicion is corrected again (the first may have been lost).
+    net.clock.run(net.clock.now() + 2 * OPTS.probeTimeoutMs);
+    m.receive('p', {
+      kind: 'gossip',
+      records: [],
+      deaths: [],
+      suspects: [{ id: 'x', version: 2, by: 's3' }],
+    });
+    expect(corrections()).toHaveLength(2);
+    // p then sends version 3 itself: a pull of it, or its entries listing version 2, get no record back.
+    m.receive('p', { kind: 'gossip', records: [liveRecord('x', 3)], deaths: [], suspects: [] });
+    sent.length = 0;
+    m.receive('p', { kind: 'pull', ids: ['x'] });
+    m.receive('p', { kind: 'entries', entries: [{ id: 'x', version: 2, dead: false }] });
+    const records = sent.flatMap((x) =>
+      x.msg.kind === 'gossip' ? x.msg.records.map((r) => r.id) : [],
+    );
+    expect(records).not.toContain('x');
+    // Another member's record it never sent us is still pushed.
+    m.receive('q', { kind: 'gossip', records: [liveRecord('y', 1)], deaths: [], suspects: [] });
+    m.receive('p', { kind: 'pull', ids: ['y'] });
+    expect(
+      sent.some((x) => x.msg.kind === 'gossip' && x.msg.records.some((r) => r.id === 'y')),
+    ).toBe(true);
+  });
 });
