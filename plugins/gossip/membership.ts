@@ -1163,6 +1163,8 @@ export class Membership {
     }
     this.digests.set(rec, digest);
     this.accept(from, rec, e, false);
+    // Now a member we hold: the sender holds this version (see showed).
+    this.showed(from, rec.id, rec.version);
   }
 
   /**
@@ -1301,6 +1303,7 @@ export class Membership {
     if (last && last.version >= e.version && now - last.at < this.probeTimeout()) return;
     if (this.links.has(from)) {
       if (!sent) this.corrected.set(from, (sent = new Map()));
+      else if (sent.size >= this.opts.maxMembers && !sent.has(e.rec.id)) sent.clear();
       sent.set(e.rec.id, { version: e.version, at: now });
     }
     if (this.opts.lifeguard) {
@@ -2066,11 +2069,18 @@ export class Membership {
     if (this.links.has(link)) this.exchangedAt.set(link, this.clock.now());
   }
 
-  /** A link sent us version `version` of a member (a record, an alive, a death): it holds that much. */
+  /**
+   * A link sent us version `version` of a member (a record, an alive, a
+   * death): it holds that much. Only members we hold count (a frame can name
+   * any id before its record is checked), and a link's map is cleared at
+   * `maxMembers` ids (members come and go over a long-lived link): it only
+   * spares duplicates, so forgetting costs a resend at most.
+   */
   private showed(link: string, id: string, version: number): void {
-    if (!this.links.has(link)) return;
+    if (!this.links.has(link) || !this.entries.has(id)) return;
     let held = this.shown.get(link);
     if (!held) this.shown.set(link, (held = new Map()));
+    else if (held.size >= this.opts.maxMembers && !held.has(id)) held.clear();
     if ((held.get(id) ?? -1) < version) held.set(id, version);
   }
 

@@ -1148,4 +1148,37 @@ describe('mesh membership', () => {
       sent.some((x) => x.msg.kind === 'gossip' && x.msg.records.some((r) => r.id === 'y')),
     ).toBe(true);
   });
+
+  it('what a link has shown it holds is kept only for members we hold: deaths and records of ids past the bound cost nothing', () => {
+    const net = new SimNetwork(10, OPTS);
+    const m = new Membership(
+      'holder',
+      new Uint8Array(1),
+      { send() {}, connect() {}, disconnect() {} },
+      SIM_SIGNER,
+      net.clock,
+      {},
+      { ...OPTS, maxMembers: 8 },
+    );
+    m.linkUp('p', false);
+    // 1000 deaths of members nobody knows, then 1000 records (7 fit the directory).
+    for (let i = 0; i < 1000; i++)
+      m.receive('p', {
+        kind: 'gossip',
+        records: [],
+        deaths: [{ id: `d${i}`, version: 1 }],
+        suspects: [],
+      });
+    for (let i = 0; i < 1000; i++)
+      m.receive('p', {
+        kind: 'gossip',
+        records: [liveRecord(`r${i}`, 1)],
+        deaths: [],
+        suspects: [],
+      });
+    const shown: Map<string, number> | undefined = (m as any).shown.get('p');
+    expect(shown?.size ?? 0).toBeLessThanOrEqual(8);
+    // The members it sent that we hold are remembered: none is pushed back to it.
+    expect(shown?.get('r0')).toBe(1);
+  });
 });
