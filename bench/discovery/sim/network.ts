@@ -135,6 +135,8 @@ export class SimNetwork {
   /** Frames dropped for want of a connection, and dials made to send one (with dialMs). */
   dropped = 0;
   dialed = 0;
+  /** Link dials the members made (their upkeep's connects). */
+  connects = 0;
   /** A slow member runs each event (timer or message) up to this many ms late. */
   readonly slowMs = new Map<string, number>();
 
@@ -159,6 +161,7 @@ export class SimNetwork {
         net.handshake(id, to, () => net.deliver(id, to, msg));
       },
       connect(to) {
+        net.connects++;
         net.handshake(id, to);
       },
       disconnect(to) {

@@ -97,8 +97,60 @@ function coldStart(n: number, how: 'seed' | 'chain') {
   // Links once the mesh has settled (extra links are dropped after minLinkAgeMs).
   net.clock.run(net.clock.now() + 10_000);
   const links = ms.map((m) => m.linkIds().length);
+  const hops = meshHops(ms);
+  const shed = ms.reduce((k, m) => k + m.counters.shed, 0) / n;
   for (const m of ms) m.stop();
-  return { rounds, ...pm, maxLinks: Math.max(...links), minLinks: Math.min(...links) };
+  return {
+    rounds,
+    ...pm,
+    maxLinks: Math.max(...links),
+    minLinks: Math.min(...links),
+    dials: net.connects / n,
+    shed,
+    ...hops,
+  };
+}
+
+/**
+ * The settled mesh's path lengths (links as undirected edges; a flood's hops):
+ * the mean over all pairs and the diameter (the longest shortest path).
+ */
+function meshHops(ms: { id: string; linkIds(): string[] }[]): {
+  meanHops: number;
+  diameter: number;
+} {
+  const index = new Map(ms.map((m, i) => [m.id, i]));
+  const adj = ms.map(() => new Set<number>());
+  ms.forEach((m, i) => {
+    for (const l of m.linkIds()) {
+      const j = index.get(l);
+      if (j === undefined) continue;
+      adj[i]!.add(j);
+      adj[j]!.add(i);
+    }
+  });
+  let sum = 0;
+  let pairs = 0;
+  let diameter = 0;
+  const dist = new Int32Array(ms.length);
+  for (let s = 0; s < ms.length; s++) {
+    dist.fill(-1);
+    dist[s] = 0;
+    const queue = [s];
+    for (let q = 0; q < queue.length; q++) {
+      const u = queue[q]!;
+      for (const v of adj[u]!) {
+        if (dist[v] !== -1) continue;
+        dist[v] = dist[u]! + 1;
+        sum += dist[v]!;
+        pairs++;
+        diameter = Math.max(diameter, dist[v]!);
+        queue.push(v);
+      }
+    }
+    if (queue.length < ms.length) return { meanHops: NaN, diameter: Infinity };
+  }
+  return { meanHops: sum / pairs, diameter };
 }
 
 /** A formed mesh: each member linked to `degree` random others, knowing its neighbours' records. */
@@ -303,7 +355,7 @@ if (coldSizes.length) {
     '\ncold start, all at once (seed: every member links to member 0; chain: each to a random earlier member)',
   );
   console.log(
-    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | links after 10 s (min-max)',
+    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | links after 10 s (min-max) | link dials/member | shed/member | mesh hops mean / diameter',
   );
   for (const n of coldSizes) {
     for (const how of ['seed', 'chain'] as const) {
@@ -311,7 +363,8 @@ if (coldSizes.length) {
       const r = coldStart(n, how);
       console.log(
         `${n} | ${how} | ${fmt(r.rounds, 0)} | ${fmt(r.msgs)} | ${fmt(r.bytes / 1024)} | ${r.maxMsgs} | ` +
-          `${r.minLinks}-${r.maxLinks}   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+          `${r.minLinks}-${r.maxLinks} | ${fmt(r.dials, 2)} | ${fmt(r.shed, 2)} | ${fmt(r.meanHops, 2)} / ${r.diameter}` +
+          `   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
       );
     }
   }
