@@ -1627,8 +1627,7 @@ export class Membership {
         continue;
       if (!x && e.dead) continue;
       // It sent us this version (or a newer one) since its list was made.
-      if (this.shownBy(from, id) > e.version || (!e.dead && this.shownBy(from, id) === e.version))
-        continue;
+      if (this.linkHolds(from, id, e)) continue;
       if (e.dead) push.deaths.push({ id, version: e.version });
       else if (e.rec) push.records.push(e.rec);
     }
@@ -1646,8 +1645,7 @@ export class Membership {
       const e = this.entries.get(id);
       if (!e) continue;
       // The flood brought it this version (or a newer one) since it pulled.
-      if (this.shownBy(from, id) > e.version || (!e.dead && this.shownBy(from, id) === e.version))
-        continue;
+      if (this.linkHolds(from, id, e)) continue;
       if (e.dead) deaths.push({ id, version: e.version });
       else if (e.rec) records.push(e.rec);
     }
@@ -2084,9 +2082,14 @@ export class Membership {
     if ((held.get(id) ?? -1) < version) held.set(id, version);
   }
 
-  /** The highest version of a member a link has sent us (-1: none). */
-  private shownBy(link: string, id: string): number {
-    return this.shown.get(link)?.get(id) ?? -1;
+  /**
+   * A link has sent us what we hold of a member, or newer (see showed): a
+   * newer version, or the same one unless ours is its death (what it sent
+   * at that version may have been the record the death ends).
+   */
+  private linkHolds(link: string, id: string, e: Entry): boolean {
+    const shown = this.shown.get(link)?.get(id) ?? -1;
+    return shown > e.version || (shown === e.version && !e.dead);
   }
 
   /** Forgets deaths and tombstones older than tombstoneMs. */

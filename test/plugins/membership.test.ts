@@ -11,6 +11,7 @@ import { SIM_SIGNER, SimNetwork } from '../../bench/discovery/sim/network.js';
 import {
   type MeshClock,
   type MeshMessage,
+  type MembershipOptions,
   Membership,
   payloadDigest,
   signingBytes,
@@ -37,6 +38,25 @@ const liveRecord = (memberId: string, version: number) => ({
   payload: new Uint8Array([5]),
   sig: new Uint8Array(64),
 });
+
+/**
+ * A member `id` on the simulation's clock (no network behind it) whose sends
+ * are recorded in `sent`; the simulation's signer accepts any signature.
+ */
+function recordingMember(id: string, opts: Partial<MembershipOptions> = OPTS) {
+  const net = new SimNetwork(10, OPTS);
+  const sent: { to: string; msg: MeshMessage }[] = [];
+  const m = new Membership(
+    id,
+    new Uint8Array(1),
+    { send: (to, msg) => sent.push({ to, msg }), connect() {}, disconnect() {} },
+    SIM_SIGNER,
+    net.clock,
+    {},
+    opts,
+  );
+  return { net, m, sent };
+}
 
 /** `m` learns members 'a' and 'x' from 'a' and holds a link to each. */
 function knowAandX(m: Membership) {
@@ -291,17 +311,7 @@ describe('mesh membership', () => {
   });
 
   it('a newer version of a member whose link was lost clears the suspicion but not the evidence: it is probed again', () => {
-    const net = new SimNetwork(10, OPTS);
-    const sent: { to: string; msg: MeshMessage }[] = [];
-    const m = new Membership(
-      'holder',
-      new Uint8Array(1),
-      { send: (to, msg) => sent.push({ to, msg }), connect() {}, disconnect() {} },
-      SIM_SIGNER,
-      net.clock,
-      {},
-      OPTS,
-    );
+    const { net, m, sent } = recordingMember('holder');
     knowAandX(m);
     // x's connection closes (it died, having refuted a suspicion just before):
     // the probe through helper 'a' goes unanswered, and m suspects x.
@@ -628,17 +638,7 @@ describe('mesh membership', () => {
   });
 
   it('a seed points each joiner to its links with room, fewest links first, and no member to more joiners than it has room for', () => {
-    const net = new SimNetwork(10, OPTS);
-    const sent: { to: string; msg: MeshMessage }[] = [];
-    const seed = new Membership(
-      'seed',
-      new Uint8Array(1),
-      { send: (to, msg) => sent.push({ to, msg }), connect() {}, disconnect() {} },
-      { sign: () => new Uint8Array(64), verify: () => true },
-      net.clock,
-      {},
-      OPTS,
-    );
+    const { net, m: seed, sent } = recordingMember('seed');
     // Linked: three meshed members (5 links each) and three joiners that
     // hold 2, 1 and 3 links; the directory has ten more members.
     const held = { m1: 5, m2: 5, m3: 5, j1: 2, j2: 1, j3: 3 };
@@ -1092,17 +1092,7 @@ describe('mesh membership', () => {
   });
 
   it('a link is sent the same correction once while it is in flight; a pull or push of what it has sent us is not answered', () => {
-    const net = new SimNetwork(10, OPTS);
-    const sent: { to: string; msg: MeshMessage }[] = [];
-    const m = new Membership(
-      'holder',
-      new Uint8Array(1),
-      { send: (to, msg) => sent.push({ to, msg }), connect() {}, disconnect() {} },
-      SIM_SIGNER,
-      net.clock,
-      {},
-      OPTS,
-    );
+    const { net, m, sent } = recordingMember('holder');
     m.linkUp('p', false);
     m.receive('q', { kind: 'gossip', records: [liveRecord('x', 3)], deaths: [], suspects: [] });
     sent.length = 0;
@@ -1150,16 +1140,7 @@ describe('mesh membership', () => {
   });
 
   it('what a link has shown it holds is kept only for members we hold: deaths and records of ids past the bound cost nothing', () => {
-    const net = new SimNetwork(10, OPTS);
-    const m = new Membership(
-      'holder',
-      new Uint8Array(1),
-      { send() {}, connect() {}, disconnect() {} },
-      SIM_SIGNER,
-      net.clock,
-      {},
-      { ...OPTS, maxMembers: 8 },
-    );
+    const { m } = recordingMember('holder', { ...OPTS, maxMembers: 8 });
     m.linkUp('p', false);
     // 1000 deaths of members nobody knows, then 1000 records (7 fit the directory).
     for (let i = 0; i < 1000; i++)
