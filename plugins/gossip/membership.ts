@@ -294,8 +294,15 @@ interface Entry {
   version: number;
   dead: boolean;
   since: number;
-  hash: [number, number];
-  /** A hash of the member id alone: its anti-entropy bucket is slot mod the bucket count. */
+  /**
+   * The first half of the entry's hash (see entryHash), which its bucket's
+   * summary XORs in, and a hash of the member id alone (its anti-entropy
+   * bucket is slot mod the bucket count), both as int32 bits: small integers
+   * live in the entry itself, where an array or an unsigned 32-bit number
+   * would be an object of its own for each of a directory's entries (the
+   * second half is recomputed when the entry is replaced).
+   */
+  hash0: number;
   slot: number;
   suspect?: Suspicion;
 }
@@ -416,6 +423,21 @@ const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
 /** SHA-256 of a payload (what a record's signature covers, and an alive carries). */
 export function payloadDigest(payload: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(payload).digest());
+}
+
+/**
+ * Payload digests by record, for the whole process: a record is immutable,
+ * so its digest is computed once and shared by every member that holds the
+ * same record object (members of one process handed the same record, as in
+ * the simulation, where a per-member copy cost each member one 32-byte
+ * array per directory entry, 265 bytes with its overhead).
+ */
+const recordDigests = new WeakMap<SignedRecord, Uint8Array>();
+
+function recordDigest(rec: SignedRecord): Uint8Array {
+  let d = recordDigests.get(rec);
+  if (!d) recordDigests.set(rec, (d = payloadDigest(rec.payload)));
+  return d;
 }
 
 /** The bytes a record's signature covers (its payload by its SHA-256). */
@@ -572,8 +594,6 @@ export class Membership {
   private readonly corrected = new Map<string, Map<string, { version: number; at: number }>>();
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
   private health = 0;
-  /** Payload digests of the records held (computed once per record). */
-  private readonly digests = new WeakMap<SignedRecord, Uint8Array>();
   /** Messages handed to the transport, by why they were sent (see SendReason). */
   readonly sentFor: Partial<Record<SendReason, number>> = {};
   readonly counters: MembershipCounters = {
@@ -673,14 +693,8 @@ export class Membership {
     else this.floodRecord(this.self, undefined);
   }
 
-  private digestOf(rec: SignedRecord): Uint8Array {
-    let d = this.digests.get(rec);
-    if (!d) this.digests.set(rec, (d = payloadDigest(rec.payload)));
-    return d;
-  }
-
   private aliveOf(rec: SignedRecord): Alive {
-    return { id: rec.id, version: rec.version, digest: this.digestOf(rec), sig: rec.sig };
+    return { id: rec.id, version: rec.version, digest: recordDigest(rec), sig: rec.sig };
   }
 
   /**
@@ -708,7 +722,7 @@ export class Membership {
     const digest = payloadDigest(payload);
     const sig = this.signer.sign(signingBytesOf(this.id, version, left, digest));
     const rec = { id: this.id, version, left, payload, sig };
-    this.digests.set(rec, digest);
+    recordDigests.set(rec, digest);
     return rec;
   }
 
@@ -769,7 +783,7 @@ export class Membership {
   private bucketHashes(b: number): Uint32Array {
     const out = new Uint32Array(b);
     out[this.selfSlot % b] ^= entryHash(this.id, this.self.version, false)[0];
-    for (const e of this.entries.values()) out[e.slot % b] ^= e.hash[0];
+    for (const e of this.entries.values()) out[(e.slot >>> 0) % b] ^= e.hash0;
     return out;
   }
 
@@ -1152,7 +1166,7 @@ export class Membership {
       );
       return;
     }
-    const digest = payloadDigest(rec.payload);
+    const digest = recordDigest(rec);
     this.counters.verified++;
     if (
       !this.signer.verify(rec.id, signingBytesOf(rec.id, rec.version, rec.left, digest), rec.sig)
@@ -1161,7 +1175,6 @@ export class Membership {
       this.events.invalid?.(from, `record of ${rec.id} with a bad signature`, 'signature');
       return;
     }
-    this.digests.set(rec, digest);
     this.accept(from, rec, e, false);
     // Now a member we hold: the sender holds this version (see showed).
     this.showed(from, rec.id, rec.version);
@@ -1181,7 +1194,7 @@ export class Membership {
       return;
     }
     const held = e?.rec;
-    if (!held || held.left || !equalBytes(this.digestOf(held), a.digest)) {
+    if (!held || held.left || !equalBytes(recordDigest(held), a.digest)) {
       // Not the payload we hold (or none): the full record comes by a pull.
       this.send(from, { kind: 'pull', ids: [a.id] }, 'alive-pull');
       return;
@@ -1199,7 +1212,7 @@ export class Membership {
       payload: held.payload,
       sig: a.sig,
     };
-    this.digests.set(rec, this.digestOf(held));
+    recordDigests.set(rec, recordDigest(held));
     this.counters.alives++;
     this.accept(from, rec, e, true);
   }
@@ -1532,12 +1545,12 @@ export class Membership {
     const old = this.entries.get(id);
     this.directoryBytes += (rec?.payload.byteLength ?? 0) - (old?.rec?.payload.byteLength ?? 0);
     if (old) {
-      this.xorOut(old.hash);
+      this.xorOut(entryHash(id, old.version, old.dead));
       if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
     }
     const hash = entryHash(id, version, dead);
-    const slot = old?.slot ?? hash2(id)[1];
-    this.entries.set(id, { rec, version, dead, since: this.clock.now(), hash, slot });
+    const slot = old?.slot ?? hash2(id)[1] | 0;
+    this.entries.set(id, { rec, version, dead, since: this.clock.now(), hash0: hash[0] | 0, slot });
     this.xorIn(hash);
   }
 
@@ -1581,7 +1594,7 @@ export class Membership {
     const out: DigestEntry[] = [];
     if (covers(this.selfSlot)) out.push({ id: this.id, version: this.self.version, dead: false });
     for (const [id, e] of this.entries)
-      if (covers(e.slot)) out.push({ id, version: e.version, dead: e.dead });
+      if (covers(e.slot >>> 0)) out.push({ id, version: e.version, dead: e.dead });
     return out;
   }
 
@@ -1621,7 +1634,7 @@ export class Membership {
     if (covers(this.selfSlot) && (!t || t.version < this.self.version))
       push.records.push(this.self);
     for (const [id, e] of this.entries) {
-      if (!covers(e.slot)) continue;
+      if (!covers(e.slot >>> 0)) continue;
       const x = theirs.get(id);
       if (x && (x.version > e.version || (x.version === e.version && (x.dead || !e.dead))))
         continue;
@@ -2097,7 +2110,7 @@ export class Membership {
     const now = this.clock.now();
     for (const [id, e] of this.entries) {
       if ((e.dead || e.rec?.left) && now - e.since > this.opts.tombstoneMs) {
-        this.xorOut(e.hash);
+        this.xorOut(entryHash(id, e.version, e.dead));
         this.directoryBytes -= e.rec?.payload.byteLength ?? 0;
         this.entries.delete(id);
       }
