@@ -305,6 +305,13 @@ interface Entry {
   hash0: number;
   slot: number;
   suspect?: Suspicion;
+  /**
+   * The first link that sent us the version we hold (it holds it; see
+   * showed): one field here rather than an entry per member in that link's
+   * map, which is left for the versions other links sent and for versions we
+   * do not hold. Cleared when the link goes (forgetLinkState).
+   */
+  shownBy: string | undefined;
 }
 
 interface Suspicion {
@@ -588,7 +595,11 @@ export class Membership {
   private readonly exchangedAt = new Map<string, number>();
   /** Anti-entropy rounds skipped in a row (every link busy; see MAX_SKIPPED_ROUNDS). */
   private skippedRounds = 0;
-  /** Per link, the highest version of each member it has sent us (it holds at least that). */
+  /**
+   * Per link, the highest version of each member it has sent us (it holds at
+   * least that), beyond the entries' own `shownBy` (the first link that sent
+   * the version we hold, most of what links show).
+   */
   private readonly shown = new Map<string, Map<string, number>>();
   /** Per link, the corrections sent it (member → version and when): not repeated while in flight. */
   private readonly corrected = new Map<string, Map<string, { version: number; at: number }>>();
@@ -1042,6 +1053,7 @@ export class Membership {
     this.syncing.delete(id);
     this.exchangedAt.delete(id);
     this.shown.delete(id);
+    for (const e of this.entries.values()) if (e.shownBy === id) e.shownBy = undefined;
     this.corrected.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
   }
@@ -1550,7 +1562,15 @@ export class Membership {
     }
     const hash = entryHash(id, version, dead);
     const slot = old?.slot ?? hash2(id)[1] | 0;
-    this.entries.set(id, { rec, version, dead, since: this.clock.now(), hash0: hash[0] | 0, slot });
+    this.entries.set(id, {
+      rec,
+      version,
+      dead,
+      since: this.clock.now(),
+      hash0: hash[0] | 0,
+      slot,
+      shownBy: undefined,
+    });
     this.xorIn(hash);
   }
 
@@ -2088,7 +2108,13 @@ export class Membership {
    * spares duplicates, so forgetting costs a resend at most.
    */
   private showed(link: string, id: string, version: number): void {
-    if (!this.links.has(link) || !this.entries.has(id)) return;
+    const e = this.entries.get(id);
+    if (!this.links.has(link) || !e) return;
+    // (A new version of the entry starts with none: the link that sent it is recorded after.)
+    if (version === e.version && (e.shownBy === undefined || e.shownBy === link)) {
+      e.shownBy = link;
+      return;
+    }
     let held = this.shown.get(link);
     if (!held) this.shown.set(link, (held = new Map()));
     else if (held.size >= this.opts.maxMembers && !held.has(id)) held.clear();
@@ -2101,7 +2127,8 @@ export class Membership {
    * at that version may have been the record the death ends).
    */
   private linkHolds(link: string, id: string, e: Entry): boolean {
-    const shown = this.shown.get(link)?.get(id) ?? -1;
+    const mapped = this.shown.get(link)?.get(id) ?? -1;
+    const shown = e.shownBy === link ? Math.max(mapped, e.version) : mapped;
     return shown > e.version || (shown === e.version && !e.dead);
   }
 
