@@ -294,10 +294,24 @@ interface Entry {
   version: number;
   dead: boolean;
   since: number;
-  hash: [number, number];
-  /** A hash of the member id alone: its anti-entropy bucket is slot mod the bucket count. */
+  /**
+   * The first half of the entry's hash (see entryHash), which its bucket's
+   * summary XORs in, and a hash of the member id alone (its anti-entropy
+   * bucket is slot mod the bucket count), both as int32 bits: small integers
+   * live in the entry itself, where an array or an unsigned 32-bit number
+   * would be an object of its own for each of a directory's entries (the
+   * second half is recomputed when the entry is replaced).
+   */
+  hash0: number;
   slot: number;
   suspect?: Suspicion;
+  /**
+   * The first link that sent us the version we hold (it holds it; see
+   * showed): one field here rather than an entry per member in that link's
+   * map, which is left for the versions other links sent and for versions we
+   * do not hold. Cleared when the link goes (forgetLinkState).
+   */
+  shownBy: string | undefined;
 }
 
 interface Suspicion {
@@ -416,6 +430,21 @@ const LABEL = new TextEncoder().encode('nixl-ts/mesh-record/2');
 /** SHA-256 of a payload (what a record's signature covers, and an alive carries). */
 export function payloadDigest(payload: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(payload).digest());
+}
+
+/**
+ * Payload digests by record, for the whole process: a record is immutable,
+ * so its digest is computed once and shared by every member that holds the
+ * same record object (members of one process handed the same record, as in
+ * the simulation, where a per-member copy cost each member one 32-byte
+ * array per directory entry, 265 bytes with its overhead).
+ */
+const recordDigests = new WeakMap<SignedRecord, Uint8Array>();
+
+function recordDigest(rec: SignedRecord): Uint8Array {
+  let d = recordDigests.get(rec);
+  if (!d) recordDigests.set(rec, (d = payloadDigest(rec.payload)));
+  return d;
 }
 
 /** The bytes a record's signature covers (its payload by its SHA-256). */
@@ -566,14 +595,16 @@ export class Membership {
   private readonly exchangedAt = new Map<string, number>();
   /** Anti-entropy rounds skipped in a row (every link busy; see MAX_SKIPPED_ROUNDS). */
   private skippedRounds = 0;
-  /** Per link, the highest version of each member it has sent us (it holds at least that). */
+  /**
+   * Per link, the highest version of each member it has sent us (it holds at
+   * least that), beyond the entries' own `shownBy` (the first link that sent
+   * the version we hold, most of what links show).
+   */
   private readonly shown = new Map<string, Map<string, number>>();
   /** Per link, the corrections sent it (member → version and when): not repeated while in flight. */
   private readonly corrected = new Map<string, Map<string, { version: number; at: number }>>();
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
   private health = 0;
-  /** Payload digests of the records held (computed once per record). */
-  private readonly digests = new WeakMap<SignedRecord, Uint8Array>();
   /** Messages handed to the transport, by why they were sent (see SendReason). */
   readonly sentFor: Partial<Record<SendReason, number>> = {};
   readonly counters: MembershipCounters = {
@@ -673,14 +704,8 @@ export class Membership {
     else this.floodRecord(this.self, undefined);
   }
 
-  private digestOf(rec: SignedRecord): Uint8Array {
-    let d = this.digests.get(rec);
-    if (!d) this.digests.set(rec, (d = payloadDigest(rec.payload)));
-    return d;
-  }
-
   private aliveOf(rec: SignedRecord): Alive {
-    return { id: rec.id, version: rec.version, digest: this.digestOf(rec), sig: rec.sig };
+    return { id: rec.id, version: rec.version, digest: recordDigest(rec), sig: rec.sig };
   }
 
   /**
@@ -708,7 +733,7 @@ export class Membership {
     const digest = payloadDigest(payload);
     const sig = this.signer.sign(signingBytesOf(this.id, version, left, digest));
     const rec = { id: this.id, version, left, payload, sig };
-    this.digests.set(rec, digest);
+    recordDigests.set(rec, digest);
     return rec;
   }
 
@@ -769,7 +794,7 @@ export class Membership {
   private bucketHashes(b: number): Uint32Array {
     const out = new Uint32Array(b);
     out[this.selfSlot % b] ^= entryHash(this.id, this.self.version, false)[0];
-    for (const e of this.entries.values()) out[e.slot % b] ^= e.hash[0];
+    for (const e of this.entries.values()) out[(e.slot >>> 0) % b] ^= e.hash0;
     return out;
   }
 
@@ -1028,6 +1053,7 @@ export class Membership {
     this.syncing.delete(id);
     this.exchangedAt.delete(id);
     this.shown.delete(id);
+    for (const e of this.entries.values()) if (e.shownBy === id) e.shownBy = undefined;
     this.corrected.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
   }
@@ -1152,7 +1178,7 @@ export class Membership {
       );
       return;
     }
-    const digest = payloadDigest(rec.payload);
+    const digest = recordDigest(rec);
     this.counters.verified++;
     if (
       !this.signer.verify(rec.id, signingBytesOf(rec.id, rec.version, rec.left, digest), rec.sig)
@@ -1161,7 +1187,6 @@ export class Membership {
       this.events.invalid?.(from, `record of ${rec.id} with a bad signature`, 'signature');
       return;
     }
-    this.digests.set(rec, digest);
     this.accept(from, rec, e, false);
     // Now a member we hold: the sender holds this version (see showed).
     this.showed(from, rec.id, rec.version);
@@ -1181,7 +1206,7 @@ export class Membership {
       return;
     }
     const held = e?.rec;
-    if (!held || held.left || !equalBytes(this.digestOf(held), a.digest)) {
+    if (!held || held.left || !equalBytes(recordDigest(held), a.digest)) {
       // Not the payload we hold (or none): the full record comes by a pull.
       this.send(from, { kind: 'pull', ids: [a.id] }, 'alive-pull');
       return;
@@ -1199,7 +1224,7 @@ export class Membership {
       payload: held.payload,
       sig: a.sig,
     };
-    this.digests.set(rec, this.digestOf(held));
+    recordDigests.set(rec, recordDigest(held));
     this.counters.alives++;
     this.accept(from, rec, e, true);
   }
@@ -1532,12 +1557,20 @@ export class Membership {
     const old = this.entries.get(id);
     this.directoryBytes += (rec?.payload.byteLength ?? 0) - (old?.rec?.payload.byteLength ?? 0);
     if (old) {
-      this.xorOut(old.hash);
+      this.xorOut(entryHash(id, old.version, old.dead));
       if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
     }
     const hash = entryHash(id, version, dead);
-    const slot = old?.slot ?? hash2(id)[1];
-    this.entries.set(id, { rec, version, dead, since: this.clock.now(), hash, slot });
+    const slot = old?.slot ?? hash2(id)[1] | 0;
+    this.entries.set(id, {
+      rec,
+      version,
+      dead,
+      since: this.clock.now(),
+      hash0: hash[0] | 0,
+      slot,
+      shownBy: undefined,
+    });
     this.xorIn(hash);
   }
 
@@ -1581,7 +1614,7 @@ export class Membership {
     const out: DigestEntry[] = [];
     if (covers(this.selfSlot)) out.push({ id: this.id, version: this.self.version, dead: false });
     for (const [id, e] of this.entries)
-      if (covers(e.slot)) out.push({ id, version: e.version, dead: e.dead });
+      if (covers(e.slot >>> 0)) out.push({ id, version: e.version, dead: e.dead });
     return out;
   }
 
@@ -1621,7 +1654,7 @@ export class Membership {
     if (covers(this.selfSlot) && (!t || t.version < this.self.version))
       push.records.push(this.self);
     for (const [id, e] of this.entries) {
-      if (!covers(e.slot)) continue;
+      if (!covers(e.slot >>> 0)) continue;
       const x = theirs.get(id);
       if (x && (x.version > e.version || (x.version === e.version && (x.dead || !e.dead))))
         continue;
@@ -2075,7 +2108,13 @@ export class Membership {
    * spares duplicates, so forgetting costs a resend at most.
    */
   private showed(link: string, id: string, version: number): void {
-    if (!this.links.has(link) || !this.entries.has(id)) return;
+    const e = this.entries.get(id);
+    if (!this.links.has(link) || !e) return;
+    // (A new version of the entry starts with none: the link that sent it is recorded after.)
+    if (version === e.version && (e.shownBy === undefined || e.shownBy === link)) {
+      e.shownBy = link;
+      return;
+    }
     let held = this.shown.get(link);
     if (!held) this.shown.set(link, (held = new Map()));
     else if (held.size >= this.opts.maxMembers && !held.has(id)) held.clear();
@@ -2088,7 +2127,8 @@ export class Membership {
    * at that version may have been the record the death ends).
    */
   private linkHolds(link: string, id: string, e: Entry): boolean {
-    const shown = this.shown.get(link)?.get(id) ?? -1;
+    const mapped = this.shown.get(link)?.get(id) ?? -1;
+    const shown = e.shownBy === link ? Math.max(mapped, e.version) : mapped;
     return shown > e.version || (shown === e.version && !e.dead);
   }
 
@@ -2097,7 +2137,7 @@ export class Membership {
     const now = this.clock.now();
     for (const [id, e] of this.entries) {
       if ((e.dead || e.rec?.left) && now - e.since > this.opts.tombstoneMs) {
-        this.xorOut(e.hash);
+        this.xorOut(entryHash(id, e.version, e.dead));
         this.directoryBytes -= e.rec?.payload.byteLength ?? 0;
         this.entries.delete(id);
       }

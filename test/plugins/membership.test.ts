@@ -5,6 +5,9 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
 
 import { SIM_SIGNER, SimNetwork } from '../../bench/discovery/sim/network.js';
@@ -29,6 +32,7 @@ const OPTS = {
   minLinkAgeMs: 2000,
 };
 const id = (i: number) => `m${i}`;
+const DIRECTORY_HEAP = fileURLToPath(new URL('./directory-heap-process.ts', import.meta.url));
 
 /** A live record of member `id` at `version` (the simulation's signer accepts any signature). */
 const liveRecord = (memberId: string, version: number) => ({
@@ -108,6 +112,22 @@ function proberOfSilentPeer(clock: MeshClock): Membership {
   prober.linkUp('peer', false);
   prober.start();
   return prober;
+}
+
+/** The ids of the records `m` sends `link` in answer to its pull of `ids`. */
+function recordsSentOnPull(m: Membership, link: string, ids: string[]): string[] {
+  const out: string[] = [];
+  const transport = (m as any).transport as { send: (to: string, msg: MeshMessage) => void };
+  const send = transport.send;
+  transport.send = (to, msg) => {
+    if (to === link && msg.kind === 'gossip') out.push(...msg.records.map((r) => r.id));
+  };
+  try {
+    m.receive(link, { kind: 'pull', ids });
+  } finally {
+    transport.send = send;
+  }
+  return out;
 }
 
 describe('mesh membership', () => {
@@ -1160,6 +1180,60 @@ describe('mesh membership', () => {
     const shown: Map<string, number> | undefined = (m as any).shown.get('p');
     expect(shown?.size ?? 0).toBeLessThanOrEqual(8);
     // The members it sent that we hold are remembered: none is pushed back to it.
-    expect(shown?.get('r0')).toBe(1);
+    const sent = recordsSentOnPull(m, 'p', ['r0']);
+    expect(sent).toEqual([]);
+  });
+
+  it("the first link to send the version we hold is kept in the member's entry, not in the link's map; a link that goes forgets it", () => {
+    const { m, sent } = recordingMember('holder', { ...OPTS, maxMembers: 5000 });
+    m.linkUp('p', false);
+    m.linkUp('q', false);
+    const records = Array.from({ length: 2000 }, (_, i) => liveRecord(`r${i}`, 1));
+    m.receive('p', { kind: 'gossip', records, deaths: [], suspects: [] });
+    // q sends the same versions of the first 10 (duplicates): its map holds those.
+    m.receive('q', { kind: 'gossip', records: records.slice(0, 10), deaths: [], suspects: [] });
+    const shown = (m as any).shown as Map<string, Map<string, number>>;
+    expect([...(shown.get('p') ?? new Map()).keys()]).toEqual([]);
+    expect(shown.get('q')?.size ?? 0).toBe(10);
+    // Neither link gets back what it sent; q gets what only p sent.
+    expect(recordsSentOnPull(m, 'p', ['r0', 'r1999'])).toEqual([]);
+    expect(recordsSentOnPull(m, 'q', ['r0', 'r10'])).toEqual(['r10']);
+    // An entries list from p that lacks everything: nothing it sent is pushed back (our own record is).
+    sent.length = 0;
+    m.receive('p', { kind: 'entries', entries: [] });
+    const pushed = sent.flatMap((x) => (x.msg.kind === 'gossip' ? x.msg.records : []));
+    expect(pushed.map((r) => r.id)).toEqual(['holder']);
+    // p's link goes and comes back: what it showed over the old link is forgotten.
+    m.linkDown('p');
+    m.linkUp('p', false);
+    expect(recordsSentOnPull(m, 'p', ['r0', 'r1999'])).toEqual(['r0', 'r1999']);
+    // A newer version from q: q holds it, p (which showed version 1) does not.
+    m.receive('q', { kind: 'gossip', records: [liveRecord('r5', 2)], deaths: [], suspects: [] });
+    m.linkDown('p');
+    m.linkUp('p', false);
+    m.receive('p', { kind: 'gossip', records: [liveRecord('r5', 1)], deaths: [], suspects: [] });
+    expect(recordsSentOnPull(m, 'p', ['r5'])).toEqual(['r5']);
+    expect(recordsSentOnPull(m, 'q', ['r5'])).toEqual([]);
+  });
+
+  it('members of one process holding the same records share each record, its digest included: under 250 heap bytes per directory entry', () => {
+    // A fresh process (its heap is the measurement): 20 members, 2000 records each.
+    const run = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', DIRECTORY_HEAP, '20', '2000'],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const { bytesPerEntry, held } = JSON.parse(run.stdout) as {
+      bytesPerEntry: number;
+      held: number;
+    };
+    expect(held).toBe(40_000);
+    // Measured: 145 (the entry, its map slot, what the link showed); 477 with a
+    // digest per member per record and the entry's hash as an array of its own.
+    expect(bytesPerEntry).toBeLessThan(250);
   });
 });

@@ -14,7 +14,7 @@ import {
   type MembershipOptions,
   type RecordSigner,
 } from '../../../plugins/gossip/membership.js';
-import { encodeFrame } from '../../../plugins/gossip/mesh-wire.js';
+import { frameBytes } from './frame-bytes.js';
 
 interface Timer {
   at: number;
@@ -224,7 +224,7 @@ export class SimNetwork {
     t.messages++;
     this.byKind.set(msg.kind, (this.byKind.get(msg.kind) ?? 0) + 1);
     if (this.countBytes) {
-      const b = encodeFrame(msg).byteLength;
+      const b = frameBytes(msg);
       t.bytes += b;
       this.bytesByKind.set(msg.kind, (this.bytesByKind.get(msg.kind) ?? 0) + b);
     }

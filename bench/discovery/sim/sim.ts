@@ -26,9 +26,11 @@
  *   a relayed probe), as the plugin's transport has them; `busy`: that, and
  *   event loops stalling 0.5-3 s (a saturated start).
  *
- * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--events 1000,3000,10000]
- *        [--loss 0.01,0.1] [--loss-s 60] [--stress 1000] [--stress-s 60]
- *        [--scenarios pauses,slow,lost]
+ * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--shapes seed,chain]
+ *        [--events 1000,3000,10000] [--loss 0.01,0.1] [--loss-s 60] [--stress 1000]
+ *        [--stress-s 60] [--scenarios pauses,slow,lost]
+ * A cold start's heap per directory entry is measured after a full GC when
+ * node runs with --expose-gc (`node --expose-gc --max-old-space-size=M --import tsx ...`).
  */
 import type { MembershipOptions } from '../../../plugins/gossip/membership.js';
 import { SimNetwork } from './network.js';
@@ -39,6 +41,7 @@ function arg(name: string, fallback: string): string {
 }
 const list = (s: string) => (s ? s.split(',').map(Number) : []);
 const coldSizes = list(arg('cold', '100,300,1000'));
+const shapes = arg('shapes', 'seed,chain').split(',') as ('seed' | 'chain')[];
 const eventSizes = list(arg('events', '1000,3000,10000'));
 const lossSeconds = Number(arg('loss-s', '60'));
 const losses = arg('loss', '0.01,0.1').split(',').map(Number);
@@ -75,6 +78,8 @@ function perMember(net: SimNetwork, n: number) {
  * earlier member: no hub, the directory spreads through the mesh).
  */
 function coldStart(n: number, how: 'seed' | 'chain') {
+  const heapAtStart = heapAfterGc();
+  let heapPeak = 0;
   const net = new SimNetwork(LATENCY, OPTS);
   const ms = Array.from({ length: n }, (_, i) => net.add(id(i), payload()));
   for (const m of ms) m.start();
@@ -87,6 +92,7 @@ function coldStart(n: number, how: 'seed' | 'chain') {
   }
   let done = false;
   const check = () => {
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     done = ms.every((m) => m.liveCount() === n - 1);
     if (!done) net.clock.setTimeout(check, LATENCY);
   };
@@ -94,6 +100,8 @@ function coldStart(n: number, how: 'seed' | 'chain') {
   net.clock.run(300_000, () => done);
   const rounds = done ? net.clock.now() / LATENCY : NaN;
   const pm = perMember(net, n);
+  // The heap at all-know-all (after a full GC when --expose-gc): n (n - 1) directory entries.
+  const heap = heapAfterGc() - heapAtStart;
   // Links once the mesh has settled (extra links are dropped after minLinkAgeMs).
   net.clock.run(net.clock.now() + 10_000);
   const links = ms.map((m) => m.linkIds().length);
@@ -108,7 +116,16 @@ function coldStart(n: number, how: 'seed' | 'chain') {
     dials: net.connects / n,
     shed,
     ...hops,
+    heapMiB: heap / 2 ** 20,
+    bytesPerEntry: heap / (n * (n - 1)),
+    peakMiB: (heapPeak - heapAtStart) / 2 ** 20,
   };
+}
+
+/** The heap in use, after a full GC when the process runs with --expose-gc. */
+function heapAfterGc(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
 }
 
 /**
@@ -355,15 +372,16 @@ if (coldSizes.length) {
     '\ncold start, all at once (seed: every member links to member 0; chain: each to a random earlier member)',
   );
   console.log(
-    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | links after 10 s (min-max) | link dials/member | shed/member | mesh hops mean / diameter',
+    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | links after 10 s (min-max) | link dials/member | shed/member | mesh hops mean / diameter | heap MiB at all-know-all (B per directory entry; GC first with --expose-gc) | heap peak MiB (sampled each round, no GC)',
   );
   for (const n of coldSizes) {
-    for (const how of ['seed', 'chain'] as const) {
+    for (const how of shapes) {
       const t0 = performance.now();
       const r = coldStart(n, how);
       console.log(
         `${n} | ${how} | ${fmt(r.rounds, 0)} | ${fmt(r.msgs)} | ${fmt(r.bytes / 1024)} | ${r.maxMsgs} | ` +
-          `${r.minLinks}-${r.maxLinks} | ${fmt(r.dials, 2)} | ${fmt(r.shed, 2)} | ${fmt(r.meanHops, 2)} / ${r.diameter}` +
+          `${r.minLinks}-${r.maxLinks} | ${fmt(r.dials, 2)} | ${fmt(r.shed, 2)} | ${fmt(r.meanHops, 2)} / ${r.diameter} | ` +
+          `${fmt(r.heapMiB, 0)} (${fmt(r.bytesPerEntry, 0)}) | ${fmt(r.peakMiB, 0)}` +
           `   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
       );
     }
