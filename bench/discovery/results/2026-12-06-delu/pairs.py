@@ -56,8 +56,13 @@ for prefix in sys.argv[1:]:
             print(f'| {name} ({"main first" if order == "ab" else "branch first"}) | {side} | {f["start"]} | {f["end load"]} | ' +
                   ' | '.join(fmt(f.get(c)) for c in COLS) + ' |')
         print(f'| | branch − main | | | ' + ' | '.join(fmt(br[c] - m[c]) if c in br and c in m else '—' for c in COLS) + ' |')
-    print(f'| medians | main | | | ' + ' | '.join(fmt(statistics.median([m[c] for _, _, m, _ in rows if c in m] or [float("nan")])) for c in COLS) + ' |')
-    print(f'| medians | branch | | | ' + ' | '.join(fmt(statistics.median([b[c] for _, _, _, b in rows if c in b] or [float("nan")])) for c in COLS) + ' |')
+    for o in ('ab', 'ba'):
+        sub = [r for r in rows if r[1] == o]
+        label = 'main first' if o == 'ab' else 'branch first'
+        for side, k in (('main', 2), ('branch', 3)):
+            print(f'| medians, {label} ({len(sub)}) | {side} | | | ' + ' | '.join(fmt(statistics.median([r[k][c] for r in sub if c in r[k]] or [float("nan")])) for c in COLS) + ' |')
+    print(f'| medians, all ({len(rows)}) | main | | | ' + ' | '.join(fmt(statistics.median([m[c] for _, _, m, _ in rows if c in m] or [float("nan")])) for c in COLS) + ' |')
+    print(f'| medians, all ({len(rows)}) | branch | | | ' + ' | '.join(fmt(statistics.median([b[c] for _, _, _, b in rows if c in b] or [float("nan")])) for c in COLS) + ' |')
     won = [(o, b['ready→all ms'] < m['ready→all ms']) for _, o, m, b in rows if 'ready→all ms' in m and 'ready→all ms' in b]
     for o in ('ab', 'ba'):
         ws = [w for oo, w in won if oo == o]
