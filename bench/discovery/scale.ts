@@ -354,6 +354,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           referred: number;
           duplicates?: number;
           flushes?: number;
+          saturatedFlushes?: number;
           verifyTime?: { count: number; totalMs: number; medianUs: number; cached?: number };
           recordLoads?: { passes: number; records: number };
         }[],
@@ -418,7 +419,10 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     const flushed = per.filter((a) => a.flushes !== undefined);
     if (flushed.length) {
       const flushes = flushed.reduce((x, a) => x + (a.flushes ?? 0), 0) / flushed.length;
-      console.error(`  gossip flushes per agent ${flushes.toFixed(1)}`);
+      const wide = flushed.reduce((x, a) => x + (a.saturatedFlushes ?? 0), 0) / flushed.length;
+      console.error(
+        `  gossip flushes per agent ${flushes.toFixed(1)} (at the saturated window ${wide.toFixed(1)})`,
+      );
     }
     const loads = per.filter((a) => a.recordLoads && a.recordLoads.passes > 0);
     if (loads.length) {

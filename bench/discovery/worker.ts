@@ -210,6 +210,7 @@ function reportStatsLater(): void {
             verified: s.membership.verified,
             duplicates: s.membership.duplicates,
             flushes: s.membership.flushes,
+            saturatedFlushes: s.membership.saturatedFlushes,
             verifyTime: s.verifyTime,
             recordLoads: s.recordLoads,
           }

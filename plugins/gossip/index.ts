@@ -50,6 +50,7 @@ import { clusterKeyFromEnv, parseClusterKey } from './cluster-key.js';
 import { KeyedLimiter, resolveLimits, type GossipLimits } from './limits.js';
 import { Membership, type FailureStep, type SendReason, type SignedRecord } from './membership.js';
 import { watchLoopLag } from './loop-lag.js';
+import { loopUtilisation } from './loop-utilisation.js';
 import {
   FoundPeers,
   JOIN_DIALS,
@@ -177,6 +178,8 @@ export interface GossipStats {
     inconclusive: number;
     /** Gossip flushes armed (each a frame per link with gossip queued). */
     flushes: number;
+    /** Of those, flushes armed at the saturated window (the event loop was busy). */
+    saturatedFlushes: number;
     /** Links this agent dropped for being extra, and times a peer dropped its only link. */
     shed: number;
     orphaned: number;
@@ -409,6 +412,7 @@ export class GossipDiscovery implements Discovery {
         raised: c?.raised ?? 0,
         inconclusive: c?.inconclusive ?? 0,
         flushes: c?.flushes ?? 0,
+        saturatedFlushes: c?.saturatedFlushes ?? 0,
         shed: c?.shed ?? 0,
         orphaned: c?.orphaned ?? 0,
         referred: c?.referred ?? 0,
@@ -604,6 +608,7 @@ export class GossipDiscovery implements Discovery {
         },
         slackMs: GRID_MS,
         lagSince: (t) => lag.since(t),
+        utilisation: loopUtilisation,
       },
       {
         alive: (rec) => this.queueLoad(rec),

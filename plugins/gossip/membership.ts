@@ -185,6 +185,13 @@ export interface MeshClock {
    * unread. Without it only the lateness of the membership's own timers counts.
    */
   lagSince?(t: number): number;
+  /**
+   * The share (0..1) of roughly the last second this member's event loop spent
+   * busy (performance.eventLoopUtilization()); above
+   * MembershipOptions.saturatedUtilisation gossip is batched wider. Without it
+   * the loop counts as never saturated (the simulation, most tests).
+   */
+  utilisation?(): number;
 }
 
 export interface RecordSigner {
@@ -248,6 +255,14 @@ export interface MembershipOptions {
   antiEntropyMs: number;
   /** Batching delay of forwarded gossip (0: at once). */
   batchMs: number;
+  /**
+   * While the clock's utilisation is above saturatedUtilisation, a flush of
+   * records waits at least saturatedBatchMs (failure detection's gossip keeps
+   * the plain window): a saturated start is CPU-bound, and each flush costs a
+   * frame per link. 0: never wider than the burst window.
+   */
+  saturatedBatchMs: number;
+  saturatedUtilisation: number;
   /** How long a death or tombstone is remembered. */
   tombstoneMs: number;
   /** A link younger than this is never dropped for being extra (a joiner's sync runs on it). */
@@ -280,6 +295,8 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   maxLocalHealth: 8,
   antiEntropyMs: 5000,
   batchMs: 20,
+  saturatedBatchMs: 1000,
+  saturatedUtilisation: 0.85,
   tombstoneMs: 300_000,
   minLinkAgeMs: 5000,
   syncHoldMs: 2000,
@@ -384,6 +401,8 @@ export interface MembershipCounters {
   inconclusive: number;
   /** Gossip flushes armed (each a frame per link with gossip queued). */
   flushes: number;
+  /** Of those, flushes armed at the saturated window (saturatedBatchMs). */
+  saturatedFlushes: number;
   /** Links this member dropped for being extra (each a handshake some member made in vain). */
   shed: number;
   /** Times the other side dropped our only link (we had to dial again). */
@@ -526,6 +545,9 @@ export class Membership {
   /** When the flush timer last fired, and the batching window's multiple of batchMs now. */
   private flushedAt = -Infinity;
   private burst = 1;
+  /** When the armed flush fires, and when it would have without the saturated window. */
+  private flushDue = Infinity;
+  private plainDue = Infinity;
   private nonce = 1;
   private readonly probes = new Map<
     number,
@@ -619,6 +641,7 @@ export class Membership {
     alives: 0,
     inconclusive: 0,
     flushes: 0,
+    saturatedFlushes: 0,
     shed: 0,
     orphaned: 0,
     referred: 0,
@@ -1720,7 +1743,9 @@ export class Membership {
       // (A held outbox holds at most one record per member.)
       if (box.bytes > this.opts.maxMessageBytes && !this.syncing.has(link)) this.flushLink(link);
     }
-    this.scheduleFlush();
+    // Our own record (an update, or a refutation without Lifeguard) is not held
+    // for a saturated window.
+    this.scheduleFlush(rec.id === this.id);
   }
 
   /**
@@ -1749,7 +1774,7 @@ export class Membership {
       box.alives.set(a.id, a);
       box.bytes += 128;
     }
-    this.scheduleFlush();
+    this.scheduleFlush(true);
   }
 
   private queue(except: string | undefined, kind: 'deaths' | 'suspects', d: Death, size: number) {
@@ -1759,7 +1784,7 @@ export class Membership {
       box[kind].set(d.by === undefined ? d.id : `${d.id}\u0000${d.by}`, d);
       box.bytes += size;
     }
-    this.scheduleFlush();
+    this.scheduleFlush(true);
   }
 
   private outbox(link: string): Outbox {
@@ -1777,8 +1802,17 @@ export class Membership {
     return b;
   }
 
-  private scheduleFlush(): void {
-    if (this.flushTimer !== undefined || this.stopped) return;
+  /**
+   * Arms the flush of the outboxes (`urgent`: what was queued is failure
+   * detection's, a refutation or our own record, and never waits for the
+   * saturated window; one armed at it is brought forward).
+   */
+  private scheduleFlush(urgent = false): void {
+    if (this.stopped) return;
+    if (this.flushTimer !== undefined) {
+      if (urgent && this.plainDue < this.flushDue) this.armFlush(this.plainDue);
+      return;
+    }
     // Each flush is a frame per link. A member with many links (a seed during
     // a start) batches longer, and so does one whose gossip comes in a burst
     // (a start, a storm): gossip queued again soon after a flush doubles the
@@ -1791,11 +1825,33 @@ export class Membership {
     const crowd = Math.min(Math.ceil(this.links.size / this.opts.maxLinks), 10);
     const delay = this.opts.batchMs * Math.max(this.burst, crowd);
     this.counters.flushes++;
-    this.flushTimer = this.clock.setTimeout(() => {
-      this.flushTimer = undefined;
-      this.flushedAt = this.clock.now();
-      this.flush();
-    }, delay);
+    this.plainDue = now + delay;
+    // A saturated loop (a start with many agents per process) is CPU-bound:
+    // the window starts wide, whatever the burst, so that a flood's waves
+    // share frames; the doubling above would reset on every short lull.
+    if (!urgent && delay < this.opts.saturatedBatchMs && this.saturated()) {
+      this.counters.saturatedFlushes++;
+      this.armFlush(now + this.opts.saturatedBatchMs);
+    } else this.armFlush(this.plainDue);
+  }
+
+  private armFlush(due: number): void {
+    if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
+    this.flushDue = due;
+    this.flushTimer = this.clock.setTimeout(
+      () => {
+        this.flushTimer = undefined;
+        this.flushDue = this.plainDue = Infinity;
+        this.flushedAt = this.clock.now();
+        this.flush();
+      },
+      Math.max(0, due - this.clock.now()),
+    );
+  }
+
+  /** Our event loop has been busy above saturatedUtilisation lately (see MeshClock.utilisation). */
+  private saturated(): boolean {
+    return (this.clock.utilisation?.() ?? 0) > this.opts.saturatedUtilisation;
   }
 
   /** Sends what is queued for every link (`force`: also links still syncing, e.g. a tombstone). */

@@ -926,11 +926,15 @@ describe('mesh membership', () => {
   /**
    * One member with links a and b; a sends a record every 10 ms for `burstMs`
    * (a new member's, or with `members` a new version of one of that many),
-   * then goes quiet. Returns the gossip frames b got, the kinds sent the
-   * moment a ping arrived mid-burst, and a function to send one more record.
+   * then goes quiet; mid-burst a also sends a suspicion of the first member.
+   * `utilisation`: the clock's reading of the member's event loop. Returns the
+   * gossip frames b got, the kinds sent the moment a ping arrived mid-burst,
+   * how long the suspicion took to reach b, and a function to send one more
+   * record.
    */
-  const burstTo = (burstMs: number, members = Infinity) => {
-    const frames: { to: string; kind: string; ids: string[] }[] = [];
+  const burstTo = (burstMs: number, members = Infinity, utilisation?: () => number) => {
+    const frames: { to: string; kind: string; ids: string[]; suspects: string[]; at: number }[] =
+      [];
     let timers: { at: number; fn: () => void }[] = [];
     let now = 0;
     const m = new Membership(
@@ -942,6 +946,8 @@ describe('mesh membership', () => {
             to,
             kind: msg.kind,
             ids: msg.kind === 'gossip' ? msg.records.map((r) => r.id) : [],
+            suspects: msg.kind === 'gossip' ? msg.suspects.map((d) => d.id) : [],
+            at: now,
           }),
         connect: () => {},
         disconnect: () => {},
@@ -949,8 +955,15 @@ describe('mesh membership', () => {
       { sign: () => new Uint8Array(64), verify: () => true },
       {
         now: () => now,
-        setTimeout: (fn, ms) => timers.push({ at: now + ms, fn }),
-        clearTimeout: () => {},
+        setTimeout: (fn, ms) => {
+          const t = { at: now + ms, fn };
+          timers.push(t);
+          return t;
+        },
+        clearTimeout: (t) => {
+          timers = timers.filter((x) => x !== t);
+        },
+        utilisation,
       },
       {},
       { batchMs: 20 },
@@ -968,6 +981,7 @@ describe('mesh membership', () => {
       now = t;
     };
     let onPing: string[] = [];
+    let suspectedAt = NaN;
     for (let i = 0; i < burstMs / 10; i++) {
       advanceTo(i * 10);
       m.receive('a', {
@@ -982,9 +996,21 @@ describe('mesh membership', () => {
         m.receive('b', { kind: 'ping', nonce: 7 });
         onPing = frames.slice(before).map((f) => f.kind);
       }
+      if (i === burstMs / 20 + 3) {
+        suspectedAt = now;
+        m.receive('a', {
+          kind: 'gossip',
+          records: [],
+          deaths: [],
+          suspects: [{ id: 'x0', version: Math.floor(i / members) + 1, by: 'a' }],
+        });
+      }
     }
     advanceTo(burstMs + 2000);
     const toB = frames.filter((f) => f.to === 'b' && f.ids.length);
+    // (Infinity when it never reached b: a new version of x0 may overtake it.)
+    const suspicionMs =
+      (frames.find((f) => f.to === 'b' && f.suspects.includes('x0'))?.at ?? Infinity) - suspectedAt;
     const lone = (): number => {
       frames.length = 0;
       m.receive('a', {
@@ -996,7 +1022,7 @@ describe('mesh membership', () => {
       advanceTo(now + 20);
       return frames.filter((f) => f.to === 'b' && f.ids.includes('late')).length;
     };
-    return { toB, onPing, lone };
+    return { toB, onPing, suspicionMs, lone };
   };
   it('a burst of gossip widens the batching window (fewer frames per link, nothing lost); a lone record after a quiet spell goes out within batchMs', () => {
     const { toB, onPing, lone } = burstTo(1000);
@@ -1019,6 +1045,26 @@ describe('mesh membership', () => {
     expect(new Set(toB.flatMap((f) => f.ids)).size).toBe(600);
     expect(onPing).toEqual(['ack']);
     expect(lone()).toBe(1);
+  });
+  it('while the event loop is saturated a burst is flushed at the saturated window from its first record (far fewer frames); below the threshold the frames are unchanged; a suspicion never waits for the wide window', () => {
+    const plain = burstTo(6000);
+    const saturated = burstTo(6000, Infinity, () => 0.95);
+    // 1000 ms from the first record on, whatever the lulls: about 6000 / 1000 frames.
+    expect(saturated.toB.length).toBeLessThanOrEqual(8);
+    expect(saturated.toB.length).toBeLessThan(plain.toB.length / 2);
+    expect(new Set(saturated.toB.flatMap((f) => f.ids)).size).toBe(600);
+    expect(saturated.onPing).toEqual(['ack']);
+    // Failure detection's gossip keeps the burst window (320 ms at most), saturated or not.
+    expect(plain.suspicionMs).toBeLessThanOrEqual(320);
+    expect(saturated.suspicionMs).toBeLessThanOrEqual(320);
+    // A busy loop below the threshold batches exactly as without the reading.
+    const busy = burstTo(6000, Infinity, () => 0.8);
+    expect(busy.toB.map((f) => [f.at, f.ids.length])).toEqual(
+      plain.toB.map((f) => [f.at, f.ids.length]),
+    );
+    expect(busy.suspicionMs).toBe(plain.suspicionMs);
+    // After the burst, unsaturated: a lone record goes out within batchMs.
+    expect(busy.lone()).toBe(1);
   });
   it('anti-entropy answers a digest with the entries of the buckets that differ, not the whole directory', () => {
     const { net, ms } = cluster(120);
