@@ -265,6 +265,12 @@ void Engine::Run() {
     ioWanted_.store(false, std::memory_order_relaxed);
     sleeping_.store(false, std::memory_order_relaxed);
     const uint64_t settledBefore = settles_;
+    // Queued commands first: a peer added without a wake-up (AddPeer) has its
+    // name bound to its metadata's key before a HELLO under that name is read.
+    if (cmdPending_.exchange(false)) {
+      DrainCommands();
+      lastCommandNs_.store(NowNs());
+    }
     bool sawEvent = false;
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
