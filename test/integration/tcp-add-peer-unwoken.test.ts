@@ -3,8 +3,10 @@
  * without waking it (native/tcp/posting.cc): the command runs on that thread's
  * next round. What must hold while it waits, with the I/O thread asleep in its
  * idle tick (250 ms) when the metadata is loaded: a HELLO under the peer's
- * name, from another process and with another identity key, is refused (the
- * round drains the queue before it reads the HELLO); the peer itself, in
+ * name, from another process and with another identity key, is refused, also
+ * on a connection that got its challenge before the load and sends a NOTIF
+ * right behind the HELLO (the round drains the queue before it reads the
+ * HELLO, so the name is bound to the metadata's key first); the peer itself, in
  * another process, transfers into this agent at once; and this agent
  * transfers to it at once (its Connect finds the peer the queued command
  * added). Loopback only.
@@ -90,6 +92,33 @@ describe('a TCP peer added without waking the engine', () => {
       expect(got).toEqual([`${victim.name}:real`]);
       const { hash } = await victim.send({ cmd: 'hash', off: 0, len: LEN });
       expect(sha256(buf)).toBe(hash);
+    } finally {
+      target.off('notif', listener);
+    }
+  });
+
+  it('a HELLO under that name on a connection opened before the load, a NOTIF right behind it, is refused: the NOTIF never arrives', async () => {
+    const got: string[] = [];
+    const listener = (from: string, msg: Uint8Array) => got.push(`${from}:${Buffer.from(msg)}`);
+    target.on('notif', listener);
+    try {
+      // Several names: each try has the HELLO in before the engine's next tick.
+      for (let i = 0; i < 5; i++) {
+        const victim = await Agent.create({ name: `early-${process.pid}-${i}`, backends: ['TCP'] });
+        const md = victim.getLocalMD();
+        await victim.close();
+        const early = await attacker.send({
+          cmd: 'helloLater',
+          name: victim.name,
+          notif: 'forged',
+        });
+        expect(early.challenged).toBe(true);
+        target.loadRemoteMD(md);
+        const forged = await attacker.send({ cmd: 'helloNow' });
+        expect(forged.accepted).toBe(false);
+      }
+      await sleep(300); // a late NOTIF would have arrived by now
+      expect(got).toEqual([]);
     } finally {
       target.off('notif', listener);
     }
