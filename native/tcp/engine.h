@@ -250,7 +250,9 @@ class Engine {
   static uint64_t TotalBytes(const Xfer* x);
   static bool UsesCma(const Peer* p, uint64_t bytes);
   void FlushDirty(uint64_t maxBytes = UINT64_MAX);
-  void DrainCommands();
+  // Runs the queued commands; true when one of them may have started
+  // something to watch (anything but a new peer, which connects nothing).
+  bool DrainCommands();
   void ExecCmd(Cmd& c);
 
   // Connections.

@@ -483,13 +483,18 @@ void Engine::RunQueuedCommands() {
   Publish();
 }
 
-void Engine::DrainCommands() {
+bool Engine::DrainCommands() {
   {
     std::lock_guard<std::mutex> lock(cmdMu_);
     std::swap(cmds_, cmdsSpare_);
   }
-  for (Cmd& c : *cmdsSpare_) ExecCmd(c);
+  bool watch = false;
+  for (Cmd& c : *cmdsSpare_) {
+    watch = watch || c.kind != Cmd::kAddPeer;
+    ExecCmd(c);
+  }
   cmdsSpare_->clear();
+  return watch;
 }
 
 void Engine::ExecCmd(Cmd& c) {
