@@ -265,6 +265,10 @@ void Engine::Run() {
     ioWanted_.store(false, std::memory_order_relaxed);
     sleeping_.store(false, std::memory_order_relaxed);
     const uint64_t settledBefore = settles_;
+    // Queued commands first: a peer added without a wake-up (AddPeer) has its
+    // name bound to its metadata's key before a HELLO under that name is read.
+    // New peers alone keep an idle thread on its long sleep.
+    if (cmdPending_.exchange(false) && DrainCommands()) lastCommandNs_.store(NowNs());
     bool sawEvent = false;
     for (int i = 0; i < n; i++) {
       uint64_t tag = evs[i].data.u64;
@@ -306,12 +310,9 @@ void Engine::Run() {
         dirty_.push_back(c);
       }
     }
-    // A command (posts, new peers) may start something to watch: the next
+    // A command (a post, a connect) may start something to watch: the next
     // CheckTimeouts says, before the thread sleeps long again.
-    if (cmdPending_.exchange(false)) {
-      DrainCommands();
-      lastCommandNs_.store(NowNs());
-    }
+    if (cmdPending_.exchange(false) && DrainCommands()) lastCommandNs_.store(NowNs());
     FlushDirty();
     now = NowNs();
     if (sawEvent) lastBusyNs_ = now;

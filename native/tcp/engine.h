@@ -228,7 +228,10 @@ class Engine {
 
  private:
   void Run();
-  void PushCmd(Cmd&& c);
+  // `wake`: false for a command nothing waits on (a new peer): queued without
+  // waking a sleeping I/O thread, it runs on that thread's next round (the next
+  // command that wakes it, a connection's event, or its tick).
+  void PushCmd(Cmd&& c, bool wake = true);
   bool TryRunInline(Cmd& c);
   bool InlineEligible(const Cmd& c);
   void PollForCompletion(uint32_t slot, uint32_t gen);
@@ -247,7 +250,9 @@ class Engine {
   static uint64_t TotalBytes(const Xfer* x);
   static bool UsesCma(const Peer* p, uint64_t bytes);
   void FlushDirty(uint64_t maxBytes = UINT64_MAX);
-  void DrainCommands();
+  // Runs the queued commands; true when one of them may have started
+  // something to watch (anything but a new peer, which connects nothing).
+  bool DrainCommands();
   void ExecCmd(Cmd& c);
 
   // Connections.

@@ -8,13 +8,13 @@ namespace nixl::tcp {
 // ---------------------------------------------------------------------------
 // Commands from JavaScript.
 
-void Engine::PushCmd(Cmd&& c) {
+void Engine::PushCmd(Cmd&& c, bool wake) {
   {
     std::lock_guard<std::mutex> lock(cmdMu_);
     cmds_->push_back(std::move(c));
   }
   cmdPending_.store(true);
-  if (sleeping_.load()) {
+  if (wake && sleeping_.load()) {
     uint64_t one = 1;
     ssize_t ignored = write(eventFd_, &one, sizeof(one));
     (void)ignored;
@@ -37,7 +37,13 @@ uint32_t Engine::AddPeer(const std::string& name, const std::string& host, int p
   Cmd c;
   c.kind = Cmd::kAddPeer;
   c.peer = std::move(p);
-  PushCmd(std::move(c));
+  // Loading a peer's metadata connects nothing (the first transfer or
+  // notification does, with a command that wakes the thread, after this one
+  // in the queue), and an inbound connection under this name waits for this
+  // command (Run drains the queue before it reads any event): the write to
+  // the eventfd and the wake-up it causes are saved. A discovery member loads
+  // every other member once; in a 128-agent start, 127 wake-ups per agent.
+  PushCmd(std::move(c), /*wake=*/false);
   return id;
 }
 
@@ -477,13 +483,18 @@ void Engine::RunQueuedCommands() {
   Publish();
 }
 
-void Engine::DrainCommands() {
+bool Engine::DrainCommands() {
   {
     std::lock_guard<std::mutex> lock(cmdMu_);
     std::swap(cmds_, cmdsSpare_);
   }
-  for (Cmd& c : *cmdsSpare_) ExecCmd(c);
+  bool watch = false;
+  for (Cmd& c : *cmdsSpare_) {
+    watch = watch || c.kind != Cmd::kAddPeer;
+    ExecCmd(c);
+  }
   cmdsSpare_->clear();
+  return watch;
 }
 
 void Engine::ExecCmd(Cmd& c) {

@@ -16,6 +16,7 @@ import {
   MAGIC,
   OP,
   header,
+  helloPayload,
   targetInfo,
   type TargetInfo,
 } from './tcp-frame-client.js';
@@ -26,6 +27,8 @@ let info: TargetInfo | undefined;
 /** A connection kept open under a name (holdHello), to see what the target does with it later. */
 let held: FrameClient | undefined;
 const flood: Socket[] = [];
+/** A connection that got its challenge and holds a HELLO ready to send (helloLater). */
+let early: { conn: FrameClient; hello: Buffer } | undefined;
 let fake: { server: Server; connections: number; hellos: number; afterHello: number } | undefined;
 
 /** A CMA entry: copy `len` bytes between our `initiatorAddr` and the target's `targetAddr`. */
@@ -160,6 +163,37 @@ serveJsonLines<Cmd>({
     const msg = Buffer.from(c.notif);
     held.send(header({ op: OP.NOTIF, len: msg.length }), msg);
     return { accepted: true };
+  },
+
+  helloLater: async (c) => {
+    // Connects and reads the challenge now; the HELLO for `name` (a fresh
+    // identity key) is computed now too and sent by helloNow, with a NOTIF
+    // right behind it in the same write, without waiting for HELLO_OK.
+    const conn = await FrameClient.raw(info!.host, info!.port);
+    const ch = await conn.next(10_000);
+    if (!ch || ch.op !== OP.CHALLENGE) return { challenged: false };
+    const payload = helloPayload(info!, c.name, ch.payload);
+    const msg = Buffer.from(c.notif);
+    early = {
+      conn,
+      hello: Buffer.concat([
+        header({ op: OP.HELLO, len: payload.length }),
+        payload,
+        header({ op: OP.NOTIF, len: msg.length }),
+        msg,
+      ]),
+    };
+    return { challenged: true };
+  },
+
+  helloNow: async () => {
+    // Accepted: the target answered HELLO_OK; else it closed the connection.
+    const { conn, hello } = early!;
+    early = undefined;
+    conn.send(hello);
+    const f = await conn.next(5_000);
+    conn.close();
+    return { accepted: f?.op === OP.HELLO_OK };
   },
 
   heldWaitClosed: async (c) => {
