@@ -1828,8 +1828,16 @@ export class Membership {
     this.plainDue = now + delay;
     // A saturated loop (a start with many agents per process) is CPU-bound:
     // the window starts wide, whatever the burst, so that a flood's waves
-    // share frames; the doubling above would reset on every short lull.
-    if (!urgent && delay < this.opts.saturatedBatchMs && this.saturated()) {
+    // share frames; the doubling above would reset on every short lull. Only
+    // in a large directory: a small one has few flushes to save, and there
+    // each wide flush was a second more per hop (mDNS at 32 agents, whose
+    // groups formed apart merge by floods: 3 of 3 pairs later).
+    if (
+      !urgent &&
+      this.entries.size > LARGE_DIRECTORY &&
+      delay < this.opts.saturatedBatchMs &&
+      this.saturated()
+    ) {
       this.counters.saturatedFlushes++;
       this.armFlush(now + this.opts.saturatedBatchMs);
     } else this.armFlush(this.plainDue);

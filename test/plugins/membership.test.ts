@@ -1046,17 +1046,25 @@ describe('mesh membership', () => {
     expect(onPing).toEqual(['ack']);
     expect(lone()).toBe(1);
   });
-  it('while the event loop is saturated a burst is flushed at the saturated window from its first record (far fewer frames); below the threshold the frames are unchanged; a suspicion never waits for the wide window', () => {
+  it('while the event loop is saturated a burst in a large directory is flushed at the saturated window from its first record (far fewer frames); below the threshold or in a small directory the frames are unchanged; a suspicion never waits for the wide window', () => {
     const plain = burstTo(6000);
     const saturated = burstTo(6000, Infinity, () => 0.95);
-    // 1000 ms from the first record on, whatever the lulls: about 6000 / 1000 frames.
-    expect(saturated.toB.length).toBeLessThanOrEqual(8);
-    expect(saturated.toB.length).toBeLessThan(plain.toB.length / 2);
+    // Once the directory holds more than 64 members (its 65th record, at 640 ms), 1000 ms
+    // from a flush's first record, whatever the lulls: about 5000 / 1000 frames after 1 s.
+    const late = (fs: { at: number }[]) => fs.filter((f) => f.at >= 1000).length;
+    expect(late(saturated.toB)).toBeLessThanOrEqual(6);
+    expect(late(saturated.toB)).toBeLessThan(late(plain.toB) / 2);
     expect(new Set(saturated.toB.flatMap((f) => f.ids)).size).toBe(600);
     expect(saturated.onPing).toEqual(['ack']);
     // Failure detection's gossip keeps the burst window (320 ms at most), saturated or not.
     expect(plain.suspicionMs).toBeLessThanOrEqual(320);
     expect(saturated.suspicionMs).toBeLessThanOrEqual(320);
+    // A small directory (at most 64 members) keeps its window, saturated or not.
+    const small = burstTo(6000, 10);
+    const smallSaturated = burstTo(6000, 10, () => 0.95);
+    expect(smallSaturated.toB.map((f) => [f.at, f.ids.length])).toEqual(
+      small.toB.map((f) => [f.at, f.ids.length]),
+    );
     // A busy loop below the threshold batches exactly as without the reading.
     const busy = burstTo(6000, Infinity, () => 0.8);
     expect(busy.toB.map((f) => [f.at, f.ids.length])).toEqual(
