@@ -1424,16 +1424,20 @@ export class Membership {
   /**
    * Lifeguard: true when a verdict of ours due at `due` falls just after our
    * own event loop stalled (its timer fired late, or the loop stalled within
-   * the last probe timeout). A stalled loop runs its due timers before it
-   * reads what arrived meanwhile (Node's timers phase comes before the poll
-   * phase), and the suspect's refutation or its answer may be among that:
-   * the verdict waits a probe timeout for the loop to catch up.
+   * the last probe timeout), or while it is saturated. A stalled loop runs its
+   * due timers before it reads what arrived meanwhile (Node's timers phase
+   * comes before the poll phase), and the suspect's refutation or its answer
+   * may be among that: the verdict waits a probe timeout for the loop to catch
+   * up. A loop saturated by many short tasks (a start with dozens of agents in
+   * one process) shows no timer lag, yet reads its sockets a turn at a time,
+   * each turn long, some paused by the read meter: it waits the same way (a
+   * live member was once confirmed dead by one such agent at 128).
    */
   private behind(due: number): boolean {
     if (!this.opts.lifeguard) return false;
     const now = this.clock.now();
     const half = this.opts.probeTimeoutMs / 2;
-    if (now - due > half) return true;
+    if (now - due > half || this.saturated()) return true;
     return (this.clock.lagSince?.(now - this.opts.probeTimeoutMs) ?? 0) > half;
   }
 

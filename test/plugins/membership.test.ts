@@ -227,6 +227,41 @@ describe('mesh membership', () => {
     expect(holder.recordOf('x')?.version).toBe(2);
   });
 
+  it('a holder whose event loop is saturated (no timer lag) waits for a refutation just past the deadline, and still confirms a silent suspect within two probe timeouts more', () => {
+    for (const refutes of [true, false]) {
+      const net = new SimNetwork(10, OPTS);
+      const gone: string[] = [];
+      let goneAt = NaN;
+      const holder = net.add('holder', new Uint8Array(1), {
+        gone: (id) => {
+          gone.push(id);
+          goneAt = net.clock.now();
+        },
+      });
+      net.utilisation.set('holder', 0.95);
+      const x = net.add('x', new Uint8Array(1));
+      holder.receive('a', { kind: 'gossip', records: [x.record], deaths: [], suspects: [] });
+      // Four suspectors: confirmed 6.5 s from now (as in the stall test above).
+      const t0 = net.clock.now();
+      const suspects = ['s1', 's2', 's3', 's4'].map((by) => ({ id: 'x', version: 1, by }));
+      holder.receive('a', { kind: 'gossip', records: [], deaths: [], suspects });
+      x.linkUp('holder', false);
+      // x refutes half a second after the deadline (its own loop, or the
+      // holder's reads, a turn behind).
+      net.clock.run(t0 + 7000);
+      if (refutes) x.update();
+      net.clock.run(t0 + 20_000);
+      if (refutes) {
+        expect(gone).toEqual([]);
+        expect(holder.recordOf('x')?.version).toBe(2);
+      } else {
+        // The deadline (6.5 s) plus at most two probe timeouts of waiting.
+        expect(gone).toEqual(['x']);
+        expect(goneAt - t0).toBeLessThanOrEqual(6500 + 2 * OPTS.probeTimeoutMs + 100);
+      }
+    }
+  });
+
   it('a raiser whose relayed probes go unanswered dials the suspect itself before declaring it dead', () => {
     const net = new SimNetwork(10, OPTS);
     const gone: string[] = [];

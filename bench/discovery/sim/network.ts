@@ -139,6 +139,8 @@ export class SimNetwork {
   connects = 0;
   /** A slow member runs each event (timer or message) up to this many ms late. */
   readonly slowMs = new Map<string, number>();
+  /** A member's event-loop utilisation reading (0..1; unset: 0, an idle loop). */
+  readonly utilisation = new Map<string, number>();
 
   constructor(
     readonly latencyMs: number,
@@ -181,6 +183,7 @@ export class SimNetwork {
           lag = Math.max(lag, Math.min(net.clock.now(), until) - from);
         return lag;
       },
+      utilisation: () => net.utilisation.get(id) ?? 0,
     };
     const m = new Membership(id, payload, transport, SIM_SIGNER, clock, events, this.opts);
     this.members.set(id, m);
