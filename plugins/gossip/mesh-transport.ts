@@ -53,9 +53,10 @@ export interface MeshTransportOptions {
   /** The peer does not speak this cluster's mesh protocol (another cluster, or not nixl-ts). */
   foreign(id: string): void;
   /**
-   * A dial of the member was reset right after its TCP connect: its process
-   * runs (it accepted, then refused us at its connection bound), which
-   * answers a probe as well as an ack would.
+   * A dial of the member was reset right after its TCP connect, and so was
+   * (or went through) a second one a moment later: its process runs (it
+   * accepted, then refused us at its connection bound), which answers a
+   * probe as well as an ack would.
    */
   refusedByLive(id: string): void;
   /** A dial for a link was refused by our own connection bound (no slot): nothing was sent. */
@@ -65,6 +66,9 @@ export interface MeshTransportOptions {
 
 /** Longest stretch of frame handling before yielding to the event loop. */
 const SLICE_MS = 5;
+
+/** How long after a reset dial the member is dialled again (see resetSeen). */
+const RESET_RECHECK_MS = 250;
 
 interface Outbound {
   queue: Uint8Array[];
@@ -81,6 +85,8 @@ export class Libp2pMeshTransport implements MeshTransport {
   private readonly msgRate: KeyedLimiter;
   private readonly byteRate: KeyedLimiter;
   private readonly dialing = new Set<string>();
+  /** Members whose reset dial waits for its second look (see resetSeen). */
+  private readonly rechecking = new Set<string>();
   private closed = false;
   private sliceStart = performance.now();
   /**
@@ -236,7 +242,7 @@ export class Libp2pMeshTransport implements MeshTransport {
             // cannot help stays silent; the requester has other helpers).
             if (err instanceof ConnectionBoundError) this.o.log('%s', m);
             else if (/protocol selection failed|UnsupportedProtocol/i.test(m)) this.o.foreign(to);
-            else if (resetByLiveHost(err)) this.o.refusedByLive(to);
+            else if (resetByLiveHost(err)) this.resetSeen(to);
             else this.o.log('mesh stream to %s failed: %s', to, (err as Error)?.message);
             this.sent.dropped += o.queue.length;
             o.queue = [];
@@ -291,12 +297,40 @@ export class Libp2pMeshTransport implements MeshTransport {
         if (err instanceof ConnectionBoundError) {
           this.o.log('%s', err.message);
           if (reason === 'link') this.o.linkRefused(id);
-        } else if (resetByLiveHost(err)) this.o.refusedByLive(id);
+        } else if (resetByLiveHost(err)) this.resetSeen(id);
         else this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
       } finally {
         this.dialing.delete(id);
       }
     })();
+  }
+
+  /**
+   * A dial of the member was reset after its TCP connect. A member at its
+   * connection bound does that, and so does a process killed while our
+   * connect sat in its accept queue. One more dial a moment later tells them
+   * apart: the live member answers or resets it again, a dead one's port
+   * refuses it. Read as life at once, the dying member's reset answered the
+   * probes of its lost links, and a crash went unnoticed for good.
+   */
+  private resetSeen(id: string): void {
+    if (this.closed || this.rechecking.has(id)) return;
+    this.rechecking.add(id);
+    const recheck = async () => {
+      try {
+        await this.learn(id);
+        await this.o.gate.dial(peerIdFromString(id), 'probe', {
+          signal: AbortSignal.timeout(this.o.dialTimeoutMs),
+        });
+        if (!this.closed) this.o.refusedByLive(id);
+      } catch (err) {
+        if (!this.closed && resetByLiveHost(err)) this.o.refusedByLive(id);
+        else this.o.log('recheck of %s after a reset: %s', id, (err as Error)?.message);
+      } finally {
+        this.rechecking.delete(id);
+      }
+    };
+    setTimeout(() => void recheck(), RESET_RECHECK_MS).unref();
   }
 
   /** True while the open connections alone fill the bound: see MeshTransport.full. */

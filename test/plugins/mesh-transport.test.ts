@@ -9,6 +9,7 @@
  * the receiver's limit is reported and ends the stream.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -28,7 +29,11 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
-async function member(addrsOf: (id: string) => string[], maxFrameBytes = 1024 * 1024) {
+async function member(
+  addrsOf: (id: string) => string[],
+  maxFrameBytes = 1024 * 1024,
+  refusedByLive: (id: string) => void = () => {},
+) {
   const node = await createControlNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
     clusterKey: KEY,
@@ -55,7 +60,7 @@ async function member(addrsOf: (id: string) => string[], maxFrameBytes = 1024 * 
     invalid: (_from, err) => invalid.push(err),
     rateLimited: () => {},
     foreign: () => {},
-    refusedByLive: () => {},
+    refusedByLive,
     linkRefused: () => {},
     log: createLogger('nixl:test:mesh'),
   });
@@ -158,5 +163,62 @@ describe('mesh transport', { timeout: 60_000 }, () => {
     await until('the oversized frame to be reported', () => b.invalid.length === 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(b.received).toHaveLength(300);
+  });
+
+  it('reads a reset dial as life only when a second dial a moment later is reset too (not a dying process)', async () => {
+    // Stand-ins for a member's port: one resets every connection it accepts
+    // (a live member at its connection bound), one resets the first and
+    // then closes its listener (a process killed with our connect in its
+    // accept queue: the next connect is refused).
+    const resetting = async (closeAfterFirst: boolean) => {
+      let accepted = 0;
+      const server: Server = createServer((socket) => {
+        accepted++;
+        socket.resetAndDestroy();
+        if (closeAfterFirst) server.close();
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      return { server, port, accepted: () => accepted };
+    };
+    const live = await resetting(false);
+    const dying = await resetting(true);
+    try {
+      const stranger = async () =>
+        (
+          await createControlNode({
+            listen: [],
+            clusterKey: KEY,
+            pubsub: false,
+            identify: false,
+            start: false,
+          })
+        ).peerId.toString();
+      const liveId = await stranger();
+      const dyingId = await stranger();
+      const addrs = new Map([
+        [liveId, [`/ip4/127.0.0.1/tcp/${live.port}`]],
+        [dyingId, [`/ip4/127.0.0.1/tcp/${dying.port}`]],
+      ]);
+      const proofs: string[] = [];
+      const a = await member(
+        (id) => addrs.get(id) ?? [],
+        undefined,
+        (id) => proofs.push(id),
+      );
+
+      a.transport.connect(liveId, 'probe');
+      a.transport.connect(dyingId, 'probe');
+      await until('the live member to be read as live', () => proofs.includes(liveId));
+      await until('the dying member to be dialled', () => dying.accepted() >= 1);
+      // Well past the second look (250 ms), and its refused dial.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(proofs).toEqual([liveId]);
+      expect(live.accepted()).toBeGreaterThanOrEqual(2);
+      expect(dying.accepted()).toBe(1);
+    } finally {
+      live.server.close();
+      dying.server.close();
+    }
   });
 });
