@@ -263,6 +263,7 @@ async function probeTransport(
     foreign: () => {},
     refusedByLive: () => {},
     linkRefused: () => {},
+    unreachable: () => {},
     log: createLogger('nixl-ts:costs-probe'),
   });
 }

@@ -554,6 +554,7 @@ export class GossipDiscovery implements Discovery {
       foreign: (id) => this.onForeign(id),
       refusedByLive: (id) => this.mesh?.refusedByLive(id),
       linkRefused: (id) => this.mesh?.linkRefused(id),
+      unreachable: (id) => this.mesh?.unreachable(id),
       log: this.log.extend('mesh'),
     });
     this.transport = transport;

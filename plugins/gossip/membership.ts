@@ -2100,6 +2100,22 @@ export class Membership {
   }
 
   /**
+   * Nothing listens at the member's addresses: our dial was refused at every
+   * one. A crashed process whose lost links were all read as life (or never
+   * probed) stays in the directory with no link from anyone, and nobody
+   * probes a member without a link; upkeep still dials it, so the refusal
+   * starts a lost link's probe: through our helpers, then a suspicion, which
+   * a live member refutes.
+   */
+  unreachable(id: string): void {
+    this.connecting.delete(id);
+    const e = this.entries.get(id);
+    if (this.stopped || !e || e.dead || !e.rec || e.rec.left || e.suspect) return;
+    if (this.links.has(id)) return;
+    this.startProbe(id, true);
+  }
+
+  /**
    * Our dial of the member was refused by its running process (at its
    * connection bound): proof of life, as good as an ack. Probes of it are
    * answered, and relays for it ack their requesters.

@@ -61,6 +61,8 @@ export interface MeshTransportOptions {
   refusedByLive(id: string): void;
   /** A dial for a link was refused by our own connection bound (no slot): nothing was sent. */
   linkRefused(id: string): void;
+  /** A dial of the member was refused at every address: nothing listens there. */
+  unreachable(id: string): void;
   log: Logger;
 }
 
@@ -298,6 +300,7 @@ export class Libp2pMeshTransport implements MeshTransport {
           this.o.log('%s', err.message);
           if (reason === 'link') this.o.linkRefused(id);
         } else if (resetByLiveHost(err)) this.resetSeen(id);
+        else if (refusedEverywhere(err)) this.o.unreachable(id);
         else this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
       } finally {
         this.dialing.delete(id);
@@ -310,7 +313,7 @@ export class Libp2pMeshTransport implements MeshTransport {
    * connection bound does that, and so does a process killed while our
    * connect sat in its accept queue. One more dial a moment later tells them
    * apart: the live member answers or resets it again, a dead one's port
-   * refuses it. Read as life at once, the dying member's reset answered the
+   * refuses it (then it is unreachable). Read as life at once, the dying member's reset answered the
    * probes of its lost links, and a crash went unnoticed for good.
    */
   private resetSeen(id: string): void {
@@ -324,7 +327,9 @@ export class Libp2pMeshTransport implements MeshTransport {
         });
         if (!this.closed) this.o.refusedByLive(id);
       } catch (err) {
-        if (!this.closed && resetByLiveHost(err)) this.o.refusedByLive(id);
+        if (this.closed) return;
+        if (resetByLiveHost(err)) this.o.refusedByLive(id);
+        else if (refusedEverywhere(err)) this.o.unreachable(id);
         else this.o.log('recheck of %s after a reset: %s', id, (err as Error)?.message);
       } finally {
         this.rechecking.delete(id);
@@ -378,4 +383,11 @@ function resetByLiveHost(err: unknown): boolean {
   const e = err as { code?: string; message?: string; errors?: unknown[] } | undefined;
   if (e?.code === 'ECONNRESET' || /ECONNRESET/.test(e?.message ?? '')) return true;
   return Array.isArray(e?.errors) && e.errors.some((x) => resetByLiveHost(x));
+}
+
+/** A dial whose every address refused the connect (ECONNREFUSED): no process listens there. */
+function refusedEverywhere(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; errors?: unknown[] } | undefined;
+  if (Array.isArray(e?.errors) && e.errors.length) return e.errors.every(refusedEverywhere);
+  return e?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e?.message ?? '');
 }

@@ -834,6 +834,32 @@ describe('mesh membership', () => {
     for (const m of ms) expect(m.linkIds().length).toBeGreaterThanOrEqual(OPTS.degree);
   });
 
+  it('a member nothing listens for (a dial refused everywhere) is probed through a helper and suspected unless it answers', () => {
+    for (const c of ['linked', 'silent', 'answers'] as const) {
+      const { net, m, sent } = recordingMember('m');
+      m.receive('a', {
+        kind: 'gossip',
+        records: [liveRecord('a', 1), liveRecord('x', 1)],
+        deaths: [],
+        suspects: [],
+      });
+      m.linkUp('a', false);
+      if (c === 'linked') m.linkUp('x', false);
+      m.unreachable('x');
+      const req = sent.find((s) => s.msg.kind === 'ping-req');
+      if (c === 'linked') {
+        // A linked member is probed over its link, not on a refused dial.
+        expect(req).toBeUndefined();
+        continue;
+      }
+      expect(req).toMatchObject({ to: 'a', msg: { kind: 'ping-req', target: 'x' } });
+      if (c === 'answers')
+        m.receive('a', { kind: 'ack', nonce: (req!.msg as { nonce: number }).nonce });
+      net.clock.run(net.clock.now() + 5_000);
+      expect([c, m.isSuspect('x') || m.isDead('x')]).toEqual([c, c === 'silent']);
+    }
+  });
+
   it("a target that refused the helper's dial at its bound (its process runs) answers a relayed probe", () => {
     const net = new SimNetwork(10, OPTS);
     const sent: { to: string; msg: MeshMessage; dial?: boolean }[] = [];

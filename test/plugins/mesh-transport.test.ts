@@ -33,6 +33,7 @@ async function member(
   addrsOf: (id: string) => string[],
   maxFrameBytes = 1024 * 1024,
   refusedByLive: (id: string) => void = () => {},
+  unreachable: (id: string) => void = () => {},
 ) {
   const node = await createControlNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -62,6 +63,7 @@ async function member(
     foreign: () => {},
     refusedByLive,
     linkRefused: () => {},
+    unreachable,
     log: createLogger('nixl:test:mesh'),
   });
   await transport.install();
@@ -165,11 +167,12 @@ describe('mesh transport', { timeout: 60_000 }, () => {
     expect(b.received).toHaveLength(300);
   });
 
-  it('reads a reset dial as life only when a second dial a moment later is reset too (not a dying process)', async () => {
+  it('reads a reset dial as life only when a second dial a moment later is reset too; a refused one as unreachable', async () => {
     // Stand-ins for a member's port: one resets every connection it accepts
     // (a live member at its connection bound), one resets the first and
     // then closes its listener (a process killed with our connect in its
-    // accept queue: the next connect is refused).
+    // accept queue: the next connect is refused, as at a port nothing
+    // listens on).
     const resetting = async (closeAfterFirst: boolean) => {
       let accepted = 0;
       const server: Server = createServer((socket) => {
@@ -196,16 +199,25 @@ describe('mesh transport', { timeout: 60_000 }, () => {
         ).peerId.toString();
       const liveId = await stranger();
       const dyingId = await stranger();
+      const goneId = await stranger();
+      // A port nothing listens on: one the OS gave a listener that closed.
+      const gone = await resetting(false);
+      await new Promise((r) => gone.server.close(r));
       const addrs = new Map([
         [liveId, [`/ip4/127.0.0.1/tcp/${live.port}`]],
         [dyingId, [`/ip4/127.0.0.1/tcp/${dying.port}`]],
+        [goneId, [`/ip4/127.0.0.1/tcp/${gone.port}`]],
       ]);
       const proofs: string[] = [];
+      const unreachable: string[] = [];
       const a = await member(
         (id) => addrs.get(id) ?? [],
         undefined,
         (id) => proofs.push(id),
+        (id) => unreachable.push(id),
       );
+      a.transport.connect(goneId, 'link');
+      await until('the closed port to be unreachable', () => unreachable.includes(goneId));
 
       a.transport.connect(liveId, 'probe');
       a.transport.connect(dyingId, 'probe');
@@ -214,6 +226,7 @@ describe('mesh transport', { timeout: 60_000 }, () => {
       // Well past the second look (250 ms), and its refused dial.
       await new Promise((r) => setTimeout(r, 1500));
       expect(proofs).toEqual([liveId]);
+      expect(unreachable.sort()).toEqual([dyingId, goneId].sort());
       expect(live.accepted()).toBeGreaterThanOrEqual(2);
       expect(dying.accepted()).toBe(1);
     } finally {
