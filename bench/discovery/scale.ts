@@ -245,7 +245,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           if (e.ev === 'linked') linkedAt.set(e.agent, e.t);
           if (e.ev === 'log') {
             const l = logs.get(e.agent) ?? [];
-            if (l.length < 20) l.push({ t: e.t, msg: e.msg });
+            if (l.length < (source === 'mdns' ? 200 : 20)) l.push({ t: e.t, msg: e.msg });
             logs.set(e.agent, l);
           }
           if (e.ev === 'peak' && e.agent !== VICTIM)
@@ -304,9 +304,10 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           `  ${agent} | ${r - t0} | ${(linkedAt.get(agent) ?? NaN) - t0} | ${spread - t0} (+${spread - r}) | ${(loadedAllAt.get(agent) ?? NaN) - t0} (${lastJoin.get(agent)?.peer})`,
         );
       }
-      // The seed dials of agents whose first link came over 2 s after they were ready.
+      // The seed dials of agents whose first link came over 2 s after they were ready;
+      // mDNS: every agent's answers heard and what came of them.
       for (const [agent, r] of rows) {
-        if ((linkedAt.get(agent) ?? Infinity) - r < 2000) continue;
+        if (source !== 'mdns' && (linkedAt.get(agent) ?? Infinity) - r < 2000) continue;
         for (const { t, msg } of logs.get(agent) ?? [])
           console.log(`  ${agent} +${t - t0}: ${msg.replace(/^\S+ /, '')}`);
       }

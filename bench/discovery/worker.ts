@@ -116,9 +116,16 @@ async function discoveryFor(port: number): Promise<Discovery> {
 // CPU from here on: the agents and their discovery (the discovery's modules,
 // imported on the first agent's creation, included), not the worker's own imports.
 // Timeline: each agent's seed dials (the seeds source's debug lines), as events.
-if (cfg.timeline && cfg.source === 'seeds') {
+// mDNS: each answer heard and what the discovery did with it (the `lan` lines).
+const traced = cfg.source === 'seeds' ? 'seeds' : 'lan';
+if (cfg.timeline && cfg.source !== 'etcd') {
   process.env.NIXL_LOG_LEVEL = 'warn';
-  process.env.DEBUG = cfg.names.map((n) => `nixl:agent:${n}:discovery:gossip:seeds`).join(',');
+  process.env.DEBUG = cfg.names
+    .flatMap((n) => [
+      `nixl:agent:${n}:discovery:gossip:${traced}`,
+      ...(traced === 'lan' ? [`nixl:agent:${n}:discovery:gossip:mesh`] : []),
+    ])
+    .join(',');
 }
 const logSink = (name: string) => {
   const line = (msg: string) => out({ ev: 'log', agent: name, msg });
@@ -143,7 +150,7 @@ await Promise.all(
       // peer loads is exactly what it would transfer with.
       backends: [{ type: 'TCP', params: { bind_addr: cfg.ip, port: '0' } }],
       discovery: disc,
-      ...(cfg.timeline && cfg.source === 'seeds' ? { logger: logSink(name) } : {}),
+      ...(cfg.timeline && cfg.source !== 'etcd' ? { logger: logSink(name) } : {}),
     });
     agents.push(agent);
     discs.push(disc);

@@ -10,7 +10,8 @@
  * A found peer the membership does not know belongs to another part of the
  * cluster (agents that joined each other before they heard of us): it is
  * dialed by its announced addresses, which merges the two directories (see
- * GossipDiscovery.onDiscovered).
+ * GossipDiscovery.onDiscovered and mergeApart). Each peer's last answer is
+ * dated: a peer not heard for FRESH_MS is not dialed on our memory alone.
  */
 import { setNewest } from '../../src/bounded-map.js';
 
@@ -24,11 +25,22 @@ export const JOIN_DIALS = 2;
 export const MERGE_DIAL_GAP_MS = 1000;
 
 /**
- * How long after its first link an agent starts those dials: in a cluster
- * start every peer is unknown for a second or two, and the records are on
- * their way.
+ * How long after its first link an agent starts those dials at the latest:
+ * in a cluster start every peer is unknown for a second or two, and the
+ * records are on their way.
  */
 export const MERGE_AFTER_JOIN_MS = 5000;
+
+/**
+ * Sooner than that once no record has arrived for this long: the directory
+ * has stopped growing, so a found peer it still lacks is in another part of
+ * the cluster (or alone), not a record on its way. In a start the records
+ * keep coming every few hundred ms until the directory is whole.
+ */
+export const DIRECTORY_QUIET_MS = 1000;
+
+/** A found peer last heard longer ago than this is not dialed on our memory alone (it may be gone). */
+export const FRESH_MS = 60_000;
 
 /** Addresses kept per found peer (as many as an mDNS answer carries). */
 const MAX_ADDRS = 16;
@@ -40,6 +52,8 @@ export const RETRY_MAX_MS = 4000;
 export class FoundPeers {
   /** Peer id → the addresses it announced last. */
   readonly #addrs = new Map<string, string[]>();
+  /** Peer id → when it was last heard (ms since the epoch). */
+  readonly #heardAt = new Map<string, number>();
 
   constructor(private readonly max: number) {}
 
@@ -47,13 +61,21 @@ export class FoundPeers {
    * Remembers a peer and its addresses (an empty list keeps those known), the
    * oldest forgotten first past `max`.
    */
-  add(id: string, addrs: readonly string[]): void {
+  add(id: string, addrs: readonly string[], now = Date.now()): void {
     const kept = addrs.length ? addrs.slice(0, MAX_ADDRS) : this.addrsOf(id);
     setNewest(this.#addrs, id, kept, this.max);
+    setNewest(this.#heardAt, id, now, this.max);
+  }
+
+  /** True when the peer was heard within the last `ms`. */
+  heardWithin(id: string, ms: number, now = Date.now()): boolean {
+    const t = this.#heardAt.get(id);
+    return t !== undefined && now - t <= ms;
   }
 
   delete(id: string): void {
     this.#addrs.delete(id);
+    this.#heardAt.delete(id);
   }
 
   get size(): number {
@@ -67,6 +89,17 @@ export class FoundPeers {
   /** The addresses a peer announced (none if it was not found). */
   addrsOf(id: string): string[] {
     return this.#addrs.get(id) ?? [];
+  }
+
+  /** One peer chosen at random among those `usable` accepts (reservoir sampling: no array built). */
+  pickOne(usable: (id: string) => boolean): string | undefined {
+    let chosen: string | undefined;
+    let seen = 0;
+    for (const id of this.#addrs.keys()) {
+      if (!usable(id)) continue;
+      if (Math.random() * ++seen < 1) chosen = id;
+    }
+    return chosen;
   }
 
   /** Up to `n` distinct peers chosen at random among those `usable` accepts. */

@@ -52,7 +52,9 @@ import { Membership, type FailureStep, type SendReason, type SignedRecord } from
 import { watchLoopLag } from './loop-lag.js';
 import { loopUtilisation } from './loop-utilisation.js';
 import {
+  DIRECTORY_QUIET_MS,
   FoundPeers,
+  FRESH_MS,
   JOIN_DIALS,
   MERGE_AFTER_JOIN_MS,
   MERGE_DIAL_GAP_MS,
@@ -265,6 +267,8 @@ export class GossipDiscovery implements Discovery {
 
   private host?: DiscoveryHost;
   private log?: Logger;
+  /** What each LAN answer led to (debug; `gossip:lan`). */
+  private lanLog?: Logger;
   private node?: ControlNode;
   private key?: PrivateKey;
   private mesh?: Membership;
@@ -306,6 +310,8 @@ export class GossipDiscovery implements Discovery {
   private lastMergeDial = 0;
   /** When this agent first held a connection (Infinity before). */
   private firstLinkAt = Infinity;
+  /** When the membership last accepted a record (a new member or version): see mayMergeDial. */
+  private lastRecordAt = 0;
   /** When each failure-detection step last happened here, per member (the most recent 256 members). */
   private readonly failureSteps = new Map<string, Partial<Record<FailureStep, number>>>();
   /** Agent name → peer id of members that left or died (the most recent 256), for failureTrace. */
@@ -483,6 +489,7 @@ export class GossipDiscovery implements Discovery {
     this.started = true;
     this.host = host;
     this.log = host.log.extend('gossip');
+    this.lanLog = this.log.extend('lan');
 
     const peerDiscovery: PeerDiscoveryFactory[] = [];
     for (const s of this.sources)
@@ -612,7 +619,10 @@ export class GossipDiscovery implements Discovery {
         utilisation: loopUtilisation,
       },
       {
-        alive: (rec) => this.queueLoad(rec),
+        alive: (rec) => {
+          this.lastRecordAt = Date.now();
+          this.queueLoad(rec);
+        },
         gone: (id, reason) => {
           // A record accepted in this turn and gone in it too is never loaded.
           this.pendingLoads.delete(id);
@@ -836,6 +846,13 @@ export class GossipDiscovery implements Discovery {
 
   private onConnect(peerId: string): void {
     if (!this.mesh || this.foreign.has(peerId)) return;
+    if (this.lanLog?.enabled)
+      this.lanLog(
+        'connected %s (links %d, members %d)',
+        peerId.slice(-6),
+        this.mesh.linkIds().length,
+        this.mesh.size,
+      );
     if (this.firstLinkAt === Infinity) this.firstLinkAt = Date.now();
     this.mesh.linkUp(peerId);
   }
@@ -890,8 +907,18 @@ export class GossipDiscovery implements Discovery {
     this.found.add(id, addrs);
     if (!this.mesh) return;
     this.retryLanWhileAlone();
-    if (this.connectedTo(id)) return;
     const links = this.mesh.linkIds().length;
+    if (this.lanLog?.enabled)
+      this.lanLog(
+        'heard %s: links %d, dials %d, members %d, known %s, connected %s',
+        id.slice(-6),
+        links,
+        this.transport!.dialsInFlight,
+        this.mesh.size,
+        this.mesh.recordOf(id) !== undefined,
+        this.connectedTo(id),
+      );
+    if (this.connectedTo(id)) return;
     // Dials in flight count too: mDNS finds the whole LAN at once, and one
     // link is enough to join; the membership links on to members itself.
     if (links + this.transport!.dialsInFlight < JOIN_DIALS) {
@@ -899,20 +926,62 @@ export class GossipDiscovery implements Discovery {
       return;
     }
     // A peer the membership does not know is in another part of the cluster:
-    // agents that joined each other before they heard of us. One link merges
-    // the two directories; one such dial at a time, at most one a second.
-    // Not while the cluster is still forming (every peer is unknown for a moment then).
+    // agents that joined each other before they heard of us.
     const now = Date.now();
-    if (
-      links > 0 &&
-      now - this.firstLinkAt >= MERGE_AFTER_JOIN_MS &&
-      !this.mesh.recordOf(id) &&
-      this.transport!.dialsInFlight === 0 &&
-      now - this.lastMergeDial >= MERGE_DIAL_GAP_MS
-    ) {
-      this.lastMergeDial = now;
-      this.transport!.connect(id);
-    }
+    if (this.mayMergeDial(now) && this.apart(id)) this.mergeDial(id, now);
+  }
+
+  /**
+   * A found peer the membership has no record of, live or dead, and that we
+   * hold no connection to: another part of the cluster, or an agent alone.
+   */
+  private apart(id: string): boolean {
+    return (
+      !this.mesh!.recordOf(id) &&
+      !this.mesh!.isDead(id) &&
+      !this.foreign.has(id) &&
+      !this.refused(id) &&
+      !this.connectedTo(id)
+    );
+  }
+
+  /**
+   * Whether a dial to merge another part of the cluster may go now: one link
+   * merges the two directories, so one such dial at a time, at most one a
+   * second, and only once we are linked and the cluster has stopped forming
+   * around us: our directory quiet for DIRECTORY_QUIET_MS (no record on its
+   * way), or MERGE_AFTER_JOIN_MS after our first link whatever comes.
+   */
+  private mayMergeDial(now: number): boolean {
+    if (!this.mesh || this.mesh.linkIds().length === 0) return false;
+    if (this.transport!.dialsInFlight > 0 || now - this.lastMergeDial < MERGE_DIAL_GAP_MS)
+      return false;
+    const linkedFor = now - this.firstLinkAt;
+    return (
+      linkedFor >= MERGE_AFTER_JOIN_MS ||
+      (linkedFor >= DIRECTORY_QUIET_MS && now - this.lastRecordAt >= DIRECTORY_QUIET_MS)
+    );
+  }
+
+  private mergeDial(id: string, now: number): void {
+    this.lastMergeDial = now;
+    if (this.lanLog?.enabled) this.lanLog('merge dial %s', id.slice(-6));
+    this.transport!.connect(id);
+  }
+
+  /**
+   * Periodic: dials a peer mDNS found that the directory still lacks, from
+   * what we remember of the answers. A cluster's groups that formed apart
+   * heard each other's answers in the first second, while merge dials could
+   * not go yet; waiting for the next answer (the next question, seconds
+   * later, and the answer filter passes a peer once per half period) left
+   * the groups apart that long.
+   */
+  private mergeApart(): void {
+    const now = Date.now();
+    if (this.found.size === 0 || !this.mayMergeDial(now)) return;
+    const id = this.found.pickOne((p) => this.found.heardWithin(p, FRESH_MS, now) && this.apart(p));
+    if (id !== undefined) this.mergeDial(id, now);
   }
 
   private connectedTo(id: string): boolean {
@@ -1115,6 +1184,7 @@ export class GossipDiscovery implements Discovery {
     this.invalidRate.sweep();
     this.errorRate.sweep();
     this.transport?.sweep();
+    this.mergeApart();
     if (this.suppressed.size > this.limits.maxPeers) this.suppressed.clear();
     // Every second over every member: forEach makes no entry array or copy of the map
     // (at 128 members that garbage was the gossip plugin's largest own allocation).

@@ -206,6 +206,56 @@ describe.skipIf(!canNetns)(
       }
     });
 
+    // The same two groups, but with questions a minute apart: every answer
+    // came in the first seconds (questions at 0, 1, 3 and 7 s, then 67 s),
+    // while the groups could not connect. A merge dial used to wait for an
+    // answer, so the groups stayed apart until the next question; now each
+    // agent dials, from the answers it remembers, a found peer its directory
+    // still lacks once that directory has been quiet a second.
+    it('two groups that formed apart merge from the answers of their start, with no question since', async () => {
+      const QUERY_MS = 60_000;
+      const a = [0, 1, 2, 3].map((k) => `a${k}`);
+      const b = [0, 1, 2, 3].map((k) => `b${k}`);
+      const [ipA, ipB] = [hosts.hosts[0]!.ip, hosts.hosts[1]!.ip];
+      tcpProhibited(hosts, 0, ipB);
+      tcpProhibited(hosts, 1, ipA);
+      let healed = false;
+      try {
+        const groupA = a.map((name) => startIn(hosts, 0, name, 'TCP', QUERY_MS));
+        const groupB = b.map((name) => startIn(hosts, 1, name, 'TCP', QUERY_MS));
+        const formed = (group: AgentProcess[], names: string[]) =>
+          group.flatMap((p) =>
+            names.filter((n) => n !== p.name).map((n) => p.waitEv('peer:join', n, 45_000)),
+          );
+        await Promise.all([...formed(groupA, a), ...formed(groupB, b)]);
+        // Past every agent's question at 7 s (the last one before 67 s): no answer comes from here on.
+        const lastReady = Math.max(
+          ...[...groupA, ...groupB].map((p) => p.events.find((e) => e.ev === 'ready')!.t as number),
+        );
+        await sleep(Math.max(0, lastReady + 9000 - Date.now()));
+        const joins = (p: AgentProcess) =>
+          p.events.filter((e) => e.ev === 'peer:join').map((e) => e.peer as string);
+        for (const p of groupA) expect(joins(p).filter((n) => n.startsWith('b'))).toEqual([]);
+        for (const p of groupB) expect(joins(p).filter((n) => n.startsWith('a'))).toEqual([]);
+
+        tcpProhibited(hosts, 0, ipB, true);
+        tcpProhibited(hosts, 1, ipA, true);
+        healed = true;
+        // Generous (a merge dial goes within about two seconds of the heal), and far
+        // below the next question (about 67 s after each agent's start).
+        const bound = 20_000;
+        await Promise.all([
+          ...groupA.flatMap((p) => b.map((n) => p.waitEv('peer:join', n, bound))),
+          ...groupB.flatMap((p) => a.map((n) => p.waitEv('peer:join', n, bound))),
+        ]);
+      } finally {
+        if (!healed) {
+          tcpProhibited(hosts, 0, ipB, true);
+          tcpProhibited(hosts, 1, ipA, true);
+        }
+      }
+    });
+
     it('three hosts: join, late joiner, update after join, tombstone, and a crash within the grace period', async () => {
       const a = startIn(hosts, 0, 'a');
       const b = startIn(hosts, 1, 'b');

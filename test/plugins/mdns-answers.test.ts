@@ -61,6 +61,25 @@ describe('peers found on the LAN, kept for an agent with no link', () => {
     found.delete('d');
     expect(found.pick(10, (id) => id !== 'b').sort()).toEqual(['c', 'e']);
   });
+
+  it('dates each peer by its last answer, and picks one usable peer at random', () => {
+    const found = new FoundPeers(8);
+    found.add('a', ['/ip4/10.0.0.1/tcp/1/p2p/a'], 1000);
+    found.add('b', ['/ip4/10.0.0.1/tcp/2/p2p/b'], 5000);
+    expect(found.heardWithin('a', 4000, 5000)).toBe(true);
+    expect(found.heardWithin('a', 3999, 5000)).toBe(false);
+    expect(found.heardWithin('x', 1e9, 5000)).toBe(false);
+    // A later answer dates it anew (with or without addresses).
+    found.add('a', [], 9000);
+    expect(found.heardWithin('a', 0, 9000)).toBe(true);
+    found.delete('a');
+    expect(found.heardWithin('a', 1e9, 9000)).toBe(false);
+    expect(found.pickOne(() => false)).toBeUndefined();
+    const picked = new Set<string>();
+    for (const id of ['c', 'd', 'e']) found.add(id, [`/ip4/10.0.0.1/tcp/3/p2p/${id}`]);
+    for (let i = 0; i < 200; i++) picked.add(found.pickOne((id) => id !== 'd')!);
+    expect([...picked].sort()).toEqual(['b', 'c', 'e']);
+  });
 });
 
 describe("legacy unicast answers go only to this host's links", () => {
