@@ -422,7 +422,6 @@ export interface MembershipCounters {
 export type SendReason =
   | 'link-record'
   | 'link-digest'
-  | 'joined'
   | 'bootstrap-digest'
   | 'anti-entropy'
   | 'digest-answer'
@@ -829,19 +828,12 @@ export class Membership {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
     this.lostAt.delete(id);
-    const added = !this.links.has(id);
-    if (added) {
+    if (!this.links.has(id)) {
       if (this.links.size >= this.opts.linkCap && !this.makeRoom()) return this.refer(id);
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
       if (sync) this.syncing.set(id, this.clock.now());
     }
-    // Our first link besides the one we joined through: that member may let
-    // us go now (see receive), and would otherwise learn it from our next
-    // frame to it, which may be seconds away (nothing new to flood it).
-    const b = this.bootstrap;
-    if (added && b !== undefined && b !== id && this.links.size === 2 && this.links.has(b))
-      this.send(b, { kind: 'gossip', records: [], deaths: [], suspects: [] }, 'joined');
     if (!sync) return;
     // Our own record goes first, unasked: for a joiner it is the one record
     // the other side cannot have, and the digest exchange below takes two or
@@ -1092,7 +1084,7 @@ export class Membership {
   /** Every frame says how many links we hold (the other side sheds only links we can spare). */
   private send(to: string, msg: MeshMessage, why: SendReason, dial = false): void {
     this.sentFor[why] = (this.sentFor[why] ?? 0) + 1;
-    if (msg.kind === 'gossip' && why !== 'joined') this.exchanged(to);
+    if (msg.kind === 'gossip') this.exchanged(to);
     this.transport.send(to, { ...msg, links: this.links.size }, dial ? { dial } : undefined);
   }
 
@@ -1100,20 +1092,6 @@ export class Membership {
 
   receive(from: string, msg: MeshMessage): void {
     if (this.stopped) return;
-    this.handle(from, msg);
-    // A joiner that came through us says it holds another link, and has the
-    // directory: its slot goes now, not at our next upkeep round (up to a
-    // second later, while the next joiners are refused at our bound).
-    if (
-      this.links.size > this.opts.degree &&
-      this.newcomers.has(from) &&
-      (this.peerLinks.get(from) ?? 0) >= 2 &&
-      !this.syncing.has(from)
-    )
-      this.releaseJoined();
-  }
-
-  private handle(from: string, msg: MeshMessage): void {
     if (this.links.has(from)) {
       this.heard.set(from, this.clock.now());
       const joiner = msg.links === 1 && !this.peerLinks.has(from);
@@ -1781,10 +1759,6 @@ export class Membership {
    */
   private synced(link: string, covered: boolean): void {
     if (!this.syncing.delete(link)) return;
-    // We joined through this link and now hold the directory: our dials for
-    // links start now, not at our next upkeep round (maintain calls us with
-    // covered false, so no recursion).
-    if (covered && link === this.bootstrap) this.maintain();
     const box = this.outboxes.get(link);
     if (!box) return;
     if (covered) {
