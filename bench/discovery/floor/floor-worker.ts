@@ -17,6 +17,17 @@
  *   discovery opens per agent), each record received exactly once and its
  *   signature checked once per process (the discovery's process-wide cache).
  *   With `load`, each record's metadata is also loaded into the agent.
+ *   Two of the discovery's costs can be added on top, one at a time:
+ *   `extraFrames` (frame sizes, in bytes: each agent sends that many more
+ *   frames over the connections it holds, spread over the steps, each a
+ *   gossip frame of records the receiver already has, decoded and dropped as
+ *   duplicates; a frame smaller than one record is a pull of member ids) and
+ *   `churn` (that many more connections per agent, each dialed to a node
+ *   that is not a partner, one small frame on a stream, then closed: the
+ *   handshakes of the discovery's seed dials, shed links and relays), and
+ *   `refused` (that many more dials per agent to a node at its connection
+ *   bound, one per host, which closes them before any handshake: the joiners'
+ *   dials of full seeds).
  *
  * Reports JSON lines like worker.ts: `ready`, `loaded-all`, and `stats`
  * (`statsAfterMs` after its nodes are complete; for idle and imports,
@@ -44,6 +55,18 @@ interface FloorConfig {
   holdMs: number;
   statsAfterMs: number;
   limitMs: number;
+  /** Per agent, the sizes (bytes) of the frames sent beyond the records' own (0 = none). */
+  extraFrames: number[];
+  /** Per agent, connections dialed, used for one frame and closed beyond the partners'. */
+  churn: number;
+  /** The extra frames one at a time, about this far apart (0: with each step's frame, in a burst). */
+  frameGapMs: number;
+  /** Per agent, dials of a node at its connection bound (refused before any handshake). */
+  refused: number;
+  /** This process runs its host's node at the bound (listening at refuserAddrs[hostIndex]). */
+  refuser: boolean;
+  refuserAddrs: string[];
+  hostIndex: number;
 }
 
 const cfg = JSON.parse(process.argv[2]!) as FloorConfig;
@@ -121,6 +144,23 @@ async function startStack(): Promise<void> {
   let verified = 0;
   let framesIn = 0;
   let bytesOut = 0;
+  let extraOut = 0;
+  let opened = 0;
+  let churned = 0;
+  let refusals = 0;
+  if (cfg.refuser) {
+    // A node whose connection bound is full: every inbound connection is closed before its handshake.
+    const full = await createControlNode({
+      listen: [cfg.refuserAddrs[cfg.hostIndex]!],
+      clusterKey,
+      privateKey: await generateKeyPair('Ed25519'),
+      pubsub: false,
+      identify: false,
+      maxConnections: 256,
+      admitInbound: () => false,
+    });
+    closers.push(async () => full.stop());
+  }
 
   /** As the discovery checks a record: once per process, the member's key imported once. */
   function verifyRecord(rec: SignedRecord): boolean {
@@ -151,8 +191,10 @@ async function startStack(): Promise<void> {
     known: Map<string, SignedRecord>;
     /** Per step: the stream to the partner (the answering side's, once the partner opened it). */
     streams: Promise<Lp>[];
-    /** Per step, the partner's records once they came. */
+    /** Per step, the partner's records once they came (the first gossip frame on the step's stream). */
     got: (SignedRecord[] | undefined)[];
+    /** Records heard again in extra frames (duplicates, dropped as the discovery drops them). */
+    duplicates: number;
     wake: () => void;
   }
 
@@ -187,8 +229,25 @@ async function startStack(): Promise<void> {
         known: new Map([[id, self]]),
         streams: [],
         got: [],
+        duplicates: 0,
         wake: () => {},
       };
+      node.addEventListener('connection:open', () => opened++);
+      await node.handle(
+        `${PROTOCOL}/churn`,
+        (stream: any) => {
+          const lp = lpStream(stream, { maxDataLength: 1 << 20 });
+          void lp
+            .read()
+            .then((b) => {
+              decodeFrame(b.subarray());
+              framesIn++;
+            })
+            .catch(() => {})
+            .finally(() => stream.close?.().catch(() => {}));
+        },
+        { maxInboundStreams: 4, maxOutboundStreams: 4 },
+      );
       // One protocol per step: the answering side knows the step from the negotiation.
       for (let k = 0; k < steps; k++) {
         if (index < (index ^ (1 << k))) continue;
@@ -221,6 +280,13 @@ async function startStack(): Promise<void> {
         const msg = decodeFrame((await lp.read()).subarray());
         framesIn++;
         if (msg.kind !== 'gossip') continue;
+        if (f.got[k]) {
+          for (const rec of msg.records) {
+            const had = f.known.get(rec.id);
+            if (had && had.version >= rec.version) f.duplicates++;
+          }
+          continue;
+        }
         f.got[k] = msg.records;
         f.wake();
       }
@@ -246,13 +312,111 @@ async function startStack(): Promise<void> {
     }
   }
 
+  /** An extra frame of about `bytes`: known records (repeated if need be), or a pull of ids when smaller than one record. */
+  function extraFrame(f: FloorNode, bytes: number): Uint8Array {
+    const known = [...f.known.values()];
+    const recordBytes = encodeFrame({
+      kind: 'gossip',
+      records: [known[0]!],
+      deaths: [],
+      suspects: [],
+    }).byteLength;
+    if (bytes < recordBytes) {
+      const ids = Array.from(
+        { length: Math.max(1, Math.round(bytes / 56)) },
+        (_, i) => known[i % known.length]!.id,
+      );
+      return encodeFrame({ kind: 'pull', ids });
+    }
+    const count = Math.max(1, Math.round(bytes / recordBytes));
+    const records = Array.from({ length: count }, (_, i) => known[i % known.length]!);
+    return encodeFrame({ kind: 'gossip', records, deaths: [], suspects: [] });
+  }
+
+  /** One connection beyond the partners': dialed to a non-partner, one small frame, closed. */
+  async function churnOnce(f: FloorNode): Promise<void> {
+    let other: number;
+    do other = Math.floor(Math.random() * n);
+    while (other === f.index || Number.isInteger(Math.log2(other ^ f.index)));
+    try {
+      const conn = await f.node.dial(multiaddr(cfg.addrs[other]!));
+      const stream = await conn.newStream(`${PROTOCOL}/churn`);
+      const lp = lpStream(stream, { maxDataLength: 1 << 20 });
+      await lp.write(encodeFrame({ kind: 'pull', ids: [f.node.peerId.toString()] }));
+      await stream.close?.().catch(() => {});
+      await conn.close();
+      churned++;
+    } catch {
+      // not listening yet, or the other end closed first: counted by `opened` only if it opened
+    }
+  }
+
+  /** A dial of a node at its bound: reset after the TCP connect (retried while it is not listening yet). */
+  async function refusedOnce(f: FloorNode): Promise<void> {
+    const addr = cfg.refuserAddrs[Math.floor(Math.random() * cfg.refuserAddrs.length)]!;
+    for (let tries = 0; tries < 20; tries++) {
+      try {
+        const conn = await f.node.dial(multiaddr(addr));
+        await conn.close(); // not expected: the node admits nothing
+        return;
+      } catch (err) {
+        if (
+          /ECONNREFUSED/.test(
+            String((err as Error)?.message) + JSON.stringify((err as any)?.errors ?? []),
+          )
+        ) {
+          await new Promise((r) => setTimeout(r, RETRY_MS));
+          continue;
+        }
+        refusals++;
+        return;
+      }
+    }
+  }
+
+  /**
+   * The extra frames one at a time, `frameGapMs` apart (each its own turn of
+   * both event loops, as the discovery's flushes, probes and digests come),
+   * over the streams whose step frame has gone; until all are sent.
+   */
+  async function sendPaced(f: FloorNode, sent: () => number): Promise<void> {
+    for (let i = 0; i < cfg.extraFrames.length; i++) {
+      await new Promise((r) => setTimeout(r, cfg.frameGapMs * (0.5 + Math.random())));
+      const extra = extraFrame(f, cfg.extraFrames[i]!);
+      bytesOut += extra.byteLength;
+      extraOut++;
+      await (await f.streams[i % sent()]!).write(extra);
+    }
+  }
+
   async function run(f: FloorNode): Promise<void> {
+    const paced = (cfg.frameGapMs ?? 0) > 0 && cfg.extraFrames.length > 0;
+    let sentSteps = 0;
     for (let k = 0; k < steps; k++) if (!f.streams[k]) f.streams[k] = dialStep(f, k);
+    const churns: Promise<void>[] = [];
     for (let k = 0; k < steps; k++) {
       const records = [...f.known.values()];
       const frame = encodeFrame({ kind: 'gossip', records, deaths: [], suspects: [] });
       bytesOut += frame.byteLength;
       await (await f.streams[k]!).write(frame);
+      sentSteps = k + 1;
+      if (k === 0 && paced) churns.push(sendPaced(f, () => sentSteps));
+      // This step's share of the extra frames, over the streams of the steps so far.
+      const extras = paced ? [] : cfg.extraFrames;
+      const from = Math.floor((k * extras.length) / steps);
+      const to = Math.floor(((k + 1) * extras.length) / steps);
+      for (let i = from; i < to; i++) {
+        const extra = extraFrame(f, extras[i]!);
+        bytesOut += extra.byteLength;
+        extraOut++;
+        await (await f.streams[i % (k + 1)]!).write(extra);
+      }
+      const cFrom = Math.floor((k * cfg.churn) / steps);
+      const cTo = Math.floor(((k + 1) * cfg.churn) / steps);
+      for (let i = cFrom; i < cTo; i++) churns.push(churnOnce(f));
+      const rFrom = Math.floor((k * (cfg.refused ?? 0)) / steps);
+      const rTo = Math.floor(((k + 1) * (cfg.refused ?? 0)) / steps);
+      for (let i = rFrom; i < rTo; i++) churns.push(refusedOnce(f));
       while (!f.got[k]) await new Promise<void>((r) => (f.wake = r));
       for (const rec of f.got[k]!) {
         if (f.known.has(rec.id)) continue;
@@ -263,6 +427,7 @@ async function startStack(): Promise<void> {
     }
     if (f.known.size !== n) throw new Error(`node ${f.index}: ${f.known.size} of ${n} records`);
     out({ ev: 'loaded-all', index: f.index });
+    await Promise.all(churns);
   }
 
   await Promise.all(nodes.map(run));
@@ -272,6 +437,11 @@ async function startStack(): Promise<void> {
         verifiedPerAgent: verified / nodes.length,
         framesInPerAgent: framesIn / nodes.length,
         bytesOutPerAgent: bytesOut / nodes.length,
+        extraFramesOutPerAgent: extraOut / nodes.length,
+        duplicatesPerAgent: nodes.reduce((x, f) => x + f.duplicates, 0) / nodes.length,
+        connectionsOpenedPerAgent: opened / nodes.length,
+        churnedPerAgent: churned / nodes.length,
+        refusedPerAgent: refusals / nodes.length,
         connections: nodes.map((f) => f.node.getConnections().length),
       }),
     cfg.statsAfterMs,

@@ -8,6 +8,17 @@
  *
  *   sudo npx tsx bench/discovery/floor/floor.ts [--size 128] [--hosts 4] [--runs 1]
  *     [--layers idle,imports,stack,stack-load] [--hold-ms 11000] [--settle-ms 3000] [--compiled] [--cpu-prof DIR]
+ *     [--frames N --frame-bytes B | --frames COUNTxBYTES,...] [--churn K] [--refused R] [--frame-gap-ms G]
+ *
+ * A stack layer may carry the discovery's extra costs, one at a time:
+ * `stack-load+frames` (each agent sends the `--frames` more frames: N of B
+ * bytes, or a mix such as `37x2600,9x140`), `stack-load+churn` (each agent
+ * dials `--churn` more connections, one frame each, and closes them), and
+ * `stack-load+frames+churn`; `+refused` (each agent's `--refused` more dials
+ * to a node at its connection bound, which closes them before any handshake,
+ * as the discovery's full seeds do: one such node per host); `+paced` sends
+ * the extra frames one at a time, `--frame-gap-ms` (80) apart on average,
+ * from the first step on, not in a burst with each step's frame.
  *
  * Per layer and run: ready→all (last node ready to last node holding every
  * record; 0 for idle and imports), and per agent the worker's CPU after its
@@ -42,6 +53,24 @@ const layers = arg('layers', 'idle,imports,stack').split(',');
 const holdMs = Number(arg('hold-ms', '11000'));
 const settleMs = Number(arg('settle-ms', '3000'));
 const LIMIT_MS = Number(arg('limit-s', '90')) * 1000;
+/** The extra frames' sizes per agent: `--frames N --frame-bytes B`, or `--frames 37x2600,9x140,...`. */
+const extraFrames = arg('frames', '0')
+  .split(',')
+  .flatMap((part) => {
+    const [count, bytes] = part.includes('x')
+      ? part.split('x').map(Number)
+      : [Number(part), Number(arg('frame-bytes', '2600'))];
+    return Array.from({ length: count! }, () => bytes!);
+  });
+// Interleaved (largest first in each round) so that every step carries the mix.
+extraFrames.sort((a, b) => b - a);
+const mixed: number[] = [];
+for (let stride = Math.max(1, Math.ceil(extraFrames.length / 8)), r = 0; r < stride; r++)
+  for (let i = r; i < extraFrames.length; i += stride) mixed.push(extraFrames[i]!);
+const churn = Number(arg('churn', '0'));
+const refused = Number(arg('refused', '0'));
+/** With `+paced`: the extra frames one at a time about this far apart, not in bursts with the steps. */
+const frameGapMs = Number(arg('frame-gap-ms', '80'));
 /** Writes a V8 CPU profile of every worker into this folder (`--cpu-prof DIR`), as scale.ts does. */
 const cpuProfDir = arg('cpu-prof', '');
 
@@ -88,10 +117,19 @@ async function runLayer(layer: string): Promise<LayerResult> {
     const t0 = Date.now();
     let allStats!: () => void;
     const statsDone = new Promise<void>((r) => (allStats = r));
+    const [base, ...extras] = layer.split('+');
     for (const g of groups) {
       const cfg = {
-        layer: layer === 'stack-load' ? 'stack' : layer,
-        load: layer === 'stack-load',
+        layer: base === 'stack-load' ? 'stack' : base,
+        load: base === 'stack-load',
+        extraFrames: extras.includes('frames') ? mixed : [],
+        churn: extras.includes('churn') ? churn : 0,
+        refused: extras.includes('refused') ? refused : 0,
+        frameGapMs: extras.includes('paced') ? frameGapMs : 0,
+        // One node at its connection bound per host, in the host's first process.
+        refuser: groups.findIndex((x) => x.host === g.host) === groups.indexOf(g),
+        refuserAddrs: hosts.hosts.map((h, i) => `/ip4/${h.ip}/tcp/${basePort + size + i}`),
+        hostIndex: g.host,
         indices: g.indices,
         addrs,
         ip: hosts.hosts[g.host]!.ip,
@@ -174,7 +212,9 @@ for (let r = 0; r < runs; r++) {
         `signatures verified per agent ${per('verifiedPerAgent')}, frames in per agent ${per('framesInPerAgent')}, ` +
         `KiB out per agent ${main.length && main[0]!.bytesOutPerAgent !== undefined ? (main.reduce((x, s) => x + s.bytesOutPerAgent, 0) / main.length / 1024).toFixed(1) : '—'}, ` +
         `main / helpers / engines ${['main', 'helpers', 'started'].map((k) => (main.reduce((x, s) => x + (s.threadsAfterReadyMsPerAgent?.[k] ?? NaN), 0) / main.length).toFixed(1)).join(' / ')}, ` +
-        `connections per node ${conns.length ? (conns.reduce((a, b) => a + b, 0) / conns.length).toFixed(1) : '—'}`,
+        `connections per node ${conns.length ? (conns.reduce((a, b) => a + b, 0) / conns.length).toFixed(1) : '—'}, ` +
+        `opened per node ${per('connectionsOpenedPerAgent')} (churned ${per('churnedPerAgent')}, refused dials ${per('refusedPerAgent')}), ` +
+        `extra frames out per agent ${per('extraFramesOutPerAgent')}, duplicates heard per agent ${per('duplicatesPerAgent')}`,
     );
   }
 }
