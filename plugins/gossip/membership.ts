@@ -306,29 +306,57 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   maxMessageBytes: 512 * 1024,
 };
 
-interface Entry {
-  rec?: SignedRecord;
-  version: number;
-  dead: boolean;
-  since: number;
-  /**
-   * The first half of the entry's hash (see entryHash), which its bucket's
-   * summary XORs in, and a hash of the member id alone (its anti-entropy
-   * bucket is slot mod the bucket count), both as int32 bits: small integers
-   * live in the entry itself, where an array or an unsigned 32-bit number
-   * would be an object of its own for each of a directory's entries (the
-   * second half is recomputed when the entry is replaced).
-   */
-  hash0: number;
-  slot: number;
-  suspect?: Suspicion;
+/**
+ * A member in our directory: the record we hold of it. Every member holds one
+ * per member (the simulation's 10,000 members hold 10^8 of them), so an
+ * entry keeps only what is its own: what follows from the record alone (its
+ * hash, its anti-entropy bucket) is memoized per record object
+ * (recordHashes), the time a tombstone or a death was set is kept for those
+ * alone (goneAt), a death or a tombstone is an entry of its own class
+ * (DeadEntry), and only a suspected entry gets a `suspect` property.
+ */
+class Entry {
   /**
    * The first link that sent us the version we hold (it holds it; see
    * showed): one field here rather than an entry per member in that link's
    * map, which is left for the versions other links sent and for versions we
    * do not hold. Cleared when the link goes (forgetLinkState).
    */
-  shownBy: string | undefined;
+  shownBy: string | undefined = undefined;
+  /** Set while the member is suspected (declared only: the other entries carry no slot for it). */
+  declare suspect?: Suspicion;
+
+  constructor(readonly rec: SignedRecord) {}
+
+  get version(): number {
+    return this.rec.version;
+  }
+
+  get dead(): boolean {
+    return false;
+  }
+}
+
+/**
+ * A member that left (its tombstone, dead at its own version) or was
+ * confirmed dead, at its record's version or a later one (it refuted, and we
+ * missed it).
+ */
+class DeadEntry extends Entry {
+  constructor(
+    rec: SignedRecord,
+    private readonly deathVersion: number,
+  ) {
+    super(rec);
+  }
+
+  override get version(): number {
+    return this.deathVersion;
+  }
+
+  override get dead(): boolean {
+    return true;
+  }
 }
 
 interface Suspicion {
@@ -466,6 +494,36 @@ function recordDigest(rec: SignedRecord): Uint8Array {
   return d;
 }
 
+/**
+ * A record's entry hash when not dead (see entryHash; `hash0` its first half
+ * as int32 bits, which its bucket's summary XORs in) and its member's
+ * anti-entropy slot (a hash of the id alone: the bucket is slot mod the
+ * bucket count), memoized per record object for the whole process like its
+ * digest: members of one process holding the same record share them.
+ */
+interface RecordHashes {
+  hash: [number, number];
+  hash0: number;
+  slot: number;
+}
+
+const recordHashMemo = new WeakMap<SignedRecord, RecordHashes>();
+
+function recordHashes(rec: SignedRecord): RecordHashes {
+  let h = recordHashMemo.get(rec);
+  if (!h) {
+    const hash = entryHash(rec.id, rec.version, false);
+    h = { hash, hash0: hash[0] | 0, slot: hash2(rec.id)[1] | 0 };
+    recordHashMemo.set(rec, h);
+  }
+  return h;
+}
+
+/** An entry's hash: a dead entry's is computed (deaths are few), a live or left one's is its record's. */
+function hashOf(e: Entry): [number, number] {
+  return e.dead ? entryHash(e.rec.id, e.version, true) : recordHashes(e.rec).hash;
+}
+
 /** The bytes a record's signature covers (its payload by its SHA-256). */
 export function signingBytes(
   id: string,
@@ -534,6 +592,8 @@ function bucketsFor(count: number): number {
 export class Membership {
   readonly opts: MembershipOptions;
   private readonly entries = new Map<string, Entry>();
+  /** When each dead or left member's entry was set (it expires tombstoneMs later). */
+  private readonly goneAt = new Map<string, number>();
   private readonly links = new Map<string, number>();
   private readonly connecting = new Map<string, number>();
   private self: SignedRecord;
@@ -817,7 +877,10 @@ export class Membership {
   private bucketHashes(b: number): Uint32Array {
     const out = new Uint32Array(b);
     out[this.selfSlot % b] ^= entryHash(this.id, this.self.version, false)[0];
-    for (const e of this.entries.values()) out[(e.slot >>> 0) % b] ^= e.hash0;
+    for (const e of this.entries.values()) {
+      const h = recordHashes(e.rec);
+      out[(h.slot >>> 0) % b] ^= e.dead ? hashOf(e)[0] : h.hash0;
+    }
     return out;
   }
 
@@ -1282,7 +1345,8 @@ export class Membership {
   private accept(from: string, rec: SignedRecord, e: Entry | undefined, asAlive: boolean): void {
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
     const last = e?.rec;
-    this.set(rec.id, rec.version, rec.left, rec);
+    // A tombstone is held as dead at its own version (as the digests list it).
+    this.set(rec, rec.left ? rec.version : undefined);
     if (asAlive) this.floodAlive(this.aliveOf(rec), from);
     else this.floodRecord(rec, from);
     // A newer version of a member whose link we lost within the grace period
@@ -1311,7 +1375,7 @@ export class Membership {
     if (e && e.version > d.version) return this.correct(from, e);
     if (!e || (e.version === d.version && e.dead)) return;
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
-    this.set(d.id, d.version, true, e.rec);
+    this.set(e.rec, d.version);
     this.counters.deaths++;
     this.events.failure?.(d.id, from === '' ? 'confirmed' : 'dead');
     this.queue(from, 'deaths', d, 64);
@@ -1580,25 +1644,19 @@ export class Membership {
     probe.timer = this.clock.setTimeout(expire, timeout);
   }
 
-  private set(id: string, version: number, dead: boolean, rec: SignedRecord | undefined): void {
-    const old = this.entries.get(id);
-    this.directoryBytes += (rec?.payload.byteLength ?? 0) - (old?.rec?.payload.byteLength ?? 0);
+  /** Holds `rec` as the member's entry, dead at `deathVersion` when given (a death, a tombstone). */
+  private set(rec: SignedRecord, deathVersion?: number): void {
+    const old = this.entries.get(rec.id);
+    this.directoryBytes += rec.payload.byteLength - (old?.rec.payload.byteLength ?? 0);
     if (old) {
-      this.xorOut(entryHash(id, old.version, old.dead));
+      this.xorOut(hashOf(old));
       if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
     }
-    const hash = entryHash(id, version, dead);
-    const slot = old?.slot ?? hash2(id)[1] | 0;
-    this.entries.set(id, {
-      rec,
-      version,
-      dead,
-      since: this.clock.now(),
-      hash0: hash[0] | 0,
-      slot,
-      shownBy: undefined,
-    });
-    this.xorIn(hash);
+    const e = deathVersion === undefined ? new Entry(rec) : new DeadEntry(rec, deathVersion);
+    this.entries.set(rec.id, e);
+    this.xorIn(hashOf(e));
+    if (e.dead) this.goneAt.set(rec.id, this.clock.now());
+    else this.goneAt.delete(rec.id);
   }
 
   private xorIn(h: [number, number]): void {
@@ -1641,7 +1699,8 @@ export class Membership {
     const out: DigestEntry[] = [];
     if (covers(this.selfSlot)) out.push({ id: this.id, version: this.self.version, dead: false });
     for (const [id, e] of this.entries)
-      if (covers(e.slot >>> 0)) out.push({ id, version: e.version, dead: e.dead });
+      if (covers(recordHashes(e.rec).slot >>> 0))
+        out.push({ id, version: e.version, dead: e.dead });
     return out;
   }
 
@@ -1681,7 +1740,7 @@ export class Membership {
     if (covers(this.selfSlot) && (!t || t.version < this.self.version))
       push.records.push(this.self);
     for (const [id, e] of this.entries) {
-      if (!covers(e.slot >>> 0)) continue;
+      if (!covers(recordHashes(e.rec).slot >>> 0)) continue;
       const x = theirs.get(id);
       if (x && (x.version > e.version || (x.version === e.version && (x.dead || !e.dead))))
         continue;
@@ -2203,12 +2262,13 @@ export class Membership {
   /** Forgets deaths and tombstones older than tombstoneMs. */
   private expire(): void {
     const now = this.clock.now();
-    for (const [id, e] of this.entries) {
-      if ((e.dead || e.rec?.left) && now - e.since > this.opts.tombstoneMs) {
-        this.xorOut(entryHash(id, e.version, e.dead));
-        this.directoryBytes -= e.rec?.payload.byteLength ?? 0;
-        this.entries.delete(id);
-      }
+    for (const [id, at] of this.goneAt) {
+      if (now - at <= this.opts.tombstoneMs) continue;
+      const e = this.entries.get(id)!;
+      this.xorOut(hashOf(e));
+      this.directoryBytes -= e.rec.payload.byteLength;
+      this.entries.delete(id);
+      this.goneAt.delete(id);
     }
   }
 }
