@@ -309,7 +309,8 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
 /**
  * A member in our directory: the record we hold of it. Every member holds one
  * per member (the simulation's 10,000 members hold 10^8 of them), so an
- * entry keeps only what is its own: what follows from the record alone (its
+ * entry keeps only what is its own (the record, and which links showed it to
+ * us): what follows from the record alone (its
  * hash, its anti-entropy bucket) is memoized per record object
  * (recordHashes), the time a tombstone or a death was set is kept for those
  * alone (goneAt), a death or a tombstone is an entry of its own class
@@ -317,12 +318,13 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
  */
 class Entry {
   /**
-   * The first link that sent us the version we hold (it holds it; see
-   * showed): one field here rather than an entry per member in that link's
-   * map, which is left for the versions other links sent and for versions we
-   * do not hold. Cleared when the link goes (forgetLinkState).
+   * The links that sent us the version we hold (they hold it; see showed),
+   * a bit each by the link's slot (Membership.linkSlots): one small integer
+   * here rather than an entry per member in each link's map, which is left
+   * for versions we do not hold and for links without a slot. A link's bit
+   * is cleared when it goes (forgetLinkState).
    */
-  shownBy: string | undefined = undefined;
+  shownBy = 0;
   /** Set while the member is suspected (declared only: the other entries carry no slot for it). */
   declare suspect?: Suspicion;
 
@@ -385,6 +387,9 @@ interface Suspicion {
 
 /** A verdict waits at most this many probe timeouts for our own stalled loop (see behind). */
 const MAX_VERDICT_WAITS = 2;
+
+/** Links with a bit in the entries' `shownBy` (bits 0-30: a small integer). */
+const LINK_SLOTS = 31;
 
 /** The widest batching window under a burst of gossip, in multiples of batchMs. */
 const BURST_BATCHES = 8;
@@ -679,10 +684,17 @@ export class Membership {
   private skippedRounds = 0;
   /**
    * Per link, the highest version of each member it has sent us (it holds at
-   * least that), beyond the entries' own `shownBy` (the first link that sent
-   * the version we hold, most of what links show).
+   * least that), beyond the entries' own `shownBy` (the links that sent the
+   * version we hold, most of what links show).
    */
   private readonly shown = new Map<string, Map<string, number>>();
+  /**
+   * Each link's slot, its bit in the entries' `shownBy` (the first
+   * LINK_SLOTS links; a link beyond has none, and what it shows goes to its
+   * `shown` map), and the slots taken.
+   */
+  private readonly linkSlots = new Map<string, number>();
+  private slotsTaken = 0;
   /** Per link, the corrections sent it (member → version and when): not repeated while in flight. */
   private readonly corrected = new Map<string, Map<string, { version: number; at: number }>>();
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
@@ -895,6 +907,7 @@ export class Membership {
       if (this.links.size >= this.opts.linkCap && !this.makeRoom()) return this.refer(id);
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
+      this.takeLinkSlot(id);
       if (sync) this.syncing.set(id, this.clock.now());
     }
     if (!sync) return;
@@ -1139,7 +1152,12 @@ export class Membership {
     this.syncing.delete(id);
     this.exchangedAt.delete(id);
     this.shown.delete(id);
-    for (const e of this.entries.values()) if (e.shownBy === id) e.shownBy = undefined;
+    const slot = this.linkSlots.get(id);
+    if (slot !== undefined) {
+      this.linkSlots.delete(id);
+      this.slotsTaken &= ~(1 << slot);
+      for (const e of this.entries.values()) e.shownBy &= ~(1 << slot);
+    }
     this.corrected.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
   }
@@ -2238,8 +2256,9 @@ export class Membership {
     const e = this.entries.get(id);
     if (!this.links.has(link) || !e) return;
     // (A new version of the entry starts with none: the link that sent it is recorded after.)
-    if (version === e.version && (e.shownBy === undefined || e.shownBy === link)) {
-      e.shownBy = link;
+    const bit = this.linkBit(link);
+    if (version === e.version && bit) {
+      e.shownBy |= bit;
       return;
     }
     let held = this.shown.get(link);
@@ -2255,8 +2274,24 @@ export class Membership {
    */
   private linkHolds(link: string, id: string, e: Entry): boolean {
     const mapped = this.shown.get(link)?.get(id) ?? -1;
-    const shown = e.shownBy === link ? Math.max(mapped, e.version) : mapped;
+    const shown = e.shownBy & this.linkBit(link) ? Math.max(mapped, e.version) : mapped;
     return shown > e.version || (shown === e.version && !e.dead);
+  }
+
+  /** A new link takes the lowest free slot (see linkSlots), if one is left. */
+  private takeLinkSlot(link: string): void {
+    for (let slot = 0; slot < LINK_SLOTS; slot++) {
+      if (this.slotsTaken & (1 << slot)) continue;
+      this.slotsTaken |= 1 << slot;
+      this.linkSlots.set(link, slot);
+      return;
+    }
+  }
+
+  /** The link's bit in the entries' `shownBy` (0: it has no slot). */
+  private linkBit(link: string): number {
+    const slot = this.linkSlots.get(link);
+    return slot === undefined ? 0 : 1 << slot;
   }
 
   /** Forgets deaths and tombstones older than tombstoneMs. */
