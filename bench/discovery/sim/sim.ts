@@ -30,7 +30,7 @@
  *
  * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--shapes seed,chain] [--link-cap 8|inf]
  *        [--events 1000,3000,10000] [--loss 0.01,0.1] [--loss-s 60] [--stress 1000]
- *        [--stress-s 60] [--scenarios pauses,slow,lost]
+ *        [--stress-s 60] [--scenarios pauses,slow,lost] [--progress]
  * A cold start's heap per directory entry is measured after a full GC when
  * node runs with --expose-gc (`node --expose-gc --max-old-space-size=M --import tsx ...`).
  */
@@ -52,6 +52,8 @@ const stressSeconds = Number(arg('stress-s', '60'));
 const scenarios = arg('scenarios', 'pauses,slow,lost').split(',') as (
   'pauses' | 'slow' | 'lost' | 'busy'
 )[];
+// Each 5th round of a cold start on stderr: members that know all, heap, RSS, wall time.
+const progress = process.argv.includes('--progress');
 const LATENCY = 10;
 const PAYLOAD_BYTES = 512;
 // The plugin's bound on links (it sets linkCap to maxLinks): a member at it
@@ -85,6 +87,7 @@ function perMember(net: SimNetwork, n: number) {
  * earlier member: no hub, the directory spreads through the mesh).
  */
 function coldStart(n: number, how: 'seed' | 'chain') {
+  const wall = performance.now();
   const heapAtStart = heapAfterGc();
   let heapPeak = 0;
   const net = new SimNetwork(LATENCY, OPTS);
@@ -113,6 +116,25 @@ function coldStart(n: number, how: 'seed' | 'chain') {
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     for (const m of ms) peakLinks = Math.max(peakLinks, m.linkIds().length);
     done = known.every((k) => k === n - 1);
+    if (progress && Math.round(net.clock.now() / LATENCY) % 5 === 0) {
+      let all = 0;
+      for (const k of known) if (k === n - 1) all++;
+      const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+      const mu = process.memoryUsage();
+      console.error(
+        `  round ${net.clock.now() / LATENCY}: ${all} know all, heap ${mib(mu.heapUsed)} MiB, rss ${mib(mu.rss)} MiB, ${((performance.now() - wall) / 1000).toFixed(0)} s`,
+      );
+      // The last few: who they are, their links, and whom they lack.
+      for (let i = 0; all >= n - 3 && i < n; i++) {
+        if (known[i] === n - 1) continue;
+        const lacks: string[] = [];
+        for (let j = 0; j < n && lacks.length < 3; j++)
+          if (j !== i && !ms[i]!.recordOf(id(j))) lacks.push(id(j));
+        console.error(
+          `    ${id(i)} knows ${known[i]}, links ${ms[i]!.linkIds().join(',')}; lacks ${lacks.join(',')}`,
+        );
+      }
+    }
     if (!done) net.clock.setTimeout(check, LATENCY);
   };
   net.clock.setTimeout(check, LATENCY);
