@@ -604,6 +604,12 @@ export class Membership {
   private self: SignedRecord;
   private readonly selfSlot: number;
   private hx: [number, number] = [0, 0];
+  /**
+   * The entries' bucket summaries at the finest split a digest may carry
+   * (MAX_BUCKETS; ourselves not included), kept as entries change: a digest
+   * of b buckets (a power of two) folds them, whatever the directory's size.
+   */
+  private readonly fineBuckets = new Uint32Array(MAX_BUCKETS);
   private directoryBytes = 0;
   private readonly outboxes = new Map<string, Outbox>();
   private flushTimer: unknown;
@@ -889,10 +895,13 @@ export class Membership {
   private bucketHashes(b: number): Uint32Array {
     const out = new Uint32Array(b);
     out[this.selfSlot % b] ^= entryHash(this.id, this.self.version, false)[0];
-    for (const e of this.entries.values()) {
-      const h = recordHashes(e.rec);
-      out[(h.slot >>> 0) % b] ^= e.dead ? hashOf(e)[0] : h.hash0;
+    if (MAX_BUCKETS % b === 0) {
+      for (let i = 0; i < MAX_BUCKETS; i++) out[i % b] ^= this.fineBuckets[i]!;
+      return out;
     }
+    // (A split that is not a power of two: a peer of its own making.)
+    for (const e of this.entries.values())
+      out[(recordHashes(e.rec).slot >>> 0) % b] ^= hashOf(e)[0];
     return out;
   }
 
@@ -1667,14 +1676,21 @@ export class Membership {
     const old = this.entries.get(rec.id);
     this.directoryBytes += rec.payload.byteLength - (old?.rec.payload.byteLength ?? 0);
     if (old) {
-      this.xorOut(hashOf(old));
+      this.toggle(old);
       if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
     }
     const e = deathVersion === undefined ? new Entry(rec) : new DeadEntry(rec, deathVersion);
     this.entries.set(rec.id, e);
-    this.xorIn(hashOf(e));
+    this.toggle(e);
     if (e.dead) this.goneAt.set(rec.id, this.clock.now());
     else this.goneAt.delete(rec.id);
+  }
+
+  /** XORs an entry's hash into the directory's summary and its bucket's (in, or out again). */
+  private toggle(e: Entry): void {
+    const h = hashOf(e);
+    this.xorIn(h);
+    this.fineBuckets[(recordHashes(e.rec).slot >>> 0) % MAX_BUCKETS] ^= h[0];
   }
 
   private xorIn(h: [number, number]): void {
@@ -2300,7 +2316,7 @@ export class Membership {
     for (const [id, at] of this.goneAt) {
       if (now - at <= this.opts.tombstoneMs) continue;
       const e = this.entries.get(id)!;
-      this.xorOut(hashOf(e));
+      this.toggle(e);
       this.directoryBytes -= e.rec.payload.byteLength;
       this.entries.delete(id);
       this.goneAt.delete(id);

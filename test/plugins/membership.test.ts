@@ -1311,6 +1311,39 @@ describe('mesh membership', () => {
     expect(recordsSentOnPull(m, 'l0', ['r20'])).toEqual(['r20']);
   });
 
+  it('the bucket summaries kept as entries change (updates, deaths, tombstones, expiry) equal those of a member that holds only the end state', () => {
+    const opts = { ...OPTS, tombstoneMs: 1000, maxMembers: 1000 };
+    const { net, m } = recordingMember('x', opts);
+    m.linkUp('p', false);
+    const v1 = Array.from({ length: 300 }, (_, i) => liveRecord(`r${i}`, 1));
+    m.receive('p', { kind: 'gossip', records: v1, deaths: [], suspects: [] });
+    const v2 = Array.from({ length: 10 }, (_, i) => liveRecord(`r${i}`, 2));
+    const tombstones = Array.from({ length: 10 }, (_, i) => ({
+      ...liveRecord(`r${20 + i}`, 2),
+      left: true,
+    }));
+    const deaths = Array.from({ length: 10 }, (_, i) => ({ id: `r${10 + i}`, version: 1 }));
+    m.receive('p', { kind: 'gossip', records: [...v2, ...tombstones], deaths, suspects: [] });
+    // A death of a later version than the record held (the member refuted, and we missed it).
+    m.receive('p', {
+      kind: 'gossip',
+      records: [],
+      deaths: [{ id: 'r30', version: 3 }],
+      suspects: [],
+    });
+    const held = recordingMember('x', opts).m;
+    held.linkUp('p', false);
+    const alive = [...v2, ...v1.slice(31)];
+    held.receive('p', { kind: 'gossip', records: alive, deaths: [], suspects: [] });
+    expect(m.digest()).not.toEqual(held.digest());
+    // The deaths and tombstones expire.
+    m.start();
+    net.clock.run(net.clock.now() + 5000);
+    m.stop();
+    expect(m.size).toBe(held.size);
+    expect(m.digest()).toEqual(held.digest());
+  });
+
   it('members of one process holding the same records share each record, its digest and hashes included: under 110 heap bytes per directory entry', () => {
     // A fresh process (its heap is the measurement): 20 members, 2000 records each.
     const run = spawnSync(
