@@ -1311,6 +1311,41 @@ describe('mesh membership', () => {
     expect(recordsSentOnPull(m, 'l0', ['r20'])).toEqual(['r20']);
   });
 
+  it("a record received during a new link's digest exchange, in a bucket the answer left out (equal when compared), still goes to the link", () => {
+    const { net, m, sent } = recordingMember('a', { ...OPTS, maxMembers: 1000 });
+    m.linkUp('p', false);
+    const records = Array.from({ length: 200 }, (_, i) => liveRecord(`r${i}`, 1));
+    m.receive('p', { kind: 'gossip', records, deaths: [], suspects: [] });
+    net.clock.run(net.clock.now() + 100);
+    // A new link: we hold the smaller id, so our digest goes first.
+    m.linkUp('b');
+    expect(sent.some((x) => x.to === 'b' && x.msg.kind === 'digest')).toBe(true);
+    const before = m.digest().buckets;
+    // A record arrives from another link while the exchange runs: held for b.
+    m.receive('p', { kind: 'gossip', records: [liveRecord('late', 1)], deaths: [], suspects: [] });
+    const after = m.digest().buckets;
+    expect(after.byteLength).toBe(before.byteLength);
+    const count = before.byteLength / 4;
+    const changed = [...Array(count).keys()].filter(
+      (i) =>
+        new DataView(before.buffer).getUint32(4 * i) !==
+        new DataView(after.buffer).getUint32(4 * i),
+    );
+    expect(changed.length).toBe(1);
+    // b's answer lists another bucket (it differed there), not the late record's.
+    const other = (changed[0]! + 1) % count;
+    sent.length = 0;
+    m.receive('b', {
+      kind: 'entries',
+      entries: [{ id: 'b', version: 1, dead: false }],
+      buckets: [other],
+      bucketCount: count,
+    });
+    net.clock.run(net.clock.now() + 100);
+    const toB = sent.flatMap((x) => (x.to === 'b' && x.msg.kind === 'gossip' ? x.msg.records : []));
+    expect(toB.map((r) => r.id)).toContain('late');
+  });
+
   it('the bucket summaries kept as entries change (updates, deaths, tombstones, expiry) equal those of a member that holds only the end state', () => {
     const opts = { ...OPTS, tombstoneMs: 1000, maxMembers: 1000 };
     const { net, m } = recordingMember('x', opts);
