@@ -1,5 +1,5 @@
 #!/bin/bash
-# membership-micro.ts, A = main (/tmp/main-before, a991072), B = this branch at 44b4e59 (/tmp/d18sim2-B, git archive); pairs in
+# membership-micro.ts, A = main (/tmp/main-before, a991072), B = this branch at 6ab39f4 (/tmp/d18sim2-B, git archive); pairs in
 # both orders, each run its own hold of the bench lock. Usage: micro-ab.sh PAIRS
 cd "$(dirname "$0")"
 run() { # label tree
