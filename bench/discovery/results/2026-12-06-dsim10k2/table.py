@@ -17,7 +17,7 @@ rows.sort(key=lambda r: (r[1] != 'seed', r[0]))
 print('| members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | peak links of one member | mesh hops mean / diameter | heap MiB at all-know-all (B/entry) | heap peak MiB | wall s | file |')
 print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for n, how, c, wall, f in rows:
-    print(f'| {n} | {how} | {c[0]} | {c[1]} | {c[2]} | {c[3]} | {c[4]} | {c[9]} | {c[10]} | {c[11]} | {wall:.0f} | {f} |')
+    print(f'| {n} | {how} | {c[0]} | {c[1]} | {c[2]} | {c[3]} | {c[4]} | {c[8]} | {c[9]} | {c[10]} | {wall:.0f} | {f} |')
 for how in ('seed', 'chain'):
     pts = [(math.log2(n), float(c[0])) for n, h, c, _, _ in rows if h == how and c[0] != '—']
     if len(pts) < 2:
