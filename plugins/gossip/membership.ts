@@ -306,29 +306,59 @@ export const DEFAULT_MEMBERSHIP: MembershipOptions = {
   maxMessageBytes: 512 * 1024,
 };
 
-interface Entry {
-  rec?: SignedRecord;
-  version: number;
-  dead: boolean;
-  since: number;
+/**
+ * A member in our directory: the record we hold of it. Every member holds one
+ * per member (the simulation's 10,000 members hold 10^8 of them), so an
+ * entry keeps only what is its own (the record, and which links showed it to
+ * us): what follows from the record alone (its
+ * hash, its anti-entropy bucket) is memoized per record object
+ * (recordHashes), the time a tombstone or a death was set is kept for those
+ * alone (goneAt), a death or a tombstone is an entry of its own class
+ * (DeadEntry), and only a suspected entry gets a `suspect` property.
+ */
+class Entry {
   /**
-   * The first half of the entry's hash (see entryHash), which its bucket's
-   * summary XORs in, and a hash of the member id alone (its anti-entropy
-   * bucket is slot mod the bucket count), both as int32 bits: small integers
-   * live in the entry itself, where an array or an unsigned 32-bit number
-   * would be an object of its own for each of a directory's entries (the
-   * second half is recomputed when the entry is replaced).
+   * The links that sent us the version we hold (they hold it; see showed),
+   * a bit each by the link's slot (Membership.linkSlots): one small integer
+   * here rather than an entry per member in each link's map, which is left
+   * for versions we do not hold and for links without a slot. A link's bit
+   * is cleared when it goes (forgetLinkState).
    */
-  hash0: number;
-  slot: number;
-  suspect?: Suspicion;
-  /**
-   * The first link that sent us the version we hold (it holds it; see
-   * showed): one field here rather than an entry per member in that link's
-   * map, which is left for the versions other links sent and for versions we
-   * do not hold. Cleared when the link goes (forgetLinkState).
-   */
-  shownBy: string | undefined;
+  shownBy = 0;
+  /** Set while the member is suspected (declared only: the other entries carry no slot for it). */
+  declare suspect?: Suspicion;
+
+  constructor(readonly rec: SignedRecord) {}
+
+  get version(): number {
+    return this.rec.version;
+  }
+
+  get dead(): boolean {
+    return false;
+  }
+}
+
+/**
+ * A member that left (its tombstone, dead at its own version) or was
+ * confirmed dead, at its record's version or a later one (it refuted, and we
+ * missed it).
+ */
+class DeadEntry extends Entry {
+  constructor(
+    rec: SignedRecord,
+    private readonly deathVersion: number,
+  ) {
+    super(rec);
+  }
+
+  override get version(): number {
+    return this.deathVersion;
+  }
+
+  override get dead(): boolean {
+    return true;
+  }
 }
 
 interface Suspicion {
@@ -357,6 +387,9 @@ interface Suspicion {
 
 /** A verdict waits at most this many probe timeouts for our own stalled loop (see behind). */
 const MAX_VERDICT_WAITS = 2;
+
+/** Links with a bit in the entries' `shownBy` (bits 0-30: a small integer). */
+const LINK_SLOTS = 31;
 
 /** The widest batching window under a burst of gossip, in multiples of batchMs. */
 const BURST_BATCHES = 8;
@@ -466,6 +499,36 @@ function recordDigest(rec: SignedRecord): Uint8Array {
   return d;
 }
 
+/**
+ * A record's entry hash when not dead (see entryHash; `hash0` its first half
+ * as int32 bits, which its bucket's summary XORs in) and its member's
+ * anti-entropy slot (a hash of the id alone: the bucket is slot mod the
+ * bucket count), memoized per record object for the whole process like its
+ * digest: members of one process holding the same record share them.
+ */
+interface RecordHashes {
+  hash: [number, number];
+  hash0: number;
+  slot: number;
+}
+
+const recordHashMemo = new WeakMap<SignedRecord, RecordHashes>();
+
+function recordHashes(rec: SignedRecord): RecordHashes {
+  let h = recordHashMemo.get(rec);
+  if (!h) {
+    const hash = entryHash(rec.id, rec.version, false);
+    h = { hash, hash0: hash[0] | 0, slot: hash2(rec.id)[1] | 0 };
+    recordHashMemo.set(rec, h);
+  }
+  return h;
+}
+
+/** An entry's hash: a dead entry's is computed (deaths are few), a live or left one's is its record's. */
+function hashOf(e: Entry): [number, number] {
+  return e.dead ? entryHash(e.rec.id, e.version, true) : recordHashes(e.rec).hash;
+}
+
 /** The bytes a record's signature covers (its payload by its SHA-256). */
 export function signingBytes(
   id: string,
@@ -534,11 +597,19 @@ function bucketsFor(count: number): number {
 export class Membership {
   readonly opts: MembershipOptions;
   private readonly entries = new Map<string, Entry>();
+  /** When each dead or left member's entry was set (it expires tombstoneMs later). */
+  private readonly goneAt = new Map<string, number>();
   private readonly links = new Map<string, number>();
   private readonly connecting = new Map<string, number>();
   private self: SignedRecord;
   private readonly selfSlot: number;
   private hx: [number, number] = [0, 0];
+  /**
+   * The entries' bucket summaries at the finest split a digest may carry
+   * (MAX_BUCKETS; ourselves not included), kept as entries change: a digest
+   * of b buckets (a power of two) folds them, whatever the directory's size.
+   */
+  private readonly fineBuckets = new Uint32Array(MAX_BUCKETS);
   private directoryBytes = 0;
   private readonly outboxes = new Map<string, Outbox>();
   private flushTimer: unknown;
@@ -619,10 +690,17 @@ export class Membership {
   private skippedRounds = 0;
   /**
    * Per link, the highest version of each member it has sent us (it holds at
-   * least that), beyond the entries' own `shownBy` (the first link that sent
-   * the version we hold, most of what links show).
+   * least that), beyond the entries' own `shownBy` (the links that sent the
+   * version we hold, most of what links show).
    */
   private readonly shown = new Map<string, Map<string, number>>();
+  /**
+   * Each link's slot, its bit in the entries' `shownBy` (the first
+   * LINK_SLOTS links; a link beyond has none, and what it shows goes to its
+   * `shown` map), and the slots taken.
+   */
+  private readonly linkSlots = new Map<string, number>();
+  private slotsTaken = 0;
   /** Per link, the corrections sent it (member → version and when): not repeated while in flight. */
   private readonly corrected = new Map<string, Map<string, { version: number; at: number }>>();
   /** Lifeguard's local health score: 0 healthy, up to maxLocalHealth (our probes fail, we get suspected). */
@@ -817,7 +895,13 @@ export class Membership {
   private bucketHashes(b: number): Uint32Array {
     const out = new Uint32Array(b);
     out[this.selfSlot % b] ^= entryHash(this.id, this.self.version, false)[0];
-    for (const e of this.entries.values()) out[(e.slot >>> 0) % b] ^= e.hash0;
+    if (MAX_BUCKETS % b === 0) {
+      for (let i = 0; i < MAX_BUCKETS; i++) out[i % b] ^= this.fineBuckets[i]!;
+      return out;
+    }
+    // (A split that is not a power of two: a peer of its own making.)
+    for (const e of this.entries.values())
+      out[(recordHashes(e.rec).slot >>> 0) % b] ^= hashOf(e)[0];
     return out;
   }
 
@@ -832,6 +916,7 @@ export class Membership {
       if (this.links.size >= this.opts.linkCap && !this.makeRoom()) return this.refer(id);
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
+      this.takeLinkSlot(id);
       if (sync) this.syncing.set(id, this.clock.now());
     }
     if (!sync) return;
@@ -1076,7 +1161,12 @@ export class Membership {
     this.syncing.delete(id);
     this.exchangedAt.delete(id);
     this.shown.delete(id);
-    for (const e of this.entries.values()) if (e.shownBy === id) e.shownBy = undefined;
+    const slot = this.linkSlots.get(id);
+    if (slot !== undefined) {
+      this.linkSlots.delete(id);
+      this.slotsTaken &= ~(1 << slot);
+      for (const e of this.entries.values()) e.shownBy &= ~(1 << slot);
+    }
     this.corrected.delete(id);
     if (this.bootstrap === id) this.bootstrap = undefined;
   }
@@ -1145,9 +1235,8 @@ export class Membership {
         return this.synced(from, true);
       }
       case 'entries':
-        this.onEntries(from, msg.entries, msg.buckets, msg.bucketCount);
-        // We pushed whatever it lacked of what we hold.
-        return this.synced(from, true);
+        // We pushed whatever it lacked of what we hold, in the buckets it listed.
+        return this.synced(from, this.onEntries(from, msg.entries, msg.buckets, msg.bucketCount));
       case 'pull':
         return this.onPull(from, msg.ids);
       case 'ping':
@@ -1282,7 +1371,8 @@ export class Membership {
   private accept(from: string, rec: SignedRecord, e: Entry | undefined, asAlive: boolean): void {
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
     const last = e?.rec;
-    this.set(rec.id, rec.version, rec.left, rec);
+    // A tombstone is held as dead at its own version (as the digests list it).
+    this.set(rec, rec.left ? rec.version : undefined);
     if (asAlive) this.floodAlive(this.aliveOf(rec), from);
     else this.floodRecord(rec, from);
     // A newer version of a member whose link we lost within the grace period
@@ -1311,7 +1401,7 @@ export class Membership {
     if (e && e.version > d.version) return this.correct(from, e);
     if (!e || (e.version === d.version && e.dead)) return;
     const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
-    this.set(d.id, d.version, true, e.rec);
+    this.set(e.rec, d.version);
     this.counters.deaths++;
     this.events.failure?.(d.id, from === '' ? 'confirmed' : 'dead');
     this.queue(from, 'deaths', d, 64);
@@ -1580,25 +1670,26 @@ export class Membership {
     probe.timer = this.clock.setTimeout(expire, timeout);
   }
 
-  private set(id: string, version: number, dead: boolean, rec: SignedRecord | undefined): void {
-    const old = this.entries.get(id);
-    this.directoryBytes += (rec?.payload.byteLength ?? 0) - (old?.rec?.payload.byteLength ?? 0);
+  /** Holds `rec` as the member's entry, dead at `deathVersion` when given (a death, a tombstone). */
+  private set(rec: SignedRecord, deathVersion?: number): void {
+    const old = this.entries.get(rec.id);
+    this.directoryBytes += rec.payload.byteLength - (old?.rec.payload.byteLength ?? 0);
     if (old) {
-      this.xorOut(entryHash(id, old.version, old.dead));
+      this.toggle(old);
       if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
     }
-    const hash = entryHash(id, version, dead);
-    const slot = old?.slot ?? hash2(id)[1] | 0;
-    this.entries.set(id, {
-      rec,
-      version,
-      dead,
-      since: this.clock.now(),
-      hash0: hash[0] | 0,
-      slot,
-      shownBy: undefined,
-    });
-    this.xorIn(hash);
+    const e = deathVersion === undefined ? new Entry(rec) : new DeadEntry(rec, deathVersion);
+    this.entries.set(rec.id, e);
+    this.toggle(e);
+    if (e.dead) this.goneAt.set(rec.id, this.clock.now());
+    else this.goneAt.delete(rec.id);
+  }
+
+  /** XORs an entry's hash into the directory's summary and its bucket's (in, or out again). */
+  private toggle(e: Entry): void {
+    const h = hashOf(e);
+    this.xorIn(h);
+    this.fineBuckets[(recordHashes(e.rec).slot >>> 0) % MAX_BUCKETS] ^= h[0];
   }
 
   private xorIn(h: [number, number]): void {
@@ -1641,7 +1732,8 @@ export class Membership {
     const out: DigestEntry[] = [];
     if (covers(this.selfSlot)) out.push({ id: this.id, version: this.self.version, dead: false });
     for (const [id, e] of this.entries)
-      if (covers(e.slot >>> 0)) out.push({ id, version: e.version, dead: e.dead });
+      if (covers(recordHashes(e.rec).slot >>> 0))
+        out.push({ id, version: e.version, dead: e.dead });
     return out;
   }
 
@@ -1654,7 +1746,7 @@ export class Membership {
     list: DigestEntry[],
     buckets?: number[],
     bucketCount?: number,
-  ): void {
+  ): (slot: number) => boolean {
     let covers = (_slot: number) => true;
     if (buckets?.length && bucketCount && bucketCount <= MAX_BUCKETS) {
       const listed = new Uint8Array(bucketCount);
@@ -1681,7 +1773,7 @@ export class Membership {
     if (covers(this.selfSlot) && (!t || t.version < this.self.version))
       push.records.push(this.self);
     for (const [id, e] of this.entries) {
-      if (!covers(e.slot >>> 0)) continue;
+      if (!covers(recordHashes(e.rec).slot >>> 0)) continue;
       const x = theirs.get(id);
       if (x && (x.version > e.version || (x.version === e.version && (x.dead || !e.dead))))
         continue;
@@ -1692,6 +1784,7 @@ export class Membership {
       else if (e.rec) push.records.push(e.rec);
     }
     this.sendBatches(from, push.records, push.deaths, 'entries-push');
+    return covers;
   }
 
   private onPull(from: string, ids: string[]): void {
@@ -1754,17 +1847,34 @@ export class Membership {
 
   /**
    * A new link's first digest exchange happened (`covered`: it has, or will
-   * pull, every record and death we hold, so those held for it are dropped),
-   * or its hold expired: what is held for it goes out.
+   * pull, every record and death we hold, so those held for it are dropped;
+   * a function: only those in the buckets its entries list covered), or its
+   * hold expired: what is held for it goes out. A bucket its list left out
+   * was equal to our digest's, sent a round trip before: what we received
+   * since in it was held for the link and is not in our push (dropping it
+   * left the link without it until another path or anti-entropy brought it:
+   * the simulation's long cold starts, 57-90 rounds against 21-41).
    */
-  private synced(link: string, covered: boolean): void {
+  private synced(link: string, covered: boolean | ((slot: number) => boolean)): void {
     if (!this.syncing.delete(link)) return;
     const box = this.outboxes.get(link);
     if (!box) return;
-    if (covered) {
+    if (covered === true) {
       box.records.clear();
       box.deaths.clear();
       box.bytes = 96 * box.suspects.size + 128 * box.alives.size;
+    } else if (covered) {
+      // Only the buckets the exchange listed: what we received since our
+      // digest in a bucket that was equal then still goes.
+      for (const [id, r] of box.records) {
+        if (!covered(recordHashes(r).slot >>> 0)) continue;
+        box.records.delete(id);
+        box.bytes -= r.payload.byteLength + 128;
+      }
+      for (const [key, d] of box.deaths) {
+        const e = this.entries.get(d.id);
+        if (e && covered(recordHashes(e.rec).slot >>> 0)) box.deaths.delete(key);
+      }
     }
     this.scheduleFlush();
   }
@@ -2195,8 +2305,9 @@ export class Membership {
     const e = this.entries.get(id);
     if (!this.links.has(link) || !e) return;
     // (A new version of the entry starts with none: the link that sent it is recorded after.)
-    if (version === e.version && (e.shownBy === undefined || e.shownBy === link)) {
-      e.shownBy = link;
+    const bit = this.linkBit(link);
+    if (version === e.version && bit) {
+      e.shownBy |= bit;
       return;
     }
     let held = this.shown.get(link);
@@ -2212,19 +2323,36 @@ export class Membership {
    */
   private linkHolds(link: string, id: string, e: Entry): boolean {
     const mapped = this.shown.get(link)?.get(id) ?? -1;
-    const shown = e.shownBy === link ? Math.max(mapped, e.version) : mapped;
+    const shown = e.shownBy & this.linkBit(link) ? Math.max(mapped, e.version) : mapped;
     return shown > e.version || (shown === e.version && !e.dead);
+  }
+
+  /** A new link takes the lowest free slot (see linkSlots), if one is left. */
+  private takeLinkSlot(link: string): void {
+    for (let slot = 0; slot < LINK_SLOTS; slot++) {
+      if (this.slotsTaken & (1 << slot)) continue;
+      this.slotsTaken |= 1 << slot;
+      this.linkSlots.set(link, slot);
+      return;
+    }
+  }
+
+  /** The link's bit in the entries' `shownBy` (0: it has no slot). */
+  private linkBit(link: string): number {
+    const slot = this.linkSlots.get(link);
+    return slot === undefined ? 0 : 1 << slot;
   }
 
   /** Forgets deaths and tombstones older than tombstoneMs. */
   private expire(): void {
     const now = this.clock.now();
-    for (const [id, e] of this.entries) {
-      if ((e.dead || e.rec?.left) && now - e.since > this.opts.tombstoneMs) {
-        this.xorOut(entryHash(id, e.version, e.dead));
-        this.directoryBytes -= e.rec?.payload.byteLength ?? 0;
-        this.entries.delete(id);
-      }
+    for (const [id, at] of this.goneAt) {
+      if (now - at <= this.opts.tombstoneMs) continue;
+      const e = this.entries.get(id)!;
+      this.toggle(e);
+      this.directoryBytes -= e.rec.payload.byteLength;
+      this.entries.delete(id);
+      this.goneAt.delete(id);
     }
   }
 }

@@ -1300,17 +1300,17 @@ describe('mesh membership', () => {
     expect(sent).toEqual([]);
   });
 
-  it("the first link to send the version we hold is kept in the member's entry, not in the link's map; a link that goes forgets it", () => {
+  it("the links that sent the version we hold are kept in the member's entry (a bit per link), not in the links' maps; a link that goes forgets it", () => {
     const { m, sent } = recordingMember('holder', { ...OPTS, maxMembers: 5000 });
     m.linkUp('p', false);
     m.linkUp('q', false);
     const records = Array.from({ length: 2000 }, (_, i) => liveRecord(`r${i}`, 1));
     m.receive('p', { kind: 'gossip', records, deaths: [], suspects: [] });
-    // q sends the same versions of the first 10 (duplicates): its map holds those.
+    // q sends the same versions of the first 10 (duplicates): its bit in those entries.
     m.receive('q', { kind: 'gossip', records: records.slice(0, 10), deaths: [], suspects: [] });
     const shown = (m as any).shown as Map<string, Map<string, number>>;
-    expect([...(shown.get('p') ?? new Map()).keys()]).toEqual([]);
-    expect(shown.get('q')?.size ?? 0).toBe(10);
+    expect(shown.get('p')?.size ?? 0).toBe(0);
+    expect(shown.get('q')?.size ?? 0).toBe(0);
     // Neither link gets back what it sent; q gets what only p sent.
     expect(recordsSentOnPull(m, 'p', ['r0', 'r1999'])).toEqual([]);
     expect(recordsSentOnPull(m, 'q', ['r0', 'r10'])).toEqual(['r10']);
@@ -1330,9 +1330,83 @@ describe('mesh membership', () => {
     m.receive('p', { kind: 'gossip', records: [liveRecord('r5', 1)], deaths: [], suspects: [] });
     expect(recordsSentOnPull(m, 'p', ['r5'])).toEqual(['r5']);
     expect(recordsSentOnPull(m, 'q', ['r5'])).toEqual([]);
+    // Links past the 31 slots keep what they showed in their own map, to the same effect.
+    for (let i = 0; i < 40; i++) m.linkUp(`l${i}`, false);
+    m.receive('l39', { kind: 'gossip', records: records.slice(20, 30), deaths: [], suspects: [] });
+    expect(shown.get('l39')?.size).toBe(10);
+    expect(recordsSentOnPull(m, 'l39', ['r20', 'r30'])).toEqual(['r30']);
+    expect(recordsSentOnPull(m, 'l0', ['r20'])).toEqual(['r20']);
   });
 
-  it('members of one process holding the same records share each record, its digest included: under 250 heap bytes per directory entry', () => {
+  it("a record received during a new link's digest exchange, in a bucket the answer left out (equal when compared), still goes to the link", () => {
+    const { net, m, sent } = recordingMember('a', { ...OPTS, maxMembers: 1000 });
+    m.linkUp('p', false);
+    const records = Array.from({ length: 200 }, (_, i) => liveRecord(`r${i}`, 1));
+    m.receive('p', { kind: 'gossip', records, deaths: [], suspects: [] });
+    net.clock.run(net.clock.now() + 100);
+    // A new link: we hold the smaller id, so our digest goes first.
+    m.linkUp('b');
+    expect(sent.some((x) => x.to === 'b' && x.msg.kind === 'digest')).toBe(true);
+    const before = m.digest().buckets;
+    // A record arrives from another link while the exchange runs: held for b.
+    m.receive('p', { kind: 'gossip', records: [liveRecord('late', 1)], deaths: [], suspects: [] });
+    const after = m.digest().buckets;
+    expect(after.byteLength).toBe(before.byteLength);
+    const count = before.byteLength / 4;
+    const changed = [...Array(count).keys()].filter(
+      (i) =>
+        new DataView(before.buffer).getUint32(4 * i) !==
+        new DataView(after.buffer).getUint32(4 * i),
+    );
+    expect(changed.length).toBe(1);
+    // b's answer lists another bucket (it differed there), not the late record's.
+    const other = (changed[0]! + 1) % count;
+    sent.length = 0;
+    m.receive('b', {
+      kind: 'entries',
+      entries: [{ id: 'b', version: 1, dead: false }],
+      buckets: [other],
+      bucketCount: count,
+    });
+    net.clock.run(net.clock.now() + 100);
+    const toB = sent.flatMap((x) => (x.to === 'b' && x.msg.kind === 'gossip' ? x.msg.records : []));
+    expect(toB.map((r) => r.id)).toContain('late');
+  });
+
+  it('the bucket summaries kept as entries change (updates, deaths, tombstones, expiry) equal those of a member that holds only the end state', () => {
+    const opts = { ...OPTS, tombstoneMs: 1000, maxMembers: 1000 };
+    const { net, m } = recordingMember('x', opts);
+    m.linkUp('p', false);
+    const v1 = Array.from({ length: 300 }, (_, i) => liveRecord(`r${i}`, 1));
+    m.receive('p', { kind: 'gossip', records: v1, deaths: [], suspects: [] });
+    const v2 = Array.from({ length: 10 }, (_, i) => liveRecord(`r${i}`, 2));
+    const tombstones = Array.from({ length: 10 }, (_, i) => ({
+      ...liveRecord(`r${20 + i}`, 2),
+      left: true,
+    }));
+    const deaths = Array.from({ length: 10 }, (_, i) => ({ id: `r${10 + i}`, version: 1 }));
+    m.receive('p', { kind: 'gossip', records: [...v2, ...tombstones], deaths, suspects: [] });
+    // A death of a later version than the record held (the member refuted, and we missed it).
+    m.receive('p', {
+      kind: 'gossip',
+      records: [],
+      deaths: [{ id: 'r30', version: 3 }],
+      suspects: [],
+    });
+    const held = recordingMember('x', opts).m;
+    held.linkUp('p', false);
+    const alive = [...v2, ...v1.slice(31)];
+    held.receive('p', { kind: 'gossip', records: alive, deaths: [], suspects: [] });
+    expect(m.digest()).not.toEqual(held.digest());
+    // The deaths and tombstones expire.
+    m.start();
+    net.clock.run(net.clock.now() + 5000);
+    m.stop();
+    expect(m.size).toBe(held.size);
+    expect(m.digest()).toEqual(held.digest());
+  });
+
+  it('members of one process holding the same records share each record, its digest and hashes included: under 110 heap bytes per directory entry', () => {
     // A fresh process (its heap is the measurement): 20 members, 2000 records each.
     const run = spawnSync(
       process.execPath,
@@ -1348,8 +1422,10 @@ describe('mesh membership', () => {
       held: number;
     };
     expect(held).toBe(40_000);
-    // Measured: 145 (the entry, its map slot, what the link showed); 477 with a
-    // digest per member per record and the entry's hash as an array of its own.
-    expect(bytesPerEntry).toBeLessThan(250);
+    // Measured: 92 (the map slot, an entry of two fields: the record and the
+    // first link that showed it); 125 with the entry's hashes, version, death
+    // flag and time in each entry (80 B); 477 with a digest per member per
+    // record and the entry's hash as an array of its own.
+    expect(bytesPerEntry).toBeLessThan(110);
   });
 });

@@ -26,9 +26,11 @@
  *   a relayed probe), as the plugin's transport has them; `busy`: that, and
  *   event loops stalling 0.5-3 s (a saturated start).
  *
- * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--shapes seed,chain]
+ * Members hold the plugin's link cap (linkCap = maxLinks; `--link-cap inf`: none).
+ *
+ * Usage: tsx bench/discovery/sim/sim.ts [--cold 100,300,1000] [--shapes seed,chain] [--link-cap 8|inf]
  *        [--events 1000,3000,10000] [--loss 0.01,0.1] [--loss-s 60] [--stress 1000]
- *        [--stress-s 60] [--scenarios pauses,slow,lost]
+ *        [--stress-s 60] [--scenarios pauses,slow,lost] [--progress]
  * A cold start's heap per directory entry is measured after a full GC when
  * node runs with --expose-gc (`node --expose-gc --max-old-space-size=M --import tsx ...`).
  */
@@ -50,11 +52,18 @@ const stressSeconds = Number(arg('stress-s', '60'));
 const scenarios = arg('scenarios', 'pauses,slow,lost').split(',') as (
   'pauses' | 'slow' | 'lost' | 'busy'
 )[];
+// Each 5th round of a cold start on stderr: members that know all, heap, RSS, wall time.
+const progress = process.argv.includes('--progress');
 const LATENCY = 10;
 const PAYLOAD_BYTES = 512;
+// The plugin's bound on links (it sets linkCap to maxLinks): a member at it
+// refers newcomers elsewhere, so a seed start is not a star. `--link-cap inf`:
+// no bound (the simulation before 2026-12-06 10:00).
+const LINK_CAP = arg('link-cap', '8') === 'inf' ? Infinity : Number(arg('link-cap', '8'));
 const OPTS = {
   degree: 4,
   maxLinks: 8,
+  linkCap: LINK_CAP,
   probeIntervalMs: 1000,
   probeTimeoutMs: 500,
   suspicionMs: 5000,
@@ -78,10 +87,21 @@ function perMember(net: SimNetwork, n: number) {
  * earlier member: no hub, the directory spreads through the mesh).
  */
 function coldStart(n: number, how: 'seed' | 'chain') {
+  const wall = performance.now();
   const heapAtStart = heapAfterGc();
   let heapPeak = 0;
   const net = new SimNetwork(LATENCY, OPTS);
-  const ms = Array.from({ length: n }, (_, i) => net.add(id(i), payload()));
+  // Live members each member knows, kept by its events (counting them in
+  // every member's directory each round is N² work a round).
+  const known = new Int32Array(n);
+  const ms = Array.from({ length: n }, (_, i) =>
+    net.add(id(i), payload(), {
+      alive: (_rec, first) => {
+        if (first) known[i]++;
+      },
+      gone: () => known[i]--,
+    }),
+  );
   for (const m of ms) m.start();
   for (let i = 1; i < n; i++) {
     const j = how === 'seed' ? 0 : Math.floor(Math.random() * i);
@@ -91,14 +111,38 @@ function coldStart(n: number, how: 'seed' | 'chain') {
     }, 0);
   }
   let done = false;
+  let peakLinks = 0;
   const check = () => {
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
-    done = ms.every((m) => m.liveCount() === n - 1);
+    for (const m of ms) peakLinks = Math.max(peakLinks, m.linkIds().length);
+    done = known.every((k) => k === n - 1);
+    if (progress && Math.round(net.clock.now() / LATENCY) % 5 === 0) {
+      let all = 0;
+      for (const k of known) if (k === n - 1) all++;
+      const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+      const mu = process.memoryUsage();
+      console.error(
+        `  round ${net.clock.now() / LATENCY}: ${all} know all, heap ${mib(mu.heapUsed)} MiB, rss ${mib(mu.rss)} MiB, ${((performance.now() - wall) / 1000).toFixed(0)} s`,
+      );
+      // The last few: who they are, their links, and whom they lack.
+      for (let i = 0; all >= n - 3 && i < n; i++) {
+        if (known[i] === n - 1) continue;
+        const lacks: string[] = [];
+        for (let j = 0; j < n && lacks.length < 3; j++)
+          if (j !== i && !ms[i]!.recordOf(id(j))) lacks.push(id(j));
+        console.error(
+          `    ${id(i)} knows ${known[i]}, links ${ms[i]!.linkIds().join(',')}; lacks ${lacks.join(',')}`,
+        );
+      }
+    }
     if (!done) net.clock.setTimeout(check, LATENCY);
   };
   net.clock.setTimeout(check, LATENCY);
   net.clock.run(300_000, () => done);
   const rounds = done ? net.clock.now() / LATENCY : NaN;
+  // (The events' count against the directories, once.)
+  if (done && !ms.every((m) => m.liveCount() === n - 1))
+    throw new Error('members counted as knowing all by their events do not');
   const pm = perMember(net, n);
   // The heap at all-know-all (after a full GC when --expose-gc): n (n - 1) directory entries.
   const heap = heapAfterGc() - heapAtStart;
@@ -111,6 +155,7 @@ function coldStart(n: number, how: 'seed' | 'chain') {
   return {
     rounds,
     ...pm,
+    peakLinks,
     maxLinks: Math.max(...links),
     minLinks: Math.min(...links),
     dials: net.connects / n,
@@ -365,21 +410,21 @@ function stress(n: number, scenario: 'pauses' | 'slow' | 'lost' | 'busy', lifegu
 
 const fmt = (x: number, d = 1) => (Number.isNaN(x) ? '—' : x.toFixed(d));
 console.log(
-  `membership simulation (degree ${OPTS.degree}, max links ${OPTS.maxLinks}, latency = 1 round, ${PAYLOAD_BYTES}-byte payloads)`,
+  `membership simulation (degree ${OPTS.degree}, max links ${OPTS.maxLinks}, link cap ${OPTS.linkCap}, latency = 1 round, ${PAYLOAD_BYTES}-byte payloads)`,
 );
 if (coldSizes.length) {
   console.log(
     '\ncold start, all at once (seed: every member links to member 0; chain: each to a random earlier member)',
   );
   console.log(
-    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | links after 10 s (min-max) | link dials/member | shed/member | mesh hops mean / diameter | heap MiB at all-know-all (B per directory entry; GC first with --expose-gc) | heap peak MiB (sampled each round, no GC)',
+    'members | start | rounds to all-know-all | msgs/member | KiB/member | max msgs of one member | peak links of one member (sampled each round) | links after 10 s (min-max) | link dials/member | shed/member | mesh hops mean / diameter | heap MiB at all-know-all (B per directory entry; GC first with --expose-gc) | heap peak MiB (sampled each round, no GC)',
   );
   for (const n of coldSizes) {
     for (const how of shapes) {
       const t0 = performance.now();
       const r = coldStart(n, how);
       console.log(
-        `${n} | ${how} | ${fmt(r.rounds, 0)} | ${fmt(r.msgs)} | ${fmt(r.bytes / 1024)} | ${r.maxMsgs} | ` +
+        `${n} | ${how} | ${fmt(r.rounds, 0)} | ${fmt(r.msgs)} | ${fmt(r.bytes / 1024)} | ${r.maxMsgs} | ${r.peakLinks} | ` +
           `${r.minLinks}-${r.maxLinks} | ${fmt(r.dials, 2)} | ${fmt(r.shed, 2)} | ${fmt(r.meanHops, 2)} / ${r.diameter} | ` +
           `${fmt(r.heapMiB, 0)} (${fmt(r.bytesPerEntry, 0)}) | ${fmt(r.peakMiB, 0)}` +
           `   (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
