@@ -262,6 +262,7 @@ async function probeTransport(
     rateLimited: () => {},
     foreign: () => {},
     refusedByLive: () => {},
+    awaitsAnswer: () => false,
     linkRefused: () => {},
     unreachable: () => {},
     log: createLogger('nixl-ts:costs-probe'),

@@ -560,6 +560,7 @@ export class GossipDiscovery implements Discovery {
       },
       foreign: (id) => this.onForeign(id),
       refusedByLive: (id) => this.mesh?.refusedByLive(id),
+      awaitsAnswer: (id) => this.mesh?.awaitsAnswer(id) ?? false,
       linkRefused: (id) => this.mesh?.linkRefused(id),
       unreachable: (id) => this.mesh?.unreachable(id),
       log: this.log.extend('mesh'),

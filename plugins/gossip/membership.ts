@@ -2225,6 +2225,13 @@ export class Membership {
     this.startProbe(id, true);
   }
 
+  /** True while a probe of the member, or a relay for one, waits for a sign of its life. */
+  awaitsAnswer(id: string): boolean {
+    for (const p of this.probes.values()) if (p.target === id) return true;
+    for (const r of this.relays.values()) if (r.target === id) return true;
+    return false;
+  }
+
   /**
    * Our dial of the member was refused by its running process (at its
    * connection bound): proof of life, as good as an ack. Probes of it are

@@ -59,6 +59,8 @@ export interface MeshTransportOptions {
    * probe as well as an ack would.
    */
   refusedByLive(id: string): void;
+  /** True while a probe of the member, or a relay for one, waits for a sign of its life. */
+  awaitsAnswer(id: string): boolean;
   /** A dial for a link was refused by our own connection bound (no slot): nothing was sent. */
   linkRefused(id: string): void;
   /** A dial of the member was refused at every address: nothing listens there. */
@@ -338,7 +340,9 @@ export class Libp2pMeshTransport implements MeshTransport {
    * probes of its lost links, and a crash went unnoticed for good.
    */
   private resetSeen(id: string): void {
-    if (this.closed || this.rechecking.has(id)) return;
+    // A reset link dial at a full member (many in a large start) needs no
+    // second look unless a probe waits on it.
+    if (this.closed || this.rechecking.has(id) || !this.o.awaitsAnswer(id)) return;
     this.rechecking.add(id);
     const recheck = async () => {
       try {

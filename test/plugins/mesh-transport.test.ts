@@ -34,6 +34,7 @@ async function member(
   maxFrameBytes = 1024 * 1024,
   refusedByLive: (id: string) => void = () => {},
   unreachable: (id: string) => void = () => {},
+  awaitsAnswer: (id: string) => boolean = () => true,
 ) {
   const node = await createControlNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -62,6 +63,7 @@ async function member(
     rateLimited: () => {},
     foreign: () => {},
     refusedByLive,
+    awaitsAnswer,
     linkRefused: () => {},
     unreachable,
     log: createLogger('nixl:test:mesh'),
@@ -229,6 +231,25 @@ describe('mesh transport', { timeout: 60_000 }, () => {
       expect(unreachable.sort()).toEqual([dyingId, goneId].sort());
       expect(live.accepted()).toBeGreaterThanOrEqual(2);
       expect(dying.accepted()).toBe(1);
+
+      // With no probe waiting on the member (a link dial at a full member,
+      // many of them in a large start), a reset costs no second dial.
+      const full = await resetting(false);
+      const fullId = await stranger();
+      addrs.set(fullId, [`/ip4/127.0.0.1/tcp/${full.port}`]);
+      const b = await member(
+        (id) => addrs.get(id) ?? [],
+        undefined,
+        (id) => proofs.push(id),
+        (id) => unreachable.push(id),
+        () => false,
+      );
+      b.transport.connect(fullId, 'link');
+      await until('the full member to be dialled', () => full.accepted() >= 1);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(full.accepted()).toBe(1);
+      expect(proofs).toEqual([liveId]);
+      full.server.close();
     } finally {
       live.server.close();
       dying.server.close();
