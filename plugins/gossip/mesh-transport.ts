@@ -295,30 +295,26 @@ export class Libp2pMeshTransport implements MeshTransport {
       // For the debug log: the peer store's part and the handshake's (a slow join is a busy dialee).
       const t0 = Date.now();
       let t1 = t0;
+      const logDial = (outcome: string) => {
+        if (this.o.log.enabled)
+          this.o.log(
+            'dial %s (%s) %s: learn %d ms, dial %d ms',
+            id.slice(-6),
+            reason,
+            outcome,
+            t1 - t0,
+            Date.now() - t1,
+          );
+      };
       try {
         await this.learn(id);
         t1 = Date.now();
         await this.o.gate.dial(peerIdFromString(id), reason, {
           signal: AbortSignal.timeout(this.o.dialTimeoutMs),
         });
-        if (this.o.log.enabled)
-          this.o.log(
-            'dial %s (%s) connected: learn %d ms, dial %d ms',
-            id.slice(-6),
-            reason,
-            t1 - t0,
-            Date.now() - t1,
-          );
+        logDial('connected');
       } catch (err) {
-        if (this.o.log.enabled)
-          this.o.log(
-            'dial %s (%s) failed: learn %d ms, dial %d ms: %s',
-            id.slice(-6),
-            reason,
-            t1 - t0,
-            Date.now() - t1,
-            (err as Error)?.message,
-          );
+        logDial(`failed (${(err as Error)?.message})`);
         if (err instanceof ConnectionBoundError) {
           this.o.log('%s', err.message);
           if (reason === 'link') this.o.linkRefused(id);
