@@ -500,15 +500,13 @@ function recordDigest(rec: SignedRecord): Uint8Array {
 }
 
 /**
- * A record's entry hash when not dead (see entryHash; `hash0` its first half
- * as int32 bits, which its bucket's summary XORs in) and its member's
- * anti-entropy slot (a hash of the id alone: the bucket is slot mod the
- * bucket count), memoized per record object for the whole process like its
+ * A record's entry hash when not dead (see entryHash; its bucket's summary
+ * XORs in the first half) and its member's anti-entropy slot (a hash of the
+ * id alone: the bucket is slot mod the bucket count), memoized per record object for the whole process like its
  * digest: members of one process holding the same record share them.
  */
 interface RecordHashes {
   hash: [number, number];
-  hash0: number;
   slot: number;
 }
 
@@ -518,7 +516,7 @@ function recordHashes(rec: SignedRecord): RecordHashes {
   let h = recordHashMemo.get(rec);
   if (!h) {
     const hash = entryHash(rec.id, rec.version, false);
-    h = { hash, hash0: hash[0] | 0, slot: hash2(rec.id)[1] | 0 };
+    h = { hash, slot: hash2(rec.id)[1] };
     recordHashMemo.set(rec, h);
   }
   return h;
@@ -527,6 +525,11 @@ function recordHashes(rec: SignedRecord): RecordHashes {
 /** An entry's hash: a dead entry's is computed (deaths are few), a live or left one's is its record's. */
 function hashOf(e: Entry): [number, number] {
   return e.dead ? entryHash(e.rec.id, e.version, true) : recordHashes(e.rec).hash;
+}
+
+/** A member held live: neither dead nor left (its tombstone). */
+function isLive(e: Entry | undefined): e is Entry {
+  return !!e && !e.dead && !e.rec.left;
 }
 
 /** The bytes a record's signature covers (its payload by its SHA-256). */
@@ -842,7 +845,7 @@ export class Membership {
 
   /** Live members' records (not ourselves). */
   *alive(): IterableIterator<SignedRecord> {
-    for (const e of this.entries.values()) if (!e.dead && e.rec && !e.rec.left) yield e.rec;
+    for (const e of this.entries.values()) if (isLive(e)) yield e.rec;
   }
 
   get size(): number {
@@ -851,7 +854,7 @@ export class Membership {
 
   liveCount(): number {
     let n = 0;
-    for (const e of this.entries.values()) if (!e.dead && e.rec && !e.rec.left) n++;
+    for (const e of this.entries.values()) if (isLive(e)) n++;
     return n;
   }
 
@@ -900,8 +903,7 @@ export class Membership {
       return out;
     }
     // (A split that is not a power of two: a peer of its own making.)
-    for (const e of this.entries.values())
-      out[(recordHashes(e.rec).slot >>> 0) % b] ^= hashOf(e)[0];
+    for (const e of this.entries.values()) out[recordHashes(e.rec).slot % b] ^= hashOf(e)[0];
     return out;
   }
 
@@ -946,7 +948,7 @@ export class Membership {
     this.events.failure?.(id, 'link-lost');
     const e = this.entries.get(id);
     // A lost link is a failed direct probe: try the member through others at once.
-    if (e && !e.dead && e.rec && !e.rec.left) {
+    if (isLive(e)) {
       this.lostAt.set(id, this.clock.now());
       this.startProbe(id, true);
     }
@@ -971,7 +973,7 @@ export class Membership {
     if (want > 0) {
       const linkable = (id: string) => {
         const e = this.entries.get(id);
-        if (!e || e.dead || !e.rec || e.rec.left || e.suspect) return false;
+        if (!isLive(e) || e.suspect) return false;
         return id !== this.id && !this.links.has(id) && !this.connecting.has(id);
       };
       // Members we were pointed to first: they want a link too (one
@@ -1369,7 +1371,7 @@ export class Membership {
   }
 
   private accept(from: string, rec: SignedRecord, e: Entry | undefined, asAlive: boolean): void {
-    const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
+    const wasLive = isLive(e);
     const last = e?.rec;
     // A tombstone is held as dead at its own version (as the digests list it).
     this.set(rec, rec.left ? rec.version : undefined);
@@ -1400,7 +1402,7 @@ export class Membership {
     // must not take a directory slot (its record, if it comes, is probed like any).
     if (e && e.version > d.version) return this.correct(from, e);
     if (!e || (e.version === d.version && e.dead)) return;
-    const wasLive = !!e && !e.dead && !!e.rec && !e.rec.left;
+    const wasLive = isLive(e);
     this.set(e.rec, d.version);
     this.counters.deaths++;
     this.events.failure?.(d.id, from === '' ? 'confirmed' : 'dead');
@@ -1415,7 +1417,7 @@ export class Membership {
     if (s.id === this.id) return this.refute(s.version);
     const e = this.entries.get(s.id);
     if (e && e.version > s.version) return this.correct(from, e);
-    if (!e || e.dead || !e.rec || e.rec.left) return;
+    if (!isLive(e)) return;
     const lost = !!s.lost;
     // (Dated from the raiser's loss, never before a grace period ago: a peer's claim is bounded.)
     const age = lost ? Math.min(Math.max(0, s.lostMs ?? 0), this.opts.suspicionMs) : 0;
@@ -1431,7 +1433,7 @@ export class Membership {
    * than after its verdict and an anti-entropy round.
    */
   private correct(from: string, e: Entry): void {
-    if (!from || e.dead || !e.rec || e.rec.left) return;
+    if (!from || !isLive(e)) return;
     // The same correction sent it a probe timeout ago or less is still in
     // flight (it sends each suspector's suspicion, then the death: during a
     // start's refutations several arrive together); one read is enough.
@@ -1689,7 +1691,7 @@ export class Membership {
   private toggle(e: Entry): void {
     const h = hashOf(e);
     this.xorIn(h);
-    this.fineBuckets[(recordHashes(e.rec).slot >>> 0) % MAX_BUCKETS] ^= h[0];
+    this.fineBuckets[recordHashes(e.rec).slot % MAX_BUCKETS] ^= h[0];
   }
 
   private xorIn(h: [number, number]): void {
@@ -1732,8 +1734,7 @@ export class Membership {
     const out: DigestEntry[] = [];
     if (covers(this.selfSlot)) out.push({ id: this.id, version: this.self.version, dead: false });
     for (const [id, e] of this.entries)
-      if (covers(recordHashes(e.rec).slot >>> 0))
-        out.push({ id, version: e.version, dead: e.dead });
+      if (covers(recordHashes(e.rec).slot)) out.push({ id, version: e.version, dead: e.dead });
     return out;
   }
 
@@ -1773,7 +1774,7 @@ export class Membership {
     if (covers(this.selfSlot) && (!t || t.version < this.self.version))
       push.records.push(this.self);
     for (const [id, e] of this.entries) {
-      if (!covers(recordHashes(e.rec).slot >>> 0)) continue;
+      if (!covers(recordHashes(e.rec).slot)) continue;
       const x = theirs.get(id);
       if (x && (x.version > e.version || (x.version === e.version && (x.dead || !e.dead))))
         continue;
@@ -1867,13 +1868,13 @@ export class Membership {
       // Only the buckets the exchange listed: what we received since our
       // digest in a bucket that was equal then still goes.
       for (const [id, r] of box.records) {
-        if (!covered(recordHashes(r).slot >>> 0)) continue;
+        if (!covered(recordHashes(r).slot)) continue;
         box.records.delete(id);
         box.bytes -= r.payload.byteLength + 128;
       }
       for (const [key, d] of box.deaths) {
         const e = this.entries.get(d.id);
-        if (e && covered(recordHashes(e.rec).slot >>> 0)) box.deaths.delete(key);
+        if (e && covered(recordHashes(e.rec).slot)) box.deaths.delete(key);
       }
     }
     this.scheduleFlush();
@@ -2064,7 +2065,7 @@ export class Membership {
     if (!ids.length) return;
     const id = ids[this.probeCursor++ % ids.length]!;
     const e = this.entries.get(id);
-    if (!e || e.dead || !e.rec || e.rec.left || e.suspect) return;
+    if (!isLive(e) || e.suspect) return;
     // Still syncing the directory from our first link: probing can wait.
     if (this.bootstrap !== undefined && this.syncing.has(this.bootstrap)) return;
     // It sent us something within the last period: it runs, no ping needed.
@@ -2155,7 +2156,7 @@ export class Membership {
     // A failed probe may be our own slowness as much as the target's.
     this.adjustHealth(+1);
     const e = this.entries.get(p.target);
-    if (!e || e.dead || !e.rec || e.rec.left) return;
+    if (!isLive(e)) return;
     // Already suspected by another: ours is an independent confirmation.
     // A lost link's suspicion counts from the loss (the first evidence): the
     // grace period is the member's time to refute, not a wait after our probe.
@@ -2220,7 +2221,7 @@ export class Membership {
   unreachable(id: string): void {
     this.connecting.delete(id);
     const e = this.entries.get(id);
-    if (this.stopped || !e || e.dead || !e.rec || e.rec.left || e.suspect) return;
+    if (this.stopped || !isLive(e) || e.suspect) return;
     if (this.links.has(id)) return;
     this.startProbe(id, true);
   }
