@@ -292,35 +292,11 @@ export class Libp2pMeshTransport implements MeshTransport {
     if (this.closed || this.dialing.has(id) || this.o.refused(id)) return;
     this.dialing.add(id);
     void (async () => {
-      // For the debug log: the peer store's part and the handshake's (a slow join is a busy dialee).
-      const t0 = Date.now();
-      let t1 = t0;
-      const logDial = (outcome: string) => {
-        if (this.o.log.enabled)
-          this.o.log(
-            'dial %s (%s) %s: learn %d ms, dial %d ms',
-            id.slice(-6),
-            reason,
-            outcome,
-            t1 - t0,
-            Date.now() - t1,
-          );
-      };
       try {
-        await this.learn(id);
-        t1 = Date.now();
-        await this.o.gate.dial(peerIdFromString(id), reason, {
-          signal: AbortSignal.timeout(this.o.dialTimeoutMs),
-        });
-        logDial('connected');
-      } catch (err) {
-        logDial(`failed (${(err as Error)?.message})`);
-        if (err instanceof ConnectionBoundError) {
-          this.o.log('%s', err.message);
-          if (reason === 'link') this.o.linkRefused(id);
-        } else if (resetByLiveHost(err)) this.resetSeen(id);
-        else if (refusedEverywhere(err)) this.o.unreachable(id);
-        else this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
+        const outcome = await this.dialOnce(id, reason);
+        if (outcome === 'bound' && reason === 'link') this.o.linkRefused(id);
+        else if (outcome === 'reset') this.resetSeen(id);
+        else if (outcome === 'refused') this.o.unreachable(id);
       } finally {
         this.dialing.delete(id);
       }
@@ -328,12 +304,57 @@ export class Libp2pMeshTransport implements MeshTransport {
   }
 
   /**
+   * Dials the member once and says what came of it: connected, refused by
+   * our own bound, reset after the TCP connect (see resetByLiveHost), refused
+   * at every address (refusedEverywhere), or another failure (logged).
+   */
+  private async dialOnce(
+    id: string,
+    reason: 'link' | 'probe',
+  ): Promise<'connected' | 'bound' | 'reset' | 'refused' | 'failed'> {
+    // For the debug log: the peer store's part and the handshake's (a slow join is a busy dialee).
+    const t0 = Date.now();
+    let t1 = t0;
+    const logDial = (outcome: string) => {
+      if (this.o.log.enabled)
+        this.o.log(
+          'dial %s (%s) %s: learn %d ms, dial %d ms',
+          id.slice(-6),
+          reason,
+          outcome,
+          t1 - t0,
+          Date.now() - t1,
+        );
+    };
+    try {
+      await this.learn(id);
+      t1 = Date.now();
+      await this.o.gate.dial(peerIdFromString(id), reason, {
+        signal: AbortSignal.timeout(this.o.dialTimeoutMs),
+      });
+      logDial('connected');
+      return 'connected';
+    } catch (err) {
+      logDial(`failed (${(err as Error)?.message})`);
+      if (err instanceof ConnectionBoundError) {
+        this.o.log('%s', err.message);
+        return 'bound';
+      }
+      if (resetByLiveHost(err)) return 'reset';
+      if (refusedEverywhere(err)) return 'refused';
+      this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
+      return 'failed';
+    }
+  }
+
+  /**
    * A dial of the member was reset after its TCP connect. A member at its
    * connection bound does that, and so does a process killed while our
    * connect sat in its accept queue. One more dial a moment later tells them
    * apart: the live member answers or resets it again, a dead one's port
-   * refuses it (then it is unreachable). Read as life at once, the dying member's reset answered the
-   * probes of its lost links, and a crash went unnoticed for good.
+   * refuses it (then it is unreachable). Read as life at once, the dying
+   * member's reset answered the probes of its lost links, and a crash went
+   * unnoticed for good.
    */
   private resetSeen(id: string): void {
     // A reset link dial at a full member (many in a large start) needs no
@@ -342,16 +363,10 @@ export class Libp2pMeshTransport implements MeshTransport {
     this.rechecking.add(id);
     const recheck = async () => {
       try {
-        await this.learn(id);
-        await this.o.gate.dial(peerIdFromString(id), 'probe', {
-          signal: AbortSignal.timeout(this.o.dialTimeoutMs),
-        });
-        if (!this.closed) this.o.refusedByLive(id);
-      } catch (err) {
+        const outcome = await this.dialOnce(id, 'probe');
         if (this.closed) return;
-        if (resetByLiveHost(err)) this.o.refusedByLive(id);
-        else if (refusedEverywhere(err)) this.o.unreachable(id);
-        else this.o.log('recheck of %s after a reset: %s', id, (err as Error)?.message);
+        if (outcome === 'connected' || outcome === 'reset') this.o.refusedByLive(id);
+        else if (outcome === 'refused') this.o.unreachable(id);
       } finally {
         this.rechecking.delete(id);
       }
