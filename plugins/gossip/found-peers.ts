@@ -91,17 +91,6 @@ export class FoundPeers {
     return this.#addrs.get(id) ?? [];
   }
 
-  /** One peer chosen at random among those `usable` accepts (reservoir sampling: no array built). */
-  pickOne(usable: (id: string) => boolean): string | undefined {
-    let chosen: string | undefined;
-    let seen = 0;
-    for (const id of this.#addrs.keys()) {
-      if (!usable(id)) continue;
-      if (Math.random() * ++seen < 1) chosen = id;
-    }
-    return chosen;
-  }
-
   /** Up to `n` distinct peers chosen at random among those `usable` accepts. */
   pick(n: number, usable: (id: string) => boolean): string[] {
     const pool = [...this.#addrs.keys()].filter(usable);

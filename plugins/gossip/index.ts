@@ -981,7 +981,10 @@ export class GossipDiscovery implements Discovery {
   private mergeApart(): void {
     const now = Date.now();
     if (this.found.size === 0 || !this.mayMergeDial(now)) return;
-    const id = this.found.pickOne((p) => this.found.heardWithin(p, FRESH_MS, now) && this.apart(p));
+    const [id] = this.found.pick(
+      1,
+      (p) => this.found.heardWithin(p, FRESH_MS, now) && this.apart(p),
+    );
     if (id !== undefined) this.mergeDial(id, now);
   }
 

@@ -74,10 +74,10 @@ describe('peers found on the LAN, kept for an agent with no link', () => {
     expect(found.heardWithin('a', 0, 9000)).toBe(true);
     found.delete('a');
     expect(found.heardWithin('a', 1e9, 9000)).toBe(false);
-    expect(found.pickOne(() => false)).toBeUndefined();
+    expect(found.pick(1, () => false)[0]).toBeUndefined();
     const picked = new Set<string>();
     for (const id of ['c', 'd', 'e']) found.add(id, [`/ip4/10.0.0.1/tcp/3/p2p/${id}`]);
-    for (let i = 0; i < 200; i++) picked.add(found.pickOne((id) => id !== 'd')!);
+    for (let i = 0; i < 200; i++) picked.add(found.pick(1, (id) => id !== 'd')[0]!);
     expect([...picked].sort()).toEqual(['b', 'c', 'e']);
   });
 });
