@@ -160,6 +160,52 @@ describe.skipIf(!canNetns)(
       expect(seen.responses).toBe(0);
     });
 
+    /**
+     * Two groups of four agents (hosts 0 and 1, mDNS questions `queryMs`
+     * apart) form while TCP between the hosts is refused; after `apart` they
+     * have still not joined across, and once TCP is allowed every agent joins
+     * the other group within `healBoundMs`.
+     */
+    async function groupsApartThenMerged(
+      queryMs: number,
+      apart: (agents: AgentProcess[]) => Promise<void>,
+      healBoundMs: number,
+    ): Promise<void> {
+      const a = [0, 1, 2, 3].map((k) => `a${k}`);
+      const b = [0, 1, 2, 3].map((k) => `b${k}`);
+      const [ipA, ipB] = [hosts.hosts[0]!.ip, hosts.hosts[1]!.ip];
+      tcpProhibited(hosts, 0, ipB);
+      tcpProhibited(hosts, 1, ipA);
+      let healed = false;
+      try {
+        const groupA = a.map((name) => startIn(hosts, 0, name, 'TCP', queryMs));
+        const groupB = b.map((name) => startIn(hosts, 1, name, 'TCP', queryMs));
+        const formed = (group: AgentProcess[], names: string[]) =>
+          group.flatMap((p) =>
+            names.filter((n) => n !== p.name).map((n) => p.waitEv('peer:join', n, 45_000)),
+          );
+        await Promise.all([...formed(groupA, a), ...formed(groupB, b)]);
+        await apart([...groupA, ...groupB]);
+        const joins = (p: AgentProcess) =>
+          p.events.filter((e) => e.ev === 'peer:join').map((e) => e.peer as string);
+        for (const p of groupA) expect(joins(p).filter((n) => n.startsWith('b'))).toEqual([]);
+        for (const p of groupB) expect(joins(p).filter((n) => n.startsWith('a'))).toEqual([]);
+
+        tcpProhibited(hosts, 0, ipB, true);
+        tcpProhibited(hosts, 1, ipA, true);
+        healed = true;
+        await Promise.all([
+          ...groupA.flatMap((p) => b.map((n) => p.waitEv('peer:join', n, healBoundMs))),
+          ...groupB.flatMap((p) => a.map((n) => p.waitEv('peer:join', n, healBoundMs))),
+        ]);
+      } finally {
+        if (!healed) {
+          tcpProhibited(hosts, 0, ipB, true);
+          tcpProhibited(hosts, 1, ipA, true);
+        }
+      }
+    }
+
     // Two groups that formed apart while each heard the other's mDNS answers
     // (here TCP between their hosts was refused; in a 64-agent start they
     // heard each other while merge dials still waited) must merge once they
@@ -169,41 +215,12 @@ describe.skipIf(!canNetns)(
     // once dialed nobody and the groups stayed apart for good.
     it('two groups that formed apart merge within a query period once they can connect', async () => {
       const QUERY_MS = 3000;
-      const a = [0, 1, 2, 3].map((k) => `a${k}`);
-      const b = [0, 1, 2, 3].map((k) => `b${k}`);
-      const [ipA, ipB] = [hosts.hosts[0]!.ip, hosts.hosts[1]!.ip];
-      tcpProhibited(hosts, 0, ipB);
-      tcpProhibited(hosts, 1, ipA);
-      let healed = false;
-      try {
-        const groupA = a.map((name) => startIn(hosts, 0, name, 'TCP', QUERY_MS));
-        const groupB = b.map((name) => startIn(hosts, 1, name, 'TCP', QUERY_MS));
-        const formed = (group: AgentProcess[], names: string[]) =>
-          group.flatMap((p) =>
-            names.filter((n) => n !== p.name).map((n) => p.waitEv('peer:join', n, 45_000)),
-          );
-        await Promise.all([...formed(groupA, a), ...formed(groupB, b)]);
+      await groupsApartThenMerged(
+        QUERY_MS,
         // Two more questions each: every agent has heard every other's answer.
-        await sleep(2 * QUERY_MS);
-        const joins = (p: AgentProcess) =>
-          p.events.filter((e) => e.ev === 'peer:join').map((e) => e.peer as string);
-        for (const p of groupA) expect(joins(p).filter((n) => n.startsWith('b'))).toEqual([]);
-        for (const p of groupB) expect(joins(p).filter((n) => n.startsWith('a'))).toEqual([]);
-
-        tcpProhibited(hosts, 0, ipB, true);
-        tcpProhibited(hosts, 1, ipA, true);
-        healed = true;
-        const bound = QUERY_MS + 12_000;
-        await Promise.all([
-          ...groupA.flatMap((p) => b.map((n) => p.waitEv('peer:join', n, bound))),
-          ...groupB.flatMap((p) => a.map((n) => p.waitEv('peer:join', n, bound))),
-        ]);
-      } finally {
-        if (!healed) {
-          tcpProhibited(hosts, 0, ipB, true);
-          tcpProhibited(hosts, 1, ipA, true);
-        }
-      }
+        () => sleep(2 * QUERY_MS),
+        QUERY_MS + 12_000,
+      );
     });
 
     // The same two groups, but with questions a minute apart: every answer
@@ -213,47 +230,19 @@ describe.skipIf(!canNetns)(
     // agent dials, from the answers it remembers, a found peer its directory
     // still lacks once that directory has been quiet a second.
     it('two groups that formed apart merge from the answers of their start, with no question since', async () => {
-      const QUERY_MS = 60_000;
-      const a = [0, 1, 2, 3].map((k) => `a${k}`);
-      const b = [0, 1, 2, 3].map((k) => `b${k}`);
-      const [ipA, ipB] = [hosts.hosts[0]!.ip, hosts.hosts[1]!.ip];
-      tcpProhibited(hosts, 0, ipB);
-      tcpProhibited(hosts, 1, ipA);
-      let healed = false;
-      try {
-        const groupA = a.map((name) => startIn(hosts, 0, name, 'TCP', QUERY_MS));
-        const groupB = b.map((name) => startIn(hosts, 1, name, 'TCP', QUERY_MS));
-        const formed = (group: AgentProcess[], names: string[]) =>
-          group.flatMap((p) =>
-            names.filter((n) => n !== p.name).map((n) => p.waitEv('peer:join', n, 45_000)),
-          );
-        await Promise.all([...formed(groupA, a), ...formed(groupB, b)]);
+      await groupsApartThenMerged(
+        60_000,
         // Past every agent's question at 7 s (the last one before 67 s): no answer comes from here on.
-        const lastReady = Math.max(
-          ...[...groupA, ...groupB].map((p) => p.events.find((e) => e.ev === 'ready')!.t as number),
-        );
-        await sleep(Math.max(0, lastReady + 9000 - Date.now()));
-        const joins = (p: AgentProcess) =>
-          p.events.filter((e) => e.ev === 'peer:join').map((e) => e.peer as string);
-        for (const p of groupA) expect(joins(p).filter((n) => n.startsWith('b'))).toEqual([]);
-        for (const p of groupB) expect(joins(p).filter((n) => n.startsWith('a'))).toEqual([]);
-
-        tcpProhibited(hosts, 0, ipB, true);
-        tcpProhibited(hosts, 1, ipA, true);
-        healed = true;
+        async (agents) => {
+          const lastReady = Math.max(
+            ...agents.map((p) => p.events.find((e) => e.ev === 'ready')!.t as number),
+          );
+          await sleep(Math.max(0, lastReady + 9000 - Date.now()));
+        },
         // Generous (a merge dial goes within about two seconds of the heal), and far
         // below the next question (about 67 s after each agent's start).
-        const bound = 20_000;
-        await Promise.all([
-          ...groupA.flatMap((p) => b.map((n) => p.waitEv('peer:join', n, bound))),
-          ...groupB.flatMap((p) => a.map((n) => p.waitEv('peer:join', n, bound))),
-        ]);
-      } finally {
-        if (!healed) {
-          tcpProhibited(hosts, 0, ipB, true);
-          tcpProhibited(hosts, 1, ipA, true);
-        }
-      }
+        20_000,
+      );
     });
 
     it('three hosts: join, late joiner, update after join, tombstone, and a crash within the grace period', async () => {

@@ -29,12 +29,20 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));
 });
 
+/** A control node and its mesh transport; the transport's callbacks default to doing nothing. */
 async function member(
   addrsOf: (id: string) => string[],
-  maxFrameBytes = 1024 * 1024,
-  refusedByLive: (id: string) => void = () => {},
-  unreachable: (id: string) => void = () => {},
-  awaitsAnswer: (id: string) => boolean = () => true,
+  {
+    maxFrameBytes = 1024 * 1024,
+    refusedByLive = () => {},
+    unreachable = () => {},
+    awaitsAnswer = () => true,
+  }: {
+    maxFrameBytes?: number;
+    refusedByLive?: (id: string) => void;
+    unreachable?: (id: string) => void;
+    awaitsAnswer?: (id: string) => boolean;
+  } = {},
 ) {
   const node = await createControlNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -126,7 +134,7 @@ describe('mesh transport', { timeout: 60_000 }, () => {
   it('delivers frames of all sizes sent at once whole and in order; an oversized one ends the stream', async () => {
     const addrs = new Map<string, string[]>();
     const a = await member((id) => addrs.get(id) ?? []);
-    const b = await member((id) => addrs.get(id) ?? [], 256 * 1024);
+    const b = await member((id) => addrs.get(id) ?? [], { maxFrameBytes: 256 * 1024 });
     addrs.set(b.id, b.node.getMultiaddrs().map(String));
 
     // 300 frames from 1 byte to ~200 KiB of payload, queued in one turn.
@@ -212,12 +220,10 @@ describe('mesh transport', { timeout: 60_000 }, () => {
       ]);
       const proofs: string[] = [];
       const unreachable: string[] = [];
-      const a = await member(
-        (id) => addrs.get(id) ?? [],
-        undefined,
-        (id) => proofs.push(id),
-        (id) => unreachable.push(id),
-      );
+      const a = await member((id) => addrs.get(id) ?? [], {
+        refusedByLive: (id) => proofs.push(id),
+        unreachable: (id) => unreachable.push(id),
+      });
       a.transport.connect(goneId, 'link');
       await until('the closed port to be unreachable', () => unreachable.includes(goneId));
 
@@ -237,13 +243,11 @@ describe('mesh transport', { timeout: 60_000 }, () => {
       const full = await resetting(false);
       const fullId = await stranger();
       addrs.set(fullId, [`/ip4/127.0.0.1/tcp/${full.port}`]);
-      const b = await member(
-        (id) => addrs.get(id) ?? [],
-        undefined,
-        (id) => proofs.push(id),
-        (id) => unreachable.push(id),
-        () => false,
-      );
+      const b = await member((id) => addrs.get(id) ?? [], {
+        refusedByLive: (id) => proofs.push(id),
+        unreachable: (id) => unreachable.push(id),
+        awaitsAnswer: () => false,
+      });
       b.transport.connect(fullId, 'link');
       await until('the full member to be dialled', () => full.accepted() >= 1);
       await new Promise((r) => setTimeout(r, 1000));
