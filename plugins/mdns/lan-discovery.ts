@@ -12,6 +12,11 @@
  * the first seconds at 32 agents. A query from port 5353 (another mDNS
  * stack) is still answered by multicast, as RFC 6762 says.
  *
+ * An agent that is busy (its node at its connection bound, or taking
+ * joiners' handshakes: `busy`) does not answer: in a cluster start every
+ * joiner heard the few agents up first, dialed them, and was reset at their
+ * bound, while agents with room went unheard.
+ *
  * Early agents learn of later ones from the mesh (a newcomer dials the peers
  * that answered it), and the querier asks again 1, 2 and 4 s after the
  * first question before settling to `intervalMs`, so an agent that started
@@ -53,6 +58,8 @@ export interface LanDiscoveryOptions {
   intervalMs: number;
   /** Peers remembered by the answer filter (bounded memory). */
   maxPeers?: number;
+  /** True while this agent should not be dialed by more peers: it answers no question then. */
+  busy?: () => boolean;
 }
 
 export class LanDiscovery extends EventTarget {
@@ -65,6 +72,8 @@ export class LanDiscovery extends EventTarget {
   #responder?: makeMdns.MulticastDNS;
   #querier?: makeMdns.MulticastDNS;
   #timer?: ReturnType<typeof setTimeout>;
+  /** Questions for our service left unanswered because this agent was busy. */
+  #unanswered = 0;
 
   constructor(
     private readonly components: LanComponents,
@@ -88,6 +97,11 @@ export class LanDiscovery extends EventTarget {
   override removeEventListener(...args: Parameters<EventTarget['removeEventListener']>): void {
     this.#listeners.set(args[0], Math.max(0, this.listenerCount(args[0]) - 1));
     super.removeEventListener(...args);
+  }
+
+  /** Questions for our service left unanswered because this agent was busy (for traces). */
+  get unansweredBusy(): number {
+    return this.#unanswered;
   }
 
   safeDispatchEvent<T>(type: string, init?: { detail?: T }): boolean {
@@ -135,6 +149,10 @@ export class LanDiscovery extends EventTarget {
       (q) => q.name === this.opts.serviceTag && (q.type === 'PTR' || (q.type as string) === 'ANY'),
     );
     if (!asked || !this.#responder) return;
+    if (this.opts.busy?.()) {
+      this.#unanswered++;
+      return;
+    }
     const answers = this.#answers();
     if (answers.length < 2) return;
     if (rinfo.port === MDNS_PORT) {
