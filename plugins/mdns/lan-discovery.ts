@@ -72,8 +72,6 @@ export class LanDiscovery extends EventTarget {
   #responder?: makeMdns.MulticastDNS;
   #querier?: makeMdns.MulticastDNS;
   #timer?: ReturnType<typeof setTimeout>;
-  /** Questions for our service left unanswered because this agent was busy. */
-  #unanswered = 0;
 
   constructor(
     private readonly components: LanComponents,
@@ -97,11 +95,6 @@ export class LanDiscovery extends EventTarget {
   override removeEventListener(...args: Parameters<EventTarget['removeEventListener']>): void {
     this.#listeners.set(args[0], Math.max(0, this.listenerCount(args[0]) - 1));
     super.removeEventListener(...args);
-  }
-
-  /** Questions for our service left unanswered because this agent was busy (for traces). */
-  get unansweredBusy(): number {
-    return this.#unanswered;
   }
 
   safeDispatchEvent<T>(type: string, init?: { detail?: T }): boolean {
@@ -149,10 +142,7 @@ export class LanDiscovery extends EventTarget {
       (q) => q.name === this.opts.serviceTag && (q.type === 'PTR' || (q.type as string) === 'ANY'),
     );
     if (!asked || !this.#responder) return;
-    if (this.opts.busy?.()) {
-      this.#unanswered++;
-      return;
-    }
+    if (this.opts.busy?.()) return;
     const answers = this.#answers();
     if (answers.length < 2) return;
     if (rinfo.port === MDNS_PORT) {
