@@ -19,6 +19,24 @@ import { setNewest } from '../../src/bounded-map.js';
 export const JOIN_DIALS = 2;
 
 /**
+ * How long a joiner gathers answers before its join dials, which then go to
+ * peers picked at random among all it heard. Every joiner of a cluster start
+ * hears the few agents up first before the others (they are idle, the rest
+ * are still creating agents); dialing the first answers sent every joiner to
+ * those few, each then holding a handshake per joiner at its connection
+ * bound (32 agents: 9 at once on one agent, a quarter of the dials reset).
+ * The answers to one question come within tens of ms of each other.
+ */
+export const JOIN_GATHER_MS = 150;
+
+/**
+ * Inbound handshakes in progress at which an agent stops answering mDNS
+ * questions (see GossipDiscovery.busyForJoiners): two joiners already on their
+ * way is a full hand, the next joiner is better off dialing an agent with room.
+ */
+export const BUSY_HANDSHAKES = 2;
+
+/**
  * Least time between two dials of found peers the membership does not know
  * (another part of the cluster; see GossipDiscovery.onDiscovered).
  */

@@ -52,10 +52,12 @@ import { Membership, type FailureStep, type SendReason, type SignedRecord } from
 import { watchLoopLag } from './loop-lag.js';
 import { loopUtilisation } from './loop-utilisation.js';
 import {
+  BUSY_HANDSHAKES,
   DIRECTORY_QUIET_MS,
   FoundPeers,
   FRESH_MS,
   JOIN_DIALS,
+  JOIN_GATHER_MS,
   MERGE_AFTER_JOIN_MS,
   MERGE_DIAL_GAP_MS,
   RETRY_FIRST_MS,
@@ -275,6 +277,8 @@ export class GossipDiscovery implements Discovery {
   private transport?: Libp2pMeshTransport;
   /** The bound every dial and every inbound connection passes. */
   private gate?: ConnectionGate;
+  /** Inbound connections of the node in their handshakes (see busyForJoiners). */
+  private handshaking?: () => number;
   /** Agent name → owning peer id, and back (loaded members only). */
   private readonly owners = new Map<string, string>();
   private readonly names = new Map<string, string>();
@@ -306,6 +310,8 @@ export class GossipDiscovery implements Discovery {
   /** Peers mDNS announced, dialed again while this agent has no link (see FoundPeers). */
   private found!: FoundPeers;
   private lanRetry?: ReturnType<typeof setTimeout>;
+  /** The join dials, due once the answers of JOIN_GATHER_MS are in (see joinFromAnswers). */
+  private joinDue?: ReturnType<typeof setTimeout>;
   /** When a peer of another part of the cluster was last dialed (see onDiscovered). */
   private lastMergeDial = 0;
   /** When this agent first held a connection (Infinity before). */
@@ -458,6 +464,16 @@ export class GossipDiscovery implements Discovery {
     return 2 * this.degree + 2;
   }
 
+  /**
+   * True while a LAN source should not answer questions (NodeRoom.busy): at
+   * the connection bound, where a dial would be reset, or with
+   * BUSY_HANDSHAKES joiners' handshakes in progress already.
+   */
+  private busyForJoiners(): boolean {
+    if (!this.gate || !this.handshaking) return false;
+    return this.gate.count >= this.gate.max || this.handshaking() >= BUSY_HANDSHAKES;
+  }
+
   /** This node's libp2p peer id (after start). */
   get peerId(): string | undefined {
     return this.node?.peerId.toString();
@@ -492,8 +508,9 @@ export class GossipDiscovery implements Discovery {
     this.lanLog = this.log.extend('lan');
 
     const peerDiscovery: PeerDiscoveryFactory[] = [];
+    const room = { busy: () => this.busyForJoiners() };
     for (const s of this.sources)
-      for (const make of (await s.peerDiscovery?.(this.cluster)) ?? [])
+      for (const make of (await s.peerDiscovery?.(this.cluster, room)) ?? [])
         peerDiscovery.push((components) => this.hearEveryAnswer(make(components)));
 
     const { createControlNode, inboundInHandshake } = await import('../libp2p-node/index.js');
@@ -527,7 +544,8 @@ export class GossipDiscovery implements Discovery {
     this.node = node;
     // One below the bound: a connection refused at accept is briefly one
     // more (the kernel accepted it before the gate closed it).
-    const gate = new ConnectionGate(node, this.maxConnections - 1, () => inboundInHandshake(node));
+    this.handshaking = () => inboundInHandshake(node);
+    const gate = new ConnectionGate(node, this.maxConnections - 1, this.handshaking);
     this.gate = gate;
     const transport = new Libp2pMeshTransport(node, {
       protocol: this.protocol,
@@ -706,6 +724,7 @@ export class GossipDiscovery implements Discovery {
     this.pendingLoads.clear();
     if (this.updateTimer) clearTimeout(this.updateTimer);
     if (this.lanRetry) clearTimeout(this.lanRetry);
+    if (this.joinDue) clearTimeout(this.joinDue);
     this.mesh?.stop();
     this.transport?.close();
     for (const c of this.cleanups.splice(0)) c();
@@ -899,9 +918,10 @@ export class GossipDiscovery implements Discovery {
   }
 
   /**
-   * mDNS found a peer: remember it and its addresses, and dial it while this
-   * agent is joining (fewer than JOIN_DIALS links and dials), or when the
-   * membership does not know it (another part of the cluster).
+   * mDNS found a peer: remember it and its addresses; while this agent is
+   * joining (fewer than JOIN_DIALS links and dials), dial peers picked among
+   * the answers heard within JOIN_GATHER_MS (see joinFromAnswers); otherwise
+   * dial it when the membership does not know it (another part of the cluster).
    */
   private onDiscovered(id: string, addrs: readonly string[]): void {
     if (this.foreign.has(id) || this.refused(id)) return;
@@ -923,13 +943,40 @@ export class GossipDiscovery implements Discovery {
     // Dials in flight count too: mDNS finds the whole LAN at once, and one
     // link is enough to join; the membership links on to members itself.
     if (links + this.transport!.dialsInFlight < JOIN_DIALS) {
-      this.transport!.connect(id);
+      this.joinFromAnswers();
       return;
     }
     // A peer the membership does not know is in another part of the cluster:
     // agents that joined each other before they heard of us.
     const now = Date.now();
     if (this.mayMergeDial(now) && this.apart(id)) this.mergeDial(id, now);
+  }
+
+  /**
+   * Dials, JOIN_GATHER_MS after the first answer that finds this agent
+   * joining, as many peers as it lacks links and dials of JOIN_DIALS, picked
+   * at random among the peers heard within that time and before (not the
+   * first to answer: those are the same few agents for every joiner).
+   */
+  private joinFromAnswers(): void {
+    if (this.joinDue) return;
+    this.joinDue = setTimeout(() => {
+      this.joinDue = undefined;
+      if (this.stopping || !this.mesh) return;
+      const lacking = JOIN_DIALS - this.mesh.linkIds().length - this.transport!.dialsInFlight;
+      if (lacking <= 0) return;
+      const now = Date.now();
+      const usable = (id: string) =>
+        this.found.heardWithin(id, FRESH_MS, now) &&
+        !this.foreign.has(id) &&
+        !this.refused(id) &&
+        !this.connectedTo(id);
+      for (const id of this.found.pick(lacking, usable)) {
+        if (this.lanLog?.enabled) this.lanLog('join dial %s', id.slice(-6));
+        this.transport!.connect(id);
+      }
+    }, JOIN_GATHER_MS);
+    this.joinDue.unref();
   }
 
   /**

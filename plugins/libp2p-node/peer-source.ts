@@ -29,13 +29,24 @@ export interface PeerSourceContext {
   readonly signal: AbortSignal;
 }
 
+/** What a source that answers other agents (mDNS) may ask of the node. */
+export interface NodeRoom {
+  /**
+   * True while the node should not invite more connections: at its
+   * connection bound (a dial would be refused), or already taking joiners'
+   * handshakes. A LAN source stays silent then, so that joiners hear, and
+   * dial, agents with room.
+   */
+  busy(): boolean;
+}
+
 export interface PeerSource {
   readonly kind: string;
   /**
    * libp2p peer-discovery components to install in the node, created before
    * the node starts. May throw to refuse starting (the mDNS namespace guard).
    */
-  peerDiscovery?(cluster: string): Promise<PeerDiscoveryFactory[]>;
+  peerDiscovery?(cluster: string, room?: NodeRoom): Promise<PeerDiscoveryFactory[]>;
   /** Runs once the node has started; stops when `ctx.signal` aborts. */
   start?(ctx: PeerSourceContext): void;
 }

@@ -70,11 +70,14 @@ export function mdns(opts: MdnsOptions = {}): PeerSource {
     throw new InvalidParamError('mdns: intervalMs must be >= 50', { op: 'mdns' });
   return {
     kind: 'mdns',
-    async peerDiscovery(cluster) {
+    async peerDiscovery(cluster, room) {
       assertMdnsAllowed();
       const { LanDiscovery } = await import('./lan-discovery.js');
       const serviceTag = mdnsServiceTag(cluster);
-      return [(components) => new LanDiscovery(components, { serviceTag, intervalMs }) as any];
+      const busy = room ? () => room.busy() : undefined;
+      return [
+        (components) => new LanDiscovery(components, { serviceTag, intervalMs, busy }) as any,
+      ];
     },
   };
 }

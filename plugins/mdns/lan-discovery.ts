@@ -12,6 +12,11 @@
  * the first seconds at 32 agents. A query from port 5353 (another mDNS
  * stack) is still answered by multicast, as RFC 6762 says.
  *
+ * An agent that is busy (its node at its connection bound, or taking
+ * joiners' handshakes: `busy`) does not answer: in a cluster start every
+ * joiner heard the few agents up first, dialed them, and was reset at their
+ * bound, while agents with room went unheard.
+ *
  * Early agents learn of later ones from the mesh (a newcomer dials the peers
  * that answered it), and the querier asks again 1, 2 and 4 s after the
  * first question before settling to `intervalMs`, so an agent that started
@@ -53,6 +58,8 @@ export interface LanDiscoveryOptions {
   intervalMs: number;
   /** Peers remembered by the answer filter (bounded memory). */
   maxPeers?: number;
+  /** True while this agent should not be dialed by more peers: it answers no question then. */
+  busy?: () => boolean;
 }
 
 export class LanDiscovery extends EventTarget {
@@ -135,6 +142,7 @@ export class LanDiscovery extends EventTarget {
       (q) => q.name === this.opts.serviceTag && (q.type === 'PTR' || (q.type as string) === 'ANY'),
     );
     if (!asked || !this.#responder) return;
+    if (this.opts.busy?.()) return;
     const answers = this.#answers();
     if (answers.length < 2) return;
     if (rinfo.port === MDNS_PORT) {

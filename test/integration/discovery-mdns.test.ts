@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { CLUSTER_KEY_ENV, generateClusterKey } from '../../plugins/gossip/cluster-key.js';
+import { mdnsServiceTag } from '../../plugins/mdns/index.js';
 import { PluginManager } from '../../src/plugin-manager.js';
 import { createHosts, netnsAvailable, type Hosts } from '../netns/netns.js';
 import { AgentProcess, spawnAgentIn } from './agent-process.js';
@@ -17,6 +18,7 @@ import { AgentProcess, spawnAgentIn } from './agent-process.js';
 process.env[CLUSTER_KEY_ENV] = generateClusterKey();
 
 const GRACE_MS = 6000;
+const CLUSTER = 'mdns-test';
 const canNetns = netnsAvailable();
 const procs: AgentProcess[] = [];
 
@@ -38,7 +40,7 @@ function startIn(
     backend === 'TCP' ? { bind_addr: ip, same_host: 'off' } : {};
   const p = spawnAgentIn(hosts, i, {
     name,
-    cluster: 'mdns-test',
+    cluster: CLUSTER,
     listen: [`/ip4/${ip}/tcp/0`],
     mdns: { intervalMs },
     graceMs: GRACE_MS,
@@ -50,6 +52,66 @@ function startIn(
 }
 
 const hasTcp = (await PluginManager.create()).names().includes('TCP');
+
+/**
+ * A joiner's view from emulated host `i`: it opens `held` raw TCP connections
+ * to `target` (host:port) that never finish their handshake (joiners whose
+ * handshakes the agent is taking), asks the cluster's mDNS question from a
+ * port of its own and lists the peer ids that answer within a second; then it
+ * drops those connections, waits, asks again and lists the answers again.
+ */
+async function answersWhileHeld(
+  hosts: Hosts,
+  i: number,
+  target: string,
+  held: number,
+): Promise<{ held: string[]; released: string[] }> {
+  const code = `
+    const net = require('node:net');
+    const mdns = require('multicast-dns')({ port: 0, multicast: false });
+    const [host, port] = ${JSON.stringify(target)}.split(':');
+    const tag = ${JSON.stringify(mdnsServiceTag(CLUSTER))};
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    let heard = new Set();
+    mdns.on('response', (r) => {
+      for (const a of [...(r.answers || []), ...(r.additionals || [])]) {
+        if (a.type !== 'TXT') continue;
+        for (const d of [].concat(a.data)) {
+          const k = String(d).lastIndexOf('/p2p/');
+          if (k >= 0) heard.add(String(d).slice(k + 5));
+        }
+      }
+    });
+    const ask = async () => {
+      heard = new Set();
+      mdns.query({ questions: [{ name: tag, type: 'PTR' }] }, { port: 5353, address: '224.0.0.251' });
+      await sleep(1000);
+      return [...heard];
+    };
+    (async () => {
+      const sockets = Array.from({ length: ${held} }, () => net.connect(Number(port), host));
+      for (const s of sockets) s.on('error', () => {});
+      await sleep(500);
+      const whileHeld = await ask();
+      for (const s of sockets) s.destroy();
+      await sleep(1000);
+      const released = await ask();
+      console.log(JSON.stringify({ held: whileHeld, released }));
+      mdns.destroy();
+      setTimeout(() => process.exit(0), 100).unref();
+    })();
+    setTimeout(() => process.exit(2), 20000).unref();`;
+  const child = hosts.spawn(i, process.execPath, ['-e', code], {
+    cwd: new URL('../../', import.meta.url).pathname,
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const status = await new Promise<number | null>((r) => child.on('exit', r));
+  if (status !== 0) throw new Error(`mDNS asker exited ${status}: ${err.slice(-2000)}`);
+  return JSON.parse(out);
+}
 
 /**
  * Refuses (or, with `del`, allows again) TCP from emulated host `i` to `ip`:
@@ -243,6 +305,28 @@ describe.skipIf(!canNetns)(
         // below the next question (about 67 s after each agent's start).
         20_000,
       );
+    });
+
+    // In a cluster start every joiner heard the few agents up first, and all
+    // of them dialed those few: one held 9 handshakes within a second, and a
+    // quarter of the dials were reset at its connection bound. An agent that
+    // is taking joiners' handshakes (2 or more) now stays silent, so that the
+    // next joiner hears, and dials, the agents with room.
+    it("an agent taking joiners' handshakes answers no question, the agents with room do", async () => {
+      const a = startIn(hosts, 0, 'a', 'TCP', 60_000);
+      const b = startIn(hosts, 1, 'b', 'TCP', 60_000);
+      await Promise.all([a.waitEv('peer:join', 'b'), b.waitEv('peer:join', 'a')]);
+      const [ra, rb] = await Promise.all([a.waitEv('ready'), b.waitEv('ready')]);
+      const tcp = /^\/ip4\/([\d.]+)\/tcp\/(\d+)\//.exec(
+        (ra.addrs as string[]).find((x) => x.startsWith(`/ip4/${hosts.hosts[0]!.ip}/tcp/`))!,
+      )!;
+      const seen = await answersWhileHeld(hosts, 2, `${tcp[1]}:${tcp[2]}`, 2);
+      expect(seen.held).toContain(rb.peerId);
+      expect(seen.held).not.toContain(ra.peerId);
+      // Once those handshakes are gone it answers again.
+      expect(seen.released).toContain(ra.peerId);
+      expect(seen.released).toContain(rb.peerId);
+      for (const p of [a, b]) expect(p.events.filter((e) => e.ev === 'error')).toEqual([]);
     });
 
     it('three hosts: join, late joiner, update after join, tombstone, and a crash within the grace period', async () => {
