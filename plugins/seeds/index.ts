@@ -3,7 +3,9 @@
  * where multicast is off (most datacenters). A joiner needs one seed: it dials
  * the seeds one at a time, in an order of its own (random), until one
  * answers, so a cluster start spreads its joiners over the seeds instead of
- * every joiner handshaking with every seed. The joiner syncs the directory
+ * every joiner handshaking with every seed. A seed that resets the dial (up,
+ * at its connection bound) is left longer, for a drawn wait, than one that
+ * does not answer (see REFUSED_FIRST). The joiner syncs the directory
  * from that seed and then links to random members, so the seed may drop it
  * later (a seed keeps a bounded number of links like everyone). The seeds
  * themselves dial every other seed (a clique: the groups of joiners that
