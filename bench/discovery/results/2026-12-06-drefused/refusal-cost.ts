@@ -33,7 +33,9 @@ if (process.argv[3] === 'full-node') {
   const child = fork(process.argv[1]!, [root, 'full-node', keyHex], { execArgv: process.execArgv });
   const next = () => new Promise<any>((r) => child.once('message', r));
   const { addr } = await next();
-  const { multiaddr } = await import(`${root}/node_modules/@multiformats/multiaddr/dist/src/index.js`);
+  const { multiaddr } = await import(
+    `${root}/node_modules/@multiformats/multiaddr/dist/src/index.js`
+  );
   const dialer = await createControlNode({
     listen: ['/ip4/127.0.0.1/tcp/0'],
     clusterKey: new Uint8Array(Buffer.from(keyHex, 'hex')),
@@ -42,7 +44,11 @@ if (process.argv[3] === 'full-node') {
   });
   const ma = multiaddr(addr);
   const dialAll = async (k: number) => {
-    for (let i = 0; i < k; i++) await dialer.dial(ma).then(() => process.exit(3), () => {});
+    for (let i = 0; i < k; i++)
+      await dialer.dial(ma).then(
+        () => process.exit(3),
+        () => {},
+      );
   };
   await dialAll(30); // warm-up
   child.send('x');
