@@ -3,7 +3,8 @@
  * ones still in their handshakes and our own dials in progress, counted
  * together, both ways. Every dial (mesh links, probes, relays, seeds) asks
  * it for a slot before it starts, and every inbound connection is admitted
- * by it before any handshake; a dial it refuses fails at once with a
+ * by it when its socket is accepted, before libp2p sees it (refuse-at-accept.ts);
+ * a dial it refuses fails at once with a
  * ConnectionBoundError, which callers handle (another member, or later).
  */
 import type { Connection, PeerId } from '@libp2p/interface';
@@ -46,7 +47,7 @@ export class ConnectionGate {
 
   /**
    * @param pendingInbound the inbound connections in their handshakes (the
-   *   connection manager's count, which includes the one being admitted).
+   *   connection manager's count; the socket being admitted is not in it yet).
    */
   constructor(
     private readonly node: GatedNode,
@@ -66,9 +67,9 @@ export class ConnectionGate {
     return this.dialing;
   }
 
-  /** The connection gater's check for an inbound connection (counted in pendingInbound already). */
+  /** The check of an inbound socket at accept (not counted in pendingInbound yet). */
   admitInbound(): boolean {
-    if (this.count - 1 < this.max) return true;
+    if (this.count < this.max) return true;
     this.refused.inbound++;
     return false;
   }

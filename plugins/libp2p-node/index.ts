@@ -20,6 +20,7 @@ import { withCachedSigning } from './signing-key.js';
 import { libp2pLoggerOption } from './silent-logger.js';
 import { DEFAULT_READ_LIMITS, privateNetwork, type ReadLimits } from './private-network.js';
 import { dropStreamProtocolRecords } from './stream-protocols.js';
+import { tcpRefusingAtAccept } from './refuse-at-accept.js';
 
 /** identify is absent when created with `identify: false`, pubsub with `pubsub: false`. */
 export type ControlServices = { identify: Identify; pubsub: GossipSub };
@@ -66,9 +67,10 @@ export interface ControlNodeOptions {
   /** Peers refused outright (not dialed, their connections closed once they are identified). */
   refuse?: (peerId: string) => boolean;
   /**
-   * Admission of an inbound connection, asked at accept before any
-   * handshake (a ConnectionGate's admitInbound): false closes it, and the
-   * dialer sees its dial fail and tries elsewhere.
+   * Admission of an inbound connection, asked when its socket is accepted,
+   * before libp2p sees it (a ConnectionGate's admitInbound): false resets it
+   * there (refuse-at-accept.ts), and the dialer sees its dial fail and tries
+   * elsewhere.
    */
   admitInbound?: () => boolean;
   /** Create stopped, so protocol handlers can be installed before the first peer arrives. */
@@ -95,7 +97,7 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     ...(opts.privateKey ? { privateKey: withCachedSigning(opts.privateKey) } : {}),
     ...libp2pLoggerOption(),
     addresses: { listen: opts.listen },
-    transports: [tcp()],
+    transports: [opts.admitInbound ? tcpRefusingAtAccept(opts.admitInbound) : tcp()],
     ...(opts.clusterKey
       ? {
           connectionProtector: privateNetwork(opts.clusterKey, {
@@ -107,14 +109,7 @@ export async function createControlNode(opts: ControlNodeOptions): Promise<Contr
     connectionEncrypters: [controlNoise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.peerDiscovery ?? [],
-    ...(opts.refuse || opts.admitInbound
-      ? {
-          connectionGater: gaterFor(
-            opts.refuse ?? (() => false),
-            opts.admitInbound ?? (() => true),
-          ),
-        }
-      : {}),
+    ...(opts.refuse ? { connectionGater: gaterFor(opts.refuse) } : {}),
     connectionManager: {
       maxConnections: opts.maxConnections ?? 1024,
       // Many agents share one host address (one machine, one namespace): the
@@ -175,20 +170,19 @@ export function controlNoise(): ReturnType<typeof noise> {
   };
 }
 
-function gaterFor(refuse: (peerId: string) => boolean, admit: () => boolean) {
+function gaterFor(refuse: (peerId: string) => boolean) {
   const deny = (peerId: { toString(): string }) => refuse(peerId.toString());
   return {
     denyDialPeer: deny,
-    denyInboundConnection: () => !admit(),
     denyInboundEncryptedConnection: deny,
     denyOutboundEncryptedConnection: deny,
   };
 }
 
 /**
- * Inbound connections in their handshakes, the one being admitted included
- * (the connection manager counts it before the gater runs): its own field,
- * which has no public accessor.
+ * Inbound connections in their handshakes (the connection manager counts
+ * one from the moment libp2p takes its socket): its own field, which has no
+ * public accessor.
  */
 export function inboundInHandshake(node: ControlNode): number {
   const cm = (node as unknown as { components?: { connectionManager?: any } }).components

@@ -3,7 +3,9 @@
  * where multicast is off (most datacenters). A joiner needs one seed: it dials
  * the seeds one at a time, in an order of its own (random), until one
  * answers, so a cluster start spreads its joiners over the seeds instead of
- * every joiner handshaking with every seed. The joiner syncs the directory
+ * every joiner handshaking with every seed. A seed that resets the dial (up,
+ * at its connection bound) is left longer, for a drawn wait, than one that
+ * does not answer (see REFUSED_FIRST). The joiner syncs the directory
  * from that seed and then links to random members, so the seed may drop it
  * later (a seed keeps a bounded number of links like everyone). The seeds
  * themselves dial every other seed (a clique: the groups of joiners that
@@ -91,6 +93,35 @@ function sleep(ms: number, signal: AbortSignal, node?: PeerSourceContext['node']
 /** How long a joiner that has never reached its seed keeps retrying at most 4 × retryMs apart. */
 const JOIN_WINDOW_MS = 30_000;
 
+/**
+ * A seed that reset our dial is up and at its connection bound (it refuses
+ * at accept, before any handshake). Its slots free as its joiners link
+ * elsewhere, which takes a second or more, so the next dial (to the next
+ * seed) waits 2 × retryMs, ×1.5 per refusal in a row up to 6 × retryMs,
+ * each wait drawn in ±50 % so the refused joiners of a start come back
+ * spread out. A refused dial costs both ends a few ms of CPU, and a start's
+ * joiners dialed the full seeds 4-5 times each at the 250 ms → 1 s pace of
+ * an unreachable one.
+ */
+const REFUSED_FIRST = 2;
+const REFUSED_MAX = 6;
+
+/**
+ * A dial the seed's process reset (refused at its bound) rather than one
+ * nobody answered. A reset that comes after the TCP connect fails the dial
+ * with the connection's abort event, which carries the socket's error.
+ */
+function refusedBySeed(err: unknown): boolean {
+  const abort = err as { error?: unknown } | undefined;
+  const e = (abort?.error ?? err) as { code?: string; message?: string } | undefined;
+  return e?.code === 'ECONNRESET' || /ECONNRESET|EPIPE|Unexpected EOF/.test(String(e?.message));
+}
+
+/** `ms` drawn uniformly in [0.5, 1.5) × ms. */
+function jittered(ms: number): number {
+  return ms * (0.5 + Math.random());
+}
+
 function shuffled<T>(xs: readonly T[]): T[] {
   const out = [...xs];
   for (let i = out.length - 1; i > 0; i--) {
@@ -119,6 +150,7 @@ async function keepDialing(
 ) {
   let next = 0;
   let delay = retryMs;
+  let refusedDelay = Math.min(REFUSED_FIRST * retryMs, maxRetryMs);
   let peer: string | undefined;
   const started = Date.now();
   /**
@@ -165,6 +197,7 @@ async function keepDialing(
         joinedAt = Date.now();
         ctx.log('seed %s connected (%s) in %d ms', addr.toString(), peer, Date.now() - dialStart);
         delay = retryMs;
+        refusedDelay = Math.min(REFUSED_FIRST * retryMs, maxRetryMs);
       } catch (err) {
         if (ctx.signal.aborted) return;
         if (/dial self/i.test(String((err as Error)?.message))) {
@@ -179,6 +212,11 @@ async function keepDialing(
           (err as Error)?.message,
         );
         next++;
+        if (refusedBySeed(err)) {
+          await sleep(jittered(refusedDelay), ctx.signal);
+          refusedDelay = Math.min(refusedDelay * 1.5, REFUSED_MAX * retryMs, maxRetryMs);
+          continue;
+        }
         await sleep(delay, ctx.signal);
         // Until the seed has been reached once, retry briskly (a cluster starting
         // at once: the seed is usually up within seconds, and every second a

@@ -1,0 +1,128 @@
+/**
+ * Dials refused by a full node (a seed at its connection bound, in its own
+ * process), seen from outside. The refusal happens at accept: the refused
+ * socket never reaches libp2p (its connection manager is not asked), so a
+ * refused dial costs the full node no upgrade work. And joiners the seed
+ * refused come back spread out and further apart than they retry a seed
+ * that does not answer at all: a seed that stays full is not redialed at the
+ * unreachable seed's pace (×1.5 up to 4 × retryMs).
+ */
+import { fileURLToPath } from 'node:url';
+
+import { multiaddr } from '@multiformats/multiaddr';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { parseClusterKey } from '../../plugins/gossip/cluster-key.js';
+import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
+import { seeds } from '../../plugins/seeds/index.js';
+import { createLogger } from '../../src/logger.js';
+import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
+import { TEST_CLUSTER_KEY } from './helpers.js';
+
+const FULL_NODE = fileURLToPath(new URL('./full-node-process.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+type Counts = JsonLineReply & { asked: number; reachedLibp2p: number };
+const children: JsonLineChild<Counts, { event: string; addr?: string }>[] = [];
+const nodes: ControlNode[] = [];
+const stops: AbortController[] = [];
+afterEach(async () => {
+  for (const s of stops.splice(0)) s.abort();
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  await Promise.all(children.splice(0).map((c) => c.close().catch(() => {})));
+});
+
+async function fullNode(): Promise<{ child: JsonLineChild<Counts>; addr: string }> {
+  const child = new JsonLineChild<Counts, { event: string; addr?: string }>(
+    FULL_NODE,
+    'full node',
+    {},
+    { args: [JSON.stringify({ clusterKey: TEST_CLUSTER_KEY })], cwd: ROOT },
+  );
+  children.push(child);
+  const ready = await child.nextEvent('ready', 30_000);
+  return { child, addr: ready.addr! };
+}
+
+async function controlNode(): Promise<ControlNode> {
+  const n = await createControlNode({
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    clusterKey: parseClusterKey(TEST_CLUSTER_KEY),
+    identify: false,
+    pubsub: false,
+  });
+  nodes.push(n);
+  return n;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('dials refused by a full node', { timeout: 60_000 }, () => {
+  it('are reset at accept: the refused sockets never reach libp2p', async () => {
+    const { child, addr } = await fullNode();
+    const dialer = await controlNode();
+    const errors: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      await dialer.dial(multiaddr(addr)).then(
+        () => errors.push('connected'),
+        // (a reset after the TCP connect fails the dial with the connection's abort event)
+        (err: { error?: Error; message?: string }) =>
+          errors.push(String((err.error ?? err).message)),
+      );
+    }
+    expect(errors.filter((e) => /ECONNRESET/.test(e))).toHaveLength(20);
+    const counts = await child.send({ cmd: 'counts' });
+    expect(counts.asked).toBe(20);
+    expect(counts.reachedLibp2p).toBe(0);
+  });
+
+  it('a joiner the seed refused waits longer before each next dial, drawn, than it would for an unreachable seed', async () => {
+    const { child, addr } = await fullNode();
+    const retryMs = 50;
+    /** Per joiner: when each of its seed dials started and when it failed. */
+    const dials: { start: number; end: number }[][] = [];
+    for (let j = 0; j < 6; j++) {
+      const joiner = await controlNode();
+      const stop = new AbortController();
+      stops.push(stop);
+      const mine: { start: number; end: number }[] = [];
+      dials.push(mine);
+      seeds([addr], { retryMs, maxRetryMs: 5000 }).start!({
+        cluster: 'refused-dials-test',
+        node: joiner,
+        dial: async (a, options) => {
+          const d = { start: performance.now(), end: Infinity };
+          mine.push(d);
+          try {
+            return await joiner.dial(a, options);
+          } finally {
+            d.end = performance.now();
+          }
+        },
+        linking: () => joiner.getConnections().length > 0,
+        log: createLogger('nixl-ts:refused-dials-test'),
+        signal: stop.signal,
+      });
+    }
+    await sleep(4000);
+    for (const s of stops) s.abort();
+    // The waits between a failed dial and the next, past the first four of
+    // each joiner (an unreachable seed's waits have reached 4 × retryMs = 200 ms
+    // by then and stay there; a refusing seed's are drawn around 6 × retryMs).
+    const waits: number[] = [];
+    for (const mine of dials) {
+      const done = mine.filter((d) => d.end !== Infinity);
+      for (let i = 4; i + 1 < done.length; i++) waits.push(done[i + 1]!.start - done[i]!.end);
+    }
+    expect(waits.length).toBeGreaterThan(20);
+    // Their mean: 4 × retryMs (200 ms) for an unreachable seed, 6 × retryMs
+    // (300 ms, each drawn in 150-450 ms) for a refusing one.
+    expect(mean(waits)).toBeGreaterThan(5 * retryMs);
+    // Drawn, not in step: the waits spread over more than a third of the cap.
+    expect(Math.max(...waits) - Math.min(...waits)).toBeGreaterThan(2 * retryMs);
+    // Every one of those dials reached the seed and was refused there.
+    const counts = await child.send({ cmd: 'counts' });
+    expect(counts.asked).toBe(dials.reduce((n, mine) => n + mine.length, 0));
+  });
+});
