@@ -966,11 +966,7 @@ export class GossipDiscovery implements Discovery {
       const lacking = JOIN_DIALS - this.mesh.linkIds().length - this.transport!.dialsInFlight;
       if (lacking <= 0) return;
       const now = Date.now();
-      const usable = (id: string) =>
-        this.found.heardWithin(id, FRESH_MS, now) &&
-        !this.foreign.has(id) &&
-        !this.refused(id) &&
-        !this.connectedTo(id);
+      const usable = (id: string) => this.found.heardWithin(id, FRESH_MS, now) && this.dialable(id);
       for (const id of this.found.pick(lacking, usable)) {
         if (this.lanLog?.enabled) this.lanLog('join dial %s', id.slice(-6));
         this.transport!.connect(id);
@@ -984,13 +980,12 @@ export class GossipDiscovery implements Discovery {
    * hold no connection to: another part of the cluster, or an agent alone.
    */
   private apart(id: string): boolean {
-    return (
-      !this.mesh!.recordOf(id) &&
-      !this.mesh!.isDead(id) &&
-      !this.foreign.has(id) &&
-      !this.refused(id) &&
-      !this.connectedTo(id)
-    );
+    return !this.mesh!.recordOf(id) && !this.mesh!.isDead(id) && this.dialable(id);
+  }
+
+  /** A found peer we may dial: not of another cluster, not refused, not connected already. */
+  private dialable(id: string): boolean {
+    return !this.foreign.has(id) && !this.refused(id) && !this.connectedTo(id);
   }
 
   /**
@@ -1052,10 +1047,8 @@ export class GossipDiscovery implements Discovery {
         this.lanRetry = undefined;
         if (this.stopping || !this.mesh || this.mesh.linkIds().length > 0) return;
         if (this.transport!.dialsInFlight === 0) {
-          // The same peers onDiscovered would dial.
-          const usable = (id: string) =>
-            !this.foreign.has(id) && !this.refused(id) && !this.connectedTo(id);
-          for (const id of this.found.pick(JOIN_DIALS, usable)) this.transport!.connect(id);
+          for (const id of this.found.pick(JOIN_DIALS, (p) => this.dialable(p)))
+            this.transport!.connect(id);
         }
         attempt(Math.min(2 * delayMs, RETRY_MAX_MS));
       }, delayMs);

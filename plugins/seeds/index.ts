@@ -150,7 +150,8 @@ async function keepDialing(
 ) {
   let next = 0;
   let delay = retryMs;
-  let refusedDelay = Math.min(REFUSED_FIRST * retryMs, maxRetryMs);
+  const firstRefusedDelay = Math.min(REFUSED_FIRST * retryMs, maxRetryMs);
+  let refusedDelay = firstRefusedDelay;
   let peer: string | undefined;
   const started = Date.now();
   /**
@@ -197,7 +198,7 @@ async function keepDialing(
         joinedAt = Date.now();
         ctx.log('seed %s connected (%s) in %d ms', addr.toString(), peer, Date.now() - dialStart);
         delay = retryMs;
-        refusedDelay = Math.min(REFUSED_FIRST * retryMs, maxRetryMs);
+        refusedDelay = firstRefusedDelay;
       } catch (err) {
         if (ctx.signal.aborted) return;
         if (/dial self/i.test(String((err as Error)?.message))) {
