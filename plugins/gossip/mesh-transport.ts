@@ -18,6 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 
 import type { Logger } from '../../src/logger.js';
 import { ConnectionBoundError, type ConnectionGate } from '../libp2p-node/connection-gate.js';
+import { refusedEverywhere, resetAfterConnect } from '../libp2p-node/dial-failure.js';
 import type { ControlNode } from '../libp2p-node/index.js';
 import { varintLength } from '../libp2p-node/length-prefix.js';
 import { halfWindowUpdates } from '../libp2p-node/window-updates.js';
@@ -246,7 +247,7 @@ export class Libp2pMeshTransport implements MeshTransport {
             // cannot help stays silent; the requester has other helpers).
             if (err instanceof ConnectionBoundError) this.o.log('%s', m);
             else if (/protocol selection failed|UnsupportedProtocol/i.test(m)) this.o.foreign(to);
-            else if (resetByLiveHost(err)) this.resetSeen(to);
+            else if (resetAfterConnect(err)) this.resetSeen(to);
             else this.o.log('mesh stream to %s failed: %s', to, (err as Error)?.message);
             this.sent.dropped += o.queue.length;
             o.queue = [];
@@ -305,7 +306,7 @@ export class Libp2pMeshTransport implements MeshTransport {
 
   /**
    * Dials the member once and says what came of it: connected, refused by
-   * our own bound, reset after the TCP connect (see resetByLiveHost), refused
+   * our own bound, reset after the TCP connect (see resetAfterConnect), refused
    * at every address (refusedEverywhere), or another failure (logged).
    */
   private async dialOnce(
@@ -340,7 +341,7 @@ export class Libp2pMeshTransport implements MeshTransport {
         this.o.log('%s', err.message);
         return 'bound';
       }
-      if (resetByLiveHost(err)) return 'reset';
+      if (resetAfterConnect(err)) return 'reset';
       if (refusedEverywhere(err)) return 'refused';
       this.o.log('dial of %s failed: %s', id, (err as Error)?.message);
       return 'failed';
@@ -407,23 +408,4 @@ export class Libp2pMeshTransport implements MeshTransport {
       this.o.log('bad addresses for %s: %s', id, (err as Error)?.message);
     }
   }
-}
-
-/**
- * A dial reset by the other end after the TCP connect (ECONNRESET, here or in
- * one of several addresses' errors): a process accepted it and closed it at
- * once, as a member at its connection bound does. A dead member's port
- * refuses the connect (ECONNREFUSED) and a frozen one's times out.
- */
-function resetByLiveHost(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; errors?: unknown[] } | undefined;
-  if (e?.code === 'ECONNRESET' || /ECONNRESET/.test(e?.message ?? '')) return true;
-  return Array.isArray(e?.errors) && e.errors.some((x) => resetByLiveHost(x));
-}
-
-/** A dial whose every address refused the connect (ECONNREFUSED): no process listens there. */
-function refusedEverywhere(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; errors?: unknown[] } | undefined;
-  if (Array.isArray(e?.errors) && e.errors.length) return e.errors.every(refusedEverywhere);
-  return e?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e?.message ?? '');
 }

@@ -19,6 +19,7 @@ import '../../src/polyfills.js';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 
 import { InvalidParamError } from '../../src/errors.js';
+import { resetAfterConnect } from '../libp2p-node/dial-failure.js';
 import type { PeerSource, PeerSourceContext } from '../libp2p-node/peer-source.js';
 
 export interface SeedsOptions {
@@ -105,17 +106,6 @@ const JOIN_WINDOW_MS = 30_000;
  */
 const REFUSED_FIRST = 2;
 const REFUSED_MAX = 6;
-
-/**
- * A dial the seed's process reset (refused at its bound) rather than one
- * nobody answered. A reset that comes after the TCP connect fails the dial
- * with the connection's abort event, which carries the socket's error.
- */
-function refusedBySeed(err: unknown): boolean {
-  const abort = err as { error?: unknown } | undefined;
-  const e = (abort?.error ?? err) as { code?: string; message?: string } | undefined;
-  return e?.code === 'ECONNRESET' || /ECONNRESET|EPIPE|Unexpected EOF/.test(String(e?.message));
-}
 
 /** `ms` drawn uniformly in [0.5, 1.5) × ms. */
 function jittered(ms: number): number {
@@ -213,7 +203,7 @@ async function keepDialing(
           (err as Error)?.message,
         );
         next++;
-        if (refusedBySeed(err)) {
+        if (resetAfterConnect(err)) {
           await sleep(jittered(refusedDelay), ctx.signal);
           refusedDelay = Math.min(refusedDelay * 1.5, REFUSED_MAX * retryMs, maxRetryMs);
           continue;

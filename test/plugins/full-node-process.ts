@@ -3,7 +3,8 @@
  * what a refused dial costs: every inbound connection is refused
  * (admitInbound answers false, as a ConnectionGate at its bound does). Run
  * with `node --import tsx full-node-process.ts '<json>'` ({clusterKey}); it
- * emits `ready` with its multiaddr (without /p2p/, as a seed list gives it).
+ * emits `ready` with its multiaddr (without /p2p/, as a seed list gives it)
+ * and its peer id.
  * Command `counts`: how many sockets admission was asked about, and how many
  * reached libp2p's connection manager (its acceptIncomingConnection, the
  * first step of every inbound upgrade). The process exits when stdin ends.
@@ -39,4 +40,7 @@ const server = serveJsonLines<{ cmd: 'counts' }>(
   { counts: () => ({ asked, reachedLibp2p }) },
   { onEnd: () => void Promise.resolve(node.stop()).finally(() => process.exit(0)) },
 );
-server.emit('ready', { addr: node.getMultiaddrs()[0]!.decapsulateCode(421).toString() });
+server.emit('ready', {
+  addr: node.getMultiaddrs()[0]!.decapsulateCode(421).toString(),
+  peerId: node.peerId.toString(),
+});

@@ -5,14 +5,23 @@
  * refused dial costs the full node no upgrade work. And joiners the seed
  * refused come back spread out and further apart than they retry a seed
  * that does not answer at all: a seed that stays full is not redialed at the
- * unreachable seed's pace (×1.5 up to 4 × retryMs).
+ * unreachable seed's pace (×1.5 up to 4 × retryMs). A member's mesh probe of
+ * the full node reads the refusal as a sign of its life, whatever shape
+ * libp2p gives the reset (the socket's error, the connection's abort event,
+ * an AggregateError over the peer's addresses).
  */
 import { fileURLToPath } from 'node:url';
 
+import { createServer } from 'node:net';
+
+import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseClusterKey } from '../../plugins/gossip/cluster-key.js';
+import { Libp2pMeshTransport, meshProtocolFor } from '../../plugins/gossip/mesh-transport.js';
+import { ConnectionGate } from '../../plugins/libp2p-node/connection-gate.js';
+import { refusedEverywhere, resetAfterConnect } from '../../plugins/libp2p-node/dial-failure.js';
 import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -23,7 +32,8 @@ const FULL_NODE = fileURLToPath(new URL('./full-node-process.ts', import.meta.ur
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 type Counts = JsonLineReply & { asked: number; reachedLibp2p: number };
-const children: JsonLineChild<Counts, { event: string; addr?: string }>[] = [];
+type Ready = { event: string; addr?: string; peerId?: string };
+const children: JsonLineChild<Counts, Ready>[] = [];
 const nodes: ControlNode[] = [];
 const stops: AbortController[] = [];
 afterEach(async () => {
@@ -32,8 +42,8 @@ afterEach(async () => {
   await Promise.all(children.splice(0).map((c) => c.close().catch(() => {})));
 });
 
-async function fullNode(): Promise<{ child: JsonLineChild<Counts>; addr: string }> {
-  const child = new JsonLineChild<Counts, { event: string; addr?: string }>(
+async function fullNode(): Promise<{ child: JsonLineChild<Counts>; addr: string; id: string }> {
+  const child = new JsonLineChild<Counts, Ready>(
     FULL_NODE,
     'full node',
     {},
@@ -41,7 +51,7 @@ async function fullNode(): Promise<{ child: JsonLineChild<Counts>; addr: string 
   );
   children.push(child);
   const ready = await child.nextEvent('ready', 30_000);
-  return { child, addr: ready.addr! };
+  return { child, addr: ready.addr!, id: ready.peerId! };
 }
 
 async function controlNode(): Promise<ControlNode> {
@@ -53,6 +63,15 @@ async function controlNode(): Promise<ControlNode> {
   });
   nodes.push(n);
   return n;
+}
+
+/** A loopback port nothing listens on (one the OS gave a listener that closed). */
+async function closedPort(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return `/ip4/127.0.0.1/tcp/${port}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -124,5 +143,79 @@ describe('dials refused by a full node', { timeout: 60_000 }, () => {
     // Every one of those dials reached the seed and was refused there.
     const counts = await child.send({ cmd: 'counts' });
     expect(counts.asked).toBe(dials.reduce((n, mine) => n + mine.length, 0));
+  });
+
+  it('a dial by peer id reads as reset after connect when one address resets it, as refused when every address refuses', async () => {
+    const { addr, id } = await fullNode();
+    const dialer = await controlNode();
+    const closed = await closedPort();
+    const full = peerIdFromString(id);
+    await dialer.peerStore.merge(full, { multiaddrs: [multiaddr(addr), multiaddr(closed)] });
+    // Whether the reset reaches the dialer as the connect's error or as the
+    // connection's abort event (its nonce already written) is a race: 8 tries.
+    for (let i = 0; i < 8; i++) {
+      const reset = await dialer.dial(full).then(
+        () => 'connected',
+        (err: unknown) => err,
+      );
+      expect(resetAfterConnect(reset)).toBe(true);
+      expect(refusedEverywhere(reset)).toBe(false);
+    }
+
+    const gone = (await controlNode()).peerId;
+    await dialer.peerStore.merge(gone, {
+      multiaddrs: [multiaddr(closed), multiaddr(await closedPort())],
+    });
+    const refused = await dialer.dial(gone).then(
+      () => 'connected',
+      (err: unknown) => err,
+    );
+    expect(resetAfterConnect(refused)).toBe(false);
+    expect(refusedEverywhere(refused)).toBe(true);
+  });
+
+  it("a member's mesh probe of the full node reads its refusals as life", async () => {
+    const { addr, id } = await fullNode();
+    const closed = await closedPort();
+    const prober = await controlNode();
+    const proofs: string[] = [];
+    const unreachable: string[] = [];
+    const transport = new Libp2pMeshTransport(prober, {
+      protocol: meshProtocolFor('refused-dials-test'),
+      maxFrameBytes: 1024 * 1024,
+      maxQueueBytes: 1024 * 1024,
+      messagesPerSecond: 1000,
+      messageBurst: 1000,
+      bytesPerSecond: 1 << 30,
+      byteBurst: 1 << 30,
+      maxPeers: 16,
+      dialTimeoutMs: 10_000,
+      gate: new ConnectionGate(prober, 16, () => 0),
+      addrsOf: (peer) => (peer === id ? [addr, closed] : []),
+      refused: () => false,
+      receive: () => {},
+      invalid: () => {},
+      rateLimited: () => {},
+      foreign: () => {},
+      refusedByLive: (peer) => proofs.push(peer),
+      awaitsAnswer: () => true,
+      linkRefused: () => {},
+      unreachable: (peer) => unreachable.push(peer),
+      log: createLogger('nixl-ts:refused-dials-test'),
+    });
+    await transport.install();
+    try {
+      // Each probe: the dial, the second look 250 ms later, its dial; each
+      // reset's shape is a race (see above), so 6 probes.
+      for (let round = 1; round <= 6; round++) {
+        transport.connect(id, 'probe');
+        for (let i = 0; i < 50 && proofs.length < round; i++) await sleep(100);
+        expect(proofs).toHaveLength(round);
+      }
+      expect(new Set(proofs)).toEqual(new Set([id]));
+      expect(unreachable).toEqual([]);
+    } finally {
+      transport.close();
+    }
   });
 });
