@@ -126,7 +126,7 @@ export const TCP_PARAM_TABLE = {
   poll_progress: {
     field: 'pollProgress',
     default: 'auto',
-    doc: "`on`: `getXferStatus` of a small transfer in flight reads its answer on the calling thread when it is there (see Polling), and a caller seen polling is left its next answer; `off`: the I/O thread alone reads answers, a status read only reads the status slot (measured faster when the threads have a CPU each, see Polling); `auto`: for socket READs of 16 KiB or less (WRITEs stay with the I/O thread), `on` while the engine's threads share the polling caller's CPU (16 of its `sched_yield`s in a row let another thread run, or 16 answers in a row were read by the I/O thread on the caller's CPU), `off` once neither holds; see Polling on a shared CPU (measured on 2 vCPUs: both processes pinned to one CPU, 4 KiB transfers took 27 µs `off` and 20 µs `on`; with a CPU each, 20 µs `off` and 24 µs `on`).",
+    doc: "`on`: `getXferStatus` of a small transfer in flight reads its answer on the calling thread when it is there (see Polling), and a caller seen polling is left its next answer; `off`: the I/O thread alone reads answers, a status read only reads the status slot (measured faster when the threads have a CPU each, see Polling); `auto`: for socket transfers of 16 KiB or less, `on` while the engine's threads share the polling caller's CPU (16 of its `sched_yield`s in a row let another thread run, or 16 answers in a row were read by the I/O thread on the caller's CPU), `off` once neither holds; see Polling on a shared CPU (measured on 2 vCPUs: both processes pinned to one CPU, 4 KiB transfers took 27 µs `off` and 20 µs `on`; with a CPU each, 20 µs `off` and 24 µs `on`).",
     parse: oneOf('auto', 'on', 'off'),
   },
   poll_send: {

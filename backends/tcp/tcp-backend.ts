@@ -86,9 +86,8 @@ interface PeerEntry {
 
 const DESC_WORDS = 9;
 /**
- * The largest socket READ (total bytes) whose answer poll_progress=auto
- * leaves to its polling caller in the shared-CPU regime (never a WRITE: see
- * Engine::SamplesRegime): the largest READ
+ * The largest socket transfer (total bytes) whose answer poll_progress=auto
+ * leaves to its polling caller in the shared-CPU regime: the largest READ
  * payload a poll receives itself (kPollAnswerMaxBytes, native/tcp/engine.h).
  * Larger ones keep the I/O thread's receive straight into place and parking.
  */
@@ -377,7 +376,6 @@ export class TcpBackend implements Backend {
     const sameHostPath = this.#opts.sameHost && peer?.identity.hostId === this.#components.hostId;
     h.autoReads =
       this.#opts.pollProgress === 'auto' &&
-      op === 'READ' &&
       peer !== undefined &&
       !sameHostPath &&
       bytes <= AUTO_READS_MAX_BYTES;

@@ -272,14 +272,8 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
 }
 
 // The posts whose answers poll_progress=auto may leave to their caller
-// (tcp-backend.ts, AUTO_READS_MAX_BYTES): small READs on the socket path.
-// Not WRITEs: a caller that reads its answers posts inline, and a WRITE's
-// post then sends the payload from the caller's thread, which wakes the
-// target's I/O thread onto the caller's CPU (a sync wake-up) and runs its
-// receive there before the post returns: 18-21 µs per 4 KiB post, where the
-// I/O thread's post costs 1-2 µs (bench/cli/results/2026-12-socket-write-account/).
+// (tcp-backend.ts, AUTO_READS_MAX_BYTES): small ones on the socket path.
 bool Engine::SamplesRegime(const Xfer* x) {
-  if (x->op != XferOp::kRead) return false;
   const Peer* p = PeerOf(x->slot);
   if (!p || p->sameHost) return false;
   uint64_t bytes = 0;

@@ -120,27 +120,6 @@ describe('TCP, poll_progress=auto: the caller reads its answers on a shared CPU'
     await pollRoundTripsByHash(p, SIZES);
   });
 
-  it('never leaves a WRITE to its caller, pinned with the regime on; WRITEs land', async () => {
-    // A caller that read its answers would post its WRITEs inline, sending
-    // the payload from its own thread (bench/cli/results/2026-12-socket-write-account/).
-    const p = await pair();
-    pin(process.pid, '0');
-    pin(p.peer.pid, '0');
-    const on = roundsUntil(p, (c) => c.sharedCpu && c.callerReadPosts > 0);
-    expect(on.sharedCpu).toBe(true);
-    const writes = blockRequests(p, 'WRITE', BLOCKS, BLOCK);
-    const posts = pollRounds(p, writes, 20, performance.now() + 60_000);
-    const after = counters(p);
-    expect(posts).toBe(20 * BLOCKS);
-    expect(after.callerReadPosts).toBe(on.callerReadPosts);
-    // The I/O thread settled them, and they were no sample of the regime.
-    expect(after.sameCpuSettles + after.otherCpuSettles).toBe(
-      on.sameCpuSettles + on.otherCpuSettles,
-    );
-    for (const w of writes) w.release();
-    await pollRoundTripsByHash(p, SIZES);
-  });
-
   it('poll_progress=off never leaves an answer to the caller, pinned', async () => {
     const p = await pair({ poll_progress: 'off' });
     pin(process.pid, '0');
