@@ -804,8 +804,10 @@ export class Membership {
     this.self = this.signRecord(old.version + 1, left, payload);
     this.xorIn(entryHash(this.id, this.self.version, false));
     // The same payload (a refutation) travels as a small alive with Lifeguard.
-    if (same && this.opts.lifeguard) this.floodAlive(this.aliveOf(this.self), undefined);
-    else this.floodRecord(this.self, undefined);
+    // ('' names no link: `except` stays a string, so the flood's compiled code
+    // is not thrown away the first time our own record goes out.)
+    if (same && this.opts.lifeguard) this.floodAlive(this.aliveOf(this.self), '');
+    else this.floodRecord(this.self, '');
   }
 
   private aliveOf(rec: SignedRecord): Alive {
@@ -1832,7 +1834,8 @@ export class Membership {
 
   // ---- forwarding ----
 
-  private floodRecord(rec: SignedRecord, except: string | undefined): void {
+  /** Queues a record for every link but `except` (a link's id; '' for none). */
+  private floodRecord(rec: SignedRecord, except: string): void {
     for (const link of this.links.keys()) {
       if (link === except) continue;
       const box = this.outbox(link);
@@ -1880,7 +1883,7 @@ export class Membership {
     this.scheduleFlush();
   }
 
-  private floodAlive(a: Alive, except: string | undefined): void {
+  private floodAlive(a: Alive, except: string): void {
     for (const link of this.links.keys()) {
       if (link === except) continue;
       const box = this.outbox(link);
