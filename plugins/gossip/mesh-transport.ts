@@ -238,7 +238,9 @@ export class Libp2pMeshTransport implements MeshTransport {
     o.writing = true;
     try {
       while (o.queue.length && !this.closed) {
-        if (!o.lp && !(await this.openStream(to, o))) break;
+        // (Not opened: the queue was emptied. Frames queued while the answer
+        // came back are looked at again, not left with no write to send them.)
+        if (!o.lp && !(await this.openStream(to, o))) continue;
         const bytes = o.queue.shift()!;
         o.dial.shift();
         o.bytes -= bytes.byteLength;
