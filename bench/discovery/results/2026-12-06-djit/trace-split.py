@@ -3,7 +3,10 @@ TurboFan compilations, their ms (V8's prepare + background execute + finalize, w
 deoptimizations before and after the worker's last agent was ready; then, over all files, the
 functions compiled after ready by ms, those compiled more than once (by sfi: re-optimizations),
 and the deopt reasons after ready.
-Usage: trace-split.py FILE...   (lines: "MS_SINCE_SPAWN <V8 line>", and "#ready AGENT MS")"""
+The window after ready ends at the worker's `#stats` line (its figures taken, as the benchmark's
+CPU after ready), or at --until MS (ms since spawn: spawn→all + the settle time, from the run's
+log) for files without one; what comes later (the victim's kill, the idle window) is left out.
+Usage: trace-split.py [--until MS] FILE...   (lines: "MS_SINCE_SPAWN <V8 line>", "#ready AGENT MS")"""
 import re, sys, collections
 COMP = re.compile(r'\[completed compiling 0x[0-9a-f]+ <JSFunction (\S*) ?\(sfi = (0x[0-9a-f]+)\)> \(target (\w+)\)(?: (?:OSR )?- took ([\d.]+), ([\d.]+), ([\d.]+) ms)?')
 DEOPT = re.compile(r'\[bailout \(kind: ([\w-]+), reason: ([^)]*)\): begin\. deoptimizing 0x[0-9a-f]+ <JSFunction (\S*) ?\(sfi = (0x[0-9a-f]+)\)>')
@@ -12,16 +15,21 @@ reopt = collections.Counter()
 deopt_after = collections.Counter()
 deopt_all = collections.Counter()
 tot = collections.Counter()
-for f in sys.argv[1:]:
+args = sys.argv[1:]
+until = float('inf')
+if args[:1] == ['--until']: until = int(args[1]); args = args[2:]
+for f in args:
     lines = open(f, errors='replace').read().splitlines()
     readys = [int(l.split()[2]) for l in lines if l.startswith('#ready ')]
     if not readys: continue
     T = max(readys)
+    end = min([until] + [int(l.split()[1]) for l in lines if l.startswith('#stats ')])
     c = {'b': [0, 0.0], 'a': [0, 0.0]}; d = {'b': 0, 'a': 0}
     seen = collections.Counter(); fnname = {}
     for l in lines:
         if l.startswith('#'): continue
         t, _, rest = l.partition(' ')
+        if int(t) > end: break
         side = 'a' if int(t) > T else 'b'
         m = COMP.search(rest)
         if m and m[4] is not None:
@@ -41,7 +49,7 @@ for f in sys.argv[1:]:
         if n > 1: reopt[fnname[s]] += n - 1
     for k in 'ba':
         tot[k + 'c'] += c[k][0]; tot[k + 'ms'] += c[k][1]; tot[k + 'd'] += d[k]
-    print(f'{f}: last ready {T} ms; before: {c["b"][0]} compilations {c["b"][1]:.0f} ms, {d["b"]} deopts; '
+    print(f'{f}: last ready {T} ms, window end {end} ms; before: {c["b"][0]} compilations {c["b"][1]:.0f} ms, {d["b"]} deopts; '
           f'after: {c["a"][0]} compilations {c["a"][1]:.0f} ms, {d["a"]} deopts; functions compiled more than once {sum(1 for n in seen.values() if n > 1)} (extra compiles {sum(n - 1 for n in seen.values() if n > 1)})')
 print(f'all: before {tot["bc"]} compilations {tot["bms"]:.0f} ms {tot["bd"]} deopts; after {tot["ac"]} compilations {tot["ams"]:.0f} ms {tot["ad"]} deopts')
 s = sum(v[1] for v in after_fn.values()) or 1

@@ -2,12 +2,15 @@
 same run) to name where each TurboFan compilation's function lives (file:line:col, by the
 shared function info's address) -> the compile ms after the worker's last ready, by source
 position and by package.
-Usage: trace-where.py TEXT_FILE V8_LOG [TEXT_FILE V8_LOG ...]"""
+The window ends as in trace-split.py (a `#stats` line, or --until MS).
+Usage: trace-where.py [--until MS] TEXT_FILE V8_LOG [TEXT_FILE V8_LOG ...]"""
 import re, sys, collections, csv
 COMP = re.compile(r'\[completed compiling 0x[0-9a-f]+ <JSFunction (\S*) ?\(sfi = (0x[0-9a-f]+)\)> \(target (\w+)\)(?: (?:OSR )?- took ([\d.]+), ([\d.]+), ([\d.]+) ms)?')
 by_pos = collections.defaultdict(lambda: [0, 0.0]); by_pkg = collections.Counter()
 unknown = 0.0
 args = sys.argv[1:]
+until = float('inf')
+if args[:1] == ['--until']: until = int(args[1]); args = args[2:]
 for text, log in zip(args[::2], args[1::2]):
     where = {}
     for row in csv.reader(open(log, errors='replace')):
@@ -15,9 +18,11 @@ for text, log in zip(args[::2], args[1::2]):
             where[int(row[7], 16)] = row[6]
     lines = open(text, errors='replace').read().splitlines()
     T = max(int(l.split()[2]) for l in lines if l.startswith('#ready '))
+    end = min([until] + [int(l.split()[1]) for l in lines if l.startswith('#stats ')])
     for l in lines:
         if l.startswith('#'): continue
         t, _, rest = l.partition(' ')
+        if int(t) > end: break
         if int(t) <= T: continue
         m = COMP.search(rest)
         if not m or m[4] is None: continue
