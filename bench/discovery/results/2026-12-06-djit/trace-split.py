@@ -3,9 +3,10 @@ TurboFan compilations, their ms (V8's prepare + background execute + finalize, w
 deoptimizations before and after the worker's last agent was ready; then, over all files, the
 functions compiled after ready by ms, those compiled more than once (by sfi: re-optimizations),
 and the deopt reasons after ready.
-The window after ready ends at the worker's `#stats` line (its figures taken, as the benchmark's
-CPU after ready), or at --until MS (ms since spawn: spawn→all + the settle time, from the run's
-log) for files without one; what comes later (the victim's kill, the idle window) is left out.
+The window after ready ends at --until MS (ms since spawn: the run's spawn→all + the settle
+time, where the benchmark takes its CPU figures; a `#stats MS` line in a file bounds it too,
+though scale.ts writes none yet); what comes later (the victim's kill, the idle window) is left
+out.
 Usage: trace-split.py [--until MS] FILE...   (lines: "MS_SINCE_SPAWN <V8 line>", "#ready AGENT MS")"""
 import re, sys, collections
 COMP = re.compile(r'\[completed compiling 0x[0-9a-f]+ <JSFunction (\S*) ?\(sfi = (0x[0-9a-f]+)\)> \(target (\w+)\)(?: (?:OSR )?- took ([\d.]+), ([\d.]+), ([\d.]+) ms)?')
