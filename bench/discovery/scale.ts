@@ -30,11 +30,13 @@
  *   [--settle-ms 3000] [--idle-ms 5000] [--limit-s 300] [--timeline] [--cpu-prof DIR] [--node-args "FLAGS"] [--compiled]
  *   (BENCH_VERBOSE=1 prints progress)
  *
+ * `--text-dir DIR`: V8 trace lines of each worker to a file (see textDir).
  * `--timeline` prints, per agent, when it was ready, when every other agent
  * had loaded it (its record's spread) and when it had loaded every other.
  */
 import '../../src/polyfills.js';
 
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -76,6 +78,13 @@ const timeline = process.argv.includes('--timeline');
 const cpuProfDir = arg('cpu-prof', '');
 /** Extra node/V8 flags for every worker, space-separated (`--node-args "--log-deopt --logfile=/tmp/v8-%p.log"`). */
 const extraNodeArgs = arg('node-args', '').split(' ').filter(Boolean);
+/**
+ * `--text-dir DIR`: each worker's stdout lines that are not JSON (what V8 prints for
+ * `--node-args "--trace-opt --trace-deopt"`) go to DIR/run-R-nN-worker-W.txt, each line
+ * prefixed with the ms since spawn it arrived at, and a `#ready AGENT MS` line when one of
+ * the worker's agents is ready: so a trace splits at the worker's last ready.
+ */
+const textDir = arg('text-dir', '');
 if (!['mdns', 'seeds', 'etcd'].includes(source)) throw new Error(`unknown --source ${source}`);
 
 /** A worker's line (worker.ts): an event named by `ev`, stamped with its time. */
@@ -174,6 +183,8 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
     const peaks = new Map<string, { sampled: number; atOpen: number }>();
     /** When each worker's last line came (a worker whose agents all fall silent shows here). */
     const lastLine = new Map<Child, number>();
+    /** --text-dir: each worker's file for its V8 trace lines. */
+    const texts = new Map<Child, WriteStream>();
     const t0 = Date.now();
     let settled!: () => void;
     const allStats = new Promise<void>((r) => (settled = r));
@@ -199,6 +210,9 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         limitMs: LIMIT_MS + 60_000,
         timeline,
       };
+      const text = textDir
+        ? createWriteStream(join(textDir, `run-${run + 1}-n${n}-worker-${children.length}.txt`))
+        : undefined;
       const child: Child = new JsonLineChild<JsonLineReply, WorkerEvent>(
         WORKER,
         `worker ${children.length}`,
@@ -208,6 +222,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           cwd: ROOT,
           stderr: 'inherit',
           eventField: 'ev',
+          ...(text ? { textLine: (line) => text.write(`${Date.now() - t0} ${line}\n`) } : {}),
           ...(cpuProfDir || extraNodeArgs.length
             ? {
                 nodeArgs: [
@@ -223,6 +238,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
         },
       );
       children.push(child);
+      if (text) texts.set(child, text);
       if (g.names[0] === VICTIM) victim = child;
     }
     const workers = children.filter((c) => c !== victim);
@@ -239,6 +255,7 @@ async function runOnce(n: number, run: number): Promise<RunResult> {
           if (e.ev === 'timeout')
             console.error(`  a worker timed out with ${e.complete} agents complete`);
           if (e.ev === 'ready') {
+            texts.get(child)?.write(`#ready ${e.agent} ${e.t - t0}\n`);
             lastReady = Math.max(lastReady, e.t);
             readyAt.set(e.agent, e.t);
           }
