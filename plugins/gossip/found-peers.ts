@@ -30,6 +30,16 @@ export const JOIN_DIALS = 2;
 export const JOIN_GATHER_MS = 150;
 
 /**
+ * Answers at which a joiner's gather ends early: its join dials go once the
+ * answers read in that turn of the event loop are in, picked among them
+ * all. In a start the joiner's loop is busy and reads the answers to its
+ * question in one batch, a dozen or more; the timer of JOIN_GATHER_MS then
+ * fired a loop's lag late (a median 250-320 ms after the first answer at
+ * 32 agents), on every joiner's path to its first link.
+ */
+export const JOIN_ENOUGH_ANSWERS = 8;
+
+/**
  * Inbound handshakes in progress at which an agent stops answering mDNS
  * questions (see GossipDiscovery.busyForJoiners): two joiners already on their
  * way is a full hand, the next joiner is better off dialing an agent with room.

@@ -57,6 +57,7 @@ import {
   FoundPeers,
   FRESH_MS,
   JOIN_DIALS,
+  JOIN_ENOUGH_ANSWERS,
   JOIN_GATHER_MS,
   MERGE_AFTER_JOIN_MS,
   MERGE_DIAL_GAP_MS,
@@ -310,8 +311,8 @@ export class GossipDiscovery implements Discovery {
   /** Peers mDNS announced, dialed again while this agent has no link (see FoundPeers). */
   private found!: FoundPeers;
   private lanRetry?: ReturnType<typeof setTimeout>;
-  /** The join dials, due once the answers of JOIN_GATHER_MS are in (see joinFromAnswers). */
-  private joinDue?: ReturnType<typeof setTimeout>;
+  /** The gather before the join dials, and the answers heard in it (see joinFromAnswers). */
+  private joinGather?: { timer: ReturnType<typeof setTimeout>; heard: number };
   /** When a peer of another part of the cluster was last dialed (see onDiscovered). */
   private lastMergeDial = 0;
   /** When this agent first held a connection (Infinity before). */
@@ -508,7 +509,10 @@ export class GossipDiscovery implements Discovery {
     this.lanLog = this.log.extend('lan');
 
     const peerDiscovery: PeerDiscoveryFactory[] = [];
-    const room = { busy: () => this.busyForJoiners() };
+    const room = {
+      busy: () => this.busyForJoiners(),
+      heard: (peer: PeerInfo) => this.onFound(peer),
+    };
     for (const s of this.sources)
       for (const make of (await s.peerDiscovery?.(this.cluster, room)) ?? [])
         peerDiscovery.push((components) => this.hearEveryAnswer(make(components)));
@@ -724,7 +728,7 @@ export class GossipDiscovery implements Discovery {
     this.pendingLoads.clear();
     if (this.updateTimer) clearTimeout(this.updateTimer);
     if (this.lanRetry) clearTimeout(this.lanRetry);
-    if (this.joinDue) clearTimeout(this.joinDue);
+    if (this.joinGather) clearTimeout(this.joinGather.timer);
     this.mesh?.stop();
     this.transport?.close();
     for (const c of this.cleanups.splice(0)) c();
@@ -954,25 +958,37 @@ export class GossipDiscovery implements Discovery {
 
   /**
    * Dials, JOIN_GATHER_MS after the first answer that finds this agent
-   * joining, as many peers as it lacks links and dials of JOIN_DIALS, picked
+   * joining, or as soon as the answers read with the JOIN_ENOUGH_ANSWERS-th
+   * are in, as many peers as it lacks links and dials of JOIN_DIALS, picked
    * at random among the peers heard within that time and before (not the
    * first to answer: those are the same few agents for every joiner).
    */
   private joinFromAnswers(): void {
-    if (this.joinDue) return;
-    this.joinDue = setTimeout(() => {
-      this.joinDue = undefined;
-      if (this.stopping || !this.mesh) return;
-      const lacking = JOIN_DIALS - this.mesh.linkIds().length - this.transport!.dialsInFlight;
-      if (lacking <= 0) return;
-      const now = Date.now();
-      const usable = (id: string) => this.found.heardWithin(id, FRESH_MS, now) && this.dialable(id);
-      for (const id of this.found.pick(lacking, usable)) {
-        if (this.lanLog?.enabled) this.lanLog('join dial %s', id.slice(-6));
-        this.transport!.connect(id);
-      }
-    }, JOIN_GATHER_MS);
-    this.joinDue.unref();
+    let gather = this.joinGather;
+    if (!gather) {
+      const timer = setTimeout(() => this.joinDial(gather!), JOIN_GATHER_MS);
+      timer.unref();
+      gather = this.joinGather = { timer, heard: 0 };
+    }
+    // setImmediate: after the rest of the answers read in this turn.
+    const g = gather;
+    if (++g.heard === JOIN_ENOUGH_ANSWERS) setImmediate(() => this.joinDial(g));
+  }
+
+  private joinDial(gather: NonNullable<typeof this.joinGather>): void {
+    if (this.joinGather !== gather) return;
+    clearTimeout(gather.timer);
+    this.joinGather = undefined;
+    if (this.stopping || !this.mesh) return;
+    const lacking = JOIN_DIALS - this.mesh.linkIds().length - this.transport!.dialsInFlight;
+    if (lacking <= 0) return;
+    const now = Date.now();
+    const usable = (id: string) => this.found.heardWithin(id, FRESH_MS, now) && this.dialable(id);
+    if (this.lanLog?.enabled) this.lanLog('join after %d answers', gather.heard);
+    for (const id of this.found.pick(lacking, usable)) {
+      if (this.lanLog?.enabled) this.lanLog('join dial %s', id.slice(-6));
+      this.transport!.connect(id);
+    }
   }
 
   /**

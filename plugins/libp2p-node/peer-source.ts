@@ -3,7 +3,7 @@
  * a static seed list in a datacenter. Sources only find peers; the gossip
  * discovery dials them, fetches and checks their metadata.
  */
-import type { Connection } from '@libp2p/interface';
+import type { Connection, PeerInfo } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 
 import type { Logger } from '../../src/logger.js';
@@ -38,6 +38,12 @@ export interface NodeRoom {
    * dial, agents with room.
    */
   busy(): boolean;
+  /**
+   * A peer this source heard of: handed to the discovery as it comes, not
+   * through libp2p's peer discovery (which writes each one into the peer
+   * store; the discovery's dial writes the addresses it uses itself).
+   */
+  heard(peer: PeerInfo): void;
 }
 
 export interface PeerSource {

@@ -9,6 +9,8 @@ import '../../src/polyfills.js';
 import { createHash } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 
+import type { PeerInfo } from '@libp2p/interface';
+
 import { InvalidParamError, NotAllowedError } from '../../src/errors.js';
 import type { PeerSource } from '../libp2p-node/peer-source.js';
 
@@ -75,8 +77,10 @@ export function mdns(opts: MdnsOptions = {}): PeerSource {
       const { LanDiscovery } = await import('./lan-discovery.js');
       const serviceTag = mdnsServiceTag(cluster);
       const busy = room ? () => room.busy() : undefined;
+      const heard = room ? (peer: PeerInfo) => room.heard(peer) : undefined;
       return [
-        (components) => new LanDiscovery(components, { serviceTag, intervalMs, busy }) as any,
+        (components) =>
+          new LanDiscovery(components, { serviceTag, intervalMs, busy, heard }) as any,
       ];
     },
   };

@@ -17,6 +17,17 @@
  * joiner heard the few agents up first, dialed them, and was reset at their
  * bound, while agents with room went unheard.
  *
+ * A cluster start asks every agent every other's question within a second
+ * or two, so what an answer costs is kept small on both ends: the answer
+ * is built once a second at most (libp2p's address manager reads the
+ * network interfaces and checks netmasks on every call, and so did the
+ * on-link check of the asker's address: half the CPU of the mDNS code in a
+ * start of 32), and an asker reads only the answers it has not heard
+ * lately (the filter sees the raw TXT strings, before any multiaddr or
+ * peer id is parsed). The answers go straight to the discovery (`heard`),
+ * not through libp2p, whose peer-store write per answer cost more than the
+ * rest together: the discovery's dial puts a peer's addresses there itself.
+ *
  * Early agents learn of later ones from the mesh (a newcomer dials the peers
  * that answered it), and the querier asks again 1, 2 and 4 s after the
  * first question before settling to `intervalMs`, so an agent that started
@@ -44,6 +55,11 @@ const MAX_TXT_BYTES = 255;
 const ANSWER_TTL_S = 10;
 /** Instances read from one answer: a packet full of them costs a bounded parse. */
 const MAX_INSTANCES_PER_ANSWER = 16;
+/**
+ * How long a built answer is reused: a cluster start asks each agent tens
+ * of questions a second, and an address change waits at most this long.
+ */
+const ANSWER_REUSE_MS = 1000;
 /** Gaps between the first questions, then `intervalMs`. */
 const FIRST_GAPS_MS = [1000, 2000, 4000];
 
@@ -60,6 +76,11 @@ export interface LanDiscoveryOptions {
   maxPeers?: number;
   /** True while this agent should not be dialed by more peers: it answers no question then. */
   busy?: () => boolean;
+  /**
+   * Where the peers heard go. Without it each is dispatched as a `peer`
+   * event, which libp2p writes into its peer store.
+   */
+  heard?: (peer: PeerInfo) => void;
 }
 
 export class LanDiscovery extends EventTarget {
@@ -72,6 +93,8 @@ export class LanDiscovery extends EventTarget {
   #responder?: makeMdns.MulticastDNS;
   #querier?: makeMdns.MulticastDNS;
   #timer?: ReturnType<typeof setTimeout>;
+  /** The answers last built, and when (see ANSWER_REUSE_MS). */
+  #built?: { answers: Answer[]; at: number };
 
   constructor(
     private readonly components: LanComponents,
@@ -143,7 +166,7 @@ export class LanDiscovery extends EventTarget {
     );
     if (!asked || !this.#responder) return;
     if (this.opts.busy?.()) return;
-    const answers = this.#answers();
+    const answers = this.#answersNow();
     if (answers.length < 2) return;
     if (rinfo.port === MDNS_PORT) {
       this.#responder.respond({ answers });
@@ -156,6 +179,13 @@ export class LanDiscovery extends EventTarget {
         { port: rinfo.port, address: rinfo.address },
       );
     }
+  }
+
+  #answersNow(): Answer[] {
+    const now = Date.now();
+    if (!this.#built || now - this.#built.at >= ANSWER_REUSE_MS)
+      this.#built = { answers: this.#answers(), at: now };
+    return this.#built.answers;
   }
 
   #answers(): Answer[] {
@@ -178,14 +208,31 @@ export class LanDiscovery extends EventTarget {
       if (r.type === 'PTR' && r.name === this.opts.serviceTag) instances.add(String(r.data));
       if (instances.size >= MAX_INSTANCES_PER_ANSWER) break;
     }
+    const own = `${this.#instance}.${this.opts.serviceTag}`;
     for (const instance of instances) {
+      // Our own responder answers our question too.
+      if (instance === own) continue;
+      // An answer heard lately is dropped before anything in it is parsed.
+      if (!this.#filter.pass(instance, txtStrings(instance, records))) continue;
       const peer = peerOf(instance, records);
       if (!peer || peer.id.toString() === this.components.peerId.toString()) continue;
-      const addrs = peer.multiaddrs.map((a) => a.toString());
-      if (!this.#filter.pass(peer.id.toString(), addrs)) continue;
-      this.safeDispatchEvent('peer', { detail: peer });
+      if (this.opts.heard) this.opts.heard(peer);
+      else this.safeDispatchEvent('peer', { detail: peer });
     }
   }
+}
+
+/** The TXT strings of an instance's records, as they came. */
+function txtStrings(instance: string, records: Answer[]): string[] {
+  const out: string[] = [];
+  for (const r of records) {
+    if (r.type !== 'TXT' || r.name !== instance) continue;
+    for (const d of Array.isArray(r.data) ? r.data : [r.data]) {
+      if (out.length >= MAX_ADDRS) return out;
+      out.push(String(d));
+    }
+  }
+  return out;
 }
 
 /**
@@ -219,19 +266,31 @@ function peerOf(instance: string, records: Answer[]): PeerInfo | undefined {
   }
 }
 
+/** How long the interfaces' subnets are reused for onLocalLink (read with a syscall). */
+const SUBNETS_REUSE_MS = 1000;
+/** This process's IPv4 subnets (address, mask), and when they were read. */
+let subnets: { list: [number, number][]; at: number } | undefined;
+
 /** True when `address` (IPv4) is in the subnet of one of this host's interfaces. */
 export function onLocalLink(address: string): boolean {
   const ip = ipv4ToInt(address);
   if (ip === undefined) return false;
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
+  const now = Date.now();
+  if (!subnets || now - subnets.at >= SUBNETS_REUSE_MS) subnets = { list: ipv4Subnets(), at: now };
+  return subnets.list.some(([own, mask]) => ((own ^ ip) & mask) === 0);
+}
+
+function ipv4Subnets(): [number, number][] {
+  const list: [number, number][] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
       if (a.family !== 'IPv4') continue;
       const own = ipv4ToInt(a.address);
       const mask = ipv4ToInt(a.netmask);
-      if (own !== undefined && mask !== undefined && ((own ^ ip) & mask) === 0) return true;
+      if (own !== undefined && mask !== undefined) list.push([own, mask]);
     }
   }
-  return false;
+  return list;
 }
 
 function ipv4ToInt(s: string): number | undefined {

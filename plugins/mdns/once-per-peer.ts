@@ -1,13 +1,14 @@
 /**
- * Which mDNS answers go on to libp2p: a peer once per `windowMs`, or at once
- * when its addresses change. libp2p writes every peer it is given into its
- * peer store (one serialized write apiece), and dials wait behind those
- * writes; an answer that repeats what the store holds is dropped here.
+ * Which mDNS answers are read: a peer (its mDNS instance) once per
+ * `windowMs`, or at once when its addresses change. Each of an agent's
+ * questions is answered by every agent on the LAN; an answer that repeats
+ * what was heard lately is dropped here, before its addresses are parsed
+ * and handed to the discovery.
  */
 import { setNewest } from '../../src/bounded-map.js';
 
 export class OncePerPeer {
-  /** Peer id → its addresses and when they were passed on. */
+  /** Peer (instance name) → its addresses and when they were passed on. */
   readonly #passed = new Map<string, { addrs: string; at: number }>();
 
   constructor(

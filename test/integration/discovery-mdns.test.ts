@@ -329,6 +329,34 @@ describe.skipIf(!canNetns)(
       for (const p of [a, b]) expect(p.events.filter((e) => e.ev === 'error')).toEqual([]);
     });
 
+    // In a start of 32 every agent answered every other's questions, and each
+    // answer read libp2p's address list (the network interfaces, netmask
+    // checks) and the interfaces again for the on-link check; each answer
+    // heard went through libp2p's peer store. An answer is now built once a
+    // second at most, and what an agent hears goes straight to the discovery.
+    it('an answer is built once for many questions, and what is heard goes to the discovery, not libp2p', async () => {
+      const script = new URL('./fixtures/mdns-answer-cost.ts', import.meta.url).pathname;
+      const child = hosts.spawn(
+        0,
+        process.execPath,
+        ['--import', 'tsx', script, mdnsServiceTag(CLUSTER)],
+        { cwd: new URL('../../', import.meta.url).pathname },
+      );
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (err += d));
+      const status = await new Promise<number | null>((r) => child.on('exit', r));
+      expect(status, err.slice(-2000)).toBe(0);
+      const r = JSON.parse(out);
+      // Every question answered, from at most two builds (a second's boundary).
+      expect(r.answersNamingA).toBe(r.questions);
+      expect(r.addressReadsOfA).toBeLessThanOrEqual(2);
+      // b heard a once (its own answer and the repeats dropped), through its sink.
+      expect(r.heardByB).toEqual([r.a]);
+      expect(r.peerEventsOfB).toBe(0);
+    });
+
     it('three hosts: join, late joiner, update after join, tombstone, and a crash within the grace period', async () => {
       const a = startIn(hosts, 0, 'a');
       const b = startIn(hosts, 1, 'b');
