@@ -214,6 +214,11 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
     return false;
   }
   x->polls++;
+  // A small WRITE's caller seen polling it twice polls: its next post is left
+  // to it even where the I/O thread, woken by this answer too, reads this one
+  // (CallerPollsWrite); else that race, lost once, kept the answers with the
+  // I/O thread (its linger then sends the next post itself, Settle).
+  if (x->polls > 1 && CallerPollsWrite(x, p)) x->polled = true;
   const uint64_t progressBefore = p->lastProgressNs;
   // This caller is still here: a masked peer stays left to it (OnPollWatch).
   if (p->quietSinceNs != 0) p->quietSinceNs = NowNs();

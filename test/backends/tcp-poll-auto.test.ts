@@ -158,11 +158,11 @@ describe('TCP, poll_progress=auto: a polled socket WRITE up to inline_write_max_
       const before = counters(p).callerSettles;
       const posts = pollRounds(p, reqs, ROUNDS, performance.now() + 60_000);
       const byCaller = counters(p).callerSettles - before;
-      // The first post of each request, and those the lingering I/O thread
-      // sent and read before its caller looked, are the I/O thread's (on a
-      // loaded machine, 27 % of 800 were seen). Without the caller's
-      // reads, none above 16 KiB.
-      expect(byCaller, `WRITE ${size}: of ${posts} posts`).toBeGreaterThan(posts / 4);
+      // The first post of each request, and those whose answer the I/O thread
+      // read first (a post queued behind it, as when it lingers), are the I/O
+      // thread's: with a CPU each 92-100 % were the caller's, at load 8 only
+      // 15 % of one size's 400. Without the caller's reads, none above 16 KiB.
+      expect(byCaller, `WRITE ${size}: of ${posts} posts`).toBeGreaterThan(posts / 20);
       for (const r of reqs) r.release();
     }
     await pollRoundTripsByHash(p, WRITE_SIZES);
@@ -203,7 +203,7 @@ describe('TCP, poll_progress=auto: a polled socket WRITE up to inline_write_max_
     const p = await pair();
     const [req] = blockRequests(p, 'WRITE', 1, 64 * 1024);
     const before = counters(p).callerSettles;
-    pollRounds(p, [req!], ROUNDS, performance.now() + 60_000);
+    pollRounds(p, [req!], 4 * ROUNDS, performance.now() + 60_000);
     expect(counters(p).callerSettles).toBeGreaterThan(before);
     expectFailsOnceKilled(p, req!, 3000);
   });

@@ -8,6 +8,8 @@ Usage: abtable.py RAWDIR [PAIR ...] (default: all). Copied from
 ../2026-12-socket-write-account/ with the Avg Post column and pairs per order."""
 import glob, os, re, statistics, sys
 
+# PREFIX=on BASE=on abtable.py raw: ab-on.sh's runs (on-<pair>-<on|after>.txt).
+PREFIX, BASE = os.environ.get('PREFIX', 'ab'), os.environ.get('BASE', 'before')
 raw = sys.argv[1]
 only = set(sys.argv[2:])
 NIXL = {}
@@ -26,8 +28,9 @@ def parse(path):
     return head, cells
 
 runs = {}
-for p in sorted(glob.glob(f'{raw}/ab-*-*.txt')):
-    m = re.match(r'ab-(\d+)-(before|after)\.txt', os.path.basename(p))
+for p in sorted(glob.glob(f'{raw}/{PREFIX}-*-*.txt')):
+    m = re.match(rf'{PREFIX}-(\d+)-({BASE}|after)\.txt', os.path.basename(p))
+    if m: m = (m[0], m[1], 'before' if m[2] == BASE else 'after')
     if not m or (only and m[1] not in only): continue
     head, cells = parse(p)
     if cells: runs[(int(m[1]), m[2])] = (head, cells)
