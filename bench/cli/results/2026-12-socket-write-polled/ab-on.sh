@@ -12,6 +12,6 @@ run() { # pair side
   flock /tmp/bench.lock sh -c "echo \"== pair $1 $2 start \$(date -u +%T) load \$(cut -d' ' -f1-3 /proc/loadavg)\"; node $bin $ARGS $extra --out /tmp/d17pollw-on-out-$2 2>&1; echo \"== end \$(date -u +%T) load \$(cut -d' ' -f1-3 /proc/loadavg)\"" > $OUT/on-$1-$2.txt
   head -1 $OUT/on-$1-$2.txt; tail -1 $OUT/on-$1-$2.txt
 }
-for i in $(seq ${FIRST:-1} ${LAST:-4}); do
+for i in $(seq ${FIRST:-1} ${LAST:-2}); do
   if [ $((i % 2)) = 1 ]; then run $i on; run $i after; else run $i after; run $i on; fi
 done
