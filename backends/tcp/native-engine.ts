@@ -68,7 +68,17 @@ export interface RegimeCounters {
   probes: number;
   /** Posts whose answer was left to their polling caller (counted by the backend). */
   callerReadPosts: number;
+  /** Answers a polling caller's status read read itself (counted by the backend). */
+  callerSettles: number;
 }
+
+/**
+ * What poll_progress=auto's shared-CPU regime said for a post
+ * (tcp::RegimeSaid, native/tcp/engine.h): off (or not auto); on, and the
+ * caller reads the answer; on, and this post is a probe for the I/O thread.
+ */
+export const RegimeSaid = { Off: 0, CallerReads: 1, Probe: 2 } as const;
+export type RegimeSaid = (typeof RegimeSaid)[keyof typeof RegimeSaid];
 
 /** The native engine's JavaScript surface. */
 export interface TcpEngine {
@@ -90,7 +100,7 @@ export interface TcpEngine {
   allocShared(bytes: number): Buffer;
   shmCounters(): ShmCounters;
   lingerCounters(): LingerCounters;
-  regimeCounters(): Omit<RegimeCounters, 'callerReadPosts'>;
+  regimeCounters(): Omit<RegimeCounters, 'callerReadPosts' | 'callerSettles'>;
   addPeer(
     name: string,
     host: string,
@@ -104,8 +114,8 @@ export interface TcpEngine {
   connect(id: number, token: number): void;
   /** A transfer is known by its status slot's number. */
   prep(slot: number, op: number, peerId: number, words: Uint32Array): void;
-  /** True when the caller should read this post's answer in its polls (`poll_progress=auto`). */
-  post(slot: number, gen: number, notif?: Uint8Array): boolean;
+  /** What `poll_progress=auto`'s regime said for this post. */
+  post(slot: number, gen: number, notif?: Uint8Array): RegimeSaid;
   /**
    * A poll of a post in flight: reads its peer's connections on this thread
    * when the engine is free (never waits). True when that post succeeded in

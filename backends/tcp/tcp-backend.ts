@@ -52,7 +52,7 @@ import type {
   TcpEngineOptions,
 } from './native-engine.js';
 import { native } from '../../src/native.js';
-import { loadTcpEngine, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
+import { loadTcpEngine, RegimeSaid, TCP_MAX_NOTIF_BYTES } from './native-engine.js';
 import type { TcpParams } from './params.js';
 import { parsePublicData, RemoteRegionKeys, type RegionMD } from './region-md.js';
 
@@ -67,6 +67,12 @@ class TcpXfer implements NativeXfer {
   autoReads = false;
   /** Status reads of the current post read its answer (poll_progress=auto, one shared CPU). */
   callerReads = false;
+  /**
+   * A socket WRITE of one descriptor up to inline_write_max_bytes under
+   * poll_progress=auto: where the regime is off or does not decide, its
+   * status reads read its answer too (Engine::CallerPollsWrite).
+   */
+  ownWrite = false;
   /** Status reads of the current post that found it in flight. */
   idlePolls = 0;
   /** Status reads of it park the caller (poll_park_us) instead of yielding. */
@@ -132,6 +138,8 @@ export class TcpBackend implements Backend {
   #closed = false;
   /** Posts whose answer poll_progress=auto left to the polling caller. */
   #callerReadPosts = 0;
+  /** Socket answers a status read found and read itself (Engine::Progress settled them). */
+  #callerSettles = 0;
 
   constructor(params: BackendParams, opts: TcpParams, components: BackendComponents) {
     this.params = params;
@@ -214,7 +222,11 @@ export class TcpBackend implements Backend {
 
   /** What `poll_progress=auto`'s detector saw so far (tests, benchmarks). */
   regimeCounters(): RegimeCounters {
-    return { ...this.#engine.regimeCounters(), callerReadPosts: this.#callerReadPosts };
+    return {
+      ...this.#engine.regimeCounters(),
+      callerReadPosts: this.#callerReadPosts,
+      callerSettles: this.#callerSettles,
+    };
   }
 
   registerMem(desc: LocalRegionDesc): BackendMD {
@@ -379,6 +391,14 @@ export class TcpBackend implements Backend {
       peer !== undefined &&
       !sameHostPath &&
       bytes <= AUTO_READS_MAX_BYTES;
+    h.ownWrite =
+      this.#opts.pollProgress === 'auto' &&
+      op === 'WRITE' &&
+      peer !== undefined &&
+      !sameHostPath &&
+      local.count === 1 &&
+      bytes <= this.#opts.inlineWriteMaxBytes &&
+      !h.pollSends;
     h.parks =
       this.#opts.pollParkUs > 0 &&
       peer !== undefined &&
@@ -400,8 +420,14 @@ export class TcpBackend implements Backend {
     if (notif) checkNotifSize(notif, this.maxNotifBytes, { op: 'postXfer', backend: this.type });
     const gen = this.#settle.begin(h, notif !== undefined);
     try {
-      h.callerReads = this.#engine.post(h.slot.index, gen, notif) && h.autoReads;
-      if (h.callerReads) this.#callerReadPosts++;
+      const said = this.#engine.post(h.slot.index, gen, notif);
+      if (h.autoReads && said !== RegimeSaid.Off) {
+        h.callerReads = said === RegimeSaid.CallerReads;
+        if (h.callerReads) this.#callerReadPosts++;
+      } else {
+        // The regime is off or does not decide for it (Engine::CallerPollsWrite).
+        h.callerReads = h.ownWrite;
+      }
     } catch (err) {
       this.#settle.abort(h);
       throw fromNative(err, { op: 'postXfer', backend: this.type, agent: h.agent });
@@ -430,6 +456,7 @@ export class TcpBackend implements Backend {
     // the engine's I/O thread, no completion batch), and sends what is left of
     // a large WRITE's payload: see Engine::Progress.
     if (this.#engine.progress(h.slot.index, h.gen)) {
+      this.#callerSettles++;
       this.#settle.settledInCall(h);
       return Status.SUCCESS;
     }

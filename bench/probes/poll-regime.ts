@@ -52,7 +52,7 @@ const counters = () => {
   try {
     return tcp.regimeCounters();
   } catch {
-    return { ...none, callerReadPosts: 0 };
+    return { ...none, callerReadPosts: 0, callerSettles: 0 };
   }
 };
 for (const op of (process.env.OPS ?? 'READ,WRITE').split(',') as ('READ' | 'WRITE')[]) {

@@ -411,20 +411,20 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     return env.Undefined();
   }
 
-  // post(slot, gen, notif?) -> true when the caller should read its answer
-  // in its polls (poll_progress=auto, shared-CPU regime).
+  // post(slot, gen, notif?) -> what poll_progress=auto's regime said for it
+  // (tcp::RegimeSaid: 0 off, 1 the caller reads the answer, 2 a probe).
   Napi::Value Post(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
     uint32_t gen = info[1].As<Napi::Number>().Uint32Value();
-    bool callerReads;
+    tcp::RegimeSaid said;
     if (info.Length() > 2 && info[2].IsTypedArray()) {
       auto n = info[2].As<Napi::Uint8Array>();
-      callerReads = Live(env).Post(slot, gen, n.Data(), n.ByteLength(), true);
+      said = Live(env).Post(slot, gen, n.Data(), n.ByteLength(), true);
     } else {
-      callerReads = Live(env).Post(slot, gen, nullptr, 0, false);
+      said = Live(env).Post(slot, gen, nullptr, 0, false);
     }
-    return Napi::Boolean::New(env, callerReads);
+    return Napi::Number::New(env, static_cast<int>(said));
   }
 
   // progress(slot, gen) -> true when that post succeeded inside the call (no batch entry).

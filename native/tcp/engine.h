@@ -115,6 +115,13 @@ struct XferDesc {
 
 enum class XferOp { kWrite, kRead };
 
+// What poll_progress=auto's shared-CPU regime said for a post (Engine::Post;
+// the same numbers in native-engine.ts): off (or not auto); on, and the
+// caller's polls read the answer of a transfer it decides for (SamplesRegime);
+// on, and this post is a probe, read by the I/O thread. The transfers it does
+// not decide for: Engine::CallerPollsWrite.
+enum class RegimeSaid : int { kOff = 0, kCallerReads = 1, kProbe = 2 };
+
 class Engine {
  public:
   // `wake` is called from the I/O thread when a completion batch starts (see
@@ -164,9 +171,10 @@ class Engine {
   // (local copies).
   void Prep(uint32_t slot, int32_t* status, XferOp op, uint32_t peerId,
             std::vector<XferDesc> descs);
-  // True when the caller should read this post's answer in its polls
-  // (Progress): poll_progress=auto in the shared-CPU regime.
-  bool Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen, bool hasNotif);
+  // What poll_progress=auto's regime said for this post (kOff when not
+  // auto): see RegimeSaid.
+  RegimeSaid Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen,
+                  bool hasNotif);
   // The caller polls a transfer in progress: reads its peer's connections on
   // this thread if the engine is free, never waiting. True when the post
   // `gen` of `slot` succeeded inside this call: it then has no batch entry,
@@ -404,6 +412,7 @@ class Engine {
   // buffer, tcp_wmem at most 4 MiB here, usually takes less).
   static constexpr uint64_t kPollSendChunk = 4ull << 20;
   bool PollSends(const Xfer* x, const Peer* p) const;
+  bool CallerPollsWrite(const Xfer* x, const Peer* p) const;
   // A post whose settle by the I/O thread tells SharedCpuRegime something:
   // one whose answer auto may leave to the caller (small, socket path).
   bool SamplesRegime(const Xfer* x);

@@ -343,6 +343,7 @@ struct Engine::Cmd {
   // caller reads the answer (SharedCpuRegime::LeaveToCaller).
   int cpu = -1;
   bool callerReads = false;
+  bool sharedCpu = false;  // the regime was on (callerReads, or a probe)
   std::unique_ptr<Peer> peer;
   std::unique_ptr<Xfer> xfer;
   std::vector<uint8_t> bytes;

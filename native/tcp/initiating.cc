@@ -27,7 +27,10 @@ void Engine::Settle(Xfer* x, int32_t status, const std::string& msg) {
   if (!x->active) return;
   x->active = false;
   settles_++;
-  lastSettledPeer_ = x->peerId;
+  // A small WRITE whose caller polls (CallerPollsWrite): no linger for its
+  // next post, which goes out inline and whose answer is left to that caller.
+  const bool callerPolls = x->polled && x->peerId != 0 && CallerPollsWrite(x, PeerOf(x->slot));
+  lastSettledPeer_ = callerPolls ? 0 : x->peerId;
   if (x->peerId != 0) {
     auto it = peers_.find(x->peerId);
     if (it != peers_.end() && it->second->inflight > 0) it->second->inflight--;

@@ -77,21 +77,24 @@ void Engine::Prep(uint32_t slot, int32_t* status, XferOp op, uint32_t peerId,
   PushCmd(std::move(c));
 }
 
-bool Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen,
-                  bool hasNotif) {
+RegimeSaid Engine::Post(uint32_t slot, uint32_t gen, const uint8_t* notif, size_t notifLen,
+                        bool hasNotif) {
   Cmd c;
   if (cfg_.pollAuto) {
     c.cpu = sched_getcpu();
     c.callerReads = regime_.LeaveToCaller();
+    c.sharedCpu = c.callerReads || regime_.Shared();
   }
   c.kind = Cmd::kPost;
   c.a = slot;
   c.b = gen;
   c.flag = hasNotif;
   if (hasNotif) c.bytes.assign(notif, notif + notifLen);
-  const bool callerReads = c.callerReads;
+  const RegimeSaid said = c.callerReads ? RegimeSaid::kCallerReads
+                          : c.sharedCpu ? RegimeSaid::kProbe
+                                        : RegimeSaid::kOff;
   if (!TryRunInline(c)) PushCmd(std::move(c));
-  return callerReads;
+  return said;
 }
 
 // A small post runs on the calling thread when the I/O thread is idle (waiting
@@ -122,10 +125,16 @@ bool Engine::TryRunInline(Cmd& c) {
   Peer* poller = shm || polled ? nullptr : peer;
   // poll_progress=auto decided for this post (Post's answer: the caller
   // reads a small socket transfer's answer or does not, as tcp-backend.ts
-  // decides too; poll_send's WRITEs stay as they are). Else a
-  // caller seen polling its previous post (Progress) is left this answer.
+  // decides too; poll_send's WRITEs stay as they are); where the regime is
+  // off or does not decide, a WRITE's caller seen polling its previous post
+  // (CallerPollsWrite).
+  // Else a caller seen polling its previous post (Progress) is left this
+  // answer.
   if (poller && cfg_.pollAuto && !PollSends(xfers_[c.a].get(), peer)) {
-    if (!c.callerReads || !SamplesRegime(xfers_[c.a].get())) poller = nullptr;
+    const Xfer* x = xfers_[c.a].get();
+    const bool leaves =
+        c.sharedCpu && SamplesRegime(x) ? c.callerReads : CallerPollsWrite(x, peer) && x->polled;
+    if (!leaves) poller = nullptr;
   } else if (poller && !xfers_[c.a]->polled) {
     poller = nullptr;
   }
@@ -205,6 +214,11 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
     return false;
   }
   x->polls++;
+  // A small WRITE's caller seen polling it twice polls: its next post is left
+  // to it even where the I/O thread, woken by this answer too, reads this one
+  // (CallerPollsWrite); else that race, lost once, kept the answers with the
+  // I/O thread (its linger then sends the next post itself, Settle).
+  if (x->polls > 1 && CallerPollsWrite(x, p)) x->polled = true;
   const uint64_t progressBefore = p->lastProgressNs;
   // This caller is still here: a masked peer stays left to it (OnPollWatch).
   if (p->quietSinceNs != 0) p->quietSinceNs = NowNs();
@@ -265,8 +279,13 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
   // (bench/cli/results/2026-12-lean-poll/). Not while it sends a large WRITE
   // (pollSend): yielding there was measured slower (2026-12-socket-write-512k).
   if (!settledHere && !sends && p->lastProgressNs == progressBefore) {
+    const bool sample = cfg_.pollAuto && SamplesRegime(x);
     io.unlock();
-    regime_.Yield();  // timed: poll_progress=auto's signal
+    if (sample) {
+      regime_.Yield();  // timed: poll_progress=auto's signal
+    } else {
+      sched_yield();
+    }
   }
   return settledHere;
 }
@@ -282,6 +301,19 @@ bool Engine::SamplesRegime(const Xfer* x) {
     if (bytes > kPollAnswerMaxBytes) return false;
   }
   return true;
+}
+
+// poll_progress=auto, where the regime is off or does not decide (above 16
+// KiB): a socket WRITE of one descriptor, up to inline_write_max_bytes, is
+// polled for by its caller all the same (tcp-backend.ts decides the same). Its
+// post went out inline from the caller's thread, which then spins on the
+// answer, a small ACK; handed to the I/O thread, the ACK cost one more thread
+// hop (bench/cli/results/2026-12-socket-write-polled/). As with
+// poll_progress=on, only a caller seen polling the previous post is left the
+// answer (TryRunInline): an awaiting caller's is read by the I/O thread.
+bool Engine::CallerPollsWrite(const Xfer* x, const Peer* p) const {
+  return cfg_.pollAuto && x->op == XferOp::kWrite && p && !p->sameHost && x->descs.size() == 1 &&
+         x->descs[0].len <= cfg_.inlineWriteMaxBytes && !PollSends(x, p);
 }
 
 // A caller that polled the previous post of this transfer (Progress) will
