@@ -325,6 +325,8 @@ class Entry {
    * is cleared when it goes (forgetLinkState).
    */
   shownBy = 0;
+  /** Set while the member is suspected (declared only: the other entries carry no slot for it). */
+  declare suspect?: Suspicion;
 
   constructor(readonly rec: SignedRecord) {}
 
@@ -701,15 +703,6 @@ export class Membership {
    * `shown` map), and the slots taken.
    */
   private readonly linkSlots = new Map<string, number>();
-  /**
-   * The suspicions held, by member: a suspicion belongs to the entry held
-   * when it was raised and goes with it (set). Kept apart from the entries:
-   * a field an entry gains only when suspected gives the entries a second
-   * hidden class, and the first suspicion in a process then threw away V8's
-   * optimized code of every function that reads entries (toggle, isLive,
-   * onRecord, heldBy, entryList, …), each compiled again after it.
-   */
-  private readonly suspicions = new Map<string, Suspicion>();
   private slotsTaken = 0;
   /** Per link, the corrections sent it (member → version and when): not repeated while in flight. */
   private readonly corrected = new Map<string, Map<string, { version: number; at: number }>>();
@@ -786,7 +779,7 @@ export class Membership {
     for (const t of this.timers) this.clock.clearTimeout(t);
     for (const p of this.probes.values()) this.clock.clearTimeout(p.timer);
     for (const r of this.relays.values()) this.clock.clearTimeout(r.timer);
-    for (const s of this.suspicions.values()) this.clock.clearTimeout(s.timer);
+    for (const e of this.entries.values()) if (e.suspect) this.clock.clearTimeout(e.suspect.timer);
     if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
   }
 
@@ -811,10 +804,8 @@ export class Membership {
     this.self = this.signRecord(old.version + 1, left, payload);
     this.xorIn(entryHash(this.id, this.self.version, false));
     // The same payload (a refutation) travels as a small alive with Lifeguard.
-    // ('' names no link: `except` stays a string, so the flood's compiled code
-    // is not thrown away the first time our own record goes out.)
-    if (same && this.opts.lifeguard) this.floodAlive(this.aliveOf(this.self), '');
-    else this.floodRecord(this.self, '');
+    if (same && this.opts.lifeguard) this.floodAlive(this.aliveOf(this.self), undefined);
+    else this.floodRecord(this.self, undefined);
   }
 
   private aliveOf(rec: SignedRecord): Alive {
@@ -882,7 +873,7 @@ export class Membership {
   }
 
   isSuspect(id: string): boolean {
-    return this.suspicions.has(id);
+    return this.entries.get(id)?.suspect !== undefined;
   }
 
   /** The directory's summary, with its per-bucket summaries (what an anti-entropy digest carries). */
@@ -982,7 +973,7 @@ export class Membership {
     if (want > 0) {
       const linkable = (id: string) => {
         const e = this.entries.get(id);
-        if (!isLive(e) || this.suspicions.has(id)) return false;
+        if (!isLive(e) || e.suspect) return false;
         return id !== this.id && !this.links.has(id) && !this.connecting.has(id);
       };
       // Members we were pointed to first: they want a link too (one
@@ -1213,7 +1204,7 @@ export class Membership {
     // A member we suspect speaks to us (the transport authenticated it): it
     // may not know (a suspicion raised while it had no link that flooded it,
     // or one it missed), so it hears it from us, once, and refutes.
-    const sus = this.suspicions.get(from);
+    const sus = this.entries.get(from)?.suspect;
     if (sus && !sus.told) {
       sus.told = true;
       const s = this.suspicionOf(from, sus, this.id, false);
@@ -1431,8 +1422,7 @@ export class Membership {
     // (Dated from the raiser's loss, never before a grace period ago: a peer's claim is bounded.)
     const age = lost ? Math.min(Math.max(0, s.lostMs ?? 0), this.opts.suspicionMs) : 0;
     const since = this.clock.now() - age;
-    if (this.suspicions.has(s.id))
-      return this.confirmSuspicion(s.id, e, s.by || from, from, lost, since);
+    if (e.suspect) return this.confirmSuspicion(s.id, e, s.by || from, from, lost, since);
     this.suspect(s.id, e, from, s.by || from, lost, since);
   }
 
@@ -1508,13 +1498,7 @@ export class Membership {
     let due = this.clock.now() + wait;
     const over = () => {
       const cur = this.entries.get(id);
-      if (
-        this.stopped ||
-        !cur ||
-        cur.dead ||
-        this.suspicions.get(id) !== s ||
-        cur.version !== s.version
-      )
+      if (this.stopped || !cur || cur.dead || cur.suspect !== s || cur.version !== s.version)
         return;
       if (s.waits < MAX_VERDICT_WAITS && this.behind(due)) {
         s.waits++;
@@ -1523,7 +1507,7 @@ export class Membership {
         return;
       }
       if (s.raised) return this.confirmProbe(id, s, deadline);
-      this.suspicions.delete(id);
+      cur.suspect = undefined;
       this.onDeath('', { id, version: s.version });
     };
     s.timer = this.clock.setTimeout(over, wait);
@@ -1581,7 +1565,7 @@ export class Membership {
       lostBy: new Set(lost ? [by] : []),
       waits: 0,
     };
-    this.suspicions.set(id, s);
+    e.suspect = s;
     this.armSuspicion(id, s);
     const msg = this.suspicionOf(id, s, by, lost);
     this.queue(from, 'suspects', msg, 96);
@@ -1600,7 +1584,7 @@ export class Membership {
     lost: boolean,
     since = this.clock.now(),
   ): void {
-    const s = this.suspicions.get(id)!;
+    const s = e.suspect!;
     if (s.version !== e.version) return;
     // Our own probe of a lost link failed too: we confirm this one ourselves
     // (re-probe, then the death) from our own evidence, not only after the
@@ -1682,7 +1666,7 @@ export class Membership {
       this.probes.delete(nonce);
       const cur = this.entries.get(target);
       if (this.stopped || !cur || cur.dead || cur.version !== version) return;
-      this.suspicions.delete(target);
+      cur.suspect = undefined;
       this.onDeath('', { id: target, version });
     };
     probe.timer = this.clock.setTimeout(expire, timeout);
@@ -1694,11 +1678,7 @@ export class Membership {
     this.directoryBytes += rec.payload.byteLength - (old?.rec.payload.byteLength ?? 0);
     if (old) {
       this.toggle(old);
-      const s = this.suspicions.get(rec.id);
-      if (s) {
-        this.clock.clearTimeout(s.timer);
-        this.suspicions.delete(rec.id);
-      }
+      if (old.suspect) this.clock.clearTimeout(old.suspect.timer);
     }
     const e = deathVersion === undefined ? new Entry(rec) : new DeadEntry(rec, deathVersion);
     this.entries.set(rec.id, e);
@@ -1852,8 +1832,7 @@ export class Membership {
 
   // ---- forwarding ----
 
-  /** Queues a record for every link but `except` (a link's id; '' for none). */
-  private floodRecord(rec: SignedRecord, except: string): void {
+  private floodRecord(rec: SignedRecord, except: string | undefined): void {
     for (const link of this.links.keys()) {
       if (link === except) continue;
       const box = this.outbox(link);
@@ -1901,7 +1880,7 @@ export class Membership {
     this.scheduleFlush();
   }
 
-  private floodAlive(a: Alive, except: string): void {
+  private floodAlive(a: Alive, except: string | undefined): void {
     for (const link of this.links.keys()) {
       if (link === except) continue;
       const box = this.outbox(link);
@@ -2086,7 +2065,7 @@ export class Membership {
     if (!ids.length) return;
     const id = ids[this.probeCursor++ % ids.length]!;
     const e = this.entries.get(id);
-    if (!isLive(e) || this.suspicions.has(id)) return;
+    if (!isLive(e) || e.suspect) return;
     // Still syncing the directory from our first link: probing can wait.
     if (this.bootstrap !== undefined && this.syncing.has(this.bootstrap)) return;
     // It sent us something within the last period: it runs, no ping needed.
@@ -2182,8 +2161,7 @@ export class Membership {
     // A lost link's suspicion counts from the loss (the first evidence): the
     // grace period is the member's time to refute, not a wait after our probe.
     const since = p.lost ? (p.lostAt ?? p.sent) : this.clock.now();
-    if (this.suspicions.has(p.target))
-      this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost, since);
+    if (e.suspect) this.confirmSuspicion(p.target, e, this.id, undefined, !!p.lost, since);
     else this.suspect(p.target, e, undefined, this.id, !!p.lost, since);
   }
 
@@ -2213,7 +2191,8 @@ export class Membership {
     this.clock.clearTimeout(p.timer);
     if (p.confirm !== undefined) {
       // Alive after all: tell it it is suspected, so it refutes everywhere.
-      this.suspicions.delete(p.target);
+      const e = this.entries.get(p.target);
+      if (e?.suspect) e.suspect = undefined;
       const s = { id: p.target, version: p.confirm };
       this.send(p.target, { kind: 'gossip', records: [], deaths: [], suspects: [s] }, 'buddy');
       return;
@@ -2242,7 +2221,7 @@ export class Membership {
   unreachable(id: string): void {
     this.connecting.delete(id);
     const e = this.entries.get(id);
-    if (this.stopped || !isLive(e) || this.suspicions.has(id)) return;
+    if (this.stopped || !isLive(e) || e.suspect) return;
     if (this.links.has(id)) return;
     this.startProbe(id, true);
   }

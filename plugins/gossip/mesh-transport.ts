@@ -75,24 +75,14 @@ const SLICE_MS = 5;
 /** How long after a reset dial the member is dialled again (see resetSeen). */
 const RESET_RECHECK_MS = 250;
 
-/**
- * A peer's outbound queue and stream. Every field is set when it is made
- * (newOutbound), the stream's as undefined: one hidden class for all of them,
- * so the send and write paths V8 optimizes see one shape, not one with and
- * one without a stream.
- */
 interface Outbound {
   queue: Uint8Array[];
   /** Per queued frame: it may open a connection (see MeshTransport.send). */
   dial: boolean[];
   bytes: number;
   writing: boolean;
-  stream: any;
-  lp: any;
-}
-
-function newOutbound(): Outbound {
-  return { queue: [], dial: [], bytes: 0, writing: false, stream: undefined, lp: undefined };
+  stream?: any;
+  lp?: any;
 }
 
 export class Libp2pMeshTransport implements MeshTransport {
@@ -214,7 +204,7 @@ export class Libp2pMeshTransport implements MeshTransport {
     let o = this.out.get(to);
     if (!o) {
       if (this.out.size >= this.o.maxPeers) return;
-      o = newOutbound();
+      o = { queue: [], dial: [], bytes: 0, writing: false };
       this.out.set(to, o);
     }
     if (o.bytes + bytes.byteLength > this.o.maxQueueBytes) {
@@ -227,21 +217,47 @@ export class Libp2pMeshTransport implements MeshTransport {
     if (!o.writing) void this.write(to, o);
   }
 
-  /**
-   * Writes a peer's queue in order, opening its stream first when it has
-   * none (openStream). The frame loop is kept apart from the stream's
-   * opening and its failures: it runs for every frame and is what V8
-   * optimizes, and code reached only on a new link or an error would
-   * otherwise be compiled into it, and throw its optimized code away the
-   * first time it ran.
-   */
   private async write(to: string, o: Outbound): Promise<void> {
     o.writing = true;
     try {
       while (o.queue.length && !this.closed) {
-        // (Not opened: the queue was emptied. Frames queued while the answer
-        // came back are looked at again, not left with no write to send them.)
-        if (!o.lp && !(await this.openStream(to, o))) continue;
+        if (!o.lp) {
+          const peer = peerIdFromString(to);
+          if (!this.node.getConnections(peer).length) {
+            // No connection (it went away, or one side shed the link): only a
+            // frame allowed to dial opens one; a handshake for anything else
+            // (an answer, a flood) would only bring the link back to be shed.
+            while (o.queue.length && !o.dial[0]) {
+              o.bytes -= o.queue.shift()!.byteLength;
+              o.dial.shift();
+              this.sent.dropped++;
+            }
+            if (!o.queue.length) break;
+            this.sent.dialed++;
+          }
+          let stream;
+          try {
+            await this.learn(to);
+            stream = await this.o.gate.dialProtocol(peer, this.o.protocol, 'relay', {
+              signal: AbortSignal.timeout(this.o.dialTimeoutMs),
+            });
+          } catch (err) {
+            const m = `${(err as Error)?.name} ${(err as Error)?.message}`;
+            // At our bound a relayed probe is not sent (SWIM's helper that
+            // cannot help stays silent; the requester has other helpers).
+            if (err instanceof ConnectionBoundError) this.o.log('%s', m);
+            else if (/protocol selection failed|UnsupportedProtocol/i.test(m)) this.o.foreign(to);
+            else if (resetAfterConnect(err)) this.resetSeen(to);
+            else this.o.log('mesh stream to %s failed: %s', to, (err as Error)?.message);
+            this.sent.dropped += o.queue.length;
+            o.queue = [];
+            o.dial = [];
+            o.bytes = 0;
+            break;
+          }
+          o.stream = stream;
+          o.lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
+        }
         const bytes = o.queue.shift()!;
         o.dial.shift();
         o.bytes -= bytes.byteLength;
@@ -250,66 +266,17 @@ export class Libp2pMeshTransport implements MeshTransport {
           this.sent.frames++;
           this.sent.bytes += bytes.byteLength;
         } catch (err) {
-          this.writeFailed(to, o, err as Error);
+          this.o.log('mesh write to %s failed: %s', to, (err as Error)?.message);
+          o.stream?.abort?.(err as Error);
+          o.stream = undefined;
+          o.lp = undefined;
+          this.sent.dropped++;
         }
       }
     } finally {
       o.writing = false;
       if (!o.queue.length && !o.lp) this.out.delete(to);
     }
-  }
-
-  /**
-   * Opens the peer's outbound stream for its queue: false when nothing can
-   * be written (no connection and no frame allowed to dial, or the dial
-   * failed), with what the queue held dropped.
-   */
-  private async openStream(to: string, o: Outbound): Promise<boolean> {
-    const peer = peerIdFromString(to);
-    if (!this.node.getConnections(peer).length) {
-      // No connection (it went away, or one side shed the link): only a
-      // frame allowed to dial opens one; a handshake for anything else
-      // (an answer, a flood) would only bring the link back to be shed.
-      while (o.queue.length && !o.dial[0]) {
-        o.bytes -= o.queue.shift()!.byteLength;
-        o.dial.shift();
-        this.sent.dropped++;
-      }
-      if (!o.queue.length) return false;
-      this.sent.dialed++;
-    }
-    let stream;
-    try {
-      await this.learn(to);
-      stream = await this.o.gate.dialProtocol(peer, this.o.protocol, 'relay', {
-        signal: AbortSignal.timeout(this.o.dialTimeoutMs),
-      });
-    } catch (err) {
-      const m = `${(err as Error)?.name} ${(err as Error)?.message}`;
-      // At our bound a relayed probe is not sent (SWIM's helper that
-      // cannot help stays silent; the requester has other helpers).
-      if (err instanceof ConnectionBoundError) this.o.log('%s', m);
-      else if (/protocol selection failed|UnsupportedProtocol/i.test(m)) this.o.foreign(to);
-      else if (resetAfterConnect(err)) this.resetSeen(to);
-      else this.o.log('mesh stream to %s failed: %s', to, (err as Error)?.message);
-      this.sent.dropped += o.queue.length;
-      o.queue = [];
-      o.dial = [];
-      o.bytes = 0;
-      return false;
-    }
-    o.stream = stream;
-    o.lp = this.lpStream(stream, { maxDataLength: this.o.maxFrameBytes });
-    return true;
-  }
-
-  /** A frame's write failed: the stream is dropped (the next frame opens another). */
-  private writeFailed(to: string, o: Outbound, err: Error): void {
-    this.o.log('mesh write to %s failed: %s', to, err?.message);
-    o.stream?.abort?.(err);
-    o.stream = undefined;
-    o.lp = undefined;
-    this.sent.dropped++;
   }
 
   /** A peer's connection closed: its outbound stream is gone with it. */
