@@ -16,9 +16,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateClusterKey, parseClusterKey } from '../../plugins/gossip/cluster-key.js';
 import type { MeshMessage } from '../../plugins/gossip/membership.js';
 import { Libp2pMeshTransport, meshProtocolFor } from '../../plugins/gossip/mesh-transport.js';
-import { ConnectionGate } from '../../plugins/libp2p-node/connection-gate.js';
 import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
-import { createLogger } from '../../src/logger.js';
+import { testMeshTransportOptions } from './mesh-transport-options.js';
 
 const KEY = parseClusterKey(generateClusterKey());
 const PROTOCOL = meshProtocolFor('mesh-transport-test');
@@ -53,29 +52,18 @@ async function member(
   });
   const received: { from: string; msg: MeshMessage }[] = [];
   const invalid: Error[] = [];
-  const transport = new Libp2pMeshTransport(node, {
-    protocol: PROTOCOL,
-    maxFrameBytes,
-    maxQueueBytes: 16 * 1024 * 1024,
-    messagesPerSecond: 1000,
-    messageBurst: 1000,
-    bytesPerSecond: 1 << 30,
-    byteBurst: 1 << 30,
-    maxPeers: 16,
-    dialTimeoutMs: 10_000,
-    gate: new ConnectionGate(node, 16, () => 0),
-    addrsOf,
-    refused: () => false,
-    receive: (from, msg) => received.push({ from, msg }),
-    invalid: (_from, err) => invalid.push(err),
-    rateLimited: () => {},
-    foreign: () => {},
-    refusedByLive,
-    awaitsAnswer,
-    linkRefused: () => {},
-    unreachable,
-    log: createLogger('nixl:test:mesh'),
-  });
+  const transport = new Libp2pMeshTransport(
+    node,
+    testMeshTransportOptions(node, PROTOCOL, {
+      maxFrameBytes,
+      addrsOf,
+      receive: (from, msg) => received.push({ from, msg }),
+      invalid: (_from, err) => invalid.push(err),
+      refusedByLive,
+      awaitsAnswer,
+      unreachable,
+    }),
+  );
   await transport.install();
   await node.start();
   nodes.push(node);

@@ -20,13 +20,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseClusterKey } from '../../plugins/gossip/cluster-key.js';
 import { Libp2pMeshTransport, meshProtocolFor } from '../../plugins/gossip/mesh-transport.js';
-import { ConnectionGate } from '../../plugins/libp2p-node/connection-gate.js';
 import { refusedEverywhere, resetAfterConnect } from '../../plugins/libp2p-node/dial-failure.js';
 import { createControlNode, type ControlNode } from '../../plugins/libp2p-node/index.js';
 import { seeds } from '../../plugins/seeds/index.js';
 import { createLogger } from '../../src/logger.js';
 import { JsonLineChild, type JsonLineReply } from '../../testing/json-line-child.js';
 import { TEST_CLUSTER_KEY } from './helpers.js';
+import { testMeshTransportOptions } from './mesh-transport-options.js';
 
 const FULL_NODE = fileURLToPath(new URL('./full-node-process.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -180,29 +180,14 @@ describe('dials refused by a full node', { timeout: 60_000 }, () => {
     const prober = await controlNode();
     const proofs: string[] = [];
     const unreachable: string[] = [];
-    const transport = new Libp2pMeshTransport(prober, {
-      protocol: meshProtocolFor('refused-dials-test'),
-      maxFrameBytes: 1024 * 1024,
-      maxQueueBytes: 1024 * 1024,
-      messagesPerSecond: 1000,
-      messageBurst: 1000,
-      bytesPerSecond: 1 << 30,
-      byteBurst: 1 << 30,
-      maxPeers: 16,
-      dialTimeoutMs: 10_000,
-      gate: new ConnectionGate(prober, 16, () => 0),
-      addrsOf: (peer) => (peer === id ? [addr, closed] : []),
-      refused: () => false,
-      receive: () => {},
-      invalid: () => {},
-      rateLimited: () => {},
-      foreign: () => {},
-      refusedByLive: (peer) => proofs.push(peer),
-      awaitsAnswer: () => true,
-      linkRefused: () => {},
-      unreachable: (peer) => unreachable.push(peer),
-      log: createLogger('nixl-ts:refused-dials-test'),
-    });
+    const transport = new Libp2pMeshTransport(
+      prober,
+      testMeshTransportOptions(prober, meshProtocolFor('refused-dials-test'), {
+        addrsOf: (peer) => (peer === id ? [addr, closed] : []),
+        refusedByLive: (peer) => proofs.push(peer),
+        unreachable: (peer) => unreachable.push(peer),
+      }),
+    );
     await transport.install();
     try {
       // Each probe: the dial, the second look 250 ms later, its dial; each
