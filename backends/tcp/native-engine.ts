@@ -45,16 +45,6 @@ export interface LingerCounters {
   hits: number;
   /** Lingers that ended without a post. */
   misses: number;
-  /**
-   * Socket READs over 16 KiB, up to 128 KiB, whose request the posting thread
-   * sent itself (inline, the I/O thread asleep in epoll).
-   */
-  inlineReads: number;
-  /**
-   * Of those, the READs whose answer came while the post still ran and that
-   * the posting thread read itself (native/tcp/posting.cc, Engine::PostReadsAnswer).
-   */
-  postReads: number;
 }
 
 /** What `poll_progress=auto`'s detector saw (native/tcp/shared_cpu_regime.h). */

@@ -2,6 +2,8 @@
 // against a target agent in a child process, in chunks of 1000, as
 // nixlbench's loop polls them; per chunk the µs per transfer, the µs spent in
 // postXferReq, and who sent the posts (the lingering I/O thread or not).
+// (The runs in bench/cli/results/2026-12-socket-read-mid/raw/probe-after-*
+// also printed two counters of a change that was not kept.)
 //   flock /tmp/bench.lock npx tsx bench/probes/read-mid.ts
 // Env: OP=READ|WRITE, SIZES=16384,32768,65536,131072, CHUNKS=4, PARAMS=k=v,k=v
 // (backend params for both sides).
@@ -51,7 +53,7 @@ for (const len of (process.env.SIZES ?? '16384,32768,65536,131072').split(',').m
     const r = tcp.regimeCounters();
     console.log(
       `${op} ${len} chunk ${chunk}: ${us.toFixed(1)} µs, post ${(Number(postNs) / 1e6).toFixed(1)} µs; ` +
-        `linger hits ${l.hits - l0.hits} misses ${l.misses - l0.misses}; inline READs ${l.inlineReads - l0.inlineReads} answered in the post ${l.postReads - l0.postReads}; ` +
+        `linger hits ${l.hits - l0.hits} misses ${l.misses - l0.misses}; ` +
         `caller settles ${r.callerSettles - r0.callerSettles}`,
     );
   }

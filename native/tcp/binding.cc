@@ -326,8 +326,6 @@ class TcpEngineWrap : public Napi::ObjectWrap<TcpEngineWrap> {
     tcp::LingerCounters c = host_->engine->lingerCounters();
     o.Set("hits", Napi::Number::New(env, static_cast<double>(c.hits)));
     o.Set("misses", Napi::Number::New(env, static_cast<double>(c.misses)));
-    o.Set("inlineReads", Napi::Number::New(env, static_cast<double>(c.inlineReads)));
-    o.Set("postReads", Napi::Number::New(env, static_cast<double>(c.postReads)));
     return o;
   }
 

@@ -321,9 +321,7 @@ void Engine::Run() {
       if (CheckTimeouts()) lastBusyNs_ = now;
     }
     Publish();
-    // (Also after an inline post that read its READ's answer while this
-    // thread, woken by it, waited: PostReadsAnswer.)
-    if (settles_ != settledBefore || std::exchange(postSettled_, false)) Linger();
+    if (settles_ != settledBefore) Linger();
     // Several connections in one round (striped streams, other peers): none
     // of them is the one the next request comes on. Before the graveyard
     // goes: a connection closed meanwhile is not looked at again.

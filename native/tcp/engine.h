@@ -102,11 +102,6 @@ struct ShmCounters {
 struct LingerCounters {
   uint64_t hits = 0;    // posts that arrived while it lingered, sent by it
   uint64_t misses = 0;  // lingers that ended without a post
-  // Socket READs of kPollAnswerMaxBytes to kPostAnswerMaxBytes sent inline
-  // by the posting thread, and those whose answer it read there itself
-  // (PostReadsAnswer).
-  uint64_t inlineReads = 0;
-  uint64_t postReads = 0;
 };
 
 // A descriptor of a prepared transfer: local address, remote (or own) region.
@@ -234,9 +229,8 @@ class Engine {
   std::shared_ptr<SharedAlloc> AllocShared(uint64_t bytes);
   ShmCounters shmCounters();
   LingerCounters lingerCounters() const {
-    return {
-        lingerHits_.load(std::memory_order_relaxed), lingerMisses_.load(std::memory_order_relaxed),
-        inlineReads_.load(std::memory_order_relaxed), postReads_.load(std::memory_order_relaxed)};
+    return {lingerHits_.load(std::memory_order_relaxed),
+            lingerMisses_.load(std::memory_order_relaxed)};
   }
   struct Cmd;
 
@@ -419,10 +413,6 @@ class Engine {
   static constexpr uint64_t kPollSendChunk = 4ull << 20;
   bool PollSends(const Xfer* x, const Peer* p) const;
   bool CallerPollsWrite(const Xfer* x, const Peer* p) const;
-  // The largest socket READ whose answer an inline post reads itself when
-  // the answer came while it sent the request (PostReadsAnswer).
-  static constexpr uint64_t kPostAnswerMaxBytes = 128 << 10;
-  bool PostReadsAnswer(const Xfer* x, const Peer* p) const;
   // A post whose settle by the I/O thread tells SharedCpuRegime something:
   // one whose answer auto may leave to the caller (small, socket path).
   bool SamplesRegime(const Xfer* x);
@@ -442,10 +432,6 @@ class Engine {
   // skipped, lingerBackoff_ doubling up to kLingerMaxBackoff (I/O thread).
   uint64_t settles_ = 0;
   uint32_t lastSettledPeer_ = 0;
-  // An inline post read its READ's answer while the I/O thread, woken by that
-  // answer, waited for ioMu_ (PostReadsAnswer): that thread lingers as if it
-  // had settled the transfer itself.
-  bool postSettled_ = false;
   // Parked callers (ParkUntilSettle) sleep on settleSeq_ (a futex word), which
   // every settlement moves on; Settle wakes them only while parkers_ says so.
   std::atomic<uint32_t> settleSeq_{0};
@@ -455,8 +441,6 @@ class Engine {
   static constexpr uint32_t kLingerMaxBackoff = 64;
   std::atomic<uint64_t> lingerHits_{0};
   std::atomic<uint64_t> lingerMisses_{0};
-  std::atomic<uint64_t> inlineReads_{0};
-  std::atomic<uint64_t> postReads_{0};
   SharedCpuRegime regime_;  // poll_progress=auto
 
   CompletionQueue out_;

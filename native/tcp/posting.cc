@@ -146,22 +146,6 @@ bool Engine::TryRunInline(Cmd& c) {
   ExecCmd(c);
   inlineRun_ = false;
   FlushDirty(sends ? kPollSendChunk : UINT64_MAX);
-  // A socket READ of 16-128 KiB: if its answer came while this thread sent
-  // the request, this thread reads it (PostReadsAnswer).
-  if (!poller && !polled && !shm && peer && PostReadsAnswer(xfers_[c.a].get(), peer)) {
-    inlineReads_.fetch_add(1, std::memory_order_relaxed);
-    if (ioWanted_.load(std::memory_order_relaxed)) {
-      const uint64_t before = settles_;
-      Conn* s = peer->streams[0];
-      if (s->state == Conn::kReady && !HandleReadable(s)) {
-        CloseConn(s, "connection closed by the peer");
-      }
-      if (settles_ != before) {
-        postReads_.fetch_add(1, std::memory_order_relaxed);
-        postSettled_ = true;
-      }
-    }
-  }
   if (poller && !LeaveToPoller(c.a, poller)) Unquiet(poller);
   if (poller && poller->quietSinceNs != 0) xfers_[c.a]->leftToPoller = true;
   // A peer still masked after an earlier request that was left to a poller:
@@ -330,30 +314,6 @@ bool Engine::SamplesRegime(const Xfer* x) {
 bool Engine::CallerPollsWrite(const Xfer* x, const Peer* p) const {
   return cfg_.pollAuto && x->op == XferOp::kWrite && p && !p->sameHost && x->descs.size() == 1 &&
          x->descs[0].len <= cfg_.inlineWriteMaxBytes && !PollSends(x, p);
-}
-
-// A socket READ of kPollAnswerMaxBytes to kPostAnswerMaxBytes, whose answer
-// is the I/O thread's (a poll does not receive it, Progress), sent inline by
-// the caller's thread. When the I/O thread is waiting for ioMu_ (ioWanted_)
-// once the request is out, the answer most likely came meanwhile: the send
-// woke the target's I/O thread onto this CPU (a socket wake-up is a sync
-// wake-up), it preempted this thread and answered, and the answer woke this
-// engine's I/O thread, which then blocked on the lock this thread holds. The
-// answer is in the socket: this thread reads it (one recv, or from
-// kDirectRecvMin one recvmsg into place) and the post returns DONE, instead
-// of handing the lock over and waiting for that thread to be scheduled again
-// to read it. Seen in 50-75 % of such inline posts, whose postXferReq took
-// 30-40 µs, the whole round trip (bench/cli/results/2026-12-socket-read-mid/).
-// That thread then lingers for the next post as if it had settled this one
-// (postSettled_, Run).
-bool Engine::PostReadsAnswer(const Xfer* x, const Peer* p) const {
-  if (!x || !x->active || x->op != XferOp::kRead || p->sameHost || p->streams.empty() ||
-      cfg_.busyPollUs > 0) {
-    return false;
-  }
-  const uint64_t total = TotalBytes(x);
-  return total > kPollAnswerMaxBytes && total <= kPostAnswerMaxBytes &&
-         total < cfg_.stripeMinBytes && !UsesCma(p, total);
 }
 
 // A caller that polled the previous post of this transfer (Progress) will

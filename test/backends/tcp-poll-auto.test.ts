@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { LingerCounters, RegimeCounters, TcpBackend } from '../../backends/tcp/index.js';
+import type { RegimeCounters, TcpBackend } from '../../backends/tcp/index.js';
 import { fillPattern, sha256 } from '../../testing/pattern.js';
 import {
   blockRequests,
@@ -20,8 +20,6 @@ import {
   expectFailsOnceKilled,
   pollRoundTripsByHash,
   pollRounds,
-  pollUntilDone,
-  requestAt,
   type TcpPair,
   TcpPairs,
 } from './tcp-pair.js';
@@ -62,9 +60,6 @@ function pair(mine: Record<string, string> = {}, waitSpinUs?: number): Promise<T
 
 const counters = (p: TcpPair): RegimeCounters =>
   (p.agent.backends.find((b) => b.type === 'TCP') as TcpBackend).regimeCounters();
-
-const lingerCounters = (p: TcpPair): LingerCounters =>
-  (p.agent.backends.find((b) => b.type === 'TCP') as TcpBackend).lingerCounters();
 
 /**
  * Polls rounds of 64 4 KiB READs and WRITEs until `done` holds: at least 20
@@ -211,92 +206,6 @@ describe('TCP, poll_progress=auto: a polled socket WRITE up to inline_write_max_
     const before = counters(p).callerSettles;
     pollRounds(p, [req!], 4 * ROUNDS, performance.now() + 60_000);
     expect(counters(p).callerSettles).toBeGreaterThan(before);
-    expectFailsOnceKilled(p, req!, 3000);
-  });
-});
-
-// A socket READ of 16-128 KiB (its answer the I/O thread's, not a poll's)
-// posted inline by its caller: the request's send wakes the target onto the
-// caller's CPU, the answer comes while the post still holds the engine, and
-// the I/O thread it wakes waits for that lock. The post then reads the answer
-// itself (Engine::PostReadsAnswer, lingerCounters().postReads). Forced here:
-// both processes on one CPU, and linger_us=0 so that every post runs inline.
-describe('TCP: an inline socket READ of 16-128 KiB whose answer came during its post', () => {
-  const READ_SIZES = [32 * 1024, 128 * 1024];
-  const ROUNDS = 100;
-
-  it('is read by the posting thread; every READ hash-checked', async () => {
-    const p = await pair({ linger_us: '0' });
-    pin(process.pid, '0');
-    pin(p.peer.pid, '0');
-    for (const size of READ_SIZES) {
-      const reqs = blockRequests(p, 'READ', 4, size);
-      const before = lingerCounters(p);
-      const posts = pollRounds(p, reqs, ROUNDS, performance.now() + 60_000);
-      const after = lingerCounters(p);
-      // Every post but the first ones went out inline (nothing lingers).
-      expect(after.inlineReads - before.inlineReads, `READ ${size}`).toBeGreaterThan(posts / 2);
-      // Pinned, 40 % in a probe (bench/cli/results/2026-12-socket-read-mid/);
-      // without the change, none.
-      expect(after.postReads - before.postReads, `READ ${size}: of ${posts} posts`).toBeGreaterThan(
-        posts / 20,
-      );
-      for (const r of reqs) r.release();
-    }
-    // Each READ checked by hash, the target's bytes changed before each one.
-    const before = lingerCounters(p).postReads;
-    for (const [i, size] of READ_SIZES.entries()) {
-      const at = 8 * (i + 1); // not page-aligned on the target
-      const read = requestAt(p, 'READ', size, at);
-      for (let round = 0; round < 30; round++) {
-        await p.peer.send({ cmd: 'fill', off: at, len: size, seed: 300 + 31 * i + round });
-        const want = (await p.peer.send({ cmd: 'hash', off: at, len: size })).hash;
-        p.local.fill(0, 0, size);
-        pollUntilDone(p, read, performance.now() + 30_000);
-        expect(sha256(p.local.subarray(0, size)), `READ ${size}, round ${round}`).toBe(want);
-      }
-      read.release();
-    }
-    expect(lingerCounters(p).postReads).toBeGreaterThan(before);
-  });
-
-  it('at 16 KiB (a poll may read it) and 256 KiB, is left as it was', async () => {
-    const p = await pair({ linger_us: '0' });
-    const before = lingerCounters(p);
-    for (const size of [16 * 1024, 256 * 1024]) {
-      const reqs = blockRequests(p, 'READ', 2, size);
-      pollRounds(p, reqs, 20, performance.now() + 60_000);
-      for (const r of reqs) r.release();
-    }
-    expect(lingerCounters(p).inlineReads).toBe(before.inlineReads);
-    expect(lingerCounters(p).postReads).toBe(before.postReads);
-    await pollRoundTripsByHash(p, [16 * 1024, 256 * 1024]);
-  });
-
-  it('awaited instead of polled, completes; data lands', async () => {
-    const p = await pair({ linger_us: '0' }, 0);
-    pin(process.pid, '0');
-    pin(p.peer.pid, '0');
-    const size = 64 * 1024;
-    const read = requestAt(p, 'READ', size, 0);
-    for (let i = 0; i < 30; i++) {
-      await p.peer.send({ cmd: 'fill', off: 0, len: size, seed: 700 + i });
-      const want = (await p.peer.send({ cmd: 'hash', off: 0, len: size })).hash;
-      p.local.fill(0, 0, size);
-      p.agent.postXferReq(read);
-      await read.wait();
-      expect(sha256(p.local.subarray(0, size)), `awaited READ ${i}`).toBe(want);
-    }
-  });
-
-  it('a target killed while its caller polls 64 KiB READs fails them in bounded time', async () => {
-    const p = await pair({ linger_us: '0' });
-    pin(process.pid, '0');
-    pin(p.peer.pid, '0');
-    const [req] = blockRequests(p, 'READ', 1, 64 * 1024);
-    const before = lingerCounters(p).postReads;
-    pollRounds(p, [req!], 4 * ROUNDS, performance.now() + 60_000);
-    expect(lingerCounters(p).postReads).toBeGreaterThan(before);
     expectFailsOnceKilled(p, req!, 3000);
   });
 });
