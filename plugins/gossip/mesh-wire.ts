@@ -4,23 +4,59 @@
  * and full metadata). Frames carry the format version; another is refused
  * with MismatchError.
  *
- * Frames are encoded from and decoded to plain objects by hand around
- * protobufjs's `encode`/`decode`, without its `fromObject`/`toObject`
- * conversions: the bytes on the wire are the same, each frame costs two
- * object walks less, and a worker process has fewer generated functions to
- * make hot (V8 compiled 28 of them per worker, 13 % of its optimized code).
+ * The codec is protons' (mesh-pb.ts, generated ahead of time from the
+ * schema): one plain encoder and decoder per message, monomorphic, where
+ * protobufjs built polymorphic ones at run time with `new Function` for V8 to
+ * compile in every worker. Decoded bytes fields are views into the frame (no
+ * copy). The decoders' `limits` bound how many list items a peer can make us
+ * allocate; the transport already bounds a frame's bytes.
+ *
+ * On the wire: the same bytes as protobufjs wrote (both leave out fields at
+ * their default value), so members running either codec understand each other;
+ * test/plugins/mesh-wire-compat.test.ts holds that promise.
  */
-import protobuf from 'protobufjs';
-
 import { MismatchError } from '../../src/errors.js';
-import { decodedBytes, readProto } from '../../src/proto.js';
-import type { Alive, Death, DigestEntry, MeshMessage, SignedRecord } from './membership.js';
+import {
+  Frame,
+  MemberPayload as PayloadCodec,
+  type Alive as WireAlive,
+  type Death as WireDeath,
+  type Record as WireRecord,
+} from './mesh-pb.js';
+import type { MeshMessage } from './membership.js';
 
 export const MESH_FORMAT_VERSION = 1;
 
-const root = protobuf.parse(readProto('mesh.proto')).root;
-const FrameType = root.lookupType('nixl_ts.mesh.Frame');
-const PayloadType = root.lookupType('nixl_ts.mesh.MemberPayload');
+/**
+ * Most items of one list a frame may carry (records, deaths, suspects,
+ * alives, digest entries, pulled ids, members with room): well above any
+ * directory the mesh holds (maxMembers, 4096 by default), far below what the
+ * transport's frame bound (about 1 MiB, 2 bytes an empty item) would allow.
+ */
+export const MAX_FRAME_LIST_ITEMS = 65_536;
+
+/** Most bucket numbers an entries frame may list (a digest has at most 1024 buckets). */
+export const MAX_FRAME_BUCKETS = 1024;
+
+/** Most listen addresses a member payload may carry. */
+export const MAX_PAYLOAD_ADDRS = 1024;
+
+const FRAME_LIMITS = {
+  limits: {
+    gossip: {
+      records: MAX_FRAME_LIST_ITEMS,
+      deaths: MAX_FRAME_LIST_ITEMS,
+      suspects: MAX_FRAME_LIST_ITEMS,
+      alives: MAX_FRAME_LIST_ITEMS,
+      room: MAX_FRAME_LIST_ITEMS,
+    },
+    entries: { entries: MAX_FRAME_LIST_ITEMS },
+    pull: { ids: MAX_FRAME_LIST_ITEMS },
+  },
+};
+const PAYLOAD_LIMITS = { limits: { addrs: MAX_PAYLOAD_ADDRS } };
+
+const NO_BYTES = new Uint8Array(0);
 
 export interface MemberPayload {
   name: string;
@@ -29,150 +65,178 @@ export interface MemberPayload {
 }
 
 export function encodeFrame(msg: MeshMessage): Uint8Array {
-  const obj: Record<string, unknown> = { version: MESH_FORMAT_VERSION };
-  if (msg.links) obj.links = msg.links;
+  const f: Partial<Frame> = { version: MESH_FORMAT_VERSION };
+  if (msg.links) f.links = msg.links;
   switch (msg.kind) {
     case 'gossip':
-      obj.gossip = {
-        records: msg.records,
-        deaths: msg.deaths,
-        suspects: msg.suspects,
-        alives: msg.alives ?? [],
+      f.gossip = {
+        // (Bytes fields typed Uint8Array<ArrayBuffer> there: the encoder only reads them.)
+        records: msg.records as WireRecord[],
+        deaths: msg.deaths as WireDeath[],
+        suspects: msg.suspects as WireDeath[],
+        alives: (msg.alives ?? []) as WireAlive[],
         room: msg.room ?? [],
       };
       break;
     case 'digest':
-      obj.digest = { hash: msg.hash, count: msg.count, buckets: msg.buckets ?? new Uint8Array() };
+      f.digest = {
+        hash: msg.hash,
+        count: msg.count,
+        buckets: (msg.buckets ?? NO_BYTES) as Uint8Array<ArrayBuffer>,
+      };
       break;
     case 'entries':
-      obj.entries = {
+      f.entries = {
         entries: msg.entries,
-        buckets: msg.buckets ?? [],
+        buckets: msg.buckets?.length ? packVarints(msg.buckets) : NO_BYTES,
         bucketCount: msg.bucketCount ?? 0,
       };
       break;
     case 'pull':
-      obj.pull = { ids: msg.ids };
+      f.pull = { ids: msg.ids };
       break;
     case 'ping':
-      obj.ping = { nonce: msg.nonce };
+      f.ping = { nonce: msg.nonce };
       break;
     case 'ack':
-      obj.ack = { nonce: msg.nonce };
+      f.ack = { nonce: msg.nonce };
       break;
     case 'ping-req':
-      obj.pingReq = { target: msg.target, nonce: msg.nonce };
+      f.pingReq = { target: msg.target, nonce: msg.nonce };
       break;
     case 'unlink':
-      obj.unlink = { nonce: 0 };
+      f.unlink = { nonce: 0 };
       break;
   }
-  // The fields already have their wire types (strings, numbers, booleans, bytes): encode as they are.
-  return FrameType.encode(obj).finish();
+  return Frame.encode(f);
 }
 
 export function decodeFrame(bytes: Uint8Array): MeshMessage {
-  let o: any;
+  let f: Frame;
   try {
-    o = FrameType.decode(bytes);
+    f = Frame.decode(bytes, FRAME_LIMITS);
   } catch (err) {
-    throw new MismatchError('malformed discovery mesh frame', { op: 'discovery', cause: err });
+    throw new MismatchError(`malformed discovery mesh frame: ${(err as Error).message}`, {
+      op: 'discovery',
+      cause: err,
+    });
   }
-  if (o.version !== MESH_FORMAT_VERSION) {
+  if (f.version !== MESH_FORMAT_VERSION) {
     throw new MismatchError(
-      `discovery mesh frame has format version ${o.version}; this agent speaks version ${MESH_FORMAT_VERSION}`,
+      `discovery mesh frame has format version ${f.version}; this agent speaks version ${MESH_FORMAT_VERSION}`,
       { op: 'discovery' },
     );
   }
-  const links: number = o.links;
-  return links ? { ...bodyOf(o), links } : bodyOf(o);
+  const links = f.links;
+  return links ? { ...bodyOf(f), links } : bodyOf(f);
 }
 
 /*
- * From protobufjs's decoded messages (absent fields read from the prototype's
- * defaults) to plain objects of one shape per kind, every field present, as
- * `toObject({ defaults: true, arrays: true })` made them.
+ * protons' decoded messages are plain objects of one shape per message, every
+ * field present (absent ones at their defaults): records, deaths, suspects,
+ * alives and entries go on as they are.
  */
-
-function recordOf(r: any): SignedRecord {
-  return {
-    id: r.id,
-    version: r.version,
-    left: r.left,
-    payload: decodedBytes(r.payload),
-    sig: decodedBytes(r.sig),
-  };
-}
-
-function deathOf(d: any): Death {
-  return { id: d.id, version: d.version, by: d.by, lost: d.lost, lostMs: d.lostMs };
-}
-
-function aliveOf(a: any): Alive {
-  return { id: a.id, version: a.version, digest: decodedBytes(a.digest), sig: decodedBytes(a.sig) };
-}
-
-function entryOf(e: any): DigestEntry {
-  return { id: e.id, version: e.version, dead: e.dead };
-}
-
-function bodyOf(o: any): MeshMessage {
-  switch (o.body) {
-    case 'gossip': {
-      const g = o.gossip;
-      const gossip: Extract<MeshMessage, { kind: 'gossip' }> = {
-        kind: 'gossip',
-        records: g.records.map(recordOf),
-        deaths: g.deaths.map(deathOf),
-        suspects: g.suspects.map(deathOf),
-        alives: g.alives.map(aliveOf),
-      };
-      // (Present only when it names some: most gossip frames point nowhere.)
-      if (g.room.length) gossip.room = [...g.room];
-      return gossip;
-    }
-    case 'digest': {
-      const buckets = decodedBytes(o.digest.buckets);
-      return buckets.byteLength
-        ? { kind: 'digest', hash: o.digest.hash, count: o.digest.count, buckets }
-        : { kind: 'digest', hash: o.digest.hash, count: o.digest.count };
-    }
-    case 'entries':
-      return o.entries.bucketCount
-        ? {
-            kind: 'entries',
-            entries: o.entries.entries.map(entryOf),
-            buckets: [...o.entries.buckets],
-            bucketCount: o.entries.bucketCount,
-          }
-        : { kind: 'entries', entries: o.entries.entries.map(entryOf) };
-    case 'pull':
-      return { kind: 'pull', ids: [...o.pull.ids] };
-    case 'ping':
-      return { kind: 'ping', nonce: o.ping.nonce };
-    case 'ack':
-      return { kind: 'ack', nonce: o.ack.nonce };
-    case 'pingReq':
-      return { kind: 'ping-req', target: o.pingReq.target, nonce: o.pingReq.nonce };
-    case 'unlink':
-      return { kind: 'unlink' };
+function bodyOf(f: Frame): MeshMessage {
+  if (f.gossip) {
+    const g = f.gossip;
+    const gossip: Extract<MeshMessage, { kind: 'gossip' }> = {
+      kind: 'gossip',
+      records: g.records,
+      deaths: g.deaths,
+      suspects: g.suspects,
+      alives: g.alives,
+    };
+    // (Present only when it names some: most gossip frames point nowhere.)
+    if (g.room.length) gossip.room = g.room;
+    return gossip;
   }
+  if (f.digest) {
+    const d = f.digest;
+    return d.buckets.byteLength
+      ? { kind: 'digest', hash: d.hash, count: d.count, buckets: d.buckets }
+      : { kind: 'digest', hash: d.hash, count: d.count };
+  }
+  if (f.entries) {
+    const e = f.entries;
+    return e.bucketCount
+      ? {
+          kind: 'entries',
+          entries: e.entries,
+          buckets: unpackVarints(e.buckets),
+          bucketCount: e.bucketCount,
+        }
+      : { kind: 'entries', entries: e.entries };
+  }
+  if (f.pull) return { kind: 'pull', ids: f.pull.ids };
+  if (f.ping) return { kind: 'ping', nonce: f.ping.nonce };
+  if (f.ack) return { kind: 'ack', nonce: f.ack.nonce };
+  if (f.pingReq) return { kind: 'ping-req', target: f.pingReq.target, nonce: f.pingReq.nonce };
+  if (f.unlink) return { kind: 'unlink' };
   throw new MismatchError('discovery mesh frame without a body', { op: 'discovery' });
 }
 
+/** Numbers as a packed `repeated uint32`'s content: their varints back to back. */
+function packVarints(nums: readonly number[]): Uint8Array<ArrayBuffer> {
+  let len = 0;
+  for (const n of nums) len += varintLength(n >>> 0);
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (const num of nums) {
+    let n = num >>> 0;
+    while (n > 0x7f) {
+      out[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[at++] = n;
+  }
+  return out;
+}
+
+function varintLength(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+/** A packed `repeated uint32`'s content back to numbers (at most MAX_FRAME_BUCKETS). */
+function unpackVarints(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (out.length === MAX_FRAME_BUCKETS) {
+      throw new MismatchError(`discovery mesh frame lists more than ${MAX_FRAME_BUCKETS} buckets`, {
+        op: 'discovery',
+      });
+    }
+    let n = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (at === bytes.length || shift > 28) {
+        throw new MismatchError('malformed discovery mesh frame: a bad bucket number', {
+          op: 'discovery',
+        });
+      }
+      const b = bytes[at++]!;
+      n |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    out.push(n >>> 0);
+  }
+  return out;
+}
+
 export function encodePayload(p: MemberPayload): Uint8Array {
-  return PayloadType.encode(p).finish();
+  return PayloadCodec.encode(p as PayloadCodec);
 }
 
 export function decodePayload(bytes: Uint8Array): MemberPayload {
+  let p: PayloadCodec;
   try {
-    const o: any = PayloadType.decode(bytes);
-    if (!o.name) throw new Error('no agent name');
-    return { name: o.name, addrs: [...o.addrs], metadata: decodedBytes(o.metadata) };
+    p = PayloadCodec.decode(bytes, PAYLOAD_LIMITS);
   } catch (err) {
     throw new MismatchError(`malformed member record: ${(err as Error).message}`, {
       op: 'discovery',
       cause: err,
     });
   }
+  if (!p.name)
+    throw new MismatchError('malformed member record: no agent name', { op: 'discovery' });
+  return p;
 }
