@@ -9,7 +9,10 @@
  *
  * protons does not take a dotted `package` (it names only the types of the
  * schema, never anything on the wire), so the line is left out of its input.
- * The output is formatted with the repository's prettier settings.
+ * Absent bytes fields decode to one shared empty array instead of a fresh
+ * Buffer each (protons allocates two objects per absent field, per message,
+ * and the mesh decodes several records a frame). The output is formatted with
+ * the repository's prettier settings.
  * PROTONS may name a protons package folder to use instead of node_modules'.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,12 +48,30 @@ export async function generateMeshCodec() {
     const schema = readFileSync(PROTO, 'utf8').replace(/^package [\w.]+;\n/m, '');
     writeFileSync(join(dir, 'mesh.proto'), schema);
     await generate(join(dir, 'mesh.proto'), { output: dir });
-    const ts = readFileSync(join(dir, 'mesh.ts'), 'utf8');
+    const ts = sharedEmptyBytes(readFileSync(join(dir, 'mesh.ts'), 'utf8'));
     const options = await prettier.resolveConfig(GENERATED);
     return prettier.format(HEADER + ts, { ...options, filepath: GENERATED });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function sharedEmptyBytes(ts) {
+  const allocImport = "import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'\n";
+  if (!ts.includes(allocImport)) return ts;
+  const lines = ts
+    .replace(allocImport, '')
+    .replaceAll('uint8ArrayAlloc(0)', 'NO_BYTES')
+    .split('\n');
+  const afterImports = lines.findLastIndex((l) => l.startsWith('import ')) + 1;
+  lines.splice(
+    afterImports,
+    0,
+    '',
+    '/** Every absent bytes field (never written to: it has no bytes). */',
+    'const NO_BYTES: Uint8Array<ArrayBuffer> = new Uint8Array(0)',
+  );
+  return lines.join('\n');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

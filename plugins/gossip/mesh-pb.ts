@@ -10,9 +10,11 @@ import {
   message,
   streamMessage,
 } from 'protons-runtime';
-import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc';
 import type { Codec, DecodeOptions } from 'protons-runtime';
 import type { Uint8ArrayList } from 'uint8arraylist';
+
+/** Every absent bytes field (never written to: it has no bytes). */
+const NO_BYTES: Uint8Array<ArrayBuffer> = new Uint8Array(0);
 
 export interface Record {
   id: string;
@@ -67,8 +69,8 @@ export namespace Record {
             id: '',
             version: 0,
             left: false,
-            payload: uint8ArrayAlloc(0),
-            sig: uint8ArrayAlloc(0),
+            payload: NO_BYTES,
+            sig: NO_BYTES,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -448,8 +450,8 @@ export namespace Alive {
           const obj: any = {
             id: '',
             version: 0,
-            digest: uint8ArrayAlloc(0),
-            sig: uint8ArrayAlloc(0),
+            digest: NO_BYTES,
+            sig: NO_BYTES,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -1201,7 +1203,7 @@ export namespace Digest {
           const obj: any = {
             hash: '',
             count: 0,
-            buckets: uint8ArrayAlloc(0),
+            buckets: NO_BYTES,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -1344,7 +1346,7 @@ export namespace Entries {
         (reader, length, opts = {}) => {
           const obj: any = {
             entries: [],
-            buckets: uint8ArrayAlloc(0),
+            buckets: NO_BYTES,
             bucketCount: 0,
           };
 
@@ -2538,7 +2540,7 @@ export namespace MemberPayload {
           const obj: any = {
             name: '',
             addrs: [],
-            metadata: uint8ArrayAlloc(0),
+            metadata: NO_BYTES,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
