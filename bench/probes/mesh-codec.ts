@@ -40,7 +40,7 @@ function gossipFrame(seed: number) {
     const payload = wire.encodePayload({
       name: `agent-${seed}-${i}`,
       addrs: [`/ip4/10.0.${i}.2/tcp/${40000 + i}`],
-      metadata: fill(150, seed + i),
+      metadata: fill(190, seed + i),
     });
     records.push({
       id: peerId(seed * 9 + i),
