@@ -31,12 +31,10 @@
  * Early agents learn of later ones from the mesh (a newcomer dials the peers
  * that answered it), and the querier asks again 1, 2 and 4 s after the
  * first question before settling to `intervalMs`, so an agent that started
- * alone finds the others that came after it. Those questions list the
- * agents heard lately as known answers (`known-answers.ts`): only the agents
- * not heard since answer them.
+ * alone finds the others that came after it.
  */
 import { randomBytes } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 
 import { peerDiscoverySymbol, type PeerInfo } from '@libp2p/interface';
@@ -45,7 +43,6 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Answer, Packet } from 'dns-packet';
 import makeMdns from 'multicast-dns';
 
-import { listsKnownAnswer, questionWithKnownAnswers } from './known-answers.js';
 import { OncePerPeer } from './once-per-peer.js';
 
 const MDNS_GROUP = '224.0.0.251';
@@ -56,12 +53,6 @@ const MAX_ADDRS = 16;
 const MAX_TXT_BYTES = 255;
 /** Seconds an answer is valid: RFC 6762 caps legacy unicast answers at 10 s. */
 const ANSWER_TTL_S = 10;
-/**
- * How long a heard answer is listed as known in our questions: while its
- * remaining TTL is at least half (RFC 6762 §7.1), and at most as long as
- * the answer filter would drop a repeat of it anyway.
- */
-const KNOWN_ANSWER_MS = (ANSWER_TTL_S * 1000) / 2;
 /** Instances read from one answer: a packet full of them costs a bounded parse. */
 const MAX_INSTANCES_PER_ANSWER = 16;
 /**
@@ -97,14 +88,10 @@ export class LanDiscovery extends EventTarget {
   readonly [Symbol.toStringTag] = 'nixl-ts mdns';
   readonly #listeners = new Map<string, number>();
   readonly #filter: OncePerPeer;
-  /** This agent's instance label under the service tag (128 random bits). */
+  /** This agent's instance name under the service tag. */
   readonly #instance = randomBytes(16).toString('hex');
-  /** The label's bytes, looked for in raw questions (see listsKnownAnswer). */
-  readonly #label = Buffer.from(this.#instance, 'ascii');
   #responder?: makeMdns.MulticastDNS;
   #querier?: makeMdns.MulticastDNS;
-  /** The querier's socket: the questions, with their known answers, are written to it as bytes. */
-  #querySocket?: Socket;
   #timer?: ReturnType<typeof setTimeout>;
   /** The answers last built, and when (see ANSWER_REUSE_MS). */
   #built?: { answers: Answer[]; at: number };
@@ -139,19 +126,10 @@ export class LanDiscovery extends EventTarget {
 
   start(): void {
     if (this.#responder) return;
-    const socket = createSocket({ type: 'udp4', reuseAddr: true });
-    // multicast-dns decodes every packet before it emits it: a question that
-    // lists this agent as a known answer is dropped here, undecoded.
-    const emit = socket.emit.bind(socket);
-    socket.emit = ((event: string | symbol, ...args: unknown[]) =>
-      event === 'message' && listsKnownAnswer(args[0] as Buffer, this.#label)
-        ? false
-        : emit(event, ...args)) as Socket['emit'];
-    this.#responder = makeMdns({ port: MDNS_PORT, ip: MDNS_GROUP, socket });
+    this.#responder = makeMdns({ port: MDNS_PORT, ip: MDNS_GROUP });
     this.#responder.on('query', (q, rinfo) => this.#onQuery(q, rinfo));
     // The querier joins no group: only the unicast answers to its questions reach it.
-    this.#querySocket = createSocket('udp4');
-    this.#querier = makeMdns({ port: 0, multicast: false, socket: this.#querySocket });
+    this.#querier = makeMdns({ port: 0, multicast: false });
     this.#querier.on('response', (r) => this.#onResponse(r));
     for (const m of [this.#responder, this.#querier]) m.on('warning', () => {});
     this.#ask(0);
@@ -161,7 +139,7 @@ export class LanDiscovery extends EventTarget {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const sockets = [this.#responder, this.#querier];
-    this.#responder = this.#querier = this.#querySocket = undefined;
+    this.#responder = this.#querier = undefined;
     await Promise.all(
       sockets.map(
         (m) => new Promise<void>((resolve) => (m ? m.destroy(() => resolve()) : resolve())),
@@ -169,21 +147,14 @@ export class LanDiscovery extends EventTarget {
     );
   }
 
-  /**
-   * Sends the question now, then again after the next gap. It lists as known
-   * answers our own instance (our responder hears the question too) and
-   * those heard lately, whose answers the filter would drop.
-   */
+  /** Sends the question now, then again after the next gap. */
   #ask(round: number): void {
-    const socket = this.#querySocket;
-    if (!socket) return;
-    const known = [
-      `${this.#instance}.${this.opts.serviceTag}`,
-      ...this.#filter.lately(KNOWN_ANSWER_MS),
-    ];
-    const question = questionWithKnownAnswers(this.opts.serviceTag, known, ANSWER_TTL_S / 2);
-    // A send error (no route yet) is the next question's to retry.
-    socket.send(question, MDNS_PORT, MDNS_GROUP, () => {});
+    const q = this.#querier;
+    if (!q) return;
+    q.query(
+      { questions: [{ name: this.opts.serviceTag, type: 'PTR' }] },
+      { port: MDNS_PORT, address: MDNS_GROUP },
+    );
     const gap = FIRST_GAPS_MS[round] ?? this.opts.intervalMs;
     this.#timer = setTimeout(() => this.#ask(round + 1), Math.min(gap, this.opts.intervalMs));
     this.#timer.unref();

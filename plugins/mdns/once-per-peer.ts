@@ -25,19 +25,4 @@ export class OncePerPeer {
     setNewest(this.#passed, id, { addrs: key, at: now }, this.maxPeers);
     return true;
   }
-
-  /**
-   * The peers whose answers are dropped now (passed within the window, and
-   * within `withinMs`), newest first: what a question lists as its known
-   * answers.
-   */
-  *lately(withinMs: number, now = Date.now()): IterableIterator<string> {
-    const within = Math.min(withinMs, this.windowMs);
-    // The map is kept in the order of the passes (setNewest), oldest first.
-    const ids = [...this.#passed.keys()];
-    for (let i = ids.length - 1; i >= 0; i--) {
-      if (now - this.#passed.get(ids[i]!)!.at >= within) return;
-      yield ids[i]!;
-    }
-  }
 }

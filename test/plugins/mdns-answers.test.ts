@@ -1,18 +1,11 @@
 /**
  * What the gossip discovery keeps of mDNS answers: each peer passed into the
  * peer store once per query period (OncePerPeer), and the peers found kept as
- * candidates for an agent that has no link yet (FoundPeers); the known answers
- * a question lists (known-answers.ts).
+ * candidates for an agent that has no link yet (FoundPeers).
  */
-import { decode as decodePacket } from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 
 import { FoundPeers } from '../../plugins/gossip/found-peers.js';
-import {
-  listsKnownAnswer,
-  MAX_QUESTION_BYTES,
-  questionWithKnownAnswers,
-} from '../../plugins/mdns/known-answers.js';
 import { onLocalLink } from '../../plugins/mdns/lan-discovery.js';
 import { OncePerPeer } from '../../plugins/mdns/once-per-peer.js';
 
@@ -96,41 +89,5 @@ describe("legacy unicast answers go only to this host's links", () => {
     // TEST-NET-3 (RFC 5737): on no interface of a test machine.
     expect(onLocalLink('203.0.113.7')).toBe(false);
     expect(onLocalLink('not an address')).toBe(false);
-  });
-});
-
-describe('known answers in a question (RFC 6762 §7.1)', () => {
-  const tag = '_nixl-0123456789ab._udp.local';
-  const label = (i: number) => i.toString(16).padStart(32, '0');
-
-  it('decodes as a PTR question with its known answers, compressed, newest first', () => {
-    const buf = questionWithKnownAnswers(tag, [`${label(1)}.${tag}`, `${label(2)}.${tag}`], 5);
-    const p = decodePacket(buf);
-    expect(p.type).toBe('query');
-    expect(p.questions).toEqual([{ name: tag, type: 'PTR', class: 'IN' }]);
-    expect(p.answers!.map((a: any) => [a.name, a.type, a.ttl, a.data])).toEqual([
-      [tag, 'PTR', 5, `${label(1)}.${tag}`],
-      [tag, 'PTR', 5, `${label(2)}.${tag}`],
-    ]);
-    // 12-byte header, the question, 47 bytes a known answer.
-    expect(buf.length).toBe(12 + tag.length + 2 + 4 + 2 * 47);
-  });
-
-  it('lists no more than fit in one frame, and leaves out names of another service', () => {
-    const many = Array.from({ length: 100 }, (_, i) => `${label(i)}.${tag}`);
-    const buf = questionWithKnownAnswers(tag, ['x.other._udp.local', ...many], 5);
-    expect(buf.length).toBeLessThanOrEqual(MAX_QUESTION_BYTES);
-    const p = decodePacket(buf);
-    expect(p.answers!.length).toBe(30);
-    expect(p.answers!.map((a: any) => a.data)).toEqual(many.slice(0, 30));
-  });
-
-  it('finds an agent listed in a raw question, and never in an answer', () => {
-    const buf = questionWithKnownAnswers(tag, [`${label(7)}.${tag}`], 5);
-    expect(listsKnownAnswer(buf, Buffer.from(label(7)))).toBe(true);
-    expect(listsKnownAnswer(buf, Buffer.from(label(8)))).toBe(false);
-    const response = Buffer.from(buf);
-    response[2] = 0x84; // QR: a response
-    expect(listsKnownAnswer(response, Buffer.from(label(7)))).toBe(false);
   });
 });
