@@ -123,13 +123,12 @@ bool Engine::TryRunInline(Cmd& c) {
   Peer* polled = !shm && cfg_.busyPollUs > 0 ? peer : nullptr;
   if (polled) SetQuiet(polled, true);  // before sending: the answer may come at once
   Peer* poller = shm || polled ? nullptr : peer;
-  // poll_progress=auto decided for this post (Post's answer: the caller
-  // reads a small socket transfer's answer or does not, as tcp-backend.ts
-  // decides too; poll_send's WRITEs stay as they are); where the regime is
-  // off or does not decide, a WRITE's caller seen polling its previous post
-  // (CallerPollsWrite).
-  // Else a caller seen polling its previous post (Progress) is left this
-  // answer.
+  // Who reads this post's answer. Under poll_progress=auto (poll_send's
+  // WRITEs aside): the regime's verdict for a small socket transfer (Post's
+  // answer, which tcp-backend.ts reaches too); where the regime is off or
+  // does not decide, a WRITE whose caller was seen polling its previous post
+  // (CallerPollsWrite). Otherwise: a caller seen polling this transfer's
+  // previous post (Progress).
   if (poller && cfg_.pollAuto && !PollSends(xfers_[c.a].get(), peer)) {
     const Xfer* x = xfers_[c.a].get();
     const bool leaves =
