@@ -2,13 +2,18 @@
 // and each one's nearest caller outside node: internals. Usage: node prof-top.mjs FROM TO N DIR/*.cpuprofile
 import fs from 'node:fs';
 const [from, to, n] = process.argv.slice(2, 5).map(Number);
-const self = new Map(), viaLib = new Map();
+const self = new Map(),
+  viaLib = new Map();
 for (const file of process.argv.slice(5)) {
   const p = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const parent = new Map();
   for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
-  const name = (f) => `${f.functionName || '(anon)'} ${f.url.replace(/.*node_modules\//, '').replace(/.*wt-[^/]*\//, '').replace(/.*main-before\//, '')}:${f.lineNumber + 1}`;
+  const name = (f) =>
+    `${f.functionName || '(anon)'} ${f.url
+      .replace(/.*node_modules\//, '')
+      .replace(/.*wt-[^/]*\//, '')
+      .replace(/.*main-before\//, '')}:${f.lineNumber + 1}`;
   let t = 0;
   p.samples.forEach((s, i) => {
     t += p.timeDeltas[i];
@@ -26,6 +31,10 @@ for (const file of process.argv.slice(5)) {
   });
 }
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, n)) {
-  const callers = [...viaLib.get(k)].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([c, u]) => `${c} ${(u / 1000).toFixed(0)}`).join('; ');
+  const callers = [...viaLib.get(k)]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 2)
+    .map(([c, u]) => `${c} ${(u / 1000).toFixed(0)}`)
+    .join('; ');
   console.log(`${(v / 1000).toFixed(0).padStart(6)} ms  ${k}   <- ${callers}`);
 }

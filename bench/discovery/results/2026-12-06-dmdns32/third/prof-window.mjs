@@ -42,7 +42,8 @@ const owners = [
 ];
 
 const [from, to] = process.argv.slice(2, 4).map(Number);
-const excl = new Map(), incl = new Map();
+const excl = new Map(),
+  incl = new Map();
 const NODE = owners.at(-1)[0];
 let totalUs = 0;
 for (const file of process.argv.slice(4)) {
@@ -82,4 +83,6 @@ for (const file of process.argv.slice(4)) {
 console.log(`seconds ${from}-${to}: busy ${(totalUs / 1000).toFixed(0)} ms (all profiles)`);
 console.log('exclusive ms  inclusive ms  owner');
 for (const [o] of [...excl].sort((a, b) => b[1] - a[1]))
-  console.log(`${(excl.get(o) / 1000).toFixed(0).padStart(8)}  ${((incl.get(o) ?? 0) / 1000).toFixed(0).padStart(12)}  ${o}`);
+  console.log(
+    `${(excl.get(o) / 1000).toFixed(0).padStart(8)}  ${((incl.get(o) ?? 0) / 1000).toFixed(0).padStart(12)}  ${o}`,
+  );
