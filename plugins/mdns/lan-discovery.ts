@@ -89,7 +89,8 @@ export class LanDiscovery extends EventTarget {
   readonly #listeners = new Map<string, number>();
   readonly #filter: OncePerPeer;
   /** This agent's instance name under the service tag. */
-  readonly #instance = randomBytes(16).toString('hex');
+  /** This agent's mDNS instance name (a random label under the service tag). */
+  readonly #name: string;
   #responder?: makeMdns.MulticastDNS;
   #querier?: makeMdns.MulticastDNS;
   #timer?: ReturnType<typeof setTimeout>;
@@ -101,6 +102,7 @@ export class LanDiscovery extends EventTarget {
     private readonly opts: LanDiscoveryOptions,
   ) {
     super();
+    this.#name = `${randomBytes(16).toString('hex')}.${opts.serviceTag}`;
     // Half the period: the answers to each periodic question pass again.
     this.#filter = new OncePerPeer(opts.intervalMs / 2, opts.maxPeers ?? 1024);
   }
@@ -189,7 +191,7 @@ export class LanDiscovery extends EventTarget {
   }
 
   #answers(): Answer[] {
-    const name = `${this.#instance}.${this.opts.serviceTag}`;
+    const name = this.#name;
     const answers: Answer[] = [
       { name: this.opts.serviceTag, type: 'PTR', class: 'IN', ttl: ANSWER_TTL_S, data: name },
     ];
@@ -208,13 +210,13 @@ export class LanDiscovery extends EventTarget {
       if (r.type === 'PTR' && r.name === this.opts.serviceTag) instances.add(String(r.data));
       if (instances.size >= MAX_INSTANCES_PER_ANSWER) break;
     }
-    const own = `${this.#instance}.${this.opts.serviceTag}`;
     for (const instance of instances) {
       // Our own responder answers our question too.
-      if (instance === own) continue;
+      if (instance === this.#name) continue;
       // An answer heard lately is dropped before anything in it is parsed.
-      if (!this.#filter.pass(instance, txtStrings(instance, records))) continue;
-      const peer = peerOf(instance, records);
+      const strings = txtStrings(instance, records);
+      if (!this.#filter.pass(instance, strings)) continue;
+      const peer = peerOf(strings);
       if (!peer || peer.id.toString() === this.components.peerId.toString()) continue;
       if (this.opts.heard) this.opts.heard(peer);
       else this.safeDispatchEvent('peer', { detail: peer });
@@ -236,26 +238,23 @@ function txtStrings(instance: string, records: Answer[]): string[] {
 }
 
 /**
- * The peer an instance's TXT records describe: every `dnsaddr=` multiaddr
- * must end in the same /p2p/ id; undefined if none parses.
+ * The peer an instance's TXT strings (txtStrings: at most MAX_ADDRS)
+ * describe: every `dnsaddr=` multiaddr must end in the same /p2p/ id;
+ * undefined if none parses.
  */
-function peerOf(instance: string, records: Answer[]): PeerInfo | undefined {
+function peerOf(strings: readonly string[]): PeerInfo | undefined {
   let id: string | undefined;
   const multiaddrs: Multiaddr[] = [];
-  for (const r of records) {
-    if (r.type !== 'TXT' || r.name !== instance) continue;
-    const strings = (Array.isArray(r.data) ? r.data : [r.data]).map((d) => String(d));
-    for (const s of strings) {
-      if (!s.startsWith('dnsaddr=') || multiaddrs.length >= MAX_ADDRS) continue;
-      try {
-        const ma = multiaddr(s.slice('dnsaddr='.length));
-        const p2p = ma.getComponents().findLast((c) => c.name === 'p2p')?.value;
-        if (!p2p || (id !== undefined && p2p !== id)) return undefined;
-        id = p2p;
-        multiaddrs.push(ma);
-      } catch {
-        return undefined;
-      }
+  for (const s of strings) {
+    if (!s.startsWith('dnsaddr=')) continue;
+    try {
+      const ma = multiaddr(s.slice('dnsaddr='.length));
+      const p2p = ma.getComponents().findLast((c) => c.name === 'p2p')?.value;
+      if (!p2p || (id !== undefined && p2p !== id)) return undefined;
+      id = p2p;
+      multiaddrs.push(ma);
+    } catch {
+      return undefined;
     }
   }
   if (id === undefined) return undefined;
