@@ -145,7 +145,7 @@ describe('TCP, poll_progress=auto: the caller reads its answers on a shared CPU'
 
 // A socket WRITE up to inline_write_max_bytes went out inline from its caller,
 // which then spins on a small ACK: under auto its polls read that answer
-// whatever the regime says (Engine::CallerPollsWrite). Without this, WRITEs
+// whatever the regime says (Engine::CallerPollsAnswer). Without this, WRITEs
 // above 16 KiB were never read by their caller, and smaller ones only while
 // the regime was on.
 describe('TCP, poll_progress=auto: a polled socket WRITE up to inline_write_max_bytes', () => {
