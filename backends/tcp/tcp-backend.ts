@@ -68,11 +68,12 @@ class TcpXfer implements NativeXfer {
   /** Status reads of the current post read its answer (poll_progress=auto, one shared CPU). */
   callerReads = false;
   /**
-   * A socket WRITE of one descriptor up to inline_write_max_bytes under
-   * poll_progress=auto: where the regime is off or does not decide, its
-   * status reads read its answer too (Engine::CallerPollsWrite).
+   * Under poll_progress=auto, a socket WRITE of one descriptor up to
+   * inline_write_max_bytes, or a socket READ up to AUTO_READS_MAX_BYTES: where
+   * the regime is off or does not decide, its status reads read its answer
+   * too (Engine::CallerPollsAnswer).
    */
-  ownWrite = false;
+  ownAnswer = false;
   /** Status reads of the current post that found it in flight. */
   idlePolls = 0;
   /** Status reads of it park the caller (poll_park_us) instead of yielding. */
@@ -391,14 +392,14 @@ export class TcpBackend implements Backend {
       peer !== undefined &&
       !sameHostPath &&
       bytes <= AUTO_READS_MAX_BYTES;
-    h.ownWrite =
+    h.ownAnswer =
       this.#opts.pollProgress === 'auto' &&
-      op === 'WRITE' &&
       peer !== undefined &&
       !sameHostPath &&
-      local.count === 1 &&
-      bytes <= this.#opts.inlineWriteMaxBytes &&
-      !h.pollSends;
+      !h.pollSends &&
+      (op === 'READ'
+        ? bytes <= AUTO_READS_MAX_BYTES
+        : local.count === 1 && bytes <= this.#opts.inlineWriteMaxBytes);
     h.parks =
       this.#opts.pollParkUs > 0 &&
       peer !== undefined &&
@@ -425,8 +426,8 @@ export class TcpBackend implements Backend {
         h.callerReads = said === RegimeSaid.CallerReads;
         if (h.callerReads) this.#callerReadPosts++;
       } else {
-        // The regime is off or does not decide for it (Engine::CallerPollsWrite).
-        h.callerReads = h.ownWrite;
+        // The regime is off or does not decide for it (Engine::CallerPollsAnswer).
+        h.callerReads = h.ownAnswer;
       }
     } catch (err) {
       this.#settle.abort(h);

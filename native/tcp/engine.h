@@ -119,7 +119,7 @@ enum class XferOp { kWrite, kRead };
 // the same numbers in native-engine.ts): off (or not auto); on, and the
 // caller's polls read the answer of a transfer it decides for (SamplesRegime);
 // on, and this post is a probe, read by the I/O thread. The transfers it does
-// not decide for: Engine::CallerPollsWrite.
+// not decide for: Engine::CallerPollsAnswer.
 enum class RegimeSaid : int { kOff = 0, kCallerReads = 1, kProbe = 2 };
 
 class Engine {
@@ -412,7 +412,7 @@ class Engine {
   // buffer, tcp_wmem at most 4 MiB here, usually takes less).
   static constexpr uint64_t kPollSendChunk = 4ull << 20;
   bool PollSends(const Xfer* x, const Peer* p) const;
-  bool CallerPollsWrite(const Xfer* x, const Peer* p) const;
+  bool CallerPollsAnswer(const Xfer* x, const Peer* p) const;
   // A post whose settle by the I/O thread tells SharedCpuRegime something:
   // one whose answer auto may leave to the caller (small, socket path).
   bool SamplesRegime(const Xfer* x);

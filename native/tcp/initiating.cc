@@ -27,9 +27,9 @@ void Engine::Settle(Xfer* x, int32_t status, const std::string& msg) {
   if (!x->active) return;
   x->active = false;
   settles_++;
-  // A small WRITE whose caller polls (CallerPollsWrite): no linger for its
+  // A small transfer whose caller polls (CallerPollsAnswer): no linger for its
   // next post, which goes out inline and whose answer is left to that caller.
-  const bool callerPolls = x->polled && x->peerId != 0 && CallerPollsWrite(x, PeerOf(x->slot));
+  const bool callerPolls = x->polled && x->peerId != 0 && CallerPollsAnswer(x, PeerOf(x->slot));
   lastSettledPeer_ = callerPolls ? 0 : x->peerId;
   if (x->peerId != 0) {
     auto it = peers_.find(x->peerId);

@@ -126,13 +126,13 @@ bool Engine::TryRunInline(Cmd& c) {
   // Who reads this post's answer. Under poll_progress=auto (poll_send's
   // WRITEs aside): the regime's verdict for a small socket transfer (Post's
   // answer, which tcp-backend.ts reaches too); where the regime is off or
-  // does not decide, a WRITE whose caller was seen polling its previous post
-  // (CallerPollsWrite). Otherwise: a caller seen polling this transfer's
-  // previous post (Progress).
+  // does not decide, a small transfer whose caller was seen polling its
+  // previous post (CallerPollsAnswer). Otherwise: a caller seen polling this
+  // transfer's previous post (Progress).
   if (poller && cfg_.pollAuto && !PollSends(xfers_[c.a].get(), peer)) {
     const Xfer* x = xfers_[c.a].get();
     const bool leaves =
-        c.sharedCpu && SamplesRegime(x) ? c.callerReads : CallerPollsWrite(x, peer) && x->polled;
+        c.sharedCpu && SamplesRegime(x) ? c.callerReads : CallerPollsAnswer(x, peer) && x->polled;
     if (!leaves) poller = nullptr;
   } else if (poller && !xfers_[c.a]->polled) {
     poller = nullptr;
@@ -213,11 +213,11 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
     return false;
   }
   x->polls++;
-  // A small WRITE's caller seen polling it twice polls: its next post is left
-  // to it even where the I/O thread, woken by this answer too, reads this one
-  // (CallerPollsWrite); else that race, lost once, kept the answers with the
-  // I/O thread (its linger then sends the next post itself, Settle).
-  if (x->polls > 1 && CallerPollsWrite(x, p)) x->polled = true;
+  // A small transfer's caller seen polling it twice polls: its next post is
+  // left to it even where the I/O thread, woken by this answer too, reads this
+  // one (CallerPollsAnswer); else that race, lost once, kept the answers with
+  // the I/O thread (its linger then sends the next post itself, Settle).
+  if (x->polls > 1 && CallerPollsAnswer(x, p)) x->polled = true;
   const uint64_t progressBefore = p->lastProgressNs;
   // This caller is still here: a masked peer stays left to it (OnPollWatch).
   if (p->quietSinceNs != 0) p->quietSinceNs = NowNs();
@@ -303,16 +303,20 @@ bool Engine::SamplesRegime(const Xfer* x) {
 }
 
 // poll_progress=auto, where the regime is off or does not decide (above 16
-// KiB): a socket WRITE of one descriptor, up to inline_write_max_bytes, is
-// polled for by its caller all the same (tcp-backend.ts decides the same). Its
-// post went out inline from the caller's thread, which then spins on the
-// answer, a small ACK; handed to the I/O thread, the ACK cost one more thread
-// hop (bench/cli/results/2026-12-socket-write-polled/). As with
-// poll_progress=on, only a caller seen polling the previous post is left the
-// answer (TryRunInline): an awaiting caller's is read by the I/O thread.
-bool Engine::CallerPollsWrite(const Xfer* x, const Peer* p) const {
-  return cfg_.pollAuto && x->op == XferOp::kWrite && p && !p->sameHost && x->descs.size() == 1 &&
-         x->descs[0].len <= cfg_.inlineWriteMaxBytes && !PollSends(x, p);
+// KiB): a small socket transfer is polled for by its caller all the same
+// (tcp-backend.ts decides the same). A WRITE of one descriptor, up to
+// inline_write_max_bytes: its post went out inline from the caller's thread,
+// which then spins on the answer, a small ACK; handed to the I/O thread, the
+// ACK cost one more thread hop (bench/cli/results/2026-12-socket-write-polled/).
+// A READ of up to kPollAnswerMaxBytes, whose payload one poll's recv takes:
+// left to the I/O thread, it slept in epoll and was woken by every answer,
+// then lingered to send the next post (bench/cli/results/2026-12-socket-read-4k/).
+// As with poll_progress=on, only a caller seen polling the previous post is
+// left the answer (TryRunInline): an awaiting caller's is read by the I/O thread.
+bool Engine::CallerPollsAnswer(const Xfer* x, const Peer* p) const {
+  if (!cfg_.pollAuto || !p || p->sameHost || PollSends(x, p)) return false;
+  if (x->op == XferOp::kRead) return TotalBytes(x) <= kPollAnswerMaxBytes;
+  return x->descs.size() == 1 && x->descs[0].len <= cfg_.inlineWriteMaxBytes;
 }
 
 // A caller that polled the previous post of this transfer (Progress) will

@@ -59,7 +59,7 @@ describe('TCP, the I/O thread lingering for the next post (linger_us)', () => {
   it('posts that follow a polled completion are sent by the I/O thread, and land', async () => {
     // A window far above a poll loop's reaction time: these posts are taken.
     // poll_progress=off: under auto a polled WRITE of 64 KiB or less is its
-    // caller's (Engine::CallerPollsWrite), and no linger follows it.
+    // caller's (Engine::CallerPollsAnswer), and no linger follows it.
     const p = await pair({ linger_us: '1000', poll_progress: 'off' });
     fillPattern(p.local.subarray(0, AREA), 7);
     const afterWrites = roundsUntilHit(p, requests(p, 'WRITE'));

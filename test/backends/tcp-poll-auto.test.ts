@@ -19,6 +19,7 @@ import {
   expectFailsOnceFrozen,
   expectFailsOnceKilled,
   pollRoundTripsByHash,
+  pollUntilDone,
   pollRounds,
   type TcpPair,
   TcpPairs,
@@ -144,7 +145,7 @@ describe('TCP, poll_progress=auto: the caller reads its answers on a shared CPU'
 
 // A socket WRITE up to inline_write_max_bytes went out inline from its caller,
 // which then spins on a small ACK: under auto its polls read that answer
-// whatever the regime says (Engine::CallerPollsWrite). Without this, WRITEs
+// whatever the regime says (Engine::CallerPollsAnswer). Without this, WRITEs
 // above 16 KiB were never read by their caller, and smaller ones only while
 // the regime was on.
 describe('TCP, poll_progress=auto: a polled socket WRITE up to inline_write_max_bytes', () => {
@@ -216,5 +217,69 @@ describe('TCP, poll_progress=auto: a polled socket WRITE up to inline_write_max_
     while (counters(p).callerSettles === before && performance.now() < until);
     expect(counters(p).callerSettles).toBeGreaterThan(before);
     expectFailsOnceKilled(p, req!, 3000);
+  });
+});
+
+// A socket READ up to 16 KiB (the most one poll's recv takes): under auto its
+// polls read its answer whatever the regime says (Engine::CallerPollsAnswer).
+// Without this, with the regime off, the I/O thread slept in epoll, was woken
+// by every answer and lingered to send the next post.
+describe('TCP, poll_progress=auto: a polled socket READ up to 16 KiB', () => {
+  const ROUNDS = 100;
+
+  /**
+   * The regime kept off as far as the machine's load allows: this process's
+   * threads and the target on CPU 0, the caller alone on CPU 1 (its yields
+   * are short, and the I/O thread settles on another CPU than the post).
+   */
+  async function regimeOffPair(): Promise<TcpPair> {
+    const p = await pair();
+    pin(process.pid, '0');
+    pin(p.peer.pid, '0');
+    pinCaller('1');
+    return p;
+  }
+
+  it('has its answer read by its polling caller with the regime off; data lands', async () => {
+    if (CPUS < 2) return;
+    const p = await regimeOffPair();
+    for (const size of [4096, 16 * 1024]) {
+      const reqs = blockRequests(p, 'READ', 4, size);
+      const before = counters(p);
+      const posts = pollRounds(p, reqs, ROUNDS, performance.now() + 60_000);
+      const after = counters(p);
+      // Each request's first post, and any whose answer the I/O thread read
+      // first, are the I/O thread's. Posts the regime left to the caller
+      // (callerReadPosts: a loaded machine can switch it on for a while) do
+      // not count; without CallerPollsAnswer only those were the caller's.
+      const byCaller =
+        after.callerSettles -
+        before.callerSettles -
+        (after.callerReadPosts - before.callerReadPosts);
+      expect(byCaller, `READ ${size}: of ${posts} posts`).toBeGreaterThan(posts / 4);
+      for (const r of reqs) r.release();
+    }
+    // Answers the caller reads land: fresh bytes on the target each time.
+    const [read] = blockRequests(p, 'READ', 1, BLOCK);
+    const before = counters(p).callerSettles;
+    for (let i = 0; i < 30; i++) {
+      await p.peer.send({ cmd: 'fill', off: 0, len: BLOCK, seed: 300 + i });
+      const want = (await p.peer.send({ cmd: 'hash', off: 0, len: BLOCK })).hash;
+      p.local.fill(0, 0, BLOCK);
+      pollUntilDone(p, read!, performance.now() + 30_000);
+      expect(sha256(p.local.subarray(0, BLOCK)), `READ ${i}`).toBe(want);
+    }
+    expect(counters(p).callerSettles - before).toBeGreaterThan(10);
+  });
+
+  it('above 16 KiB, is never read by its caller', async () => {
+    if (CPUS < 2) return;
+    const p = await regimeOffPair();
+    const reqs = blockRequests(p, 'READ', 4, 32 * 1024);
+    const before = counters(p);
+    pollRounds(p, reqs, ROUNDS, performance.now() + 60_000);
+    const after = counters(p);
+    // 32 KiB is above the regime's 16 KiB too: no poll of it reads an answer.
+    expect(after.callerSettles).toBe(before.callerSettles);
   });
 });
