@@ -1253,7 +1253,6 @@ export class Membership {
         // one that referred us): wanted only while we want links ourselves.
         if (msg.room?.length && this.links.has(from) && this.links.size <= this.opts.degree)
           this.roomAt = msg.room.slice(0, this.opts.degree);
-        if (msg.records.length) this.dialFromFirstLink(from);
         return;
       case 'digest': {
         const mine = this.summary();
@@ -1284,17 +1283,6 @@ export class Membership {
           this.unlinked.add(from);
         return;
     }
-  }
-
-  /**
-   * Records from the member we joined through (its directory, or members
-   * with room it points us to) while it is our only link and we dial no one:
-   * our first link dials go now, not at our next upkeep round (up to 1.25 s
-   * later, the whole time holding one of that member's few connection slots,
-   * which it frees only once we hold another link).
-   */
-  private dialFromFirstLink(from: string): void {
-    if (from === this.bootstrap && this.links.size === 1 && !this.connecting.size) this.maintain();
   }
 
   private onGossip(from: string, records: SignedRecord[], deaths: Death[], suspects: Death[]) {
