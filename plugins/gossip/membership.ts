@@ -456,7 +456,6 @@ export type SendReason =
   | 'link-record'
   | 'link-digest'
   | 'bootstrap-digest'
-  | 'second-link'
   | 'anti-entropy'
   | 'digest-answer'
   | 'digest-equal'
@@ -915,8 +914,7 @@ export class Membership {
     if (this.stopped || id === this.id) return;
     this.connecting.delete(id);
     this.lostAt.delete(id);
-    const added = !this.links.has(id);
-    if (added) {
+    if (!this.links.has(id)) {
       if (this.links.size >= this.opts.linkCap && !this.makeRoom()) return this.refer(id);
       if (!this.links.size && sync) this.bootstrap = id;
       this.links.set(id, this.clock.now());
@@ -936,12 +934,6 @@ export class Membership {
     // Anti-entropy on every new link: a joiner syncs the directory this way.
     // One side starts it (the smaller id), or both would push and pull everything twice.
     if (this.id < id) this.send(id, { kind: 'digest', ...this.digest() }, 'link-digest');
-    // Our first link besides the member we joined through: that member lets
-    // us go once it hears we hold two (see releaseAtFrame), and it would hear
-    // it only with our next flood to it, up to a saturated flush window later.
-    const b = this.bootstrap;
-    if (added && b !== undefined && b !== id && this.links.size === 2 && this.links.has(b))
-      this.send(b, { kind: 'gossip', records: [], deaths: [], suspects: [] }, 'second-link');
   }
 
   linkDown(id: string): void {
@@ -1184,7 +1176,7 @@ export class Membership {
   /** Every frame says how many links we hold (the other side sheds only links we can spare). */
   private send(to: string, msg: MeshMessage, why: SendReason, dial = false): void {
     this.sentFor[why] = (this.sentFor[why] ?? 0) + 1;
-    if (msg.kind === 'gossip' && why !== 'second-link') this.exchanged(to);
+    if (msg.kind === 'gossip') this.exchanged(to);
     this.transport.send(to, { ...msg, links: this.links.size }, dial ? { dial } : undefined);
   }
 
@@ -1192,28 +1184,6 @@ export class Membership {
 
   receive(from: string, msg: MeshMessage): void {
     if (this.stopped) return;
-    this.handle(from, msg);
-    this.releaseAtFrame(from);
-  }
-
-  /**
-   * A joiner that came through us and has the directory says it holds
-   * another link: its slot goes now, not at our next upkeep round (up to
-   * 1.25 s later, while the next joiners wait in our accept queue or are
-   * refused at our bound: at 128 agents a seed held a joiner ~3.1 s, ~0.7 s
-   * of it waiting for that round).
-   */
-  private releaseAtFrame(from: string): void {
-    if (
-      this.newcomers.has(from) &&
-      this.links.size > this.opts.degree &&
-      (this.peerLinks.get(from) ?? 0) >= 2 &&
-      !this.syncing.has(from)
-    )
-      this.releaseJoined();
-  }
-
-  private handle(from: string, msg: MeshMessage): void {
     if (this.links.has(from)) {
       this.heard.set(from, this.clock.now());
       const joiner = msg.links === 1 && !this.peerLinks.has(from);
