@@ -1056,16 +1056,16 @@ export class GossipDiscovery implements Discovery {
   }
 
   /**
-   * True when this agent is linked, holds its links' records (their
-   * directories are on their way or in: a link sends its own record first),
-   * and its directory holds fewer than half the peers mDNS announced within
-   * FRESH_MS: it is in an island of the cluster (see ISLAND_QUIET_MS). In a
-   * start a new link's records come up to a second after the connection,
-   * both ends busy: without its record a link says nothing yet.
+   * True when this agent is linked, holds a link's record (a link sends its
+   * own record first, then its directory), and its directory holds fewer
+   * than half the peers mDNS announced within FRESH_MS: it is in an island of
+   * the cluster (see ISLAND_QUIET_MS). In a start a new link's first records
+   * come up to a second after the connection, both ends busy: before any of
+   * them the links have said nothing yet.
    */
   private inIsland(now: number): boolean {
     const links = this.mesh?.linkIds() ?? [];
-    if (links.length === 0 || links.some((id) => !this.mesh!.recordOf(id))) return false;
+    if (!links.some((id) => this.mesh!.recordOf(id))) return false;
     return 2 * this.mesh!.size < this.found.countHeardWithin(FRESH_MS, now);
   }
 
