@@ -67,17 +67,6 @@ export const MERGE_AFTER_JOIN_MS = 5000;
  */
 export const DIRECTORY_QUIET_MS = 1000;
 
-/**
- * An agent is in an island when its directory holds fewer than half the
- * peers mDNS announced lately: in a start two joiners whose first dials met
- * hold each other's records and nothing more, until a later dial joins them
- * to the rest. Such an agent merge-dials once its directory has been quiet
- * this long (the records of its island are in), not DIRECTORY_QUIET_MS after
- * its first link and on the next second's tick: in a start of 32 agents the
- * last ones spent 0.5-0.9 s linked with 3 members or fewer.
- */
-export const ISLAND_QUIET_MS = 300;
-
 /** A found peer last heard longer ago than this is not dialed on our memory alone (it may be gone). */
 export const FRESH_MS = 60_000;
 
@@ -110,13 +99,6 @@ export class FoundPeers {
   heardWithin(id: string, ms: number, now = Date.now()): boolean {
     const t = this.#heardAt.get(id);
     return t !== undefined && now - t <= ms;
-  }
-
-  /** How many peers were heard within the last `ms`. */
-  countHeardWithin(ms: number, now = Date.now()): number {
-    let n = 0;
-    for (const t of this.#heardAt.values()) if (now - t <= ms) n++;
-    return n;
   }
 
   delete(id: string): void {

@@ -56,7 +56,6 @@ import {
   DIRECTORY_QUIET_MS,
   FoundPeers,
   FRESH_MS,
-  ISLAND_QUIET_MS,
   JOIN_DIALS,
   JOIN_ENOUGH_ANSWERS,
   JOIN_GATHER_MS,
@@ -316,9 +315,6 @@ export class GossipDiscovery implements Discovery {
   private joinGather?: { timer: ReturnType<typeof setTimeout>; heard: number };
   /** When a peer of another part of the cluster was last dialed (see onDiscovered). */
   private lastMergeDial = 0;
-  /** The island check's timer, and the least time between its dials (see mergeIsland). */
-  private islandTimer?: ReturnType<typeof setTimeout>;
-  private islandGapMs = ISLAND_QUIET_MS;
   /** When this agent first held a connection (Infinity before). */
   private firstLinkAt = Infinity;
   /** When the membership last accepted a record (a new member or version): see mayMergeDial. */
@@ -648,9 +644,6 @@ export class GossipDiscovery implements Discovery {
       {
         alive: (rec) => {
           this.lastRecordAt = Date.now();
-          // The directory grew: an island dial, if one went, found the rest.
-          this.islandGapMs = ISLAND_QUIET_MS;
-          this.watchIsland();
           this.queueLoad(rec);
         },
         gone: (id, reason) => {
@@ -735,7 +728,6 @@ export class GossipDiscovery implements Discovery {
     this.pendingLoads.clear();
     if (this.updateTimer) clearTimeout(this.updateTimer);
     if (this.lanRetry) clearTimeout(this.lanRetry);
-    if (this.islandTimer) clearTimeout(this.islandTimer);
     if (this.joinGather) clearTimeout(this.joinGather.timer);
     this.mesh?.stop();
     this.transport?.close();
@@ -887,7 +879,6 @@ export class GossipDiscovery implements Discovery {
       );
     if (this.firstLinkAt === Infinity) this.firstLinkAt = Date.now();
     this.mesh.linkUp(peerId);
-    this.watchIsland();
   }
 
   /**
@@ -1053,61 +1044,6 @@ export class GossipDiscovery implements Discovery {
       (p) => this.found.heardWithin(p, FRESH_MS, now) && this.apart(p),
     );
     if (id !== undefined) this.mergeDial(id, now);
-  }
-
-  /**
-   * True when this agent is linked, holds a link's record (a link sends its
-   * own record first, then its directory), and its directory holds fewer
-   * than half the peers mDNS announced within FRESH_MS: it is in an island of
-   * the cluster (see ISLAND_QUIET_MS). In a start a new link's first records
-   * come up to a second after the connection, both ends busy: before any of
-   * them the links have said nothing yet.
-   */
-  private inIsland(now: number): boolean {
-    const links = this.mesh?.linkIds() ?? [];
-    if (!links.some((id) => this.mesh!.recordOf(id))) return false;
-    return 2 * this.mesh!.size < this.found.countHeardWithin(FRESH_MS, now);
-  }
-
-  /** Checks for an island once the directory has been quiet ISLAND_QUIET_MS (one timer). */
-  private watchIsland(delayMs = ISLAND_QUIET_MS): void {
-    if (this.islandTimer || this.stopping || !this.mesh || this.found.size === 0) return;
-    this.islandTimer = setTimeout(() => {
-      this.islandTimer = undefined;
-      this.mergeIsland();
-    }, delayMs);
-    this.islandTimer.unref();
-  }
-
-  /**
-   * An agent in an island dials a found peer its directory lacks as soon as
-   * the island's records are in (quiet for ISLAND_QUIET_MS), not after the
-   * quiet-directory rule of mayMergeDial; and again while it is still in an
-   * island: one dial at a time, the gap doubling from ISLAND_QUIET_MS to
-   * MERGE_DIAL_GAP_MS until a record comes (the island met the rest). The
-   * check runs again until the island is gone; a new record or link re-arms it.
-   */
-  private mergeIsland(): void {
-    if (this.stopping) return;
-    const now = Date.now();
-    if (!this.inIsland(now)) return;
-    const wait = Math.max(
-      this.lastRecordAt + ISLAND_QUIET_MS - now,
-      this.lastMergeDial + this.islandGapMs - now,
-      this.transport!.dialsInFlight > 0 ? ISLAND_QUIET_MS : 0,
-    );
-    if (wait > 0) return this.watchIsland(wait);
-    const [id] = this.found.pick(
-      1,
-      (p) => this.found.heardWithin(p, FRESH_MS, now) && this.apart(p),
-    );
-    if (id !== undefined) {
-      if (this.lanLog?.enabled)
-        this.lanLog('island: members %d, heard %d', this.mesh!.size, this.found.size);
-      this.mergeDial(id, now);
-      this.islandGapMs = Math.min(2 * this.islandGapMs, MERGE_DIAL_GAP_MS);
-    }
-    this.watchIsland(this.islandGapMs);
   }
 
   private connectedTo(id: string): boolean {
