@@ -86,9 +86,6 @@ const CORK_BYTES = 64 * 1024;
 /** Bound on the nonce exchange and key confirmation. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** The dial progress event the protector reports as it starts, on a connected socket. */
-const PNET_CONNECTED = 'pnet:connected';
-
 export interface ReadLimits {
   /** Sustained bytes a second one connection may deliver. */
   bytesPerSecond: number;
@@ -317,14 +314,7 @@ class PrivateNetwork implements ConnectionProtector {
     private readonly readLimits: ReadLimits,
   ) {}
 
-  async protect(
-    connection: MessageStream,
-    options?: AbortOptions & { onProgress?: (e: { type: string }) => void },
-  ): Promise<MessageStream> {
-    // The TCP connect is done: a dialer can tell a peer that accepted but has
-    // not answered yet (its process has not taken the connection from the
-    // kernel) from one still connecting (see seeds' STALLED_DIAL_MS).
-    options?.onProgress?.({ type: PNET_CONNECTED });
+  async protect(connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
     // The nonces and key confirmation take one round trip: a peer that stays
     // silent holds a pending connection for at most HANDSHAKE_TIMEOUT_MS.
     const limit = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS);

@@ -107,20 +107,6 @@ const JOIN_WINDOW_MS = 30_000;
 const REFUSED_FIRST = 2;
 const REFUSED_MAX = 6;
 
-/**
- * A seed dial past its TCP connect that has heard nothing from the seed for
- * this long is given up, and the next seed dialed at once (no back-off: the
- * seed is up, only slow). The connection then sits in the seed's kernel
- * accept queue: Node accepts one connection per listening socket per
- * event-loop turn, and a seed whose worker turns slowly held 20-119 of them
- * for 6-16 s in 128-agent starts, so its joiners waited up to the 10 s dial
- * limit while the other seeds answered. Of the seed dials that connected
- * there, 56-82 % took at most 1.5 s end to end (queue included), while a
- * seed's first answer after it accepts is one round trip. A dial that does
- * progress keeps the 10 s limit.
- */
-const STALLED_DIAL_MS = 1500;
-
 /** `ms` drawn uniformly in [0.5, 1.5) × ms. */
 function jittered(ms: number): number {
   return ms * (0.5 + Math.random());
@@ -187,23 +173,13 @@ async function keepDialing(
       // is a seed whose process answers its handshakes late.
       const dialStart = Date.now();
       let step = 'queued';
-      const stall = new AbortController();
-      let stallTimer: ReturnType<typeof setTimeout> | undefined;
       try {
-        const conn = await ctx
-          .dial(addr, {
-            signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000), stall.signal]),
-            onProgress: (e: { type: string }) => {
-              clearTimeout(stallTimer);
-              // The first step after the TCP connect starts the seed's handshake;
-              // the step after that means the seed has answered.
-              if (step === 'tcp:open-connection') {
-                stallTimer = setTimeout(() => stall.abort(), STALLED_DIAL_MS);
-              }
-              step = e.type;
-            },
-          })
-          .finally(() => clearTimeout(stallTimer));
+        const conn = await ctx.dial(addr, {
+          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
+          onProgress: (e: { type: string }) => {
+            step = e.type;
+          },
+        });
         if (conn.remotePeer.toString() === ctx.node.peerId.toString()) {
           if (!dropSelf(addrs, next)) return;
           continue;
@@ -220,15 +196,13 @@ async function keepDialing(
           continue;
         }
         ctx.log(
-          'seed %s not reachable after %d ms (last step %s%s): %s',
+          'seed %s not reachable after %d ms (last step %s): %s',
           addr.toString(),
           Date.now() - dialStart,
           step,
-          stall.signal.aborted ? ', stalled' : '',
           (err as Error)?.message,
         );
         next++;
-        if (stall.signal.aborted) continue;
         if (resetAfterConnect(err)) {
           await sleep(jittered(refusedDelay), ctx.signal);
           refusedDelay = Math.min(refusedDelay * 1.5, REFUSED_MAX * retryMs, maxRetryMs);
