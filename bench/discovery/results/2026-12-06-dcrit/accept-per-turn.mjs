@@ -16,7 +16,10 @@ server.listen(0, '127.0.0.1', () => {
   const port = server.address().port;
   const client = spawn(
     'python3',
-    ['-c', `import socket,time\nss=[socket.create_connection(('127.0.0.1',${port})) for i in range(60)]\ntime.sleep(2)`],
+    [
+      '-c',
+      `import socket,time\nss=[socket.create_connection(('127.0.0.1',${port})) for i in range(60)]\ntime.sleep(2)`,
+    ],
     { stdio: 'inherit' },
   );
   const blocked = Date.now();
