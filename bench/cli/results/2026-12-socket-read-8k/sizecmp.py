@@ -5,7 +5,7 @@ run), and the runs where our smaller cell was slower than the larger one, and
 where the floor's was. Both cells are timed in one process seconds apart, so
 the machine's state of the moment cancels out in part.
 Usage: sizecmp.py RAWFILE... (ab.sh's runs or any nixl-ts-bench output)
-Env: A=8192 B=16384 OP=READ. parse() copied from abtable.py."""
+Env: A=8192 B=16384 OP=READ. parse() as in ../2026-12-socket-read-4k/abtable.py."""
 import os, statistics, sys
 import re
 
