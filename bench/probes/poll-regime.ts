@@ -3,29 +3,19 @@
 // child process, in chunks of 1000; per chunk the µs per transfer and what the
 // regime detector saw. Pin it with `taskset -c 0` to see the shared-CPU regime.
 //   flock /tmp/bench.lock taskset -c 0 npx tsx bench/probes/poll-regime.ts
-// Env: PP=auto|on|off (poll_progress), OPS=READ,WRITE, CHUNKS=6; PIN_IO, PIN_SELF
+// Env: PP=auto|on|off (poll_progress), OPS=READ,WRITE, CHUNKS=6, PARAMS=k=v,k=v; PIN_IO, PIN_SELF
 // and PIN_PEER pin (taskset lists), once connected: every thread of this process
 // but the main one (the engine's I/O thread among them), the main thread (the
 // caller), and every thread of the target.
 // With an addon that lacks the detector (main's before it) the counters read 0.
 import { execFileSync } from 'node:child_process';
 
-import { Agent } from '../../src/agent.js';
-import type { TcpBackend } from '../../backends/tcp/index.js';
-import { PeerProcess } from '../../testing/peer-harness.js';
+import { connectToTcpTarget, probeParams } from './tcp-target.js';
 
-const params: Record<string, string> = { port: '0', same_host: 'off' };
+const params = probeParams();
 if (process.env.PP) params.poll_progress = process.env.PP;
-const peer = new PeerProcess();
-const init = await peer.send(
-  { cmd: 'init', backend: 'TCP', params, plugins: [], size: 1 << 20, name: 'target' },
-  30_000,
-);
-const agent = await Agent.create({ name: 'probe', backends: [{ type: 'TCP', params }] });
-const { buffer, desc } = agent.alloc(1 << 20);
-agent.registerMem(buffer);
-agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-await agent.makeConnection('target');
+const target = await connectToTcpTarget(params);
+const { agent, tcp, peer, local: desc } = target;
 const pin = (pid: number, cpus: string | undefined): void => {
   if (cpus) execFileSync('taskset', ['-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 };
@@ -35,7 +25,6 @@ const pinAll = (pid: number, cpus: string | undefined): void => {
 pinAll(process.pid, process.env.PIN_IO);
 pin(process.pid, process.env.PIN_SELF); // without -a: the main thread alone
 pinAll(peer.pid, process.env.PIN_PEER);
-const tcp = agent.backends.find((b) => b.type === 'TCP') as TcpBackend;
 const none = {
   sharedCpu: false,
   byYields: false,
@@ -59,7 +48,7 @@ for (const op of (process.env.OPS ?? 'READ,WRITE').split(',') as ('READ' | 'WRIT
   const req = agent.createXferReq(
     op,
     [{ addr: desc.addr, len: 4096, devId: 0 }],
-    [{ addr: BigInt(init.addr!), len: 4096, devId: 0 }],
+    [{ addr: target.remoteAddr, len: 4096, devId: 0 }],
     'target',
   );
   for (let chunk = 0; chunk < Number(process.env.CHUNKS ?? 6); chunk++) {
@@ -82,6 +71,4 @@ for (const op of (process.env.OPS ?? 'READ,WRITE').split(',') as ('READ' | 'WRIT
   }
   req.release();
 }
-await agent.close();
-peer.signal('SIGKILL');
-await peer.waitForExit(10_000).catch(() => {});
+await target.close();

@@ -9,9 +9,7 @@
 // Env: SIZE=4096, CHUNKS=4 (per op), OPS=READ,WRITE, PARAMS=k=v,k=v (both sides).
 import { readdirSync, readFileSync } from 'node:fs';
 
-import { Agent } from '../../src/agent.js';
-import type { TcpBackend } from '../../backends/tcp/index.js';
-import { PeerProcess } from '../../testing/peer-harness.js';
+import { connectToTcpTarget, probeParams } from './tcp-target.js';
 
 /** Voluntary + involuntary context switches of one thread (or of a whole process, tid omitted). */
 function switches(pid: number, tid?: number): number {
@@ -28,23 +26,8 @@ function switches(pid: number, tid?: number): number {
   return n;
 }
 
-const params: Record<string, string> = { port: '0', same_host: 'off' };
-for (const kv of (process.env.PARAMS ?? '').split(',').filter(Boolean)) {
-  const [k, v] = kv.split('=');
-  params[k] = v;
-}
-const size = 1 << 20;
-const peer = new PeerProcess();
-const init = await peer.send(
-  { cmd: 'init', backend: 'TCP', params, plugins: [], size, name: 'target' },
-  30_000,
-);
-const agent = await Agent.create({ name: 'probe', backends: [{ type: 'TCP', params }] });
-const { buffer, desc } = agent.alloc(size);
-agent.registerMem(buffer);
-agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-await agent.makeConnection('target');
-const tcp = agent.backends.find((b) => b.type === 'TCP') as TcpBackend;
+const target = await connectToTcpTarget(probeParams());
+const { agent, tcp, peer, local: desc } = target;
 const len = Number(process.env.SIZE ?? 4096);
 const ops = (process.env.OPS ?? 'READ,WRITE').split(',') as ('READ' | 'WRITE')[];
 const reqs = new Map(
@@ -53,7 +36,7 @@ const reqs = new Map(
     agent.createXferReq(
       op,
       [{ addr: desc.addr, len, devId: 0 }],
-      [{ addr: BigInt(init.addr!), len, devId: 0 }],
+      [{ addr: target.remoteAddr, len, devId: 0 }],
       'target',
     ),
   ]),
@@ -95,6 +78,4 @@ for (let chunk = 0; chunk < Number(process.env.CHUNKS ?? 4); chunk++) {
   }
 }
 for (const req of reqs.values()) req.release();
-await agent.close();
-peer.signal('SIGKILL');
-await peer.waitForExit(10_000).catch(() => {});
+await target.close();

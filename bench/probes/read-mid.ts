@@ -7,33 +7,16 @@
 //   flock /tmp/bench.lock npx tsx bench/probes/read-mid.ts
 // Env: OP=READ|WRITE, SIZES=16384,32768,65536,131072, CHUNKS=4, PARAMS=k=v,k=v
 // (backend params for both sides).
-import { Agent } from '../../src/agent.js';
-import type { TcpBackend } from '../../backends/tcp/index.js';
-import { PeerProcess } from '../../testing/peer-harness.js';
+import { connectToTcpTarget, probeParams } from './tcp-target.js';
 
-const params: Record<string, string> = { port: '0', same_host: 'off' };
-for (const kv of (process.env.PARAMS ?? '').split(',').filter(Boolean)) {
-  const [k, v] = kv.split('=');
-  params[k] = v;
-}
-const size = 1 << 20;
-const peer = new PeerProcess();
-const init = await peer.send(
-  { cmd: 'init', backend: 'TCP', params, plugins: [], size, name: 'target' },
-  30_000,
-);
-const agent = await Agent.create({ name: 'probe', backends: [{ type: 'TCP', params }] });
-const { buffer, desc } = agent.alloc(size);
-agent.registerMem(buffer);
-agent.loadRemoteMD(Buffer.from(init.md!, 'base64'));
-await agent.makeConnection('target');
-const tcp = agent.backends.find((b) => b.type === 'TCP') as TcpBackend;
+const target = await connectToTcpTarget(probeParams());
+const { agent, tcp, local: desc } = target;
 const op = (process.env.OP ?? 'READ') as 'READ' | 'WRITE';
 for (const len of (process.env.SIZES ?? '16384,32768,65536,131072').split(',').map(Number)) {
   const req = agent.createXferReq(
     op,
     [{ addr: desc.addr, len, devId: 0 }],
-    [{ addr: BigInt(init.addr!), len, devId: 0 }],
+    [{ addr: target.remoteAddr, len, devId: 0 }],
     'target',
   );
   for (let chunk = 0; chunk < Number(process.env.CHUNKS ?? 4); chunk++) {
@@ -59,6 +42,4 @@ for (const len of (process.env.SIZES ?? '16384,32768,65536,131072').split(',').m
   }
   req.release();
 }
-await agent.close();
-peer.signal('SIGKILL');
-await peer.waitForExit(10_000).catch(() => {});
+await target.close();
