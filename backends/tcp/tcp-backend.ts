@@ -387,19 +387,17 @@ export class TcpBackend implements Backend {
     // Socket transfers only: a same-host copy takes a fraction of a millisecond,
     // where a parked caller's wake-up costs more than its spinning did.
     const sameHostPath = this.#opts.sameHost && peer?.identity.hostId === this.#components.hostId;
-    h.autoReads =
-      this.#opts.pollProgress === 'auto' &&
-      peer !== undefined &&
-      !sameHostPath &&
-      bytes <= AUTO_READS_MAX_BYTES;
+    const autoSocket = this.#opts.pollProgress === 'auto' && peer !== undefined && !sameHostPath;
+    h.autoReads = autoSocket && bytes <= AUTO_READS_MAX_BYTES;
+    // A READ's answer is its caller's exactly where the regime samples it
+    // (pollSends is for WRITEs only).
     h.ownAnswer =
-      this.#opts.pollProgress === 'auto' &&
-      peer !== undefined &&
-      !sameHostPath &&
-      !h.pollSends &&
-      (op === 'READ'
-        ? bytes <= AUTO_READS_MAX_BYTES
-        : local.count === 1 && bytes <= this.#opts.inlineWriteMaxBytes);
+      op === 'READ'
+        ? h.autoReads
+        : autoSocket &&
+          !h.pollSends &&
+          local.count === 1 &&
+          bytes <= this.#opts.inlineWriteMaxBytes;
     h.parks =
       this.#opts.pollParkUs > 0 &&
       peer !== undefined &&
