@@ -410,18 +410,30 @@ void Engine::Linger() {
   const uint64_t until = NowNs() + cfg_.lingerUs * 1000;
   while (!cmdPending_.load()) {
     if (stop_.load(std::memory_order_relaxed) || NowNs() >= until) {
-      lingerMisses_.fetch_add(1, std::memory_order_relaxed);
-      lingerBackoff_ = std::min(lingerBackoff_ == 0 ? 1 : lingerBackoff_ * 2, kLingerMaxBackoff);
-      lingerSkip_ = lingerBackoff_;
+      LingerMissed();
       return;
     }
   }
-  lingerHits_.fetch_add(1, std::memory_order_relaxed);
-  lingerBackoff_ = 0;
+  // A post seen only after the window closed (this thread was descheduled
+  // between its looks, as on a loaded machine) is sent all the same, but
+  // counts as a miss: the caller did not post within linger_us.
+  if (NowNs() >= until) {
+    LingerMissed();
+  } else {
+    lingerHits_.fetch_add(1, std::memory_order_relaxed);
+    lingerBackoff_ = 0;
+  }
   cmdPending_.store(false);
   DrainCommands();
   FlushDirty();
   Publish();
+}
+
+// A linger that saw no post in time: the next 1, 2, 4 ... chances are skipped.
+void Engine::LingerMissed() {
+  lingerMisses_.fetch_add(1, std::memory_order_relaxed);
+  lingerBackoff_ = std::min(lingerBackoff_ == 0 ? 1 : lingerBackoff_ * 2, kLingerMaxBackoff);
+  lingerSkip_ = lingerBackoff_;
 }
 
 void Engine::AwaitPublished() {

@@ -353,6 +353,7 @@ class Engine {
   void Publish();
   void PublishNotifs();
   void Linger();
+  void LingerMissed();
 
   EngineConfig cfg_;
   std::function<void()> onExit_;
