@@ -22,7 +22,6 @@
         "native/common/teardown_guard.cc",
         "native/common/crypto.cc",
         "native/memory.cc",
-        "native/listen_dup.cc",
         "native/tcp/engine.cc",
         "native/tcp/posting.cc",
         "native/tcp/connections.cc",

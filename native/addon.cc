@@ -5,7 +5,6 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nixl::InitMemory(env, exports);
   nixl::InitTcp(env, exports);
-  nixl::InitListenDup(env, exports);
   return exports;
 }
 

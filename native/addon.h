@@ -9,7 +9,6 @@ namespace nixl {
 
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitTcp(Napi::Env env, Napi::Object exports);
-void InitListenDup(Napi::Env env, Napi::Object exports);
 void InitUcx(Napi::Env env, Napi::Object exports);
 
 }  // namespace nixl

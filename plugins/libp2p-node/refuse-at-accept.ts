@@ -6,16 +6,11 @@
  * of those, and cost the refusing node ~0.6-0.9 ms per refused dial (a seed
  * of a cluster start refuses joiners hundreds of times). The dialer sees the
  * same reset either way. Nothing is read from a refused socket, so a stranger
- * costs the node an accept and a reset. The listener accepts up to
- * ACCEPT_HANDLES connections per event-loop iteration (accept-per-turn.ts), so
- * a node with a slow loop does not keep dials it would refuse waiting in the
- * kernel's accept queue.
+ * costs the node an accept and a reset.
  */
 import type { Socket } from 'node:net';
 
 import { tcp } from '@libp2p/tcp';
-
-import { acceptManyPerTurn } from './accept-per-turn.js';
 
 type TcpFactory = ReturnType<typeof tcp>;
 
@@ -40,7 +35,6 @@ export function tcpRefusingAtAccept(admit: () => boolean): TcpFactory {
         if (admit()) handOn(socket);
         else socket.resetAndDestroy();
       });
-      acceptManyPerTurn(server);
       return listener;
     };
     return transport;
