@@ -11,8 +11,9 @@
 # Env: CHUNKS (default 2, of 1000 transfers each), PARAMS (as read-mid.ts),
 # TREE (the checkout whose read-mid.ts and build run; default this one).
 cd "${TREE:-$(dirname "$0")/../..}"  # TREE: another checkout (its read-mid.ts and build)
-DATA=$(mktemp /tmp/read-recvs.XXXXXX)
-trap 'rm -f "$DATA"' EXIT
+DIR=$(mktemp -d /tmp/read-recvs.XXXXXX)  # perf keeps an existing output file as .old
+trap 'rm -rf "$DIR"' EXIT
+DATA=$DIR/perf.data
 for size in "$@"; do
   echo "-- SIZE=$size"
   timeout 180 perf record -q -o "$DATA" -e syscalls:sys_exit_recvfrom -e syscalls:sys_exit_recvmsg -- \
