@@ -69,7 +69,7 @@ class TcpXfer implements NativeXfer {
   callerReads = false;
   /**
    * Under poll_progress=auto, a socket WRITE of one descriptor up to
-   * inline_write_max_bytes, or a socket READ up to AUTO_READS_MAX_BYTES: where
+   * inline_write_max_bytes, or a socket READ up to POLL_READ_MAX_BYTES: where
    * the regime is off or does not decide, its status reads read its answer
    * too (Engine::CallerPollsAnswer).
    */
@@ -94,11 +94,17 @@ interface PeerEntry {
 const DESC_WORDS = 9;
 /**
  * The largest socket transfer (total bytes) whose answer poll_progress=auto
- * leaves to its polling caller in the shared-CPU regime: the largest READ
- * payload a poll receives itself (kPollAnswerMaxBytes, native/tcp/engine.h).
- * Larger ones keep the I/O thread's receive straight into place and parking.
+ * leaves to its polling caller in the shared-CPU regime (kRegimeMaxBytes,
+ * native/tcp/engine.h): the posts the regime decides for and samples.
  */
 const AUTO_READS_MAX_BYTES = 16 * 1024;
+/**
+ * The largest socket READ (total bytes) whose answer a poll receives itself,
+ * left to its polling caller under poll_progress=auto whatever the regime
+ * (kPollAnswerMaxBytes, native/tcp/engine.h). Larger ones keep the I/O
+ * thread's receive straight into place and parking.
+ */
+const POLL_READ_MAX_BYTES = 32 * 1024;
 const TWO32 = 2 ** 32;
 
 /**
@@ -389,11 +395,10 @@ export class TcpBackend implements Backend {
     const sameHostPath = this.#opts.sameHost && peer?.identity.hostId === this.#components.hostId;
     const autoSocket = this.#opts.pollProgress === 'auto' && peer !== undefined && !sameHostPath;
     h.autoReads = autoSocket && bytes <= AUTO_READS_MAX_BYTES;
-    // A READ's answer is its caller's exactly where the regime samples it
-    // (pollSends is for WRITEs only).
+    // Its caller reads its answer whatever the regime (pollSends is for WRITEs only).
     h.ownAnswer =
       op === 'READ'
-        ? h.autoReads
+        ? autoSocket && bytes <= POLL_READ_MAX_BYTES
         : autoSocket &&
           !h.pollSends &&
           local.count === 1 &&

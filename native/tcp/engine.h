@@ -405,8 +405,17 @@ class Engine {
   // busy_poll_us: how often the spinning I/O thread, which looks at the
   // connection it served last, looks at all the others (epoll_wait).
   static constexpr uint64_t kSpinEpollNs = 20'000;
-  // The largest socket READ whose payload a poll receives itself (Progress).
-  static constexpr uint64_t kPollAnswerMaxBytes = 16 << 10;
+  // The largest socket READ whose answer a poll receives itself (Progress),
+  // left to its polling caller under poll_progress=auto (CallerPollsAnswer):
+  // one recv into the connection's buffer takes it whole; a 64 KiB answer
+  // (two loopback segments) often came in pieces across polls.
+  static constexpr uint64_t kPollAnswerMaxBytes = 32 << 10;
+  // The largest socket transfer poll_progress=auto's shared-CPU regime decides
+  // for and samples (SamplesRegime; AUTO_READS_MAX_BYTES in tcp-backend.ts).
+  // Not raised with kPollAnswerMaxBytes: a polled READ above it is its
+  // caller's whatever the regime says, so there is nothing to decide, and the
+  // signals' thresholds were set on transfers up to 16 KiB.
+  static constexpr uint64_t kRegimeMaxBytes = 16 << 10;
   // pollSend: socket WRITEs from cfg_.pollSendMinBytes on are sent by the
   // posting and polling thread; each postXferReq or getXferStatus sends at most
   // kPollSendChunk of payload per connection (a bounded call; the socket's

@@ -200,9 +200,11 @@ bool Engine::Progress(uint32_t slot, uint32_t gen) {
   Xfer* x = slot < xfers_.size() ? xfers_[slot].get() : nullptr;
   Peer* p = x && x->active && x->gen == gen ? PeerOf(slot) : nullptr;
   if (!p || p->state != Peer::kReady) return false;
-  // Only answers that fit one small recv: a socket READ's payload is better
-  // received by the I/O thread straight into place than in pieces, one per
-  // poll (measured: 64 KiB socket READs took 1.5-2x as long when polled).
+  // Only socket READ answers that one recv takes whole (kPollAnswerMaxBytes):
+  // a larger one is the I/O thread's, received straight into place. Polled,
+  // a 64 KiB answer (two loopback segments) came in pieces across polls in
+  // 29 % of READs; 32 KiB answers came whole (bench/cli/results/
+  // 2026-12-socket-read-32k/).
   const uint64_t total = TotalBytes(x);
   // With busy_poll_us the caller reads every answer (PollForCompletion
   // already received this one's start on this thread).
@@ -297,20 +299,21 @@ bool Engine::SamplesRegime(const Xfer* x) {
   uint64_t bytes = 0;
   for (const XferDesc& d : x->descs) {
     bytes += d.len;
-    if (bytes > kPollAnswerMaxBytes) return false;
+    if (bytes > kRegimeMaxBytes) return false;
   }
   return true;
 }
 
-// poll_progress=auto, where the regime is off or does not decide (above 16
-// KiB): a small socket transfer is polled for by its caller all the same
+// poll_progress=auto, where the regime is off or does not decide (above
+// kRegimeMaxBytes): a small socket transfer is polled for by its caller all the same
 // (tcp-backend.ts decides the same). A WRITE of one descriptor, up to
 // inline_write_max_bytes: its post went out inline from the caller's thread,
 // which then spins on the answer, a small ACK; handed to the I/O thread, the
 // ACK cost one more thread hop (bench/cli/results/2026-12-socket-write-polled/).
-// A READ of up to kPollAnswerMaxBytes, whose payload one poll's recv takes:
+// A READ of up to kPollAnswerMaxBytes, whose answer one poll's recv takes:
 // left to the I/O thread, it slept in epoll and was woken by every answer,
-// then lingered to send the next post (bench/cli/results/2026-12-socket-read-4k/).
+// then lingered to send the next post (bench/cli/results/2026-12-socket-read-4k/,
+// 2026-12-socket-read-32k/).
 // As with poll_progress=on, only a caller seen polling the previous post is
 // left the answer (TryRunInline): an awaiting caller's is read by the I/O thread.
 bool Engine::CallerPollsAnswer(const Xfer* x, const Peer* p) const {

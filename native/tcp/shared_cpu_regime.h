@@ -20,10 +20,11 @@
 //   the I/O thread as a probe, and kOffProbes probes in a row settled on
 //   another CPU switch it off. It sees the I/O thread placed on its caller's
 //   CPU while the target has another (the caller's yields are short there).
-//   Only posts whose answer the regime decides are sampled: a polled socket
-//   READ up to 16 KiB, or a WRITE of one descriptor up to
-//   inline_write_max_bytes, is read by its caller whatever the regime says
-//   (Engine::CallerPollsAnswer), so the I/O thread does not settle those.
+//   Only posts whose answer the regime decides are sampled (socket
+//   transfers up to Engine::kRegimeMaxBytes, 16 KiB): a polled socket READ
+//   up to 32 KiB, or a WRITE of one descriptor up to inline_write_max_bytes,
+//   is read by its caller whatever the regime says (Engine::CallerPollsAnswer),
+//   so the I/O thread does not settle those.
 #pragma once
 
 #include <atomic>
