@@ -66,7 +66,7 @@ const counters = (p: TcpPair): RegimeCounters =>
 
 /**
  * `count` WRITEs of one 4 KiB block each, sent as two 2 KiB descriptors. The
- * regime decides who reads their answers: a polled READ up to 16 KiB, or a
+ * regime decides who reads their answers: a polled READ up to 32 KiB, or a
  * WRITE of one descriptor, has its answer read by its caller whatever the
  * regime says (Engine::CallerPollsAnswer), so with the regime off the I/O
  * thread settles none of those and its CPU is sampled on these alone.
